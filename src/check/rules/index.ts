@@ -1,0 +1,16 @@
+import { enqueueWithoutDeliveryKey } from './enqueue-without-delivery-key.js';
+import { fetchInQueryOrMutation } from './fetch-in-query-or-mutation.js';
+import { fetchInTransaction } from './fetch-in-transaction.js';
+import { insertInRetryableAction } from './insert-in-retryable-action.js';
+import { publicActionCallsThirdParty } from './public-action-calls-third-party.js';
+import type { Rule } from './rule.js';
+import { writesOutsideTransaction } from './writes-outside-transaction.js';
+
+export const RULES: readonly Rule[] = [
+  fetchInQueryOrMutation,
+  fetchInTransaction,
+  writesOutsideTransaction,
+  enqueueWithoutDeliveryKey,
+  insertInRetryableAction,
+  publicActionCallsThirdParty,
+];

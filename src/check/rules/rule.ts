@@ -1,0 +1,17 @@
+import type { Node } from 'ts-morph';
+import type { Severity } from '../finding.js';
+import type { FunctionSite } from '../function-sites.js';
+
+export interface RuleHit {
+  node: Node;
+  message: string;
+}
+
+export interface Rule {
+  /** Stable id, printed with each finding and accepted by `// valet-ignore <id>`. */
+  id: string;
+  severity: Severity;
+  /** How to fix it, printed under each finding. */
+  fix: string;
+  check(site: FunctionSite): RuleHit[];
+}

@@ -1,0 +1,44 @@
+// Valet's static rules over valet/, with ts-morph. Syntax only: no type information is needed,
+// so no lib files are loaded and the TypeScript check can run beside it in another process.
+import { join } from 'node:path';
+import { Project } from 'ts-morph';
+import { findModuleFiles } from '../codegen/find-modules.js';
+import type { Finding } from './finding.js';
+import { findFunctionSites } from './function-sites.js';
+import { RULES } from './rules/index.js';
+import type { Rule } from './rules/rule.js';
+
+const IGNORE_COMMENT = /\/\/\s*valet-ignore-next-line\b(.*)$/;
+
+/** `// valet-ignore-next-line <rule>` (or with no rule: every rule) on the line before. */
+function isSuppressed(lines: string[], line: number, rule: string): boolean {
+  const match = IGNORE_COMMENT.exec(lines[line - 2] ?? '');
+  if (!match) return false;
+  const named = match[1]!.trim().split(/[\s,]+/).filter(Boolean);
+  return named.length === 0 || named.includes(rule);
+}
+
+export function runStaticRules(appDir: string, rules: readonly Rule[] = RULES): Finding[] {
+  const project = new Project({
+    skipAddingFilesFromTsConfig: true,
+    skipFileDependencyResolution: true,
+    skipLoadingLibFiles: true,
+    compilerOptions: { allowJs: true, noLib: true },
+  });
+  const findings: Finding[] = [];
+  for (const relative of findModuleFiles(join(appDir, 'valet'))) {
+    const file = `valet/${relative}`;
+    const source = project.addSourceFileAtPath(join(appDir, file));
+    const lines = source.getFullText().split('\n');
+    for (const site of findFunctionSites(source)) {
+      for (const rule of rules) {
+        for (const hit of rule.check(site)) {
+          const { line, column } = source.getLineAndColumnAtPos(hit.node.getStart());
+          if (isSuppressed(lines, line, rule.id)) continue;
+          findings.push({ file, line, column, rule: rule.id, severity: rule.severity, message: hit.message, fix: rule.fix });
+        }
+      }
+    }
+  }
+  return findings;
+}

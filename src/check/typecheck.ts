@@ -1,0 +1,73 @@
+// The TypeScript part of `valet check`: the app's own compiler (or Valet's when the app has
+// none), in a child process so it runs on the other core while the static rules run here.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join, relative } from 'node:path';
+import type { Finding } from './finding.js';
+
+export interface TypeScriptCompiler {
+  tscPath: string;
+  version: string;
+  /** Whether it is the app's own (true) or the one Valet ships with (false). */
+  fromApp: boolean;
+}
+
+export function findTypeScript(appDir: string): TypeScriptCompiler {
+  for (const [from, fromApp] of [[join(appDir, 'package.json'), true], [import.meta.url, false]] as const) {
+    try {
+      const manifestPath = createRequire(from).resolve('typescript/package.json');
+      const manifest = createRequire(from)(manifestPath) as { version: string };
+      return { tscPath: join(dirname(manifestPath), 'bin', 'tsc'), version: manifest.version, fromApp };
+    } catch {
+      // Not installed there: try the next place.
+    }
+  }
+  throw new Error('TypeScript is not installed (neither in the app nor beside Valet)');
+}
+
+const DIAGNOSTIC = /^(.+?)\((\d+),(\d+)\): (error|warning) (TS\d+): (.*)$/;
+const GLOBAL_DIAGNOSTIC = /^(error|warning) (TS\d+): (.*)$/;
+
+/** Parses `tsc --pretty false` output; continuation lines belong to the diagnostic above them. */
+export function parseTscOutput(output: string, appDir: string): Finding[] {
+  const findings: Finding[] = [];
+  for (const line of output.split('\n')) {
+    if (!line.trim()) continue;
+    const located = DIAGNOSTIC.exec(line);
+    const global = located ? null : GLOBAL_DIAGNOSTIC.exec(line);
+    if (located) {
+      const [, file, row, column, severity, code, message] = located;
+      const path = relative(appDir, join(appDir, file!)).replaceAll('\\', '/');
+      findings.push({ file: path, line: Number(row), column: Number(column), rule: `typescript(${code})`, severity: severity as 'error', message: message! });
+    } else if (global) {
+      findings.push({ file: 'tsconfig.json', line: 1, column: 1, rule: `typescript(${global[2]})`, severity: global[1] as 'error', message: global[3]! });
+    } else if (findings.length > 0 && /^\s/.test(line)) {
+      findings[findings.length - 1]!.message += `\n${line.trimEnd()}`;
+    }
+  }
+  return findings;
+}
+
+export async function typecheckApp(appDir: string): Promise<{ compiler: TypeScriptCompiler; findings: Finding[] }> {
+  if (!existsSync(join(appDir, 'tsconfig.json'))) {
+    return {
+      compiler: { tscPath: '', version: '', fromApp: false },
+      findings: [{ file: 'tsconfig.json', line: 1, column: 1, rule: 'typescript', severity: 'error', message: 'the app has no tsconfig.json', fix: 'add one (valet init creates it with strict settings)' }],
+    };
+  }
+  const compiler = findTypeScript(appDir);
+  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+    const child = spawn(process.execPath, [compiler.tscPath, '--noEmit', '--pretty', 'false', '-p', 'tsconfig.json'], { cwd: appDir });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (exitCode) => resolve({ code: exitCode, output }));
+  });
+  const findings = parseTscOutput(output, appDir);
+  if (code !== 0 && findings.length === 0) {
+    findings.push({ file: 'tsconfig.json', line: 1, column: 1, rule: 'typescript', severity: 'error', message: `tsc exited with code ${code}: ${output.trim() || 'no output'}` });
+  }
+  return { compiler, findings };
+}

@@ -1,0 +1,59 @@
+// Assembles the commands. Each command module only declares options and, when it runs,
+// lazily imports the programmatic API it calls, so `valet --help` loads nothing heavy.
+import { Command, CommanderError } from 'commander';
+import kleur from 'kleur';
+import { registerCheck } from './commands/check.js';
+import { registerCodegen } from './commands/codegen.js';
+import { registerInit } from './commands/init.js';
+import { CliError } from './errors.js';
+import { packageJson } from './package-info.js';
+
+export function buildProgram(): Command {
+  const program = new Command('valet')
+    .description('Valet: a TypeScript backend in one valet/ folder, with its toolchain.')
+    .version(packageJson().version, '-v, --version', 'print the version')
+    .option('--debug', 'print stack traces for unexpected errors')
+    .helpOption('-h, --help', 'show help')
+    .showSuggestionAfterError(true)
+    .exitOverride()
+    .configureOutput({ outputError: (message, write) => write(kleur.red(message)) })
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ npx valet init my-app             create an app (asks for a template on a terminal)
+  $ valet codegen                     write valet/_generated/valet/*
+  $ valet check                       CI: generated files current, types, Valet's rules`,
+    );
+  registerInit(program);
+  registerCodegen(program);
+  registerCheck(program);
+  for (const command of program.commands) command.exitOverride().helpOption('-h, --help', 'show help');
+  return program;
+}
+
+/** Runs the CLI and returns the exit code: 0 ok, 1 failure, 2 usage error. */
+export async function runCli(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  if (argv.length === 0) {
+    process.stderr.write(program.helpInformation());
+    return 2;
+  }
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and --version end here with exitCode 0; everything else is a usage error.
+      return error.exitCode === 0 ? 0 : 2;
+    }
+    if (error instanceof CliError) {
+      process.stderr.write(`${kleur.red('error')} ${error.message}\n`);
+      return error.exitCode;
+    }
+    const debug = argv.includes('--debug');
+    const detail = debug && error instanceof Error ? error.stack : String((error as Error)?.message ?? error);
+    process.stderr.write(`${kleur.red('unexpected error')} ${detail}\n${debug ? '' : 'Run again with --debug for the stack trace.\n'}`);
+    return 1;
+  }
+}

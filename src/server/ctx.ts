@@ -1,0 +1,63 @@
+// What each function kind receives as `ctx`. The engine provides the implementations.
+import type { ActionDatabase, DatabaseReader, DatabaseWriter } from './database.js';
+import type { FunctionReference } from './references.js';
+import type { GenericDataModel } from './schema.js';
+
+export type Invoker =
+  | { type: 'user'; userId: string; claims: Record<string, unknown> }
+  | { type: 'anonymous' }
+  | {
+      type: 'system';
+      source: 'cron' | 'scheduler' | 'admin';
+      /** The cron job's name, for cron-dispatched calls. */
+      job?: string;
+      scheduledAt?: number;
+      dispatchedAt?: number;
+      /** Set on the one run that stands for runs missed while the server was down. */
+      catchUp?: boolean;
+      missedRuns?: number;
+    };
+
+export type EmailMessage = {
+  to: string | string[];
+  subject: string;
+  /** Makes the enqueue idempotent: a key seen before adds no second email. */
+  deliveryKey?: string;
+} & ({ html: string; text?: string } | { text: string; html?: string });
+
+export interface EmailOutbox {
+  /** Writes the email to the outbox in the surrounding transaction; returns the outbox id. */
+  enqueue(message: EmailMessage): Promise<string>;
+}
+
+type ScheduledTarget = FunctionReference<'mutation' | 'action', any, any, any>;
+type ArgsOf<Ref> = Ref extends FunctionReference<any, any, infer Args, any> ? Args : never;
+
+export interface Scheduler {
+  /** From a mutation: scheduled only if the mutation commits. */
+  runAfter<Ref extends ScheduledTarget>(delayMs: number, ref: Ref, args: ArgsOf<Ref>): Promise<string>;
+  runAt<Ref extends ScheduledTarget>(at: Date | number, ref: Ref, args: ArgsOf<Ref>): Promise<string>;
+  cancel(id: string): Promise<void>;
+}
+
+export interface QueryCtx<DM extends GenericDataModel> {
+  db: DatabaseReader<DM>;
+  invoker: Invoker;
+}
+
+export interface MutationCtx<DM extends GenericDataModel> {
+  db: DatabaseWriter<DM>;
+  invoker: Invoker;
+  email: EmailOutbox;
+  scheduler: Scheduler;
+}
+
+export interface ActionCtx<DM extends GenericDataModel> {
+  db: ActionDatabase<DM>;
+  invoker: Invoker;
+  email: EmailOutbox;
+  scheduler: Scheduler;
+}
+
+/** HTTP route handlers get what actions get. */
+export type HttpActionCtx<DM extends GenericDataModel> = ActionCtx<DM>;

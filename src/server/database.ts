@@ -1,0 +1,70 @@
+// The types of `ctx.db` as handlers see them. The engine implements them on SQLite; these
+// declarations are what makes documents and ids typed from the app's schema.
+import type { GenericDataModel, TableNamesOf } from './schema.js';
+import type { GenericId } from './values.js';
+
+type Doc<DM extends GenericDataModel, T extends TableNamesOf<DM>> = DM[T]['document'];
+type Fields<DM extends GenericDataModel, T extends TableNamesOf<DM>> = Omit<Doc<DM, T>, '_id' | '_creationTime'>;
+type IdOf<DM extends GenericDataModel, T extends TableNamesOf<DM>> = GenericId<T>;
+
+/** Builds a range over an index's fields, in index order: equalities first, then one range. */
+export interface IndexRangeBuilder<Document, IndexFields extends readonly string[]> {
+  eq<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
+  gt<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
+  gte<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
+  lt<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
+  lte<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
+}
+
+export interface PaginationOptions {
+  cursor: string | null;
+  numItems: number;
+}
+
+export interface PaginationResult<Document> {
+  page: Document[];
+  isDone: boolean;
+  continueCursor: string;
+}
+
+export interface OrderedQuery<Document> {
+  /** Keeps documents for which `predicate` is true (evaluated after the index range). */
+  filter(predicate: (doc: Document) => boolean): OrderedQuery<Document>;
+  take(n: number): Promise<Document[]>;
+  first(): Promise<Document | null>;
+  /** The single matching document, null when none; throws when there is more than one. */
+  unique(): Promise<Document | null>;
+  collect(): Promise<Document[]>;
+  paginate(options: PaginationOptions): Promise<PaginationResult<Document>>;
+}
+
+export interface Query<Document> extends OrderedQuery<Document> {
+  order(order: 'asc' | 'desc'): OrderedQuery<Document>;
+}
+
+export interface QueryInitializer<Document, Indexes extends Record<string, readonly string[]>> extends Query<Document> {
+  withIndex<I extends keyof Indexes & string>(
+    index: I,
+    range?: (q: IndexRangeBuilder<Document, Indexes[I]>) => IndexRangeBuilder<Document, Indexes[I]>,
+  ): Query<Document>;
+}
+
+export interface DatabaseReader<DM extends GenericDataModel> {
+  get<T extends TableNamesOf<DM>>(id: GenericId<T>): Promise<Doc<DM, T> | null>;
+  query<T extends TableNamesOf<DM>>(table: T): QueryInitializer<Doc<DM, T>, DM[T]['indexes']>;
+}
+
+export interface DatabaseWriter<DM extends GenericDataModel> extends DatabaseReader<DM> {
+  insert<T extends TableNamesOf<DM>>(table: T, doc: Fields<DM, T>): Promise<IdOf<DM, T>>;
+  /** Inserts a document with a caller-chosen `_id` once; later calls with the same id change nothing. */
+  insertOrIgnore<T extends TableNamesOf<DM>>(table: T, doc: Fields<DM, T> & { _id: string }): Promise<IdOf<DM, T>>;
+  patch<T extends TableNamesOf<DM>>(id: GenericId<T>, fields: Partial<Fields<DM, T>>): Promise<void>;
+  replace<T extends TableNamesOf<DM>>(id: GenericId<T>, doc: Fields<DM, T>): Promise<void>;
+  delete(id: GenericId<TableNamesOf<DM>>): Promise<void>;
+}
+
+/** An action's database: every call auto-commits; `transaction` groups writes atomically. */
+export interface ActionDatabase<DM extends GenericDataModel> extends DatabaseWriter<DM> {
+  /** Runs `fn` in one transaction. `fetch` inside throws; nesting throws. */
+  transaction<R>(fn: (tx: DatabaseWriter<DM>) => Promise<R>): Promise<R>;
+}

@@ -1,0 +1,124 @@
+// defineQuery / defineMutation / defineAction. The returned definition is plain data plus the
+// handler; the engine registers it, codegen reads the same options statically.
+import type { ActionCtx, MutationCtx, QueryCtx } from './ctx.js';
+import type { FunctionReference } from './references.js';
+import type { GenericDataModel } from './schema.js';
+import type { ObjectType, PropertyValidators } from './values.js';
+import { Validator } from './values.js';
+
+export type FunctionKind = 'query' | 'mutation' | 'action';
+export type Access = 'authenticated' | 'public' | 'system';
+export const ACCESS_LEVELS: readonly Access[] = ['authenticated', 'public', 'system'];
+/** Ten minutes, as the actions page promises. */
+export const DEFAULT_ACTION_TIMEOUT_MS = 10 * 60 * 1000;
+
+export interface FunctionDefinition<Kind extends FunctionKind, A extends Access, Args, Returns> {
+  readonly kind: Kind;
+  readonly access: A;
+  readonly args: PropertyValidators;
+  readonly handler: (ctx: any, args: any) => unknown;
+  /** Phantom: argument and return types. */
+  readonly __types?: { args: Args; returns: Returns };
+}
+
+export interface ActionDefinition<A extends Access, Args, Returns> extends FunctionDefinition<'action', A, Args, Returns> {
+  readonly safeToRetry: boolean;
+  readonly sensitive: boolean;
+  readonly timeoutMs: number;
+}
+
+export type QueryDefinition<A extends Access, Args, Returns> = FunctionDefinition<'query', A, Args, Returns>;
+export type MutationDefinition<A extends Access, Args, Returns> = FunctionDefinition<'mutation', A, Args, Returns>;
+export type AnyFunctionDefinition = FunctionDefinition<FunctionKind, Access, any, any>;
+
+/** The reference type for one exported definition (used by the generated `api`). */
+export type RefOf<D> = D extends FunctionDefinition<infer Kind, infer A, infer Args, infer Returns>
+  ? FunctionReference<Kind, A, Args, Returns>
+  : never;
+
+interface BaseOptions<ArgsV extends PropertyValidators, A extends Access> {
+  /** Validators for the arguments; checked before the handler runs. */
+  args?: ArgsV;
+  /** Who may call: `authenticated` (default), `public`, or `system` (cron, scheduler, admin only). */
+  access?: A;
+}
+
+export interface ActionOptions {
+  /** The whole handler may be re-run after a failure or timeout under the same idempotency key. */
+  safeToRetry?: boolean;
+  /** Args and result are never stored; duplicates get `result_not_retained`. */
+  sensitive?: boolean;
+  /** Default 10 minutes. */
+  timeoutMs?: number;
+}
+
+export type DefineQuery<DM extends GenericDataModel> = <
+  const ArgsV extends PropertyValidators = {},
+  const A extends Access = 'authenticated',
+  R = unknown,
+>(
+  definition: BaseOptions<ArgsV, A> & { handler: (ctx: QueryCtx<DM>, args: ObjectType<ArgsV>) => R },
+) => QueryDefinition<A, ObjectType<ArgsV>, Awaited<R>>;
+
+export type DefineMutation<DM extends GenericDataModel> = <
+  const ArgsV extends PropertyValidators = {},
+  const A extends Access = 'authenticated',
+  R = unknown,
+>(
+  definition: BaseOptions<ArgsV, A> & { handler: (ctx: MutationCtx<DM>, args: ObjectType<ArgsV>) => R },
+) => MutationDefinition<A, ObjectType<ArgsV>, Awaited<R>>;
+
+export type DefineAction<DM extends GenericDataModel> = <
+  const ArgsV extends PropertyValidators = {},
+  const A extends Access = 'authenticated',
+  R = unknown,
+>(
+  definition: BaseOptions<ArgsV, A> & ActionOptions & { handler: (ctx: ActionCtx<DM>, args: ObjectType<ArgsV>) => R },
+) => ActionDefinition<A, ObjectType<ArgsV>, Awaited<R>>;
+
+type AnyOptions = BaseOptions<PropertyValidators, Access> & ActionOptions & { handler: (ctx: any, args: any) => unknown };
+
+function checkOptions(kind: FunctionKind, options: AnyOptions): void {
+  const where = `define${kind[0]!.toUpperCase()}${kind.slice(1)}`;
+  if (typeof options?.handler !== 'function') throw new TypeError(`${where}: handler must be a function`);
+  if (options.access !== undefined && !ACCESS_LEVELS.includes(options.access)) {
+    throw new TypeError(`${where}: access must be one of ${ACCESS_LEVELS.join(', ')}, got ${JSON.stringify(options.access)}`);
+  }
+  for (const [name, validator] of Object.entries(options.args ?? {})) {
+    if (!(validator instanceof Validator)) throw new TypeError(`${where}: args.${name} must be a validator such as v.string()`);
+  }
+  if (kind !== 'action') {
+    for (const key of ['safeToRetry', 'sensitive', 'timeoutMs'] as const) {
+      if (options[key] !== undefined) throw new TypeError(`${where}: ${key} applies to actions only`);
+    }
+  }
+  if (options.timeoutMs !== undefined && !(Number.isInteger(options.timeoutMs) && options.timeoutMs > 0)) {
+    throw new TypeError(`${where}: timeoutMs must be a positive integer of milliseconds`);
+  }
+}
+
+function define(kind: FunctionKind, options: AnyOptions): AnyFunctionDefinition {
+  checkOptions(kind, options);
+  const base = { kind, access: options.access ?? 'authenticated', args: options.args ?? {}, handler: options.handler };
+  if (kind !== 'action') return Object.freeze(base);
+  return Object.freeze({
+    ...base,
+    safeToRetry: options.safeToRetry ?? false,
+    sensitive: options.sensitive ?? false,
+    timeoutMs: options.timeoutMs ?? DEFAULT_ACTION_TIMEOUT_MS,
+  });
+}
+
+// Untyped implementations; the generated api.ts re-exports them typed with the app's data model.
+export const defineQuery: DefineQuery<GenericDataModel> = ((options: AnyOptions) => define('query', options)) as any;
+export const defineMutation: DefineMutation<GenericDataModel> = ((options: AnyOptions) => define('mutation', options)) as any;
+export const defineAction: DefineAction<GenericDataModel> = ((options: AnyOptions) => define('action', options)) as any;
+
+export function isFunctionDefinition(value: unknown): value is AnyFunctionDefinition {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    ['query', 'mutation', 'action'].includes((value as AnyFunctionDefinition).kind) &&
+    typeof (value as AnyFunctionDefinition).handler === 'function'
+  );
+}

@@ -1,0 +1,29 @@
+// `valet/server`: everything user code and generated code import. Isomorphic on purpose: the
+// generated api.ts is imported by browser bundles too, so nothing here may touch Node.
+export { v, Validator, validateFields, formatValidationError, describeValue } from './values.js';
+export type { GenericId, Infer, ObjectType, PropertyValidators, AnyValidator, ValidationError, ValidateOptions } from './values.js';
+export { defineSchema, defineTable, SchemaDefinition, TableDefinition } from './schema.js';
+export type { AnyDataModel, DataModelFromSchema, GenericDataModel, SystemFields, TableInfo, IndexDefinition } from './schema.js';
+export { defineQuery, defineMutation, defineAction, isFunctionDefinition, ACCESS_LEVELS, DEFAULT_ACTION_TIMEOUT_MS } from './functions.js';
+export type {
+  Access,
+  ActionDefinition,
+  AnyFunctionDefinition,
+  DefineAction,
+  DefineMutation,
+  DefineQuery,
+  FunctionDefinition,
+  FunctionKind,
+  MutationDefinition,
+  QueryDefinition,
+  RefOf,
+} from './functions.js';
+export { functionRef, parseFunctionPath } from './references.js';
+export type { AnyFunctionReference, ArgsOfRef, FunctionReference, ReturnsOfRef } from './references.js';
+export type { ActionCtx, EmailMessage, EmailOutbox, HttpActionCtx, Invoker, MutationCtx, QueryCtx, Scheduler } from './ctx.js';
+export type { ActionDatabase, DatabaseReader, DatabaseWriter, PaginationOptions, PaginationResult } from './database.js';
+export { httpAction, httpRouter, HttpRouter, HTTP_METHODS } from './http.js';
+export type { HttpAction, HttpActionDefinition, HttpMethod, Route } from './http.js';
+export { cronJobs, CronJobs } from './cron.js';
+export type { CronJob, IntervalSpec } from './cron.js';
+export { ValetError } from './errors.js';

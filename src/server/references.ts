@@ -1,0 +1,46 @@
+// Function references: what `api.users.get` is. Generated code builds them with `functionRef`;
+// at runtime a reference carries its canonical path and the options the client needs to know
+// (kind, access, retry and retention policy) without loading the server modules.
+import type { Access, FunctionKind } from './functions.js';
+
+export interface FunctionReference<
+  Kind extends FunctionKind = FunctionKind,
+  A extends Access = Access,
+  Args = any,
+  Returns = any,
+> {
+  /** Canonical form used on the wire and by the CLI: `users:get`, `admin/users:ban`. */
+  readonly path: string;
+  readonly kind: Kind;
+  readonly access: A;
+  readonly safeToRetry: boolean;
+  readonly sensitive: boolean;
+  /** Phantom: argument and return types, for typed clients. */
+  readonly __types?: { args: Args; returns: Returns };
+}
+
+export type AnyFunctionReference = FunctionReference<FunctionKind, Access, any, any>;
+export type ArgsOfRef<Ref extends AnyFunctionReference> = NonNullable<Ref['__types']>['args'];
+export type ReturnsOfRef<Ref extends AnyFunctionReference> = NonNullable<Ref['__types']>['returns'];
+
+export interface FunctionRefOptions {
+  access: Access;
+  safeToRetry?: boolean;
+  sensitive?: boolean;
+}
+
+export function functionRef(path: string, kind: FunctionKind, options: FunctionRefOptions): AnyFunctionReference {
+  return Object.freeze({
+    path,
+    kind,
+    access: options.access,
+    safeToRetry: options.safeToRetry ?? false,
+    sensitive: options.sensitive ?? false,
+  });
+}
+
+/** Splits `admin/users:ban` into its module path and export name. */
+export function parseFunctionPath(path: string): { module: string; name: string } | null {
+  const match = /^([\w$-]+(?:\/[\w$-]+)*):([A-Za-z_$][\w$]*)$/.exec(path);
+  return match ? { module: match[1]!, name: match[2]! } : null;
+}

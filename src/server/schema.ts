@@ -1,0 +1,96 @@
+import type { GenericId, ObjectType, PropertyValidators } from './values.js';
+
+export interface IndexDefinition {
+  name: string;
+  fields: string[];
+}
+
+/** Fields every document has; the engine sets them, user code never does. */
+export type SystemFields<Table extends string> = { _id: GenericId<Table>; _creationTime: number };
+const SYSTEM_FIELDS = new Set(['_id', '_creationTime']);
+
+export class TableDefinition<
+  Fields extends PropertyValidators = PropertyValidators,
+  Indexes extends Record<string, readonly string[]> = {},
+> {
+  /** Phantom: the declared indexes, for typing `withIndex`. */
+  declare readonly indexTypes: Indexes;
+
+  constructor(
+    readonly fields: Fields,
+    readonly indexes: readonly IndexDefinition[] = [],
+  ) {
+    for (const name of Object.keys(fields)) {
+      if (name.startsWith('_')) throw new Error(`field "${name}": names starting with "_" are reserved for system fields`);
+    }
+  }
+
+  /** Declares a real SQLite index over `fields`, in order (used by `withIndex`). */
+  index<const Name extends string, const IndexFields extends readonly [keyof Fields & string, ...(keyof Fields & string)[]]>(
+    name: Name,
+    fields: IndexFields,
+  ): TableDefinition<Fields, Indexes & Record<Name, IndexFields>> {
+    if (!/^[A-Za-z][\w]*$/.test(name)) throw new Error(`index "${name}": use letters, digits and "_"`);
+    if (this.indexes.some((index) => index.name === name)) throw new Error(`index "${name}" is declared twice`);
+    if (fields.length === 0) throw new Error(`index "${name}" needs at least one field`);
+    for (const field of fields) {
+      if (!(field in this.fields) && !SYSTEM_FIELDS.has(field)) {
+        throw new Error(`index "${name}" names field "${field}", which the table does not declare`);
+      }
+    }
+    return new TableDefinition(this.fields, [...this.indexes, { name, fields: [...fields] }]);
+  }
+}
+
+export function defineTable<const Fields extends PropertyValidators>(fields: Fields): TableDefinition<Fields, {}> {
+  return new TableDefinition(fields);
+}
+
+export type AnyTableDefinition = TableDefinition<any, any>;
+
+export interface SchemaOptions {
+  /** Validate documents on every write (default true). */
+  schemaValidation?: boolean;
+}
+
+export class SchemaDefinition<Tables extends Record<string, AnyTableDefinition>> {
+  constructor(
+    readonly tables: Tables,
+    readonly options: Required<SchemaOptions>,
+  ) {
+    for (const name of Object.keys(tables)) {
+      if (!/^[A-Za-z][\w]*$/.test(name)) throw new Error(`table "${name}": use letters, digits and "_", starting with a letter`);
+    }
+  }
+}
+
+export function defineSchema<const Tables extends Record<string, AnyTableDefinition>>(
+  tables: Tables,
+  options: SchemaOptions = {},
+): SchemaDefinition<Tables> {
+  return new SchemaDefinition(tables, { schemaValidation: options.schemaValidation ?? true });
+}
+
+type Expand<T> = T extends infer O ? { [K in keyof O]: O[K] } : never;
+
+/** What the engine and ctx types know about one table. */
+export interface TableInfo {
+  document: Record<string, any> & { _id: string; _creationTime: number };
+  indexes: Record<string, readonly string[]>;
+}
+
+export type GenericDataModel = Record<string, TableInfo>;
+
+/** Used when an app has no schema yet: any table, any fields. */
+export type AnyDataModel = {
+  [table: string]: { document: { _id: GenericId<string>; _creationTime: number; [field: string]: any }; indexes: Record<string, readonly string[]> };
+};
+
+export type DataModelFromSchema<S extends SchemaDefinition<any>> = {
+  [Table in keyof S['tables'] & string]: S['tables'][Table] extends TableDefinition<infer Fields, infer Indexes>
+    ? { document: Expand<SystemFields<Table> & ObjectType<Fields>>; indexes: Indexes }
+    : never;
+};
+
+export type TableNamesOf<DM extends GenericDataModel> = keyof DM & string;
+export type DocumentOf<DM extends GenericDataModel, Table extends TableNamesOf<DM>> = DM[Table]['document'];
