@@ -83,6 +83,7 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
       }
     }
   }
+  diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
   return { functions, hasDefaultExport, diagnostics };
 }
 

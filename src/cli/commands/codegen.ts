@@ -33,8 +33,9 @@ Examples:
         const { written, model } = runCodegen(appDir);
         const ms = Math.round(performance.now() - started);
         const count = model.modules.reduce((n, m) => n + m.functions.length, 0);
+        const modules = model.modules.length;
         const what = written.length === 0 ? 'up to date' : `wrote ${written.map((p) => p.split('/').pop()).join(', ')}`;
-        process.stderr.write(`${kleur.green('✔')} Codegen: ${count} functions in ${model.modules.length} modules, ${what} (${ms} ms)\n`);
+        process.stderr.write(`${kleur.green('✔')} Codegen: ${count} function${count === 1 ? '' : 's'} in ${modules} module${modules === 1 ? '' : 's'}, ${what} (${ms} ms)\n`);
       } catch (error) {
         if (error instanceof CodegenError) {
           printCodegenErrors(appDir, error.diagnostics);

@@ -1,0 +1,90 @@
+// What a new user does, with the real built binary: init → offline install → codegen → check,
+// then the mistakes `valet check` and `valet codegen --check` exist to catch.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { removeTempDirs, run, tempDir, valetAsync } from '../helpers/apps.js';
+
+afterAll(removeTempDirs);
+
+describe('a new basic app', () => {
+  let app: string;
+  const appValet = (args: string[]) => run(process.execPath, [join(app, 'node_modules/.bin/valet'), ...args], app);
+  const edit = (file: string, change: (text: string) => string) => writeFileSync(join(app, file), change(readFileSync(join(app, file), 'utf8')));
+
+  beforeAll(async () => {
+    const parent = tempDir();
+    const init = await valetAsync(['init', 'my-app', '--template', 'basic', '--yes', '--no-install'], parent);
+    expect(init.code, init.stderr).toBe(0);
+    app = join(parent, 'my-app');
+    const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], app);
+    expect(install.code, install.stderr).toBe(0);
+  });
+
+  it('is current after init and passes valet check', async () => {
+    const codegen = await appValet(['codegen']);
+    expect(codegen.code, codegen.stderr).toBe(0);
+    expect(codegen.stderr).toMatch(/Codegen: 8 functions in 3 modules, up to date/);
+    const check = await appValet(['check']);
+    expect(check.stderr).toMatch(/0 errors, 0 warnings \(checked codegen, typescript, rules, TypeScript 7\.\d+\.\d+ in \d+ ms\)/);
+    expect(check.code).toBe(0);
+  });
+
+  it('fails valet check naming each rule violation and a type error', async () => {
+    edit('valet/users.ts', (text) =>
+      text
+        .replace("return await ctx.db.query('users').order('desc').take(50);", "await fetch('https://example.com');\n    return await ctx.db.query('users').order('desc').take(50);")
+        .replace('await ctx.db.patch(args.userId, { name: args.name });', 'await ctx.db.patch(args.userId, { name: 42 });'),
+    );
+    writeFileSync(
+      join(app, 'valet/payments.ts'),
+      [
+        "import { defineAction, v } from './_generated/valet/api';",
+        '',
+        'export const charge = defineAction({',
+        "  args: { userId: v.id('users') },",
+        '  safeToRetry: true,',
+        '  handler: async (ctx, args) => {',
+        '    await ctx.db.transaction(async (tx) => {',
+        "      await fetch('https://payments.example.com/charge');",
+        "      await tx.patch(args.userId, { name: 'paid' });",
+        '    });',
+        "    await ctx.db.insert('users', { email: 'receipt@example.com' });",
+        "    await ctx.db.patch(args.userId, { bio: 'customer' });",
+        "    await ctx.email.enqueue({ to: 'a@example.com', subject: 'Paid', text: 'Thanks' });",
+        '  },',
+        '});',
+        '',
+      ].join('\n'),
+    );
+    await appValet(['codegen']);
+    const check = await appValet(['check', '--json']);
+    expect(check.code).toBe(1);
+    const report = JSON.parse(check.stdout);
+    const seen = report.findings.map((f: { file: string; line: number; rule: string }) => `${f.file}:${f.line} ${f.rule}`);
+    expect(seen).toEqual([
+      'valet/payments.ts:8 fetch-in-transaction',
+      'valet/payments.ts:11 insert-in-retryable-action',
+      'valet/payments.ts:12 writes-outside-transaction',
+      'valet/payments.ts:13 enqueue-without-delivery-key',
+      'valet/users.ts:8 fetch-in-query-or-mutation',
+      'valet/users.ts:46 typescript(TS2322)',
+    ]);
+    const human = await appValet(['check']);
+    expect(human.code).toBe(1);
+    expect(human.stderr).toContain('valet/payments.ts:8:13 error fetch-in-transaction');
+    expect(human.stderr).toContain('fix: call fetch first, then open ctx.db.transaction(...)');
+    expect(human.stderr).toContain('valet check failed: 6 errors');
+  });
+
+  it('fails codegen --check and valet check when generated files are stale', async () => {
+    writeFileSync(join(app, 'valet/extra.ts'), "import { defineQuery } from './_generated/valet/api';\nexport const ping = defineQuery({ access: 'public', handler: async () => 'pong' });\n");
+    const stale = await appValet(['codegen', '--check']);
+    expect(stale.code).toBe(1);
+    expect(stale.stderr).toMatch(/^stale valet\/_generated\/valet\/api\.ts: out of date \(first difference at line \d+\); run `valet codegen`$/m);
+    const check = await appValet(['check', '--json']);
+    expect(JSON.parse(check.stdout).findings.map((f: { rule: string }) => f.rule)).toContain('codegen-stale');
+    expect((await appValet(['codegen'])).code).toBe(0);
+    expect((await appValet(['codegen', '--check'])).code).toBe(0);
+  });
+});

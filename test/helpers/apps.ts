@@ -1,0 +1,71 @@
+// Test helpers: temp copies of fixture apps wired to this checkout, and the built CLI as a child process.
+import { spawn, spawnSync } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const VALET_BIN = join(REPO_ROOT, 'bin', 'valet.js');
+export const FIXTURES = join(REPO_ROOT, 'test', 'fixtures');
+
+const created: string[] = [];
+
+export function tempDir(prefix = 'valet-test-'): string {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  created.push(dir);
+  return dir;
+}
+
+export function removeTempDirs(): void {
+  for (const dir of created.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Makes `valet` (this checkout) and the named packages of this checkout resolvable from `appDir`. */
+export function linkDependencies(appDir: string, packages: string[] = ['typescript']): void {
+  mkdirSync(join(appDir, 'node_modules'), { recursive: true });
+  symlinkSync(REPO_ROOT, join(appDir, 'node_modules', 'valet'), 'dir');
+  for (const name of packages) {
+    mkdirSync(dirname(join(appDir, 'node_modules', name)), { recursive: true });
+    symlinkSync(join(REPO_ROOT, 'node_modules', name), join(appDir, 'node_modules', name), 'dir');
+  }
+}
+
+/** A temp copy of `test/fixtures/<name>` with its dependencies linked. */
+export function fixtureApp(name: string, packages?: string[]): string {
+  const dir = join(tempDir(`valet-${name}-`), name);
+  cpSync(join(FIXTURES, name), dir, { recursive: true });
+  linkDependencies(dir, packages);
+  return dir;
+}
+
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+const QUIET_ENV = { ...process.env, NO_COLOR: '1', FORCE_COLOR: undefined };
+
+/** Runs the built CLI synchronously (for commands that finish quickly). */
+export function valet(args: string[], cwd: string): RunResult {
+  const result = spawnSync(process.execPath, [VALET_BIN, ...args], { cwd, env: QUIET_ENV, encoding: 'utf8' });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** Runs the built CLI without blocking the test process (for installs and checks). */
+export function valetAsync(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return run(process.execPath, [VALET_BIN, ...args], cwd, env);
+}
+
+export function run(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd, env: { ...QUIET_ENV, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk));
+    child.stderr.on('data', (chunk) => (stderr += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
