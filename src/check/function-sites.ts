@@ -1,6 +1,6 @@
 // Finds the Valet functions in a module with ts-morph, and the names through which their handler
 // reaches ctx.db and ctx.email, so the rules can recognise `ctx.db.insert(...)` and friends.
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, SyntaxKind } from './ts-morph.js';
 import type { CallExpression, ObjectLiteralExpression, SourceFile } from 'ts-morph';
 import { isValetApiSource } from '../codegen/analyse-module.js';
 

@@ -1,7 +1,7 @@
 // Valet's static rules over valet/, with ts-morph. Syntax only: no type information is needed,
 // so no lib files are loaded and the TypeScript check can run beside it in another process.
 import { join } from 'node:path';
-import { Project } from 'ts-morph';
+import { Project } from './ts-morph.js';
 import { findModuleFiles } from '../codegen/find-modules.js';
 import type { Finding } from './finding.js';
 import { findFunctionSites } from './function-sites.js';

@@ -1,6 +1,6 @@
 // Syntax helpers shared by the rules: finding fetch calls, database calls and transactions
 // inside one handler.
-import { Node, SyntaxKind } from 'ts-morph';
+import { Node, SyntaxKind } from '../ts-morph.js';
 import type { CallExpression } from 'ts-morph';
 import type { FunctionSite } from '../function-sites.js';
 
