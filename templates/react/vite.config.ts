@@ -1,6 +1,4 @@
 import { defineConfig } from 'vite';
 
-// Vite's built-in esbuild compiles TSX; no plugin is needed for this page.
-export default defineConfig({
-  esbuild: { jsx: 'automatic' },
-});
+// Vite compiles the TSX itself (automatic JSX runtime); this page needs no plugin.
+export default defineConfig({});
