@@ -4,6 +4,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeTempDirs, run, tempDir, valetAsync } from '../helpers/apps.js';
+import { cacheTemplateDependencies } from '../helpers/npm-cache.js';
 
 afterAll(removeTempDirs);
 
@@ -17,6 +18,7 @@ describe('a new basic app', () => {
     const init = await valetAsync(['init', 'my-app', '--template', 'basic', '--yes', '--no-install'], parent);
     expect(init.code, init.stderr).toBe(0);
     app = join(parent, 'my-app');
+    await cacheTemplateDependencies('basic');
     const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], app);
     expect(install.code, install.stderr).toBe(0);
   });
