@@ -22,3 +22,18 @@ describe('parseTscOutput', () => {
     ]);
   });
 });
+
+describe('findTypeScript', () => {
+  it("prefers the app's own compiler and falls back to Valet's", async () => {
+    const { fixtureApp, removeTempDirs } = await import('../helpers/apps.js');
+    const { findTypeScript } = await import('../../src/check/typecheck.js');
+    const withOwn = fixtureApp('codegen-app', ['typescript']);
+    const without = fixtureApp('codegen-app', []);
+    try {
+      expect(findTypeScript(withOwn)).toMatchObject({ fromApp: true, tscPath: expect.stringMatching(/typescript\/bin\/tsc$/) });
+      expect(findTypeScript(without)).toMatchObject({ fromApp: false, version: expect.stringMatching(/^\d+\./) });
+    } finally {
+      removeTempDirs();
+    }
+  });
+});
