@@ -1,0 +1,115 @@
+// The HTTP face of an engine, on node:http directly (the hot path avoids Request/Response
+// objects): /api/{query,mutation,action}, /api/health, and the admin endpoints.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FunctionKind } from '../server/functions.js';
+import { sameSecret } from '../runtime/dev-keys.js';
+import type { Engine } from '../runtime/engine.js';
+import { EngineError } from '../runtime/errors.js';
+import { parseActAs } from '../runtime/invoker.js';
+import { routeAdmin } from './admin.js';
+
+const MAX_BODY_BYTES = 4 * 1024 * 1024;
+const KINDS = new Set<FunctionKind>(['query', 'mutation', 'action']);
+const CORS_HEADERS = {
+  'access-control-allow-origin': '*',
+  'access-control-allow-headers': 'authorization, content-type, idempotency-key',
+  'access-control-allow-methods': 'GET, POST, OPTIONS',
+  'access-control-expose-headers': 'valet-invocation-id, idempotent-replayed',
+};
+
+export interface HttpContext {
+  engine: Engine;
+  /** The admin key (from .valet/); admin endpoints and admin calls need it. */
+  adminKey: string;
+}
+
+export function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(payload), ...CORS_HEADERS, ...headers });
+  res.end(payload);
+}
+
+function sendError(res: ServerResponse, error: EngineError): void {
+  sendJson(res, error.status, error.toJSON());
+}
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        reject(new EngineError('request_too_large', 413, `the request body is larger than ${MAX_BODY_BYTES} bytes`));
+        req.destroy();
+      } else chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseCall(text: string): { path: string; args: unknown } {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    throw new EngineError('invalid_request', 400, 'the request body must be JSON: { "path": "module:function", "args": { ... } }');
+  }
+  const { path, args } = (body ?? {}) as { path?: unknown; args?: unknown };
+  if (typeof path !== 'string' || !/^[\w$/-]+:[\w$]+$/.test(path)) {
+    throw new EngineError('invalid_request', 400, 'path must be a function path such as "users:get"');
+  }
+  return { path, args };
+}
+
+/** Admin callers (CLI, admin page) act as the invoker they name; everyone else is who their token says. */
+async function invokerFor(context: HttpContext, req: IncomingMessage) {
+  const adminKey = req.headers['x-valet-admin-key'];
+  if (typeof adminKey === 'string') {
+    if (!sameSecret(adminKey, context.adminKey)) throw new EngineError('admin_key_invalid', 401, 'the admin key is not this server\'s (see .valet/admin-key)');
+    const invoker = parseActAs(req.headers['x-valet-as'] as string | undefined);
+    if (!invoker) throw new EngineError('invalid_request', 400, 'X-Valet-As must be system, anonymous or user:<id>');
+    return { invoker, external: false };
+  }
+  return { invoker: await context.engine.authenticate(req.headers.authorization), external: true };
+}
+
+export function isAdmin(context: HttpContext, req: IncomingMessage): boolean {
+  const key = req.headers['x-valet-admin-key'];
+  return typeof key === 'string' && sameSecret(key, context.adminKey);
+}
+
+async function handleCall(context: HttpContext, kind: FunctionKind, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const { path, args } = parseCall(await readBody(req));
+  const { invoker, external } = await invokerFor(context, req);
+  const key = req.headers['idempotency-key'];
+  const response = await context.engine.call({ kind, path, args, invoker, external, idempotencyKey: typeof key === 'string' ? key : null });
+  sendJson(res, response.status, response.body, response.headers);
+}
+
+export function createRequestListener(context: HttpContext) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    const handle = async () => {
+      if (req.method === 'OPTIONS') {
+        res.writeHead(204, CORS_HEADERS);
+        res.end();
+        return;
+      }
+      const api = /^\/api\/(\w+)$/.exec(url.pathname);
+      if (api && KINDS.has(api[1] as FunctionKind)) {
+        if (req.method !== 'POST') throw new EngineError('method_not_allowed', 405, `use POST for ${url.pathname}`);
+        return handleCall(context, api[1] as FunctionKind, req, res);
+      }
+      if (url.pathname === '/api/health') return sendJson(res, 200, { ok: true });
+      if (url.pathname.startsWith('/admin/')) return routeAdmin(context, url, req, res);
+      throw new EngineError('not_found', 404, `nothing at ${url.pathname}`);
+    };
+    handle().catch((error: unknown) => {
+      if (res.headersSent) return res.destroy();
+      if (error instanceof EngineError) sendError(res, error);
+      else sendError(res, new EngineError('internal_error', 500, 'the server failed to handle the request'));
+    });
+  };
+}

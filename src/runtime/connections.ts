@@ -1,0 +1,99 @@
+// Isolation between async handlers on a synchronous database:
+// - one writer connection behind a FIFO lock: a mutation or an action transaction holds the lock
+//   from BEGIN IMMEDIATE to COMMIT, so no other invocation's statement can land inside it;
+// - a pool of reader connections: a query holds one, inside its own read transaction, for its
+//   whole run, so it sees one consistent snapshot of committed data whatever interleaves;
+// - one auto-commit reader for an action's one-shot reads (committed data, never a transaction).
+import type Database from 'better-sqlite3';
+import type { SchemaDefinition } from '../server/schema.js';
+import { CreationClock, DocumentStore } from '../storage/documents.js';
+import { openDatabase } from '../storage/open.js';
+import { Mutex } from './mutex.js';
+
+export class Connections {
+  readonly writer: DocumentStore;
+  readonly autoCommitReader: DocumentStore;
+  private readonly writerLock = new Mutex();
+  private readonly idleReaders: DocumentStore[] = [];
+  private readonly allReaders: DocumentStore[] = [];
+  private readonly waiting: ((store: DocumentStore) => void)[] = [];
+  private readonly creationClock: CreationClock;
+
+  constructor(
+    readonly file: string,
+    private schema: SchemaDefinition<any> | null,
+    now: () => number,
+    private readonly readerPoolSize = 4,
+  ) {
+    this.creationClock = new CreationClock(now);
+    this.writer = new DocumentStore(openDatabase(file), schema, this.creationClock);
+    this.autoCommitReader = this.newReader();
+  }
+
+  private newReader(): DocumentStore {
+    return new DocumentStore(openDatabase(this.file), this.schema, this.creationClock);
+  }
+
+  get writerDb(): Database.Database {
+    return this.writer.db;
+  }
+
+  /** Runs `task` holding the writer; `task` may await, and nothing else touches the writer meanwhile. */
+  withWriter<T>(task: (store: DocumentStore) => T | Promise<T>): Promise<T> {
+    return this.writerLock.run(() => task(this.writer));
+  }
+
+  /** Runs `task` in one write transaction: committed if it resolves, rolled back if it throws. */
+  inWriteTransaction<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
+    return this.withWriter(async (store) => {
+      store.db.exec('BEGIN IMMEDIATE');
+      try {
+        const result = await task(store);
+        store.db.exec('COMMIT');
+        return result;
+      } catch (error) {
+        if (store.db.inTransaction) store.db.exec('ROLLBACK');
+        throw error;
+      }
+    });
+  }
+
+  /** Runs `task` on a pooled reader inside one read transaction (a consistent snapshot). */
+  async inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
+    const store = await this.acquireReader();
+    store.db.exec('BEGIN');
+    try {
+      return await task(store);
+    } finally {
+      if (store.db.inTransaction) store.db.exec('COMMIT');
+      this.releaseReader(store);
+    }
+  }
+
+  private acquireReader(): Promise<DocumentStore> {
+    const idle = this.idleReaders.pop();
+    if (idle) return Promise.resolve(idle);
+    if (this.allReaders.length < this.readerPoolSize) {
+      const store = this.newReader();
+      this.allReaders.push(store);
+      return Promise.resolve(store);
+    }
+    return new Promise((resolve) => this.waiting.push(resolve));
+  }
+
+  private releaseReader(store: DocumentStore): void {
+    const next = this.waiting.shift();
+    if (next) next(store);
+    else this.idleReaders.push(store);
+  }
+
+  /** A new schema (dev reload): statements are re-prepared against it. */
+  setSchema(schema: SchemaDefinition<any> | null): void {
+    this.schema = schema;
+    for (const store of [this.writer, this.autoCommitReader, ...this.allReaders]) store.setSchema(schema);
+  }
+
+  close(): void {
+    for (const store of [this.autoCommitReader, ...this.allReaders, this.writer]) store.db.close();
+  }
+}

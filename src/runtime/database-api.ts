@@ -1,0 +1,127 @@
+// ctx.db for each function kind, over the connections chosen in connections.ts. Every call
+// first checks that its invocation is still running: a call from a forgotten promise after the
+// handler returned would otherwise land in some other invocation's transaction.
+import type { DocumentStore, StoredDocument } from '../storage/documents.js';
+import { QueryBuilder } from '../storage/query.js';
+import type { ReadExecutor } from '../storage/query.js';
+import type { Connections } from './connections.js';
+import { EngineError } from './errors.js';
+import { currentScope, runInScope } from './scope.js';
+
+/** What an invocation's ctx needs to know about its own state. */
+export interface InvocationState {
+  path: string;
+  active: boolean;
+  /** Set while an action's ctx.db.transaction runs: the writer store inside that transaction. */
+  transaction: DocumentStore | null;
+  /** Rejects when the invocation times out, so a transaction it holds is rolled back and released. */
+  aborted?: Promise<never>;
+}
+
+function ensureActive(state: InvocationState): void {
+  if (!state.active) {
+    throw new EngineError('ctx_used_after_finish', 500, `${state.path}: ctx.db was used after the function finished (a missing await?)`);
+  }
+}
+
+function attempt<T>(run: () => T): Promise<T> {
+  try {
+    return Promise.resolve(run());
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+function readerApi(state: InvocationState, read: ReadExecutor, store: () => DocumentStore | null) {
+  const schema = () => (store() ?? null)?.currentSchema ?? null;
+  return {
+    get: (id: string) => read((s) => s.get(id)),
+    query: (table: string) => {
+      ensureActive(state);
+      return new QueryBuilder(read, schema(), table);
+    },
+  };
+}
+
+export type WriteExecutor = <T>(op: (store: DocumentStore) => T) => Promise<T>;
+
+function writerApi(state: InvocationState, write: WriteExecutor) {
+  return {
+    insert: (table: string, doc: Record<string, unknown>) => write((s) => s.insert(table, doc)),
+    insertOrIgnore: (table: string, doc: Record<string, unknown>) => write((s) => s.insertOrIgnore(table, doc).id),
+    patch: (id: string, fields: Record<string, unknown>) => write((s) => void s.patch(id, fields)),
+    replace: (id: string, doc: Record<string, unknown>) => write((s) => void s.replace(id, doc)),
+    delete: (id: string) => write((s) => void s.delete(id)),
+  };
+}
+
+/** A query's ctx.db: reads only, all from one snapshot. */
+export function queryDatabase(state: InvocationState, snapshot: DocumentStore) {
+  const read: ReadExecutor = (op) => attempt(() => (ensureActive(state), op(snapshot)));
+  return readerApi(state, read, () => snapshot);
+}
+
+/** A mutation's ctx.db: reads and writes inside the mutation's one transaction. */
+export function mutationWriter(state: InvocationState, store: DocumentStore): WriteExecutor {
+  return (op) => attempt(() => (ensureActive(state), op(store)));
+}
+
+export function mutationDatabase(state: InvocationState, store: DocumentStore) {
+  const run = mutationWriter(state, store);
+  return { ...readerApi(state, run, () => store), ...writerApi(state, run) };
+}
+
+/**
+ * An action's ctx.db: each call auto-commits, unless it runs inside ctx.db.transaction, where it
+ * joins the transaction (so `ctx.db.patch` inside the callback is as atomic as `tx.patch`).
+ */
+export function actionWriter(state: InvocationState, connections: Connections): WriteExecutor {
+  return <T>(op: (s: DocumentStore) => T): Promise<T> => {
+    try {
+      ensureActive(state);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    const tx = currentScope()?.inTransaction ? state.transaction : null;
+    if (tx) return attempt(() => op(tx));
+    return connections.withWriter((store) => op(store));
+  };
+}
+
+export function actionDatabase(state: InvocationState, connections: Connections) {
+  const inTransaction = () => (currentScope()?.inTransaction ? state.transaction : null);
+  const read: ReadExecutor = (op) =>
+    attempt(() => {
+      ensureActive(state);
+      return op(inTransaction() ?? connections.autoCommitReader);
+    });
+  const write = actionWriter(state, connections);
+
+  const transaction = async <R>(fn: (tx: unknown) => Promise<R>): Promise<R> => {
+    ensureActive(state);
+    const scope = currentScope();
+    if (scope?.inTransaction || state.transaction) {
+      throw new EngineError('nested_transaction', 500, `${state.path}: ctx.db.transaction cannot be nested; put all the writes in the outer transaction`);
+    }
+    if (typeof fn !== 'function') throw new EngineError('invalid_transaction', 500, 'ctx.db.transaction: pass an async function (tx) => { ... }');
+    return connections.inWriteTransaction(async (store) => {
+      state.transaction = store;
+      try {
+        const tx = mutationDatabase(state, store);
+        const inner = scope ? { ...scope, inTransaction: true } : undefined;
+        const work = inner ? runInScope(inner, () => fn(tx)) : fn(tx);
+        return await (state.aborted ? Promise.race([work, state.aborted]) : work);
+      } finally {
+        state.transaction = null;
+      }
+    });
+  };
+
+  return {
+    ...readerApi(state, read, () => inTransaction() ?? connections.autoCommitReader),
+    ...writerApi(state, write),
+    transaction,
+  };
+}
+
+export type { StoredDocument };

@@ -1,0 +1,132 @@
+// One call of one function, from any caller (HTTP, CLI, and later cron and the scheduler):
+// resolve the function, enforce access, validate args, run it in its kind's isolation.
+import type { Invoker } from '../server/ctx.js';
+import type { AnyFunctionDefinition, FunctionKind } from '../server/functions.js';
+import { formatValidationError, validateFields } from '../server/values.js';
+import { findNonJson } from '../storage/documents.js';
+import type { Clock } from './clock.js';
+import type { Connections } from './connections.js';
+import { mutationDatabase, mutationWriter, queryDatabase } from './database-api.js';
+import type { InvocationState } from './database-api.js';
+import { raceDeadline, startDeadline } from './deadline.js';
+import { emailApi } from './email.js';
+import { EngineError, notFound } from './errors.js';
+import { errorToResponse } from './errors-to-response.js';
+import type { FetchPolicy } from './fetch-guard.js';
+import type { Registry } from './registry.js';
+import { runAction } from './run-action.js';
+import { runInScope } from './scope.js';
+
+export interface CallRequest {
+  /** The endpoint the caller used; a mismatch with the function's kind is refused. */
+  kind: FunctionKind;
+  path: string;
+  args: unknown;
+  invoker: Invoker;
+  /** Calls from outside (HTTP clients) cannot see `system` functions. */
+  external: boolean;
+  idempotencyKey?: string | null;
+}
+
+export interface CallResponse {
+  status: number;
+  /** `{ value }` on success, `{ code, message, data? }` on failure. */
+  body: unknown;
+  headers: Record<string, string>;
+}
+
+export interface EngineCore {
+  connections: Connections;
+  registry: Registry;
+  clock: Clock;
+  fetchPolicy: FetchPolicy;
+  /** Shows handler exception messages to callers (development). */
+  dev: boolean;
+  /** Deadline for queries and mutations, which hold a connection while they run. */
+  functionTimeoutMs: number;
+  log: (line: string) => void;
+}
+
+function resolveFunction(core: EngineCore, request: CallRequest): AnyFunctionDefinition {
+  const definition = core.registry.functions.get(request.path);
+  if (!definition || (request.external && definition.access === 'system')) throw notFound(request.path);
+  if (definition.kind !== request.kind) {
+    throw new EngineError('wrong_function_kind', 400, `${request.path} is a ${definition.kind}; call it at /api/${definition.kind}`);
+  }
+  if (definition.access === 'authenticated' && request.invoker.type === 'anonymous') {
+    throw new EngineError('unauthenticated', 401, `${request.path} needs a signed-in caller: send Authorization: Bearer <token>`);
+  }
+  return definition;
+}
+
+function validateArgs(core: EngineCore, definition: AnyFunctionDefinition, args: unknown): Record<string, unknown> {
+  const value = args === undefined || args === null ? {} : args;
+  const isIdOf = (table: string, id: string) => {
+    const actual = core.connections.autoCommitReader.tableOf(id);
+    return actual === null || actual === table;
+  };
+  const error = validateFields(definition.args, value, 'args', { isIdOf });
+  if (error) throw new EngineError('invalid_args', 400, formatValidationError(error));
+  return value as Record<string, unknown>;
+}
+
+/** Return values travel as JSON: anything else is the handler's mistake, named precisely. */
+export function checkReturnValue(path: string, value: unknown): unknown {
+  const result = value === undefined ? null : value;
+  const problem = findNonJson(result, 'result');
+  if (problem) throw new EngineError('invalid_return_value', 500, `${path} returned a value that is not JSON: ${problem}`);
+  return result;
+}
+
+function newState(path: string): InvocationState {
+  return { path, active: true, transaction: null };
+}
+
+function timeoutError(kind: string, path: string, ms: number) {
+  return () => new EngineError(`${kind}_timeout`, 504, `${path} did not finish within ${ms} ms`);
+}
+
+async function runQuery(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker) {
+  return core.connections.inReadSnapshot(async (store) => {
+    const state = newState(path);
+    const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('query', path, core.functionTimeoutMs));
+    try {
+      const ctx = { db: queryDatabase(state, store), invoker };
+      const work = runInScope({ kind: 'query', path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => Promise.resolve().then(() => definition.handler(ctx, args)));
+      return checkReturnValue(path, await raceDeadline(work, deadline));
+    } finally {
+      state.active = false;
+      deadline.cancel();
+    }
+  });
+}
+
+async function runMutation(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker) {
+  return core.connections.inWriteTransaction(async (store) => {
+    const state = newState(path);
+    const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('mutation', path, core.functionTimeoutMs));
+    try {
+      const ctx = { db: mutationDatabase(state, store), invoker, email: emailApi(mutationWriter(state, store), () => core.clock.now(), `mutation ${path}`) };
+      const work = runInScope({ kind: 'mutation', path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => Promise.resolve().then(() => definition.handler(ctx, args)));
+      return checkReturnValue(path, await raceDeadline(work, deadline));
+    } finally {
+      state.active = false;
+      deadline.cancel();
+    }
+  });
+}
+
+export async function callFunction(core: EngineCore, request: CallRequest): Promise<CallResponse> {
+  try {
+    const definition = resolveFunction(core, request);
+    const args = validateArgs(core, definition, request.args);
+    if (definition.kind === 'action') return await runAction(core, request, definition as never, args);
+    const run = definition.kind === 'query' ? runQuery : runMutation;
+    const value = await run(core, request.path, definition, args, request.invoker);
+    return { status: 200, body: { value }, headers: {} };
+  } catch (error) {
+    const { status, body } = errorToResponse(error, core.dev);
+    if (status === 500) core.log(`${request.path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    return { status, body, headers: {} };
+  }
+}

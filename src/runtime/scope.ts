@@ -1,0 +1,23 @@
+// Which invocation the current async code belongs to. The fetch guard reads it (fetch throws in
+// queries, mutations and transactions); ctx objects use it to refuse work after they finished.
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { FetchPolicy } from './fetch-guard.js';
+
+export type ScopeKind = 'query' | 'mutation' | 'action' | 'http';
+
+export interface InvocationScope {
+  kind: ScopeKind;
+  path: string;
+  inTransaction: boolean;
+  fetchPolicy: FetchPolicy;
+}
+
+const storage = new AsyncLocalStorage<InvocationScope>();
+
+export function currentScope(): InvocationScope | undefined {
+  return storage.getStore();
+}
+
+export function runInScope<T>(scope: InvocationScope, fn: () => T): T {
+  return storage.run(scope, fn);
+}

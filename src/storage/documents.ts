@@ -1,0 +1,211 @@
+// Documents on one SQLite connection: synchronous reads and writes, schema validation on every
+// write. The runtime decides which connection (reader snapshot or the writer's transaction).
+import type Database from 'better-sqlite3';
+import type { SchemaDefinition } from '../server/schema.js';
+import { formatValidationError, validateFields } from '../server/values.js';
+import { newId } from './ids.js';
+
+export interface StoredDocument {
+  _id: string;
+  _creationTime: number;
+  [field: string]: unknown;
+}
+
+interface Row {
+  id: string;
+  tbl: string;
+  creation_time: number;
+  doc: string;
+}
+
+/** A mistake in how a handler uses the database: the handler's error, with a clear message. */
+export class DocumentError extends Error {
+  constructor(
+    readonly code: 'unknown_table' | 'schema_violation' | 'document_not_found' | 'id_conflict' | 'invalid_document',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'DocumentError';
+  }
+}
+
+export function rowToDocument(row: Row): StoredDocument {
+  return { _id: row.id, _creationTime: row.creation_time, ...JSON.parse(row.doc) };
+}
+
+/** Creation times are milliseconds, strictly increasing within a process so they also order inserts. */
+export class CreationClock {
+  private last = 0;
+  constructor(private readonly now: () => number) {}
+  next(): number {
+    const now = this.now();
+    this.last = now > this.last ? now : this.last + 0.001;
+    return this.last;
+  }
+}
+
+export class DocumentStore {
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(
+    readonly db: Database.Database,
+    private schema: SchemaDefinition<any> | null,
+    private readonly creationClock: CreationClock,
+  ) {}
+
+  setSchema(schema: SchemaDefinition<any> | null): void {
+    this.schema = schema;
+  }
+
+  get currentSchema(): SchemaDefinition<any> | null {
+    return this.schema;
+  }
+
+  prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  tableOf(id: string): string | null {
+    const row = this.prepare('SELECT tbl FROM _valet_documents WHERE id = ?').get(id) as { tbl: string } | undefined;
+    return row?.tbl ?? null;
+  }
+
+  get(id: string): StoredDocument | null {
+    if (typeof id !== 'string') return null;
+    const row = this.prepare('SELECT id, tbl, creation_time, doc FROM _valet_documents WHERE id = ?').get(id) as Row | undefined;
+    return row ? rowToDocument(row) : null;
+  }
+
+  insert(table: string, fields: Record<string, unknown>): string {
+    const body = this.checkedBody(table, fields, false);
+    const id = newId();
+    this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, this.creationClock.next(), body);
+    return id;
+  }
+
+  /** Inserts with a caller-chosen `_id` unless a document with that id exists; returns the id either way. */
+  insertOrIgnore(table: string, fields: Record<string, unknown>): { id: string; inserted: boolean } {
+    const id = fields?._id;
+    if (typeof id !== 'string' || id.length === 0) {
+      throw new DocumentError('invalid_document', `insertOrIgnore into ${table}: give the document a string _id (e.g. \`receipt-\${orderId}\`)`);
+    }
+    const { _id: _ignored, ...rest } = fields;
+    const body = this.checkedBody(table, rest, false);
+    const existingTable = this.tableOf(id);
+    if (existingTable !== null) {
+      if (existingTable !== table) throw new DocumentError('id_conflict', `insertOrIgnore into ${table}: id "${id}" already belongs to a document in ${existingTable}`);
+      return { id, inserted: false };
+    }
+    this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, this.creationClock.next(), body);
+    return { id, inserted: true };
+  }
+
+  patch(id: string, fields: Record<string, unknown>): void {
+    const current = this.requireDocument(id, 'patch');
+    const table = this.tableOf(id)!;
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+      throw new DocumentError('invalid_document', `patch ${id}: the patch must be an object of fields`);
+    }
+    const { _id, _creationTime, ...existing } = current;
+    const merged: Record<string, unknown> = { ...existing };
+    for (const [key, value] of Object.entries(fields)) {
+      if (key === '_id' || key === '_creationTime') {
+        if (value !== undefined && value !== (key === '_id' ? _id : _creationTime)) {
+          throw new DocumentError('invalid_document', `patch ${id}: ${key} cannot be changed`);
+        }
+        continue;
+      }
+      // Patching a field to undefined removes it, as in Convex.
+      if (value === undefined) delete merged[key];
+      else merged[key] = value;
+    }
+    this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(this.checkedBody(table, merged, true), id);
+  }
+
+  replace(id: string, fields: Record<string, unknown>): void {
+    this.requireDocument(id, 'replace');
+    const table = this.tableOf(id)!;
+    const { _id: _a, _creationTime: _b, ...rest } = fields ?? {};
+    this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(this.checkedBody(table, rest, true), id);
+  }
+
+  delete(id: string): void {
+    this.requireDocument(id, 'delete');
+    this.prepare('DELETE FROM _valet_documents WHERE id = ?').run(id);
+  }
+
+  private requireDocument(id: string, operation: string): StoredDocument {
+    const document = this.get(id);
+    if (!document) throw new DocumentError('document_not_found', `${operation}: no document with id "${id}"`);
+    return document;
+  }
+
+  /** Validates against the schema (when there is one) and serialises to the stored JSON. */
+  private checkedBody(table: string, fields: Record<string, unknown>, isUpdate: boolean): string {
+    if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
+      throw new DocumentError('invalid_document', `${table}: a document must be an object of fields`);
+    }
+    for (const key of Object.keys(fields)) {
+      if (key.startsWith('_')) throw new DocumentError('invalid_document', `${table}: field "${key}" is reserved (fields starting with "_" are set by Valet)`);
+    }
+    if (this.schema) {
+      const definition = this.schema.tables[table];
+      if (!definition) {
+        throw new DocumentError('unknown_table', `table "${table}" is not declared in valet/schema.ts (tables: ${Object.keys(this.schema.tables).join(', ') || 'none'})`);
+      }
+      if (this.schema.options.schemaValidation) {
+        const isIdOf = (expected: string, id: string) => {
+          const actual = this.tableOf(id);
+          return actual === null || actual === expected;
+        };
+        const error = validateFields(definition.fields, fields, 'document', { isIdOf });
+        if (error) {
+          const verb = isUpdate ? 'update would make' : 'insert of';
+          throw new DocumentError('schema_violation', `${table}: ${verb} a document that does not match the schema: ${formatValidationError(error)}`);
+        }
+      }
+    } else if (!/^[A-Za-z][\w]*$/.test(table)) {
+      throw new DocumentError('unknown_table', `table name "${table}": use letters, digits and "_", starting with a letter`);
+    }
+    return serialise(table, fields);
+  }
+}
+
+function serialise(table: string, fields: Record<string, unknown>): string {
+  const problem = findNonJson(fields, 'document');
+  if (problem) throw new DocumentError('invalid_document', `${table}: ${problem}`);
+  return JSON.stringify(fields);
+}
+
+/** Documents hold JSON values only: a Date, a Map or NaN would not read back as written. */
+export function findNonJson(value: unknown, path: string, seen = new Set<unknown>()): string | null {
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path} is ${value}, which JSON cannot hold`;
+  if (typeof value === 'undefined') return null;
+  if (typeof value !== 'object') return `${path} is a ${typeof value}, which JSON cannot hold`;
+  if (seen.has(value)) return `${path} refers back to itself`;
+  seen.add(value);
+  try {
+    if (Array.isArray(value)) {
+      for (let i = 0; i < value.length; i++) {
+        const problem = findNonJson(value[i] === undefined ? null : value[i], `${path}[${i}]`, seen);
+        if (problem) return problem;
+      }
+      return null;
+    }
+    const proto = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) return `${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, which JSON cannot hold`;
+    for (const [key, item] of Object.entries(value)) {
+      const problem = findNonJson(item, `${path}.${key}`, seen);
+      if (problem) return problem;
+    }
+    return null;
+  } finally {
+    seen.delete(value);
+  }
+}

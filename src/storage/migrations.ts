@@ -1,0 +1,83 @@
+// The engine's own tables, versioned with `PRAGMA user_version`. Each migration moves the
+// database one version up inside one transaction; a database from a newer Valet is refused.
+import type Database from 'better-sqlite3';
+import { StorageError } from './errors.js';
+
+const MIGRATIONS: ((db: Database.Database) => void)[] = [
+  // 1: documents, the engine's metadata and the action invocation log.
+  (db) => {
+    db.exec(`
+      CREATE TABLE _valet_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+      CREATE TABLE _valet_documents (
+        id TEXT PRIMARY KEY,
+        tbl TEXT NOT NULL,
+        creation_time REAL NOT NULL,
+        doc TEXT NOT NULL
+      );
+      CREATE INDEX _valet_documents_by_table ON _valet_documents (tbl, creation_time, id);
+      CREATE TABLE _valet_action_invocations (
+        id TEXT PRIMARY KEY,
+        function TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        invoker TEXT NOT NULL,
+        idempotency_key TEXT,
+        args TEXT,
+        args_hash TEXT NOT NULL,
+        sensitive INTEGER NOT NULL,
+        safe_to_retry INTEGER NOT NULL,
+        status TEXT NOT NULL,
+        http_status INTEGER,
+        result TEXT,
+        error TEXT,
+        attempts INTEGER NOT NULL,
+        started_at REAL NOT NULL,
+        finished_at REAL,
+        duration_ms REAL
+      );
+      CREATE UNIQUE INDEX _valet_action_invocations_by_key
+        ON _valet_action_invocations (function, principal, idempotency_key) WHERE idempotency_key IS NOT NULL;
+      CREATE INDEX _valet_action_invocations_by_start ON _valet_action_invocations (started_at);
+    `);
+  },
+  // 2: the email outbox (rows are written transactionally by ctx.email.enqueue).
+  (db) => {
+    db.exec(`
+      CREATE TABLE _valet_outbox (
+        id TEXT PRIMARY KEY,
+        delivery_key TEXT UNIQUE,
+        recipients TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        html TEXT,
+        text TEXT,
+        status TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at REAL NOT NULL,
+        last_error TEXT,
+        created_at REAL NOT NULL,
+        sent_at REAL,
+        source TEXT
+      );
+      CREATE INDEX _valet_outbox_due ON _valet_outbox (status, next_attempt_at);
+    `);
+  },
+];
+
+export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;
+
+/** Brings the system tables up to this Valet's version. */
+export function migrate(db: Database.Database, file: string): { from: number; to: number } {
+  const from = db.pragma('user_version', { simple: true }) as number;
+  if (from > SYSTEM_SCHEMA_VERSION) {
+    throw new StorageError(
+      'database_too_new',
+      `${file} was written by a newer Valet (database schema version ${from}; this Valet knows versions up to ${SYSTEM_SCHEMA_VERSION}). Upgrade Valet, or use another database file.`,
+    );
+  }
+  for (let version = from; version < SYSTEM_SCHEMA_VERSION; version++) {
+    db.transaction(() => {
+      MIGRATIONS[version]!(db);
+      db.pragma(`user_version = ${version + 1}`);
+    }).immediate();
+  }
+  return { from, to: SYSTEM_SCHEMA_VERSION };
+}

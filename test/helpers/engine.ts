@@ -1,0 +1,58 @@
+// An engine over a temp copy of a fixture app, built the way `valet start` builds it.
+import { join } from 'node:path';
+import { runCodegen } from '../../src/codegen/index.js';
+import { buildApp, loadModules } from '../../src/devserver/build.js';
+import type { Clock } from '../../src/runtime/clock.js';
+import { createEngine } from '../../src/runtime/engine.js';
+import type { EngineOptions } from '../../src/runtime/engine.js';
+import type { Invoker } from '../../src/server/ctx.js';
+import type { FunctionKind } from '../../src/server/functions.js';
+import { fixtureApp } from './apps.js';
+
+export interface CallOptions {
+  invoker?: Invoker;
+  external?: boolean;
+  key?: string;
+}
+
+export async function engineFor(fixture: string, options: Partial<EngineOptions> = {}) {
+  const app = fixtureApp(fixture, []);
+  runCodegen(app);
+  const stateDir = join(app, '.valet');
+  const modules = await loadModules(await buildApp(app, stateDir));
+  const logs: string[] = [];
+  const engine = createEngine({ modules, dbPath: join(stateDir, 'valet.db'), log: (line) => logs.push(line), env: {}, ...options });
+  const call = (kind: FunctionKind, path: string, args: unknown = {}, opts: CallOptions = {}) =>
+    engine.call({ kind, path, args, invoker: opts.invoker ?? { type: 'anonymous' }, external: opts.external ?? true, idempotencyKey: opts.key ?? null });
+  /** The value of a successful call; throws with the error body otherwise. */
+  const value = async (kind: FunctionKind, path: string, args: unknown = {}, opts: CallOptions = {}) => {
+    const response = await call(kind, path, args, opts);
+    if (response.status !== 200) throw new Error(`${path} → ${response.status} ${JSON.stringify(response.body)}`);
+    return (response.body as { value: any }).value;
+  };
+  return { app, stateDir, engine, call, value, logs };
+}
+
+/** A clock that moves only when told: timers fire on `advance`. */
+export class ManualClock implements Clock {
+  private current = Date.UTC(2026, 10, 21, 9, 0, 0);
+  private timers: { at: number; callback: () => void; id: number }[] = [];
+  private nextId = 1;
+  now(): number {
+    return this.current;
+  }
+  setTimeout(callback: () => void, ms: number): unknown {
+    const id = this.nextId++;
+    this.timers.push({ at: this.current + ms, callback, id });
+    return id;
+  }
+  clearTimeout(handle: unknown): void {
+    this.timers = this.timers.filter((t) => t.id !== handle);
+  }
+  advance(ms: number): void {
+    this.current += ms;
+    const due = this.timers.filter((t) => t.at <= this.current).sort((a, b) => a.at - b.at);
+    this.timers = this.timers.filter((t) => t.at > this.current);
+    for (const timer of due) timer.callback();
+  }
+}
