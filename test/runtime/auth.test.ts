@@ -1,0 +1,87 @@
+// Strict bearer-token verification: every way a token can be wrong gets 401 and its own code.
+import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, UnsecuredJWT } from 'jose';
+import { afterAll, describe, expect, it } from 'vitest';
+import { authConfigFromEnv, verifyToken } from '../../src/runtime/auth.js';
+import { DEV_AUDIENCE, DEV_ISSUER, devAuthConfig, loadOrCreateDevKey, signDevToken } from '../../src/runtime/dev-keys.js';
+import { removeTempDirs, tempDir } from '../helpers/apps.js';
+
+afterAll(removeTempDirs);
+
+const stateDir = tempDir();
+const config = await devAuthConfig(stateDir);
+const devKey = await loadOrCreateDevKey(stateDir);
+const privateKey = await importJWK(devKey.privateJwk, 'ES256');
+const now = () => Math.floor(Date.now() / 1000);
+
+function claims(overrides: { iss?: string; aud?: string; exp?: number | null; nbf?: number; sub?: string | null } = {}) {
+  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: devKey.kid }).setIssuer(overrides.iss ?? DEV_ISSUER).setAudience(overrides.aud ?? DEV_AUDIENCE).setIssuedAt();
+  if (overrides.sub !== null) jwt.setSubject(overrides.sub ?? 'u1');
+  if (overrides.exp !== null) jwt.setExpirationTime(overrides.exp ?? now() + 3600);
+  if (overrides.nbf !== undefined) jwt.setNotBefore(overrides.nbf);
+  return jwt;
+}
+
+async function rejection(token: string): Promise<{ code: string; status: number }> {
+  try {
+    await verifyToken(config, token);
+  } catch (error) {
+    return { code: (error as { code: string }).code, status: (error as { status: number }).status };
+  }
+  throw new Error('the token was accepted');
+}
+
+describe('verifyToken', () => {
+  it('accepts a dev token and returns its subject and claims', async () => {
+    const token = await signDevToken(stateDir, 'user-42', { claims: { role: 'admin' } });
+    expect(await verifyToken(config, token)).toEqual({ userId: 'user-42', claims: expect.objectContaining({ sub: 'user-42', role: 'admin', iss: DEV_ISSUER, aud: DEV_AUDIENCE }) });
+  });
+
+  it('allows a small clock skew', async () => {
+    expect((await verifyToken(config, await claims({ exp: now() - 2 }).sign(privateKey))).userId).toBe('u1');
+  });
+
+  it.each([
+    ['alg: none', async () => new UnsecuredJWT({ sub: 'u1' }).setIssuer(DEV_ISSUER).setAudience(DEV_AUDIENCE).setExpirationTime('1h').encode(), 'token_algorithm_not_allowed'],
+    ['a key this server does not know', async () => claims().sign((await generateKeyPair('ES256')).privateKey), 'token_signature_invalid'],
+    [
+      'HS256 signed with the public key',
+      async () => {
+        const publicPem = await exportSPKI(await importJWK(devKey.publicJwk, 'ES256') as never);
+        return new SignJWT({}).setProtectedHeader({ alg: 'HS256', kid: devKey.kid }).setSubject('u1').setIssuer(DEV_ISSUER).setAudience(DEV_AUDIENCE).setExpirationTime('1h').sign(new TextEncoder().encode(publicPem));
+      },
+      'token_algorithm_not_allowed',
+    ],
+    ['no exp', async () => claims({ exp: null }).sign(privateKey), 'token_claim_missing'],
+    ['no sub', async () => claims({ sub: null }).sign(privateKey), 'token_claim_missing'],
+    ['another issuer', async () => claims({ iss: 'https://evil.example' }).sign(privateKey), 'token_issuer_invalid'],
+    ['another audience', async () => claims({ aud: 'other-app' }).sign(privateKey), 'token_audience_invalid'],
+    ['expired', async () => claims({ exp: now() - 60 }).sign(privateKey), 'token_expired'],
+    ['not yet valid', async () => claims({ nbf: now() + 60 }).sign(privateKey), 'token_not_yet_valid'],
+    ['garbage', async () => 'not.a.jwt', 'token_malformed'],
+  ])('rejects %s with 401', async (_name, makeToken, code) => {
+    expect(await rejection(await makeToken())).toEqual({ code, status: 401 });
+  });
+});
+
+describe('authConfigFromEnv', () => {
+  it('reads a shared secret or a JWKS URL, and nothing when unset', async () => {
+    expect(authConfigFromEnv({})).toBeNull();
+    const secret = 'x'.repeat(40);
+    const config = authConfigFromEnv({ VALET_AUTH_ISSUER: 'https://auth.example', VALET_AUTH_AUDIENCE: 'app', VALET_AUTH_SECRET: secret })!;
+    expect(config.algorithms).toEqual(['HS256']);
+    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('s1').setIssuer('https://auth.example').setAudience('app').setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    expect((await verifyToken(config, token)).userId).toBe('s1');
+    expect(authConfigFromEnv({ VALET_AUTH_ISSUER: 'i', VALET_AUTH_AUDIENCE: 'a', VALET_AUTH_JWKS_URL: 'https://auth.example/jwks.json' })!.algorithms).toEqual(['RS256', 'ES256', 'EdDSA']);
+  });
+
+  it('refuses incomplete or unsafe settings with a message', () => {
+    expect(() => authConfigFromEnv({ VALET_AUTH_ISSUER: 'i' })).toThrow('auth configuration is incomplete');
+    expect(() => authConfigFromEnv({ VALET_AUTH_ISSUER: 'i', VALET_AUTH_AUDIENCE: 'a', VALET_AUTH_SECRET: 'short' })).toThrow('at least 32 bytes');
+    expect(() => authConfigFromEnv({ VALET_AUTH_ISSUER: 'i', VALET_AUTH_AUDIENCE: 'a', VALET_AUTH_JWKS_URL: 'https://x', VALET_AUTH_ALGORITHMS: 'HS256' })).toThrow('only asymmetric');
+  });
+
+  it('keeps the dev key in .valet/ across restarts', async () => {
+    expect((await loadOrCreateDevKey(stateDir)).kid).toBe(devKey.kid);
+    expect(await exportJWK(await importJWK(devKey.publicJwk, 'ES256') as never)).toMatchObject({ kty: 'EC', crv: 'P-256' });
+  });
+});
