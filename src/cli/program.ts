@@ -5,6 +5,10 @@ import kleur from 'kleur';
 import { registerCheck } from './commands/check.js';
 import { registerCodegen } from './commands/codegen.js';
 import { registerInit } from './commands/init.js';
+import { registerInvocations } from './commands/invocations.js';
+import { registerRun } from './commands/run.js';
+import { registerStart } from './commands/start.js';
+import { registerToken } from './commands/token.js';
 import { CliError } from './errors.js';
 import { packageJson } from './package-info.js';
 
@@ -23,12 +27,22 @@ export function buildProgram(): Command {
 Examples:
   $ npx valet init my-app             create an app (asks for a template on a terminal)
   $ valet codegen                     write valet/_generated/valet/*
-  $ valet check                       CI: generated files current, types, Valet's rules`,
+  $ valet check                       CI: generated files current, types, Valet's rules
+  $ valet start                       serve the app on http://127.0.0.1:3210
+  $ valet run users:list              call a function as admin`,
     );
   registerInit(program);
   registerCodegen(program);
   registerCheck(program);
-  for (const command of program.commands) command.exitOverride().helpOption('-h, --help', 'show help');
+  registerStart(program);
+  registerRun(program);
+  registerToken(program);
+  registerInvocations(program);
+  const configure = (command: Command) => {
+    command.exitOverride().helpOption('-h, --help', 'show help');
+    command.commands.forEach(configure);
+  };
+  program.commands.forEach(configure);
   return program;
 }
 

@@ -1,11 +1,12 @@
 // Builds valet/ with esbuild into .valet/build/<id>/ (one output per module, shared chunks
 // split out, packages left external so `valet/server` is the engine's own instance), then
 // imports the outputs. A build error names file:line.
-import { mkdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { findModuleFiles, modulePathOf } from '../codegen/find-modules.js';
 import type { LoadedModules } from '../runtime/registry.js';
+import { isAlive } from './state.js';
 
 export interface BuildMessage {
   file: string;
@@ -32,10 +33,20 @@ export interface BuildResult {
 
 let buildCounter = 0;
 
+/** Builds are named <pid>-<n>; those of processes that have exited are no longer needed. */
+function pruneStaleBuilds(buildRoot: string): void {
+  if (!existsSync(buildRoot)) return;
+  for (const name of readdirSync(buildRoot)) {
+    const pid = Number(name.split('-')[0]);
+    if (Number.isInteger(pid) && pid !== process.pid && !isAlive(pid)) rmSync(join(buildRoot, name), { recursive: true, force: true });
+  }
+}
+
 export async function buildApp(appDir: string, stateDir: string): Promise<BuildResult> {
   const { build } = await import('esbuild');
   const valetDir = join(appDir, 'valet');
   const files = findModuleFiles(valetDir);
+  pruneStaleBuilds(join(stateDir, 'build'));
   const outDir = join(stateDir, 'build', `${process.pid}-${++buildCounter}`);
   mkdirSync(outDir, { recursive: true });
   try {

@@ -41,6 +41,8 @@ export interface Engine {
   authenticate(authorization: string | null | undefined): Promise<Invoker>;
   /** Swaps in newly built modules (dev reload); in-flight calls finish on the old ones. */
   replaceModules(modules: LoadedModules): void;
+  /** Canonical paths of the functions served now. */
+  functionPaths(): string[];
   readonly connections: Connections;
   readonly dev: boolean;
   close(): void;
@@ -86,6 +88,7 @@ export function createEngine(options: EngineOptions): Engine {
       connections.setSchema(next.schema);
       registry = next;
     },
+    functionPaths: () => [...registry.functions.keys()].sort(),
     connections,
     dev,
     close: () => connections.close(),

@@ -12,11 +12,11 @@ describe('valet CLI', () => {
     expect(code).toBe(0);
     expect(stdout).toContain('Examples:');
     const commands = stdout.split('Commands:')[1]!.split('Examples:')[0]!.match(/^ {2}(\w+)/gm)!.map((c) => c.trim());
-    expect(commands).toEqual(['init', 'codegen', 'check', 'help']);
+    expect(commands).toEqual(['init', 'codegen', 'check', 'start', 'run', 'token', 'invocations', 'help']);
   });
 
-  it.each(['init', 'codegen', 'check'])('prints `%s --help` with examples', (command) => {
-    const { code, stdout } = valet([command, '--help'], tempDir());
+  it.each(['init', 'codegen', 'check', 'start', 'run', 'token', 'invocations ls'])('prints `%s --help` with examples', (command) => {
+    const { code, stdout } = valet([...command.split(' '), '--help'], tempDir());
     expect(code).toBe(0);
     expect(stdout).toMatch(new RegExp(`Usage: valet ${command}`));
     expect(stdout).toContain('Examples:');

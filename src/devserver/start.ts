@@ -1,0 +1,60 @@
+// `valet start` as a programmatic API: build valet/ once, open the database, serve. No watching.
+import { join } from 'node:path';
+import { authConfigFromEnv } from '../runtime/auth.js';
+import type { AuthConfig } from '../runtime/auth.js';
+import { devAuthConfig, loadOrCreateAdminKey } from '../runtime/dev-keys.js';
+import { createEngine } from '../runtime/engine.js';
+import type { Engine } from '../runtime/engine.js';
+import { buildApp, loadModules } from './build.js';
+import { listen } from './server.js';
+import { announceServer, databasePathOf, stateDirOf, withdrawServer } from './state.js';
+
+export interface StartOptions {
+  appDir: string;
+  port: number;
+  env?: NodeJS.ProcessEnv;
+}
+
+export interface StartedApp {
+  url: string;
+  engine: Engine;
+  functionCount: number;
+  authSource: string;
+  databasePath: string;
+  close(): Promise<void>;
+}
+
+/** Production auth from the environment; without it, the app's dev key (so a local start works). */
+async function authFor(appDir: string, env: NodeJS.ProcessEnv): Promise<AuthConfig> {
+  return authConfigFromEnv(env) ?? (await devAuthConfig(stateDirOf(appDir)));
+}
+
+export async function startApp(options: StartOptions): Promise<StartedApp> {
+  const env = options.env ?? process.env;
+  const stateDir = stateDirOf(options.appDir);
+  const build = await buildApp(options.appDir, stateDir);
+  const modules = await loadModules(build);
+  const auth = await authFor(options.appDir, env);
+  const databasePath = databasePathOf(options.appDir);
+  const engine = createEngine({ modules, dbPath: databasePath, env, auth });
+  let server;
+  try {
+    server = await listen({ engine, adminKey: loadOrCreateAdminKey(stateDir) }, options.port);
+  } catch (error) {
+    engine.close();
+    throw error;
+  }
+  announceServer(options.appDir, server.url);
+  return {
+    url: server.url,
+    engine,
+    functionCount: engine.functionPaths().length,
+    authSource: auth.source,
+    databasePath: join('.valet', 'valet.db'),
+    async close() {
+      withdrawServer(options.appDir);
+      await server.close();
+      engine.close();
+    },
+  };
+}

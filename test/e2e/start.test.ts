@@ -1,0 +1,128 @@
+// `valet start` with the real built binary on the basic template: serve, call over HTTP with a
+// dev token, call as admin with `valet run`, read the invocation log, stop cleanly — and the
+// failures a user can cause get a message, not a stack trace.
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { linkDependencies, removeTempDirs, tempDir, valet, valetAsync } from '../helpers/apps.js';
+import { freePort, killAll, spawnValet } from '../helpers/processes.js';
+import type { RunningValet } from '../helpers/processes.js';
+
+afterAll(() => {
+  killAll();
+  removeTempDirs();
+});
+
+async function post(url: string, kind: string, body: object, headers: Record<string, string> = {}) {
+  const response = await fetch(`${url}/api/${kind}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
+}
+
+describe('valet start on a new basic app', () => {
+  let app: string;
+  let server: RunningValet;
+  let url: string;
+  let port: number;
+  let token: string;
+
+  beforeAll(async () => {
+    const parent = tempDir();
+    expect(valet(['init', 'shop', '--template', 'basic', '--yes', '--no-install'], parent).code).toBe(0);
+    app = join(parent, 'shop');
+    linkDependencies(app);
+    port = await freePort();
+    server = spawnValet(['start', '--port', String(port)], app);
+    url = (await server.waitFor(/Valet serving \d+ functions at (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+    token = valet(['token', 'alice'], app).stdout.trim();
+  });
+
+  afterAll(() => server?.stop('SIGKILL'));
+
+  it('serves queries, mutations and the seed action over HTTP with a dev token', async () => {
+    const created = await post(url, 'mutation', { path: 'users:create', args: { email: 'alice@example.com', name: 'Alice' } }, { authorization: `Bearer ${token}` });
+    expect(created.status).toBe(200);
+    const userId = created.body.value;
+    expect((await post(url, 'query', { path: 'users:list', args: {} })).body.value).toEqual([expect.objectContaining({ _id: userId, email: 'alice@example.com' })]);
+
+    const call = () => post(url, 'action', { path: 'actions:sendWelcomeEmail', args: { userId } }, { authorization: `Bearer ${token}`, 'idempotency-key': 'welcome-alice' });
+    const first = await call();
+    expect(first).toMatchObject({ status: 200, body: { value: { accepted: true } } });
+    const replay = await call();
+    expect(replay.status).toBe(200);
+    expect(replay.headers.get('idempotent-replayed')).toBe('true');
+  });
+
+  it('answers with the documented errors', async () => {
+    expect(await post(url, 'action', { path: 'actions:sendWelcomeEmail', args: { userId: 'x' } })).toMatchObject({ status: 401, body: { code: 'unauthenticated' } });
+    expect(await post(url, 'query', { path: 'users:get', args: { userId: 7 } }, { authorization: `Bearer ${token}` })).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_args', message: 'args.userId: expected id of users, got number' },
+    });
+    expect(await post(url, 'action', { path: 'digest:sendDaily', args: {} }, { authorization: `Bearer ${token}` })).toMatchObject({ status: 404, body: { code: 'function_not_found' } });
+    expect(await post(url, 'query', { path: 'users:list', args: {} }, { authorization: 'Bearer not-a-jwt' })).toMatchObject({ status: 401, body: { code: 'token_malformed' } });
+  });
+
+  it('runs functions as admin through the running server, system ones included', async () => {
+    const byEmail = await valetAsync(['run', 'users:byEmail', '{"email":"alice@example.com"}'], app);
+    expect(byEmail.code, byEmail.stderr).toBe(0);
+    expect(JSON.parse(byEmail.stdout)).toMatchObject({ email: 'alice@example.com' });
+    expect(byEmail.stderr).toContain('through the running server');
+    const digest = await valetAsync(['run', 'digest:sendDaily', '--json'], app);
+    expect(JSON.parse(digest.stdout)).toEqual({ value: { queued: 1 } });
+    const bad = await valetAsync(['run', 'users:create', '{"email":1}'], app);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('users:create → 400 invalid_args: args.email: expected string, got number');
+    expect((await valetAsync(['run', 'users:nope'], app)).stderr).toContain('no function users:nope');
+    expect((await valetAsync(['run', 'users:list', 'not json'], app)).code).toBe(2);
+  });
+
+  it('shows the invocation log', async () => {
+    const list = await valetAsync(['invocations', 'ls', '--json'], app);
+    const rows = JSON.parse(list.stdout);
+    const welcome = rows.find((r: { function: string }) => r.function === 'actions:sendWelcomeEmail');
+    expect(welcome).toMatchObject({ status: 'succeeded', idempotencyKey: 'welcome-alice', invoker: { type: 'user', userId: 'alice' }, attempts: 1, result: { accepted: true } });
+    expect(rows.find((r: { function: string }) => r.function === 'digest:sendDaily')).toMatchObject({ invoker: { type: 'system', source: 'admin' } });
+    const show = await valetAsync(['invocations', 'show', welcome.id, '--json'], app);
+    expect(JSON.parse(show.stdout)).toEqual(welcome);
+    const human = await valetAsync(['invocations', 'ls', '--status', 'succeeded'], app);
+    expect(human.stdout).toMatch(/actions:sendWelcomeEmail\s+succeeded\s+1×/);
+  });
+
+  it('refuses a second server on the same port with a message', async () => {
+    const second = spawnValet(['start', '--port', String(port)], app);
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain(`port ${port} is already in use`);
+    expect(second.output()).not.toMatch(/\n\s+at /);
+  });
+
+  it('stops on SIGINT, and valet run then works in-process on the same data', async () => {
+    expect(await server.stop('SIGINT')).toBe(0);
+    expect(existsSync(join(app, '.valet/server.json'))).toBe(false);
+    const list = await valetAsync(['run', 'users:list'], app);
+    expect(JSON.parse(list.stdout)).toHaveLength(1);
+    expect(list.stderr).toContain('in-process');
+  });
+
+  it('names file:line of a broken module and refuses to start', async () => {
+    const users = join(app, 'valet/users.ts');
+    const good = readFileSync(users, 'utf8');
+    writeFileSync(users, good.replace("access: 'public',", "access: 'public',,"));
+    try {
+      const broken = spawnValet(['start', '--port', String(port)], app);
+      expect(await broken.exited).toBe(1);
+      expect(broken.output()).toMatch(/valet\/users\.ts:\d+:\d+: /);
+      expect(broken.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      writeFileSync(users, good);
+    }
+  });
+
+  it('explains a corrupt database instead of crashing', async () => {
+    writeFileSync(join(app, '.valet/valet.db'), 'garbage '.repeat(200));
+    for (const suffix of ['-wal', '-shm']) writeFileSync(join(app, `.valet/valet.db${suffix}`), '');
+    const corrupt = spawnValet(['start', '--port', String(port)], app);
+    expect(await corrupt.exited).toBe(1);
+    expect(corrupt.output()).toContain('is not a valid SQLite database');
+    expect(corrupt.output()).not.toMatch(/\n\s+at /);
+  });
+});

@@ -1,0 +1,76 @@
+// A long-running child of the built CLI (valet start): wait for a line, stop it, always kill it.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { VALET_BIN } from './apps.js';
+
+export interface RunningValet {
+  child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+const running = new Set<ChildProcess>();
+
+export function spawnValet(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): RunningValet {
+  const child = spawn(process.execPath, [VALET_BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  running.add(child);
+  let text = '';
+  const listeners = new Set<() => void>();
+  const onData = (chunk: Buffer) => {
+    text += chunk.toString();
+    for (const listener of listeners) listener();
+  };
+  child.stdout!.on('data', onData);
+  child.stderr!.on('data', onData);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
+    running.delete(child);
+    for (const listener of listeners) listener();
+    resolve(code);
+  }));
+  return {
+    child,
+    output: () => text,
+    exited,
+    waitFor(pattern, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => done(new Error(`timed out waiting for ${pattern}; output so far:\n${text}`)), timeoutMs);
+        const check = () => {
+          const match = text.match(pattern);
+          if (match) return done(null, match);
+          if (child.exitCode !== null) done(new Error(`valet exited (${child.exitCode}) before ${pattern}; output:\n${text}`));
+        };
+        function done(error: Error | null, match?: RegExpMatchArray) {
+          clearTimeout(timer);
+          listeners.delete(check);
+          if (error) reject(error);
+          else resolve(match!);
+        }
+        listeners.add(check);
+        check();
+      });
+    },
+    async stop(signal = 'SIGINT') {
+      if (child.exitCode === null) child.kill(signal);
+      return exited;
+    },
+  };
+}
+
+/** Kills every child still running (for afterAll / finally). */
+export function killAll(): void {
+  for (const child of running) child.kill('SIGKILL');
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
