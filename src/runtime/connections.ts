@@ -46,13 +46,13 @@ export class Connections {
   /** Runs `task` in one write transaction: committed if it resolves, rolled back if it throws. */
   inWriteTransaction<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
     return this.withWriter(async (store) => {
-      store.db.exec('BEGIN IMMEDIATE');
+      store.prepare('BEGIN IMMEDIATE').run();
       try {
         const result = await task(store);
-        store.db.exec('COMMIT');
+        store.prepare('COMMIT').run();
         return result;
       } catch (error) {
-        if (store.db.inTransaction) store.db.exec('ROLLBACK');
+        if (store.db.inTransaction) store.prepare('ROLLBACK').run();
         throw error;
       }
     });
@@ -60,12 +60,12 @@ export class Connections {
 
   /** Runs `task` on a pooled reader inside one read transaction (a consistent snapshot). */
   async inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
-    const store = await this.acquireReader();
-    store.db.exec('BEGIN');
+    const store = this.idleReaders.pop() ?? (await this.acquireReader());
+    store.prepare('BEGIN').run();
     try {
       return await task(store);
     } finally {
-      if (store.db.inTransaction) store.db.exec('COMMIT');
+      if (store.db.inTransaction) store.prepare('COMMIT').run();
       this.releaseReader(store);
     }
   }

@@ -33,7 +33,8 @@ export interface EngineOptions {
   log?: (line: string) => void;
 }
 
-const DAY = 24 * 60 * 60 * 1000;
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
 
 export interface Engine {
   call(request: CallRequest): Promise<CallResponse>;
@@ -55,8 +56,17 @@ export function createEngine(options: EngineOptions): Engine {
   let registry = buildRegistry(options.modules);
   const connections = new Connections(options.dbPath, registry.schema, () => clock.now(), options.readerPoolSize);
   applySchemaIndexes(connections.writerDb, registry.schema);
+  // Idempotency records must outlive any sensible retry window: never less than a day.
   const retention = Math.max(options.invocationRetentionMs ?? 7 * DAY, DAY);
-  pruneInvocations(connections.writerDb, clock.now() - retention);
+  let closed = false;
+  let pruneTimer: unknown;
+  const prune = () => {
+    if (closed) return;
+    // Housekeeping: a failure (say, the database closing under it) is simply retried next hour.
+    connections.withWriter((store) => pruneInvocations(store.db, clock.now() - retention)).catch(() => undefined);
+    pruneTimer = clock.setTimeout(prune, HOUR);
+  };
+  prune();
 
   installFetchGuard();
   const fetchPolicy: FetchPolicy = { allowLoopback: dev, resolve: options.resolve ?? systemResolver };
@@ -91,6 +101,10 @@ export function createEngine(options: EngineOptions): Engine {
     functionPaths: () => [...registry.functions.keys()].sort(),
     connections,
     dev,
-    close: () => connections.close(),
+    close() {
+      closed = true;
+      clock.clearTimeout(pruneTimer);
+      connections.close();
+    },
   };
 }

@@ -78,6 +78,15 @@ export function checkReturnValue(path: string, value: unknown): unknown {
   return result;
 }
 
+/** Calls the handler; a synchronous throw becomes a rejection like any other failure. */
+export function callHandler(handler: (ctx: any, args: any) => unknown, ctx: unknown, args: unknown): Promise<unknown> {
+  try {
+    return Promise.resolve(handler(ctx, args));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
 function newState(path: string): InvocationState {
   return { path, active: true, transaction: null };
 }
@@ -92,7 +101,7 @@ async function runQuery(core: EngineCore, path: string, definition: AnyFunctionD
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('query', path, core.functionTimeoutMs));
     try {
       const ctx = { db: queryDatabase(state, store), invoker };
-      const work = runInScope({ kind: 'query', path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => Promise.resolve().then(() => definition.handler(ctx, args)));
+      const work = runInScope({ kind: 'query', path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
       return checkReturnValue(path, await raceDeadline(work, deadline));
     } finally {
       state.active = false;
@@ -107,7 +116,7 @@ async function runMutation(core: EngineCore, path: string, definition: AnyFuncti
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('mutation', path, core.functionTimeoutMs));
     try {
       const ctx = { db: mutationDatabase(state, store), invoker, email: emailApi(mutationWriter(state, store), () => core.clock.now(), `mutation ${path}`) };
-      const work = runInScope({ kind: 'mutation', path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => Promise.resolve().then(() => definition.handler(ctx, args)));
+      const work = runInScope({ kind: 'mutation', path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
       return checkReturnValue(path, await raceDeadline(work, deadline));
     } finally {
       state.active = false;

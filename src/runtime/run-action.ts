@@ -10,7 +10,7 @@ import { errorToResponse } from './errors-to-response.js';
 import { claimInvocation, finishInvocation } from './idempotency.js';
 import type { Outcome } from './idempotency.js';
 import type { CallRequest, CallResponse, EngineCore } from './invoke.js';
-import { checkReturnValue } from './invoke.js';
+import { callHandler, checkReturnValue } from './invoke.js';
 import { principalOf } from './invoker.js';
 import { runInScope } from './scope.js';
 
@@ -45,9 +45,7 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
   };
   let outcome: Outcome;
   try {
-    const work = runInScope({ kind: 'action', path: request.path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () =>
-      Promise.resolve().then(() => definition.handler(ctx, args)),
-    );
+    const work = runInScope({ kind: 'action', path: request.path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
     const value = checkReturnValue(request.path, await raceDeadline(work, deadline));
     outcome = { status: 'succeeded', httpStatus: 200, result: value };
   } catch (error) {

@@ -44,6 +44,9 @@ const OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 interface Plan {
   index: string | null;
   orderColumns: string[];
+  /** Leading order columns pinned by eq(): constant, so left out of ORDER BY (SQLite then
+   * sorts with a temp b-tree instead of reading the index in order). */
+  pinned: number;
   where: string[];
   params: SqlValue[];
 }
@@ -82,7 +85,7 @@ export class QueryBuilder {
     if (schema && !schema.tables[table]) {
       throw new DocumentError('unknown_table', `table "${table}" is not declared in valet/schema.ts (tables: ${Object.keys(schema.tables).join(', ') || 'none'})`);
     }
-    this.plan = { index: null, orderColumns: ['creation_time', 'id'], where: [`tbl = ${quoteLiteral(table)}`], params: [] };
+    this.plan = { index: null, orderColumns: ['creation_time', 'id'], pinned: 0, where: [`tbl = ${quoteLiteral(table)}`], params: [] };
   }
 
   withIndex(name: string, range?: (q: IndexRange) => IndexRange): this {
@@ -110,7 +113,8 @@ export class QueryBuilder {
         params.push(toSqlValue(bound.value));
       }
     }
-    this.plan = { index: sqlIndexName(this.table, name), orderColumns: [...definition.fields.map(fieldExpression), 'creation_time', 'id'], where, params };
+    const pinned = bounds.filter((b) => b.op === 'eq').length;
+    this.plan = { index: sqlIndexName(this.table, name), orderColumns: [...definition.fields.map(fieldExpression), 'creation_time', 'id'], pinned, where, params };
     return this;
   }
 
@@ -127,14 +131,20 @@ export class QueryBuilder {
     return this;
   }
 
-  private sql(extraWhere: string[] = []): string {
+  private sql(extraWhere: string[], limit: number | null, withKeys: boolean): string {
     const indexed = this.plan.index ? ` INDEXED BY ${quoteIdentifier(this.plan.index)}` : '';
-    const order = this.plan.orderColumns.map((c) => `${c} ${this.direction === 'asc' ? 'ASC' : 'DESC'}`).join(', ');
-    return `SELECT id, tbl, creation_time, doc, ${this.plan.orderColumns.map((c, i) => `${c} AS k${i}`).join(', ')} FROM _valet_documents${indexed} WHERE ${[...this.plan.where, ...extraWhere].join(' AND ')} ORDER BY ${order}`;
+    const order = this.plan.orderColumns.slice(this.plan.pinned).map((c) => `${c} ${this.direction === 'asc' ? 'ASC' : 'DESC'}`).join(', ');
+    const keys = withKeys ? `, ${this.plan.orderColumns.map((c, i) => `${c} AS k${i}`).join(', ')}` : '';
+    const limitClause = limit === null ? '' : ` LIMIT ${limit}`;
+    return `SELECT id, tbl, creation_time, doc${keys} FROM _valet_documents${indexed} WHERE ${[...this.plan.where, ...extraWhere].join(' AND ')} ORDER BY ${order}${limitClause}`;
   }
 
-  /** Streams rows in order, keeping those that pass the filters, until `limit` are kept. */
-  private scan(store: DocumentStore, limit: number, after: unknown[] | null): { docs: StoredDocument[]; last: unknown[] | null; exhausted: boolean } {
+  /**
+   * Reads rows in order, keeping those that pass the filters, until `limit` are kept. Without
+   * filters SQLite applies the limit itself; with filters the rows are streamed and stopped early.
+   * `withKeys` also returns the ordering key of the last row read (for pagination cursors).
+   */
+  private scan(store: DocumentStore, limit: number, after: unknown[] | null, withKeys = false): { docs: StoredDocument[]; last: unknown[] | null; exhausted: boolean } {
     const extra: string[] = [];
     const params = [...this.plan.params];
     if (after) {
@@ -142,13 +152,20 @@ export class QueryBuilder {
       extra.push(clause);
       params.push(...values);
     }
+    if (limit <= 0) return { docs: [], last: null, exhausted: false };
+    const keysOf = (row: Record<string, unknown>) => this.plan.orderColumns.map((_, i) => row[`k${i}`]);
+    if (this.predicates.length === 0) {
+      const bounded = Number.isFinite(limit) ? limit : null;
+      const rows = store.prepare(this.sql(extra, bounded, withKeys)).all(...params) as Record<string, unknown>[];
+      const last = withKeys && rows.length > 0 ? keysOf(rows[rows.length - 1]!) : null;
+      return { docs: rows.map((row) => rowToDocument(row as never)), last, exhausted: bounded === null || rows.length < bounded };
+    }
     const docs: StoredDocument[] = [];
     let last: unknown[] | null = null;
-    if (limit <= 0) return { docs, last, exhausted: false };
-    const iterator = store.prepare(this.sql(extra)).iterate(...params) as IterableIterator<Record<string, unknown>>;
+    const iterator = store.prepare(this.sql(extra, null, withKeys)).iterate(...params) as IterableIterator<Record<string, unknown>>;
     for (const row of iterator) {
       const doc = rowToDocument(row as never);
-      last = this.plan.orderColumns.map((_, i) => row[`k${i}`]);
+      if (withKeys) last = keysOf(row);
       if (this.predicates.every((p) => passes(p, doc))) docs.push(doc);
       if (docs.length >= limit) {
         iterator.return?.();
@@ -185,9 +202,9 @@ export class QueryBuilder {
     }
     return this.read((store) => {
       const after = options.cursor ? decodeCursor(options.cursor) : null;
-      const { docs, last, exhausted } = this.scan(store, options.numItems, after);
+      const { docs, last, exhausted } = this.scan(store, options.numItems, after, true);
       // A full page may still be the last one: look one row ahead so isDone is exact.
-      const isDone = exhausted || (last !== null && this.scan(store, 1, last).docs.length === 0);
+      const isDone = exhausted || (last !== null && this.scan(store, 1, last, true).docs.length === 0);
       return { page: docs, isDone, continueCursor: last ? encodeCursor(last) : (options.cursor ?? encodeCursor([])) };
     });
   }

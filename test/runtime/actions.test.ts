@@ -177,3 +177,18 @@ describe('transactions in actions', async () => {
     expect(outbox()).toEqual([{ delivery_key: 'r1' }]);
   });
 });
+
+describe('retention', async () => {
+  const clock = new ManualClock();
+  const { call, engine } = await engineFor('engine-app', { clock, invocationRetentionMs: 60_000 });
+
+  it('keeps invocation records (and so idempotent replays) at least 24 hours, then prunes them', async () => {
+    await call('action', 'actions:countRun', { label: 'kept' }, { key: 'k-kept' });
+    clock.advance(23 * 3_600_000);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect((await call('action', 'actions:countRun', { label: 'kept' }, { key: 'k-kept' })).headers['idempotent-replayed']).toBe('true');
+    clock.advance(2 * 3_600_000);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(listInvocations(engine.connections.writerDb, { function: 'actions:countRun' })).toEqual([]);
+  });
+});

@@ -115,3 +115,26 @@ describe('calls', async () => {
     });
   });
 });
+
+describe('query plans', async () => {
+  const { engine } = await engineFor('engine-app');
+
+  it('read equality and range lookups in index order, without a temp b-tree', async () => {
+    const { QueryBuilder } = await import('../../src/storage/query.js');
+    const store = engine.connections.writer;
+    const sqlOf = (build: (q: InstanceType<typeof QueryBuilder>) => unknown) => {
+      const builder = new QueryBuilder(async (read) => read(store), store.currentSchema, 'users');
+      build(builder);
+      return (builder as unknown as { sql: (e: string[], l: number | null, k: boolean) => string; plan: { params: unknown[] } });
+    };
+    for (const build of [
+      (q: InstanceType<typeof QueryBuilder>) => q.withIndex('by_email', (r) => r.eq('email', 'a@b.c')),
+      (q: InstanceType<typeof QueryBuilder>) => q.withIndex('by_age', (r) => r.gt('age', 3)).order('desc'),
+    ]) {
+      const plan = sqlOf(build);
+      const detail = (store.db.prepare(`EXPLAIN QUERY PLAN ${plan.sql([], 1, false)}`).all(...plan.plan.params) as { detail: string }[]).map((r) => r.detail).join(' | ');
+      expect(detail).toMatch(/USING INDEX valet_index__users__by_(email|age)/);
+      expect(detail).not.toContain('TEMP B-TREE');
+    }
+  });
+});
