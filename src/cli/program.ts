@@ -4,8 +4,12 @@ import { Command, CommanderError } from 'commander';
 import kleur from 'kleur';
 import { registerCheck } from './commands/check.js';
 import { registerCodegen } from './commands/codegen.js';
+import { registerDev } from './commands/dev.js';
 import { registerInit } from './commands/init.js';
+import { registerData } from './commands/data.js';
 import { registerInvocations } from './commands/invocations.js';
+import { registerLogs } from './commands/logs.js';
+import { registerOutbox } from './commands/outbox.js';
 import { registerRun } from './commands/run.js';
 import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
@@ -26,18 +30,23 @@ export function buildProgram(): Command {
       `
 Examples:
   $ npx valet init my-app             create an app (asks for a template on a terminal)
+  $ valet dev                         run it locally, hot reloading on every save
   $ valet codegen                     write valet/_generated/valet/*
   $ valet check                       CI: generated files current, types, Valet's rules
   $ valet start                       serve the app on http://127.0.0.1:3210
   $ valet run users:list              call a function as admin`,
     );
   registerInit(program);
+  registerDev(program);
   registerCodegen(program);
   registerCheck(program);
   registerStart(program);
   registerRun(program);
   registerToken(program);
   registerInvocations(program);
+  registerOutbox(program);
+  registerData(program);
+  registerLogs(program);
   const configure = (command: Command) => {
     command.exitOverride().helpOption('-h, --help', 'show help');
     command.commands.forEach(configure);

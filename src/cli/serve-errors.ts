@@ -11,7 +11,7 @@ export function describeServeFailure(appDir: string, error: unknown): CliError {
     return new CliError(`the build failed:\n${text}`);
   }
   if (name === 'PortInUseError' || name === 'StorageError') return new CliError((error as Error).message);
-  if (error instanceof Error && /failed to load|valet\/schema\.ts/.test(error.message)) return new CliError(error.message);
+  if (name === 'ModuleLoadError' || (error instanceof Error && /valet\/schema\.ts/.test(error.message))) return new CliError((error as Error).message);
   if (error instanceof Error && error.message.startsWith('auth configuration')) return new CliError(error.message);
   return error instanceof CliError ? error : new CliError(error instanceof Error ? error.message : String(error));
 }

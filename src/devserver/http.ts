@@ -18,9 +18,16 @@ const CORS_HEADERS = {
 };
 
 export interface HttpContext {
-  engine: Engine;
+  /** Null until the first good build of a dev server (requests then get 503 with `notReadyReason`). */
+  engine: Engine | null;
   /** The admin key (from .valet/); admin endpoints and admin calls need it. */
   adminKey: string;
+  notReadyReason?: string;
+}
+
+export function engineOf(context: HttpContext): Engine {
+  if (context.engine) return context.engine;
+  throw new EngineError('app_not_ready', 503, context.notReadyReason ?? 'the app is not built yet');
 }
 
 const JSON_TYPE = ['content-type', 'application/json; charset=utf-8'];
@@ -81,7 +88,7 @@ async function invokerFor(context: HttpContext, req: IncomingMessage) {
     if (!invoker) throw new EngineError('invalid_request', 400, 'X-Valet-As must be system, anonymous or user:<id>');
     return { invoker, external: false };
   }
-  return { invoker: await context.engine.authenticate(req.headers.authorization), external: true };
+  return { invoker: await engineOf(context).authenticate(req.headers.authorization), external: true };
 }
 
 export function isAdmin(context: HttpContext, req: IncomingMessage): boolean {
@@ -93,7 +100,7 @@ async function handleCall(context: HttpContext, kind: FunctionKind, req: Incomin
   const { path, args } = parseCall(await readBody(req));
   const { invoker, external } = await invokerFor(context, req);
   const key = req.headers['idempotency-key'];
-  const response = await context.engine.call({ kind, path, args, invoker, external, idempotencyKey: typeof key === 'string' ? key : null });
+  const response = await engineOf(context).call({ kind, path, args, invoker, external, idempotencyKey: typeof key === 'string' ? key : null });
   sendJson(res, response.status, response.body, response.headers);
 }
 

@@ -5,7 +5,7 @@ import type { FunctionKind } from '../server/functions.js';
 import { loadOrCreateAdminKey } from '../runtime/dev-keys.js';
 import { createEngine } from '../runtime/engine.js';
 import { parseActAs } from '../runtime/invoker.js';
-import { buildApp, loadModules } from './build.js';
+import { buildAndLoad } from './build.js';
 import { databasePathOf, findRunningServer, stateDirOf } from './state.js';
 
 export interface RunOptions {
@@ -55,7 +55,7 @@ export async function runFunction(options: RunOptions): Promise<RunResult> {
     const response = await fetch(`${server}/api/${kind}`, { method: 'POST', headers, body: JSON.stringify({ path: options.path, args: options.args }) });
     return { status: response.status, body: await response.json(), via: 'server' };
   }
-  const modules = await loadModules(await buildApp(options.appDir, stateDirOf(options.appDir)));
+  const modules = await buildAndLoad(options.appDir);
   const engine = createEngine({ modules, dbPath: databasePathOf(options.appDir), env: options.env ?? process.env, log: () => undefined });
   try {
     const response = await engine.call({ kind, path: options.path, args: options.args, invoker, external: false, idempotencyKey: options.idempotencyKey ?? null });

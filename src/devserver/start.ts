@@ -5,7 +5,7 @@ import type { AuthConfig } from '../runtime/auth.js';
 import { devAuthConfig, loadOrCreateAdminKey } from '../runtime/dev-keys.js';
 import { createEngine } from '../runtime/engine.js';
 import type { Engine } from '../runtime/engine.js';
-import { buildApp, loadModules } from './build.js';
+import { buildAndLoad } from './build.js';
 import { listen } from './server.js';
 import { announceServer, databasePathOf, stateDirOf, withdrawServer } from './state.js';
 
@@ -32,8 +32,7 @@ async function authFor(appDir: string, env: NodeJS.ProcessEnv): Promise<AuthConf
 export async function startApp(options: StartOptions): Promise<StartedApp> {
   const env = options.env ?? process.env;
   const stateDir = stateDirOf(options.appDir);
-  const build = await buildApp(options.appDir, stateDir);
-  const modules = await loadModules(build);
+  const modules = await buildAndLoad(options.appDir);
   const auth = await authFor(options.appDir, env);
   const databasePath = databasePathOf(options.appDir);
   const engine = createEngine({ modules, dbPath: databasePath, env, auth });

@@ -15,6 +15,8 @@ import type { CallRequest, CallResponse, EngineCore } from './invoke.js';
 import { pruneInvocations } from './invocations.js';
 import type { LoadedModules } from './registry.js';
 import { buildRegistry } from './registry.js';
+import type { Registry } from './registry.js';
+import { findSchemaViolations, SchemaMismatchError, schemaSignature } from './schema-check.js';
 
 export interface EngineOptions {
   modules: LoadedModules;
@@ -31,6 +33,8 @@ export interface EngineOptions {
   /** Invocation records are kept at least this long (minimum 24 h). */
   invocationRetentionMs?: number;
   log?: (line: string) => void;
+  /** Turns a handler's error into the text logged (dev maps bundle frames back to valet/ files). */
+  describeError?: (error: unknown) => string;
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -49,13 +53,25 @@ export interface Engine {
   close(): void;
 }
 
+function refuseMismatchedData(connections: Connections, schema: Registry['schema']): void {
+  const problems = findSchemaViolations(connections.autoCommitReader, schema);
+  if (problems.length > 0) throw new SchemaMismatchError(problems);
+}
+
 export function createEngine(options: EngineOptions): Engine {
   const env = options.env ?? process.env;
   const clock = options.clock ?? systemClock;
   const dev = env.VALET_DEV === '1';
   let registry = buildRegistry(options.modules);
   const connections = new Connections(options.dbPath, registry.schema, () => clock.now(), options.readerPoolSize);
+  try {
+    refuseMismatchedData(connections, registry.schema);
+  } catch (error) {
+    connections.close();
+    throw error;
+  }
   applySchemaIndexes(connections.writerDb, registry.schema);
+  let appliedSchema = schemaSignature(registry.schema);
   // Idempotency records must outlive any sensible retry window: never less than a day.
   const retention = Math.max(options.invocationRetentionMs ?? 7 * DAY, DAY);
   let closed = false;
@@ -80,6 +96,7 @@ export function createEngine(options: EngineOptions): Engine {
     dev,
     functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
     log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    describeError: options.describeError ?? ((error) => (error instanceof Error ? (error.stack ?? error.message) : String(error))),
   };
 
   return {
@@ -94,7 +111,13 @@ export function createEngine(options: EngineOptions): Engine {
     },
     replaceModules(modules) {
       const next = buildRegistry(modules);
-      applySchemaIndexes(connections.writerDb, next.schema);
+      const signature = schemaSignature(next.schema);
+      if (signature !== appliedSchema) {
+        refuseMismatchedData(connections, next.schema);
+        applySchemaIndexes(connections.writerDb, next.schema);
+        appliedSchema = signature;
+      }
+      // Always the new objects: nothing may keep the previous bundle reachable.
       connections.setSchema(next.schema);
       registry = next;
     },

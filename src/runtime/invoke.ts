@@ -4,6 +4,7 @@ import type { Invoker } from '../server/ctx.js';
 import type { AnyFunctionDefinition, FunctionKind } from '../server/functions.js';
 import { formatValidationError, validateFields } from '../server/values.js';
 import { findNonJson } from '../storage/documents.js';
+import { newId } from '../storage/ids.js';
 import type { Clock } from './clock.js';
 import type { Connections } from './connections.js';
 import { mutationDatabase, mutationWriter, queryDatabase } from './database-api.js';
@@ -45,6 +46,7 @@ export interface EngineCore {
   /** Deadline for queries and mutations, which hold a connection while they run. */
   functionTimeoutMs: number;
   log: (line: string) => void;
+  describeError: (error: unknown) => string;
 }
 
 function resolveFunction(core: EngineCore, request: CallRequest): AnyFunctionDefinition {
@@ -101,7 +103,7 @@ async function runQuery(core: EngineCore, path: string, definition: AnyFunctionD
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('query', path, core.functionTimeoutMs));
     try {
       const ctx = { db: queryDatabase(state, store), invoker };
-      const work = runInScope({ kind: 'query', path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
+      const work = runInScope({ kind: 'query', path, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
       return checkReturnValue(path, await raceDeadline(work, deadline));
     } finally {
       state.active = false;
@@ -116,7 +118,7 @@ async function runMutation(core: EngineCore, path: string, definition: AnyFuncti
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('mutation', path, core.functionTimeoutMs));
     try {
       const ctx = { db: mutationDatabase(state, store), invoker, email: emailApi(mutationWriter(state, store), () => core.clock.now(), `mutation ${path}`) };
-      const work = runInScope({ kind: 'mutation', path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
+      const work = runInScope({ kind: 'mutation', path, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
       return checkReturnValue(path, await raceDeadline(work, deadline));
     } finally {
       state.active = false;
@@ -135,7 +137,7 @@ export async function callFunction(core: EngineCore, request: CallRequest): Prom
     return { status: 200, body: { value }, headers: {} };
   } catch (error) {
     const { status, body } = errorToResponse(error, core.dev);
-    if (status === 500) core.log(`${request.path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (status === 500) core.log(`${request.path} failed: ${core.describeError(error)}`);
     return { status, body, headers: {} };
   }
 }

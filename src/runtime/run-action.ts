@@ -45,12 +45,12 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
   };
   let outcome: Outcome;
   try {
-    const work = runInScope({ kind: 'action', path: request.path, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
+    const work = runInScope({ kind: 'action', path: request.path, invocationId: claim.id, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
     const value = checkReturnValue(request.path, await raceDeadline(work, deadline));
     outcome = { status: 'succeeded', httpStatus: 200, result: value };
   } catch (error) {
     const { status, body } = errorToResponse(error, core.dev);
-    if (status === 500) core.log(`${request.path} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (status === 500) core.log(`${request.path} failed: ${core.describeError(error)}`);
     outcome = { status: status === 504 && body.code === 'action_timeout' ? 'timeout' : 'failed', httpStatus: status, error: body };
   } finally {
     // From here on, a forgotten promise of this handler can no longer touch the database.

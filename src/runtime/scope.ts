@@ -8,6 +8,8 @@ export type ScopeKind = 'query' | 'mutation' | 'action' | 'http';
 export interface InvocationScope {
   kind: ScopeKind;
   path: string;
+  /** Identifies this call in logs: the invocation record id for actions, a fresh id otherwise. */
+  invocationId: string;
   inTransaction: boolean;
   fetchPolicy: FetchPolicy;
 }

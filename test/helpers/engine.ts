@@ -1,7 +1,7 @@
 // An engine over a temp copy of a fixture app, built the way `valet start` builds it.
 import { join } from 'node:path';
 import { runCodegen } from '../../src/codegen/index.js';
-import { buildApp, loadModules } from '../../src/devserver/build.js';
+import { buildAndLoad } from '../../src/devserver/build.js';
 import type { Clock } from '../../src/runtime/clock.js';
 import { createEngine } from '../../src/runtime/engine.js';
 import type { EngineOptions } from '../../src/runtime/engine.js';
@@ -19,7 +19,7 @@ export async function engineFor(fixture: string, options: Partial<EngineOptions>
   const app = fixtureApp(fixture, []);
   runCodegen(app);
   const stateDir = join(app, '.valet');
-  const modules = await loadModules(await buildApp(app, stateDir));
+  const modules = await buildAndLoad(app);
   const logs: string[] = [];
   const engine = createEngine({ modules, dbPath: join(stateDir, 'valet.db'), log: (line) => logs.push(line), env: {}, ...options });
   const call = (kind: FunctionKind, path: string, args: unknown = {}, opts: CallOptions = {}) =>

@@ -1,0 +1,37 @@
+import type { Command } from 'commander';
+import { findAppDir } from '../app-dir.js';
+import { UsageError } from '../errors.js';
+import { openAppDatabase } from '../open-app-database.js';
+
+export function registerData(program: Command): void {
+  program
+    .command('data')
+    .description('browse documents: the tables with their counts, or the documents of one table')
+    .argument('[table]', 'the table to list')
+    .option('--limit <n>', 'how many documents', '20')
+    .option('--order <order>', 'asc (oldest first) or desc', 'desc')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ valet data\n  $ valet data users --limit 5 --json')
+    .action(async (table: string | undefined, flags: { limit: string; order: string; json?: boolean }) => {
+      const limit = Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${flags.limit}"`);
+      if (flags.order !== 'asc' && flags.order !== 'desc') throw new UsageError(`--order must be asc or desc, got "${flags.order}"`);
+      const { listDocuments, listTables } = await import('../../storage/browse.js');
+      const db = await openAppDatabase(findAppDir());
+      try {
+        if (!table) {
+          const tables = listTables(db);
+          if (flags.json) return void process.stdout.write(`${JSON.stringify(tables, null, 2)}\n`);
+          if (tables.length === 0) return void process.stderr.write('No documents yet.\n');
+          for (const t of tables) process.stdout.write(`${t.table.padEnd(24)} ${t.documents}\n`);
+          return;
+        }
+        const documents = listDocuments(db, table, { limit, order: flags.order });
+        if (flags.json) return void process.stdout.write(`${JSON.stringify(documents, null, 2)}\n`);
+        if (documents.length === 0) return void process.stderr.write(`No documents in ${table}.\n`);
+        for (const doc of documents) process.stdout.write(`${JSON.stringify(doc)}\n`);
+      } finally {
+        db.close();
+      }
+    });
+}

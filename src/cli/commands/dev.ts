@@ -1,0 +1,98 @@
+import type { Command } from 'commander';
+import kleur from 'kleur';
+import type { DevEvent } from '../../devserver/dev.js';
+import { findAppDir } from '../app-dir.js';
+import { codeFrame } from '../code-frame.js';
+import { CliError } from '../errors.js';
+import { describeServeFailure } from '../serve-errors.js';
+import { parsePort } from './start.js';
+
+const MAX_TYPE_ERRORS = 10;
+
+/** Renders dev events as terminal lines: one per reload, file:line and a frame per problem. */
+function renderer(appDir: string) {
+  let typeErrors = 0;
+  const write = (line: string) => process.stderr.write(`${line}\n`);
+  return (event: DevEvent) => {
+    switch (event.type) {
+      case 'ready':
+        write(`${kleur.green('✔')} Valet dev: ${event.functions} functions at ${kleur.bold(event.url)} (ready in ${event.ms} ms) — get a token with ${kleur.cyan('npx valet token <userId>')}`);
+        break;
+      case 'reloaded': {
+        const what = event.changed.length ? event.changed.join(', ') : 'initial build';
+        const generated = event.generated.length ? `, regenerated ${event.generated.map((g) => g.split('/').pop()).join(', ')}` : '';
+        write(`${kleur.green('↻')} ${what} → ${event.functions} functions in ${event.ms} ms${generated}`);
+        break;
+      }
+      case 'failed':
+        for (const problem of event.problems) {
+          const where = problem.file ? `${problem.file}${problem.line ? `:${problem.line}${problem.column ? `:${problem.column}` : ''}` : ''} ` : '';
+          write(`${kleur.red('✖')} ${kleur.bold(where)}${problem.message}`);
+          if (problem.file && problem.line) {
+            const frame = codeFrame(appDir, problem.file, problem.line, problem.column ?? 1);
+            if (frame) write(kleur.dim(frame));
+          }
+        }
+        write(kleur.dim(event.keptServing ? '  (the last good build keeps serving; fix the file and save)' : '  (the server answers 503 until the app builds)'));
+        break;
+      case 'types':
+        if (event.errors.length > 0) {
+          write(`${kleur.yellow('⚠')} ${event.errors.length} type error${event.errors.length === 1 ? '' : 's'} (not blocking; --typecheck makes them blocking):`);
+          for (const f of event.errors.slice(0, MAX_TYPE_ERRORS)) write(`  ${f.file}:${f.line}:${f.column} ${f.message.split('\n')[0]}`);
+        } else if (typeErrors > 0) write(`${kleur.green('✔')} types ok`);
+        typeErrors = event.errors.length;
+        break;
+      case 'log': {
+        const tag = kleur.dim(`[${event.entry.function} ${event.entry.invocation.slice(0, 8)}]`);
+        const message = event.entry.level === 'error' ? kleur.red(event.entry.message) : event.entry.level === 'warn' ? kleur.yellow(event.entry.message) : event.entry.message;
+        write(`${tag} ${message}`);
+        break;
+      }
+    }
+  };
+}
+
+export function registerDev(program: Command): void {
+  program
+    .command('dev')
+    .description('run the app locally: watch valet/, rebuild, regenerate and hot swap on every save')
+    .option('-p, --port <port>', 'port to listen on (a taken port is an error)', '3210')
+    .option('--typecheck', 'make type errors block a reload (default: reported in the background)')
+    .option('--no-typecheck', 'do not type-check at all')
+    .option('--once', 'build, run codegen, apply the schema, then exit (CI, scripts)')
+    .addHelpText(
+      'after',
+      `
+Functions see VALET_DEV=1 (loopback fetches allowed). State lives in .valet/: the database,
+the dev signing key (valet token), the admin key, logs.ndjson (valet logs).
+
+Examples:
+  $ valet dev
+  $ valet dev --port 4000 --typecheck
+  $ valet dev --once`,
+    )
+    .action(async (flags: { port: string; typecheck?: boolean; once?: boolean }) => {
+      const appDir = findAppDir();
+      const port = parsePort(flags.port);
+      const { startDev } = await import('../../devserver/dev.js');
+      const typecheck = flags.typecheck === true ? 'blocking' : flags.typecheck === false ? 'off' : 'background';
+      let dev;
+      try {
+        dev = await startDev({ appDir, port, typecheck, once: flags.once, onEvent: renderer(appDir) });
+      } catch (error) {
+        if (flags.once && (error as Error).message.startsWith('valet dev --once')) throw new CliError((error as Error).message);
+        throw describeServeFailure(appDir, error);
+      }
+      if (flags.once) return;
+      await new Promise<void>((resolve) => {
+        const stop = () => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          process.stderr.write('Stopping…\n');
+          void dev.close().then(resolve);
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
+    });
+}

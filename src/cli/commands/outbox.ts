@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import kleur from 'kleur';
+import { writeFileSync } from 'node:fs';
+import { findAppDir } from '../app-dir.js';
+import { CliError, UsageError } from '../errors.js';
+import { openAppDatabase } from '../open-app-database.js';
+
+const STATUSES = ['queued', 'sending', 'sent', 'failed', 'dead'];
+
+/** A plain-text preview of an HTML body for the terminal (the file option keeps the real HTML). */
+function htmlPreview(html: string): string {
+  return html
+    .replace(/<(script|style)[\s\S]*?<\/\1>/gi, '')
+    .replace(/<br\s*\/?>|<\/(p|div|h\d|li|tr)>/gi, '\n')
+    .replace(/<[^>]+>/g, '')
+    .replace(/&nbsp;/g, ' ')
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&#39;/g, "'")
+    .replace(/&amp;/g, '&')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim();
+}
+
+export function registerOutbox(program: Command): void {
+  const command = program.command('outbox').description('email written by ctx.email.enqueue: queued, sent, failed, dead-lettered');
+  command
+    .command('ls')
+    .description('list emails in the outbox, newest first')
+    .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ valet outbox ls\n  $ valet outbox ls --status dead --json')
+    .action(async (flags: { status?: string; limit: string; json?: boolean }) => {
+      if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+      const limit = Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${flags.limit}"`);
+      const { listOutbox } = await import('../../runtime/outbox-store.js');
+      const db = await openAppDatabase(findAppDir());
+      try {
+        const emails = listOutbox(db, { status: flags.status as never, limit });
+        if (flags.json) return void process.stdout.write(`${JSON.stringify(emails, null, 2)}\n`);
+        if (emails.length === 0) return void process.stderr.write('The outbox is empty.\n');
+        for (const e of emails) {
+          process.stdout.write(`${e.id}  ${e.createdAt}  ${e.status.padEnd(7)} ${String(e.attempts).padStart(2)}×  ${e.to.join(', ')}  ${kleur.bold(e.subject)}\n`);
+        }
+      } finally {
+        db.close();
+      }
+    });
+  command
+    .command('show')
+    .description('one email: headers, text, and the HTML (as a text preview, or saved to a file)')
+    .argument('<id>', 'the email id (from outbox ls)')
+    .option('--save-html <file>', 'write the HTML body to this file')
+    .option('--json', 'print as JSON (bodies included)')
+    .action(async (id: string, flags: { saveHtml?: string; json?: boolean }) => {
+      const { getOutboxEmail } = await import('../../runtime/outbox-store.js');
+      const db = await openAppDatabase(findAppDir());
+      try {
+        const email = getOutboxEmail(db, id);
+        if (!email) throw new CliError(`no email ${id} in the outbox`);
+        if (flags.saveHtml) {
+          if (email.html === null) throw new CliError(`email ${id} has no HTML body`);
+          writeFileSync(flags.saveHtml, email.html);
+          process.stderr.write(`Saved the HTML body to ${flags.saveHtml}\n`);
+        }
+        if (flags.json) return void process.stdout.write(`${JSON.stringify(email, null, 2)}\n`);
+        const header = (name: string, value: unknown) => process.stdout.write(`${kleur.bold(`${name}:`)} ${value ?? ''}\n`);
+        header('To', email.to.join(', '));
+        header('Subject', email.subject);
+        header('Status', `${email.status} (${email.attempts} attempt${email.attempts === 1 ? '' : 's'})`);
+        header('Delivery-Key', email.deliveryKey);
+        header('Created', email.createdAt);
+        if (email.sentAt) header('Sent', email.sentAt);
+        if (email.lastError) header('Last error', email.lastError);
+        header('Source', email.source);
+        if (email.text !== null) process.stdout.write(`\n--- text ---\n${email.text}\n`);
+        if (email.html !== null) process.stdout.write(`\n--- html (as text; --save-html <file> for the HTML) ---\n${htmlPreview(email.html)}\n`);
+      } finally {
+        db.close();
+      }
+    });
+}

@@ -1,0 +1,53 @@
+// console.* inside functions: each line is tagged with the function and invocation it came from,
+// printed to the terminal and appended to .valet/logs.ndjson for `valet logs` in another terminal.
+import { appendFileSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { format } from 'node:util';
+import { currentScope } from './scope.js';
+
+export type LogLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
+
+export interface LogEntry {
+  time: string;
+  level: LogLevel;
+  function: string;
+  invocation: string;
+  message: string;
+}
+
+const LEVELS: LogLevel[] = ['log', 'info', 'warn', 'error', 'debug'];
+const MAX_LOG_BYTES = 10 * 1024 * 1024;
+
+/** Appends entries as NDJSON, rolling over to `<file>.1` past 10 MiB so the file stays small. */
+export function logFileSink(file: string): (entry: LogEntry) => void {
+  mkdirSync(dirname(file), { recursive: true });
+  let size = existsSync(file) ? statSync(file).size : 0;
+  return (entry) => {
+    const line = `${JSON.stringify(entry)}\n`;
+    if (size + line.length > MAX_LOG_BYTES) {
+      renameSync(file, `${file}.1`);
+      size = 0;
+    }
+    appendFileSync(file, line);
+    size += line.length;
+  };
+}
+
+/**
+ * Routes console calls made inside an invocation to `sink`; calls from anywhere else (Valet
+ * itself, tools) go to the console as before. Returns a function that restores the console.
+ */
+export function captureFunctionConsole(sink: (entry: LogEntry) => void, now: () => number = Date.now): () => void {
+  const originals = new Map(LEVELS.map((level) => [level, console[level]] as const));
+  for (const level of LEVELS) {
+    const original = originals.get(level)!;
+    console[level] = (...args: unknown[]) => {
+      const scope = currentScope();
+      if (!scope) return original.apply(console, args);
+      sink({ time: new Date(now()).toISOString(), level, function: scope.path, invocation: scope.invocationId, message: format(...args) });
+    };
+  }
+  return () => {
+    for (const [level, original] of originals) console[level] = original;
+  };
+}

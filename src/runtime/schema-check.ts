@@ -1,0 +1,54 @@
+// Before a schema takes effect (at start, or on a dev reload), every stored document must match
+// it: otherwise the change is refused, naming tables, counts and example documents.
+import type { SchemaDefinition } from '../server/schema.js';
+import type { AnyValidator } from '../server/values.js';
+import { formatValidationError, validateFields } from '../server/values.js';
+import type { DocumentStore } from '../storage/documents.js';
+
+export class SchemaMismatchError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`the schema does not match the stored data, so it was not applied:\n${problems.map((p) => `  ${p}`).join('\n')}\nMigrate or delete those documents (valet data <table>), or change the schema.`);
+    this.name = 'SchemaMismatchError';
+  }
+}
+
+/** A structural fingerprint of a validator, so an unchanged schema skips the data scan. */
+function validatorSignature(validator: AnyValidator): string {
+  const children = Object.entries(validator.children ?? {}).map(([k, v]) => `${k}=${validatorSignature(v as AnyValidator)}`);
+  return `${validator.kind}${validator.isOptional ? '?' : ''}(${validator.description})[${children.join(',')}]`;
+}
+
+export function schemaSignature(schema: SchemaDefinition<any> | null): string {
+  if (!schema) return 'none';
+  return JSON.stringify(
+    Object.entries(schema.tables).map(([table, definition]) => [
+      table,
+      Object.entries((definition as { fields: Record<string, AnyValidator> }).fields).map(([field, v]) => `${field}:${validatorSignature(v)}`),
+    ]),
+  ) + String(schema.options.schemaValidation);
+}
+
+const EXAMPLES = 3;
+
+export function findSchemaViolations(store: DocumentStore, schema: SchemaDefinition<any> | null): string[] {
+  if (!schema || !schema.options.schemaValidation) return [];
+  const problems: string[] = [];
+  const tables = store.prepare('SELECT tbl, COUNT(*) AS n FROM _valet_documents GROUP BY tbl').all() as { tbl: string; n: number }[];
+  for (const { tbl, n } of tables) {
+    const definition = schema.tables[tbl] as { fields: Record<string, AnyValidator> } | undefined;
+    if (!definition) {
+      problems.push(`table ${tbl}: ${n} document${n === 1 ? '' : 's'}, but the schema has no table ${tbl}`);
+      continue;
+    }
+    const bad: string[] = [];
+    let count = 0;
+    for (const row of store.prepare('SELECT id, doc FROM _valet_documents WHERE tbl = ?').iterate(tbl) as IterableIterator<{ id: string; doc: string }>) {
+      const error = validateFields(definition.fields, JSON.parse(row.doc), 'document');
+      if (!error) continue;
+      count++;
+      if (bad.length < EXAMPLES) bad.push(`${row.id} (${formatValidationError(error)})`);
+    }
+    if (count > 0) problems.push(`table ${tbl}: ${count} document${count === 1 ? '' : 's'} do not match, e.g. ${bad.join('; ')}`);
+  }
+  return problems;
+}
