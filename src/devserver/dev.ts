@@ -1,8 +1,10 @@
 // `valet dev` as a programmatic API: codegen → build → swap, on every save, with the server
 // staying up throughout. A broken save reports file:line and the last good build keeps serving.
-import { join } from 'node:path';
+import { statSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import type { Finding } from '../check/finding.js';
 import { CodegenError } from '../codegen/analyse.js';
+import { findModuleFiles } from '../codegen/find-modules.js';
 import { runCodegen } from '../codegen/index.js';
 import { typecheckApp } from '../check/typecheck.js';
 import { devAuthConfig, loadOrCreateAdminKey } from '../runtime/dev-keys.js';
@@ -76,6 +78,26 @@ function problemsOf(error: unknown): ReloadFailure {
   return new ReloadFailure('load', [{ message: error instanceof Error ? error.message : String(error) }]);
 }
 
+/** Modification times of valet/ modules and the given extra sources, keyed by app-relative path. */
+function modificationTimes(appDir: string, extra: string[]): Map<string, number> {
+  const times = new Map<string, number>();
+  const files = [...findModuleFiles(join(appDir, 'valet')).map((f) => join(appDir, 'valet', f)), ...extra];
+  for (const file of files) {
+    try {
+      times.set(relative(appDir, file).replaceAll('\\', '/'), statSync(file).mtimeMs);
+    } catch {
+      times.set(relative(appDir, file).replaceAll('\\', '/'), -1);
+    }
+  }
+  return times;
+}
+
+function differences(before: Map<string, number>, after: Map<string, number>): string[] {
+  const changed = [...after].filter(([file, time]) => before.get(file) !== time).map(([file]) => file);
+  const removed = [...before.keys()].filter((file) => !after.has(file));
+  return [...changed, ...removed];
+}
+
 export async function startDev(options: DevOptions): Promise<DevServer> {
   const started = performance.now();
   const { appDir } = options;
@@ -95,11 +117,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         emit({ type: 'log', entry });
       });
   let watcher: AppWatcher | null = null;
+  let queue: ReloadQueue | null = null;
   const typecheck = typecheckMode === 'background' ? new BackgroundTypecheck(appDir, (errors) => emit({ type: 'types', errors })) : null;
+
+  let sources: string[] = [];
 
   /** One reload: each stage can fail, and then nothing after it runs and the old build stays. */
   async function reload(changed: string[]): Promise<void> {
     const began = performance.now();
+    const before = modificationTimes(appDir, sources);
     try {
       const { written } = runCodegen(appDir);
       const bundle = await builder.build();
@@ -119,6 +145,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         });
       }
       await watcher?.track(bundle.inputs);
+      sources = bundle.inputs;
       const ms = Math.round(performance.now() - began);
       emit({ type: 'reloaded', changed, functions: context.engine.functionPaths().length, ms, generated: written });
       typecheck?.request();
@@ -127,6 +154,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       if (!context.engine) context.notReadyReason = `the app does not build: ${failure.message}`;
       emit({ type: 'failed', stage: failure.stage, changed, problems: failure.problems, keptServing: context.engine !== null });
     }
+    // A save during the reload may have been coalesced away by the watcher: catch it here.
+    for (const file of differences(before, modificationTimes(appDir, sources))) queue?.notify(file);
   }
 
   await reload([]);
@@ -149,18 +178,18 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     throw error;
   }
   announceServer(appDir, server.url);
-  const queue = new ReloadQueue(reload, options.quietMs);
+  queue = new ReloadQueue(reload, options.quietMs);
   watcher = await watchApp(appDir, (file) => queue.notify(file));
   emit({ type: 'ready', url: server.url, functions: context.engine?.functionPaths().length ?? 0, ms: Math.round(performance.now() - started) });
 
   return {
     url: server.url,
-    idle: () => queue.idle(),
+    idle: () => queue!.idle(),
     engine: () => context.engine,
     async close() {
-      queue.stop();
+      queue!.stop();
       await watcher?.close();
-      await queue.idle();
+      await queue!.idle();
       withdrawServer(appDir);
       await server.close();
       context.engine?.close();

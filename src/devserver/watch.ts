@@ -1,6 +1,6 @@
 // Watches valet/ and every local file the last build imported from outside it (a shared
 // lib/ folder, say), never _generated/ (codegen writes there) nor node_modules.
-import { join, relative, sep } from 'node:path';
+import { basename, join, relative, sep } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 
 export interface AppWatcher {
@@ -20,6 +20,15 @@ export async function watchApp(appDir: string, onChange: (file: string) => void)
   const watcher: FSWatcher = watch(valetDir, { ignoreInitial: true, ignored: (path: string) => isIgnored(relative(appDir, path)) });
   const extra = new Set<string>();
   const report = (path: string) => onChange(relative(appDir, path).replaceAll('\\', '/'));
+  // chokidar drops a 'change' it judges redundant by comparing timestamps, which loses quick
+  // successive saves on some file systems; its raw events are never dropped, so they count too.
+  // Duplicates are harmless: the reload queue collects changed paths in a set.
+  watcher.on('raw', (_event, name, details) => {
+    const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
+    if (!watched || !name) return;
+    const path = basename(watched) === name ? watched : join(watched, name);
+    if (!isIgnored(relative(appDir, path))) report(path);
+  });
   watcher.on('add', report).on('change', report).on('unlink', report).on('unlinkDir', report);
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return {

@@ -1,0 +1,172 @@
+// valet dev in-process: saves reload, broken saves keep the last good build, bursts collapse,
+// in-flight calls survive a swap, the schema guards the data, console output is tagged.
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDev } from '../../src/devserver/dev.js';
+import type { DevEvent, DevServer } from '../../src/devserver/dev.js';
+import { fixtureApp, removeTempDirs, REPO_ROOT } from '../helpers/apps.js';
+import { freePort } from '../helpers/processes.js';
+
+afterAll(removeTempDirs);
+
+describe('startDev', () => {
+  let app: string;
+  let dev: DevServer;
+  const events: DevEvent[] = [];
+  const waiters: { test: (e: DevEvent) => boolean; resolve: (e: DevEvent) => void }[] = [];
+
+  function nextEvent<T extends DevEvent['type']>(type: T, test: (e: Extract<DevEvent, { type: T }>) => boolean = () => true): Promise<Extract<DevEvent, { type: T }>> {
+    return new Promise((resolve) => waiters.push({ test: (e) => e.type === type && test(e as never), resolve: resolve as never }));
+  }
+
+  const post = async (kind: string, path: string, args: object = {}) => {
+    const response = await fetch(`${dev.url}/api/${kind}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path, args }) });
+    return { status: response.status, body: (await response.json()) as any };
+  };
+  const edit = (file: string, change: (text: string) => string) => writeFileSync(join(app, file), change(readFileSync(join(app, file), 'utf8')));
+
+  beforeAll(async () => {
+    app = fixtureApp('engine-app', ['typescript']);
+    mkdirSync(join(app, 'lib'));
+    writeFileSync(join(app, 'lib', 'greeting.ts'), "export const greeting = 'hello';\n");
+    writeFileSync(
+      join(app, 'valet', 'dev.ts'),
+      [
+        "import { defineAction, defineQuery } from './_generated/valet/api';",
+        "import { greeting } from '../lib/greeting';",
+        '',
+        "export const hello = defineQuery({ access: 'public', handler: async () => greeting });",
+        "export const version = defineQuery({ access: 'public', handler: async () => 1 });",
+        "export const slow = defineAction({ access: 'public', handler: async () => { await new Promise((r) => setTimeout(r, 300)); return 'old code'; } });",
+        "export const chatty = defineQuery({ access: 'public', handler: async () => { console.log('counting', 3, { ok: true }); console.warn('careful'); return 3; } });",
+        '',
+      ].join('\n'),
+    );
+    dev = await startDev({
+      appDir: app,
+      port: await freePort(),
+      typecheck: 'off',
+      onEvent: (event) => {
+        events.push(event);
+        for (const waiter of [...waiters]) {
+          if (waiter.test(event)) {
+            waiters.splice(waiters.indexOf(waiter), 1);
+            waiter.resolve(event);
+          }
+        }
+      },
+    });
+  });
+
+  afterAll(async () => {
+    if (process.env.DEBUG_DEV) console.log(JSON.stringify(events.map((e) => [e.type, (e as { changed?: string[] }).changed, (e as { stage?: string }).stage])));
+    await dev?.close();
+  });
+
+  it('starts serving with the first build and sets VALET_DEV=1', async () => {
+    expect(events.map((e) => e.type)).toEqual(['reloaded', 'ready']);
+    expect(await post('query', 'dev:version')).toEqual({ status: 200, body: { value: 1 } });
+    expect(process.env.VALET_DEV).toBe('1');
+  });
+
+  it('swaps in the new code on save, reporting what changed and how long it took', async () => {
+    const reloaded = nextEvent('reloaded');
+    edit('valet/dev.ts', (t) => t.replace('handler: async () => 1 })', 'handler: async () => 2 })'));
+    expect(await reloaded).toMatchObject({ changed: ['valet/dev.ts'], ms: expect.any(Number) });
+    expect((await post('query', 'dev:version')).body).toEqual({ value: 2 });
+  });
+
+  it('watches local files the build imported from outside valet/', async () => {
+    const reloaded = nextEvent('reloaded');
+    writeFileSync(join(app, 'lib', 'greeting.ts'), "export const greeting = 'bonjour';\n");
+    expect((await reloaded).changed).toEqual(['lib/greeting.ts']);
+    expect((await post('query', 'dev:hello')).body).toEqual({ value: 'bonjour' });
+  });
+
+  it('reports a broken save with file:line and keeps the last good build serving, then recovers', async () => {
+    const good = readFileSync(join(app, 'valet/dev.ts'), 'utf8');
+    const failed = nextEvent('failed');
+    edit('valet/dev.ts', (t) => t.replace('handler: async () => 2 })', 'handler: async () => 2 }))'));
+    const failure = await failed;
+    expect(failure).toMatchObject({ stage: 'codegen', keptServing: true, problems: [{ file: 'valet/dev.ts', line: 5, message: expect.stringContaining('syntax error') }] });
+    expect((await post('query', 'dev:version')).body).toEqual({ value: 2 });
+    const recovered = nextEvent('reloaded');
+    writeFileSync(join(app, 'valet/dev.ts'), good.replace('handler: async () => 2 })', 'handler: async () => 3 })'));
+    await recovered;
+    expect((await post('query', 'dev:version')).body).toEqual({ value: 3 });
+  });
+
+  it('names the module and line when a module throws while loading', async () => {
+    const failed = nextEvent('failed');
+    writeFileSync(join(app, 'valet/explode.ts'), "export const x = 1;\n\nthrow new Error('not today');\n");
+    expect(await failed).toMatchObject({ stage: 'load', problems: [{ file: 'valet/explode.ts', line: 3, message: expect.stringContaining('not today') }] });
+    const recovered = nextEvent('reloaded');
+    writeFileSync(join(app, 'valet/explode.ts'), 'export const x = 1;\n');
+    await recovered;
+  });
+
+  it('turns a burst of saves into one reload', async () => {
+    const before = events.filter((e) => e.type === 'reloaded').length;
+    const reloaded = nextEvent('reloaded');
+    for (let i = 0; i < 5; i++) edit('valet/dev.ts', (t) => `${t}// save ${i}\n`);
+    await reloaded;
+    await dev.idle();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(events.filter((e) => e.type === 'reloaded').length - before).toBe(1);
+  });
+
+  it('lets an in-flight call finish on the old code while the new code takes over', async () => {
+    const inFlight = post('action', 'dev:slow');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const reloaded = nextEvent('reloaded');
+    edit('valet/dev.ts', (t) => t.replace("return 'old code'", "return 'new code'"));
+    await reloaded;
+    expect((await inFlight).body).toEqual({ value: 'old code' });
+    expect((await post('action', 'dev:slow')).body).toEqual({ value: 'new code' });
+  });
+
+  it('refuses a schema change that stored documents violate, naming them', async () => {
+    const { body } = await post('mutation', 'users:create', { email: 'kept@example.com' });
+    const failed = nextEvent('failed');
+    edit('valet/schema.ts', (t) => t.replace("users: defineTable({ email: v.string(),", "users: defineTable({ email: v.number(),"));
+    const failure = await failed;
+    expect(failure.stage).toBe('schema');
+    expect(failure.problems[0]!.message).toContain(`table users: 1 document do not match, e.g. ${body.value} (document.email: expected number, got string)`);
+    expect((await post('query', 'users:byEmail', { email: 'kept@example.com' })).status).toBe(200);
+    const recovered = nextEvent('reloaded');
+    edit('valet/schema.ts', (t) => t.replace("users: defineTable({ email: v.number(),", "users: defineTable({ email: v.string(),"));
+    await recovered;
+  });
+
+  it('tags console output with the function and invocation, and appends it to .valet/logs.ndjson', async () => {
+    const logged = nextEvent('log');
+    await post('query', 'dev:chatty');
+    expect(await logged).toMatchObject({ entry: { level: 'log', function: 'dev:chatty', invocation: expect.any(String), message: "counting 3 { ok: true }" } });
+    const lines = readFileSync(join(app, '.valet/logs.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.slice(-2).map((l) => [l.level, l.function, l.message])).toEqual([
+      ['log', 'dev:chatty', 'counting 3 { ok: true }'],
+      ['warn', 'dev:chatty', 'careful'],
+    ]);
+  });
+});
+
+describe('startDev options', () => {
+  it('--once builds, generates, applies the schema and returns without serving', async () => {
+    const app = fixtureApp('engine-app', []);
+    const events: DevEvent[] = [];
+    const dev = await startDev({ appDir: app, port: 1, once: true, typecheck: 'off', onEvent: (e) => events.push(e) });
+    expect(dev.url).toBeNull();
+    expect(events.map((e) => e.type)).toEqual(['reloaded']);
+    expect(readFileSync(join(app, 'valet/_generated/valet/api.ts'), 'utf8')).toContain('functionRef(');
+  });
+
+  it('--typecheck makes a type error block the reload', async () => {
+    const app = fixtureApp('engine-app', ['typescript']);
+    writeFileSync(join(app, 'tsconfig.json'), readFileSync(join(REPO_ROOT, 'templates/basic/tsconfig.json'), 'utf8'));
+    const events: DevEvent[] = [];
+    writeFileSync(join(app, 'valet/typed.ts'), "import { defineQuery } from './_generated/valet/api';\nexport const q = defineQuery({ access: 'public', handler: async () => { const n: number = 'x'; return n; } });\n");
+    await expect(startDev({ appDir: app, port: 1, once: true, typecheck: 'blocking', onEvent: (e) => events.push(e) })).rejects.toThrow('did not build');
+    expect(events).toEqual([expect.objectContaining({ type: 'failed', stage: 'types', problems: [expect.objectContaining({ file: 'valet/typed.ts', line: 2 })] })]);
+  });
+});
