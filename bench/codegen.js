@@ -1,75 +1,20 @@
 // bench/codegen (issue 2): `valet codegen` and `valet check` on generated apps of 10, 100 and 500
 // modules (each: one query, one mutation, one action over a 10-table schema), against the app's
 // bare `tsc --noEmit` measured in the same run; and `valet --help`.
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { createGeneratedApp, ROOT } from './_apps.js';
 import { formatRow, machine, measure } from './_measure.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const VALET = join(ROOT, 'bin', 'valet.js');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const WORK = join(ROOT, 'bench', '.work');
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
-const TABLES = 10;
-
-function schema() {
-  const tables = Array.from({ length: TABLES }, (_, t) =>
-    `  t${t}: defineTable({ name: v.string(), count: v.number(), tags: v.array(v.string()), owner: v.optional(v.id('t0')) }).index('by_name', ['name']),`,
-  );
-  return `import { defineSchema, defineTable, v } from './_generated/valet/api';\n\nexport default defineSchema({\n${tables.join('\n')}\n});\n`;
-}
-
-function moduleSource(i) {
-  const table = `t${i % TABLES}`;
-  return `import { defineAction, defineMutation, defineQuery, v } from './_generated/valet/api';
-
-export const get = defineQuery({
-  args: { name: v.string() },
-  handler: async (ctx, args) => ctx.db.query('${table}').withIndex('by_name', (q) => q.eq('name', args.name)).first(),
-});
-
-export const add = defineMutation({
-  args: { name: v.string(), count: v.number() },
-  handler: async (ctx, args) => ctx.db.insert('${table}', { name: args.name, count: args.count, tags: [] }),
-});
-
-export const sync = defineAction({
-  args: { id: v.id('${table}') },
-  handler: async (ctx, args) => {
-    const doc = await ctx.db.get(args.id);
-    await ctx.db.patch(args.id, { count: (doc?.count ?? 0) + 1 });
-    return { ok: true };
-  },
-});
-`;
-}
-
-function createApp(size) {
-  const app = join(WORK, `app-${size}`);
-  rmSync(app, { recursive: true, force: true });
-  mkdirSync(join(app, 'valet'), { recursive: true });
-  mkdirSync(join(app, 'node_modules'));
-  symlinkSync(ROOT, join(app, 'node_modules', 'valet'), 'dir');
-  symlinkSync(join(ROOT, 'node_modules', 'typescript'), join(app, 'node_modules', 'typescript'), 'dir');
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: `bench-${size}`, private: true, type: 'module' }));
-  writeFileSync(
-    join(app, 'tsconfig.json'),
-    JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], strict: true, noEmit: true, isolatedModules: true, skipLibCheck: true },
-      include: ['valet'],
-    }),
-  );
-  writeFileSync(join(app, 'valet', 'schema.ts'), schema());
-  for (let i = 0; i < size; i++) writeFileSync(join(app, 'valet', `m${String(i).padStart(3, '0')}.ts`), moduleSource(i));
-  return app;
-}
-
 console.log(`bench/codegen on ${machine()}`);
 console.log(`TypeScript for check and baseline: the app's own (linked from this checkout)\n`);
 const results = {};
 for (const size of SIZES) {
-  const app = createApp(size);
+  const app = createGeneratedApp(join(WORK, `app-${size}`), size);
   const generated = join(app, 'valet', '_generated');
   const r = {};
   r.codegen = measure(process.execPath, [VALET, 'codegen'], { cwd: app, runs: 9, before: () => rmSync(generated, { recursive: true, force: true }) });

@@ -1,10 +1,10 @@
 // Builds valet/ with esbuild into one in-memory CommonJS bundle (every module, each dependency
-// once, `valet/server` left to the engine's own instance) and evaluates it with `vm`. Unlike
-// ESM `import()`, whose modules Node never frees, a replaced bundle is garbage once nothing
-// references it — so hundreds of dev reloads do not grow memory. Errors name file:line.
+// once, `valet/server` left to the engine's own instance) and evaluates it with
+// vm.compileFunction. Unlike ESM `import()`, whose modules Node never frees, a replaced bundle is
+// garbage once nothing references it — so hundreds of dev reloads do not grow memory.
 import { createRequire } from 'node:module';
 import { join, relative } from 'node:path';
-import { runInThisContext } from 'node:vm';
+import { compileFunction } from 'node:vm';
 import type { BuildContext, Message } from 'esbuild';
 import { findModuleFiles, modulePathOf } from '../codegen/find-modules.js';
 import type { LoadedModules } from '../runtime/registry.js';
@@ -131,7 +131,9 @@ export function evaluateBundle(bundle: AppBundle, appDir: string, maps: BundleMa
   const module = { exports: {} as { modules?: LoadedModules } };
   const filename = join(appDir, '.valet', `bundle-${++evaluations}.js`);
   maps.register(filename, bundle.code);
-  const run = runInThisContext(`(function (exports, require, module, __filename, __dirname) {${bundle.code}\n})`, { filename }) as (...args: unknown[]) => void;
+  // compileFunction, not runInThisContext or new Function: on Node 20 those keep every compiled
+  // script alive, so each dev reload would leak the whole previous bundle.
+  const run = compileFunction(bundle.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename }) as (...args: unknown[]) => void;
   try {
     run(module.exports, require, module, filename, appDir);
   } catch (error) {

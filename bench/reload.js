@@ -1,0 +1,118 @@
+// bench/reload (issue 5): on a generated 50-module app under the real `valet dev`, the time from a
+// file write to the first response served by the new code, over 50 edits; `valet dev` start to
+// ready; resident memory after 10 and after 200 reloads. Baseline in the same run: the time for the
+// same request when nothing changed (the floor any reload time sits on).
+import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createGeneratedApp, moduleName, moduleSource, ROOT } from './_apps.js';
+import { machine, summarise } from './_measure.js';
+
+const VALET = join(ROOT, 'bin', 'valet.js');
+const WORK = join(ROOT, 'bench', '.work', 'reload');
+const MODULES = 50;
+const EDITS = Number(process.env.BENCH_EDITS ?? 50);
+const MEMORY_RELOADS = Number(process.env.BENCH_MEMORY_RELOADS ?? 200);
+const PORT = 35000 + (process.pid % 1000);
+const TARGET = moduleName(25);
+
+const markerModule = (n) => moduleSource(25, `\nexport const marker = defineQuery({ access: 'public', handler: async () => ${n} });\n`);
+
+function startDev(app) {
+  const started = performance.now();
+  const child = spawn(process.execPath, [VALET, 'dev', '--port', String(PORT), '--no-typecheck'], { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  const ready = new Promise((resolve, reject) => {
+    child.stderr.on('data', (chunk) => {
+      output += chunk;
+      if (/Valet dev: .*\(ready in/.test(output)) resolve(performance.now() - started);
+    });
+    child.on('exit', (code) => reject(new Error(`valet dev exited ${code}: ${output}`)));
+  });
+  return { child, ready, output: () => output };
+}
+
+async function marker() {
+  const response = await fetch(`http://127.0.0.1:${PORT}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: `${TARGET}:marker`, args: {} }) });
+  return (await response.json()).value;
+}
+
+/** Writes a new marker value and polls until the server answers with it. */
+async function editAndWait(app, n) {
+  const started = performance.now();
+  writeFileSync(join(app, 'valet', `${TARGET}.ts`), markerModule(n));
+  for (;;) {
+    if ((await marker()) === n) return performance.now() - started;
+    if (performance.now() - started > 10_000) throw new Error(`edit ${n} never served`);
+  }
+}
+
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)[1]) / 1024;
+}
+
+const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))];
+const stop = async (dev) => {
+  dev.child.kill('SIGINT');
+  await new Promise((resolve) => dev.child.once('exit', resolve));
+};
+
+console.log(`bench/reload on ${machine()}`);
+const app = createGeneratedApp(WORK, MODULES);
+writeFileSync(join(app, 'valet', `${TARGET}.ts`), markerModule(0));
+
+// Start to ready: the first start also creates .valet/ and the database; report the warm ones.
+const starts = [];
+for (let i = 0; i < 6; i++) {
+  const dev = startDev(app);
+  const ms = await dev.ready;
+  if (i > 0) starts.push({ ms, rssMb: null });
+  await stop(dev);
+}
+const start = summarise(starts);
+
+const dev = startDev(app);
+await dev.ready;
+try {
+  const floor = [];
+  for (let i = 0; i < 50; i++) {
+    const t = performance.now();
+    await marker();
+    floor.push(performance.now() - t);
+  }
+  const reloads = [];
+  for (let n = 1; n <= EDITS; n++) {
+    reloads.push(await editAndWait(app, n));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+  }
+  const sorted = [...reloads].sort((a, b) => a - b);
+  const floorSorted = [...floor].sort((a, b) => a - b);
+
+  // Memory: RSS after 10 reloads and after MEMORY_RELOADS, each after a moment of quiet.
+  let done = EDITS;
+  const reloadUntil = async (count) => {
+    while (done < count) await editAndWait(app, ++done);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    return rssMb(dev.child.pid);
+  };
+  const rssStart = rssMb(dev.child.pid);
+  const rss10 = await reloadUntil(EDITS + 10);
+  const rssMany = await reloadUntil(EDITS + MEMORY_RELOADS);
+
+  console.log(`\n${MODULES}-module app, ${EDITS} edits of valet/${TARGET}.ts, each: write → poll until the new value is served`);
+  console.log(`  write → first response from new code   p50 ${percentile(sorted, 0.5).toFixed(0)} ms   p95 ${percentile(sorted, 0.95).toFixed(0)} ms   min ${sorted[0].toFixed(0)} ms   max ${sorted.at(-1).toFixed(0)} ms`);
+  console.log(`  baseline: same request, nothing changed  p50 ${percentile(floorSorted, 0.5).toFixed(2)} ms   p95 ${percentile(floorSorted, 0.95).toFixed(2)} ms`);
+  console.log(`  valet dev start → ready (warm, n=${start.runs})   median ${start.medianMs.toFixed(0)} ms   range ${start.minMs.toFixed(0)}–${start.maxMs.toFixed(0)} ms`);
+  console.log(`  resident memory: after start ${rssStart.toFixed(0)} MB, after ${EDITS + 10} reloads ${rss10.toFixed(0)} MB, after ${EDITS + MEMORY_RELOADS} reloads ${rssMany.toFixed(0)} MB (${(rssMany / rss10).toFixed(2)}×)`);
+
+  const verdict = (ok) => (ok ? 'met' : 'MISSED');
+  console.log('\nTargets');
+  console.log(`  reload p50 ≤ 100 ms: ${percentile(sorted, 0.5).toFixed(0)} ms — ${verdict(percentile(sorted, 0.5) <= 100)}`);
+  console.log(`  reload p95 ≤ 250 ms: ${percentile(sorted, 0.95).toFixed(0)} ms — ${verdict(percentile(sorted, 0.95) <= 250)}`);
+  console.log(`  start to ready ≤ 1 s: ${start.medianMs.toFixed(0)} ms — ${verdict(start.medianMs <= 1000)}`);
+  console.log(`  memory after many reloads ≤ 1.5× after few: ${(rssMany / rss10).toFixed(2)}× — ${verdict(rssMany / rss10 <= 1.5)}`);
+} finally {
+  await stop(dev);
+  if (!process.env.BENCH_KEEP) rmSync(WORK, { recursive: true, force: true });
+}
