@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyseModule } from './analyse-module.js';
+import type { ModuleAnalysis } from './analyse-module.js';
 import { findModuleFiles, modulePathOf } from './find-modules.js';
 import type { AppModel, Diagnostic, ModuleModel } from './model.js';
 
@@ -18,6 +19,21 @@ export function formatDiagnostic(d: Diagnostic): string {
 
 const SCHEMA_FILES = ['schema.ts', 'schema.js'];
 
+/**
+ * Analyses of unchanged files are reused, keyed by path and exact content (timestamps can be too
+ * coarse to tell two quick saves apart): in `valet dev` a save re-parses only the file that changed.
+ */
+const analysisCache = new Map<string, { text: string; analysis: ModuleAnalysis }>();
+
+function analyseFile(path: string, file: string): ModuleAnalysis {
+  const text = readFileSync(path, 'utf8');
+  const cached = analysisCache.get(path);
+  if (cached && cached.text === text) return cached.analysis;
+  const analysis = analyseModule(file, text);
+  analysisCache.set(path, { text, analysis });
+  return analysis;
+}
+
 /** Analyses every module under `<appDir>/valet/` into the model the templates render. */
 export function analyseApp(appDir: string): AppModel {
   const valetDir = join(appDir, 'valet');
@@ -27,7 +43,7 @@ export function analyseApp(appDir: string): AppModel {
 
   for (const relative of findModuleFiles(valetDir)) {
     const file = `valet/${relative}`;
-    const analysis = analyseModule(file, readFileSync(join(valetDir, relative), 'utf8'));
+    const analysis = analyseFile(join(valetDir, relative), file);
     diagnostics.push(...analysis.diagnostics);
     if (SCHEMA_FILES.includes(relative)) {
       hasSchema = true;
@@ -37,7 +53,7 @@ export function analyseApp(appDir: string): AppModel {
     }
     if (analysis.functions.length > 0) {
       const path = modulePathOf(relative);
-      modules.push({ path, file, importPath: path, functions: analysis.functions.sort((a, b) => compare(a.name, b.name)) });
+      modules.push({ path, file, importPath: path, functions: [...analysis.functions].sort((a, b) => compare(a.name, b.name)) });
     }
   }
   diagnostics.push(...findNameClashes(modules));
