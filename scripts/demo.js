@@ -1,5 +1,6 @@
-// The README's first quick-start command: build Valet, scaffold the demo app (once) and check it.
-import { spawnSync } from 'node:child_process';
+// The README's first quick-start command: build Valet, scaffold the demo app (once), then run
+// `valet dev` on it until Ctrl-C.
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -16,12 +17,16 @@ function step(command, args, cwd) {
 step('npm', ['run', 'build', '--silent'], root);
 if (!existsSync(join(demo, 'valet'))) step(process.execPath, [valet, 'init', demo, '--template', 'basic', '--yes'], root);
 else process.stderr.write(`Using the existing demo app in ${demo}\n`);
-step(process.execPath, [valet, 'codegen'], demo);
-step(process.execPath, [valet, 'check'], demo);
 process.stderr.write(`
-The demo app is in ./demo-app: its backend is demo-app/valet/. Try:
+The demo app is in ./demo-app (its backend is demo-app/valet/). While valet dev runs, in another terminal:
   cd demo-app
-  npx valet check --json           the findings as data (none yet)
-  npx valet codegen --check        what CI runs to catch stale generated files
-Then add \`await fetch('https://example.com')\` to a query in valet/users.ts and run npx valet check.
+  TOKEN=$(npx valet token ada)
+  curl -s -H "Authorization: Bearer $TOKEN" -d '{"path":"users:create","args":{"email":"ada@example.com"}}' http://127.0.0.1:3210/api/mutation
+  curl -s -d '{"path":"users:list","args":{}}' http://127.0.0.1:3210/api/query
+  npx valet invocations ls; npx valet outbox ls; npx valet logs --follow
+Edit demo-app/valet/*.ts and watch it reload. Ctrl-C stops.
+
 `);
+const dev = spawn(process.execPath, [valet, 'dev', ...process.argv.slice(2)], { cwd: demo, stdio: 'inherit' });
+for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
+dev.on('exit', (code) => process.exit(code ?? 0));

@@ -89,7 +89,7 @@ Examples:
       }
       const fromHere = relative(process.cwd(), appDir);
       const cd = fromHere.startsWith('..') ? appDir : fromHere || '.';
-      const steps = [`cd ${cd}`, ...(answers.install ? [] : ['npm install']), 'npx valet check'];
+      const steps = [`cd ${cd}`, ...(answers.install ? [] : ['npm install']), 'npx valet dev'];
       process.stderr.write(`\nNext:\n${steps.map((s) => `  ${kleur.cyan(s)}`).join('\n')}\n`);
     });
 }
