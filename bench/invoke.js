@@ -63,7 +63,7 @@ function load(url, path, args, headers = {}, connections = CONNECTIONS) {
 
 function row(label, result) {
   const non2xx = result.non2xx ? `  non-2xx ${result.non2xx}` : '';
-  return `${label.padEnd(40)} ${String(Math.round(result.requests.average)).padStart(6)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   p99 ${String(result.latency.p99).padStart(3)} ms   (stdev ${Math.round(result.requests.stddev)} req/s)${non2xx}`;
+  return `${label.padEnd(44)} ${String(Math.round(result.requests.average)).padStart(6)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   p99 ${String(result.latency.p99).padStart(3)} ms   mean ${result.latency.average.toFixed(2)} ms   (stdev ${Math.round(result.requests.stddev)} req/s)${non2xx}`;
 }
 
 console.log(`bench/invoke on ${machine()}`);
@@ -116,7 +116,7 @@ try {
   for (const [name, key] of [['query', 'query'], ['mutation', 'mutation'], ['action', 'action']]) {
     console.log(`  ${name} p99 ≤ 10 ms at ${CONNECTIONS} connections: ${results[key].latency.p99} ms — ${verdict(results[key].latency.p99 <= 10)}`);
   }
-  console.log(`  replay p50 ≤ 1 ms (1 connection): ${results.replaySingle.latency.p50} ms — ${verdict(results.replaySingle.latency.p50 <= 1)}`);
+  console.log(`  replay p50 ≤ 1 ms (1 connection): p50 ${results.replaySingle.latency.p50} ms (autocannon rounds to whole ms), mean ${results.replaySingle.latency.average.toFixed(2)} ms — ${verdict(results.replaySingle.latency.p50 <= 1)}`);
   console.log(`  (at ${CONNECTIONS} connections the replay p50 is ${results.replay.latency.p50} ms: ${CONNECTIONS} requests in flight queue behind each other)`);
 } finally {
   server.kill('SIGINT');
