@@ -1,8 +1,12 @@
-// /admin/*: inspection over HTTP for the CLI and the admin page; every route needs the admin key.
+// /admin/*: inspection over HTTP (invocations, outbox, cron runs, scheduled work); every route
+// needs the admin key.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EngineError } from '../runtime/errors.js';
 import { getInvocation, listInvocations } from '../runtime/invocations.js';
 import type { InvocationStatus } from '../runtime/invocations.js';
+import { listCronRuns } from '../runtime/cron/runs.js';
+import { getOutboxEmail, listOutbox, OUTBOX_STATUSES } from '../runtime/outbox-store.js';
+import { listScheduled } from '../runtime/scheduled-runner.js';
 import type { HttpContext } from './http.js';
 import { engineOf, isAdmin, sendJson } from './http.js';
 
@@ -20,6 +24,21 @@ export async function routeAdmin(context: HttpContext, url: URL, req: IncomingMe
       invocations: listInvocations(db, { function: url.searchParams.get('function') ?? undefined, status: (status as InvocationStatus) ?? undefined, limit }),
     });
   }
+  if (url.pathname === '/admin/outbox') {
+    const status = url.searchParams.get('status');
+    if (status && !OUTBOX_STATUSES.includes(status as never)) throw new EngineError('invalid_request', 400, `status must be one of ${OUTBOX_STATUSES.join(', ')}`);
+    return sendJson(res, 200, { emails: listOutbox(db, { status: (status as never) ?? undefined, limit: Number(url.searchParams.get('limit') ?? 50) }) });
+  }
+  const email = /^\/admin\/outbox\/([\w-]+)$/.exec(url.pathname);
+  if (email) {
+    const found = getOutboxEmail(db, email[1]!);
+    if (!found) throw new EngineError('not_found', 404, `no email ${email[1]}`);
+    return sendJson(res, 200, found);
+  }
+  if (url.pathname === '/admin/cron/runs') {
+    return sendJson(res, 200, { runs: listCronRuns(db, { job: url.searchParams.get('job') ?? undefined, limit: Number(url.searchParams.get('limit') ?? 50) }) });
+  }
+  if (url.pathname === '/admin/scheduled') return sendJson(res, 200, { scheduled: listScheduled(db, { status: url.searchParams.get('status') ?? undefined }) });
   const one = /^\/admin\/invocations\/([\w-]+)$/.exec(url.pathname);
   if (one) {
     const invocation = getInvocation(db, one[1]!);

@@ -9,6 +9,8 @@ import { runCodegen } from '../codegen/index.js';
 import { typecheckApp } from '../check/typecheck.js';
 import { devAuthConfig, loadOrCreateAdminKey } from '../runtime/dev-keys.js';
 import { createEngine } from '../runtime/engine.js';
+import { captureTransport, smtpConfigFromEnv, smtpTransport } from '../runtime/outbox/transports.js';
+import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import type { Engine } from '../runtime/engine.js';
 import type { LogEntry } from '../runtime/function-logs.js';
 import { captureFunctionConsole, logFileSink } from '../runtime/function-logs.js';
@@ -36,7 +38,8 @@ export type DevEvent =
   | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[] }
   | { type: 'failed'; stage: 'codegen' | 'build' | 'load' | 'schema' | 'types'; changed: string[]; problems: Problem[]; keptServing: boolean }
   | { type: 'types'; errors: Finding[] }
-  | { type: 'log'; entry: LogEntry };
+  | { type: 'log'; entry: LogEntry }
+  | { type: 'email'; email: OutgoingEmail };
 
 export interface DevOptions {
   appDir: string;
@@ -109,6 +112,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const builder = createAppBuilder(appDir);
   const context: HttpContext = { engine: null, adminKey: loadOrCreateAdminKey(stateDir), notReadyReason: 'the app has not built successfully yet: see the valet dev terminal' };
   const auth = await devAuthConfig(stateDir);
+  // Dev captures email unless an SMTP server is configured explicitly.
+  const smtpConfig = smtpConfigFromEnv(process.env);
+  const smtp = smtpConfig ? await smtpTransport(smtpConfig) : null;
   const logSink = logFileSink(join(stateDir, 'logs.ndjson'));
   const restoreConsole = options.once
     ? () => undefined
@@ -141,6 +147,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
           dbPath: databasePathOf(appDir),
           env: process.env,
           auth,
+          background: !options.once,
+          emailTransport: smtp ?? captureTransport((email) => emit({ type: 'email', email })),
           describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
         });
       }
@@ -161,7 +169,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   await reload([]);
   if (options.once) {
     const ok = context.engine !== null;
-    context.engine?.close();
+    await context.engine?.close();
     await builder.dispose();
     restoreConsole();
     if (!ok) throw new Error('valet dev --once: the app did not build');
@@ -172,14 +180,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   try {
     server = await listen(context, options.port);
   } catch (error) {
-    context.engine?.close();
+    await context.engine?.close();
     await builder.dispose();
     restoreConsole();
     throw error;
   }
   announceServer(appDir, server.url);
   queue = new ReloadQueue(reload, options.quietMs);
-  watcher = await watchApp(appDir, (file) => queue.notify(file));
+  watcher = await watchApp(appDir, (file) => queue!.notify(file));
+  await watcher.track(sources);
   emit({ type: 'ready', url: server.url, functions: context.engine?.functionPaths().length ?? 0, ms: Math.round(performance.now() - started) });
 
   return {
@@ -192,7 +201,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       await queue!.idle();
       withdrawServer(appDir);
       await server.close();
-      context.engine?.close();
+      await context.engine?.close();
       await builder.dispose();
       restoreConsole();
     },

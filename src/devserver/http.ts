@@ -104,6 +104,25 @@ async function handleCall(context: HttpContext, kind: FunctionKind, req: Incomin
   sendJson(res, response.status, response.body, response.headers);
 }
 
+/** /http/*: a web Request for the route, its Response written back. */
+async function serveRoute(context: HttpContext, rawUrl: string, path: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const engine = engineOf(context);
+  const headers = new Headers();
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value !== undefined) headers.set(name, Array.isArray(value) ? value.join(', ') : value);
+  }
+  const hasBody = req.method !== 'GET' && req.method !== 'HEAD';
+  const body = hasBody ? await readBody(req) : undefined;
+  const request = new Request(new URL(rawUrl, `http://${req.headers.host ?? 'localhost'}`), { method: req.method, headers, body });
+  const response = await engine.handleHttp(request, path);
+  const payload = Buffer.from(await response.arrayBuffer());
+  const raw: string[] = [];
+  response.headers.forEach((value, name) => raw.push(name, value));
+  if (!response.headers.has('content-length')) raw.push('content-length', String(payload.length));
+  res.writeHead(response.status, raw);
+  res.end(payload);
+}
+
 export function createRequestListener(context: HttpContext) {
   return (req: IncomingMessage, res: ServerResponse): void => {
     const rawUrl = req.url ?? '/';
@@ -122,6 +141,7 @@ export function createRequestListener(context: HttpContext) {
         return handleCall(context, kind as FunctionKind, req, res);
       }
       if (pathname === '/api/health') return sendJson(res, 200, { ok: true });
+      if (pathname === '/http' || pathname.startsWith('/http/')) return serveRoute(context, rawUrl, pathname.slice(5) || '/', req, res);
       if (pathname.startsWith('/admin/')) return routeAdmin(context, new URL(rawUrl, 'http://localhost'), req, res);
       throw new EngineError('not_found', 404, `nothing at ${pathname}`);
     };

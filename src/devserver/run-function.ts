@@ -61,6 +61,6 @@ export async function runFunction(options: RunOptions): Promise<RunResult> {
     const response = await engine.call({ kind, path: options.path, args: options.args, invoker, external: false, idempotencyKey: options.idempotencyKey ?? null });
     return { status: response.status, body: response.body, via: 'in-process' };
   } finally {
-    engine.close();
+    await engine.close();
   }
 }

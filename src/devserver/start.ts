@@ -4,6 +4,7 @@ import { authConfigFromEnv } from '../runtime/auth.js';
 import type { AuthConfig } from '../runtime/auth.js';
 import { devAuthConfig, loadOrCreateAdminKey } from '../runtime/dev-keys.js';
 import { createEngine } from '../runtime/engine.js';
+import { smtpConfigFromEnv, smtpTransport } from '../runtime/outbox/transports.js';
 import type { Engine } from '../runtime/engine.js';
 import { buildAndLoad } from './build.js';
 import { listen } from './server.js';
@@ -20,6 +21,8 @@ export interface StartedApp {
   engine: Engine;
   functionCount: number;
   authSource: string;
+  /** Where email goes: `smtp host:port`, or `capture` when no SMTP server is configured. */
+  emailTransport: string;
   databasePath: string;
   close(): Promise<void>;
 }
@@ -35,12 +38,14 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
   const modules = await buildAndLoad(options.appDir);
   const auth = await authFor(options.appDir, env);
   const databasePath = databasePathOf(options.appDir);
-  const engine = createEngine({ modules, dbPath: databasePath, env, auth });
+  const smtp = smtpConfigFromEnv(env);
+  const emailTransport = smtp ? await smtpTransport(smtp) : undefined;
+  const engine = createEngine({ modules, dbPath: databasePath, env, auth, background: true, emailTransport });
   let server;
   try {
     server = await listen({ engine, adminKey: loadOrCreateAdminKey(stateDir) }, options.port);
   } catch (error) {
-    engine.close();
+    await engine.close();
     throw error;
   }
   announceServer(options.appDir, server.url);
@@ -49,11 +54,12 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     engine,
     functionCount: engine.functionPaths().length,
     authSource: auth.source,
+    emailTransport: emailTransport?.name ?? 'capture (no VALET_SMTP_URL: emails are stored and printed, not sent)',
     databasePath: join('.valet', 'valet.db'),
     async close() {
       withdrawServer(options.appDir);
       await server.close();
-      engine.close();
+      await engine.close();
     },
   };
 }

@@ -1,6 +1,6 @@
 // Watches valet/ and every local file the last build imported from outside it (a shared
 // lib/ folder, say), never _generated/ (codegen writes there) nor node_modules.
-import { basename, join, relative, sep } from 'node:path';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 
 export interface AppWatcher {
@@ -12,6 +12,12 @@ export interface AppWatcher {
 function isIgnored(path: string): boolean {
   const parts = path.split(sep);
   return parts.includes('_generated') || parts.includes('node_modules') || parts.some((p) => p.startsWith('.') && p !== '..');
+}
+
+/** chokidar's add() is asynchronous without telling when it is done: wait (briefly) until it is. */
+async function watchedSoon(watcher: FSWatcher, files: string[]): Promise<void> {
+  const isWatched = (file: string) => watcher.getWatched()[dirname(file)]?.includes(basename(file)) ?? false;
+  for (let waited = 0; waited < 1000 && !files.every(isWatched); waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 export async function watchApp(appDir: string, onChange: (file: string) => void): Promise<AppWatcher> {
@@ -36,7 +42,10 @@ export async function watchApp(appDir: string, onChange: (file: string) => void)
       const outside = files.filter((file) => !file.startsWith(valetDir + sep) && !isIgnored(relative(appDir, file)));
       const added = outside.filter((file) => !extra.has(file));
       const removed = [...extra].filter((file) => !outside.includes(file));
-      if (added.length) watcher.add(added);
+      if (added.length) {
+        watcher.add(added);
+        await watchedSoon(watcher, added);
+      }
       if (removed.length) watcher.unwatch(removed);
       added.forEach((file) => extra.add(file));
       removed.forEach((file) => extra.delete(file));

@@ -59,7 +59,7 @@ function insertOutboxRow(store: DocumentStore, email: ReturnType<typeof validate
   return id;
 }
 
-export function emailApi(write: WriteExecutor, now: () => number, source: string) {
+export function emailApi(write: WriteExecutor, now: () => number, source: string, afterEnqueue: () => void = () => undefined) {
   return {
     enqueue(input: EmailInput): Promise<string> {
       let email: ReturnType<typeof validateEmail>;
@@ -68,7 +68,10 @@ export function emailApi(write: WriteExecutor, now: () => number, source: string
       } catch (error) {
         return Promise.reject(error);
       }
-      return write((store) => insertOutboxRow(store, email, now(), source));
+      return write((store) => insertOutboxRow(store, email, now(), source)).then((id) => {
+        afterEnqueue();
+        return id;
+      });
     },
   };
 }

@@ -1,5 +1,7 @@
 // createEngine: the programmatic heart of Valet. Give it the loaded modules of valet/ and a
 // database file; call functions in-process with `call`, or serve them with the HTTP handler.
+// With `background: true` it also runs the work that happens after a request returns: email
+// delivery, scheduled functions and crons.
 import type { Invoker } from '../server/ctx.js';
 import { applySchemaIndexes } from '../storage/indexes.js';
 import type { AuthConfig } from './auth.js';
@@ -7,15 +9,23 @@ import { verifyToken } from './auth.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { Connections } from './connections.js';
+import { CronRunner } from './cron/runner.js';
 import { EngineError } from './errors.js';
 import { installFetchGuard, systemResolver } from './fetch-guard.js';
 import type { FetchPolicy, Resolver } from './fetch-guard.js';
+import { handleHttpRoute } from './http-routes.js';
 import { callFunction } from './invoke.js';
 import type { CallRequest, CallResponse, EngineCore } from './invoke.js';
 import { pruneInvocations } from './invocations.js';
+import { Loop } from './loop.js';
+import type { EmailTransport } from './outbox/transports.js';
+import { captureTransport } from './outbox/transports.js';
+import { OutboxWorker } from './outbox/worker.js';
+import type { OutboxWorkerOptions } from './outbox/worker.js';
 import type { LoadedModules } from './registry.js';
 import { buildRegistry } from './registry.js';
 import type { Registry } from './registry.js';
+import { ScheduledRunner } from './scheduled-runner.js';
 import { findSchemaViolations, SchemaMismatchError, schemaSignature } from './schema-check.js';
 
 export interface EngineOptions {
@@ -35,6 +45,12 @@ export interface EngineOptions {
   log?: (line: string) => void;
   /** Turns a handler's error into the text logged (dev maps bundle frames back to valet/ files). */
   describeError?: (error: unknown) => string;
+  /** Run email delivery, scheduled functions and crons (servers do; `valet run` and most tests do not). */
+  background?: boolean;
+  /** Where email goes; the dev capture (a log line per email) by default. */
+  emailTransport?: EmailTransport;
+  /** Tuning and injected randomness for the delivery worker. */
+  outbox?: Partial<Omit<OutboxWorkerOptions, 'connections' | 'transport' | 'clock'>>;
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -42,15 +58,20 @@ const DAY = 24 * HOUR;
 
 export interface Engine {
   call(request: CallRequest): Promise<CallResponse>;
+  /** Serves a request under /http/ with the routes of valet/http.ts (`path` is relative to /http). */
+  handleHttp(request: Request, path: string): Promise<Response>;
   /** Turns an Authorization header into an invoker; throws EngineError(401) for a bad token. */
   authenticate(authorization: string | null | undefined): Promise<Invoker>;
   /** Swaps in newly built modules (dev reload); in-flight calls finish on the old ones. */
   replaceModules(modules: LoadedModules): void;
   /** Canonical paths of the functions served now. */
   functionPaths(): string[];
+  readonly outbox: OutboxWorker;
+  readonly scheduled: ScheduledRunner;
+  readonly crons: CronRunner;
   readonly connections: Connections;
   readonly dev: boolean;
-  close(): void;
+  close(): Promise<void>;
 }
 
 function refuseMismatchedData(connections: Connections, schema: Registry['schema']): void {
@@ -62,6 +83,7 @@ export function createEngine(options: EngineOptions): Engine {
   const env = options.env ?? process.env;
   const clock = options.clock ?? systemClock;
   const dev = env.VALET_DEV === '1';
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   let registry = buildRegistry(options.modules);
   const connections = new Connections(options.dbPath, registry.schema, () => clock.now(), options.readerPoolSize);
   try {
@@ -72,20 +94,10 @@ export function createEngine(options: EngineOptions): Engine {
   }
   applySchemaIndexes(connections.writerDb, registry.schema);
   let appliedSchema = schemaSignature(registry.schema);
-  // Idempotency records must outlive any sensible retry window: never less than a day.
-  const retention = Math.max(options.invocationRetentionMs ?? 7 * DAY, DAY);
-  let closed = false;
-  let pruneTimer: unknown;
-  const prune = () => {
-    if (closed) return;
-    // Housekeeping: a failure (say, the database closing under it) is simply retried next hour.
-    connections.withWriter((store) => pruneInvocations(store.db, clock.now() - retention)).catch(() => undefined);
-    pruneTimer = clock.setTimeout(prune, HOUR);
-  };
-  prune();
 
   installFetchGuard();
   const fetchPolicy: FetchPolicy = { allowLoopback: dev, resolve: options.resolve ?? systemResolver };
+  const background = options.background ?? false;
   const core: EngineCore = {
     connections,
     get registry() {
@@ -95,20 +107,45 @@ export function createEngine(options: EngineOptions): Engine {
     fetchPolicy,
     dev,
     functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
-    log: options.log ?? ((line) => process.stderr.write(`${line}\n`)),
+    log,
     describeError: options.describeError ?? ((error) => (error instanceof Error ? (error.stack ?? error.message) : String(error))),
+    afterEnqueue: () => {
+      if (background) outbox.wake();
+    },
+    afterSchedule: () => {
+      if (background) scheduled.wake();
+    },
   };
+  const invoke = (kind: CallRequest['kind'], path: string, args: unknown, invoker: Invoker) => callFunction(core, { kind, path, args, invoker, external: false });
+  const transport = options.emailTransport ?? captureTransport((email) => log(`✉ email to ${email.to.join(', ')}: "${email.subject}" (valet outbox show ${email.id})`));
+  const outbox = new OutboxWorker({ connections, transport, clock, log, ...options.outbox });
+  const scheduled = new ScheduledRunner(connections, clock, invoke, log);
+  const crons = new CronRunner(connections, clock, invoke, log);
+  crons.setJobs(registry.crons);
+
+  // Idempotency records must outlive any sensible retry window: never less than a day.
+  const retention = Math.max(options.invocationRetentionMs ?? 7 * DAY, DAY);
+  const pruning = new Loop(
+    clock,
+    async () => {
+      await connections.withWriter((store) => pruneInvocations(store.db, clock.now() - retention));
+      return HOUR;
+    },
+    () => undefined,
+  );
+  pruning.start();
+  if (background) {
+    void Promise.all([scheduled.recover(), crons.recover()]).then(() => {
+      outbox.start();
+      scheduled.start();
+      crons.start();
+    });
+  }
 
   return {
     call: (request) => callFunction(core, request),
-    async authenticate(authorization) {
-      if (!authorization) return { type: 'anonymous' };
-      const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-      if (!match) throw new EngineError('token_malformed', 401, 'the Authorization header must be "Bearer <token>"');
-      if (!options.auth) throw new EngineError('auth_not_configured', 401, 'this server has no token verification configured (set VALET_AUTH_* or use valet dev)');
-      const user = await verifyToken(options.auth, match[1]!);
-      return { type: 'user', userId: user.userId, claims: user.claims };
-    },
+    handleHttp: (request, path) => handleHttpRoute(core, request, path, (authorization) => authenticate(authorization)),
+    authenticate: (authorization) => authenticate(authorization),
     replaceModules(modules) {
       const next = buildRegistry(modules);
       const signature = schemaSignature(next.schema);
@@ -117,17 +154,29 @@ export function createEngine(options: EngineOptions): Engine {
         applySchemaIndexes(connections.writerDb, next.schema);
         appliedSchema = signature;
       }
+      crons.setJobs(next.crons);
       // Always the new objects: nothing may keep the previous bundle reachable.
       connections.setSchema(next.schema);
       registry = next;
     },
     functionPaths: () => [...registry.functions.keys()].sort(),
+    outbox,
+    scheduled,
+    crons,
     connections,
     dev,
-    close() {
-      closed = true;
-      clock.clearTimeout(pruneTimer);
+    async close() {
+      await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
       connections.close();
     },
   };
+
+  async function authenticate(authorization: string | null | undefined): Promise<Invoker> {
+    if (!authorization) return { type: 'anonymous' };
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
+    if (!match) throw new EngineError('token_malformed', 401, 'the Authorization header must be "Bearer <token>"');
+    if (!options.auth) throw new EngineError('auth_not_configured', 401, 'this server has no token verification configured (set VALET_AUTH_* or use valet dev)');
+    const user = await verifyToken(options.auth, match[1]!);
+    return { type: 'user', userId: user.userId, claims: user.claims };
+  }
 }

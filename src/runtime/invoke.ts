@@ -17,6 +17,7 @@ import type { FetchPolicy } from './fetch-guard.js';
 import type { Registry } from './registry.js';
 import { runAction } from './run-action.js';
 import { runInScope } from './scope.js';
+import { schedulerApi } from './scheduler.js';
 
 export interface CallRequest {
   /** The endpoint the caller used; a mismatch with the function's kind is refused. */
@@ -47,6 +48,23 @@ export interface EngineCore {
   functionTimeoutMs: number;
   log: (line: string) => void;
   describeError: (error: unknown) => string;
+  /** Called when an email or scheduled call was written (the background loops run soon). */
+  afterEnqueue: () => void;
+  afterSchedule: () => void;
+}
+
+/** ctx.runQuery / ctx.runMutation: another function, as the same caller, in its own transaction. */
+export function callerApi(core: EngineCore, invoker: Invoker) {
+  const run = async (kind: 'query' | 'mutation', ref: { path: string }, args: unknown) => {
+    const response = await callFunction(core, { kind, path: ref?.path, args, invoker, external: false });
+    if (response.status === 200) return (response.body as { value: unknown }).value;
+    const body = response.body as { code: string; message: string; data?: unknown };
+    throw new EngineError(body.code, response.status, `${ref?.path}: ${body.message}`, body.data);
+  };
+  return {
+    runQuery: (ref: { path: string }, args?: unknown) => run('query', ref, args),
+    runMutation: (ref: { path: string }, args?: unknown) => run('mutation', ref, args),
+  };
 }
 
 function resolveFunction(core: EngineCore, request: CallRequest): AnyFunctionDefinition {
@@ -117,7 +135,13 @@ async function runMutation(core: EngineCore, path: string, definition: AnyFuncti
     const state = newState(path);
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('mutation', path, core.functionTimeoutMs));
     try {
-      const ctx = { db: mutationDatabase(state, store), invoker, email: emailApi(mutationWriter(state, store), () => core.clock.now(), `mutation ${path}`) };
+      const write = mutationWriter(state, store);
+      const ctx = {
+        db: mutationDatabase(state, store),
+        invoker,
+        email: emailApi(write, () => core.clock.now(), `mutation ${path}`, core.afterEnqueue),
+        scheduler: schedulerApi(write, () => core.clock.now(), `mutation ${path}`, core.afterSchedule),
+      };
       const work = runInScope({ kind: 'mutation', path, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
       return checkReturnValue(path, await raceDeadline(work, deadline));
     } finally {

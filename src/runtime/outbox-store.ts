@@ -67,3 +67,14 @@ export function getOutboxEmail(db: Database.Database, id: string): OutboxEmailWi
   const row = db.prepare('SELECT * FROM _valet_outbox WHERE id = ?').get(id) as OutboxRow | undefined;
   return row ? { ...toEmail(row), text: row.text, html: row.html } : null;
 }
+
+/** Puts emails back in the queue for immediate delivery: the given ids, or every dead one. */
+export function retryEmails(db: Database.Database, target: { ids: string[] } | { dead: true }, now: number): string[] {
+  const rows =
+    'dead' in target
+      ? (db.prepare("SELECT id FROM _valet_outbox WHERE status = 'dead'").all() as { id: string }[])
+      : (target.ids.map((id) => db.prepare("SELECT id FROM _valet_outbox WHERE id = ? AND status IN ('dead', 'failed')").get(id)).filter(Boolean) as { id: string }[]);
+  const requeue = db.prepare("UPDATE _valet_outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, lease_expires_at = NULL WHERE id = ?");
+  db.transaction(() => rows.forEach((row) => requeue.run(now, row.id)))();
+  return rows.map((row) => row.id);
+}

@@ -10,11 +10,24 @@ import { errorToResponse } from './errors-to-response.js';
 import { claimInvocation, finishInvocation } from './idempotency.js';
 import type { Outcome } from './idempotency.js';
 import type { CallRequest, CallResponse, EngineCore } from './invoke.js';
-import { callHandler, checkReturnValue } from './invoke.js';
+import { callerApi, callHandler, checkReturnValue } from './invoke.js';
+import { schedulerApi } from './scheduler.js';
 import { principalOf } from './invoker.js';
 import { runInScope } from './scope.js';
 
 const MAX_KEY_LENGTH = 255;
+
+/** What actions and HTTP routes get as ctx: auto-commit db with transactions, email, scheduler, and other functions. */
+export function actionContext(core: EngineCore, state: InvocationState, invoker: CallRequest['invoker'], source: string) {
+  const write = actionWriter(state, core.connections);
+  return {
+    db: actionDatabase(state, core.connections),
+    invoker,
+    email: emailApi(write, () => core.clock.now(), source, core.afterEnqueue),
+    scheduler: schedulerApi(write, () => core.clock.now(), source, core.afterSchedule),
+    ...callerApi(core, invoker),
+  };
+}
 
 export async function runAction(core: EngineCore, request: CallRequest, definition: ActionDefinition<any, any, any>, args: Record<string, unknown>): Promise<CallResponse> {
   const key = request.idempotencyKey ?? null;
@@ -38,11 +51,7 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
 
   const deadline = startDeadline(core.clock, definition.timeoutMs, () => new EngineError('action_timeout', 504, `${request.path} did not finish within ${definition.timeoutMs} ms`));
   const state: InvocationState = { path: request.path, active: true, transaction: null, aborted: deadline.expired };
-  const ctx = {
-    db: actionDatabase(state, core.connections),
-    invoker: request.invoker,
-    email: emailApi(actionWriter(state, core.connections), () => core.clock.now(), `action ${request.path}`),
-  };
+  const ctx = actionContext(core, state, request.invoker, `action ${request.path}`);
   let outcome: Outcome;
   try {
     const work = runInScope({ kind: 'action', path: request.path, invocationId: claim.id, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));

@@ -60,6 +60,41 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       CREATE INDEX _valet_outbox_due ON _valet_outbox (status, next_attempt_at);
     `);
   },
+  // 3: background work — outbox leases, cron state and runs, scheduled functions.
+  (db) => {
+    db.exec(`
+      ALTER TABLE _valet_outbox ADD COLUMN lease_expires_at REAL;
+      CREATE TABLE _valet_cron_state (job TEXT PRIMARY KEY, last_tick REAL NOT NULL);
+      CREATE TABLE _valet_cron_runs (
+        id TEXT PRIMARY KEY,
+        job TEXT NOT NULL,
+        function TEXT NOT NULL,
+        status TEXT NOT NULL,
+        scheduled_at REAL NOT NULL,
+        dispatched_at REAL NOT NULL,
+        finished_at REAL,
+        catch_up INTEGER NOT NULL DEFAULT 0,
+        missed_runs INTEGER NOT NULL DEFAULT 0,
+        trigger TEXT NOT NULL,
+        error TEXT
+      );
+      CREATE INDEX _valet_cron_runs_by_job ON _valet_cron_runs (job, dispatched_at);
+      CREATE TABLE _valet_scheduled (
+        id TEXT PRIMARY KEY,
+        function TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        args TEXT NOT NULL,
+        run_at REAL NOT NULL,
+        status TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        scheduled_by TEXT,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        finished_at REAL,
+        error TEXT
+      );
+      CREATE INDEX _valet_scheduled_due ON _valet_scheduled (status, run_at);
+    `);
+  },
 ];
 
 export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;

@@ -59,9 +59,10 @@ it('runs the basic template under valet dev, hot reloading and surviving a broke
       ['actions:sendWelcomeEmail', 'succeeded'],
     ]);
     expect(invocations.at(-1)).toMatchObject({ idempotencyKey: 'welcome-ada', invoker: { type: 'user', userId: 'ada' } });
-    const outbox = JSON.parse((await valetAsync(['outbox', 'ls', '--json'], app)).stdout);
-    expect(outbox).toHaveLength(4);
-    expect(outbox.every((e: { to: string[]; subject: string; status: string }) => e.to[0] === 'ada@example.com' && e.subject === 'Welcome to Valet' && e.status === 'queued')).toBe(true);
+    // Delivered by the dev capture: stored, and announced as one terminal line each.
+    await dev.waitFor(/(✉ email to ada@example\.com: "Welcome to Valet"[^\n]*\n[\s\S]*){4}/);
+    const delivered = JSON.parse((await valetAsync(['outbox', 'ls', '--json'], app)).stdout);
+    expect(delivered.map((e: { to: string[]; subject: string; status: string }) => [e.to[0], e.subject, e.status])).toEqual(Array(4).fill(['ada@example.com', 'Welcome to Valet', 'sent']));
   } finally {
     expect(await dev.stop('SIGINT')).toBe(0);
   }

@@ -42,6 +42,9 @@ function renderer(appDir: string) {
         } else if (typeErrors > 0) write(`${kleur.green('✔')} types ok`);
         typeErrors = event.errors.length;
         break;
+      case 'email':
+        write(`${kleur.cyan('✉')} email to ${event.email.to.join(', ')}: "${event.email.subject}" ${kleur.dim(`(valet outbox show ${event.email.id})`)}`);
+        break;
       case 'log': {
         const tag = kleur.dim(`[${event.entry.function} ${event.entry.invocation.slice(0, 8)}]`);
         const message = event.entry.level === 'error' ? kleur.red(event.entry.message) : event.entry.level === 'warn' ? kleur.yellow(event.entry.message) : event.entry.message;

@@ -36,7 +36,7 @@ Examples:
         throw describeServeFailure(appDir, error);
       }
       process.stderr.write(
-        `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens from ${app.authSource})\n`,
+        `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens from ${app.authSource}, email via ${app.emailTransport})\n`,
       );
       await new Promise<void>((resolve) => {
         const stop = () => {

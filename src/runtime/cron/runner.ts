@@ -1,0 +1,143 @@
+// Dispatches cron jobs. Each job's last tick is kept in _valet_cron_state and advanced in the same
+// write that records the run, so a clock that jumps backwards never runs a tick twice; ticks missed
+// while the server was down become one run flagged catchUp with missedRuns; a tick that arrives
+// while the job's previous run is still going is recorded as skipped.
+import type { Invoker } from '../../server/ctx.js';
+import type { CronJob } from '../../server/cron.js';
+import { newId } from '../../storage/ids.js';
+import type { Clock } from '../clock.js';
+import type { Connections } from '../connections.js';
+import { Loop } from '../loop.js';
+import type { Invoke } from '../scheduled-runner.js';
+import { scheduleOf, ticksBetween } from './schedule.js';
+import type { JobSchedule } from './schedule.js';
+
+const MAX_WAIT_MS = 60_000;
+/** A single tick dispatched later than this counts as caught up (the server was not running). */
+const LATE_MS = 60_000;
+
+interface Due {
+  job: CronJob;
+  runId: string;
+  scheduledAt: number;
+  catchUp: boolean;
+  missedRuns: number;
+}
+
+export class CronRunner {
+  private readonly loop: Loop;
+  private schedules = new Map<string, { job: CronJob; schedule: JobSchedule }>();
+  private readonly inFlight = new Set<Promise<void>>();
+
+  constructor(
+    private readonly connections: Connections,
+    private readonly clock: Clock,
+    private readonly invoke: Invoke,
+    private readonly log: (line: string) => void,
+  ) {
+    this.loop = new Loop(clock, () => this.round(), (error) => log(`cron: ${error.message}`));
+  }
+
+  /** New job definitions (each dev reload); validates every expression first. */
+  setJobs(jobs: readonly CronJob[]): void {
+    const next = new Map(jobs.map((job) => [job.name, { job, schedule: scheduleOf(job) }]));
+    this.schedules = next;
+    this.loop.wake();
+  }
+
+  jobs(): { job: CronJob; schedule: JobSchedule }[] {
+    return [...this.schedules.values()];
+  }
+
+  /** Claims the due ticks of every job in one write; returns what to dispatch. */
+  private claim(now: number): Promise<Due[]> {
+    return this.connections.withWriter((store) => {
+      const due: Due[] = [];
+      const readState = store.prepare('SELECT last_tick FROM _valet_cron_state WHERE job = ?');
+      const writeState = store.prepare('INSERT INTO _valet_cron_state (job, last_tick) VALUES (?, ?) ON CONFLICT(job) DO UPDATE SET last_tick = excluded.last_tick');
+      const running = store.prepare("SELECT 1 FROM _valet_cron_runs WHERE job = ? AND status = 'running' LIMIT 1");
+      const insertRun = store.prepare(
+        'INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, catch_up, missed_runs, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      );
+      store.db.transaction(() => {
+        for (const { job, schedule } of this.schedules.values()) {
+          const state = readState.get(job.name) as { last_tick: number } | undefined;
+          if (!state) {
+            // A job starts counting from when it is first seen: no catch-up for its prehistory.
+            writeState.run(job.name, now);
+            continue;
+          }
+          const { count, latest } = ticksBetween(schedule, state.last_tick, now);
+          if (latest === null) continue;
+          writeState.run(job.name, latest);
+          const catchUp = count > 1 || now - latest > LATE_MS;
+          const runId = newId();
+          if (running.get(job.name)) {
+            insertRun.run(runId, job.name, job.ref.path, 'skipped', latest, now, catchUp ? 1 : 0, catchUp ? count : 0, 'schedule');
+            continue;
+          }
+          insertRun.run(runId, job.name, job.ref.path, 'running', latest, now, catchUp ? 1 : 0, catchUp ? count : 0, 'schedule');
+          due.push({ job, runId, scheduledAt: latest, catchUp, missedRuns: catchUp ? count : 0 });
+        }
+      })();
+      return due;
+    });
+  }
+
+  private async dispatch(due: Due, dispatchedAt: number, source: 'cron' | 'admin'): Promise<void> {
+    const invoker: Invoker = { type: 'system', source, job: due.job.name, scheduledAt: due.scheduledAt, dispatchedAt };
+    if (due.catchUp) Object.assign(invoker, { catchUp: true, missedRuns: due.missedRuns });
+    const response = await this.invoke(due.job.ref.kind as 'mutation' | 'action', due.job.ref.path, due.job.args, invoker);
+    const error = response.status === 200 ? null : JSON.stringify(response.body);
+    await this.connections.withWriter((store) =>
+      store.prepare('UPDATE _valet_cron_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(error ? 'failed' : 'succeeded', this.clock.now(), error, due.runId),
+    );
+    if (error) this.log(`cron job ${due.job.name} failed: ${error}`);
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
+  }
+
+  /** One round: dispatch what is due (without waiting for it), return the time to the next tick. */
+  async round(): Promise<number> {
+    const now = this.clock.now();
+    for (const due of await this.claim(now)) this.track(this.dispatch(due, now, 'cron'));
+    let next = MAX_WAIT_MS;
+    for (const { schedule } of this.schedules.values()) {
+      const tick = schedule.nextAfter(now);
+      if (tick !== null) next = Math.min(next, tick - now);
+    }
+    return Math.max(0, next);
+  }
+
+  /** Runs a job now, as an admin trigger (recorded like any run). */
+  async trigger(name: string): Promise<{ runId: string }> {
+    const entry = this.schedules.get(name);
+    if (!entry) throw new Error(`no cron job "${name}" (jobs: ${[...this.schedules.keys()].join(', ') || 'none'})`);
+    const now = this.clock.now();
+    const runId = newId();
+    await this.connections.withWriter((store) =>
+      store
+        .prepare("INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, trigger) VALUES (?, ?, ?, 'running', ?, ?, 'admin')")
+        .run(runId, name, entry.job.ref.path, now, now),
+    );
+    await this.dispatch({ job: entry.job, runId, scheduledAt: now, catchUp: false, missedRuns: 0 }, now, 'admin');
+    return { runId };
+  }
+
+  /** Runs left 'running' by a process that died can never finish: mark them. */
+  recover(): Promise<void> {
+    return this.connections.withWriter((store) => void store.prepare("UPDATE _valet_cron_runs SET status = 'interrupted' WHERE status = 'running'").run());
+  }
+
+  start(): void {
+    this.loop.start();
+  }
+
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    await Promise.all(this.inFlight);
+  }
+}
