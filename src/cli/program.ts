@@ -6,11 +6,13 @@ import { registerCheck } from './commands/check.js';
 import { registerCodegen } from './commands/codegen.js';
 import { registerDev } from './commands/dev.js';
 import { registerInit } from './commands/init.js';
+import { registerCron } from './commands/cron.js';
 import { registerData } from './commands/data.js';
 import { registerInvocations } from './commands/invocations.js';
 import { registerLogs } from './commands/logs.js';
 import { registerOutbox } from './commands/outbox.js';
 import { registerRun } from './commands/run.js';
+import { registerScheduled } from './commands/scheduled.js';
 import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
 import { CliError } from './errors.js';
@@ -45,6 +47,8 @@ Examples:
   registerToken(program);
   registerInvocations(program);
   registerOutbox(program);
+  registerCron(program);
+  registerScheduled(program);
   registerData(program);
   registerLogs(program);
   const configure = (command: Command) => {

@@ -8,12 +8,20 @@ import { listCronRuns } from '../runtime/cron/runs.js';
 import { getOutboxEmail, listOutbox, OUTBOX_STATUSES } from '../runtime/outbox-store.js';
 import { listScheduled } from '../runtime/scheduled-runner.js';
 import type { HttpContext } from './http.js';
-import { engineOf, isAdmin, sendJson } from './http.js';
+import { engineOf, isAdmin, readBody, sendJson } from './http.js';
 
 const STATUSES = new Set(['running', 'succeeded', 'failed', 'timeout']);
 
 export async function routeAdmin(context: HttpContext, url: URL, req: IncomingMessage, res: ServerResponse): Promise<void> {
   if (!isAdmin(context, req)) throw new EngineError('admin_key_invalid', 401, 'admin endpoints need X-Valet-Admin-Key (see .valet/admin-key)');
+  if (url.pathname === '/admin/cron/trigger' && req.method === 'POST') {
+    const { job } = JSON.parse((await readBody(req)) || '{}') as { job?: string };
+    try {
+      return sendJson(res, 200, await engineOf(context).crons.trigger(String(job)));
+    } catch (error) {
+      throw new EngineError('not_found', 404, (error as Error).message);
+    }
+  }
   if (req.method !== 'GET') throw new EngineError('method_not_allowed', 405, `use GET for ${url.pathname}`);
   const db = engineOf(context).connections.autoCommitReader.db;
   if (url.pathname === '/admin/invocations') {

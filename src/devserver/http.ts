@@ -49,7 +49,7 @@ function sendError(res: ServerResponse, error: EngineError): void {
   sendJson(res, error.status, error.toJSON());
 }
 
-function readBody(req: IncomingMessage): Promise<string> {
+export function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -52,11 +52,17 @@ export interface MutationCtx<DM extends GenericDataModel> {
   scheduler: Scheduler;
 }
 
+type ReturnsOf<Ref> = Ref extends FunctionReference<any, any, any, infer Returns> ? Returns : never;
+
 export interface ActionCtx<DM extends GenericDataModel> {
   db: ActionDatabase<DM>;
   invoker: Invoker;
   email: EmailOutbox;
   scheduler: Scheduler;
+  /** Runs a query as the same caller (its own snapshot). */
+  runQuery<Ref extends FunctionReference<'query', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;
+  /** Runs a mutation as the same caller, in its own transaction: how an HTTP route hands off. */
+  runMutation<Ref extends FunctionReference<'mutation', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;
 }
 
 /** HTTP route handlers get what actions get. */

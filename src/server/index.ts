@@ -27,3 +27,5 @@ export type { HttpAction, HttpActionDefinition, HttpMethod, Route } from './http
 export { cronJobs, CronJobs } from './cron.js';
 export type { CronJob, IntervalSpec } from './cron.js';
 export { ValetError } from './errors.js';
+export { signWebhookPayload, verifyWebhookSignature } from './webhooks.js';
+export type { WebhookCheck, WebhookVerdict } from './webhooks.js';

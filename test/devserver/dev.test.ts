@@ -162,7 +162,7 @@ describe('startDev options', () => {
   });
 
   it('--typecheck makes a type error block the reload', async () => {
-    const app = fixtureApp('engine-app', ['typescript']);
+    const app = fixtureApp('engine-app', ['typescript', '@types/node']);
     writeFileSync(join(app, 'tsconfig.json'), readFileSync(join(REPO_ROOT, 'templates/basic/tsconfig.json'), 'utf8'));
     const events: DevEvent[] = [];
     writeFileSync(join(app, 'valet/typed.ts'), "import { defineQuery } from './_generated/valet/api';\nexport const q = defineQuery({ access: 'public', handler: async () => { const n: number = 'x'; return n; } });\n");

@@ -50,6 +50,24 @@ export function registerOutbox(program: Command): void {
       }
     });
   command
+    .command('retry')
+    .description('queue failed or dead-lettered emails for delivery again')
+    .argument('[id]', 'one email')
+    .option('--dead', 'every dead-lettered email')
+    .addHelpText('after', '\nExamples:\n  $ valet outbox retry 7q3…\n  $ valet outbox retry --dead')
+    .action(async (id: string | undefined, flags: { dead?: boolean }) => {
+      if (!id === !flags.dead) throw new UsageError('give an email id, or --dead for every dead-lettered email');
+      const { retryEmails } = await import('../../runtime/outbox-store.js');
+      const db = await openAppDatabase(findAppDir(), { writable: true });
+      try {
+        const queued = retryEmails(db, flags.dead ? { dead: true } : { ids: [id!] }, Date.now());
+        if (id && queued.length === 0) throw new CliError(`email ${id} is not failed or dead (only those can be retried)`);
+        process.stderr.write(`${kleur.green('✔')} queued ${queued.length} email${queued.length === 1 ? '' : 's'} again; a running server delivers ${queued.length === 1 ? 'it' : 'them'} within a second\n`);
+      } finally {
+        db.close();
+      }
+    });
+  command
     .command('show')
     .description('one email: headers, text, and the HTML (as a text preview, or saved to a file)')
     .argument('<id>', 'the email id (from outbox ls)')

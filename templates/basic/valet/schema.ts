@@ -6,4 +6,11 @@ export default defineSchema({
     name: v.optional(v.string()),
     bio: v.optional(v.union(v.string(), v.null())),
   }).index('by_email', ['email']),
+  purchases: defineTable({
+    item: v.string(),
+    amountCents: v.number(),
+    notified: v.boolean(),
+    /** The payment provider's id, when the purchase came in through the webhook. */
+    externalId: v.optional(v.string()),
+  }).index('by_external_id', ['externalId']),
 });

@@ -1,0 +1,68 @@
+import type { Command } from 'commander';
+import kleur from 'kleur';
+import { findAppDir } from '../app-dir.js';
+import { CliError, UsageError } from '../errors.js';
+import { openAppDatabase } from '../open-app-database.js';
+import { describeServeFailure } from '../serve-errors.js';
+
+export function registerCron(program: Command): void {
+  const command = program.command('cron').description('cron jobs from valet/crons.ts: schedule, next runs, history, manual runs');
+  command
+    .command('ls')
+    .description('each job with its schedule, next run and last status')
+    .option('--json', 'print as JSON')
+    .action(async (flags: { json?: boolean }) => {
+      const appDir = findAppDir();
+      const { listCronJobs } = await import('../../devserver/cron-admin.js');
+      let jobs;
+      try {
+        jobs = await listCronJobs(appDir);
+      } catch (error) {
+        throw describeServeFailure(appDir, error);
+      }
+      if (flags.json) return void process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
+      if (jobs.length === 0) return void process.stderr.write('No cron jobs (valet/crons.ts default-exports cronJobs()).\n');
+      for (const job of jobs) {
+        process.stdout.write(`${kleur.bold(job.name.padEnd(20))} ${job.schedule.padEnd(18)} → ${job.function.padEnd(24)} next ${job.nextRun ?? 'never'}   last ${job.lastStatus ?? '-'}\n`);
+      }
+    });
+  command
+    .command('runs')
+    .description('run history, newest first: scheduled and dispatch times, lag, catch-ups, skips, errors')
+    .option('--job <name>', 'only this job')
+    .option('--limit <n>', 'how many', '20')
+    .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ valet cron runs\n  $ valet cron runs --job daily-digest --json')
+    .action(async (flags: { job?: string; limit: string; json?: boolean }) => {
+      const limit = Number(flags.limit);
+      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${flags.limit}"`);
+      const { listCronRuns } = await import('../../runtime/cron/runs.js');
+      const db = await openAppDatabase(findAppDir());
+      try {
+        const runs = listCronRuns(db, { job: flags.job, limit });
+        if (flags.json) return void process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
+        if (runs.length === 0) return void process.stderr.write('No cron runs yet.\n');
+        for (const run of runs) {
+          const extra = run.catchUp ? ` catch-up (${run.missedRuns} missed)` : '';
+          process.stdout.write(`${run.dispatchedAt}  ${run.job.padEnd(20)} ${run.status.padEnd(11)} ${run.trigger.padEnd(8)} lag ${Math.round(run.lagMs)} ms${extra}\n`);
+        }
+      } finally {
+        db.close();
+      }
+    });
+  command
+    .command('trigger')
+    .description('run a job now, as the system (source admin), recorded in the run history')
+    .argument('<name>', 'the job name')
+    .action(async (name: string) => {
+      const appDir = findAppDir();
+      const { triggerCronJob } = await import('../../devserver/cron-admin.js');
+      try {
+        const { runId, via } = await triggerCronJob(appDir, name);
+        process.stderr.write(`${kleur.green('✔')} ran ${name} (run ${runId}, ${via === 'server' ? 'through the running server' : 'in-process'})\n`);
+      } catch (error) {
+        if ((error as Error).message.startsWith('no cron job')) throw new CliError((error as Error).message);
+        throw describeServeFailure(appDir, error);
+      }
+    });
+}

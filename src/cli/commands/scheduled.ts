@@ -1,0 +1,29 @@
+import type { Command } from 'commander';
+import { findAppDir } from '../app-dir.js';
+import { UsageError } from '../errors.js';
+import { openAppDatabase } from '../open-app-database.js';
+
+const STATUSES = ['pending', 'running', 'done', 'failed', 'canceled'];
+
+export function registerScheduled(program: Command): void {
+  program
+    .command('scheduled')
+    .description('work scheduled with ctx.scheduler')
+    .command('ls')
+    .description('scheduled calls, latest run time first')
+    .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
+    .option('--json', 'print as JSON')
+    .action(async (flags: { status?: string; json?: boolean }) => {
+      if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+      const { listScheduled } = await import('../../runtime/scheduled-runner.js');
+      const db = await openAppDatabase(findAppDir());
+      try {
+        const rows = listScheduled(db, { status: flags.status });
+        if (flags.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
+        if (rows.length === 0) return void process.stderr.write('Nothing scheduled.\n');
+        for (const row of rows) process.stdout.write(`${row.id}  ${row.runAt}  ${row.status.padEnd(8)} ${row.function}  ${JSON.stringify(row.args)}\n`);
+      } finally {
+        db.close();
+      }
+    });
+}

@@ -1,0 +1,54 @@
+import { api, defineAction, defineMutation, v } from './_generated/valet/api';
+import type { MutationCtx } from 'valet/server';
+import type { DataModel } from './_generated/valet/api';
+
+// The pattern from Convex's advice on actions: the client calls a mutation that records the
+// intent and schedules a `system` action to do the calling out. The action cannot be called
+// from outside, and the purchase is recorded even if the third party is down.
+
+async function recordPurchase(ctx: MutationCtx<DataModel>, purchase: { item: string; amountCents: number; externalId?: string }) {
+  if (purchase.externalId) {
+    // Webhooks are retried by their senders: the same event must not record twice.
+    const existing = await ctx.db
+      .query('purchases')
+      .withIndex('by_external_id', (q) => q.eq('externalId', purchase.externalId))
+      .first();
+    if (existing) return existing._id;
+  }
+  const purchaseId = await ctx.db.insert('purchases', { ...purchase, notified: false });
+  // Scheduled only if this mutation commits.
+  await ctx.scheduler.runAfter(0, api.purchases.notify, { purchaseId });
+  return purchaseId;
+}
+
+/** What the app calls when a signed-in user buys something. */
+export const record = defineMutation({
+  args: { item: v.string(), amountCents: v.number() },
+  handler: async (ctx, args) => recordPurchase(ctx, args),
+});
+
+/** What the payment webhook (valet/http.ts) hands off to, after checking the signature. */
+export const recordPaid = defineMutation({
+  args: { externalId: v.string(), item: v.string(), amountCents: v.number() },
+  access: 'system',
+  handler: async (ctx, args) => recordPurchase(ctx, args),
+});
+
+/** Calls out to PURCHASE_NOTIFY_URL (say, an ntfy.sh topic). Only the scheduler runs it. */
+export const notify = defineAction({
+  args: { purchaseId: v.id('purchases') },
+  access: 'system',
+  handler: async (ctx, args) => {
+    const purchase = await ctx.db.get(args.purchaseId);
+    if (!purchase || purchase.notified) return { notified: false };
+    const url = process.env.PURCHASE_NOTIFY_URL;
+    if (!url) {
+      console.log(`purchase ${purchase._id}: set PURCHASE_NOTIFY_URL to be notified of purchases`);
+      return { notified: false };
+    }
+    const response = await fetch(url, { method: 'POST', body: `New purchase: ${purchase.item} (${purchase.amountCents / 100})` });
+    if (!response.ok) throw new Error(`the notification endpoint answered ${response.status}`);
+    await ctx.db.patch(purchase._id, { notified: true });
+    return { notified: true };
+  },
+});
