@@ -1,0 +1,143 @@
+// The email outbox: enqueue validation, the delivery worker's retries, backoff, dead letters and
+// leases (with an injected clock and randomness), and real SMTP delivery.
+import { afterAll, describe, expect, it } from 'vitest';
+import { listOutbox, retryEmails } from '../../src/runtime/outbox-store.js';
+import { smtpTransport } from '../../src/runtime/outbox/transports.js';
+import type { EmailTransport, OutgoingEmail } from '../../src/runtime/outbox/transports.js';
+import { PermanentDeliveryError } from '../../src/runtime/outbox/transports.js';
+import { backoffDelay, OutboxWorker } from '../../src/runtime/outbox/worker.js';
+import { removeTempDirs } from '../helpers/apps.js';
+import { engineFor, ManualClock } from '../helpers/engine.js';
+import { startSmtpServer } from '../helpers/smtp.js';
+
+afterAll(removeTempDirs);
+
+/** A transport scripted by the test: each send takes the next outcome. */
+function scriptedTransport(outcomes: ('ok' | 'fail' | 'permanent' | 'hang')[]): EmailTransport & { sent: OutgoingEmail[] } {
+  const sent: OutgoingEmail[] = [];
+  return {
+    name: 'scripted',
+    sent,
+    async send(email) {
+      const outcome = outcomes.shift() ?? 'ok';
+      if (outcome === 'hang') return new Promise(() => undefined);
+      if (outcome === 'fail') throw new Error('connection refused');
+      if (outcome === 'permanent') throw new PermanentDeliveryError('SMTP 550: no such user');
+      sent.push(email);
+    },
+    async close() {},
+  };
+}
+
+describe('ctx.email.enqueue', async () => {
+  const { call } = await engineFor('engine-app');
+  it.each([
+    [{ to: 'not-an-address', subject: 'Hi' }, 'ctx.email.enqueue: to: "not-an-address" is not an email address'],
+    [{ to: 'a@example.com', subject: '  ' }, 'ctx.email.enqueue: subject: a non-empty string is required'],
+    [{ to: 'a@example.com', subject: 'Line\r\nBcc: x@evil.example' }, 'ctx.email.enqueue: subject: must be one line (no line breaks)'],
+  ])('refuses %j with a clear error', async (args, message) => {
+    expect(await call('mutation', 'jobs:badEmail', args)).toMatchObject({ status: 400, body: { code: 'invalid_email', message } });
+  });
+});
+
+describe('the delivery worker', () => {
+  const setup = async (outcomes: Parameters<typeof scriptedTransport>[0], extra: object = {}) => {
+    const clock = new ManualClock();
+    const { value, engine } = await engineFor('engine-app', { clock });
+    const transport = scriptedTransport(outcomes);
+    const worker = new OutboxWorker({ connections: engine.connections, transport, clock, random: () => 0.5, maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000, ...extra });
+    const statuses = () => listOutbox(engine.connections.writerDb).map((e) => [e.deliveryKey, e.status, e.attempts]);
+    return { clock, value, engine, transport, worker, statuses };
+  };
+
+  it('backs off exponentially with jitter, up to the cap', () => {
+    expect([1, 2, 3, 4].map((n) => backoffDelay(n, () => 0, 1000, 5000))).toEqual([500, 1000, 2000, 2500]);
+    expect([1, 2, 3, 4].map((n) => backoffDelay(n, () => 0.999, 1000, 5000))).toEqual([1000, 1999, 3998, 4998]);
+  });
+
+  it('sends due emails and marks them sent', async () => {
+    const { value, worker, transport, statuses } = await setup([]);
+    await value('mutation', 'jobs:mailMany', { prefix: 'ok', count: 3 });
+    expect(await worker.drain()).toEqual({ sent: 3, retrying: 0, dead: 0 });
+    expect(transport.sent.map((e) => e.deliveryKey).sort()).toEqual(['ok-0', 'ok-1', 'ok-2']);
+    expect(statuses().every(([, status]) => status === 'sent')).toBe(true);
+  });
+
+  it('retries a failure after the backoff, then dead-letters it after the attempt limit', async () => {
+    const { value, worker, clock, statuses, engine } = await setup(['fail', 'fail', 'fail']);
+    await value('mutation', 'jobs:mailMany', { prefix: 'flaky', count: 1 });
+    expect(await worker.runOnce()).toMatchObject({ retrying: 1 });
+    expect(statuses()).toEqual([['flaky-0', 'failed', 1]]);
+    const [email] = listOutbox(engine.connections.writerDb);
+    expect(Date.parse(email!.nextAttemptAt) - clock.now()).toBe(750);
+    expect((await worker.runOnce()).claimed).toBe(0);
+    clock.advance(750);
+    expect(await worker.runOnce()).toMatchObject({ retrying: 1 });
+    clock.advance(1500);
+    expect(await worker.runOnce()).toMatchObject({ dead: 1 });
+    expect(statuses()).toEqual([['flaky-0', 'dead', 3]]);
+    expect(listOutbox(engine.connections.writerDb)[0]!.lastError).toBe('connection refused');
+  });
+
+  it('dead-letters a permanent failure at once, and sends it after a retry', async () => {
+    const { value, worker, statuses, engine, clock } = await setup(['permanent']);
+    await value('mutation', 'jobs:mailMany', { prefix: 'perm', count: 1 });
+    expect(await worker.runOnce()).toMatchObject({ dead: 1 });
+    expect(retryEmails(engine.connections.writerDb, { dead: true }, clock.now())).toHaveLength(1);
+    expect(await worker.runOnce()).toMatchObject({ sent: 1 });
+    expect(statuses()).toEqual([['perm-0', 'sent', 1]]);
+  });
+
+  it('takes over a row whose lease expired (the sender died mid-send), so nothing is lost', async () => {
+    const { value, engine, clock, transport, statuses } = await setup(['hang']);
+    await value('mutation', 'jobs:mailMany', { prefix: 'lease', count: 1 });
+    const crashed = new OutboxWorker({ connections: engine.connections, transport, clock, leaseMs: 10_000 });
+    void crashed.runOnce();
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(statuses()).toEqual([['lease-0', 'sending', 1]]);
+    const survivor = new OutboxWorker({ connections: engine.connections, transport, clock, leaseMs: 10_000 });
+    expect((await survivor.runOnce()).claimed).toBe(0);
+    clock.advance(10_000);
+    expect(await survivor.runOnce()).toMatchObject({ sent: 1 });
+    expect(statuses()).toEqual([['lease-0', 'sent', 2]]);
+  });
+});
+
+describe('SMTP delivery against a real SMTP server', async () => {
+  const smtp = await startSmtpServer();
+  afterAll(() => smtp.close());
+  const clock = new ManualClock();
+  const { value, engine } = await engineFor('engine-app', { clock });
+  const transport = await smtpTransport({ url: smtp.url, from: 'Valet <valet@example.com>' });
+  const worker = new OutboxWorker({ connections: engine.connections, transport, clock, random: () => 0.5 });
+  const status = (key: string) => listOutbox(engine.connections.writerDb, { limit: 500 }).find((e) => e.deliveryKey === key)!;
+  afterAll(() => transport.close());
+
+  it('delivers with the delivery key in a header and the Message-ID', async () => {
+    await value('mutation', 'jobs:mailMany', { prefix: 'smtp', count: 5, to: 'reader@example.com' });
+    expect(await worker.drain()).toMatchObject({ sent: 5 });
+    expect(smtp.received.map((m) => m.deliveryKey).sort()).toEqual(['smtp-0', 'smtp-1', 'smtp-2', 'smtp-3', 'smtp-4']);
+    expect(smtp.received[0]).toMatchObject({ to: ['reader@example.com'], messageId: expect.stringMatching(/^<smtp-\d@valet\.outbox>$/) });
+  });
+
+  it('dead-letters a message the server rejects permanently (5xx)', async () => {
+    smtp.mode = { kind: 'reject', code: 550 };
+    await value('mutation', 'jobs:mailMany', { prefix: 'rejected', count: 1 });
+    expect(await worker.drain()).toMatchObject({ dead: 1 });
+    expect(status('rejected-0')).toMatchObject({ status: 'dead', lastError: expect.stringContaining('550') });
+  });
+
+  it('retries after a temporary rejection (4xx) or a dropped connection, then delivers', async () => {
+    smtp.mode = { kind: 'reject', code: 451 };
+    await value('mutation', 'jobs:mailMany', { prefix: 'later', count: 1 });
+    expect(await worker.drain()).toMatchObject({ retrying: 1 });
+    smtp.mode = { kind: 'drop' };
+    clock.advance(60_000);
+    expect(await worker.drain()).toMatchObject({ retrying: 1 });
+    expect(status('later-0')).toMatchObject({ status: 'failed', attempts: 2 });
+    smtp.mode = { kind: 'accept' };
+    clock.advance(60_000);
+    expect(await worker.drain()).toMatchObject({ sent: 1 });
+    expect(smtp.received.some((m) => m.deliveryKey === 'later-0')).toBe(true);
+  });
+});
