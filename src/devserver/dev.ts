@@ -22,6 +22,7 @@ import { ReloadQueue } from './reload-queue.js';
 import { listen } from './server.js';
 import type { RunningServer } from './server.js';
 import { BundleMaps } from './stack-map.js';
+import { outboxTuning } from './start.js';
 import { announceServer, databasePathOf, stateDirOf, withdrawServer } from './state.js';
 import { watchApp } from './watch.js';
 import type { AppWatcher } from './watch.js';
@@ -149,6 +150,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
           auth,
           background: !options.once,
           emailTransport: smtp ?? captureTransport((email) => emit({ type: 'email', email })),
+          outbox: outboxTuning(process.env),
           describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
         });
       }

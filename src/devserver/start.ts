@@ -32,6 +32,12 @@ async function authFor(appDir: string, env: NodeJS.ProcessEnv): Promise<AuthConf
   return authConfigFromEnv(env) ?? (await devAuthConfig(stateDirOf(appDir)));
 }
 
+/** VALET_OUTBOX_LEASE_MS and VALET_OUTBOX_MAX_ATTEMPTS tune delivery (defaults: 60 s, 8). */
+export function outboxTuning(env: NodeJS.ProcessEnv): { leaseMs?: number; maxAttempts?: number } {
+  const number = (value: string | undefined) => (value && Number.isInteger(Number(value)) && Number(value) > 0 ? Number(value) : undefined);
+  return { leaseMs: number(env.VALET_OUTBOX_LEASE_MS), maxAttempts: number(env.VALET_OUTBOX_MAX_ATTEMPTS) };
+}
+
 export async function startApp(options: StartOptions): Promise<StartedApp> {
   const env = options.env ?? process.env;
   const stateDir = stateDirOf(options.appDir);
@@ -40,7 +46,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
   const databasePath = databasePathOf(options.appDir);
   const smtp = smtpConfigFromEnv(env);
   const emailTransport = smtp ? await smtpTransport(smtp) : undefined;
-  const engine = createEngine({ modules, dbPath: databasePath, env, auth, background: true, emailTransport });
+  const engine = createEngine({ modules, dbPath: databasePath, env, auth, background: true, emailTransport, outbox: outboxTuning(env) });
   let server;
   try {
     server = await listen({ engine, adminKey: loadOrCreateAdminKey(stateDir) }, options.port);

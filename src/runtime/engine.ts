@@ -118,7 +118,8 @@ export function createEngine(options: EngineOptions): Engine {
   };
   const invoke = (kind: CallRequest['kind'], path: string, args: unknown, invoker: Invoker) => callFunction(core, { kind, path, args, invoker, external: false });
   const transport = options.emailTransport ?? captureTransport((email) => log(`✉ email to ${email.to.join(', ')}: "${email.subject}" (valet outbox show ${email.id})`));
-  const outbox = new OutboxWorker({ connections, transport, clock, log, ...options.outbox });
+  const tuning = Object.fromEntries(Object.entries(options.outbox ?? {}).filter(([, value]) => value !== undefined));
+  const outbox = new OutboxWorker({ connections, transport, clock, log, ...tuning });
   const scheduled = new ScheduledRunner(connections, clock, invoke, log);
   const crons = new CronRunner(connections, clock, invoke, log);
   crons.setJobs(registry.crons);
