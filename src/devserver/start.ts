@@ -4,6 +4,7 @@ import { authConfigFromEnv } from '../runtime/auth.js';
 import type { AuthConfig } from '../runtime/auth.js';
 import { devAuthConfig, loadOrCreateAdminKey } from '../runtime/dev-keys.js';
 import { createEngine } from '../runtime/engine.js';
+import { captureFunctionConsole, logFileSink } from '../runtime/function-logs.js';
 import { smtpConfigFromEnv, smtpTransport } from '../runtime/outbox/transports.js';
 import type { Engine } from '../runtime/engine.js';
 import { buildAndLoad } from './build.js';
@@ -55,6 +56,11 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     throw error;
   }
   announceServer(options.appDir, server.url);
+  const logSink = logFileSink(join(stateDir, 'logs.ndjson'));
+  const restoreConsole = captureFunctionConsole((entry) => {
+    logSink(entry);
+    process.stderr.write(`[${entry.function} ${entry.invocation.slice(0, 8)}] ${entry.message}\n`);
+  });
   return {
     url: server.url,
     engine,
@@ -63,6 +69,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     emailTransport: emailTransport?.name ?? 'capture (no VALET_SMTP_URL: emails are stored and printed, not sent)',
     databasePath: join('.valet', 'valet.db'),
     async close() {
+      restoreConsole();
       withdrawServer(options.appDir);
       await server.close();
       await engine.close();

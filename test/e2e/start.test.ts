@@ -13,6 +13,8 @@ afterAll(() => {
   removeTempDirs();
 });
 
+const WEBHOOK_SECRET = 'whsec_e2e_0123456789abcdef';
+
 async function post(url: string, kind: string, body: object, headers: Record<string, string> = {}) {
   const response = await fetch(`${url}/api/${kind}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
@@ -31,7 +33,7 @@ describe('valet start on a new basic app', () => {
     app = join(parent, 'shop');
     linkDependencies(app);
     port = await freePort();
-    server = spawnValet(['start', '--port', String(port)], app);
+    server = spawnValet(['start', '--port', String(port)], app, { PURCHASE_WEBHOOK_SECRET: WEBHOOK_SECRET });
     url = (await server.waitFor(/Valet serving \d+ functions at (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
     token = valet(['token', 'alice'], app).stdout.trim();
   });
@@ -86,6 +88,45 @@ describe('valet start on a new basic app', () => {
     expect(JSON.parse(show.stdout)).toEqual(welcome);
     const human = await valetAsync(['invocations', 'ls', '--status', 'succeeded'], app);
     expect(human.stdout).toMatch(/actions:sendWelcomeEmail\s+succeeded\s+1×/);
+  });
+
+  it('records a purchase with a mutation that schedules the system notify action (the seed pattern)', async () => {
+    const purchase = await post(url, 'mutation', { path: 'purchases:record', args: { item: 'book', amountCents: 1200 } }, { authorization: `Bearer ${token}` });
+    expect(purchase.status).toBe(200);
+    expect(await post(url, 'action', { path: 'purchases:notify', args: { purchaseId: purchase.body.value } }, { authorization: `Bearer ${token}` })).toMatchObject({ status: 404 });
+    let scheduled: { function: string; status: string }[] = [];
+    for (let i = 0; i < 100 && !scheduled.some((s) => s.status === 'done'); i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      scheduled = JSON.parse((await valetAsync(['scheduled', 'ls', '--json'], app)).stdout);
+    }
+    expect(scheduled).toEqual([expect.objectContaining({ function: 'purchases:notify', status: 'done' })]);
+    await server.waitFor(/\[purchases:notify \w+\] purchase \w+: set PURCHASE_NOTIFY_URL/);
+    const logs = await valetAsync(['logs', '--json'], app);
+    expect(logs.stdout).toContain('"function":"purchases:notify"');
+  });
+
+  it('accepts the signed purchase webhook once, and refuses an unsigned one', async () => {
+    const { signWebhookPayload } = await import('../../src/server/index.js');
+    const payload = JSON.stringify({ id: 'evt_1', item: 'pen', amountCents: 300 });
+    const send = async (signature: string | null) =>
+      (await fetch(`${url}/http/webhooks/purchase`, { method: 'POST', body: payload, headers: signature ? { 'valet-signature': signature } : {} })).status;
+    expect(await send(null)).toBe(400);
+    expect(await send(await signWebhookPayload(payload, WEBHOOK_SECRET))).toBe(204);
+    expect(await send(await signWebhookPayload(payload, WEBHOOK_SECRET))).toBe(204);
+    const purchases = JSON.parse((await valetAsync(['data', 'purchases', '--json'], app)).stdout);
+    expect(purchases.filter((p: { externalId?: string }) => p.externalId === 'evt_1')).toHaveLength(1);
+    expect((await fetch(`${url}/http/health`)).status).toBe(200);
+  });
+
+  it('lists cron jobs with their next run, and delivers email through the capture transport', async () => {
+    const jobs = JSON.parse((await valetAsync(['cron', 'ls', '--json'], app)).stdout);
+    expect(jobs).toEqual([{ name: 'daily-digest', schedule: '0 9 * * *', function: 'digest:sendDaily', nextRun: expect.stringMatching(/T09:00:00\.000Z$/), lastStatus: null, lastRunAt: null }]);
+    const trigger = await valetAsync(['cron', 'trigger', 'daily-digest'], app);
+    expect(trigger.stderr).toContain('through the running server');
+    expect(JSON.parse((await valetAsync(['cron', 'runs', '--json'], app)).stdout)).toEqual([expect.objectContaining({ job: 'daily-digest', status: 'succeeded', trigger: 'admin' })]);
+    await server.waitFor(/✉ email to alice@example\.com: "Your daily digest"/);
+    const outbox = JSON.parse((await valetAsync(['outbox', 'ls', '--json'], app)).stdout);
+    expect(outbox.every((e: { status: string }) => e.status === 'sent')).toBe(true);
   });
 
   it('refuses a second server on the same port with a message', async () => {
