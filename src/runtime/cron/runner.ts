@@ -28,6 +28,8 @@ export class CronRunner {
   private readonly loop: Loop;
   private schedules = new Map<string, { job: CronJob; schedule: JobSchedule }>();
   private readonly inFlight = new Set<Promise<void>>();
+  /** Each job's last tick as of the latest claim: the next wake-up is anchored to it. */
+  private readonly lastTicks = new Map<string, number>();
 
   constructor(
     private readonly connections: Connections,
@@ -65,11 +67,14 @@ export class CronRunner {
           if (!state) {
             // A job starts counting from when it is first seen: no catch-up for its prehistory.
             writeState.run(job.name, now);
+            this.lastTicks.set(job.name, now);
             continue;
           }
+          this.lastTicks.set(job.name, state.last_tick);
           const { count, latest } = ticksBetween(schedule, state.last_tick, now);
           if (latest === null) continue;
           writeState.run(job.name, latest);
+          this.lastTicks.set(job.name, latest);
           const catchUp = count > 1 || now - latest > LATE_MS;
           const runId = newId();
           if (running.get(job.name)) {
@@ -105,9 +110,10 @@ export class CronRunner {
     const now = this.clock.now();
     for (const due of await this.claim(now)) this.track(this.dispatch(due, now, 'cron'));
     let next = MAX_WAIT_MS;
-    for (const { schedule } of this.schedules.values()) {
-      const tick = schedule.nextAfter(now);
-      if (tick !== null) next = Math.min(next, tick - now);
+    for (const { job, schedule } of this.schedules.values()) {
+      // After the job's last tick, not after now: an interval's ticks stay on their own grid.
+      const tick = schedule.nextAfter(Math.min(this.lastTicks.get(job.name) ?? now, now));
+      if (tick !== null) next = Math.min(next, tick - this.clock.now());
     }
     return Math.max(0, next);
   }

