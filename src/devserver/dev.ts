@@ -124,6 +124,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         emit({ type: 'log', entry });
       });
   let watcher: AppWatcher | null = null;
+  let server: RunningServer | null = null;
   let queue: ReloadQueue | null = null;
   const typecheck = typecheckMode === 'background' ? new BackgroundTypecheck(appDir, (errors) => emit({ type: 'types', errors })) : null;
 
@@ -141,7 +142,11 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         if (errors.length > 0) throw new ReloadFailure('types', errors.map((f) => ({ file: f.file, line: f.line, column: f.column, message: `${f.rule}: ${f.message}` })));
       }
       const modules = evaluateBundle(bundle, appDir, maps);
-      if (context.engine) context.engine.replaceModules(modules);
+      if (context.engine) {
+        context.engine.replaceModules(modules);
+        // New code may answer differently: live queries get the new answers.
+        void server?.sync.refreshAll();
+      }
       else {
         context.engine = createEngine({
           modules,
@@ -178,7 +183,6 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     return { url: null, idle: async () => undefined, engine: () => null, close: async () => undefined };
   }
 
-  let server: RunningServer;
   try {
     server = await listen(context, options.port);
   } catch (error) {
@@ -187,14 +191,15 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     restoreConsole();
     throw error;
   }
-  announceServer(appDir, server.url);
+  const running = server;
+  announceServer(appDir, running.url);
   queue = new ReloadQueue(reload, options.quietMs);
   watcher = await watchApp(appDir, (file) => queue!.notify(file));
   await watcher.track(sources);
-  emit({ type: 'ready', url: server.url, functions: context.engine?.functionPaths().length ?? 0, ms: Math.round(performance.now() - started) });
+  emit({ type: 'ready', url: running.url, functions: context.engine?.functionPaths().length ?? 0, ms: Math.round(performance.now() - started) });
 
   return {
-    url: server.url,
+    url: running.url,
     idle: () => queue!.idle(),
     engine: () => context.engine,
     async close() {
@@ -202,7 +207,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       await watcher?.close();
       await queue!.idle();
       withdrawServer(appDir);
-      await server.close();
+      await running.close();
       await context.engine?.close();
       await builder.dispose();
       restoreConsole();

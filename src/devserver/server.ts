@@ -3,6 +3,8 @@ import { createServer } from 'node:http';
 import type { Server } from 'node:http';
 import { createRequestListener } from './http.js';
 import type { HttpContext } from './http.js';
+import { attachSync } from './sync.js';
+import type { SyncServer } from './sync.js';
 
 export const DEFAULT_PORT = 3210;
 
@@ -16,6 +18,8 @@ export class PortInUseError extends Error {
 export interface RunningServer {
   url: string;
   server: Server;
+  /** Reactive queries and queued mutations over WebSocket (/api/sync). */
+  sync: SyncServer;
   close(): Promise<void>;
 }
 
@@ -27,11 +31,14 @@ export function listen(context: HttpContext, port: number, host = '127.0.0.1'): 
     server.listen(port, host, () => {
       const address = server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
+      const sync = attachSync(server, context);
       resolve({
         url: `http://${host}:${actualPort}`,
         server,
+        sync,
         close: () =>
           new Promise((done) => {
+            sync.close();
             server.close(() => done());
             server.closeIdleConnections();
           }),

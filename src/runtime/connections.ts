@@ -7,6 +7,7 @@
 import type Database from 'better-sqlite3';
 import type { SchemaDefinition } from '../server/schema.js';
 import { CreationClock, DocumentStore } from '../storage/documents.js';
+import type { DocumentChange } from '../storage/documents.js';
 import { openDatabase } from '../storage/open.js';
 import { Mutex } from './mutex.js';
 
@@ -38,9 +39,32 @@ export class Connections {
     return this.writer.db;
   }
 
-  /** Runs `task` holding the writer; `task` may await, and nothing else touches the writer meanwhile. */
+  private readonly commitListeners = new Set<(changes: DocumentChange[]) => void>();
+
+  /** Hears about every committed batch of document writes (reactive queries); returns an unsubscribe. */
+  onCommit(listener: (changes: DocumentChange[]) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  /**
+   * Runs `task` holding the writer; `task` may await, and nothing else touches the writer meanwhile.
+   * Document writes made by a task that succeeds (committed: a whole transaction, or auto-commit
+   * statements) are published to commit listeners; a failed task's are dropped with its rollback.
+   */
   withWriter<T>(task: (store: DocumentStore) => T | Promise<T>): Promise<T> {
-    return this.writerLock.run(() => task(this.writer));
+    return this.writerLock.run(async () => {
+      const tracking = this.commitListeners.size > 0;
+      if (tracking) this.writer.changeLog = [];
+      try {
+        const result = await task(this.writer);
+        const changes = this.writer.changeLog;
+        if (changes && changes.length > 0) for (const listener of this.commitListeners) listener(changes);
+        return result;
+      } finally {
+        if (tracking) this.writer.changeLog = null;
+      }
+    });
   }
 
   /** Runs `task` in one write transaction: committed if it resolves, rolled back if it throws. */

@@ -4,6 +4,7 @@
 import type { DocumentStore, StoredDocument } from '../storage/documents.js';
 import { QueryBuilder } from '../storage/query.js';
 import type { ReadExecutor } from '../storage/query.js';
+import type { Read } from '../storage/read-set.js';
 import type { Connections } from './connections.js';
 import { EngineError } from './errors.js';
 import { currentScope, runInScope } from './scope.js';
@@ -32,13 +33,17 @@ function attempt<T>(run: () => T): Promise<T> {
   }
 }
 
-function readerApi(state: InvocationState, read: ReadExecutor, store: () => DocumentStore | null) {
+function readerApi(state: InvocationState, read: ReadExecutor, store: () => DocumentStore | null, reads?: Read[]) {
   const schema = () => (store() ?? null)?.currentSchema ?? null;
+  const record = reads ? (r: Read) => reads.push(r) : undefined;
   return {
-    get: (id: string) => read((s) => s.get(id)),
+    get: (id: string) => {
+      record?.({ kind: 'id', id });
+      return read((s) => s.get(id));
+    },
     query: (table: string) => {
       ensureActive(state);
-      return new QueryBuilder(read, schema(), table);
+      return new QueryBuilder(read, schema(), table, record);
     },
   };
 }
@@ -55,10 +60,10 @@ function writerApi(state: InvocationState, write: WriteExecutor) {
   };
 }
 
-/** A query's ctx.db: reads only, all from one snapshot. */
-export function queryDatabase(state: InvocationState, snapshot: DocumentStore) {
+/** A query's ctx.db: reads only, all from one snapshot; `reads` collects what it read (reactive queries). */
+export function queryDatabase(state: InvocationState, snapshot: DocumentStore, reads?: Read[]) {
   const read: ReadExecutor = (op) => attempt(() => (ensureActive(state), op(snapshot)));
-  return readerApi(state, read, () => snapshot);
+  return readerApi(state, read, () => snapshot, reads);
 }
 
 /** A mutation's ctx.db: reads and writes inside the mutation's one transaction. */

@@ -18,6 +18,9 @@ import type { Registry } from './registry.js';
 import { runAction } from './run-action.js';
 import { runInScope } from './scope.js';
 import { schedulerApi } from './scheduler.js';
+import { checkSequence, DuplicateMutation, recordSequence } from './client-sequence.js';
+import type { ClientSequence } from './client-sequence.js';
+import type { Read } from '../storage/read-set.js';
 
 export interface CallRequest {
   /** The endpoint the caller used; a mismatch with the function's kind is refused. */
@@ -28,6 +31,10 @@ export interface CallRequest {
   /** Calls from outside (HTTP clients) cannot see `system` functions. */
   external: boolean;
   idempotencyKey?: string | null;
+  /** Queries: return what the query read, so a subscription knows which writes affect it. */
+  trackReads?: boolean;
+  /** Mutations from a client's queue: applied exactly once and in order per client. */
+  client?: ClientSequence;
 }
 
 export interface CallResponse {
@@ -35,6 +42,7 @@ export interface CallResponse {
   /** `{ value }` on success, `{ code, message, data? }` on failure. */
   body: unknown;
   headers: Record<string, string>;
+  reads?: Read[];
 }
 
 export interface EngineCore {
@@ -115,12 +123,12 @@ function timeoutError(kind: string, path: string, ms: number) {
   return () => new EngineError(`${kind}_timeout`, 504, `${path} did not finish within ${ms} ms`);
 }
 
-async function runQuery(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker) {
+async function runQuery(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, reads?: Read[]) {
   return core.connections.inReadSnapshot(async (store) => {
     const state = newState(path);
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('query', path, core.functionTimeoutMs));
     try {
-      const ctx = { db: queryDatabase(state, store), invoker };
+      const ctx = { db: queryDatabase(state, store, reads), invoker };
       const work = runInScope({ kind: 'query', path, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
       return checkReturnValue(path, await raceDeadline(work, deadline));
     } finally {
@@ -130,8 +138,9 @@ async function runQuery(core: EngineCore, path: string, definition: AnyFunctionD
   });
 }
 
-async function runMutation(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker) {
+async function runMutation(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, client?: ClientSequence) {
   return core.connections.inWriteTransaction(async (store) => {
+    if (client) checkSequence(store, client);
     const state = newState(path);
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('mutation', path, core.functionTimeoutMs));
     try {
@@ -143,7 +152,9 @@ async function runMutation(core: EngineCore, path: string, definition: AnyFuncti
         scheduler: schedulerApi(write, () => core.clock.now(), `mutation ${path}`, core.afterSchedule),
       };
       const work = runInScope({ kind: 'mutation', path, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
-      return checkReturnValue(path, await raceDeadline(work, deadline));
+      const value = checkReturnValue(path, await raceDeadline(work, deadline));
+      if (client) recordSequence(store, client, 200, { value }, core.clock.now());
+      return value;
     } finally {
       state.active = false;
       deadline.cancel();
@@ -156,12 +167,23 @@ export async function callFunction(core: EngineCore, request: CallRequest): Prom
     const definition = resolveFunction(core, request);
     const args = validateArgs(core, definition, request.args);
     if (definition.kind === 'action') return await runAction(core, request, definition as never, args);
-    const run = definition.kind === 'query' ? runQuery : runMutation;
-    const value = await run(core, request.path, definition, args, request.invoker);
+    if (definition.kind === 'query') {
+      const reads: Read[] | undefined = request.trackReads ? [] : undefined;
+      const value = await runQuery(core, request.path, definition, args, request.invoker, reads);
+      return { status: 200, body: { value }, headers: {}, reads };
+    }
+    const value = await runMutation(core, request.path, definition, args, request.invoker, request.client);
     return { status: 200, body: { value }, headers: {} };
   } catch (error) {
+    if (error instanceof DuplicateMutation) return { status: error.status, body: error.body, headers: { 'valet-duplicate': 'true' } };
     const { status, body } = errorToResponse(error, core.dev);
     if (status === 500) core.log(`${request.path} failed: ${core.describeError(error)}`);
+    const client = request.client;
+    // A rejected mutation still advances its client (its queue must not wedge), unless the refusal
+    // was about the sequence itself or the caller's token (it resends once signed in again).
+    if (client && request.kind === 'mutation' && body.code !== 'out_of_order' && status !== 401) {
+      await core.connections.withWriter((store) => recordSequence(store, client, status, body, core.clock.now()));
+    }
     return { status, body, headers: {} };
   }
 }

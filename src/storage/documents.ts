@@ -44,8 +44,18 @@ export class CreationClock {
   }
 }
 
+/** One document write, as reactive queries need it: which table and id, and the versions around it. */
+export interface DocumentChange {
+  table: string;
+  id: string;
+  before: StoredDocument | null;
+  after: StoredDocument | null;
+}
+
 export class DocumentStore {
   private readonly statements = new Map<string, Database.Statement>();
+  /** While set, every write appends its change here (the connections layer publishes them on commit). */
+  changeLog: DocumentChange[] | null = null;
 
   constructor(
     readonly db: Database.Database,
@@ -84,7 +94,9 @@ export class DocumentStore {
   insert(table: string, fields: Record<string, unknown>): string {
     const body = this.checkedBody(table, fields, false);
     const id = newId();
-    this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, this.creationClock.next(), body);
+    const creationTime = this.creationClock.next();
+    this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, creationTime, body);
+    this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...JSON.parse(body) } });
     return id;
   }
 
@@ -101,7 +113,9 @@ export class DocumentStore {
       if (existingTable !== table) throw new DocumentError('id_conflict', `insertOrIgnore into ${table}: id "${id}" already belongs to a document in ${existingTable}`);
       return { id, inserted: false };
     }
-    this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, this.creationClock.next(), body);
+    const creationTime = this.creationClock.next();
+    this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, creationTime, body);
+    this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...JSON.parse(body) } });
     return { id, inserted: true };
   }
 
@@ -124,19 +138,25 @@ export class DocumentStore {
       if (value === undefined) delete merged[key];
       else merged[key] = value;
     }
-    this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(this.checkedBody(table, merged, true), id);
+    const body = this.checkedBody(table, merged, true);
+    this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(body, id);
+    this.changeLog?.push({ table, id, before: current, after: { _id, _creationTime, ...JSON.parse(body) } });
   }
 
   replace(id: string, fields: Record<string, unknown>): void {
-    this.requireDocument(id, 'replace');
+    const current = this.requireDocument(id, 'replace');
     const table = this.tableOf(id)!;
     const { _id: _a, _creationTime: _b, ...rest } = fields ?? {};
-    this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(this.checkedBody(table, rest, true), id);
+    const body = this.checkedBody(table, rest, true);
+    this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(body, id);
+    this.changeLog?.push({ table, id, before: current, after: { _id: id, _creationTime: current._creationTime, ...JSON.parse(body) } });
   }
 
   delete(id: string): void {
-    this.requireDocument(id, 'delete');
+    const current = this.requireDocument(id, 'delete');
+    const table = this.tableOf(id)!;
     this.prepare('DELETE FROM _valet_documents WHERE id = ?').run(id);
+    this.changeLog?.push({ table, id, before: current, after: null });
   }
 
   private requireDocument(id: string, operation: string): StoredDocument {

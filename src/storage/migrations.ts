@@ -95,6 +95,20 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       CREATE INDEX _valet_scheduled_due ON _valet_scheduled (status, run_at);
     `);
   },
+  // 4: exactly-once mutations from clients: the last applied sequence number per client, and
+  // recent outcomes to answer duplicates with.
+  (db) => {
+    db.exec(`
+      CREATE TABLE _valet_sync_clients (client_id TEXT PRIMARY KEY, last_seq INTEGER NOT NULL, updated_at REAL NOT NULL);
+      CREATE TABLE _valet_sync_results (
+        client_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (client_id, seq)
+      ) WITHOUT ROWID;
+    `);
+  },
 ];
 
 export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;

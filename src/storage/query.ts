@@ -5,13 +5,14 @@ import type { StoredDocument } from './documents.js';
 import { DocumentError, rowToDocument } from './documents.js';
 import type { DocumentStore } from './documents.js';
 import { sqlIndexName } from './indexes.js';
+import type { IndexBound, Read } from './read-set.js';
 import type { SqlValue } from './sql-values.js';
 import { fieldExpression, quoteIdentifier, quoteLiteral, toSqlValue } from './sql-values.js';
 
 /** Runs a synchronous read against whichever connection the invocation reads from. */
 export type ReadExecutor = <T>(read: (store: DocumentStore) => T) => Promise<T>;
 
-type Bound = { op: 'eq' | 'gt' | 'gte' | 'lt' | 'lte'; field: string; value: unknown };
+type Bound = IndexBound;
 
 class IndexRange {
   readonly bounds: Bound[] = [];
@@ -76,11 +77,14 @@ export class QueryBuilder {
   private direction: 'asc' | 'desc' = 'asc';
   private predicates: ((doc: StoredDocument) => boolean)[] = [];
   private ordered = false;
+  private bounds: IndexBound[] = [];
 
   constructor(
     private readonly read: ReadExecutor,
     private readonly schema: SchemaDefinition<any> | null,
     private readonly table: string,
+    /** Told what each execution read (table and index bounds), for reactive queries. */
+    private readonly onRead?: (read: Read) => void,
   ) {
     if (schema && !schema.tables[table]) {
       throw new DocumentError('unknown_table', `table "${table}" is not declared in valet/schema.ts (tables: ${Object.keys(schema.tables).join(', ') || 'none'})`);
@@ -113,6 +117,7 @@ export class QueryBuilder {
         params.push(toSqlValue(bound.value));
       }
     }
+    this.bounds = bounds;
     const pinned = bounds.filter((b) => b.op === 'eq').length;
     this.plan = { index: sqlIndexName(this.table, name), orderColumns: [...definition.fields.map(fieldExpression), 'creation_time', 'id'], pinned, where, params };
     return this;
@@ -145,6 +150,7 @@ export class QueryBuilder {
    * `withKeys` also returns the ordering key of the last row read (for pagination cursors).
    */
   private scan(store: DocumentStore, limit: number, after: unknown[] | null, withKeys = false): { docs: StoredDocument[]; last: unknown[] | null; exhausted: boolean } {
+    this.onRead?.({ kind: 'range', table: this.table, bounds: this.bounds });
     const extra: string[] = [];
     const params = [...this.plan.params];
     if (after) {

@@ -1,0 +1,2 @@
+// `valet/client/node`: what only Node can have.
+export { FileMutationStorage } from './file-storage.js';

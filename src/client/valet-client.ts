@@ -1,0 +1,301 @@
+// ValetClient: one WebSocket for live queries and queued mutations, HTTP for one-shot queries and
+// for actions (never queued). Pending mutations are persisted with sequential ids and resent after
+// every reconnect; the server applies each exactly once and in order.
+import type { AnyFunctionReference, ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
+import { ValetClientError } from './errors.js';
+import { LocalStore, queryKey } from './local-store.js';
+import type { OptimisticUpdate } from './local-store.js';
+import { defaultStorage } from './storage.js';
+import type { MutationStorage, PendingMutation, QueueState } from './storage.js';
+
+type Token = string | null | undefined;
+
+export interface ValetClientOptions {
+  /** The bearer token to send (called on every connect and HTTP call). */
+  auth?: () => Token | Promise<Token>;
+  /** Where pending mutations are kept: IndexedDB in browsers, memory otherwise (FileMutationStorage in Node). */
+  storage?: MutationStorage;
+  /** A WebSocket implementation; browsers have one, Node 20 uses the `ws` package (loaded on demand). */
+  WebSocket?: typeof WebSocket;
+  /** Retries for safeToRetry actions on network failures and 5xx (default 4 attempts, 200 ms doubling). */
+  actionRetries?: { attempts?: number; baseDelayMs?: number };
+  /** Delay before reconnecting after the connection drops (doubles up to 5 s). */
+  reconnectDelayMs?: number;
+}
+
+type Listener = (value: unknown, error?: ValetClientError) => void;
+
+interface LiveQuery {
+  id: string;
+  path: string;
+  args: unknown;
+  listeners: Set<Listener>;
+  error?: ValetClientError;
+}
+
+type ServerMessage =
+  | { type: 'welcome'; lastSeq: number }
+  | { type: 'update'; id: string; value?: unknown; error?: unknown }
+  | { type: 'mutationResult'; seq: number; status: number; value?: unknown; error?: unknown }
+  | { type: 'authError'; error: unknown }
+  | { type: 'error'; message: string };
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+function randomId(): string {
+  return globalThis.crypto?.randomUUID?.() ?? `${Date.now().toString(36)}-${Math.random().toString(36).slice(2)}`;
+}
+
+export class ValetClient {
+  readonly url: string;
+  private readonly options: ValetClientOptions;
+  private readonly storage: MutationStorage;
+  private queue: QueueState | null = null;
+  private readonly loaded: Promise<void>;
+  private socket: WebSocket | null = null;
+  private connected = false;
+  private closed = false;
+  private reconnectDelay: number;
+  private readonly live = new Map<string, LiveQuery>();
+  private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: ValetClientError) => void }>();
+  private readonly local: LocalStore;
+  private readonly pendingListeners = new Set<(pending: number) => void>();
+  private readonly connectionListeners = new Set<(connected: boolean) => void>();
+
+  constructor(url: string, options: ValetClientOptions = {}) {
+    this.url = url.replace(/\/$/, '');
+    this.options = options;
+    this.storage = options.storage ?? defaultStorage();
+    this.reconnectDelay = options.reconnectDelayMs ?? 250;
+    this.local = new LocalStore((key, value) => {
+      const query = this.live.get(key);
+      if (query) for (const listener of query.listeners) listener(value, query.error);
+    });
+    this.loaded = this.storage.load().then((state) => {
+      this.queue = state ?? { clientId: randomId(), nextSeq: 1, pending: [] };
+      this.notifyPending();
+    });
+    void this.loaded.then(() => this.connect());
+  }
+
+  /** The id this client's queue is applied under on the server. */
+  async clientId(): Promise<string> {
+    await this.loaded;
+    return this.queue!.clientId;
+  }
+
+  get pendingMutations(): number {
+    return this.queue?.pending.length ?? 0;
+  }
+
+  get isConnected(): boolean {
+    return this.connected;
+  }
+
+  onPendingChange(listener: (pending: number) => void): () => void {
+    this.pendingListeners.add(listener);
+    return () => this.pendingListeners.delete(listener);
+  }
+
+  onConnectionChange(listener: (connected: boolean) => void): () => void {
+    this.connectionListeners.add(listener);
+    return () => this.connectionListeners.delete(listener);
+  }
+
+  private notifyPending(): void {
+    for (const listener of this.pendingListeners) listener(this.pendingMutations);
+  }
+
+  private async token(): Promise<Token> {
+    return (await this.options.auth?.()) ?? null;
+  }
+
+  private async post(kind: 'query' | 'action', path: string, args: unknown, headers: Record<string, string> = {}): Promise<Response> {
+    const token = await this.token();
+    return fetch(`${this.url}/api/${kind}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      body: JSON.stringify({ path, args: args ?? {} }),
+    });
+  }
+
+  /** A one-shot query over HTTP. */
+  async query<Ref extends FunctionReference<'query'>>(ref: Ref, args: ArgsOfRef<Ref>): Promise<ReturnsOfRef<Ref>> {
+    const response = await this.post('query', ref.path, args);
+    const body = (await response.json()) as { value?: unknown };
+    if (!response.ok) throw ValetClientError.from(body, response.status);
+    return body.value as ReturnsOfRef<Ref>;
+  }
+
+  /**
+   * Runs an action over HTTP with an idempotency key (a fresh one per call unless given). A
+   * safeToRetry action is retried under the same key on network failures and 5xx; any other
+   * action fails at once, since it may or may not have run.
+   */
+  async invokeAction<Ref extends FunctionReference<'action'>>(ref: Ref, args: ArgsOfRef<Ref>, options: { idempotencyKey?: string } = {}): Promise<ReturnsOfRef<Ref>> {
+    const key = options.idempotencyKey ?? randomId();
+    const attempts = ref.safeToRetry ? (this.options.actionRetries?.attempts ?? 4) : 1;
+    let delay = this.options.actionRetries?.baseDelayMs ?? 200;
+    for (let attempt = 1; ; attempt++) {
+      let response: Response;
+      try {
+        response = await this.post('action', ref.path, args, { 'idempotency-key': key });
+      } catch (error) {
+        if (attempt >= attempts) {
+          throw new ValetClientError(
+            'connection_lost',
+            `the connection failed while ${ref.path} was running${ref.safeToRetry ? '' : '; it may or may not have run, and it is not safeToRetry, so it was not retried'} (${(error as Error).message})`,
+          );
+        }
+        await sleep(delay);
+        delay *= 2;
+        continue;
+      }
+      const body = (await response.json()) as { value?: unknown };
+      if (response.ok) return body.value as ReturnsOfRef<Ref>;
+      const retryable = response.status >= 500 || response.status === 409;
+      if (!retryable || attempt >= attempts) throw ValetClientError.from(body, response.status);
+      await sleep(delay);
+      delay *= 2;
+    }
+  }
+
+  /**
+   * Queues a mutation (persisted) and sends it when connected. Resolves with its result once the
+   * client's live queries already reflect it; rejects with the server's error (the queue moves on).
+   */
+  mutation<Ref extends FunctionReference<'mutation'>>(ref: Ref, args: ArgsOfRef<Ref>, options: { optimisticUpdate?: OptimisticUpdate } = {}): Promise<ReturnsOfRef<Ref>> {
+    const enqueue = (): Promise<ReturnsOfRef<Ref>> => {
+      const queue = this.queue!;
+      const pending: PendingMutation = { seq: queue.nextSeq++, path: ref.path, args: args ?? {} };
+      queue.pending.push(pending);
+      // The optimistic update shows at once; the mutation is sent once it is safely persisted.
+      if (options.optimisticUpdate) this.local.addOptimistic(pending.seq, options.optimisticUpdate);
+      this.notifyPending();
+      const result = new Promise<ReturnsOfRef<Ref>>((resolve, reject) => this.waiting.set(pending.seq, { resolve: resolve as (v: unknown) => void, reject }));
+      void this.storage.save(queue).then(() => {
+        if (this.connected && queue.pending.includes(pending)) this.sendMutation(pending);
+      });
+      return result;
+    };
+    return this.queue ? enqueue() : this.loaded.then(enqueue);
+  }
+
+  /** Live results of a query; `onUpdate` runs with each new value. Returns the unsubscribe. */
+  subscribe<Ref extends FunctionReference<'query'>>(ref: Ref, args: ArgsOfRef<Ref>, onUpdate: (value: ReturnsOfRef<Ref>, error?: ValetClientError) => void): () => void {
+    const key = queryKey(ref.path, args);
+    let query = this.live.get(key);
+    if (!query) {
+      query = { id: key, path: ref.path, args: args ?? {}, listeners: new Set() };
+      this.live.set(key, query);
+      if (this.connected) this.send({ type: 'subscribe', id: key, path: query.path, args: query.args });
+    } else if (this.local.has(key)) {
+      onUpdate(this.local.get(key) as ReturnsOfRef<Ref>, query.error);
+    }
+    const listener = onUpdate as Listener;
+    query.listeners.add(listener);
+    return () => {
+      query!.listeners.delete(listener);
+      if (query!.listeners.size === 0) {
+        this.live.delete(key);
+        this.local.forget(key);
+        if (this.connected) this.send({ type: 'unsubscribe', id: key });
+      }
+    };
+  }
+
+  /** The current value of a live query (undefined until the first result). */
+  currentValue(path: string, args: unknown): unknown {
+    return this.local.get(queryKey(path, args));
+  }
+
+  private send(message: object): void {
+    if (this.socket && this.socket.readyState === 1) this.socket.send(JSON.stringify(message));
+  }
+
+  private sendMutation(pending: PendingMutation): void {
+    this.send({ type: 'mutation', seq: pending.seq, path: pending.path, args: pending.args });
+  }
+
+  private async webSocketClass(): Promise<typeof WebSocket> {
+    if (this.options.WebSocket) return this.options.WebSocket;
+    if (typeof globalThis.WebSocket === 'function') return globalThis.WebSocket;
+    const specifier = 'ws';
+    return ((await import(/* @vite-ignore */ specifier)) as { WebSocket: typeof WebSocket }).WebSocket;
+  }
+
+  private async connect(): Promise<void> {
+    if (this.closed) return;
+    const Socket = await this.webSocketClass();
+    const socket = new Socket(`${this.url.replace(/^http/, 'ws')}/api/sync`);
+    this.socket = socket;
+    socket.onopen = async () => {
+      socket.send(JSON.stringify({ type: 'hello', clientId: this.queue!.clientId, token: await this.token() }));
+    };
+    socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as ServerMessage);
+    socket.onclose = () => {
+      const wasConnected = this.connected;
+      this.connected = false;
+      if (this.socket === socket) this.socket = null;
+      if (wasConnected) for (const listener of this.connectionListeners) listener(false);
+      if (this.closed) return;
+      setTimeout(() => void this.connect(), this.reconnectDelay);
+      this.reconnectDelay = Math.min(this.reconnectDelay * 2, 5000);
+    };
+    socket.onerror = () => undefined;
+  }
+
+  private receive(message: ServerMessage): void {
+    switch (message.type) {
+      case 'welcome': {
+        this.connected = true;
+        this.reconnectDelay = this.options.reconnectDelayMs ?? 250;
+        for (const listener of this.connectionListeners) listener(true);
+        // Queries first, then the queue: resends the server already applied come back as duplicates.
+        for (const query of this.live.values()) this.send({ type: 'subscribe', id: query.id, path: query.path, args: query.args });
+        for (const pending of this.queue!.pending) this.sendMutation(pending);
+        return;
+      }
+      case 'update': {
+        const query = this.live.get(message.id);
+        if (!query) return;
+        query.error = message.error === undefined ? undefined : ValetClientError.from(message.error);
+        this.local.setServerValue(message.id, message.error === undefined ? message.value : undefined);
+        if (query.error) for (const listener of query.listeners) listener(undefined, query.error);
+        return;
+      }
+      case 'mutationResult':
+        void this.settle(message);
+        return;
+      default:
+        return;
+    }
+  }
+
+  private async settle(message: Extract<ServerMessage, { type: 'mutationResult' }>): Promise<void> {
+    const queue = this.queue!;
+    const index = queue.pending.findIndex((p) => p.seq === message.seq);
+    if (index === -1) return;
+    if (message.status === 409 && (message.error as { code?: string })?.code === 'out_of_order') return; // an earlier one is still on its way
+    queue.pending.splice(index, 1);
+    await this.storage.save(queue);
+    this.local.dropOptimistic(message.seq);
+    this.notifyPending();
+    const waiter = this.waiting.get(message.seq);
+    this.waiting.delete(message.seq);
+    if (message.status === 200) waiter?.resolve(message.value);
+    else waiter?.reject(ValetClientError.from(message.error, message.status));
+  }
+
+  /** Sends the current token again (after sign-in or refresh); live queries re-run as the new caller. */
+  async reauthenticate(): Promise<void> {
+    this.send({ type: 'auth', token: await this.token() });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.socket?.close();
+  }
+}
+
+export type { AnyFunctionReference };

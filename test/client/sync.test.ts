@@ -1,0 +1,175 @@
+// The client protocol end to end, with the real server: live queries that update only when a
+// write touches them, read-your-writes, a persisted queue that survives a client restart and a
+// dropped connection with duplicate resends, rejected mutations, optimistic updates, convergence.
+import { join } from 'node:path';
+import { WebSocket } from 'ws';
+import { afterAll, describe, expect, it } from 'vitest';
+import { ValetClient } from '../../src/client/index.js';
+import { FileMutationStorage } from '../../src/client/node.js';
+import { functionRef } from '../../src/server/index.js';
+import { removeTempDirs, tempDir } from '../helpers/apps.js';
+import { freePort } from '../helpers/processes.js';
+import { cuttableProxy, serveFixture } from '../helpers/sync-server.js';
+
+afterAll(removeTempDirs);
+
+const ref = {
+  create: functionRef('users:create', 'mutation', { access: 'public' }),
+  createThenFail: functionRef('users:createThenFail', 'mutation', { access: 'public' }),
+  byEmail: functionRef('users:byEmail', 'query', { access: 'public' }),
+  emails: functionRef('users:emails', 'query', { access: 'public' }),
+  openAccount: functionRef('bank:open', 'mutation', { access: 'public' }),
+};
+
+const clients: ValetClient[] = [];
+function client(url: string, options: ConstructorParameters<typeof ValetClient>[1] = {}) {
+  const c = new ValetClient(url, { WebSocket: WebSocket as never, reconnectDelayMs: 20, ...options });
+  clients.push(c);
+  return c;
+}
+afterAll(() => clients.forEach((c) => c.close()));
+
+/** Collects a subscription's values; `next(n)` waits until at least n arrived. */
+function watch<T>(c: ValetClient, r: typeof ref.emails | typeof ref.byEmail, args: object) {
+  const values: T[] = [];
+  let waiters: (() => void)[] = [];
+  const stop = c.subscribe(r as never, args as never, (value) => {
+    values.push(value as T);
+    waiters.forEach((w) => w());
+  });
+  const next = (n: number) =>
+    new Promise<T[]>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`only ${values.length} of ${n} updates: ${JSON.stringify(values)}`)), 5000);
+      const check = () => {
+        if (values.length >= n) {
+          clearTimeout(timer);
+          waiters = waiters.filter((w) => w !== check);
+          resolve(values);
+        }
+      };
+      waiters.push(check);
+      check();
+    });
+  return { values, next, stop };
+}
+
+describe('live queries', async () => {
+  const served = await serveFixture('engine-app');
+  afterAll(() => served.stop());
+
+  it('update on a write, and the mutation resolves only once the write is visible', async () => {
+    const c = client(served.url);
+    const list = watch<string[]>(c, ref.emails, {});
+    await list.next(1);
+    expect(list.values).toEqual([[]]);
+    await c.mutation(ref.create, { email: 'ada@example.com' });
+    expect(c.currentValue('users:emails', {})).toEqual(['ada@example.com']);
+    expect(list.values).toEqual([[], ['ada@example.com']]);
+  });
+
+  it('re-run only what a write touches, and never re-send an unchanged result', async () => {
+    const c = client(served.url);
+    const bob = watch<unknown>(c, ref.byEmail, { email: 'bob@example.com' });
+    const cy = watch<unknown>(c, ref.byEmail, { email: 'cy@example.com' });
+    await Promise.all([bob.next(1), cy.next(1)]);
+    await c.mutation(ref.create, { email: 'bob@example.com' });
+    await c.mutation(ref.openAccount, { owner: 'nobody', balance: 1 });
+    expect(bob.values).toEqual([null, expect.objectContaining({ email: 'bob@example.com' })]);
+    expect(cy.values).toEqual([null]);
+  });
+
+  it('converge across two clients', async () => {
+    const a = client(served.url);
+    const b = client(served.url);
+    const seenByB = watch<string[]>(b, ref.emails, {});
+    await seenByB.next(1);
+    await a.mutation(ref.create, { email: 'dee@example.com' });
+    const values = await seenByB.next(2);
+    expect(values.at(-1)).toContain('dee@example.com');
+    expect(values.at(-1)).toEqual(await a.query(ref.emails, {}));
+  });
+
+  it('refuse an out-of-order mutation id', async () => {
+    const socket = new WebSocket(`${served.url.replace('http', 'ws')}/api/sync`);
+    const messages: any[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    await new Promise((resolve) => socket.on('open', resolve));
+    socket.send(JSON.stringify({ type: 'hello', clientId: 'raw-client' }));
+    socket.send(JSON.stringify({ type: 'mutation', seq: 5, path: 'users:create', args: { email: 'x@example.com' } }));
+    while (!messages.some((m) => m.type === 'mutationResult')) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(messages.find((m) => m.type === 'mutationResult')).toMatchObject({ seq: 5, status: 409, error: { code: 'out_of_order' } });
+    socket.close();
+  });
+});
+
+describe('the offline queue', () => {
+  it('survives a client restart and a dropped connection, applying each mutation once and in order', async () => {
+    const storageFile = join(tempDir(), 'queue.json');
+    const offlinePort = await freePort(); // nothing listens here: the first client is offline
+    const offline = client(`http://127.0.0.1:${offlinePort}`, { storage: new FileMutationStorage(storageFile) });
+    const results = [
+      offline.mutation(ref.create, { email: 'q1@example.com' }),
+      offline.mutation(ref.createThenFail, { email: 'q2@example.com' }),
+      offline.mutation(ref.create, { email: 'q3@example.com' }),
+    ];
+    results.forEach((r) => r.catch(() => undefined));
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(offline.pendingMutations).toBe(3);
+    offline.close(); // the process "exits" with three mutations queued on disk
+
+    const served = await serveFixture('engine-app');
+    const proxy = await cuttableProxy(served.url);
+    let cut = false;
+    // The server applies the first mutation, then the connection drops before its reply arrives.
+    proxy.onServerMessage = (message) => (message.type === 'mutationResult' && !cut ? ((cut = true), 'cut') : 'forward');
+    const restarted = client(proxy.url, { storage: new FileMutationStorage(storageFile) });
+    expect(await restarted.clientId()).toBe(await new FileMutationStorage(storageFile).load().then((s) => s!.clientId));
+    const settled = new Promise<void>((resolve) => restarted.onPendingChange((n) => n === 0 && resolve()));
+    await settled;
+    expect(cut).toBe(true);
+
+    const emails = await (await fetch(`${served.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:emails', args: {} }) })).json();
+    expect(emails).toEqual({ value: ['q1@example.com', 'q3@example.com'] });
+    const clientId = await restarted.clientId();
+    expect(served.engine.connections.writerDb.prepare('SELECT last_seq FROM _valet_sync_clients WHERE client_id = ?').get(clientId)).toEqual({ last_seq: 3 });
+
+    // A server restart keeps the per-client state: a resend of an applied id is a duplicate.
+    const app = served.app;
+    restarted.close();
+    await proxy.close();
+    await served.stop();
+    const again = await serveFixture('engine-app', app);
+    const socket = new WebSocket(`${again.url.replace('http', 'ws')}/api/sync`);
+    const messages: any[] = [];
+    socket.on('message', (data) => messages.push(JSON.parse(String(data))));
+    await new Promise((resolve) => socket.on('open', resolve));
+    socket.send(JSON.stringify({ type: 'hello', clientId }));
+    socket.send(JSON.stringify({ type: 'mutation', seq: 3, path: 'users:create', args: { email: 'q3@example.com' } }));
+    while (!messages.some((m) => m.type === 'mutationResult')) await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(messages[0]).toEqual({ type: 'welcome', lastSeq: 3 });
+    expect(messages.find((m) => m.type === 'mutationResult')).toMatchObject({ seq: 3, status: 200 });
+    expect((again.engine.connections.writerDb.prepare("SELECT COUNT(*) AS n FROM _valet_documents WHERE tbl = 'users'").get() as { n: number }).n).toBe(2);
+    socket.close();
+    await again.stop();
+  });
+
+  it('rolls back only the optimistic update of a rejected mutation, and rejects its promise', async () => {
+    const served = await serveFixture('engine-app');
+    try {
+      const c = client(served.url);
+      const list = watch<string[]>(c, ref.emails, {});
+      await list.next(1);
+      const add = (email: string) => (store: { getQuery: (r: never, a: never) => unknown; setQuery: (r: never, a: never, v: unknown) => void }) =>
+        store.setQuery(ref.emails as never, {} as never, [...((store.getQuery(ref.emails as never, {} as never) as string[]) ?? []), email]);
+      const ok = c.mutation(ref.create, { email: 'o1@example.com' }, { optimisticUpdate: add('o1@example.com') });
+      const bad = c.mutation(ref.createThenFail, { email: 'o2@example.com' }, { optimisticUpdate: add('o2@example.com') });
+      expect(c.currentValue('users:emails', {})).toEqual(['o1@example.com', 'o2@example.com']);
+      await ok;
+      await expect(bad).rejects.toMatchObject({ code: 'application_error', message: 'changed my mind', data: { email: 'o2@example.com' } });
+      expect(c.currentValue('users:emails', {})).toEqual(['o1@example.com']);
+      expect(c.pendingMutations).toBe(0);
+    } finally {
+      await served.stop();
+    }
+  });
+});

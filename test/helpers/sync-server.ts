@@ -1,0 +1,68 @@
+// A served engine over a fixture (the real HTTP + WebSocket server), and a WebSocket proxy in
+// front of it that can cut the connection at a chosen moment.
+import { join } from 'node:path';
+import { WebSocket, WebSocketServer } from 'ws';
+import type { AddressInfo } from 'node:net';
+import { runCodegen } from '../../src/codegen/index.js';
+import { buildAndLoad } from '../../src/devserver/build.js';
+import { listen } from '../../src/devserver/server.js';
+import type { RunningServer } from '../../src/devserver/server.js';
+import { createEngine } from '../../src/runtime/engine.js';
+import type { Engine } from '../../src/runtime/engine.js';
+import { fixtureApp } from './apps.js';
+
+export interface ServedApp {
+  app: string;
+  engine: Engine;
+  server: RunningServer;
+  url: string;
+  stop(): Promise<void>;
+}
+
+export async function serveFixture(fixture: string, app = fixtureApp(fixture, []), port = 0): Promise<ServedApp> {
+  runCodegen(app);
+  const engine = createEngine({ modules: await buildAndLoad(app), dbPath: join(app, '.valet/valet.db'), env: {}, log: () => undefined });
+  const server = await listen({ engine, adminKey: 'test-admin-key' }, port);
+  return {
+    app,
+    engine,
+    server,
+    url: server.url,
+    async stop() {
+      await server.close();
+      await engine.close();
+    },
+  };
+}
+
+export interface CuttableProxy {
+  url: string;
+  /** Called with each server → client message; return 'cut' to drop the connection instead of forwarding. */
+  onServerMessage: (message: any) => 'forward' | 'cut';
+  close(): Promise<void>;
+}
+
+export async function cuttableProxy(target: string): Promise<CuttableProxy> {
+  const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
+  await new Promise((resolve) => server.once('listening', resolve));
+  const proxy: CuttableProxy = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, onServerMessage: () => 'forward', close: async () => undefined };
+  server.on('connection', (client) => {
+    const upstream = new WebSocket(`${target.replace(/^http/, 'ws')}/api/sync`);
+    const early: string[] = [];
+    upstream.on('open', () => early.splice(0).forEach((m) => upstream.send(m)));
+    client.on('message', (data) => (upstream.readyState === WebSocket.OPEN ? upstream.send(String(data)) : early.push(String(data))));
+    upstream.on('message', (data) => {
+      if (proxy.onServerMessage(JSON.parse(String(data))) === 'cut') {
+        client.terminate();
+        upstream.terminate();
+      } else client.send(String(data));
+    });
+    client.on('close', () => upstream.close());
+    upstream.on('close', () => client.close());
+  });
+  proxy.close = () => new Promise((resolve) => {
+    for (const c of server.clients) c.terminate();
+    server.close(() => resolve());
+  });
+  return proxy;
+}
