@@ -7,7 +7,7 @@ import { CodegenError } from '../codegen/analyse.js';
 import { findModuleFiles } from '../codegen/find-modules.js';
 import { runCodegen } from '../codegen/index.js';
 import { typecheckApp } from '../check/typecheck.js';
-import { devAuthConfig, loadOrCreateAdminKey } from '../runtime/dev-keys.js';
+import { devAuthConfig, loadOrCreateAdminKey, signDevToken } from '../runtime/dev-keys.js';
 import { createEngine } from '../runtime/engine.js';
 import { captureTransport, smtpConfigFromEnv, smtpTransport } from '../runtime/outbox/transports.js';
 import type { OutgoingEmail } from '../runtime/outbox/transports.js';
@@ -111,7 +111,12 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const stateDir = stateDirOf(appDir);
   const maps = new BundleMaps(appDir);
   const builder = createAppBuilder(appDir);
-  const context: HttpContext = { engine: null, adminKey: loadOrCreateAdminKey(stateDir), notReadyReason: 'the app has not built successfully yet: see the valet dev terminal' };
+  const context: HttpContext = {
+    engine: null,
+    adminKey: loadOrCreateAdminKey(stateDir),
+    notReadyReason: 'the app has not built successfully yet: see the valet dev terminal',
+    devToken: (userId) => signDevToken(stateDir, userId),
+  };
   const auth = await devAuthConfig(stateDir);
   // Dev captures email unless an SMTP server is configured explicitly.
   const smtpConfig = smtpConfigFromEnv(process.env);

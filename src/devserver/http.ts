@@ -23,6 +23,8 @@ export interface HttpContext {
   /** The admin key (from .valet/); admin endpoints and admin calls need it. */
   adminKey: string;
   notReadyReason?: string;
+  /** Only under `valet dev`: signs a dev token for a user id (POST /api/dev/token), so a page can sign in. */
+  devToken?: (userId: string) => Promise<string>;
 }
 
 export function engineOf(context: HttpContext): Engine {
@@ -141,6 +143,12 @@ export function createRequestListener(context: HttpContext) {
         return handleCall(context, kind as FunctionKind, req, res);
       }
       if (pathname === '/api/health') return sendJson(res, 200, { ok: true });
+      if (pathname === '/api/dev/token' && context.devToken) {
+        if (req.method !== 'POST') throw new EngineError('method_not_allowed', 405, 'use POST for /api/dev/token');
+        const { userId } = JSON.parse((await readBody(req)) || '{}') as { userId?: unknown };
+        if (typeof userId !== 'string' || !/^[\w.@+-]{1,64}$/.test(userId)) throw new EngineError('invalid_request', 400, 'userId must be 1 to 64 letters, digits or ._@+-');
+        return sendJson(res, 200, { token: await context.devToken(userId) });
+      }
       if (pathname === '/http' || pathname.startsWith('/http/')) return serveRoute(context, rawUrl, pathname.slice(5) || '/', req, res);
       if (pathname.startsWith('/admin/')) return routeAdmin(context, new URL(rawUrl, 'http://localhost'), req, res);
       throw new EngineError('not_found', 404, `nothing at ${pathname}`);

@@ -1,7 +1,7 @@
 // defineQuery / defineMutation / defineAction. The returned definition is plain data plus the
 // handler; the engine registers it, codegen reads the same options statically.
 import type { ActionCtx, MutationCtx, QueryCtx } from './ctx.js';
-import type { FunctionReference } from './references.js';
+import type { ActionReference, FunctionReference } from './references.js';
 import type { GenericDataModel } from './schema.js';
 import type { ObjectType, PropertyValidators } from './values.js';
 import { Validator } from './values.js';
@@ -33,7 +33,9 @@ export type AnyFunctionDefinition = FunctionDefinition<FunctionKind, Access, any
 
 /** The reference type for one exported definition (used by the generated `api`). */
 export type RefOf<D> = D extends FunctionDefinition<infer Kind, infer A, infer Args, infer Returns>
-  ? FunctionReference<Kind, A, Args, Returns>
+  ? Kind extends 'action'
+    ? ActionReference<A, Args, Returns>
+    : FunctionReference<Kind, A, Args, Returns>
   : never;
 
 interface BaseOptions<ArgsV extends PropertyValidators, A extends Access> {

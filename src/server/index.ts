@@ -18,8 +18,8 @@ export type {
   QueryDefinition,
   RefOf,
 } from './functions.js';
-export { functionRef, parseFunctionPath } from './references.js';
-export type { AnyFunctionReference, ArgsOfRef, FunctionReference, ReturnsOfRef } from './references.js';
+export { functionRef, parseFunctionPath, setActionInvoker } from './references.js';
+export type { ActionCallOptions, ActionReference, AnyFunctionReference, ArgsOfRef, FunctionReference, ReturnsOfRef } from './references.js';
 export type { ActionCtx, EmailMessage, EmailOutbox, HttpActionCtx, Invoker, MutationCtx, QueryCtx, Scheduler } from './ctx.js';
 export type { ActionDatabase, DatabaseReader, DatabaseWriter, PaginationOptions, PaginationResult } from './database.js';
 export { httpAction, httpRouter, HttpRouter, HTTP_METHODS } from './http.js';

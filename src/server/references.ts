@@ -19,7 +19,25 @@ export interface FunctionReference<
   readonly __types?: { args: Args; returns: Returns };
 }
 
+export interface ActionCallOptions {
+  /** Reuse a key to make retries (say, after a reload) deduplicate against the first call. */
+  idempotencyKey?: string;
+}
+
+/** An action reference: once a <ValetProvider> is mounted, `invoke` calls it from anywhere. */
+export interface ActionReference<A extends Access = Access, Args = any, Returns = any> extends FunctionReference<'action', A, Args, Returns> {
+  invoke(args: Args, options?: ActionCallOptions): Promise<Returns>;
+}
+
 export type AnyFunctionReference = FunctionReference<FunctionKind, Access, any, any>;
+
+type ActionInvoker = (ref: AnyFunctionReference, args: unknown, options?: ActionCallOptions) => Promise<unknown>;
+let actionInvoker: ActionInvoker | null = null;
+
+/** Set by the React provider (or by hand) so that `api.x.y.invoke(...)` has a client to go through. */
+export function setActionInvoker(invoker: ActionInvoker | null): void {
+  actionInvoker = invoker;
+}
 export type ArgsOfRef<Ref extends AnyFunctionReference> = NonNullable<Ref['__types']>['args'];
 export type ReturnsOfRef<Ref extends AnyFunctionReference> = NonNullable<Ref['__types']>['returns'];
 
@@ -30,13 +48,23 @@ export interface FunctionRefOptions {
 }
 
 export function functionRef(path: string, kind: FunctionKind, options: FunctionRefOptions): AnyFunctionReference {
-  return Object.freeze({
+  const ref: AnyFunctionReference = {
     path,
     kind,
     access: options.access,
     safeToRetry: options.safeToRetry ?? false,
     sensitive: options.sensitive ?? false,
-  });
+  };
+  if (kind === 'action') {
+    // Not enumerable: a reference still compares and serialises as plain data.
+    Object.defineProperty(ref, 'invoke', {
+      value: (args: unknown, callOptions?: ActionCallOptions) => {
+        if (!actionInvoker) return Promise.reject(new Error(`${path}.invoke() needs a client: mount <ValetProvider client={...}> first`));
+        return actionInvoker(ref, args, callOptions);
+      },
+    });
+  }
+  return Object.freeze(ref);
 }
 
 /** Splits `admin/users:ban` into its module path and export name. */

@@ -1,26 +1,35 @@
-// react.ts: the signatures of the React hooks, typed from this app's functions. Types only: the
-// hooks' implementation ships with the client (valet/react), which binds to these signatures.
+// react.ts: the React provider and hooks of valet/react, with signatures typed for this app's
+// functions (arguments and results inferred from the modules through the generated `api`).
 import { banner } from './banner.js';
 
 export function renderReact(): string {
   return [
-    banner('Typed signatures of the React hooks for this app\'s functions.'),
-    "import type { ArgsOfRef, FunctionReference, ReturnsOfRef } from 'valet/server';",
+    banner("React bindings for this app's functions: <ValetProvider>, useQuery, useMutation, useAction."),
+    "import type { ActionCallOptions, ArgsOfRef, FunctionReference, ReturnsOfRef } from 'valet/server';",
+    "import type { MutationFunction } from 'valet/react';",
+    "import { useAction as untypedUseAction, useMutation as untypedUseMutation, useQuery as untypedUseQuery } from 'valet/react';",
+    '',
+    "export { useConnectionState, usePendingMutations, useValetClient, ValetProvider } from 'valet/react';",
+    "export { ValetClient } from 'valet/client';",
     '',
     "/** Functions a client may call: `system` functions are only for cron, the scheduler and admin. */",
     "type Callable<Kind extends 'query' | 'mutation' | 'action'> = FunctionReference<Kind, 'public' | 'authenticated'>;",
     '',
-    '/** `useQuery(api.users.list, {})`: the live result, `undefined` while loading. */',
-    "export type UseQuery = <Ref extends Callable<'query'>>(ref: Ref, args: ArgsOfRef<Ref>) => ReturnsOfRef<Ref> | undefined;",
+    "/** `useQuery(api.users.list, {})`: the live result, `undefined` while loading; `'skip'` to wait. */",
+    "export type UseQuery = <Ref extends Callable<'query'>>(ref: Ref, args: ArgsOfRef<Ref> | 'skip') => ReturnsOfRef<Ref> | undefined;",
     '',
-    '/** `useMutation(api.users.create)`: a function that applies the mutation and resolves with its result. */',
-    "export type UseMutation = <Ref extends Callable<'mutation'>>(ref: Ref) => (args: ArgsOfRef<Ref>) => Promise<ReturnsOfRef<Ref>>;",
+    '/** `useMutation(api.users.create)`: queues the mutation (offline too) and resolves with its result. */',
+    "export type UseMutation = <Ref extends Callable<'mutation'>>(ref: Ref) => MutationFunction<Ref>;",
     '',
     '/** Options for one action call; the same key makes retries after a reload deduplicate. */',
-    'export type ActionCallOptions = { idempotencyKey?: string };',
+    'export type { ActionCallOptions };',
     '',
     '/** `useAction(api.actions.sendWelcomeEmail)`: calls the action over HTTP, never optimistically. */',
     "export type UseAction = <Ref extends Callable<'action'>>(ref: Ref) => (args: ArgsOfRef<Ref>, options?: ActionCallOptions) => Promise<ReturnsOfRef<Ref>>;",
+    '',
+    'export const useQuery: UseQuery = untypedUseQuery;',
+    'export const useMutation: UseMutation = untypedUseMutation;',
+    'export const useAction: UseAction = untypedUseAction;',
     '',
   ].join('\n');
 }

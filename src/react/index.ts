@@ -1,0 +1,86 @@
+// `valet/react`: the provider and hooks. The generated `_generated/valet/react` re-exports them
+// typed for the app. Plain createElement (no JSX) so it builds with the rest of the package.
+import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import type { ReactNode } from 'react';
+import type { ValetClient } from '../client/valet-client.js';
+import type { ValetClientError } from '../client/errors.js';
+import type { OptimisticUpdate } from '../client/local-store.js';
+import type { ActionCallOptions, ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
+import { setActionInvoker } from '../server/references.js';
+
+const ClientContext = createContext<ValetClient | null>(null);
+
+/** Makes `client` available to the hooks, and to `api.x.y.invoke(...)` anywhere in the app. */
+export function ValetProvider({ client, children }: { client: ValetClient; children?: ReactNode }) {
+  useEffect(() => {
+    setActionInvoker((ref, args, options) => client.invokeAction(ref as never, args as never, options));
+    return () => setActionInvoker(null);
+  }, [client]);
+  return createElement(ClientContext.Provider, { value: client }, children);
+}
+
+export function useValetClient(): ValetClient {
+  const client = useContext(ClientContext);
+  if (!client) throw new Error('Valet hooks need a <ValetProvider client={new ValetClient(url)}> above them');
+  return client;
+}
+
+type Callable<Kind extends 'query' | 'mutation' | 'action'> = FunctionReference<Kind, 'public' | 'authenticated'>;
+
+/** The live result of a query: undefined while loading; re-renders when the result changes. Throws the server's error. */
+export function useQuery<Ref extends Callable<'query'>>(ref: Ref, args: ArgsOfRef<Ref> | 'skip'): ReturnsOfRef<Ref> | undefined {
+  const client = useValetClient();
+  const key = args === 'skip' ? null : JSON.stringify(args ?? {});
+  const [state, setState] = useState<{ key: string | null; value: unknown; error?: ValetClientError }>({ key, value: undefined });
+  useEffect(() => {
+    if (key === null) return;
+    return client.subscribe(ref, JSON.parse(key), (value, error) => setState({ key, value, error }));
+  }, [client, ref.path, key]);
+  if (state.key !== key) return undefined;
+  if (state.error) throw state.error;
+  return state.value as ReturnsOfRef<Ref> | undefined;
+}
+
+export interface MutationFunction<Ref extends Callable<'mutation'>> {
+  (args: ArgsOfRef<Ref>): Promise<ReturnsOfRef<Ref>>;
+  /** The same mutation, applying `update` to local query results at once (rolled back if refused). */
+  withOptimisticUpdate(update: (store: Parameters<OptimisticUpdate>[0], args: ArgsOfRef<Ref>) => void): (args: ArgsOfRef<Ref>) => Promise<ReturnsOfRef<Ref>>;
+}
+
+/** A function that queues the mutation (it survives going offline) and resolves with its result. */
+export function useMutation<Ref extends Callable<'mutation'>>(ref: Ref): MutationFunction<Ref> {
+  const client = useValetClient();
+  return useMemo(() => {
+    const run = ((args: ArgsOfRef<Ref>) => client.mutation(ref, args)) as MutationFunction<Ref>;
+    run.withOptimisticUpdate = (update) => (args) => client.mutation(ref, args, { optimisticUpdate: (store) => update(store, args) });
+    return run;
+  }, [client, ref.path]);
+}
+
+/** A function that calls the action over HTTP (never queued), with an idempotency key per call. */
+export function useAction<Ref extends Callable<'action'>>(ref: Ref): (args: ArgsOfRef<Ref>, options?: ActionCallOptions) => Promise<ReturnsOfRef<Ref>> {
+  const client = useValetClient();
+  return useCallback((args, options) => client.invokeAction(ref, args, options), [client, ref.path]);
+}
+
+/** How many mutations are waiting for the server (for an "offline, 2 pending" badge). */
+export function usePendingMutations(): number {
+  const client = useValetClient();
+  const [pending, setPending] = useState(client.pendingMutations);
+  useEffect(() => {
+    setPending(client.pendingMutations);
+    return client.onPendingChange(setPending);
+  }, [client]);
+  return pending;
+}
+
+/** Whether the client's WebSocket is connected. */
+export function useConnectionState(): boolean {
+  const client = useValetClient();
+  const [connected, setConnected] = useState(client.isConnected);
+  useEffect(() => {
+    setConnected(client.isConnected);
+    return client.onConnectionChange(setConnected);
+  }, [client]);
+  return connected;
+}
