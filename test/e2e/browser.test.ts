@@ -1,0 +1,95 @@
+// The react template in real headless Chromium (Debian's, driven by playwright-core), served by
+// `valet dev` and Vite: sign in with a dev token, the list updates live when another client adds a
+// user, the action's result shows, and a user added while the server is unreachable appears once
+// the page reconnects.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
+import { WebSocket } from 'ws';
+import { afterAll, expect, it } from 'vitest';
+import { ValetClient } from '../../src/client/index.js';
+import { functionRef } from '../../src/server/index.js';
+import { removeTempDirs, run, tempDir, valet, valetAsync } from '../helpers/apps.js';
+import { cacheTemplateDependencies } from '../helpers/npm-cache.js';
+import { freePort, killAll } from '../helpers/processes.js';
+import { spawnValet } from '../helpers/processes.js';
+import { spawn } from 'node:child_process';
+
+const CHROMIUM = '/usr/bin/chromium';
+let browser: Browser | null = null;
+
+afterAll(async () => {
+  await browser?.close();
+  killAll();
+  removeTempDirs();
+});
+
+it('shows live data, action results and offline changes in a real browser', async () => {
+  expect(existsSync(CHROMIUM), 'Chromium is missing: run scripts/install-browser.sh').toBe(true);
+  const parent = tempDir();
+  expect((await valetAsync(['init', 'web', '--template', 'react', '--yes', '--no-install'], parent)).code).toBe(0);
+  const app = join(parent, 'web');
+  await cacheTemplateDependencies('react');
+  const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], app);
+  expect(install.code, install.stderr).toBe(0);
+
+  const valetPort = await freePort();
+  const valetUrl = `http://127.0.0.1:${valetPort}`;
+  let dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app);
+  await dev.waitFor(/Valet dev: .*\(ready in/);
+
+  const webPort = await freePort();
+  const vite = spawn(process.execPath, [join(app, 'node_modules/vite/bin/vite.js'), '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'], {
+    cwd: app,
+    env: { ...process.env, VITE_VALET_URL: valetUrl },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('vite did not start')), 30_000);
+      vite.stdout!.on('data', (chunk) => String(chunk).includes(`${webPort}`) && (clearTimeout(timer), resolve()));
+    });
+
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    const page = await browser.newPage();
+    await page.goto(`http://127.0.0.1:${webPort}/`);
+    await page.getByLabel('user id').fill('ada');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('Live').waitFor();
+    await page.getByLabel('users').waitFor({ state: 'attached' });
+
+    // Another client adds a user: the page's list updates by itself.
+    const other = new ValetClient(valetUrl, { WebSocket: WebSocket as never, auth: () => valet(['token', 'bob'], app).stdout.trim() });
+    await other.mutation(functionRef('users:create', 'mutation', { access: 'authenticated' }), { email: 'live@example.com' });
+    other.close();
+    await page.getByText('live@example.com').waitFor({ timeout: 10_000 });
+
+    // The action's result shows.
+    await page.getByRole('button', { name: 'Send welcome email' }).first().click();
+    await expect.poll(() => page.getByRole('status').textContent(), { timeout: 10_000 }).toBe('Welcome email queued');
+
+    // The server goes away; a user added meanwhile shows at once (optimistic) and syncs on reconnect.
+    expect(await dev.stop('SIGINT')).toBe(0);
+    await page.getByText('Offline').waitFor({ timeout: 10_000 });
+    await page.getByLabel('email').fill('offline@example.com');
+    await page.getByRole('button', { name: 'Add user' }).click();
+    await page.getByText('offline@example.com').waitFor();
+    await page.getByText('1 change waiting to sync').waitFor();
+    dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app);
+    await dev.waitFor(/Valet dev: .*\(ready in/);
+    await page.getByTestId('connection').filter({ hasText: /^Live$/ }).waitFor({ timeout: 15_000 });
+    const stored = JSON.parse((await valetAsync(['data', 'users', '--json'], app)).stdout) as { email: string }[];
+    expect(stored.map((u) => u.email).sort()).toEqual(['live@example.com', 'offline@example.com']);
+    expect(await page.getByLabel('users').getByRole('listitem').allTextContents()).toEqual(
+      expect.arrayContaining([expect.stringContaining('offline@example.com'), expect.stringContaining('live@example.com')]),
+    );
+    await page.screenshot({ path: join(parent, 'page.png') });
+  } finally {
+    vite.kill('SIGKILL');
+    await dev.stop('SIGINT');
+  }
+});
