@@ -29,8 +29,18 @@ export class LocalStore {
 
   constructor(private readonly notify: (key: string, value: unknown) => void) {}
 
-  setServerValue(key: string, value: unknown): void {
-    this.server.set(key, value);
+  /** New results from the server (a batch from one message): one recompute for all of them. */
+  setServerValues(entries: [string, unknown][]): void {
+    for (const [key, value] of entries) this.server.set(key, value);
+    if (this.updates.length === 0) {
+      // Nothing optimistic pending: what is visible is exactly what the server sent.
+      for (const [key, value] of entries) {
+        const changed = this.visible.get(key) !== value || !this.visible.has(key);
+        this.visible.set(key, value);
+        if (changed) this.notify(key, value);
+      }
+      return;
+    }
     this.recompute();
   }
 

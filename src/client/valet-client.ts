@@ -36,6 +36,7 @@ interface LiveQuery {
 type ServerMessage =
   | { type: 'welcome'; lastSeq: number }
   | { type: 'update'; id: string; value?: unknown; error?: unknown }
+  | { type: 'updates'; updates: { type: 'update'; id: string; value?: unknown; error?: unknown }[] }
   | { type: 'mutationResult'; seq: number; status: number; value?: unknown; error?: unknown }
   | { type: 'authError'; error: unknown }
   | { type: 'error'; message: string };
@@ -256,20 +257,30 @@ export class ValetClient {
         for (const pending of this.queue!.pending) this.sendMutation(pending);
         return;
       }
-      case 'update': {
-        const query = this.live.get(message.id);
-        if (!query) return;
-        query.error = message.error === undefined ? undefined : ValetClientError.from(message.error);
-        this.local.setServerValue(message.id, message.error === undefined ? message.value : undefined);
-        if (query.error) for (const listener of query.listeners) listener(undefined, query.error);
-        return;
-      }
+      case 'update':
+        return this.applyUpdates([message]);
+      case 'updates':
+        return this.applyUpdates(message.updates);
       case 'mutationResult':
         void this.settle(message);
         return;
       default:
         return;
     }
+  }
+
+  private applyUpdates(updates: { id: string; value?: unknown; error?: unknown }[]): void {
+    const values: [string, unknown][] = [];
+    const failed: LiveQuery[] = [];
+    for (const update of updates) {
+      const query = this.live.get(update.id);
+      if (!query) continue;
+      query.error = update.error === undefined ? undefined : ValetClientError.from(update.error);
+      values.push([update.id, update.error === undefined ? update.value : undefined]);
+      if (query.error) failed.push(query);
+    }
+    this.local.setServerValues(values);
+    for (const query of failed) for (const listener of query.listeners) listener(undefined, query.error);
   }
 
   private async settle(message: Extract<ServerMessage, { type: 'mutationResult' }>): Promise<void> {

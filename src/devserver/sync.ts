@@ -72,21 +72,29 @@ export function attachSync(server: Server, context: HttpContext): SyncServer {
     return context.engine;
   };
 
-  async function run(session: Session, subscription: Subscription): Promise<void> {
+  /** Re-runs a subscription's query; returns the update to send, or null when the result is unchanged. */
+  async function run(session: Session, subscription: Subscription): Promise<object | null> {
     subscription.dirty = false;
     const response = await engine().call({ kind: 'query', path: subscription.path, args: subscription.args, invoker: session.invoker, external: true, trackReads: true });
     subscription.reads = response.reads ?? [];
     const payload = response.status === 200 ? { value: (response.body as { value: unknown }).value } : { error: response.body };
     const text = JSON.stringify(payload);
-    if (text === subscription.lastSent || !session.subscriptions.has(subscription.id)) return;
+    if (text === subscription.lastSent || !session.subscriptions.has(subscription.id)) return null;
     subscription.lastSent = text;
-    session.send({ type: 'update', id: subscription.id, ...payload });
+    return { type: 'update', id: subscription.id, ...payload };
   }
 
+  /** Re-runs every dirty subscription; each connection gets its updates in one message. */
   async function flush(): Promise<void> {
-    const work: Promise<void>[] = [];
-    for (const session of sessions) for (const subscription of session.subscriptions.values()) if (subscription.dirty) work.push(run(session, subscription));
-    await Promise.all(work);
+    await Promise.all(
+      [...sessions].map(async (session) => {
+        const dirty = [...session.subscriptions.values()].filter((s) => s.dirty);
+        if (dirty.length === 0) return;
+        const updates = (await Promise.all(dirty.map((subscription) => run(session, subscription)))).filter((u) => u !== null);
+        if (updates.length === 1) session.send(updates[0]!);
+        else if (updates.length > 1) session.send({ type: 'updates', updates });
+      }),
+    );
   }
 
   function scheduleFlush(): void {
@@ -139,7 +147,8 @@ export function attachSync(server: Server, context: HttpContext): SyncServer {
       case 'subscribe': {
         const subscription: Subscription = { id: String(message.id), path: message.path, args: message.args ?? {}, reads: [], lastSent: null, dirty: true };
         session.subscriptions.set(subscription.id, subscription);
-        await run(session, subscription);
+        const update = await run(session, subscription);
+        if (update) session.send(update);
         return;
       }
       case 'unsubscribe':

@@ -4,7 +4,6 @@ import type { Invoker } from '../server/ctx.js';
 import type { AnyFunctionDefinition, FunctionKind } from '../server/functions.js';
 import { formatValidationError, validateFields } from '../server/values.js';
 import { findNonJson } from '../storage/documents.js';
-import { newId } from '../storage/ids.js';
 import type { Clock } from './clock.js';
 import type { Connections } from './connections.js';
 import { mutationDatabase, mutationWriter, queryDatabase } from './database-api.js';
@@ -115,6 +114,14 @@ export function callHandler(handler: (ctx: any, args: any) => unknown, ctx: unkn
   }
 }
 
+let invocationCounter = 0;
+const invocationPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+
+/** Log ids for queries and mutations (actions use their invocation record's id): unique, and cheap. */
+function nextInvocationId(): string {
+  return `${invocationPrefix}-${(++invocationCounter).toString(36)}`;
+}
+
 function newState(path: string): InvocationState {
   return { path, active: true, transaction: null };
 }
@@ -129,7 +136,7 @@ async function runQuery(core: EngineCore, path: string, definition: AnyFunctionD
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('query', path, core.functionTimeoutMs));
     try {
       const ctx = { db: queryDatabase(state, store, reads), invoker };
-      const work = runInScope({ kind: 'query', path, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
+      const work = runInScope({ kind: 'query', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
       return checkReturnValue(path, await raceDeadline(work, deadline));
     } finally {
       state.active = false;
@@ -151,7 +158,7 @@ async function runMutation(core: EngineCore, path: string, definition: AnyFuncti
         email: emailApi(write, () => core.clock.now(), `mutation ${path}`, core.afterEnqueue),
         scheduler: schedulerApi(write, () => core.clock.now(), `mutation ${path}`, core.afterSchedule),
       };
-      const work = runInScope({ kind: 'mutation', path, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
+      const work = runInScope({ kind: 'mutation', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
       const value = checkReturnValue(path, await raceDeadline(work, deadline));
       if (client) recordSequence(store, client, 200, { value }, core.clock.now());
       return value;
