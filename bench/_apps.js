@@ -61,3 +61,14 @@ export function createGeneratedApp(app, size) {
   for (let i = 0; i < size; i++) writeFileSync(join(app, 'valet', `${moduleName(i)}.ts`), moduleSource(i));
   return app;
 }
+
+/** A small app for one benchmark: `files` maps paths under valet/ to their source. */
+export function createBenchApp(app, name, files) {
+  rmSync(app, { recursive: true, force: true });
+  mkdirSync(join(app, 'valet'), { recursive: true });
+  mkdirSync(join(app, 'node_modules'));
+  symlinkSync(ROOT, join(app, 'node_modules', 'valet'), 'dir');
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
+  for (const [path, source] of Object.entries(files)) writeFileSync(join(app, 'valet', path), source);
+  return app;
+}

@@ -4,9 +4,10 @@
 // The server is the real built `valet start` in its own process; autocannon runs here.
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { createBenchApp } from './_apps.js';
 import { machine } from './_measure.js';
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -16,27 +17,18 @@ const DURATION = Number(process.env.BENCH_DURATION ?? 5);
 const CONNECTIONS = 50;
 
 function createApp() {
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(join(WORK, 'valet'), { recursive: true });
-  mkdirSync(join(WORK, 'node_modules'));
-  symlinkSync(ROOT, join(WORK, 'node_modules', 'valet'), 'dir');
-  writeFileSync(join(WORK, 'package.json'), JSON.stringify({ name: 'bench-invoke', private: true, type: 'module' }));
-  writeFileSync(
-    join(WORK, 'valet', 'schema.ts'),
-    `import { defineSchema, defineTable, v } from './_generated/valet/api';
+  createBenchApp(WORK, 'bench-invoke', {
+    'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';
 export default defineSchema({ items: defineTable({ key: v.string(), n: v.number() }).index('by_key', ['key']) });
 `,
-  );
-  writeFileSync(
-    join(WORK, 'valet', 'items.ts'),
-    `import { defineAction, defineMutation, defineQuery, v } from './_generated/valet/api';
+    'items.ts': `import { defineAction, defineMutation, defineQuery, v } from './_generated/valet/api';
 export const byKey = defineQuery({ args: { key: v.string() }, access: 'public', handler: async (ctx, args) => ctx.db.query('items').withIndex('by_key', (q) => q.eq('key', args.key)).first() });
 export const byKeySignedIn = defineQuery({ args: { key: v.string() }, handler: async (ctx, args) => ctx.db.query('items').withIndex('by_key', (q) => q.eq('key', args.key)).first() });
 export const insert = defineMutation({ args: { key: v.string(), n: v.number() }, access: 'public', handler: async (ctx, args) => ctx.db.insert('items', args) });
 export const write = defineAction({ args: { key: v.string(), n: v.number() }, access: 'public', handler: async (ctx, args) => ctx.db.insert('items', args) });
 export const seed = defineMutation({ access: 'system', handler: async (ctx) => { for (let i = 0; i < 1000; i++) await ctx.db.insert('items', { key: 'key-' + i, n: i }); } });
 `,
-  );
+  });
 }
 
 function waitForLine(child, pattern) {
@@ -63,7 +55,7 @@ function load(url, path, args, headers = {}, connections = CONNECTIONS) {
 
 function row(label, result) {
   const non2xx = result.non2xx ? `  non-2xx ${result.non2xx}` : '';
-  return `${label.padEnd(44)} ${String(Math.round(result.requests.average)).padStart(6)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   p99 ${String(result.latency.p99).padStart(3)} ms   mean ${result.latency.average.toFixed(2)} ms   (stdev ${Math.round(result.requests.stddev)} req/s)${non2xx}`;
+  return `${label.padEnd(44)} ${String(Math.round(result.requests.average)).padStart(6)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   p99 ${String(result.latency.p99).padStart(3)} ms   (stdev ${Math.round(result.requests.stddev)} req/s)${non2xx}`;
 }
 
 console.log(`bench/invoke on ${machine()}`);
@@ -116,7 +108,9 @@ try {
   for (const [name, key] of [['query', 'query'], ['mutation', 'mutation'], ['action', 'action']]) {
     console.log(`  ${name} p99 ≤ 10 ms at ${CONNECTIONS} connections: ${results[key].latency.p99} ms — ${verdict(results[key].latency.p99 <= 10)}`);
   }
-  console.log(`  replay p50 ≤ 1 ms (1 connection): p50 ${results.replaySingle.latency.p50} ms (autocannon rounds to whole ms), mean ${results.replaySingle.latency.average.toFixed(2)} ms — ${verdict(results.replaySingle.latency.p50 <= 1)}`);
+  // With one connection, requests are back to back: the mean latency is 1 / throughput.
+  const replayMean = 1000 / results.replaySingle.requests.average;
+  console.log(`  replay p50 ≤ 1 ms (1 connection): p50 ${results.replaySingle.latency.p50} ms (autocannon rounds to whole ms), mean ${replayMean.toFixed(2)} ms — ${verdict(results.replaySingle.latency.p50 <= 1)}`);
   console.log(`  (at ${CONNECTIONS} connections the replay p50 is ${results.replay.latency.p50} ms: ${CONNECTIONS} requests in flight queue behind each other)`);
 } finally {
   server.kill('SIGINT');

@@ -3,9 +3,9 @@
 // capture transport, and cron dispatch lag (tick → handler start). Baselines in the same run:
 // the mutation without enqueue; nodemailer sending the same messages directly; setTimeout's own lag.
 import { fork } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ROOT } from './_apps.js';
+import { createBenchApp, ROOT } from './_apps.js';
 import { machine } from './_measure.js';
 
 const dist = (path) => import(join(ROOT, 'dist', path));
@@ -19,15 +19,9 @@ const WORK = join(ROOT, 'bench', '.work', 'outbox');
 const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
 
 function createApp() {
-  rmSync(WORK, { recursive: true, force: true });
-  mkdirSync(join(WORK, 'valet'), { recursive: true });
-  mkdirSync(join(WORK, 'node_modules'));
-  symlinkSync(ROOT, join(WORK, 'node_modules', 'valet'), 'dir');
-  writeFileSync(join(WORK, 'package.json'), JSON.stringify({ name: 'bench-outbox', private: true, type: 'module' }));
-  writeFileSync(join(WORK, 'valet', 'schema.ts'), `import { defineSchema, defineTable, v } from './_generated/valet/api';
+  createBenchApp(WORK, 'bench-outbox', { 'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';
 export default defineSchema({ orders: defineTable({ n: v.number() }), ticks: defineTable({ lag: v.number() }) });
-`);
-  writeFileSync(join(WORK, 'valet', 'orders.ts'), `import { defineMutation, v } from './_generated/valet/api';
+`, 'orders.ts': `import { defineMutation, v } from './_generated/valet/api';
 export const place = defineMutation({ args: { n: v.number() }, access: 'public', handler: async (ctx, args) => ctx.db.insert('orders', { n: args.n }) });
 export const placeAndMail = defineMutation({
   args: { n: v.number() },
@@ -52,7 +46,7 @@ export const tick = defineMutation({
     await ctx.db.insert('ticks', { lag: Date.now() - scheduledAt });
   },
 });
-`);
+` });
   runCodegen(WORK);
 }
 

@@ -3,10 +3,10 @@
 // subscriptions over 10 connections; the optimistic apply inside the client. Baseline in the same
 // run: one HTTP query round trip to the same server.
 import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
-import { ROOT } from './_apps.js';
+import { createBenchApp, ROOT } from './_apps.js';
 import { machine } from './_measure.js';
 
 const { ValetClient } = await import(join(ROOT, 'dist', 'client', 'index.js'));
@@ -18,15 +18,9 @@ const URL = `http://127.0.0.1:${PORT}`;
 const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
 const fmt = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
 
-rmSync(WORK, { recursive: true, force: true });
-mkdirSync(join(WORK, 'valet'), { recursive: true });
-mkdirSync(join(WORK, 'node_modules'));
-symlinkSync(ROOT, join(WORK, 'node_modules', 'valet'), 'dir');
-writeFileSync(join(WORK, 'package.json'), JSON.stringify({ name: 'bench-reactive', private: true, type: 'module' }));
-writeFileSync(join(WORK, 'valet', 'schema.ts'), `import { defineSchema, defineTable, v } from './_generated/valet/api';
+createBenchApp(WORK, 'bench-reactive', { 'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';
 export default defineSchema({ items: defineTable({ key: v.string(), n: v.number() }).index('by_key', ['key']) });
-`);
-writeFileSync(join(WORK, 'valet', 'items.ts'), `import { defineMutation, defineQuery, v } from './_generated/valet/api';
+`, 'items.ts': `import { defineMutation, defineQuery, v } from './_generated/valet/api';
 /** 'watcher' only makes subscriptions distinct; they all read the same index range. */
 export const byKey = defineQuery({
   args: { key: v.string(), watcher: v.optional(v.number()) },
@@ -42,7 +36,7 @@ export const set = defineMutation({
     else await ctx.db.insert('items', args);
   },
 });
-`);
+` });
 spawnSync(process.execPath, [VALET, 'codegen'], { cwd: WORK, stdio: 'ignore' });
 const server = spawn(process.execPath, [VALET, 'start', '--port', String(PORT)], { cwd: WORK, stdio: ['ignore', 'ignore', 'pipe'] });
 await new Promise((resolve, reject) => {

@@ -10,10 +10,9 @@ import { WebSocket } from 'ws';
 import { afterAll, expect, it } from 'vitest';
 import { ValetClient } from '../../src/client/index.js';
 import { functionRef } from '../../src/server/index.js';
-import { removeTempDirs, run, tempDir, valet, valetAsync } from '../helpers/apps.js';
-import { cacheTemplateDependencies } from '../helpers/npm-cache.js';
-import { freePort, killAll } from '../helpers/processes.js';
-import { spawnValet } from '../helpers/processes.js';
+import { removeTempDirs, valet, valetAsync } from '../helpers/apps.js';
+import { initInstalledApp } from '../helpers/npm-cache.js';
+import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 import { spawn } from 'node:child_process';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -27,12 +26,7 @@ afterAll(async () => {
 
 it('shows live data, action results and offline changes in a real browser', async () => {
   expect(existsSync(CHROMIUM), 'Chromium is missing: run scripts/install-browser.sh').toBe(true);
-  const parent = tempDir();
-  expect((await valetAsync(['init', 'web', '--template', 'react', '--yes', '--no-install'], parent)).code).toBe(0);
-  const app = join(parent, 'web');
-  await cacheTemplateDependencies('react');
-  const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], app);
-  expect(install.code, install.stderr).toBe(0);
+  const app = await initInstalledApp('react', 'web');
 
   const valetPort = await freePort();
   const valetUrl = `http://127.0.0.1:${valetPort}`;
@@ -87,7 +81,7 @@ it('shows live data, action results and offline changes in a real browser', asyn
     expect(await page.getByLabel('users').getByRole('listitem').allTextContents()).toEqual(
       expect.arrayContaining([expect.stringContaining('offline@example.com'), expect.stringContaining('live@example.com')]),
     );
-    await page.screenshot({ path: join(parent, 'page.png') });
+    await page.screenshot({ path: join(app, 'page.png') });
   } finally {
     vite.kill('SIGKILL');
     await dev.stop('SIGINT');

@@ -3,18 +3,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { removeTempDirs, run, tempDir, valetAsync } from '../helpers/apps.js';
-import { cacheTemplateDependencies } from '../helpers/npm-cache.js';
+import { removeTempDirs, run } from '../helpers/apps.js';
+import { initInstalledApp } from '../helpers/npm-cache.js';
 
 afterAll(removeTempDirs);
 
 it('a new react app installs offline, passes valet check and builds', async () => {
-  const parent = tempDir();
-  expect((await valetAsync(['init', 'web', '--template', 'react', '--yes', '--no-install'], parent)).code).toBe(0);
-  const app = join(parent, 'web');
-  await cacheTemplateDependencies('react');
-  const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], app);
-  expect(install.code, install.stderr).toBe(0);
+  const app = await initInstalledApp('react', 'web');
 
   const check = await run(process.execPath, [join(app, 'node_modules/.bin/valet'), 'check'], app);
   expect(check.code, check.stderr).toBe(0);

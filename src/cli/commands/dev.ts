@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import kleur from 'kleur';
 import type { DevEvent } from '../../devserver/dev.js';
 import { findAppDir } from '../app-dir.js';
+import { untilShutdown } from '../shutdown.js';
 import { codeFrame } from '../code-frame.js';
 import { CliError } from '../errors.js';
 import { describeServeFailure } from '../serve-errors.js';
@@ -87,15 +88,6 @@ Examples:
         throw describeServeFailure(appDir, error);
       }
       if (flags.once) return;
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          process.stderr.write('Stopping…\n');
-          void dev.close().then(resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilShutdown(() => dev.close());
     });
 }

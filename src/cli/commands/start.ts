@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../app-dir.js';
+import { untilShutdown } from '../shutdown.js';
 import { UsageError } from '../errors.js';
 import { describeServeFailure } from '../serve-errors.js';
 
@@ -38,15 +39,6 @@ Examples:
       process.stderr.write(
         `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens from ${app.authSource}, email via ${app.emailTransport})\n`,
       );
-      await new Promise<void>((resolve) => {
-        const stop = () => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          process.stderr.write('Stopping…\n');
-          void app.close().then(resolve);
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await untilShutdown(() => app.close());
     });
 }
