@@ -1,7 +1,7 @@
 // ValetClient: one WebSocket for live queries and queued mutations, HTTP for one-shot queries and
 // for actions (never queued). Pending mutations are persisted with sequential ids and resent after
 // every reconnect; the server applies each exactly once and in order.
-import type { AnyFunctionReference, ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
+import type { ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
 import { ValetClientError } from './errors.js';
 import { LocalStore, queryKey } from './local-store.js';
 import type { OptimisticUpdate } from './local-store.js';
@@ -309,4 +309,3 @@ export class ValetClient {
   }
 }
 
-export type { AnyFunctionReference };

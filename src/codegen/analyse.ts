@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { analyseModule } from './analyse-module.js';
 import type { ModuleAnalysis } from './analyse-module.js';
@@ -82,8 +82,4 @@ function findNameClashes(modules: ModuleModel[]): Diagnostic[] {
 
 function compare(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
-}
-
-export function hasValetFolder(appDir: string): boolean {
-  return existsSync(join(appDir, 'valet'));
 }

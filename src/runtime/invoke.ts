@@ -1,4 +1,4 @@
-// One call of one function, from any caller (HTTP, CLI, and later cron and the scheduler):
+// One call of one function, from any caller (HTTP, WebSocket clients, the CLI, cron, the scheduler):
 // resolve the function, enforce access, validate args, run it in its kind's isolation.
 import type { Invoker } from '../server/ctx.js';
 import type { AnyFunctionDefinition, FunctionKind } from '../server/functions.js';
