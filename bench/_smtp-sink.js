@@ -17,6 +17,7 @@ const server = new SMTPServer({
 });
 // Like production MTAs, answer without Nagle's delay (otherwise each SMTP round trip waits ~40 ms
 // for a delayed ACK on loopback).
+server.on('error', () => undefined);
 server.server.on('connection', (socket) => socket.setNoDelay(true));
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.server.address().port}\n`));
 process.on('message', () => process.send?.({ received }));
