@@ -188,6 +188,8 @@ export function attachSync(server: Server, context: HttpContext): SyncServer {
       session.enqueue(() => handle(session, message));
     });
     socket.on('close', () => sessions.delete(session));
+    // A broken frame or a reset connection ends this session only, never the server.
+    socket.on('error', () => socket.terminate());
   });
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {

@@ -59,6 +59,8 @@ export async function cuttableProxy(target: string): Promise<CuttableProxy> {
     });
     client.on('close', () => upstream.close());
     upstream.on('close', () => client.close());
+    client.on('error', () => upstream.terminate());
+    upstream.on('error', () => client.terminate());
   });
   proxy.close = () => new Promise((resolve) => {
     for (const c of server.clients) c.terminate();
