@@ -12,6 +12,7 @@ import type { DocumentChange } from '../storage/documents.js';
 import type { Read } from '../storage/read-set.js';
 import { changeTouches } from '../storage/read-set.js';
 import type { Engine } from '../runtime/engine.js';
+import type { CallResponse } from '../runtime/invoke.js';
 import type { HttpContext } from './http.js';
 
 type ClientMessage =
@@ -72,10 +73,11 @@ export function attachSync(server: Server, context: HttpContext): SyncServer {
     return context.engine;
   };
 
-  /** Re-runs a subscription's query; returns the update to send, or null when the result is unchanged. */
-  async function run(session: Session, subscription: Subscription): Promise<object | null> {
-    subscription.dirty = false;
-    const response = await engine().call({ kind: 'query', path: subscription.path, args: subscription.args, invoker: session.invoker, external: true, trackReads: true });
+  const requestFor = (session: Session, subscription: Subscription) =>
+    ({ kind: 'query', path: subscription.path, args: subscription.args, invoker: session.invoker, external: true, trackReads: true }) as const;
+
+  /** Records a subscription's new result; returns the update to send, or null when it is unchanged. */
+  function updateFor(session: Session, subscription: Subscription, response: CallResponse): object | null {
     subscription.reads = response.reads ?? [];
     const payload = response.status === 200 ? { value: (response.body as { value: unknown }).value } : { error: response.body };
     const text = JSON.stringify(payload);
@@ -84,17 +86,23 @@ export function attachSync(server: Server, context: HttpContext): SyncServer {
     return { type: 'update', id: subscription.id, ...payload };
   }
 
-  /** Re-runs every dirty subscription; each connection gets its updates in one message. */
+  async function run(session: Session, subscription: Subscription): Promise<object | null> {
+    subscription.dirty = false;
+    return updateFor(session, subscription, await engine().call(requestFor(session, subscription)));
+  }
+
+  /** Re-runs every dirty subscription in one snapshot; each connection gets its updates in one message. */
   async function flush(): Promise<void> {
-    await Promise.all(
-      [...sessions].map(async (session) => {
-        const dirty = [...session.subscriptions.values()].filter((s) => s.dirty);
-        if (dirty.length === 0) return;
-        const updates = (await Promise.all(dirty.map((subscription) => run(session, subscription)))).filter((u) => u !== null);
-        if (updates.length === 1) session.send(updates[0]!);
-        else if (updates.length > 1) session.send({ type: 'updates', updates });
-      }),
-    );
+    const dirty = [...sessions].flatMap((session) => [...session.subscriptions.values()].filter((s) => s.dirty).map((subscription) => ({ session, subscription })));
+    if (dirty.length === 0) return;
+    for (const { subscription } of dirty) subscription.dirty = false;
+    const responses = await engine().callQueries(dirty.map(({ session, subscription }) => requestFor(session, subscription)));
+    const bySession = new Map<Session, object[]>();
+    dirty.forEach(({ session, subscription }, i) => {
+      const update = updateFor(session, subscription, responses[i]!);
+      if (update) bySession.set(session, [...(bySession.get(session) ?? []), update]);
+    });
+    for (const [session, updates] of bySession) session.send(updates.length === 1 ? updates[0]! : { type: 'updates', updates });
   }
 
   function scheduleFlush(): void {

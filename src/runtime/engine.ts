@@ -14,7 +14,7 @@ import { EngineError } from './errors.js';
 import { installFetchGuard, systemResolver } from './fetch-guard.js';
 import type { FetchPolicy, Resolver } from './fetch-guard.js';
 import { handleHttpRoute } from './http-routes.js';
-import { callFunction } from './invoke.js';
+import { callFunction, callQueries } from './invoke.js';
 import type { CallRequest, CallResponse, EngineCore } from './invoke.js';
 import { pruneInvocations } from './invocations.js';
 import { Loop } from './loop.js';
@@ -58,6 +58,8 @@ const DAY = 24 * HOUR;
 
 export interface Engine {
   call(request: CallRequest): Promise<CallResponse>;
+  /** Queries only: runs them all in one read snapshot, identical reads answered once. */
+  callQueries(requests: CallRequest[]): Promise<CallResponse[]>;
   /** Serves a request under /http/ with the routes of valet/http.ts (`path` is relative to /http). */
   handleHttp(request: Request, path: string): Promise<Response>;
   /** Turns an Authorization header into an invoker; throws EngineError(401) for a bad token. */
@@ -145,6 +147,7 @@ export function createEngine(options: EngineOptions): Engine {
 
   return {
     call: (request) => callFunction(core, request),
+    callQueries: (requests) => callQueries(core, requests),
     handleHttp: (request, path) => handleHttpRoute(core, request, path, (authorization) => authenticate(authorization)),
     authenticate: (authorization) => authenticate(authorization),
     replaceModules(modules) {

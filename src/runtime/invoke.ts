@@ -4,6 +4,7 @@ import type { Invoker } from '../server/ctx.js';
 import type { AnyFunctionDefinition, FunctionKind } from '../server/functions.js';
 import { formatValidationError, validateFields } from '../server/values.js';
 import { findNonJson } from '../storage/documents.js';
+import type { DocumentStore } from '../storage/documents.js';
 import type { Clock } from './clock.js';
 import type { Connections } from './connections.js';
 import { mutationDatabase, mutationWriter, queryDatabase } from './database-api.js';
@@ -130,8 +131,9 @@ function timeoutError(kind: string, path: string, ms: number) {
   return () => new EngineError(`${kind}_timeout`, 504, `${path} did not finish within ${ms} ms`);
 }
 
-async function runQuery(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, reads?: Read[]) {
-  return core.connections.inReadSnapshot(async (store) => {
+async function runQuery(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, reads?: Read[], snapshot?: DocumentStore) {
+  const inSnapshot = <T>(task: (store: DocumentStore) => Promise<T>) => (snapshot ? task(snapshot) : core.connections.inReadSnapshot(task));
+  return inSnapshot(async (store) => {
     const state = newState(path);
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('query', path, core.functionTimeoutMs));
     try {
@@ -169,14 +171,32 @@ async function runMutation(core: EngineCore, path: string, definition: AnyFuncti
   });
 }
 
-export async function callFunction(core: EngineCore, request: CallRequest): Promise<CallResponse> {
+/**
+ * Runs many queries in one read snapshot, answering identical reads once (live queries re-run
+ * after a write: a thousand subscriptions often read the same range). Each keeps its own result,
+ * errors and read set.
+ */
+export async function callQueries(core: EngineCore, requests: CallRequest[]): Promise<CallResponse[]> {
+  return core.connections.inReadSnapshot(async (store) => {
+    store.readCache = new Map();
+    try {
+      const responses: CallResponse[] = [];
+      for (const request of requests) responses.push(await callFunction(core, request, store));
+      return responses;
+    } finally {
+      store.readCache = null;
+    }
+  });
+}
+
+export async function callFunction(core: EngineCore, request: CallRequest, snapshot?: DocumentStore): Promise<CallResponse> {
   try {
     const definition = resolveFunction(core, request);
     const args = validateArgs(core, definition, request.args);
     if (definition.kind === 'action') return await runAction(core, request, definition as never, args);
     if (definition.kind === 'query') {
       const reads: Read[] | undefined = request.trackReads ? [] : undefined;
-      const value = await runQuery(core, request.path, definition, args, request.invoker, reads);
+      const value = await runQuery(core, request.path, definition, args, request.invoker, reads, snapshot);
       return { status: 200, body: { value }, headers: {}, reads };
     }
     const value = await runMutation(core, request.path, definition, args, request.invoker, request.client);

@@ -56,6 +56,21 @@ export class DocumentStore {
   private readonly statements = new Map<string, Database.Statement>();
   /** While set, every write appends its change here (the connections layer publishes them on commit). */
   changeLog: DocumentChange[] | null = null;
+  /**
+   * While set (re-running many live queries in one read snapshot), identical reads are answered
+   * once: within one snapshot the same statement with the same parameters returns the same rows.
+   */
+  readCache: Map<string, unknown> | null = null;
+
+  /** Runs `read`, or reuses its rows from the read cache for the same statement and parameters. */
+  cachedRead<T>(sql: string, params: unknown[], read: () => T): T {
+    if (!this.readCache) return read();
+    const key = `${sql}\u0000${JSON.stringify(params)}`;
+    if (this.readCache.has(key)) return this.readCache.get(key) as T;
+    const rows = read();
+    this.readCache.set(key, rows);
+    return rows;
+  }
 
   constructor(
     readonly db: Database.Database,
@@ -87,7 +102,8 @@ export class DocumentStore {
 
   get(id: string): StoredDocument | null {
     if (typeof id !== 'string') return null;
-    const row = this.prepare('SELECT id, tbl, creation_time, doc FROM _valet_documents WHERE id = ?').get(id) as Row | undefined;
+    const sql = 'SELECT id, tbl, creation_time, doc FROM _valet_documents WHERE id = ?';
+    const row = this.cachedRead(sql, [id], () => this.prepare(sql).get(id)) as Row | undefined;
     return row ? rowToDocument(row) : null;
   }
 

@@ -162,7 +162,8 @@ export class QueryBuilder {
     const keysOf = (row: Record<string, unknown>) => this.plan.orderColumns.map((_, i) => row[`k${i}`]);
     if (this.predicates.length === 0) {
       const bounded = Number.isFinite(limit) ? limit : null;
-      const rows = store.prepare(this.sql(extra, bounded, withKeys)).all(...params) as Record<string, unknown>[];
+      const sql = this.sql(extra, bounded, withKeys);
+      const rows = store.cachedRead(sql, params, () => store.prepare(sql).all(...params)) as Record<string, unknown>[];
       const last = withKeys && rows.length > 0 ? keysOf(rows[rows.length - 1]!) : null;
       return { docs: rows.map((row) => rowToDocument(row as never)), last, exhausted: bounded === null || rows.length < bounded };
     }

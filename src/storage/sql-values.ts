@@ -15,11 +15,16 @@ export function fieldPath(field: string): string {
   return `'$.${JSON.stringify(field).replaceAll("'", "''")}'`;
 }
 
-/** The SQL expression for a field, as indexes and queries must both spell it. */
+const expressions = new Map<string, string>();
+
+/** The SQL expression for a field, as indexes and queries must both spell it (memoised: hot path). */
 export function fieldExpression(field: string): string {
-  if (field === '_creationTime') return 'creation_time';
-  if (field === '_id') return 'id';
-  return `json_extract(doc, ${fieldPath(field)})`;
+  let expression = expressions.get(field);
+  if (expression === undefined) {
+    expression = field === '_creationTime' ? 'creation_time' : field === '_id' ? 'id' : `json_extract(doc, ${fieldPath(field)})`;
+    expressions.set(field, expression);
+  }
+  return expression;
 }
 
 /** Identifiers come from validated schema names; quoting keeps them literal anyway. */
