@@ -138,3 +138,26 @@ describe('query plans', async () => {
     }
   });
 });
+
+describe('callQueries (live query re-runs)', async () => {
+  const { engine, value } = await engineFor('engine-app');
+  await value('mutation', 'users:create', { email: 'one@example.com', age: 1 });
+  await value('mutation', 'users:create', { email: 'two@example.com', age: 2 });
+
+  it('answers each query as a separate call would, sharing identical reads', async () => {
+    const request = (path: string, args: object) => ({ kind: 'query' as const, path, args, invoker: { type: 'anonymous' as const }, external: true, trackReads: true });
+    const requests = [
+      request('users:byEmail', { email: 'one@example.com' }),
+      request('users:byEmail', { email: 'two@example.com' }),
+      request('users:byEmail', { email: 'one@example.com' }),
+      request('users:byAge', { min: 0, max: 10, order: 'desc' }),
+      request('users:nope', {}),
+    ];
+    const batched = await engine.callQueries(requests);
+    const single = await Promise.all(requests.map((r) => engine.call(r)));
+    expect(batched.map((r) => [r.status, r.body])).toEqual(single.map((r) => [r.status, r.body]));
+    expect(batched[0]!.body).toEqual({ value: expect.objectContaining({ email: 'one@example.com' }) });
+    expect(batched[1]!.body).toEqual({ value: expect.objectContaining({ email: 'two@example.com' }) });
+    expect(batched[0]!.reads).toEqual([{ kind: 'range', table: 'users', bounds: [{ op: 'eq', field: 'email', value: 'one@example.com' }] }]);
+  });
+});
