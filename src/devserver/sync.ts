@@ -13,6 +13,7 @@ import type { Read } from '../storage/read-set.js';
 import { changeTouches } from '../storage/read-set.js';
 import type { Engine } from '../runtime/engine.js';
 import type { CallResponse } from '../runtime/invoke.js';
+import { lastSeq } from '../runtime/client-sequence.js';
 import type { HttpContext } from './http.js';
 
 type ClientMessage =
@@ -139,8 +140,7 @@ export function attachSync(server: Server, context: HttpContext): SyncServer {
         } catch (error) {
           session.send({ type: 'authError', error: (error as { toJSON?: () => object }).toJSON?.() ?? { message: String(error) } });
         }
-        const lastSeq = (engine().connections.autoCommitReader.prepare('SELECT last_seq FROM _valet_sync_clients WHERE client_id = ?').get(session.clientId) as { last_seq: number } | undefined)?.last_seq ?? 0;
-        session.send({ type: 'welcome', lastSeq });
+        session.send({ type: 'welcome', lastSeq: lastSeq(engine().connections.autoCommitReader, session.clientId) });
         return;
       }
       case 'auth':

@@ -19,7 +19,8 @@ export class DuplicateMutation extends Error {
   }
 }
 
-function lastSeq(store: DocumentStore, clientId: string): number {
+/** The last mutation id applied for a client (0 for a new client). */
+export function lastSeq(store: DocumentStore, clientId: string): number {
   return (store.prepare('SELECT last_seq FROM _valet_sync_clients WHERE client_id = ?').get(clientId) as { last_seq: number } | undefined)?.last_seq ?? 0;
 }
 

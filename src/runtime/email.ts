@@ -43,20 +43,20 @@ export function validateEmail(input: EmailInput): { recipients: string[]; subjec
   return { recipients, subject: input.subject, html, text, deliveryKey };
 }
 
-/** Inserts the outbox row, or returns the id of the row already queued under the same deliveryKey. */
+/**
+ * Inserts the outbox row, or returns the id of the row already queued under the same deliveryKey.
+ * The unique index on delivery_key does the check: only a duplicate pays for the extra lookup.
+ */
 function insertOutboxRow(store: DocumentStore, email: ReturnType<typeof validateEmail>, now: number, source: string): string {
-  if (email.deliveryKey !== null) {
-    const existing = store.prepare('SELECT id FROM _valet_outbox WHERE delivery_key = ?').get(email.deliveryKey) as { id: string } | undefined;
-    if (existing) return existing.id;
-  }
   const id = newId();
-  store
+  const inserted = store
     .prepare(
       `INSERT INTO _valet_outbox (id, delivery_key, recipients, subject, html, text, status, attempts, next_attempt_at, created_at, source)
-       VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?)`,
+       VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?) ON CONFLICT(delivery_key) DO NOTHING`,
     )
-    .run(id, email.deliveryKey, JSON.stringify(email.recipients), email.subject, email.html, email.text, now, now, source);
-  return id;
+    .run(id, email.deliveryKey, JSON.stringify(email.recipients), email.subject, email.html, email.text, now, now, source).changes;
+  if (inserted === 1) return id;
+  return (store.prepare('SELECT id FROM _valet_outbox WHERE delivery_key = ?').get(email.deliveryKey) as { id: string }).id;
 }
 
 export function emailApi(write: WriteExecutor, now: () => number, source: string, afterEnqueue: () => void = () => undefined) {

@@ -6,9 +6,8 @@ import { newId } from '../storage/ids.js';
 import type { InvocationState } from './database-api.js';
 import { raceDeadline, startDeadline } from './deadline.js';
 import { EngineError } from './errors.js';
-import { errorToResponse } from './errors-to-response.js';
 import type { EngineCore } from './invoke.js';
-import { callHandler } from './invoke.js';
+import { callHandler, failureResponse } from './invoke.js';
 import { actionContext } from './run-action.js';
 import { runInScope } from './scope.js';
 
@@ -41,8 +40,7 @@ export async function handleHttpRoute(core: EngineCore, request: Request, path: 
     if (!(response instanceof Response)) throw new EngineError('invalid_route_response', 500, `${label} must return a Response (e.g. new Response(null, { status: 200 }))`);
     return response;
   } catch (error) {
-    const { status, body } = errorToResponse(error, core.dev);
-    if (status === 500) core.log(`${label} failed: ${core.describeError(error)}`);
+    const { status, body } = failureResponse(core, label, error);
     return json(status, body);
   } finally {
     state.active = false;

@@ -31,14 +31,22 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
+/** The secret never changes once written, so each store reads it once. */
+const secrets = new WeakMap<DocumentStore, string>();
+
+function hashSecret(store: DocumentStore): string {
+  let secret = secrets.get(store);
+  if (secret) return secret;
+  const row = store.prepare("SELECT value FROM _valet_meta WHERE key = 'args_hash_secret'").get() as { value: string } | undefined;
+  secret = row?.value ?? randomBytes(32).toString('hex');
+  if (!row) store.prepare("INSERT INTO _valet_meta (key, value) VALUES ('args_hash_secret', ?)").run(secret);
+  secrets.set(store, secret);
+  return secret;
+}
+
 /** Keyed with a per-database secret: a stored hash of a sensitive action's args reveals nothing. */
 function argsHash(store: DocumentStore, args: unknown): string {
-  let row = store.prepare("SELECT value FROM _valet_meta WHERE key = 'args_hash_secret'").get() as { value: string } | undefined;
-  if (!row) {
-    row = { value: randomBytes(32).toString('hex') };
-    store.prepare("INSERT INTO _valet_meta (key, value) VALUES ('args_hash_secret', ?)").run(row.value);
-  }
-  return createHmac('sha256', row.value).update(canonicalJson(args)).digest('hex');
+  return createHmac('sha256', hashSecret(store)).update(canonicalJson(args)).digest('hex');
 }
 
 function storedBody(row: InvocationRow): unknown {

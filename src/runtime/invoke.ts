@@ -61,6 +61,13 @@ export interface EngineCore {
   afterSchedule: () => void;
 }
 
+/** The JSON error for a failure; a 500 (the handler's or Valet's fault) is also logged with its stack. */
+export function failureResponse(core: EngineCore, label: string, error: unknown): ReturnType<typeof errorToResponse> {
+  const response = errorToResponse(error, core.dev);
+  if (response.status === 500) core.log(`${label} failed: ${core.describeError(error)}`);
+  return response;
+}
+
 /** ctx.runQuery / ctx.runMutation: another function, as the same caller, in its own transaction. */
 export function callerApi(core: EngineCore, invoker: Invoker) {
   const run = async (kind: 'query' | 'mutation', ref: { path: string }, args: unknown) => {
@@ -203,8 +210,7 @@ export async function callFunction(core: EngineCore, request: CallRequest, snaps
     return { status: 200, body: { value }, headers: {} };
   } catch (error) {
     if (error instanceof DuplicateMutation) return { status: error.status, body: error.body, headers: { 'valet-duplicate': 'true' } };
-    const { status, body } = errorToResponse(error, core.dev);
-    if (status === 500) core.log(`${request.path} failed: ${core.describeError(error)}`);
+    const { status, body } = failureResponse(core, request.path, error);
     const client = request.client;
     // A rejected mutation still advances its client (its queue must not wedge), unless the refusal
     // was about the sequence itself or the caller's token (it resends once signed in again).

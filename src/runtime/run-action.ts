@@ -6,11 +6,10 @@ import type { InvocationState } from './database-api.js';
 import { raceDeadline, startDeadline } from './deadline.js';
 import { emailApi } from './email.js';
 import { EngineError } from './errors.js';
-import { errorToResponse } from './errors-to-response.js';
 import { claimInvocation, finishInvocation } from './idempotency.js';
 import type { Outcome } from './idempotency.js';
 import type { CallRequest, CallResponse, EngineCore } from './invoke.js';
-import { callerApi, callHandler, checkReturnValue } from './invoke.js';
+import { callerApi, callHandler, checkReturnValue, failureResponse } from './invoke.js';
 import { schedulerApi } from './scheduler.js';
 import { principalOf } from './invoker.js';
 import { runInScope } from './scope.js';
@@ -58,8 +57,7 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
     const value = checkReturnValue(request.path, await raceDeadline(work, deadline));
     outcome = { status: 'succeeded', httpStatus: 200, result: value };
   } catch (error) {
-    const { status, body } = errorToResponse(error, core.dev);
-    if (status === 500) core.log(`${request.path} failed: ${core.describeError(error)}`);
+    const { status, body } = failureResponse(core, request.path, error);
     outcome = { status: status === 504 && body.code === 'action_timeout' ? 'timeout' : 'failed', httpStatus: status, error: body };
   } finally {
     // From here on, a forgotten promise of this handler can no longer touch the database.

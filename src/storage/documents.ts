@@ -100,10 +100,14 @@ export class DocumentStore {
     return row?.tbl ?? null;
   }
 
+  private findRow(id: string): Row | undefined {
+    const sql = 'SELECT id, tbl, creation_time, doc FROM _valet_documents WHERE id = ?';
+    return this.cachedRead(sql, [id], () => this.prepare(sql).get(id)) as Row | undefined;
+  }
+
   get(id: string): StoredDocument | null {
     if (typeof id !== 'string') return null;
-    const sql = 'SELECT id, tbl, creation_time, doc FROM _valet_documents WHERE id = ?';
-    const row = this.cachedRead(sql, [id], () => this.prepare(sql).get(id)) as Row | undefined;
+    const row = this.findRow(id);
     return row ? rowToDocument(row) : null;
   }
 
@@ -136,8 +140,7 @@ export class DocumentStore {
   }
 
   patch(id: string, fields: Record<string, unknown>): void {
-    const current = this.requireDocument(id, 'patch');
-    const table = this.tableOf(id)!;
+    const { current, table } = this.requireDocument(id, 'patch');
     if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
       throw new DocumentError('invalid_document', `patch ${id}: the patch must be an object of fields`);
     }
@@ -160,8 +163,7 @@ export class DocumentStore {
   }
 
   replace(id: string, fields: Record<string, unknown>): void {
-    const current = this.requireDocument(id, 'replace');
-    const table = this.tableOf(id)!;
+    const { current, table } = this.requireDocument(id, 'replace');
     const { _id: _a, _creationTime: _b, ...rest } = fields ?? {};
     const body = this.checkedBody(table, rest, true);
     this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(body, id);
@@ -169,16 +171,16 @@ export class DocumentStore {
   }
 
   delete(id: string): void {
-    const current = this.requireDocument(id, 'delete');
-    const table = this.tableOf(id)!;
+    const { current, table } = this.requireDocument(id, 'delete');
     this.prepare('DELETE FROM _valet_documents WHERE id = ?').run(id);
     this.changeLog?.push({ table, id, before: current, after: null });
   }
 
-  private requireDocument(id: string, operation: string): StoredDocument {
-    const document = this.get(id);
-    if (!document) throw new DocumentError('document_not_found', `${operation}: no document with id "${id}"`);
-    return document;
+  /** The document and its table, in one lookup. */
+  private requireDocument(id: string, operation: string): { current: StoredDocument; table: string } {
+    const row = typeof id === 'string' ? this.findRow(id) : undefined;
+    if (!row) throw new DocumentError('document_not_found', `${operation}: no document with id "${id}"`);
+    return { current: rowToDocument(row), table: row.tbl };
   }
 
   /** Validates against the schema (when there is one) and serialises to the stored JSON. */

@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../app-dir.js';
-import { CliError, UsageError } from '../errors.js';
+import { CliError } from '../errors.js';
 import { openAppDatabase } from '../open-app-database.js';
+import { parseLimit } from '../options.js';
 import { describeServeFailure } from '../serve-errors.js';
 
 export function registerCron(program: Command): void {
@@ -34,8 +35,7 @@ export function registerCron(program: Command): void {
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  $ valet cron runs\n  $ valet cron runs --job daily-digest --json')
     .action(async (flags: { job?: string; limit: string; json?: boolean }) => {
-      const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${flags.limit}"`);
+      const limit = parseLimit(flags.limit);
       const { listCronRuns } = await import('../../runtime/cron/runs.js');
       const db = await openAppDatabase(findAppDir());
       try {

@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import { findAppDir } from '../app-dir.js';
 import { UsageError } from '../errors.js';
 import { openAppDatabase } from '../open-app-database.js';
+import { parseLimit } from '../options.js';
 
 export function registerData(program: Command): void {
   program
@@ -13,8 +14,7 @@ export function registerData(program: Command): void {
     .option('--json', 'print as JSON')
     .addHelpText('after', '\nExamples:\n  $ valet data\n  $ valet data users --limit 5 --json')
     .action(async (table: string | undefined, flags: { limit: string; order: string; json?: boolean }) => {
-      const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${flags.limit}"`);
+      const limit = parseLimit(flags.limit);
       if (flags.order !== 'asc' && flags.order !== 'desc') throw new UsageError(`--order must be asc or desc, got "${flags.order}"`);
       const { listDocuments, listTables } = await import('../../storage/browse.js');
       const db = await openAppDatabase(findAppDir());

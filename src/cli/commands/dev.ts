@@ -6,7 +6,7 @@ import { untilShutdown } from '../shutdown.js';
 import { codeFrame } from '../code-frame.js';
 import { CliError } from '../errors.js';
 import { describeServeFailure } from '../serve-errors.js';
-import { parsePort } from './start.js';
+import { parsePort } from '../options.js';
 
 const MAX_TYPE_ERRORS = 10;
 

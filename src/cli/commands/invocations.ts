@@ -3,6 +3,7 @@ import kleur from 'kleur';
 import { findAppDir } from '../app-dir.js';
 import { CliError, UsageError } from '../errors.js';
 import { openAppDatabase } from '../open-app-database.js';
+import { parseLimit } from '../options.js';
 
 const STATUSES = ['running', 'succeeded', 'failed', 'timeout'];
 
@@ -22,8 +23,7 @@ export function registerInvocations(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ valet invocations ls --status failed\n  $ valet invocations ls --function actions:sendWelcomeEmail --json')
     .action(async (flags: { function?: string; status?: string; limit: string; json?: boolean }) => {
       if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
-      const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${flags.limit}"`);
+      const limit = parseLimit(flags.limit);
       const { listInvocations } = await import('../../runtime/invocations.js');
       const db = await openAppDatabase(findAppDir());
       try {

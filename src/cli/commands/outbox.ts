@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { findAppDir } from '../app-dir.js';
 import { CliError, UsageError } from '../errors.js';
 import { openAppDatabase } from '../open-app-database.js';
+import { parseLimit } from '../options.js';
 
 const STATUSES = ['queued', 'sending', 'sent', 'failed', 'dead'];
 
@@ -34,8 +35,7 @@ export function registerOutbox(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ valet outbox ls\n  $ valet outbox ls --status dead --json')
     .action(async (flags: { status?: string; limit: string; json?: boolean }) => {
       if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
-      const limit = Number(flags.limit);
-      if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${flags.limit}"`);
+      const limit = parseLimit(flags.limit);
       const { listOutbox } = await import('../../runtime/outbox-store.js');
       const db = await openAppDatabase(findAppDir());
       try {

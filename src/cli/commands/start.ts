@@ -2,14 +2,8 @@ import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../app-dir.js';
 import { untilShutdown } from '../shutdown.js';
-import { UsageError } from '../errors.js';
+import { parsePort } from '../options.js';
 import { describeServeFailure } from '../serve-errors.js';
-
-export function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port: expected a port number (1-65535), got "${value}"`);
-  return port;
-}
 
 export function registerStart(program: Command): void {
   program
