@@ -1,18 +1,9 @@
-/** A failure to report to the user: printed once by the entry point, without a stack trace. */
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 1,
-  ) {
-    super(message);
-    this.name = 'CliError';
-  }
-}
+// Wrong arguments or flags: a user error that exits with 2.
+import { UserError } from '../errors/user-error.js';
 
-/** Wrong arguments or flags: exit code 2. */
-export class UsageError extends CliError {
+export class UsageError extends UserError {
   constructor(message: string) {
-    super(message, 2);
+    super(message, { exitCode: 2 });
     this.name = 'UsageError';
   }
 }

@@ -12,3 +12,21 @@ export function parseLimit(value: string): number {
   if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${value}"`);
   return limit;
 }
+
+/** Commander collector for repeatable flags (`--allowed-host a --allowed-host b`, or `a,b`). */
+export function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, ...value.split(',').map((item) => item.trim()).filter(Boolean)];
+}
+
+/** The flags every server command shares: where it listens and who may reach it. */
+export interface ServeFlags {
+  port: string;
+  host: string;
+  allowedHost?: string[];
+  corsOrigin?: string[];
+}
+
+export const SERVE_SECURITY_HELP = `
+Who may connect: requests must name an allowed Host (localhost, 127.0.0.1, [::1], the --host
+address, and --allowed-host / VALET_ALLOWED_HOSTS), and browser pages need an allowed Origin
+(--cors-origin / VALET_CORS_ORIGINS; \`*\` allows every origin and must be written explicitly).`;

@@ -15,14 +15,14 @@ import { registerRun } from './commands/run.js';
 import { registerScheduled } from './commands/scheduled.js';
 import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
-import { CliError } from './errors.js';
-import { packageJson } from './package-info.js';
+import { findAppDir } from '../project/app-dir.js';
+import { packageJson } from '../project/package-info.js';
+import { reportError } from './report-error.js';
 
 export function buildProgram(): Command {
   const program = new Command('valet')
     .description('Valet: a TypeScript backend in one valet/ folder, with its toolchain.')
     .version(packageJson().version, '-v, --version', 'print the version')
-    .option('--debug', 'print stack traces for unexpected errors')
     .helpOption('-h, --help', 'show help')
     .showSuggestionAfterError(true)
     .exitOverride()
@@ -59,6 +59,15 @@ Examples:
   return program;
 }
 
+/** The app a failed command acted on, for code frames (the working directory's, when there is one). */
+function appDirOf(_error: unknown): string | null {
+  try {
+    return findAppDir();
+  } catch {
+    return null;
+  }
+}
+
 /** Runs the CLI and returns the exit code: 0 ok, 1 failure, 2 usage error. */
 export async function runCli(argv: string[]): Promise<number> {
   const program = buildProgram();
@@ -74,13 +83,6 @@ export async function runCli(argv: string[]): Promise<number> {
       // Help and --version end here with exitCode 0; everything else is a usage error.
       return error.exitCode === 0 ? 0 : 2;
     }
-    if (error instanceof CliError) {
-      process.stderr.write(`${kleur.red('error')} ${error.message}\n`);
-      return error.exitCode;
-    }
-    const debug = argv.includes('--debug');
-    const detail = debug && error instanceof Error ? error.stack : String((error as Error)?.message ?? error);
-    process.stderr.write(`${kleur.red('unexpected error')} ${detail}\n${debug ? '' : 'Run again with --debug for the stack trace.\n'}`);
-    return 1;
+    return reportError(error, appDirOf(error));
   }
 }

@@ -69,6 +69,11 @@ export class LocalStore {
     this.recompute();
   }
 
+  /** Mutations got new numbers (the server knew none of them): their overlays follow. */
+  renumber(map: Map<number, number>): void {
+    for (const entry of this.updates) entry.seq = map.get(entry.seq) ?? entry.seq;
+  }
+
   private recompute(): void {
     const next = new Map(this.server);
     const store: OptimisticLocalStore = {

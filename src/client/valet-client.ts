@@ -1,6 +1,8 @@
 // ValetClient: one WebSocket for live queries and queued mutations, HTTP for one-shot queries and
 // for actions (never queued). Pending mutations are persisted with sequential ids and resent after
 // every reconnect; the server applies each exactly once and in order.
+import type { ErrorBody } from '../protocol/errors.js';
+import type { ClientMessage, QueryUpdate, ServerMessage } from '../protocol/sync.js';
 import type { ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
 import { ValetClientError } from './errors.js';
 import { LocalStore, queryKey } from './local-store.js';
@@ -33,13 +35,6 @@ interface LiveQuery {
   error?: ValetClientError;
 }
 
-type ServerMessage =
-  | { type: 'welcome'; lastSeq: number }
-  | { type: 'update'; id: string; value?: unknown; error?: unknown }
-  | { type: 'updates'; updates: { type: 'update'; id: string; value?: unknown; error?: unknown }[] }
-  | { type: 'mutationResult'; seq: number; status: number; value?: unknown; error?: unknown }
-  | { type: 'authError'; error: unknown }
-  | { type: 'error'; message: string };
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -62,6 +57,9 @@ export class ValetClient {
   private readonly local: LocalStore;
   private readonly pendingListeners = new Set<(pending: number) => void>();
   private readonly connectionListeners = new Set<(connected: boolean) => void>();
+  private readonly errorListeners = new Set<(error: ValetClientError) => void>();
+  /** Whether the current socket has been welcomed (subscriptions are sent once per socket). */
+  private welcomed = false;
 
   constructor(url: string, options: ValetClientOptions = {}) {
     this.url = url.replace(/\/$/, '');
@@ -101,6 +99,22 @@ export class ValetClient {
   onConnectionChange(listener: (connected: boolean) => void): () => void {
     this.connectionListeners.add(listener);
     return () => this.connectionListeners.delete(listener);
+  }
+
+  /**
+   * Problems the server reports outside any one call: a refused token (the connection goes on as
+   * anonymous: \`code\` says why) or a message it could not handle. Without a listener they are
+   * logged with console.warn, never dropped.
+   */
+  onError(listener: (error: ValetClientError) => void): () => void {
+    this.errorListeners.add(listener);
+    return () => this.errorListeners.delete(listener);
+  }
+
+  private reportError(body: ErrorBody | undefined): void {
+    const error = ValetClientError.from(body);
+    if (this.errorListeners.size === 0) console.warn(`valet: ${error.code}: ${error.message}`);
+    for (const listener of this.errorListeners) listener(error);
   }
 
   private notifyPending(): void {
@@ -210,7 +224,7 @@ export class ValetClient {
     return this.local.get(queryKey(path, args));
   }
 
-  private send(message: object): void {
+  private send(message: ClientMessage): void {
     if (this.socket && this.socket.readyState === 1) this.socket.send(JSON.stringify(message));
   }
 
@@ -231,7 +245,8 @@ export class ValetClient {
     const socket = new Socket(`${this.url.replace(/^http/, 'ws')}/api/sync`);
     this.socket = socket;
     socket.onopen = async () => {
-      socket.send(JSON.stringify({ type: 'hello', clientId: this.queue!.clientId, token: await this.token() }));
+      this.welcomed = false;
+      socket.send(JSON.stringify({ type: 'hello', clientId: this.queue!.clientId, token: await this.token() } satisfies ClientMessage));
     };
     socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as ServerMessage);
     socket.onclose = () => {
@@ -249,11 +264,15 @@ export class ValetClient {
   private receive(message: ServerMessage): void {
     switch (message.type) {
       case 'welcome': {
-        this.connected = true;
-        this.reconnectDelay = this.options.reconnectDelayMs ?? 250;
-        for (const listener of this.connectionListeners) listener(true);
+        this.alignQueue(message.lastSeq);
+        if (!this.welcomed) {
+          this.welcomed = true;
+          this.connected = true;
+          this.reconnectDelay = this.options.reconnectDelayMs ?? 250;
+          for (const listener of this.connectionListeners) listener(true);
+          for (const query of this.live.values()) this.send({ type: 'subscribe', id: query.id, path: query.path, args: query.args });
+        }
         // Queries first, then the queue: resends the server already applied come back as duplicates.
-        for (const query of this.live.values()) this.send({ type: 'subscribe', id: query.id, path: query.path, args: query.args });
         for (const pending of this.queue!.pending) this.sendMutation(pending);
         return;
       }
@@ -264,12 +283,41 @@ export class ValetClient {
       case 'mutationResult':
         void this.settle(message);
         return;
+      case 'authError':
+      case 'error':
+        this.reportError(message.error);
+        return;
       default:
         return;
     }
   }
 
-  private applyUpdates(updates: { id: string; value?: unknown; error?: unknown }[]): void {
+  /**
+   * The server's sequence for this client and caller may be behind the queue's numbers: a new
+   * caller (signed in as someone else) or a fresh database knows none of them. Mutations the
+   * server never saw are numbered on from where it stands, so they are not refused as a gap.
+   */
+  private alignQueue(lastSeq: number): void {
+    const queue = this.queue!;
+    const first = queue.pending[0]?.seq ?? queue.nextSeq;
+    if (first <= lastSeq + 1) {
+      if (queue.pending.length === 0 && queue.nextSeq <= lastSeq) queue.nextSeq = lastSeq + 1;
+      return;
+    }
+    const renumbered = new Map<number, number>();
+    queue.pending.forEach((pending, i) => {
+      renumbered.set(pending.seq, lastSeq + 1 + i);
+      pending.seq = lastSeq + 1 + i;
+    });
+    queue.nextSeq = lastSeq + 1 + queue.pending.length;
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const [seq, waiter] of waiting) this.waiting.set(renumbered.get(seq) ?? seq, waiter);
+    this.local.renumber(renumbered);
+    void this.storage.save(queue);
+  }
+
+  private applyUpdates(updates: QueryUpdate[]): void {
     const values: [string, unknown][] = [];
     const failed: LiveQuery[] = [];
     for (const update of updates) {
@@ -300,7 +348,7 @@ export class ValetClient {
 
   /** Sends the current token again (after sign-in or refresh); live queries re-run as the new caller. */
   async reauthenticate(): Promise<void> {
-    this.send({ type: 'auth', token: await this.token() });
+    this.send({ type: 'auth', token: (await this.token()) ?? null });
   }
 
   close(): void {

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { UserError } from '../errors/user-error.js';
 import { join } from 'node:path';
 import { analyseModule } from './analyse-module.js';
 import type { ModuleAnalysis } from './analyse-module.js';
@@ -6,9 +7,9 @@ import { findModuleFiles, modulePathOf } from './find-modules.js';
 import type { AppModel, Diagnostic, ModuleModel } from './model.js';
 
 /** Thrown when some module cannot be analysed; carries every problem found, each with file:line. */
-export class CodegenError extends Error {
+export class CodegenError extends UserError {
   constructor(readonly diagnostics: Diagnostic[]) {
-    super(diagnostics.map(formatDiagnostic).join('\n'));
+    super(diagnostics.map(formatDiagnostic).join('\n'), { locations: diagnostics });
     this.name = 'CodegenError';
   }
 }

@@ -1,5 +1,8 @@
 // `valet dev` as a programmatic API: codegen → build → swap, on every save, with the server
-// staying up throughout. A broken save reports file:line and the last good build keeps serving.
+// staying up throughout. Failures are classified as Convex's dev loop does: the user's mistake (a
+// broken module, a schema the data does not fit) is reported with file:line while the last good
+// build keeps serving; a transient file error (a save caught mid-write) is retried with backoff;
+// anything else is a bug in Valet, reported as one, and ends the dev server.
 import { statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Finding } from '../check/finding.js';
@@ -7,23 +10,25 @@ import { CodegenError } from '../codegen/analyse.js';
 import { findModuleFiles } from '../codegen/find-modules.js';
 import { runCodegen } from '../codegen/index.js';
 import { typecheckApp } from '../check/typecheck.js';
-import { devAuthConfig, loadOrCreateAdminKey, signDevToken } from '../runtime/dev-keys.js';
+import { BuildError, createAppBuilder } from '../bundler/build.js';
+import { evaluateBundle, ModuleLoadError } from '../bundler/evaluate.js';
+import { BundleMaps } from '../bundler/stack-map.js';
+import { isTransientFileError, UserError } from '../errors/user-error.js';
+import type { HttpContext } from '../http/types.js';
+import { signDevToken } from '../project/keys.js';
+import { DATABASE_DISPLAY_PATH, databasePathOf } from '../project/paths.js';
+import { announceServer, refuseSecondServer, withdrawServer } from '../project/running-server.js';
 import { createEngine } from '../runtime/engine.js';
-import { captureTransport, smtpConfigFromEnv, smtpTransport } from '../runtime/outbox/transports.js';
-import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import type { Engine } from '../runtime/engine.js';
 import type { LogEntry } from '../runtime/function-logs.js';
-import { captureFunctionConsole, logFileSink } from '../runtime/function-logs.js';
+import { captureTransport } from '../runtime/outbox/transports.js';
+import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import { SchemaMismatchError } from '../runtime/schema-check.js';
+import { captureLogs, prepareHost } from '../serve/host.js';
+import { DEFAULT_HOST, listen } from '../serve/listen.js';
+import type { RunningServer } from '../serve/listen.js';
 import { BackgroundTypecheck } from './background-typecheck.js';
-import { BuildError, createAppBuilder, evaluateBundle, ModuleLoadError } from './build.js';
-import type { HttpContext } from './http.js';
 import { ReloadQueue } from './reload-queue.js';
-import { listen } from './server.js';
-import type { RunningServer } from './server.js';
-import { BundleMaps } from './stack-map.js';
-import { outboxTuning } from './start.js';
-import { announceServer, databasePathOf, stateDirOf, withdrawServer } from './state.js';
 import { watchApp } from './watch.js';
 import type { AppWatcher } from './watch.js';
 
@@ -35,22 +40,28 @@ export interface Problem {
 }
 
 export type DevEvent =
-  | { type: 'ready'; url: string; functions: number; ms: number }
+  | { type: 'ready'; url: string; functions: number; ms: number; authSource: string; database: string }
   | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[] }
   | { type: 'failed'; stage: 'codegen' | 'build' | 'load' | 'schema' | 'types'; changed: string[]; problems: Problem[]; keptServing: boolean }
   | { type: 'types'; errors: Finding[] }
   | { type: 'log'; entry: LogEntry }
-  | { type: 'email'; email: OutgoingEmail };
+  | { type: 'email'; email: OutgoingEmail }
+  /** A bug in Valet itself: the dev server stops; the error carries its stack. */
+  | { type: 'fatal'; error: unknown };
 
 export interface DevOptions {
   appDir: string;
   port: number;
+  host?: string;
+  allowedHosts?: string[];
+  corsOrigins?: string[];
   /** background (default): report type errors without blocking; blocking: a type error stops the reload; off. */
   typecheck?: 'background' | 'blocking' | 'off';
   /** Build, codegen and apply the schema, then return (no server, no watching). */
   once?: boolean;
   onEvent?: (event: DevEvent) => void;
   quietMs?: number;
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface DevServer {
@@ -58,28 +69,33 @@ export interface DevServer {
   /** Resolves once no reload is running. */
   idle(): Promise<void>;
   engine(): Engine | null;
+  /** Resolves with the error when the dev server stops on a bug of Valet's. */
+  fatal: Promise<unknown>;
   close(): Promise<void>;
 }
 
-class ReloadFailure extends Error {
+type Stage = Extract<DevEvent, { type: 'failed' }>['stage'];
+
+/** A reload stage's failure, as the user reads it. */
+class ReloadFailure extends UserError {
   constructor(
-    readonly stage: Extract<DevEvent, { type: 'failed' }>['stage'],
+    readonly stage: Stage,
     readonly problems: Problem[],
   ) {
     super(problems.map((p) => p.message).join('\n'));
   }
 }
 
-function problemsOf(error: unknown): ReloadFailure {
+/** User errors by their stage; null for anything else (a bug, or a transient file error). */
+function userFailureOf(error: unknown): ReloadFailure | null {
   if (error instanceof ReloadFailure) return error;
   if (error instanceof CodegenError) return new ReloadFailure('codegen', error.diagnostics);
   if (error instanceof BuildError) return new ReloadFailure('build', error.messages.map((m) => ({ file: m.file, line: m.line, column: m.column, message: m.text })));
-  if (error instanceof ModuleLoadError) {
-    const where = /^(valet\/[^:]+):(\d+)/.exec(error.message);
-    return new ReloadFailure('load', [{ file: where?.[1], line: where ? Number(where[2]) : undefined, message: error.message }]);
-  }
   if (error instanceof SchemaMismatchError) return new ReloadFailure('schema', [{ file: 'valet/schema.ts', message: error.message }]);
-  return new ReloadFailure('load', [{ message: error instanceof Error ? error.message : String(error) }]);
+  if (error instanceof ModuleLoadError || error instanceof UserError) {
+    return new ReloadFailure('load', [{ file: error.location?.file, line: error.location?.line, column: error.location?.column, message: error.message }]);
+  }
+  return null;
 }
 
 /** Modification times of valet/ modules and the given extra sources, keyed by app-relative path. */
@@ -102,98 +118,120 @@ function differences(before: Map<string, number>, after: Map<string, number>): s
   return [...changed, ...removed];
 }
 
+const TRANSIENT_RETRIES = 5;
+
 export async function startDev(options: DevOptions): Promise<DevServer> {
   const started = performance.now();
   const { appDir } = options;
   const emit = options.onEvent ?? (() => undefined);
   const typecheckMode = options.typecheck ?? 'background';
-  process.env.VALET_DEV = '1';
-  const stateDir = stateDirOf(appDir);
+  const env = options.env ?? process.env;
+  env.VALET_DEV = '1';
+  const bindHost = options.host ?? DEFAULT_HOST;
+  if (!options.once) await refuseSecondServer(appDir);
   const maps = new BundleMaps(appDir);
   const builder = createAppBuilder(appDir);
+  const host = await prepareHost({ appDir, mode: 'dev', env, bindHost, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
   const context: HttpContext = {
     engine: null,
-    adminKey: loadOrCreateAdminKey(stateDir),
+    adminKey: host.adminKey,
+    policy: host.policy,
     notReadyReason: 'the app has not built successfully yet: see the valet dev terminal',
-    devToken: (userId) => signDevToken(stateDir, userId),
+    devToken: (userId) => signDevToken(appDir, userId),
   };
-  const auth = await devAuthConfig(stateDir);
-  // Dev captures email unless an SMTP server is configured explicitly.
-  const smtpConfig = smtpConfigFromEnv(process.env);
-  const smtp = smtpConfig ? await smtpTransport(smtpConfig) : null;
-  const logSink = logFileSink(join(stateDir, 'logs.ndjson'));
-  const restoreConsole = options.once
-    ? () => undefined
-    : captureFunctionConsole((entry) => {
-        logSink(entry);
-        emit({ type: 'log', entry });
-      });
+  const restoreConsole = options.once ? () => undefined : captureLogs(appDir, (entry) => emit({ type: 'log', entry }));
   let watcher: AppWatcher | null = null;
   let server: RunningServer | null = null;
   let queue: ReloadQueue | null = null;
+  let reportFatal: (error: unknown) => void = () => undefined;
+  const fatal = new Promise<unknown>((resolve) => (reportFatal = resolve));
   const typecheck = typecheckMode === 'background' ? new BackgroundTypecheck(appDir, (errors) => emit({ type: 'types', errors })) : null;
-
   let sources: string[] = [];
+
+  async function rebuild(): Promise<{ generated: string[] }> {
+    const { written } = runCodegen(appDir);
+    const bundle = await builder.build();
+    if (typecheckMode === 'blocking') {
+      const errors = (await typecheckApp(appDir)).findings.filter((f) => f.severity === 'error');
+      if (errors.length > 0) throw new ReloadFailure('types', errors.map((f) => ({ file: f.file, line: f.line, column: f.column, message: `${f.rule}: ${f.message}` })));
+    }
+    const modules = evaluateBundle(bundle, appDir, maps);
+    if (context.engine) {
+      context.engine.replaceModules(modules);
+    } else {
+      context.engine = createEngine({
+        modules,
+        dbPath: databasePathOf(appDir),
+        env,
+        auth: host.auth,
+        background: !options.once,
+        emailTransport: host.smtp ?? captureTransport((email) => emit({ type: 'email', email })),
+        outbox: host.outbox,
+        mapStack: (stack) => maps.rewriteStack(stack),
+        describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+      });
+    }
+    // New code may answer differently (and a first build answers subscriptions made before it).
+    void server?.sync.refreshAll();
+    await watcher?.track(bundle.inputs);
+    sources = bundle.inputs;
+    return { generated: written };
+  }
 
   /** One reload: each stage can fail, and then nothing after it runs and the old build stays. */
   async function reload(changed: string[]): Promise<void> {
     const began = performance.now();
     const before = modificationTimes(appDir, sources);
-    try {
-      const { written } = runCodegen(appDir);
-      const bundle = await builder.build();
-      if (typecheckMode === 'blocking') {
-        const errors = (await typecheckApp(appDir)).findings.filter((f) => f.severity === 'error');
-        if (errors.length > 0) throw new ReloadFailure('types', errors.map((f) => ({ file: f.file, line: f.line, column: f.column, message: `${f.rule}: ${f.message}` })));
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const { generated } = await rebuild();
+        emit({ type: 'reloaded', changed, functions: context.engine!.functionPaths().length, ms: Math.round(performance.now() - began), generated });
+        typecheck?.request();
+        break;
+      } catch (error) {
+        if (isTransientFileError(error) && attempt < TRANSIENT_RETRIES) {
+          await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
+          continue;
+        }
+        const failure = userFailureOf(error) ?? (isTransientFileError(error) ? new ReloadFailure('load', [{ message: (error as Error).message }]) : null);
+        if (!failure) {
+          if (options.once || !server) throw error;
+          reportFatal(error);
+          emit({ type: 'fatal', error });
+          return;
+        }
+        if (!context.engine) context.notReadyReason = `the app does not build: ${failure.message}`;
+        emit({ type: 'failed', stage: failure.stage, changed, problems: failure.problems, keptServing: context.engine !== null });
+        break;
       }
-      const modules = evaluateBundle(bundle, appDir, maps);
-      if (context.engine) {
-        context.engine.replaceModules(modules);
-        // New code may answer differently: live queries get the new answers.
-        void server?.sync.refreshAll();
-      }
-      else {
-        context.engine = createEngine({
-          modules,
-          dbPath: databasePathOf(appDir),
-          env: process.env,
-          auth,
-          background: !options.once,
-          emailTransport: smtp ?? captureTransport((email) => emit({ type: 'email', email })),
-          outbox: outboxTuning(process.env),
-          describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
-        });
-      }
-      await watcher?.track(bundle.inputs);
-      sources = bundle.inputs;
-      const ms = Math.round(performance.now() - began);
-      emit({ type: 'reloaded', changed, functions: context.engine.functionPaths().length, ms, generated: written });
-      typecheck?.request();
-    } catch (error) {
-      const failure = problemsOf(error);
-      if (!context.engine) context.notReadyReason = `the app does not build: ${failure.message}`;
-      emit({ type: 'failed', stage: failure.stage, changed, problems: failure.problems, keptServing: context.engine !== null });
     }
     // A save during the reload may have been coalesced away by the watcher: catch it here.
     for (const file of differences(before, modificationTimes(appDir, sources))) queue?.notify(file);
   }
 
-  await reload([]);
-  if (options.once) {
-    const ok = context.engine !== null;
+  const cleanUp = async () => {
     await context.engine?.close();
     await builder.dispose();
     restoreConsole();
-    if (!ok) throw new Error('valet dev --once: the app did not build');
-    return { url: null, idle: async () => undefined, engine: () => null, close: async () => undefined };
+  };
+
+  try {
+    await reload([]);
+  } catch (error) {
+    await cleanUp();
+    throw error;
+  }
+  if (options.once) {
+    const ok = context.engine !== null;
+    await cleanUp();
+    if (!ok) throw new UserError('valet dev --once: the app did not build (see above)');
+    return { url: null, idle: async () => undefined, engine: () => null, fatal, close: async () => undefined };
   }
 
   try {
-    server = await listen(context, options.port);
+    server = await listen(context, options.port, bindHost);
   } catch (error) {
-    await context.engine?.close();
-    await builder.dispose();
-    restoreConsole();
+    await cleanUp();
     throw error;
   }
   const running = server;
@@ -201,21 +239,27 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   queue = new ReloadQueue(reload, options.quietMs);
   watcher = await watchApp(appDir, (file) => queue!.notify(file));
   await watcher.track(sources);
-  emit({ type: 'ready', url: running.url, functions: context.engine?.functionPaths().length ?? 0, ms: Math.round(performance.now() - started) });
+  emit({
+    type: 'ready',
+    url: running.url,
+    functions: context.engine?.functionPaths().length ?? 0,
+    ms: Math.round(performance.now() - started),
+    authSource: host.authSource,
+    database: DATABASE_DISPLAY_PATH,
+  });
 
   return {
     url: running.url,
     idle: () => queue!.idle(),
     engine: () => context.engine,
+    fatal,
     async close() {
       queue!.stop();
       await watcher?.close();
       await queue!.idle();
       withdrawServer(appDir);
       await running.close();
-      await context.engine?.close();
-      await builder.dispose();
-      restoreConsole();
+      await cleanUp();
     },
   };
 }

@@ -1,31 +1,31 @@
 // createEngine: the programmatic heart of Valet. Give it the loaded modules of valet/ and a
-// database file; call functions in-process with `call`, or serve them with the HTTP handler.
-// With `background: true` it also runs the work that happens after a request returns: email
+// database file; call functions in-process with `call`, or serve them with src/http. With
+// `background: true` it also runs the work that happens after a request returns: email
 // delivery, scheduled functions and crons.
 import type { Invoker } from '../server/ctx.js';
+import type { DocumentStore } from '../storage/documents.js';
 import { applySchemaIndexes } from '../storage/indexes.js';
-import type { AuthConfig } from './auth.js';
-import { verifyToken } from './auth.js';
+import type { AuthConfig } from './auth/verify.js';
+import { verifyToken } from './auth/verify.js';
+import { callFunction, callQueries } from './call/call-function.js';
+import { handleHttpRoute } from './call/run-route.js';
+import type { CallRequest, CallResponse, EngineCore } from './call/types.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import { Connections } from './connections.js';
 import { CronRunner } from './cron/runner.js';
 import { EngineError } from './errors.js';
-import { installFetchGuard, systemResolver } from './fetch-guard.js';
-import type { FetchPolicy, Resolver } from './fetch-guard.js';
-import { handleHttpRoute } from './http-routes.js';
-import { callFunction, callQueries } from './invoke.js';
-import type { CallRequest, CallResponse, EngineCore } from './invoke.js';
-import { pruneInvocations } from './invocations.js';
+import { installFetchGuard, systemResolver } from './fetch-guard/guard.js';
+import type { FetchPolicy, Resolver } from './fetch-guard/guard.js';
+import { markInterruptedInvocations, pruneInvocations } from './invocations/store.js';
 import { Loop } from './loop.js';
 import type { EmailTransport } from './outbox/transports.js';
 import { captureTransport } from './outbox/transports.js';
 import { OutboxWorker } from './outbox/worker.js';
 import type { OutboxWorkerOptions } from './outbox/worker.js';
-import type { LoadedModules } from './registry.js';
+import type { LoadedModules, MapStack, Registry } from './registry.js';
 import { buildRegistry } from './registry.js';
-import type { Registry } from './registry.js';
-import { ScheduledRunner } from './scheduled-runner.js';
+import { ScheduledRunner } from './scheduler/runner.js';
 import { findSchemaViolations, SchemaMismatchError, schemaSignature } from './schema-check.js';
 
 export interface EngineOptions {
@@ -45,6 +45,8 @@ export interface EngineOptions {
   log?: (line: string) => void;
   /** Turns a handler's error into the text logged (dev maps bundle frames back to valet/ files). */
   describeError?: (error: unknown) => string;
+  /** Maps a raw stack to valet/ sources (for definitions reported by file:line). */
+  mapStack?: MapStack;
   /** Run email delivery, scheduled functions and crons (servers do; `valet run` and most tests do not). */
   background?: boolean;
   /** Where email goes; the dev capture (a log line per email) by default. */
@@ -68,11 +70,14 @@ export interface Engine {
   replaceModules(modules: LoadedModules): void;
   /** Canonical paths of the functions served now. */
   functionPaths(): string[];
+  readonly registry: Registry;
   readonly outbox: OutboxWorker;
   readonly scheduled: ScheduledRunner;
   readonly crons: CronRunner;
   readonly connections: Connections;
   readonly dev: boolean;
+  /** Whether bearer tokens are verified (false: only anonymous, public functions and admin calls work). */
+  readonly authConfigured: boolean;
   close(): Promise<void>;
 }
 
@@ -86,15 +91,16 @@ export function createEngine(options: EngineOptions): Engine {
   const clock = options.clock ?? systemClock;
   const dev = env.VALET_DEV === '1';
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  let registry = buildRegistry(options.modules);
+  const mapStack = options.mapStack ?? ((stack: string) => stack);
+  let registry = buildRegistry(options.modules, mapStack);
   const connections = new Connections(options.dbPath, registry.schema, () => clock.now(), options.readerPoolSize);
   try {
     refuseMismatchedData(connections, registry.schema);
+    applySchemaIndexes(connections.writerDb, registry.schema);
   } catch (error) {
     connections.close();
     throw error;
   }
-  applySchemaIndexes(connections.writerDb, registry.schema);
   let appliedSchema = schemaSignature(registry.schema);
 
   installFetchGuard();
@@ -108,6 +114,7 @@ export function createEngine(options: EngineOptions): Engine {
     clock,
     fetchPolicy,
     dev,
+    authConfigured: Boolean(options.auth),
     functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
     log,
     describeError: options.describeError ?? ((error) => (error instanceof Error ? (error.stack ?? error.message) : String(error))),
@@ -117,6 +124,7 @@ export function createEngine(options: EngineOptions): Engine {
     afterSchedule: () => {
       if (background) scheduled.wake();
     },
+    call: (request: CallRequest, snapshot?: DocumentStore) => callFunction(core, request, snapshot),
   };
   const invoke = (kind: CallRequest['kind'], path: string, args: unknown, invoker: Invoker) => callFunction(core, { kind, path, args, invoker, external: false });
   const transport = options.emailTransport ?? captureTransport((email) => log(`✉ email to ${email.to.join(', ')}: "${email.subject}" (valet outbox show ${email.id})`));
@@ -138,7 +146,8 @@ export function createEngine(options: EngineOptions): Engine {
   );
   pruning.start();
   if (background) {
-    void Promise.all([scheduled.recover(), crons.recover()]).then(() => {
+    // A server owns the database: whatever a previous process left running can no longer finish.
+    void Promise.all([connections.withWriter((store) => markInterruptedInvocations(store.db, clock.now())), scheduled.recover(), crons.recover()]).then(() => {
       outbox.start();
       scheduled.start();
       crons.start();
@@ -151,7 +160,7 @@ export function createEngine(options: EngineOptions): Engine {
     handleHttp: (request, path) => handleHttpRoute(core, request, path, (authorization) => authenticate(authorization)),
     authenticate: (authorization) => authenticate(authorization),
     replaceModules(modules) {
-      const next = buildRegistry(modules);
+      const next = buildRegistry(modules, mapStack);
       const signature = schemaSignature(next.schema);
       if (signature !== appliedSchema) {
         refuseMismatchedData(connections, next.schema);
@@ -164,11 +173,15 @@ export function createEngine(options: EngineOptions): Engine {
       registry = next;
     },
     functionPaths: () => [...registry.functions.keys()].sort(),
+    get registry() {
+      return registry;
+    },
     outbox,
     scheduled,
     crons,
     connections,
     dev,
+    authConfigured: Boolean(options.auth),
     async close() {
       await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
       connections.close();
@@ -179,7 +192,8 @@ export function createEngine(options: EngineOptions): Engine {
     if (!authorization) return { type: 'anonymous' };
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw new EngineError('token_malformed', 401, 'the Authorization header must be "Bearer <token>"');
-    if (!options.auth) throw new EngineError('auth_not_configured', 401, 'this server has no token verification configured (set VALET_AUTH_* or use valet dev)');
+    if (!options.auth) throw new EngineError('auth_not_configured', 401, 'this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to valet start to trust the app\'s dev key)');
+    // Tokens are checked against wall time, not the injected clock (which tests move freely).
     const user = await verifyToken(options.auth, match[1]!);
     return { type: 'user', userId: user.userId, claims: user.claims };
   }

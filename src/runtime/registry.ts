@@ -5,6 +5,9 @@ import type { AnyFunctionDefinition } from '../server/functions.js';
 import type { HttpRouter } from '../server/http.js';
 import { isFunctionDefinition } from '../server/functions.js';
 import type { SchemaDefinition } from '../server/schema.js';
+import { UserError } from '../errors/user-error.js';
+import { scheduleOf } from './cron/schedule.js';
+import type { SourceLocation } from '../errors/user-error.js';
 
 /** Module path (`admin/users`) → that module's exports. */
 export type LoadedModules = Record<string, Record<string, unknown>>;
@@ -22,7 +25,16 @@ function isSchema(value: unknown): value is SchemaDefinition<any> {
   return typeof value === 'object' && value !== null && 'tables' in value && 'options' in value;
 }
 
-export function buildRegistry(modules: LoadedModules): Registry {
+/** Maps a raw stack (from where a definition was made) to its valet/ source; dev and start pass their stack maps. */
+export type MapStack = (stack: string) => string;
+
+/** The first frame of a stack that lies in valet/ (after mapping), as a location. */
+export function locateInApp(stack: string | undefined, mapStack: MapStack): SourceLocation | undefined {
+  const match = /(valet\/[^\s():]+):(\d+)(?::(\d+))?/.exec(mapStack(stack ?? ''));
+  return match ? { file: match[1]!, line: Number(match[2]), column: match[3] ? Number(match[3]) : undefined } : undefined;
+}
+
+export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stack) => stack): Registry {
   const functions = new Map<string, AnyFunctionDefinition>();
   for (const [modulePath, exports] of Object.entries(modules)) {
     for (const [name, value] of Object.entries(exports)) {
@@ -31,18 +43,26 @@ export function buildRegistry(modules: LoadedModules): Registry {
   }
   const schemaExport = modules.schema?.default;
   if (schemaExport !== undefined && !isSchema(schemaExport)) {
-    throw new Error('valet/schema.ts must `export default defineSchema({ ... })`');
+    throw new UserError('valet/schema.ts must `export default defineSchema({ ... })`', { location: { file: 'valet/schema.ts' } });
   }
   const cronExport = modules.crons?.default as { jobs?: CronJob[] } | undefined;
-  if (cronExport !== undefined && !Array.isArray(cronExport?.jobs)) throw new Error('valet/crons.ts must `export default cronJobs()...`');
+  if (cronExport !== undefined && !Array.isArray(cronExport?.jobs)) throw new UserError('valet/crons.ts must `export default cronJobs()...`', { location: { file: 'valet/crons.ts' } });
   const crons = cronExport?.jobs ?? [];
   for (const job of crons) {
+    try {
+      scheduleOf(job);
+    } catch (error) {
+      const location = locateInApp(job.definedAt, mapStack) ?? { file: 'valet/crons.ts' };
+      throw new UserError(`${location.file}${location.line ? `:${location.line}` : ''}: ${(error as Error).message}`, { location });
+    }
     const target = functions.get(job.ref.path);
     if (!target || (target.kind !== 'mutation' && target.kind !== 'action')) {
-      throw new Error(`valet/crons.ts: job "${job.name}" targets ${job.ref.path}, which is not a mutation or action of this app`);
+      const location = locateInApp(job.definedAt, mapStack) ?? { file: 'valet/crons.ts' };
+      const at = `${location.file}${location.line ? `:${location.line}` : ''}`;
+      throw new UserError(`${at}: cron job "${job.name}" targets ${job.ref.path}, which is not a mutation or action of this app`, { location });
     }
   }
   const httpExport = modules.http?.default as HttpRouter | undefined;
-  if (httpExport !== undefined && typeof httpExport?.lookup !== 'function') throw new Error('valet/http.ts must `export default httpRouter()...`');
+  if (httpExport !== undefined && typeof httpExport?.lookup !== 'function') throw new UserError('valet/http.ts must `export default httpRouter()...`', { location: { file: 'valet/http.ts' } });
   return { functions, schema: (schemaExport as SchemaDefinition<any> | undefined) ?? null, crons, http: httpExport ?? null };
 }

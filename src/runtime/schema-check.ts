@@ -1,13 +1,17 @@
 // Before a schema takes effect (at start, or on a dev reload), every stored document must match
 // it: otherwise the change is refused, naming tables, counts and example documents.
+import { UserError } from '../errors/user-error.js';
 import type { SchemaDefinition } from '../server/schema.js';
+import { tableDefinition } from '../server/schema.js';
 import type { AnyValidator } from '../server/values.js';
 import { formatValidationError, validateFields } from '../server/values.js';
 import type { DocumentStore } from '../storage/documents.js';
 
-export class SchemaMismatchError extends Error {
+export class SchemaMismatchError extends UserError {
   constructor(readonly problems: string[]) {
-    super(`the schema does not match the stored data, so it was not applied:\n${problems.map((p) => `  ${p}`).join('\n')}\nMigrate or delete those documents (valet data <table>), or change the schema.`);
+    super(`the schema does not match the stored data, so it was not applied:\n${problems.map((p) => `  ${p}`).join('\n')}\nMigrate or delete those documents (valet data <table>), or change the schema.`, {
+      location: { file: 'valet/schema.ts' },
+    });
     this.name = 'SchemaMismatchError';
   }
 }
@@ -35,7 +39,7 @@ export function findSchemaViolations(store: DocumentStore, schema: SchemaDefinit
   const problems: string[] = [];
   const tables = store.prepare('SELECT tbl, COUNT(*) AS n FROM _valet_documents GROUP BY tbl').all() as { tbl: string; n: number }[];
   for (const { tbl, n } of tables) {
-    const definition = schema.tables[tbl] as { fields: Record<string, AnyValidator> } | undefined;
+    const definition = tableDefinition(schema, tbl) as { fields: Record<string, AnyValidator> } | undefined;
     if (!definition) {
       problems.push(`table ${tbl}: ${n} document${n === 1 ? '' : 's'}, but the schema has no table ${tbl}`);
       continue;

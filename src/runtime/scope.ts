@@ -1,7 +1,7 @@
 // Which invocation the current async code belongs to. The fetch guard reads it (fetch throws in
 // queries, mutations and transactions); ctx objects use it to refuse work after they finished.
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { FetchPolicy } from './fetch-guard.js';
+import type { FetchPolicy } from './fetch-guard/guard.js';
 
 export type ScopeKind = 'query' | 'mutation' | 'action' | 'http';
 

@@ -2,11 +2,12 @@
 // generate its API, and optionally install. No prompting here (see the init command).
 import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
-import { packageJson, PACKAGE_ROOT } from '../cli/package-info.js';
+import { UserError } from '../errors/user-error.js';
+import { packageJson, PACKAGE_ROOT } from '../project/package-info.js';
 import { runCodegen } from '../codegen/index.js';
 import { listTemplates, templateLayers } from './templates.js';
 
-export class ScaffoldError extends Error {
+export class ScaffoldError extends UserError {
   override readonly name = 'ScaffoldError';
 }
 

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../cli/package-info.js';
+import { PACKAGE_ROOT } from '../project/package-info.js';
 
 export const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
 

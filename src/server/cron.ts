@@ -11,6 +11,8 @@ export interface CronJob {
   readonly schedule: { type: 'cron'; expression: string; timezone: string } | { type: 'interval'; ms: number };
   readonly ref: CronTarget;
   readonly args: Record<string, unknown>;
+  /** The stack where the job was declared, so a bad target is reported at its line in valet/crons.ts. */
+  readonly definedAt?: string;
 }
 
 export interface CronOptions {
@@ -47,7 +49,7 @@ export class CronJobs {
     if (job.ref?.kind !== 'mutation' && job.ref?.kind !== 'action') {
       throw new Error(`cron job "${job.name}": the target must be a mutation or an action reference such as api.digest.send`);
     }
-    this.jobs.push(Object.freeze({ ...job, args: job.args ?? {} }));
+    this.jobs.push(Object.freeze({ ...job, args: job.args ?? {}, definedAt: new Error().stack }));
     return this;
   }
 }

@@ -64,6 +64,14 @@ export class SchemaDefinition<Tables extends Record<string, AnyTableDefinition>>
   }
 }
 
+/**
+ * A table's definition by name, own properties only: `constructor` or `__proto__` is not a table
+ * just because every object inherits one.
+ */
+export function tableDefinition(schema: SchemaDefinition<any> | null | undefined, table: string): AnyTableDefinition | undefined {
+  return schema && typeof table === 'string' && Object.hasOwn(schema.tables, table) ? (schema.tables[table] as AnyTableDefinition) : undefined;
+}
+
 export function defineSchema<const Tables extends Record<string, AnyTableDefinition>>(
   tables: Tables,
   options: SchemaOptions = {},

@@ -2,6 +2,7 @@
 // write. The runtime decides which connection (reader snapshot or the writer's transaction).
 import type Database from 'better-sqlite3';
 import type { SchemaDefinition } from '../server/schema.js';
+import { tableDefinition } from '../server/schema.js';
 import { formatValidationError, validateFields } from '../server/values.js';
 import { newId } from './ids.js';
 
@@ -27,6 +28,11 @@ export class DocumentError extends Error {
     super(message);
     this.name = 'DocumentError';
   }
+}
+
+/** The one message for a table the schema does not declare. */
+export function unknownTableError(schema: SchemaDefinition<any>, table: string): DocumentError {
+  return new DocumentError('unknown_table', `table ${JSON.stringify(table)} is not declared in valet/schema.ts (tables: ${Object.keys(schema.tables).join(', ') || 'none'})`);
 }
 
 export function rowToDocument(row: Row): StoredDocument {
@@ -192,10 +198,8 @@ export class DocumentStore {
       if (key.startsWith('_')) throw new DocumentError('invalid_document', `${table}: field "${key}" is reserved (fields starting with "_" are set by Valet)`);
     }
     if (this.schema) {
-      const definition = this.schema.tables[table];
-      if (!definition) {
-        throw new DocumentError('unknown_table', `table "${table}" is not declared in valet/schema.ts (tables: ${Object.keys(this.schema.tables).join(', ') || 'none'})`);
-      }
+      const definition = tableDefinition(this.schema, table);
+      if (!definition) throw unknownTableError(this.schema, table);
       if (this.schema.options.schemaValidation) {
         const isIdOf = (expected: string, id: string) => {
           const actual = this.tableOf(id);

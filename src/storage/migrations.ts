@@ -109,6 +109,30 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       ) WITHOUT ROWID;
     `);
   },
+  // 5: a client's sequence belongs to the caller who used it: keyed by (client, principal), so
+  // another caller presenting the same client id can neither read its results nor use up its
+  // numbers. Sequences from before are dropped (a client renumbers its queue on the next hello).
+  (db) => {
+    db.exec(`
+      DROP TABLE _valet_sync_clients;
+      DROP TABLE _valet_sync_results;
+      CREATE TABLE _valet_sync_clients (
+        client_id TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        last_seq INTEGER NOT NULL,
+        updated_at REAL NOT NULL,
+        PRIMARY KEY (client_id, principal)
+      ) WITHOUT ROWID;
+      CREATE TABLE _valet_sync_results (
+        client_id TEXT NOT NULL,
+        principal TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        status INTEGER NOT NULL,
+        body TEXT NOT NULL,
+        PRIMARY KEY (client_id, principal, seq)
+      ) WITHOUT ROWID;
+    `);
+  },
 ];
 
 export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;

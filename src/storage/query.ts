@@ -2,7 +2,8 @@
 // one SQL statement over the table's partial index, streaming rows until enough pass the filter.
 import type { SchemaDefinition } from '../server/schema.js';
 import type { StoredDocument } from './documents.js';
-import { DocumentError, rowToDocument } from './documents.js';
+import { tableDefinition } from '../server/schema.js';
+import { DocumentError, rowToDocument, unknownTableError } from './documents.js';
 import type { DocumentStore } from './documents.js';
 import { sqlIndexName } from './indexes.js';
 import type { IndexBound, Read } from './read-set.js';
@@ -86,9 +87,7 @@ export class QueryBuilder {
     /** Told what each execution read (table and index bounds), for reactive queries. */
     private readonly onRead?: (read: Read) => void,
   ) {
-    if (schema && !schema.tables[table]) {
-      throw new DocumentError('unknown_table', `table "${table}" is not declared in valet/schema.ts (tables: ${Object.keys(schema.tables).join(', ') || 'none'})`);
-    }
+    if (schema && !tableDefinition(schema, table)) throw unknownTableError(schema, table);
     this.plan = { index: null, orderColumns: ['creation_time', 'id'], pinned: 0, where: [`tbl = ${quoteLiteral(table)}`], params: [] };
   }
 
@@ -96,9 +95,10 @@ export class QueryBuilder {
     if (this.plan.index !== null || this.ordered || this.predicates.length > 0) {
       throw new DocumentError('invalid_document', 'withIndex must come first, right after query(table)');
     }
-    const definition = this.schema?.tables[this.table]?.indexes.find((i: { name: string }) => i.name === name) as { fields: string[] } | undefined;
+    const table = tableDefinition(this.schema, this.table);
+    const definition = table?.indexes.find((i: { name: string }) => i.name === name) as { fields: string[] } | undefined;
     if (!definition) {
-      const known = this.schema?.tables[this.table]?.indexes.map((i: { name: string }) => i.name) ?? [];
+      const known = table?.indexes.map((i: { name: string }) => i.name) ?? [];
       throw new DocumentError('invalid_document', `table "${this.table}" has no index "${name}"${known.length ? ` (indexes: ${known.join(', ')})` : ''}`);
     }
     const bounds = range ? range(new IndexRange(definition.fields, name)).bounds : [];

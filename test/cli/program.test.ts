@@ -41,7 +41,7 @@ describe('valet CLI', () => {
   it('explains where an app is missing, exit 1', () => {
     const { code, stderr } = valet(['codegen'], tempDir());
     expect(code).toBe(1);
-    expect(stderr).toContain('No valet/ folder in');
+    expect(stderr).toContain('no valet/ folder in');
     expect(stderr).toContain('npx valet init my-app');
     expect(stderr).not.toMatch(/\n\s+at /);
   });

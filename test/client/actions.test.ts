@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { WebSocket } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValetClient } from '../../src/client/index.js';
-import { listInvocations } from '../../src/runtime/invocations.js';
+import { listInvocations } from '../../src/runtime/invocations/store.js';
 import { functionRef, setActionInvoker } from '../../src/server/index.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { serveFixture } from '../helpers/sync-server.js';

@@ -3,8 +3,9 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterAll, expect, it } from 'vitest';
-import { createAppBuilder, evaluateBundle } from '../../src/devserver/build.js';
-import { BundleMaps } from '../../src/devserver/stack-map.js';
+import { createAppBuilder } from '../../src/bundler/build.js';
+import { evaluateBundle } from '../../src/bundler/evaluate.js';
+import { BundleMaps } from '../../src/bundler/stack-map.js';
 import { fixtureApp, removeTempDirs } from '../helpers/apps.js';
 import { runCodegen } from '../../src/codegen/index.js';
 

@@ -33,7 +33,7 @@ describe('valet start on a new basic app', () => {
     app = join(parent, 'shop');
     linkDependencies(app);
     port = await freePort();
-    server = spawnValet(['start', '--port', String(port)], app, { PURCHASE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    server = spawnValet(['start', '--port', String(port), '--dev-auth'], app, { PURCHASE_WEBHOOK_SECRET: WEBHOOK_SECRET });
     url = (await server.waitFor(/Valet serving \d+ functions at (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
     token = valet(['token', 'alice'], app).stdout.trim();
   });
@@ -129,8 +129,18 @@ describe('valet start on a new basic app', () => {
     expect(outbox.every((e: { status: string }) => e.status === 'sent')).toBe(true);
   });
 
-  it('refuses a second server on the same port with a message', async () => {
-    const second = spawnValet(['start', '--port', String(port)], app);
+  it('refuses a second server for the same app, naming the first', async () => {
+    const second = spawnValet(['start', '--port', String(await freePort())], app);
+    expect(await second.exited).toBe(1);
+    expect(second.output()).toContain(`this app already has a running Valet server at ${url} (pid ${server.child.pid})`);
+    expect(second.output()).not.toMatch(/\n\s+at /);
+  });
+
+  it('refuses a port another server holds, with a message', async () => {
+    const parent = tempDir();
+    expect(valet(['init', 'other', '--template', 'basic', '--yes', '--no-install'], parent).code).toBe(0);
+    linkDependencies(join(parent, 'other'));
+    const second = spawnValet(['start', '--port', String(port)], join(parent, 'other'));
     expect(await second.exited).toBe(1);
     expect(second.output()).toContain(`port ${port} is already in use`);
     expect(second.output()).not.toMatch(/\n\s+at /);
@@ -155,6 +165,29 @@ describe('valet start on a new basic app', () => {
       expect(broken.output()).not.toMatch(/\n\s+at /);
     } finally {
       writeFileSync(users, good);
+    }
+  });
+
+  it('replaces the record of a killed server instead of refusing', async () => {
+    const killed = spawnValet(['start', '--port', String(port), '--dev-auth'], app);
+    await killed.waitFor(/Valet serving/);
+    expect(await killed.stop('SIGKILL')).toBe(null);
+    expect(existsSync(join(app, '.valet/server.json'))).toBe(true);
+    const next = spawnValet(['start', '--port', String(port)], app);
+    await next.waitFor(/Valet serving/);
+    expect(JSON.parse(readFileSync(join(app, '.valet/server.json'), 'utf8')).pid).toBe(next.child.pid);
+    await next.stop('SIGINT');
+  });
+
+  it('trusts no dev tokens without --dev-auth: signed-in calls answer auth_not_configured, public ones work', async () => {
+    const plain = spawnValet(['start', '--port', String(port)], app);
+    await plain.waitFor(/Valet serving .*auth_not_configured/);
+    try {
+      expect(await post(url, 'mutation', { path: 'users:create', args: { email: 'x@example.com' } }, { authorization: `Bearer ${token}` })).toMatchObject({ status: 401, body: { code: 'auth_not_configured' } });
+      expect(await post(url, 'mutation', { path: 'users:create', args: { email: 'x@example.com' } })).toMatchObject({ status: 401, body: { code: 'auth_not_configured' } });
+      expect((await post(url, 'query', { path: 'users:list', args: {} })).status).toBe(200);
+    } finally {
+      await plain.stop('SIGINT');
     }
   });
 

@@ -1,7 +1,7 @@
 // An engine over a temp copy of a fixture app, built the way `valet start` builds it.
 import { join } from 'node:path';
 import { runCodegen } from '../../src/codegen/index.js';
-import { buildAndLoad } from '../../src/devserver/build.js';
+import { buildAndLoad } from '../../src/bundler/evaluate.js';
 import type { Clock } from '../../src/runtime/clock.js';
 import { createEngine } from '../../src/runtime/engine.js';
 import type { EngineOptions } from '../../src/runtime/engine.js';

@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { WebSocket, WebSocketServer } from 'ws';
 import type { AddressInfo } from 'node:net';
 import { runCodegen } from '../../src/codegen/index.js';
-import { buildAndLoad } from '../../src/devserver/build.js';
-import { listen } from '../../src/devserver/server.js';
-import type { RunningServer } from '../../src/devserver/server.js';
+import { buildAndLoad } from '../../src/bundler/evaluate.js';
+import { listen } from '../../src/serve/listen.js';
+import type { RunningServer } from '../../src/serve/listen.js';
 import { createEngine } from '../../src/runtime/engine.js';
-import type { Engine } from '../../src/runtime/engine.js';
+import { accessPolicyFrom } from '../../src/http/security.js';
+import type { Engine, EngineOptions } from '../../src/runtime/engine.js';
 import { fixtureApp } from './apps.js';
 
 export interface ServedApp {
@@ -19,10 +20,10 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
-export async function serveFixture(fixture: string, app = fixtureApp(fixture, []), port = 0): Promise<ServedApp> {
+export async function serveFixture(fixture: string, app = fixtureApp(fixture, []), port = 0, options: Partial<EngineOptions> = {}): Promise<ServedApp> {
   runCodegen(app);
-  const engine = createEngine({ modules: await buildAndLoad(app), dbPath: join(app, '.valet/valet.db'), env: {}, log: () => undefined });
-  const server = await listen({ engine, adminKey: 'test-admin-key' }, port);
+  const engine = createEngine({ modules: await buildAndLoad(app), dbPath: join(app, '.valet/valet.db'), env: {}, log: () => undefined, ...options });
+  const server = await listen({ engine, adminKey: 'test-admin-key', policy: accessPolicyFrom('start', '127.0.0.1', {}) }, port);
   return {
     app,
     engine,

@@ -1,7 +1,7 @@
 // Actions as the seed page promises: idempotency keys, the invocation log, retry and retention
 // policies, timeouts, and transactions.
 import { afterAll, describe, expect, it } from 'vitest';
-import { getInvocation, listInvocations } from '../../src/runtime/invocations.js';
+import { getInvocation, listInvocations } from '../../src/runtime/invocations/store.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { engineFor, ManualClock } from '../helpers/engine.js';
 

@@ -1,20 +1,21 @@
 // Strict bearer-token verification: every way a token can be wrong gets 401 and its own code.
 import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, UnsecuredJWT } from 'jose';
 import { afterAll, describe, expect, it } from 'vitest';
-import { authConfigFromEnv, verifyToken } from '../../src/runtime/auth.js';
-import { DEV_AUDIENCE, DEV_ISSUER, devAuthConfig, loadOrCreateDevKey, signDevToken } from '../../src/runtime/dev-keys.js';
+import { authConfigFromEnv, devAuthConfig } from '../../src/runtime/auth/config.js';
+import { verifyToken } from '../../src/runtime/auth/verify.js';
+import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateDevKey, signDevToken } from '../../src/project/keys.js';
 import { removeTempDirs, tempDir } from '../helpers/apps.js';
 
 afterAll(removeTempDirs);
 
 const stateDir = tempDir();
-const config = await devAuthConfig(stateDir);
 const devKey = await loadOrCreateDevKey(stateDir);
+const config = devAuthConfig(devKey.publicJwk, DEV_ISSUER, DEV_AUDIENCE, 'the test key');
 const privateKey = await importJWK(devKey.privateJwk, 'ES256');
 const now = () => Math.floor(Date.now() / 1000);
 
-function claims(overrides: { iss?: string; aud?: string; exp?: number | null; nbf?: number; sub?: string | null } = {}) {
-  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: devKey.kid }).setIssuer(overrides.iss ?? DEV_ISSUER).setAudience(overrides.aud ?? DEV_AUDIENCE).setIssuedAt();
+function claims(overrides: { iss?: string; aud?: string; exp?: number | null; nbf?: number; sub?: string | null; iat?: number } = {}) {
+  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: devKey.kid }).setIssuer(overrides.iss ?? DEV_ISSUER).setAudience(overrides.aud ?? DEV_AUDIENCE).setIssuedAt(overrides.iat);
   if (overrides.sub !== null) jwt.setSubject(overrides.sub ?? 'u1');
   if (overrides.exp !== null) jwt.setExpirationTime(overrides.exp ?? now() + 3600);
   if (overrides.nbf !== undefined) jwt.setNotBefore(overrides.nbf);
@@ -33,11 +34,12 @@ async function rejection(token: string): Promise<{ code: string; status: number 
 describe('verifyToken', () => {
   it('accepts a dev token and returns its subject and claims', async () => {
     const token = await signDevToken(stateDir, 'user-42', { claims: { role: 'admin' } });
-    expect(await verifyToken(config, token)).toEqual({ userId: 'user-42', claims: expect.objectContaining({ sub: 'user-42', role: 'admin', iss: DEV_ISSUER, aud: DEV_AUDIENCE }) });
+    expect(await verifyToken(config, token)).toMatchObject({ userId: 'user-42', claims: expect.objectContaining({ sub: 'user-42', role: 'admin', iss: DEV_ISSUER, aud: DEV_AUDIENCE }) });
   });
 
   it('allows a small clock skew', async () => {
     expect((await verifyToken(config, await claims({ exp: now() - 2 }).sign(privateKey))).userId).toBe('u1');
+    expect((await verifyToken(config, await claims({ iat: now() + 2 }).sign(privateKey))).userId).toBe('u1');
   });
 
   it.each([
@@ -57,6 +59,7 @@ describe('verifyToken', () => {
     ['another audience', async () => claims({ aud: 'other-app' }).sign(privateKey), 'token_audience_invalid'],
     ['expired', async () => claims({ exp: now() - 60 }).sign(privateKey), 'token_expired'],
     ['not yet valid', async () => claims({ nbf: now() + 60 }).sign(privateKey), 'token_not_yet_valid'],
+    ['issued in the future (iat beyond the clock tolerance)', async () => claims({ iat: now() + 600 }).sign(privateKey), 'token_not_yet_valid'],
     ['garbage', async () => 'not.a.jwt', 'token_malformed'],
   ])('rejects %s with 401', async (_name, makeToken, code) => {
     expect(await rejection(await makeToken())).toEqual({ code, status: 401 });

@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listCronRuns } from '../../src/runtime/cron/runs.js';
 import { createEngine } from '../../src/runtime/engine.js';
-import { listScheduled } from '../../src/runtime/scheduled-runner.js';
-import { buildAndLoad } from '../../src/devserver/build.js';
+import { listScheduled } from '../../src/runtime/scheduler/store.js';
+import { buildAndLoad } from '../../src/bundler/evaluate.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { engineFor, ManualClock } from '../helpers/engine.js';
 

@@ -99,7 +99,8 @@ describe('calls', async () => {
   });
 
   it('requires a signed-in caller for authenticated functions and tells handlers who called', async () => {
-    expect(await call('query', 'users:mine')).toMatchObject({ status: 401, body: { code: 'unauthenticated' } });
+    // This engine verifies no tokens at all: the refusal says so (an engine with auth says unauthenticated).
+    expect(await call('query', 'users:mine')).toMatchObject({ status: 401, body: { code: 'auth_not_configured' } });
     expect(await value('query', 'users:mine', {}, { invoker: user })).toBe('u1');
     expect(await value('query', 'users:whoAmI')).toEqual({ type: 'anonymous' });
   });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { blockedAddressRule, blockedNameRule } from '../../src/runtime/ip-rules.js';
+import { blockedAddressRule, blockedNameRule } from '../../src/runtime/fetch-guard/ip-rules.js';
 
 describe('blockedAddressRule', () => {
   it.each([

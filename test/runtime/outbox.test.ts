@@ -1,7 +1,7 @@
 // The email outbox: enqueue validation, the delivery worker's retries, backoff, dead letters and
 // leases (with an injected clock and randomness), and real SMTP delivery.
 import { afterAll, describe, expect, it } from 'vitest';
-import { listOutbox, retryEmails } from '../../src/runtime/outbox-store.js';
+import { listOutbox, retryEmails } from '../../src/runtime/outbox/store.js';
 import { smtpTransport } from '../../src/runtime/outbox/transports.js';
 import type { EmailTransport, OutgoingEmail } from '../../src/runtime/outbox/transports.js';
 import { PermanentDeliveryError } from '../../src/runtime/outbox/transports.js';

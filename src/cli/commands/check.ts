@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
-import { findAppDir } from '../app-dir.js';
+import { findAppDir } from '../../project/app-dir.js';
+import { UserError } from '../../errors/user-error.js';
 import { codeFrame } from '../code-frame.js';
-import { CliError } from '../errors.js';
 
 export function registerCheck(program: Command): void {
   program
@@ -47,7 +47,7 @@ Examples:
         process.stderr.write(`${mark} ${counts} (checked ${report.ran.join(', ')}${compiler} in ${ms} ms)\n`);
       }
       if (report.errorCount > 0) {
-        throw new CliError(`valet check failed: ${plural(report.errorCount, 'error')}`);
+        throw new UserError(`valet check failed: ${plural(report.errorCount, 'error')}`);
       }
     });
 }

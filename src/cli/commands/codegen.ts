@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
-import { findAppDir } from '../app-dir.js';
+import { findAppDir } from '../../project/app-dir.js';
+import { UserError } from '../../errors/user-error.js';
 import { printCodegenErrors } from '../print-diagnostics.js';
-import { CliError } from '../errors.js';
 
 export function registerCodegen(program: Command): void {
   program
@@ -26,7 +26,7 @@ Examples:
         if (flags.check) {
           const stale = checkCodegen(appDir);
           for (const file of stale) process.stderr.write(`${kleur.red('stale')} ${file.path}: ${file.reason}; run \`valet codegen\`\n`);
-          if (stale.length > 0) throw new CliError(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale`);
+          if (stale.length > 0) throw new UserError(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale`);
           process.stderr.write(`${kleur.green('✔')} Generated files are up to date\n`);
           return;
         }
@@ -39,7 +39,7 @@ Examples:
       } catch (error) {
         if (error instanceof CodegenError) {
           printCodegenErrors(appDir, error.diagnostics);
-          throw new CliError('codegen failed; nothing was written');
+          throw new UserError('codegen failed; nothing was written');
         }
         throw error;
       }

@@ -1,10 +1,7 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
-import { findAppDir } from '../app-dir.js';
-import { CliError } from '../errors.js';
-import { openAppDatabase } from '../open-app-database.js';
+import { findAppDir } from '../../project/app-dir.js';
 import { parseLimit } from '../options.js';
-import { describeServeFailure } from '../serve-errors.js';
 
 export function registerCron(program: Command): void {
   const command = program.command('cron').description('cron jobs from valet/crons.ts: schedule, next runs, history, manual runs');
@@ -14,13 +11,8 @@ export function registerCron(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (flags: { json?: boolean }) => {
       const appDir = findAppDir();
-      const { listCronJobs } = await import('../../devserver/cron-admin.js');
-      let jobs;
-      try {
-        jobs = await listCronJobs(appDir);
-      } catch (error) {
-        throw describeServeFailure(appDir, error);
-      }
+      const { listCronJobs } = await import('../../ops/cron-jobs.js');
+      const jobs = await listCronJobs(appDir);
       if (flags.json) return void process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
       if (jobs.length === 0) return void process.stderr.write('No cron jobs (valet/crons.ts default-exports cronJobs()).\n');
       for (const job of jobs) {
@@ -37,7 +29,8 @@ export function registerCron(program: Command): void {
     .action(async (flags: { job?: string; limit: string; json?: boolean }) => {
       const limit = parseLimit(flags.limit);
       const { listCronRuns } = await import('../../runtime/cron/runs.js');
-      const db = await openAppDatabase(findAppDir());
+      const { openAppDatabase } = await import('../../ops/open-app-database.js');
+      const db = openAppDatabase(findAppDir());
       try {
         const runs = listCronRuns(db, { job: flags.job, limit });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
@@ -56,13 +49,8 @@ export function registerCron(program: Command): void {
     .argument('<name>', 'the job name')
     .action(async (name: string) => {
       const appDir = findAppDir();
-      const { triggerCronJob } = await import('../../devserver/cron-admin.js');
-      try {
-        const { runId, via } = await triggerCronJob(appDir, name);
-        process.stderr.write(`${kleur.green('✔')} ran ${name} (run ${runId}, ${via === 'server' ? 'through the running server' : 'in-process'})\n`);
-      } catch (error) {
-        if ((error as Error).message.startsWith('no cron job')) throw new CliError((error as Error).message);
-        throw describeServeFailure(appDir, error);
-      }
+      const { triggerCronJob } = await import('../../ops/cron-jobs.js');
+      const { runId, via } = await triggerCronJob(appDir, name);
+      process.stderr.write(`${kleur.green('✔')} ran ${name} (run ${runId}, ${via === 'server' ? 'through the running server' : 'in-process'})\n`);
     });
 }

@@ -1,7 +1,6 @@
 import type { Command } from 'commander';
-import { findAppDir } from '../app-dir.js';
+import { findAppDir } from '../../project/app-dir.js';
 import { UsageError } from '../errors.js';
-import { openAppDatabase } from '../open-app-database.js';
 import { parseLimit } from '../options.js';
 
 export function registerData(program: Command): void {
@@ -17,7 +16,8 @@ export function registerData(program: Command): void {
       const limit = parseLimit(flags.limit);
       if (flags.order !== 'asc' && flags.order !== 'desc') throw new UsageError(`--order must be asc or desc, got "${flags.order}"`);
       const { listDocuments, listTables } = await import('../../storage/browse.js');
-      const db = await openAppDatabase(findAppDir());
+      const { openAppDatabase } = await import('../../ops/open-app-database.js');
+      const db = openAppDatabase(findAppDir());
       try {
         if (!table) {
           const tables = listTables(db);

@@ -1,12 +1,11 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import type { DevEvent } from '../../devserver/dev.js';
-import { findAppDir } from '../app-dir.js';
+import { findAppDir } from '../../project/app-dir.js';
 import { untilShutdown } from '../shutdown.js';
 import { codeFrame } from '../code-frame.js';
-import { CliError } from '../errors.js';
-import { describeServeFailure } from '../serve-errors.js';
-import { parsePort } from '../options.js';
+import { collect, parsePort, SERVE_SECURITY_HELP } from '../options.js';
+import type { ServeFlags } from '../options.js';
 
 const MAX_TYPE_ERRORS = 10;
 
@@ -18,6 +17,7 @@ function renderer(appDir: string) {
     switch (event.type) {
       case 'ready':
         write(`${kleur.green('✔')} Valet dev: ${event.functions} functions at ${kleur.bold(event.url)} (ready in ${event.ms} ms) — get a token with ${kleur.cyan('npx valet token <userId>')}`);
+        write(kleur.dim(`  database ${event.database}; tokens verified by ${event.authSource}`));
         break;
       case 'reloaded': {
         const what = event.changed.length ? event.changed.join(', ') : 'initial build';
@@ -61,6 +61,9 @@ export function registerDev(program: Command): void {
     .command('dev')
     .description('run the app locally: watch valet/, rebuild, regenerate and hot swap on every save')
     .option('-p, --port <port>', 'port to listen on (a taken port is an error)', '3210')
+    .option('--host <address>', 'address to listen on', '127.0.0.1')
+    .option('--allowed-host <host>', 'also answer to this Host name (repeatable; .example.com for subdomains)', collect)
+    .option('--cors-origin <origin>', 'also let pages on this origin call the API (localhost pages always may)', collect)
     .option('--typecheck', 'make type errors block a reload (default: reported in the background)')
     .option('--no-typecheck', 'do not type-check at all')
     .option('--once', 'build, run codegen, apply the schema, then exit (CI, scripts)')
@@ -69,25 +72,25 @@ export function registerDev(program: Command): void {
       `
 Functions see VALET_DEV=1 (loopback fetches allowed). State lives in .valet/: the database,
 the dev signing key (valet token), the admin key, logs.ndjson (valet logs).
+${SERVE_SECURITY_HELP}
 
 Examples:
   $ valet dev
   $ valet dev --port 4000 --typecheck
   $ valet dev --once`,
     )
-    .action(async (flags: { port: string; typecheck?: boolean; once?: boolean }) => {
+    .action(async (flags: ServeFlags & { typecheck?: boolean; once?: boolean }) => {
       const appDir = findAppDir();
       const port = parsePort(flags.port);
       const { startDev } = await import('../../devserver/dev.js');
       const typecheck = flags.typecheck === true ? 'blocking' : flags.typecheck === false ? 'off' : 'background';
-      let dev;
-      try {
-        dev = await startDev({ appDir, port, typecheck, once: flags.once, onEvent: renderer(appDir) });
-      } catch (error) {
-        if (flags.once && (error as Error).message.startsWith('valet dev --once')) throw new CliError((error as Error).message);
-        throw describeServeFailure(appDir, error);
-      }
+      const dev = await startDev({ appDir, port, host: flags.host, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin, typecheck, once: flags.once, onEvent: renderer(appDir) });
       if (flags.once) return;
-      await untilShutdown(() => dev.close());
+      // A bug in Valet ends the dev server (it was printed as one); Ctrl-C ends it normally.
+      const failed = await Promise.race([untilShutdown(() => dev.close()).then(() => false), dev.fatal.then(() => true)]);
+      if (failed) {
+        await dev.close();
+        throw await dev.fatal;
+      }
     });
 }

@@ -1,7 +1,8 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { relative } from 'node:path';
-import { CliError, UsageError } from '../errors.js';
+import { UserError } from '../../errors/user-error.js';
+import { UsageError } from '../errors.js';
 
 interface InitFlags {
   template?: string;
@@ -40,7 +41,7 @@ export async function resolveInitAnswers(dirArg: string | undefined, flags: Init
       // --no-install answers this question already; otherwise ask.
       { type: flags.install ? 'confirm' : null, name: 'install', message: 'Install dependencies now (npm install)?', initial: true },
     ],
-    { onCancel: () => { throw new CliError('cancelled; nothing was created'); } },
+    { onCancel: () => { throw new UserError('cancelled; nothing was created'); } },
   );
   return {
     dir: answers.dir ?? defaults.dir,
@@ -69,14 +70,8 @@ Examples:
     .action(async (dirArg: string | undefined, flags: InitFlags) => {
       const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
       const answers = await resolveInitAnswers(dirArg, flags, interactive);
-      const { scaffoldApp, ScaffoldError } = await import('../../scaffold/scaffold.js');
-      let appDir: string;
-      try {
-        appDir = scaffoldApp({ dir: answers.dir, template: answers.template, force: flags.force }).appDir;
-      } catch (error) {
-        if (error instanceof ScaffoldError) throw new CliError(error.message);
-        throw error;
-      }
+      const { scaffoldApp } = await import('../../scaffold/scaffold.js');
+      const appDir = scaffoldApp({ dir: answers.dir, template: answers.template, force: flags.force }).appDir;
       process.stderr.write(`${kleur.green('✔')} Created ${answers.template} app in ${appDir}\n`);
       if (answers.install) {
         const { installDependencies } = await import('../../scaffold/install.js');
@@ -84,7 +79,7 @@ Examples:
         try {
           await installDependencies(appDir);
         } catch (error) {
-          throw new CliError(`${(error as Error).message}. The app is created; run npm install in ${appDir} to finish.`);
+          throw new UserError(`${(error as Error).message}. The app is created; run npm install in ${appDir} to finish.`);
         }
       }
       const fromHere = relative(process.cwd(), appDir);

@@ -1,11 +1,12 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
-import { findAppDir } from '../app-dir.js';
-import { CliError, UsageError } from '../errors.js';
-import { openAppDatabase } from '../open-app-database.js';
+import { findAppDir } from '../../project/app-dir.js';
+import { UserError } from '../../errors/user-error.js';
+import { INVOCATION_STATUSES } from '../../runtime/invocations/statuses.js';
+import { UsageError } from '../errors.js';
 import { parseLimit } from '../options.js';
 
-const STATUSES = ['running', 'succeeded', 'failed', 'timeout'];
+const STATUSES: readonly string[] = INVOCATION_STATUSES;
 
 function colourStatus(status: string): string {
   return status === 'succeeded' ? kleur.green(status) : status === 'running' ? kleur.cyan(status) : kleur.red(status);
@@ -24,8 +25,9 @@ export function registerInvocations(program: Command): void {
     .action(async (flags: { function?: string; status?: string; limit: string; json?: boolean }) => {
       if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
       const limit = parseLimit(flags.limit);
-      const { listInvocations } = await import('../../runtime/invocations.js');
-      const db = await openAppDatabase(findAppDir());
+      const { listInvocations } = await import('../../runtime/invocations/store.js');
+      const { openAppDatabase } = await import('../../ops/open-app-database.js');
+      const db = openAppDatabase(findAppDir());
       try {
         const rows = listInvocations(db, { function: flags.function, status: flags.status as never, limit });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
@@ -46,11 +48,12 @@ export function registerInvocations(program: Command): void {
     .argument('<id>', 'the invocation id (from ls, or the Valet-Invocation-Id response header)')
     .option('--json', 'print as JSON')
     .action(async (id: string, flags: { json?: boolean }) => {
-      const { getInvocation } = await import('../../runtime/invocations.js');
-      const db = await openAppDatabase(findAppDir());
+      const { getInvocation } = await import('../../runtime/invocations/store.js');
+      const { openAppDatabase } = await import('../../ops/open-app-database.js');
+      const db = openAppDatabase(findAppDir());
       try {
         const invocation = getInvocation(db, id);
-        if (!invocation) throw new CliError(`no invocation ${id}`);
+        if (!invocation) throw new UserError(`no invocation ${id}`);
         if (flags.json) return void process.stdout.write(`${JSON.stringify(invocation, null, 2)}\n`);
         for (const [key, value] of Object.entries(invocation)) {
           const text = typeof value === 'object' && value !== null ? JSON.stringify(value, null, 2).replace(/\n/g, '\n  ') : String(value);

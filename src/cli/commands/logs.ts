@@ -1,8 +1,7 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
-import { join } from 'node:path';
 import type { LogEntry } from '../../runtime/function-logs.js';
-import { findAppDir } from '../app-dir.js';
+import { findAppDir } from '../../project/app-dir.js';
 import { UsageError } from '../errors.js';
 
 function printer(json: boolean) {
@@ -25,9 +24,9 @@ export function registerLogs(program: Command): void {
     .action(async (flags: { follow?: boolean; function?: string; lines: string; json?: boolean }) => {
       const lines = Number(flags.lines);
       if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`--lines: expected a non-negative integer, got "${flags.lines}"`);
-      const { followLogs, readRecentLogs } = await import('../../devserver/log-tail.js');
-      const { stateDirOf } = await import('../../devserver/state.js');
-      const file = join(stateDirOf(findAppDir()), 'logs.ndjson');
+      const { followLogs, readRecentLogs } = await import('../../ops/log-tail.js');
+      const { logsPathOf } = await import('../../project/paths.js');
+      const file = logsPathOf(findAppDir());
       const print = printer(Boolean(flags.json));
       const recent = readRecentLogs(file, lines, flags.function);
       recent.forEach(print);

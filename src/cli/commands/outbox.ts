@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { writeFileSync } from 'node:fs';
-import { findAppDir } from '../app-dir.js';
-import { CliError, UsageError } from '../errors.js';
-import { openAppDatabase } from '../open-app-database.js';
+import { findAppDir } from '../../project/app-dir.js';
+import { UserError } from '../../errors/user-error.js';
+import { OUTBOX_STATUSES } from '../../runtime/outbox/statuses.js';
+import { UsageError } from '../errors.js';
 import { parseLimit } from '../options.js';
 
-const STATUSES = ['queued', 'sending', 'sent', 'failed', 'dead'];
+const STATUSES: readonly string[] = OUTBOX_STATUSES;
 
 /** A plain-text preview of an HTML body for the terminal (the file option keeps the real HTML). */
 function htmlPreview(html: string): string {
@@ -36,8 +37,9 @@ export function registerOutbox(program: Command): void {
     .action(async (flags: { status?: string; limit: string; json?: boolean }) => {
       if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
       const limit = parseLimit(flags.limit);
-      const { listOutbox } = await import('../../runtime/outbox-store.js');
-      const db = await openAppDatabase(findAppDir());
+      const { listOutbox } = await import('../../runtime/outbox/store.js');
+      const { openAppDatabase } = await import('../../ops/open-app-database.js');
+      const db = openAppDatabase(findAppDir());
       try {
         const emails = listOutbox(db, { status: flags.status as never, limit });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(emails, null, 2)}\n`);
@@ -57,11 +59,12 @@ export function registerOutbox(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ valet outbox retry 7q3…\n  $ valet outbox retry --dead')
     .action(async (id: string | undefined, flags: { dead?: boolean }) => {
       if (!id === !flags.dead) throw new UsageError('give an email id, or --dead for every dead-lettered email');
-      const { retryEmails } = await import('../../runtime/outbox-store.js');
-      const db = await openAppDatabase(findAppDir(), { writable: true });
+      const { retryEmails } = await import('../../runtime/outbox/store.js');
+      const { openAppDatabase } = await import('../../ops/open-app-database.js');
+      const db = openAppDatabase(findAppDir(), { writable: true });
       try {
         const queued = retryEmails(db, flags.dead ? { dead: true } : { ids: [id!] }, Date.now());
-        if (id && queued.length === 0) throw new CliError(`email ${id} is not failed or dead (only those can be retried)`);
+        if (id && queued.length === 0) throw new UserError(`email ${id} is not failed or dead (only those can be retried)`);
         process.stderr.write(`${kleur.green('✔')} queued ${queued.length} email${queued.length === 1 ? '' : 's'} again; a running server delivers ${queued.length === 1 ? 'it' : 'them'} within a second\n`);
       } finally {
         db.close();
@@ -74,13 +77,14 @@ export function registerOutbox(program: Command): void {
     .option('--save-html <file>', 'write the HTML body to this file')
     .option('--json', 'print as JSON (bodies included)')
     .action(async (id: string, flags: { saveHtml?: string; json?: boolean }) => {
-      const { getOutboxEmail } = await import('../../runtime/outbox-store.js');
-      const db = await openAppDatabase(findAppDir());
+      const { getOutboxEmail } = await import('../../runtime/outbox/store.js');
+      const { openAppDatabase } = await import('../../ops/open-app-database.js');
+      const db = openAppDatabase(findAppDir());
       try {
         const email = getOutboxEmail(db, id);
-        if (!email) throw new CliError(`no email ${id} in the outbox`);
+        if (!email) throw new UserError(`no email ${id} in the outbox`);
         if (flags.saveHtml) {
-          if (email.html === null) throw new CliError(`email ${id} has no HTML body`);
+          if (email.html === null) throw new UserError(`email ${id} has no HTML body`);
           writeFileSync(flags.saveHtml, email.html);
           process.stderr.write(`Saved the HTML body to ${flags.saveHtml}\n`);
         }

@@ -1,9 +1,10 @@
 import type { Command } from 'commander';
-import { findAppDir } from '../app-dir.js';
+import { findAppDir } from '../../project/app-dir.js';
+import { SCHEDULED_STATUSES } from '../../runtime/scheduler/statuses.js';
+import type { ScheduledStatus } from '../../runtime/scheduler/statuses.js';
 import { UsageError } from '../errors.js';
-import { openAppDatabase } from '../open-app-database.js';
 
-const STATUSES = ['pending', 'running', 'done', 'failed', 'canceled'];
+const STATUSES: readonly string[] = SCHEDULED_STATUSES;
 
 export function registerScheduled(program: Command): void {
   program
@@ -15,10 +16,11 @@ export function registerScheduled(program: Command): void {
     .option('--json', 'print as JSON')
     .action(async (flags: { status?: string; json?: boolean }) => {
       if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
-      const { listScheduled } = await import('../../runtime/scheduled-runner.js');
-      const db = await openAppDatabase(findAppDir());
+      const { listScheduled } = await import('../../runtime/scheduler/store.js');
+      const { openAppDatabase } = await import('../../ops/open-app-database.js');
+      const db = openAppDatabase(findAppDir());
       try {
-        const rows = listScheduled(db, { status: flags.status });
+        const rows = listScheduled(db, { status: flags.status as ScheduledStatus | undefined });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         if (rows.length === 0) return void process.stderr.write('Nothing scheduled.\n');
         for (const row of rows) process.stdout.write(`${row.id}  ${row.runAt}  ${row.status.padEnd(8)} ${row.function}  ${JSON.stringify(row.args)}\n`);

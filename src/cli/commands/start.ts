@@ -1,37 +1,39 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
-import { findAppDir } from '../app-dir.js';
+import { findAppDir } from '../../project/app-dir.js';
 import { untilShutdown } from '../shutdown.js';
-import { parsePort } from '../options.js';
-import { describeServeFailure } from '../serve-errors.js';
+import { collect, parsePort, SERVE_SECURITY_HELP } from '../options.js';
+import type { ServeFlags } from '../options.js';
 
 export function registerStart(program: Command): void {
   program
     .command('start')
-    .description('serve the app: build valet/ once and serve it on 127.0.0.1 (no watching)')
+    .description('serve the app: build valet/ once and serve it (no watching)')
     .option('-p, --port <port>', 'port to listen on', '3210')
+    .option('--host <address>', 'address to listen on (0.0.0.0 for every interface)', '127.0.0.1')
+    .option('--allowed-host <host>', 'also answer to this Host name (repeatable; .example.com for subdomains)', collect)
+    .option('--cors-origin <origin>', 'let pages on this origin call the API (repeatable)', collect)
+    .option('--dev-auth', "trust tokens signed with the app's dev key (.valet/), for local production-style runs")
     .addHelpText(
       'after',
       `
 Auth comes from VALET_AUTH_ISSUER, VALET_AUTH_AUDIENCE and VALET_AUTH_JWKS_URL or
-VALET_AUTH_SECRET; without them the app's dev key in .valet/ is trusted (see valet token).
+VALET_AUTH_SECRET. Without them (and without --dev-auth), functions that need a signed-in
+caller answer 401 auth_not_configured; public ones work.
+${SERVE_SECURITY_HELP} valet start allows no other origins by default.
 
 Examples:
   $ valet start
-  $ valet start --port 8080`,
+  $ valet start --port 8080 --host 0.0.0.0 --allowed-host api.example.com
+  $ VALET_CORS_ORIGINS=https://app.example.com valet start`,
     )
-    .action(async (flags: { port: string }) => {
+    .action(async (flags: ServeFlags & { devAuth?: boolean }) => {
       const appDir = findAppDir();
       const port = parsePort(flags.port);
-      const { startApp } = await import('../../devserver/start.js');
-      let app;
-      try {
-        app = await startApp({ appDir, port });
-      } catch (error) {
-        throw describeServeFailure(appDir, error);
-      }
+      const { startApp } = await import('../../serve/start.js');
+      const app = await startApp({ appDir, port, host: flags.host, devAuth: flags.devAuth, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin });
       process.stderr.write(
-        `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens from ${app.authSource}, email via ${app.emailTransport})\n`,
+        `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})\n`,
       );
       await untilShutdown(() => app.close());
     });

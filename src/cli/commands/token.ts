@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { findAppDir } from '../app-dir.js';
+import { findAppDir } from '../../project/app-dir.js';
 import { UsageError } from '../errors.js';
 
 export function registerToken(program: Command): void {
@@ -17,8 +17,7 @@ Examples:
     )
     .action(async (userId: string, flags: { expiresIn: string }) => {
       if (!/^\d+\s*[smhdw]$/.test(flags.expiresIn)) throw new UsageError(`--expires-in: expected a duration such as 30m, 24h or 7d, got "${flags.expiresIn}"`);
-      const { signDevToken } = await import('../../runtime/dev-keys.js');
-      const { stateDirOf } = await import('../../devserver/state.js');
-      process.stdout.write(`${await signDevToken(stateDirOf(findAppDir()), userId, { expiresIn: flags.expiresIn.replace(/\s+/g, '') })}\n`);
+      const { signDevToken } = await import('../../project/keys.js');
+      process.stdout.write(`${await signDevToken(findAppDir(), userId, { expiresIn: flags.expiresIn.replace(/\s+/g, '') })}\n`);
     });
 }

@@ -8,8 +8,8 @@ import { newId } from '../../storage/ids.js';
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections.js';
 import { Loop } from '../loop.js';
-import type { Invoke } from '../scheduled-runner.js';
-import { scheduleOf, ticksBetween } from './schedule.js';
+import type { Invoke } from '../scheduler/runner.js';
+import { nextRunOf, scheduleOf, ticksBetween } from './schedule.js';
 import type { JobSchedule } from './schedule.js';
 
 const MAX_WAIT_MS = 60_000;
@@ -111,8 +111,7 @@ export class CronRunner {
     for (const due of await this.claim(now)) this.track(this.dispatch(due, now, 'cron'));
     let next = MAX_WAIT_MS;
     for (const { job, schedule } of this.schedules.values()) {
-      // After the job's last tick, not after now: an interval's ticks stay on their own grid.
-      const tick = schedule.nextAfter(Math.min(this.lastTicks.get(job.name) ?? now, now));
+      const tick = nextRunOf(schedule, this.lastTicks.get(job.name), now);
       if (tick !== null) next = Math.min(next, tick - this.clock.now());
     }
     return Math.max(0, next);

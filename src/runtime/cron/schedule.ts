@@ -21,7 +21,7 @@ export function scheduleOf(job: CronJob): JobSchedule {
   try {
     cron = new Cron(schedule.expression, { timezone: schedule.timezone, paused: true });
   } catch (error) {
-    throw new Error(`valet/crons.ts: job "${job.name}": invalid cron expression "${schedule.expression}": ${(error as Error).message}`);
+    throw new Error(`cron job "${job.name}": invalid cron expression "${schedule.expression}": ${(error as Error).message}`);
   }
   return {
     nextAfter: (after) => cron.nextRun(new Date(after))?.getTime() ?? null,
@@ -38,4 +38,12 @@ export function ticksBetween(schedule: JobSchedule, after: number, until: number
     latest = tick;
   }
   return { count, latest };
+}
+
+/**
+ * When a job next runs: after its last tick, not after now, so an interval stays on its own grid
+ * (a job never seen yet starts counting now). In the past means due: it runs at once.
+ */
+export function nextRunOf(schedule: JobSchedule, lastTick: number | undefined, now: number): number | null {
+  return schedule.nextAfter(Math.min(lastTick ?? now, now));
 }

@@ -1,0 +1,79 @@
+// /admin/*: inspection over HTTP (invocations, outbox, cron runs, scheduled work) and a cron
+// trigger, for the CLI and the dashboard. Every route needs the admin key; none answers a page of
+// another origin (no CORS headers ever); bad parameters are 400s naming the parameter.
+import { isInvocationStatus, INVOCATION_STATUSES } from '../runtime/invocations/statuses.js';
+import { getInvocation, listInvocations } from '../runtime/invocations/store.js';
+import { listCronRuns } from '../runtime/cron/runs.js';
+import { EngineError } from '../runtime/errors.js';
+import { isOutboxStatus, OUTBOX_STATUSES } from '../runtime/outbox/statuses.js';
+import { getOutboxEmail, listOutbox } from '../runtime/outbox/store.js';
+import { isScheduledStatus, SCHEDULED_STATUSES } from '../runtime/scheduler/statuses.js';
+import { listScheduled } from '../runtime/scheduler/store.js';
+import { isAdminRequest } from './api-routes.js';
+import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
+import type { HttpContext, HttpReply, HttpRequest } from './types.js';
+
+const MAX_LIMIT = 1000;
+
+function limitParam(params: URLSearchParams): number {
+  const text = params.get('limit');
+  if (text === null) return 50;
+  const limit = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
+    throw new EngineError('invalid_request', 400, `limit must be an integer from 1 to ${MAX_LIMIT}, got ${JSON.stringify(text)}`);
+  }
+  return limit;
+}
+
+function statusParam<T extends string>(params: URLSearchParams, valid: (value: string) => value is T, all: readonly string[]): T | undefined {
+  const status = params.get('status');
+  if (status === null) return undefined;
+  if (!valid(status)) throw new EngineError('invalid_request', 400, `status must be one of ${all.join(', ')}, got ${JSON.stringify(status)}`);
+  return status;
+}
+
+export async function routeAdmin(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
+  if (!isAdminRequest(context, request)) throw new EngineError('admin_key_invalid', 401, 'admin endpoints need X-Valet-Admin-Key (see .valet/admin-key)');
+  const url = new URL(request.url, 'http://localhost');
+  const params = url.searchParams;
+  const path = url.pathname;
+  if (path === '/admin/cron/trigger') {
+    if (request.method !== 'POST') throw new EngineError('method_not_allowed', 405, 'use POST for /admin/cron/trigger');
+    requireJson(request.headers['content-type'], path);
+    const { job } = parseJsonBody((await request.readBody()).toString('utf8'), path);
+    if (typeof job !== 'string' || job === '') throw new EngineError('invalid_request', 400, '/admin/cron/trigger: give { "job": "<job name>" }');
+    const crons = engineOf(context).crons;
+    if (!crons.jobs().some((entry) => entry.job.name === job)) {
+      throw new EngineError('not_found', 404, `no cron job "${job}" (jobs: ${crons.jobs().map((entry) => entry.job.name).join(', ') || 'none'})`);
+    }
+    return jsonReply(200, await crons.trigger(job));
+  }
+  if (request.method !== 'GET') throw new EngineError('method_not_allowed', 405, `use GET for ${path}`);
+  const db = engineOf(context).connections.autoCommitReader.db;
+  if (path === '/admin/invocations') {
+    const status = statusParam(params, isInvocationStatus, INVOCATION_STATUSES);
+    return jsonReply(200, { invocations: listInvocations(db, { function: params.get('function') ?? undefined, status, limit: limitParam(params) }) });
+  }
+  if (path === '/admin/outbox') {
+    const status = statusParam(params, isOutboxStatus, OUTBOX_STATUSES);
+    return jsonReply(200, { emails: listOutbox(db, { status, limit: limitParam(params) }) });
+  }
+  if (path === '/admin/cron/runs') return jsonReply(200, { runs: listCronRuns(db, { job: params.get('job') ?? undefined, limit: limitParam(params) }) });
+  if (path === '/admin/scheduled') {
+    const status = statusParam(params, isScheduledStatus, SCHEDULED_STATUSES);
+    return jsonReply(200, { scheduled: listScheduled(db, { status, limit: limitParam(params) }) });
+  }
+  const email = /^\/admin\/outbox\/([\w-]+)$/.exec(path);
+  if (email) {
+    const found = getOutboxEmail(db, email[1]!);
+    if (!found) throw new EngineError('not_found', 404, `no email ${email[1]}`);
+    return jsonReply(200, found);
+  }
+  const one = /^\/admin\/invocations\/([\w-]+)$/.exec(path);
+  if (one) {
+    const invocation = getInvocation(db, one[1]!);
+    if (!invocation) throw new EngineError('not_found', 404, `no invocation ${one[1]}`);
+    return jsonReply(200, invocation);
+  }
+  throw new EngineError('not_found', 404, `nothing at ${path}`);
+}

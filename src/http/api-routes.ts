@@ -1,0 +1,57 @@
+// /api/*: one-shot calls of queries, mutations and actions, health, and (under valet dev only)
+// dev tokens for pages to sign in with. Admin callers (the CLI, the dashboard) present the admin
+// key and act as the invoker they name in X-Valet-As.
+import { ACT_AS_SYNTAX, parseActAs } from '../protocol/act-as.js';
+import { parseCallBody } from '../protocol/call.js';
+import type { FunctionKind } from '../server/functions.js';
+import { sameSecret } from '../runtime/auth/same-secret.js';
+import { EngineError } from '../runtime/errors.js';
+import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
+import type { HttpContext, HttpReply, HttpRequest } from './types.js';
+
+export const CALL_KINDS = new Set<string>(['query', 'mutation', 'action']);
+
+export function isAdminRequest(context: HttpContext, request: HttpRequest): boolean {
+  const key = request.headers['x-valet-admin-key'];
+  return typeof key === 'string' && sameSecret(key, context.adminKey);
+}
+
+/** Admin callers act as the invoker they name; everyone else is who their token says. */
+async function invokerFor(context: HttpContext, request: HttpRequest) {
+  const adminKey = request.headers['x-valet-admin-key'];
+  if (typeof adminKey === 'string') {
+    if (!sameSecret(adminKey, context.adminKey)) throw new EngineError('admin_key_invalid', 401, "the admin key is not this server's (see .valet/admin-key)");
+    const invoker = parseActAs(request.headers['x-valet-as'] as string | undefined);
+    if (!invoker) throw new EngineError('invalid_request', 400, `X-Valet-As must be ${ACT_AS_SYNTAX}`);
+    return { invoker, external: false, admin: true };
+  }
+  return { invoker: await engineOf(context).authenticate(request.headers.authorization), external: true, admin: false };
+}
+
+export async function handleCall(context: HttpContext, kind: FunctionKind, request: HttpRequest): Promise<HttpReply> {
+  if (request.method !== 'POST') throw new EngineError('method_not_allowed', 405, `use POST for ${request.pathname}`);
+  const parsed = parseCallBody((await request.readBody()).toString('utf8'));
+  if (!parsed.ok) throw new EngineError('invalid_request', 400, parsed.message);
+  const { invoker, external, admin } = await invokerFor(context, request);
+  const key = request.headers['idempotency-key'];
+  const response = await engineOf(context).call({
+    kind,
+    path: parsed.call.path,
+    args: parsed.call.args,
+    invoker,
+    external,
+    idempotencyKey: typeof key === 'string' ? key : null,
+    exposeErrors: admin,
+  });
+  return jsonReply(response.status, response.body, response.headers);
+}
+
+const USER_ID = /^[\w.@+-]{1,64}$/;
+
+export async function handleDevToken(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
+  if (request.method !== 'POST') throw new EngineError('method_not_allowed', 405, 'use POST for /api/dev/token');
+  requireJson(request.headers['content-type'], '/api/dev/token');
+  const { userId } = parseJsonBody((await request.readBody()).toString('utf8'), '/api/dev/token');
+  if (typeof userId !== 'string' || !USER_ID.test(userId)) throw new EngineError('invalid_request', 400, 'userId must be 1 to 64 letters, digits or ._@+-');
+  return jsonReply(200, { token: await context.devToken!(userId) });
+}

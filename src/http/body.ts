@@ -1,0 +1,53 @@
+// Reading a request body up to a limit. Past it the caller gets a real 413 it can read: the
+// rest of the body is read and thrown away (up to a bound) before the answer, because closing a
+// socket the client is still writing to resets the connection and loses the answer with it.
+import type { IncomingMessage } from 'node:http';
+import { EngineError } from '../runtime/errors.js';
+
+/** Past this much unread body (or this long), the connection is closed instead. */
+const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+const DRAIN_LIMIT_MS = 10_000;
+
+export function tooLarge(limit: number): EngineError {
+  return new EngineError('request_too_large', 413, `the request body is larger than ${limit} bytes`);
+}
+
+export function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let over = false;
+    const refuse = () => {
+      over = true;
+      chunks.length = 0;
+      const timer = setTimeout(() => req.destroy(), DRAIN_LIMIT_MS);
+      timer.unref();
+      req.once('end', () => {
+        clearTimeout(timer);
+        reject(tooLarge(limit));
+      });
+    };
+    if (Number.isFinite(declared) && declared > limit) {
+      if (declared > DRAIN_LIMIT_BYTES) {
+        // Too much to drain: answer at once; the server closes the connection after the reply.
+        req.pause();
+        return reject(tooLarge(limit));
+      }
+      refuse();
+    }
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (over) {
+        if (size > DRAIN_LIMIT_BYTES) req.destroy();
+        return;
+      }
+      if (size > limit) return refuse();
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!over) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', reject);
+  });
+}

@@ -1,0 +1,110 @@
+// The request handler of every Valet server, dev and start alike. In order: health checks
+// answer anyone; the Host must be one this server answers to; a browser page's Origin must be
+// allowed (the server's own for /admin/*); then the route. Errors become the API's JSON errors;
+// anything unexpected is a 500 logged with its stack. The node:http listener and the in-process
+// `requestInProcess` (tests, like Hono's app.request()) share it.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { FunctionKind } from '../server/functions.js';
+import { EngineError } from '../runtime/errors.js';
+import { routeAdmin } from './admin-routes.js';
+import { CALL_KINDS, handleCall, handleDevToken } from './api-routes.js';
+import { readNodeBody, tooLarge } from './body.js';
+import { errorReply, jsonReply } from './respond.js';
+import { serveAppRoute } from './route-bridge.js';
+import { hostRefusal, isHostAllowed, isOriginAllowed, isOwnOrigin, originRefusal } from './security.js';
+import { DEFAULT_MAX_BODY_BYTES } from './types.js';
+import type { HttpContext, HttpReply, HttpRequest } from './types.js';
+
+const ALLOW_HEADERS = 'authorization, content-type, idempotency-key';
+const EXPOSE_HEADERS = 'valet-invocation-id, idempotent-replayed';
+
+function corsHeaders(origin: string): string[] {
+  return ['access-control-allow-origin', origin, 'vary', 'origin', 'access-control-expose-headers', EXPOSE_HEADERS];
+}
+
+function preflight(origin: string | undefined): HttpReply {
+  const headers = origin === undefined ? [] : [...corsHeaders(origin), 'access-control-allow-headers', ALLOW_HEADERS, 'access-control-allow-methods', 'GET, POST, OPTIONS', 'access-control-max-age', '600'];
+  return { status: 204, headers, body: '' };
+}
+
+async function route(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
+  const { pathname } = request;
+  const kind = pathname.startsWith('/api/') ? pathname.slice(5) : '';
+  if (CALL_KINDS.has(kind)) return handleCall(context, kind as FunctionKind, request);
+  if (pathname === '/api/dev/token' && context.devToken) return handleDevToken(context, request);
+  if (pathname.startsWith('/admin/')) return routeAdmin(context, request);
+  throw new EngineError('not_found', 404, `nothing at ${pathname}`);
+}
+
+export async function handleRequest(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
+  const { pathname, headers } = request;
+  try {
+    // Health says "this process is up" to load balancers, which use whatever name they like.
+    if (pathname === '/api/health') return jsonReply(200, { ok: true });
+    if (!isHostAllowed(context.policy, headers.host)) throw new EngineError('host_not_allowed', 403, hostRefusal(headers.host));
+    if (pathname === '/http' || pathname.startsWith('/http/')) return await serveAppRoute(context, request);
+    const origin = headers.origin;
+    const admin = pathname.startsWith('/admin/');
+    if (origin !== undefined) {
+      const allowed = admin ? isOwnOrigin(origin, headers.host) : isOriginAllowed(context.policy, origin, headers.host);
+      if (!allowed) throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
+    }
+    const crossOrigin = origin !== undefined && !admin && !isOwnOrigin(origin, headers.host);
+    if (request.method === 'OPTIONS') return preflight(crossOrigin ? origin : undefined);
+    const reply = await route(context, request);
+    if (crossOrigin) reply.headers.push(...corsHeaders(origin));
+    return reply;
+  } catch (error) {
+    if (error instanceof EngineError) return errorReply(error);
+    (context.log ?? defaultLog)(`valet: failed to handle ${request.method} ${pathname}: ${(error as Error)?.stack ?? String(error)}`);
+    return errorReply(new EngineError('internal_error', 500, 'the server failed to handle the request'));
+  }
+}
+
+const defaultLog = (line: string) => process.stderr.write(`${line}\n`);
+
+function pathOf(url: string): string {
+  const queryAt = url.indexOf('?');
+  return queryAt === -1 ? url : url.slice(0, queryAt);
+}
+
+/** The node:http listener (what `listen` serves). */
+export function createRequestListener(context: HttpContext) {
+  const limit = context.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  return (req: IncomingMessage, res: ServerResponse): void => {
+    const url = req.url ?? '/';
+    const request: HttpRequest = { method: req.method ?? 'GET', url, pathname: pathOf(url), headers: req.headers, readBody: () => readNodeBody(req, limit) };
+    void handleRequest(context, request).then((reply) => {
+      if (res.headersSent || res.destroyed) return;
+      // A refused oversized body may still be arriving: close the connection after the answer.
+      if (reply.status === 413) reply.headers.push('connection', 'close');
+      res.writeHead(reply.status, reply.headers);
+      res.end(reply.body);
+    });
+  };
+}
+
+/** Serves a web Request in-process, without a port: how tests call the routes. */
+export async function requestInProcess(context: HttpContext, input: string | Request, init?: RequestInit): Promise<Response> {
+  const request = typeof input === 'string' ? new Request(new URL(input, 'http://127.0.0.1'), init) : input;
+  const url = new URL(request.url);
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, name) => (headers[name] = value));
+  headers.host ??= url.host;
+  const limit = context.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const reply = await handleRequest(context, {
+    method: request.method,
+    url: url.pathname + url.search,
+    pathname: url.pathname,
+    headers,
+    async readBody() {
+      const body = Buffer.from(await request.arrayBuffer());
+      if (body.length > limit) throw tooLarge(limit);
+      return body;
+    },
+  });
+  const responseHeaders = new Headers();
+  for (let i = 0; i < reply.headers.length; i += 2) responseHeaders.append(reply.headers[i]!, reply.headers[i + 1]!);
+  const nullBody = reply.status === 204 || reply.status === 304;
+  return new Response(nullBody ? null : (reply.body as BodyInit), { status: reply.status, headers: responseHeaders });
+}

@@ -1,0 +1,40 @@
+// A request and its reply as the routes see them: the same whether they came through node:http
+// (the server) or were made in-process by a test (`requestInProcess`, like Hono's app.request()).
+import type { IncomingHttpHeaders } from 'node:http';
+import type { Engine } from '../runtime/engine.js';
+import type { AccessPolicy } from './security.js';
+
+export interface HttpRequest {
+  method: string;
+  /** Path and query, as sent. */
+  url: string;
+  pathname: string;
+  /** Lower-case names, as node:http gives them. */
+  headers: IncomingHttpHeaders;
+  /** The body, at most the context's limit (413 past it). */
+  readBody(): Promise<Buffer>;
+}
+
+export interface HttpReply {
+  status: number;
+  /** Flat [name, value, name, value, …]: the cheapest form for node:http to write. */
+  headers: string[];
+  body: string | Uint8Array;
+}
+
+export interface HttpContext {
+  /** Null until the first good build of a dev server (requests then get 503 with `notReadyReason`). */
+  engine: Engine | null;
+  /** The admin key (from .valet/); admin endpoints and admin calls need it. */
+  adminKey: string;
+  notReadyReason?: string;
+  /** Only under `valet dev`: signs a dev token for a user id (POST /api/dev/token), so a page can sign in. */
+  devToken?: (userId: string) => Promise<string>;
+  /** Which hosts and origins may talk to this server. */
+  policy: AccessPolicy;
+  maxBodyBytes?: number;
+  /** Where unexpected failures are logged (stderr by default). */
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;

@@ -1,0 +1,60 @@
+// What CLI commands do against an app goes through its running server when there is one (so the
+// server's clients see the effect and its logs show it), and otherwise runs in-process on the
+// app's database with an engine built the way `valet start` builds it. This is the one place
+// that decides which.
+import { buildAndLoad } from '../bundler/evaluate.js';
+import { BundleMaps } from '../bundler/stack-map.js';
+import { loadOrCreateAdminKey } from '../project/keys.js';
+import { databasePathOf } from '../project/paths.js';
+import { findRunningServer } from '../project/running-server.js';
+import { createEngine } from '../runtime/engine.js';
+import type { Engine } from '../runtime/engine.js';
+import { captureLogs } from '../serve/host.js';
+
+export interface ServerHandle {
+  url: string;
+  /** fetch with the app's admin key, relative to the server's URL. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+}
+
+export interface AppTarget<T> {
+  viaServer(server: ServerHandle): Promise<T>;
+  inProcess(engine: Engine): Promise<T>;
+}
+
+export async function runningServerOf(appDir: string): Promise<ServerHandle | null> {
+  const record = await findRunningServer(appDir);
+  if (!record) return null;
+  const adminKey = loadOrCreateAdminKey(appDir);
+  return {
+    url: record.url,
+    fetch: (path, init = {}) => fetch(`${record.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-valet-admin-key': adminKey } }),
+  };
+}
+
+/** An engine on the app's database, built now; its functions' console output goes to stderr and the log file. */
+export async function withLocalEngine<T>(appDir: string, work: (engine: Engine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  const maps = new BundleMaps(appDir);
+  const modules = await buildAndLoad(appDir, maps);
+  const engine = createEngine({
+    modules,
+    dbPath: databasePathOf(appDir),
+    env,
+    log: (line) => process.stderr.write(`${line}\n`),
+    mapStack: (stack) => maps.rewriteStack(stack),
+    describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+  });
+  const restoreConsole = captureLogs(appDir, (entry) => process.stderr.write(`[${entry.function}] ${entry.message}\n`));
+  try {
+    return await work(engine);
+  } finally {
+    restoreConsole();
+    await engine.close();
+  }
+}
+
+export async function throughServerOrInProcess<T>(appDir: string, target: AppTarget<T>, env?: NodeJS.ProcessEnv): Promise<T & { via: 'server' | 'in-process' }> {
+  const server = await runningServerOf(appDir);
+  if (server) return { ...(await target.viaServer(server)), via: 'server' };
+  return { ...(await withLocalEngine(appDir, target.inProcess, env)), via: 'in-process' };
+}

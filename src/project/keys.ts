@@ -1,0 +1,55 @@
+// Keys kept under .valet/, created on first use, readable by the owner only: the dev signing key
+// (ES256) that `valet token` signs with and `valet dev` trusts, and the admin key that admin
+// endpoints and admin CLI calls present.
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
+import type { JWK } from 'jose';
+import { adminKeyPathOf, devKeyPathOf } from './paths.js';
+
+export const DEV_ISSUER = 'valet-dev';
+export const DEV_AUDIENCE = 'valet';
+
+export interface DevKey {
+  kid: string;
+  privateJwk: JWK;
+  publicJwk: JWK;
+}
+
+function writePrivate(path: string, content: string): void {
+  mkdirSync(dirname(path), { recursive: true });
+  writeFileSync(path, content, { mode: 0o600 });
+}
+
+export async function loadOrCreateDevKey(appDir: string): Promise<DevKey> {
+  const path = devKeyPathOf(appDir);
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as DevKey;
+  const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
+  const kid = randomBytes(8).toString('hex');
+  const key: DevKey = { kid, privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256' }, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256' } };
+  writePrivate(path, `${JSON.stringify(key, null, 2)}\n`);
+  return key;
+}
+
+export async function signDevToken(appDir: string, userId: string, options: { expiresIn?: string; claims?: Record<string, unknown>; now?: number } = {}): Promise<string> {
+  const key = await loadOrCreateDevKey(appDir);
+  const privateKey = await importJWK(key.privateJwk, 'ES256');
+  const issuedAt = Math.floor((options.now ?? Date.now()) / 1000);
+  return new SignJWT({ ...options.claims })
+    .setProtectedHeader({ alg: 'ES256', kid: key.kid, typ: 'JWT' })
+    .setSubject(userId)
+    .setIssuer(DEV_ISSUER)
+    .setAudience(DEV_AUDIENCE)
+    .setIssuedAt(issuedAt)
+    .setExpirationTime(options.expiresIn ?? '24h')
+    .sign(privateKey);
+}
+
+export function loadOrCreateAdminKey(appDir: string): string {
+  const path = adminKeyPathOf(appDir);
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const key = `valet_admin_${randomBytes(24).toString('base64url')}`;
+  writePrivate(path, `${key}\n`);
+  return key;
+}

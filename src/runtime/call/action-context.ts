@@ -1,0 +1,19 @@
+// What actions and HTTP routes get as ctx: an auto-commit db with transactions, the email
+// outbox and the scheduler (inside the transaction when called inside it), and other functions.
+import { actionDatabase, actionWriter } from '../database-api.js';
+import type { InvocationState } from '../database-api.js';
+import { emailApi } from '../outbox/enqueue-email.js';
+import { schedulerApi } from '../scheduler/api.js';
+import { callerApi } from './caller-api.js';
+import type { CallRequest, EngineCore } from './types.js';
+
+export function actionContext(core: EngineCore, state: InvocationState, invoker: CallRequest['invoker'], source: string) {
+  const write = actionWriter(state, core.connections);
+  return {
+    db: actionDatabase(state, core.connections),
+    invoker,
+    email: emailApi(write, () => core.clock.now(), source, core.afterEnqueue),
+    scheduler: schedulerApi(write, () => core.clock.now(), source, core.afterSchedule),
+    ...callerApi(core, invoker, state),
+  };
+}

@@ -1,0 +1,55 @@
+// One call of one function, from any caller (HTTP, WebSocket clients, the CLI, cron, the
+// scheduler, other functions): resolve it, enforce access, validate args, run it in its kind's
+// isolation, and turn any failure into the API's JSON error.
+import type { DocumentStore } from '../../storage/documents.js';
+import type { Read } from '../../storage/read-set.js';
+import { DuplicateMutation, recordSequence } from './client-sequence.js';
+import { failureResponse } from './failure.js';
+import { resolveFunction, validateArgs } from './resolve.js';
+import { runAction } from './run-action.js';
+import { runMutation } from './run-mutation.js';
+import { runQuery } from './run-query.js';
+import type { CallRequest, CallResponse, EngineCore } from './types.js';
+
+export async function callFunction(core: EngineCore, request: CallRequest, snapshot?: DocumentStore): Promise<CallResponse> {
+  try {
+    const definition = resolveFunction(core, request);
+    const args = validateArgs(core, definition, request.args);
+    if (definition.kind === 'action') return await runAction(core, request, definition as never, args);
+    if (definition.kind === 'query') {
+      const reads: Read[] | undefined = request.trackReads ? [] : undefined;
+      const value = await runQuery(core, request.path, definition, args, request.invoker, reads, snapshot);
+      return { status: 200, body: { value }, headers: {}, reads };
+    }
+    const value = await runMutation(core, request.path, definition, args, request.invoker, request.client);
+    return { status: 200, body: { value }, headers: {} };
+  } catch (error) {
+    if (error instanceof DuplicateMutation) return { status: error.status, body: error.body as CallResponse['body'], headers: { 'valet-duplicate': 'true' } };
+    const { status, body } = failureResponse(core, request.path, error, request.exposeErrors);
+    const client = request.client;
+    // A rejected mutation still advances its client (its queue must not wedge), unless the refusal
+    // was about the sequence itself, the caller's token, or the storage (nothing was decided).
+    if (client && request.kind === 'mutation' && body.code !== 'out_of_order' && status !== 401 && status !== 503 && status !== 507) {
+      await core.connections.withWriter((store) => recordSequence(store, client, status, body, core.clock.now()));
+    }
+    return { status, body, headers: {} };
+  }
+}
+
+/**
+ * Runs many queries in one read snapshot, answering identical reads once (live queries re-run
+ * after a write: a thousand subscriptions often read the same range). Each keeps its own result,
+ * errors and read set.
+ */
+export async function callQueries(core: EngineCore, requests: CallRequest[]): Promise<CallResponse[]> {
+  return core.connections.inReadSnapshot(async (store) => {
+    store.readCache = new Map();
+    try {
+      const responses: CallResponse[] = [];
+      for (const request of requests) responses.push(await callFunction(core, request, store));
+      return responses;
+    } finally {
+      store.readCache = null;
+    }
+  });
+}

@@ -1,0 +1,26 @@
+// Timeouts on the injected clock: every query, mutation, action and route has one, and tests
+// trigger them without waiting.
+import type { Clock } from '../clock.js';
+import { EngineError } from '../errors.js';
+
+export interface Deadline {
+  /** Rejects with the timeout error when the time is up; never resolves. */
+  expired: Promise<never>;
+  cancel(): void;
+}
+
+/** A timer on the injected clock, so tests trigger timeouts without waiting. */
+export function startDeadline(clock: Clock, ms: number, error: () => EngineError): Deadline {
+  let handle: unknown;
+  const expired = new Promise<never>((_, reject) => {
+    handle = clock.setTimeout(() => reject(error()), ms);
+  });
+  // Nobody may be listening when it fires (the work finished first); that is not an error.
+  expired.catch(() => undefined);
+  return { expired, cancel: () => clock.clearTimeout(handle) };
+}
+
+/** Settles with `work`, or rejects when `deadline` expires first. */
+export function raceDeadline<T>(work: Promise<T>, deadline: Deadline): Promise<T> {
+  return Promise.race([work, deadline.expired]);
+}

@@ -1,0 +1,33 @@
+// Running a handler, whatever its kind: a synchronous throw becomes a rejection like any other
+// failure, the return value must travel as JSON, and each call gets a cheap unique log id.
+import { findNonJson } from '../../storage/documents.js';
+import { EngineError } from '../errors.js';
+
+/** Calls the handler; a synchronous throw becomes a rejection. */
+export function callHandler(handler: (ctx: any, args: any) => unknown, ctx: unknown, args: unknown): Promise<unknown> {
+  try {
+    return Promise.resolve(handler(ctx, args));
+  } catch (error) {
+    return Promise.reject(error);
+  }
+}
+
+/** Return values travel as JSON: anything else is the handler's mistake, named precisely. */
+export function checkReturnValue(path: string, value: unknown): unknown {
+  const result = value === undefined ? null : value;
+  const problem = findNonJson(result, 'result');
+  if (problem) throw new EngineError('invalid_return_value', 500, `${path} returned a value that is not JSON: ${problem}`);
+  return result;
+}
+
+let invocationCounter = 0;
+const invocationPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+
+/** Log ids for queries and mutations (actions use their invocation record's id): unique, and cheap. */
+export function nextInvocationId(): string {
+  return `${invocationPrefix}-${(++invocationCounter).toString(36)}`;
+}
+
+export function timeoutError(kind: string, path: string, ms: number): () => EngineError {
+  return () => new EngineError(`${kind}_timeout`, 504, `${path} did not finish within ${ms} ms`);
+}

@@ -1,0 +1,39 @@
+// Before a handler runs: the function exists and the caller may see it, the endpoint fits its
+// kind, the caller may call it, and the args are JSON within limits that match its validators.
+import { findWireValueProblem } from '../../protocol/call.js';
+import type { AnyFunctionDefinition } from '../../server/functions.js';
+import { formatValidationError, validateFields } from '../../server/values.js';
+import { EngineError, notFound } from '../errors.js';
+import type { CallRequest, EngineCore } from './types.js';
+
+export function resolveFunction(core: EngineCore, request: CallRequest): AnyFunctionDefinition {
+  const definition = core.registry.functions.get(request.path);
+  if (!definition || (request.external && definition.access === 'system')) throw notFound(request.path);
+  if (definition.kind !== request.kind) {
+    throw new EngineError('wrong_function_kind', 400, `${request.path} is a ${definition.kind}; call it at /api/${definition.kind}`);
+  }
+  if (definition.access === 'authenticated' && request.invoker.type === 'anonymous') {
+    if (!core.authConfigured) {
+      throw new EngineError('auth_not_configured', 401, `${request.path} needs a signed-in caller, and this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to trust the app's dev key)`);
+    }
+    throw new EngineError('unauthenticated', 401, `${request.path} needs a signed-in caller: send Authorization: Bearer <token>`);
+  }
+  return definition;
+}
+
+function noArgsHint(definition: AnyFunctionDefinition): string {
+  return Object.keys(definition.args).length === 0 ? ' (this function declares no args: declare each one it takes, e.g. `args: { name: v.string() }`)' : '';
+}
+
+export function validateArgs(core: EngineCore, definition: AnyFunctionDefinition, args: unknown): Record<string, unknown> {
+  const value = args === undefined || args === null ? {} : args;
+  const problem = findWireValueProblem(value, 'args');
+  if (problem) throw new EngineError('invalid_args', 400, problem);
+  const isIdOf = (table: string, id: string) => {
+    const actual = core.connections.autoCommitReader.tableOf(id);
+    return actual === null || actual === table;
+  };
+  const error = validateFields(definition.args, value, 'args', { isIdOf });
+  if (error) throw new EngineError('invalid_args', 400, `${formatValidationError(error)}${error.message === 'unexpected field' ? noArgsHint(definition) : ''}`);
+  return value as Record<string, unknown>;
+}

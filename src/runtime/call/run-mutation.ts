@@ -1,0 +1,38 @@
+// A mutation: one write transaction holding the writer from BEGIN IMMEDIATE to COMMIT, with the
+// email outbox and the scheduler writing inside it, and (for a client's queued mutation) its
+// sequence number checked and recorded in the same transaction.
+import type { Invoker } from '../../server/ctx.js';
+import type { AnyFunctionDefinition } from '../../server/functions.js';
+import { mutationDatabase, mutationWriter } from '../database-api.js';
+import { emailApi } from '../outbox/enqueue-email.js';
+import { schedulerApi } from '../scheduler/api.js';
+import { runInScope } from '../scope.js';
+import { checkSequence, recordSequence } from './client-sequence.js';
+import type { ClientSequence } from './client-sequence.js';
+import { raceDeadline, startDeadline } from './deadline.js';
+import { callHandler, checkReturnValue, nextInvocationId, timeoutError } from './handler.js';
+import type { EngineCore } from './types.js';
+
+export async function runMutation(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, client?: ClientSequence) {
+  return core.connections.inWriteTransaction(async (store) => {
+    if (client) checkSequence(store, client);
+    const state = { path, active: true, transaction: null };
+    const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('mutation', path, core.functionTimeoutMs));
+    try {
+      const write = mutationWriter(state, store);
+      const ctx = {
+        db: mutationDatabase(state, store),
+        invoker,
+        email: emailApi(write, () => core.clock.now(), `mutation ${path}`, core.afterEnqueue),
+        scheduler: schedulerApi(write, () => core.clock.now(), `mutation ${path}`, core.afterSchedule),
+      };
+      const work = runInScope({ kind: 'mutation', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
+      const value = checkReturnValue(path, await raceDeadline(work, deadline));
+      if (client) recordSequence(store, client, 200, { value }, core.clock.now());
+      return value;
+    } finally {
+      state.active = false;
+      deadline.cancel();
+    }
+  });
+}

@@ -1,0 +1,27 @@
+// A query: read-only, in one consistent snapshot (a pooled reader's read transaction, or the
+// snapshot it is given: a batch of live-query re-runs, or an action's open transaction).
+import type { Invoker } from '../../server/ctx.js';
+import type { AnyFunctionDefinition } from '../../server/functions.js';
+import type { DocumentStore } from '../../storage/documents.js';
+import type { Read } from '../../storage/read-set.js';
+import { queryDatabase } from '../database-api.js';
+import { runInScope } from '../scope.js';
+import { raceDeadline, startDeadline } from './deadline.js';
+import { callHandler, checkReturnValue, nextInvocationId, timeoutError } from './handler.js';
+import type { EngineCore } from './types.js';
+
+export async function runQuery(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, reads?: Read[], snapshot?: DocumentStore) {
+  const inSnapshot = <T>(task: (store: DocumentStore) => Promise<T>) => (snapshot ? task(snapshot) : core.connections.inReadSnapshot(task));
+  return inSnapshot(async (store) => {
+    const state = { path, active: true, transaction: null };
+    const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('query', path, core.functionTimeoutMs));
+    try {
+      const ctx = { db: queryDatabase(state, store, reads), invoker };
+      const work = runInScope({ kind: 'query', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
+      return checkReturnValue(path, await raceDeadline(work, deadline));
+    } finally {
+      state.active = false;
+      deadline.cancel();
+    }
+  });
+}

@@ -1,0 +1,57 @@
+// The shapes every caller of the engine shares: one call in (HTTP, sync clients, the CLI, cron,
+// the scheduler, ctx.runQuery), one response out, and what the call path needs of the engine.
+import type { Invoker } from '../../server/ctx.js';
+import type { FunctionKind } from '../../server/functions.js';
+import type { DocumentStore } from '../../storage/documents.js';
+import type { Read } from '../../storage/read-set.js';
+import type { ErrorBody } from '../../protocol/errors.js';
+import type { Clock } from '../clock.js';
+import type { Connections } from '../connections.js';
+import type { FetchPolicy } from '../fetch-guard/guard.js';
+import type { Registry } from '../registry.js';
+import type { ClientSequence } from './client-sequence.js';
+
+export interface CallRequest {
+  /** The endpoint the caller used; a mismatch with the function's kind is refused. */
+  kind: FunctionKind;
+  path: string;
+  args: unknown;
+  invoker: Invoker;
+  /** Calls from outside (HTTP clients) cannot see `system` functions. */
+  external: boolean;
+  idempotencyKey?: string | null;
+  /** Queries: return what the query read, so a subscription knows which writes affect it. */
+  trackReads?: boolean;
+  /** Mutations from a client's queue: applied exactly once and in order per client. */
+  client?: ClientSequence;
+  /** Show a plain exception's real message to this caller (the developer's own terminal, an admin). */
+  exposeErrors?: boolean;
+}
+
+export interface CallResponse {
+  status: number;
+  /** `{ value }` on success, `{ code, message, data? }` on failure. */
+  body: { value: unknown } | ErrorBody;
+  headers: Record<string, string>;
+  reads?: Read[];
+}
+
+export interface EngineCore {
+  connections: Connections;
+  registry: Registry;
+  clock: Clock;
+  fetchPolicy: FetchPolicy;
+  /** Shows handler exception messages to callers (development). */
+  dev: boolean;
+  /** Whether bearer tokens can be verified at all (without, authenticated functions answer auth_not_configured). */
+  authConfigured: boolean;
+  /** Deadline for queries and mutations, which hold a connection while they run. */
+  functionTimeoutMs: number;
+  log: (line: string) => void;
+  describeError: (error: unknown) => string;
+  /** Called when an email or scheduled call was written (the background loops run soon). */
+  afterEnqueue: () => void;
+  afterSchedule: () => void;
+  /** Calls another function (ctx.runQuery and friends); `snapshot` runs a query in that store. */
+  call(request: CallRequest, snapshot?: DocumentStore): Promise<CallResponse>;
+}

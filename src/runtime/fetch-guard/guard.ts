@@ -1,0 +1,148 @@
+// The fetch that handlers see. Outside any invocation it is Node's own. In queries, mutations and
+// transactions it throws. In actions and HTTP routes it refuses private and internal destinations
+// before any connection: literal addresses up front, names at connect time for every address they
+// resolve to (and the socket then connects to exactly those checked addresses), every redirect hop.
+import { lookup as dnsLookup } from 'node:dns/promises';
+import type { LookupAddress } from 'node:dns';
+import { Agent, fetch as undiciFetch } from 'undici';
+import { blockedAddressRule, blockedNameRule, describeRule } from './ip-rules.js';
+import type { BlockRule } from './ip-rules.js';
+import { currentScope } from '../scope.js';
+
+export type Resolver = (hostname: string) => Promise<string[]>;
+
+export interface FetchPolicy {
+  allowLoopback: boolean;
+  resolve: Resolver;
+}
+
+/** The refusal an action can catch: `error.code === 'fetch_blocked'`, `error.rule` names why. */
+export class FetchBlockedError extends Error {
+  readonly code = 'fetch_blocked';
+  constructor(
+    readonly rule: BlockRule,
+    readonly url: string,
+    detail: string,
+  ) {
+    super(`fetch ${url} refused (${rule}): ${describeRule(rule)}${detail}`);
+    this.name = 'FetchBlockedError';
+  }
+}
+
+export class FetchNotAllowedError extends Error {
+  readonly code = 'fetch_not_allowed';
+  constructor(message: string) {
+    super(message);
+    this.name = 'FetchNotAllowedError';
+  }
+}
+
+export const systemResolver: Resolver = async (hostname) => (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+
+const MAX_REDIRECTS = 20;
+
+function checkUrl(url: URL, policy: FetchPolicy): void {
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchBlockedError('scheme', url.href, '');
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  const nameRule = blockedNameRule(host, policy.allowLoopback);
+  if (nameRule) throw new FetchBlockedError(nameRule, url.href, '');
+  if (/^[\d.]+$/.test(host) || host.includes(':')) {
+    const rule = blockedAddressRule(host, policy.allowLoopback);
+    if (rule) throw new FetchBlockedError(rule, url.href, '');
+  }
+}
+
+const agents = new WeakMap<FetchPolicy, Agent>();
+
+/** An undici agent whose sockets resolve names through the policy and refuse any blocked address. */
+function agentFor(policy: FetchPolicy): Agent {
+  let agent = agents.get(policy);
+  if (agent) return agent;
+  const lookup = (hostname: string, options: { all?: boolean }, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+    policy.resolve(hostname).then(
+      (addresses) => {
+        if (addresses.length === 0) return callback(Object.assign(new Error(`${hostname} did not resolve`), { code: 'ENOTFOUND' }), '');
+        for (const address of addresses) {
+          const rule = blockedAddressRule(address, policy.allowLoopback);
+          if (rule) return callback(new FetchBlockedError(rule, hostname, ` (${hostname} resolves to ${address})`), '');
+        }
+        const entries = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
+        if (options?.all) callback(null, entries);
+        else callback(null, entries[0]!.address, entries[0]!.family);
+      },
+      (error: Error) => callback(error, ''),
+    );
+  };
+  agent = new Agent({ connect: { lookup: lookup as never } });
+  agents.set(policy, agent);
+  return agent;
+}
+
+function unwrapBlocked(error: unknown): unknown {
+  for (let current = error as { cause?: unknown } | undefined; current; current = current.cause as { cause?: unknown } | undefined) {
+    if (current instanceof FetchBlockedError) return current;
+  }
+  return error;
+}
+
+/** fetch for actions: checks the URL and each redirect hop, connects only to checked addresses. */
+export async function guardedFetch(input: string | URL | Request, init: RequestInit = {}, policy: FetchPolicy): Promise<Response> {
+  const request = input instanceof Request ? input : null;
+  let url = new URL(request ? request.url : String(input));
+  let method = (init.method ?? request?.method ?? 'GET').toUpperCase();
+  let body = init.body ?? request?.body ?? null;
+  const redirectMode = init.redirect ?? request?.redirect ?? 'follow';
+  const headers = new Headers(init.headers ?? request?.headers);
+  for (let hop = 0; ; hop++) {
+    checkUrl(url, policy);
+    let response: Response;
+    try {
+      const streamed = body instanceof ReadableStream ? { duplex: 'half' } : {};
+      response = (await undiciFetch(url, { ...(init as object), ...streamed, method, body: body as never, headers, redirect: 'manual', dispatcher: agentFor(policy) } as never)) as unknown as Response;
+    } catch (error) {
+      throw unwrapBlocked(error);
+    }
+    const location = response.headers.get('location');
+    if (redirectMode === 'manual' || response.status < 300 || response.status > 399 || !location) return response;
+    if (redirectMode === 'error') throw new TypeError(`fetch ${url.href}: redirected to ${location} and redirect is "error"`);
+    if (hop >= MAX_REDIRECTS) throw new TypeError(`fetch ${url.href}: more than ${MAX_REDIRECTS} redirects`);
+    const next = new URL(location, url);
+    if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+      method = method === 'HEAD' ? 'HEAD' : 'GET';
+      body = null;
+      headers.delete('content-type');
+      headers.delete('content-length');
+    } else if (body !== null && typeof body !== 'string' && !(body instanceof URLSearchParams) && !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body)) {
+      throw new TypeError(`fetch ${url.href}: cannot repeat a streamed body on a ${response.status} redirect`);
+    }
+    // Credentials do not travel to another origin.
+    if (next.origin !== url.origin) {
+      headers.delete('authorization');
+      headers.delete('cookie');
+    }
+    await response.body?.cancel();
+    url = next;
+  }
+}
+
+let installed = false;
+
+/** Replaces globalThis.fetch once per process; what it does depends on the calling invocation. */
+export function installFetchGuard(): void {
+  if (installed) return;
+  installed = true;
+  const original = globalThis.fetch.bind(globalThis);
+  globalThis.fetch = function valetFetch(input: string | URL | Request, init?: RequestInit): Promise<Response> {
+    const scope = currentScope();
+    if (!scope) return original(input, init);
+    if (scope.kind === 'query' || scope.kind === 'mutation') {
+      return Promise.reject(
+        new FetchNotAllowedError(`fetch is not available in ${scope.kind} ${scope.path}: ${scope.kind === 'query' ? 'queries' : 'mutations'} must be deterministic. Call it from an action (a mutation can schedule one).`),
+      );
+    }
+    if (scope.inTransaction) {
+      return Promise.reject(new FetchNotAllowedError(`fetch inside ctx.db.transaction in ${scope.path}: call fetch first, then open the transaction.`));
+    }
+    return guardedFetch(input, init, scope.fetchPolicy);
+  } as typeof fetch;
+}

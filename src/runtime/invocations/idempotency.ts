@@ -1,0 +1,131 @@
+// Idempotency keys with Stripe / IETF-draft semantics, on the invocation log. The claim runs
+// synchronously under the writer lock, so of any number of concurrent duplicates exactly one
+// starts the handler; the rest see it running (409), or its stored outcome once it finished.
+import { createHmac, randomBytes } from 'node:crypto';
+import type { DocumentStore } from '../../storage/documents.js';
+import { newId } from '../../storage/ids.js';
+import { EngineError } from '../errors.js';
+import type { InvocationRow, InvocationStatus } from './store.js';
+
+export type Claim =
+  | { kind: 'run'; id: string; attempt: number }
+  | { kind: 'replay'; status: number; body: unknown }
+  | { kind: 'refuse'; error: EngineError };
+
+export interface ClaimRequest {
+  path: string;
+  principal: string;
+  invoker: unknown;
+  idempotencyKey: string | null;
+  args: unknown;
+  sensitive: boolean;
+  safeToRetry: boolean;
+  now: number;
+}
+
+/** JSON with sorted keys, so `{a,b}` and `{b,a}` hash alike. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+}
+
+/** The secret never changes once written, so each store reads it once. */
+const secrets = new WeakMap<DocumentStore, string>();
+
+function hashSecret(store: DocumentStore): string {
+  let secret = secrets.get(store);
+  if (secret) return secret;
+  const row = store.prepare("SELECT value FROM _valet_meta WHERE key = 'args_hash_secret'").get() as { value: string } | undefined;
+  secret = row?.value ?? randomBytes(32).toString('hex');
+  if (!row) store.prepare("INSERT INTO _valet_meta (key, value) VALUES ('args_hash_secret', ?)").run(secret);
+  secrets.set(store, secret);
+  return secret;
+}
+
+/** Keyed with a per-database secret: a stored hash of a sensitive action's args reveals nothing. */
+function argsHash(store: DocumentStore, args: unknown): string {
+  return createHmac('sha256', hashSecret(store)).update(canonicalJson(args)).digest('hex');
+}
+
+function storedBody(row: InvocationRow): unknown {
+  return row.status === 'succeeded' ? { value: row.result === null ? null : JSON.parse(row.result) } : JSON.parse(row.error ?? 'null');
+}
+
+export function claimInvocation(store: DocumentStore, request: ClaimRequest): Claim {
+  const hash = argsHash(store, request.args);
+  if (request.idempotencyKey !== null) {
+    const row = store
+      .prepare('SELECT * FROM _valet_action_invocations WHERE function = ? AND principal = ? AND idempotency_key = ?')
+      .get(request.path, request.principal, request.idempotencyKey) as InvocationRow | undefined;
+    if (row) {
+      if (row.args_hash !== hash) {
+        return { kind: 'refuse', error: new EngineError('idempotency_key_reused', 422, `Idempotency-Key "${request.idempotencyKey}" was already used for ${request.path} with other arguments`) };
+      }
+      if (row.status === 'running') {
+        return { kind: 'refuse', error: new EngineError('idempotency_in_flight', 409, `a call to ${request.path} with Idempotency-Key "${request.idempotencyKey}" is still running; retry later`) };
+      }
+      // An interrupted attempt is retried like a failed one when the action says that is safe;
+      // otherwise its replay is the `interrupted` error (500: the outcome is unknown, and asking
+      // again cannot change that, so it is not a 409 "try later").
+      const retryable = row.status === 'failed' || row.status === 'timeout' || row.status === 'interrupted';
+      if (retryable && request.safeToRetry) {
+        const attempt = row.attempts + 1;
+        store
+          .prepare("UPDATE _valet_action_invocations SET status = 'running', attempts = ?, started_at = ?, finished_at = NULL, duration_ms = NULL, http_status = NULL, result = NULL, error = NULL WHERE id = ?")
+          .run(attempt, request.now, row.id);
+        return { kind: 'run', id: row.id, attempt };
+      }
+      if (row.status === 'succeeded' && row.sensitive) {
+        return { kind: 'refuse', error: new EngineError('result_not_retained', 409, `${request.path} is sensitive: its result went to the first caller only and is not kept for replays`) };
+      }
+      return { kind: 'replay', status: row.http_status ?? 500, body: storedBody(row) };
+    }
+  }
+  const id = newId();
+  store
+    .prepare(
+      `INSERT INTO _valet_action_invocations (id, function, principal, invoker, idempotency_key, args, args_hash, sensitive, safe_to_retry, status, attempts, started_at)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 1, ?)`,
+    )
+    .run(
+      id,
+      request.path,
+      request.principal,
+      JSON.stringify(request.invoker),
+      request.idempotencyKey,
+      request.sensitive ? null : JSON.stringify(request.args ?? null),
+      hash,
+      request.sensitive ? 1 : 0,
+      request.safeToRetry ? 1 : 0,
+      request.now,
+    );
+  return { kind: 'run', id, attempt: 1 };
+}
+
+export interface Outcome {
+  status: Exclude<InvocationStatus, 'running'>;
+  httpStatus: number;
+  result?: unknown;
+  error?: { code: string; message: string; data?: unknown };
+}
+
+/** Records how an attempt ended; a late finish after a timeout was recorded changes nothing. */
+export function finishInvocation(store: DocumentStore, id: string, attempt: number, outcome: Outcome, sensitive: boolean, now: number): void {
+  store
+    .prepare(
+      `UPDATE _valet_action_invocations SET status = ?, http_status = ?, result = ?, error = ?, finished_at = ?, duration_ms = ? - started_at
+       WHERE id = ? AND attempts = ? AND status = 'running'`,
+    )
+    .run(
+      outcome.status,
+      outcome.httpStatus,
+      sensitive || outcome.result === undefined ? null : JSON.stringify(outcome.result),
+      outcome.error ? JSON.stringify(outcome.error) : null,
+      now,
+      now,
+      id,
+      attempt,
+    );
+}

@@ -1,0 +1,114 @@
+// _valet_action_invocations: one row per action invocation, which is also its idempotency
+// record. Reads back for `valet invocations` and /admin.
+import type Database from 'better-sqlite3';
+import type { InvocationStatus } from './statuses.js';
+
+export type { InvocationStatus } from './statuses.js';
+
+export interface InvocationRow {
+  id: string;
+  function: string;
+  principal: string;
+  invoker: string;
+  idempotency_key: string | null;
+  args: string | null;
+  args_hash: string;
+  sensitive: number;
+  safe_to_retry: number;
+  status: InvocationStatus;
+  http_status: number | null;
+  result: string | null;
+  error: string | null;
+  attempts: number;
+  started_at: number;
+  finished_at: number | null;
+  duration_ms: number | null;
+}
+
+/** The shape `valet invocations --json` prints and /admin serves. */
+export interface Invocation {
+  id: string;
+  function: string;
+  invoker: unknown;
+  idempotencyKey: string | null;
+  args: unknown;
+  status: InvocationStatus;
+  httpStatus: number | null;
+  result: unknown;
+  error: unknown;
+  attempts: number;
+  sensitive: boolean;
+  safeToRetry: boolean;
+  startedAt: string;
+  finishedAt: string | null;
+  durationMs: number | null;
+}
+
+const parse = (text: string | null) => (text === null ? null : JSON.parse(text));
+
+export function toInvocation(row: InvocationRow): Invocation {
+  return {
+    id: row.id,
+    function: row.function,
+    invoker: parse(row.invoker),
+    idempotencyKey: row.idempotency_key,
+    args: row.sensitive ? null : parse(row.args),
+    status: row.status,
+    httpStatus: row.http_status,
+    result: row.sensitive ? null : parse(row.result),
+    error: parse(row.error),
+    attempts: row.attempts,
+    sensitive: row.sensitive === 1,
+    safeToRetry: row.safe_to_retry === 1,
+    startedAt: new Date(row.started_at).toISOString(),
+    finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
+    durationMs: row.duration_ms,
+  };
+}
+
+export interface InvocationFilter {
+  function?: string;
+  status?: InvocationStatus;
+  limit?: number;
+}
+
+export function listInvocations(db: Database.Database, filter: InvocationFilter = {}): Invocation[] {
+  const where: string[] = [];
+  const params: (string | number)[] = [];
+  if (filter.function) {
+    where.push('function = ?');
+    params.push(filter.function);
+  }
+  if (filter.status) {
+    where.push('status = ?');
+    params.push(filter.status);
+  }
+  const sql = `SELECT * FROM _valet_action_invocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
+  return (db.prepare(sql).all(...params, filter.limit ?? 50) as InvocationRow[]).map(toInvocation);
+}
+
+export function getInvocation(db: Database.Database, id: string): Invocation | null {
+  const row = db.prepare('SELECT * FROM _valet_action_invocations WHERE id = ?').get(id) as InvocationRow | undefined;
+  return row ? toInvocation(row) : null;
+}
+
+/** The error an interrupted invocation answers with when its key is replayed (see idempotency.ts). */
+export const INTERRUPTED_ERROR = {
+  code: 'interrupted',
+  message: 'the server stopped while this action ran, so whether it completed is unknown; it is not safeToRetry, so it was not run again',
+};
+
+/**
+ * At server start: every invocation still `running` belonged to a process that is gone (one
+ * server owns a database), so it can never finish. Each becomes `interrupted`.
+ */
+export function markInterruptedInvocations(db: Database.Database, now: number): number {
+  return db
+    .prepare("UPDATE _valet_action_invocations SET status = 'interrupted', http_status = 500, error = ?, finished_at = ?, duration_ms = ? - started_at WHERE status = 'running'")
+    .run(JSON.stringify(INTERRUPTED_ERROR), now, now).changes;
+}
+
+/** Drops finished records older than `retentionMs` (at least 24 h, so idempotent replays keep working). */
+export function pruneInvocations(db: Database.Database, olderThan: number): number {
+  return db.prepare("DELETE FROM _valet_action_invocations WHERE status != 'running' AND started_at < ?").run(olderThan).changes;
+}

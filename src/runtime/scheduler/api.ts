@@ -1,0 +1,46 @@
+// ctx.scheduler: rows in _valet_scheduled written through the caller's write executor, so from a
+// mutation they exist only if the mutation commits. The scheduled runner dispatches them.
+import type { AnyFunctionReference } from '../../server/references.js';
+import { findNonJson } from '../../storage/documents.js';
+import { newId } from '../../storage/ids.js';
+import type { WriteExecutor } from '../database-api.js';
+import { EngineError } from '../errors.js';
+
+function invalid(message: string): EngineError {
+  return new EngineError('invalid_schedule', 500, `ctx.scheduler: ${message}`);
+}
+
+export function schedulerApi(write: WriteExecutor, now: () => number, scheduledBy: string, onScheduled: () => void) {
+  const runAt = (at: Date | number, ref: AnyFunctionReference, args: unknown): Promise<string> => {
+    try {
+      const time = at instanceof Date ? at.getTime() : at;
+      if (typeof time !== 'number' || !Number.isFinite(time)) throw invalid('the time must be a Date or milliseconds since the epoch');
+      if (!ref || typeof ref.path !== 'string' || (ref.kind !== 'mutation' && ref.kind !== 'action')) {
+        throw invalid('schedule a mutation or an action reference such as api.emails.send');
+      }
+      const payload = args ?? {};
+      const problem = findNonJson(payload, 'args');
+      if (problem) throw invalid(problem);
+      const id = newId();
+      return write((store) => {
+        store
+          .prepare("INSERT INTO _valet_scheduled (id, function, kind, args, run_at, status, created_at, scheduled_by) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)")
+          .run(id, ref.path, ref.kind, JSON.stringify(payload), time, now(), scheduledBy);
+        return id;
+      }).then((scheduled) => {
+        onScheduled();
+        return scheduled;
+      });
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  };
+  return {
+    runAt,
+    runAfter: (delayMs: number, ref: AnyFunctionReference, args: unknown) => {
+      if (typeof delayMs !== 'number' || !(delayMs >= 0)) return Promise.reject(invalid('runAfter: the delay must be a number of milliseconds ≥ 0'));
+      return runAt(now() + delayMs, ref, args);
+    },
+    cancel: (id: string) => write((store) => void store.prepare("UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'").run(now(), id)),
+  };
+}

@@ -1,0 +1,76 @@
+// What `valet dev` and `valet start` set up the same way around an engine: who may connect (hosts
+// and origins), how tokens are verified, where email goes, where function logs go, how the outbox
+// is tuned, and the record that tells other commands (and a second server) this app is served.
+import type { AuthConfig } from '../runtime/auth/verify.js';
+import { authConfigFromEnv, devAuthConfig } from '../runtime/auth/config.js';
+import type { LogEntry } from '../runtime/function-logs.js';
+import { captureFunctionConsole, logFileSink } from '../runtime/function-logs.js';
+import { smtpConfigFromEnv, smtpTransport } from '../runtime/outbox/transports.js';
+import type { EmailTransport } from '../runtime/outbox/transports.js';
+import { accessPolicyFrom } from '../http/security.js';
+import type { AccessPolicy, ServerMode } from '../http/security.js';
+import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateAdminKey, loadOrCreateDevKey } from '../project/keys.js';
+import { devKeyPathOf, logsPathOf } from '../project/paths.js';
+import { relative } from 'node:path';
+
+export interface HostOptions {
+  appDir: string;
+  mode: ServerMode;
+  env: NodeJS.ProcessEnv;
+  /** The address to bind (127.0.0.1 unless --host). */
+  bindHost: string;
+  allowedHosts?: string[];
+  corsOrigins?: string[];
+  /** `valet start` trusts the app's dev key only when told to (`--dev-auth`); dev always does. */
+  devAuth?: boolean;
+}
+
+export interface HostSetup {
+  policy: AccessPolicy;
+  adminKey: string;
+  auth: AuthConfig | null;
+  /** For the ready line: where tokens are verified against, or why none are. */
+  authSource: string;
+  /** SMTP when configured; null means the capture transport. */
+  smtp: EmailTransport | null;
+  outbox: { leaseMs?: number; maxAttempts?: number };
+}
+
+/** VALET_OUTBOX_LEASE_MS and VALET_OUTBOX_MAX_ATTEMPTS tune delivery (defaults: 60 s, 8). */
+export function outboxTuning(env: NodeJS.ProcessEnv): { leaseMs?: number; maxAttempts?: number } {
+  const number = (value: string | undefined) => (value && Number.isInteger(Number(value)) && Number(value) > 0 ? Number(value) : undefined);
+  return { leaseMs: number(env.VALET_OUTBOX_LEASE_MS), maxAttempts: number(env.VALET_OUTBOX_MAX_ATTEMPTS) };
+}
+
+async function authFor(options: HostOptions): Promise<{ auth: AuthConfig | null; source: string }> {
+  const fromEnv = authConfigFromEnv(options.env);
+  if (fromEnv) return { auth: fromEnv, source: fromEnv.source };
+  if (options.mode === 'dev' || options.devAuth) {
+    const key = await loadOrCreateDevKey(options.appDir);
+    const source = `the app's dev key (${relative(options.appDir, devKeyPathOf(options.appDir))})`;
+    return { auth: devAuthConfig(key.publicJwk, DEV_ISSUER, DEV_AUDIENCE, source), source };
+  }
+  return { auth: null, source: 'nothing: no VALET_AUTH_* set, so signed-in calls answer 401 auth_not_configured (--dev-auth trusts the dev key)' };
+}
+
+export async function prepareHost(options: HostOptions): Promise<HostSetup> {
+  const { auth, source } = await authFor(options);
+  const smtpConfig = smtpConfigFromEnv(options.env);
+  return {
+    policy: accessPolicyFrom(options.mode, options.bindHost, options.env, { allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins }),
+    adminKey: loadOrCreateAdminKey(options.appDir),
+    auth,
+    authSource: source,
+    smtp: smtpConfig ? await smtpTransport(smtpConfig) : null,
+    outbox: outboxTuning(options.env),
+  };
+}
+
+/** Routes functions' console output to .valet/logs.ndjson and `onEntry`; returns the restore. */
+export function captureLogs(appDir: string, onEntry: (entry: LogEntry) => void): () => void {
+  const sink = logFileSink(logsPathOf(appDir));
+  return captureFunctionConsole((entry) => {
+    sink(entry);
+    onEntry(entry);
+  });
+}

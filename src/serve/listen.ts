@@ -1,0 +1,55 @@
+// Listening on a fixed port: a taken port is an error, never a silent other port. The same
+// request handler and sync WebSocket serve dev and start.
+import { createServer } from 'node:http';
+import type { Server } from 'node:http';
+import { UserError } from '../errors/user-error.js';
+import { createRequestListener } from '../http/handler.js';
+import { attachSync } from '../http/sync.js';
+import type { SyncOptions, SyncServer } from '../http/sync.js';
+import type { HttpContext } from '../http/types.js';
+
+export const DEFAULT_PORT = 3210;
+export const DEFAULT_HOST = '127.0.0.1';
+
+export interface RunningServer {
+  url: string;
+  server: Server;
+  /** Reactive queries and queued mutations over WebSocket (/api/sync). */
+  sync: SyncServer;
+  close(): Promise<void>;
+}
+
+/** How a URL spells the bound address: brackets for IPv6, a loopback name for "every interface". */
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, syncOptions: SyncOptions = {}): Promise<RunningServer> {
+  const server = createServer(createRequestListener(context));
+  server.keepAliveTimeout = 5_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') reject(new UserError(`port ${port} is already in use: stop whatever is serving there, or pass --port <n>`));
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(new UserError(`cannot listen on ${host}: no such local address (--host)`));
+      else if (error.code === 'EACCES') reject(new UserError(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`));
+      else reject(error);
+    });
+    server.listen(port, host, () => {
+      const address = server.address();
+      const actualPort = typeof address === 'object' && address ? address.port : port;
+      const sync = attachSync(server, context, syncOptions);
+      resolve({
+        url: `http://${urlHost(host)}:${actualPort}`,
+        server,
+        sync,
+        close: () =>
+          new Promise((done) => {
+            sync.close();
+            server.close(() => done());
+            server.closeIdleConnections();
+          }),
+      });
+    });
+  });
+}

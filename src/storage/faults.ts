@@ -1,0 +1,36 @@
+// A database fault that is nobody's code error: the database is busy past its timeout, the disk
+// is full, an I/O error, the file went bad, the server is unreachable. Callers get 503
+// storage_unavailable (507 storage_full for a full disk), the cause goes to the server log.
+// Classified by the driver's error class and code, never by message text.
+import Database from 'better-sqlite3';
+
+export interface StorageFault {
+  status: 503 | 507;
+  code: 'storage_unavailable' | 'storage_full';
+  message: string;
+}
+
+const UNAVAILABLE: StorageFault = { status: 503, code: 'storage_unavailable', message: 'the database is unavailable right now; the call was not applied, retry later' };
+const FULL: StorageFault = { status: 507, code: 'storage_full', message: 'the database is out of space; the call was not applied' };
+
+/** What a storage backend throws for a fault it has recognised itself (a lost server connection, say). */
+export class StorageFaultError extends Error {
+  constructor(
+    readonly fault: StorageFault,
+    options: { cause?: unknown } = {},
+  ) {
+    super(fault.message, options);
+    this.name = 'StorageFaultError';
+  }
+}
+
+export const storageUnavailable = (cause?: unknown) => new StorageFaultError(UNAVAILABLE, { cause });
+
+const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CORRUPT|NOTADB|CANTOPEN|READONLY|PROTOCOL|NOLFS|NOMEM)/;
+
+export function storageFaultOf(error: unknown): StorageFault | null {
+  if (error instanceof StorageFaultError) return error.fault;
+  if (!(error instanceof Database.SqliteError)) return null;
+  if (error.code === 'SQLITE_FULL') return FULL;
+  return SQLITE_UNAVAILABLE.test(error.code) ? UNAVAILABLE : null;
+}
