@@ -64,7 +64,7 @@ createApp();
 spawnSync(process.execPath, [VALET, 'codegen'], { cwd: WORK, stdio: 'ignore' });
 const valetPort = 34000 + (process.pid % 1000);
 const basePort = valetPort + 1;
-const server = spawn(process.execPath, [VALET, 'start', '--port', String(valetPort)], { cwd: WORK, stdio: ['ignore', 'ignore', 'pipe'] });
+const server = spawn(process.execPath, [VALET, 'start', '--port', String(valetPort), '--dev-auth'], { cwd: WORK, stdio: ['ignore', 'ignore', 'pipe'] });
 const baseline = spawn(process.execPath, [join(ROOT, 'bench', '_baseline-server.js'), join(WORK, 'baseline.db'), String(basePort)], { stdio: ['ignore', 'ignore', 'pipe'] });
 try {
   const valetUrl = (await waitForLine(server, /at (http:\/\/127\.0\.0\.1:\d+)/))[1];

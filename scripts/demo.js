@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { demoPortOf } from './demo-args.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const demo = join(root, 'demo-app');
@@ -14,6 +15,8 @@ function step(command, args, cwd) {
   if (result.status !== 0) process.exit(result.status ?? 1);
 }
 
+const args = process.argv.slice(2);
+const url = `http://127.0.0.1:${demoPortOf(args)}`;
 step('npm', ['run', 'build', '--silent'], root);
 if (!existsSync(join(demo, 'valet'))) step(process.execPath, [valet, 'init', demo, '--template', 'basic', '--yes'], root);
 else process.stderr.write(`Using the existing demo app in ${demo}\n`);
@@ -21,12 +24,12 @@ process.stderr.write(`
 The demo app is in ./demo-app (its backend is demo-app/valet/). While valet dev runs, in another terminal:
   cd demo-app
   TOKEN=$(npx valet token ada)
-  curl -s -H "Authorization: Bearer $TOKEN" -d '{"path":"users:create","args":{"email":"ada@example.com"}}' http://127.0.0.1:3210/api/mutation
-  curl -s -d '{"path":"users:list","args":{}}' http://127.0.0.1:3210/api/query
+  curl -s -H "Authorization: Bearer $TOKEN" -d '{"path":"users:create","args":{"email":"ada@example.com"}}' ${url}/api/mutation
+  curl -s -d '{"path":"users:list","args":{}}' ${url}/api/query
   npx valet invocations ls; npx valet outbox ls; npx valet logs --follow
 Edit demo-app/valet/*.ts and watch it reload. Ctrl-C stops.
 
 `);
-const dev = spawn(process.execPath, [valet, 'dev', ...process.argv.slice(2)], { cwd: demo, stdio: 'inherit' });
+const dev = spawn(process.execPath, [valet, 'dev', ...args], { cwd: demo, stdio: 'inherit' });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => dev.kill(signal));
 dev.on('exit', (code) => process.exit(code ?? 0));

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { compileFunction } from 'node:vm';
 import { UserError } from '../errors/user-error.js';
 import { bundleFilenameOf } from '../project/paths.js';
+import { APP_FRAME } from '../runtime/registry.js';
 import type { LoadedModules } from '../runtime/registry.js';
 import * as valetServer from '../server/index.js';
 import type { AppBundle } from './build.js';
@@ -37,7 +38,7 @@ export function evaluateBundle(bundle: AppBundle, appDir: string, maps: BundleMa
     run(module.exports, require, module, filename, appDir);
   } catch (error) {
     const stack = maps.rewriteStack((error as Error)?.stack ?? '');
-    const where = /(valet\/[^\s():]+):(\d+)/.exec(stack);
+    const where = APP_FRAME.exec(stack);
     const location = where ? { file: where[1]!, line: Number(where[2]) } : undefined;
     throw new ModuleLoadError(`${where ? `${where[1]}:${where[2]}` : 'valet/'}: the module threw while loading: ${(error as Error)?.message ?? String(error)}`, location, error);
   }

@@ -28,9 +28,15 @@ function isSchema(value: unknown): value is SchemaDefinition<any> {
 /** Maps a raw stack (from where a definition was made) to its valet/ source; dev and start pass their stack maps. */
 export type MapStack = (stack: string) => string;
 
+/**
+ * A mapped frame in the app's own valet/ folder: `valet/crons.ts:3:5`, as a relative path —
+ * never the installed package (`…/node_modules/valet/dist/server/cron.js`).
+ */
+export const APP_FRAME = /(?<![\w/.@-])(valet\/(?!_generated\/)[^\s():]+):(\d+)(?::(\d+))?/;
+
 /** The first frame of a stack that lies in valet/ (after mapping), as a location. */
 export function locateInApp(stack: string | undefined, mapStack: MapStack): SourceLocation | undefined {
-  const match = /(valet\/[^\s():]+):(\d+)(?::(\d+))?/.exec(mapStack(stack ?? ''));
+  const match = APP_FRAME.exec(mapStack(stack ?? ''));
   return match ? { file: match[1]!, line: Number(match[2]), column: match[3] ? Number(match[3]) : undefined } : undefined;
 }
 
@@ -59,7 +65,7 @@ export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stac
     if (!target || (target.kind !== 'mutation' && target.kind !== 'action')) {
       const location = locateInApp(job.definedAt, mapStack) ?? { file: 'valet/crons.ts' };
       const at = `${location.file}${location.line ? `:${location.line}` : ''}`;
-      throw new UserError(`${at}: cron job "${job.name}" targets ${job.ref.path}, which is not a mutation or action of this app`, { location });
+      throw new UserError(`${at}: cron job "${job.name}" targets ${job.ref.path}, which is not a mutation or action of this app (was it renamed or removed?)`, { location });
     }
   }
   const httpExport = modules.http?.default as HttpRouter | undefined;

@@ -33,13 +33,19 @@ export interface HostSetup {
   authSource: string;
   /** SMTP when configured; null means the capture transport. */
   smtp: EmailTransport | null;
-  outbox: { leaseMs?: number; maxAttempts?: number };
+  outbox: OutboxTuning;
 }
 
-/** VALET_OUTBOX_LEASE_MS and VALET_OUTBOX_MAX_ATTEMPTS tune delivery (defaults: 60 s, 8). */
-export function outboxTuning(env: NodeJS.ProcessEnv): { leaseMs?: number; maxAttempts?: number } {
+export interface OutboxTuning {
+  leaseMs?: number;
+  maxAttempts?: number;
+  sendTimeoutMs?: number;
+}
+
+/** VALET_OUTBOX_LEASE_MS, VALET_OUTBOX_MAX_ATTEMPTS and VALET_OUTBOX_SEND_TIMEOUT_MS tune delivery (defaults: 60 s, 8, 20 s). */
+export function outboxTuning(env: NodeJS.ProcessEnv): OutboxTuning {
   const number = (value: string | undefined) => (value && Number.isInteger(Number(value)) && Number(value) > 0 ? Number(value) : undefined);
-  return { leaseMs: number(env.VALET_OUTBOX_LEASE_MS), maxAttempts: number(env.VALET_OUTBOX_MAX_ATTEMPTS) };
+  return { leaseMs: number(env.VALET_OUTBOX_LEASE_MS), maxAttempts: number(env.VALET_OUTBOX_MAX_ATTEMPTS), sendTimeoutMs: number(env.VALET_OUTBOX_SEND_TIMEOUT_MS) };
 }
 
 async function authFor(options: HostOptions): Promise<{ auth: AuthConfig | null; source: string }> {

@@ -46,7 +46,10 @@ export class CronJobs {
   private add(job: CronJob): this {
     if (!/^[\w.-]+$/.test(job.name)) throw new Error(`cron job name ${JSON.stringify(job.name)}: use letters, digits, "_", "-" and "."`);
     if (this.jobs.some((j) => j.name === job.name)) throw new Error(`cron job "${job.name}" is declared twice`);
-    if (job.ref?.kind !== 'mutation' && job.ref?.kind !== 'action') {
+    if (job.ref === undefined || job.ref === null) {
+      throw new Error(`cron job "${job.name}": its target is ${job.ref} — was the function renamed or removed? Point it at a mutation or action reference such as api.digest.send`);
+    }
+    if (job.ref.kind !== 'mutation' && job.ref.kind !== 'action') {
       throw new Error(`cron job "${job.name}": the target must be a mutation or an action reference such as api.digest.send`);
     }
     this.jobs.push(Object.freeze({ ...job, args: job.args ?? {}, definedAt: new Error().stack }));

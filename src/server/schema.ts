@@ -34,7 +34,7 @@ export class TableDefinition<
     if (this.indexes.some((index) => index.name === name)) throw new Error(`index "${name}" is declared twice`);
     if (fields.length === 0) throw new Error(`index "${name}" needs at least one field`);
     for (const field of fields) {
-      if (!(field in this.fields) && !SYSTEM_FIELDS.has(field)) {
+      if (!Object.hasOwn(this.fields, field) && !SYSTEM_FIELDS.has(field)) {
         throw new Error(`index "${name}" names field "${field}", which the table does not declare`);
       }
     }

@@ -78,10 +78,15 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return proto === Object.prototype || proto === null;
 }
 
+/**
+ * Own properties only, on both sides: a field named `constructor`, `toString` or `__proto__` is
+ * neither declared by inheritance (every object "has" a constructor) nor present by inheritance.
+ */
 function checkFields(fields: PropertyValidators, value: unknown, path: string, options: ValidateOptions) {
   if (!isPlainObject(value)) return expected(path, 'object', value);
-  for (const [key, validator] of Object.entries(fields)) {
-    const fieldValue = value[key];
+  for (const key of Object.keys(fields)) {
+    const validator = fields[key]!;
+    const fieldValue = Object.hasOwn(value, key) ? value[key] : undefined;
     if (fieldValue === undefined) {
       if (validator.isOptional) continue;
       return { path: propertyPath(path, key), message: `missing required field (expected ${validator.description})` };
@@ -90,7 +95,7 @@ function checkFields(fields: PropertyValidators, value: unknown, path: string, o
     if (error) return error;
   }
   for (const key of Object.keys(value)) {
-    if (!(key in fields) && value[key] !== undefined) {
+    if (!Object.hasOwn(fields, key) && value[key] !== undefined) {
       return { path: propertyPath(path, key), message: 'unexpected field' };
     }
   }

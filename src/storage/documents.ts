@@ -159,6 +159,7 @@ export class DocumentStore {
         }
         continue;
       }
+      if (key.startsWith('_')) throw new DocumentError('invalid_document', `patch ${id}: field "${key}" is reserved (fields starting with "_" are set by Valet)`);
       // Patching a field to undefined removes it, as in Convex.
       if (value === undefined) delete merged[key];
       else merged[key] = value;
@@ -224,18 +225,25 @@ function serialise(table: string, fields: Record<string, unknown>): string {
   return JSON.stringify(fields);
 }
 
-/** Documents hold JSON values only: a Date, a Map or NaN would not read back as written. */
-export function findNonJson(value: unknown, path: string, seen = new Set<unknown>()): string | null {
+/** How deep a stored or returned value may nest (Convex's limit too). */
+export const MAX_DOCUMENT_DEPTH = 64;
+
+/**
+ * Documents and results hold JSON values only: a Date, a Map or NaN would not read back as
+ * written. Bounded by the depth limit, so a hostile value cannot overflow the stack.
+ */
+export function findNonJson(value: unknown, path: string, seen = new Set<unknown>(), depth = 0): string | null {
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return null;
   if (typeof value === 'number') return Number.isFinite(value) ? null : `${path} is ${value}, which JSON cannot hold`;
   if (typeof value === 'undefined') return null;
   if (typeof value !== 'object') return `${path} is a ${typeof value}, which JSON cannot hold`;
   if (seen.has(value)) return `${path} refers back to itself`;
+  if (depth >= MAX_DOCUMENT_DEPTH) return `${path} is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`;
   seen.add(value);
   try {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        const problem = findNonJson(value[i] === undefined ? null : value[i], `${path}[${i}]`, seen);
+        const problem = findNonJson(value[i] === undefined ? null : value[i], `${path}[${i}]`, seen, depth + 1);
         if (problem) return problem;
       }
       return null;
@@ -243,7 +251,7 @@ export function findNonJson(value: unknown, path: string, seen = new Set<unknown
     const proto = Object.getPrototypeOf(value);
     if (proto !== Object.prototype && proto !== null) return `${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, which JSON cannot hold`;
     for (const [key, item] of Object.entries(value)) {
-      const problem = findNonJson(item, `${path}.${key}`, seen);
+      const problem = findNonJson(item, `${path}.${key}`, seen, depth + 1);
       if (problem) return problem;
     }
     return null;

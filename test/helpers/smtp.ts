@@ -17,11 +17,13 @@ export interface TestSmtpServer {
   mode: { kind: 'accept' } | { kind: 'reject'; code: number } | { kind: 'drop' };
   /** Delay before accepting each message (to keep deliveries in flight). */
   delayMs: number;
+  /** Messages to these recipients get no answer at all (a silent server, for that message). */
+  silentFor: Set<string>;
   close(): Promise<void>;
 }
 
 export async function startSmtpServer(): Promise<TestSmtpServer> {
-  const state: TestSmtpServer = { url: '', received: [], mode: { kind: 'accept' }, delayMs: 0, close: async () => undefined };
+  const state: TestSmtpServer = { url: '', received: [], mode: { kind: 'accept' }, delayMs: 0, silentFor: new Set(), close: async () => undefined };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -30,6 +32,7 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
       const chunks: Buffer[] = [];
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
+        if (session.envelope.rcptTo.some((r) => state.silentFor.has(r.address))) return;
         const mode = state.mode;
         if (mode.kind === 'drop') {
           (session as unknown as { socket?: { destroy(): void } }).socket?.destroy?.();

@@ -9,6 +9,7 @@ import { listen } from '../../src/serve/listen.js';
 import type { RunningServer } from '../../src/serve/listen.js';
 import { createEngine } from '../../src/runtime/engine.js';
 import { accessPolicyFrom } from '../../src/http/security.js';
+import type { SyncOptions } from '../../src/http/sync.js';
 import type { Engine, EngineOptions } from '../../src/runtime/engine.js';
 import { fixtureApp } from './apps.js';
 
@@ -20,10 +21,10 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
-export async function serveFixture(fixture: string, app = fixtureApp(fixture, []), port = 0, options: Partial<EngineOptions> = {}): Promise<ServedApp> {
+export async function serveFixture(fixture: string, app = fixtureApp(fixture, []), port = 0, options: Partial<EngineOptions> = {}, syncOptions: SyncOptions = {}): Promise<ServedApp> {
   runCodegen(app);
   const engine = createEngine({ modules: await buildAndLoad(app), dbPath: join(app, '.valet/valet.db'), env: {}, log: () => undefined, ...options });
-  const server = await listen({ engine, adminKey: 'test-admin-key', policy: accessPolicyFrom('start', '127.0.0.1', {}) }, port);
+  const server = await listen({ engine, adminKey: 'test-admin-key', policy: accessPolicyFrom('start', '127.0.0.1', {}) }, port, '127.0.0.1', syncOptions);
   return {
     app,
     engine,

@@ -141,3 +141,23 @@ describe('SMTP delivery against a real SMTP server', async () => {
     expect(smtp.received.some((m) => m.deliveryKey === 'later-0')).toBe(true);
   });
 });
+
+describe('a message the SMTP server never answers', async () => {
+  const smtp = await startSmtpServer();
+  afterAll(() => smtp.close());
+  const { value, engine } = await engineFor('engine-app', { background: true, emailTransport: await smtpTransport({ url: smtp.url, from: 'Valet <valet@example.com>' }), outbox: { sendTimeoutMs: 1500, random: () => 0.5 } });
+  afterAll(() => engine.close());
+  const status = (key: string) => listOutbox(engine.connections.writerDb, { limit: 500 }).find((e) => e.deliveryKey === key)!;
+
+  it('does not hold other due email back, and is retried after its send timeout', async () => {
+    smtp.silentFor.add('silent@example.com');
+    await value('mutation', 'jobs:mailMany', { prefix: 'stuck', count: 1, to: 'silent@example.com' });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await value('mutation', 'jobs:mailMany', { prefix: 'fine', count: 5 });
+    await expect.poll(() => smtp.received.filter((m) => m.deliveryKey?.startsWith('fine-')).length, { timeout: 5000, interval: 20 }).toBe(5);
+    // Delivered while the stuck one still waits for its answer.
+    expect(status('stuck-0').status).toBe('sending');
+    await expect.poll(() => status('stuck-0').status, { timeout: 5000, interval: 50 }).toBe('failed');
+    expect(status('stuck-0').lastError).toContain('no answer from the mail server within 1500 ms');
+  });
+});

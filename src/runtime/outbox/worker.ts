@@ -1,7 +1,9 @@
-// The delivery worker: claims due rows with a lease, sends them, records the outcome. A row whose
-// lease expired (the process died mid-send) is claimed again, so nothing committed is lost and
-// delivery is at-least-once. Failures back off exponentially with jitter up to a cap, then the
-// row is dead-lettered. Time and randomness are injected.
+// The delivery worker: claims due rows with a lease, sends each on its own lane, records each
+// outcome as soon as it is known. A message that hangs (a silent SMTP server) holds one lane until
+// its send timeout, never the rest of the queue. A row whose lease expired (the process died
+// mid-send) is claimed again, so nothing committed is lost and delivery is at-least-once.
+// Failures back off exponentially with jitter up to a cap, then the row is dead-lettered. Time and
+// randomness are injected.
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections.js';
 import { Loop } from '../loop.js';
@@ -18,7 +20,10 @@ export interface OutboxWorkerOptions {
   maxDelayMs?: number;
   /** How long a claimed row stays reserved before another worker may take it over. */
   leaseMs?: number;
+  /** How long one send may take before it counts as failed (and is retried later). */
+  sendTimeoutMs?: number;
   batchSize?: number;
+  /** Sends in flight at once. */
   concurrency?: number;
   pollMs?: number;
   log?: (line: string) => void;
@@ -40,12 +45,19 @@ interface ClaimedRow {
   attempts: number;
 }
 
-type Outcome = { id: string; ok: true } | { id: string; ok: false; error: string; permanent: boolean; attempts: number };
+type Verdict = keyof BatchResult;
 
 /** min(cap, base·2^(attempt−1)), scaled by a random factor in [0.5, 1): spreads retries out. */
 export function backoffDelay(attempt: number, random: () => number, baseMs: number, capMs: number): number {
   const exponential = Math.min(capMs, baseMs * 2 ** (attempt - 1));
   return Math.round(exponential * (0.5 + random() * 0.5));
+}
+
+class SendTimeout extends Error {
+  constructor(ms: number) {
+    super(`no answer from the mail server within ${ms} ms`);
+    this.name = 'SendTimeout';
+  }
 }
 
 export class OutboxWorker {
@@ -54,10 +66,12 @@ export class OutboxWorker {
   private readonly baseDelayMs: number;
   private readonly maxDelayMs: number;
   private readonly leaseMs: number;
+  private readonly sendTimeoutMs: number;
   private readonly batchSize: number;
   private readonly concurrency: number;
   private readonly pollMs: number;
   private readonly loop: Loop;
+  private readonly inFlight = new Set<Promise<Verdict>>();
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.random = options.random ?? Math.random;
@@ -65,21 +79,15 @@ export class OutboxWorker {
     this.baseDelayMs = options.baseDelayMs ?? 1_000;
     this.maxDelayMs = options.maxDelayMs ?? 5 * 60_000;
     this.leaseMs = options.leaseMs ?? 60_000;
+    this.sendTimeoutMs = options.sendTimeoutMs ?? 20_000;
     this.batchSize = options.batchSize ?? 100;
     this.concurrency = options.concurrency ?? 10;
     this.pollMs = options.pollMs ?? 250;
-    this.loop = new Loop(
-      options.clock,
-      async () => {
-        await this.drain();
-        return this.pollMs;
-      },
-      (error) => options.log?.(`outbox: delivery failed: ${error.message}`),
-    );
+    this.loop = new Loop(options.clock, () => this.pump(), (error) => options.log?.(`outbox: delivery failed: ${error.message}`));
   }
 
-  /** Claims up to a batch of due rows (queued, failed and due, or with an expired lease). */
-  private claim(): Promise<ClaimedRow[]> {
+  /** Claims up to `limit` due rows (queued, failed and due, or with an expired lease). */
+  private claim(limit: number): Promise<ClaimedRow[]> {
     const now = this.options.clock.now();
     return this.options.connections.withWriter(
       (store) =>
@@ -91,52 +99,75 @@ export class OutboxWorker {
                           ORDER BY next_attempt_at LIMIT ?)
              RETURNING id, recipients, subject, html, text, delivery_key, attempts`,
           )
-          .all(now + this.leaseMs, now, now, this.batchSize) as ClaimedRow[],
+          .all(now + this.leaseMs, now, now, limit) as ClaimedRow[],
     );
   }
 
-  private async send(row: ClaimedRow): Promise<Outcome> {
-    const email: OutgoingEmail = { id: row.id, to: JSON.parse(row.recipients), subject: row.subject, html: row.html, text: row.text, deliveryKey: row.delivery_key };
-    try {
-      await this.options.transport.send(email);
-      return { id: row.id, ok: true };
-    } catch (error) {
-      return { id: row.id, ok: false, error: (error as Error)?.message ?? String(error), permanent: error instanceof PermanentDeliveryError, attempts: row.attempts };
-    }
+  /** The transport's send, or a SendTimeout once the time is up (the send itself may still finish; it is at-least-once). */
+  private sendWithTimeout(email: OutgoingEmail): Promise<void> {
+    const { clock } = this.options;
+    let timer: unknown;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = clock.setTimeout(() => reject(new SendTimeout(this.sendTimeoutMs)), this.sendTimeoutMs);
+    });
+    return Promise.race([this.options.transport.send(email), timeout]).finally(() => clock.clearTimeout(timer));
   }
 
-  private record(outcomes: Outcome[]): Promise<BatchResult> {
+  /** Sends one row and records how it went, at once. */
+  private async deliver(row: ClaimedRow): Promise<Verdict> {
+    const email: OutgoingEmail = { id: row.id, to: JSON.parse(row.recipients), subject: row.subject, html: row.html, text: row.text, deliveryKey: row.delivery_key };
+    let failure: { error: string; permanent: boolean } | null = null;
+    try {
+      await this.sendWithTimeout(email);
+    } catch (error) {
+      failure = { error: (error as Error)?.message ?? String(error), permanent: error instanceof PermanentDeliveryError };
+    }
     const now = this.options.clock.now();
-    return this.options.connections.inWriteTransaction(async (store) => {
-      const result: BatchResult = { sent: 0, retrying: 0, dead: 0 };
-      const sent = store.prepare("UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND status = 'sending'");
-      const failed = store.prepare('UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? WHERE id = ? AND status = \'sending\'');
-      for (const outcome of outcomes) {
-        if (outcome.ok) {
-          sent.run(now, outcome.id);
-          result.sent++;
-        } else if (outcome.permanent || outcome.attempts >= this.maxAttempts) {
-          failed.run('dead', now, outcome.error, outcome.id);
-          result.dead++;
-        } else {
-          failed.run('failed', now + backoffDelay(outcome.attempts, this.random, this.baseDelayMs, this.maxDelayMs), outcome.error, outcome.id);
-          result.retrying++;
-        }
+    return this.options.connections.withWriter((store) => {
+      if (!failure) {
+        store.prepare("UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND status = 'sending'").run(now, row.id);
+        return 'sent' as const;
       }
-      return result;
+      const dead = failure.permanent || row.attempts >= this.maxAttempts;
+      const next = dead ? now : now + backoffDelay(row.attempts, this.random, this.baseDelayMs, this.maxDelayMs);
+      store
+        .prepare("UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? WHERE id = ? AND status = 'sending'")
+        .run(dead ? 'dead' : 'failed', next, failure.error, row.id);
+      return dead ? ('dead' as const) : ('retrying' as const);
     });
   }
 
-  /** One batch: claim, send with bounded concurrency, record. */
+  private launch(row: ClaimedRow): Promise<Verdict> {
+    const delivery = this.deliver(row);
+    this.inFlight.add(delivery);
+    void delivery
+      .catch((error: Error) => this.options.log?.(`outbox: recording a delivery failed: ${error.message}`))
+      .finally(() => {
+        this.inFlight.delete(delivery);
+        // A lane is free: take the next due row without waiting for the poll.
+        this.loop.wake();
+      });
+    return delivery;
+  }
+
+  /** The background loop's round: fill the free lanes with due rows; never waits for a send. */
+  private async pump(): Promise<number> {
+    const free = this.concurrency - this.inFlight.size;
+    if (free <= 0) return this.pollMs;
+    const rows = await this.claim(Math.min(free, this.batchSize));
+    for (const row of rows) this.launch(row);
+    return rows.length === free ? 0 : this.pollMs;
+  }
+
+  /** One batch, waited for: claim up to the batch size, send them concurrently (bounded), record each. */
   async runOnce(): Promise<BatchResult & { claimed: number }> {
-    const rows = await this.claim();
-    const outcomes: Outcome[] = [];
+    const rows = await this.claim(this.batchSize);
+    const result: BatchResult = { sent: 0, retrying: 0, dead: 0 };
     let next = 0;
     const lane = async () => {
-      while (next < rows.length) outcomes.push(await this.send(rows[next++]!));
+      while (next < rows.length) result[await this.deliver(rows[next++]!)]++;
     };
     await Promise.all(Array.from({ length: Math.min(this.concurrency, rows.length) }, lane));
-    const result = rows.length ? await this.record(outcomes) : { sent: 0, retrying: 0, dead: 0 };
     return { ...result, claimed: rows.length };
   }
 
@@ -161,8 +192,10 @@ export class OutboxWorker {
     this.loop.wake();
   }
 
+  /** Stops claiming; sends in flight finish (each within its timeout) and are recorded. */
   async stop(): Promise<void> {
     await this.loop.stop();
+    await Promise.allSettled([...this.inFlight]);
     await this.options.transport.close();
   }
 }

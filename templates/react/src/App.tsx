@@ -18,7 +18,7 @@ function SignIn({ url, client }: { url: string; client: ValetClient }) {
   async function signIn(event: FormEvent) {
     event.preventDefault();
     // `valet dev` signs dev tokens for any user id; production apps use their auth provider.
-    const response = await fetch(`${url}/api/dev/token`, { method: 'POST', body: JSON.stringify({ userId: name }) });
+    const response = await fetch(`${url}/api/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: name }) });
     if (!response.ok) return setError('Could not sign in: is `npx valet dev` running?');
     localStorage.setItem(TOKEN_KEY, ((await response.json()) as { token: string }).token);
     await client.reauthenticate();

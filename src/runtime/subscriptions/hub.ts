@@ -1,0 +1,157 @@
+// Live queries, independent of how their results travel: each subscription remembers what its
+// query read; a committed write marks the subscriptions it touches, and one flush re-runs them all
+// in one read snapshot (identical reads answered once) and hands each subscriber its changed
+// results in one batch. An unchanged result is not delivered again.
+import type { ErrorBody } from '../../protocol/errors.js';
+import type { QueryUpdate } from '../../protocol/sync.js';
+import type { Invoker } from '../../server/ctx.js';
+import type { DocumentChange } from '../../storage/documents.js';
+import type { Read } from '../../storage/read-set.js';
+import { changeTouches } from '../../storage/read-set.js';
+import type { CallRequest, CallResponse } from '../call/types.js';
+import type { Engine } from '../engine.js';
+
+/** One client connection's side of its live queries. */
+export interface Subscriber {
+  readonly invoker: Invoker;
+  deliver(updates: QueryUpdate[]): void;
+}
+
+interface Subscription {
+  subscriber: Subscriber;
+  id: string;
+  path: string;
+  args: unknown;
+  reads: Read[];
+  lastSent: string | null;
+  dirty: boolean;
+}
+
+export class SubscriptionHub {
+  private readonly bySubscriber = new Map<Subscriber, Map<string, Subscription>>();
+  private flushing: Promise<void> | null = null;
+  private attachedTo: Engine | null = null;
+  private detach: (() => void) | null = null;
+
+  constructor(
+    /** The engine serving now; null until a dev server's first good build. */
+    private readonly currentEngine: () => Engine | null,
+    /** What a subscription answers while there is no engine. */
+    private readonly notReady: () => CallResponse,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** The engine, listening to its commits from the first time it is seen. */
+  private engine(): Engine | null {
+    const engine = this.currentEngine();
+    if (engine && engine !== this.attachedTo) {
+      this.detach?.();
+      this.attachedTo = engine;
+      this.detach = engine.connections.onCommit((changes) => this.onChanges(changes));
+    }
+    return engine;
+  }
+
+  private requestFor(subscription: Subscription): CallRequest {
+    return { kind: 'query', path: subscription.path, args: subscription.args, invoker: subscription.subscriber.invoker, external: true, trackReads: true };
+  }
+
+  /** Records a subscription's new result; returns the update to deliver, or null when unchanged. */
+  private updateFor(subscription: Subscription, response: CallResponse): QueryUpdate | null {
+    subscription.reads = response.reads ?? [];
+    const payload = response.status === 200 ? { value: (response.body as { value: unknown }).value } : { error: response.body as ErrorBody };
+    const text = JSON.stringify(payload);
+    if (text === subscription.lastSent || this.bySubscriber.get(subscription.subscriber)?.get(subscription.id) !== subscription) return null;
+    subscription.lastSent = text;
+    return { type: 'update', id: subscription.id, ...payload };
+  }
+
+  /** Adds (or replaces) a subscription and delivers its first result. */
+  async subscribe(subscriber: Subscriber, id: string, path: string, args: unknown): Promise<void> {
+    const subscription: Subscription = { subscriber, id, path, args, reads: [], lastSent: null, dirty: false };
+    let mine = this.bySubscriber.get(subscriber);
+    if (!mine) this.bySubscriber.set(subscriber, (mine = new Map()));
+    mine.set(id, subscription);
+    const engine = this.engine();
+    const update = this.updateFor(subscription, engine ? await engine.call(this.requestFor(subscription)) : this.notReady());
+    if (update) subscriber.deliver([update]);
+  }
+
+  unsubscribe(subscriber: Subscriber, id: string): void {
+    this.bySubscriber.get(subscriber)?.delete(id);
+  }
+
+  /** Forgets every subscription of a subscriber (its connection closed). */
+  drop(subscriber: Subscriber): void {
+    this.bySubscriber.delete(subscriber);
+  }
+
+  /** Re-runs a subscriber's queries (its caller changed), or everyone's (new code). */
+  invalidate(subscriber?: Subscriber): void {
+    const targets = subscriber ? [this.bySubscriber.get(subscriber)] : [...this.bySubscriber.values()];
+    for (const mine of targets) for (const subscription of mine?.values() ?? []) subscription.dirty = true;
+    this.scheduleFlush();
+  }
+
+  async refreshAll(): Promise<void> {
+    if (!this.engine()) return;
+    this.invalidate();
+    await this.flushing;
+  }
+
+  /** Resolves once the updates of writes committed so far have been delivered. */
+  async settled(): Promise<void> {
+    await this.flushing;
+  }
+
+  get subscriberCount(): number {
+    return this.bySubscriber.size;
+  }
+
+  /** Committed document writes (from this process, or announced by another): marks what they touch. */
+  onChanges(changes: DocumentChange[]): void {
+    let any = false;
+    for (const mine of this.bySubscriber.values()) {
+      for (const subscription of mine.values()) {
+        if (!subscription.dirty && changes.some((change) => changeTouches(subscription.reads, change))) {
+          subscription.dirty = true;
+          any = true;
+        }
+      }
+    }
+    if (any) this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    this.flushing ??= Promise.resolve()
+      .then(() => this.flush())
+      .catch((error: unknown) => this.log(`live queries: re-running subscriptions failed: ${(error as Error)?.stack ?? String(error)}`))
+      .finally(() => {
+        this.flushing = null;
+      });
+  }
+
+  /** Re-runs every dirty subscription in one snapshot; each subscriber gets its updates in one batch. */
+  private async flush(): Promise<void> {
+    const engine = this.engine();
+    if (!engine) return;
+    const dirty = [...this.bySubscriber.values()].flatMap((mine) => [...mine.values()].filter((s) => s.dirty));
+    if (dirty.length === 0) return;
+    for (const subscription of dirty) subscription.dirty = false;
+    const responses = await engine.callQueries(dirty.map((subscription) => this.requestFor(subscription)));
+    const batches = new Map<Subscriber, QueryUpdate[]>();
+    dirty.forEach((subscription, i) => {
+      const update = this.updateFor(subscription, responses[i]!);
+      if (!update) return;
+      const batch = batches.get(subscription.subscriber);
+      if (batch) batch.push(update);
+      else batches.set(subscription.subscriber, [update]);
+    });
+    for (const [subscriber, updates] of batches) subscriber.deliver(updates);
+  }
+
+  close(): void {
+    this.detach?.();
+    this.bySubscriber.clear();
+  }
+}
