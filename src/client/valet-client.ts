@@ -203,7 +203,7 @@ export class ValetClient {
     if (!query) {
       query = { id: key, path: ref.path, args: args ?? {}, listeners: new Set() };
       this.live.set(key, query);
-      if (this.connected) this.send({ type: 'subscribe', id: key, path: query.path, args: query.args });
+      this.send({ type: 'subscribe', id: key, path: query.path, args: query.args });
     } else if (this.local.has(key)) {
       onUpdate(this.local.get(key) as ReturnsOfRef<Ref>, query.error);
     }
@@ -214,7 +214,7 @@ export class ValetClient {
       if (query!.listeners.size === 0) {
         this.live.delete(key);
         this.local.forget(key);
-        if (this.connected) this.send({ type: 'unsubscribe', id: key });
+        this.send({ type: 'unsubscribe', id: key });
       }
     };
   }
@@ -247,6 +247,8 @@ export class ValetClient {
     socket.onopen = async () => {
       this.welcomed = false;
       socket.send(JSON.stringify({ type: 'hello', clientId: this.queue!.clientId, token: await this.token() } satisfies ClientMessage));
+      // Live queries need no sequence: they go at once (a server still building answers them when it can).
+      for (const query of this.live.values()) socket.send(JSON.stringify({ type: 'subscribe', id: query.id, path: query.path, args: query.args } satisfies ClientMessage));
     };
     socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as ServerMessage);
     socket.onclose = () => {
@@ -270,9 +272,8 @@ export class ValetClient {
           this.connected = true;
           this.reconnectDelay = this.options.reconnectDelayMs ?? 250;
           for (const listener of this.connectionListeners) listener(true);
-          for (const query of this.live.values()) this.send({ type: 'subscribe', id: query.id, path: query.path, args: query.args });
         }
-        // Queries first, then the queue: resends the server already applied come back as duplicates.
+        // The queue after the queries: resends the server already applied come back as duplicates.
         for (const pending of this.queue!.pending) this.sendMutation(pending);
         return;
       }

@@ -35,6 +35,10 @@ function errorBodyOf(error: unknown): ErrorBody {
 
 class Session implements Subscriber {
   clientId: string | null = null;
+  /** Told its sequence (a dev server answers hello only once the app has built). */
+  welcomed = false;
+  /** The token of its hello, kept until there is an engine to verify it. */
+  pendingToken: string | null | undefined = undefined;
   invoker: Invoker = { type: 'anonymous' };
   /** Messages are handled one after another, so a client's mutations apply in the order sent. */
   private chain: Promise<void> = Promise.resolve();
@@ -106,8 +110,10 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
     }
   }
 
+  /** Where the client's mutation sequence stands; sent once there is an engine to ask. */
   function welcome(session: Session): void {
     if (!context.engine || !session.clientId) return;
+    session.welcomed = true;
     session.send({ type: 'welcome', lastSeq: lastSeq(context.engine.connections.autoCommitReader, session.clientId, principalOf(session.invoker)) });
   }
 
@@ -115,6 +121,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
     switch (message?.type) {
       case 'hello':
         session.clientId = String(message.clientId);
+        session.pendingToken = message.token;
         await authenticate(session, message.token);
         welcome(session);
         return;
@@ -184,7 +191,15 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
   server.on('upgrade', onUpgrade);
 
   return {
-    refreshAll: () => hub.refreshAll(),
+    async refreshAll() {
+      // Clients that said hello before the first good build are answered now.
+      for (const session of sessions) {
+        if (session.welcomed || !session.clientId || !context.engine) continue;
+        await authenticate(session, session.pendingToken);
+        welcome(session);
+      }
+      await hub.refreshAll();
+    },
     close(code: number = SYNC_CLOSE.goingAway) {
       server.off('upgrade', onUpgrade);
       hub.close();

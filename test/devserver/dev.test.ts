@@ -170,3 +170,29 @@ describe('startDev options', () => {
     expect(events).toEqual([expect.objectContaining({ type: 'failed', stage: 'types', problems: [expect.objectContaining({ file: 'valet/typed.ts', line: 2 })] })]);
   });
 });
+
+describe('a dev server whose first build fails', () => {
+  it('answers live queries made meanwhile with app_not_ready, then with results once the app builds', async () => {
+    const { ValetClient } = await import('../../src/client/index.js');
+    const { functionRef } = await import('../../src/server/index.js');
+    const { WebSocket } = await import('ws');
+    const app = fixtureApp('engine-app', []);
+    const users = join(app, 'valet/users.ts');
+    const good = readFileSync(users, 'utf8');
+    writeFileSync(users, `${good}\nexport const broken = ;\n`);
+    const events: DevEvent[] = [];
+    const dev = await startDev({ appDir: app, port: await freePort(), typecheck: 'off', quietMs: 5, onEvent: (e) => events.push(e) });
+    const client = new ValetClient(dev.url!, { WebSocket: WebSocket as never, reconnectDelayMs: 20 });
+    try {
+      expect(events[0]).toMatchObject({ type: 'failed', stage: 'codegen', keptServing: false });
+      const seen: { value?: unknown; error?: string }[] = [];
+      client.subscribe(functionRef('users:emails', 'query', { access: 'public' }), {}, (value, error) => seen.push(error ? { error: error.code } : { value }));
+      await expect.poll(() => seen.at(-1)).toEqual({ error: 'app_not_ready' });
+      writeFileSync(users, good);
+      await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toEqual({ value: [] });
+    } finally {
+      client.close();
+      await dev.close();
+    }
+  });
+});

@@ -2,7 +2,8 @@ import type { Command } from 'commander';
 import kleur from 'kleur';
 import { UserError } from '../../errors/user-error.js';
 import { findAppDir } from '../../project/app-dir.js';
-import { ACT_AS_SYNTAX } from '../../protocol/act-as.js';
+import { DATABASE_DISPLAY_PATH } from '../../project/paths.js';
+import { ACT_AS_SYNTAX, parseActAs } from '../../protocol/act-as.js';
 import { UsageError } from '../errors.js';
 
 interface RunFlags {
@@ -37,7 +38,7 @@ Examples:
       } catch {
         throw new UsageError(`[args] must be JSON, e.g. '{"email":"ada@example.com"}'; got ${argsText}`);
       }
-      if (flags.as && !/^(system|anonymous|user:.+)$/.test(flags.as)) throw new UsageError(`--as must be ${ACT_AS_SYNTAX}, got "${flags.as}"`);
+      if (flags.as && !parseActAs(flags.as)) throw new UsageError(`--as must be ${ACT_AS_SYNTAX}, got "${flags.as}"`);
       const appDir = findAppDir();
       const { runFunction } = await import('../../ops/run-function.js');
       const result = await runFunction({ appDir, path, args, as: flags.as, idempotencyKey: flags.idempotencyKey });
@@ -45,6 +46,6 @@ Examples:
       if (flags.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
       else if (result.status === 200) process.stdout.write(`${JSON.stringify(body.value, null, 2)}\n`);
       if (result.status !== 200) throw new UserError(`${path} → ${result.status} ${body.code}: ${body.message}`);
-      process.stderr.write(kleur.dim(`(${result.via === 'server' ? 'through the running server' : 'in-process on .valet/valet.db'})\n`));
+      process.stderr.write(kleur.dim(`(${result.via === 'server' ? 'through the running server' : `in-process on ${DATABASE_DISPLAY_PATH}`})\n`));
     });
 }
