@@ -16,6 +16,8 @@ export interface ScaffoldOptions {
   template: string;
   /** Scaffold into a non-empty directory, overwriting template files. */
   force?: boolean;
+  /** Depend on this Valet package by path (`file:`) instead of by version. */
+  link?: boolean;
 }
 
 /** Empty, or holding only version-control metadata (as Vite's create treats it). */
@@ -25,12 +27,12 @@ export function isEmptyDir(dir: string): boolean {
 }
 
 /**
- * How the new app depends on Valet. From a checkout (not inside node_modules), a `file:` link to
- * it, so `npm install` works offline with nothing published; from an installed package, its version.
+ * How the new app depends on Valet: the version range of the valet that created it, so the app
+ * installs anywhere. `link` (working inside a Valet checkout: the demo, tests) makes it a `file:`
+ * dependency on the running package instead, and the app says so in its package.json.
  */
-export function valetDependencySpec(appDir: string): string {
-  if (PACKAGE_ROOT.split(/[\\/]/).includes('node_modules')) return `^${packageJson().version}`;
-  return `file:${PACKAGE_ROOT}`;
+export function valetDependencySpec(link: boolean): string {
+  return link ? `file:${PACKAGE_ROOT}` : `^${packageJson().version}`;
 }
 
 /** A valid npm package name from the directory's name. */
@@ -58,7 +60,10 @@ export function scaffoldApp(options: ScaffoldOptions): { appDir: string; files: 
   const manifestPath = join(appDir, 'package.json');
   const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
   manifest.name = packageNameFor(appDir);
-  manifest.dependencies = { ...manifest.dependencies, valet: valetDependencySpec(appDir) };
+  manifest.dependencies = { ...manifest.dependencies, valet: valetDependencySpec(options.link ?? false) };
+  if (options.link) {
+    manifest.valetLink = `valet is linked to the checkout at ${PACKAGE_ROOT} (valet init --link); to depend on the published package instead, set "valet": "^${packageJson().version}"`;
+  }
   writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
 
   runCodegen(appDir);

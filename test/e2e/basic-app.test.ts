@@ -1,4 +1,5 @@
-// What a new user does, with the real built binary: init → offline install → codegen → check,
+// What a new user does, with the real built binary: init (linked to this checkout) → offline
+// install → codegen → check,
 // then the mistakes `valet check` and `valet codegen --check` exist to catch.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,7 +16,7 @@ describe('a new basic app', () => {
 
   beforeAll(async () => {
     const parent = tempDir();
-    const init = await valetAsync(['init', 'my-app', '--template', 'basic', '--yes', '--no-install'], parent);
+    const init = await valetAsync(['init', 'my-app', '--template', 'basic', '--yes', '--no-install', '--link'], parent);
     expect(init.code, init.stderr).toBe(0);
     app = join(parent, 'my-app');
     await cacheTemplateDependencies('basic');

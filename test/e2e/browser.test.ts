@@ -10,8 +10,7 @@ import { WebSocket } from 'ws';
 import { afterAll, expect, it } from 'vitest';
 import { ValetClient } from '../../src/client/index.js';
 import { functionRef } from '../../src/server/index.js';
-import { removeTempDirs, valet, valetAsync } from '../helpers/apps.js';
-import { initInstalledApp } from '../helpers/npm-cache.js';
+import { linkedTemplateApp, removeTempDirs, valet, valetAsync } from '../helpers/apps.js';
 import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 import { spawn } from 'node:child_process';
 
@@ -26,7 +25,7 @@ afterAll(async () => {
 
 it('shows live data, action results and offline changes in a real browser', async () => {
   expect(existsSync(CHROMIUM), 'Chromium is missing: run scripts/install-browser.sh').toBe(true);
-  const app = await initInstalledApp('react', 'web');
+  const app = await linkedTemplateApp('react', 'web');
 
   const valetPort = await freePort();
   const valetUrl = `http://127.0.0.1:${valetPort}`;
@@ -54,7 +53,8 @@ it('shows live data, action results and offline changes in a real browser', asyn
     await page.getByLabel('user id').fill('ada');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Live').waitFor();
-    await page.getByLabel('users').waitFor({ state: 'attached' });
+    await page.getByText('No users yet').waitFor();
+    expect(await page.getByTestId('user').textContent()).toBe('ada');
 
     // Another client adds a user: the page's list updates by itself.
     const other = new ValetClient(valetUrl, { WebSocket: WebSocket as never, auth: () => valet(['token', 'bob'], app).stdout.trim() });

@@ -1,6 +1,6 @@
 // Test helpers: temp copies of fixture apps wired to this checkout, and the built CLI as a child process.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,4 +68,28 @@ export function run(command: string, args: string[], cwd: string, env: NodeJS.Pr
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+}
+
+/** The dependencies each template declares, as this checkout has them installed. */
+function templateDependencies(template: string): string[] {
+  const layers = template === 'react' ? ['basic', 'react'] : [template];
+  const names = layers.flatMap((layer) => {
+    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'templates', layer, 'package.json'), 'utf8')) as { dependencies?: object; devDependencies?: object };
+    return Object.keys({ ...manifest.dependencies, ...manifest.devDependencies });
+  });
+  return [...new Set(names)].filter((name) => name !== 'valet');
+}
+
+/**
+ * A new app from a template, linked to this checkout (`valet init --link`), with its dependencies
+ * linked from this checkout's node_modules: a real app layout without a registry. (The registry
+ * e2e test installs apps from a real registry instead.)
+ */
+export async function linkedTemplateApp(template: string, name = 'app'): Promise<string> {
+  const parent = tempDir();
+  const init = await valetAsync(['init', name, '--template', template, '--yes', '--no-install', '--link'], parent);
+  if (init.code !== 0) throw new Error(`valet init failed: ${init.stderr}`);
+  const app = join(parent, name);
+  linkDependencies(app, templateDependencies(template));
+  return app;
 }

@@ -46,17 +46,3 @@ export async function cacheTemplateDependencies(template: string): Promise<void>
   const result = await run('npm', ['cache', 'add', '--prefer-offline', ...packages], REPO_ROOT);
   if (result.code !== 0) throw new Error(`npm cache add failed:\n${result.stderr}`);
 }
-
-/** `valet init <name> --template <template> --no-install` in a temp dir, then `npm install --offline`. */
-export async function initInstalledApp(template: string, name = 'app'): Promise<string> {
-  const { join } = await import('node:path');
-  const { tempDir, valetAsync } = await import('./apps.js');
-  const parent = tempDir();
-  const init = await valetAsync(['init', name, '--template', template, '--yes', '--no-install'], parent);
-  if (init.code !== 0) throw new Error(`valet init failed: ${init.stderr}`);
-  const app = join(parent, name);
-  await cacheTemplateDependencies(template);
-  const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], app);
-  if (install.code !== 0) throw new Error(`npm install --offline failed: ${install.stderr}`);
-  return app;
-}

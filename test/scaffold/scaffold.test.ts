@@ -10,7 +10,7 @@ afterAll(removeTempDirs);
 const readJson = (path: string) => JSON.parse(readFileSync(path, 'utf8'));
 
 describe('scaffoldApp', () => {
-  it('creates the basic app with every function kind, generated API and a file: link to this checkout', () => {
+  it('creates the basic app with every function kind, generated API and the version range of this valet', () => {
     const dir = join(tempDir(), 'My App');
     const { files } = scaffoldApp({ dir, template: 'basic' });
     for (const file of ['valet/schema.ts', 'valet/users.ts', 'valet/actions.ts', 'valet/crons.ts', 'valet/http.ts', 'README.md', '.gitignore', 'tsconfig.json']) {
@@ -21,10 +21,19 @@ describe('scaffoldApp', () => {
     expect(files).not.toContain('template.json');
     const manifest = readJson(join(dir, 'package.json'));
     expect(manifest.name).toBe('my-app');
-    expect(manifest.dependencies.valet).toBe(`file:${REPO_ROOT}`);
+    expect(manifest.dependencies.valet).toBe(`^${readJson(join(REPO_ROOT, 'package.json')).version}`);
+    expect(manifest.valetLink).toBeUndefined();
     expect(readFileSync(join(dir, 'valet/_generated/valet/api.ts'), 'utf8')).toContain(
       "sendWelcomeEmail: functionRef('actions:sendWelcomeEmail', 'action', { access: 'authenticated' }),",
     );
+  });
+
+  it('links this checkout by path only when asked (--link), and says so in package.json', () => {
+    const dir = join(tempDir(), 'linked');
+    scaffoldApp({ dir, template: 'basic', link: true });
+    const manifest = readJson(join(dir, 'package.json'));
+    expect(manifest.dependencies.valet).toBe(`file:${REPO_ROOT}`);
+    expect(manifest.valetLink).toContain('valet init --link');
   });
 
   it('builds the react template on top of the basic one', () => {

@@ -9,6 +9,7 @@ interface InitFlags {
   yes?: boolean;
   install: boolean;
   force?: boolean;
+  link?: boolean;
 }
 
 export interface InitAnswers {
@@ -59,6 +60,7 @@ export function registerInit(program: Command): void {
     .option('-y, --yes', 'accept the defaults without asking')
     .option('--no-install', 'do not run npm install')
     .option('--force', 'write into a non-empty directory')
+    .option('--link', 'depend on this Valet package by path (file:) instead of by version: for working inside a Valet checkout')
     .addHelpText(
       'after',
       `
@@ -71,7 +73,7 @@ Examples:
       const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
       const answers = await resolveInitAnswers(dirArg, flags, interactive);
       const { scaffoldApp } = await import('../../scaffold/scaffold.js');
-      const appDir = scaffoldApp({ dir: answers.dir, template: answers.template, force: flags.force }).appDir;
+      const appDir = scaffoldApp({ dir: answers.dir, template: answers.template, force: flags.force, link: flags.link }).appDir;
       process.stderr.write(`${kleur.green('✔')} Created ${answers.template} app in ${appDir}\n`);
       if (answers.install) {
         const { installDependencies } = await import('../../scaffold/install.js');

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../valet/_generated/valet/api';
 import type { Doc } from '../valet/_generated/valet/api';
@@ -6,10 +6,17 @@ import { useAction, useConnectionState, useMutation, usePendingMutations, useQue
 import type { ValetClient } from '../valet/_generated/valet/react';
 
 const TOKEN_KEY = 'valet-dev-token';
+const USER_KEY = 'valet-dev-user';
 
 /** The dev token this page signed in with (kept across reloads). */
 export function currentToken(): string | null {
   return localStorage.getItem(TOKEN_KEY);
+}
+
+function signOut() {
+  localStorage.removeItem(TOKEN_KEY);
+  localStorage.removeItem(USER_KEY);
+  location.reload();
 }
 
 function SignIn({ url, client }: { url: string; client: ValetClient }) {
@@ -17,25 +24,31 @@ function SignIn({ url, client }: { url: string; client: ValetClient }) {
   const [error, setError] = useState<string | null>(null);
   async function signIn(event: FormEvent) {
     event.preventDefault();
-    // `valet dev` signs dev tokens for any user id; production apps use their auth provider.
-    const response = await fetch(`${url}/api/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: name }) });
-    if (!response.ok) return setError('Could not sign in: is `npx valet dev` running?');
-    localStorage.setItem(TOKEN_KEY, ((await response.json()) as { token: string }).token);
-    await client.reauthenticate();
-    location.reload();
+    setError(null);
+    try {
+      // `valet dev` signs dev tokens for any user id; production apps use their auth provider.
+      const response = await fetch(`${url}/api/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: name }) });
+      if (!response.ok) throw new Error(((await response.json()) as { message?: string }).message ?? `status ${response.status}`);
+      localStorage.setItem(TOKEN_KEY, ((await response.json()) as { token: string }).token);
+      localStorage.setItem(USER_KEY, name);
+      await client.reauthenticate();
+      location.reload();
+    } catch (failure) {
+      setError(`Could not sign in (${(failure as Error).message}). Is \`npx valet dev\` running?`);
+    }
   }
   return (
-    <form onSubmit={signIn}>
+    <form className="card row" onSubmit={signIn}>
       <label>
         Sign in as <input aria-label="user id" value={name} onChange={(e) => setName(e.target.value)} />
-      </label>{' '}
+      </label>
       <button type="submit">Sign in</button>
-      {error && <p role="alert">{error}</p>}
+      {error && <p role="alert" className="error">{error}</p>}
     </form>
   );
 }
 
-function Users() {
+function Users({ connected }: { connected: boolean }) {
   const users = useQuery(api.users.list, {});
   const createUser = useMutation(api.users.create).withOptimisticUpdate((store, args) => {
     const current = store.getQuery(api.users.list, {});
@@ -44,40 +57,55 @@ function Users() {
   const sendWelcomeEmail = useAction(api.actions.sendWelcomeEmail);
   const [email, setEmail] = useState('');
   const [result, setResult] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  // An error from while the connection was down is stale once it is back.
+  useEffect(() => {
+    if (connected) setError(null);
+  }, [connected]);
 
   async function add(event: FormEvent) {
     event.preventDefault();
     const address = email.trim();
     if (!address) return;
     setEmail('');
-    await createUser({ email: address });
+    setError(null);
+    try {
+      await createUser({ email: address });
+    } catch (failure) {
+      setError(`Could not add ${address}: ${(failure as Error).message}`);
+    }
   }
 
   async function welcome(userId: Doc<'users'>['_id']) {
+    setError(null);
     try {
       const outcome = await sendWelcomeEmail({ userId });
       setResult(outcome.accepted ? 'Welcome email queued' : 'Not sent');
-    } catch (error) {
-      setResult(`Failed: ${(error as Error).message}`);
+    } catch (failure) {
+      setError(`Failed: ${(failure as Error).message}`);
     }
   }
 
   return (
-    <section>
-      <form onSubmit={add}>
-        <input aria-label="email" placeholder="new user's email" value={email} onChange={(e) => setEmail(e.target.value)} />{' '}
+    <section className="card">
+      <form className="row" onSubmit={add}>
+        <input aria-label="email" type="email" placeholder="new user's email" value={email} onChange={(e) => setEmail(e.target.value)} />
         <button type="submit">Add user</button>
       </form>
-      {result && <p role="status">{result}</p>}
+      {result && <p role="status" className="status">{result}</p>}
+      {error && <p role="alert" className="error">{error}</p>}
       {users === undefined ? (
-        <p>Loading…</p>
+        <p className="muted">Loading…</p>
+      ) : users.length === 0 ? (
+        <p className="muted">No users yet: add the first one above.</p>
       ) : (
-        <ul aria-label="users">
+        <ul aria-label="users" className="users">
           {users.map((user) => (
             <li key={user._id}>
-              <span>{user.email}</span>{' '}
+              <span>{user.email}</span>
               {user._id !== 'pending' && (
-                <button type="button" onClick={() => welcome(user._id)}>
+                <button type="button" className="secondary" onClick={() => welcome(user._id)}>
                   Send welcome email
                 </button>
               )}
@@ -94,13 +122,27 @@ export function App({ client, url }: { client: ValetClient; url: string }) {
   const connected = useConnectionState();
   const signedIn = currentToken() !== null;
   return (
-    <main style={{ fontFamily: 'system-ui, sans-serif', maxWidth: 720, margin: '2rem auto' }}>
-      <h1>Your Valet app</h1>
-      <p data-testid="connection">
-        {connected ? 'Live' : 'Offline'}
-        {pending > 0 ? ` — ${pending} change${pending === 1 ? '' : 's'} waiting to sync` : ''}
-      </p>
-      {signedIn ? <Users /> : <SignIn url={url} client={client} />}
+    <main>
+      <header>
+        <h1>Your Valet app</h1>
+        <p data-testid="connection" className={connected ? 'live' : 'offline'}>
+          {connected ? 'Live' : 'Offline'}
+          {pending > 0 ? ` — ${pending} change${pending === 1 ? '' : 's'} waiting to sync` : ''}
+        </p>
+      </header>
+      {signedIn ? (
+        <>
+          <p className="row">
+            Signed in as <strong data-testid="user">{localStorage.getItem(USER_KEY) ?? 'a dev user'}</strong>
+            <button type="button" className="secondary" onClick={signOut}>
+              Sign out
+            </button>
+          </p>
+          <Users connected={connected} />
+        </>
+      ) : (
+        <SignIn url={url} client={client} />
+      )}
     </main>
   );
 }

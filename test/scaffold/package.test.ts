@@ -1,0 +1,69 @@
+// The published packages: what `npm pack` puts in valet (exactly what an installed package needs),
+// one version everywhere, and create-valet as a thin bin over the same scaffold.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { REPO_ROOT, run, tempDir, valet } from '../helpers/apps.js';
+
+const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8'));
+const createManifest = JSON.parse(readFileSync(join(REPO_ROOT, 'packages/create-valet/package.json'), 'utf8'));
+
+describe('the valet package', () => {
+  it('is publishable: not private, built before packing, with the fields a registry page shows', () => {
+    expect(manifest.private).toBeUndefined();
+    expect(manifest.scripts.prepack).toBe('npm run build');
+    for (const field of ['license', 'repository', 'keywords', 'engines', 'description']) expect(manifest[field], field).toBeTruthy();
+    expect(manifest.bin).toEqual({ valet: './bin/valet.js' });
+  });
+
+  it('packs exactly what an installed package needs', async () => {
+    const result = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], REPO_ROOT);
+    expect(result.code, result.stderr).toBe(0);
+    const files: string[] = JSON.parse(result.stdout)[0].files.map((f: { path: string }) => f.path);
+    const tops = [...new Set(files.map((f) => f.split('/')[0]))].sort();
+    expect(tops).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'templates']);
+    expect(files).toEqual(expect.arrayContaining(['bin/valet.js', 'dist/cli/main.js', 'dist/server/index.js', 'dist/server/index.d.ts', 'dist/client/index.js', 'dist/react/index.js', 'templates/basic/valet/users.ts', 'templates/react/src/App.tsx', 'templates/basic/_gitignore']));
+    // Every file the exports map and the bin point at is in the package.
+    const targets = Object.values(manifest.exports as Record<string, string | Record<string, string>>).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target)));
+    for (const target of targets) expect(files, target).toContain(target.replace(/^\.\//, ''));
+    expect(files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || f.includes('.test.'))).toEqual([]);
+  });
+});
+
+describe('one version', () => {
+  it('valet --version, the package, create-valet and the range new apps get all agree', () => {
+    expect(valet(['--version'], tempDir()).stdout.trim()).toBe(manifest.version);
+    expect(createManifest.version).toBe(manifest.version);
+    const parent = tempDir();
+    expect(valet(['init', 'app', '--yes', '--no-install'], parent).code).toBe(0);
+    expect(JSON.parse(readFileSync(join(parent, 'app/package.json'), 'utf8')).dependencies.valet).toBe(`^${manifest.version}`);
+  });
+});
+
+describe('create-valet', () => {
+  it('is a thin bin over valet init, depending on exactly its own valet version once packed', async () => {
+    expect(createManifest.bin).toEqual({ 'create-valet': './bin/create-valet.js' });
+    expect(createManifest.scripts.prepack).toContain('create-valet-manifest.js published');
+    const into = tempDir();
+    const packed = await run('npm', ['pack', '-w', 'create-valet', '--pack-destination', into], REPO_ROOT);
+    expect(packed.code, packed.stderr).toBe(0);
+    const tar = await run('tar', ['xzf', join(into, `create-valet-${manifest.version}.tgz`), '-C', into], into);
+    expect(tar.code).toBe(0);
+    expect(JSON.parse(readFileSync(join(into, 'package/package.json'), 'utf8')).dependencies).toEqual({ valet: manifest.version });
+    expect(JSON.parse(readFileSync(join(REPO_ROOT, 'packages/create-valet/package.json'), 'utf8')).dependencies).toEqual({ valet: 'file:../..' });
+  });
+
+  it('runs the same scaffold, flags and all', async () => {
+    const parent = tempDir();
+    const result = await run(process.execPath, [join(REPO_ROOT, 'packages/create-valet/bin/create-valet.js'), 'made', '--template', 'react', '--yes', '--no-install'], parent);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('Created react app');
+    expect(readFileSync(join(parent, 'made/src/App.tsx'), 'utf8')).toContain('Your Valet app');
+    const help = await run(process.execPath, [join(REPO_ROOT, 'packages/create-valet/bin/create-valet.js'), '--help'], parent);
+    expect(help.stdout).toContain('--template <name>');
+  });
+
+  it('`valet --help` shows the npx valet init example that the registry test proves', () => {
+    expect(valet(['--help'], tempDir()).stdout).toContain('npx valet init my-app');
+  });
+});
