@@ -1,0 +1,18 @@
+// docs/cli.md is generated from the program: it must say what `--help` says today.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { expect, it } from 'vitest';
+import { buildProgram } from '../../src/cli/program.js';
+import { renderCliReference } from '../../src/cli/reference.js';
+import { REPO_ROOT } from '../helpers/apps.js';
+
+it('docs/cli.md is current (regenerate with npm run build && npm run docs:cli)', () => {
+  const saved = process.env.NO_COLOR;
+  process.env.NO_COLOR = '1';
+  try {
+    expect(readFileSync(join(REPO_ROOT, 'docs/cli.md'), 'utf8')).toBe(`${renderCliReference(buildProgram())}\n`);
+  } finally {
+    if (saved === undefined) delete process.env.NO_COLOR;
+    else process.env.NO_COLOR = saved;
+  }
+});
