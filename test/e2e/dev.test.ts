@@ -17,7 +17,7 @@ afterAll(() => {
 it('runs the basic template under valet dev, hot reloading and surviving a broken save', async () => {
   const parent = tempDir();
   await cacheTemplateDependencies('basic');
-  const init = await valetAsync(['init', 'my-app', '--yes'], parent);
+  const init = await valetAsync(['init', 'my-app', '--yes', '--link'], parent);
   expect(init.code, init.stderr).toBe(0);
   const app = join(parent, 'my-app');
 
