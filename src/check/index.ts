@@ -1,8 +1,12 @@
-// `valet check` as a programmatic API: codegen freshness, the TypeScript check and Valet's
-// static rules, as one list of findings.
+// `valet check` as a programmatic API: codegen freshness, the TypeScript check, Valet's static
+// rules, and the functions the engine would serve that the generated api misses — one list of
+// findings. The TypeScript check runs in its own process while the rest runs here.
+import { analyseApp } from '../codegen/analyse.js';
 import { checkCodegen, CodegenError } from '../codegen/index.js';
+import type { AppModel } from '../codegen/model.js';
 import type { Finding } from './finding.js';
 import { compareFindings } from './finding.js';
+import { servedButUnlisted } from './served-functions.js';
 import { runStaticRules } from './static-rules.js';
 import { typecheckApp } from './typecheck.js';
 import type { TypeScriptCompiler } from './typecheck.js';
@@ -22,9 +26,9 @@ export interface CheckReport {
   ran: ('codegen' | 'typescript' | 'rules')[];
 }
 
-function codegenFindings(appDir: string): Finding[] {
+function codegenFindings(appDir: string): { findings: Finding[]; model: AppModel | null } {
   try {
-    return checkCodegen(appDir).map((stale) => ({
+    const findings = checkCodegen(appDir).map((stale) => ({
       file: stale.path,
       line: 1,
       column: 1,
@@ -33,9 +37,10 @@ function codegenFindings(appDir: string): Finding[] {
       message: `generated file is ${stale.reason}`,
       fix: 'run `valet codegen` and commit the result',
     }));
+    return { findings, model: analyseApp(appDir) };
   } catch (error) {
     if (!(error instanceof CodegenError)) throw error;
-    return error.diagnostics.map((d) => ({ ...d, rule: 'codegen', severity: 'error' as const }));
+    return { findings: error.diagnostics.map((d) => ({ ...d, rule: 'codegen', severity: 'error' as const })), model: null };
   }
 }
 
@@ -43,7 +48,9 @@ export async function runCheck(appDir: string, options: CheckOptions = {}): Prom
   const typecheck = options.typecheck !== false;
   // Start tsc first: it runs in its own process while this one does codegen and the rules.
   const typescript = typecheck ? typecheckApp(appDir) : undefined;
-  const findings = [...codegenFindings(appDir), ...runStaticRules(appDir)];
+  const codegen = codegenFindings(appDir);
+  const findings = [...codegen.findings, ...runStaticRules(appDir)];
+  if (codegen.model) findings.push(...(await servedButUnlisted(appDir, codegen.model)));
   const typed = typescript ? await typescript : undefined;
   if (typed) findings.push(...typed.findings);
   findings.sort(compareFindings);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Project } from './ts-morph.js';
 import { findModuleFiles } from '../codegen/find-modules.js';
 import type { Finding } from './finding.js';
+import { checkCronNames } from './cron-names.js';
 import { findFunctionSites } from './function-sites.js';
 import { RULES } from './rules/index.js';
 import type { Rule } from './rules/rule.js';
@@ -30,6 +31,7 @@ export function runStaticRules(appDir: string, rules: readonly Rule[] = RULES): 
     const file = `valet/${relative}`;
     const source = project.addSourceFileAtPath(join(appDir, file));
     const lines = source.getFullText().split('\n');
+    if (relative === 'crons.ts' || relative === 'crons.js') findings.push(...checkCronNames(source, file).filter((f) => !isSuppressed(lines, f.line, f.rule)));
     for (const site of findFunctionSites(source)) {
       for (const rule of rules) {
         for (const hit of rule.check(site)) {

@@ -5,6 +5,7 @@ import kleur from 'kleur';
 import { registerCheck } from './commands/check.js';
 import { registerCodegen } from './commands/codegen.js';
 import { registerDev } from './commands/dev.js';
+import { registerEnv } from './commands/env.js';
 import { registerInit } from './commands/init.js';
 import { registerCron } from './commands/cron.js';
 import { registerData } from './commands/data.js';
@@ -51,6 +52,7 @@ Examples:
   registerScheduled(program);
   registerData(program);
   registerLogs(program);
+  registerEnv(program);
   const configure = (command: Command) => {
     command.exitOverride().helpOption('-h, --help', 'show help');
     command.commands.forEach(configure);

@@ -17,10 +17,33 @@ export function isValetApiSource(source: string): boolean {
   return /(^|\/)_generated\/valet\/api(\.[jt]s)?$/.test(source) || source === 'valet/server';
 }
 
+/** `export { a as b } from './x'` (names) or `export * from './x'` (all). */
+export interface ReExport {
+  source: string;
+  /** exported name → name in the source module; null for `export *`. */
+  names: Map<string, string> | null;
+  line: number;
+}
+
 export interface ModuleAnalysis {
   functions: FunctionModel[];
   hasDefaultExport: boolean;
   diagnostics: Diagnostic[];
+  reExports: ReExport[];
+}
+
+/** Convex's imports, and the Valet import that replaces each. */
+const CONVEX_IMPORTS: [RegExp, string][] = [
+  [/(^|\/)_generated\/server(\.[jt]s)?$/, "import { defineQuery, defineMutation, defineAction, httpAction } from './_generated/valet/api' (query → defineQuery, internalMutation → defineMutation({ access: 'system', … }))"],
+  [/(^|\/)_generated\/api(\.[jt]s)?$/, "import { api } from './_generated/valet/api' (internal.x.y → api.x.y of a function with access: 'system')"],
+  [/(^|\/)_generated\/dataModel(\.[jt]s)?$/, "import type { Doc, Id } from './_generated/valet/api'"],
+  [/^convex\/values$/, "import { v, ValetError } from './_generated/valet/api'"],
+  [/^convex\/server$/, "import { cronJobs, defineSchema, defineTable, httpRouter, paginationOptsValidator } from './_generated/valet/api'"],
+  [/^convex(\/.*)?$/, "import from './_generated/valet/api' (see docs/moving-from-convex.md)"],
+];
+
+export function convexImportHint(source: string): string | null {
+  return CONVEX_IMPORTS.find(([pattern]) => pattern.test(source))?.[1] ?? null;
 }
 
 export function analyseModule(file: string, text: string): ModuleAnalysis {
@@ -34,11 +57,27 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
       const at = error.labels[0]?.start ?? 0;
       diagnostics.push({ ...locate(at), message: `syntax error: ${error.message}` });
     }
-    return { functions: [], hasDefaultExport: false, diagnostics };
+    return { functions: [], hasDefaultExport: false, diagnostics, reExports: [] };
   }
 
   const body = parsed.program.body as unknown as Node[];
+  for (const statement of body) {
+    if (statement.type !== 'ImportDeclaration') continue;
+    const hint = convexImportHint(statement.source.value);
+    if (hint) report(statement, `"${statement.source.value}" is Convex's: in Valet, ${hint}`);
+  }
   const definers = importedDefiners(body);
+  // `const query = defineQuery;`: an alias defines functions as well as the name it stands for.
+  for (const statement of body) {
+    if (statement.type !== 'VariableDeclaration') continue;
+    for (const declarator of statement.declarations as Node[]) {
+      if (declarator.id.type === 'Identifier' && declarator.init?.type === 'Identifier' && definers.has(declarator.init.name)) {
+        definers.set(declarator.id.name, definers.get(declarator.init.name)!);
+      }
+    }
+  }
+  const imports = importedBindings(body);
+  const reExports: ReExport[] = [];
   const definitions = new Map<string, Node>(); // top-level `const x = defineQuery(...)`, by local name
   for (const statement of body) {
     const declaration = statement.type === 'ExportNamedDeclaration' ? statement.declaration : statement;
@@ -63,10 +102,13 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
       const target = statement.declaration.type === 'Identifier' ? definitions.get(statement.declaration.name) : statement.declaration;
       if (target && definerKind(target, definers)) addFunction('default', target);
     } else if (statement.type === 'ExportAllDeclaration') {
-      report(statement, 're-exports are not analysed: export functions from the module that defines them');
+      if (statement.exported) continue; // `export * as ns from`: a namespace object, not functions
+      reExports.push({ source: statement.source.value, names: null, line: locate(statement.start).line });
     } else if (statement.type === 'ExportNamedDeclaration') {
       if (statement.source) {
-        report(statement, 're-exports are not analysed: export functions from the module that defines them');
+        const names = new Map<string, string>();
+        for (const specifier of (statement.specifiers ?? []) as Node[]) names.set(exportName(specifier.exported), exportName(specifier.local));
+        reExports.push({ source: statement.source.value, names, line: locate(statement.start).line });
         continue;
       }
       if (statement.declaration?.type === 'VariableDeclaration') {
@@ -75,16 +117,38 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
         }
       }
       for (const specifier of (statement.specifiers ?? []) as Node[]) {
-        const local = definitions.get(specifier.local.name);
-        if (!local) continue;
-        const exported = specifier.exported.type === 'Identifier' ? specifier.exported.name : specifier.exported.value;
+        const exported = exportName(specifier.exported);
         if (exported === 'default') hasDefaultExport = true;
-        addFunction(exported, local);
+        const local = definitions.get(specifier.local.name);
+        if (local) {
+          addFunction(exported, local);
+          continue;
+        }
+        // `import { x } from './other'; export { x }`: a re-export by another spelling.
+        const imported = imports.get(specifier.local.name);
+        if (imported) reExports.push({ source: imported.source, names: new Map([[exported, imported.name]]), line: locate(statement.start).line });
       }
     }
   }
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { functions, hasDefaultExport, diagnostics };
+  return { functions, hasDefaultExport, diagnostics, reExports };
+}
+
+function exportName(node: Node): string {
+  return node.type === 'Identifier' ? node.name : node.value;
+}
+
+/** Local names bound by relative imports: local → { source, imported name }. */
+function importedBindings(body: Node[]): Map<string, { source: string; name: string }> {
+  const bindings = new Map<string, { source: string; name: string }>();
+  for (const statement of body) {
+    if (statement.type !== 'ImportDeclaration' || !String(statement.source.value).startsWith('.')) continue;
+    for (const specifier of statement.specifiers as Node[]) {
+      if (specifier.type === 'ImportSpecifier') bindings.set(specifier.local.name, { source: statement.source.value, name: exportName(specifier.imported) });
+      else if (specifier.type === 'ImportDefaultSpecifier') bindings.set(specifier.local.name, { source: statement.source.value, name: 'default' });
+    }
+  }
+  return bindings;
 }
 
 /** Local names bound to defineQuery / defineMutation / defineAction, following `as` renames. */

@@ -1,10 +1,12 @@
+// Analyses every module under valet/ into the model codegen renders: functions by module, with
+// simple re-exports (`export { x } from './other'`, `export * from`) followed to their definitions.
 import { readFileSync } from 'node:fs';
+import { join, posix } from 'node:path';
 import { UserError } from '../errors/user-error.js';
-import { join } from 'node:path';
 import { analyseModule } from './analyse-module.js';
 import type { ModuleAnalysis } from './analyse-module.js';
 import { findModuleFiles, modulePathOf } from './find-modules.js';
-import type { AppModel, Diagnostic, ModuleModel } from './model.js';
+import type { AppModel, Diagnostic, FunctionModel, ModuleModel } from './model.js';
 
 /** Thrown when some module cannot be analysed; carries every problem found, each with file:line. */
 export class CodegenError extends UserError {
@@ -42,24 +44,45 @@ export function analyseApp(appDir: string): AppModel {
   const modules: ModuleModel[] = [];
   let hasSchema = false;
 
+  const analyses = new Map<string, { relative: string; analysis: ModuleAnalysis }>();
   for (const relative of findModuleFiles(valetDir)) {
     const file = `valet/${relative}`;
     const analysis = analyseFile(join(valetDir, relative), file);
     diagnostics.push(...analysis.diagnostics);
+    analyses.set(modulePathOf(relative), { relative, analysis });
     if (SCHEMA_FILES.includes(relative)) {
       hasSchema = true;
       if (!analysis.hasDefaultExport && analysis.diagnostics.length === 0) {
         diagnostics.push({ file, line: 1, column: 1, message: 'the schema must `export default defineSchema({ ... })`' });
       }
     }
-    if (analysis.functions.length > 0) {
-      const path = modulePathOf(relative);
-      modules.push({ path, file, importPath: path, functions: [...analysis.functions].sort((a, b) => compare(a.name, b.name)) });
-    }
+  }
+  for (const [path, { relative }] of analyses) {
+    const functions = functionsOf(path, analyses, new Set());
+    if (functions.length > 0) modules.push({ path, file: `valet/${relative}`, importPath: path, functions: [...functions].sort((a, b) => compare(a.name, b.name)) });
   }
   diagnostics.push(...findNameClashes(modules));
   if (diagnostics.length > 0) throw new CodegenError(diagnostics);
   return { modules, hasSchema };
+}
+
+/** A module's functions: its own definitions, and those it re-exports from other valet/ modules. */
+function functionsOf(path: string, analyses: Map<string, { relative: string; analysis: ModuleAnalysis }>, visiting: Set<string>): FunctionModel[] {
+  const entry = analyses.get(path);
+  if (!entry || visiting.has(path)) return [];
+  visiting.add(path);
+  const own = [...entry.analysis.functions];
+  for (const reExport of entry.analysis.reExports) {
+    if (!reExport.source.startsWith('.')) continue;
+    const target = modulePathOf(posix.normalize(posix.join(posix.dirname(entry.relative), reExport.source)));
+    const theirs = functionsOf(target, analyses, visiting);
+    const picked = reExport.names === null
+      ? theirs.filter((fn) => fn.name !== 'default')
+      : [...reExport.names].flatMap(([exported, original]) => theirs.filter((fn) => fn.name === original).map((fn) => ({ ...fn, name: exported })));
+    for (const fn of picked) if (!own.some((mine) => mine.name === fn.name)) own.push({ ...fn, line: reExport.line });
+  }
+  visiting.delete(path);
+  return own;
 }
 
 /** `api.admin.users` cannot be both a function exported by admin.ts and the folder admin/users/. */

@@ -3,7 +3,7 @@
 // broken module, a schema the data does not fit) is reported with file:line while the last good
 // build keeps serving; a transient file error (a save caught mid-write) is retried with backoff;
 // anything else is a bug in Valet, reported as one, and ends the dev server.
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Finding } from '../check/finding.js';
 import { CodegenError } from '../codegen/analyse.js';
@@ -15,10 +15,13 @@ import { evaluateBundle, ModuleLoadError } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
 import { isTransientFileError, UserError } from '../errors/user-error.js';
 import type { HttpContext } from '../http/types.js';
+import { AppEnv } from '../project/env-files.js';
 import { signDevToken } from '../project/keys.js';
 import { DATABASE_DISPLAY_PATH, databasePathOf } from '../project/paths.js';
 import { announceServer, refuseSecondServer, withdrawServer } from '../project/running-server.js';
 import { createEngine } from '../runtime/engine.js';
+import { unlistedFunctions } from '../runtime/registry.js';
+import type { UnlistedFunction } from '../runtime/registry.js';
 import type { Engine } from '../runtime/engine.js';
 import type { LogEntry } from '../runtime/function-logs.js';
 import { captureTransport } from '../runtime/outbox/transports.js';
@@ -45,6 +48,8 @@ export type DevEvent =
   | { type: 'failed'; stage: 'codegen' | 'build' | 'load' | 'schema' | 'types'; changed: string[]; problems: Problem[]; keptServing: boolean }
   | { type: 'types'; errors: Finding[] }
   | { type: 'log'; entry: LogEntry }
+  /** Functions the engine serves that the generated api does not list. */
+  | { type: 'unlisted'; functions: UnlistedFunction[] }
   | { type: 'email'; email: OutgoingEmail }
   /** A bug in Valet itself: the dev server stops; the error carries its stack. */
   | { type: 'fatal'; error: unknown };
@@ -127,6 +132,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const typecheckMode = options.typecheck ?? 'background';
   const env = options.env ?? process.env;
   env.VALET_DEV = '1';
+  const appEnv = new AppEnv(appDir, 'development', env);
+  appEnv.apply();
   const bindHost = options.host ?? DEFAULT_HOST;
   if (!options.once) await refuseSecondServer(appDir);
   const maps = new BundleMaps(appDir);
@@ -149,7 +156,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   let sources: string[] = [];
 
   async function rebuild(): Promise<{ generated: string[] }> {
-    const { written } = runCodegen(appDir);
+    // .env files may have changed too: functions read process.env when they run.
+    appEnv.apply();
+    const { written, model } = runCodegen(appDir);
     const bundle = await builder.build();
     if (typecheckMode === 'blocking') {
       const errors = (await typecheckApp(appDir)).findings.filter((f) => f.severity === 'error');
@@ -171,10 +180,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
       });
     }
+    const listed = model.modules.flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}`));
+    const unlisted = unlistedFunctions(context.engine.registry, listed, (stack) => maps.rewriteStack(stack));
+    if (unlisted.length > 0) emit({ type: 'unlisted', functions: unlisted });
     // New code may answer differently (and a first build answers subscriptions made before it).
     void server?.sync.refreshAll();
-    await watcher?.track(bundle.inputs);
-    sources = bundle.inputs;
+    const envFiles = appEnv.files().filter((file) => existsSync(file));
+    await watcher?.track([...bundle.inputs, ...envFiles]);
+    sources = [...bundle.inputs, ...envFiles];
     return { generated: written };
   }
 

@@ -27,6 +27,10 @@ function preflight(origin: string | undefined): HttpReply {
   return { status: 204, headers, body: '' };
 }
 
+function hasAppRoute(context: HttpContext, method: string, pathname: string): boolean {
+  return Boolean(context.engine?.registry.http?.lookup(method, pathname.slice('/http'.length) || '/'));
+}
+
 async function route(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
   const { pathname } = request;
   const kind = pathname.startsWith('/api/') ? pathname.slice(5) : '';
@@ -42,8 +46,15 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
     // Health says "this process is up" to load balancers, which use whatever name they like.
     if (pathname === '/api/health') return jsonReply(200, { ok: true });
     if (!isHostAllowed(context.policy, headers.host)) throw new EngineError('host_not_allowed', 403, hostRefusal(headers.host));
-    if (pathname === '/http' || pathname.startsWith('/http/')) return await serveAppRoute(context, request);
     const origin = headers.origin;
+    if (pathname === '/http' || pathname.startsWith('/http/')) {
+      // A route of the app's own for OPTIONS answers its preflight; otherwise the default does.
+      if (request.method === 'OPTIONS' && !hasAppRoute(context, 'OPTIONS', pathname)) {
+        if (origin !== undefined && !isOriginAllowed(context.policy, origin, headers.host)) throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
+        return preflight(origin);
+      }
+      return await serveAppRoute(context, request);
+    }
     const admin = pathname.startsWith('/admin/');
     if (origin !== undefined) {
       const allowed = admin ? isOwnOrigin(origin, headers.host) : isOriginAllowed(context.policy, origin, headers.host);

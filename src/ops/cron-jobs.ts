@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { buildAndLoad } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
 import { UserError } from '../errors/user-error.js';
+import { AppEnv } from '../project/env-files.js';
 import { databasePathOf } from '../project/paths.js';
 import { lastRuns } from '../runtime/cron/runs.js';
 import { nextRunOf, scheduleOf } from '../runtime/cron/schedule.js';
@@ -34,6 +35,7 @@ function readLastRuns(appDir: string) {
 }
 
 export async function listCronJobs(appDir: string, now = Date.now()): Promise<CronJobInfo[]> {
+  new AppEnv(appDir, 'development').apply();
   const maps = new BundleMaps(appDir);
   const registry = buildRegistry(await buildAndLoad(appDir, maps), (stack) => maps.rewriteStack(stack));
   const { runs, ticks } = readLastRuns(appDir);

@@ -4,6 +4,7 @@
 // that decides which.
 import { buildAndLoad } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
+import { AppEnv } from '../project/env-files.js';
 import { loadOrCreateAdminKey } from '../project/keys.js';
 import { databasePathOf } from '../project/paths.js';
 import { findRunningServer } from '../project/running-server.js';
@@ -34,6 +35,7 @@ export async function runningServerOf(appDir: string): Promise<ServerHandle | nu
 
 /** An engine on the app's database, built now; its functions' console output goes to stderr and the log file. */
 export async function withLocalEngine<T>(appDir: string, work: (engine: Engine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+  new AppEnv(appDir, 'development', env).apply();
   const maps = new BundleMaps(appDir);
   const modules = await buildAndLoad(appDir, maps);
   const engine = createEngine({

@@ -33,13 +33,20 @@ function attempt<T>(run: () => T): Promise<T> {
   }
 }
 
+/** `(id, …rest)` or Convex's newer `(table, id, …rest)`: the table, when given, must match the id's. */
+function splitTable(args: unknown[], arity: number): { table: string | undefined; id: string; rest: unknown[] } {
+  if (args.length > arity) return { table: args[0] as string, id: args[1] as string, rest: args.slice(2) };
+  return { table: undefined, id: args[0] as string, rest: args.slice(1) };
+}
+
 function readerApi(state: InvocationState, read: ReadExecutor, store: () => DocumentStore | null, reads?: Read[]) {
   const schema = () => (store() ?? null)?.currentSchema ?? null;
   const record = reads ? (r: Read) => reads.push(r) : undefined;
   return {
-    get: (id: string) => {
+    get: (...args: unknown[]) => {
+      const { table, id } = splitTable(args, 1);
       record?.({ kind: 'id', id });
-      return read((s) => s.get(id));
+      return read((s) => s.get(id, table));
     },
     query: (table: string) => {
       ensureActive(state);
@@ -50,13 +57,22 @@ function readerApi(state: InvocationState, read: ReadExecutor, store: () => Docu
 
 export type WriteExecutor = <T>(op: (store: DocumentStore) => T) => Promise<T>;
 
-function writerApi(state: InvocationState, write: WriteExecutor) {
+function writerApi(_state: InvocationState, write: WriteExecutor) {
   return {
     insert: (table: string, doc: Record<string, unknown>) => write((s) => s.insert(table, doc)),
     insertOrIgnore: (table: string, doc: Record<string, unknown>) => write((s) => s.insertOrIgnore(table, doc).id),
-    patch: (id: string, fields: Record<string, unknown>) => write((s) => void s.patch(id, fields)),
-    replace: (id: string, doc: Record<string, unknown>) => write((s) => void s.replace(id, doc)),
-    delete: (id: string) => write((s) => void s.delete(id)),
+    patch: (...args: unknown[]) => {
+      const { table, id, rest } = splitTable(args, 2);
+      return write((s) => void s.patch(id, rest[0] as Record<string, unknown>, table));
+    },
+    replace: (...args: unknown[]) => {
+      const { table, id, rest } = splitTable(args, 2);
+      return write((s) => void s.replace(id, rest[0] as Record<string, unknown>, table));
+    },
+    delete: (...args: unknown[]) => {
+      const { table, id } = splitTable(args, 1);
+      return write((s) => void s.delete(id, table));
+    },
   };
 }
 

@@ -40,6 +40,34 @@ export function locateInApp(stack: string | undefined, mapStack: MapStack): Sour
   return match ? { file: match[1]!, line: Number(match[2]), column: match[3] ? Number(match[3]) : undefined } : undefined;
 }
 
+/** A function the engine serves that the generated api does not list (codegen could not see its definition). */
+export interface UnlistedFunction {
+  path: string;
+  location?: SourceLocation;
+  /** The function whose body called define* (a wrapper such as publicQuery), when there is one. */
+  through?: string;
+}
+
+/** Served functions missing from the generated api, with where and through what they were defined. */
+export function unlistedFunctions(registry: Registry, listed: Iterable<string>, mapStack: MapStack): UnlistedFunction[] {
+  const known = new Set(listed);
+  const missing: UnlistedFunction[] = [];
+  for (const [path, definition] of registry.functions) {
+    if (known.has(path)) continue;
+    const mapped = mapStack(definition.definedAt ?? '');
+    const frame = mapped.split('\n').find((line) => APP_FRAME.test(line)) ?? '';
+    const through = /^\s*at (?:async )?([\w$.]+) \(/.exec(frame)?.[1];
+    missing.push({ path, location: locateInApp(frame, (stack) => stack), through: through && !/^Object\.|<anonymous>|^Module\./.test(through) ? through : undefined });
+  }
+  return missing.sort((a, b) => (a.path < b.path ? -1 : 1));
+}
+
+/** How a missing function reads in messages. */
+export function describeUnlisted(fn: UnlistedFunction): string {
+  const where = fn.location ? ` (defined at ${fn.location.file}${fn.location.line ? `:${fn.location.line}` : ''}${fn.through ? ` through ${fn.through}` : ''})` : '';
+  return `served but not in the generated api: ${fn.path}${where}; codegen follows define*, aliases of it and re-exports, not calls through other functions — define it with defineQuery/defineMutation/defineAction directly`;
+}
+
 export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stack) => stack): Registry {
   const functions = new Map<string, AnyFunctionDefinition>();
   for (const [modulePath, exports] of Object.entries(modules)) {

@@ -6,6 +6,7 @@ import { tableDefinition } from '../server/schema.js';
 import type { AnyValidator } from '../server/values.js';
 import { formatValidationError, validateFields } from '../server/values.js';
 import type { DocumentStore } from '../storage/documents.js';
+import { parseStoredFields } from '../storage/documents.js';
 
 export class SchemaMismatchError extends UserError {
   constructor(readonly problems: string[]) {
@@ -47,7 +48,7 @@ export function findSchemaViolations(store: DocumentStore, schema: SchemaDefinit
     const bad: string[] = [];
     let count = 0;
     for (const row of store.prepare('SELECT id, doc FROM _valet_documents WHERE tbl = ?').iterate(tbl) as IterableIterator<{ id: string; doc: string }>) {
-      const error = validateFields(definition.fields, JSON.parse(row.doc), 'document');
+      const error = validateFields(definition.fields, parseStoredFields(row.doc), 'document');
       if (!error) continue;
       count++;
       if (bad.length < EXAMPLES) bad.push(`${row.id} (${formatValidationError(error)})`);

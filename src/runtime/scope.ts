@@ -12,6 +12,8 @@ export interface InvocationScope {
   invocationId: string;
   inTransaction: boolean;
   fetchPolicy: FetchPolicy;
+  /** How many actions deep this call runs (ctx.runAction nests). */
+  depth?: number;
 }
 
 const storage = new AsyncLocalStorage<InvocationScope>();

@@ -3,6 +3,7 @@ import { BundleMaps } from '../bundler/stack-map.js';
 import { buildAndLoad } from '../bundler/evaluate.js';
 import { createEngine } from '../runtime/engine.js';
 import type { Engine } from '../runtime/engine.js';
+import { AppEnv } from '../project/env-files.js';
 import { DATABASE_DISPLAY_PATH, databasePathOf } from '../project/paths.js';
 import { announceServer, refuseSecondServer, withdrawServer } from '../project/running-server.js';
 import { captureLogs, prepareHost } from './host.js';
@@ -37,6 +38,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
   const { appDir } = options;
   const bindHost = options.host ?? DEFAULT_HOST;
   await refuseSecondServer(appDir);
+  new AppEnv(appDir, 'production', env).apply();
   const maps = new BundleMaps(appDir);
   const modules = await buildAndLoad(appDir, maps);
   const host = await prepareHost({ appDir, mode: 'start', env, bindHost, devAuth: options.devAuth, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });

@@ -63,6 +63,11 @@ export interface ActionCtx<DM extends GenericDataModel> {
   runQuery<Ref extends FunctionReference<'query', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;
   /** Runs a mutation as the same caller, in its own transaction: how an HTTP route hands off. */
   runMutation<Ref extends FunctionReference<'mutation', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;
+  /**
+   * Runs another action as the same caller, with its own invocation record and its own timeout
+   * (this action's deadline keeps running meanwhile). At most 8 deep; not inside ctx.db.transaction.
+   */
+  runAction<Ref extends FunctionReference<'action', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;
 }
 
 /** HTTP route handlers get what actions get. */

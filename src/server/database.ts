@@ -19,6 +19,12 @@ export interface IndexRangeBuilder<Document, IndexFields extends readonly string
 export interface PaginationOptions {
   cursor: string | null;
   numItems: number;
+  /** Pins the page's end (live paginated lists keep each loaded page's boundaries this way). */
+  endCursor?: string | null;
+  /** Read at most this many rows for the page (filters may skip many). */
+  maximumRowsRead?: number;
+  /** Set by clients to tell pages apart; ignored by the database. */
+  id?: number;
 }
 
 export interface PaginationResult<Document> {
@@ -27,9 +33,46 @@ export interface PaginationResult<Document> {
   continueCursor: string;
 }
 
+/** An expression built with Convex's filter builder (`q.eq(q.field('author'), 'ada')`). */
+export interface FilterExpression<T> {
+  readonly __type?: T;
+}
+
+type Operand<T> = FilterExpression<T> | T;
+
+/** Convex's filter builder: `.filter(q => q.and(q.eq(q.field('author'), 'ada'), q.gt(q.field('n'), 3)))`. */
+export interface FilterBuilder<Document> {
+  field<F extends keyof Document & string>(name: F): FilterExpression<Document[F]>;
+  field(name: string): FilterExpression<unknown>;
+  eq<T>(a: Operand<T>, b: Operand<T>): FilterExpression<boolean>;
+  neq<T>(a: Operand<T>, b: Operand<T>): FilterExpression<boolean>;
+  lt<T>(a: Operand<T>, b: Operand<T>): FilterExpression<boolean>;
+  lte<T>(a: Operand<T>, b: Operand<T>): FilterExpression<boolean>;
+  gt<T>(a: Operand<T>, b: Operand<T>): FilterExpression<boolean>;
+  gte<T>(a: Operand<T>, b: Operand<T>): FilterExpression<boolean>;
+  and(...terms: Operand<boolean>[]): FilterExpression<boolean>;
+  or(...terms: Operand<boolean>[]): FilterExpression<boolean>;
+  not(term: Operand<boolean>): FilterExpression<boolean>;
+  add(a: Operand<number>, b: Operand<number>): FilterExpression<number>;
+  sub(a: Operand<number>, b: Operand<number>): FilterExpression<number>;
+  mul(a: Operand<number>, b: Operand<number>): FilterExpression<number>;
+  div(a: Operand<number>, b: Operand<number>): FilterExpression<number>;
+  mod(a: Operand<number>, b: Operand<number>): FilterExpression<number>;
+  neg(a: Operand<number>): FilterExpression<number>;
+}
+
+/**
+ * What `.filter(fn)` passes: typed as the document and the builder at once, because TypeScript
+ * cannot choose between two callback shapes; at run time `fn` gets one or the other, as written.
+ */
+export type FilterArgument<Document> = Document & FilterBuilder<Document>;
+
 export interface OrderedQuery<Document> {
-  /** Keeps documents for which `predicate` is true (evaluated after the index range). */
-  filter(predicate: (doc: Document) => boolean): OrderedQuery<Document>;
+  /**
+   * Keeps matching documents (evaluated after the index range): a predicate `(doc) => boolean`, or
+   * Convex's builder `(q) => q.eq(q.field('author'), 'ada')`.
+   */
+  filter(predicate: (doc: FilterArgument<Document>) => boolean | FilterExpression<boolean>): OrderedQuery<Document>;
   take(n: number): Promise<Document[]>;
   first(): Promise<Document | null>;
   /** The single matching document, null when none; throws when there is more than one. */
@@ -51,6 +94,8 @@ export interface QueryInitializer<Document, Indexes extends Record<string, reado
 
 export interface DatabaseReader<DM extends GenericDataModel> {
   get<T extends TableNamesOf<DM>>(id: GenericId<T>): Promise<Doc<DM, T> | null>;
+  /** Convex's newer form: the id must belong to `table`. */
+  get<T extends TableNamesOf<DM>>(table: T, id: GenericId<T>): Promise<Doc<DM, T> | null>;
   query<T extends TableNamesOf<DM>>(table: T): QueryInitializer<Doc<DM, T>, DM[T]['indexes']>;
 }
 
@@ -59,8 +104,11 @@ export interface DatabaseWriter<DM extends GenericDataModel> extends DatabaseRea
   /** Inserts a document with a caller-chosen `_id` once; later calls with the same id change nothing. */
   insertOrIgnore<T extends TableNamesOf<DM>>(table: T, doc: Fields<DM, T> & { _id: string }): Promise<IdOf<DM, T>>;
   patch<T extends TableNamesOf<DM>>(id: GenericId<T>, fields: Partial<Fields<DM, T>>): Promise<void>;
+  patch<T extends TableNamesOf<DM>>(table: T, id: GenericId<T>, fields: Partial<Fields<DM, T>>): Promise<void>;
   replace<T extends TableNamesOf<DM>>(id: GenericId<T>, doc: Fields<DM, T>): Promise<void>;
+  replace<T extends TableNamesOf<DM>>(table: T, id: GenericId<T>, doc: Fields<DM, T>): Promise<void>;
   delete(id: GenericId<TableNamesOf<DM>>): Promise<void>;
+  delete<T extends TableNamesOf<DM>>(table: T, id: GenericId<T>): Promise<void>;
 }
 
 /** An action's database: every call auto-commits; `transaction` groups writes atomically. */

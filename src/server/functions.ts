@@ -3,7 +3,7 @@
 import type { ActionCtx, MutationCtx, QueryCtx } from './ctx.js';
 import type { ActionReference, FunctionReference } from './references.js';
 import type { GenericDataModel } from './schema.js';
-import type { ObjectType, PropertyValidators } from './values.js';
+import type { AnyValidator, Infer, ObjectType, PropertyValidators } from './values.js';
 import { Validator } from './values.js';
 
 export type FunctionKind = 'query' | 'mutation' | 'action';
@@ -16,7 +16,11 @@ export interface FunctionDefinition<Kind extends FunctionKind, A extends Access,
   readonly kind: Kind;
   readonly access: A;
   readonly args: PropertyValidators;
+  /** When given, every result is checked against it (a mismatch is the function's error). */
+  readonly returns?: AnyValidator;
   readonly handler: (ctx: any, args: any) => unknown;
+  /** Where it was defined (a stack), so a function codegen cannot see is reported at its line. */
+  readonly definedAt?: string;
   /** Phantom: argument and return types. */
   readonly __types?: { args: Args; returns: Returns };
 }
@@ -54,31 +58,44 @@ export interface ActionOptions {
   timeoutMs?: number;
 }
 
+/** What a handler may return: anything (its type becomes the function's), or what `returns` says. */
+type HandlerResult<R, RV> = RV extends AnyValidator ? Infer<RV> | Promise<Infer<RV>> : R;
+/** The function's result type: the `returns` validator's, or the handler's. */
+type ResultOf<R, RV> = RV extends AnyValidator ? Infer<RV> : Awaited<R>;
+
+interface ReturnsOption<RV> {
+  /** Checks every result at run time, and types it. */
+  returns?: RV;
+}
+
 export type DefineQuery<DM extends GenericDataModel> = <
   const ArgsV extends PropertyValidators = {},
   const A extends Access = 'authenticated',
   R = unknown,
+  RV extends AnyValidator | undefined = undefined,
 >(
-  definition: BaseOptions<ArgsV, A> & { handler: (ctx: QueryCtx<DM>, args: ObjectType<ArgsV>) => R },
-) => QueryDefinition<A, ObjectType<ArgsV>, Awaited<R>>;
+  definition: BaseOptions<ArgsV, A> & ReturnsOption<RV> & { handler: (ctx: QueryCtx<DM>, args: ObjectType<ArgsV>) => HandlerResult<R, RV> },
+) => QueryDefinition<A, ObjectType<ArgsV>, ResultOf<R, RV>>;
 
 export type DefineMutation<DM extends GenericDataModel> = <
   const ArgsV extends PropertyValidators = {},
   const A extends Access = 'authenticated',
   R = unknown,
+  RV extends AnyValidator | undefined = undefined,
 >(
-  definition: BaseOptions<ArgsV, A> & { handler: (ctx: MutationCtx<DM>, args: ObjectType<ArgsV>) => R },
-) => MutationDefinition<A, ObjectType<ArgsV>, Awaited<R>>;
+  definition: BaseOptions<ArgsV, A> & ReturnsOption<RV> & { handler: (ctx: MutationCtx<DM>, args: ObjectType<ArgsV>) => HandlerResult<R, RV> },
+) => MutationDefinition<A, ObjectType<ArgsV>, ResultOf<R, RV>>;
 
 export type DefineAction<DM extends GenericDataModel> = <
   const ArgsV extends PropertyValidators = {},
   const A extends Access = 'authenticated',
   R = unknown,
+  RV extends AnyValidator | undefined = undefined,
 >(
-  definition: BaseOptions<ArgsV, A> & ActionOptions & { handler: (ctx: ActionCtx<DM>, args: ObjectType<ArgsV>) => R },
-) => ActionDefinition<A, ObjectType<ArgsV>, Awaited<R>>;
+  definition: BaseOptions<ArgsV, A> & ReturnsOption<RV> & ActionOptions & { handler: (ctx: ActionCtx<DM>, args: ObjectType<ArgsV>) => HandlerResult<R, RV> },
+) => ActionDefinition<A, ObjectType<ArgsV>, ResultOf<R, RV>>;
 
-type AnyOptions = BaseOptions<PropertyValidators, Access> & ActionOptions & { handler: (ctx: any, args: any) => unknown };
+type AnyOptions = BaseOptions<PropertyValidators, Access> & ActionOptions & { returns?: AnyValidator; handler: (ctx: any, args: any) => unknown };
 
 function checkOptions(kind: FunctionKind, options: AnyOptions): void {
   const where = `define${kind[0]!.toUpperCase()}${kind.slice(1)}`;
@@ -89,6 +106,7 @@ function checkOptions(kind: FunctionKind, options: AnyOptions): void {
   for (const [name, validator] of Object.entries(options.args ?? {})) {
     if (!(validator instanceof Validator)) throw new TypeError(`${where}: args.${name} must be a validator such as v.string()`);
   }
+  if (options.returns !== undefined && !(options.returns instanceof Validator)) throw new TypeError(`${where}: returns must be a validator such as v.object({ ... })`);
   if (kind !== 'action') {
     for (const key of ['safeToRetry', 'sensitive', 'timeoutMs'] as const) {
       if (options[key] !== undefined) throw new TypeError(`${where}: ${key} applies to actions only`);
@@ -101,7 +119,7 @@ function checkOptions(kind: FunctionKind, options: AnyOptions): void {
 
 function define(kind: FunctionKind, options: AnyOptions): AnyFunctionDefinition {
   checkOptions(kind, options);
-  const base = { kind, access: options.access ?? 'authenticated', args: options.args ?? {}, handler: options.handler };
+  const base = { kind, access: options.access ?? 'authenticated', args: options.args ?? {}, returns: options.returns, handler: options.handler, definedAt: new Error().stack };
   if (kind !== 'action') return Object.freeze(base);
   return Object.freeze({
     ...base,

@@ -3,6 +3,7 @@
 export { v, Validator, validateFields, formatValidationError, describeValue } from './values.js';
 export type { GenericId, Infer, ObjectType, PropertyValidators, AnyValidator, ValidationError, ValidateOptions } from './values.js';
 export { defineSchema, defineTable, SchemaDefinition, TableDefinition } from './schema.js';
+export { paginationOptsValidator } from './pagination.js';
 export type { AnyDataModel, DataModelFromSchema, GenericDataModel, SystemFields, TableInfo, IndexDefinition } from './schema.js';
 export { defineQuery, defineMutation, defineAction, isFunctionDefinition, ACCESS_LEVELS, DEFAULT_ACTION_TIMEOUT_MS } from './functions.js';
 export type {
@@ -21,7 +22,7 @@ export type {
 export { functionRef, parseFunctionPath, setActionInvoker } from './references.js';
 export type { ActionCallOptions, ActionReference, AnyFunctionReference, ArgsOfRef, FunctionReference, ReturnsOfRef } from './references.js';
 export type { ActionCtx, EmailMessage, EmailOutbox, HttpActionCtx, Invoker, MutationCtx, QueryCtx, Scheduler } from './ctx.js';
-export type { ActionDatabase, DatabaseReader, DatabaseWriter, PaginationOptions, PaginationResult } from './database.js';
+export type { ActionDatabase, DatabaseReader, DatabaseWriter, FilterBuilder, FilterExpression, PaginationOptions, PaginationResult } from './database.js';
 export { httpAction, httpRouter, HttpRouter, HTTP_METHODS } from './http.js';
 export type { HttpAction, HttpActionDefinition, HttpMethod, Route } from './http.js';
 export { cronJobs, CronJobs } from './cron.js';

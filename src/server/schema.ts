@@ -31,6 +31,7 @@ export class TableDefinition<
     fields: IndexFields,
   ): TableDefinition<Fields, Indexes & Record<Name, IndexFields>> {
     if (!/^[A-Za-z][\w]*$/.test(name)) throw new Error(`index "${name}": use letters, digits and "_"`);
+    if (name === 'by_creation_time' || name === 'by_id') throw new Error(`index "${name}" is built in on every table: pick another name`);
     if (this.indexes.some((index) => index.name === name)) throw new Error(`index "${name}" is declared twice`);
     if (fields.length === 0) throw new Error(`index "${name}" needs at least one field`);
     for (const field of fields) {
@@ -89,6 +90,9 @@ export interface TableInfo {
 
 export type GenericDataModel = Record<string, TableInfo>;
 
+/** Every table has these, as in Convex. */
+export type BuiltInIndexes = { by_creation_time: ['_creationTime']; by_id: ['_id'] };
+
 /** Used when an app has no schema yet: any table, any fields. */
 export type AnyDataModel = {
   [table: string]: { document: { _id: GenericId<string>; _creationTime: number; [field: string]: any }; indexes: Record<string, readonly string[]> };
@@ -96,7 +100,7 @@ export type AnyDataModel = {
 
 export type DataModelFromSchema<S extends SchemaDefinition<any>> = {
   [Table in keyof S['tables'] & string]: S['tables'][Table] extends TableDefinition<infer Fields, infer Indexes>
-    ? { document: Expand<SystemFields<Table> & ObjectType<Fields>>; indexes: Indexes }
+    ? { document: Expand<SystemFields<Table> & ObjectType<Fields>>; indexes: Expand<Indexes & BuiltInIndexes> }
     : never;
 };
 

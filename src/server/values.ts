@@ -127,6 +127,17 @@ export const v = {
   boolean: () => primitive<boolean>('boolean', (x) => typeof x === 'boolean'),
   null: () => primitive<null>('null', (x) => x === null),
   any: () => new Validator<any>('any', 'any', false, () => null),
+  /** Convex's name for a number: a 64-bit float, finite. */
+  float64: () => primitive<number>('number', (x) => typeof x === 'number' && Number.isFinite(x)),
+  /**
+   * Convex's 64-bit integer (bigint) has no JSON form Valet stores: refused where it is written,
+   * with what to use instead.
+   */
+  int64: (): Validator<never> => {
+    throw new Error('v.int64(): Valet stores numbers as JSON doubles and has no int64 type; use v.number() for integers up to 2^53 - 1 (Number.MAX_SAFE_INTEGER), or v.string() for larger ones (String(big) / BigInt(text))');
+  },
+  /** Binary data: an ArrayBuffer in handlers and clients, {"$bytes": base64} on the wire and on disk. */
+  bytes: () => primitive<ArrayBuffer>('bytes', (x) => x instanceof ArrayBuffer),
 
   id: <Table extends string>(table: Table) =>
     new Validator<GenericId<Table>>('id', `id of ${table}`, false, (value, path, options) => {
@@ -160,6 +171,9 @@ export const v = {
 
   object: <F extends PropertyValidators>(fields: F) =>
     new Validator<ObjectType<F>>('object', 'object', false, (value, path, options) => checkFields(fields, value, path, options), fields),
+
+  /** The value, or null: `v.union(x, v.null())`. */
+  nullable: <T>(inner: Validator<T, false>) => v.union(inner, v.null()) as Validator<T | null>,
 
   optional: <T>(inner: Validator<T, boolean>) =>
     new Validator<T | undefined, true>(

@@ -4,6 +4,7 @@ import type Database from 'better-sqlite3';
 import type { SchemaDefinition } from '../server/schema.js';
 import { tableDefinition } from '../server/schema.js';
 import { formatValidationError, validateFields } from '../server/values.js';
+import { decodeValue, encodeValue, mayHoldEncodedValues } from '../protocol/values.js';
 import { newId } from './ids.js';
 
 export interface StoredDocument {
@@ -20,10 +21,14 @@ interface Row {
 }
 
 /** A mistake in how a handler uses the database: the handler's error, with a clear message. */
+export type DocumentErrorCode = 'unknown_table' | 'schema_violation' | 'document_not_found' | 'id_conflict' | 'invalid_document' | 'invalid_cursor' | 'invalid_query' | 'table_mismatch';
+
 export class DocumentError extends Error {
   constructor(
-    readonly code: 'unknown_table' | 'schema_violation' | 'document_not_found' | 'id_conflict' | 'invalid_document',
+    readonly code: DocumentErrorCode,
     message: string,
+    /** 500: the handler used the database wrongly. 400: the caller sent something bad (a cursor). */
+    readonly status = 500,
   ) {
     super(message);
     this.name = 'DocumentError';
@@ -35,8 +40,18 @@ export function unknownTableError(schema: SchemaDefinition<any>, table: string):
   return new DocumentError('unknown_table', `table ${JSON.stringify(table)} is not declared in valet/schema.ts (tables: ${Object.keys(schema.tables).join(', ') || 'none'})`);
 }
 
+function tableMismatch(operation: string, id: string, actual: string, expected: string): DocumentError {
+  return new DocumentError('table_mismatch', `${operation}: "${id}" is an id of table ${actual}, not ${expected}`);
+}
+
+/** A stored row as handlers see it (bytes decoded back to ArrayBuffers). */
+export function parseStoredFields(json: string): Record<string, unknown> {
+  const fields = JSON.parse(json) as Record<string, unknown>;
+  return mayHoldEncodedValues(json) ? (decodeValue(fields) as Record<string, unknown>) : fields;
+}
+
 export function rowToDocument(row: Row): StoredDocument {
-  return { _id: row.id, _creationTime: row.creation_time, ...JSON.parse(row.doc) };
+  return { _id: row.id, _creationTime: row.creation_time, ...parseStoredFields(row.doc) };
 }
 
 /** Creation times are milliseconds, strictly increasing within a process so they also order inserts. */
@@ -111,10 +126,18 @@ export class DocumentStore {
     return this.cachedRead(sql, [id], () => this.prepare(sql).get(id)) as Row | undefined;
   }
 
-  get(id: string): StoredDocument | null {
+  /** The document, or null; with `table` (Convex's newer `get(table, id)`), the id must be of that table. */
+  get(id: string, table?: string): StoredDocument | null {
+    if (table !== undefined) this.checkTableName(table, 'get');
     if (typeof id !== 'string') return null;
     const row = this.findRow(id);
+    if (row && table !== undefined && row.tbl !== table) throw tableMismatch('get', id, row.tbl, table);
     return row ? rowToDocument(row) : null;
+  }
+
+  private checkTableName(table: string, operation: string): void {
+    if (typeof table !== 'string') throw new DocumentError('invalid_document', `${operation}: the table name must be a string, got ${typeof table}`);
+    if (this.schema && !tableDefinition(this.schema, table)) throw unknownTableError(this.schema, table);
   }
 
   insert(table: string, fields: Record<string, unknown>): string {
@@ -122,7 +145,7 @@ export class DocumentStore {
     const id = newId();
     const creationTime = this.creationClock.next();
     this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, creationTime, body);
-    this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...JSON.parse(body) } });
+    this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...parseStoredFields(body) } });
     return id;
   }
 
@@ -141,12 +164,12 @@ export class DocumentStore {
     }
     const creationTime = this.creationClock.next();
     this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, creationTime, body);
-    this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...JSON.parse(body) } });
+    this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...parseStoredFields(body) } });
     return { id, inserted: true };
   }
 
-  patch(id: string, fields: Record<string, unknown>): void {
-    const { current, table } = this.requireDocument(id, 'patch');
+  patch(id: string, fields: Record<string, unknown>, expectedTable?: string): void {
+    const { current, table } = this.requireDocument(id, 'patch', expectedTable);
     if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
       throw new DocumentError('invalid_document', `patch ${id}: the patch must be an object of fields`);
     }
@@ -166,27 +189,29 @@ export class DocumentStore {
     }
     const body = this.checkedBody(table, merged, true);
     this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(body, id);
-    this.changeLog?.push({ table, id, before: current, after: { _id, _creationTime, ...JSON.parse(body) } });
+    this.changeLog?.push({ table, id, before: current, after: { _id, _creationTime, ...parseStoredFields(body) } });
   }
 
-  replace(id: string, fields: Record<string, unknown>): void {
-    const { current, table } = this.requireDocument(id, 'replace');
+  replace(id: string, fields: Record<string, unknown>, expectedTable?: string): void {
+    const { current, table } = this.requireDocument(id, 'replace', expectedTable);
     const { _id: _a, _creationTime: _b, ...rest } = fields ?? {};
     const body = this.checkedBody(table, rest, true);
     this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(body, id);
-    this.changeLog?.push({ table, id, before: current, after: { _id: id, _creationTime: current._creationTime, ...JSON.parse(body) } });
+    this.changeLog?.push({ table, id, before: current, after: { _id: id, _creationTime: current._creationTime, ...parseStoredFields(body) } });
   }
 
-  delete(id: string): void {
-    const { current, table } = this.requireDocument(id, 'delete');
+  delete(id: string, expectedTable?: string): void {
+    const { current, table } = this.requireDocument(id, 'delete', expectedTable);
     this.prepare('DELETE FROM _valet_documents WHERE id = ?').run(id);
     this.changeLog?.push({ table, id, before: current, after: null });
   }
 
   /** The document and its table, in one lookup. */
-  private requireDocument(id: string, operation: string): { current: StoredDocument; table: string } {
+  private requireDocument(id: string, operation: string, expectedTable?: string): { current: StoredDocument; table: string } {
+    if (expectedTable !== undefined) this.checkTableName(expectedTable, operation);
     const row = typeof id === 'string' ? this.findRow(id) : undefined;
     if (!row) throw new DocumentError('document_not_found', `${operation}: no document with id "${id}"`);
+    if (expectedTable !== undefined && row.tbl !== expectedTable) throw tableMismatch(operation, id, row.tbl, expectedTable);
     return { current: rowToDocument(row), table: row.tbl };
   }
 
@@ -220,9 +245,10 @@ export class DocumentStore {
 }
 
 function serialise(table: string, fields: Record<string, unknown>): string {
-  const problem = findNonJson(fields, 'document');
+  const encoded = encodeValue(fields);
+  const problem = findNonJson(encoded, 'document');
   if (problem) throw new DocumentError('invalid_document', `${table}: ${problem}`);
-  return JSON.stringify(fields);
+  return JSON.stringify(encoded);
 }
 
 /** How deep a stored or returned value may nest (Convex's limit too). */

@@ -1,10 +1,15 @@
-// ctx.db.query(table): a builder that turns withIndex / order / filter / take / paginate into
-// one SQL statement over the table's partial index, streaming rows until enough pass the filter.
+// ctx.db.query(table): a builder that turns withIndex / order / filter / take / paginate into one
+// SQL statement over the table's index, streaming rows until enough pass the filter. Every table
+// has the built-in indexes by_creation_time and by_id; every index orders by its fields, then
+// creation time, then id, so order is total and pagination cursors are exact.
 import type { SchemaDefinition } from '../server/schema.js';
-import type { StoredDocument } from './documents.js';
 import { tableDefinition } from '../server/schema.js';
+import { afterClause, decodeCursor, encodeCursor, upToClause } from './cursor.js';
+import type { CursorKey } from './cursor.js';
+import type { StoredDocument } from './documents.js';
 import { DocumentError, rowToDocument, unknownTableError } from './documents.js';
 import type { DocumentStore } from './documents.js';
+import { toPredicate } from './filter-expression.js';
 import { sqlIndexName } from './indexes.js';
 import type { IndexBound, Read } from './read-set.js';
 import type { SqlValue } from './sql-values.js';
@@ -13,23 +18,24 @@ import { fieldExpression, quoteIdentifier, quoteLiteral, toSqlValue } from './sq
 /** Runs a synchronous read against whichever connection the invocation reads from. */
 export type ReadExecutor = <T>(read: (store: DocumentStore) => T) => Promise<T>;
 
-type Bound = IndexBound;
+/** Indexes every table has without declaring them (the names Convex reserves too). */
+export const BUILT_IN_INDEXES: Record<string, string[]> = { by_creation_time: ['_creationTime'], by_id: ['_id'] };
 
 class IndexRange {
-  readonly bounds: Bound[] = [];
+  readonly bounds: IndexBound[] = [];
   constructor(private readonly fields: string[], private readonly indexName: string) {}
 
-  private add(op: Bound['op'], field: string, value: unknown): this {
+  private add(op: IndexBound['op'], field: string, value: unknown): this {
     const position = this.fields.indexOf(field);
-    if (position === -1) throw new DocumentError('invalid_document', `withIndex("${this.indexName}"): "${field}" is not a field of this index (${this.fields.join(', ')})`);
+    if (position === -1) throw new DocumentError('invalid_query', `withIndex("${this.indexName}"): "${field}" is not a field of this index (${this.fields.join(', ')})`);
     const equalities = this.bounds.filter((b) => b.op === 'eq').length;
     const ranges = this.bounds.filter((b) => b.op !== 'eq');
     if (op === 'eq') {
       if (ranges.length > 0 || position !== equalities) {
-        throw new DocumentError('invalid_document', `withIndex("${this.indexName}"): eq("${field}") must come in index order (${this.fields.join(', ')}) and before any range`);
+        throw new DocumentError('invalid_query', `withIndex("${this.indexName}"): eq("${field}") must come in index order (${this.fields.join(', ')}) and before any range`);
       }
     } else if (position !== equalities || ranges.some((b) => b.field !== field) || ranges.length >= 2) {
-      throw new DocumentError('invalid_document', `withIndex("${this.indexName}"): a range is allowed on the first field after the eq() fields only, with at most one lower and one upper bound`);
+      throw new DocumentError('invalid_query', `withIndex("${this.indexName}"): a range is allowed on the first field after the eq() fields only, with at most one lower and one upper bound`);
     }
     this.bounds.push({ op, field, value });
     return this;
@@ -44,6 +50,7 @@ class IndexRange {
 const OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
 interface Plan {
+  /** The SQLite index to read, or null for the table's own (by creation time). */
   index: string | null;
   orderColumns: string[];
   /** Leading order columns pinned by eq(): constant, so left out of ORDER BY (SQLite then
@@ -53,24 +60,19 @@ interface Plan {
   params: SqlValue[];
 }
 
-function passes(predicate: (doc: StoredDocument) => boolean, doc: StoredDocument): boolean {
-  const result = predicate(doc) as unknown;
-  if (result instanceof Promise) throw new DocumentError('invalid_document', 'filter: the predicate must return a boolean, not a Promise');
-  return Boolean(result);
+export interface PaginateOptions {
+  cursor: string | null;
+  numItems: number;
+  /** Pins the page's end: every row up to this cursor, however many (how live pages keep their boundaries). */
+  endCursor?: string | null;
+  /** At most this many rows are read for one page (filters may skip many). */
+  maximumRowsRead?: number;
 }
 
-function encodeCursor(values: unknown[]): string {
-  return Buffer.from(JSON.stringify(values)).toString('base64url');
-}
-
-function decodeCursor(cursor: string): unknown[] {
-  try {
-    const values = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(values)) return values;
-  } catch {
-    // fall through to the error below
-  }
-  throw new DocumentError('invalid_document', 'paginate: the cursor is not one this query returned');
+export interface PaginationResult {
+  page: StoredDocument[];
+  isDone: boolean;
+  continueCursor: string;
 }
 
 export class QueryBuilder {
@@ -91,17 +93,23 @@ export class QueryBuilder {
     this.plan = { index: null, orderColumns: ['creation_time', 'id'], pinned: 0, where: [`tbl = ${quoteLiteral(table)}`], params: [] };
   }
 
-  withIndex(name: string, range?: (q: IndexRange) => IndexRange): this {
-    if (this.plan.index !== null || this.ordered || this.predicates.length > 0) {
-      throw new DocumentError('invalid_document', 'withIndex must come first, right after query(table)');
-    }
+  private indexFields(name: string): { fields: string[]; sqlIndex: string | null } {
+    if (Object.hasOwn(BUILT_IN_INDEXES, name)) return { fields: BUILT_IN_INDEXES[name]!, sqlIndex: null };
     const table = tableDefinition(this.schema, this.table);
     const definition = table?.indexes.find((i: { name: string }) => i.name === name) as { fields: string[] } | undefined;
     if (!definition) {
-      const known = table?.indexes.map((i: { name: string }) => i.name) ?? [];
-      throw new DocumentError('invalid_document', `table "${this.table}" has no index "${name}"${known.length ? ` (indexes: ${known.join(', ')})` : ''}`);
+      const known = [...(table?.indexes.map((i: { name: string }) => i.name) ?? []), ...Object.keys(BUILT_IN_INDEXES)];
+      throw new DocumentError('invalid_query', `table "${this.table}" has no index "${name}" (indexes: ${known.join(', ')})`);
     }
-    const bounds = range ? range(new IndexRange(definition.fields, name)).bounds : [];
+    return { fields: definition.fields, sqlIndex: sqlIndexName(this.table, name) };
+  }
+
+  withIndex(name: string, range?: (q: IndexRange) => IndexRange): this {
+    if (this.plan.index !== null || this.bounds.length > 0 || this.ordered || this.predicates.length > 0) {
+      throw new DocumentError('invalid_query', 'withIndex must come first, right after query(table)');
+    }
+    const { fields, sqlIndex } = this.indexFields(name);
+    const bounds = range ? range(new IndexRange(fields, name)).bounds : [];
     const where = [...this.plan.where];
     const params: SqlValue[] = [];
     for (const bound of bounds) {
@@ -119,20 +127,22 @@ export class QueryBuilder {
     }
     this.bounds = bounds;
     const pinned = bounds.filter((b) => b.op === 'eq').length;
-    this.plan = { index: sqlIndexName(this.table, name), orderColumns: [...definition.fields.map(fieldExpression), 'creation_time', 'id'], pinned, where, params };
+    const orderColumns = [...new Set([...fields.map(fieldExpression), 'creation_time', 'id'])];
+    this.plan = { index: sqlIndex, orderColumns, pinned, where, params };
     return this;
   }
 
   order(direction: 'asc' | 'desc'): this {
-    if (direction !== 'asc' && direction !== 'desc') throw new DocumentError('invalid_document', `order: expected "asc" or "desc", got ${JSON.stringify(direction)}`);
+    if (direction !== 'asc' && direction !== 'desc') throw new DocumentError('invalid_query', `order: expected "asc" or "desc", got ${JSON.stringify(direction)}`);
     this.direction = direction;
     this.ordered = true;
     return this;
   }
 
-  filter(predicate: (doc: any) => boolean): this {
-    if (typeof predicate !== 'function') throw new DocumentError('invalid_document', 'filter: pass a function (doc) => boolean');
-    this.predicates.push(predicate);
+  /** A plain predicate `(doc) => boolean`, or Convex's builder `(q) => q.eq(q.field('x'), 1)`. */
+  filter(predicate: (arg: any) => unknown): this {
+    if (typeof predicate !== 'function') throw new DocumentError('invalid_query', "filter: pass a function, (doc) => boolean or (q) => q.eq(q.field('name'), value)");
+    this.predicates.push(toPredicate(predicate));
     return this;
   }
 
@@ -145,36 +155,40 @@ export class QueryBuilder {
   }
 
   /**
-   * Reads rows in order, keeping those that pass the filters, until `limit` are kept. Without
-   * filters SQLite applies the limit itself; with filters the rows are streamed and stopped early.
+   * Reads rows in order (after `after`, up to `upTo`), keeping those that pass the filters, until
+   * `limit` are kept or `maxRows` were read. Without filters SQLite applies the limit itself.
    * `withKeys` also returns the ordering key of the last row read (for pagination cursors).
    */
-  private scan(store: DocumentStore, limit: number, after: unknown[] | null, withKeys = false): { docs: StoredDocument[]; last: unknown[] | null; exhausted: boolean } {
+  private scan(store: DocumentStore, limit: number, range: { after?: CursorKey | null; upTo?: CursorKey | null } = {}, withKeys = false, maxRows = Number.POSITIVE_INFINITY): { docs: StoredDocument[]; last: CursorKey | null; exhausted: boolean } {
     this.onRead?.({ kind: 'range', table: this.table, bounds: this.bounds });
     const extra: string[] = [];
     const params = [...this.plan.params];
-    if (after) {
-      const { clause, values } = afterClause(this.plan.orderColumns, after, this.direction);
+    for (const [key, clauseOf] of [[range.after, afterClause], [range.upTo, upToClause]] as const) {
+      if (!key) continue;
+      const { clause, values } = clauseOf(this.plan.orderColumns, key, this.direction);
       extra.push(clause);
       params.push(...values);
     }
     if (limit <= 0) return { docs: [], last: null, exhausted: false };
-    const keysOf = (row: Record<string, unknown>) => this.plan.orderColumns.map((_, i) => row[`k${i}`]);
+    const keysOf = (row: Record<string, unknown>) => this.plan.orderColumns.map((_, i) => row[`k${i}`] as SqlValue);
     if (this.predicates.length === 0) {
-      const bounded = Number.isFinite(limit) ? limit : null;
+      const bound = Math.min(limit, maxRows);
+      const bounded = Number.isFinite(bound) ? bound : null;
       const sql = this.sql(extra, bounded, withKeys);
       const rows = store.cachedRead(sql, params, () => store.prepare(sql).all(...params)) as Record<string, unknown>[];
       const last = withKeys && rows.length > 0 ? keysOf(rows[rows.length - 1]!) : null;
       return { docs: rows.map((row) => rowToDocument(row as never)), last, exhausted: bounded === null || rows.length < bounded };
     }
     const docs: StoredDocument[] = [];
-    let last: unknown[] | null = null;
+    let last: CursorKey | null = null;
+    let read = 0;
     const iterator = store.prepare(this.sql(extra, null, withKeys)).iterate(...params) as IterableIterator<Record<string, unknown>>;
     for (const row of iterator) {
       const doc = rowToDocument(row as never);
+      read++;
       if (withKeys) last = keysOf(row);
-      if (this.predicates.every((p) => passes(p, doc))) docs.push(doc);
-      if (docs.length >= limit) {
+      if (this.predicates.every((p) => p(doc))) docs.push(doc);
+      if (docs.length >= limit || read >= maxRows) {
         iterator.return?.();
         return { docs, last, exhausted: false };
       }
@@ -183,68 +197,46 @@ export class QueryBuilder {
   }
 
   take(n: number): Promise<StoredDocument[]> {
-    if (!Number.isInteger(n) || n < 0) throw new DocumentError('invalid_document', `take: expected a non-negative integer, got ${n}`);
-    return this.read((store) => this.scan(store, n, null).docs);
+    if (!Number.isInteger(n) || n < 0) throw new DocumentError('invalid_query', `take: expected a non-negative integer, got ${n}`);
+    return this.read((store) => this.scan(store, n).docs);
   }
 
   collect(): Promise<StoredDocument[]> {
-    return this.read((store) => this.scan(store, Number.POSITIVE_INFINITY, null).docs);
+    return this.read((store) => this.scan(store, Number.POSITIVE_INFINITY).docs);
   }
 
   first(): Promise<StoredDocument | null> {
-    return this.read((store) => this.scan(store, 1, null).docs[0] ?? null);
+    return this.read((store) => this.scan(store, 1).docs[0] ?? null);
   }
 
   unique(): Promise<StoredDocument | null> {
     return this.read((store) => {
-      const { docs } = this.scan(store, 2, null);
-      if (docs.length > 1) throw new DocumentError('invalid_document', `unique: more than one document in ${this.table} matches (${docs[0]!._id}, ${docs[1]!._id}, ...)`);
+      const { docs } = this.scan(store, 2);
+      if (docs.length > 1) throw new DocumentError('invalid_query', `unique: more than one document in ${this.table} matches (${docs[0]!._id}, ${docs[1]!._id}, ...)`);
       return docs[0] ?? null;
     });
   }
 
-  paginate(options: { cursor: string | null; numItems: number }): Promise<{ page: StoredDocument[]; isDone: boolean; continueCursor: string }> {
-    if (!Number.isInteger(options?.numItems) || options.numItems <= 0) {
-      throw new DocumentError('invalid_document', `paginate: numItems must be a positive integer, got ${options?.numItems}`);
+  paginate(options: PaginateOptions): Promise<PaginationResult> {
+    if (options === null || typeof options !== 'object') throw new DocumentError('invalid_query', 'paginate: pass { cursor, numItems } (paginationOpts from the args)');
+    if (!Number.isInteger(options.numItems) || options.numItems <= 0) {
+      throw new DocumentError('invalid_query', `paginate: numItems must be a positive integer, got ${options.numItems}`);
     }
+    const keyLength = this.plan.orderColumns.length;
+    const after = options.cursor === null || options.cursor === undefined ? null : decodeCursor(options.cursor, keyLength);
+    const upTo = options.endCursor === null || options.endCursor === undefined ? null : decodeCursor(options.endCursor, keyLength);
+    const maxRows = options.maximumRowsRead ?? Number.POSITIVE_INFINITY;
     return this.read((store) => {
-      const after = options.cursor ? decodeCursor(options.cursor) : null;
-      const { docs, last, exhausted } = this.scan(store, options.numItems, after, true);
+      if (upTo) {
+        // A pinned page: exactly the rows between its cursors, however many there are now.
+        const { docs } = this.scan(store, Number.POSITIVE_INFINITY, { after, upTo }, true);
+        const isDone = this.scan(store, 1, { after: upTo }, true).docs.length === 0;
+        return { page: docs, isDone, continueCursor: options.endCursor! };
+      }
+      const { docs, last, exhausted } = this.scan(store, options.numItems, { after }, true, maxRows);
       // A full page may still be the last one: look one row ahead so isDone is exact.
-      const isDone = exhausted || (last !== null && this.scan(store, 1, last, true).docs.length === 0);
+      const isDone = exhausted || (last !== null && this.scan(store, 1, { after: last }, true).docs.length === 0);
       return { page: docs, isDone, continueCursor: last ? encodeCursor(last) : (options.cursor ?? encodeCursor([])) };
     });
   }
-}
-
-/**
- * "Strictly after `values` in this order", spelled out column by column so NULLs (missing fields,
- * which SQLite sorts first) compare correctly: SQL's row-value comparison would drop them.
- */
-function afterClause(columns: string[], values: unknown[], direction: 'asc' | 'desc'): { clause: string; values: SqlValue[] } {
-  if (values.length === 0) return { clause: '1 = 0', values: [] };
-  const alternatives: string[] = [];
-  const params: SqlValue[] = [];
-  for (let i = 0; i < columns.length; i++) {
-    const terms: string[] = [];
-    for (let j = 0; j < i; j++) {
-      terms.push(`${columns[j]} IS ?`);
-      params.push(values[j] as SqlValue);
-    }
-    const value = values[i] as SqlValue;
-    if (direction === 'asc') {
-      if (value === null) terms.push(`${columns[i]} IS NOT NULL`);
-      else {
-        terms.push(`${columns[i]} > ?`);
-        params.push(value);
-      }
-    } else if (value === null) {
-      terms.push('1 = 0');
-    } else {
-      terms.push(`(${columns[i]} < ? OR ${columns[i]} IS NULL)`);
-      params.push(value);
-    }
-    alternatives.push(`(${terms.join(' AND ')})`);
-  }
-  return { clause: `(${alternatives.join(' OR ')})`, values: params };
 }

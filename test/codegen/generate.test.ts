@@ -122,7 +122,7 @@ describe('codegen errors', () => {
     expect(readFileSync(join(app, 'valet/_generated/valet/api.ts'), 'utf8')).toBe(before);
   });
 
-  it('asks for literal options, object-literal definitions and no re-exports', () => {
+  it('asks for literal options and object-literal definitions', () => {
     const app = appWith({
       'valet/dynamic.ts': [
         "import { defineAction, defineQuery } from './_generated/valet/api';",
@@ -143,9 +143,42 @@ describe('codegen errors', () => {
       'valet/dynamic.ts:6:33: c: a spread in a definition hides its options from codegen; write access, safeToRetry and sensitive directly',
       'valet/dynamic.ts:7:32: d: safeToRetry applies to actions only',
       "valet/dynamic.ts:8:40: e: access must be one of 'authenticated', 'public', 'system'",
-      'valet/dynamic.ts:9:1: re-exports are not analysed: export functions from the module that defines them',
       'valet/dynamic.ts:10:8: define functions with `const`, not `let`, so they cannot be reassigned',
     ]);
+  });
+
+  it('follows aliases of define* and re-exports to the module that defines them', () => {
+    const app = appWith({
+      'valet/base.ts': [
+        "import { defineMutation, defineQuery } from './_generated/valet/api';",
+        'const query = defineQuery;',
+        "export const listed = query({ access: 'public', handler: async () => 1 });",
+        "export const made = defineMutation({ access: 'public', handler: async () => 2 });",
+      ].join('\n'),
+      'valet/again.ts': "export { listed as shown } from './base';\nexport * from './base';\n",
+      'valet/picked.ts': "import { made } from './base.js';\nexport { made };\n",
+    });
+    const { model } = runCodegen(app);
+    const paths = model.modules.filter((m) => ['again', 'base', 'picked'].includes(m.path)).flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}:${f.kind}:${f.access}`));
+    expect(paths).toEqual(['again:listed:query:public', 'again:made:mutation:public', 'again:shown:query:public', 'base:listed:query:public', 'base:made:mutation:public', 'picked:made:mutation:public']);
+    const api = readFileSync(join(app, 'valet/_generated/valet/api.ts'), 'utf8');
+    expect(api).toContain("shown: functionRef('again:shown', 'query', { access: 'public' }),");
+    expect(api).toContain("made: functionRef('picked:made', 'mutation', { access: 'public' }),");
+  });
+
+  it('names the Valet import for a module copied from Convex', () => {
+    const app = appWith({
+      'valet/ported.ts': [
+        "import { query, internalMutation } from './_generated/server';",
+        "import { v } from 'convex/values';",
+        "import { cronJobs } from 'convex/server';",
+        "export const list = query({ args: {}, handler: async (ctx) => [] });",
+      ].join('\n'),
+    });
+    const errors = errorsOf(app);
+    expect(errors[0]).toMatch(/^valet\/ported\.ts:1:1: "\.\/_generated\/server" is Convex's: in Valet, import \{ defineQuery, defineMutation, defineAction, httpAction \} from '\.\/_generated\/valet\/api'/);
+    expect(errors[1]).toMatch(/^valet\/ported\.ts:2:1: "convex\/values" is Convex's: in Valet, import \{ v, ValetError \} from '\.\/_generated\/valet\/api'/);
+    expect(errors[2]).toMatch(/^valet\/ported\.ts:3:1: "convex\/server" is Convex's/);
   });
 
   it('counts lines correctly after non-ASCII text', () => {

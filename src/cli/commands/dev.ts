@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import type { DevEvent } from '../../devserver/dev.js';
+import { describeUnlisted } from '../../runtime/registry.js';
 import { findAppDir } from '../../project/app-dir.js';
 import { untilShutdown } from '../shutdown.js';
 import { codeFrame } from '../code-frame.js';
@@ -45,6 +46,9 @@ function renderer(appDir: string) {
         break;
       case 'email':
         write(`${kleur.cyan('✉')} email to ${event.email.to.join(', ')}: "${event.email.subject}" ${kleur.dim(`(valet outbox show ${event.email.id})`)}`);
+        break;
+      case 'unlisted':
+        for (const fn of event.functions) write(`${kleur.yellow('⚠')} ${describeUnlisted(fn)}`);
         break;
       case 'log': {
         const tag = kleur.dim(`[${event.entry.function} ${event.entry.invocation.slice(0, 8)}]`);

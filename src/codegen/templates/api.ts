@@ -79,7 +79,7 @@ export function renderApi(model: AppModel): string {
     "import type { DataModel } from './dataModel';",
     ...model.modules.map((m) => `import type * as ${aliases.get(m)} from '../../${m.importPath}';`),
     '',
-    "export { cronJobs, defineSchema, defineTable, httpRouter, v, ValetError, verifyWebhookSignature } from 'valet/server';",
+    "export { cronJobs, defineSchema, defineTable, httpRouter, paginationOptsValidator, signWebhookPayload, v, ValetError, verifyWebhookSignature } from 'valet/server';",
     "export type { DataModel, Doc, Id, TableNames } from './dataModel';",
     '',
     'export const defineQuery = untypedDefineQuery as unknown as DefineQuery<DataModel>;',

@@ -1,7 +1,8 @@
-// ctx.runQuery / ctx.runMutation in actions and HTTP routes: another function, as the same
-// caller. A mutation runs in its own transaction, so inside ctx.db.transaction it would wait for
-// the writer the transaction holds (and commit after a rollback): it throws at once instead. A
-// query inside the transaction reads the transaction's own snapshot, which is sound.
+// ctx.runQuery / ctx.runMutation / ctx.runAction in actions and HTTP routes: another function, as
+// the same caller. A mutation runs in its own transaction, so inside ctx.db.transaction it would
+// wait for the writer the transaction holds (and commit after a rollback): it throws at once
+// instead, and so does an action. A query inside the transaction reads the transaction's own
+// snapshot, which is sound. Actions nest at most MAX_ACTION_DEPTH deep.
 import type { Invoker } from '../../server/ctx.js';
 import type { InvocationState } from '../database-api.js';
 import { EngineError } from '../errors.js';
@@ -9,6 +10,8 @@ import { currentScope } from '../scope.js';
 import type { EngineCore } from './types.js';
 
 type Ref = { path: string };
+
+export const MAX_ACTION_DEPTH = 8;
 
 function insideTransaction(state: InvocationState) {
   return currentScope()?.inTransaction && state.transaction ? state.transaction : null;
@@ -21,7 +24,9 @@ export function callerApi(core: EngineCore, invoker: Invoker, state: InvocationS
       const name = kind === 'mutation' ? 'runMutation' : 'runAction';
       throw new EngineError('not_allowed_in_transaction', 500, `${state.path}: ctx.${name} cannot be called inside ctx.db.transaction (it runs in its own transaction); call it before or after the transaction, or do the writes with tx`);
     }
-    const response = await core.call({ kind, path: ref?.path, args, invoker, external: false }, transaction ?? undefined);
+    const depth = (currentScope()?.depth ?? 0) + (kind === 'action' ? 1 : 0);
+    if (depth > MAX_ACTION_DEPTH) throw new EngineError('actions_nested_too_deep', 500, `${state.path}: ctx.runAction nests more than ${MAX_ACTION_DEPTH} actions deep`);
+    const response = await core.call({ kind, path: ref?.path, args, invoker, external: false, depth }, transaction ?? undefined);
     if (response.status === 200) return (response.body as { value: unknown }).value;
     const body = response.body as { code: string; message: string; data?: unknown };
     throw new EngineError(body.code, response.status, `${ref?.path}: ${body.message}`, body.data);
@@ -29,5 +34,6 @@ export function callerApi(core: EngineCore, invoker: Invoker, state: InvocationS
   return {
     runQuery: (ref: Ref, args?: unknown) => run('query', ref, args),
     runMutation: (ref: Ref, args?: unknown) => run('mutation', ref, args),
+    runAction: (ref: Ref, args?: unknown) => run('action', ref, args),
   };
 }

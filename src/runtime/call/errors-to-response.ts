@@ -18,7 +18,8 @@ export function errorToResponse(error: unknown, expose: boolean): { status: numb
     if (error.data !== undefined) body.data = error.data;
     return { status: 500, body };
   }
-  if (error instanceof DocumentError || error instanceof FetchBlockedError || error instanceof FetchNotAllowedError) {
+  if (error instanceof DocumentError) return { status: error.status, body: { code: error.code, message: error.message } };
+  if (error instanceof FetchBlockedError || error instanceof FetchNotAllowedError) {
     return { status: 500, body: { code: error.code, message: error.message } };
   }
   const fault = storageFaultOf(error);

@@ -1,5 +1,8 @@
 // Running a handler, whatever its kind: a synchronous throw becomes a rejection like any other
 // failure, the return value must travel as JSON, and each call gets a cheap unique log id.
+import { encodeValue } from '../../protocol/values.js';
+import { formatValidationError } from '../../server/values.js';
+import type { AnyValidator } from '../../server/values.js';
 import { findNonJson } from '../../storage/documents.js';
 import { EngineError } from '../errors.js';
 
@@ -12,9 +15,16 @@ export function callHandler(handler: (ctx: any, args: any) => unknown, ctx: unkn
   }
 }
 
-/** Return values travel as JSON: anything else is the handler's mistake, named precisely. */
-export function checkReturnValue(path: string, value: unknown): unknown {
-  const result = value === undefined ? null : value;
+/**
+ * Return values must match the function's `returns:` validator (when it has one) and travel as
+ * JSON (bytes encoded): anything else is the handler's mistake, named precisely.
+ */
+export function checkReturnValue(path: string, value: unknown, returns?: AnyValidator): unknown {
+  if (returns) {
+    const mismatch = returns.validate(value, 'result');
+    if (mismatch) throw new EngineError('invalid_return_value', 500, `${path} returned a value that does not match its returns validator: ${formatValidationError(mismatch)}`);
+  }
+  const result = encodeValue(value === undefined ? null : value);
   const problem = findNonJson(result, 'result');
   if (problem) throw new EngineError('invalid_return_value', 500, `${path} returned a value that is not JSON: ${problem}`);
   return result;

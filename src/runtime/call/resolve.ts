@@ -1,6 +1,7 @@
 // Before a handler runs: the function exists and the caller may see it, the endpoint fits its
 // kind, the caller may call it, and the args are JSON within limits that match its validators.
 import { findWireValueProblem } from '../../protocol/call.js';
+import { decodeValue } from '../../protocol/values.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
 import { formatValidationError, validateFields } from '../../server/values.js';
 import { EngineError, notFound } from '../errors.js';
@@ -26,9 +27,11 @@ function noArgsHint(definition: AnyFunctionDefinition): string {
 }
 
 export function validateArgs(core: EngineCore, definition: AnyFunctionDefinition, args: unknown): Record<string, unknown> {
-  const value = args === undefined || args === null ? {} : args;
-  const problem = findWireValueProblem(value, 'args');
+  const raw = args === undefined || args === null ? {} : args;
+  const problem = findWireValueProblem(raw, 'args');
   if (problem) throw new EngineError('invalid_args', 400, problem);
+  // Bytes arrive as {"$bytes": …}: handlers and validators see ArrayBuffers.
+  const value = decodeValue(raw);
   const isIdOf = (table: string, id: string) => {
     const actual = core.connections.autoCommitReader.tableOf(id);
     return actual === null || actual === table;

@@ -1,6 +1,7 @@
 // An action call: claim the invocation (idempotency), run the handler outside any transaction
 // with fetch allowed and guarded, bound it by its timeout, record the outcome.
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../protocol/call.js';
+import { encodeValue } from '../../protocol/values.js';
 import type { ActionDefinition } from '../../server/functions.js';
 import type { InvocationState } from '../database-api.js';
 import { EngineError } from '../errors.js';
@@ -25,7 +26,7 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
       principal: principalOf(request.invoker),
       invoker: request.invoker,
       idempotencyKey: key,
-      args,
+      args: encodeValue(args),
       sensitive: definition.sensitive,
       safeToRetry: definition.safeToRetry,
       now: core.clock.now(),
@@ -39,8 +40,10 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
   const ctx = actionContext(core, state, request.invoker, `action ${request.path}`);
   let outcome: Outcome;
   try {
-    const work = runInScope({ kind: 'action', path: request.path, invocationId: claim.id, inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
-    const value = checkReturnValue(request.path, await raceDeadline(work, deadline));
+    const work = runInScope({ kind: 'action', path: request.path, invocationId: claim.id, inTransaction: false, fetchPolicy: core.fetchPolicy, depth: request.depth ?? 0 }, () =>
+      callHandler(definition.handler, ctx, args),
+    );
+    const value = checkReturnValue(request.path, await raceDeadline(work, deadline), definition.returns);
     outcome = { status: 'succeeded', httpStatus: 200, result: value };
   } catch (error) {
     const { status, body } = failureResponse(core, request.path, error, request.exposeErrors);

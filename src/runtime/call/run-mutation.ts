@@ -27,7 +27,7 @@ export async function runMutation(core: EngineCore, path: string, definition: An
         scheduler: schedulerApi(write, () => core.clock.now(), `mutation ${path}`, core.afterSchedule),
       };
       const work = runInScope({ kind: 'mutation', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
-      const value = checkReturnValue(path, await raceDeadline(work, deadline));
+      const value = checkReturnValue(path, await raceDeadline(work, deadline), definition.returns);
       if (client) recordSequence(store, client, 200, { value }, core.clock.now());
       return value;
     } finally {

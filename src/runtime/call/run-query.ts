@@ -18,7 +18,7 @@ export async function runQuery(core: EngineCore, path: string, definition: AnyFu
     try {
       const ctx = { db: queryDatabase(state, store, reads), invoker };
       const work = runInScope({ kind: 'query', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
-      return checkReturnValue(path, await raceDeadline(work, deadline));
+      return checkReturnValue(path, await raceDeadline(work, deadline), definition.returns);
     } finally {
       state.active = false;
       deadline.cancel();

@@ -26,6 +26,8 @@ export interface CallRequest {
   client?: ClientSequence;
   /** Show a plain exception's real message to this caller (the developer's own terminal, an admin). */
   exposeErrors?: boolean;
+  /** How many actions deep (ctx.runAction): bounded, so actions cannot recurse without end. */
+  depth?: number;
 }
 
 export interface CallResponse {

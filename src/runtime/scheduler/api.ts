@@ -1,6 +1,7 @@
 // ctx.scheduler: rows in _valet_scheduled written through the caller's write executor, so from a
 // mutation they exist only if the mutation commits. The scheduled runner dispatches them.
 import type { AnyFunctionReference } from '../../server/references.js';
+import { encodeValue } from '../../protocol/values.js';
 import { findNonJson } from '../../storage/documents.js';
 import { newId } from '../../storage/ids.js';
 import type { WriteExecutor } from '../database-api.js';
@@ -18,7 +19,7 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
       if (!ref || typeof ref.path !== 'string' || (ref.kind !== 'mutation' && ref.kind !== 'action')) {
         throw invalid('schedule a mutation or an action reference such as api.emails.send');
       }
-      const payload = args ?? {};
+      const payload = encodeValue(args ?? {});
       const problem = findNonJson(payload, 'args');
       if (problem) throw invalid(problem);
       const id = newId();

@@ -1,0 +1,36 @@
+// What codegen cannot see statically — a function defined through a wrapper — the engine still
+// serves. `valet check` builds valet/ the way the server does and compares: each served function
+// missing from the generated api is an error, at its definition's line.
+import { createAppBuilder } from '../bundler/build.js';
+import { evaluateBundle } from '../bundler/evaluate.js';
+import { BundleMaps } from '../bundler/stack-map.js';
+import type { AppModel } from '../codegen/model.js';
+import { UserError } from '../errors/user-error.js';
+import { buildRegistry, describeUnlisted, unlistedFunctions } from '../runtime/registry.js';
+import type { Finding } from './finding.js';
+
+export async function servedButUnlisted(appDir: string, model: AppModel): Promise<Finding[]> {
+  const maps = new BundleMaps(appDir);
+  const builder = createAppBuilder(appDir);
+  try {
+    const registry = buildRegistry(evaluateBundle(await builder.build(), appDir, maps), (stack) => maps.rewriteStack(stack));
+    const listed = model.modules.flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}`));
+    return unlistedFunctions(registry, listed, (stack) => maps.rewriteStack(stack)).map((fn) => ({
+      file: fn.location?.file ?? 'valet',
+      line: fn.location?.line ?? 1,
+      column: fn.location?.column ?? 1,
+      rule: 'served-not-in-api',
+      severity: 'error' as const,
+      message: describeUnlisted(fn),
+      fix: 'define it with defineQuery/defineMutation/defineAction (or an alias of one) where it is exported',
+    }));
+  } catch (error) {
+    // A module that does not build or load is the same failure valet dev would report.
+    if (!(error instanceof UserError)) throw error;
+    return error.locations.length > 0
+      ? error.locations.map((l) => ({ file: l.file, line: l.line ?? 1, column: l.column ?? 1, rule: 'build', severity: 'error' as const, message: l.message }))
+      : [{ file: error.location?.file ?? 'valet', line: error.location?.line ?? 1, column: error.location?.column ?? 1, rule: 'build', severity: 'error' as const, message: error.message }];
+  } finally {
+    await builder.dispose();
+  }
+}
