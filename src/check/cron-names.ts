@@ -10,7 +10,9 @@ const SCHEDULERS = new Set(['cron', 'interval', 'hourly', 'daily', 'weekly', 'mo
 export function checkCronNames(source: SourceFile, file: string): Finding[] {
   const findings: Finding[] = [];
   const seen = new Map<string, number>();
-  for (const call of source.getDescendantsOfKind(SyntaxKind.CallExpression)) {
+  // A chain nests its calls last-first: visit them in source order.
+  const calls = source.getDescendantsOfKind(SyntaxKind.CallExpression).sort((a, b) => (a.getExpression() as Node).getEnd() - (b.getExpression() as Node).getEnd());
+  for (const call of calls) {
     const callee = call.getExpression();
     if (!Node.isPropertyAccessExpression(callee) || !SCHEDULERS.has(callee.getName())) continue;
     const first = call.getArguments()[0];

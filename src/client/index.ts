@@ -1,7 +1,8 @@
 // `valet/client`: the plain client, for browsers and Node. Isomorphic: Node-only pieces
 // (the file-backed queue) live in `valet/client/node`.
 export { ValetClient } from './valet-client.js';
-export type { ValetClientOptions } from './valet-client.js';
+export type { PaginatedItem, ValetClientOptions } from './valet-client.js';
+export type { PaginatedState, PaginationStatus } from './paginated.js';
 export { ValetClientError } from './errors.js';
 export { IndexedDbStorage, MemoryStorage } from './storage.js';
 export type { MutationStorage, PendingMutation, QueueState } from './storage.js';

@@ -2,6 +2,7 @@
 // pending mutations applied on top, in order. When a mutation's result arrives its update is
 // dropped — the server's own results (sent just before) already include the write, or, if the
 // mutation was rejected, never did: either way the overlay is simply recomputed without it.
+import { encodeValue } from '../protocol/values.js';
 import type { FunctionReference } from '../server/references.js';
 
 export interface OptimisticLocalStore {
@@ -12,7 +13,7 @@ export interface OptimisticLocalStore {
 export type OptimisticUpdate = (store: OptimisticLocalStore) => void;
 
 export function queryKey(path: string, args: unknown): string {
-  return `${path}|${stableJson(args ?? {})}`;
+  return `${path}|${stableJson(encodeValue(args ?? {}))}`;
 }
 
 function stableJson(value: unknown): string {

@@ -3,7 +3,10 @@
 // every reconnect; the server applies each exactly once and in order.
 import type { ErrorBody } from '../protocol/errors.js';
 import type { ClientMessage, QueryUpdate, ServerMessage } from '../protocol/sync.js';
+import { decodeValue, encodeValue } from '../protocol/values.js';
 import type { ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
+import { PaginatedQuery } from './paginated.js';
+import type { PaginatedState } from './paginated.js';
 import { ValetClientError } from './errors.js';
 import { LocalStore, queryKey } from './local-store.js';
 import type { OptimisticUpdate } from './local-store.js';
@@ -26,6 +29,9 @@ export interface ValetClientOptions {
 }
 
 type Listener = (value: unknown, error?: ValetClientError) => void;
+
+/** The item type of a paginated query's pages. */
+export type PaginatedItem<Ref extends FunctionReference<'query'>> = ReturnsOfRef<Ref> extends { page: (infer Item)[] } ? Item : unknown;
 
 interface LiveQuery {
   id: string;
@@ -130,7 +136,7 @@ export class ValetClient {
     return fetch(`${this.url}/api/${kind}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
-      body: JSON.stringify({ path, args: args ?? {} }),
+      body: JSON.stringify({ path, args: encodeValue(args ?? {}) }),
     });
   }
 
@@ -139,7 +145,7 @@ export class ValetClient {
     const response = await this.post('query', ref.path, args);
     const body = (await response.json()) as { value?: unknown };
     if (!response.ok) throw ValetClientError.from(body, response.status);
-    return body.value as ReturnsOfRef<Ref>;
+    return decodeValue(body.value) as ReturnsOfRef<Ref>;
   }
 
   /**
@@ -167,7 +173,7 @@ export class ValetClient {
         continue;
       }
       const body = (await response.json()) as { value?: unknown };
-      if (response.ok) return body.value as ReturnsOfRef<Ref>;
+      if (response.ok) return decodeValue(body.value) as ReturnsOfRef<Ref>;
       const retryable = response.status >= 500 || response.status === 409;
       if (!retryable || attempt >= attempts) throw ValetClientError.from(body, response.status);
       await sleep(delay);
@@ -182,7 +188,7 @@ export class ValetClient {
   mutation<Ref extends FunctionReference<'mutation'>>(ref: Ref, args: ArgsOfRef<Ref>, options: { optimisticUpdate?: OptimisticUpdate } = {}): Promise<ReturnsOfRef<Ref>> {
     const enqueue = (): Promise<ReturnsOfRef<Ref>> => {
       const queue = this.queue!;
-      const pending: PendingMutation = { seq: queue.nextSeq++, path: ref.path, args: args ?? {} };
+      const pending: PendingMutation = { seq: queue.nextSeq++, path: ref.path, args: encodeValue(args ?? {}) };
       queue.pending.push(pending);
       // The optimistic update shows at once; the mutation is sent once it is safely persisted.
       if (options.optimisticUpdate) this.local.addOptimistic(pending.seq, options.optimisticUpdate);
@@ -198,10 +204,11 @@ export class ValetClient {
 
   /** Live results of a query; `onUpdate` runs with each new value. Returns the unsubscribe. */
   subscribe<Ref extends FunctionReference<'query'>>(ref: Ref, args: ArgsOfRef<Ref>, onUpdate: (value: ReturnsOfRef<Ref>, error?: ValetClientError) => void): () => void {
-    const key = queryKey(ref.path, args);
+    const wireArgs = encodeValue(args ?? {});
+    const key = queryKey(ref.path, wireArgs);
     let query = this.live.get(key);
     if (!query) {
-      query = { id: key, path: ref.path, args: args ?? {}, listeners: new Set() };
+      query = { id: key, path: ref.path, args: wireArgs, listeners: new Set() };
       this.live.set(key, query);
       this.send({ type: 'subscribe', id: key, path: query.path, args: query.args });
     } else if (this.local.has(key)) {
@@ -219,9 +226,30 @@ export class ValetClient {
     };
   }
 
+  /**
+   * A live paginated list of a query whose args take `paginationOpts` (and whose handler returns
+   * `ctx.db.query(...).paginate(args.paginationOpts)`): `onChange` gets `{ results, status }`
+   * whenever any loaded row changes; `loadMore(n)` loads n more. Every loaded row stays live.
+   */
+  subscribePaginated<Ref extends FunctionReference<'query'>>(
+    ref: Ref,
+    args: Omit<ArgsOfRef<Ref>, 'paginationOpts'>,
+    options: { initialNumItems: number },
+    onChange: (state: PaginatedState<PaginatedItem<Ref>>) => void,
+  ): { loadMore(numItems: number): boolean; readonly state: PaginatedState<PaginatedItem<Ref>>; unsubscribe(): void } {
+    const query = new PaginatedQuery<PaginatedItem<Ref>>((pageArgs, onUpdate) => this.subscribe(ref, pageArgs as never, onUpdate as never), args as Record<string, unknown>, options.initialNumItems, onChange);
+    return {
+      loadMore: (numItems) => query.loadMore(numItems),
+      get state() {
+        return query.state;
+      },
+      unsubscribe: () => query.stop(),
+    };
+  }
+
   /** The current value of a live query (undefined until the first result). */
   currentValue(path: string, args: unknown): unknown {
-    return this.local.get(queryKey(path, args));
+    return this.local.get(queryKey(path, encodeValue(args)));
   }
 
   private send(message: ClientMessage): void {
@@ -325,7 +353,7 @@ export class ValetClient {
       const query = this.live.get(update.id);
       if (!query) continue;
       query.error = update.error === undefined ? undefined : ValetClientError.from(update.error);
-      values.push([update.id, update.error === undefined ? update.value : undefined]);
+      values.push([update.id, update.error === undefined ? decodeValue(update.value) : undefined]);
       if (query.error) failed.push(query);
     }
     this.local.setServerValues(values);
@@ -343,7 +371,7 @@ export class ValetClient {
     this.notifyPending();
     const waiter = this.waiting.get(message.seq);
     this.waiting.delete(message.seq);
-    if (message.status === 200) waiter?.resolve(message.value);
+    if (message.status === 200) waiter?.resolve(decodeValue(message.value));
     else waiter?.reject(ValetClientError.from(message.error, message.status));
   }
 

@@ -2,7 +2,8 @@
 // typed for the app. Plain createElement (no JSX) so it builds with the rest of the package.
 import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useState } from 'react';
 import type { ReactNode } from 'react';
-import type { ValetClient } from '../client/valet-client.js';
+import type { PaginatedItem, ValetClient } from '../client/valet-client.js';
+import type { PaginatedState } from '../client/paginated.js';
 import type { ValetClientError } from '../client/errors.js';
 import type { OptimisticUpdate } from '../client/local-store.js';
 import type { ActionCallOptions, ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
@@ -39,6 +40,37 @@ export function useQuery<Ref extends Callable<'query'>>(ref: Ref, args: ArgsOfRe
   if (state.key !== key) return undefined;
   if (state.error) throw state.error;
   return state.value as ReturnsOfRef<Ref> | undefined;
+}
+
+export interface UsePaginatedQueryResult<Item> extends PaginatedState<Item> {
+  /** Loads `numItems` more rows after the last loaded page (when status is CanLoadMore). */
+  loadMore(numItems: number): void;
+  isLoading: boolean;
+}
+
+/**
+ * A live paginated list (Convex's usePaginatedQuery): the query takes `paginationOpts` and returns
+ * `ctx.db.query(...).paginate(args.paginationOpts)`. Every loaded row stays live; pages never lose
+ * or repeat a row as others are inserted, deleted or moved.
+ */
+export function usePaginatedQuery<Ref extends Callable<'query'>>(
+  ref: Ref,
+  args: Omit<ArgsOfRef<Ref>, 'paginationOpts'> | 'skip',
+  options: { initialNumItems: number },
+): UsePaginatedQueryResult<PaginatedItem<Ref>> {
+  const client = useValetClient();
+  const key = args === 'skip' ? null : JSON.stringify(args ?? {});
+  const [state, setState] = useState<{ key: string | null; value: PaginatedState<PaginatedItem<Ref>> }>({ key, value: { results: [], status: 'LoadingFirstPage' } });
+  const [controller, setController] = useState<{ loadMore(n: number): boolean } | null>(null);
+  useEffect(() => {
+    if (key === null) return;
+    const subscription = client.subscribePaginated(ref, JSON.parse(key), { initialNumItems: options.initialNumItems }, (value) => setState({ key, value }));
+    setController(subscription);
+    return () => subscription.unsubscribe();
+  }, [client, ref.path, key, options.initialNumItems]);
+  const current = state.key === key ? state.value : { results: [], status: 'LoadingFirstPage' as const };
+  const loadMore = useCallback((numItems: number) => void controller?.loadMore(numItems), [controller]);
+  return { ...current, loadMore, isLoading: current.status === 'LoadingFirstPage' || current.status === 'LoadingMore' };
 }
 
 export interface MutationFunction<Ref extends Callable<'mutation'>> {

@@ -72,7 +72,7 @@ export interface OrderedQuery<Document> {
    * Keeps matching documents (evaluated after the index range): a predicate `(doc) => boolean`, or
    * Convex's builder `(q) => q.eq(q.field('author'), 'ada')`.
    */
-  filter(predicate: (doc: FilterArgument<Document>) => boolean | FilterExpression<boolean>): OrderedQuery<Document>;
+  filter(predicate: (doc: FilterArgument<Document>) => boolean | FilterExpression<boolean>): this;
   take(n: number): Promise<Document[]>;
   first(): Promise<Document | null>;
   /** The single matching document, null when none; throws when there is more than one. */

@@ -4,10 +4,11 @@ import { banner } from './banner.js';
 
 export function renderReact(): string {
   return [
-    banner("React bindings for this app's functions: <ValetProvider>, useQuery, useMutation, useAction."),
+    banner("React bindings for this app's functions: <ValetProvider>, useQuery, usePaginatedQuery, useMutation, useAction."),
     "import type { ActionCallOptions, ArgsOfRef, FunctionReference, ReturnsOfRef } from 'valet/server';",
-    "import type { MutationFunction } from 'valet/react';",
-    "import { useAction as untypedUseAction, useMutation as untypedUseMutation, useQuery as untypedUseQuery } from 'valet/react';",
+    "import type { MutationFunction, UsePaginatedQueryResult } from 'valet/react';",
+    "import type { PaginatedItem } from 'valet/client';",
+    "import { useAction as untypedUseAction, useMutation as untypedUseMutation, usePaginatedQuery as untypedUsePaginatedQuery, useQuery as untypedUseQuery } from 'valet/react';",
     '',
     "export { useConnectionState, usePendingMutations, useValetClient, ValetProvider } from 'valet/react';",
     "export { ValetClient } from 'valet/client';",
@@ -17,6 +18,9 @@ export function renderReact(): string {
     '',
     "/** `useQuery(api.users.list, {})`: the live result, `undefined` while loading; `'skip'` to wait. */",
     "export type UseQuery = <Ref extends Callable<'query'>>(ref: Ref, args: ArgsOfRef<Ref> | 'skip') => ReturnsOfRef<Ref> | undefined;",
+    '',
+    "/** `usePaginatedQuery(api.messages.list, { channel }, { initialNumItems: 20 })`: a live list with loadMore(n). */",
+    "export type UsePaginatedQuery = <Ref extends Callable<'query'>>(ref: Ref, args: Omit<ArgsOfRef<Ref>, 'paginationOpts'> | 'skip', options: { initialNumItems: number }) => UsePaginatedQueryResult<PaginatedItem<Ref>>;",
     '',
     '/** `useMutation(api.users.create)`: queues the mutation (offline too) and resolves with its result. */',
     "export type UseMutation = <Ref extends Callable<'mutation'>>(ref: Ref) => MutationFunction<Ref>;",
@@ -28,6 +32,7 @@ export function renderReact(): string {
     "export type UseAction = <Ref extends Callable<'action'>>(ref: Ref) => (args: ArgsOfRef<Ref>, options?: ActionCallOptions) => Promise<ReturnsOfRef<Ref>>;",
     '',
     'export const useQuery: UseQuery = untypedUseQuery;',
+    'export const usePaginatedQuery: UsePaginatedQuery = untypedUsePaginatedQuery;',
     'export const useMutation: UseMutation = untypedUseMutation;',
     'export const useAction: UseAction = untypedUseAction;',
     '',
