@@ -8,6 +8,7 @@ import { applySchemaIndexes } from '../storage/indexes.js';
 import type { AuthConfig } from './auth/verify.js';
 import { verifyToken } from './auth/verify.js';
 import { callFunction, callQueries } from './call/call-function.js';
+import { inMutation } from './call/run-mutation.js';
 import { handleHttpRoute } from './call/run-route.js';
 import type { CallRequest, CallResponse, EngineCore } from './call/types.js';
 import type { Clock } from './clock.js';
@@ -38,6 +39,8 @@ export interface EngineOptions {
   auth?: AuthConfig | null;
   /** DNS for the fetch guard (tests inject their own). */
   resolve?: Resolver;
+  /** Answers handlers' fetch calls instead of the network, after the guard's checks (valet/testing). */
+  respondToFetch?: (request: Request) => Promise<Response>;
   readerPoolSize?: number;
   functionTimeoutMs?: number;
   /** Invocation records are kept at least this long (minimum 24 h). */
@@ -66,6 +69,11 @@ export interface Engine {
   handleHttp(request: Request, path: string): Promise<Response>;
   /** Turns an Authorization header into an invoker; throws EngineError(401) for a bad token. */
   authenticate(authorization: string | null | undefined): Promise<Invoker>;
+  /**
+   * Runs `fn` with a mutation's ctx (db, email, scheduler) in one transaction, outside any function
+   * (valet/testing's t.run, admin data edits). Returns what `fn` returns (JSON).
+   */
+  runInMutation<T>(label: string, invoker: Invoker, fn: (ctx: any) => T | Promise<T>): Promise<T>;
   /** Swaps in newly built modules (dev reload); in-flight calls finish on the old ones. */
   replaceModules(modules: LoadedModules): void;
   /** Canonical paths of the functions served now. */
@@ -104,7 +112,7 @@ export function createEngine(options: EngineOptions): Engine {
   let appliedSchema = schemaSignature(registry.schema);
 
   installFetchGuard();
-  const fetchPolicy: FetchPolicy = { allowLoopback: dev, resolve: options.resolve ?? systemResolver };
+  const fetchPolicy: FetchPolicy = { allowLoopback: dev, resolve: options.resolve ?? systemResolver, respond: options.respondToFetch };
   const background = options.background ?? false;
   const core: EngineCore = {
     connections,
@@ -159,6 +167,7 @@ export function createEngine(options: EngineOptions): Engine {
     callQueries: (requests) => callQueries(core, requests),
     handleHttp: (request, path) => handleHttpRoute(core, request, path, (authorization) => authenticate(authorization)),
     authenticate: (authorization) => authenticate(authorization),
+    runInMutation: (label, invoker, fn) => inMutation(core, label, invoker, fn),
     replaceModules(modules) {
       const next = buildRegistry(modules, mapStack);
       const signature = schemaSignature(next.schema);

@@ -1,27 +1,26 @@
-// What a new user does, with the real built binary: init (linked to this checkout) → offline
-// install → codegen → check,
+// What a new user does, with the real built binary: init (linked to this checkout, its
+// dependencies linked too) → codegen → check → the app's own tests,
 // then the mistakes `valet check` and `valet codegen --check` exist to catch.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { removeTempDirs, run, tempDir, valetAsync } from '../helpers/apps.js';
-import { cacheTemplateDependencies } from '../helpers/npm-cache.js';
+import { linkedTemplateApp, removeTempDirs, run } from '../helpers/apps.js';
 
 afterAll(removeTempDirs);
 
 describe('a new basic app', () => {
   let app: string;
-  const appValet = (args: string[]) => run(process.execPath, [join(app, 'node_modules/.bin/valet'), ...args], app);
+  const appValet = (args: string[]) => run(process.execPath, [join(app, 'node_modules/valet/bin/valet.js'), ...args], app);
   const edit = (file: string, change: (text: string) => string) => writeFileSync(join(app, file), change(readFileSync(join(app, file), 'utf8')));
 
   beforeAll(async () => {
-    const parent = tempDir();
-    const init = await valetAsync(['init', 'my-app', '--template', 'basic', '--yes', '--no-install', '--link'], parent);
-    expect(init.code, init.stderr).toBe(0);
-    app = join(parent, 'my-app');
-    await cacheTemplateDependencies('basic');
-    const install = await run('npm', ['install', '--offline', '--no-audit', '--no-fund'], app);
-    expect(install.code, install.stderr).toBe(0);
+    app = await linkedTemplateApp('basic', 'my-app');
+  });
+
+  it('passes its own example tests (valet/testing)', async () => {
+    const tests = await run(process.execPath, [join(app, 'node_modules/vitest/vitest.mjs'), 'run'], app);
+    expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+    expect(tests.stdout).toMatch(/3 passed/);
   });
 
   it('is current after init and passes valet check', async () => {

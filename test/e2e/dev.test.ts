@@ -5,8 +5,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
-import { removeTempDirs, tempDir, valet, valetAsync } from '../helpers/apps.js';
-import { cacheTemplateDependencies } from '../helpers/npm-cache.js';
+import { linkedTemplateApp, removeTempDirs, valet, valetAsync } from '../helpers/apps.js';
 import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 
 afterAll(() => {
@@ -15,11 +14,7 @@ afterAll(() => {
 });
 
 it('runs the basic template under valet dev, hot reloading and surviving a broken save', async () => {
-  const parent = tempDir();
-  await cacheTemplateDependencies('basic');
-  const init = await valetAsync(['init', 'my-app', '--yes', '--link'], parent);
-  expect(init.code, init.stderr).toBe(0);
-  const app = join(parent, 'my-app');
+  const app = await linkedTemplateApp('basic', 'my-app');
 
   const port = await freePort();
   const dev = spawnValet(['dev', '--port', String(port), '--no-typecheck'], app);

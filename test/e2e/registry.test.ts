@@ -80,6 +80,10 @@ describe('valet from a registry, on a machine without this repository', () => {
         expect(codegen.code, codegen.stderr).toBe(0);
         const check = await npx(['valet', 'check'], app);
         expect(check.code, check.stderr + check.stdout).toBe(0);
+        // The template's own example tests, on valet/testing from the installed package.
+        const tests = await npm(['test'], app);
+        expect(tests.code, tests.stdout + tests.stderr).toBe(0);
+        expect(tests.stdout).toMatch(/3 passed/);
       }
 
       // 3. `valet dev` of the basic app answers a query.

@@ -1,6 +1,7 @@
 // A mutation: one write transaction holding the writer from BEGIN IMMEDIATE to COMMIT, with the
 // email outbox and the scheduler writing inside it, and (for a client's queued mutation) its
-// sequence number checked and recorded in the same transaction.
+// sequence number checked and recorded in the same transaction. `inMutation` is the same
+// transaction around any code (valet/testing's t.run, the dashboard's data editor).
 import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
 import { mutationDatabase, mutationWriter } from '../database-api.js';
@@ -13,26 +14,35 @@ import { raceDeadline, startDeadline } from './deadline.js';
 import { callHandler, checkReturnValue, nextInvocationId, timeoutError } from './handler.js';
 import type { EngineCore } from './types.js';
 
-export async function runMutation(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, client?: ClientSequence) {
+/** Runs `fn` with a mutation's ctx, in one write transaction: committed if it resolves. */
+export function inMutation<T>(core: EngineCore, path: string, invoker: Invoker, fn: (ctx: ReturnType<typeof mutationContext>) => unknown, client?: ClientSequence, returns?: AnyFunctionDefinition['returns']): Promise<T> {
   return core.connections.inWriteTransaction(async (store) => {
     if (client) checkSequence(store, client);
     const state = { path, active: true, transaction: null };
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('mutation', path, core.functionTimeoutMs));
     try {
-      const write = mutationWriter(state, store);
-      const ctx = {
-        db: mutationDatabase(state, store),
-        invoker,
-        email: emailApi(write, () => core.clock.now(), `mutation ${path}`, core.afterEnqueue),
-        scheduler: schedulerApi(write, () => core.clock.now(), `mutation ${path}`, core.afterSchedule),
-      };
-      const work = runInScope({ kind: 'mutation', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
-      const value = checkReturnValue(path, await raceDeadline(work, deadline), definition.returns);
+      const ctx = mutationContext(core, state, store, invoker, path);
+      const work = runInScope({ kind: 'mutation', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(fn, ctx, undefined));
+      const value = checkReturnValue(path, await raceDeadline(work, deadline), returns);
       if (client) recordSequence(store, client, 200, { value }, core.clock.now());
-      return value;
+      return value as T;
     } finally {
       state.active = false;
       deadline.cancel();
     }
   });
+}
+
+function mutationContext(core: EngineCore, state: { path: string; active: boolean; transaction: null }, store: Parameters<typeof mutationDatabase>[1], invoker: Invoker, path: string) {
+  const write = mutationWriter(state, store);
+  return {
+    db: mutationDatabase(state, store),
+    invoker,
+    email: emailApi(write, () => core.clock.now(), `mutation ${path}`, core.afterEnqueue),
+    scheduler: schedulerApi(write, () => core.clock.now(), `mutation ${path}`, core.afterSchedule),
+  };
+}
+
+export function runMutation(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, client?: ClientSequence) {
+  return inMutation(core, path, invoker, (ctx) => definition.handler(ctx, args), client, definition.returns);
 }

@@ -117,6 +117,11 @@ export class CronRunner {
     return Math.max(0, next);
   }
 
+  /** Resolves once every dispatched run has finished (tests drive time and then wait for this). */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
+  }
+
   /** Runs a job now, as an admin trigger (recorded like any run). */
   async trigger(name: string): Promise<{ runId: string }> {
     const entry = this.schedules.get(name);

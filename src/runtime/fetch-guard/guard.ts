@@ -14,6 +14,11 @@ export type Resolver = (hostname: string) => Promise<string[]>;
 export interface FetchPolicy {
   allowLoopback: boolean;
   resolve: Resolver;
+  /**
+   * Answers each hop instead of the network (valet/testing): it sees only requests that passed
+   * every check, names resolved through `resolve` and checked like real connections.
+   */
+  respond?: (request: Request) => Promise<Response>;
 }
 
 /** The refusal an action can catch: `error.code === 'fetch_blocked'`, `error.rule` names why. */
@@ -85,6 +90,16 @@ function unwrapBlocked(error: unknown): unknown {
   return error;
 }
 
+/** Without a real connection (a test's `respond`), a name's addresses are checked here instead of at connect time. */
+async function checkResolvedName(url: URL, policy: FetchPolicy): Promise<void> {
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (/^[\d.]+$/.test(host) || host.includes(':')) return;
+  for (const address of await policy.resolve(host)) {
+    const rule = blockedAddressRule(address, policy.allowLoopback);
+    if (rule) throw new FetchBlockedError(rule, url.href, ` (${host} resolves to ${address})`);
+  }
+}
+
 /** fetch for actions: checks the URL and each redirect hop, connects only to checked addresses. */
 export async function guardedFetch(input: string | URL | Request, init: RequestInit = {}, policy: FetchPolicy): Promise<Response> {
   const request = input instanceof Request ? input : null;
@@ -96,11 +111,17 @@ export async function guardedFetch(input: string | URL | Request, init: RequestI
   for (let hop = 0; ; hop++) {
     checkUrl(url, policy);
     let response: Response;
-    try {
+    if (policy.respond) {
+      await checkResolvedName(url, policy);
       const streamed = body instanceof ReadableStream ? { duplex: 'half' } : {};
-      response = (await undiciFetch(url, { ...(init as object), ...streamed, method, body: body as never, headers, redirect: 'manual', dispatcher: agentFor(policy) } as never)) as unknown as Response;
-    } catch (error) {
-      throw unwrapBlocked(error);
+      response = await policy.respond(new Request(url, { ...(init as object), ...streamed, method, body: body as never, headers, redirect: 'manual' } as RequestInit));
+    } else {
+      try {
+        const streamed = body instanceof ReadableStream ? { duplex: 'half' } : {};
+        response = (await undiciFetch(url, { ...(init as object), ...streamed, method, body: body as never, headers, redirect: 'manual', dispatcher: agentFor(policy) } as never)) as unknown as Response;
+      } catch (error) {
+        throw unwrapBlocked(error);
+      }
     }
     const location = response.headers.get('location');
     if (redirectMode === 'manual' || response.status < 300 || response.status > 399 || !location) return response;

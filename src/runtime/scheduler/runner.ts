@@ -61,6 +61,11 @@ export class ScheduledRunner {
     );
   }
 
+  /** When the next pending call is due, or null when nothing is pending. */
+  nextDueAt(): number | null {
+    return (this.connections.autoCommitReader.prepare("SELECT MIN(run_at) AS at FROM _valet_scheduled WHERE status = 'pending'").get() as { at: number | null }).at;
+  }
+
   /** Rows left running by a process that died go back to pending (they run again). */
   recover(): Promise<void> {
     return this.connections.withWriter((store) => void store.prepare("UPDATE _valet_scheduled SET status = 'pending' WHERE status = 'running'").run());
