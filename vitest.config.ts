@@ -1,11 +1,46 @@
 import { defineConfig } from 'vitest/config';
 
+// e2e tests install apps and run the TypeScript compiler: give them room, never a wall-clock assertion.
+const shared = { testTimeout: 180_000, hookTimeout: 60_000 };
+
+/** The engine-level suites, run again on PostgreSQL: the same files, not a smaller copy. */
+const BOTH_BACKENDS = [
+  'test/runtime/data.test.ts',
+  'test/runtime/isolation.test.ts',
+  'test/runtime/actions.test.ts',
+  'test/runtime/outbox.test.ts',
+  'test/runtime/background.test.ts',
+  'test/runtime/faults.test.ts',
+  'test/runtime/convex-parity.test.ts',
+  'test/client/sync.test.ts',
+  'test/client/actions.test.ts',
+  'test/client/pagination.test.ts',
+  'test/http/app-routes.test.ts',
+  'test/testing/harness.test.ts',
+  'test/postgres/**/*.test.ts',
+];
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
-    exclude: ['test/fixtures/**', '**/node_modules/**'],
-    // e2e tests install apps and run the TypeScript compiler: give them room, never a wall-clock assertion.
-    testTimeout: 180_000,
-    hookTimeout: 60_000,
+    projects: [
+      {
+        test: {
+          ...shared,
+          name: 'sqlite',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/fixtures/**', '**/node_modules/**', 'test/postgres/**'],
+        },
+      },
+      {
+        test: {
+          ...shared,
+          name: 'postgres',
+          include: BOTH_BACKENDS,
+          globalSetup: ['test/setup/postgres-global.ts'],
+          setupFiles: ['test/setup/postgres-env.ts'],
+          env: { VALET_TEST_BACKEND: 'postgres' },
+        },
+      },
+    ],
   },
 });

@@ -17,7 +17,6 @@ import { isTransientFileError, UserError } from '../errors/user-error.js';
 import type { HttpContext } from '../http/types.js';
 import { AppEnv } from '../project/env-files.js';
 import { signDevToken } from '../project/keys.js';
-import { DATABASE_DISPLAY_PATH, databasePathOf } from '../project/paths.js';
 import { announceServer, refuseSecondServer, withdrawServer } from '../project/running-server.js';
 import { createEngine } from '../runtime/engine.js';
 import { unlistedFunctions } from '../runtime/registry.js';
@@ -27,6 +26,7 @@ import type { LogEntry } from '../runtime/function-logs.js';
 import { captureTransport } from '../runtime/outbox/transports.js';
 import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import { SchemaMismatchError } from '../runtime/schema-check.js';
+import { databaseTargetOf } from '../serve/database-target.js';
 import { captureLogs, prepareHost } from '../serve/host.js';
 import { DEFAULT_HOST, listen } from '../serve/listen.js';
 import type { RunningServer } from '../serve/listen.js';
@@ -67,6 +67,8 @@ export interface DevOptions {
   onEvent?: (event: DevEvent) => void;
   quietMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** A postgres:// URL or a SQLite file; VALET_DATABASE_URL, else .valet/valet.db, when not given. */
+  database?: string;
 }
 
 export interface DevServer {
@@ -135,6 +137,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const appEnv = new AppEnv(appDir, 'development', env);
   appEnv.apply();
   const bindHost = options.host ?? DEFAULT_HOST;
+  const database = databaseTargetOf(appDir, env, options.database);
   if (!options.once) await refuseSecondServer(appDir);
   const maps = new BundleMaps(appDir);
   const builder = createAppBuilder(appDir);
@@ -166,11 +169,11 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     }
     const modules = evaluateBundle(bundle, appDir, maps);
     if (context.engine) {
-      context.engine.replaceModules(modules);
+      await context.engine.replaceModules(modules);
     } else {
-      context.engine = createEngine({
+      context.engine = await createEngine({
         modules,
-        dbPath: databasePathOf(appDir),
+        database: database.database,
         env,
         auth: host.auth,
         background: !options.once,
@@ -258,7 +261,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     functions: context.engine?.functionPaths().length ?? 0,
     ms: Math.round(performance.now() - started),
     authSource: host.authSource,
-    database: DATABASE_DISPLAY_PATH,
+    database: database.display,
   });
 
   return {

@@ -49,29 +49,29 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
     return jsonReply(200, await crons.trigger(job));
   }
   if (request.method !== 'GET') throw new EngineError('method_not_allowed', 405, `use GET for ${path}`);
-  const db = engineOf(context).connections.autoCommitReader.db;
+  const db = engineOf(context).connections.autoCommit.sql;
   if (path === '/admin/invocations') {
     const status = statusParam(params, isInvocationStatus, INVOCATION_STATUSES);
-    return jsonReply(200, { invocations: listInvocations(db, { function: params.get('function') ?? undefined, status, limit: limitParam(params) }) });
+    return jsonReply(200, { invocations: await listInvocations(db, { function: params.get('function') ?? undefined, status, limit: limitParam(params) }) });
   }
   if (path === '/admin/outbox') {
     const status = statusParam(params, isOutboxStatus, OUTBOX_STATUSES);
-    return jsonReply(200, { emails: listOutbox(db, { status, limit: limitParam(params) }) });
+    return jsonReply(200, { emails: await listOutbox(db, { status, limit: limitParam(params) }) });
   }
-  if (path === '/admin/cron/runs') return jsonReply(200, { runs: listCronRuns(db, { job: params.get('job') ?? undefined, limit: limitParam(params) }) });
+  if (path === '/admin/cron/runs') return jsonReply(200, { runs: await listCronRuns(db, { job: params.get('job') ?? undefined, limit: limitParam(params) }) });
   if (path === '/admin/scheduled') {
     const status = statusParam(params, isScheduledStatus, SCHEDULED_STATUSES);
-    return jsonReply(200, { scheduled: listScheduled(db, { status, limit: limitParam(params) }) });
+    return jsonReply(200, { scheduled: await listScheduled(db, { status, limit: limitParam(params) }) });
   }
   const email = /^\/admin\/outbox\/([\w-]+)$/.exec(path);
   if (email) {
-    const found = getOutboxEmail(db, email[1]!);
+    const found = await getOutboxEmail(db, email[1]!);
     if (!found) throw new EngineError('not_found', 404, `no email ${email[1]}`);
     return jsonReply(200, found);
   }
   const one = /^\/admin\/invocations\/([\w-]+)$/.exec(path);
   if (one) {
-    const invocation = getInvocation(db, one[1]!);
+    const invocation = await getInvocation(db, one[1]!);
     if (!invocation) throw new EngineError('not_found', 404, `no invocation ${one[1]}`);
     return jsonReply(200, invocation);
   }

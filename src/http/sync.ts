@@ -111,10 +111,10 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
   }
 
   /** Where the client's mutation sequence stands; sent once there is an engine to ask. */
-  function welcome(session: Session): void {
+  async function welcome(session: Session): Promise<void> {
     if (!context.engine || !session.clientId) return;
     session.welcomed = true;
-    session.send({ type: 'welcome', lastSeq: lastSeq(context.engine.connections.autoCommitReader, session.clientId, principalOf(session.invoker)) });
+    session.send({ type: 'welcome', lastSeq: await lastSeq(context.engine.connections.autoCommit.sql, session.clientId, principalOf(session.invoker)) });
   }
 
   async function handle(session: Session, message: ClientMessage): Promise<void> {
@@ -123,12 +123,12 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
         session.clientId = String(message.clientId);
         session.pendingToken = message.token;
         await authenticate(session, message.token);
-        welcome(session);
+        await welcome(session);
         return;
       case 'auth':
         await authenticate(session, message.token);
         // A new caller has a sequence of its own: tell the client where it stands.
-        welcome(session);
+        await welcome(session);
         hub.invalidate(session);
         return;
       case 'subscribe':
@@ -196,7 +196,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
       for (const session of sessions) {
         if (session.welcomed || !session.clientId || !context.engine) continue;
         await authenticate(session, session.pendingToken);
-        welcome(session);
+        await welcome(session);
       }
       await hub.refreshAll();
     },

@@ -6,11 +6,11 @@ import { buildAndLoad } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
 import { UserError } from '../errors/user-error.js';
 import { AppEnv } from '../project/env-files.js';
-import { databasePathOf } from '../project/paths.js';
 import { lastRuns } from '../runtime/cron/runs.js';
 import { nextRunOf, scheduleOf } from '../runtime/cron/schedule.js';
 import { buildRegistry } from '../runtime/registry.js';
-import { openDatabase } from '../storage/open.js';
+import { databaseTargetOf } from '../serve/database-target.js';
+import { withAppDatabase } from './open-app-database.js';
 import { throughServerOrInProcess } from './server-or-local.js';
 
 export interface CronJobInfo {
@@ -22,23 +22,20 @@ export interface CronJobInfo {
   lastRunAt: string | null;
 }
 
-function readLastRuns(appDir: string) {
-  const database = databasePathOf(appDir);
-  if (!existsSync(database)) return { runs: new Map(), ticks: new Map<string, number>() };
-  const db = openDatabase(database, { readonly: true });
-  try {
-    const ticks = new Map((db.prepare('SELECT job, last_tick FROM _valet_cron_state').all() as { job: string; last_tick: number }[]).map((r) => [r.job, r.last_tick]));
-    return { runs: lastRuns(db), ticks };
-  } finally {
-    db.close();
-  }
+async function readLastRuns(appDir: string) {
+  const target = databaseTargetOf(appDir);
+  if (target.backend === 'sqlite' && !existsSync(target.database)) return { runs: new Map(), ticks: new Map<string, number>() };
+  return withAppDatabase(appDir, async ({ sql }) => {
+    const ticks = new Map((await sql.all<{ job: string; last_tick: number }>('SELECT job, last_tick FROM _valet_cron_state')).map((r) => [r.job, r.last_tick]));
+    return { runs: await lastRuns(sql), ticks };
+  });
 }
 
 export async function listCronJobs(appDir: string, now = Date.now()): Promise<CronJobInfo[]> {
   new AppEnv(appDir, 'development').apply();
   const maps = new BundleMaps(appDir);
   const registry = buildRegistry(await buildAndLoad(appDir, maps), (stack) => maps.rewriteStack(stack));
-  const { runs, ticks } = readLastRuns(appDir);
+  const { runs, ticks } = await readLastRuns(appDir);
   return registry.crons.map((job) => {
     const schedule = scheduleOf(job);
     const next = nextRunOf(schedule, ticks.get(job.name), now);

@@ -1,14 +1,27 @@
 // The inspection commands read the app's database directly: read-only unless asked (safe beside
-// a running server: WAL lets them read while it writes), with a clear message when there is none.
-import type Database from 'better-sqlite3';
+// a running server: SQLite's WAL lets them read while it writes; PostgreSQL is shared anyway),
+// with a clear message when there is none yet.
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { UserError } from '../errors/user-error.js';
-import { databasePathOf } from '../project/paths.js';
-import { openDatabase } from '../storage/open.js';
+import { databaseTargetOf } from '../serve/database-target.js';
+import { openExecutor } from '../storage/open-executor.js';
+import type { OpenExecutor } from '../storage/open-executor.js';
 
-export function openAppDatabase(appDir: string, options: { writable?: boolean } = {}): Database.Database {
-  const file = databasePathOf(appDir);
-  if (!existsSync(file)) throw new UserError(`no database yet at ${relative(process.cwd(), file) || file}: start the app (valet dev or valet start) or call a function (valet run) first`);
-  return openDatabase(file, { readonly: !options.writable });
+export async function openAppDatabase(appDir: string, options: { writable?: boolean } = {}): Promise<OpenExecutor> {
+  const target = databaseTargetOf(appDir);
+  if (target.backend === 'sqlite' && !existsSync(target.database)) {
+    throw new UserError(`no database yet at ${relative(process.cwd(), target.database) || target.database}: start the app (valet dev or valet start) or call a function (valet run) first`);
+  }
+  return openExecutor(target.database, options);
+}
+
+/** Opens the app's database, runs `work` on it, closes it. */
+export async function withAppDatabase<T>(appDir: string, work: (db: OpenExecutor) => Promise<T>, options: { writable?: boolean } = {}): Promise<T> {
+  const db = await openAppDatabase(appDir, options);
+  try {
+    return await work(db);
+  } finally {
+    await db.close();
+  }
 }

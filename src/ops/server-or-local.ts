@@ -6,10 +6,10 @@ import { buildAndLoad } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
 import { AppEnv } from '../project/env-files.js';
 import { loadOrCreateAdminKey } from '../project/keys.js';
-import { databasePathOf } from '../project/paths.js';
 import { findRunningServer } from '../project/running-server.js';
 import { createEngine } from '../runtime/engine.js';
 import type { Engine } from '../runtime/engine.js';
+import { databaseTargetOf } from '../serve/database-target.js';
 import { captureLogs } from '../serve/host.js';
 
 export interface ServerHandle {
@@ -38,9 +38,9 @@ export async function withLocalEngine<T>(appDir: string, work: (engine: Engine) 
   new AppEnv(appDir, 'development', env).apply();
   const maps = new BundleMaps(appDir);
   const modules = await buildAndLoad(appDir, maps);
-  const engine = createEngine({
+  const engine = await createEngine({
     modules,
-    dbPath: databasePathOf(appDir),
+    database: databaseTargetOf(appDir, env).database,
     env,
     log: (line) => process.stderr.write(`${line}\n`),
     mapStack: (stack) => maps.rewriteStack(stack),

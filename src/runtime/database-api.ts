@@ -5,7 +5,7 @@ import type { DocumentStore, StoredDocument } from '../storage/documents.js';
 import { QueryBuilder } from '../storage/query.js';
 import type { ReadExecutor } from '../storage/query.js';
 import type { Read } from '../storage/read-set.js';
-import type { Connections } from './connections.js';
+import type { Connections } from './connections/types.js';
 import { EngineError } from './errors.js';
 import { currentScope, runInScope } from './scope.js';
 
@@ -25,7 +25,7 @@ function ensureActive(state: InvocationState): void {
   }
 }
 
-function attempt<T>(run: () => T): Promise<T> {
+function attempt<T>(run: () => T | Promise<T>): Promise<T> {
   try {
     return Promise.resolve(run());
   } catch (error) {
@@ -55,23 +55,23 @@ function readerApi(state: InvocationState, read: ReadExecutor, store: () => Docu
   };
 }
 
-export type WriteExecutor = <T>(op: (store: DocumentStore) => T) => Promise<T>;
+export type WriteExecutor = <T>(op: (store: DocumentStore) => Promise<T>) => Promise<T>;
 
 function writerApi(_state: InvocationState, write: WriteExecutor) {
   return {
     insert: (table: string, doc: Record<string, unknown>) => write((s) => s.insert(table, doc)),
-    insertOrIgnore: (table: string, doc: Record<string, unknown>) => write((s) => s.insertOrIgnore(table, doc).id),
+    insertOrIgnore: (table: string, doc: Record<string, unknown>) => write(async (s) => (await s.insertOrIgnore(table, doc)).id),
     patch: (...args: unknown[]) => {
       const { table, id, rest } = splitTable(args, 2);
-      return write((s) => void s.patch(id, rest[0] as Record<string, unknown>, table));
+      return write((s) => s.patch(id, rest[0] as Record<string, unknown>, table));
     },
     replace: (...args: unknown[]) => {
       const { table, id, rest } = splitTable(args, 2);
-      return write((s) => void s.replace(id, rest[0] as Record<string, unknown>, table));
+      return write((s) => s.replace(id, rest[0] as Record<string, unknown>, table));
     },
     delete: (...args: unknown[]) => {
       const { table, id } = splitTable(args, 1);
-      return write((s) => void s.delete(id, table));
+      return write((s) => s.delete(id, table));
     },
   };
 }
@@ -97,7 +97,7 @@ export function mutationDatabase(state: InvocationState, store: DocumentStore) {
  * joins the transaction (so `ctx.db.patch` inside the callback is as atomic as `tx.patch`).
  */
 export function actionWriter(state: InvocationState, connections: Connections): WriteExecutor {
-  return <T>(op: (s: DocumentStore) => T): Promise<T> => {
+  return <T>(op: (s: DocumentStore) => Promise<T>): Promise<T> => {
     try {
       ensureActive(state);
     } catch (error) {
@@ -105,7 +105,7 @@ export function actionWriter(state: InvocationState, connections: Connections): 
     }
     const tx = currentScope()?.inTransaction ? state.transaction : null;
     if (tx) return attempt(() => op(tx));
-    return connections.withWriter((store) => op(store));
+    return connections.inWriteTransaction((store) => op(store));
   };
 }
 
@@ -114,7 +114,7 @@ export function actionDatabase(state: InvocationState, connections: Connections)
   const read: ReadExecutor = (op) =>
     attempt(() => {
       ensureActive(state);
-      return op(inTransaction() ?? connections.autoCommitReader);
+      return op(inTransaction() ?? connections.autoCommit);
     });
   const write = actionWriter(state, connections);
 
@@ -139,7 +139,7 @@ export function actionDatabase(state: InvocationState, connections: Connections)
   };
 
   return {
-    ...readerApi(state, read, () => inTransaction() ?? connections.autoCommitReader),
+    ...readerApi(state, read, () => inTransaction() ?? connections.autoCommit),
     ...writerApi(state, write),
     transaction,
   };

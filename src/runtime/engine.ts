@@ -1,10 +1,11 @@
 // createEngine: the programmatic heart of Valet. Give it the loaded modules of valet/ and a
-// database file; call functions in-process with `call`, or serve them with src/http. With
+// database (a SQLite file, or a PostgreSQL URL); call functions in-process with `call`, or serve them with src/http. With
 // `background: true` it also runs the work that happens after a request returns: email
 // delivery, scheduled functions and crons.
 import type { Invoker } from '../server/ctx.js';
 import type { DocumentStore } from '../storage/documents.js';
 import { applySchemaIndexes } from '../storage/indexes.js';
+import type { PostgresOptions } from '../storage/postgres/open.js';
 import type { AuthConfig } from './auth/verify.js';
 import { verifyToken } from './auth/verify.js';
 import { callFunction, callQueries } from './call/call-function.js';
@@ -13,7 +14,8 @@ import { handleHttpRoute } from './call/run-route.js';
 import type { CallRequest, CallResponse, EngineCore } from './call/types.js';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
-import { Connections } from './connections.js';
+import { openConnections } from './connections/open.js';
+import type { Connections } from './connections/types.js';
 import { CronRunner } from './cron/runner.js';
 import { EngineError } from './errors.js';
 import { installFetchGuard, systemResolver } from './fetch-guard/guard.js';
@@ -31,7 +33,10 @@ import { findSchemaViolations, SchemaMismatchError, schemaSignature } from './sc
 
 export interface EngineOptions {
   modules: LoadedModules;
-  dbPath: string;
+  /** A SQLite file path (or :memory:), or a postgres:// URL. */
+  database: string;
+  /** PostgreSQL: a schema of its own, pool size. */
+  postgres?: PostgresOptions;
   clock?: Clock;
   /** Where VALET_DEV is read from (loopback fetches, error detail). Defaults to process.env. */
   env?: NodeJS.ProcessEnv;
@@ -74,8 +79,11 @@ export interface Engine {
    * (valet/testing's t.run, admin data edits). Returns what `fn` returns (JSON).
    */
   runInMutation<T>(label: string, invoker: Invoker, fn: (ctx: any) => T | Promise<T>): Promise<T>;
-  /** Swaps in newly built modules (dev reload); in-flight calls finish on the old ones. */
-  replaceModules(modules: LoadedModules): void;
+  /**
+   * Swaps in newly built modules (dev reload); in-flight calls finish on the old ones. A schema
+   * the stored data does not match is refused (SchemaMismatchError) and the old modules stay.
+   */
+  replaceModules(modules: LoadedModules): Promise<void>;
   /** Canonical paths of the functions served now. */
   functionPaths(): string[];
   readonly registry: Registry;
@@ -89,24 +97,35 @@ export interface Engine {
   close(): Promise<void>;
 }
 
-function refuseMismatchedData(connections: Connections, schema: Registry['schema']): void {
-  const problems = findSchemaViolations(connections.autoCommitReader, schema);
+/** A one-off lock id: instances sharing a PostgreSQL database apply a schema one at a time. */
+const SCHEMA_LOCK = 7261330413;
+
+/** Refuses a schema the stored data does not match; otherwise makes the indexes match it. */
+async function applySchema(connections: Connections, schema: Registry['schema']): Promise<void> {
+  const problems = await findSchemaViolations(connections.autoCommit, schema);
   if (problems.length > 0) throw new SchemaMismatchError(problems);
+  await connections.inWriteTransaction(
+    async (store) => {
+      if (store.dialect.name === 'postgres') await store.sql.get('SELECT pg_advisory_xact_lock(?)', [SCHEMA_LOCK]);
+      await applySchemaIndexes(store.sql, schema);
+    },
+    // Each statement sees what another instance committed while this one waited for the lock.
+    { readCommitted: true },
+  );
 }
 
-export function createEngine(options: EngineOptions): Engine {
+export async function createEngine(options: EngineOptions): Promise<Engine> {
   const env = options.env ?? process.env;
   const clock = options.clock ?? systemClock;
   const dev = env.VALET_DEV === '1';
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const mapStack = options.mapStack ?? ((stack: string) => stack);
   let registry = buildRegistry(options.modules, mapStack);
-  const connections = new Connections(options.dbPath, registry.schema, () => clock.now(), options.readerPoolSize);
+  const connections = await openConnections(options.database, registry.schema, { now: () => clock.now(), readerPoolSize: options.readerPoolSize, postgres: { log, ...options.postgres } });
   try {
-    refuseMismatchedData(connections, registry.schema);
-    applySchemaIndexes(connections.writerDb, registry.schema);
+    await applySchema(connections, registry.schema);
   } catch (error) {
-    connections.close();
+    await connections.close();
     throw error;
   }
   let appliedSchema = schemaSignature(registry.schema);
@@ -147,7 +166,7 @@ export function createEngine(options: EngineOptions): Engine {
   const pruning = new Loop(
     clock,
     async () => {
-      await connections.withWriter((store) => pruneInvocations(store.db, clock.now() - retention));
+      await connections.inWriteTransaction((store) => pruneInvocations(store.sql, clock.now() - retention));
       return HOUR;
     },
     () => undefined,
@@ -155,11 +174,14 @@ export function createEngine(options: EngineOptions): Engine {
   pruning.start();
   if (background) {
     // A server owns the database: whatever a previous process left running can no longer finish.
-    void Promise.all([connections.withWriter((store) => markInterruptedInvocations(store.db, clock.now())), scheduled.recover(), crons.recover()]).then(() => {
-      outbox.start();
-      scheduled.start();
-      crons.start();
-    });
+    void Promise.all([connections.inWriteTransaction((store) => markInterruptedInvocations(store.sql, clock.now())), scheduled.recover(), crons.recover()]).then(
+      () => {
+        outbox.start();
+        scheduled.start();
+        crons.start();
+      },
+      (error: Error) => log(`background work did not start: ${error.message}`),
+    );
   }
 
   return {
@@ -168,12 +190,11 @@ export function createEngine(options: EngineOptions): Engine {
     handleHttp: (request, path) => handleHttpRoute(core, request, path, (authorization) => authenticate(authorization)),
     authenticate: (authorization) => authenticate(authorization),
     runInMutation: (label, invoker, fn) => inMutation(core, label, invoker, fn),
-    replaceModules(modules) {
+    async replaceModules(modules) {
       const next = buildRegistry(modules, mapStack);
       const signature = schemaSignature(next.schema);
       if (signature !== appliedSchema) {
-        refuseMismatchedData(connections, next.schema);
-        applySchemaIndexes(connections.writerDb, next.schema);
+        await applySchema(connections, next.schema);
         appliedSchema = signature;
       }
       crons.setJobs(next.crons);
@@ -193,7 +214,7 @@ export function createEngine(options: EngineOptions): Engine {
     authConfigured: Boolean(options.auth),
     async close() {
       await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
-      connections.close();
+      await connections.close();
     },
   };
 

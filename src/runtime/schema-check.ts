@@ -35,10 +35,14 @@ export function schemaSignature(schema: SchemaDefinition<any> | null): string {
 
 const EXAMPLES = 3;
 
-export function findSchemaViolations(store: DocumentStore, schema: SchemaDefinition<any> | null): string[] {
+/** Documents are checked in pages of this many, so a large table never sits in memory at once. */
+const PAGE = 1000;
+
+export async function findSchemaViolations(store: DocumentStore, schema: SchemaDefinition<any> | null): Promise<string[]> {
   if (!schema || !schema.options.schemaValidation) return [];
+  const { sql } = store;
   const problems: string[] = [];
-  const tables = store.prepare('SELECT tbl, COUNT(*) AS n FROM _valet_documents GROUP BY tbl').all() as { tbl: string; n: number }[];
+  const tables = await sql.all<{ tbl: string; n: number }>('SELECT tbl, COUNT(*) AS n FROM _valet_documents GROUP BY tbl ORDER BY tbl');
   for (const { tbl, n } of tables) {
     const definition = tableDefinition(schema, tbl) as { fields: Record<string, AnyValidator> } | undefined;
     if (!definition) {
@@ -47,11 +51,16 @@ export function findSchemaViolations(store: DocumentStore, schema: SchemaDefinit
     }
     const bad: string[] = [];
     let count = 0;
-    for (const row of store.prepare('SELECT id, doc FROM _valet_documents WHERE tbl = ?').iterate(tbl) as IterableIterator<{ id: string; doc: string }>) {
-      const error = validateFields(definition.fields, parseStoredFields(row.doc), 'document');
-      if (!error) continue;
-      count++;
-      if (bad.length < EXAMPLES) bad.push(`${row.id} (${formatValidationError(error)})`);
+    for (let after = ''; ; ) {
+      const rows = await sql.all<{ id: string; doc: string }>(`SELECT id, ${sql.dialect.documentColumn} FROM _valet_documents WHERE tbl = ? AND id > ? ORDER BY id LIMIT ${PAGE}`, [tbl, after]);
+      for (const row of rows) {
+        const error = validateFields(definition.fields, parseStoredFields(row.doc), 'document');
+        if (!error) continue;
+        count++;
+        if (bad.length < EXAMPLES) bad.push(`${row.id} (${formatValidationError(error)})`);
+      }
+      if (rows.length < PAGE) break;
+      after = rows[rows.length - 1]!.id;
     }
     if (count > 0) problems.push(`table ${tbl}: ${count} document${count === 1 ? '' : 's'} do not match, e.g. ${bad.join('; ')}`);
   }

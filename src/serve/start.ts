@@ -4,8 +4,8 @@ import { buildAndLoad } from '../bundler/evaluate.js';
 import { createEngine } from '../runtime/engine.js';
 import type { Engine } from '../runtime/engine.js';
 import { AppEnv } from '../project/env-files.js';
-import { DATABASE_DISPLAY_PATH, databasePathOf } from '../project/paths.js';
 import { announceServer, refuseSecondServer, withdrawServer } from '../project/running-server.js';
+import { databaseTargetOf } from './database-target.js';
 import { captureLogs, prepareHost } from './host.js';
 import { DEFAULT_HOST, listen } from './listen.js';
 import type { RunningServer } from './listen.js';
@@ -19,6 +19,8 @@ export interface StartOptions {
   devAuth?: boolean;
   allowedHosts?: string[];
   corsOrigins?: string[];
+  /** A postgres:// URL or a SQLite file; VALET_DATABASE_URL, else .valet/valet.db, when not given. */
+  database?: string;
 }
 
 export interface StartedApp {
@@ -37,14 +39,16 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
   const env = options.env ?? process.env;
   const { appDir } = options;
   const bindHost = options.host ?? DEFAULT_HOST;
-  await refuseSecondServer(appDir);
   new AppEnv(appDir, 'production', env).apply();
+  const database = databaseTargetOf(appDir, env, options.database);
+  // A SQLite file has one server; instances sharing PostgreSQL are how Valet scales out.
+  if (database.backend === 'sqlite') await refuseSecondServer(appDir);
   const maps = new BundleMaps(appDir);
   const modules = await buildAndLoad(appDir, maps);
   const host = await prepareHost({ appDir, mode: 'start', env, bindHost, devAuth: options.devAuth, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
-  const engine = createEngine({
+  const engine = await createEngine({
     modules,
-    dbPath: databasePathOf(appDir),
+    database: database.database,
     env,
     auth: host.auth,
     background: true,
@@ -69,7 +73,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     functionCount: engine.functionPaths().length,
     authSource: host.authSource,
     emailTransport: host.smtp?.name ?? 'capture (no VALET_SMTP_URL: emails are stored and printed, not sent)',
-    databasePath: DATABASE_DISPLAY_PATH,
+    databasePath: database.display,
     async close() {
       restoreConsole();
       withdrawServer(appDir);

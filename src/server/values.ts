@@ -11,8 +11,11 @@ export interface ValidationError {
 }
 
 export interface ValidateOptions {
-  /** Lets the engine check that an id string belongs to a table; without it any string passes. */
-  isIdOf?: (table: string, id: string) => boolean;
+  /**
+   * Lets the engine check that an id string belongs to a table; without it any string passes.
+   * (The engine records the ids here and checks them against the database afterwards.)
+   */
+  isIdOf?: (table: string, id: string, path: string) => boolean;
 }
 
 type Check = (value: unknown, path: string, options: ValidateOptions) => ValidationError | null;
@@ -142,7 +145,7 @@ export const v = {
   id: <Table extends string>(table: Table) =>
     new Validator<GenericId<Table>>('id', `id of ${table}`, false, (value, path, options) => {
       if (typeof value !== 'string' || value.length === 0) return expected(path, `id of ${table}`, value);
-      if (options.isIdOf && !options.isIdOf(table, value)) {
+      if (options.isIdOf && !options.isIdOf(table, value, path)) {
         return { path, message: `expected id of ${table}, got an id that is not in table ${table}` };
       }
       return null;

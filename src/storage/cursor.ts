@@ -1,11 +1,11 @@
 // Pagination cursors: the ordering key of the last row read (index fields, then creation time
 // and id), opaque to callers. "Strictly after a key" is spelled column by column so NULLs
-// (missing fields, which SQLite sorts first) compare correctly: SQL's row-value comparison would
-// drop them. A cursor this query could not have returned is refused with 400 invalid_cursor.
+// (missing fields, which sort first) compare correctly: SQL's row-value comparison would drop
+// them. A cursor this query could not have returned is refused with 400 invalid_cursor.
 import { DocumentError } from './documents.js';
-import type { SqlValue } from './sql-values.js';
+import type { Dialect, OrderColumn } from './sql.js';
 
-export type CursorKey = SqlValue[];
+export type CursorKey = unknown[];
 
 export function encodeCursor(values: unknown[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
@@ -25,33 +25,38 @@ export function decodeCursor(cursor: unknown, keyLength: number): CursorKey {
   if (!Array.isArray(values)) throw invalid('not valid');
   // An empty key is the end: nothing comes after it.
   if (values.length !== 0 && values.length !== keyLength) throw invalid('made by a query with another order');
-  if (!values.every((value) => value === null || typeof value === 'string' || typeof value === 'number')) throw invalid('not valid');
-  return values as CursorKey;
+  return values;
+}
+
+function bind(dialect: Dialect, column: OrderColumn, value: unknown): unknown {
+  return column.kind === 'field' ? dialect.fieldValue(value) : value;
 }
 
 /** SQL that holds for rows strictly after `values` in this order. */
-export function afterClause(columns: string[], values: CursorKey, direction: 'asc' | 'desc'): { clause: string; values: SqlValue[] } {
+export function afterClause(dialect: Dialect, columns: OrderColumn[], values: CursorKey, direction: 'asc' | 'desc'): { clause: string; values: unknown[] } {
   if (values.length === 0) return { clause: '1 = 0', values: [] };
   const alternatives: string[] = [];
-  const params: SqlValue[] = [];
+  const params: unknown[] = [];
   for (let i = 0; i < columns.length; i++) {
     const terms: string[] = [];
     for (let j = 0; j < i; j++) {
-      terms.push(`${columns[j]} IS ?`);
-      params.push(values[j]!);
+      terms.push(dialect.same(columns[j]!));
+      params.push(bind(dialect, columns[j]!, values[j]));
     }
-    const value = values[i]!;
+    const column = columns[i]!;
+    const value = values[i];
+    const placeholder = dialect.param(column.kind);
     if (direction === 'asc') {
-      if (value === null) terms.push(`${columns[i]} IS NOT NULL`);
+      if (value === null || value === undefined) terms.push(`${column.sql} IS NOT NULL`);
       else {
-        terms.push(`${columns[i]} > ?`);
-        params.push(value);
+        terms.push(`${column.sql} > ${placeholder}`);
+        params.push(bind(dialect, column, value));
       }
-    } else if (value === null) {
+    } else if (value === null || value === undefined) {
       terms.push('1 = 0');
     } else {
-      terms.push(`(${columns[i]} < ? OR ${columns[i]} IS NULL)`);
-      params.push(value);
+      terms.push(`(${column.sql} < ${placeholder} OR ${column.sql} IS NULL)`);
+      params.push(bind(dialect, column, value));
     }
     alternatives.push(`(${terms.join(' AND ')})`);
   }
@@ -59,7 +64,7 @@ export function afterClause(columns: string[], values: CursorKey, direction: 'as
 }
 
 /** SQL that holds for rows at or before `values` (the end of a pinned page). */
-export function upToClause(columns: string[], values: CursorKey, direction: 'asc' | 'desc'): { clause: string; values: SqlValue[] } {
-  const after = afterClause(columns, values, direction);
+export function upToClause(dialect: Dialect, columns: OrderColumn[], values: CursorKey, direction: 'asc' | 'desc'): { clause: string; values: unknown[] } {
+  const after = afterClause(dialect, columns, values, direction);
   return { clause: `NOT ${after.clause}`, values: after.values };
 }

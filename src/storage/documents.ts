@@ -1,9 +1,10 @@
-// Documents on one SQLite connection: synchronous reads and writes, schema validation on every
-// write. The runtime decides which connection (reader snapshot or the writer's transaction).
-import type Database from 'better-sqlite3';
+// Documents over one SQL executor (a read snapshot, a write transaction, or auto-commit):
+// reads and writes, schema validation on every write. The runtime decides which executor.
 import type { SchemaDefinition } from '../server/schema.js';
 import { tableDefinition } from '../server/schema.js';
 import { formatValidationError, validateFields } from '../server/values.js';
+import type { PropertyValidators, ValidationError } from '../server/values.js';
+import type { Dialect, SqlExecutor } from './sql.js';
 import { decodeValue, encodeValue, mayHoldEncodedValues } from '../protocol/values.js';
 import { newId } from './ids.js';
 
@@ -73,31 +74,70 @@ export interface DocumentChange {
   after: StoredDocument | null;
 }
 
+/** An id a validator met, to be checked against the database once validation is done. */
+interface IdReference {
+  table: string;
+  id: string;
+  path: string;
+}
+
+/**
+ * Validates `value` against `fields`, then checks every `v.id(table)` it holds against the
+ * database in one query: an id of another table is refused, an unknown id passes (its document
+ * may have been deleted since).
+ */
+export async function validateWithIds(sql: SqlExecutor, fields: PropertyValidators, value: unknown, path: string): Promise<ValidationError | null> {
+  const references: IdReference[] = [];
+  const error = validateFields(fields, value, path, {
+    isIdOf: (table, id, at) => {
+      references.push({ table, id, path: at });
+      return true;
+    },
+  });
+  if (error || references.length === 0) return error;
+  const ids = [...new Set(references.map((r) => r.id))];
+  const rows = await sql.all<{ id: string; tbl: string }>(`SELECT id, tbl FROM _valet_documents WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
+  const tables = new Map(rows.map((row) => [row.id, row.tbl]));
+  for (const reference of references) {
+    const actual = tables.get(reference.id);
+    if (actual !== undefined && actual !== reference.table) {
+      return { path: reference.path, message: `expected id of ${reference.table}, got an id that is not in table ${reference.table}` };
+    }
+  }
+  return null;
+}
+
+const DOCUMENT_COLUMNS = (sql: SqlExecutor) => `id, tbl, creation_time, ${sql.dialect.documentColumn}`;
+
 export class DocumentStore {
-  private readonly statements = new Map<string, Database.Statement>();
   /** While set, every write appends its change here (the connections layer publishes them on commit). */
   changeLog: DocumentChange[] | null = null;
   /**
    * While set (re-running many live queries in one read snapshot), identical reads are answered
    * once: within one snapshot the same statement with the same parameters returns the same rows.
    */
-  readCache: Map<string, unknown> | null = null;
+  readCache: Map<string, Promise<unknown>> | null = null;
+
+  constructor(
+    readonly sql: SqlExecutor,
+    private schema: SchemaDefinition<any> | null,
+    private readonly creationClock: CreationClock,
+  ) {}
+
+  get dialect(): Dialect {
+    return this.sql.dialect;
+  }
 
   /** Runs `read`, or reuses its rows from the read cache for the same statement and parameters. */
-  cachedRead<T>(sql: string, params: unknown[], read: () => T): T {
+  cachedRead<T>(text: string, params: readonly unknown[], read: () => Promise<T>): Promise<T> {
     if (!this.readCache) return read();
-    const key = `${sql}\u0000${JSON.stringify(params)}`;
-    if (this.readCache.has(key)) return this.readCache.get(key) as T;
+    const key = `${text}\u0000${JSON.stringify(params)}`;
+    const cached = this.readCache.get(key);
+    if (cached) return cached as Promise<T>;
     const rows = read();
     this.readCache.set(key, rows);
     return rows;
   }
-
-  constructor(
-    readonly db: Database.Database,
-    private schema: SchemaDefinition<any> | null,
-    private readonly creationClock: CreationClock,
-  ) {}
 
   setSchema(schema: SchemaDefinition<any> | null): void {
     this.schema = schema;
@@ -107,30 +147,21 @@ export class DocumentStore {
     return this.schema;
   }
 
-  prepare(sql: string): Database.Statement {
-    let statement = this.statements.get(sql);
-    if (!statement) {
-      statement = this.db.prepare(sql);
-      this.statements.set(sql, statement);
-    }
-    return statement;
-  }
-
-  tableOf(id: string): string | null {
-    const row = this.prepare('SELECT tbl FROM _valet_documents WHERE id = ?').get(id) as { tbl: string } | undefined;
+  async tableOf(id: string): Promise<string | null> {
+    const row = await this.sql.get<{ tbl: string }>('SELECT tbl FROM _valet_documents WHERE id = ?', [id]);
     return row?.tbl ?? null;
   }
 
-  private findRow(id: string): Row | undefined {
-    const sql = 'SELECT id, tbl, creation_time, doc FROM _valet_documents WHERE id = ?';
-    return this.cachedRead(sql, [id], () => this.prepare(sql).get(id)) as Row | undefined;
+  private findRow(id: string): Promise<Row | undefined> {
+    const text = `SELECT ${DOCUMENT_COLUMNS(this.sql)} FROM _valet_documents WHERE id = ?`;
+    return this.cachedRead(text, [id], () => this.sql.get<Row>(text, [id]));
   }
 
   /** The document, or null; with `table` (Convex's newer `get(table, id)`), the id must be of that table. */
-  get(id: string, table?: string): StoredDocument | null {
+  async get(id: string, table?: string): Promise<StoredDocument | null> {
     if (table !== undefined) this.checkTableName(table, 'get');
     if (typeof id !== 'string') return null;
-    const row = this.findRow(id);
+    const row = await this.findRow(id);
     if (row && table !== undefined && row.tbl !== table) throw tableMismatch('get', id, row.tbl, table);
     return row ? rowToDocument(row) : null;
   }
@@ -140,36 +171,40 @@ export class DocumentStore {
     if (this.schema && !tableDefinition(this.schema, table)) throw unknownTableError(this.schema, table);
   }
 
-  insert(table: string, fields: Record<string, unknown>): string {
-    const body = this.checkedBody(table, fields, false);
+  private insertRow(id: string, table: string, creationTime: number, body: string): Promise<{ changes: number }> {
+    return this.sql.run(`INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ${this.dialect.documentParam})`, [id, table, creationTime, body]);
+  }
+
+  async insert(table: string, fields: Record<string, unknown>): Promise<string> {
+    const body = await this.checkedBody(table, fields, false);
     const id = newId();
     const creationTime = this.creationClock.next();
-    this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, creationTime, body);
+    await this.insertRow(id, table, creationTime, body);
     this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...parseStoredFields(body) } });
     return id;
   }
 
   /** Inserts with a caller-chosen `_id` unless a document with that id exists; returns the id either way. */
-  insertOrIgnore(table: string, fields: Record<string, unknown>): { id: string; inserted: boolean } {
+  async insertOrIgnore(table: string, fields: Record<string, unknown>): Promise<{ id: string; inserted: boolean }> {
     const id = fields?._id;
     if (typeof id !== 'string' || id.length === 0) {
       throw new DocumentError('invalid_document', `insertOrIgnore into ${table}: give the document a string _id (e.g. \`receipt-\${orderId}\`)`);
     }
     const { _id: _ignored, ...rest } = fields;
-    const body = this.checkedBody(table, rest, false);
-    const existingTable = this.tableOf(id);
+    const body = await this.checkedBody(table, rest, false);
+    const existingTable = await this.tableOf(id);
     if (existingTable !== null) {
       if (existingTable !== table) throw new DocumentError('id_conflict', `insertOrIgnore into ${table}: id "${id}" already belongs to a document in ${existingTable}`);
       return { id, inserted: false };
     }
     const creationTime = this.creationClock.next();
-    this.prepare('INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ?)').run(id, table, creationTime, body);
+    await this.insertRow(id, table, creationTime, body);
     this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...parseStoredFields(body) } });
     return { id, inserted: true };
   }
 
-  patch(id: string, fields: Record<string, unknown>, expectedTable?: string): void {
-    const { current, table } = this.requireDocument(id, 'patch', expectedTable);
+  async patch(id: string, fields: Record<string, unknown>, expectedTable?: string): Promise<void> {
+    const { current, table } = await this.requireDocument(id, 'patch', expectedTable);
     if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
       throw new DocumentError('invalid_document', `patch ${id}: the patch must be an object of fields`);
     }
@@ -187,36 +222,36 @@ export class DocumentStore {
       if (value === undefined) delete merged[key];
       else merged[key] = value;
     }
-    const body = this.checkedBody(table, merged, true);
-    this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(body, id);
+    const body = await this.checkedBody(table, merged, true);
+    await this.sql.run(`UPDATE _valet_documents SET doc = ${this.dialect.documentParam} WHERE id = ?`, [body, id]);
     this.changeLog?.push({ table, id, before: current, after: { _id, _creationTime, ...parseStoredFields(body) } });
   }
 
-  replace(id: string, fields: Record<string, unknown>, expectedTable?: string): void {
-    const { current, table } = this.requireDocument(id, 'replace', expectedTable);
+  async replace(id: string, fields: Record<string, unknown>, expectedTable?: string): Promise<void> {
+    const { current, table } = await this.requireDocument(id, 'replace', expectedTable);
     const { _id: _a, _creationTime: _b, ...rest } = fields ?? {};
-    const body = this.checkedBody(table, rest, true);
-    this.prepare('UPDATE _valet_documents SET doc = ? WHERE id = ?').run(body, id);
+    const body = await this.checkedBody(table, rest, true);
+    await this.sql.run(`UPDATE _valet_documents SET doc = ${this.dialect.documentParam} WHERE id = ?`, [body, id]);
     this.changeLog?.push({ table, id, before: current, after: { _id: id, _creationTime: current._creationTime, ...parseStoredFields(body) } });
   }
 
-  delete(id: string, expectedTable?: string): void {
-    const { current, table } = this.requireDocument(id, 'delete', expectedTable);
-    this.prepare('DELETE FROM _valet_documents WHERE id = ?').run(id);
+  async delete(id: string, expectedTable?: string): Promise<void> {
+    const { current, table } = await this.requireDocument(id, 'delete', expectedTable);
+    await this.sql.run('DELETE FROM _valet_documents WHERE id = ?', [id]);
     this.changeLog?.push({ table, id, before: current, after: null });
   }
 
   /** The document and its table, in one lookup. */
-  private requireDocument(id: string, operation: string, expectedTable?: string): { current: StoredDocument; table: string } {
+  private async requireDocument(id: string, operation: string, expectedTable?: string): Promise<{ current: StoredDocument; table: string }> {
     if (expectedTable !== undefined) this.checkTableName(expectedTable, operation);
-    const row = typeof id === 'string' ? this.findRow(id) : undefined;
+    const row = typeof id === 'string' ? await this.findRow(id) : undefined;
     if (!row) throw new DocumentError('document_not_found', `${operation}: no document with id "${id}"`);
     if (expectedTable !== undefined && row.tbl !== expectedTable) throw tableMismatch(operation, id, row.tbl, expectedTable);
     return { current: rowToDocument(row), table: row.tbl };
   }
 
   /** Validates against the schema (when there is one) and serialises to the stored JSON. */
-  private checkedBody(table: string, fields: Record<string, unknown>, isUpdate: boolean): string {
+  private async checkedBody(table: string, fields: Record<string, unknown>, isUpdate: boolean): Promise<string> {
     if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
       throw new DocumentError('invalid_document', `${table}: a document must be an object of fields`);
     }
@@ -227,11 +262,7 @@ export class DocumentStore {
       const definition = tableDefinition(this.schema, table);
       if (!definition) throw unknownTableError(this.schema, table);
       if (this.schema.options.schemaValidation) {
-        const isIdOf = (expected: string, id: string) => {
-          const actual = this.tableOf(id);
-          return actual === null || actual === expected;
-        };
-        const error = validateFields(definition.fields, fields, 'document', { isIdOf });
+        const error = await validateWithIds(this.sql, definition.fields, fields, 'document');
         if (error) {
           const verb = isUpdate ? 'update would make' : 'insert of';
           throw new DocumentError('schema_violation', `${table}: ${verb} a document that does not match the schema: ${formatValidationError(error)}`);

@@ -6,7 +6,7 @@ import Database from 'better-sqlite3';
 
 export interface StorageFault {
   status: 503 | 507;
-  code: 'storage_unavailable' | 'storage_full';
+  code: 'storage_unavailable' | 'storage_full' | 'conflict_retries';
   message: string;
 }
 
@@ -24,7 +24,10 @@ export class StorageFaultError extends Error {
   }
 }
 
+const CONFLICT: StorageFault = { status: 503, code: 'conflict_retries', message: 'the write kept conflicting with concurrent writes and was not applied; retry later' };
+
 export const storageUnavailable = (cause?: unknown) => new StorageFaultError(UNAVAILABLE, { cause });
+export const writeConflict = (cause?: unknown) => new StorageFaultError(CONFLICT, { cause });
 
 const SQLITE_UNAVAILABLE = /^SQLITE_(BUSY|LOCKED|IOERR|CORRUPT|NOTADB|CANTOPEN|READONLY|PROTOCOL|NOLFS|NOMEM)/;
 

@@ -1,51 +1,57 @@
-// Schema indexes as real SQLite indexes: one partial expression index per declared index,
-// over the document table, ordered like queries read it (fields, then creation time and id).
-import type Database from 'better-sqlite3';
+// Schema indexes as real database indexes: one partial expression index per declared index,
+// over the document table, ordered as queries read it (fields, then creation time and id). The
+// definition each index was made from is recorded in _valet_meta, so a changed definition is
+// rebuilt and an index the schema no longer declares is dropped, on either backend.
+import { createHash } from 'node:crypto';
 import type { SchemaDefinition } from '../server/schema.js';
-import { fieldExpression, quoteIdentifier, quoteLiteral } from './sql-values.js';
+import type { OrderColumn, SqlExecutor } from './sql.js';
+import { quoteIdentifier } from './sql.js';
 
 const PREFIX = 'valet_index__';
+/** PostgreSQL truncates identifiers past 63 bytes: longer names are shortened with a hash. */
+const MAX_NAME = 63;
 
 export function sqlIndexName(table: string, index: string): string {
-  return `${PREFIX}${table}__${index}`;
-}
-
-function indexSql(table: string, index: string, fields: string[]): string {
-  const columns = [...fields.map(fieldExpression), 'creation_time', 'id'].join(', ');
-  return `CREATE INDEX ${quoteIdentifier(sqlIndexName(table, index))} ON _valet_documents (${columns}) WHERE tbl = ${quoteLiteral(table)}`;
+  const name = `${PREFIX}${table}__${index}`;
+  if (Buffer.byteLength(name) <= MAX_NAME) return name;
+  return `${PREFIX}${table.slice(0, 20)}__${createHash('sha1').update(`${table}\u0000${index}`).digest('hex').slice(0, 16)}`;
 }
 
 /**
- * Makes the SQLite indexes match the schema: creates new ones, recreates changed ones, drops
- * ones the schema no longer declares. Returns what changed, for the dev server's one-line report.
+ * Makes the database's indexes match the schema: creates new ones, recreates changed ones, drops
+ * ones the schema no longer declares. Runs inside the caller's write transaction.
  */
-export function applySchemaIndexes(db: Database.Database, schema: SchemaDefinition<any> | null): { created: string[]; dropped: string[] } {
-  const existing = new Map(
-    (db.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'index' AND name LIKE 'valet_index__%'").all() as { name: string; sql: string }[]).map(
-      (row) => [row.name, row.sql],
-    ),
-  );
+export async function applySchemaIndexes(sql: SqlExecutor, schema: SchemaDefinition<any> | null): Promise<{ created: string[]; dropped: string[] }> {
+  const dialect = sql.dialect;
+  const existing = new Set((await sql.all<{ name: string }>(dialect.listIndexes)).map((row) => row.name));
+  const recorded = new Map((await sql.all<{ key: string; value: string }>("SELECT key, value FROM _valet_meta WHERE key LIKE 'index:%'")).map((row) => [row.key.slice(6), row.value]));
   const wanted = new Map<string, string>();
   for (const [table, definition] of Object.entries(schema?.tables ?? {})) {
     for (const index of (definition as { indexes: { name: string; fields: string[] }[] }).indexes) {
-      wanted.set(sqlIndexName(table, index.name), indexSql(table, index.name, index.fields));
+      const columns: OrderColumn[] = [
+        ...index.fields.map((field): OrderColumn => ({ sql: dialect.field(field), kind: field === '_creationTime' ? 'number' : field === '_id' ? 'text' : 'field' })),
+        { sql: 'creation_time', kind: 'number' },
+        { sql: 'id', kind: 'text' },
+      ];
+      const name = sqlIndexName(table, index.name);
+      wanted.set(name, dialect.createIndex(name, table, columns.filter((c, i) => columns.findIndex((d) => d.sql === c.sql) === i)));
     }
   }
   const created: string[] = [];
   const dropped: string[] = [];
-  db.transaction(() => {
-    for (const [name, sql] of existing) {
-      if (wanted.get(name) !== sql) {
-        db.exec(`DROP INDEX ${quoteIdentifier(name)}`);
-        dropped.push(name);
-      }
+  for (const name of new Set([...existing, ...recorded.keys()])) {
+    if (wanted.get(name) === recorded.get(name) && existing.has(name)) continue;
+    if (existing.has(name)) {
+      await sql.exec(`DROP INDEX ${quoteIdentifier(name)}`);
+      dropped.push(name);
     }
-    for (const [name, sql] of wanted) {
-      if (existing.get(name) !== sql) {
-        db.exec(sql);
-        created.push(name);
-      }
-    }
-  }).immediate();
+    await sql.run('DELETE FROM _valet_meta WHERE key = ?', [`index:${name}`]);
+  }
+  for (const [name, definition] of wanted) {
+    if (recorded.get(name) === definition && existing.has(name)) continue;
+    await sql.exec(definition);
+    await sql.run('INSERT INTO _valet_meta (key, value) VALUES (?, ?)', [`index:${name}`, definition]);
+    created.push(name);
+  }
   return { created, dropped };
 }

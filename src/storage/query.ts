@@ -1,7 +1,8 @@
 // ctx.db.query(table): a builder that turns withIndex / order / filter / take / paginate into one
-// SQL statement over the table's index, streaming rows until enough pass the filter. Every table
-// has the built-in indexes by_creation_time and by_id; every index orders by its fields, then
-// creation time, then id, so order is total and pagination cursors are exact.
+// SQL statement over the table's index, reading rows in batches until enough pass the filter.
+// Every table has the built-in indexes by_creation_time and by_id; every index orders by its
+// fields, then creation time, then id, so order is total and pagination cursors are exact. The
+// SQL is the dialect's: the same builder serves SQLite and PostgreSQL.
 import type { SchemaDefinition } from '../server/schema.js';
 import { tableDefinition } from '../server/schema.js';
 import { afterClause, decodeCursor, encodeCursor, upToClause } from './cursor.js';
@@ -12,11 +13,11 @@ import type { DocumentStore } from './documents.js';
 import { toPredicate } from './filter-expression.js';
 import { sqlIndexName } from './indexes.js';
 import type { IndexBound, Read } from './read-set.js';
-import type { SqlValue } from './sql-values.js';
-import { fieldExpression, quoteIdentifier, quoteLiteral, toSqlValue } from './sql-values.js';
+import type { ColumnKind, Dialect, OrderColumn } from './sql.js';
+import { quoteLiteral } from './sql.js';
 
-/** Runs a synchronous read against whichever connection the invocation reads from. */
-export type ReadExecutor = <T>(read: (store: DocumentStore) => T) => Promise<T>;
+/** Runs a read against whichever store the invocation reads from. */
+export type ReadExecutor = <T>(read: (store: DocumentStore) => Promise<T>) => Promise<T>;
 
 /** Indexes every table has without declaring them (the names Convex reserves too). */
 export const BUILT_IN_INDEXES: Record<string, string[]> = { by_creation_time: ['_creationTime'], by_id: ['_id'] };
@@ -50,15 +51,19 @@ class IndexRange {
 const OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
 
 interface Plan {
-  /** The SQLite index to read, or null for the table's own (by creation time). */
+  /** The schema index to read (SQLite is told which), or null for the table's own. */
   index: string | null;
-  orderColumns: string[];
+  /** Index fields, then creation time and id (column SQL is the dialect's). */
+  orderFields: string[];
   /** Leading order columns pinned by eq(): constant, so left out of ORDER BY (SQLite then
    * sorts with a temp b-tree instead of reading the index in order). */
   pinned: number;
-  where: string[];
-  params: SqlValue[];
 }
+
+/** Rows a filtered scan reads per statement while it looks for enough that pass. */
+const FILTER_BATCH = 256;
+
+const kindOf = (field: string): ColumnKind => (field === '_creationTime' ? 'number' : field === '_id' ? 'text' : 'field');
 
 export interface PaginateOptions {
   cursor: string | null;
@@ -75,6 +80,8 @@ export interface PaginationResult {
   continueCursor: string;
 }
 
+type Range = { after?: CursorKey | null; upTo?: CursorKey | null };
+
 export class QueryBuilder {
   private plan: Plan;
   private direction: 'asc' | 'desc' = 'asc';
@@ -90,7 +97,7 @@ export class QueryBuilder {
     private readonly onRead?: (read: Read) => void,
   ) {
     if (schema && !tableDefinition(schema, table)) throw unknownTableError(schema, table);
-    this.plan = { index: null, orderColumns: ['creation_time', 'id'], pinned: 0, where: [`tbl = ${quoteLiteral(table)}`], params: [] };
+    this.plan = { index: null, orderFields: ['_creationTime', '_id'], pinned: 0 };
   }
 
   private indexFields(name: string): { fields: string[]; sqlIndex: string | null } {
@@ -109,26 +116,8 @@ export class QueryBuilder {
       throw new DocumentError('invalid_query', 'withIndex must come first, right after query(table)');
     }
     const { fields, sqlIndex } = this.indexFields(name);
-    const bounds = range ? range(new IndexRange(fields, name)).bounds : [];
-    const where = [...this.plan.where];
-    const params: SqlValue[] = [];
-    for (const bound of bounds) {
-      const expression = fieldExpression(bound.field);
-      if (bound.op === 'eq') {
-        if (bound.value === null || bound.value === undefined) where.push(`${expression} IS NULL`);
-        else {
-          where.push(`${expression} = ?`);
-          params.push(toSqlValue(bound.value));
-        }
-      } else {
-        where.push(`${expression} ${OPERATORS[bound.op]} ?`);
-        params.push(toSqlValue(bound.value));
-      }
-    }
-    this.bounds = bounds;
-    const pinned = bounds.filter((b) => b.op === 'eq').length;
-    const orderColumns = [...new Set([...fields.map(fieldExpression), 'creation_time', 'id'])];
-    this.plan = { index: sqlIndex, orderColumns, pinned, where, params };
+    this.bounds = range ? range(new IndexRange(fields, name)).bounds : [];
+    this.plan = { index: sqlIndex, orderFields: [...new Set([...fields, '_creationTime', '_id'])], pinned: this.bounds.filter((b) => b.op === 'eq').length };
     return this;
   }
 
@@ -146,72 +135,97 @@ export class QueryBuilder {
     return this;
   }
 
-  private sql(extraWhere: string[], limit: number | null, withKeys: boolean): string {
-    const indexed = this.plan.index ? ` INDEXED BY ${quoteIdentifier(this.plan.index)}` : '';
-    const order = this.plan.orderColumns.slice(this.plan.pinned).map((c) => `${c} ${this.direction === 'asc' ? 'ASC' : 'DESC'}`).join(', ');
-    const keys = withKeys ? `, ${this.plan.orderColumns.map((c, i) => `${c} AS k${i}`).join(', ')}` : '';
-    const limitClause = limit === null ? '' : ` LIMIT ${limit}`;
-    return `SELECT id, tbl, creation_time, doc${keys} FROM _valet_documents${indexed} WHERE ${[...this.plan.where, ...extraWhere].join(' AND ')} ORDER BY ${order}${limitClause}`;
+  private columns(dialect: Dialect): OrderColumn[] {
+    return this.plan.orderFields.map((field) => ({ sql: dialect.field(field), kind: kindOf(field) }));
+  }
+
+  /** The table and the index range, as SQL conditions and their parameters. */
+  private rangeWhere(dialect: Dialect): { where: string[]; params: unknown[] } {
+    const where = [`tbl = ${quoteLiteral(this.table)}`];
+    const params: unknown[] = [];
+    for (const bound of this.bounds) {
+      const expression = dialect.field(bound.field);
+      const kind = kindOf(bound.field);
+      if (bound.op === 'eq' && (bound.value === null || bound.value === undefined)) {
+        where.push(`${expression} IS NULL`);
+        continue;
+      }
+      where.push(`${expression} ${bound.op === 'eq' ? '=' : OPERATORS[bound.op]} ${dialect.param(kind)}`);
+      params.push(kind === 'field' ? dialect.fieldValue(bound.value) : bound.value);
+    }
+    return { where, params };
+  }
+
+  /** One statement: rows in order after `after` and up to `upTo`, at most `limit`. */
+  private fetch(store: DocumentStore, limit: number | null, range: Range, withKeys: boolean): Promise<Record<string, unknown>[]> {
+    const dialect = store.dialect;
+    const columns = this.columns(dialect);
+    const { where, params } = this.rangeWhere(dialect);
+    for (const [key, clauseOf] of [[range.after, afterClause], [range.upTo, upToClause]] as const) {
+      if (!key) continue;
+      const { clause, values } = clauseOf(dialect, columns, key, this.direction);
+      where.push(clause);
+      params.push(...values);
+    }
+    const order = columns.slice(this.plan.pinned).map((c) => dialect.order(c.sql, this.direction, c.kind)).join(', ');
+    const keys = withKeys ? `, ${columns.map((c, i) => `${c.sql} AS k${i}`).join(', ')}` : '';
+    const text = `SELECT id, tbl, creation_time, ${dialect.documentColumn}${keys} FROM _valet_documents${dialect.indexHint(this.plan.index)} WHERE ${where.join(' AND ')} ORDER BY ${order}${limit === null ? '' : ` LIMIT ${limit}`}`;
+    return store.cachedRead(text, params, () => store.sql.all(text, params));
   }
 
   /**
-   * Reads rows in order (after `after`, up to `upTo`), keeping those that pass the filters, until
-   * `limit` are kept or `maxRows` were read. Without filters SQLite applies the limit itself.
-   * `withKeys` also returns the ordering key of the last row read (for pagination cursors).
+   * Reads rows in order, keeping those that pass the filters, until `limit` are kept or `maxRows`
+   * were read. Without filters the database applies the limit itself; with filters rows are read
+   * in batches and reading stops as soon as enough passed. `withKeys` also returns the ordering
+   * key of the last row read (for pagination cursors).
    */
-  private scan(store: DocumentStore, limit: number, range: { after?: CursorKey | null; upTo?: CursorKey | null } = {}, withKeys = false, maxRows = Number.POSITIVE_INFINITY): { docs: StoredDocument[]; last: CursorKey | null; exhausted: boolean } {
+  private async scan(store: DocumentStore, limit: number, range: Range = {}, withKeys = false, maxRows = Number.POSITIVE_INFINITY): Promise<{ docs: StoredDocument[]; last: CursorKey | null; exhausted: boolean }> {
     this.onRead?.({ kind: 'range', table: this.table, bounds: this.bounds });
-    const extra: string[] = [];
-    const params = [...this.plan.params];
-    for (const [key, clauseOf] of [[range.after, afterClause], [range.upTo, upToClause]] as const) {
-      if (!key) continue;
-      const { clause, values } = clauseOf(this.plan.orderColumns, key, this.direction);
-      extra.push(clause);
-      params.push(...values);
-    }
     if (limit <= 0) return { docs: [], last: null, exhausted: false };
-    const keysOf = (row: Record<string, unknown>) => this.plan.orderColumns.map((_, i) => row[`k${i}`] as SqlValue);
+    const dialect = store.dialect;
+    const kinds = this.plan.orderFields.map(kindOf);
+    const keysOf = (row: Record<string, unknown>) => kinds.map((kind, i) => dialect.keyValue(row[`k${i}`], kind));
     if (this.predicates.length === 0) {
       const bound = Math.min(limit, maxRows);
       const bounded = Number.isFinite(bound) ? bound : null;
-      const sql = this.sql(extra, bounded, withKeys);
-      const rows = store.cachedRead(sql, params, () => store.prepare(sql).all(...params)) as Record<string, unknown>[];
+      const rows = await this.fetch(store, bounded, range, withKeys);
       const last = withKeys && rows.length > 0 ? keysOf(rows[rows.length - 1]!) : null;
       return { docs: rows.map((row) => rowToDocument(row as never)), last, exhausted: bounded === null || rows.length < bounded };
     }
     const docs: StoredDocument[] = [];
     let last: CursorKey | null = null;
     let read = 0;
-    const iterator = store.prepare(this.sql(extra, null, withKeys)).iterate(...params) as IterableIterator<Record<string, unknown>>;
-    for (const row of iterator) {
-      const doc = rowToDocument(row as never);
-      read++;
-      if (withKeys) last = keysOf(row);
-      if (this.predicates.every((p) => p(doc))) docs.push(doc);
-      if (docs.length >= limit || read >= maxRows) {
-        iterator.return?.();
-        return { docs, last, exhausted: false };
+    let after = range.after ?? null;
+    for (;;) {
+      const rows = await this.fetch(store, FILTER_BATCH, { after, upTo: range.upTo }, true);
+      for (const row of rows) {
+        const doc = rowToDocument(row as never);
+        read++;
+        last = keysOf(row);
+        if (this.predicates.every((p) => p(doc))) docs.push(doc);
+        if (docs.length >= limit || read >= maxRows) return { docs, last: withKeys ? last : null, exhausted: false };
       }
+      if (rows.length < FILTER_BATCH) return { docs, last: withKeys ? last : null, exhausted: true };
+      after = last;
     }
-    return { docs, last, exhausted: true };
   }
 
   take(n: number): Promise<StoredDocument[]> {
     if (!Number.isInteger(n) || n < 0) throw new DocumentError('invalid_query', `take: expected a non-negative integer, got ${n}`);
-    return this.read((store) => this.scan(store, n).docs);
+    return this.read(async (store) => (await this.scan(store, n)).docs);
   }
 
   collect(): Promise<StoredDocument[]> {
-    return this.read((store) => this.scan(store, Number.POSITIVE_INFINITY).docs);
+    return this.read(async (store) => (await this.scan(store, Number.POSITIVE_INFINITY)).docs);
   }
 
   first(): Promise<StoredDocument | null> {
-    return this.read((store) => this.scan(store, 1).docs[0] ?? null);
+    return this.read(async (store) => (await this.scan(store, 1)).docs[0] ?? null);
   }
 
   unique(): Promise<StoredDocument | null> {
-    return this.read((store) => {
-      const { docs } = this.scan(store, 2);
+    return this.read(async (store) => {
+      const { docs } = await this.scan(store, 2);
       if (docs.length > 1) throw new DocumentError('invalid_query', `unique: more than one document in ${this.table} matches (${docs[0]!._id}, ${docs[1]!._id}, ...)`);
       return docs[0] ?? null;
     });
@@ -222,20 +236,20 @@ export class QueryBuilder {
     if (!Number.isInteger(options.numItems) || options.numItems <= 0) {
       throw new DocumentError('invalid_query', `paginate: numItems must be a positive integer, got ${options.numItems}`);
     }
-    const keyLength = this.plan.orderColumns.length;
+    const keyLength = this.plan.orderFields.length;
     const after = options.cursor === null || options.cursor === undefined ? null : decodeCursor(options.cursor, keyLength);
     const upTo = options.endCursor === null || options.endCursor === undefined ? null : decodeCursor(options.endCursor, keyLength);
     const maxRows = options.maximumRowsRead ?? Number.POSITIVE_INFINITY;
-    return this.read((store) => {
+    return this.read(async (store) => {
       if (upTo) {
         // A pinned page: exactly the rows between its cursors, however many there are now.
-        const { docs } = this.scan(store, Number.POSITIVE_INFINITY, { after, upTo }, true);
-        const isDone = this.scan(store, 1, { after: upTo }, true).docs.length === 0;
+        const { docs } = await this.scan(store, Number.POSITIVE_INFINITY, { after, upTo }, true);
+        const isDone = (await this.scan(store, 1, { after: upTo }, true)).docs.length === 0;
         return { page: docs, isDone, continueCursor: options.endCursor! };
       }
-      const { docs, last, exhausted } = this.scan(store, options.numItems, { after }, true, maxRows);
+      const { docs, last, exhausted } = await this.scan(store, options.numItems, { after }, true, maxRows);
       // A full page may still be the last one: look one row ahead so isDone is exact.
-      const isDone = exhausted || (last !== null && this.scan(store, 1, { after: last }, true).docs.length === 0);
+      const isDone = exhausted || (last !== null && (await this.scan(store, 1, { after: last }, true)).docs.length === 0);
       return { page: docs, isDone, continueCursor: last ? encodeCursor(last) : (options.cursor ?? encodeCursor([])) };
     });
   }

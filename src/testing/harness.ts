@@ -10,7 +10,7 @@ import { devAuthConfig } from '../runtime/auth/config.js';
 import type { CallResponse } from '../runtime/call/types.js';
 import { createEngine } from '../runtime/engine.js';
 import type { Engine } from '../runtime/engine.js';
-import { listOutbox, getOutboxEmail } from '../runtime/outbox/store.js';
+import { listOutbox } from '../runtime/outbox/store.js';
 import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import { PermanentDeliveryError } from '../runtime/outbox/transports.js';
 import type { LoadedModules } from '../runtime/registry.js';
@@ -99,13 +99,14 @@ export class ValetTest implements Caller {
   /** Every email enqueued, oldest first, with its contents and delivery state; `failNext(n)` injects failures. */
   readonly outbox: (() => TestEmail[]) & { failNext(count?: number, options?: { permanent?: boolean; message?: string }): void };
   private failures: { permanent: boolean; message: string }[] = [];
+  private emails: TestEmail[] = [];
 
   private constructor(
     readonly engine: Engine,
     private readonly testClock: TestClock,
     routes: FetchRoutes,
     private readonly keys: TestKeys,
-    private readonly removeDatabase: () => void,
+    private readonly removeDatabase: () => Promise<void>,
   ) {
     this.fetch = routes;
     this.clock = {
@@ -115,7 +116,7 @@ export class ValetTest implements Caller {
         await this.settle({ crons: true, scheduled: true });
       },
     };
-    const outbox = () => this.emails();
+    const outbox = () => [...this.emails];
     this.outbox = Object.assign(outbox, {
       failNext: (count = 1, options: { permanent?: boolean; message?: string } = {}) => {
         for (let i = 0; i < count; i++) this.failures.push({ permanent: options.permanent ?? false, message: options.message ?? 'delivery failed (injected by the test)' });
@@ -137,9 +138,10 @@ export class ValetTest implements Caller {
     const database = freshDatabase();
     const testKeyPair = await testKeys();
     let harness: ValetTest | null = null;
-    const engine = createEngine({
+    const engine = await createEngine({
       modules,
-      dbPath: database.file,
+      database: database.database,
+      postgres: database.postgres,
       clock,
       env: process.env.VALET_DEV === '1' ? { ...process.env, VALET_DEV: '0' } : process.env,
       auth: devAuthConfig(testKeyPair.publicJwk, ISSUER, AUDIENCE, 'the test key'),
@@ -220,7 +222,7 @@ export class ValetTest implements Caller {
   async finishScheduled(): Promise<void> {
     for (let round = 0; round < MAX_SCHEDULED_ROUNDS; round++) {
       await this.settle({ crons: false, scheduled: true });
-      const next = this.engine.scheduled.nextDueAt();
+      const next = await this.engine.scheduled.nextDueAt();
       if (next === null) return;
       this.testClock.tick(Math.max(0, next - this.testClock.now()));
     }
@@ -254,14 +256,24 @@ export class ValetTest implements Caller {
     return response;
   }
 
-  private emails(): TestEmail[] {
-    const db = this.engine.connections.autoCommitReader.db;
-    return listOutbox(db, { limit: 100_000 })
-      .reverse()
-      .map((email) => {
-        const full = getOutboxEmail(db, email.id)!;
-        return { id: email.id, to: email.to, subject: email.subject, html: full.html, text: full.text, deliveryKey: email.deliveryKey, status: email.status, attempts: email.attempts, lastError: email.lastError, source: email.source };
-      });
+  /**
+   * Re-reads the outbox. Every harness call ends by settling background work, and settling ends
+   * here, so `t.outbox()` (synchronous, on either backend) always shows the state after the last call.
+   */
+  private async readEmails(): Promise<void> {
+    const emails = await listOutbox(this.engine.connections.autoCommit.sql, { limit: 100_000, bodies: true });
+    this.emails = emails.reverse().map((email) => ({
+      id: email.id,
+      to: email.to,
+      subject: email.subject,
+      html: email.html,
+      text: email.text,
+      deliveryKey: email.deliveryKey,
+      status: email.status,
+      attempts: email.attempts,
+      lastError: email.lastError,
+      source: email.source,
+    }));
   }
 
   /** Background work due at the current time: email delivery always; scheduled calls and cron ticks when time moved. */
@@ -273,7 +285,7 @@ export class ValetTest implements Caller {
         await this.engine.crons.settle();
       }
       if (what.scheduled) {
-        const next = this.engine.scheduled.nextDueAt();
+        const next = await this.engine.scheduled.nextDueAt();
         if (next !== null && next <= this.testClock.now()) {
           await this.engine.scheduled.round();
           busy = true;
@@ -281,15 +293,16 @@ export class ValetTest implements Caller {
       }
       const delivered = await this.engine.outbox.drain();
       if (delivered.sent + delivered.retrying + delivered.dead > 0) busy = true;
-      if (!busy) return;
+      if (!busy) break;
       what = { ...what, crons: false };
     }
+    await this.readEmails();
   }
 
   /** Closes the engine and removes the database. */
   async close(): Promise<void> {
     await this.engine.close();
-    this.removeDatabase();
+    await this.removeDatabase();
   }
 
   async [Symbol.asyncDispose](): Promise<void> {

@@ -24,24 +24,24 @@ describe('client actions', async () => {
 
   it('retries a safeToRetry action under one idempotency key until it succeeds', async () => {
     expect(await client.invokeAction(flaky, { label: 'client-flaky', failures: 2 })).toEqual({ attempts: 3 });
-    const [record] = listInvocations(served.engine.connections.writerDb, { function: 'actions:flaky' });
+    const [record] = (await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:flaky' }));
     expect(record).toMatchObject({ status: 'succeeded', attempts: 3, idempotencyKey: expect.any(String) });
-    expect(listInvocations(served.engine.connections.writerDb, { function: 'actions:flaky' })).toHaveLength(1);
+    expect((await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:flaky' }))).toHaveLength(1);
   });
 
   it('does not retry an action that is not safeToRetry, and sends a fresh key per call', async () => {
     await expect(client.invokeAction(failing, { label: 'once' })).rejects.toMatchObject({ code: 'handler_error', status: 500 });
     await client.invokeAction(countRun, { label: 'a' });
     await client.invokeAction(countRun, { label: 'a' });
-    const keys = listInvocations(served.engine.connections.writerDb, { function: 'actions:countRun' }).map((i) => i.idempotencyKey);
+    const keys = (await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:countRun' })).map((i) => i.idempotencyKey);
     expect(new Set(keys).size).toBe(2);
-    expect(listInvocations(served.engine.connections.writerDb, { function: 'actions:failing' })).toHaveLength(1);
+    expect((await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:failing' }))).toHaveLength(1);
   });
 
   it('reuses a given idempotency key: the second call replays', async () => {
     await client.invokeAction(countRun, { label: 'keyed' }, { idempotencyKey: 'welcome-1' });
     await client.invokeAction(countRun, { label: 'keyed' }, { idempotencyKey: 'welcome-1' });
-    expect(listInvocations(served.engine.connections.writerDb, { function: 'actions:countRun' }).filter((i) => i.idempotencyKey === 'welcome-1')).toHaveLength(1);
+    expect((await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:countRun' })).filter((i) => i.idempotencyKey === 'welcome-1')).toHaveLength(1);
   });
 
   it('lets api refs invoke actions once a client is registered (what <ValetProvider> does)', async () => {

@@ -131,7 +131,7 @@ describe('the offline queue', () => {
     const emails = await (await fetch(`${served.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:emails', args: {} }) })).json();
     expect(emails).toEqual({ value: ['q1@example.com', 'q3@example.com'] });
     const clientId = await restarted.clientId();
-    expect(served.engine.connections.writerDb.prepare('SELECT last_seq FROM _valet_sync_clients WHERE client_id = ?').get(clientId)).toEqual({ last_seq: 3 });
+    expect((await served.engine.connections.autoCommit.sql.get('SELECT last_seq FROM _valet_sync_clients WHERE client_id = ?', [clientId]))).toEqual({ last_seq: 3 });
 
     // A server restart keeps the per-client state: a resend of an applied id is a duplicate.
     const app = served.app;
@@ -148,7 +148,7 @@ describe('the offline queue', () => {
     while (!messages.some((m) => m.type === 'mutationResult')) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(messages[0]).toEqual({ type: 'welcome', lastSeq: 3 });
     expect(messages.find((m) => m.type === 'mutationResult')).toMatchObject({ seq: 3, status: 200 });
-    expect((again.engine.connections.writerDb.prepare("SELECT COUNT(*) AS n FROM _valet_documents WHERE tbl = 'users'").get() as { n: number }).n).toBe(2);
+    expect(((await again.engine.connections.autoCommit.sql.get("SELECT COUNT(*) AS n FROM _valet_documents WHERE tbl = 'users'")) as { n: number }).n).toBe(2);
     socket.close();
     await again.stop();
   });

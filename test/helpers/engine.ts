@@ -8,6 +8,7 @@ import type { EngineOptions } from '../../src/runtime/engine.js';
 import type { Invoker } from '../../src/server/ctx.js';
 import type { FunctionKind } from '../../src/server/functions.js';
 import { fixtureApp } from './apps.js';
+import { testDatabase } from './database.js';
 
 export interface CallOptions {
   invoker?: Invoker;
@@ -21,7 +22,7 @@ export async function engineFor(fixture: string, options: Partial<EngineOptions>
   const stateDir = join(app, '.valet');
   const modules = await buildAndLoad(app);
   const logs: string[] = [];
-  const engine = createEngine({ modules, dbPath: join(stateDir, 'valet.db'), log: (line) => logs.push(line), env: {}, ...options });
+  const engine = await createEngine({ modules, ...testDatabase(stateDir), log: (line) => logs.push(line), env: {}, ...options });
   const call = (kind: FunctionKind, path: string, args: unknown = {}, opts: CallOptions = {}) =>
     engine.call({ kind, path, args, invoker: opts.invoker ?? { type: 'anonymous' }, external: opts.external ?? true, idempotencyKey: opts.key ?? null });
   /** The value of a successful call; throws with the error body otherwise. */

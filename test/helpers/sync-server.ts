@@ -12,6 +12,7 @@ import { accessPolicyFrom } from '../../src/http/security.js';
 import type { SyncOptions } from '../../src/http/sync.js';
 import type { Engine, EngineOptions } from '../../src/runtime/engine.js';
 import { fixtureApp } from './apps.js';
+import { testDatabase } from './database.js';
 
 export interface ServedApp {
   app: string;
@@ -23,7 +24,7 @@ export interface ServedApp {
 
 export async function serveFixture(fixture: string, app = fixtureApp(fixture, []), port = 0, options: Partial<EngineOptions> = {}, syncOptions: SyncOptions = {}): Promise<ServedApp> {
   runCodegen(app);
-  const engine = createEngine({ modules: await buildAndLoad(app), dbPath: join(app, '.valet/valet.db'), env: {}, log: () => undefined, ...options });
+  const engine = await createEngine({ modules: await buildAndLoad(app), ...testDatabase(join(app, '.valet')), env: {}, log: () => undefined, ...options });
   const server = await listen({ engine, adminKey: 'test-admin-key', policy: accessPolicyFrom('start', '127.0.0.1', {}) }, port, '127.0.0.1', syncOptions);
   return {
     app,

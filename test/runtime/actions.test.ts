@@ -3,6 +3,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { getInvocation, listInvocations } from '../../src/runtime/invocations/store.js';
 import { removeTempDirs } from '../helpers/apps.js';
+import type { Engine } from '../../src/runtime/engine.js';
+import { countDocuments } from '../helpers/database.js';
 import { engineFor, ManualClock } from '../helpers/engine.js';
 
 afterAll(removeTempDirs);
@@ -10,10 +12,9 @@ afterAll(removeTempDirs);
 const u1 = { type: 'user', userId: 'u1', claims: { sub: 'u1' } } as const;
 const u2 = { type: 'user', userId: 'u2', claims: { sub: 'u2' } } as const;
 
-async function runsOf(value: (kind: 'query', path: string, args?: unknown, opts?: object) => Promise<any>, engine: { connections: { writerDb: { prepare: (sql: string) => { get: (...a: unknown[]) => unknown } } } }, label: string): Promise<number> {
+async function runsOf(value: (kind: 'query', path: string, args?: unknown, opts?: object) => Promise<any>, engine: Engine, label: string): Promise<number> {
   void value;
-  const row = engine.connections.writerDb.prepare(`SELECT COUNT(*) AS n FROM _valet_documents WHERE tbl = 'runs' AND json_extract(doc, '$.label') = ?`).get(label) as { n: number };
-  return row.n;
+  return countDocuments(engine, 'runs', { label });
 }
 
 describe('idempotency keys', async () => {
@@ -74,7 +75,7 @@ describe('idempotency keys', async () => {
     for (let i = 0; i < 4; i++) statuses.push((await call('action', 'actions:flaky', { label: 'flaky', failures: 2 }, { key: 'k-flaky' })).status);
     expect(statuses).toEqual([500, 500, 200, 200]);
     expect(await runs('flaky')).toBe(3);
-    const [record] = listInvocations(engine.connections.writerDb, { function: 'actions:flaky' });
+    const [record] = (await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:flaky' }));
     expect(record).toMatchObject({ status: 'succeeded', attempts: 3, result: { attempts: 3 }, idempotencyKey: 'k-flaky', safeToRetry: true });
   });
 
@@ -84,7 +85,7 @@ describe('idempotency keys', async () => {
     const duplicate = await call('action', 'actions:rotateSecret', { label: 'secret' }, { key: 'k-secret' });
     expect(duplicate).toMatchObject({ status: 409, body: { code: 'result_not_retained' } });
     expect(await runs('secret')).toBe(1);
-    const stored = engine.connections.writerDb.prepare("SELECT args, result FROM _valet_action_invocations WHERE function = 'actions:rotateSecret'").all();
+    const stored = (await engine.connections.autoCommit.sql.all("SELECT args, result FROM _valet_action_invocations WHERE function = 'actions:rotateSecret'"));
     expect(stored).toEqual([{ args: null, result: null }]);
   });
 });
@@ -95,7 +96,7 @@ describe('the invocation log', async () => {
   it('records one row per invocation with invoker, args, status, result and timings', async () => {
     const response = await call('action', 'actions:countRun', { label: 'logged' }, { key: 'k-log', invoker: u1 });
     const id = response.headers['valet-invocation-id']!;
-    expect(getInvocation(engine.connections.writerDb, id)).toEqual({
+    expect((await getInvocation(engine.connections.autoCommit.sql, id))).toEqual({
       id,
       function: 'actions:countRun',
       invoker: u1,
@@ -116,8 +117,8 @@ describe('the invocation log', async () => {
 
   it('filters by function and status', async () => {
     await call('action', 'actions:failing', { label: 'x' });
-    expect(listInvocations(engine.connections.writerDb, { status: 'failed' }).map((i) => i.function)).toEqual(['actions:failing']);
-    expect(listInvocations(engine.connections.writerDb, { function: 'actions:countRun', limit: 1 })).toHaveLength(1);
+    expect((await listInvocations(engine.connections.autoCommit.sql, { status: 'failed' })).map((i) => i.function)).toEqual(['actions:failing']);
+    expect((await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:countRun', limit: 1 }))).toHaveLength(1);
   });
 });
 
@@ -132,14 +133,14 @@ describe('timeouts', async () => {
     await settle();
     clock.advance(1000);
     expect(await first).toMatchObject({ status: 504, body: { code: 'action_timeout' } });
-    const [record] = listInvocations(engine.connections.writerDb, { function: 'actions:hangs' });
+    const [record] = (await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:hangs' }));
     expect(record).toMatchObject({ status: 'timeout', attempts: 1 });
     const second = call('action', 'actions:hangs', { label: 'hang' }, { key: 'k-hang' });
     await settle();
     clock.advance(1000);
     expect((await second).status).toBe(504);
     expect(await runs('hang')).toBe(2);
-    expect(listInvocations(engine.connections.writerDb, { function: 'actions:hangs' })[0]).toMatchObject({ status: 'timeout', attempts: 2 });
+    expect((await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:hangs' }))[0]).toMatchObject({ status: 'timeout', attempts: 2 });
   });
 
   it('roll back and release a transaction the timed-out action held', async () => {
@@ -156,7 +157,7 @@ describe('transactions in actions', async () => {
   const { call, value, engine } = await engineFor('engine-app');
   const a = await value('mutation', 'bank:open', { owner: 'a', balance: 100 });
   const b = await value('mutation', 'bank:open', { owner: 'b', balance: 100 });
-  const outbox = () => engine.connections.writerDb.prepare('SELECT delivery_key FROM _valet_outbox').all();
+  const outbox = () => engine.connections.autoCommit.sql.all('SELECT delivery_key FROM _valet_outbox');
 
   it('are atomic: a failure halfway leaves nothing behind', async () => {
     expect((await call('action', 'bank:transferInAction', { from: a, to: b, amount: 30, failAfterDebit: true })).status).toBe(500);
@@ -171,10 +172,10 @@ describe('transactions in actions', async () => {
 
   it('take an email enqueue with them: rolled back on failure, deduplicated by deliveryKey', async () => {
     expect((await call('action', 'actions:enqueueInTransaction', { fail: true, key: 'r1' })).status).toBe(500);
-    expect(outbox()).toEqual([]);
+    expect(await outbox()).toEqual([]);
     await value('action', 'actions:enqueueInTransaction', { fail: false, key: 'r1' });
     await value('action', 'actions:enqueueInTransaction', { fail: false, key: 'r1' });
-    expect(outbox()).toEqual([{ delivery_key: 'r1' }]);
+    expect(await outbox()).toEqual([{ delivery_key: 'r1' }]);
   });
 });
 
@@ -189,6 +190,6 @@ describe('retention', async () => {
     expect((await call('action', 'actions:countRun', { label: 'kept' }, { key: 'k-kept' })).headers['idempotent-replayed']).toBe('true');
     clock.advance(2 * 3_600_000);
     await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(listInvocations(engine.connections.writerDb, { function: 'actions:countRun' })).toEqual([]);
+    expect((await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:countRun' }))).toEqual([]);
   });
 });

@@ -7,6 +7,7 @@ import { createEngine } from '../../src/runtime/engine.js';
 import { listScheduled } from '../../src/runtime/scheduler/store.js';
 import { buildAndLoad } from '../../src/bundler/evaluate.js';
 import { removeTempDirs } from '../helpers/apps.js';
+import { testDatabase } from '../helpers/database.js';
 import { engineFor, ManualClock } from '../helpers/engine.js';
 
 afterAll(removeTempDirs);
@@ -18,9 +19,9 @@ describe('ctx.scheduler', async () => {
 
   it('schedules only when the mutation commits', async () => {
     expect((await call('mutation', 'jobs:later', { delayMs: 1000, job: 'rolled-back', fail: true })).status).toBe(500);
-    expect(listScheduled(engine.connections.writerDb)).toEqual([]);
+    expect((await listScheduled(engine.connections.autoCommit.sql))).toEqual([]);
     await value('mutation', 'jobs:later', { delayMs: 5000, job: 'kept' });
-    expect(listScheduled(engine.connections.writerDb)).toEqual([expect.objectContaining({ function: 'jobs:tick', status: 'pending', args: { job: 'kept' }, scheduledBy: 'mutation jobs:later' })]);
+    expect((await listScheduled(engine.connections.autoCommit.sql))).toEqual([expect.objectContaining({ function: 'jobs:tick', status: 'pending', args: { job: 'kept' }, scheduledBy: 'mutation jobs:later' })]);
   });
 
   it('runs it when due, as the system with source scheduler', async () => {
@@ -30,7 +31,7 @@ describe('ctx.scheduler', async () => {
     await engine.scheduled.round();
     const [tick] = await value('query', 'jobs:ticks');
     expect(tick).toMatchObject({ job: 'kept', invoker: { type: 'system', source: 'scheduler', scheduledAt: clock.now(), dispatchedAt: clock.now() } });
-    expect(listScheduled(engine.connections.writerDb)[0]).toMatchObject({ status: 'done', attempts: 1 });
+    expect((await listScheduled(engine.connections.autoCommit.sql))[0]).toMatchObject({ status: 'done', attempts: 1 });
   });
 
   it('cancels pending work', async () => {
@@ -39,13 +40,13 @@ describe('ctx.scheduler', async () => {
     clock.advance(1000);
     await engine.scheduled.round();
     expect((await value('query', 'jobs:ticks')).map((t: { job: string }) => t.job)).toEqual(['kept']);
-    expect(listScheduled(engine.connections.writerDb, { status: 'canceled' })).toHaveLength(1);
+    expect((await listScheduled(engine.connections.autoCommit.sql, { status: 'canceled' }))).toHaveLength(1);
   });
 
   it('survives a restart: a new engine on the same database runs what was pending', async () => {
     await value('mutation', 'jobs:later', { delayMs: 2000, job: 'after-restart' });
     await engine.close();
-    const again = createEngine({ modules: await buildAndLoad(app), dbPath: join(app, '.valet/valet.db'), clock, env: {}, log: () => undefined });
+    const again = await createEngine({ modules: await buildAndLoad(app), ...testDatabase(join(app, '.valet')), clock, env: {}, log: () => undefined });
     clock.advance(2000);
     await again.scheduled.round();
     const ticks = (await again.call({ kind: 'query', path: 'jobs:ticks', args: {}, invoker: { type: 'anonymous' }, external: true })).body as { value: { job: string }[] };
@@ -57,54 +58,54 @@ describe('ctx.scheduler', async () => {
 describe('crons', async () => {
   const clock = new ManualClock(); // starts at 09:00:00 UTC
   const { value, engine } = await engineFor('engine-app', { clock });
-  const runs = (job: string) => listCronRuns(engine.connections.writerDb, { job }).reverse();
+  const runs = async (job: string) => (await listCronRuns(engine.connections.autoCommit.sql, { job })).reverse();
 
   it('starts counting when a job is first seen, then runs each tick as the system with timing fields', async () => {
     await engine.crons.round();
-    expect(runs('every-minute')).toEqual([]);
+    expect(await runs('every-minute')).toEqual([]);
     clock.advance(60_000);
     await engine.crons.round();
     await settle();
     const [tick] = await value('query', 'jobs:ticks');
     expect(tick.invoker).toEqual({ type: 'system', source: 'cron', job: 'every-minute', scheduledAt: clock.now(), dispatchedAt: clock.now() });
-    expect(runs('every-minute')).toEqual([expect.objectContaining({ status: 'succeeded', trigger: 'schedule', catchUp: false, lagMs: 0 })]);
+    expect(await runs('every-minute')).toEqual([expect.objectContaining({ status: 'succeeded', trigger: 'schedule', catchUp: false, lagMs: 0 })]);
   });
 
   it('catches up missed ticks after downtime with one run flagged catchUp', async () => {
     clock.advance(5 * 60_000);
     await engine.crons.round();
     await settle();
-    expect(runs('every-minute').at(-1)).toMatchObject({ status: 'succeeded', catchUp: true, missedRuns: 5 });
+    expect((await runs('every-minute')).at(-1)).toMatchObject({ status: 'succeeded', catchUp: true, missedRuns: 5 });
     const last = (await value('query', 'jobs:ticks')).at(-1);
     expect(last.invoker).toMatchObject({ catchUp: true, missedRuns: 5 });
   });
 
   it('never runs one tick twice when the clock jumps backwards', async () => {
-    const before = runs('every-minute').length;
+    const before = (await runs('every-minute')).length;
     clock.advance(-10 * 60_000);
     await engine.crons.round();
     clock.advance(10 * 60_000);
     await engine.crons.round();
     await settle();
-    expect(runs('every-minute').length).toBe(before);
+    expect((await runs('every-minute')).length).toBe(before);
   });
 
   it('records an overlapping tick as skipped while the previous run is still going', async () => {
     clock.advance(60 * 60_000); // 10:06 → past 10:00, the hourly job's first tick since it was seen
     await engine.crons.round();
     await settle();
-    expect(runs('hourly-slow').map((r) => r.status)).toEqual(['running']);
+    expect((await runs('hourly-slow')).map((r) => r.status)).toEqual(['running']);
     clock.advance(60 * 60_000);
     await engine.crons.round();
-    expect(runs('hourly-slow').map((r) => r.status)).toEqual(['running', 'skipped']);
+    expect((await runs('hourly-slow')).map((r) => r.status)).toEqual(['running', 'skipped']);
     await value('action', 'jobs:release');
     await settle();
-    expect(runs('hourly-slow').map((r) => r.status)).toEqual(['succeeded', 'skipped']);
+    expect((await runs('hourly-slow')).map((r) => r.status)).toEqual(['succeeded', 'skipped']);
   });
 
   it('runs a job on demand as an admin trigger', async () => {
     const { runId } = await engine.crons.trigger('every-minute');
-    expect(runs('every-minute').find((r) => r.id === runId)).toMatchObject({ status: 'succeeded', trigger: 'admin' });
+    expect((await runs('every-minute')).find((r) => r.id === runId)).toMatchObject({ status: 'succeeded', trigger: 'admin' });
     expect((await value('query', 'jobs:ticks')).at(-1).invoker).toMatchObject({ source: 'admin', job: 'every-minute' });
     await expect(engine.crons.trigger('nope')).rejects.toThrow('no cron job "nope"');
   });
@@ -130,7 +131,7 @@ describe('HTTP routes', async () => {
     const signed = await request('/signed', { method: 'POST', body: payload, headers: { 'valet-signature': await signWebhookPayload(payload, 'test-secret-0123456789') } });
     expect(signed.status).toBe(200);
     const { id } = (await signed.json()) as { id: string };
-    expect(engine.connections.writer.get(id)).toMatchObject({ email: 'hook@example.com' });
+    expect(await engine.connections.autoCommit.get(id)).toMatchObject({ email: 'hook@example.com' });
   });
 
   it('answer 404 for unknown routes and 500 for a handler that returns no Response', async () => {

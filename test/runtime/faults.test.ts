@@ -5,10 +5,12 @@ import Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/runtime/engine.js';
+import type { Engine } from '../../src/runtime/engine.js';
 import { buildAndLoad } from '../../src/bundler/evaluate.js';
 import { getInvocation, listInvocations } from '../../src/runtime/invocations/store.js';
 import { listScheduled } from '../../src/runtime/scheduler/store.js';
 import { removeTempDirs } from '../helpers/apps.js';
+import { onPostgres, sqliteWriterOf, testDatabase } from '../helpers/database.js';
 import { engineFor } from '../helpers/engine.js';
 
 afterAll(removeTempDirs);
@@ -17,7 +19,7 @@ describe('an action left running by a crash', async () => {
   const first = await engineFor('engine-app');
   const { app, call } = first;
   const modules = await buildAndLoad(app);
-  let restarted: ReturnType<typeof createEngine> | null = null;
+  let restarted: Engine | null = null;
   afterAll(async () => {
     await call('action', 'faults:releaseAll');
     await restarted?.close();
@@ -31,22 +33,22 @@ describe('an action left running by a crash', async () => {
     expect(await call('action', 'faults:waitForRelease', { label: 'crash' }, { key: 'k-crash' })).toMatchObject({ status: 409, body: { code: 'idempotency_in_flight' } });
 
     // The process "dies": a new server opens the same database.
-    restarted = createEngine({ modules, dbPath: join(app, '.valet/valet.db'), env: {}, log: () => undefined, background: true });
+    restarted = await createEngine({ modules, ...testDatabase(join(app, '.valet')), env: {}, log: () => undefined, background: true });
     const again = (path: string, args: object, key: string) => restarted!.call({ kind: 'action', path, args, invoker: { type: 'anonymous' }, external: true, idempotencyKey: key });
-    await expect.poll(() => listInvocations(restarted!.connections.writerDb, { status: 'interrupted' }).length).toBe(2);
+    await expect.poll(async () => (await listInvocations(restarted!.connections.autoCommit.sql, { status: 'interrupted' })).length).toBe(2);
 
     const replay = await again('faults:waitForRelease', { label: 'crash' }, 'k-crash');
     expect(replay).toMatchObject({ status: 500, body: { code: 'interrupted', message: expect.stringContaining('not safeToRetry') } });
     const rerun = await again('faults:waitForReleaseRetryable', { label: 'crash-retryable' }, 'k-retryable');
     expect(rerun).toMatchObject({ status: 200, body: { value: 'second attempt' } });
-    const record = listInvocations(restarted.connections.writerDb, { function: 'faults:waitForReleaseRetryable' })[0]!;
+    const record = (await listInvocations(restarted.connections.autoCommit.sql, { function: 'faults:waitForReleaseRetryable' }))[0]!;
     expect(record).toMatchObject({ status: 'succeeded', attempts: 2 });
 
     // The first process's handler finishing late changes nothing.
     await call('action', 'faults:releaseAll');
     await Promise.all([pending, retryable]);
-    const interrupted = listInvocations(restarted.connections.writerDb, { function: 'faults:waitForRelease' })[0]!;
-    expect(getInvocation(restarted.connections.writerDb, interrupted.id)).toMatchObject({ status: 'interrupted', error: { code: 'interrupted' } });
+    const interrupted = (await listInvocations(restarted.connections.autoCommit.sql, { function: 'faults:waitForRelease' }))[0]!;
+    expect((await getInvocation(restarted.connections.autoCommit.sql, interrupted.id))).toMatchObject({ status: 'interrupted', error: { code: 'interrupted' } });
   });
 });
 
@@ -72,19 +74,19 @@ describe('calls inside ctx.db.transaction', async () => {
   it('ctx.scheduler schedules with the transaction, and not at all when it rolls back', async () => {
     expect(await value('action', 'faults:scheduleInTransaction', { job: 'tx-kept', fail: false })).toBe('committed');
     expect(await value('action', 'faults:scheduleInTransaction', { job: 'tx-dropped', fail: true })).toBe('rolled back');
-    const scheduled = listScheduled(engine.connections.writerDb).map((row) => (row.args as { job: string }).job);
+    const scheduled = (await listScheduled(engine.connections.autoCommit.sql)).map((row) => (row.args as { job: string }).job);
     expect(scheduled).toContain('tx-kept');
     expect(scheduled).not.toContain('tx-dropped');
   });
 });
 
-describe('storage failures', async () => {
+describe.skipIf(onPostgres)('storage failures (SQLite: tests/postgres has the PostgreSQL ones)', async () => {
   const { call, engine, app, logs } = await engineFor('engine-app');
   afterAll(() => engine.close());
 
   it('a database locked past the timeout answers 503 storage_unavailable, the cause in the log, and recovers', async () => {
     const other = new Database(join(app, '.valet/valet.db'));
-    engine.connections.writerDb.pragma('busy_timeout = 50');
+    sqliteWriterOf(engine).pragma('busy_timeout = 50');
     other.prepare('BEGIN EXCLUSIVE').run();
     try {
       const response = await call('mutation', 'users:create', { email: 'busy@example.com' });
@@ -98,7 +100,7 @@ describe('storage failures', async () => {
   });
 
   it('a full disk answers 507 storage_full and loses nothing already committed', async () => {
-    const db = engine.connections.writerDb;
+    const db = sqliteWriterOf(engine);
     const pages = db.pragma('page_count', { simple: true }) as number;
     db.pragma(`max_page_count = ${pages + 8}`);
     try {
@@ -131,8 +133,8 @@ describe('hostile values', async () => {
   it('refuses a table named like an Object.prototype member', async () => {
     const response = await engine.call({ kind: 'query', path: 'users:emails', args: {}, invoker: { type: 'anonymous' }, external: true });
     expect(response.status).toBe(200);
-    const store = engine.connections.writer;
-    expect(() => store.insert('constructor', { a: 1 })).toThrow(/table "constructor" is not declared/);
+    const store = engine.connections.autoCommit;
+    await expect(store.insert('constructor', { a: 1 })).rejects.toThrow(/table "constructor" is not declared/);
   });
 
   it('refuses values nested deeper than 64 levels with 400 naming the path, without overflowing the stack', async () => {

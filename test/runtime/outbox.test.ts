@@ -46,7 +46,7 @@ describe('the delivery worker', () => {
     const { value, engine } = await engineFor('engine-app', { clock });
     const transport = scriptedTransport(outcomes);
     const worker = new OutboxWorker({ connections: engine.connections, transport, clock, random: () => 0.5, maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000, ...extra });
-    const statuses = () => listOutbox(engine.connections.writerDb).map((e) => [e.deliveryKey, e.status, e.attempts]);
+    const statuses = async () => (await listOutbox(engine.connections.autoCommit.sql)).map((e) => [e.deliveryKey, e.status, e.attempts]);
     return { clock, value, engine, transport, worker, statuses };
   };
 
@@ -60,32 +60,32 @@ describe('the delivery worker', () => {
     await value('mutation', 'jobs:mailMany', { prefix: 'ok', count: 3 });
     expect(await worker.drain()).toEqual({ sent: 3, retrying: 0, dead: 0 });
     expect(transport.sent.map((e) => e.deliveryKey).sort()).toEqual(['ok-0', 'ok-1', 'ok-2']);
-    expect(statuses().every(([, status]) => status === 'sent')).toBe(true);
+    expect((await statuses()).every(([, status]) => status === 'sent')).toBe(true);
   });
 
   it('retries a failure after the backoff, then dead-letters it after the attempt limit', async () => {
     const { value, worker, clock, statuses, engine } = await setup(['fail', 'fail', 'fail']);
     await value('mutation', 'jobs:mailMany', { prefix: 'flaky', count: 1 });
     expect(await worker.runOnce()).toMatchObject({ retrying: 1 });
-    expect(statuses()).toEqual([['flaky-0', 'failed', 1]]);
-    const [email] = listOutbox(engine.connections.writerDb);
+    expect(await statuses()).toEqual([['flaky-0', 'failed', 1]]);
+    const [email] = (await listOutbox(engine.connections.autoCommit.sql));
     expect(Date.parse(email!.nextAttemptAt) - clock.now()).toBe(750);
     expect((await worker.runOnce()).claimed).toBe(0);
     clock.advance(750);
     expect(await worker.runOnce()).toMatchObject({ retrying: 1 });
     clock.advance(1500);
     expect(await worker.runOnce()).toMatchObject({ dead: 1 });
-    expect(statuses()).toEqual([['flaky-0', 'dead', 3]]);
-    expect(listOutbox(engine.connections.writerDb)[0]!.lastError).toBe('connection refused');
+    expect(await statuses()).toEqual([['flaky-0', 'dead', 3]]);
+    expect((await listOutbox(engine.connections.autoCommit.sql))[0]!.lastError).toBe('connection refused');
   });
 
   it('dead-letters a permanent failure at once, and sends it after a retry', async () => {
     const { value, worker, statuses, engine, clock } = await setup(['permanent']);
     await value('mutation', 'jobs:mailMany', { prefix: 'perm', count: 1 });
     expect(await worker.runOnce()).toMatchObject({ dead: 1 });
-    expect(retryEmails(engine.connections.writerDb, { dead: true }, clock.now())).toHaveLength(1);
+    expect((await retryEmails(engine.connections.autoCommit.sql, { dead: true }, clock.now()))).toHaveLength(1);
     expect(await worker.runOnce()).toMatchObject({ sent: 1 });
-    expect(statuses()).toEqual([['perm-0', 'sent', 1]]);
+    expect(await statuses()).toEqual([['perm-0', 'sent', 1]]);
   });
 
   it('takes over a row whose lease expired (the sender died mid-send), so nothing is lost', async () => {
@@ -94,12 +94,12 @@ describe('the delivery worker', () => {
     const crashed = new OutboxWorker({ connections: engine.connections, transport, clock, leaseMs: 10_000 });
     void crashed.runOnce();
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(statuses()).toEqual([['lease-0', 'sending', 1]]);
+    expect(await statuses()).toEqual([['lease-0', 'sending', 1]]);
     const survivor = new OutboxWorker({ connections: engine.connections, transport, clock, leaseMs: 10_000 });
     expect((await survivor.runOnce()).claimed).toBe(0);
     clock.advance(10_000);
     expect(await survivor.runOnce()).toMatchObject({ sent: 1 });
-    expect(statuses()).toEqual([['lease-0', 'sent', 2]]);
+    expect(await statuses()).toEqual([['lease-0', 'sent', 2]]);
   });
 });
 
@@ -110,7 +110,7 @@ describe('SMTP delivery against a real SMTP server', async () => {
   const { value, engine } = await engineFor('engine-app', { clock });
   const transport = await smtpTransport({ url: smtp.url, from: 'Valet <valet@example.com>' });
   const worker = new OutboxWorker({ connections: engine.connections, transport, clock, random: () => 0.5 });
-  const status = (key: string) => listOutbox(engine.connections.writerDb, { limit: 500 }).find((e) => e.deliveryKey === key)!;
+  const status = async (key: string) => (await listOutbox(engine.connections.autoCommit.sql, { limit: 500 })).find((e) => e.deliveryKey === key)!;
   afterAll(() => transport.close());
 
   it('delivers with the delivery key in a header and the Message-ID', async () => {
@@ -124,7 +124,7 @@ describe('SMTP delivery against a real SMTP server', async () => {
     smtp.mode = { kind: 'reject', code: 550 };
     await value('mutation', 'jobs:mailMany', { prefix: 'rejected', count: 1 });
     expect(await worker.drain()).toMatchObject({ dead: 1 });
-    expect(status('rejected-0')).toMatchObject({ status: 'dead', lastError: expect.stringContaining('550') });
+    expect(await status('rejected-0')).toMatchObject({ status: 'dead', lastError: expect.stringContaining('550') });
   });
 
   it('retries after a temporary rejection (4xx) or a dropped connection, then delivers', async () => {
@@ -134,7 +134,7 @@ describe('SMTP delivery against a real SMTP server', async () => {
     smtp.mode = { kind: 'drop' };
     clock.advance(60_000);
     expect(await worker.drain()).toMatchObject({ retrying: 1 });
-    expect(status('later-0')).toMatchObject({ status: 'failed', attempts: 2 });
+    expect(await status('later-0')).toMatchObject({ status: 'failed', attempts: 2 });
     smtp.mode = { kind: 'accept' };
     clock.advance(60_000);
     expect(await worker.drain()).toMatchObject({ sent: 1 });
@@ -147,7 +147,7 @@ describe('a message the SMTP server never answers', async () => {
   afterAll(() => smtp.close());
   const { value, engine } = await engineFor('engine-app', { background: true, emailTransport: await smtpTransport({ url: smtp.url, from: 'Valet <valet@example.com>' }), outbox: { sendTimeoutMs: 1500, random: () => 0.5 } });
   afterAll(() => engine.close());
-  const status = (key: string) => listOutbox(engine.connections.writerDb, { limit: 500 }).find((e) => e.deliveryKey === key)!;
+  const status = async (key: string) => (await listOutbox(engine.connections.autoCommit.sql, { limit: 500 })).find((e) => e.deliveryKey === key)!;
 
   it('does not hold other due email back, and is retried after its send timeout', async () => {
     smtp.silentFor.add('silent@example.com');
@@ -156,8 +156,8 @@ describe('a message the SMTP server never answers', async () => {
     await value('mutation', 'jobs:mailMany', { prefix: 'fine', count: 5 });
     await expect.poll(() => smtp.received.filter((m) => m.deliveryKey?.startsWith('fine-')).length, { timeout: 5000, interval: 20 }).toBe(5);
     // Delivered while the stuck one still waits for its answer.
-    expect(status('stuck-0').status).toBe('sending');
-    await expect.poll(() => status('stuck-0').status, { timeout: 5000, interval: 50 }).toBe('failed');
-    expect(status('stuck-0').lastError).toContain('no answer from the mail server within 1500 ms');
+    expect((await status('stuck-0')).status).toBe('sending');
+    await expect.poll(async () => (await status('stuck-0')).status, { timeout: 5000, interval: 50 }).toBe('failed');
+    expect((await status('stuck-0')).lastError).toContain('no answer from the mail server within 1500 ms');
   });
 });

@@ -4,8 +4,9 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { StorageError } from '../../src/storage/errors.js';
 import { applySchemaIndexes } from '../../src/storage/indexes.js';
-import { SYSTEM_SCHEMA_VERSION } from '../../src/storage/migrations.js';
-import { openDatabase } from '../../src/storage/open.js';
+import { SYSTEM_SCHEMA_VERSION } from '../../src/storage/sqlite/migrations.js';
+import { openDatabase } from '../../src/storage/sqlite/open.js';
+import { SqliteExecutor } from '../../src/storage/sqlite/executor.js';
 import { defineSchema, defineTable, v } from '../../src/server/index.js';
 import { removeTempDirs, tempDir } from '../helpers/apps.js';
 
@@ -66,13 +67,15 @@ describe('openDatabase', () => {
 });
 
 describe('schema indexes', () => {
-  it('are created, left alone when unchanged, and dropped when removed', () => {
-    const db = openDatabase(join(tempDir(), 'idx.db'));
+  it('are created, left alone when unchanged, recreated when changed, and dropped when removed', async () => {
+    const db = new SqliteExecutor(openDatabase(join(tempDir(), 'idx.db')));
     const schema = defineSchema({ users: defineTable({ email: v.string(), age: v.number() }).index('by_email', ['email']).index('by_age', ['age', 'email']) });
-    expect(applySchemaIndexes(db, schema)).toEqual({ created: ['valet_index__users__by_email', 'valet_index__users__by_age'], dropped: [] });
-    expect(applySchemaIndexes(db, schema)).toEqual({ created: [], dropped: [] });
+    expect(await applySchemaIndexes(db, schema)).toEqual({ created: ['valet_index__users__by_email', 'valet_index__users__by_age'], dropped: [] });
+    expect(await applySchemaIndexes(db, schema)).toEqual({ created: [], dropped: [] });
+    const changed = defineSchema({ users: defineTable({ email: v.string(), age: v.number() }).index('by_email', ['email']).index('by_age', ['age']) });
+    expect(await applySchemaIndexes(db, changed)).toEqual({ created: ['valet_index__users__by_age'], dropped: ['valet_index__users__by_age'] });
     const smaller = defineSchema({ users: defineTable({ email: v.string(), age: v.number() }).index('by_email', ['email']) });
-    expect(applySchemaIndexes(db, smaller)).toEqual({ created: [], dropped: ['valet_index__users__by_age'] });
+    expect(await applySchemaIndexes(db, smaller)).toEqual({ created: [], dropped: ['valet_index__users__by_age'] });
     db.close();
   });
 });

@@ -30,9 +30,9 @@ export function registerCron(program: Command): void {
       const limit = parseLimit(flags.limit);
       const { listCronRuns } = await import('../../runtime/cron/runs.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
-      const db = openAppDatabase(findAppDir());
+      const db = await openAppDatabase(findAppDir());
       try {
-        const runs = listCronRuns(db, { job: flags.job, limit });
+        const runs = await listCronRuns(db.sql, { job: flags.job, limit });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(runs, null, 2)}\n`);
         if (runs.length === 0) return void process.stderr.write('No cron runs yet.\n');
         for (const run of runs) {
@@ -40,7 +40,7 @@ export function registerCron(program: Command): void {
           process.stdout.write(`${run.dispatchedAt}  ${run.job.padEnd(20)} ${run.status.padEnd(11)} ${run.trigger.padEnd(8)} lag ${Math.round(run.lagMs)} ms${extra}\n`);
         }
       } finally {
-        db.close();
+        await db.close();
       }
     });
   command

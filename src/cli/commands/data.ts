@@ -17,21 +17,21 @@ export function registerData(program: Command): void {
       if (flags.order !== 'asc' && flags.order !== 'desc') throw new UsageError(`--order must be asc or desc, got "${flags.order}"`);
       const { listDocuments, listTables } = await import('../../storage/browse.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
-      const db = openAppDatabase(findAppDir());
+      const db = await openAppDatabase(findAppDir());
       try {
         if (!table) {
-          const tables = listTables(db);
+          const tables = await listTables(db.sql);
           if (flags.json) return void process.stdout.write(`${JSON.stringify(tables, null, 2)}\n`);
           if (tables.length === 0) return void process.stderr.write('No documents yet.\n');
           for (const t of tables) process.stdout.write(`${t.table.padEnd(24)} ${t.documents}\n`);
           return;
         }
-        const documents = listDocuments(db, table, { limit, order: flags.order });
+        const documents = await listDocuments(db.sql, table, { limit, order: flags.order });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(documents, null, 2)}\n`);
         if (documents.length === 0) return void process.stderr.write(`No documents in ${table}.\n`);
         for (const doc of documents) process.stdout.write(`${JSON.stringify(doc)}\n`);
       } finally {
-        db.close();
+        await db.close();
       }
     });
 }

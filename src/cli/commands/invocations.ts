@@ -27,9 +27,9 @@ export function registerInvocations(program: Command): void {
       const limit = parseLimit(flags.limit);
       const { listInvocations } = await import('../../runtime/invocations/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
-      const db = openAppDatabase(findAppDir());
+      const db = await openAppDatabase(findAppDir());
       try {
-        const rows = listInvocations(db, { function: flags.function, status: flags.status as never, limit });
+        const rows = await listInvocations(db.sql, { function: flags.function, status: flags.status as never, limit });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         if (rows.length === 0) return void process.stderr.write('No invocations recorded.\n');
         for (const row of rows) {
@@ -39,7 +39,7 @@ export function registerInvocations(program: Command): void {
           process.stdout.write(`${row.id}  ${row.startedAt}  ${row.function.padEnd(28)} ${colourStatus(row.status.padEnd(9))} ${String(row.attempts).padStart(2)}×  ${duration.padStart(8)}  ${who}\n`);
         }
       } finally {
-        db.close();
+        await db.close();
       }
     });
   command
@@ -50,9 +50,9 @@ export function registerInvocations(program: Command): void {
     .action(async (id: string, flags: { json?: boolean }) => {
       const { getInvocation } = await import('../../runtime/invocations/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
-      const db = openAppDatabase(findAppDir());
+      const db = await openAppDatabase(findAppDir());
       try {
-        const invocation = getInvocation(db, id);
+        const invocation = await getInvocation(db.sql, id);
         if (!invocation) throw new UserError(`no invocation ${id}`);
         if (flags.json) return void process.stdout.write(`${JSON.stringify(invocation, null, 2)}\n`);
         for (const [key, value] of Object.entries(invocation)) {
@@ -60,7 +60,7 @@ export function registerInvocations(program: Command): void {
           process.stdout.write(`${kleur.bold(`${key}:`)} ${text}\n`);
         }
       } finally {
-        db.close();
+        await db.close();
       }
     });
 }

@@ -39,16 +39,16 @@ export function registerOutbox(program: Command): void {
       const limit = parseLimit(flags.limit);
       const { listOutbox } = await import('../../runtime/outbox/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
-      const db = openAppDatabase(findAppDir());
+      const db = await openAppDatabase(findAppDir());
       try {
-        const emails = listOutbox(db, { status: flags.status as never, limit });
+        const emails = await listOutbox(db.sql, { status: flags.status as never, limit });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(emails, null, 2)}\n`);
         if (emails.length === 0) return void process.stderr.write('The outbox is empty.\n');
         for (const e of emails) {
           process.stdout.write(`${e.id}  ${e.createdAt}  ${e.status.padEnd(7)} ${String(e.attempts).padStart(2)}×  ${e.to.join(', ')}  ${kleur.bold(e.subject)}\n`);
         }
       } finally {
-        db.close();
+        await db.close();
       }
     });
   command
@@ -61,13 +61,13 @@ export function registerOutbox(program: Command): void {
       if (!id === !flags.dead) throw new UsageError('give an email id, or --dead for every dead-lettered email');
       const { retryEmails } = await import('../../runtime/outbox/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
-      const db = openAppDatabase(findAppDir(), { writable: true });
+      const db = await openAppDatabase(findAppDir(), { writable: true });
       try {
-        const queued = retryEmails(db, flags.dead ? { dead: true } : { ids: [id!] }, Date.now());
+        const queued = await retryEmails(db.sql, flags.dead ? { dead: true } : { ids: [id!] }, Date.now());
         if (id && queued.length === 0) throw new UserError(`email ${id} is not failed or dead (only those can be retried)`);
         process.stderr.write(`${kleur.green('✔')} queued ${queued.length} email${queued.length === 1 ? '' : 's'} again; a running server delivers ${queued.length === 1 ? 'it' : 'them'} within a second\n`);
       } finally {
-        db.close();
+        await db.close();
       }
     });
   command
@@ -79,9 +79,9 @@ export function registerOutbox(program: Command): void {
     .action(async (id: string, flags: { saveHtml?: string; json?: boolean }) => {
       const { getOutboxEmail } = await import('../../runtime/outbox/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
-      const db = openAppDatabase(findAppDir());
+      const db = await openAppDatabase(findAppDir());
       try {
-        const email = getOutboxEmail(db, id);
+        const email = await getOutboxEmail(db.sql, id);
         if (!email) throw new UserError(`no email ${id} in the outbox`);
         if (flags.saveHtml) {
           if (email.html === null) throw new UserError(`email ${id} has no HTML body`);
@@ -101,7 +101,7 @@ export function registerOutbox(program: Command): void {
         if (email.text !== null) process.stdout.write(`\n--- text ---\n${email.text}\n`);
         if (email.html !== null) process.stdout.write(`\n--- html (as text; --save-html <file> for the HTML) ---\n${htmlPreview(email.html)}\n`);
       } finally {
-        db.close();
+        await db.close();
       }
     });
 }

@@ -18,14 +18,14 @@ export function registerScheduled(program: Command): void {
       if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
       const { listScheduled } = await import('../../runtime/scheduler/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
-      const db = openAppDatabase(findAppDir());
+      const db = await openAppDatabase(findAppDir());
       try {
-        const rows = listScheduled(db, { status: flags.status as ScheduledStatus | undefined });
+        const rows = await listScheduled(db.sql, { status: flags.status as ScheduledStatus | undefined });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         if (rows.length === 0) return void process.stderr.write('Nothing scheduled.\n');
         for (const row of rows) process.stdout.write(`${row.id}  ${row.runAt}  ${row.status.padEnd(8)} ${row.function}  ${JSON.stringify(row.args)}\n`);
       } finally {
-        db.close();
+        await db.close();
       }
     });
 }

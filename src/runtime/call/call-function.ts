@@ -14,7 +14,7 @@ import type { CallRequest, CallResponse, EngineCore } from './types.js';
 export async function callFunction(core: EngineCore, request: CallRequest, snapshot?: DocumentStore): Promise<CallResponse> {
   try {
     const definition = resolveFunction(core, request);
-    const args = validateArgs(core, definition, request.args);
+    const args = await validateArgs(definition, request.args, snapshot ?? core.connections.autoCommit);
     if (definition.kind === 'action') return await runAction(core, request, definition as never, args);
     if (definition.kind === 'query') {
       const reads: Read[] | undefined = request.trackReads ? [] : undefined;
@@ -30,7 +30,7 @@ export async function callFunction(core: EngineCore, request: CallRequest, snaps
     // A rejected mutation still advances its client (its queue must not wedge), unless the refusal
     // was about the sequence itself, the caller's token, or the storage (nothing was decided).
     if (client && request.kind === 'mutation' && body.code !== 'out_of_order' && status !== 401 && status !== 503 && status !== 507) {
-      await core.connections.withWriter((store) => recordSequence(store, client, status, body, core.clock.now()));
+      await core.connections.inWriteTransaction((store) => recordSequence(store, client, status, body, core.clock.now()));
     }
     return { status, body, headers: {} };
   }

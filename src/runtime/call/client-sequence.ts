@@ -5,6 +5,7 @@
 // records the new one, so a resend after a lost reply is recognised (and answered with the stored
 // outcome) and a gap is refused. A mutation that fails still advances the client.
 import type { DocumentStore } from '../../storage/documents.js';
+import type { SqlExecutor } from '../../storage/sql.js';
 import { EngineError } from '../errors.js';
 
 export interface ClientSequence {
@@ -24,19 +25,21 @@ export class DuplicateMutation extends Error {
 }
 
 /** The last mutation id applied for this client and caller (0 for a new one). */
-export function lastSeq(store: DocumentStore, clientId: string, principal: string): number {
-  const row = store.prepare('SELECT last_seq FROM _valet_sync_clients WHERE client_id = ? AND principal = ?').get(clientId, principal) as { last_seq: number } | undefined;
+export async function lastSeq(sql: SqlExecutor, clientId: string, principal: string): Promise<number> {
+  const row = await sql.get<{ last_seq: number }>('SELECT last_seq FROM _valet_sync_clients WHERE client_id = ? AND principal = ?', [clientId, principal]);
   return row?.last_seq ?? 0;
 }
 
 /** Inside the mutation's transaction: throws DuplicateMutation or an out-of-order error, or lets it run. */
-export function checkSequence(store: DocumentStore, client: ClientSequence): void {
+export async function checkSequence(store: DocumentStore, client: ClientSequence): Promise<void> {
   if (!Number.isInteger(client.seq) || client.seq < 1) throw new EngineError('invalid_request', 400, 'a client mutation needs a positive integer seq');
-  const last = lastSeq(store, client.clientId, client.principal);
+  const last = await lastSeq(store.sql, client.clientId, client.principal);
   if (client.seq <= last) {
-    const stored = store
-      .prepare('SELECT status, body FROM _valet_sync_results WHERE client_id = ? AND principal = ? AND seq = ?')
-      .get(client.clientId, client.principal, client.seq) as { status: number; body: string } | undefined;
+    const stored = await store.sql.get<{ status: number; body: string }>('SELECT status, body FROM _valet_sync_results WHERE client_id = ? AND principal = ? AND seq = ?', [
+      client.clientId,
+      client.principal,
+      client.seq,
+    ]);
     throw new DuplicateMutation(stored?.status ?? 200, stored ? JSON.parse(stored.body) : { value: null });
   }
   if (client.seq !== last + 1) {
@@ -45,14 +48,18 @@ export function checkSequence(store: DocumentStore, client: ClientSequence): voi
 }
 
 /** Records the outcome and advances the client; a no-op if another outcome for this seq was recorded. */
-export function recordSequence(store: DocumentStore, client: ClientSequence, status: number, body: unknown, now: number): void {
-  if (lastSeq(store, client.clientId, client.principal) !== client.seq - 1) return;
-  store
-    .prepare(
-      `INSERT INTO _valet_sync_clients (client_id, principal, last_seq, updated_at) VALUES (?, ?, ?, ?)
-       ON CONFLICT(client_id, principal) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at`,
-    )
-    .run(client.clientId, client.principal, client.seq, now);
-  store.prepare('INSERT OR REPLACE INTO _valet_sync_results (client_id, principal, seq, status, body) VALUES (?, ?, ?, ?, ?)').run(client.clientId, client.principal, client.seq, status, JSON.stringify(body));
-  store.prepare('DELETE FROM _valet_sync_results WHERE client_id = ? AND principal = ? AND seq <= ?').run(client.clientId, client.principal, client.seq - KEEP_RESULTS);
+export async function recordSequence(store: DocumentStore, client: ClientSequence, status: number, body: unknown, now: number): Promise<void> {
+  const { sql } = store;
+  if ((await lastSeq(sql, client.clientId, client.principal)) !== client.seq - 1) return;
+  await sql.run(
+    `INSERT INTO _valet_sync_clients (client_id, principal, last_seq, updated_at) VALUES (?, ?, ?, ?)
+     ON CONFLICT (client_id, principal) DO UPDATE SET last_seq = excluded.last_seq, updated_at = excluded.updated_at`,
+    [client.clientId, client.principal, client.seq, now],
+  );
+  await sql.run(
+    `INSERT INTO _valet_sync_results (client_id, principal, seq, status, body) VALUES (?, ?, ?, ?, ?)
+     ON CONFLICT (client_id, principal, seq) DO UPDATE SET status = excluded.status, body = excluded.body`,
+    [client.clientId, client.principal, client.seq, status, JSON.stringify(body)],
+  );
+  await sql.run('DELETE FROM _valet_sync_results WHERE client_id = ? AND principal = ? AND seq <= ?', [client.clientId, client.principal, client.seq - KEEP_RESULTS]);
 }

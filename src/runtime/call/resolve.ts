@@ -3,7 +3,9 @@
 import { findWireValueProblem } from '../../protocol/call.js';
 import { decodeValue } from '../../protocol/values.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
-import { formatValidationError, validateFields } from '../../server/values.js';
+import { formatValidationError } from '../../server/values.js';
+import type { DocumentStore } from '../../storage/documents.js';
+import { validateWithIds } from '../../storage/documents.js';
 import { EngineError, notFound } from '../errors.js';
 import type { CallRequest, EngineCore } from './types.js';
 
@@ -26,17 +28,14 @@ function noArgsHint(definition: AnyFunctionDefinition): string {
   return Object.keys(definition.args).length === 0 ? ' (this function declares no args: declare each one it takes, e.g. `args: { name: v.string() }`)' : '';
 }
 
-export function validateArgs(core: EngineCore, definition: AnyFunctionDefinition, args: unknown): Record<string, unknown> {
+/** `store` checks the ids among the args: the caller's transaction or snapshot, if it has one. */
+export async function validateArgs(definition: AnyFunctionDefinition, args: unknown, store: DocumentStore): Promise<Record<string, unknown>> {
   const raw = args === undefined || args === null ? {} : args;
   const problem = findWireValueProblem(raw, 'args');
   if (problem) throw new EngineError('invalid_args', 400, problem);
   // Bytes arrive as {"$bytes": …}: handlers and validators see ArrayBuffers.
   const value = decodeValue(raw);
-  const isIdOf = (table: string, id: string) => {
-    const actual = core.connections.autoCommitReader.tableOf(id);
-    return actual === null || actual === table;
-  };
-  const error = validateFields(definition.args, value, 'args', { isIdOf });
+  const error = await validateWithIds(store.sql, definition.args, value, 'args');
   if (error) throw new EngineError('invalid_args', 400, `${formatValidationError(error)}${error.message === 'unexpected field' ? noArgsHint(definition) : ''}`);
   return value as Record<string, unknown>;
 }

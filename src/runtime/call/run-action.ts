@@ -20,8 +20,8 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
   if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
     throw new EngineError('invalid_idempotency_key', 400, `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
   }
-  const claim = await core.connections.withWriter((store) =>
-    claimInvocation(store, {
+  const claim = await core.connections.inWriteTransaction((store) =>
+    claimInvocation(store, core.connections, {
       path: request.path,
       principal: principalOf(request.invoker),
       invoker: request.invoker,
@@ -53,7 +53,7 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
     state.active = false;
     deadline.cancel();
   }
-  await core.connections.withWriter((store) => finishInvocation(store, claim.id, claim.attempt, outcome, definition.sensitive, core.clock.now()));
+  await core.connections.inWriteTransaction((store) => finishInvocation(store.sql, claim.id, claim.attempt, outcome, definition.sensitive, core.clock.now()));
   const headers = { 'valet-invocation-id': claim.id };
   return outcome.status === 'succeeded' ? { status: 200, body: { value: outcome.result }, headers } : { status: outcome.httpStatus, body: outcome.error!, headers };
 }

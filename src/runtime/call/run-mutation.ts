@@ -1,4 +1,4 @@
-// A mutation: one write transaction holding the writer from BEGIN IMMEDIATE to COMMIT, with the
+// A mutation: one write transaction (connections/), with the
 // email outbox and the scheduler writing inside it, and (for a client's queued mutation) its
 // sequence number checked and recorded in the same transaction. `inMutation` is the same
 // transaction around any code (valet/testing's t.run, the dashboard's data editor).
@@ -17,14 +17,14 @@ import type { EngineCore } from './types.js';
 /** Runs `fn` with a mutation's ctx, in one write transaction: committed if it resolves. */
 export function inMutation<T>(core: EngineCore, path: string, invoker: Invoker, fn: (ctx: ReturnType<typeof mutationContext>) => unknown, client?: ClientSequence, returns?: AnyFunctionDefinition['returns']): Promise<T> {
   return core.connections.inWriteTransaction(async (store) => {
-    if (client) checkSequence(store, client);
+    if (client) await checkSequence(store, client);
     const state = { path, active: true, transaction: null };
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('mutation', path, core.functionTimeoutMs));
     try {
       const ctx = mutationContext(core, state, store, invoker, path);
       const work = runInScope({ kind: 'mutation', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(fn, ctx, undefined));
       const value = checkReturnValue(path, await raceDeadline(work, deadline), returns);
-      if (client) recordSequence(store, client, 200, { value }, core.clock.now());
+      if (client) await recordSequence(store, client, 200, { value }, core.clock.now());
       return value as T;
     } finally {
       state.active = false;

@@ -6,7 +6,7 @@ import type { DocumentStore } from '../../storage/documents.js';
 import type { Read } from '../../storage/read-set.js';
 import type { ErrorBody } from '../../protocol/errors.js';
 import type { Clock } from '../clock.js';
-import type { Connections } from '../connections.js';
+import type { Connections } from '../connections/types.js';
 import type { FetchPolicy } from '../fetch-guard/guard.js';
 import type { Registry } from '../registry.js';
 import type { ClientSequence } from './client-sequence.js';

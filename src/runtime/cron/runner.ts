@@ -6,7 +6,7 @@ import type { Invoker } from '../../server/ctx.js';
 import type { CronJob } from '../../server/cron.js';
 import { newId } from '../../storage/ids.js';
 import type { Clock } from '../clock.js';
-import type { Connections } from '../connections.js';
+import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
 import type { Invoke } from '../scheduler/runner.js';
 import { nextRunOf, scheduleOf, ticksBetween } from './schedule.js';
@@ -51,40 +51,47 @@ export class CronRunner {
     return [...this.schedules.values()];
   }
 
-  /** Claims the due ticks of every job in one write; returns what to dispatch. */
+  /**
+   * Claims the due ticks of every job in one write transaction; returns what to dispatch. Each
+   * job's state row is read and advanced inside it, so on PostgreSQL two instances claiming the
+   * same tick conflict, one retries, and sees the tick already taken: each tick runs once.
+   */
   private claim(now: number): Promise<Due[]> {
-    return this.connections.withWriter((store) => {
+    return this.connections.inWriteTransaction(async (store) => {
+      const { sql } = store;
       const due: Due[] = [];
-      const readState = store.prepare('SELECT last_tick FROM _valet_cron_state WHERE job = ?');
-      const writeState = store.prepare('INSERT INTO _valet_cron_state (job, last_tick) VALUES (?, ?) ON CONFLICT(job) DO UPDATE SET last_tick = excluded.last_tick');
-      const running = store.prepare("SELECT 1 FROM _valet_cron_runs WHERE job = ? AND status = 'running' LIMIT 1");
-      const insertRun = store.prepare(
-        'INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, catch_up, missed_runs, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
-      );
-      store.db.transaction(() => {
-        for (const { job, schedule } of this.schedules.values()) {
-          const state = readState.get(job.name) as { last_tick: number } | undefined;
-          if (!state) {
-            // A job starts counting from when it is first seen: no catch-up for its prehistory.
-            writeState.run(job.name, now);
-            this.lastTicks.set(job.name, now);
-            continue;
-          }
-          this.lastTicks.set(job.name, state.last_tick);
-          const { count, latest } = ticksBetween(schedule, state.last_tick, now);
-          if (latest === null) continue;
-          writeState.run(job.name, latest);
-          this.lastTicks.set(job.name, latest);
-          const catchUp = count > 1 || now - latest > LATE_MS;
-          const runId = newId();
-          if (running.get(job.name)) {
-            insertRun.run(runId, job.name, job.ref.path, 'skipped', latest, now, catchUp ? 1 : 0, catchUp ? count : 0, 'schedule');
-            continue;
-          }
-          insertRun.run(runId, job.name, job.ref.path, 'running', latest, now, catchUp ? 1 : 0, catchUp ? count : 0, 'schedule');
-          due.push({ job, runId, scheduledAt: latest, catchUp, missedRuns: catchUp ? count : 0 });
+      const lastTicks = new Map<string, number>();
+      for (const { job, schedule } of this.schedules.values()) {
+        const state = await sql.get<{ last_tick: number }>('SELECT last_tick FROM _valet_cron_state WHERE job = ?', [job.name]);
+        if (!state) {
+          // A job starts counting from when it is first seen: no catch-up for its prehistory.
+          await sql.run('INSERT INTO _valet_cron_state (job, last_tick) VALUES (?, ?)', [job.name, now]);
+          lastTicks.set(job.name, now);
+          continue;
         }
-      })();
+        lastTicks.set(job.name, state.last_tick);
+        const { count, latest } = ticksBetween(schedule, state.last_tick, now);
+        if (latest === null) continue;
+        await sql.run('UPDATE _valet_cron_state SET last_tick = ? WHERE job = ?', [latest, job.name]);
+        lastTicks.set(job.name, latest);
+        const catchUp = count > 1 || now - latest > LATE_MS;
+        const runId = newId();
+        const running = await sql.get("SELECT 1 AS running FROM _valet_cron_runs WHERE job = ? AND status = 'running' LIMIT 1", [job.name]);
+        await sql.run('INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, catch_up, missed_runs, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+          runId,
+          job.name,
+          job.ref.path,
+          running ? 'skipped' : 'running',
+          latest,
+          now,
+          catchUp ? 1 : 0,
+          catchUp ? count : 0,
+          'schedule',
+        ]);
+        if (!running) due.push({ job, runId, scheduledAt: latest, catchUp, missedRuns: catchUp ? count : 0 });
+      }
+      // Only a committed claim moves the wake-up anchors (a retried one starts over).
+      for (const [name, tick] of lastTicks) this.lastTicks.set(name, tick);
       return due;
     });
   }
@@ -94,8 +101,8 @@ export class CronRunner {
     if (due.catchUp) Object.assign(invoker, { catchUp: true, missedRuns: due.missedRuns });
     const response = await this.invoke(due.job.ref.kind as 'mutation' | 'action', due.job.ref.path, due.job.args, invoker);
     const error = response.status === 200 ? null : JSON.stringify(response.body);
-    await this.connections.withWriter((store) =>
-      store.prepare('UPDATE _valet_cron_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(error ? 'failed' : 'succeeded', this.clock.now(), error, due.runId),
+    await this.connections.inWriteTransaction((store) =>
+      store.sql.run('UPDATE _valet_cron_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?', [error ? 'failed' : 'succeeded', this.clock.now(), error, due.runId]),
     );
     if (error) this.log(`cron job ${due.job.name} failed: ${error}`);
   }
@@ -128,18 +135,16 @@ export class CronRunner {
     if (!entry) throw new Error(`no cron job "${name}" (jobs: ${[...this.schedules.keys()].join(', ') || 'none'})`);
     const now = this.clock.now();
     const runId = newId();
-    await this.connections.withWriter((store) =>
-      store
-        .prepare("INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, trigger) VALUES (?, ?, ?, 'running', ?, ?, 'admin')")
-        .run(runId, name, entry.job.ref.path, now, now),
+    await this.connections.inWriteTransaction((store) =>
+      store.sql.run("INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, trigger) VALUES (?, ?, ?, 'running', ?, ?, 'admin')", [runId, name, entry.job.ref.path, now, now]),
     );
     await this.dispatch({ job: entry.job, runId, scheduledAt: now, catchUp: false, missedRuns: 0 }, now, 'admin');
     return { runId };
   }
 
   /** Runs left 'running' by a process that died can never finish: mark them. */
-  recover(): Promise<void> {
-    return this.connections.withWriter((store) => void store.prepare("UPDATE _valet_cron_runs SET status = 'interrupted' WHERE status = 'running'").run());
+  async recover(): Promise<void> {
+    await this.connections.inWriteTransaction((store) => store.sql.run("UPDATE _valet_cron_runs SET status = 'interrupted' WHERE status = 'running'"));
   }
 
   start(): void {

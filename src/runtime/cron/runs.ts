@@ -1,5 +1,5 @@
 // Reading cron history for `valet cron runs` and /admin/cron/runs.
-import type Database from 'better-sqlite3';
+import type { SqlExecutor } from '../../storage/sql.js';
 
 export interface CronRun {
   id: string;
@@ -16,9 +16,9 @@ export interface CronRun {
   error: unknown;
 }
 
-export function listCronRuns(db: Database.Database, filter: { job?: string; limit?: number } = {}): CronRun[] {
+export async function listCronRuns(sql: SqlExecutor, filter: { job?: string; limit?: number } = {}): Promise<CronRun[]> {
   const where = filter.job ? 'WHERE job = ?' : '';
-  const rows = db.prepare(`SELECT * FROM _valet_cron_runs ${where} ORDER BY dispatched_at DESC, id DESC LIMIT ?`).all(...(filter.job ? [filter.job] : []), filter.limit ?? 50) as Record<string, any>[];
+  const rows = await sql.all<Record<string, any>>(`SELECT * FROM _valet_cron_runs ${where} ORDER BY dispatched_at DESC, id DESC LIMIT ?`, [...(filter.job ? [filter.job] : []), filter.limit ?? 50]);
   return rows.map((r) => ({
     id: r.id,
     job: r.job,
@@ -36,7 +36,11 @@ export function listCronRuns(db: Database.Database, filter: { job?: string; limi
 }
 
 /** The last run of each job, for `valet cron ls`. */
-export function lastRuns(db: Database.Database): Map<string, { status: string; dispatchedAt: number }> {
-  const rows = db.prepare('SELECT job, status, MAX(dispatched_at) AS at FROM _valet_cron_runs GROUP BY job').all() as { job: string; status: string; at: number }[];
+export async function lastRuns(sql: SqlExecutor): Promise<Map<string, { status: string; dispatchedAt: number }>> {
+  const rows = await sql.all<{ job: string; status: string; at: number }>(
+    `SELECT r.job, r.status, r.dispatched_at AS at FROM _valet_cron_runs r
+     JOIN (SELECT job, MAX(dispatched_at) AS at FROM _valet_cron_runs GROUP BY job) latest ON latest.job = r.job AND latest.at = r.dispatched_at
+     ORDER BY r.id`,
+  );
   return new Map(rows.map((r) => [r.job, { status: r.status, dispatchedAt: r.at }]));
 }

@@ -1,8 +1,10 @@
-// Idempotency keys with Stripe / IETF-draft semantics, on the invocation log. The claim runs
-// synchronously under the writer lock, so of any number of concurrent duplicates exactly one
-// starts the handler; the rest see it running (409), or its stored outcome once it finished.
+// Idempotency keys with Stripe / IETF-draft semantics, on the invocation log. The claim runs in
+// one write transaction (serializable on PostgreSQL), so of any number of concurrent duplicates,
+// on any number of instances, exactly one starts the handler; the rest see it running (409), or
+// its stored outcome once it finished.
 import { createHmac, randomBytes } from 'node:crypto';
 import type { DocumentStore } from '../../storage/documents.js';
+import type { SqlExecutor } from '../../storage/sql.js';
 import { newId } from '../../storage/ids.js';
 import { EngineError } from '../errors.js';
 import type { InvocationRow, InvocationStatus } from './store.js';
@@ -31,34 +33,41 @@ export function canonicalJson(value: unknown): string {
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
-/** The secret never changes once written, so each store reads it once. */
-const secrets = new WeakMap<DocumentStore, string>();
+/** The secret never changes once written, so each engine reads it once (keyed by its connections). */
+const secrets = new WeakMap<object, string>();
 
-function hashSecret(store: DocumentStore): string {
-  let secret = secrets.get(store);
+/**
+ * The per-database secret, created by the first claim ever. Another instance creating it at the
+ * same moment makes one of the two transactions conflict (PostgreSQL) and retry, reading it.
+ */
+async function hashSecret(store: DocumentStore, owner: object): Promise<string> {
+  let secret = secrets.get(owner);
   if (secret) return secret;
-  const row = store.prepare("SELECT value FROM _valet_meta WHERE key = 'args_hash_secret'").get() as { value: string } | undefined;
+  const row = await store.sql.get<{ value: string }>("SELECT value FROM _valet_meta WHERE key = 'args_hash_secret'");
   secret = row?.value ?? randomBytes(32).toString('hex');
-  if (!row) store.prepare("INSERT INTO _valet_meta (key, value) VALUES ('args_hash_secret', ?)").run(secret);
-  secrets.set(store, secret);
+  if (!row) await store.sql.run("INSERT INTO _valet_meta (key, value) VALUES ('args_hash_secret', ?)", [secret]);
+  else secrets.set(owner, secret);
   return secret;
 }
 
 /** Keyed with a per-database secret: a stored hash of a sensitive action's args reveals nothing. */
-function argsHash(store: DocumentStore, args: unknown): string {
-  return createHmac('sha256', hashSecret(store)).update(canonicalJson(args)).digest('hex');
+async function argsHash(store: DocumentStore, owner: object, args: unknown): Promise<string> {
+  return createHmac('sha256', await hashSecret(store, owner)).update(canonicalJson(args)).digest('hex');
 }
 
 function storedBody(row: InvocationRow): unknown {
   return row.status === 'succeeded' ? { value: row.result === null ? null : JSON.parse(row.result) } : JSON.parse(row.error ?? 'null');
 }
 
-export function claimInvocation(store: DocumentStore, request: ClaimRequest): Claim {
-  const hash = argsHash(store, request.args);
+/** Inside a write transaction; `owner` (the engine's connections) keys the cached secret. */
+export async function claimInvocation(store: DocumentStore, owner: object, request: ClaimRequest): Promise<Claim> {
+  const hash = await argsHash(store, owner, request.args);
   if (request.idempotencyKey !== null) {
-    const row = store
-      .prepare('SELECT * FROM _valet_action_invocations WHERE function = ? AND principal = ? AND idempotency_key = ?')
-      .get(request.path, request.principal, request.idempotencyKey) as InvocationRow | undefined;
+    const row = await store.sql.get<InvocationRow>('SELECT * FROM _valet_action_invocations WHERE function = ? AND principal = ? AND idempotency_key = ?', [
+      request.path,
+      request.principal,
+      request.idempotencyKey,
+    ]);
     if (row) {
       if (row.args_hash !== hash) {
         return { kind: 'refuse', error: new EngineError('idempotency_key_reused', 422, `Idempotency-Key "${request.idempotencyKey}" was already used for ${request.path} with other arguments`) };
@@ -72,9 +81,10 @@ export function claimInvocation(store: DocumentStore, request: ClaimRequest): Cl
       const retryable = row.status === 'failed' || row.status === 'timeout' || row.status === 'interrupted';
       if (retryable && request.safeToRetry) {
         const attempt = row.attempts + 1;
-        store
-          .prepare("UPDATE _valet_action_invocations SET status = 'running', attempts = ?, started_at = ?, finished_at = NULL, duration_ms = NULL, http_status = NULL, result = NULL, error = NULL WHERE id = ?")
-          .run(attempt, request.now, row.id);
+        await store.sql.run(
+          "UPDATE _valet_action_invocations SET status = 'running', attempts = ?, started_at = ?, finished_at = NULL, duration_ms = NULL, http_status = NULL, result = NULL, error = NULL WHERE id = ?",
+          [attempt, request.now, row.id],
+        );
         return { kind: 'run', id: row.id, attempt };
       }
       if (row.status === 'succeeded' && row.sensitive) {
@@ -84,12 +94,10 @@ export function claimInvocation(store: DocumentStore, request: ClaimRequest): Cl
     }
   }
   const id = newId();
-  store
-    .prepare(
-      `INSERT INTO _valet_action_invocations (id, function, principal, invoker, idempotency_key, args, args_hash, sensitive, safe_to_retry, status, attempts, started_at)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 1, ?)`,
-    )
-    .run(
+  await store.sql.run(
+    `INSERT INTO _valet_action_invocations (id, function, principal, invoker, idempotency_key, args, args_hash, sensitive, safe_to_retry, status, attempts, started_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 1, ?)`,
+    [
       id,
       request.path,
       request.principal,
@@ -100,7 +108,8 @@ export function claimInvocation(store: DocumentStore, request: ClaimRequest): Cl
       request.sensitive ? 1 : 0,
       request.safeToRetry ? 1 : 0,
       request.now,
-    );
+    ],
+  );
   return { kind: 'run', id, attempt: 1 };
 }
 
@@ -112,13 +121,11 @@ export interface Outcome {
 }
 
 /** Records how an attempt ended; a late finish after a timeout was recorded changes nothing. */
-export function finishInvocation(store: DocumentStore, id: string, attempt: number, outcome: Outcome, sensitive: boolean, now: number): void {
-  store
-    .prepare(
-      `UPDATE _valet_action_invocations SET status = ?, http_status = ?, result = ?, error = ?, finished_at = ?, duration_ms = ? - started_at
-       WHERE id = ? AND attempts = ? AND status = 'running'`,
-    )
-    .run(
+export async function finishInvocation(sql: SqlExecutor, id: string, attempt: number, outcome: Outcome, sensitive: boolean, now: number): Promise<void> {
+  await sql.run(
+    `UPDATE _valet_action_invocations SET status = ?, http_status = ?, result = ?, error = ?, finished_at = ?, duration_ms = ? - started_at
+     WHERE id = ? AND attempts = ? AND status = 'running'`,
+    [
       outcome.status,
       outcome.httpStatus,
       sensitive || outcome.result === undefined ? null : JSON.stringify(outcome.result),
@@ -127,5 +134,6 @@ export function finishInvocation(store: DocumentStore, id: string, attempt: numb
       now,
       id,
       attempt,
-    );
+    ],
+  );
 }

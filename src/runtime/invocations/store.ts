@@ -1,6 +1,6 @@
 // _valet_action_invocations: one row per action invocation, which is also its idempotency
 // record. Reads back for `valet invocations` and /admin.
-import type Database from 'better-sqlite3';
+import type { SqlExecutor } from '../../storage/sql.js';
 import type { InvocationStatus } from './statuses.js';
 
 export type { InvocationStatus } from './statuses.js';
@@ -72,7 +72,7 @@ export interface InvocationFilter {
   limit?: number;
 }
 
-export function listInvocations(db: Database.Database, filter: InvocationFilter = {}): Invocation[] {
+export async function listInvocations(sql: SqlExecutor, filter: InvocationFilter = {}): Promise<Invocation[]> {
   const where: string[] = [];
   const params: (string | number)[] = [];
   if (filter.function) {
@@ -83,12 +83,12 @@ export function listInvocations(db: Database.Database, filter: InvocationFilter 
     where.push('status = ?');
     params.push(filter.status);
   }
-  const sql = `SELECT * FROM _valet_action_invocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
-  return (db.prepare(sql).all(...params, filter.limit ?? 50) as InvocationRow[]).map(toInvocation);
+  const text = `SELECT * FROM _valet_action_invocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
+  return (await sql.all<InvocationRow>(text, [...params, filter.limit ?? 50])).map(toInvocation);
 }
 
-export function getInvocation(db: Database.Database, id: string): Invocation | null {
-  const row = db.prepare('SELECT * FROM _valet_action_invocations WHERE id = ?').get(id) as InvocationRow | undefined;
+export async function getInvocation(sql: SqlExecutor, id: string): Promise<Invocation | null> {
+  const row = await sql.get<InvocationRow>('SELECT * FROM _valet_action_invocations WHERE id = ?', [id]);
   return row ? toInvocation(row) : null;
 }
 
@@ -102,13 +102,15 @@ export const INTERRUPTED_ERROR = {
  * At server start: every invocation still `running` belonged to a process that is gone (one
  * server owns a database), so it can never finish. Each becomes `interrupted`.
  */
-export function markInterruptedInvocations(db: Database.Database, now: number): number {
-  return db
-    .prepare("UPDATE _valet_action_invocations SET status = 'interrupted', http_status = 500, error = ?, finished_at = ?, duration_ms = ? - started_at WHERE status = 'running'")
-    .run(JSON.stringify(INTERRUPTED_ERROR), now, now).changes;
+export async function markInterruptedInvocations(sql: SqlExecutor, now: number): Promise<number> {
+  const { changes } = await sql.run(
+    "UPDATE _valet_action_invocations SET status = 'interrupted', http_status = 500, error = ?, finished_at = ?, duration_ms = ? - started_at WHERE status = 'running'",
+    [JSON.stringify(INTERRUPTED_ERROR), now, now],
+  );
+  return changes;
 }
 
 /** Drops finished records older than `retentionMs` (at least 24 h, so idempotent replays keep working). */
-export function pruneInvocations(db: Database.Database, olderThan: number): number {
-  return db.prepare("DELETE FROM _valet_action_invocations WHERE status != 'running' AND started_at < ?").run(olderThan).changes;
+export async function pruneInvocations(sql: SqlExecutor, olderThan: number): Promise<number> {
+  return (await sql.run("DELETE FROM _valet_action_invocations WHERE status != 'running' AND started_at < ?", [olderThan])).changes;
 }

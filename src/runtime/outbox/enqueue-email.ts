@@ -47,16 +47,15 @@ export function validateEmail(input: EmailInput): { recipients: string[]; subjec
  * Inserts the outbox row, or returns the id of the row already queued under the same deliveryKey.
  * The unique index on delivery_key does the check: only a duplicate pays for the extra lookup.
  */
-function insertOutboxRow(store: DocumentStore, email: ReturnType<typeof validateEmail>, now: number, source: string): string {
+async function insertOutboxRow(store: DocumentStore, email: ReturnType<typeof validateEmail>, now: number, source: string): Promise<string> {
   const id = newId();
-  const inserted = store
-    .prepare(
-      `INSERT INTO _valet_outbox (id, delivery_key, recipients, subject, html, text, status, attempts, next_attempt_at, created_at, source)
-       VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?) ON CONFLICT(delivery_key) DO NOTHING`,
-    )
-    .run(id, email.deliveryKey, JSON.stringify(email.recipients), email.subject, email.html, email.text, now, now, source).changes;
-  if (inserted === 1) return id;
-  return (store.prepare('SELECT id FROM _valet_outbox WHERE delivery_key = ?').get(email.deliveryKey) as { id: string }).id;
+  const { changes } = await store.sql.run(
+    `INSERT INTO _valet_outbox (id, delivery_key, recipients, subject, html, text, status, attempts, next_attempt_at, created_at, source)
+     VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?) ON CONFLICT (delivery_key) DO NOTHING`,
+    [id, email.deliveryKey, JSON.stringify(email.recipients), email.subject, email.html, email.text, now, now, source],
+  );
+  if (changes === 1) return id;
+  return (await store.sql.get<{ id: string }>('SELECT id FROM _valet_outbox WHERE delivery_key = ?', [email.deliveryKey]))!.id;
 }
 
 export function emailApi(write: WriteExecutor, now: () => number, source: string, afterEnqueue: () => void = () => undefined) {

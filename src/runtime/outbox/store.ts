@@ -1,5 +1,5 @@
 // Reading the email outbox (written by ctx.email.enqueue) for `valet outbox` and /admin/outbox.
-import type Database from 'better-sqlite3';
+import type { SqlExecutor } from '../../storage/sql.js';
 import type { OutboxStatus } from './statuses.js';
 
 export type { OutboxStatus } from './statuses.js';
@@ -57,24 +57,26 @@ function toEmail(row: OutboxRow): OutboxEmail {
   };
 }
 
-export function listOutbox(db: Database.Database, filter: { status?: OutboxStatus; limit?: number } = {}): OutboxEmail[] {
+export async function listOutbox(sql: SqlExecutor, filter?: { status?: OutboxStatus; limit?: number }): Promise<OutboxEmail[]>;
+export async function listOutbox(sql: SqlExecutor, filter: { status?: OutboxStatus; limit?: number; bodies: true }): Promise<OutboxEmailWithBody[]>;
+export async function listOutbox(sql: SqlExecutor, filter: { status?: OutboxStatus; limit?: number; bodies?: boolean } = {}): Promise<OutboxEmail[]> {
   const where = filter.status ? 'WHERE status = ?' : '';
   const params: (string | number)[] = filter.status ? [filter.status] : [];
-  return (db.prepare(`SELECT * FROM _valet_outbox ${where} ORDER BY created_at DESC, id DESC LIMIT ?`).all(...params, filter.limit ?? 50) as OutboxRow[]).map(toEmail);
+  const rows = await sql.all<OutboxRow>(`SELECT * FROM _valet_outbox ${where} ORDER BY created_at DESC, id DESC LIMIT ?`, [...params, filter.limit ?? 50]);
+  return rows.map((row) => (filter.bodies ? { ...toEmail(row), text: row.text, html: row.html } : toEmail(row)));
 }
 
-export function getOutboxEmail(db: Database.Database, id: string): OutboxEmailWithBody | null {
-  const row = db.prepare('SELECT * FROM _valet_outbox WHERE id = ?').get(id) as OutboxRow | undefined;
+export async function getOutboxEmail(sql: SqlExecutor, id: string): Promise<OutboxEmailWithBody | null> {
+  const row = await sql.get<OutboxRow>('SELECT * FROM _valet_outbox WHERE id = ?', [id]);
   return row ? { ...toEmail(row), text: row.text, html: row.html } : null;
 }
 
 /** Puts emails back in the queue for immediate delivery: the given ids, or every dead one. */
-export function retryEmails(db: Database.Database, target: { ids: string[] } | { dead: true }, now: number): string[] {
-  const rows =
-    'dead' in target
-      ? (db.prepare("SELECT id FROM _valet_outbox WHERE status = 'dead'").all() as { id: string }[])
-      : (target.ids.map((id) => db.prepare("SELECT id FROM _valet_outbox WHERE id = ? AND status IN ('dead', 'failed')").get(id)).filter(Boolean) as { id: string }[]);
-  const requeue = db.prepare("UPDATE _valet_outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, lease_expires_at = NULL WHERE id = ?");
-  db.transaction(() => rows.forEach((row) => requeue.run(now, row.id)))();
+export async function retryEmails(sql: SqlExecutor, target: { ids: string[] } | { dead: true }, now: number): Promise<string[]> {
+  const which = 'dead' in target ? "status = 'dead'" : `status IN ('dead', 'failed') AND id IN (${target.ids.map(() => '?').join(', ') || 'NULL'})`;
+  const rows = await sql.all<{ id: string }>(`UPDATE _valet_outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, lease_expires_at = NULL WHERE ${which} RETURNING id`, [
+    now,
+    ...('dead' in target ? [] : target.ids),
+  ]);
   return rows.map((row) => row.id);
 }

@@ -5,7 +5,7 @@
 // Failures back off exponentially with jitter up to a cap, then the row is dead-lettered. Time and
 // randomness are injected.
 import type { Clock } from '../clock.js';
-import type { Connections } from '../connections.js';
+import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
 import type { EmailTransport, OutgoingEmail } from './transports.js';
 import { PermanentDeliveryError } from './transports.js';
@@ -89,17 +89,18 @@ export class OutboxWorker {
   /** Claims up to `limit` due rows (queued, failed and due, or with an expired lease). */
   private claim(limit: number): Promise<ClaimedRow[]> {
     const now = this.options.clock.now();
-    return this.options.connections.withWriter(
+    // One statement; on PostgreSQL, rows another instance is claiming right now are skipped.
+    return this.options.connections.inWriteTransaction(
       (store) =>
-        store
-          .prepare(
-            `UPDATE _valet_outbox SET status = 'sending', attempts = attempts + 1, lease_expires_at = ?
-             WHERE id IN (SELECT id FROM _valet_outbox
-                          WHERE (status IN ('queued', 'failed') AND next_attempt_at <= ?) OR (status = 'sending' AND lease_expires_at <= ?)
-                          ORDER BY next_attempt_at LIMIT ?)
-             RETURNING id, recipients, subject, html, text, delivery_key, attempts`,
-          )
-          .all(now + this.leaseMs, now, now, limit) as ClaimedRow[],
+        store.sql.all<ClaimedRow>(
+          `UPDATE _valet_outbox SET status = 'sending', attempts = attempts + 1, lease_expires_at = ?
+           WHERE id IN (SELECT id FROM _valet_outbox
+                        WHERE (status IN ('queued', 'failed') AND next_attempt_at <= ?) OR (status = 'sending' AND lease_expires_at <= ?)
+                        ORDER BY next_attempt_at LIMIT ? ${store.dialect.skipLocked})
+           RETURNING id, recipients, subject, html, text, delivery_key, attempts`,
+          [now + this.leaseMs, now, now, limit],
+        ),
+      { readCommitted: true },
     );
   }
 
@@ -123,18 +124,21 @@ export class OutboxWorker {
       failure = { error: (error as Error)?.message ?? String(error), permanent: error instanceof PermanentDeliveryError };
     }
     const now = this.options.clock.now();
-    return this.options.connections.withWriter((store) => {
+    const dead = failure !== null && (failure.permanent || row.attempts >= this.maxAttempts);
+    const next = dead ? now : now + backoffDelay(row.attempts, this.random, this.baseDelayMs, this.maxDelayMs);
+    await this.options.connections.inWriteTransaction(async (store) => {
       if (!failure) {
-        store.prepare("UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND status = 'sending'").run(now, row.id);
-        return 'sent' as const;
+        await store.sql.run("UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND status = 'sending'", [now, row.id]);
+      } else {
+        await store.sql.run("UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? WHERE id = ? AND status = 'sending'", [
+          dead ? 'dead' : 'failed',
+          next,
+          failure.error,
+          row.id,
+        ]);
       }
-      const dead = failure.permanent || row.attempts >= this.maxAttempts;
-      const next = dead ? now : now + backoffDelay(row.attempts, this.random, this.baseDelayMs, this.maxDelayMs);
-      store
-        .prepare("UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? WHERE id = ? AND status = 'sending'")
-        .run(dead ? 'dead' : 'failed', next, failure.error, row.id);
-      return dead ? ('dead' as const) : ('retrying' as const);
     });
+    return !failure ? 'sent' : dead ? 'dead' : 'retrying';
   }
 
   private launch(row: ClaimedRow): Promise<Verdict> {

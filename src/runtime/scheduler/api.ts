@@ -23,10 +23,16 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
       const problem = findNonJson(payload, 'args');
       if (problem) throw invalid(problem);
       const id = newId();
-      return write((store) => {
-        store
-          .prepare("INSERT INTO _valet_scheduled (id, function, kind, args, run_at, status, created_at, scheduled_by) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)")
-          .run(id, ref.path, ref.kind, JSON.stringify(payload), time, now(), scheduledBy);
+      return write(async (store) => {
+        await store.sql.run("INSERT INTO _valet_scheduled (id, function, kind, args, run_at, status, created_at, scheduled_by) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)", [
+          id,
+          ref.path,
+          ref.kind,
+          JSON.stringify(payload),
+          time,
+          now(),
+          scheduledBy,
+        ]);
         return id;
       }).then((scheduled) => {
         onScheduled();
@@ -42,6 +48,9 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
       if (typeof delayMs !== 'number' || !(delayMs >= 0)) return Promise.reject(invalid('runAfter: the delay must be a number of milliseconds ≥ 0'));
       return runAt(now() + delayMs, ref, args);
     },
-    cancel: (id: string) => write((store) => void store.prepare("UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'").run(now(), id)),
+    cancel: (id: string) =>
+      write(async (store) => {
+        await store.sql.run("UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'", [now(), id]);
+      }),
   };
 }

@@ -4,7 +4,7 @@
 import type { Invoker } from '../../server/ctx.js';
 import type { FunctionKind } from '../../server/functions.js';
 import type { Clock } from '../clock.js';
-import type { Connections } from '../connections.js';
+import type { Connections } from '../connections/types.js';
 import type { CallResponse } from '../call/types.js';
 import { Loop } from '../loop.js';
 
@@ -36,39 +36,41 @@ export class ScheduledRunner {
   /** Runs everything due now; returns how long until the next scheduled row (at most a second). */
   async round(): Promise<number> {
     const now = this.clock.now();
-    const due = await this.connections.withWriter(
+    // One statement claims the batch; on PostgreSQL, rows another instance is claiming are skipped.
+    const due = await this.connections.inWriteTransaction(
       (store) =>
-        store
-          .prepare(
-            `UPDATE _valet_scheduled SET status = 'running', attempts = attempts + 1
-             WHERE id IN (SELECT id FROM _valet_scheduled WHERE status = 'pending' AND run_at <= ? ORDER BY run_at LIMIT ?)
-             RETURNING id, function, kind, args, run_at`,
-          )
-          .all(now, BATCH) as DueRow[],
+        store.sql.all<DueRow>(
+          `UPDATE _valet_scheduled SET status = 'running', attempts = attempts + 1
+           WHERE id IN (SELECT id FROM _valet_scheduled WHERE status = 'pending' AND run_at <= ? ORDER BY run_at LIMIT ? ${store.dialect.skipLocked})
+           RETURNING id, function, kind, args, run_at`,
+          [now, BATCH],
+        ),
+      { readCommitted: true },
     );
     await Promise.all(due.map((row) => this.dispatch(row, now)));
     if (due.length === BATCH) return 0;
-    const next = this.connections.autoCommitReader.prepare("SELECT MIN(run_at) AS at FROM _valet_scheduled WHERE status = 'pending'").get() as { at: number | null };
-    return next.at === null ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, next.at - this.clock.now()));
+    const next = await this.nextDueAt();
+    return next === null ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, next - this.clock.now()));
   }
 
   private async dispatch(row: DueRow, dispatchedAt: number): Promise<void> {
     const invoker: Invoker = { type: 'system', source: 'scheduler', scheduledAt: row.run_at, dispatchedAt };
     const response = await this.invoke(row.kind, row.function, JSON.parse(row.args), invoker);
     const error = response.status === 200 ? null : JSON.stringify(response.body);
-    await this.connections.withWriter((store) =>
-      store.prepare('UPDATE _valet_scheduled SET status = ?, finished_at = ?, error = ? WHERE id = ?').run(error ? 'failed' : 'done', this.clock.now(), error, row.id),
+    await this.connections.inWriteTransaction((store) =>
+      store.sql.run('UPDATE _valet_scheduled SET status = ?, finished_at = ?, error = ? WHERE id = ?', [error ? 'failed' : 'done', this.clock.now(), error, row.id]),
     );
   }
 
   /** When the next pending call is due, or null when nothing is pending. */
-  nextDueAt(): number | null {
-    return (this.connections.autoCommitReader.prepare("SELECT MIN(run_at) AS at FROM _valet_scheduled WHERE status = 'pending'").get() as { at: number | null }).at;
+  async nextDueAt(): Promise<number | null> {
+    const row = await this.connections.autoCommit.sql.get<{ at: number | null }>("SELECT MIN(run_at) AS at FROM _valet_scheduled WHERE status = 'pending'");
+    return row?.at ?? null;
   }
 
   /** Rows left running by a process that died go back to pending (they run again). */
-  recover(): Promise<void> {
-    return this.connections.withWriter((store) => void store.prepare("UPDATE _valet_scheduled SET status = 'pending' WHERE status = 'running'").run());
+  async recover(): Promise<void> {
+    await this.connections.inWriteTransaction((store) => store.sql.run("UPDATE _valet_scheduled SET status = 'pending' WHERE status = 'running'"));
   }
 
   start(): void {

@@ -1,5 +1,5 @@
 // Reading ctx.scheduler's work for `valet scheduled ls` and /admin/scheduled.
-import type Database from 'better-sqlite3';
+import type { SqlExecutor } from '../../storage/sql.js';
 import type { ScheduledStatus } from './statuses.js';
 
 export interface ScheduledRow {
@@ -15,9 +15,9 @@ export interface ScheduledRow {
   error: unknown;
 }
 
-export function listScheduled(db: Database.Database, filter: { status?: ScheduledStatus; limit?: number } = {}): ScheduledRow[] {
+export async function listScheduled(sql: SqlExecutor, filter: { status?: ScheduledStatus; limit?: number } = {}): Promise<ScheduledRow[]> {
   const where = filter.status ? 'WHERE status = ?' : '';
-  const rows = db.prepare(`SELECT * FROM _valet_scheduled ${where} ORDER BY run_at DESC LIMIT ?`).all(...(filter.status ? [filter.status] : []), filter.limit ?? 50) as Record<string, any>[];
+  const rows = await sql.all<Record<string, any>>(`SELECT * FROM _valet_scheduled ${where} ORDER BY run_at DESC, id DESC LIMIT ?`, [...(filter.status ? [filter.status] : []), filter.limit ?? 50]);
   return rows.map((r) => ({
     id: r.id,
     function: r.function,

@@ -1,7 +1,7 @@
 // The engine's own tables, versioned with `PRAGMA user_version`. Each migration moves the
 // database one version up inside one transaction; a database from a newer Valet is refused.
 import type Database from 'better-sqlite3';
-import { StorageError } from './errors.js';
+import { StorageError } from '../errors.js';
 
 const MIGRATIONS: ((db: Database.Database) => void)[] = [
   // 1: documents, the engine's metadata and the action invocation log.

@@ -4,7 +4,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { StorageError } from './errors.js';
+import { StorageError } from '../errors.js';
 import { migrate } from './migrations.js';
 
 export interface OpenOptions {

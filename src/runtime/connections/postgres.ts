@@ -1,0 +1,105 @@
+// Isolation on PostgreSQL, where several Valet instances may share the database: every write
+// transaction is SERIALIZABLE, so concurrent mutations behave as if they ran one after another
+// (as on SQLite's single writer); when PostgreSQL detects they could not have, it aborts one
+// (40001, or a deadlock 40P01) and it runs again from the start, a bounded number of times with
+// jittered backoff. Queries read one REPEATABLE READ, READ ONLY snapshot, which never conflicts.
+import type pg from 'pg';
+import type { SchemaDefinition } from '../../server/schema.js';
+import { CreationClock, DocumentStore } from '../../storage/documents.js';
+import type { DocumentChange } from '../../storage/documents.js';
+import { storageUnavailable, writeConflict } from '../../storage/faults.js';
+import { isUnavailable, PgExecutor } from '../../storage/postgres/executor.js';
+import type { Connections, WriteOptions } from './types.js';
+
+const CONFLICT_CODES = new Set(['40001', '40P01']);
+/** Attempts of one write transaction before the caller gets 503 conflict_retries. */
+export const MAX_WRITE_ATTEMPTS = 12;
+
+function isConflict(error: unknown): boolean {
+  return CONFLICT_CODES.has((error as { code?: string })?.code ?? '');
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+export class PostgresConnections implements Connections {
+  readonly backend = 'postgres';
+  readonly autoCommit: DocumentStore;
+  /** Write transactions run again after a serialization conflict or deadlock, since opening. */
+  retriedConflicts = 0;
+  private readonly creationClock: CreationClock;
+  private readonly commitListeners = new Set<(changes: DocumentChange[]) => void>();
+
+  constructor(
+    readonly target: string,
+    readonly pool: pg.Pool,
+    private schema: SchemaDefinition<any> | null,
+    now: () => number,
+  ) {
+    this.creationClock = new CreationClock(now);
+    this.autoCommit = new DocumentStore(new PgExecutor(pool), schema, this.creationClock);
+  }
+
+  onCommit(listener: (changes: DocumentChange[]) => void): () => void {
+    this.commitListeners.add(listener);
+    return () => this.commitListeners.delete(listener);
+  }
+
+  private async connect(): Promise<pg.PoolClient> {
+    try {
+      return await this.pool.connect();
+    } catch (error) {
+      throw isUnavailable(error) ? storageUnavailable(error) : error;
+    }
+  }
+
+  async inWriteTransaction<T>(task: (store: DocumentStore) => Promise<T>, options: WriteOptions = {}): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      const client = await this.connect();
+      const sql = new PgExecutor(client);
+      const store = new DocumentStore(sql, this.schema, this.creationClock);
+      if (this.commitListeners.size > 0) store.changeLog = [];
+      let broken = false;
+      try {
+        await sql.exec(options.readCommitted ? 'BEGIN' : 'BEGIN ISOLATION LEVEL SERIALIZABLE');
+        const result = await task(store);
+        // A statement that failed (and was caught by a handler) already doomed the transaction.
+        if (sql.failure) throw sql.failure;
+        await sql.exec('COMMIT');
+        const changes = store.changeLog;
+        if (changes && changes.length > 0) for (const listener of this.commitListeners) listener(changes);
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => (broken = true));
+        const conflict = isConflict(error) || isConflict(sql.failure);
+        if (!conflict) throw error;
+        if (attempt >= MAX_WRITE_ATTEMPTS) throw writeConflict(error);
+        this.retriedConflicts++;
+      } finally {
+        client.release(broken);
+      }
+      await sleep(Math.min(200, 2 ** attempt) * (0.5 + Math.random() / 2));
+    }
+  }
+
+  async inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
+    const client = await this.connect();
+    const sql = new PgExecutor(client);
+    let broken = false;
+    try {
+      await sql.exec('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      return await task(new DocumentStore(sql, this.schema, this.creationClock));
+    } finally {
+      await client.query('COMMIT').catch(() => (broken = true));
+      client.release(broken);
+    }
+  }
+
+  setSchema(schema: SchemaDefinition<any> | null): void {
+    this.schema = schema;
+    this.autoCommit.setSchema(schema);
+  }
+
+  async close(): Promise<void> {
+    await this.pool.end();
+  }
+}

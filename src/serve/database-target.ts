@@ -1,0 +1,31 @@
+// Which database an app runs on: VALET_DATABASE_URL (or --database) when set — a postgres:// URL,
+// or a SQLite file path — else the embedded default, .valet/valet.db.
+import { isAbsolute, resolve } from 'node:path';
+import { UserError } from '../errors/user-error.js';
+import { DATABASE_DISPLAY_PATH, databasePathOf } from '../project/paths.js';
+import { describePostgresUrl, isPostgresUrl } from '../storage/postgres/open.js';
+
+export interface DatabaseTarget {
+  /** What the engine opens: a file path or a postgres:// URL. */
+  database: string;
+  /** The same for messages: a path relative to the app, or the URL without its password. */
+  display: string;
+  backend: 'sqlite' | 'postgres';
+}
+
+export function databaseTargetOf(appDir: string, env: NodeJS.ProcessEnv = process.env, override?: string): DatabaseTarget {
+  const given = (override ?? env.VALET_DATABASE_URL ?? '').trim();
+  if (given === '') return { database: databasePathOf(appDir), display: DATABASE_DISPLAY_PATH, backend: 'sqlite' };
+  if (isPostgresUrl(given)) {
+    try {
+      new URL(given);
+    } catch {
+      throw new UserError(`VALET_DATABASE_URL is not a valid URL: expected postgres://user:password@host:5432/database`);
+    }
+    return { database: given, display: describePostgresUrl(given), backend: 'postgres' };
+  }
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
+    throw new UserError(`VALET_DATABASE_URL "${given.split('://')[0]}://…" is not supported: give a postgres:// URL, or a path to a SQLite file`);
+  }
+  return { database: isAbsolute(given) ? given : resolve(appDir, given), display: given, backend: 'sqlite' };
+}

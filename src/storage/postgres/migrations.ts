@@ -1,0 +1,129 @@
+// The engine's own tables on PostgreSQL, versioned in _valet_meta. Migrations run in one
+// transaction under an advisory lock, so of several instances starting together one migrates and
+// the others wait for it; a database from a newer Valet is refused.
+import type pg from 'pg';
+import { StorageError } from '../errors.js';
+
+/** One advisory lock key for "Valet is migrating this database". */
+const MIGRATION_LOCK = 7261330412;
+
+const MIGRATIONS: string[] = [
+  // 1: documents, the invocation log, the outbox, background work and client sequences, as of the
+  // SQLite schema's version 5 (PostgreSQL support starts there).
+  `
+  CREATE TABLE _valet_documents (
+    id text PRIMARY KEY,
+    tbl text NOT NULL,
+    creation_time double precision NOT NULL,
+    doc jsonb NOT NULL
+  );
+  CREATE INDEX _valet_documents_by_table ON _valet_documents (tbl, creation_time, id);
+  CREATE TABLE _valet_action_invocations (
+    id text PRIMARY KEY,
+    function text NOT NULL,
+    principal text NOT NULL,
+    invoker text NOT NULL,
+    idempotency_key text,
+    args text,
+    args_hash text NOT NULL,
+    sensitive integer NOT NULL,
+    safe_to_retry integer NOT NULL,
+    status text NOT NULL,
+    http_status integer,
+    result text,
+    error text,
+    attempts integer NOT NULL,
+    started_at double precision NOT NULL,
+    finished_at double precision,
+    duration_ms double precision
+  );
+  CREATE UNIQUE INDEX _valet_action_invocations_by_key ON _valet_action_invocations (function, principal, idempotency_key) WHERE idempotency_key IS NOT NULL;
+  CREATE INDEX _valet_action_invocations_by_start ON _valet_action_invocations (started_at);
+  CREATE TABLE _valet_outbox (
+    id text PRIMARY KEY,
+    delivery_key text UNIQUE,
+    recipients text NOT NULL,
+    subject text NOT NULL,
+    html text,
+    text text,
+    status text NOT NULL,
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at double precision NOT NULL,
+    last_error text,
+    created_at double precision NOT NULL,
+    sent_at double precision,
+    source text,
+    lease_expires_at double precision
+  );
+  CREATE INDEX _valet_outbox_due ON _valet_outbox (status, next_attempt_at);
+  CREATE TABLE _valet_cron_state (job text PRIMARY KEY, last_tick double precision NOT NULL);
+  CREATE TABLE _valet_cron_runs (
+    id text PRIMARY KEY,
+    job text NOT NULL,
+    function text NOT NULL,
+    status text NOT NULL,
+    scheduled_at double precision NOT NULL,
+    dispatched_at double precision NOT NULL,
+    finished_at double precision,
+    catch_up integer NOT NULL DEFAULT 0,
+    missed_runs integer NOT NULL DEFAULT 0,
+    trigger text NOT NULL,
+    error text
+  );
+  CREATE INDEX _valet_cron_runs_by_job ON _valet_cron_runs (job, dispatched_at);
+  CREATE TABLE _valet_scheduled (
+    id text PRIMARY KEY,
+    function text NOT NULL,
+    kind text NOT NULL,
+    args text NOT NULL,
+    run_at double precision NOT NULL,
+    status text NOT NULL,
+    created_at double precision NOT NULL,
+    scheduled_by text,
+    attempts integer NOT NULL DEFAULT 0,
+    finished_at double precision,
+    error text
+  );
+  CREATE INDEX _valet_scheduled_due ON _valet_scheduled (status, run_at);
+  CREATE TABLE _valet_sync_clients (
+    client_id text NOT NULL,
+    principal text NOT NULL,
+    last_seq integer NOT NULL,
+    updated_at double precision NOT NULL,
+    PRIMARY KEY (client_id, principal)
+  );
+  CREATE TABLE _valet_sync_results (
+    client_id text NOT NULL,
+    principal text NOT NULL,
+    seq integer NOT NULL,
+    status integer NOT NULL,
+    body text NOT NULL,
+    PRIMARY KEY (client_id, principal, seq)
+  );
+  `,
+];
+
+export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
+
+export async function migratePostgres(pool: pg.Pool, where: string): Promise<{ from: number; to: number }> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query('CREATE TABLE IF NOT EXISTS _valet_meta (key text PRIMARY KEY, value text NOT NULL)');
+    const row = await client.query("SELECT value FROM _valet_meta WHERE key = 'schema_version'");
+    const from = row.rows[0] ? Number(row.rows[0].value) : 0;
+    if (from > POSTGRES_SCHEMA_VERSION) {
+      throw new StorageError('database_too_new', `${where} was written by a newer Valet (database schema version ${from}; this Valet knows versions up to ${POSTGRES_SCHEMA_VERSION}). Upgrade Valet, or use another database.`);
+    }
+    for (let version = from; version < POSTGRES_SCHEMA_VERSION; version++) await client.query(MIGRATIONS[version]!);
+    await client.query("INSERT INTO _valet_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(POSTGRES_SCHEMA_VERSION)]);
+    await client.query('COMMIT');
+    return { from, to: POSTGRES_SCHEMA_VERSION };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}

@@ -1,0 +1,64 @@
+// The storage seam: every part of the engine talks to its database through an SqlExecutor and
+// writes SQL once, with `?` placeholders and the few spellings that differ between SQLite and
+// PostgreSQL asked of the Dialect. Executors are asynchronous because PostgreSQL's driver is; the
+// SQLite one answers synchronously underneath.
+export type SqlValue = string | number | bigint | boolean | Buffer | null;
+export type Row = Record<string, unknown>;
+
+/** What a column of an ordering key holds: a document field (JSON), creation time, or the id. */
+export type ColumnKind = 'field' | 'number' | 'text';
+
+export interface OrderColumn {
+  sql: string;
+  kind: ColumnKind;
+}
+
+export interface Dialect {
+  readonly name: 'sqlite' | 'postgres';
+  /** The expression for a document field, spelled the same by indexes and queries. */
+  field(name: string): string;
+  /** A placeholder for a value compared with a column of this kind. */
+  param(kind: ColumnKind): string;
+  /** A document field's value as a bound parameter (for comparisons with `field()`). */
+  fieldValue(value: unknown): SqlValue;
+  /** A key value read back from a result row, as cursors keep it. */
+  keyValue(value: unknown, kind: ColumnKind): unknown;
+  /** Null-safe equality with a parameter: `x IS ?` / `x IS NOT DISTINCT FROM ?`. */
+  same(column: OrderColumn): string;
+  /** An ORDER BY term: missing fields (NULL) sort first ascending, last descending, on both backends. */
+  order(column: string, direction: 'asc' | 'desc', kind: ColumnKind): string;
+  /** CREATE INDEX for a schema index over the document table, matching how queries order. */
+  createIndex(name: string, table: string, columns: OrderColumn[]): string;
+  /** A statement listing the names of Valet's schema indexes (`valet_index__…`). */
+  readonly listIndexes: string;
+  /** An index hint after the table name (SQLite's INDEXED BY), or ''. */
+  indexHint(name: string | null): string;
+  /** The placeholder for a whole document body (JSON text / jsonb). */
+  readonly documentParam: string;
+  /** The document column as selected (always JSON text, parsed here). */
+  readonly documentColumn: string;
+  /** A document body from a result row (text to parse, or an object the driver parsed). */
+  documentOf(value: unknown): { fields: Record<string, unknown>; json: string | null };
+  /** How this backend orders two field values in an index (for live-query read sets). */
+  compareFieldValues(a: unknown, b: unknown): number | null;
+  /** `FOR UPDATE SKIP LOCKED` where the backend has it (claims by several instances), else ''. */
+  readonly skipLocked: string;
+}
+
+export interface SqlExecutor {
+  readonly dialect: Dialect;
+  all<T = Row>(sql: string, params?: readonly unknown[]): Promise<T[]>;
+  get<T = Row>(sql: string, params?: readonly unknown[]): Promise<T | undefined>;
+  run(sql: string, params?: readonly unknown[]): Promise<{ changes: number }>;
+  /** Statements without parameters (DDL), possibly several. */
+  exec(sql: string): Promise<void>;
+}
+
+/** Identifiers come from validated schema names; quoting keeps them literal anyway. */
+export function quoteIdentifier(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}
+
+export function quoteLiteral(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}

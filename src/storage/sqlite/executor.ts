@@ -1,0 +1,54 @@
+// An SqlExecutor over one better-sqlite3 connection, with its prepared statements cached. The
+// calls are synchronous underneath; the promises only fit the shared seam.
+import type Database from 'better-sqlite3';
+import type { Row, SqlExecutor } from '../sql.js';
+import { sqliteDialect } from './dialect.js';
+
+/** better-sqlite3 binds booleans as errors: SQLite spells them 1 and 0. */
+function bindable(params: readonly unknown[]): unknown[] {
+  return params.map((value) => (typeof value === 'boolean' ? (value ? 1 : 0) : value));
+}
+
+export class SqliteExecutor implements SqlExecutor {
+  readonly dialect = sqliteDialect;
+  private readonly statements = new Map<string, Database.Statement>();
+
+  constructor(readonly db: Database.Database) {}
+
+  prepare(sql: string): Database.Statement {
+    let statement = this.statements.get(sql);
+    if (!statement) {
+      statement = this.db.prepare(sql);
+      this.statements.set(sql, statement);
+    }
+    return statement;
+  }
+
+  allSync<T = Row>(sql: string, params: readonly unknown[] = []): T[] {
+    return this.prepare(sql).all(...bindable(params)) as T[];
+  }
+
+  async all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    return this.allSync<T>(sql, params);
+  }
+
+  async get<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    return this.prepare(sql).get(...bindable(params)) as T | undefined;
+  }
+
+  async run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
+    return { changes: this.prepare(sql).run(...bindable(params)).changes };
+  }
+
+  async exec(sql: string): Promise<void> {
+    this.db.exec(sql);
+  }
+
+  get inTransaction(): boolean {
+    return this.db.inTransaction;
+  }
+
+  close(): void {
+    this.db.close();
+  }
+}
