@@ -1,4 +1,5 @@
 // Flag values shared by several commands, checked once with the same messages.
+import type { Command } from 'commander';
 import { UsageError } from './errors.js';
 
 export function parsePort(value: string): number {
@@ -16,6 +17,22 @@ export function parseLimit(value: string): number {
 /** Commander collector for repeatable flags (`--allowed-host a --allowed-host b`, or `a,b`). */
 export function collect(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(',').map((item) => item.trim()).filter(Boolean)];
+}
+
+/**
+ * `--database <url|file>` on every command that opens the app's database: it stands for
+ * VALET_DATABASE_URL for this run (and wins over the environment and .env files).
+ */
+export function addDatabaseOption(command: Command): void {
+  command
+    .option('--database <url>', 'the database: a postgres:// URL, or a SQLite file (default: VALET_DATABASE_URL, else .valet/valet.db)')
+    .hook('preAction', (self) => {
+      const database = self.opts().database as string | undefined;
+      if (database !== undefined) {
+        if (database.trim() === '') throw new UsageError('--database: give a postgres:// URL or a file path');
+        process.env.VALET_DATABASE_URL = database;
+      }
+    });
 }
 
 /** The flags every server command shares: where it listens and who may reach it. */

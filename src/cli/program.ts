@@ -6,6 +6,8 @@ import { registerCheck } from './commands/check.js';
 import { registerCodegen } from './commands/codegen.js';
 import { registerDev } from './commands/dev.js';
 import { registerEnv } from './commands/env.js';
+import { registerExport } from './commands/export.js';
+import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
 import { registerCron } from './commands/cron.js';
 import { registerData } from './commands/data.js';
@@ -18,7 +20,11 @@ import { registerStart } from './commands/start.js';
 import { registerToken } from './commands/token.js';
 import { findAppDir } from '../project/app-dir.js';
 import { packageJson } from '../project/package-info.js';
+import { addDatabaseOption } from './options.js';
 import { reportError } from './report-error.js';
+
+/** Commands that open the app's database take --database. */
+const DATABASE_COMMANDS = new Set(['dev', 'start', 'run', 'invocations', 'outbox', 'cron', 'scheduled', 'data', 'export', 'import']);
 
 export function buildProgram(): Command {
   const program = new Command('valet')
@@ -51,13 +57,16 @@ Examples:
   registerCron(program);
   registerScheduled(program);
   registerData(program);
+  registerExport(program);
+  registerImport(program);
   registerLogs(program);
   registerEnv(program);
-  const configure = (command: Command) => {
+  const configure = (command: Command, usesDatabase: boolean) => {
     command.exitOverride().helpOption('-h, --help', 'show help');
-    command.commands.forEach(configure);
+    if (usesDatabase && command.commands.length === 0) addDatabaseOption(command);
+    command.commands.forEach((sub) => configure(sub, usesDatabase));
   };
-  program.commands.forEach(configure);
+  program.commands.forEach((command) => configure(command, DATABASE_COMMANDS.has(command.name())));
   return program;
 }
 

@@ -4,13 +4,17 @@
 import { existsSync } from 'node:fs';
 import { relative } from 'node:path';
 import { UserError } from '../errors/user-error.js';
+import { AppEnv } from '../project/env-files.js';
 import { databaseTargetOf } from '../serve/database-target.js';
 import { openExecutor } from '../storage/open-executor.js';
 import type { OpenExecutor } from '../storage/open-executor.js';
 
 export async function openAppDatabase(appDir: string, options: { writable?: boolean } = {}): Promise<OpenExecutor> {
+  // VALET_DATABASE_URL may come from the app's .env files, as for `valet run`.
+  new AppEnv(appDir, 'development').apply();
   const target = databaseTargetOf(appDir);
-  if (target.backend === 'sqlite' && !existsSync(target.database)) {
+  // Reading needs a database to read; writing (valet import) creates one.
+  if (target.backend === 'sqlite' && !options.writable && !existsSync(target.database)) {
     throw new UserError(`no database yet at ${relative(process.cwd(), target.database) || target.database}: start the app (valet dev or valet start) or call a function (valet run) first`);
   }
   return openExecutor(target.database, options);

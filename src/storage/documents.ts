@@ -271,8 +271,16 @@ export class DocumentStore {
     } else if (!/^[A-Za-z][\w]*$/.test(table)) {
       throw new DocumentError('unknown_table', `table name "${table}": use letters, digits and "_", starting with a letter`);
     }
-    return serialise(table, fields);
+    const body = serialise(table, fields);
+    // jsonb has no way to hold U+0000 in a string (SQLite has): refused here with a clear message.
+    if (this.dialect.name === 'postgres' && holdsNul(body)) throw new DocumentError('invalid_document', `${table}: a string holds the character U+0000, which PostgreSQL cannot store`);
+    return body;
   }
+}
+
+/** Whether JSON text holds an escaped U+0000 (an odd run of backslashes before u0000, not a literal "\\u0000"). */
+export function holdsNul(json: string): boolean {
+  return /(?:^|[^\\])(?:\\\\)*\\u0000/.test(json);
 }
 
 function serialise(table: string, fields: Record<string, unknown>): string {

@@ -1,6 +1,6 @@
 // One executor on a database, outside the engine: the inspection commands, export and import.
 // A file path is SQLite (read-only unless asked), a postgres:// URL is PostgreSQL.
-import { PgExecutor } from './postgres/executor.js';
+import { checkout, PgExecutor } from './postgres/executor.js';
 import { isPostgresUrl, openPostgres } from './postgres/open.js';
 import type { SqlExecutor } from './sql.js';
 import { SqliteExecutor } from './sqlite/executor.js';
@@ -19,7 +19,7 @@ export async function openExecutor(target: string, options: { writable?: boolean
     return {
       sql: new PgExecutor(pool),
       async transaction(task) {
-        const client = await pool.connect();
+        const { client, release } = await checkout(pool);
         try {
           await client.query('BEGIN');
           const result = await task(new PgExecutor(client));
@@ -29,7 +29,7 @@ export async function openExecutor(target: string, options: { writable?: boolean
           await client.query('ROLLBACK').catch(() => undefined);
           throw error;
         } finally {
-          client.release();
+          release();
         }
       },
       close: () => pool.end(),

@@ -9,25 +9,14 @@ export type Read =
   /** A scan of a table, narrowed by index bounds when the query used withIndex. */
   | { kind: 'range'; table: string; bounds: IndexBound[] };
 
-/** SQLite's order for json_extract values: NULL < numbers (booleans as 0/1) < text (JSON text for objects). */
-function sortKey(value: unknown): [number, number | string] {
-  if (value === null || value === undefined) return [0, 0];
-  if (typeof value === 'boolean') return [1, value ? 1 : 0];
-  if (typeof value === 'number') return [1, value];
-  if (typeof value === 'string') return [2, value];
-  return [2, JSON.stringify(value)];
-}
+/** How the backend orders two field values; null when it cannot tell here (a collation, say). */
+export type CompareFieldValues = (a: unknown, b: unknown) => number | null;
 
-function compare(a: unknown, b: unknown): number {
-  const [ra, va] = sortKey(a);
-  const [rb, vb] = sortKey(b);
-  if (ra !== rb) return ra - rb;
-  return va < vb ? -1 : va > vb ? 1 : 0;
-}
-
-function inRange(doc: StoredDocument, bounds: IndexBound[]): boolean {
+function inRange(doc: StoredDocument, bounds: IndexBound[], compare: CompareFieldValues): boolean {
   return bounds.every((bound) => {
     const order = compare(doc[bound.field] ?? null, bound.value ?? null);
+    // An order only the database knows: assume the change may matter (a needless re-run, never a missed one).
+    if (order === null) return true;
     switch (bound.op) {
       case 'eq':
         return order === 0;
@@ -44,10 +33,10 @@ function inRange(doc: StoredDocument, bounds: IndexBound[]): boolean {
 }
 
 /** True when a committed change could alter what a query with these reads returns. */
-export function changeTouches(reads: readonly Read[], change: DocumentChange): boolean {
+export function changeTouches(reads: readonly Read[], change: DocumentChange, compare: CompareFieldValues): boolean {
   return reads.some((read) => {
     if (read.kind === 'id') return read.id === change.id;
     if (read.table !== change.table) return false;
-    return (change.before !== null && inRange(change.before, read.bounds)) || (change.after !== null && inRange(change.after, read.bounds));
+    return (change.before !== null && inRange(change.before, read.bounds, compare)) || (change.after !== null && inRange(change.after, read.bounds, compare));
   });
 }

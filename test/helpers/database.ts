@@ -22,7 +22,7 @@ export function testDatabase(stateDir: string): { database: string; postgres?: P
     schema = `app_${randomBytes(6).toString('hex')}`;
     schemas.set(stateDir, schema);
   }
-  return { database: inject('postgresUrl'), postgres: { schema, max: 8 } };
+  return { database: inject('postgresUrl'), postgres: { schema, max: 8, applicationName: schema } };
 }
 
 /** How many documents of `table` have these field values (on either backend). */

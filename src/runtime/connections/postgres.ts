@@ -7,8 +7,8 @@ import type pg from 'pg';
 import type { SchemaDefinition } from '../../server/schema.js';
 import { CreationClock, DocumentStore } from '../../storage/documents.js';
 import type { DocumentChange } from '../../storage/documents.js';
-import { storageUnavailable, writeConflict } from '../../storage/faults.js';
-import { isUnavailable, PgExecutor } from '../../storage/postgres/executor.js';
+import { writeConflict } from '../../storage/faults.js';
+import { checkout, PgExecutor } from '../../storage/postgres/executor.js';
 import type { Connections, WriteOptions } from './types.js';
 
 const CONFLICT_CODES = new Set(['40001', '40P01']);
@@ -44,17 +44,9 @@ export class PostgresConnections implements Connections {
     return () => this.commitListeners.delete(listener);
   }
 
-  private async connect(): Promise<pg.PoolClient> {
-    try {
-      return await this.pool.connect();
-    } catch (error) {
-      throw isUnavailable(error) ? storageUnavailable(error) : error;
-    }
-  }
-
   async inWriteTransaction<T>(task: (store: DocumentStore) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const client = await this.connect();
+      const { client, release } = await checkout(this.pool);
       const sql = new PgExecutor(client);
       const store = new DocumentStore(sql, this.schema, this.creationClock);
       if (this.commitListeners.size > 0) store.changeLog = [];
@@ -75,14 +67,14 @@ export class PostgresConnections implements Connections {
         if (attempt >= MAX_WRITE_ATTEMPTS) throw writeConflict(error);
         this.retriedConflicts++;
       } finally {
-        client.release(broken);
+        release(broken);
       }
       await sleep(Math.min(200, 2 ** attempt) * (0.5 + Math.random() / 2));
     }
   }
 
   async inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
-    const client = await this.connect();
+    const { client, release } = await checkout(this.pool);
     const sql = new PgExecutor(client);
     let broken = false;
     try {
@@ -90,7 +82,7 @@ export class PostgresConnections implements Connections {
       return await task(new DocumentStore(sql, this.schema, this.creationClock));
     } finally {
       await client.query('COMMIT').catch(() => (broken = true));
-      client.release(broken);
+      release(broken);
     }
   }
 

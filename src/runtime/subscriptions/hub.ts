@@ -111,9 +111,12 @@ export class SubscriptionHub {
   /** Committed document writes (from this process, or announced by another): marks what they touch. */
   onChanges(changes: DocumentChange[]): void {
     let any = false;
+    const dialect = this.attachedTo?.connections.autoCommit.dialect;
+    if (!dialect) return;
+    const compare = dialect.compareFieldValues;
     for (const mine of this.bySubscriber.values()) {
       for (const subscription of mine.values()) {
-        if (!subscription.dirty && changes.some((change) => changeTouches(subscription.reads, change))) {
+        if (!subscription.dirty && changes.some((change) => changeTouches(subscription.reads, change, compare))) {
           subscription.dirty = true;
           any = true;
         }

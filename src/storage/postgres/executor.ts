@@ -95,3 +95,33 @@ export class PgExecutor implements SqlExecutor {
     }
   }
 }
+
+export interface Checkout {
+  client: pg.PoolClient;
+  /** Back to the pool; destroyed instead when it failed or the server dropped it meanwhile. */
+  release(failed?: boolean): void;
+}
+
+/**
+ * A client of its own from the pool, for a transaction. While it is checked out the pool does
+ * not listen for its errors: a server that drops it (a restart, pg_terminate_backend) would emit an
+ * unhandled 'error' and end the process. Its next statement fails instead, as a storage fault.
+ */
+export async function checkout(pool: pg.Pool): Promise<Checkout> {
+  let client: pg.PoolClient;
+  try {
+    client = await pool.connect();
+  } catch (error) {
+    throw isUnavailable(error) ? storageUnavailable(error) : error;
+  }
+  let lost = false;
+  const onError = () => (lost = true);
+  client.on('error', onError);
+  return {
+    client,
+    release(failed = false) {
+      client.removeListener('error', onError);
+      client.release(failed || lost);
+    },
+  };
+}

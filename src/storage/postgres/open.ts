@@ -14,6 +14,8 @@ export interface PostgresOptions {
   schema?: string;
   /** Connections in the pool. */
   max?: number;
+  /** Shown in pg_stat_activity (`valet` unless given). */
+  applicationName?: string;
   /** Where unexpected pool errors are reported. */
   log?: (line: string) => void;
 }
@@ -61,6 +63,7 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     max: options.max ?? 10,
     connectionTimeoutMillis: 10_000,
     options: schema ? `-c search_path=${schema}` : undefined,
+    application_name: options.applicationName ?? 'valet',
   });
   // An idle connection the server drops must not take the process down with it.
   pool.on('error', (error) => options.log?.(`postgres: an idle connection failed: ${error.message}`));
