@@ -62,12 +62,12 @@ export function createGeneratedApp(app, size) {
   return app;
 }
 
-/** A small app for one benchmark: `files` maps paths under valet/ to their source. */
-export function createBenchApp(app, name, files) {
+/** A small app for one benchmark: `files` maps paths under valet/ to their source; `valetRoot` is the Valet it links. */
+export function createBenchApp(app, name, files, valetRoot = ROOT) {
   rmSync(app, { recursive: true, force: true });
   mkdirSync(join(app, 'valet'), { recursive: true });
   mkdirSync(join(app, 'node_modules'));
-  symlinkSync(ROOT, join(app, 'node_modules', 'valet'), 'dir');
+  symlinkSync(valetRoot, join(app, 'node_modules', 'valet'), 'dir');
   writeFileSync(join(app, 'package.json'), JSON.stringify({ name, private: true, type: 'module' }));
   for (const [path, source] of Object.entries(files)) writeFileSync(join(app, 'valet', path), source);
   return app;

@@ -1,33 +1,62 @@
-// bench/invoke (issue 3): requests/s and p50/p99 latency over loopback for a query by index, a
-// mutation inserting one document, an action doing one auto-commit write, and a replayed
-// idempotent action — against a minimal node:http + better-sqlite3 baseline in the same run.
-// The server is the real built `valet start` in its own process; autocannon runs here.
+// bench/invoke: requests/s and p50/p99 latency over loopback for a query by index, a mutation
+// inserting one document, an action doing one auto-commit write and a replayed idempotent action,
+// each against a minimal node:http server doing the same database work directly, in the same run.
+// Servers are the real built `valet start` in their own processes; autocannon runs here. Every
+// measurement is taken BENCH_ROUNDS times (interleaved) and reported as median and range.
+//
+//   npm run bench -- invoke                       SQLite, and the cost of the storage seam: the
+//                                                 same SQLite path on the build before it (--before)
+//   npm run bench -- invoke --database postgres   PostgreSQL against the raw pg driver, beside SQLite
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { createBenchApp } from './_apps.js';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+import { createBenchApp, ROOT } from './_apps.js';
 import { machine } from './_measure.js';
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const WORK = join(ROOT, 'bench', '.work', 'invoke');
-const VALET = join(ROOT, 'bin', 'valet.js');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const CONNECTIONS = 50;
+const flag = (name) => {
+  const i = process.argv.indexOf(name);
+  return i === -1 ? undefined : process.argv[i + 1];
+};
+const DATABASE = flag('--database') ?? 'sqlite';
+/** The last commit before the storage seam (issue 14): SQLite called synchronously. */
+const BEFORE = flag('--before') ?? '682fe28';
+if (!['sqlite', 'postgres'].includes(DATABASE)) {
+  process.stderr.write('usage: npm run bench -- invoke [--database sqlite|postgres] [--before <git ref>]\n');
+  process.exit(2);
+}
 
-function createApp() {
-  createBenchApp(WORK, 'bench-invoke', {
-    'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';
+const FILES = {
+  'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';
 export default defineSchema({ items: defineTable({ key: v.string(), n: v.number() }).index('by_key', ['key']) });
 `,
-    'items.ts': `import { defineAction, defineMutation, defineQuery, v } from './_generated/valet/api';
+  'items.ts': `import { defineAction, defineMutation, defineQuery, v } from './_generated/valet/api';
 export const byKey = defineQuery({ args: { key: v.string() }, access: 'public', handler: async (ctx, args) => ctx.db.query('items').withIndex('by_key', (q) => q.eq('key', args.key)).first() });
 export const byKeySignedIn = defineQuery({ args: { key: v.string() }, handler: async (ctx, args) => ctx.db.query('items').withIndex('by_key', (q) => q.eq('key', args.key)).first() });
 export const insert = defineMutation({ args: { key: v.string(), n: v.number() }, access: 'public', handler: async (ctx, args) => ctx.db.insert('items', args) });
 export const write = defineAction({ args: { key: v.string(), n: v.number() }, access: 'public', handler: async (ctx, args) => ctx.db.insert('items', args) });
 export const seed = defineMutation({ access: 'system', handler: async (ctx) => { for (let i = 0; i < 1000; i++) await ctx.db.insert('items', { key: 'key-' + i, n: i }); } });
 `,
+};
+
+const children = [];
+
+/** A port the OS says is free right now. */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address();
+      server.close(() => resolve(port));
+    });
   });
 }
 
@@ -44,6 +73,49 @@ function waitForLine(child, pattern) {
   });
 }
 
+/** `valet start` of the Valet at `root` on a new app, seeded with 1000 items; resolves to its URL. */
+async function startValet(name, root, env = {}) {
+  const app = join(WORK, name);
+  createBenchApp(app, `bench-invoke-${name}`, FILES, root);
+  const bin = join(root, 'bin', 'valet.js');
+  const options = { cwd: app, env: { ...process.env, NO_COLOR: '1', ...env } };
+  spawnSync(process.execPath, [bin, 'codegen'], { ...options, stdio: 'ignore' });
+  const child = spawn(process.execPath, [bin, 'start', '--port', String(await freePort()), '--dev-auth'], { ...options, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  const url = (await waitForLine(child, /at (http:\/\/127\.0\.0\.1:\d+)/))[1];
+  const seeded = spawnSync(process.execPath, [bin, 'run', 'items:seed'], { ...options, encoding: 'utf8' });
+  if (seeded.status !== 0) throw new Error(`seeding ${name} failed: ${seeded.stderr}`);
+  const token = spawnSync(process.execPath, [bin, 'token', 'bench-user'], { ...options, encoding: 'utf8' }).stdout.trim();
+  return { url, token };
+}
+
+async function startBaseline(script, target) {
+  const port = await freePort();
+  const child = spawn(process.execPath, [join(ROOT, 'bench', script), target, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  children.push(child);
+  await waitForLine(child, /baseline ready/);
+  return { url: `http://127.0.0.1:${port}` };
+}
+
+/** The build of `ref` in a git worktree (node_modules shared), or null with the reason printed. */
+function buildBefore(ref) {
+  const dir = join(WORK, 'before-build');
+  const git = (...args) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  git('worktree', 'remove', '--force', dir);
+  const added = git('worktree', 'add', '--detach', dir, ref);
+  if (added.status !== 0) {
+    console.log(`(seam comparison skipped: cannot check out ${ref}: ${added.stderr.trim()})`);
+    return null;
+  }
+  symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
+  const built = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, encoding: 'utf8' });
+  if (built.status !== 0) {
+    console.log(`(seam comparison skipped: ${ref} does not build: ${built.stdout.slice(0, 300)})`);
+    return null;
+  }
+  return dir;
+}
+
 function load(url, path, args, headers = {}, connections = CONNECTIONS) {
   return new Promise((resolve, reject) => {
     autocannon(
@@ -53,68 +125,124 @@ function load(url, path, args, headers = {}, connections = CONNECTIONS) {
   });
 }
 
-function row(label, result) {
-  const non2xx = result.non2xx ? `  non-2xx ${result.non2xx}` : '';
-  return `${label.padEnd(44)} ${String(Math.round(result.requests.average)).padStart(6)} req/s   p50 ${String(result.latency.p50).padStart(3)} ms   p99 ${String(result.latency.p99).padStart(3)} ms   (stdev ${Math.round(result.requests.stddev)} req/s)${non2xx}`;
+const median = (values) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+};
+
+/** Runs every target once per round, interleaved, so drift over time hits all of them alike. */
+async function measure(targets) {
+  const samples = new Map(targets.map((t) => [t.label, []]));
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of targets) samples.get(target.label).push(await target.run());
+  }
+  return new Map(
+    targets.map((t) => {
+      const runs = samples.get(t.label);
+      const rps = runs.map((r) => r.requests.average);
+      return [t.label, { rps: median(rps), min: Math.min(...rps), max: Math.max(...rps), p50: median(runs.map((r) => r.latency.p50)), p99: median(runs.map((r) => r.latency.p99)), non2xx: runs.reduce((n, r) => n + (r.non2xx ?? 0), 0) }];
+    }),
+  );
 }
 
-console.log(`bench/invoke on ${machine()}`);
-console.log(`${CONNECTIONS} connections, ${DURATION} s per run, autocannon over loopback\n`);
-createApp();
-spawnSync(process.execPath, [VALET, 'codegen'], { cwd: WORK, stdio: 'ignore' });
-const valetPort = 34000 + (process.pid % 1000);
-const basePort = valetPort + 1;
-const server = spawn(process.execPath, [VALET, 'start', '--port', String(valetPort), '--dev-auth'], { cwd: WORK, stdio: ['ignore', 'ignore', 'pipe'] });
-const baseline = spawn(process.execPath, [join(ROOT, 'bench', '_baseline-server.js'), join(WORK, 'baseline.db'), String(basePort)], { stdio: ['ignore', 'ignore', 'pipe'] });
-try {
-  const valetUrl = (await waitForLine(server, /at (http:\/\/127\.0\.0\.1:\d+)/))[1];
-  await waitForLine(baseline, /baseline ready/);
-  spawnSync(process.execPath, [VALET, 'run', 'items:seed'], { cwd: WORK, stdio: 'ignore' });
-  const token = spawnSync(process.execPath, [VALET, 'token', 'bench-user'], { cwd: WORK, encoding: 'utf8' }).stdout.trim();
-  const baseUrl = `http://127.0.0.1:${basePort}`;
-
-  const results = {};
-  results.baselineQuery = await load(`${baseUrl}/api/query`, 'items:byKey', { key: 'key-500' });
-  results.query = await load(`${valetUrl}/api/query`, 'items:byKey', { key: 'key-500' });
-  results.querySignedIn = await load(`${valetUrl}/api/query`, 'items:byKeySignedIn', { key: 'key-500' }, { authorization: `Bearer ${token}` });
-  results.baselineInsert = await load(`${baseUrl}/api/mutation`, 'items:insert', { key: 'new', n: 1 });
-  results.mutation = await load(`${valetUrl}/api/mutation`, 'items:insert', { key: 'new', n: 1 });
-  results.action = await load(`${valetUrl}/api/action`, 'items:write', { key: 'action', n: 1 });
-  await fetch(`${valetUrl}/api/action`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'bench-replay' }, body: JSON.stringify({ path: 'items:write', args: { key: 'once', n: 1 } }) });
-  results.replay = await load(`${valetUrl}/api/action`, 'items:write', { key: 'once', n: 1 }, { 'idempotency-key': 'bench-replay' });
-  results.replaySingle = await load(`${valetUrl}/api/action`, 'items:write', { key: 'once', n: 1 }, { 'idempotency-key': 'bench-replay' }, 1);
-  results.baselineQuerySingle = await load(`${baseUrl}/api/query`, 'items:byKey', { key: 'key-500' }, {}, 1);
-  results.querySingle = await load(`${valetUrl}/api/query`, 'items:byKey', { key: 'key-500' }, {}, 1);
-
-  console.log(row('baseline: node:http + better-sqlite3 query', results.baselineQuery));
-  console.log(row('valet query by index (public)', results.query));
-  console.log(row('valet query by index (ES256 JWT)', results.querySignedIn));
-  console.log(row('baseline: node:http + better-sqlite3 insert', results.baselineInsert));
-  console.log(row('valet mutation, one insert', results.mutation));
-  console.log(row('valet action, one auto-commit write', results.action));
-  console.log(row('valet replayed idempotent action', results.replay));
-  console.log('\nOne connection (latency without queueing)');
-  console.log(row('baseline query', results.baselineQuerySingle));
-  console.log(row('valet query by index', results.querySingle));
-  console.log(row('valet replayed idempotent action', results.replaySingle));
-
-  const ratio = (a, b) => a.requests.average / b.requests.average;
-  const verdict = (ok) => (ok ? 'met' : 'MISSED');
-  const q = ratio(results.query, results.baselineQuery);
-  const m = ratio(results.mutation, results.baselineInsert);
-  console.log('\nTargets');
-  console.log(`  query ≥ 60% of baseline req/s: ${(q * 100).toFixed(0)}% — ${verdict(q >= 0.6)}`);
-  console.log(`  mutation ≥ 60% of baseline req/s: ${(m * 100).toFixed(0)}% — ${verdict(m >= 0.6)}`);
-  for (const [name, key] of [['query', 'query'], ['mutation', 'mutation'], ['action', 'action']]) {
-    console.log(`  ${name} p99 ≤ 10 ms at ${CONNECTIONS} connections: ${results[key].latency.p99} ms — ${verdict(results[key].latency.p99 <= 10)}`);
+function print(results) {
+  for (const [label, r] of results) {
+    const non2xx = r.non2xx ? `  non-2xx ${r.non2xx}` : '';
+    console.log(`${label.padEnd(46)} median ${String(Math.round(r.rps)).padStart(6)} req/s (range ${Math.round(r.min)}–${Math.round(r.max)})   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms${non2xx}`);
   }
-  // With one connection, requests are back to back: the mean latency is 1 / throughput.
-  const replayMean = 1000 / results.replaySingle.requests.average;
-  console.log(`  replay p50 ≤ 1 ms (1 connection): p50 ${results.replaySingle.latency.p50} ms (autocannon rounds to whole ms), mean ${replayMean.toFixed(2)} ms — ${verdict(results.replaySingle.latency.p50 <= 1)}`);
-  console.log(`  (at ${CONNECTIONS} connections the replay p50 is ${results.replay.latency.p50} ms: ${CONNECTIONS} requests in flight queue behind each other)`);
+}
+
+const verdict = (ok) => (ok ? 'met' : 'MISSED');
+
+async function postgresDatabase() {
+  const admin = process.env.VALET_BENCH_DATABASE_URL ?? process.env.VALET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const name = `valet_bench_${randomBytes(5).toString('hex')}`;
+  const run = async (sql) => {
+    const client = new pg.Client({ connectionString: admin });
+    await client.connect();
+    try {
+      await client.query(sql);
+    } finally {
+      await client.end();
+    }
+  };
+  await run(`CREATE DATABASE ${name}`);
+  const url = new URL(admin);
+  url.pathname = `/${name}`;
+  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+console.log(`bench/invoke --database ${DATABASE} on ${machine()}`);
+console.log(`${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, autocannon over loopback\n`);
+rmSync(WORK, { recursive: true, force: true });
+mkdirSync(WORK, { recursive: true });
+let database = null;
+try {
+  const valet = await startValet('sqlite', ROOT);
+  const q = { key: 'key-500' };
+  const m = { key: 'new', n: 1 };
+  if (DATABASE === 'sqlite') {
+    const baseline = await startBaseline('_baseline-server.js', join(WORK, 'baseline.db'));
+    const beforeRoot = buildBefore(BEFORE);
+    const before = beforeRoot ? await startValet('before', beforeRoot) : null;
+    await fetch(`${valet.url}/api/action`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'bench-replay' }, body: JSON.stringify({ path: 'items:write', args: { key: 'once', n: 1 } }) });
+    const targets = [
+      { label: 'baseline: node:http + better-sqlite3 query', run: () => load(`${baseline.url}/api/query`, 'items:byKey', q) },
+      { label: 'valet query by index (public)', run: () => load(`${valet.url}/api/query`, 'items:byKey', q) },
+      { label: 'valet query by index (ES256 JWT)', run: () => load(`${valet.url}/api/query`, 'items:byKeySignedIn', q, { authorization: `Bearer ${valet.token}` }) },
+      { label: 'baseline: node:http + better-sqlite3 insert', run: () => load(`${baseline.url}/api/mutation`, 'items:insert', m) },
+      { label: 'valet mutation, one insert', run: () => load(`${valet.url}/api/mutation`, 'items:insert', m) },
+      { label: 'valet action, one auto-commit write', run: () => load(`${valet.url}/api/action`, 'items:write', { key: 'action', n: 1 }) },
+      { label: 'valet replayed idempotent action', run: () => load(`${valet.url}/api/action`, 'items:write', { key: 'once', n: 1 }, { 'idempotency-key': 'bench-replay' }) },
+    ];
+    if (before) {
+      targets.push({ label: `before the seam (${BEFORE}): query`, run: () => load(`${before.url}/api/query`, 'items:byKey', q) });
+      targets.push({ label: `before the seam (${BEFORE}): mutation`, run: () => load(`${before.url}/api/mutation`, 'items:insert', m) });
+    }
+    const results = await measure(targets);
+    print(results);
+    const r = (label) => results.get(label);
+    const query = r('valet query by index (public)').rps / r('baseline: node:http + better-sqlite3 query').rps;
+    const mutation = r('valet mutation, one insert').rps / r('baseline: node:http + better-sqlite3 insert').rps;
+    console.log('\nTargets');
+    console.log(`  query ≥ 60% of baseline req/s: ${(query * 100).toFixed(0)}% — ${verdict(query >= 0.6)}`);
+    console.log(`  mutation ≥ 60% of baseline req/s: ${(mutation * 100).toFixed(0)}% — ${verdict(mutation >= 0.6)}`);
+    for (const label of ['valet query by index (public)', 'valet mutation, one insert', 'valet action, one auto-commit write']) {
+      console.log(`  ${label}: p99 ≤ 10 ms at ${CONNECTIONS} connections: ${r(label).p99} ms — ${verdict(r(label).p99 <= 10)}`);
+    }
+    if (before) {
+      for (const kind of ['query', 'mutation']) {
+        const now = r(kind === 'query' ? 'valet query by index (public)' : 'valet mutation, one insert').rps;
+        const then = r(`before the seam (${BEFORE}): ${kind}`).rps;
+        console.log(`  SQLite ${kind} loses ≤ 5% to the storage seam: ${((now / then) * 100).toFixed(0)}% of before — ${verdict(now / then >= 0.95)}`);
+      }
+    }
+  } else {
+    database = await postgresDatabase();
+    const baseline = await startBaseline('_baseline-pg-server.js', database.url);
+    const onPg = await startValet('postgres', ROOT, { VALET_DATABASE_URL: database.url });
+    const results = await measure([
+      { label: 'baseline: node:http + pg query', run: () => load(`${baseline.url}/api/query`, 'items:byKey', q) },
+      { label: 'valet on PostgreSQL: query by index', run: () => load(`${onPg.url}/api/query`, 'items:byKey', q) },
+      { label: 'baseline: node:http + pg insert (serializable)', run: () => load(`${baseline.url}/api/mutation`, 'items:insert', m) },
+      { label: 'valet on PostgreSQL: mutation, one insert', run: () => load(`${onPg.url}/api/mutation`, 'items:insert', m) },
+      { label: 'valet on PostgreSQL: action, one write', run: () => load(`${onPg.url}/api/action`, 'items:write', { key: 'action', n: 1 }) },
+      { label: 'valet on SQLite: query by index', run: () => load(`${valet.url}/api/query`, 'items:byKey', q) },
+      { label: 'valet on SQLite: mutation, one insert', run: () => load(`${valet.url}/api/mutation`, 'items:insert', m) },
+    ]);
+    print(results);
+    const r = (label) => results.get(label);
+    const query = r('valet on PostgreSQL: query by index').rps / r('baseline: node:http + pg query').rps;
+    const mutation = r('valet on PostgreSQL: mutation, one insert').rps / r('baseline: node:http + pg insert (serializable)').rps;
+    console.log('\nTargets');
+    console.log(`  PostgreSQL query ≥ 60% of the raw pg baseline: ${(query * 100).toFixed(0)}% — ${verdict(query >= 0.6)}`);
+    console.log(`  PostgreSQL mutation ≥ 60% of the raw pg baseline: ${(mutation * 100).toFixed(0)}% — ${verdict(mutation >= 0.6)}`);
+  }
 } finally {
-  server.kill('SIGINT');
-  baseline.kill('SIGINT');
-  await new Promise((resolve) => setTimeout(resolve, 300));
+  for (const child of children) child.kill('SIGINT');
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  await database?.drop();
+  if (existsSync(join(WORK, 'before-build'))) spawnSync('git', ['worktree', 'remove', '--force', join(WORK, 'before-build')], { cwd: ROOT });
   if (!process.env.BENCH_KEEP) rmSync(WORK, { recursive: true, force: true });
 }

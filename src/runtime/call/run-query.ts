@@ -11,8 +11,10 @@ import { callHandler, checkReturnValue, nextInvocationId, timeoutError } from '.
 import type { EngineCore } from './types.js';
 
 export async function runQuery(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, reads?: Read[], snapshot?: DocumentStore) {
-  const inSnapshot = <T>(task: (store: DocumentStore) => Promise<T>) => (snapshot ? task(snapshot) : core.connections.inReadSnapshot(task));
+  const inSnapshot = <T>(task: (store: DocumentStore) => Promise<T>) => (snapshot ? task(snapshot) : core.connections.inReadSnapshot(task, { name: path }));
   return inSnapshot(async (store) => {
+    // A run that is tried again (connections/postgres.ts) records its reads afresh.
+    reads?.splice(0);
     const state = { path, active: true, transaction: null };
     const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('query', path, core.functionTimeoutMs));
     try {

@@ -9,6 +9,7 @@ import { CreationClock, DocumentStore } from '../../storage/documents.js';
 import type { DocumentChange } from '../../storage/documents.js';
 import { writeConflict } from '../../storage/faults.js';
 import { checkout, PgExecutor } from '../../storage/postgres/executor.js';
+import { OneStatementQueries } from './one-statement.js';
 import type { Connections, WriteOptions } from './types.js';
 
 const CONFLICT_CODES = new Set(['40001', '40P01']);
@@ -26,6 +27,7 @@ export class PostgresConnections implements Connections {
   readonly autoCommit: DocumentStore;
   /** Write transactions run again after a serialization conflict or deadlock, since opening. */
   retriedConflicts = 0;
+  private readonly oneStatement: OneStatementQueries;
   private readonly creationClock: CreationClock;
   private readonly commitListeners = new Set<(changes: DocumentChange[]) => void>();
 
@@ -37,6 +39,7 @@ export class PostgresConnections implements Connections {
   ) {
     this.creationClock = new CreationClock(now);
     this.autoCommit = new DocumentStore(new PgExecutor(pool), schema, this.creationClock);
+    this.oneStatement = new OneStatementQueries((sql) => new DocumentStore(sql, this.schema, this.creationClock));
   }
 
   onCommit(listener: (changes: DocumentChange[]) => void): () => void {
@@ -73,7 +76,12 @@ export class PostgresConnections implements Connections {
     }
   }
 
-  async inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
+  /** A query that reads once runs as one statement on the pool (see one-statement.ts). */
+  inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>, rerunnable?: { name: string }): Promise<T> {
+    return this.oneStatement.run(task, rerunnable, () => new PgExecutor(this.pool), (again) => this.inSnapshot(again));
+  }
+
+  private async inSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
     const { client, release } = await checkout(this.pool);
     const sql = new PgExecutor(client);
     let broken = false;

@@ -10,6 +10,7 @@ import type { DocumentChange } from '../../storage/documents.js';
 import { SqliteExecutor } from '../../storage/sqlite/executor.js';
 import { openDatabase } from '../../storage/sqlite/open.js';
 import { Mutex } from '../mutex.js';
+import { OneStatementQueries } from './one-statement.js';
 import type { Connections } from './types.js';
 
 export class SqliteConnections implements Connections {
@@ -23,6 +24,7 @@ export class SqliteConnections implements Connections {
   private readonly waiting: ((store: DocumentStore) => void)[] = [];
   private readonly creationClock: CreationClock;
   private readonly commitListeners = new Set<(changes: DocumentChange[]) => void>();
+  private readonly oneStatement = new OneStatementQueries((sql) => new DocumentStore(sql, this.schema, this.creationClock));
 
   constructor(
     readonly target: string,
@@ -68,7 +70,12 @@ export class SqliteConnections implements Connections {
     });
   }
 
-  async inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
+  /** A query that reads once runs as one statement on the auto-commit reader (see one-statement.ts). */
+  inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>, rerunnable?: { name: string }): Promise<T> {
+    return this.oneStatement.run(task, rerunnable, () => this.autoCommit.sql, (again) => this.inSnapshot(again));
+  }
+
+  private async inSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
     const store = this.idleReaders.pop() ?? (await this.acquireReader());
     const sql = store.sql as SqliteExecutor;
     sql.prepare('BEGIN').run();

@@ -28,8 +28,13 @@ export interface Connections {
    * again, so it must do nothing but database work (handlers of mutations are re-run like this).
    */
   inWriteTransaction<T>(task: (store: DocumentStore) => Promise<T>, options?: WriteOptions): Promise<T>;
-  /** Runs `task` inside one read-only snapshot of committed data. */
-  inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T>;
+  /**
+   * Runs `task` inside one read-only snapshot of committed data. With `rerunnable` (a query: no
+   * effects, the same answer for the same data), a backend may first try it as one statement
+   * without a transaction, and run it again in a snapshot if it reads more than once; the name
+   * lets it remember which tasks need the snapshot from the start.
+   */
+  inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>, rerunnable?: { name: string }): Promise<T>;
   /** A new schema (dev reload). */
   setSchema(schema: SchemaDefinition<any> | null): void;
   close(): Promise<void>;

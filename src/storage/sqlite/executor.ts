@@ -24,12 +24,8 @@ export class SqliteExecutor implements SqlExecutor {
     return statement;
   }
 
-  allSync<T = Row>(sql: string, params: readonly unknown[] = []): T[] {
-    return this.prepare(sql).all(...bindable(params)) as T[];
-  }
-
   async all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
-    return this.allSync<T>(sql, params);
+    return this.prepare(sql).all(...bindable(params)) as T[];
   }
 
   async get<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
