@@ -2,6 +2,7 @@
 // lazily imports the programmatic API it calls, so `valet --help` loads nothing heavy.
 import { Command, CommanderError } from 'commander';
 import kleur from 'kleur';
+import { registerBuild } from './commands/build.js';
 import { registerCheck } from './commands/check.js';
 import { registerCodegen } from './commands/codegen.js';
 import { registerDev } from './commands/dev.js';
@@ -50,6 +51,7 @@ Examples:
   registerCodegen(program);
   registerCheck(program);
   registerStart(program);
+  registerBuild(program);
   registerRun(program);
   registerToken(program);
   registerInvocations(program);

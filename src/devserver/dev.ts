@@ -179,6 +179,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         background: !options.once,
         emailTransport: host.smtp ?? captureTransport((email) => emit({ type: 'email', email })),
         outbox: host.outbox,
+        instances: host.instances,
         mapStack: (stack) => maps.rewriteStack(stack),
         describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
       });

@@ -10,6 +10,7 @@ import { routeAdmin } from './admin-routes.js';
 import { CALL_KINDS, handleCall, handleDevToken } from './api-routes.js';
 import { readNodeBody, tooLarge } from './body.js';
 import { errorReply, jsonReply } from './respond.js';
+import { readiness } from './readiness.js';
 import { serveAppRoute } from './route-bridge.js';
 import { hostRefusal, isHostAllowed, isOriginAllowed, isOwnOrigin, originRefusal } from './security.js';
 import { DEFAULT_MAX_BODY_BYTES } from './types.js';
@@ -45,6 +46,7 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
   try {
     // Health says "this process is up" to load balancers, which use whatever name they like.
     if (pathname === '/api/health') return jsonReply(200, { ok: true });
+    if (pathname === '/api/ready') return await readiness(context);
     if (!isHostAllowed(context.policy, headers.host)) throw new EngineError('host_not_allowed', 403, hostRefusal(headers.host));
     const origin = headers.origin;
     if (pathname === '/http' || pathname.startsWith('/http/')) {
@@ -87,8 +89,9 @@ export function createRequestListener(context: HttpContext) {
     const request: HttpRequest = { method: req.method ?? 'GET', url, pathname: pathOf(url), headers: req.headers, readBody: () => readNodeBody(req, limit) };
     void handleRequest(context, request).then((reply) => {
       if (res.headersSent || res.destroyed) return;
-      // A refused oversized body may still be arriving: close the connection after the answer.
-      if (reply.status === 413) reply.headers.push('connection', 'close');
+      // A refused oversized body may still be arriving, or the server is shutting down: close the
+      // connection after the answer (a client's next request goes to another instance).
+      if (reply.status === 413 || context.draining) reply.headers.push('connection', 'close');
       res.writeHead(reply.status, reply.headers);
       res.end(reply.body);
     });

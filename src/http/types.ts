@@ -35,6 +35,8 @@ export interface HttpContext {
   maxBodyBytes?: number;
   /** Where unexpected failures are logged (stderr by default). */
   log?: (line: string) => void;
+  /** Set when the server is shutting down: /api/ready says so, load balancers stop sending. */
+  draining?: boolean;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;

@@ -26,7 +26,7 @@ export interface AppTarget<T> {
 export async function runningServerOf(appDir: string): Promise<ServerHandle | null> {
   const record = await findRunningServer(appDir);
   if (!record) return null;
-  const adminKey = loadOrCreateAdminKey(appDir);
+  const adminKey = process.env.VALET_ADMIN_KEY?.trim() || loadOrCreateAdminKey(appDir);
   return {
     url: record.url,
     fetch: (path, init = {}) => fetch(`${record.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-valet-admin-key': adminKey } }),

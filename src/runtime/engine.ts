@@ -20,7 +20,9 @@ import { CronRunner } from './cron/runner.js';
 import { EngineError } from './errors.js';
 import { installFetchGuard, systemResolver } from './fetch-guard/guard.js';
 import type { FetchPolicy, Resolver } from './fetch-guard/guard.js';
-import { markInterruptedInvocations, pruneInvocations } from './invocations/store.js';
+import { InstanceRegistry } from './instances.js';
+import type { InstanceOptions } from './instances.js';
+import { pruneInvocations } from './invocations/store.js';
 import { Loop } from './loop.js';
 import type { EmailTransport } from './outbox/transports.js';
 import { captureTransport } from './outbox/transports.js';
@@ -61,6 +63,11 @@ export interface EngineOptions {
   emailTransport?: EmailTransport;
   /** Tuning and injected randomness for the delivery worker. */
   outbox?: Partial<Omit<OutboxWorkerOptions, 'connections' | 'transport' | 'clock'>>;
+  /**
+   * This engine's heartbeat among the instances sharing the database (runtime/instances.ts).
+   * `false` keeps none (valet/testing: a database of its own); a background engine always has one.
+   */
+  instances?: InstanceOptions | false;
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -91,6 +98,10 @@ export interface Engine {
   readonly scheduled: ScheduledRunner;
   readonly crons: CronRunner;
   readonly connections: Connections;
+  /** This engine among the instances sharing its database (null in valet/testing). */
+  readonly instance: InstanceRegistry | null;
+  /** Whether the background work it was asked for (email, scheduler, crons) is running. */
+  readonly workersRunning: boolean;
   readonly dev: boolean;
   /** Whether bearer tokens are verified (false: only anonymous, public functions and admin calls work). */
   readonly authConfigured: boolean;
@@ -121,7 +132,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const mapStack = options.mapStack ?? ((stack: string) => stack);
   let registry = buildRegistry(options.modules, mapStack);
-  const connections = await openConnections(options.database, registry.schema, { now: () => clock.now(), readerPoolSize: options.readerPoolSize, postgres: { log, ...options.postgres } });
+  const connections = await openConnections(options.database, registry.schema, { now: () => clock.now(), readerPoolSize: options.readerPoolSize, postgres: { log, ...options.postgres }, log });
   try {
     await applySchema(connections, registry.schema);
   } catch (error) {
@@ -129,12 +140,20 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     throw error;
   }
   let appliedSchema = schemaSignature(registry.schema);
+  const background = options.background ?? false;
+  const instance = options.instances === false && !background ? null : new InstanceRegistry(connections, clock, log, options.instances || {});
+  try {
+    await instance?.register();
+  } catch (error) {
+    await connections.close();
+    throw error;
+  }
 
   installFetchGuard();
   const fetchPolicy: FetchPolicy = { allowLoopback: dev, resolve: options.resolve ?? systemResolver, respond: options.respondToFetch };
-  const background = options.background ?? false;
   const core: EngineCore = {
     connections,
+    instanceId: instance?.id ?? null,
     get registry() {
       return registry;
     },
@@ -156,9 +175,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const invoke = (kind: CallRequest['kind'], path: string, args: unknown, invoker: Invoker) => callFunction(core, { kind, path, args, invoker, external: false });
   const transport = options.emailTransport ?? captureTransport((email) => log(`✉ email to ${email.to.join(', ')}: "${email.subject}" (valet outbox show ${email.id})`));
   const tuning = Object.fromEntries(Object.entries(options.outbox ?? {}).filter(([, value]) => value !== undefined));
-  const outbox = new OutboxWorker({ connections, transport, clock, log, ...tuning });
-  const scheduled = new ScheduledRunner(connections, clock, invoke, log);
-  const crons = new CronRunner(connections, clock, invoke, log);
+  const outbox = new OutboxWorker({ connections, transport, clock, log, instance: core.instanceId, ...tuning });
+  const scheduled = new ScheduledRunner(connections, clock, invoke, log, core.instanceId);
+  const crons = new CronRunner(connections, clock, invoke, log, core.instanceId);
   crons.setJobs(registry.crons);
 
   // Idempotency records must outlive any sensible retry window: never less than a day.
@@ -172,13 +191,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     () => undefined,
   );
   pruning.start();
+  let workersRunning = !background;
   if (background) {
-    // A server owns the database: whatever a previous process left running can no longer finish.
-    void Promise.all([connections.inWriteTransaction((store) => markInterruptedInvocations(store.sql, clock.now())), scheduled.recover(), crons.recover()]).then(
+    // Work a stopped instance left running can no longer finish: on SQLite (one server per file)
+    // that is every other instance's; on PostgreSQL, those whose heartbeat stopped.
+    void instance!.startReaping(connections.backend === 'sqlite').then(
       () => {
         outbox.start();
         scheduled.start();
         crons.start();
+        workersRunning = true;
       },
       (error: Error) => log(`background work did not start: ${error.message}`),
     );
@@ -210,10 +232,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     scheduled,
     crons,
     connections,
+    instance,
+    get workersRunning() {
+      return workersRunning;
+    },
     dev,
     authConfigured: Boolean(options.auth),
     async close() {
       await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
+      await instance?.stop();
       await connections.close();
     },
   };

@@ -7,6 +7,7 @@ import type { LogEntry } from '../runtime/function-logs.js';
 import { captureFunctionConsole, logFileSink } from '../runtime/function-logs.js';
 import { smtpConfigFromEnv, smtpTransport } from '../runtime/outbox/transports.js';
 import type { EmailTransport } from '../runtime/outbox/transports.js';
+import type { InstanceOptions } from '../runtime/instances.js';
 import { accessPolicyFrom } from '../http/security.js';
 import type { AccessPolicy, ServerMode } from '../http/security.js';
 import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateAdminKey, loadOrCreateDevKey } from '../project/keys.js';
@@ -34,6 +35,7 @@ export interface HostSetup {
   /** SMTP when configured; null means the capture transport. */
   smtp: EmailTransport | null;
   outbox: OutboxTuning;
+  instances: InstanceOptions;
 }
 
 export interface OutboxTuning {
@@ -46,6 +48,17 @@ export interface OutboxTuning {
 export function outboxTuning(env: NodeJS.ProcessEnv): OutboxTuning {
   const number = (value: string | undefined) => (value && Number.isInteger(Number(value)) && Number(value) > 0 ? Number(value) : undefined);
   return { leaseMs: number(env.VALET_OUTBOX_LEASE_MS), maxAttempts: number(env.VALET_OUTBOX_MAX_ATTEMPTS), sendTimeoutMs: number(env.VALET_OUTBOX_SEND_TIMEOUT_MS) };
+}
+
+/** VALET_HEARTBEAT_MS and VALET_INSTANCE_TTL_MS: how instances on one database tell each other they live (defaults: 5 s, 30 s). */
+export function instanceTuning(env: NodeJS.ProcessEnv): InstanceOptions {
+  const heartbeatMs = positive(env.VALET_HEARTBEAT_MS);
+  const ttlMs = positive(env.VALET_INSTANCE_TTL_MS);
+  return { heartbeatMs, ttlMs };
+}
+
+function positive(value: string | undefined): number | undefined {
+  return value && Number.isInteger(Number(value)) && Number(value) > 0 ? Number(value) : undefined;
 }
 
 async function authFor(options: HostOptions): Promise<{ auth: AuthConfig | null; source: string }> {
@@ -64,11 +77,13 @@ export async function prepareHost(options: HostOptions): Promise<HostSetup> {
   const smtpConfig = smtpConfigFromEnv(options.env);
   return {
     policy: accessPolicyFrom(options.mode, options.bindHost, options.env, { allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins }),
-    adminKey: loadOrCreateAdminKey(options.appDir),
+    // Instances on several machines share one admin key through the environment.
+    adminKey: options.env.VALET_ADMIN_KEY?.trim() || loadOrCreateAdminKey(options.appDir),
     auth,
     authSource: source,
     smtp: smtpConfig ? await smtpTransport(smtpConfig) : null,
     outbox: outboxTuning(options.env),
+    instances: instanceTuning(options.env),
   };
 }
 

@@ -16,8 +16,15 @@ export interface RunningServer {
   server: Server;
   /** Reactive queries and queued mutations over WebSocket (/api/sync). */
   sync: SyncServer;
-  close(): Promise<void>;
+  /**
+   * Stops gracefully: /api/ready turns 503, WebSockets close with "going away" (clients reconnect
+   * elsewhere), no new connections are accepted, and calls in flight may finish for `graceMs`
+   * (default 10 s) before their connections are cut.
+   */
+  close(graceMs?: number): Promise<void>;
 }
+
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
 
 /** How a URL spells the bound address: brackets for IPv6, a loopback name for "every interface". */
 function urlHost(host: string): string {
@@ -43,10 +50,16 @@ export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, 
         url: `http://${urlHost(host)}:${actualPort}`,
         server,
         sync,
-        close: () =>
+        close: (graceMs = DEFAULT_SHUTDOWN_GRACE_MS) =>
           new Promise((done) => {
+            context.draining = true;
             sync.close();
-            server.close(() => done());
+            const cut = setTimeout(() => server.closeAllConnections(), graceMs);
+            server.close(() => {
+              clearTimeout(cut);
+              done();
+            });
+            // Idle keep-alive connections go now; busy ones once their response is sent.
             server.closeIdleConnections();
           }),
       });

@@ -1,13 +1,14 @@
 // `valet start` as a programmatic API: build valet/ once, open the database, serve. No watching.
 import { BundleMaps } from '../bundler/stack-map.js';
 import { buildAndLoad } from '../bundler/evaluate.js';
+import { loadPrebuilt } from '../bundler/prebuilt.js';
 import { createEngine } from '../runtime/engine.js';
 import type { Engine } from '../runtime/engine.js';
 import { AppEnv } from '../project/env-files.js';
 import { announceServer, refuseSecondServer, withdrawServer } from '../project/running-server.js';
 import { databaseTargetOf } from './database-target.js';
 import { captureLogs, prepareHost } from './host.js';
-import { DEFAULT_HOST, listen } from './listen.js';
+import { DEFAULT_HOST, DEFAULT_SHUTDOWN_GRACE_MS, listen } from './listen.js';
 import type { RunningServer } from './listen.js';
 
 export interface StartOptions {
@@ -21,6 +22,8 @@ export interface StartOptions {
   corsOrigins?: string[];
   /** A postgres:// URL or a SQLite file; VALET_DATABASE_URL, else .valet/valet.db, when not given. */
   database?: string;
+  /** `appDir` is a folder written by `valet build`: serve its bundle, build nothing. */
+  prebuilt?: boolean;
 }
 
 export interface StartedApp {
@@ -35,6 +38,12 @@ export interface StartedApp {
   close(): Promise<void>;
 }
 
+/** VALET_SHUTDOWN_GRACE_MS: how long calls in flight may take to finish on SIGTERM (default 10 s). */
+function shutdownGraceMs(env: NodeJS.ProcessEnv): number {
+  const value = Number(env.VALET_SHUTDOWN_GRACE_MS);
+  return Number.isInteger(value) && value >= 0 && env.VALET_SHUTDOWN_GRACE_MS !== undefined ? value : DEFAULT_SHUTDOWN_GRACE_MS;
+}
+
 export async function startApp(options: StartOptions): Promise<StartedApp> {
   const env = options.env ?? process.env;
   const { appDir } = options;
@@ -44,7 +53,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
   // A SQLite file has one server; instances sharing PostgreSQL are how Valet scales out.
   if (database.backend === 'sqlite') await refuseSecondServer(appDir);
   const maps = new BundleMaps(appDir);
-  const modules = await buildAndLoad(appDir, maps);
+  const modules = options.prebuilt ? loadPrebuilt(appDir, maps) : await buildAndLoad(appDir, maps);
   const host = await prepareHost({ appDir, mode: 'start', env, bindHost, devAuth: options.devAuth, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
   const engine = await createEngine({
     modules,
@@ -54,6 +63,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     background: true,
     emailTransport: host.smtp ?? undefined,
     outbox: host.outbox,
+    instances: host.instances,
     mapStack: (stack) => maps.rewriteStack(stack),
     describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
   });
@@ -74,11 +84,12 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     authSource: host.authSource,
     emailTransport: host.smtp?.name ?? 'capture (no VALET_SMTP_URL: emails are stored and printed, not sent)',
     databasePath: database.display,
+    /** Graceful: no new calls, in-flight ones finish (within VALET_SHUTDOWN_GRACE_MS), background work stops, the instance leaves. */
     async close() {
-      restoreConsole();
       withdrawServer(appDir);
-      await server.close();
+      await server.close(shutdownGraceMs(env));
       await engine.close();
+      restoreConsole();
     },
   };
 }

@@ -72,6 +72,11 @@ export interface DocumentChange {
   id: string;
   before: StoredDocument | null;
   after: StoredDocument | null;
+  /**
+   * Only "something in `table` changed" (`*`: anything): a notice from another instance that had
+   * to be shortened, or one that may have been missed. It touches every read of the table.
+   */
+  coarse?: boolean;
 }
 
 /** An id a validator met, to be checked against the database once validation is done. */

@@ -35,6 +35,7 @@ function inRange(doc: StoredDocument, bounds: IndexBound[], compare: CompareFiel
 /** True when a committed change could alter what a query with these reads returns. */
 export function changeTouches(reads: readonly Read[], change: DocumentChange, compare: CompareFieldValues): boolean {
   return reads.some((read) => {
+    if (change.coarse) return read.kind === 'id' || change.table === '*' || read.table === change.table;
     if (read.kind === 'id') return read.id === change.id;
     if (read.table !== change.table) return false;
     return (change.before !== null && inRange(change.before, read.bounds, compare)) || (change.after !== null && inRange(change.after, read.bounds, compare));

@@ -160,6 +160,8 @@ export class ValetTest implements Caller {
       },
       // Retries in tests follow the clock: no randomness in when they come back.
       outbox: { random: () => 0.5 },
+      // Alone on its database: no heartbeat to keep.
+      instances: false,
     });
     harness = new ValetTest(engine, clock, routes, testKeyPair, database.remove);
     // Crons count from the clock's start: ticks come as the test advances it.

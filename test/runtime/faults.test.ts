@@ -32,8 +32,10 @@ describe('an action left running by a crash', async () => {
     await new Promise((resolve) => setTimeout(resolve, 50));
     expect(await call('action', 'faults:waitForRelease', { label: 'crash' }, { key: 'k-crash' })).toMatchObject({ status: 409, body: { code: 'idempotency_in_flight' } });
 
-    // The process "dies": a new server opens the same database.
-    restarted = await createEngine({ modules, ...testDatabase(join(app, '.valet')), env: {}, log: () => undefined, background: true });
+    // The process "dies" (its heartbeat stops): a new server opens the same database. On SQLite
+    // it owns the file and takes over at once; on PostgreSQL once the heartbeat is older than the TTL.
+    await first.engine.instance!.stopHeartbeat();
+    restarted = await createEngine({ modules, ...testDatabase(join(app, '.valet')), env: {}, log: () => undefined, background: true, instances: { ttlMs: 300, heartbeatMs: 50 } });
     const again = (path: string, args: object, key: string) => restarted!.call({ kind: 'action', path, args, invoker: { type: 'anonymous' }, external: true, idempotencyKey: key });
     await expect.poll(async () => (await listInvocations(restarted!.connections.autoCommit.sql, { status: 'interrupted' })).length).toBe(2);
 

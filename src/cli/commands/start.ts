@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
+import { resolve } from 'node:path';
 import { findAppDir } from '../../project/app-dir.js';
 import { untilShutdown } from '../shutdown.js';
 import { collect, parsePort, SERVE_SECURITY_HELP } from '../options.js';
@@ -14,6 +15,7 @@ export function registerStart(program: Command): void {
     .option('--allowed-host <host>', 'also answer to this Host name (repeatable; .example.com for subdomains)', collect)
     .option('--cors-origin <origin>', 'let pages on this origin call the API (repeatable)', collect)
     .option('--dev-auth', "trust tokens signed with the app's dev key (.valet/), for local production-style runs")
+    .option('--build <dir>', 'serve a folder written by valet build (nothing is built)')
     .addHelpText(
       'after',
       `
@@ -27,11 +29,11 @@ Examples:
   $ valet start --port 8080 --host 0.0.0.0 --allowed-host api.example.com
   $ VALET_CORS_ORIGINS=https://app.example.com valet start`,
     )
-    .action(async (flags: ServeFlags & { devAuth?: boolean }) => {
-      const appDir = findAppDir();
+    .action(async (flags: ServeFlags & { devAuth?: boolean; build?: string }) => {
+      const appDir = flags.build ? resolve(flags.build) : findAppDir();
       const port = parsePort(flags.port);
       const { startApp } = await import('../../serve/start.js');
-      const app = await startApp({ appDir, port, host: flags.host, devAuth: flags.devAuth, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin });
+      const app = await startApp({ appDir, port, host: flags.host, devAuth: flags.devAuth, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin, prebuilt: Boolean(flags.build) });
       process.stderr.write(
         `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})\n`,
       );

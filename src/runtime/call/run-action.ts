@@ -30,6 +30,7 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
       sensitive: definition.sensitive,
       safeToRetry: definition.safeToRetry,
       now: core.clock.now(),
+      instance: core.instanceId,
     }),
   );
   if (claim.kind === 'refuse') throw claim.error;

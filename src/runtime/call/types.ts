@@ -40,6 +40,8 @@ export interface CallResponse {
 
 export interface EngineCore {
   connections: Connections;
+  /** This engine's row in _valet_instances (null when it keeps none: valet/testing). */
+  instanceId: string | null;
   registry: Registry;
   clock: Clock;
   fetchPolicy: FetchPolicy;

@@ -13,12 +13,13 @@ export interface ConnectionOptions {
   readerPoolSize?: number;
   /** PostgreSQL: pool size and schema. */
   postgres?: PostgresOptions;
+  log?: (line: string) => void;
 }
 
 export async function openConnections(database: string, schema: SchemaDefinition<any> | null, options: ConnectionOptions): Promise<Connections> {
   if (isPostgresUrl(database)) {
     const pool = await openPostgres(database, options.postgres);
-    return new PostgresConnections(describePostgresUrl(database), pool, schema, options.now);
+    return new PostgresConnections(describePostgresUrl(database), pool, schema, options.now, options.log);
   }
   return new SqliteConnections(database, schema, options.now, options.readerPoolSize);
 }

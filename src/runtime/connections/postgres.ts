@@ -3,6 +3,7 @@
 // (as on SQLite's single writer); when PostgreSQL detects they could not have, it aborts one
 // (40001, or a deadlock 40P01) and it runs again from the start, a bounded number of times with
 // jittered backoff. Queries read one REPEATABLE READ, READ ONLY snapshot, which never conflicts.
+import { randomBytes } from 'node:crypto';
 import type pg from 'pg';
 import type { SchemaDefinition } from '../../server/schema.js';
 import { CreationClock, DocumentStore } from '../../storage/documents.js';
@@ -10,6 +11,7 @@ import type { DocumentChange } from '../../storage/documents.js';
 import { writeConflict } from '../../storage/faults.js';
 import { checkout, PgExecutor } from '../../storage/postgres/executor.js';
 import { OneStatementQueries } from './one-statement.js';
+import { ChangeListener, CHANGES_CHANNEL, encodeNotice } from './postgres-changes.js';
 import type { Connections, WriteOptions } from './types.js';
 
 const CONFLICT_CODES = new Set(['40001', '40P01']);
@@ -28,6 +30,9 @@ export class PostgresConnections implements Connections {
   /** Write transactions run again after a serialization conflict or deadlock, since opening. */
   retriedConflicts = 0;
   private readonly oneStatement: OneStatementQueries;
+  /** Who wrote, in change notices: this instance does not hear its own. */
+  private readonly origin = randomBytes(8).toString('hex');
+  private listener: ChangeListener | null = null;
   private readonly creationClock: CreationClock;
   private readonly commitListeners = new Set<(changes: DocumentChange[]) => void>();
 
@@ -36,15 +41,25 @@ export class PostgresConnections implements Connections {
     readonly pool: pg.Pool,
     private schema: SchemaDefinition<any> | null,
     now: () => number,
+    private readonly log: (line: string) => void = () => undefined,
   ) {
     this.creationClock = new CreationClock(now);
     this.autoCommit = new DocumentStore(new PgExecutor(pool), schema, this.creationClock);
     this.oneStatement = new OneStatementQueries((sql) => new DocumentStore(sql, this.schema, this.creationClock));
   }
 
+  /** Hears this instance's commits, and (LISTEN/NOTIFY, postgres-changes.ts) every other instance's. */
   onCommit(listener: (changes: DocumentChange[]) => void): () => void {
     this.commitListeners.add(listener);
+    if (!this.listener) {
+      this.listener = new ChangeListener(this.pool.options as pg.ClientConfig, this.origin, (changes) => this.publish(changes), this.log);
+      void this.listener.start();
+    }
     return () => this.commitListeners.delete(listener);
+  }
+
+  private publish(changes: DocumentChange[]): void {
+    for (const listener of this.commitListeners) listener(changes);
   }
 
   async inWriteTransaction<T>(task: (store: DocumentStore) => Promise<T>, options: WriteOptions = {}): Promise<T> {
@@ -52,16 +67,19 @@ export class PostgresConnections implements Connections {
       const { client, release } = await checkout(this.pool);
       const sql = new PgExecutor(client);
       const store = new DocumentStore(sql, this.schema, this.creationClock);
-      if (this.commitListeners.size > 0) store.changeLog = [];
+      // Always kept: other instances may have subscribers even when this one has none.
+      store.changeLog = [];
       let broken = false;
       try {
         await sql.exec(options.readCommitted ? 'BEGIN' : 'BEGIN ISOLATION LEVEL SERIALIZABLE');
         const result = await task(store);
         // A statement that failed (and was caught by a handler) already doomed the transaction.
         if (sql.failure) throw sql.failure;
-        await sql.exec('COMMIT');
         const changes = store.changeLog;
-        if (changes && changes.length > 0) for (const listener of this.commitListeners) listener(changes);
+        // Delivered to the other instances when (and only if) this transaction commits.
+        if (changes.length > 0) await sql.get('SELECT pg_notify(?, ?)', [CHANGES_CHANNEL, encodeNotice(this.origin, changes, this.schema)]);
+        await sql.exec('COMMIT');
+        if (changes.length > 0) this.publish(changes);
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => (broken = true));
@@ -100,6 +118,7 @@ export class PostgresConnections implements Connections {
   }
 
   async close(): Promise<void> {
+    await this.listener?.stop();
     await this.pool.end();
   }
 }

@@ -36,6 +36,7 @@ export class CronRunner {
     private readonly clock: Clock,
     private readonly invoke: Invoke,
     private readonly log: (line: string) => void,
+    private readonly instance: string | null = null,
   ) {
     this.loop = new Loop(clock, () => this.round(), (error) => log(`cron: ${error.message}`));
   }
@@ -77,7 +78,7 @@ export class CronRunner {
         const catchUp = count > 1 || now - latest > LATE_MS;
         const runId = newId();
         const running = await sql.get("SELECT 1 AS running FROM _valet_cron_runs WHERE job = ? AND status = 'running' LIMIT 1", [job.name]);
-        await sql.run('INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, catch_up, missed_runs, trigger) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)', [
+        await sql.run('INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, catch_up, missed_runs, trigger, instance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
           runId,
           job.name,
           job.ref.path,
@@ -87,6 +88,7 @@ export class CronRunner {
           catchUp ? 1 : 0,
           catchUp ? count : 0,
           'schedule',
+          this.instance,
         ]);
         if (!running) due.push({ job, runId, scheduledAt: latest, catchUp, missedRuns: catchUp ? count : 0 });
       }
@@ -136,15 +138,17 @@ export class CronRunner {
     const now = this.clock.now();
     const runId = newId();
     await this.connections.inWriteTransaction((store) =>
-      store.sql.run("INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, trigger) VALUES (?, ?, ?, 'running', ?, ?, 'admin')", [runId, name, entry.job.ref.path, now, now]),
+      store.sql.run("INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, trigger, instance) VALUES (?, ?, ?, 'running', ?, ?, 'admin', ?)", [
+        runId,
+        name,
+        entry.job.ref.path,
+        now,
+        now,
+        this.instance,
+      ]),
     );
     await this.dispatch({ job: entry.job, runId, scheduledAt: now, catchUp: false, missedRuns: 0 }, now, 'admin');
     return { runId };
-  }
-
-  /** Runs left 'running' by a process that died can never finish: mark them. */
-  async recover(): Promise<void> {
-    await this.connections.inWriteTransaction((store) => store.sql.run("UPDATE _valet_cron_runs SET status = 'interrupted' WHERE status = 'running'"));
   }
 
   start(): void {

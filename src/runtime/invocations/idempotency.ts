@@ -23,6 +23,8 @@ export interface ClaimRequest {
   sensitive: boolean;
   safeToRetry: boolean;
   now: number;
+  /** The instance running it (runtime/instances.ts), or null. */
+  instance: string | null;
 }
 
 /** JSON with sorted keys, so `{a,b}` and `{b,a}` hash alike. */
@@ -82,8 +84,8 @@ export async function claimInvocation(store: DocumentStore, owner: object, reque
       if (retryable && request.safeToRetry) {
         const attempt = row.attempts + 1;
         await store.sql.run(
-          "UPDATE _valet_action_invocations SET status = 'running', attempts = ?, started_at = ?, finished_at = NULL, duration_ms = NULL, http_status = NULL, result = NULL, error = NULL WHERE id = ?",
-          [attempt, request.now, row.id],
+          "UPDATE _valet_action_invocations SET status = 'running', attempts = ?, started_at = ?, finished_at = NULL, duration_ms = NULL, http_status = NULL, result = NULL, error = NULL, instance = ? WHERE id = ?",
+          [attempt, request.now, request.instance, row.id],
         );
         return { kind: 'run', id: row.id, attempt };
       }
@@ -95,8 +97,8 @@ export async function claimInvocation(store: DocumentStore, owner: object, reque
   }
   const id = newId();
   await store.sql.run(
-    `INSERT INTO _valet_action_invocations (id, function, principal, invoker, idempotency_key, args, args_hash, sensitive, safe_to_retry, status, attempts, started_at)
-     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 1, ?)`,
+    `INSERT INTO _valet_action_invocations (id, function, principal, invoker, idempotency_key, args, args_hash, sensitive, safe_to_retry, status, attempts, started_at, instance)
+     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'running', 1, ?, ?)`,
     [
       id,
       request.path,
@@ -108,6 +110,7 @@ export async function claimInvocation(store: DocumentStore, owner: object, reque
       request.sensitive ? 1 : 0,
       request.safeToRetry ? 1 : 0,
       request.now,
+      request.instance,
     ],
   );
   return { kind: 'run', id, attempt: 1 };

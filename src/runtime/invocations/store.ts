@@ -98,18 +98,6 @@ export const INTERRUPTED_ERROR = {
   message: 'the server stopped while this action ran, so whether it completed is unknown; it is not safeToRetry, so it was not run again',
 };
 
-/**
- * At server start: every invocation still `running` belonged to a process that is gone (one
- * server owns a database), so it can never finish. Each becomes `interrupted`.
- */
-export async function markInterruptedInvocations(sql: SqlExecutor, now: number): Promise<number> {
-  const { changes } = await sql.run(
-    "UPDATE _valet_action_invocations SET status = 'interrupted', http_status = 500, error = ?, finished_at = ?, duration_ms = ? - started_at WHERE status = 'running'",
-    [JSON.stringify(INTERRUPTED_ERROR), now, now],
-  );
-  return changes;
-}
-
 /** Drops finished records older than `retentionMs` (at least 24 h, so idempotent replays keep working). */
 export async function pruneInvocations(sql: SqlExecutor, olderThan: number): Promise<number> {
   return (await sql.run("DELETE FROM _valet_action_invocations WHERE status != 'running' AND started_at < ?", [olderThan])).changes;

@@ -27,6 +27,8 @@ export interface OutboxWorkerOptions {
   concurrency?: number;
   pollMs?: number;
   log?: (line: string) => void;
+  /** The instance claiming (runtime/instances.ts), recorded on each row it sends. */
+  instance?: string | null;
 }
 
 export interface BatchResult {
@@ -93,12 +95,12 @@ export class OutboxWorker {
     return this.options.connections.inWriteTransaction(
       (store) =>
         store.sql.all<ClaimedRow>(
-          `UPDATE _valet_outbox SET status = 'sending', attempts = attempts + 1, lease_expires_at = ?
+          `UPDATE _valet_outbox SET status = 'sending', attempts = attempts + 1, lease_expires_at = ?, instance = ?
            WHERE id IN (SELECT id FROM _valet_outbox
                         WHERE (status IN ('queued', 'failed') AND next_attempt_at <= ?) OR (status = 'sending' AND lease_expires_at <= ?)
                         ORDER BY next_attempt_at LIMIT ? ${store.dialect.skipLocked})
            RETURNING id, recipients, subject, html, text, delivery_key, attempts`,
-          [now + this.leaseMs, now, now, limit],
+          [now + this.leaseMs, this.options.instance ?? null, now, now, limit],
         ),
       { readCommitted: true },
     );

@@ -1,6 +1,7 @@
 // Dispatches ctx.scheduler work when it is due, as the system (source 'scheduler'). Rows live
-// in the database, so scheduled work survives restarts; a row that was running when the process
-// died is run again (at-least-once), like any interrupted delivery.
+// in the database, so scheduled work survives restarts; each is claimed by one instance (SKIP
+// LOCKED on PostgreSQL), and a row whose instance died while running it is run again
+// (at-least-once, runtime/instances.ts), like any interrupted delivery.
 import type { Invoker } from '../../server/ctx.js';
 import type { FunctionKind } from '../../server/functions.js';
 import type { Clock } from '../clock.js';
@@ -29,6 +30,7 @@ export class ScheduledRunner {
     private readonly clock: Clock,
     private readonly invoke: Invoke,
     log: (line: string) => void,
+    private readonly instance: string | null = null,
   ) {
     this.loop = new Loop(clock, () => this.round(), (error) => log(`scheduler: ${error.message}`));
   }
@@ -40,10 +42,10 @@ export class ScheduledRunner {
     const due = await this.connections.inWriteTransaction(
       (store) =>
         store.sql.all<DueRow>(
-          `UPDATE _valet_scheduled SET status = 'running', attempts = attempts + 1
+          `UPDATE _valet_scheduled SET status = 'running', attempts = attempts + 1, instance = ?
            WHERE id IN (SELECT id FROM _valet_scheduled WHERE status = 'pending' AND run_at <= ? ORDER BY run_at LIMIT ? ${store.dialect.skipLocked})
            RETURNING id, function, kind, args, run_at`,
-          [now, BATCH],
+          [this.instance, now, BATCH],
         ),
       { readCommitted: true },
     );
@@ -66,11 +68,6 @@ export class ScheduledRunner {
   async nextDueAt(): Promise<number | null> {
     const row = await this.connections.autoCommit.sql.get<{ at: number | null }>("SELECT MIN(run_at) AS at FROM _valet_scheduled WHERE status = 'pending'");
     return row?.at ?? null;
-  }
-
-  /** Rows left running by a process that died go back to pending (they run again). */
-  async recover(): Promise<void> {
-    await this.connections.inWriteTransaction((store) => store.sql.run("UPDATE _valet_scheduled SET status = 'pending' WHERE status = 'running'"));
   }
 
   start(): void {

@@ -101,6 +101,23 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (client_id, principal, seq)
   );
   `,
+  // 2: several instances on one database: each running server is a row with a heartbeat, and work
+  // in progress names the instance doing it, so only a dead instance's work is taken over. One
+  // record per cron tick, whichever instance claims it. (SQLite's version 6.)
+  `
+  CREATE TABLE _valet_instances (
+    id text PRIMARY KEY,
+    started_at double precision NOT NULL,
+    heartbeat_at double precision NOT NULL,
+    pid integer NOT NULL,
+    hostname text NOT NULL
+  );
+  ALTER TABLE _valet_action_invocations ADD COLUMN instance text;
+  ALTER TABLE _valet_scheduled ADD COLUMN instance text;
+  ALTER TABLE _valet_cron_runs ADD COLUMN instance text;
+  ALTER TABLE _valet_outbox ADD COLUMN instance text;
+  CREATE UNIQUE INDEX _valet_cron_runs_tick ON _valet_cron_runs (job, scheduled_at) WHERE trigger = 'schedule';
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

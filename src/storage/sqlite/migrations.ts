@@ -133,6 +133,25 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       ) WITHOUT ROWID;
     `);
   },
+  // 6: several instances on one database (on PostgreSQL; SQLite has one, by the same rules): each
+  // running server is a row with a heartbeat, and work in progress names the instance doing it,
+  // so only a dead instance's work is taken over. One record per cron tick, whoever claims it.
+  (db) => {
+    db.exec(`
+      CREATE TABLE _valet_instances (
+        id TEXT PRIMARY KEY,
+        started_at REAL NOT NULL,
+        heartbeat_at REAL NOT NULL,
+        pid INTEGER NOT NULL,
+        hostname TEXT NOT NULL
+      );
+      ALTER TABLE _valet_action_invocations ADD COLUMN instance TEXT;
+      ALTER TABLE _valet_scheduled ADD COLUMN instance TEXT;
+      ALTER TABLE _valet_cron_runs ADD COLUMN instance TEXT;
+      ALTER TABLE _valet_outbox ADD COLUMN instance TEXT;
+      CREATE UNIQUE INDEX _valet_cron_runs_tick ON _valet_cron_runs (job, scheduled_at) WHERE trigger = 'schedule';
+    `);
+  },
 ];
 
 export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;

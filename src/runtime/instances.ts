@@ -1,0 +1,118 @@
+// Which servers are alive on a database. Each engine is a row in _valet_instances with a heartbeat,
+// and every piece of work in progress (an action invocation, a scheduled call, a cron run, an
+// email being sent) names the instance doing it. Work whose instance is not alive — its heartbeat
+// older than the TTL, its row gone, or no instance at all — can never finish: invocations become
+// `interrupted`, scheduled calls go back to pending, cron runs are marked interrupted. A live
+// instance's work is never touched, so several instances share one PostgreSQL database safely.
+// On SQLite one server owns the file, so a server starting treats every other instance as gone.
+import { hostname } from 'node:os';
+import { newId } from '../storage/ids.js';
+import type { SqlExecutor } from '../storage/sql.js';
+import type { Clock } from './clock.js';
+import type { Connections } from './connections/types.js';
+import { INTERRUPTED_ERROR } from './invocations/store.js';
+import { Loop } from './loop.js';
+
+export interface InstanceOptions {
+  /** How often the heartbeat is written (default 5 s). */
+  heartbeatMs?: number;
+  /** How long without a heartbeat before an instance counts as dead (default 30 s). */
+  ttlMs?: number;
+}
+
+export interface Reaped {
+  instances: number;
+  invocations: number;
+  scheduled: number;
+  cronRuns: number;
+}
+
+/** Rows whose instance is not in the live set, for a table with an `instance` column. */
+const ORPHANED = (liveSet: string) => `status = 'running' AND (instance IS NULL OR instance NOT IN (${liveSet}))`;
+
+/** Reaps, in the caller's transaction, the work of every instance not live at `now`. */
+export async function reapDeadInstances(sql: SqlExecutor, me: string, now: number, ttlMs: number, everyoneElse: boolean): Promise<Reaped> {
+  const live = everyoneElse ? 'SELECT CAST(? AS TEXT)' : 'SELECT id FROM _valet_instances WHERE id = ? OR heartbeat_at >= ?';
+  const params = everyoneElse ? [me] : [me, now - ttlMs];
+  const invocations = await sql.run(
+    `UPDATE _valet_action_invocations SET status = 'interrupted', http_status = 500, error = ?, finished_at = ?, duration_ms = ? - started_at WHERE ${ORPHANED(live)}`,
+    [JSON.stringify(INTERRUPTED_ERROR), now, now, ...params],
+  );
+  const scheduled = await sql.run(`UPDATE _valet_scheduled SET status = 'pending', instance = NULL WHERE ${ORPHANED(live)}`, params);
+  const cronRuns = await sql.run(`UPDATE _valet_cron_runs SET status = 'interrupted', finished_at = ? WHERE ${ORPHANED(live)}`, [now, ...params]);
+  const instances = await sql.run(`DELETE FROM _valet_instances WHERE id NOT IN (${live})`, params);
+  return { instances: instances.changes, invocations: invocations.changes, scheduled: scheduled.changes, cronRuns: cronRuns.changes };
+}
+
+export class InstanceRegistry {
+  readonly id = newId();
+  private readonly heartbeatMs: number;
+  private readonly ttlMs: number;
+  private readonly loop: Loop;
+  private reaping = false;
+
+  constructor(
+    private readonly connections: Connections,
+    private readonly clock: Clock,
+    private readonly log: (line: string) => void,
+    options: InstanceOptions = {},
+  ) {
+    this.heartbeatMs = options.heartbeatMs ?? 5_000;
+    this.ttlMs = options.ttlMs ?? 30_000;
+    this.loop = new Loop(clock, () => this.beat(), (error) => log(`instance heartbeat failed: ${error.message}`));
+  }
+
+  /** Joins the database's instances; the heartbeat starts. */
+  async register(): Promise<void> {
+    const now = this.clock.now();
+    await this.connections.inWriteTransaction((store) =>
+      store.sql.run('INSERT INTO _valet_instances (id, started_at, heartbeat_at, pid, hostname) VALUES (?, ?, ?, ?, ?)', [this.id, now, now, process.pid, hostname()]),
+    );
+    this.loop.start();
+  }
+
+  /**
+   * Takes over dead instances' work now, and from then on with every heartbeat. `everyoneElse`
+   * (a SQLite server starting: it owns the file) treats every other instance as dead at once.
+   */
+  async startReaping(everyoneElse: boolean): Promise<Reaped> {
+    const reaped = await this.reap(everyoneElse);
+    this.reaping = true;
+    return reaped;
+  }
+
+  private reap(everyoneElse: boolean): Promise<Reaped> {
+    return this.connections.inWriteTransaction(async (store) => {
+      const reaped = await reapDeadInstances(store.sql, this.id, this.clock.now(), this.ttlMs, everyoneElse);
+      if (reaped.instances > 0) {
+        this.log(`took over from ${reaped.instances} stopped instance${reaped.instances === 1 ? '' : 's'}: ${reaped.invocations} interrupted invocations, ${reaped.scheduled} scheduled calls to run again, ${reaped.cronRuns} interrupted cron runs`);
+      }
+      return reaped;
+    });
+  }
+
+  private async beat(): Promise<number> {
+    const now = this.clock.now();
+    const { changes } = await this.connections.inWriteTransaction((store) => store.sql.run('UPDATE _valet_instances SET heartbeat_at = ? WHERE id = ?', [now, this.id]));
+    if (changes === 0) {
+      // Another instance saw this one as dead (a pause longer than the TTL) and took over its work.
+      this.log('this instance missed its heartbeat for longer than the TTL: other instances took over its running work');
+      await this.connections.inWriteTransaction((store) =>
+        store.sql.run('INSERT INTO _valet_instances (id, started_at, heartbeat_at, pid, hostname) VALUES (?, ?, ?, ?, ?)', [this.id, now, now, process.pid, hostname()]),
+      );
+    }
+    if (this.reaping) await this.reap(false);
+    return this.heartbeatMs;
+  }
+
+  /** Stops writing the heartbeat (after the TTL, other instances take over this one's work). */
+  stopHeartbeat(): Promise<void> {
+    return this.loop.stop();
+  }
+
+  /** Leaves the database's instances (its work is finished by then). */
+  async stop(): Promise<void> {
+    await this.stopHeartbeat();
+    await this.connections.inWriteTransaction((store) => store.sql.run('DELETE FROM _valet_instances WHERE id = ?', [this.id])).catch(() => undefined);
+  }
+}
