@@ -29,7 +29,7 @@ export default defineConfig({
           ...shared,
           name: 'sqlite',
           include: ['test/**/*.test.ts'],
-          exclude: ['test/fixtures/**', '**/node_modules/**', 'test/postgres/**'],
+          exclude: ['test/fixtures/**', '**/node_modules/**', 'test/postgres/**', 'test/scale/**'],
         },
       },
       {
@@ -40,6 +40,17 @@ export default defineConfig({
           globalSetup: ['test/setup/postgres-global.ts'],
           setupFiles: ['test/setup/postgres-env.ts'],
           env: { VALET_TEST_BACKEND: 'postgres' },
+        },
+      },
+      {
+        // Several real `valet start` processes on one PostgreSQL, nginx in front, a production
+        // install of a build: heavier, so `npm run test:scale` runs it (and .ci/run).
+        test: {
+          ...shared,
+          name: 'scale',
+          include: ['test/scale/**/*.test.ts'],
+          // One file at a time: each starts its own fleet of servers.
+          fileParallelism: false,
         },
       },
     ],

@@ -9,13 +9,12 @@
 //   npm run bench -- invoke --database postgres   PostgreSQL against the raw pg driver, beside SQLite
 import autocannon from 'autocannon';
 import { spawn, spawnSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, symlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
-import pg from 'pg';
 import { createBenchApp, ROOT } from './_apps.js';
 import { machine } from './_measure.js';
+import { benchDatabase } from './_postgres.js';
 
 const WORK = join(ROOT, 'bench', '.work', 'invoke');
 const DURATION = Number(process.env.BENCH_DURATION ?? 5);
@@ -155,24 +154,6 @@ function print(results) {
 
 const verdict = (ok) => (ok ? 'met' : 'MISSED');
 
-async function postgresDatabase() {
-  const admin = process.env.VALET_BENCH_DATABASE_URL ?? process.env.VALET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
-  const name = `valet_bench_${randomBytes(5).toString('hex')}`;
-  const run = async (sql) => {
-    const client = new pg.Client({ connectionString: admin });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await run(`CREATE DATABASE ${name}`);
-  const url = new URL(admin);
-  url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => run(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-}
-
 console.log(`bench/invoke --database ${DATABASE} on ${machine()}`);
 console.log(`${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, autocannon over loopback\n`);
 rmSync(WORK, { recursive: true, force: true });
@@ -219,7 +200,7 @@ try {
       }
     }
   } else {
-    database = await postgresDatabase();
+    database = await benchDatabase();
     const baseline = await startBaseline('_baseline-pg-server.js', database.url);
     const onPg = await startValet('postgres', ROOT, { VALET_DATABASE_URL: database.url });
     const results = await measure([

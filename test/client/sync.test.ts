@@ -173,3 +173,20 @@ describe('the offline queue', () => {
     }
   });
 });
+
+describe('live queries under a burst of writes', async () => {
+  const served = await serveFixture('engine-app');
+  afterAll(() => served.stop());
+
+  it('catch up with writes committed while a re-run was in flight', async () => {
+    const c = client(served.url);
+    const emails = watch<string[]>(c, ref.emails, {});
+    await emails.next(1);
+    // Plain HTTP mutations, back to back: each commit lands while the previous one's re-run may still run.
+    for (let i = 0; i < 40; i++) {
+      await fetch(`${served.url}/api/mutation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:create', args: { email: `burst-${i}@example.com` } }) });
+    }
+    await expect.poll(() => emails.values.at(-1)?.includes('burst-39@example.com'), { timeout: 5000 }).toBe(true);
+    emails.stop();
+  });
+});

@@ -50,6 +50,14 @@ describe('live queries across instances', async () => {
     await expect.poll(() => seen.at(-1)).toContain('across@example.com');
   });
 
+  it('catches up with a burst of writes on another instance (notices arriving while a re-run is in flight)', async () => {
+    const seen: string[][] = [];
+    client.subscribe(functionRef('users:emails', 'query', { access: 'public' }) as never, {} as never, (value) => seen.push(value as string[]));
+    await expect.poll(() => seen.length).toBeGreaterThan(0);
+    for (let i = 0; i < 40; i++) await call(writer, 'mutation', 'users:create', { email: `burst-${i}@example.com` });
+    await expect.poll(() => seen.at(-1), { timeout: 5000 }).toContain('burst-39@example.com');
+  });
+
   it('a batch too large for one notice still arrives, shortened', async () => {
     const seen: unknown[] = [];
     client.subscribe(functionRef('jobs:ticks', 'query', { access: 'public' }) as never, {} as never, (value) => seen.push(value));

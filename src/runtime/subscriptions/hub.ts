@@ -101,7 +101,10 @@ export class SubscriptionHub {
 
   /** Resolves once the updates of writes committed so far have been delivered. */
   async settled(): Promise<void> {
-    await this.flushing;
+    const current = this.flushing;
+    await current;
+    // Writes committed during that flush are run by the one it scheduled next.
+    if (this.flushing && this.flushing !== current) await this.flushing;
   }
 
   get subscriberCount(): number {
@@ -131,7 +134,14 @@ export class SubscriptionHub {
       .catch((error: unknown) => this.log(`live queries: re-running subscriptions failed: ${(error as Error)?.stack ?? String(error)}`))
       .finally(() => {
         this.flushing = null;
+        // Writes that landed while this flush ran marked subscriptions it had already taken: run again.
+        if (this.anyDirty()) this.scheduleFlush();
       });
+  }
+
+  private anyDirty(): boolean {
+    for (const mine of this.bySubscriber.values()) for (const subscription of mine.values()) if (subscription.dirty) return true;
+    return false;
   }
 
   /** Re-runs every dirty subscription in one snapshot; each subscriber gets its updates in one batch. */

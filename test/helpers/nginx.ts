@@ -1,0 +1,90 @@
+// A real nginx (Debian's package, installed by scripts/install-nginx.sh) load-balancing HTTP and
+// WebSockets over several Valet instances on loopback: the configuration docs/deploy.md shows.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { tempDir } from './apps.js';
+import { freePort } from './processes.js';
+
+export interface Nginx {
+  url: string;
+  /** Rewrites the upstream list and reloads (nginx -s reload): how an instance leaves the pool. */
+  reload(upstreams: number[]): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The upstream part of docs/deploy.md's configuration, for these ports. */
+export function nginxConfig(listen: number, upstreams: number[], prefix: string): string {
+  return `
+worker_processes 1;
+pid ${join(prefix, 'nginx.pid')};
+error_log stderr warn;
+daemon off;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path ${join(prefix, 'body')};
+  proxy_temp_path ${join(prefix, 'proxy')};
+  fastcgi_temp_path ${join(prefix, 'fastcgi')};
+  uwsgi_temp_path ${join(prefix, 'uwsgi')};
+  scgi_temp_path ${join(prefix, 'scgi')};
+
+  map $http_upgrade $connection_upgrade {
+    default upgrade;
+    ''      close;
+  }
+  upstream valet {
+${upstreams.map((port) => `    server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`).join('\n')}
+  }
+  server {
+    listen 127.0.0.1:${listen};
+    location / {
+      proxy_pass http://valet;
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header Upgrade $http_upgrade;
+      proxy_set_header Connection $connection_upgrade;
+      proxy_read_timeout 1h;
+      # An instance that stopped accepting (shutting down, or dead) is skipped: the request was never sent to it.
+      proxy_next_upstream error timeout;
+    }
+  }
+}
+`;
+}
+
+export async function startNginx(upstreams: number[]): Promise<Nginx> {
+  const prefix = tempDir('valet-nginx-');
+  for (const dir of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, dir));
+  const port = await freePort();
+  writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, upstreams, prefix));
+  const child: ChildProcess = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let output = '';
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const url = `http://127.0.0.1:${port}`;
+  for (let i = 0; ; i++) {
+    try {
+      await fetch(`${url}/api/health`);
+      break;
+    } catch {
+      if (child.exitCode !== null || i > 200) throw new Error(`nginx did not start: ${output}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  }
+  return {
+    url,
+    async reload(next) {
+      writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, next, prefix));
+      child.kill('SIGHUP');
+      // The new workers take over once the configuration is read; old ones finish their requests.
+      await new Promise((resolve) => setTimeout(resolve, 300));
+    },
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGQUIT');
+      await exited;
+    },
+  };
+}
