@@ -9,6 +9,7 @@ const BOTH_BACKENDS = [
   'test/runtime/isolation.test.ts',
   'test/runtime/actions.test.ts',
   'test/runtime/outbox.test.ts',
+  'test/runtime/push.test.ts',
   'test/runtime/background.test.ts',
   'test/runtime/faults.test.ts',
   'test/runtime/convex-parity.test.ts',

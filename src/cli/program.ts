@@ -15,6 +15,7 @@ import { registerData } from './commands/data.js';
 import { registerInvocations } from './commands/invocations.js';
 import { registerLogs } from './commands/logs.js';
 import { registerOutbox } from './commands/outbox.js';
+import { registerPush } from './commands/push.js';
 import { registerRun } from './commands/run.js';
 import { registerScheduled } from './commands/scheduled.js';
 import { registerStart } from './commands/start.js';
@@ -25,7 +26,7 @@ import { addDatabaseOption } from './options.js';
 import { reportError } from './report-error.js';
 
 /** Commands that open the app's database take --database. */
-const DATABASE_COMMANDS = new Set(['dev', 'start', 'run', 'invocations', 'outbox', 'cron', 'scheduled', 'data', 'export', 'import']);
+const DATABASE_COMMANDS = new Set(['dev', 'start', 'run', 'invocations', 'outbox', 'push', 'cron', 'scheduled', 'data', 'export', 'import']);
 
 export function buildProgram(): Command {
   const program = new Command('valet')
@@ -56,6 +57,7 @@ Examples:
   registerToken(program);
   registerInvocations(program);
   registerOutbox(program);
+  registerPush(program);
   registerCron(program);
   registerScheduled(program);
   registerData(program);

@@ -7,3 +7,5 @@ export { ValetClientError } from './errors.js';
 export { IndexedDbStorage, MemoryStorage } from './storage.js';
 export type { MutationStorage, PendingMutation, QueueState } from './storage.js';
 export type { OptimisticLocalStore, OptimisticUpdate } from './local-store.js';
+export { registerPush, pushUnsupportedReason } from './push.js';
+export type { PushRegistration, RegisterPushOptions } from './push.js';

@@ -24,6 +24,8 @@ import type { UnlistedFunction } from '../runtime/registry.js';
 import type { Engine } from '../runtime/engine.js';
 import type { LogEntry } from '../runtime/function-logs.js';
 import { captureTransport } from '../runtime/outbox/transports.js';
+import { capturePushTransport } from '../runtime/outbox/push-transport.js';
+import type { OutgoingPush } from '../runtime/outbox/push-transport.js';
 import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import { SchemaMismatchError } from '../runtime/schema-check.js';
 import { databaseTargetOf } from '../serve/database-target.js';
@@ -51,6 +53,7 @@ export type DevEvent =
   /** Functions the engine serves that the generated api does not list. */
   | { type: 'unlisted'; functions: UnlistedFunction[] }
   | { type: 'email'; email: OutgoingEmail }
+  | { type: 'push'; message: OutgoingPush }
   /** A bug in Valet itself: the dev server stops; the error carries its stack. */
   | { type: 'fatal'; error: unknown };
 
@@ -146,6 +149,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     engine: null,
     adminKey: host.adminKey,
     policy: host.policy,
+    vapidPublicKey: host.push.publicKey,
     notReadyReason: 'the app has not built successfully yet: see the valet dev terminal',
     devToken: (userId) => signDevToken(appDir, userId),
   };
@@ -178,6 +182,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         auth: host.auth,
         background: !options.once,
         emailTransport: host.smtp ?? captureTransport((email) => emit({ type: 'email', email })),
+        pushTransport: host.push.transport ?? capturePushTransport((message) => emit({ type: 'push', message })),
+        allowInsecurePushEndpoints: host.push.allowLoopback,
         outbox: host.outbox,
         instances: host.instances,
         mapStack: (stack) => maps.rewriteStack(stack),

@@ -5,8 +5,8 @@ import { isInvocationStatus, INVOCATION_STATUSES } from '../runtime/invocations/
 import { getInvocation, listInvocations } from '../runtime/invocations/store.js';
 import { listCronRuns } from '../runtime/cron/runs.js';
 import { EngineError } from '../runtime/errors.js';
-import { isOutboxStatus, OUTBOX_STATUSES } from '../runtime/outbox/statuses.js';
-import { getOutboxEmail, listOutbox } from '../runtime/outbox/store.js';
+import { isOutboxChannel, isOutboxStatus, OUTBOX_CHANNELS, OUTBOX_STATUSES } from '../runtime/outbox/statuses.js';
+import { getOutboxEmail, listOutbox, listPushSubscriptions } from '../runtime/outbox/store.js';
 import { isScheduledStatus, SCHEDULED_STATUSES } from '../runtime/scheduler/statuses.js';
 import { listScheduled } from '../runtime/scheduler/store.js';
 import { isAdminRequest } from './api-routes.js';
@@ -25,11 +25,11 @@ function limitParam(params: URLSearchParams): number {
   return limit;
 }
 
-function statusParam<T extends string>(params: URLSearchParams, valid: (value: string) => value is T, all: readonly string[]): T | undefined {
-  const status = params.get('status');
-  if (status === null) return undefined;
-  if (!valid(status)) throw new EngineError('invalid_request', 400, `status must be one of ${all.join(', ')}, got ${JSON.stringify(status)}`);
-  return status;
+function statusParam<T extends string>(params: URLSearchParams, valid: (value: string) => value is T, all: readonly string[], name = 'status'): T | undefined {
+  const value = params.get(name);
+  if (value === null) return undefined;
+  if (!valid(value)) throw new EngineError('invalid_request', 400, `${name} must be one of ${all.join(', ')}, got ${JSON.stringify(value)}`);
+  return value;
 }
 
 export async function routeAdmin(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
@@ -56,8 +56,12 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   }
   if (path === '/admin/outbox') {
     const status = statusParam(params, isOutboxStatus, OUTBOX_STATUSES);
-    return jsonReply(200, { emails: await listOutbox(db, { status, limit: limitParam(params) }) });
+    const channel = statusParam(params, isOutboxChannel, OUTBOX_CHANNELS, 'channel');
+    const messages = await listOutbox(db, { status, channel, limit: limitParam(params) });
+    // `emails` is kept for clients written before push existed; `messages` is the same list.
+    return jsonReply(200, { messages, emails: messages });
   }
+  if (path === '/admin/push/subscriptions') return jsonReply(200, { subscriptions: await listPushSubscriptions(db, { userId: params.get('user') ?? undefined, limit: limitParam(params) }) });
   if (path === '/admin/cron/runs') return jsonReply(200, { runs: await listCronRuns(db, { job: params.get('job') ?? undefined, limit: limitParam(params) }) });
   if (path === '/admin/scheduled') {
     const status = statusParam(params, isScheduledStatus, SCHEDULED_STATUSES);

@@ -37,6 +37,8 @@ async function route(context: HttpContext, request: HttpRequest): Promise<HttpRe
   const kind = pathname.startsWith('/api/') ? pathname.slice(5) : '';
   if (CALL_KINDS.has(kind)) return handleCall(context, kind as FunctionKind, request);
   if (pathname === '/api/dev/token' && context.devToken) return handleDevToken(context, request);
+  // Public by nature: browsers subscribe to push with it.
+  if (pathname === '/api/push/public-key' && context.vapidPublicKey) return jsonReply(200, { publicKey: context.vapidPublicKey });
   if (pathname.startsWith('/admin/')) return routeAdmin(context, request);
   throw new EngineError('not_found', 404, `nothing at ${pathname}`);
 }

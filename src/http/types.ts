@@ -35,6 +35,8 @@ export interface HttpContext {
   maxBodyBytes?: number;
   /** Where unexpected failures are logged (stderr by default). */
   log?: (line: string) => void;
+  /** The VAPID public key browsers subscribe with (GET /api/push/public-key). */
+  vapidPublicKey?: string;
   /** Set when the server is shutting down: /api/ready says so, load balancers stop sending. */
   draining?: boolean;
 }

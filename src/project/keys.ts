@@ -1,12 +1,12 @@
 // Keys kept under .valet/, created on first use, readable by the owner only: the dev signing key
-// (ES256) that `valet token` signs with and `valet dev` trusts, and the admin key that admin
-// endpoints and admin CLI calls present.
-import { randomBytes } from 'node:crypto';
+// (ES256) that `valet token` signs with and `valet dev` trusts, the admin key that admin
+// endpoints and admin CLI calls present, and the VAPID key pair push messages are signed with.
+import { createECDH, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import type { JWK } from 'jose';
-import { adminKeyPathOf, devKeyPathOf } from './paths.js';
+import { adminKeyPathOf, devKeyPathOf, vapidKeysPathOf } from './paths.js';
 
 export const DEV_ISSUER = 'valet-dev';
 export const DEV_AUDIENCE = 'valet';
@@ -52,4 +52,21 @@ export function loadOrCreateAdminKey(appDir: string): string {
   const key = `valet_admin_${randomBytes(24).toString('base64url')}`;
   writePrivate(path, `${key}\n`);
   return key;
+}
+
+export interface VapidKeyPair {
+  /** The uncompressed P-256 public key, base64url: what browsers subscribe with. */
+  publicKey: string;
+  privateKey: string;
+}
+
+/** The app's VAPID keys in .valet/vapid-keys.json (development, and servers without VALET_VAPID_*). */
+export function loadOrCreateVapidKeys(appDir: string): VapidKeyPair {
+  const path = vapidKeysPathOf(appDir);
+  if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as VapidKeyPair;
+  const ecdh = createECDH('prime256v1');
+  ecdh.generateKeys();
+  const keys: VapidKeyPair = { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+  writePrivate(path, `${JSON.stringify(keys, null, 2)}\n`);
+  return keys;
 }

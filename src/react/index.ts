@@ -8,6 +8,8 @@ import type { ValetClientError } from '../client/errors.js';
 import type { OptimisticUpdate } from '../client/local-store.js';
 import type { ActionCallOptions, ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
 import { setActionInvoker } from '../server/references.js';
+import { pushUnsupportedReason, registerPush } from '../client/push.js';
+import type { PushRegistration, RegisterPushOptions } from '../client/push.js';
 
 const ClientContext = createContext<ValetClient | null>(null);
 
@@ -115,4 +117,49 @@ export function useConnectionState(): boolean {
     return client.onConnectionChange(setConnected);
   }, [client]);
   return connected;
+}
+
+export interface UsePushRegistrationResult {
+  /** 'idle' until the first check; then the last registration's outcome ('pending' while one runs). */
+  status: PushRegistration['status'] | 'idle' | 'pending';
+  /** The last outcome in full (the reason it is unsupported, the error it failed with). */
+  result: PushRegistration | null;
+  /** Asks for permission and subscribes; call it from a click (browsers only prompt on a user gesture). */
+  register: () => Promise<PushRegistration>;
+}
+
+/**
+ * Push for the signed-in user: re-registers on mount when permission was given before (a
+ * subscription can change), and `register()` asks for it. `mutation` stores the subscription
+ * (a mutation that calls ctx.push.subscribe); pass 'skip' while nobody is signed in.
+ */
+export function usePushRegistration<Ref extends Parameters<typeof registerPush>[1]>(mutation: Ref | 'skip', options: RegisterPushOptions = {}): UsePushRegistrationResult {
+  const client = useValetClient();
+  const [result, setResult] = useState<PushRegistration | null>(null);
+  const [pending, setPending] = useState(false);
+  const path = mutation === 'skip' ? null : mutation.path;
+  const optionsKey = JSON.stringify(options);
+  const run = useCallback(
+    async (askPermission: boolean): Promise<PushRegistration> => {
+      if (mutation === 'skip') return { status: 'failed', error: 'nobody is signed in' };
+      setPending(true);
+      try {
+        const outcome = await registerPush(client, mutation, { ...options, askPermission });
+        setResult(outcome);
+        return outcome;
+      } finally {
+        setPending(false);
+      }
+    },
+    [client, path, optionsKey],
+  );
+  useEffect(() => {
+    if (path === null) return;
+    const reason = pushUnsupportedReason();
+    if (reason) setResult({ status: 'unsupported', reason });
+    else if (Notification.permission === 'granted') void run(false);
+    else setResult({ status: Notification.permission === 'denied' ? 'denied' : 'default' });
+  }, [run, path]);
+  const register = useCallback(() => run(true), [run]);
+  return { status: pending ? 'pending' : (result?.status ?? 'idle'), result, register };
 }

@@ -26,6 +26,8 @@ import { pruneInvocations } from './invocations/store.js';
 import { Loop } from './loop.js';
 import type { EmailTransport } from './outbox/transports.js';
 import { captureTransport } from './outbox/transports.js';
+import { capturePushTransport } from './outbox/push-transport.js';
+import type { PushTransport } from './outbox/push-transport.js';
 import { OutboxWorker } from './outbox/worker.js';
 import type { OutboxWorkerOptions } from './outbox/worker.js';
 import type { LoadedModules, MapStack, Registry } from './registry.js';
@@ -61,6 +63,10 @@ export interface EngineOptions {
   background?: boolean;
   /** Where email goes; the dev capture (a log line per email) by default. */
   emailTransport?: EmailTransport;
+  /** Where push messages go; the dev capture (a log line per message) by default. */
+  pushTransport?: PushTransport;
+  /** ctx.push accepts http:// endpoints (a local push service): on in development, off otherwise. */
+  allowInsecurePushEndpoints?: boolean;
   /** Tuning and injected randomness for the delivery worker. */
   outbox?: Partial<Omit<OutboxWorkerOptions, 'connections' | 'transport' | 'clock'>>;
   /**
@@ -159,6 +165,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     clock,
     fetchPolicy,
+    pushPolicy: { allowInsecureEndpoints: options.allowInsecurePushEndpoints ?? dev },
     dev,
     authConfigured: Boolean(options.auth),
     functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
@@ -175,7 +182,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const invoke = (kind: CallRequest['kind'], path: string, args: unknown, invoker: Invoker) => callFunction(core, { kind, path, args, invoker, external: false });
   const transport = options.emailTransport ?? captureTransport((email) => log(`✉ email to ${email.to.join(', ')}: "${email.subject}" (valet outbox show ${email.id})`));
   const tuning = Object.fromEntries(Object.entries(options.outbox ?? {}).filter(([, value]) => value !== undefined));
-  const outbox = new OutboxWorker({ connections, transport, clock, log, instance: core.instanceId, ...tuning });
+  const pushTransport = options.pushTransport ?? capturePushTransport((message) => log(`🔔 push to ${new URL(message.subscription.endpoint).host}: "${JSON.parse(message.payload).title}" (valet outbox show ${message.id})`));
+  const outbox = new OutboxWorker({ connections, transport, pushTransport, clock, log, instance: core.instanceId, ...tuning });
   const scheduled = new ScheduledRunner(connections, clock, invoke, log, core.instanceId);
   const crons = new CronRunner(connections, clock, invoke, log, core.instanceId);
   crons.setJobs(registry.crons);

@@ -8,6 +8,8 @@ import { captureFunctionConsole, logFileSink } from '../runtime/function-logs.js
 import { smtpConfigFromEnv, smtpTransport } from '../runtime/outbox/transports.js';
 import type { EmailTransport } from '../runtime/outbox/transports.js';
 import type { InstanceOptions } from '../runtime/instances.js';
+import { preparePush } from './push-setup.js';
+import type { PushSetup } from './push-setup.js';
 import { accessPolicyFrom } from '../http/security.js';
 import type { AccessPolicy, ServerMode } from '../http/security.js';
 import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateAdminKey, loadOrCreateDevKey } from '../project/keys.js';
@@ -36,6 +38,7 @@ export interface HostSetup {
   smtp: EmailTransport | null;
   outbox: OutboxTuning;
   instances: InstanceOptions;
+  push: PushSetup;
 }
 
 export interface OutboxTuning {
@@ -84,6 +87,7 @@ export async function prepareHost(options: HostOptions): Promise<HostSetup> {
     smtp: smtpConfig ? await smtpTransport(smtpConfig) : null,
     outbox: outboxTuning(options.env),
     instances: instanceTuning(options.env),
+    push: preparePush(options.mode, options.env, options.appDir, outboxTuning(options.env).sendTimeoutMs),
   };
 }
 

@@ -34,6 +34,7 @@ export interface StartedApp {
   authSource: string;
   /** Where email goes: `smtp host:port`, or `capture` when no SMTP server is configured. */
   emailTransport: string;
+  pushTransport: string;
   databasePath: string;
   close(): Promise<void>;
 }
@@ -62,6 +63,8 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     auth: host.auth,
     background: true,
     emailTransport: host.smtp ?? undefined,
+    pushTransport: host.push.transport ?? undefined,
+    allowInsecurePushEndpoints: host.push.allowLoopback,
     outbox: host.outbox,
     instances: host.instances,
     mapStack: (stack) => maps.rewriteStack(stack),
@@ -69,7 +72,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
   });
   let server: RunningServer;
   try {
-    server = await listen({ engine, adminKey: host.adminKey, policy: host.policy }, options.port, bindHost);
+    server = await listen({ engine, adminKey: host.adminKey, policy: host.policy, vapidPublicKey: host.push.publicKey }, options.port, bindHost);
   } catch (error) {
     await engine.close();
     throw error;
@@ -83,6 +86,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     functionCount: engine.functionPaths().length,
     authSource: host.authSource,
     emailTransport: host.smtp?.name ?? 'capture (no VALET_SMTP_URL: emails are stored and printed, not sent)',
+    pushTransport: host.push.describe,
     databasePath: database.display,
     /** Graceful: no new calls, in-flight ones finish (within VALET_SHUTDOWN_GRACE_MS), background work stops, the instance leaves. */
     async close() {

@@ -30,6 +30,43 @@ export interface EmailOutbox {
   enqueue(message: EmailMessage): Promise<string>;
 }
 
+/** A browser's PushSubscription as `subscription.toJSON()` gives it. */
+export interface PushSubscriptionJson {
+  endpoint: string;
+  expirationTime?: number | null;
+  keys: { p256dh: string; auth: string };
+}
+
+/** What the browser shows (the service worker receives it as JSON, with `id` and `deliveryKey`). */
+export interface PushNotification {
+  title: string;
+  body?: string;
+  icon?: string;
+  /** Where a click on the notification should go (your service worker opens it). */
+  url?: string;
+  data?: unknown;
+}
+
+export type PushMessage = ({ userId: string; subscription?: never } | { subscription: PushSubscriptionJson | string; userId?: never }) & {
+  notification: PushNotification;
+  /** Seconds the push service keeps it for an offline device (default 86400). */
+  ttl?: number;
+  urgency?: 'very-low' | 'low' | 'normal' | 'high';
+  /** A newer push with the same topic replaces an undelivered one (1-32 of A-Z a-z 0-9 - _). */
+  topic?: string;
+  /** Makes the enqueue idempotent, per subscription. */
+  deliveryKey?: string;
+};
+
+export interface PushOutbox {
+  /** Stores (or updates) a browser's subscription for the caller, or `userId`; idempotent per endpoint. Returns its id. */
+  subscribe(subscription: PushSubscriptionJson, options?: { userId?: string }): Promise<string>;
+  /** Forgets a subscription; true if there was one. */
+  unsubscribe(endpoint: string): Promise<boolean>;
+  /** One outbox row per target subscription (a user's valid ones), in the surrounding transaction; returns their ids. */
+  enqueue(message: PushMessage): Promise<string[]>;
+}
+
 type ScheduledTarget = FunctionReference<'mutation' | 'action', any, any, any>;
 type ArgsOf<Ref> = Ref extends FunctionReference<any, any, infer Args, any> ? Args : never;
 
@@ -49,6 +86,7 @@ export interface MutationCtx<DM extends GenericDataModel> {
   db: DatabaseWriter<DM>;
   invoker: Invoker;
   email: EmailOutbox;
+  push: PushOutbox;
   scheduler: Scheduler;
 }
 
@@ -58,6 +96,7 @@ export interface ActionCtx<DM extends GenericDataModel> {
   db: ActionDatabase<DM>;
   invoker: Invoker;
   email: EmailOutbox;
+  push: PushOutbox;
   scheduler: Scheduler;
   /** Runs a query as the same caller (its own snapshot). */
   runQuery<Ref extends FunctionReference<'query', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;

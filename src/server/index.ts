@@ -21,7 +21,7 @@ export type {
 } from './functions.js';
 export { functionRef, parseFunctionPath, setActionInvoker } from './references.js';
 export type { ActionCallOptions, ActionReference, AnyFunctionReference, ArgsOfRef, FunctionReference, ReturnsOfRef } from './references.js';
-export type { ActionCtx, EmailMessage, EmailOutbox, HttpActionCtx, Invoker, MutationCtx, QueryCtx, Scheduler } from './ctx.js';
+export type { ActionCtx, EmailMessage, EmailOutbox, HttpActionCtx, Invoker, MutationCtx, PushMessage, PushNotification, PushOutbox, PushSubscriptionJson, QueryCtx, Scheduler } from './ctx.js';
 export type { ActionDatabase, DatabaseReader, DatabaseWriter, FilterBuilder, FilterExpression, PaginationOptions, PaginationResult } from './database.js';
 export { httpAction, httpRouter, HttpRouter, HTTP_METHODS } from './http.js';
 export type { HttpAction, HttpActionDefinition, HttpMethod, Route } from './http.js';

@@ -41,6 +41,8 @@ export interface ArchiveEnd {
 export const SYSTEM_TABLES = [
   '_valet_action_invocations',
   '_valet_outbox',
+  '_valet_outbox_attempts',
+  '_valet_push_subscriptions',
   '_valet_scheduled',
   '_valet_cron_state',
   '_valet_cron_runs',

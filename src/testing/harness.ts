@@ -10,7 +10,7 @@ import { devAuthConfig } from '../runtime/auth/config.js';
 import type { CallResponse } from '../runtime/call/types.js';
 import { createEngine } from '../runtime/engine.js';
 import type { Engine } from '../runtime/engine.js';
-import { listOutbox } from '../runtime/outbox/store.js';
+import { listOutbox, listPushSubscriptions } from '../runtime/outbox/store.js';
 import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import { PermanentDeliveryError } from '../runtime/outbox/transports.js';
 import type { LoadedModules } from '../runtime/registry.js';
@@ -65,6 +65,22 @@ export interface TestEmail extends OutgoingEmail {
   source: string | null;
 }
 
+export interface TestPush {
+  id: string;
+  subscriptionId: string;
+  /** The subscription's user and push endpoint. */
+  userId: string | null;
+  endpoint: string;
+  notification: { title: string; body?: string; icon?: string; url?: string; data?: unknown };
+  ttl: number;
+  urgency: string;
+  topic: string | null;
+  deliveryKey: string | null;
+  status: string;
+  attempts: number;
+  source: string | null;
+}
+
 export interface Caller {
   query<R extends Ref<'query'>>(ref: R, args?: ArgsOf<R>): Promise<ResultOf<R>>;
   mutation<R extends Ref<'mutation'>>(ref: R, args?: ArgsOf<R>): Promise<ResultOf<R>>;
@@ -100,6 +116,12 @@ export class ValetTest implements Caller {
   readonly outbox: (() => TestEmail[]) & { failNext(count?: number, options?: { permanent?: boolean; message?: string }): void };
   private failures: { permanent: boolean; message: string }[] = [];
   private emails: TestEmail[] = [];
+  private pushMessages: TestPush[] = [];
+
+  /** Push messages enqueued so far (oldest first), delivered by a capture in tests. */
+  pushes(): TestPush[] {
+    return [...this.pushMessages];
+  }
 
   private constructor(
     readonly engine: Engine,
@@ -263,8 +285,25 @@ export class ValetTest implements Caller {
    * here, so `t.outbox()` (synchronous, on either backend) always shows the state after the last call.
    */
   private async readEmails(): Promise<void> {
-    const emails = await listOutbox(this.engine.connections.autoCommit.sql, { limit: 100_000, bodies: true });
-    this.emails = emails.reverse().map((email) => ({
+    const messages = (await listOutbox(this.engine.connections.autoCommit.sql, { limit: 100_000, bodies: true })).reverse();
+    const pushes = messages.filter((message) => message.channel === 'push');
+    const subscriptions = new Map(pushes.length === 0 ? [] : (await listPushSubscriptions(this.engine.connections.autoCommit.sql, { limit: 100_000 })).map((s) => [s.id, s]));
+    this.pushMessages = pushes
+      .map((message) => ({
+        id: message.id,
+        subscriptionId: message.subscriptionId!,
+        userId: subscriptions.get(message.subscriptionId!)?.userId ?? null,
+        endpoint: subscriptions.get(message.subscriptionId!)?.endpoint ?? '',
+        notification: message.push!.notification as TestPush['notification'],
+        ttl: message.push!.ttl,
+        urgency: message.push!.urgency,
+        topic: message.push!.topic,
+        deliveryKey: message.deliveryKey,
+        status: message.status,
+        attempts: message.attempts,
+        source: message.source,
+      }));
+    this.emails = messages.filter((message) => message.channel === 'email').map((email) => ({
       id: email.id,
       to: email.to,
       subject: email.subject,
@@ -294,7 +333,7 @@ export class ValetTest implements Caller {
         }
       }
       const delivered = await this.engine.outbox.drain();
-      if (delivered.sent + delivered.retrying + delivered.dead > 0) busy = true;
+      if (Object.values(delivered).some((count) => count > 0)) busy = true;
       if (!busy) break;
       what = { ...what, crons: false };
     }

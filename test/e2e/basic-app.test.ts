@@ -20,13 +20,13 @@ describe('a new basic app', () => {
   it('passes its own example tests (valet/testing)', async () => {
     const tests = await run(process.execPath, [join(app, 'node_modules/vitest/vitest.mjs'), 'run'], app);
     expect(tests.code, tests.stdout + tests.stderr).toBe(0);
-    expect(tests.stdout).toMatch(/3 passed/);
+    expect(tests.stdout).toMatch(/4 passed/);
   });
 
   it('is current after init and passes valet check', async () => {
     const codegen = await appValet(['codegen']);
     expect(codegen.code, codegen.stderr).toBe(0);
-    expect(codegen.stderr).toMatch(/Codegen: 11 functions in 4 modules, up to date/);
+    expect(codegen.stderr).toMatch(/Codegen: 13 functions in 5 modules, up to date/);
     const check = await appValet(['check']);
     expect(check.stderr).toMatch(/0 errors, 0 warnings \(checked codegen, typescript, rules, TypeScript 7\.\d+\.\d+ in \d+ ms\)/);
     expect(check.code).toBe(0);

@@ -1,7 +1,8 @@
 // The react template in real headless Chromium (Debian's, driven by playwright-core), served by
 // `valet dev` and Vite: sign in with a dev token, the list updates live when another client adds a
 // user, the action's result shows, and a user added while the server is unreachable appears once
-// the page reconnects.
+// the page reconnects. Then push: a page that was allowed notifications registers its service
+// worker and subscription, and a purchase reaches the (real, loopback) push service encrypted for it.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
@@ -12,6 +13,7 @@ import { ValetClient } from '../../src/client/index.js';
 import { functionRef } from '../../src/server/index.js';
 import { linkedTemplateApp, removeTempDirs, valet, valetAsync } from '../helpers/apps.js';
 import { freePort, killAll, spawnValet } from '../helpers/processes.js';
+import { startPushReceiver } from '../helpers/push-receiver.js';
 import { spawn } from 'node:child_process';
 
 const CHROMIUM = '/usr/bin/chromium';
@@ -29,7 +31,10 @@ it('shows live data, action results and offline changes in a real browser', asyn
 
   const valetPort = await freePort();
   const valetUrl = `http://127.0.0.1:${valetPort}`;
-  let dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app);
+  // Push goes out for real (dev captures it otherwise), to a push service on loopback.
+  const receiver = await startPushReceiver();
+  const devEnv = { VALET_PUSH_SEND: '1' };
+  let dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app, devEnv);
   await dev.waitFor(/Valet dev: .*\(ready in/);
 
   const webPort = await freePort();
@@ -73,7 +78,7 @@ it('shows live data, action results and offline changes in a real browser', asyn
     await page.getByRole('button', { name: 'Add user' }).click();
     await page.getByText('offline@example.com').waitFor();
     await page.getByText('1 change waiting to sync').waitFor();
-    dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app);
+    dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app, devEnv);
     await dev.waitFor(/Valet dev: .*\(ready in/);
     await page.getByTestId('connection').filter({ hasText: /^Live$/ }).waitFor({ timeout: 15_000 });
     const stored = JSON.parse((await valetAsync(['data', 'users', '--json'], app)).stdout) as { email: string }[];
@@ -82,7 +87,40 @@ it('shows live data, action results and offline changes in a real browser', asyn
       expect.arrayContaining([expect.stringContaining('offline@example.com'), expect.stringContaining('live@example.com')]),
     );
     await page.screenshot({ path: join(app, 'page.png') });
+
+    // Push. Headless Chromium cannot reach its vendor's push service from here, so the one call
+    // that would (pushManager.subscribe) answers with a subscription on the loopback push service;
+    // the rest — permission, public/sw.js, the VAPID key from the server, api.push.register, the
+    // purchase's ctx.push.enqueue, web-push's encryption — is the real thing.
+    const token = await page.evaluate(() => localStorage.getItem('valet-dev-token'));
+    const context = await browser.newContext();
+    await context.grantPermissions(['notifications'], { origin: `http://127.0.0.1:${webPort}` });
+    await context.addInitScript(
+      ({ subscription, token }) => {
+        localStorage.setItem('valet-dev-token', token);
+        localStorage.setItem('valet-dev-user', 'ada');
+        let current: PushSubscription | null = null;
+        PushManager.prototype.getSubscription = async () => current;
+        PushManager.prototype.subscribe = async function (options) {
+          current = { endpoint: subscription.endpoint, options, toJSON: () => ({ ...subscription, expirationTime: null }), unsubscribe: async () => ((current = null), true) } as unknown as PushSubscription;
+          return current;
+        };
+      },
+      { subscription: receiver.subscribe(), token: token! },
+    );
+    const pushPage = await context.newPage();
+    await pushPage.goto(`http://127.0.0.1:${webPort}/`);
+    await pushPage.getByText('Notifications are on.').waitFor({ timeout: 15_000 });
+    expect(await pushPage.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active?.scriptURL)).toMatch(/\/sw\.js$/);
+    const subscriptions = JSON.parse((await valetAsync(['push', 'subscriptions', '--json'], app)).stdout) as { userId: string; endpoint: string }[];
+    expect(subscriptions).toEqual([expect.objectContaining({ userId: 'ada', endpoint: expect.stringContaining(receiver.url) })]);
+    await pushPage.getByRole('button', { name: 'Buy a desk lamp' }).click();
+    await expect.poll(() => receiver.received.map((push) => push.payload.title), { timeout: 15_000 }).toEqual(['Thanks for your purchase']);
+    expect(receiver.received[0]!.payload).toMatchObject({ body: 'Desk lamp, $45.00', url: '/' });
+    expect(receiver.rejected).toEqual([]);
+    await context.close();
   } finally {
+    await receiver.close();
     vite.kill('SIGKILL');
     await dev.stop('SIGINT');
   }

@@ -58,6 +58,16 @@ it('runs the basic template under valet dev, hot reloading and surviving a broke
     await dev.waitFor(/(✉ email to ada@example\.com: "Welcome to Valet"[^\n]*\n[\s\S]*){4}/);
     const delivered = JSON.parse((await valetAsync(['outbox', 'ls', '--json'], app)).stdout);
     expect(delivered.map((e: { to: string[]; subject: string; status: string }) => [e.to[0], e.subject, e.status])).toEqual(Array(4).fill(['ada@example.com', 'Welcome to Valet', 'sent']));
+
+    // The template's purchase flow: a push to the buyer's browser, captured under valet dev.
+    const keys = (await (await fetch(`${url}/api/push/public-key`)).json()) as { publicKey: string };
+    expect(Buffer.from(keys.publicKey, 'base64url')).toHaveLength(65);
+    const subscription = { endpoint: 'https://push.example/send/ada', keys: { p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM', auth: 'tBHItJI5svbpez7KI4CCXg' } };
+    expect((await call('mutation', 'push:register', { subscription })).status).toBe(200);
+    expect((await call('mutation', 'purchases:record', { item: 'lamp', amountCents: 4500 })).status).toBe(200);
+    await dev.waitFor(/🔔 push to push\.example: "Thanks for your purchase" \(captured; valet outbox show \S+\)/);
+    const pushes = JSON.parse((await valetAsync(['outbox', 'ls', '--channel', 'push', '--json'], app)).stdout);
+    expect(pushes).toEqual([expect.objectContaining({ channel: 'push', subject: 'Thanks for your purchase', status: 'sent' })]);
   } finally {
     expect(await dev.stop('SIGINT')).toBe(0);
   }

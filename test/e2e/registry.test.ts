@@ -83,7 +83,7 @@ describe('valet from a registry, on a machine without this repository', () => {
         // The template's own example tests, on valet/testing from the installed package.
         const tests = await npm(['test'], app);
         expect(tests.code, tests.stdout + tests.stderr).toBe(0);
-        expect(tests.stdout).toMatch(/3 passed/);
+        expect(tests.stdout).toMatch(/4 passed/);
       }
 
       // 3. `valet dev` of the basic app answers a query.

@@ -19,7 +19,7 @@ describe('openDatabase', () => {
     expect(db.pragma('synchronous', { simple: true })).toBe(1);
     expect(db.pragma('user_version', { simple: true })).toBe(SYSTEM_SCHEMA_VERSION);
     const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(['_valet_action_invocations', '_valet_cron_runs', '_valet_cron_state', '_valet_documents', '_valet_instances', '_valet_meta', '_valet_outbox', '_valet_scheduled', '_valet_sync_clients', '_valet_sync_results']);
+    expect(tables).toEqual(['_valet_action_invocations', '_valet_cron_runs', '_valet_cron_state', '_valet_documents', '_valet_instances', '_valet_meta', '_valet_outbox', '_valet_outbox_attempts', '_valet_push_subscriptions', '_valet_scheduled', '_valet_sync_clients', '_valet_sync_results']);
     db.close();
   });
 

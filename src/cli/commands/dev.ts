@@ -47,6 +47,11 @@ function renderer(appDir: string) {
       case 'email':
         write(`${kleur.cyan('✉')} email to ${event.email.to.join(', ')}: "${event.email.subject}" ${kleur.dim(`(valet outbox show ${event.email.id})`)}`);
         break;
+      case 'push': {
+        const { title } = JSON.parse(event.message.payload) as { title: string };
+        write(`${kleur.cyan('🔔')} push to ${new URL(event.message.subscription.endpoint).host}: "${title}" ${kleur.dim(`(captured; valet outbox show ${event.message.id})`)}`);
+        break;
+      }
       case 'unlisted':
         for (const fn of event.functions) write(`${kleur.yellow('⚠')} ${describeUnlisted(fn)}`);
         break;

@@ -3,11 +3,12 @@ import kleur from 'kleur';
 import { writeFileSync } from 'node:fs';
 import { findAppDir } from '../../project/app-dir.js';
 import { UserError } from '../../errors/user-error.js';
-import { OUTBOX_STATUSES } from '../../runtime/outbox/statuses.js';
+import { OUTBOX_CHANNELS, OUTBOX_STATUSES } from '../../runtime/outbox/statuses.js';
 import { UsageError } from '../errors.js';
 import { parseLimit } from '../options.js';
 
 const STATUSES: readonly string[] = OUTBOX_STATUSES;
+const CHANNELS: readonly string[] = OUTBOX_CHANNELS;
 
 /** A plain-text preview of an HTML body for the terminal (the file option keeps the real HTML). */
 function htmlPreview(html: string): string {
@@ -26,26 +27,29 @@ function htmlPreview(html: string): string {
 }
 
 export function registerOutbox(program: Command): void {
-  const command = program.command('outbox').description('email written by ctx.email.enqueue: queued, sent, failed, dead-lettered');
+  const command = program.command('outbox').description('email and push messages written by ctx.email.enqueue and ctx.push.enqueue: queued, sent, failed, dead-lettered');
   command
     .command('ls')
-    .description('list emails in the outbox, newest first')
+    .description('list messages in the outbox, newest first')
     .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
+    .option('--channel <channel>', `only this channel: ${CHANNELS.join(', ')}`)
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ valet outbox ls\n  $ valet outbox ls --status dead --json')
-    .action(async (flags: { status?: string; limit: string; json?: boolean }) => {
+    .addHelpText('after', '\nExamples:\n  $ valet outbox ls\n  $ valet outbox ls --status dead --json\n  $ valet outbox ls --channel push')
+    .action(async (flags: { status?: string; channel?: string; limit: string; json?: boolean }) => {
       if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+      if (flags.channel && !CHANNELS.includes(flags.channel)) throw new UsageError(`--channel must be one of ${CHANNELS.join(', ')}`);
       const limit = parseLimit(flags.limit);
       const { listOutbox } = await import('../../runtime/outbox/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
       const db = await openAppDatabase(findAppDir());
       try {
-        const emails = await listOutbox(db.sql, { status: flags.status as never, limit });
+        const emails = await listOutbox(db.sql, { status: flags.status as never, channel: flags.channel as never, limit });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(emails, null, 2)}\n`);
         if (emails.length === 0) return void process.stderr.write('The outbox is empty.\n');
         for (const e of emails) {
-          process.stdout.write(`${e.id}  ${e.createdAt}  ${e.status.padEnd(7)} ${String(e.attempts).padStart(2)}×  ${e.to.join(', ')}  ${kleur.bold(e.subject)}\n`);
+          const to = e.channel === 'push' ? `push → subscription ${e.subscriptionId}` : e.to.join(', ');
+          process.stdout.write(`${e.id}  ${e.createdAt}  ${e.status.padEnd(7)} ${String(e.attempts).padStart(2)}×  ${to}  ${kleur.bold(e.subject)}\n`);
         }
       } finally {
         await db.close();
@@ -72,8 +76,8 @@ export function registerOutbox(program: Command): void {
     });
   command
     .command('show')
-    .description('one email: headers, text, and the HTML (as a text preview, or saved to a file)')
-    .argument('<id>', 'the email id (from outbox ls)')
+    .description("one message: an email's headers, text and HTML (as a text preview, or saved to a file); a push message's payload and subscription; every attempt")
+    .argument('<id>', 'the message id (from outbox ls)')
     .option('--save-html <file>', 'write the HTML body to this file')
     .option('--json', 'print as JSON (bodies included)')
     .action(async (id: string, flags: { saveHtml?: string; json?: boolean }) => {
@@ -82,7 +86,7 @@ export function registerOutbox(program: Command): void {
       const db = await openAppDatabase(findAppDir());
       try {
         const email = await getOutboxEmail(db.sql, id);
-        if (!email) throw new UserError(`no email ${id} in the outbox`);
+        if (!email) throw new UserError(`no message ${id} in the outbox`);
         if (flags.saveHtml) {
           if (email.html === null) throw new UserError(`email ${id} has no HTML body`);
           writeFileSync(flags.saveHtml, email.html);
@@ -90,14 +94,25 @@ export function registerOutbox(program: Command): void {
         }
         if (flags.json) return void process.stdout.write(`${JSON.stringify(email, null, 2)}\n`);
         const header = (name: string, value: unknown) => process.stdout.write(`${kleur.bold(`${name}:`)} ${value ?? ''}\n`);
-        header('To', email.to.join(', '));
-        header('Subject', email.subject);
+        if (email.channel === 'push') {
+          header('Channel', 'push');
+          header('Subscription', email.subscription ? `${email.subscription.id} ${email.subscription.endpoint}${email.subscription.userId ? ` (user ${email.subscription.userId})` : ''}${email.subscription.invalidAt ? ` — invalid since ${email.subscription.invalidAt}: ${email.subscription.invalidReason}` : ''}` : 'removed');
+          header('Title', email.subject);
+        } else {
+          header('To', email.to.join(', '));
+          header('Subject', email.subject);
+        }
         header('Status', `${email.status} (${email.attempts} attempt${email.attempts === 1 ? '' : 's'})`);
         header('Delivery-Key', email.deliveryKey);
         header('Created', email.createdAt);
         if (email.sentAt) header('Sent', email.sentAt);
         if (email.lastError) header('Last error', email.lastError);
         header('Source', email.source);
+        if (email.history.length > 0) {
+          process.stdout.write(`\n--- attempts ---\n`);
+          for (const attempt of email.history) process.stdout.write(`${String(attempt.attempt).padStart(2)}  ${attempt.at}  ${attempt.outcome}${attempt.detail ? `  ${attempt.detail}` : ''}\n`);
+        }
+        if (email.push) process.stdout.write(`\n--- payload (ttl ${email.push.ttl} s, urgency ${email.push.urgency}${email.push.topic ? `, topic ${email.push.topic}` : ''}) ---\n${JSON.stringify(email.push.notification, null, 2)}\n`);
         if (email.text !== null) process.stdout.write(`\n--- text ---\n${email.text}\n`);
         if (email.html !== null) process.stdout.write(`\n--- html (as text; --save-html <file> for the HTML) ---\n${htmlPreview(email.html)}\n`);
       } finally {

@@ -35,7 +35,7 @@ Examples:
       const { startApp } = await import('../../serve/start.js');
       const app = await startApp({ appDir, port, host: flags.host, devAuth: flags.devAuth, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin, prebuilt: Boolean(flags.build) });
       process.stderr.write(
-        `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})\n`,
+        `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport}, push via ${app.pushTransport})\n`,
       );
       await untilShutdown(() => app.close());
     });

@@ -4,14 +4,14 @@ import { banner } from './banner.js';
 
 export function renderReact(): string {
   return [
-    banner("React bindings for this app's functions: <ValetProvider>, useQuery, usePaginatedQuery, useMutation, useAction."),
+    banner("React bindings for this app's functions: <ValetProvider>, useQuery, usePaginatedQuery, useMutation, useAction, usePushRegistration."),
     "import type { ActionCallOptions, ArgsOfRef, FunctionReference, ReturnsOfRef } from 'valet/server';",
     "import type { MutationFunction, UsePaginatedQueryResult } from 'valet/react';",
     "import type { PaginatedItem } from 'valet/client';",
     "import { useAction as untypedUseAction, useMutation as untypedUseMutation, usePaginatedQuery as untypedUsePaginatedQuery, useQuery as untypedUseQuery } from 'valet/react';",
     '',
-    "export { useConnectionState, usePendingMutations, useValetClient, ValetProvider } from 'valet/react';",
-    "export { ValetClient } from 'valet/client';",
+    "export { useConnectionState, usePendingMutations, usePushRegistration, useValetClient, ValetProvider } from 'valet/react';",
+    "export { registerPush, ValetClient } from 'valet/client';",
     '',
     "/** Functions a client may call: `system` functions are only for cron, the scheduler and admin. */",
     "type Callable<Kind extends 'query' | 'mutation' | 'action'> = FunctionReference<Kind, 'public' | 'authenticated'>;",

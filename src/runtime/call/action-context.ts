@@ -3,6 +3,7 @@
 import { actionDatabase, actionWriter } from '../database-api.js';
 import type { InvocationState } from '../database-api.js';
 import { emailApi } from '../outbox/enqueue-email.js';
+import { pushApi } from '../outbox/push-api.js';
 import { schedulerApi } from '../scheduler/api.js';
 import { callerApi } from './caller-api.js';
 import type { CallRequest, EngineCore } from './types.js';
@@ -13,6 +14,7 @@ export function actionContext(core: EngineCore, state: InvocationState, invoker:
     db: actionDatabase(state, core.connections),
     invoker,
     email: emailApi(write, () => core.clock.now(), source, core.afterEnqueue),
+    push: pushApi(write, invoker, () => core.clock.now(), source, core.pushPolicy, core.afterEnqueue),
     scheduler: schedulerApi(write, () => core.clock.now(), source, core.afterSchedule),
     ...callerApi(core, invoker, state),
   };

@@ -6,6 +6,7 @@ import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
 import { mutationDatabase, mutationWriter } from '../database-api.js';
 import { emailApi } from '../outbox/enqueue-email.js';
+import { pushApi } from '../outbox/push-api.js';
 import { schedulerApi } from '../scheduler/api.js';
 import { runInScope } from '../scope.js';
 import { checkSequence, recordSequence } from './client-sequence.js';
@@ -39,6 +40,7 @@ function mutationContext(core: EngineCore, state: { path: string; active: boolea
     db: mutationDatabase(state, store),
     invoker,
     email: emailApi(write, () => core.clock.now(), `mutation ${path}`, core.afterEnqueue),
+    push: pushApi(write, invoker, () => core.clock.now(), `mutation ${path}`, core.pushPolicy, core.afterEnqueue),
     scheduler: schedulerApi(write, () => core.clock.now(), `mutation ${path}`, core.afterSchedule),
   };
 }

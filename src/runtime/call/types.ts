@@ -1,5 +1,6 @@
 // The shapes every caller of the engine shares: one call in (HTTP, sync clients, the CLI, cron,
 // the scheduler, ctx.runQuery), one response out, and what the call path needs of the engine.
+import type { PushPolicy } from '../outbox/push-api.js';
 import type { Invoker } from '../../server/ctx.js';
 import type { FunctionKind } from '../../server/functions.js';
 import type { DocumentStore } from '../../storage/documents.js';
@@ -53,6 +54,8 @@ export interface EngineCore {
   functionTimeoutMs: number;
   log: (line: string) => void;
   describeError: (error: unknown) => string;
+  /** Which push endpoints ctx.push accepts (http:// ones only in development and tests). */
+  pushPolicy: PushPolicy;
   /** Called when an email or scheduled call was written (the background loops run soon). */
   afterEnqueue: () => void;
   afterSchedule: () => void;

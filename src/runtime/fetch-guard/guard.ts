@@ -46,7 +46,8 @@ export const systemResolver: Resolver = async (hostname) => (await dnsLookup(hos
 
 const MAX_REDIRECTS = 20;
 
-function checkUrl(url: URL, policy: FetchPolicy): void {
+/** Refuses a URL whose scheme, name or literal address the policy blocks (names are checked again at connect time). */
+export function checkUrl(url: URL, policy: FetchPolicy): void {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchBlockedError('scheme', url.href, '');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const nameRule = blockedNameRule(host, policy.allowLoopback);
@@ -60,7 +61,7 @@ function checkUrl(url: URL, policy: FetchPolicy): void {
 const agents = new WeakMap<FetchPolicy, Agent>();
 
 /** An undici agent whose sockets resolve names through the policy and refuse any blocked address. */
-function agentFor(policy: FetchPolicy): Agent {
+export function agentFor(policy: FetchPolicy): Agent {
   let agent = agents.get(policy);
   if (agent) return agent;
   const lookup = (hostname: string, options: { all?: boolean }, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void) => {
@@ -83,7 +84,7 @@ function agentFor(policy: FetchPolicy): Agent {
   return agent;
 }
 
-function unwrapBlocked(error: unknown): unknown {
+export function unwrapBlocked(error: unknown): unknown {
   for (let current = error as { cause?: unknown } | undefined; current; current = current.cause as { cause?: unknown } | undefined) {
     if (current instanceof FetchBlockedError) return current;
   }

@@ -1,5 +1,6 @@
-// The delivery worker: claims due rows with a lease, sends each on its own lane, records each
-// outcome as soon as it is known. A message that hangs (a silent SMTP server) holds one lane until
+// The delivery worker, for email and push alike: claims due rows with a lease, sends each on its
+// own lane (email by SMTP or the capture, push by web-push), records each outcome — and each
+// attempt, in _valet_outbox_attempts — as soon as it is known. A message that hangs (a silent SMTP server) holds one lane until
 // its send timeout, never the rest of the queue. A row whose lease expired (the process died
 // mid-send) is claimed again, so nothing committed is lost and delivery is at-least-once.
 // Failures back off exponentially with jitter up to a cap, then the row is dead-lettered. Time and
@@ -7,12 +8,16 @@
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
+import { capturePushTransport } from './push-transport.js';
+import type { OutgoingPush, PushOutcome, PushTransport } from './push-transport.js';
 import type { EmailTransport, OutgoingEmail } from './transports.js';
 import { PermanentDeliveryError } from './transports.js';
 
 export interface OutboxWorkerOptions {
   connections: Connections;
   transport: EmailTransport;
+  /** Where push messages go (the capture when not given). */
+  pushTransport?: PushTransport;
   clock: Clock;
   random?: () => number;
   maxAttempts?: number;
@@ -35,25 +40,49 @@ export interface BatchResult {
   sent: number;
   retrying: number;
   dead: number;
+  /** Push: the subscription is gone (404/410). */
+  undeliverable: number;
+  /** Push: sent, then no answer; not resent. */
+  maybeDelivered: number;
 }
 
 interface ClaimedRow {
   id: string;
+  channel: 'email' | 'push';
   recipients: string;
   subject: string;
   html: string | null;
   text: string | null;
+  payload: string | null;
+  subscription_id: string | null;
   delivery_key: string | null;
   attempts: number;
 }
 
 type Verdict = keyof BatchResult;
 
+/** How one attempt ended, as the row records it. */
+interface Recorded {
+  verdict: Verdict;
+  status: 'sent' | 'failed' | 'dead' | 'unable_to_deliver' | 'maybe_delivered';
+  /** For failed: when to try again. */
+  nextAt: number;
+  error: string | null;
+  /** The attempt's line in _valet_outbox_attempts. */
+  outcome: string;
+  detail: string | null;
+}
+
+/** A 429's Retry-After is honoured, within reason. */
+const MAX_RETRY_AFTER_MS = 60 * 60_000;
+
 /** min(cap, base·2^(attempt−1)), scaled by a random factor in [0.5, 1): spreads retries out. */
 export function backoffDelay(attempt: number, random: () => number, baseMs: number, capMs: number): number {
   const exponential = Math.min(capMs, baseMs * 2 ** (attempt - 1));
   return Math.round(exponential * (0.5 + random() * 0.5));
 }
+
+const CAPTURE_PUSH = capturePushTransport(() => undefined);
 
 class SendTimeout extends Error {
   constructor(ms: number) {
@@ -99,7 +128,7 @@ export class OutboxWorker {
            WHERE id IN (SELECT id FROM _valet_outbox
                         WHERE (status IN ('queued', 'failed') AND next_attempt_at <= ?) OR (status = 'sending' AND lease_expires_at <= ?)
                         ORDER BY next_attempt_at LIMIT ? ${store.dialect.skipLocked})
-           RETURNING id, recipients, subject, html, text, delivery_key, attempts`,
+           RETURNING id, channel, recipients, subject, html, text, payload, subscription_id, delivery_key, attempts`,
           [now + this.leaseMs, this.options.instance ?? null, now, now, limit],
         ),
       { readCommitted: true },
@@ -116,31 +145,95 @@ export class OutboxWorker {
     return Promise.race([this.options.transport.send(email), timeout]).finally(() => clock.clearTimeout(timer));
   }
 
-  /** Sends one row and records how it went, at once. */
-  private async deliver(row: ClaimedRow): Promise<Verdict> {
+  /** Sends one email; how it went. */
+  private async sendEmail(row: ClaimedRow, now: () => number): Promise<Recorded> {
     const email: OutgoingEmail = { id: row.id, to: JSON.parse(row.recipients), subject: row.subject, html: row.html, text: row.text, deliveryKey: row.delivery_key };
-    let failure: { error: string; permanent: boolean } | null = null;
     try {
       await this.sendWithTimeout(email);
+      return { verdict: 'sent', status: 'sent', nextAt: now(), error: null, outcome: 'sent', detail: null };
     } catch (error) {
-      failure = { error: (error as Error)?.message ?? String(error), permanent: error instanceof PermanentDeliveryError };
+      const message = (error as Error)?.message ?? String(error);
+      return this.failed(row, now(), message, error instanceof PermanentDeliveryError, null);
     }
-    const now = this.options.clock.now();
-    const dead = failure !== null && (failure.permanent || row.attempts >= this.maxAttempts);
-    const next = dead ? now : now + backoffDelay(row.attempts, this.random, this.baseDelayMs, this.maxDelayMs);
+  }
+
+  /** A failure: retried after the backoff (or `retryAt`), dead once permanent or out of attempts. */
+  private failed(row: ClaimedRow, now: number, error: string, permanent: boolean, retryAt: number | null): Recorded {
+    const dead = permanent || row.attempts >= this.maxAttempts;
+    const nextAt = dead ? now : (retryAt ?? now + backoffDelay(row.attempts, this.random, this.baseDelayMs, this.maxDelayMs));
+    return { verdict: dead ? 'dead' : 'retrying', status: dead ? 'dead' : 'failed', nextAt, error, outcome: dead ? 'dead' : 'failed', detail: error };
+  }
+
+  /** Sends one push message to its subscription; how it went (a gone subscription is marked so). */
+  private async sendPush(row: ClaimedRow, now: () => number): Promise<Recorded> {
+    const subscription = await this.options.connections.autoCommit.sql.get<{ endpoint: string; p256dh: string; auth: string; invalid_at: number | null; invalid_reason: string | null }>(
+      'SELECT endpoint, p256dh, auth, invalid_at, invalid_reason FROM _valet_push_subscriptions WHERE id = ?',
+      [row.subscription_id],
+    );
+    if (!subscription || subscription.invalid_at !== null) {
+      const why = subscription ? `the subscription is no longer valid (${subscription.invalid_reason})` : 'the subscription was removed';
+      return { verdict: 'undeliverable', status: 'unable_to_deliver', nextAt: now(), error: why, outcome: 'unable_to_deliver', detail: why };
+    }
+    const stored = JSON.parse(row.payload ?? '{}') as { notification: Record<string, unknown>; ttl: number; urgency: string; topic: string | null };
+    const message: OutgoingPush = {
+      id: row.id,
+      subscription: { endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } },
+      payload: JSON.stringify({ ...stored.notification, id: row.id, deliveryKey: row.delivery_key }),
+      ttl: stored.ttl,
+      urgency: stored.urgency,
+      topic: stored.topic,
+      deliveryKey: row.delivery_key,
+    };
+    let outcome: PushOutcome;
+    try {
+      outcome = await this.push.send(message);
+    } catch (error) {
+      outcome = { kind: 'retry', detail: (error as Error)?.message ?? String(error) };
+    }
+    const at = now();
+    switch (outcome.kind) {
+      case 'delivered':
+        return { verdict: 'sent', status: 'sent', nextAt: at, error: null, outcome: 'sent', detail: outcome.detail };
+      case 'gone':
+        await this.options.connections.inWriteTransaction((store) =>
+          store.sql.run('UPDATE _valet_push_subscriptions SET invalid_at = ?, invalid_reason = ? WHERE id = ? AND invalid_at IS NULL', [at, `the push service answered ${outcome.detail}`, row.subscription_id]),
+        );
+        return { verdict: 'undeliverable', status: 'unable_to_deliver', nextAt: at, error: `the subscription is gone: ${outcome.detail}`, outcome: 'unable_to_deliver', detail: outcome.detail };
+      case 'maybe':
+        return { verdict: 'maybeDelivered', status: 'maybe_delivered', nextAt: at, error: outcome.detail, outcome: 'maybe_delivered', detail: outcome.detail };
+      case 'rejected':
+        return this.failed(row, at, outcome.detail, true, null);
+      case 'throttled':
+        return { ...this.failed(row, at, outcome.detail, false, outcome.retryAfterMs === null ? null : at + Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS)), outcome: 'throttled' };
+      case 'retry':
+        return this.failed(row, at, outcome.detail, false, null);
+    }
+  }
+
+  private get push(): PushTransport {
+    return this.options.pushTransport ?? CAPTURE_PUSH;
+  }
+
+  /** Sends one row and records how it went, at once. */
+  private async deliver(row: ClaimedRow): Promise<Verdict> {
+    const now = () => this.options.clock.now();
+    const result = row.channel === 'push' ? await this.sendPush(row, now) : await this.sendEmail(row, now);
+    const at = now();
     await this.options.connections.inWriteTransaction(async (store) => {
-      if (!failure) {
-        await store.sql.run("UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND status = 'sending'", [now, row.id]);
+      if (result.status === 'sent') {
+        await store.sql.run("UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND status = 'sending'", [at, row.id]);
       } else {
-        await store.sql.run("UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? WHERE id = ? AND status = 'sending'", [
-          dead ? 'dead' : 'failed',
-          next,
-          failure.error,
-          row.id,
-        ]);
+        await store.sql.run("UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? WHERE id = ? AND status = 'sending'", [result.status, result.nextAt, result.error, row.id]);
       }
+      await store.sql.run('INSERT INTO _valet_outbox_attempts (outbox_id, attempt, at, outcome, detail) VALUES (?, ?, ?, ?, ?) ON CONFLICT (outbox_id, attempt) DO UPDATE SET at = excluded.at, outcome = excluded.outcome, detail = excluded.detail', [
+        row.id,
+        row.attempts,
+        at,
+        result.outcome,
+        result.detail,
+      ]);
     });
-    return !failure ? 'sent' : dead ? 'dead' : 'retrying';
+    return result.verdict;
   }
 
   private launch(row: ClaimedRow): Promise<Verdict> {
@@ -168,7 +261,7 @@ export class OutboxWorker {
   /** One batch, waited for: claim up to the batch size, send them concurrently (bounded), record each. */
   async runOnce(): Promise<BatchResult & { claimed: number }> {
     const rows = await this.claim(this.batchSize);
-    const result: BatchResult = { sent: 0, retrying: 0, dead: 0 };
+    const result: BatchResult = { sent: 0, retrying: 0, dead: 0, undeliverable: 0, maybeDelivered: 0 };
     let next = 0;
     const lane = async () => {
       while (next < rows.length) result[await this.deliver(rows[next++]!)]++;
@@ -179,12 +272,10 @@ export class OutboxWorker {
 
   /** Runs batches until nothing is due right now. */
   async drain(): Promise<BatchResult> {
-    const total: BatchResult = { sent: 0, retrying: 0, dead: 0 };
+    const total: BatchResult = { sent: 0, retrying: 0, dead: 0, undeliverable: 0, maybeDelivered: 0 };
     for (;;) {
       const batch = await this.runOnce();
-      total.sent += batch.sent;
-      total.retrying += batch.retrying;
-      total.dead += batch.dead;
+      for (const key of Object.keys(total) as Verdict[]) total[key] += batch[key];
       if (batch.claimed < this.batchSize) return total;
     }
   }
@@ -203,5 +294,6 @@ export class OutboxWorker {
     await this.loop.stop();
     await Promise.allSettled([...this.inFlight]);
     await this.options.transport.close();
+    await this.options.pushTransport?.close();
   }
 }

@@ -118,6 +118,34 @@ const MIGRATIONS: string[] = [
   ALTER TABLE _valet_outbox ADD COLUMN instance text;
   CREATE UNIQUE INDEX _valet_cron_runs_tick ON _valet_cron_runs (job, scheduled_at) WHERE trigger = 'schedule';
   `,
+  // 3: Web Push beside email in the outbox: a channel per row, the browsers' subscriptions, and
+  // every delivery attempt of every message. (SQLite's version 7.)
+  `
+  ALTER TABLE _valet_outbox ADD COLUMN channel text NOT NULL DEFAULT 'email';
+  ALTER TABLE _valet_outbox ADD COLUMN payload text;
+  ALTER TABLE _valet_outbox ADD COLUMN subscription_id text;
+  CREATE INDEX _valet_outbox_by_channel ON _valet_outbox (channel, created_at);
+  CREATE TABLE _valet_push_subscriptions (
+    id text PRIMARY KEY,
+    endpoint text NOT NULL UNIQUE,
+    p256dh text NOT NULL,
+    auth text NOT NULL,
+    user_id text,
+    created_at double precision NOT NULL,
+    updated_at double precision NOT NULL,
+    invalid_at double precision,
+    invalid_reason text
+  );
+  CREATE INDEX _valet_push_subscriptions_by_user ON _valet_push_subscriptions (user_id);
+  CREATE TABLE _valet_outbox_attempts (
+    outbox_id text NOT NULL,
+    attempt integer NOT NULL,
+    at double precision NOT NULL,
+    outcome text NOT NULL,
+    detail text,
+    PRIMARY KEY (outbox_id, attempt)
+  );
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -152,6 +152,36 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       CREATE UNIQUE INDEX _valet_cron_runs_tick ON _valet_cron_runs (job, scheduled_at) WHERE trigger = 'schedule';
     `);
   },
+  // 7: Web Push beside email in the outbox: a channel per row (a push row's payload and target
+  // subscription), the browsers' subscriptions, and every delivery attempt of every message.
+  (db) => {
+    db.exec(`
+      ALTER TABLE _valet_outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email';
+      ALTER TABLE _valet_outbox ADD COLUMN payload TEXT;
+      ALTER TABLE _valet_outbox ADD COLUMN subscription_id TEXT;
+      CREATE INDEX _valet_outbox_by_channel ON _valet_outbox (channel, created_at);
+      CREATE TABLE _valet_push_subscriptions (
+        id TEXT PRIMARY KEY,
+        endpoint TEXT NOT NULL UNIQUE,
+        p256dh TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        user_id TEXT,
+        created_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        invalid_at REAL,
+        invalid_reason TEXT
+      );
+      CREATE INDEX _valet_push_subscriptions_by_user ON _valet_push_subscriptions (user_id);
+      CREATE TABLE _valet_outbox_attempts (
+        outbox_id TEXT NOT NULL,
+        attempt INTEGER NOT NULL,
+        at REAL NOT NULL,
+        outcome TEXT NOT NULL,
+        detail TEXT,
+        PRIMARY KEY (outbox_id, attempt)
+      );
+    `);
+  },
 ];
 
 export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;

@@ -26,6 +26,18 @@ it('records a purchase, and the scheduled action it starts calls out', async () 
   expect(await t.run(async (ctx) => (await ctx.db.get(purchaseId))?.notified)).toBe(true);
 });
 
+it("pushes to the buyer's browsers and emails a receipt, in the purchase's transaction", async () => {
+  t = await valetTest();
+  const ada = t.as(user('ada'));
+  // What registerPush() in a page sends: the browser's subscription (here, a made-up one).
+  const subscription = { endpoint: 'https://push.example/send/ada-laptop', keys: { p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM', auth: 'tBHItJI5svbpez7KI4CCXg' } };
+  await ada.mutation(api.push.register, { subscription });
+
+  await ada.mutation(api.purchases.record, { item: 'lamp', amountCents: 4500, receiptEmail: 'ada@example.com' });
+  expect(t.pushes()).toEqual([expect.objectContaining({ userId: 'ada', endpoint: subscription.endpoint, notification: expect.objectContaining({ title: 'Thanks for your purchase', body: 'lamp, $45.00' }), status: 'sent' })]);
+  expect(t.outbox()).toEqual([expect.objectContaining({ to: ['ada@example.com'], subject: 'Your receipt: lamp' })]);
+});
+
 it('sends a welcome email through the outbox', async () => {
   t = await valetTest();
   const ada = t.as(user('ada'));

@@ -5,8 +5,12 @@ import type { DataModel } from './_generated/valet/api';
 // The pattern from Convex's advice on actions: the client calls a mutation that records the
 // intent and schedules a `system` action to do the calling out. The action cannot be called
 // from outside, and the purchase is recorded even if the third party is down.
+// The buyer's push notification and receipt email are outbox rows written in the same
+// transaction: they exist exactly when the purchase does, and the outbox worker delivers them.
 
-async function recordPurchase(ctx: MutationCtx<DataModel>, purchase: { item: string; amountCents: number; externalId?: string }) {
+type Purchase = { item: string; amountCents: number; externalId?: string; buyer?: string; receiptEmail?: string };
+
+async function recordPurchase(ctx: MutationCtx<DataModel>, { receiptEmail, ...purchase }: Purchase) {
   if (purchase.externalId) {
     // Webhooks are retried by their senders: the same event must not record twice.
     const existing = await ctx.db
@@ -18,13 +22,29 @@ async function recordPurchase(ctx: MutationCtx<DataModel>, purchase: { item: str
   const purchaseId = await ctx.db.insert('purchases', { ...purchase, notified: false });
   // Scheduled only if this mutation commits.
   await ctx.scheduler.runAfter(0, api.purchases.notify, { purchaseId });
+  const price = `$${(purchase.amountCents / 100).toFixed(2)}`;
+  if (purchase.buyer) {
+    // Every browser the buyer registered (valet/push.ts); none yet is fine. The delivery key
+    // makes a retried mutation enqueue it once.
+    await ctx.push.enqueue({
+      userId: purchase.buyer,
+      notification: { title: 'Thanks for your purchase', body: `${purchase.item}, ${price}`, url: '/', data: { purchaseId } },
+      deliveryKey: `purchase-${purchaseId}`,
+    });
+  }
+  if (receiptEmail) {
+    await ctx.email.enqueue({ to: receiptEmail, subject: `Your receipt: ${purchase.item}`, text: `You bought ${purchase.item} for ${price}.`, deliveryKey: `receipt-${purchaseId}` });
+  }
   return purchaseId;
 }
 
 /** What the app calls when a signed-in user buys something. */
 export const record = defineMutation({
-  args: { item: v.string(), amountCents: v.number() },
-  handler: async (ctx, args) => recordPurchase(ctx, args),
+  args: { item: v.string(), amountCents: v.number(), receiptEmail: v.optional(v.string()) },
+  handler: async (ctx, args) => {
+    const buyer = ctx.invoker.type === 'user' ? ctx.invoker.userId : undefined;
+    return recordPurchase(ctx, { ...args, buyer });
+  },
 });
 
 /** What the payment webhook (valet/http.ts) hands off to, after checking the signature. */

@@ -10,6 +10,8 @@ export default defineSchema({
     item: v.string(),
     amountCents: v.number(),
     notified: v.boolean(),
+    /** Who bought it (the signed-in user), when it came from the app rather than the webhook. */
+    buyer: v.optional(v.string()),
     /** The payment provider's id, when the purchase came in through the webhook. */
     externalId: v.optional(v.string()),
   }).index('by_external_id', ['externalId']),

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../valet/_generated/valet/api';
 import type { Doc } from '../valet/_generated/valet/api';
-import { useAction, useConnectionState, useMutation, usePendingMutations, useQuery } from '../valet/_generated/valet/react';
+import { useAction, useConnectionState, useMutation, usePendingMutations, usePushRegistration, useQuery } from '../valet/_generated/valet/react';
 import type { ValetClient } from '../valet/_generated/valet/react';
 
 const TOKEN_KEY = 'valet-dev-token';
@@ -117,6 +117,43 @@ function Users({ connected }: { connected: boolean }) {
   );
 }
 
+/**
+ * Push: the browser subscribes (public/sw.js shows what arrives) and api.push.register stores it;
+ * a purchase then enqueues "Thanks for your purchase" in its own transaction (valet/purchases.ts).
+ */
+function Notifications() {
+  const push = usePushRegistration(api.push.register);
+  const buy = useMutation(api.purchases.record);
+  const [bought, setBought] = useState<string | null>(null);
+  const messages: Record<string, string> = {
+    idle: '',
+    pending: 'Turning notifications on…',
+    subscribed: 'Notifications are on.',
+    denied: 'Notifications are blocked for this page (allow them in the browser’s site settings).',
+    default: '',
+    unsupported: `Push notifications are not available here${push.result?.status === 'unsupported' ? ` (${push.result.reason})` : ''}.`,
+    failed: `Could not turn notifications on${push.result?.status === 'failed' ? `: ${push.result.error}` : ''}.`,
+  };
+  async function purchase() {
+    await buy({ item: 'Desk lamp', amountCents: 4500 });
+    setBought(push.status === 'subscribed' ? 'Bought: a notification is on its way' : 'Bought (turn notifications on to be told)');
+  }
+  return (
+    <section className="card row" aria-label="notifications">
+      {push.status === 'default' && (
+        <button type="button" onClick={() => void push.register()}>
+          Turn on notifications
+        </button>
+      )}
+      {messages[push.status] && <span data-testid="push-status" className="muted">{messages[push.status]}</span>}
+      <button type="button" className="secondary" onClick={() => void purchase()}>
+        Buy a desk lamp
+      </button>
+      {bought && <span data-testid="purchase-status" aria-live="polite">{bought}</span>}
+    </section>
+  );
+}
+
 export function App({ client, url }: { client: ValetClient; url: string }) {
   const pending = usePendingMutations();
   const connected = useConnectionState();
@@ -138,6 +175,7 @@ export function App({ client, url }: { client: ValetClient; url: string }) {
               Sign out
             </button>
           </p>
+          <Notifications />
           <Users connected={connected} />
         </>
       ) : (
