@@ -17,6 +17,7 @@ const BOTH_BACKENDS = [
   'test/client/actions.test.ts',
   'test/client/pagination.test.ts',
   'test/http/app-routes.test.ts',
+  'test/http/dashboard.test.ts',
   'test/testing/harness.test.ts',
   'test/e2e/start.test.ts',
   'test/postgres/**/*.test.ts',

@@ -1,6 +1,6 @@
 import kleur from 'kleur';
 import type { Diagnostic } from '../codegen/model.js';
-import { codeFrame } from './code-frame.js';
+import { codeFrame } from '../project/code-frame.js';
 
 export function printCodegenErrors(appDir: string, diagnostics: Diagnostic[]): void {
   for (const d of diagnostics) {

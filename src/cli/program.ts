@@ -11,6 +11,7 @@ import { registerExport } from './commands/export.js';
 import { registerImport } from './commands/import.js';
 import { registerInit } from './commands/init.js';
 import { registerCron } from './commands/cron.js';
+import { registerDashboard } from './commands/dashboard.js';
 import { registerData } from './commands/data.js';
 import { registerInvocations } from './commands/invocations.js';
 import { registerLogs } from './commands/logs.js';
@@ -55,6 +56,7 @@ Examples:
   registerBuild(program);
   registerRun(program);
   registerToken(program);
+  registerDashboard(program);
   registerInvocations(program);
   registerOutbox(program);
   registerPush(program);

@@ -2,7 +2,7 @@
 // place it names; anything else is a bug in Valet, printed with its stack and a request to report it.
 import kleur from 'kleur';
 import { formatLocation, UserError } from '../errors/user-error.js';
-import { codeFrame } from './code-frame.js';
+import { codeFrame } from '../project/code-frame.js';
 
 const REPORT_URL_HINT = 'This is a bug in Valet: please report it with the output above (and how to reproduce it).';
 

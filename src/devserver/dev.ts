@@ -25,6 +25,9 @@ import type { Engine } from '../runtime/engine.js';
 import type { LogEntry } from '../runtime/function-logs.js';
 import { captureTransport } from '../runtime/outbox/transports.js';
 import { capturePushTransport } from '../runtime/outbox/push-transport.js';
+import type { DashboardHost } from '../http/dashboard/host.js';
+import { codeFrame } from '../project/code-frame.js';
+import { createDashboard } from '../serve/dashboard-setup.js';
 import type { OutgoingPush } from '../runtime/outbox/push-transport.js';
 import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import { SchemaMismatchError } from '../runtime/schema-check.js';
@@ -45,7 +48,7 @@ export interface Problem {
 }
 
 export type DevEvent =
-  | { type: 'ready'; url: string; functions: number; ms: number; authSource: string; database: string }
+  | { type: 'ready'; url: string; functions: number; ms: number; authSource: string; database: string; dashboard: string }
   | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[] }
   | { type: 'failed'; stage: 'codegen' | 'build' | 'load' | 'schema' | 'types'; changed: string[]; problems: Problem[]; keptServing: boolean }
   | { type: 'types'; errors: Finding[] }
@@ -56,6 +59,15 @@ export type DevEvent =
   | { type: 'push'; message: OutgoingPush }
   /** A bug in Valet itself: the dev server stops; the error carries its stack. */
   | { type: 'fatal'; error: unknown };
+
+/** The dashboard's header follows the reloads: serving, or the last failure with its code frame. */
+function observeForDashboard(dashboard: DashboardHost, event: DevEvent, appDir: string): void {
+  const framed = (problem: Problem) => ({ ...problem, frame: problem.file && problem.line ? codeFrame(appDir, problem.file, problem.line, problem.column ?? 1) : undefined });
+  if (event.type === 'ready' || event.type === 'reloaded') dashboard.update({ status: 'serving', functions: event.functions, error: null });
+  else if (event.type === 'failed') {
+    dashboard.update({ status: event.keptServing ? 'serving' : 'failed', error: { stage: event.stage, problems: event.problems.map(framed), keptServing: event.keptServing, at: new Date().toISOString() } });
+  } else if (event.type === 'types') dashboard.update({ typeErrors: event.errors.map((f) => framed({ file: f.file, line: f.line, column: f.column, message: `${f.rule}: ${f.message}` })) });
+}
 
 export interface DevOptions {
   appDir: string;
@@ -133,7 +145,13 @@ const TRANSIENT_RETRIES = 5;
 export async function startDev(options: DevOptions): Promise<DevServer> {
   const started = performance.now();
   const { appDir } = options;
-  const emit = options.onEvent ?? (() => undefined);
+  const report = options.onEvent ?? (() => undefined);
+  let dashboard: DashboardHost | null = null;
+  // Every event the terminal gets, the dashboard's header hears too.
+  const emit = (event: DevEvent) => {
+    if (dashboard) observeForDashboard(dashboard, event, appDir);
+    report(event);
+  };
   const typecheckMode = options.typecheck ?? 'background';
   const env = options.env ?? process.env;
   env.VALET_DEV = '1';
@@ -153,6 +171,10 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     notReadyReason: 'the app has not built successfully yet: see the valet dev terminal',
     devToken: (userId) => signDevToken(appDir, userId),
   };
+  if (!options.once) {
+    dashboard = createDashboard({ appDir, mode: 'dev', adminKey: host.adminKey, database: database.display, connections: () => context.engine?.connections ?? null });
+    context.dashboard = dashboard;
+  }
   const restoreConsole = options.once ? () => undefined : captureLogs(appDir, (entry) => emit({ type: 'log', entry }));
   let watcher: AppWatcher | null = null;
   let server: RunningServer | null = null;
@@ -259,6 +281,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   }
   const running = server;
   announceServer(appDir, running.url);
+  dashboard?.setUrl(running.url);
   queue = new ReloadQueue(reload, options.quietMs);
   watcher = await watchApp(appDir, (file) => queue!.notify(file));
   await watcher.track(sources);
@@ -269,6 +292,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     ms: Math.round(performance.now() - started),
     authSource: host.authSource,
     database: database.display,
+    dashboard: dashboard!.access.issueLink(running.url),
   });
 
   return {

@@ -9,6 +9,7 @@ import { isOutboxChannel, isOutboxStatus, OUTBOX_CHANNELS, OUTBOX_STATUSES } fro
 import { getOutboxEmail, listOutbox, listPushSubscriptions } from '../runtime/outbox/store.js';
 import { isScheduledStatus, SCHEDULED_STATUSES } from '../runtime/scheduler/statuses.js';
 import { listScheduled } from '../runtime/scheduler/store.js';
+import { routeAdminApp } from './admin-app-routes.js';
 import { isAdminRequest } from './api-routes.js';
 import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
 import type { HttpContext, HttpReply, HttpRequest } from './types.js';
@@ -37,6 +38,8 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   const url = new URL(request.url, 'http://localhost');
   const params = url.searchParams;
   const path = url.pathname;
+  const app = await routeAdminApp(context, request, url);
+  if (app) return app;
   if (path === '/admin/cron/trigger') {
     if (request.method !== 'POST') throw new EngineError('method_not_allowed', 405, 'use POST for /admin/cron/trigger');
     requireJson(request.headers['content-type'], path);
@@ -52,7 +55,9 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   const db = engineOf(context).connections.autoCommit.sql;
   if (path === '/admin/invocations') {
     const status = statusParam(params, isInvocationStatus, INVOCATION_STATUSES);
-    return jsonReply(200, { invocations: await listInvocations(db, { function: params.get('function') ?? undefined, status, limit: limitParam(params) }) });
+    const since = params.get('since');
+    if (since !== null && !/^\d+$/.test(since)) throw new EngineError('invalid_request', 400, `since must be a time in ms since the epoch, got ${JSON.stringify(since)}`);
+    return jsonReply(200, { invocations: await listInvocations(db, { function: params.get('function') ?? undefined, status, since: since === null ? undefined : Number(since), limit: limitParam(params) }) });
   }
   if (path === '/admin/outbox') {
     const status = statusParam(params, isOutboxStatus, OUTBOX_STATUSES);

@@ -7,6 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionKind } from '../server/functions.js';
 import { EngineError } from '../runtime/errors.js';
 import { routeAdmin } from './admin-routes.js';
+import { routeDashboard, serveDashboardEvents } from './dashboard/routes.js';
 import { CALL_KINDS, handleCall, handleDevToken } from './api-routes.js';
 import { readNodeBody, tooLarge } from './body.js';
 import { errorReply, jsonReply } from './respond.js';
@@ -51,6 +52,11 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
     if (pathname === '/api/ready') return await readiness(context);
     if (!isHostAllowed(context.policy, headers.host)) throw new EngineError('host_not_allowed', 403, hostRefusal(headers.host));
     const origin = headers.origin;
+    if (pathname === '/_dashboard' || pathname.startsWith('/_dashboard/')) {
+      // Only the server's own pages: no CORS, ever.
+      if (origin !== undefined && !isOwnOrigin(origin, headers.host)) throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
+      return await routeDashboard(context, request);
+    }
     if (pathname === '/http' || pathname.startsWith('/http/')) {
       // A route of the app's own for OPTIONS answers its preflight; otherwise the default does.
       if (request.method === 'OPTIONS' && !hasAppRoute(context, 'OPTIONS', pathname)) {
@@ -88,6 +94,8 @@ export function createRequestListener(context: HttpContext) {
   const limit = context.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   return (req: IncomingMessage, res: ServerResponse): void => {
     const url = req.url ?? '/';
+    // A stream, not a reply: it stays open while the page does.
+    if (context.dashboard && pathOf(url) === '/_dashboard/api/events') return serveDashboardEvents(context, req, res);
     const request: HttpRequest = { method: req.method ?? 'GET', url, pathname: pathOf(url), headers: req.headers, readBody: () => readNodeBody(req, limit) };
     void handleRequest(context, request).then((reply) => {
       if (res.headersSent || res.destroyed) return;

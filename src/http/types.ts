@@ -3,6 +3,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Engine } from '../runtime/engine.js';
 import type { AccessPolicy } from './security.js';
+import type { DashboardHost } from './dashboard/host.js';
 
 export interface HttpRequest {
   method: string;
@@ -37,6 +38,8 @@ export interface HttpContext {
   log?: (line: string) => void;
   /** The VAPID public key browsers subscribe with (GET /api/push/public-key). */
   vapidPublicKey?: string;
+  /** The dashboard at /_dashboard/ (always under `valet dev`; `valet start --dashboard`). */
+  dashboard?: DashboardHost;
   /** Set when the server is shutting down: /api/ready says so, load balancers stop sending. */
   draining?: boolean;
 }

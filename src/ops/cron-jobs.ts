@@ -6,49 +6,26 @@ import { buildAndLoad } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
 import { UserError } from '../errors/user-error.js';
 import { AppEnv } from '../project/env-files.js';
-import { lastRuns } from '../runtime/cron/runs.js';
-import { nextRunOf, scheduleOf } from '../runtime/cron/schedule.js';
+import { describeJobs, lastRunsAndTicks } from '../runtime/cron/describe.js';
+import type { CronJobInfo, LastRuns } from '../runtime/cron/describe.js';
 import { buildRegistry } from '../runtime/registry.js';
 import { databaseTargetOf } from '../serve/database-target.js';
 import { withAppDatabase } from './open-app-database.js';
 import { throughServerOrInProcess } from './server-or-local.js';
 
-export interface CronJobInfo {
-  name: string;
-  schedule: string;
-  function: string;
-  nextRun: string | null;
-  lastStatus: string | null;
-  lastRunAt: string | null;
-}
+export type { CronJobInfo };
 
-async function readLastRuns(appDir: string) {
+async function readLastRuns(appDir: string): Promise<LastRuns> {
   const target = databaseTargetOf(appDir);
   if (target.backend === 'sqlite' && !existsSync(target.database)) return { runs: new Map(), ticks: new Map<string, number>() };
-  return withAppDatabase(appDir, async ({ sql }) => {
-    const ticks = new Map((await sql.all<{ job: string; last_tick: number }>('SELECT job, last_tick FROM _valet_cron_state')).map((r) => [r.job, r.last_tick]));
-    return { runs: await lastRuns(sql), ticks };
-  });
+  return withAppDatabase(appDir, ({ sql }) => lastRunsAndTicks(sql));
 }
 
 export async function listCronJobs(appDir: string, now = Date.now()): Promise<CronJobInfo[]> {
   new AppEnv(appDir, 'development').apply();
   const maps = new BundleMaps(appDir);
   const registry = buildRegistry(await buildAndLoad(appDir, maps), (stack) => maps.rewriteStack(stack));
-  const { runs, ticks } = await readLastRuns(appDir);
-  return registry.crons.map((job) => {
-    const schedule = scheduleOf(job);
-    const next = nextRunOf(schedule, ticks.get(job.name), now);
-    const previous = runs.get(job.name);
-    return {
-      name: job.name,
-      schedule: schedule.describe(),
-      function: job.ref.path,
-      nextRun: next === null ? null : new Date(next).toISOString(),
-      lastStatus: previous?.status ?? null,
-      lastRunAt: previous ? new Date(previous.dispatchedAt).toISOString() : null,
-    };
-  });
+  return describeJobs(registry.crons, await readLastRuns(appDir), now);
 }
 
 export async function triggerCronJob(appDir: string, name: string): Promise<{ runId: string; via: 'server' | 'in-process' }> {

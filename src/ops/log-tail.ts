@@ -1,25 +1,10 @@
 // Reading .valet/logs.ndjson for `valet logs`: the last entries, then (with --follow) each new
 // line as the dev server appends it, across the 10 MiB roll-over.
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync, watchFile, unwatchFile } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, statSync, watchFile, unwatchFile } from 'node:fs';
+import { parseLogLines as parseLines, readRecentLogs } from '../runtime/function-logs.js';
 import type { LogEntry } from '../runtime/function-logs.js';
 
-function parseLines(text: string): LogEntry[] {
-  return text
-    .split('\n')
-    .filter((line) => line.trim())
-    .flatMap((line) => {
-      try {
-        return [JSON.parse(line) as LogEntry];
-      } catch {
-        return [];
-      }
-    });
-}
-
-export function readRecentLogs(file: string, limit: number, fn?: string): LogEntry[] {
-  const entries = [file + '.1', file].flatMap((path) => (existsSync(path) ? parseLines(readFileSync(path, 'utf8')) : []));
-  return entries.filter((e) => !fn || e.function === fn).slice(-limit);
-}
+export { readRecentLogs };
 
 /** Calls `onEntry` for each entry appended from now on; returns a function that stops. */
 export function followLogs(file: string, onEntry: (entry: LogEntry) => void, fn?: string): () => void {

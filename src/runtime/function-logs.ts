@@ -1,6 +1,6 @@
 // console.* inside functions: each line is tagged with the function and invocation it came from,
 // printed to the terminal and appended to .valet/logs.ndjson for `valet logs` in another terminal.
-import { appendFileSync, existsSync, mkdirSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { format } from 'node:util';
 import { currentScope } from './scope.js';
@@ -50,4 +50,24 @@ export function captureFunctionConsole(sink: (entry: LogEntry) => void, now: () 
   return () => {
     for (const [level, original] of originals) console[level] = original;
   };
+}
+
+/** The entries of an NDJSON log file's text (a torn last line is skipped). */
+export function parseLogLines(text: string): LogEntry[] {
+  return text
+    .split('\n')
+    .filter((line) => line.trim())
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as LogEntry];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** The last `limit` entries (of one function), across the rolled-over file. */
+export function readRecentLogs(file: string, limit: number, fn?: string): LogEntry[] {
+  const entries = [file + '.1', file].flatMap((path) => (existsSync(path) ? parseLogLines(readFileSync(path, 'utf8')) : []));
+  return entries.filter((e) => !fn || e.function === fn).slice(-limit);
 }

@@ -54,6 +54,7 @@ export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, 
           new Promise((done) => {
             context.draining = true;
             sync.close();
+            context.dashboard?.close();
             const cut = setTimeout(() => server.closeAllConnections(), graceMs);
             server.close(() => {
               clearTimeout(cut);

@@ -6,6 +6,7 @@ import { createEngine } from '../runtime/engine.js';
 import type { Engine } from '../runtime/engine.js';
 import { AppEnv } from '../project/env-files.js';
 import { announceServer, refuseSecondServer, withdrawServer } from '../project/running-server.js';
+import { createDashboard } from './dashboard-setup.js';
 import { databaseTargetOf } from './database-target.js';
 import { captureLogs, prepareHost } from './host.js';
 import { DEFAULT_HOST, DEFAULT_SHUTDOWN_GRACE_MS, listen } from './listen.js';
@@ -24,6 +25,8 @@ export interface StartOptions {
   database?: string;
   /** `appDir` is a folder written by `valet build`: serve its bundle, build nothing. */
   prebuilt?: boolean;
+  /** Serve the dashboard at /_dashboard/ (signed in through one-time links; see `dashboardLink`). */
+  dashboard?: boolean;
 }
 
 export interface StartedApp {
@@ -36,6 +39,8 @@ export interface StartedApp {
   emailTransport: string;
   pushTransport: string;
   databasePath: string;
+  /** With `dashboard`: a one-time link that signs a browser in to it. */
+  dashboardLink: string | null;
   close(): Promise<void>;
 }
 
@@ -70,14 +75,17 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     mapStack: (stack) => maps.rewriteStack(stack),
     describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
   });
+  const dashboard = options.dashboard ? createDashboard({ appDir, mode: 'start', adminKey: host.adminKey, database: database.display, connections: () => engine.connections }) : undefined;
+  dashboard?.update({ status: 'serving', functions: engine.functionPaths().length });
   let server: RunningServer;
   try {
-    server = await listen({ engine, adminKey: host.adminKey, policy: host.policy, vapidPublicKey: host.push.publicKey }, options.port, bindHost);
+    server = await listen({ engine, adminKey: host.adminKey, policy: host.policy, vapidPublicKey: host.push.publicKey, dashboard }, options.port, bindHost);
   } catch (error) {
     await engine.close();
     throw error;
   }
   announceServer(appDir, server.url);
+  dashboard?.setUrl(server.url);
   const restoreConsole = captureLogs(appDir, (entry) => process.stderr.write(`[${entry.function} ${entry.invocation.slice(0, 8)}] ${entry.message}\n`));
   return {
     url: server.url,
@@ -87,6 +95,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     authSource: host.authSource,
     emailTransport: host.smtp?.name ?? 'capture (no VALET_SMTP_URL: emails are stored and printed, not sent)',
     pushTransport: host.push.describe,
+    dashboardLink: dashboard ? dashboard.access.issueLink(server.url) : null,
     databasePath: database.display,
     /** Graceful: no new calls, in-flight ones finish (within VALET_SHUTDOWN_GRACE_MS), background work stops, the instance leaves. */
     async close() {

@@ -26,7 +26,7 @@ describe('a new basic app', () => {
   it('is current after init and passes valet check', async () => {
     const codegen = await appValet(['codegen']);
     expect(codegen.code, codegen.stderr).toBe(0);
-    expect(codegen.stderr).toMatch(/Codegen: 13 functions in 5 modules, up to date/);
+    expect(codegen.stderr).toMatch(/Codegen: 14 functions in 5 modules, up to date/);
     const check = await appValet(['check']);
     expect(check.stderr).toMatch(/0 errors, 0 warnings \(checked codegen, typescript, rules, TypeScript 7\.\d+\.\d+ in \d+ ms\)/);
     expect(check.code).toBe(0);

@@ -112,12 +112,23 @@ describe('the invocation log', async () => {
       startedAt: expect.any(String),
       finishedAt: expect.any(String),
       durationMs: expect.any(Number),
+      rerunOf: null,
+      errorStack: null,
     });
+  });
+
+  it("keeps a failed handler's stack for the admin, and never replays it to callers", async () => {
+    const response = await call('action', 'actions:failing', { label: 'stack' }, { key: 'k-stack' });
+    const recorded = (await getInvocation(engine.connections.autoCommit.sql, response.headers['valet-invocation-id']!))!;
+    expect(recorded.errorStack).toMatch(/^Error: always fails\n\s+at handler/);
+    const replay = await call('action', 'actions:failing', { label: 'stack' }, { key: 'k-stack' });
+    expect(JSON.stringify(replay.body)).not.toContain('at handler');
+    expect(replay.body).toEqual(response.body);
   });
 
   it('filters by function and status', async () => {
     await call('action', 'actions:failing', { label: 'x' });
-    expect((await listInvocations(engine.connections.autoCommit.sql, { status: 'failed' })).map((i) => i.function)).toEqual(['actions:failing']);
+    expect(new Set((await listInvocations(engine.connections.autoCommit.sql, { status: 'failed' })).map((i) => i.function))).toEqual(new Set(['actions:failing']));
     expect((await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:countRun', limit: 1 }))).toHaveLength(1);
   });
 });

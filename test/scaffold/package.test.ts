@@ -22,7 +22,7 @@ describe('the valet package', () => {
     const files: string[] = JSON.parse(result.stdout)[0].files.map((f: { path: string }) => f.path);
     const tops = [...new Set(files.map((f) => f.split('/')[0]))].sort();
     expect(tops).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'templates']);
-    expect(files).toEqual(expect.arrayContaining(['bin/valet.js', 'dist/cli/main.js', 'dist/server/index.js', 'dist/server/index.d.ts', 'dist/client/index.js', 'dist/react/index.js', 'templates/basic/valet/users.ts', 'templates/react/src/App.tsx', 'templates/basic/_gitignore']));
+    expect(files).toEqual(expect.arrayContaining(['bin/valet.js', 'dist/cli/main.js', 'dist/server/index.js', 'dist/server/index.d.ts', 'dist/client/index.js', 'dist/react/index.js', 'templates/basic/valet/users.ts', 'templates/react/src/App.tsx', 'templates/basic/_gitignore', 'dist/dashboard-ui/index.html', 'dist/dashboard-ui/assets/app.js', 'dist/dashboard-ui/assets/app.css', 'templates/react/public/sw.js']));
     // Every file the exports map and the bin point at is in the package.
     const targets = Object.values(manifest.exports as Record<string, string | Record<string, string>>).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target)));
     for (const target of targets) expect(files, target).toContain(target.replace(/^\.\//, ''));

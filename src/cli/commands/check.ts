@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../../project/app-dir.js';
 import { UserError } from '../../errors/user-error.js';
-import { codeFrame } from '../code-frame.js';
+import { codeFrame } from '../../project/code-frame.js';
 
 export function registerCheck(program: Command): void {
   program

@@ -4,7 +4,7 @@ import type { DevEvent } from '../../devserver/dev.js';
 import { describeUnlisted } from '../../runtime/registry.js';
 import { findAppDir } from '../../project/app-dir.js';
 import { untilShutdown } from '../shutdown.js';
-import { codeFrame } from '../code-frame.js';
+import { codeFrame } from '../../project/code-frame.js';
 import { collect, parsePort, SERVE_SECURITY_HELP } from '../options.js';
 import type { ServeFlags } from '../options.js';
 
@@ -18,6 +18,7 @@ function renderer(appDir: string) {
     switch (event.type) {
       case 'ready':
         write(`${kleur.green('✔')} Valet dev: ${event.functions} functions at ${kleur.bold(event.url)} (ready in ${event.ms} ms) — get a token with ${kleur.cyan('npx valet token <userId>')}`);
+        write(`  Dashboard: ${kleur.bold(event.dashboard)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}`);
         write(kleur.dim(`  database ${event.database}; tokens verified by ${event.authSource}`));
         break;
       case 'reloaded': {

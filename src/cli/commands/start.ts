@@ -16,6 +16,7 @@ export function registerStart(program: Command): void {
     .option('--cors-origin <origin>', 'let pages on this origin call the API (repeatable)', collect)
     .option('--dev-auth', "trust tokens signed with the app's dev key (.valet/), for local production-style runs")
     .option('--build <dir>', 'serve a folder written by valet build (nothing is built)')
+    .option('--dashboard', 'serve the dashboard at /_dashboard/ (prints a one-time sign-in link; npx valet dashboard prints more)')
     .addHelpText(
       'after',
       `
@@ -27,16 +28,18 @@ ${SERVE_SECURITY_HELP} valet start allows no other origins by default.
 Examples:
   $ valet start
   $ valet start --port 8080 --host 0.0.0.0 --allowed-host api.example.com
+  $ valet start --dashboard
   $ VALET_CORS_ORIGINS=https://app.example.com valet start`,
     )
-    .action(async (flags: ServeFlags & { devAuth?: boolean; build?: string }) => {
+    .action(async (flags: ServeFlags & { devAuth?: boolean; build?: string; dashboard?: boolean }) => {
       const appDir = flags.build ? resolve(flags.build) : findAppDir();
       const port = parsePort(flags.port);
       const { startApp } = await import('../../serve/start.js');
-      const app = await startApp({ appDir, port, host: flags.host, devAuth: flags.devAuth, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin, prebuilt: Boolean(flags.build) });
+      const app = await startApp({ appDir, port, host: flags.host, devAuth: flags.devAuth, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin, prebuilt: Boolean(flags.build), dashboard: flags.dashboard });
       process.stderr.write(
         `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport}, push via ${app.pushTransport})\n`,
       );
+      if (app.dashboardLink) process.stderr.write(`  Dashboard: ${kleur.bold(app.dashboardLink)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}\n`);
       await untilShutdown(() => app.close());
     });
 }

@@ -48,7 +48,9 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
     outcome = { status: 'succeeded', httpStatus: 200, result: value };
   } catch (error) {
     const { status, body } = failureResponse(core, request.path, error, request.exposeErrors);
-    outcome = { status: status === 504 && body.code === 'action_timeout' ? 'timeout' : 'failed', httpStatus: status, error: body };
+    // A handler's own failure keeps its stack for `valet invocations show` and the dashboard.
+    const stack = status === 500 && error instanceof Error ? core.describeError(error) : undefined;
+    outcome = { status: status === 504 && body.code === 'action_timeout' ? 'timeout' : 'failed', httpStatus: status, error: body, stack };
   } finally {
     // From here on, a forgotten promise of this handler can no longer touch the database.
     state.active = false;

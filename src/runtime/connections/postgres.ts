@@ -117,6 +117,12 @@ export class PostgresConnections implements Connections {
     this.autoCommit.setSchema(schema);
   }
 
+  // The write-ahead log's position moves with every commit on the server (other databases' too:
+  // at worst a refresh too many).
+  async changeMarker(): Promise<string> {
+    return (await this.autoCommit.sql.get<{ lsn: string }>('SELECT pg_current_wal_lsn()::text AS lsn'))!.lsn;
+  }
+
   async close(): Promise<void> {
     await this.listener?.stop();
     await this.pool.end();

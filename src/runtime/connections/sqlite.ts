@@ -109,7 +109,17 @@ export class SqliteConnections implements Connections {
     for (const store of [this.writer, this.autoCommit, ...this.allReaders]) store.setSchema(schema);
   }
 
+  private probe: SqliteExecutor | null = null;
+
+  // data_version changes when another connection commits, so the probe is a connection of its
+  // own (every write here, on any of ours or another process's, is "another connection" to it).
+  async changeMarker(): Promise<string> {
+    this.probe ??= new SqliteExecutor(openDatabase(this.target));
+    return String(this.probe.db.pragma('data_version', { simple: true }));
+  }
+
   async close(): Promise<void> {
     for (const store of [this.autoCommit, ...this.allReaders, this.writer]) (store.sql as SqliteExecutor).close();
+    this.probe?.close();
   }
 }

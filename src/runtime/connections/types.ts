@@ -35,6 +35,11 @@ export interface Connections {
    * lets it remember which tasks need the snapshot from the start.
    */
   inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>, rerunnable?: { name: string }): Promise<T>;
+  /**
+   * A value that changes whenever anything was committed to the database, by this process or
+   * another (the dashboard's live updates poll it; cheap enough to ask many times a second).
+   */
+  changeMarker(): Promise<string>;
   /** A new schema (dev reload). */
   setSchema(schema: SchemaDefinition<any> | null): void;
   close(): Promise<void>;

@@ -121,18 +121,21 @@ export interface Outcome {
   httpStatus: number;
   result?: unknown;
   error?: { code: string; message: string; data?: unknown };
+  /** The failure's stack, mapped to valet/ files: for the admin's eyes (never replayed to callers). */
+  stack?: string;
 }
 
 /** Records how an attempt ended; a late finish after a timeout was recorded changes nothing. */
 export async function finishInvocation(sql: SqlExecutor, id: string, attempt: number, outcome: Outcome, sensitive: boolean, now: number): Promise<void> {
   await sql.run(
-    `UPDATE _valet_action_invocations SET status = ?, http_status = ?, result = ?, error = ?, finished_at = ?, duration_ms = ? - started_at
+    `UPDATE _valet_action_invocations SET status = ?, http_status = ?, result = ?, error = ?, error_stack = ?, finished_at = ?, duration_ms = ? - started_at
      WHERE id = ? AND attempts = ? AND status = 'running'`,
     [
       outcome.status,
       outcome.httpStatus,
       sensitive || outcome.result === undefined ? null : JSON.stringify(outcome.result),
       outcome.error ? JSON.stringify(outcome.error) : null,
+      outcome.stack ?? null,
       now,
       now,
       id,

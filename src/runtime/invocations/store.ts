@@ -23,6 +23,8 @@ export interface InvocationRow {
   started_at: number;
   finished_at: number | null;
   duration_ms: number | null;
+  rerun_of?: string | null;
+  error_stack?: string | null;
 }
 
 /** The shape `valet invocations --json` prints and /admin serves. */
@@ -42,6 +44,10 @@ export interface Invocation {
   startedAt: string;
   finishedAt: string | null;
   durationMs: number | null;
+  /** The invocation this one re-ran (from the dashboard), if any. */
+  rerunOf: string | null;
+  /** A failed handler's stack, mapped to valet/ files. */
+  errorStack: string | null;
 }
 
 const parse = (text: string | null) => (text === null ? null : JSON.parse(text));
@@ -63,12 +69,16 @@ export function toInvocation(row: InvocationRow): Invocation {
     startedAt: new Date(row.started_at).toISOString(),
     finishedAt: row.finished_at === null ? null : new Date(row.finished_at).toISOString(),
     durationMs: row.duration_ms,
+    rerunOf: row.rerun_of ?? null,
+    errorStack: row.error_stack ?? null,
   };
 }
 
 export interface InvocationFilter {
   function?: string;
   status?: InvocationStatus;
+  /** Only those started at or after this time (ms). */
+  since?: number;
   limit?: number;
 }
 
@@ -83,6 +93,10 @@ export async function listInvocations(sql: SqlExecutor, filter: InvocationFilter
     where.push('status = ?');
     params.push(filter.status);
   }
+  if (filter.since !== undefined) {
+    where.push('started_at >= ?');
+    params.push(filter.since);
+  }
   const text = `SELECT * FROM _valet_action_invocations ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
   return (await sql.all<InvocationRow>(text, [...params, filter.limit ?? 50])).map(toInvocation);
 }
@@ -90,6 +104,11 @@ export async function listInvocations(sql: SqlExecutor, filter: InvocationFilter
 export async function getInvocation(sql: SqlExecutor, id: string): Promise<Invocation | null> {
   const row = await sql.get<InvocationRow>('SELECT * FROM _valet_action_invocations WHERE id = ?', [id]);
   return row ? toInvocation(row) : null;
+}
+
+/** Links a re-run to the invocation it repeats. */
+export async function markRerun(sql: SqlExecutor, id: string, original: string): Promise<void> {
+  await sql.run('UPDATE _valet_action_invocations SET rerun_of = ? WHERE id = ?', [original, id]);
 }
 
 /** The error an interrupted invocation answers with when its key is replayed (see idempotency.ts). */

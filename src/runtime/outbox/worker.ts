@@ -225,13 +225,11 @@ export class OutboxWorker {
       } else {
         await store.sql.run("UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? WHERE id = ? AND status = 'sending'", [result.status, result.nextAt, result.error, row.id]);
       }
-      await store.sql.run('INSERT INTO _valet_outbox_attempts (outbox_id, attempt, at, outcome, detail) VALUES (?, ?, ?, ?, ?) ON CONFLICT (outbox_id, attempt) DO UPDATE SET at = excluded.at, outcome = excluded.outcome, detail = excluded.detail', [
-        row.id,
-        row.attempts,
-        at,
-        result.outcome,
-        result.detail,
-      ]);
+      // Numbered per message, not by `attempts` (which a retry by hand resets), so history stays.
+      await store.sql.run(
+        'INSERT INTO _valet_outbox_attempts (outbox_id, attempt, at, outcome, detail) VALUES (?, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM _valet_outbox_attempts WHERE outbox_id = ?), ?, ?, ?)',
+        [row.id, row.id, at, result.outcome, result.detail],
+      );
     });
     return result.verdict;
   }

@@ -119,8 +119,12 @@ const MIGRATIONS: string[] = [
   CREATE UNIQUE INDEX _valet_cron_runs_tick ON _valet_cron_runs (job, scheduled_at) WHERE trigger = 'schedule';
   `,
   // 3: Web Push beside email in the outbox: a channel per row, the browsers' subscriptions, and
-  // every delivery attempt of every message. (SQLite's version 7.)
+  // every delivery attempt of every message; the invocation a dashboard re-run repeats, and a
+  // failed invocation's stack.
+  // (SQLite's version 7.)
   `
+  ALTER TABLE _valet_action_invocations ADD COLUMN rerun_of text;
+  ALTER TABLE _valet_action_invocations ADD COLUMN error_stack text;
   ALTER TABLE _valet_outbox ADD COLUMN channel text NOT NULL DEFAULT 'email';
   ALTER TABLE _valet_outbox ADD COLUMN payload text;
   ALTER TABLE _valet_outbox ADD COLUMN subscription_id text;

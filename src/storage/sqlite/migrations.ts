@@ -153,9 +153,12 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
     `);
   },
   // 7: Web Push beside email in the outbox: a channel per row (a push row's payload and target
-  // subscription), the browsers' subscriptions, and every delivery attempt of every message.
+  // subscription), the browsers' subscriptions, and every delivery attempt of every message;
+  // the invocation a dashboard re-run repeats, and a failed invocation's stack.
   (db) => {
     db.exec(`
+      ALTER TABLE _valet_action_invocations ADD COLUMN rerun_of TEXT;
+      ALTER TABLE _valet_action_invocations ADD COLUMN error_stack TEXT;
       ALTER TABLE _valet_outbox ADD COLUMN channel TEXT NOT NULL DEFAULT 'email';
       ALTER TABLE _valet_outbox ADD COLUMN payload TEXT;
       ALTER TABLE _valet_outbox ADD COLUMN subscription_id TEXT;

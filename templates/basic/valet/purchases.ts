@@ -8,6 +8,8 @@ import type { DataModel } from './_generated/valet/api';
 // The buyer's push notification and receipt email are outbox rows written in the same
 // transaction: they exist exactly when the purchase does, and the outbox worker delivers them.
 
+const REVIEW_AFTER_MS = 3 * 24 * 3600 * 1000;
+
 type Purchase = { item: string; amountCents: number; externalId?: string; buyer?: string; receiptEmail?: string };
 
 async function recordPurchase(ctx: MutationCtx<DataModel>, { receiptEmail, ...purchase }: Purchase) {
@@ -31,6 +33,8 @@ async function recordPurchase(ctx: MutationCtx<DataModel>, { receiptEmail, ...pu
       notification: { title: 'Thanks for your purchase', body: `${purchase.item}, ${price}`, url: '/', data: { purchaseId } },
       deliveryKey: `purchase-${purchaseId}`,
     });
+    // A follow-up in three days, stored until then (it survives restarts; cancel it with ctx.scheduler.cancel).
+    await ctx.scheduler.runAfter(REVIEW_AFTER_MS, api.purchases.askForReview, { purchaseId });
   }
   if (receiptEmail) {
     await ctx.email.enqueue({ to: receiptEmail, subject: `Your receipt: ${purchase.item}`, text: `You bought ${purchase.item} for ${price}.`, deliveryKey: `receipt-${purchaseId}` });
@@ -52,6 +56,18 @@ export const recordPaid = defineMutation({
   args: { externalId: v.string(), item: v.string(), amountCents: v.number() },
   access: 'system',
   handler: async (ctx, args) => recordPurchase(ctx, args),
+});
+
+/** Three days after a purchase: asks the buyer how it went. Only the scheduler runs it. */
+export const askForReview = defineMutation({
+  args: { purchaseId: v.id('purchases') },
+  access: 'system',
+  handler: async (ctx, args) => {
+    const purchase = await ctx.db.get(args.purchaseId);
+    if (!purchase?.buyer) return null;
+    await ctx.push.enqueue({ userId: purchase.buyer, notification: { title: `How do you like your ${purchase.item}?`, url: '/' }, deliveryKey: `review-${purchase._id}` });
+    return null;
+  },
 });
 
 /** Calls out to PURCHASE_NOTIFY_URL (say, an ntfy.sh topic). Only the scheduler runs it. */

@@ -1,0 +1,204 @@
+// /admin/* for what the dashboard shows beyond the logs of background work: the app's functions
+// (with an argument check as you type), re-running an invocation, the functions' console output,
+// the documents (paged through the engine, written through mutations so live queries update), the
+// cron jobs, and the writes on outbox and scheduled rows. The same admin key and rules as
+// admin-routes.ts; the CLI's inspection commands read the same stores.
+import { describeCronJobs } from '../runtime/cron/describe.js';
+import { readRecentLogs } from '../runtime/function-logs.js';
+import { decodeValue, encodeValue } from '../protocol/values.js';
+import type { Invoker } from '../server/ctx.js';
+import type { AnyFunctionDefinition } from '../server/functions.js';
+import { validateArgs } from '../runtime/call/resolve.js';
+import { EngineError } from '../runtime/errors.js';
+import { getInvocation, markRerun } from '../runtime/invocations/store.js';
+import { retryEmails } from '../runtime/outbox/store.js';
+import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
+import type { HttpContext, HttpReply, HttpRequest } from './types.js';
+import type { Engine } from '../runtime/engine.js';
+
+const ADMIN: Invoker = { type: 'system', source: 'admin' } as Invoker;
+
+async function jsonBody(request: HttpRequest, path: string): Promise<Record<string, unknown>> {
+  requireJson(request.headers['content-type'], path);
+  const body = parseJsonBody((await request.readBody()).toString('utf8'), path);
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new EngineError('invalid_request', 400, `${path}: send a JSON object`);
+  return body as Record<string, unknown>;
+}
+
+function describeFunction(path: string, definition: AnyFunctionDefinition) {
+  const action = definition as AnyFunctionDefinition & { sensitive?: boolean; safeToRetry?: boolean };
+  return {
+    path,
+    module: path.slice(0, path.lastIndexOf(':')),
+    name: path.slice(path.lastIndexOf(':') + 1),
+    kind: definition.kind,
+    access: definition.access,
+    args: Object.entries(definition.args).map(([name, validator]) => ({ name, type: validator.description, optional: validator.isOptional })),
+    returns: definition.returns?.description ?? null,
+    sensitive: action.sensitive ?? false,
+    safeToRetry: action.safeToRetry ?? false,
+  };
+}
+
+function tableOf(engine: Engine, table: string): { name: string; indexes: { name: string; fields: readonly string[] }[] } {
+  const schema = engine.registry.schema;
+  const definition = schema?.tables[table];
+  if (!definition) throw new EngineError('not_found', 404, `no table "${table}" in valet/schema.ts (tables: ${Object.keys(schema?.tables ?? {}).join(', ') || 'none'})`);
+  return { name: table, indexes: [...definition.indexes] };
+}
+
+async function tableCounts(engine: Engine) {
+  const counts = new Map(
+    (await engine.connections.autoCommit.sql.all<{ tbl: string; n: number | string }>('SELECT tbl, count(*) AS n FROM _valet_documents GROUP BY tbl')).map((row) => [row.tbl, Number(row.n)]),
+  );
+  const declared = Object.keys(engine.registry.schema?.tables ?? {});
+  const names = [...new Set([...declared, ...counts.keys()])].sort();
+  return names.map((name) => ({ name, documents: counts.get(name) ?? 0, declared: declared.includes(name), indexes: declared.includes(name) ? tableOf(engine, name).indexes : [] }));
+}
+
+/** One page of a table, newest first (or by an index, optionally equal to a value on its first field). */
+async function documentsPage(engine: Engine, table: string, params: URLSearchParams) {
+  const { indexes } = tableOf(engine, table);
+  const index = params.get('index');
+  if (index !== null && !indexes.some((entry) => entry.name === index) && index !== 'by_creation_time') {
+    throw new EngineError('invalid_request', 400, `table "${table}" has no index "${index}" (indexes: ${['by_creation_time', ...indexes.map((entry) => entry.name)].join(', ')})`);
+  }
+  const order = params.get('order') === 'asc' ? 'asc' : 'desc';
+  const numItems = Math.min(Math.max(Number(params.get('limit') ?? 25) || 25, 1), 200);
+  const cursor = params.get('cursor') || null;
+  const equals = params.get('eq');
+  return engine.runInMutation('dashboard:data', ADMIN, async (ctx) => {
+    let query = ctx.db.query(table);
+    if (index !== null) {
+      const field = index === 'by_creation_time' ? '_creationTime' : indexes.find((entry) => entry.name === index)!.fields[0]!;
+      query = equals === null ? query.withIndex(index) : query.withIndex(index, (q: any) => q.eq(field, decodeValue(JSON.parse(equals))));
+    }
+    const page = await query.order(order).paginate({ numItems, cursor });
+    return { documents: page.page.map((doc: unknown) => encodeValue(doc)), isDone: page.isDone, continueCursor: page.continueCursor };
+  });
+}
+
+function documentOf(body: Record<string, unknown>, path: string): Record<string, unknown> {
+  const document = body.document;
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new EngineError('invalid_request', 400, `${path}: give { "document": { … } }`);
+  const { _id, _creationTime, ...fields } = decodeValue(document) as Record<string, unknown>;
+  return fields;
+}
+
+/** Schema and argument violations reach the dashboard as 400s with their message. */
+async function asUserError<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof EngineError) throw error;
+    throw new EngineError('invalid_document', 400, (error as Error).message ?? String(error));
+  }
+}
+
+export async function routeAdminApp(context: HttpContext, request: HttpRequest, url: URL): Promise<HttpReply | null> {
+  const path = url.pathname;
+  const params = url.searchParams;
+  const method = request.method;
+  if (path === '/admin/dashboard/link' && method === 'POST') {
+    if (!context.dashboard) throw new EngineError('not_found', 404, 'this server has no dashboard (valet start serves it with --dashboard)');
+    return jsonReply(200, { url: context.dashboard.access.issueLink(context.dashboard.baseUrl()) });
+  }
+  if (path === '/admin/logs' && method === 'GET') {
+    const logsFile = context.dashboard?.logsFile;
+    if (!logsFile) return jsonReply(200, { logs: [] });
+    const level = params.get('level');
+    const text = params.get('q')?.toLowerCase();
+    const invocation = params.get('invocation');
+    const limit = Math.min(Math.max(Number(params.get('limit') ?? 200) || 200, 1), 2000);
+    const logs = readRecentLogs(logsFile, 20_000, params.get('function') ?? undefined).filter(
+      (entry) => (!level || entry.level === level) && (!invocation || entry.invocation === invocation) && (!text || entry.message.toLowerCase().includes(text)),
+    );
+    return jsonReply(200, { logs: logs.slice(-limit) });
+  }
+  const engine = engineOf(context);
+  if (path === '/admin/functions' && method === 'GET') {
+    const functions = [...engine.registry.functions].map(([name, definition]) => describeFunction(name, definition)).sort((a, b) => a.path.localeCompare(b.path));
+    return jsonReply(200, { functions });
+  }
+  if (path === '/admin/functions/validate' && method === 'POST') {
+    const body = await jsonBody(request, path);
+    const definition = engine.registry.functions.get(String(body.path));
+    if (!definition) throw new EngineError('function_not_found', 404, `no function ${String(body.path)}`);
+    try {
+      await validateArgs(definition, body.args, engine.connections.autoCommit);
+      return jsonReply(200, { ok: true });
+    } catch (error) {
+      if (error instanceof EngineError) return jsonReply(200, { ok: false, message: error.message });
+      throw error;
+    }
+  }
+  const rerun = /^\/admin\/invocations\/([\w-]+)\/rerun$/.exec(path);
+  if (rerun && method === 'POST') {
+    const body = await jsonBody(request, path);
+    const original = await getInvocation(engine.connections.autoCommit.sql, rerun[1]!);
+    if (!original) throw new EngineError('not_found', 404, `no invocation ${rerun[1]}`);
+    if (body.args === undefined && original.sensitive) throw new EngineError('invalid_request', 400, `${original.function} is sensitive: its args were not kept, so give them to re-run it`);
+    const args = body.args === undefined ? original.args : body.args;
+    const response = await engine.call({ kind: 'action', path: original.function, args, invoker: original.invoker as Invoker, external: false, exposeErrors: true });
+    const id = response.headers['valet-invocation-id'];
+    if (id) await markRerun(engine.connections.autoCommit.sql, id, original.id);
+    return jsonReply(200, { invocationId: id ?? null, status: response.status, body: response.body });
+  }
+  if (path === '/admin/crons' && method === 'GET') return jsonReply(200, { jobs: await describeCronJobs(engine.registry.crons, engine.connections.autoCommit.sql) });
+  const retry = /^\/admin\/outbox\/([\w-]+)\/retry$/.exec(path);
+  if (retry && method === 'POST') {
+    const queued = await engine.connections.inWriteTransaction((store) => retryEmails(store.sql, { ids: [retry[1]!] }, Date.now()));
+    if (queued.length === 0) throw new EngineError('invalid_request', 409, `message ${retry[1]} is not failed or dead (only those can be retried)`);
+    engine.outbox.wake();
+    return jsonReply(200, { queued });
+  }
+  const cancel = /^\/admin\/scheduled\/([\w-]+)\/cancel$/.exec(path);
+  if (cancel && method === 'POST') {
+    const { changes } = await engine.connections.inWriteTransaction((store) =>
+      store.sql.run("UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'", [Date.now(), cancel[1]]),
+    );
+    if (changes === 0) throw new EngineError('invalid_request', 409, `scheduled call ${cancel[1]} is not pending (only pending calls can be canceled)`);
+    return jsonReply(200, { canceled: cancel[1] });
+  }
+  if (path === '/admin/data' && method === 'GET') return jsonReply(200, { tables: await tableCounts(engine) });
+  const table = /^\/admin\/data\/(\w+)$/.exec(path);
+  if (table && method === 'GET') return jsonReply(200, await documentsPage(engine, table[1]!, params));
+  if (table && method === 'POST') {
+    tableOf(engine, table[1]!);
+    const fields = documentOf(await jsonBody(request, path), path);
+    const id = await asUserError(() => engine.runInMutation('dashboard:insert', ADMIN, (ctx) => ctx.db.insert(table[1]!, fields)));
+    return jsonReply(200, { id });
+  }
+  const exported = /^\/admin\/data\/(\w+)\/export$/.exec(path);
+  if (exported && method === 'GET') {
+    tableOf(engine, exported[1]!);
+    const sql = engine.connections.autoCommit.sql;
+    const rows = await sql.all<{ doc: string; id: string; creation_time: number }>(
+      `SELECT id, creation_time, ${sql.dialect.documentColumn} FROM _valet_documents WHERE tbl = ? ORDER BY creation_time, id`,
+      [exported[1]],
+    );
+    // One document a line, as the client sees it (stored values are already in wire form).
+    const lines = rows.map((row) => JSON.stringify({ _id: row.id, _creationTime: row.creation_time, ...JSON.parse(row.doc) }));
+    return {
+      status: 200,
+      headers: ['content-type', 'application/x-ndjson; charset=utf-8', 'content-disposition', `attachment; filename="${exported[1]}.jsonl"`, 'cache-control', 'no-store'],
+      body: lines.length ? `${lines.join('\n')}\n` : '',
+    };
+  }
+  const one = /^\/admin\/data\/(\w+)\/([\w-]+)$/.exec(path);
+  if (one && (method === 'PUT' || method === 'DELETE')) {
+    tableOf(engine, one[1]!);
+    const fields = method === 'PUT' ? documentOf(await jsonBody(request, path), path) : null;
+    await asUserError(() =>
+      engine.runInMutation('dashboard:write', ADMIN, async (ctx) => {
+        const existing = await ctx.db.get(one[2]!);
+        const where = existing ? await engine.connections.autoCommit.sql.get<{ tbl: string }>('SELECT tbl FROM _valet_documents WHERE id = ?', [one[2]]) : undefined;
+        if (!existing || where?.tbl !== one[1]) throw new EngineError('not_found', 404, `document ${one[2]} is not in ${one[1]} (deleted meanwhile?)`);
+        if (fields) await ctx.db.replace(one[2]!, fields);
+        else await ctx.db.delete(one[2]!);
+      }),
+    );
+    return jsonReply(200, { ok: true });
+  }
+  return null;
+}
