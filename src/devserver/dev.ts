@@ -47,9 +47,17 @@ export interface Problem {
   message: string;
 }
 
+/** Where a reload's time went (ms): codegen, the esbuild build, evaluating the bundle, swapping it in. */
+export interface ReloadStages {
+  codegen: number;
+  build: number;
+  evaluate: number;
+  swap: number;
+}
+
 export type DevEvent =
   | { type: 'ready'; url: string; functions: number; ms: number; authSource: string; database: string; dashboard: string }
-  | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[] }
+  | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[]; stages: ReloadStages }
   | { type: 'failed'; stage: 'codegen' | 'build' | 'load' | 'schema' | 'types'; changed: string[]; problems: Problem[]; keptServing: boolean }
   | { type: 'types'; errors: Finding[] }
   | { type: 'log'; entry: LogEntry }
@@ -184,16 +192,26 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   const typecheck = typecheckMode === 'background' ? new BackgroundTypecheck(appDir, (errors) => emit({ type: 'types', errors })) : null;
   let sources: string[] = [];
 
-  async function rebuild(): Promise<{ generated: string[] }> {
+  async function rebuild(): Promise<{ generated: string[]; stages: ReloadStages }> {
     // .env files may have changed too: functions read process.env when they run.
     appEnv.apply();
+    let mark = performance.now();
+    const lap = () => {
+      const now = performance.now();
+      const ms = Math.round((now - mark) * 10) / 10;
+      mark = now;
+      return ms;
+    };
     const { written, model } = runCodegen(appDir);
+    const codegenMs = lap();
     const bundle = await builder.build();
+    const buildMs = lap();
     if (typecheckMode === 'blocking') {
       const errors = (await typecheckApp(appDir)).findings.filter((f) => f.severity === 'error');
       if (errors.length > 0) throw new ReloadFailure('types', errors.map((f) => ({ file: f.file, line: f.line, column: f.column, message: `${f.rule}: ${f.message}` })));
     }
     const modules = evaluateBundle(bundle, appDir, maps);
+    const evaluateMs = lap();
     if (context.engine) {
       await context.engine.replaceModules(modules);
     } else {
@@ -212,6 +230,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
       });
     }
+    const swapMs = lap();
     const listed = model.modules.flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}`));
     const unlisted = unlistedFunctions(context.engine.registry, listed, (stack) => maps.rewriteStack(stack));
     if (unlisted.length > 0) emit({ type: 'unlisted', functions: unlisted });
@@ -220,7 +239,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     const envFiles = appEnv.files().filter((file) => existsSync(file));
     await watcher?.track([...bundle.inputs, ...envFiles]);
     sources = [...bundle.inputs, ...envFiles];
-    return { generated: written };
+    return { generated: written, stages: { codegen: codegenMs, build: buildMs, evaluate: evaluateMs, swap: swapMs } };
   }
 
   /** One reload: each stage can fail, and then nothing after it runs and the old build stays. */
@@ -229,8 +248,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     const before = modificationTimes(appDir, sources);
     for (let attempt = 0; ; attempt++) {
       try {
-        const { generated } = await rebuild();
-        emit({ type: 'reloaded', changed, functions: context.engine!.functionPaths().length, ms: Math.round(performance.now() - began), generated });
+        const { generated, stages } = await rebuild();
+        emit({ type: 'reloaded', changed, functions: context.engine!.functionPaths().length, ms: Math.round(performance.now() - began), generated, stages });
         typecheck?.request();
         break;
       } catch (error) {

@@ -16,7 +16,7 @@ import { lastSeq } from '../runtime/call/client-sequence.js';
 import { principalOf } from '../runtime/call/principal.js';
 import type { CallResponse } from '../runtime/call/types.js';
 import { EngineError } from '../runtime/errors.js';
-import { SubscriptionHub } from '../runtime/subscriptions/hub.js';
+import { SubscriptionHub, updateJson } from '../runtime/subscriptions/hub.js';
 import type { Subscriber } from '../runtime/subscriptions/hub.js';
 import { hostRefusal, isHostAllowed, isOriginAllowed, originRefusal } from './security.js';
 import type { HttpContext } from './types.js';
@@ -51,14 +51,18 @@ class Session implements Subscriber {
   ) {}
 
   send(message: ServerMessage): void {
+    this.sendText(JSON.stringify(message));
+  }
+
+  private sendText(text: string): void {
     if (this.dropped || this.socket.readyState !== this.socket.OPEN) return;
-    const text = JSON.stringify(message);
     if (this.socket.bufferedAmount + text.length > this.maxBufferedBytes) return this.dropSlowConsumer();
     this.socket.send(text);
   }
 
+  /** One message per flush; each result's JSON was made once by the hub for all its subscribers. */
   deliver(updates: QueryUpdate[]): void {
-    this.send(updates.length === 1 ? updates[0]! : { type: 'updates', updates });
+    this.sendText(updates.length === 1 ? updateJson(updates[0]!) : `{"type":"updates","updates":[${updates.map(updateJson).join(',')}]}`);
   }
 
   /**

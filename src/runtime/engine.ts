@@ -7,7 +7,7 @@ import type { DocumentStore } from '../storage/documents.js';
 import { applySchemaIndexes } from '../storage/indexes.js';
 import type { PostgresOptions } from '../storage/postgres/open.js';
 import type { AuthConfig } from './auth/verify.js';
-import { verifyToken } from './auth/verify.js';
+import { TokenCache } from './auth/token-cache.js';
 import { callFunction, callQueries } from './call/call-function.js';
 import { inMutation } from './call/run-mutation.js';
 import { handleHttpRoute } from './call/run-route.js';
@@ -138,6 +138,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const mapStack = options.mapStack ?? ((stack: string) => stack);
   let registry = buildRegistry(options.modules, mapStack);
+  // Verified bearer tokens, made on the first one (authenticate() below).
+  let tokens: TokenCache | null = null;
   const connections = await openConnections(options.database, registry.schema, { now: () => clock.now(), readerPoolSize: options.readerPoolSize, postgres: { log, ...options.postgres }, log });
   try {
     await applySchema(connections, registry.schema);
@@ -259,7 +261,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     if (!match) throw new EngineError('token_malformed', 401, 'the Authorization header must be "Bearer <token>"');
     if (!options.auth) throw new EngineError('auth_not_configured', 401, 'this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to valet start to trust the app\'s dev key)');
     // Tokens are checked against wall time, not the injected clock (which tests move freely).
-    const user = await verifyToken(options.auth, match[1]!);
+    tokens ??= new TokenCache(options.auth);
+    const user = await tokens.verify(match[1]!);
     return { type: 'user', userId: user.userId, claims: user.claims };
   }
 }

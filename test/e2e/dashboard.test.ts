@@ -4,7 +4,7 @@
 // retry a dead letter, trigger a cron, cancel a scheduled call), the bad inputs (invalid JSON,
 // a schema violation, a document deleted meanwhile, a broken save, a server restart), and the
 // attacks: another origin — even another port of 127.0.0.1, which the browser counts as the same
-// site — and a rebinding Host can neither read nor drive it. Screenshots go to artifacts/dashboard/.
+// site — and a rebinding Host can neither read nor drive it. Screenshots go to test-artifacts/dashboard/.
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -21,7 +21,7 @@ import type { RunningValet } from '../helpers/processes.js';
 import { startSmtpServer } from '../helpers/smtp.js';
 
 const CHROMIUM = '/usr/bin/chromium';
-const SHOTS = join(REPO_ROOT, 'artifacts', 'dashboard');
+const SHOTS = join(REPO_ROOT, 'test-artifacts', 'dashboard');
 let browser: Browser | null = null;
 
 afterAll(async () => {

@@ -22,7 +22,14 @@ let browser: Browser | null = null;
 const children: ReturnType<typeof spawn>[] = [];
 afterAll(async () => {
   await browser?.close();
-  for (const child of children) child.kill('SIGKILL');
+  // Each was started in a process group of its own: npx leaves what it runs (vite) behind otherwise.
+  for (const child of children) {
+    try {
+      process.kill(-child.pid!, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
   killAll();
   await registry?.stop();
   removeTempDirs();
@@ -30,7 +37,7 @@ afterAll(async () => {
 
 /** A long-running command in an app (valet dev, vite preview); resolves once `ready` is printed. */
 function serve(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<void> {
-  const child = spawn(command, args, { cwd, env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd, env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   children.push(child);
   let output = '';
   return new Promise((resolve, reject) => {

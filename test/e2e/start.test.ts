@@ -103,7 +103,11 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
       await new Promise((resolve) => setTimeout(resolve, 50));
       scheduled = JSON.parse((await valetAsync(['scheduled', 'ls', '--json'], app)).stdout);
     }
-    expect(scheduled).toEqual([expect.objectContaining({ function: 'purchases:notify', status: 'done' })]);
+    // The buyer's review request waits three days.
+    expect(scheduled).toEqual(
+      expect.arrayContaining([expect.objectContaining({ function: 'purchases:notify', status: 'done' }), expect.objectContaining({ function: 'purchases:askForReview', status: 'pending' })]),
+    );
+    expect(scheduled).toHaveLength(2);
     await server.waitFor(/\[purchases:notify \w+\] purchase \w+: set PURCHASE_NOTIFY_URL/);
     const logs = await valetAsync(['logs', '--json'], app);
     expect(logs.stdout).toContain('"function":"purchases:notify"');

@@ -3,6 +3,7 @@ import { exportJWK, exportSPKI, generateKeyPair, importJWK, SignJWT, UnsecuredJW
 import { afterAll, describe, expect, it } from 'vitest';
 import { authConfigFromEnv, devAuthConfig } from '../../src/runtime/auth/config.js';
 import { verifyToken } from '../../src/runtime/auth/verify.js';
+import { TokenCache } from '../../src/runtime/auth/token-cache.js';
 import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateDevKey, signDevToken } from '../../src/project/keys.js';
 import { removeTempDirs, tempDir } from '../helpers/apps.js';
 
@@ -86,5 +87,57 @@ describe('authConfigFromEnv', () => {
   it('keeps the dev key in .valet/ across restarts', async () => {
     expect((await loadOrCreateDevKey(stateDir)).kid).toBe(devKey.kid);
     expect(await exportJWK(await importJWK(devKey.publicJwk, 'ES256') as never)).toMatchObject({ kty: 'EC', crv: 'P-256' });
+  });
+});
+
+describe('the verified-token cache', () => {
+  const codeOf = async (run: () => Promise<unknown>) => {
+    try {
+      await run();
+    } catch (error) {
+      return (error as { code: string }).code;
+    }
+    return 'accepted';
+  };
+
+  it('answers a token it verified from memory, and never past its exp', async () => {
+    const cache = new TokenCache(config);
+    const exp = now() + 60;
+    const token = await claims({ exp }).sign(privateKey);
+    const first = await cache.verify(token);
+    expect(await cache.verify(token)).toBe(first);
+    expect(await codeOf(() => cache.verify(token, exp * 1000 + 10_000))).toBe('token_expired');
+  });
+
+  it('keeps refusing what it refused, and a forged token beside a cached good one', async () => {
+    const cache = new TokenCache(config);
+    const good = await claims().sign(privateKey);
+    await cache.verify(good);
+    const [header, payload] = good.split('.');
+    const forged = `${header}.${Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(payload!, 'base64url').toString()), sub: 'admin' })).toString('base64url')}.${good.split('.')[2]}`;
+    expect(await codeOf(() => cache.verify(forged))).toBe('token_signature_invalid');
+    expect(await codeOf(() => cache.verify(forged))).toBe('token_signature_invalid');
+    expect(cache.size).toBe(1);
+  });
+
+  it('hands out frozen claims, stays within its bound, and empties when the JWKS is fetched again', async () => {
+    const cache = new TokenCache(config, 2);
+    const tokens = await Promise.all(['a', 'b', 'c'].map((sub) => claims({ sub }).sign(privateKey)));
+    for (const token of tokens) await cache.verify(token);
+    expect(cache.size).toBe(2);
+    const user = await cache.verify(tokens[2]!);
+    expect(() => ((user.claims as Record<string, unknown>).sub = 'someone-else')).toThrow();
+
+    let keys: { keys: object[] } = { keys: [devKey.publicJwk] };
+    const local = devAuthConfig(devKey.publicJwk, DEV_ISSUER, DEV_AUDIENCE, 'rotating');
+    const getter = Object.assign((...args: unknown[]) => (local.key as (...a: unknown[]) => unknown)(...args), { jwks: () => keys });
+    const rotating = new TokenCache({ ...local, key: getter as never });
+    const t0 = Date.now();
+    await rotating.verify(tokens[0]!, t0);
+    await rotating.verify(tokens[1]!, t0 + 10);
+    expect(rotating.size).toBe(2);
+    keys = { keys: [devKey.publicJwk, { ...devKey.publicJwk, kid: 'next' }] };
+    await rotating.verify(tokens[1]!, t0 + 2_000);
+    expect(rotating.size).toBe(1);
   });
 });

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import type { DevEvent } from '../../devserver/dev.js';
-import { describeUnlisted } from '../../runtime/registry.js';
+import type { UnlistedFunction } from '../../runtime/registry.js';
 import { findAppDir } from '../../project/app-dir.js';
 import { untilShutdown } from '../shutdown.js';
 import { codeFrame } from '../../project/code-frame.js';
@@ -11,7 +11,7 @@ import type { ServeFlags } from '../options.js';
 const MAX_TYPE_ERRORS = 10;
 
 /** Renders dev events as terminal lines: one per reload, file:line and a frame per problem. */
-function renderer(appDir: string) {
+function renderer(appDir: string, describeUnlisted: (fn: UnlistedFunction) => string) {
   let typeErrors = 0;
   const write = (line: string) => process.stderr.write(`${line}\n`);
   return (event: DevEvent) => {
@@ -24,7 +24,8 @@ function renderer(appDir: string) {
       case 'reloaded': {
         const what = event.changed.length ? event.changed.join(', ') : 'initial build';
         const generated = event.generated.length ? `, regenerated ${event.generated.map((g) => g.split('/').pop()).join(', ')}` : '';
-        write(`${kleur.green('↻')} ${what} → ${event.functions} functions in ${event.ms} ms${generated}`);
+        const { codegen, build, evaluate, swap } = event.stages;
+        write(`${kleur.green('↻')} ${what} → ${event.functions} functions in ${event.ms} ms${generated} ${kleur.dim(`(codegen ${codegen}, build ${build}, load ${evaluate}, swap ${swap})`)}`);
         break;
       }
       case 'failed':
@@ -93,8 +94,10 @@ Examples:
       const appDir = findAppDir();
       const port = parsePort(flags.port);
       const { startDev } = await import('../../devserver/dev.js');
+      // Loaded here, not at the top: `valet --help` should not pay for the engine's registry.
+      const { describeUnlisted } = await import('../../runtime/registry.js');
       const typecheck = flags.typecheck === true ? 'blocking' : flags.typecheck === false ? 'off' : 'background';
-      const dev = await startDev({ appDir, port, host: flags.host, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin, typecheck, once: flags.once, onEvent: renderer(appDir) });
+      const dev = await startDev({ appDir, port, host: flags.host, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin, typecheck, once: flags.once, onEvent: renderer(appDir, describeUnlisted) });
       if (flags.once) return;
       // A bug in Valet ends the dev server (it was printed as one); Ctrl-C ends it normally.
       const failed = await Promise.race([untilShutdown(() => dev.close()).then(() => false), dev.fatal.then(() => true)]);

@@ -1,7 +1,8 @@
 // Live queries, independent of how their results travel: each subscription remembers what its
 // query read; a committed write marks the subscriptions it touches, and one flush re-runs them all
-// in one read snapshot (identical reads answered once) and hands each subscriber its changed
-// results in one batch. An unchanged result is not delivered again.
+// in one read snapshot (identical reads answered once, and subscriptions to the same query, args
+// and caller run once between them) and hands each subscriber its changed results in one batch.
+// An unchanged result is not delivered again; each distinct result is serialised once.
 import type { ErrorBody } from '../../protocol/errors.js';
 import type { QueryUpdate } from '../../protocol/sync.js';
 import type { Invoker } from '../../server/ctx.js';
@@ -25,6 +26,32 @@ interface Subscription {
   reads: Read[];
   lastSent: string | null;
   dirty: boolean;
+}
+
+/** A response's update payload and its JSON, made once however many subscribers get it. */
+const serialised = new WeakMap<CallResponse, { payload: { value: unknown } | { error: ErrorBody }; text: string }>();
+
+/** Who runs a query, as far as its answer can tell: the same caller with the same claims. */
+const invokerKeys = new WeakMap<Invoker, string>();
+function invokerKey(invoker: Invoker): string {
+  let key = invokerKeys.get(invoker);
+  if (key === undefined) invokerKeys.set(invoker, (key = JSON.stringify(invoker)));
+  return key;
+}
+
+const PAYLOAD_TEXT = Symbol('payloadText');
+
+/** Carries the payload's JSON along (not enumerable: the update itself is unchanged). */
+function withPayloadText(update: QueryUpdate, text: string): QueryUpdate {
+  return Object.defineProperty(update, PAYLOAD_TEXT, { value: text, enumerable: false });
+}
+
+/** The update as JSON, reusing the payload's serialisation when the hub made one. */
+export function updateJson(update: QueryUpdate): string {
+  const text = (update as QueryUpdate & { [PAYLOAD_TEXT]?: string })[PAYLOAD_TEXT];
+  if (text === undefined) return JSON.stringify(update);
+  const rest = text.slice(1);
+  return `{"type":"update","id":${JSON.stringify(update.id)}${rest === '}' ? '' : ','}${rest}`;
 }
 
 export class SubscriptionHub {
@@ -59,11 +86,15 @@ export class SubscriptionHub {
   /** Records a subscription's new result; returns the update to deliver, or null when unchanged. */
   private updateFor(subscription: Subscription, response: CallResponse): QueryUpdate | null {
     subscription.reads = response.reads ?? [];
-    const payload = response.status === 200 ? { value: (response.body as { value: unknown }).value } : { error: response.body as ErrorBody };
-    const text = JSON.stringify(payload);
-    if (text === subscription.lastSent || this.bySubscriber.get(subscription.subscriber)?.get(subscription.id) !== subscription) return null;
-    subscription.lastSent = text;
-    return { type: 'update', id: subscription.id, ...payload };
+    let result = serialised.get(response);
+    if (!result) {
+      const payload = response.status === 200 ? { value: (response.body as { value: unknown }).value } : { error: response.body as ErrorBody };
+      result = { payload, text: JSON.stringify(payload) };
+      serialised.set(response, result);
+    }
+    if (result.text === subscription.lastSent || this.bySubscriber.get(subscription.subscriber)?.get(subscription.id) !== subscription) return null;
+    subscription.lastSent = result.text;
+    return withPayloadText({ type: 'update', id: subscription.id, ...result.payload }, result.text);
   }
 
   /** Adds (or replaces) a subscription and delivers its first result. */
@@ -151,10 +182,22 @@ export class SubscriptionHub {
     const dirty = [...this.bySubscriber.values()].flatMap((mine) => [...mine.values()].filter((s) => s.dirty));
     if (dirty.length === 0) return;
     for (const subscription of dirty) subscription.dirty = false;
-    const responses = await engine.callQueries(dirty.map((subscription) => this.requestFor(subscription)));
+    // One run per distinct query, args and caller: its answer is every such subscriber's.
+    const runs = new Map<string, number>();
+    const requests: CallRequest[] = [];
+    const runOf = dirty.map((subscription) => {
+      const key = `${subscription.path}\u0000${JSON.stringify(subscription.args ?? null)}\u0000${invokerKey(subscription.subscriber.invoker)}`;
+      let index = runs.get(key);
+      if (index === undefined) {
+        index = requests.push(this.requestFor(subscription)) - 1;
+        runs.set(key, index);
+      }
+      return index;
+    });
+    const responses = await engine.callQueries(requests);
     const batches = new Map<Subscriber, QueryUpdate[]>();
     dirty.forEach((subscription, i) => {
-      const update = this.updateFor(subscription, responses[i]!);
+      const update = this.updateFor(subscription, responses[runOf[i]!]!);
       if (!update) return;
       const batch = batches.get(subscription.subscriber);
       if (batch) batch.push(update);
