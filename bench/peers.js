@@ -31,7 +31,7 @@ function createConvexApp(app, modules) {
   rmSync(app, { recursive: true, force: true });
   mkdirSync(join(app, 'convex'), { recursive: true });
   symlinkSync(modules, join(app, 'node_modules'), 'dir');
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'bench-convex', private: true, type: 'module' }));
+  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'bench-convex', private: true, type: 'module', dependencies: { convex: CONVEX_VERSION } }));
   const tables = Array.from({ length: TABLES }, (_, t) => `  t${t}: defineTable({ name: v.string(), count: v.number(), tags: v.array(v.string()), owner: v.optional(v.id('t0')) }).index('by_name', ['name']),`);
   writeFileSync(join(app, 'convex', 'schema.ts'), `import { defineSchema, defineTable } from 'convex/server';\nimport { v } from 'convex/values';\n\nexport default defineSchema({\n${tables.join('\n')}\n});\n`);
   for (let i = 0; i < MODULES; i++) {
@@ -82,7 +82,7 @@ try {
   console.log(`  ${formatRow(`convex@${CONVEX_VERSION} codegen (baseline)`, convexCodegen)}`);
   console.log(`  ${formatRow('valet codegen', valetCodegen)}`);
   const ratio = valetCodegen.medianMs / convexCodegen.medianMs;
-  console.log(`  valet / convex: ${ratio.toFixed(2)}   target ≤ 0.2 — ${verdict(ratio <= 0.2)}`);
+  console.log(`  valet / convex: ${ratio.toFixed(3)}   target ≤ 0.2 — ${verdict(ratio <= 0.2)}`);
   console.log('\nCLI start');
   console.log(`  ${formatRow('node -e 0 (baseline)', node)}`);
   console.log(`  ${formatRow('valet --help', valetHelp)}`);

@@ -46,6 +46,8 @@ async function editAndWait(app, n) {
   for (;;) {
     if ((await marker()) === n) return performance.now() - started;
     if (performance.now() - started > 10_000) throw new Error(`edit ${n} never served`);
+    // A short pause between polls: back-to-back requests would compete with the reload they measure.
+    await new Promise((resolve) => setTimeout(resolve, 2));
   }
 }
 

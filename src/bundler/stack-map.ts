@@ -6,8 +6,26 @@ import { relative } from 'node:path';
 const INLINE_MAP = /\/\/# sourceMappingURL=data:application\/json;base64,([A-Za-z0-9+/=]+)\s*$/;
 const KEEP = 8;
 
+/** A bundle's map, decoded only when a stack trace needs it: most reloads never throw. */
+class LazyMap {
+  private decoded: SourceMap | null | undefined;
+
+  constructor(private readonly base64: string) {}
+
+  get(): SourceMap | null {
+    if (this.decoded === undefined) {
+      try {
+        this.decoded = new SourceMap(JSON.parse(Buffer.from(this.base64, 'base64').toString('utf8')));
+      } catch {
+        this.decoded = null;
+      }
+    }
+    return this.decoded;
+  }
+}
+
 export class BundleMaps {
-  private readonly maps = new Map<string, SourceMap>();
+  private readonly maps = new Map<string, LazyMap>();
 
   constructor(private readonly appDir: string) {}
 
@@ -15,17 +33,13 @@ export class BundleMaps {
   register(filename: string, code: string): void {
     const match = INLINE_MAP.exec(code.slice(-4_000_000));
     if (!match) return;
-    try {
-      this.maps.set(filename, new SourceMap(JSON.parse(Buffer.from(match[1]!, 'base64').toString('utf8'))));
-    } catch {
-      return;
-    }
+    this.maps.set(filename, new LazyMap(match[1]!));
     while (this.maps.size > KEEP) this.maps.delete(this.maps.keys().next().value!);
   }
 
   /** The source position of a bundle position (1-based line and column), relative to the app. */
   locate(filename: string, line: number, column: number): { file: string; line: number; column: number } | null {
-    const entry = this.maps.get(filename)?.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+    const entry = this.maps.get(filename)?.get()?.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
     if (!entry?.originalSource) return null;
     const source = entry.originalSource.startsWith('file://') ? new URL(entry.originalSource).pathname : entry.originalSource;
     const file = source.startsWith('/') ? relative(this.appDir, source) : source;

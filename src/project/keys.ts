@@ -4,7 +4,6 @@
 import { createECDH, randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { exportJWK, generateKeyPair, importJWK, SignJWT } from 'jose';
 import type { JWK } from 'jose';
 import { adminKeyPathOf, devKeyPathOf, vapidKeysPathOf } from './paths.js';
 
@@ -25,6 +24,8 @@ function writePrivate(path: string, content: string): void {
 export async function loadOrCreateDevKey(appDir: string): Promise<DevKey> {
   const path = devKeyPathOf(appDir);
   if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as DevKey;
+  // jose only when a key must be made: a server with its key in .valet/ starts without it.
+  const { exportJWK, generateKeyPair } = await import('jose');
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = randomBytes(8).toString('hex');
   const key: DevKey = { kid, privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256' }, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256' } };
@@ -34,6 +35,7 @@ export async function loadOrCreateDevKey(appDir: string): Promise<DevKey> {
 
 export async function signDevToken(appDir: string, userId: string, options: { expiresIn?: string; claims?: Record<string, unknown>; now?: number } = {}): Promise<string> {
   const key = await loadOrCreateDevKey(appDir);
+  const { importJWK, SignJWT } = await import('jose');
   const privateKey = await importJWK(key.privateJwk, 'ES256');
   const issuedAt = Math.floor((options.now ?? Date.now()) / 1000);
   return new SignJWT({ ...options.claims })

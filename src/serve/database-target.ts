@@ -3,7 +3,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { UserError } from '../errors/user-error.js';
 import { DATABASE_DISPLAY_PATH, databasePathOf } from '../project/paths.js';
-import { describePostgresUrl, isPostgresUrl } from '../storage/postgres/open.js';
+import { describePostgresUrl, isPostgresUrl } from '../storage/postgres/url.js';
 
 export interface DatabaseTarget {
   /** What the engine opens: a file path or a postgres:// URL. */

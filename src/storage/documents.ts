@@ -121,7 +121,7 @@ export class DocumentStore {
    * While set (re-running many live queries in one read snapshot), identical reads are answered
    * once: within one snapshot the same statement with the same parameters returns the same rows.
    */
-  readCache: Map<string, Promise<unknown>> | null = null;
+  readCache: Map<string, Map<string, Promise<unknown>>> | null = null;
 
   constructor(
     readonly sql: SqlExecutor,
@@ -136,11 +136,14 @@ export class DocumentStore {
   /** Runs `read`, or reuses its rows from the read cache for the same statement and parameters. */
   cachedRead<T>(text: string, params: readonly unknown[], read: () => Promise<T>): Promise<T> {
     if (!this.readCache) return read();
-    const key = `${text}\u0000${JSON.stringify(params)}`;
-    const cached = this.readCache.get(key);
+    // By statement, then by parameters: the statement's text is long and the same each time.
+    let byParams = this.readCache.get(text);
+    if (!byParams) this.readCache.set(text, (byParams = new Map()));
+    const key = params.length === 1 && typeof params[0] === 'string' ? params[0] : JSON.stringify(params);
+    const cached = byParams.get(key);
     if (cached) return cached as Promise<T>;
     const rows = read();
-    this.readCache.set(key, rows);
+    byParams.set(key, rows);
     return rows;
   }
 

@@ -1,7 +1,6 @@
 // One executor on a database, outside the engine: the inspection commands, export and import.
 // A file path is SQLite (read-only unless asked), a postgres:// URL is PostgreSQL.
-import { checkout, PgExecutor } from './postgres/executor.js';
-import { isPostgresUrl, openPostgres } from './postgres/open.js';
+import { isPostgresUrl } from './postgres/url.js';
 import type { SqlExecutor } from './sql.js';
 import { SqliteExecutor } from './sqlite/executor.js';
 import { openDatabase } from './sqlite/open.js';
@@ -15,6 +14,7 @@ export interface OpenExecutor {
 
 export async function openExecutor(target: string, options: { writable?: boolean } = {}): Promise<OpenExecutor> {
   if (isPostgresUrl(target)) {
+    const [{ checkout, PgExecutor }, { openPostgres }] = await Promise.all([import('./postgres/executor.js'), import('./postgres/open.js')]);
     const pool = await openPostgres(target, { max: 2 });
     return {
       sql: new PgExecutor(pool),

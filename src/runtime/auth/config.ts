@@ -1,10 +1,24 @@
 // Where token verification is configured: production from the environment (an issuer and
 // audience with a JWKS URL or a shared secret), or an app's dev key when a server is told to
 // trust it. A half-written configuration is the user's mistake, reported as such.
-import { createLocalJWKSet, createRemoteJWKSet } from 'jose';
-import type { JWK } from 'jose';
+import type { JWK, JWTVerifyGetKey } from 'jose';
 import { UserError } from '../../errors/user-error.js';
 import type { AuthConfig } from './verify.js';
+
+type Jose = typeof import('jose');
+
+/**
+ * A key set made on the first token it checks, so that a server starts without loading jose.
+ * `jwks()` (what the token cache watches for rotation) is the real set's, once there is one.
+ */
+function lazyKeySet(make: (jose: Jose) => JWTVerifyGetKey): JWTVerifyGetKey {
+  let real: JWTVerifyGetKey | null = null;
+  const getter = async (...args: Parameters<JWTVerifyGetKey>) => {
+    real ??= make(await import('jose'));
+    return real(...args);
+  };
+  return Object.assign(getter, { jwks: () => (real as { jwks?: () => unknown } | null)?.jwks?.() }) as unknown as JWTVerifyGetKey;
+}
 
 /**
  * VALET_AUTH_ISSUER, VALET_AUTH_AUDIENCE and either VALET_AUTH_JWKS_URL (RS256/ES256/EdDSA) or
@@ -32,11 +46,11 @@ export function authConfigFromEnv(env: NodeJS.ProcessEnv): AuthConfig | null {
   } catch {
     throw new UserError(`auth configuration: VALET_AUTH_JWKS_URL is not a URL: ${jwksUrl}`);
   }
-  return { issuer, audience, algorithms, key: createRemoteJWKSet(url), clockToleranceSeconds: 5, source: `JWKS ${jwksUrl}` };
+  return { issuer, audience, algorithms, key: lazyKeySet((jose) => jose.createRemoteJWKSet(url)), clockToleranceSeconds: 5, source: `JWKS ${jwksUrl}` };
 }
 
 export function authConfigFromJwks(jwks: { keys: object[] }, issuer: string, audience: string, algorithms: string[], source: string): AuthConfig {
-  return { issuer, audience, algorithms, key: createLocalJWKSet(jwks as never), clockToleranceSeconds: 5, source };
+  return { issuer, audience, algorithms, key: lazyKeySet((jose) => jose.createLocalJWKSet(jwks as never)), clockToleranceSeconds: 5, source };
 }
 
 /** Trusts tokens signed with an app's dev key: ES256 only, so an HS256 token "signed" with the public key is refused. */

@@ -1,8 +1,7 @@
 // Bearer tokens: JWTs verified strictly with jose — an algorithm allow-list, issuer, audience,
 // required exp and sub, a small clock tolerance, and no `iat` from the future. Each rejection has
 // its own stable code.
-import { errors, jwtVerify } from 'jose';
-import type { JWTVerifyGetKey, KeyObject } from 'jose';
+import type { errors as JoseErrors, JWTVerifyGetKey, KeyObject } from 'jose';
 import { EngineError } from '../errors.js';
 
 export interface AuthConfig {
@@ -25,7 +24,7 @@ export interface VerifiedUser {
 
 const invalid = (code: string, message: string) => new EngineError(code, 401, message);
 
-function describeFailure(error: unknown): EngineError {
+function describeFailure(error: unknown, errors: typeof JoseErrors): EngineError {
   if (error instanceof errors.JWTExpired) return invalid('token_expired', 'the bearer token has expired');
   if (error instanceof errors.JWTClaimValidationFailed) {
     switch (error.claim) {
@@ -48,6 +47,8 @@ function describeFailure(error: unknown): EngineError {
 }
 
 export async function verifyToken(config: AuthConfig, token: string, now = Date.now()): Promise<VerifiedUser> {
+  // jose is loaded with the first token, not with the server (most dev requests carry none).
+  const { errors, jwtVerify } = await import('jose');
   try {
     const { payload } = await jwtVerify(token, config.key as never, {
       issuer: config.issuer,
@@ -65,6 +66,6 @@ export async function verifyToken(config: AuthConfig, token: string, now = Date.
     return { userId: payload.sub, claims: payload as Record<string, unknown>, expiresAt: (payload.exp as number) * 1000 };
   } catch (error) {
     if (error instanceof EngineError) throw error;
-    throw describeFailure(error);
+    throw describeFailure(error, errors);
   }
 }

@@ -1,9 +1,8 @@
 // One entry point for both backends: a file path (or :memory:) is SQLite, a postgres:// URL is
 // PostgreSQL.
 import type { SchemaDefinition } from '../../server/schema.js';
-import { describePostgresUrl, isPostgresUrl, openPostgres } from '../../storage/postgres/open.js';
 import type { PostgresOptions } from '../../storage/postgres/open.js';
-import { PostgresConnections } from './postgres.js';
+import { describePostgresUrl, isPostgresUrl } from '../../storage/postgres/url.js';
 import { SqliteConnections } from './sqlite.js';
 import type { Connections } from './types.js';
 
@@ -18,6 +17,8 @@ export interface ConnectionOptions {
 
 export async function openConnections(database: string, schema: SchemaDefinition<any> | null, options: ConnectionOptions): Promise<Connections> {
   if (isPostgresUrl(database)) {
+    // Loaded only for PostgreSQL: a SQLite server starts without the driver.
+    const [{ openPostgres }, { PostgresConnections }] = await Promise.all([import('../../storage/postgres/open.js'), import('./postgres.js')]);
     const pool = await openPostgres(database, options.postgres);
     return new PostgresConnections(describePostgresUrl(database), pool, schema, options.now, options.log);
   }

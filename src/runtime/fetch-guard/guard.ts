@@ -4,7 +4,7 @@
 // resolve to (and the socket then connects to exactly those checked addresses), every redirect hop.
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
-import { Agent, fetch as undiciFetch } from 'undici';
+import type { Agent } from 'undici';
 import { blockedAddressRule, blockedNameRule, describeRule } from './ip-rules.js';
 import type { BlockRule } from './ip-rules.js';
 import { currentScope } from '../scope.js';
@@ -60,9 +60,16 @@ export function checkUrl(url: URL, policy: FetchPolicy): void {
 
 const agents = new WeakMap<FetchPolicy, Agent>();
 
+/** undici, loaded on the first fetch: a server whose functions never call out does not pay for it. */
+let undiciLoaded: Promise<typeof import('undici')> | null = null;
+export const loadUndici = () => (undiciLoaded ??= import('undici'));
+
 /** An undici agent whose sockets resolve names through the policy and refuse any blocked address. */
-export function agentFor(policy: FetchPolicy): Agent {
+export async function agentFor(policy: FetchPolicy): Promise<Agent> {
   let agent = agents.get(policy);
+  if (agent) return agent;
+  const { Agent } = await loadUndici();
+  agent = agents.get(policy);
   if (agent) return agent;
   const lookup = (hostname: string, options: { all?: boolean }, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void) => {
     policy.resolve(hostname).then(
@@ -119,7 +126,8 @@ export async function guardedFetch(input: string | URL | Request, init: RequestI
     } else {
       try {
         const streamed = body instanceof ReadableStream ? { duplex: 'half' } : {};
-        response = (await undiciFetch(url, { ...(init as object), ...streamed, method, body: body as never, headers, redirect: 'manual', dispatcher: agentFor(policy) } as never)) as unknown as Response;
+        const [{ fetch: undiciFetch }, dispatcher] = await Promise.all([loadUndici(), agentFor(policy)]);
+        response = (await undiciFetch(url, { ...(init as object), ...streamed, method, body: body as never, headers, redirect: 'manual', dispatcher } as never)) as unknown as Response;
       } catch (error) {
         throw unwrapBlocked(error);
       }

@@ -3,9 +3,8 @@
 // encrypts the payload (RFC 8292, RFC 8291) — over the fetch guard's connections, since an
 // endpoint comes from a browser and could name any address. The push service's answer decides
 // what happens next; an answer that never comes after the request was sent is "maybe delivered".
-import { request, errors as undiciErrors } from 'undici';
-import webpush from 'web-push';
-import { agentFor, checkUrl, FetchBlockedError, unwrapBlocked } from '../fetch-guard/guard.js';
+import type webpushModule from 'web-push';
+import { agentFor, checkUrl, FetchBlockedError, loadUndici, unwrapBlocked } from '../fetch-guard/guard.js';
 import type { FetchPolicy } from '../fetch-guard/guard.js';
 
 export interface OutgoingPush {
@@ -76,6 +75,10 @@ export interface WebPushOptions {
   sendTimeoutMs?: number;
 }
 
+/** web-push, loaded on the first push sent: a server that sends none never loads it. */
+let webpushLoaded: Promise<typeof webpushModule> | null = null;
+const loadWebPush = () => (webpushLoaded ??= import('web-push').then((module) => module.default));
+
 export function webPushTransport(options: WebPushOptions): PushTransport {
   const timeout = options.sendTimeoutMs ?? 20_000;
   const vapidDetails = { subject: options.vapid.subject, publicKey: options.vapid.publicKey, privateKey: options.vapid.privateKey };
@@ -89,6 +92,7 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
       } catch (error) {
         return { kind: 'rejected', detail: (error as Error).message };
       }
+      const [webpush, { request, errors: undiciErrors }, dispatcher] = await Promise.all([loadWebPush(), loadUndici(), agentFor(options.policy)]);
       const details = webpush.generateRequestDetails(message.subscription, message.payload, {
         vapidDetails,
         TTL: message.ttl,
@@ -102,7 +106,7 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
           method: 'POST',
           headers: details.headers as Record<string, string>,
           body: details.body,
-          dispatcher: agentFor(options.policy),
+          dispatcher,
           headersTimeout: timeout,
           bodyTimeout: timeout,
         });

@@ -23,6 +23,8 @@ interface Subscription {
   id: string;
   path: string;
   args: unknown;
+  /** Its query and args, as part of the key that tells identical subscriptions apart. */
+  queryKey: string;
   reads: Read[];
   lastSent: string | null;
   dirty: boolean;
@@ -39,16 +41,31 @@ function invokerKey(invoker: Invoker): string {
   return key;
 }
 
-const PAYLOAD_TEXT = Symbol('payloadText');
+/** An update that carries its payload's JSON along (a private field: JSON.stringify never sees it). */
+class PreparedUpdate implements QueryUpdate {
+  readonly type = 'update' as const;
+  value?: unknown;
+  error?: ErrorBody;
+  readonly #text: string;
 
-/** Carries the payload's JSON along (not enumerable: the update itself is unchanged). */
-function withPayloadText(update: QueryUpdate, text: string): QueryUpdate {
-  return Object.defineProperty(update, PAYLOAD_TEXT, { value: text, enumerable: false });
+  constructor(
+    readonly id: string,
+    payload: { value: unknown } | { error: ErrorBody },
+    text: string,
+  ) {
+    if ('error' in payload) this.error = payload.error;
+    else this.value = payload.value;
+    this.#text = text;
+  }
+
+  static textOf(update: QueryUpdate): string | undefined {
+    return update instanceof PreparedUpdate ? update.#text : undefined;
+  }
 }
 
 /** The update as JSON, reusing the payload's serialisation when the hub made one. */
 export function updateJson(update: QueryUpdate): string {
-  const text = (update as QueryUpdate & { [PAYLOAD_TEXT]?: string })[PAYLOAD_TEXT];
+  const text = PreparedUpdate.textOf(update);
   if (text === undefined) return JSON.stringify(update);
   const rest = text.slice(1);
   return `{"type":"update","id":${JSON.stringify(update.id)}${rest === '}' ? '' : ','}${rest}`;
@@ -94,12 +111,12 @@ export class SubscriptionHub {
     }
     if (result.text === subscription.lastSent || this.bySubscriber.get(subscription.subscriber)?.get(subscription.id) !== subscription) return null;
     subscription.lastSent = result.text;
-    return withPayloadText({ type: 'update', id: subscription.id, ...result.payload }, result.text);
+    return new PreparedUpdate(subscription.id, result.payload, result.text);
   }
 
   /** Adds (or replaces) a subscription and delivers its first result. */
   async subscribe(subscriber: Subscriber, id: string, path: string, args: unknown): Promise<void> {
-    const subscription: Subscription = { subscriber, id, path, args, reads: [], lastSent: null, dirty: false };
+    const subscription: Subscription = { subscriber, id, path, args, queryKey: `${path}\u0000${JSON.stringify(args ?? null)}`, reads: [], lastSent: null, dirty: false };
     let mine = this.bySubscriber.get(subscriber);
     if (!mine) this.bySubscriber.set(subscriber, (mine = new Map()));
     mine.set(id, subscription);
@@ -186,7 +203,7 @@ export class SubscriptionHub {
     const runs = new Map<string, number>();
     const requests: CallRequest[] = [];
     const runOf = dirty.map((subscription) => {
-      const key = `${subscription.path}\u0000${JSON.stringify(subscription.args ?? null)}\u0000${invokerKey(subscription.subscriber.invoker)}`;
+      const key = `${subscription.queryKey}\u0000${invokerKey(subscription.subscriber.invoker)}`;
       let index = runs.get(key);
       if (index === undefined) {
         index = requests.push(this.requestFor(subscription)) - 1;

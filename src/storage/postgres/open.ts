@@ -5,6 +5,9 @@ import pg from 'pg';
 import { StorageError } from '../errors.js';
 import { isUnavailable } from './executor.js';
 import { migratePostgres } from './migrations.js';
+import { describePostgresUrl } from './url.js';
+
+export { describePostgresUrl, isPostgresUrl } from './url.js';
 
 export const MIN_POSTGRES_VERSION = 13;
 export const MAX_POSTGRES_VERSION = 18;
@@ -18,21 +21,6 @@ export interface PostgresOptions {
   applicationName?: string;
   /** Where unexpected pool errors are reported. */
   log?: (line: string) => void;
-}
-
-/** The URL without its password, for messages. */
-export function describePostgresUrl(url: string): string {
-  try {
-    const parsed = new URL(url);
-    parsed.password = '';
-    return parsed.toString();
-  } catch {
-    return 'the PostgreSQL URL';
-  }
-}
-
-export function isPostgresUrl(target: string): boolean {
-  return /^postgres(ql)?:\/\//i.test(target);
 }
 
 function explain(error: unknown, url: string): StorageError {
