@@ -1,7 +1,7 @@
 // The request handler of every Valet server, dev and start alike. In order: health checks
 // answer anyone; the Host must be one this server answers to; a browser page's Origin must be
-// allowed (the server's own for /admin/*); then the route. Errors become the API's JSON errors;
-// anything unexpected is a 500 logged with its stack. The node:http listener and the in-process
+// allowed (the server's own for /admin/* and /_dashboard/*); then the route. Errors become the
+// API's JSON errors; anything unexpected is a 500 logged with its stack. The node:http listener and the in-process
 // `requestInProcess` (tests, like Hono's app.request()) share it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionKind } from '../server/functions.js';

@@ -139,7 +139,7 @@ export class DocumentStore {
     // By statement, then by parameters: the statement's text is long and the same each time.
     let byParams = this.readCache.get(text);
     if (!byParams) this.readCache.set(text, (byParams = new Map()));
-    const key = params.length === 1 && typeof params[0] === 'string' ? params[0] : JSON.stringify(params);
+    const key = JSON.stringify(params);
     const cached = byParams.get(key);
     if (cached) return cached as Promise<T>;
     const rows = read();

@@ -126,11 +126,12 @@ describe('query plans', async () => {
         (q: InstanceType<typeof QueryBuilder>) => q.withIndex('by_email', (r) => r.eq('email', 'a@b.c')),
         (q: InstanceType<typeof QueryBuilder>) => q.withIndex('by_age', (r) => r.gt('age', 3)).order('desc'),
       ]) {
-        // The read cache keys each statement by its text and parameters: the statement to explain.
+        // The read cache keys each statement by its text, then its parameters: the statement to explain.
         store.readCache = new Map();
         const builder = new QueryBuilder(async (read) => read(store), store.currentSchema, 'users');
         await (build(builder) as InstanceType<typeof QueryBuilder>).take(1);
-        const [text, params] = [...store.readCache.keys()][0]!.split('\u0000') as [string, string];
+        const [text, byParams] = [...store.readCache][0]!;
+        const params = [...byParams.keys()][0]!;
         store.readCache = null;
         const rows = await store.sql.all<Record<string, string>>(`${onPostgres ? 'EXPLAIN' : 'EXPLAIN QUERY PLAN'} ${text}`, JSON.parse(params));
         const detail = rows.map((row) => row.detail ?? row['QUERY PLAN']).join(' | ');
