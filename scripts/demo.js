@@ -27,6 +27,7 @@ The demo app is in ./demo-app (its backend is demo-app/valet/). While valet dev 
   curl -s -H "Authorization: Bearer $TOKEN" -d '{"path":"users:create","args":{"email":"ada@example.com"}}' ${url}/api/mutation
   curl -s -d '{"path":"users:list","args":{}}' ${url}/api/query
   npx valet invocations ls; npx valet outbox ls; npx valet logs --follow
+Open the Dashboard link valet dev prints below (functions, invocations, logs, data, email, crons).
 Edit demo-app/valet/*.ts and watch it reload. Ctrl-C stops.
 
 `);

@@ -3,20 +3,22 @@
 // the documents (paged through the engine, written through mutations so live queries update), the
 // cron jobs, and the writes on outbox and scheduled rows. The same admin key and rules as
 // admin-routes.ts; the CLI's inspection commands read the same stores.
-import { describeCronJobs } from '../runtime/cron/describe.js';
-import { readRecentLogs } from '../runtime/function-logs.js';
 import { decodeValue, encodeValue } from '../protocol/values.js';
 import type { Invoker } from '../server/ctx.js';
 import type { AnyFunctionDefinition } from '../server/functions.js';
 import { validateArgs } from '../runtime/call/resolve.js';
+import { describeCronJobs } from '../runtime/cron/describe.js';
+import type { Engine } from '../runtime/engine.js';
 import { EngineError } from '../runtime/errors.js';
+import { readRecentLogs } from '../runtime/function-logs.js';
 import { getInvocation, markRerun } from '../runtime/invocations/store.js';
 import { retryEmails } from '../runtime/outbox/store.js';
+import { DocumentError } from '../storage/documents.js';
+import { storageFaultOf } from '../storage/faults.js';
 import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
 import type { HttpContext, HttpReply, HttpRequest } from './types.js';
-import type { Engine } from '../runtime/engine.js';
 
-const ADMIN: Invoker = { type: 'system', source: 'admin' } as Invoker;
+const ADMIN: Invoker = { type: 'system', source: 'admin' };
 
 async function jsonBody(request: HttpRequest, path: string): Promise<Record<string, unknown>> {
   requireJson(request.headers['content-type'], path);
@@ -66,12 +68,20 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
   const order = params.get('order') === 'asc' ? 'asc' : 'desc';
   const numItems = Math.min(Math.max(Number(params.get('limit') ?? 25) || 25, 1), 200);
   const cursor = params.get('cursor') || null;
-  const equals = params.get('eq');
+  const eqText = params.get('eq');
+  let equals: unknown = undefined;
+  if (eqText !== null) {
+    try {
+      equals = decodeValue(JSON.parse(eqText));
+    } catch {
+      throw new EngineError('invalid_request', 400, `eq must be a JSON value (a string in quotes), got ${JSON.stringify(eqText)}`);
+    }
+  }
   return engine.runInMutation('dashboard:data', ADMIN, async (ctx) => {
     let query = ctx.db.query(table);
     if (index !== null) {
       const field = index === 'by_creation_time' ? '_creationTime' : indexes.find((entry) => entry.name === index)!.fields[0]!;
-      query = equals === null ? query.withIndex(index) : query.withIndex(index, (q: any) => q.eq(field, decodeValue(JSON.parse(equals))));
+      query = eqText === null ? query.withIndex(index) : query.withIndex(index, (q: any) => q.eq(field, equals));
     }
     const page = await query.order(order).paginate({ numItems, cursor });
     return { documents: page.page.map((doc: unknown) => encodeValue(doc)), isDone: page.isDone, continueCursor: page.continueCursor };
@@ -85,13 +95,15 @@ function documentOf(body: Record<string, unknown>, path: string): Record<string,
   return fields;
 }
 
-/** Schema and argument violations reach the dashboard as 400s with their message. */
+/** Schema and argument violations reach the dashboard as 400s with their message; a storage fault keeps its 503/507. */
 async function asUserError<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
     if (error instanceof EngineError) throw error;
-    throw new EngineError('invalid_document', 400, (error as Error).message ?? String(error));
+    const fault = storageFaultOf(error);
+    if (fault) throw new EngineError(fault.code, fault.status, fault.message);
+    throw new EngineError(error instanceof DocumentError ? error.code : 'invalid_document', 400, (error as Error).message ?? String(error));
   }
 }
 
@@ -162,7 +174,7 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   }
   if (path === '/admin/data' && method === 'GET') return jsonReply(200, { tables: await tableCounts(engine) });
   const table = /^\/admin\/data\/(\w+)$/.exec(path);
-  if (table && method === 'GET') return jsonReply(200, await documentsPage(engine, table[1]!, params));
+  if (table && method === 'GET') return jsonReply(200, await asUserError(() => documentsPage(engine, table[1]!, params)));
   if (table && method === 'POST') {
     tableOf(engine, table[1]!);
     const fields = documentOf(await jsonBody(request, path), path);

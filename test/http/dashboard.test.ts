@@ -130,6 +130,8 @@ describe('the admin API behind it', () => {
     const page = await (await api('admin/data/users?index=by_email&eq=%22dash2%40example.com%22')).json();
     expect(page.documents).toEqual([expect.objectContaining({ _id: id, email: 'dash2@example.com', age: 31 })]);
     expect((await api('admin/data/users?index=nope')).status).toBe(400);
+    expect((await api('admin/data/users?index=by_email&eq=not-json')).status).toBe(400);
+    expect((await api('admin/data/users?cursor=garbage')).status).toBe(400);
     const exported = await (await api('admin/data/users/export')).text();
     expect(exported.trim().split('\n').map((line) => JSON.parse(line))).toContainEqual(expect.objectContaining({ _id: id, email: 'dash2@example.com' }));
     expect((await api(`admin/data/accounts/${id}`, { method: 'DELETE' })).status).toBe(404);
