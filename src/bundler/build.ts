@@ -32,6 +32,8 @@ export interface AppBundle {
 }
 
 export interface AppBuilder {
+  /** Loads esbuild and opens its context (a build after this starts at once). */
+  prepare(): Promise<void>;
   build(): Promise<AppBundle>;
   dispose(): Promise<void>;
 }
@@ -82,6 +84,9 @@ export function createAppBuilder(appDir: string): AppBuilder {
   }
 
   return {
+    async prepare() {
+      await contextFor(findModuleFiles(join(appDir, 'valet')));
+    },
     async build() {
       const files = findModuleFiles(join(appDir, 'valet'));
       const ctx = await contextFor(files);

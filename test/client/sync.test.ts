@@ -18,6 +18,7 @@ const ref = {
   createThenFail: functionRef('users:createThenFail', 'mutation', { access: 'public' }),
   byEmail: functionRef('users:byEmail', 'query', { access: 'public' }),
   emails: functionRef('users:emails', 'query', { access: 'public' }),
+  emailsSlowly: functionRef('users:emailsSlowly', 'query', { access: 'public' }),
   openAccount: functionRef('bank:open', 'mutation', { access: 'public' }),
 };
 
@@ -30,7 +31,7 @@ function client(url: string, options: ConstructorParameters<typeof ValetClient>[
 afterAll(() => clients.forEach((c) => c.close()));
 
 /** Collects a subscription's values; `next(n)` waits until at least n arrived. */
-function watch<T>(c: ValetClient, r: typeof ref.emails | typeof ref.byEmail, args: object) {
+function watch<T>(c: ValetClient, r: typeof ref.emails | typeof ref.byEmail | typeof ref.emailsSlowly, args: object) {
   const values: T[] = [];
   let waiters: (() => void)[] = [];
   const stop = c.subscribe(r as never, args as never, (value) => {
@@ -188,5 +189,17 @@ describe('live queries under a burst of writes', async () => {
     }
     await expect.poll(() => emails.values.at(-1)?.includes('burst-39@example.com'), { timeout: 5000 }).toBe(true);
     emails.stop();
+  });
+
+  it("catch up with a write committed while a new subscription's first run was in flight", async () => {
+    const c = client(served.url);
+    // The first run reads, then waits 300 ms; the write commits in between, after what it read.
+    const slow = watch<string[]>(c, ref.emailsSlowly, { ms: 300 });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await fetch(`${served.url}/api/mutation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:create', args: { email: 'during-first-run@example.com' } }) });
+    await expect.poll(() => slow.values.at(-1)?.includes('during-first-run@example.com'), { timeout: 5000 }).toBe(true);
+    // Its answers arrived in order: the one without the write first, never after.
+    expect(slow.values.map((v) => v.includes('during-first-run@example.com'))).toEqual([false, true]);
+    slow.stop();
   });
 });

@@ -168,8 +168,13 @@ describe('behind a load balancer', () => {
     for (const email of notAccepted) expect(stored.has(email), `${email} failed but was applied`).toBe(false);
     // B closed its WebSockets with "going away": the client reconnected (to C) and its live query goes on.
     const afterwards = watch(client(nginx.url));
+    await waitUntil(() => afterwards.updates > 0, 15_000, 'the first result of a new client through nginx after the SIGTERM');
     await value(nginx.url, 'mutation', 'users:create', { email: 'after-sigterm@example.com' });
-    await waitUntil(() => afterwards.emails.includes('after-sigterm@example.com'), 10_000, 'an update through nginx after the SIGTERM');
+    try {
+      await waitUntil(() => afterwards.emails.includes('after-sigterm@example.com'), 15_000, 'an update through nginx after the SIGTERM');
+    } catch (error) {
+      throw new Error(`${(error as Error).message} (${afterwards.updates} updates); C said:\n${c.process.output().slice(-3000)}`);
+    }
     await waitUntil(() => moved.emails.includes('after-sigterm@example.com'), 10_000, `the moved client's update (${moved.updates} updates, last ${moved.emails.length} emails, ${transitions.join(', ')})`);
     await balancer.close();
     instances = [c];

@@ -28,6 +28,11 @@ interface Subscription {
   reads: Read[];
   lastSent: string | null;
   dirty: boolean;
+  /**
+   * Its first run has not answered yet: it has no reads to match writes against, so any write
+   * committed meanwhile marks it, and it runs again once that first answer is out.
+   */
+  firstRun: boolean;
 }
 
 /** A response's update payload and its JSON, made once however many subscribers get it. */
@@ -116,13 +121,20 @@ export class SubscriptionHub {
 
   /** Adds (or replaces) a subscription and delivers its first result. */
   async subscribe(subscriber: Subscriber, id: string, path: string, args: unknown): Promise<void> {
-    const subscription: Subscription = { subscriber, id, path, args, queryKey: `${path}\u0000${JSON.stringify(args ?? null)}`, reads: [], lastSent: null, dirty: false };
+    const subscription: Subscription = { subscriber, id, path, args, queryKey: `${path}\u0000${JSON.stringify(args ?? null)}`, reads: [], lastSent: null, dirty: false, firstRun: true };
     let mine = this.bySubscriber.get(subscriber);
     if (!mine) this.bySubscriber.set(subscriber, (mine = new Map()));
     mine.set(id, subscription);
     const engine = this.engine();
-    const update = this.updateFor(subscription, engine ? await engine.call(this.requestFor(subscription)) : this.notReady());
+    let update: QueryUpdate | null;
+    try {
+      update = this.updateFor(subscription, engine ? await engine.call(this.requestFor(subscription)) : this.notReady());
+    } finally {
+      subscription.firstRun = false;
+    }
     if (update) subscriber.deliver([update]);
+    // A write committed while it ran may not be in what it read: run it again.
+    if (subscription.dirty) this.scheduleFlush();
   }
 
   unsubscribe(subscriber: Subscriber, id: string): void {
@@ -167,7 +179,7 @@ export class SubscriptionHub {
     const compare = dialect.compareFieldValues;
     for (const mine of this.bySubscriber.values()) {
       for (const subscription of mine.values()) {
-        if (!subscription.dirty && changes.some((change) => changeTouches(subscription.reads, change, compare))) {
+        if (!subscription.dirty && (subscription.firstRun || changes.some((change) => changeTouches(subscription.reads, change, compare)))) {
           subscription.dirty = true;
           any = true;
         }
@@ -188,7 +200,7 @@ export class SubscriptionHub {
   }
 
   private anyDirty(): boolean {
-    for (const mine of this.bySubscriber.values()) for (const subscription of mine.values()) if (subscription.dirty) return true;
+    for (const mine of this.bySubscriber.values()) for (const subscription of mine.values()) if (subscription.dirty && !subscription.firstRun) return true;
     return false;
   }
 
@@ -196,7 +208,8 @@ export class SubscriptionHub {
   private async flush(): Promise<void> {
     const engine = this.engine();
     if (!engine) return;
-    const dirty = [...this.bySubscriber.values()].flatMap((mine) => [...mine.values()].filter((s) => s.dirty));
+    // A subscription still waiting for its first answer runs after it (its answers stay in order).
+    const dirty = [...this.bySubscriber.values()].flatMap((mine) => [...mine.values()].filter((s) => s.dirty && !s.firstRun));
     if (dirty.length === 0) return;
     for (const subscription of dirty) subscription.dirty = false;
     // One run per distinct query, args and caller: its answer is every such subscriber's.
