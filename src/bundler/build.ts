@@ -32,8 +32,6 @@ export interface AppBundle {
 }
 
 export interface AppBuilder {
-  /** Loads esbuild and opens its context (a build after this starts at once). */
-  prepare(): Promise<void>;
   build(): Promise<AppBundle>;
   dispose(): Promise<void>;
 }
@@ -84,9 +82,6 @@ export function createAppBuilder(appDir: string): AppBuilder {
   }
 
   return {
-    async prepare() {
-      await contextFor(findModuleFiles(join(appDir, 'valet')));
-    },
     async build() {
       const files = findModuleFiles(join(appDir, 'valet'));
       const ctx = await contextFor(files);

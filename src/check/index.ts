@@ -6,7 +6,7 @@ import { checkCodegen, CodegenError } from '../codegen/index.js';
 import type { AppModel } from '../codegen/model.js';
 import type { Finding } from './finding.js';
 import { compareFindings } from './finding.js';
-import { startServedCheck } from './served-functions.js';
+import { servedButUnlisted } from './served-functions.js';
 import { runStaticRules } from './static-rules.js';
 import { typecheckApp } from './typecheck.js';
 import type { TypeScriptCompiler } from './typecheck.js';
@@ -49,10 +49,8 @@ export async function runCheck(appDir: string, options: CheckOptions = {}): Prom
   // Start tsc first: it runs in its own process while this one does codegen and the rules.
   const typescript = typecheck ? typecheckApp(appDir) : undefined;
   const codegen = codegenFindings(appDir);
-  // The build for the served-functions check runs in esbuild's process while this one runs the rules.
-  const served = codegen.model ? await startServedCheck(appDir, codegen.model) : null;
   const findings = [...codegen.findings, ...runStaticRules(appDir)];
-  if (served) findings.push(...(await served.findings));
+  if (codegen.model) findings.push(...(await servedButUnlisted(appDir, codegen.model)));
   const typed = typescript ? await typescript : undefined;
   if (typed) findings.push(...typed.findings);
   findings.sort(compareFindings);

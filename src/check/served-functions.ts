@@ -2,7 +2,6 @@
 // serves. `valet check` builds valet/ the way the server does and compares: each served function
 // missing from the generated api is an error, at its definition's line.
 import { createAppBuilder } from '../bundler/build.js';
-import type { AppBundle } from '../bundler/build.js';
 import { evaluateBundle } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
 import type { AppModel } from '../codegen/model.js';
@@ -10,31 +9,11 @@ import { UserError } from '../errors/user-error.js';
 import { buildRegistry, describeUnlisted, unlistedFunctions } from '../runtime/registry.js';
 import type { Finding } from './finding.js';
 
-/**
- * Starts the build (esbuild works in a process of its own) and resolves once esbuild has it, so
- * the caller can run the static rules meanwhile; `findings` then compares what it serves.
- */
-export async function startServedCheck(appDir: string, model: AppModel): Promise<{ findings: Promise<Finding[]> }> {
+export async function servedButUnlisted(appDir: string, model: AppModel): Promise<Finding[]> {
+  const maps = new BundleMaps(appDir);
   const builder = createAppBuilder(appDir);
   try {
-    await builder.prepare();
-  } catch (error) {
-    await builder.dispose();
-    throw error;
-  }
-  const bundle = builder.build();
-  // Let the build's request reach esbuild before this process turns to synchronous work.
-  await new Promise((resolve) => setImmediate(resolve));
-  const findings = compare(appDir, model, bundle).finally(() => builder.dispose());
-  // Awaited by the caller later; a rejection meanwhile is not "unhandled".
-  findings.catch(() => undefined);
-  return { findings };
-}
-
-async function compare(appDir: string, model: AppModel, bundle: Promise<AppBundle>): Promise<Finding[]> {
-  const maps = new BundleMaps(appDir);
-  try {
-    const registry = buildRegistry(evaluateBundle(await bundle, appDir, maps), (stack) => maps.rewriteStack(stack));
+    const registry = buildRegistry(evaluateBundle(await builder.build(), appDir, maps), (stack) => maps.rewriteStack(stack));
     const listed = model.modules.flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}`));
     return unlistedFunctions(registry, listed, (stack) => maps.rewriteStack(stack)).map((fn) => ({
       file: fn.location?.file ?? 'valet',
@@ -51,5 +30,7 @@ async function compare(appDir: string, model: AppModel, bundle: Promise<AppBundl
     return error.locations.length > 0
       ? error.locations.map((l) => ({ file: l.file, line: l.line ?? 1, column: l.column ?? 1, rule: 'build', severity: 'error' as const, message: l.message }))
       : [{ file: error.location?.file ?? 'valet', line: error.location?.line ?? 1, column: error.location?.column ?? 1, rule: 'build', severity: 'error' as const, message: error.message }];
+  } finally {
+    await builder.dispose();
   }
 }
