@@ -42,6 +42,11 @@ export function badge(text: string, kind = text): HTMLElement {
   return h('span', { class: `badge badge-${kind.replace(/[^\w-]/g, '')}` }, text);
 }
 
+/** A table body's rows, or one row saying why there are none. */
+export function tableRows<T>(items: T[], columns: number, empty: string, row: (item: T) => HTMLElement): HTMLElement | HTMLElement[] {
+  return items.length === 0 ? h('tr', {}, h('td', { colspan: columns, class: 'muted' }, empty)) : items.map(row);
+}
+
 export function errorBox(message: string): HTMLElement {
   return h('p', { class: 'error', role: 'alert' }, message);
 }

@@ -13,6 +13,8 @@ import { EngineError } from '../runtime/errors.js';
 import { readRecentLogs } from '../runtime/function-logs.js';
 import { getInvocation, markRerun } from '../runtime/invocations/store.js';
 import { retryEmails } from '../runtime/outbox/store.js';
+import { cancelScheduled } from '../runtime/scheduler/store.js';
+import { listTables } from '../storage/browse.js';
 import { DocumentError } from '../storage/documents.js';
 import { storageFaultOf } from '../storage/faults.js';
 import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
@@ -50,9 +52,8 @@ function tableOf(engine: Engine, table: string): { name: string; indexes: { name
 }
 
 async function tableCounts(engine: Engine) {
-  const counts = new Map(
-    (await engine.connections.autoCommit.sql.all<{ tbl: string; n: number | string }>('SELECT tbl, count(*) AS n FROM _valet_documents GROUP BY tbl')).map((row) => [row.tbl, Number(row.n)]),
-  );
+  // PostgreSQL's count(*) is a bigint, which pg hands over as a string.
+  const counts = new Map((await listTables(engine.connections.autoCommit.sql)).map((row) => [row.table, Number(row.documents)]));
   const declared = Object.keys(engine.registry.schema?.tables ?? {});
   const names = [...new Set([...declared, ...counts.keys()])].sort();
   return names.map((name) => ({ name, documents: counts.get(name) ?? 0, declared: declared.includes(name), indexes: declared.includes(name) ? tableOf(engine, name).indexes : [] }));
@@ -166,10 +167,8 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   }
   const cancel = /^\/admin\/scheduled\/([\w-]+)\/cancel$/.exec(path);
   if (cancel && method === 'POST') {
-    const { changes } = await engine.connections.inWriteTransaction((store) =>
-      store.sql.run("UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'", [Date.now(), cancel[1]]),
-    );
-    if (changes === 0) throw new EngineError('invalid_request', 409, `scheduled call ${cancel[1]} is not pending (only pending calls can be canceled)`);
+    const canceled = await engine.connections.inWriteTransaction((store) => cancelScheduled(store.sql, cancel[1]!, Date.now()));
+    if (!canceled) throw new EngineError('invalid_request', 409, `scheduled call ${cancel[1]} is not pending (only pending calls can be canceled)`);
     return jsonReply(200, { canceled: cancel[1] });
   }
   if (path === '/admin/data' && method === 'GET') return jsonReply(200, { tables: await tableCounts(engine) });

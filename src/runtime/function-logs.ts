@@ -1,6 +1,6 @@
 // console.* inside functions: each line is tagged with the function and invocation it came from,
 // printed to the terminal and appended to .valet/logs.ndjson for `valet logs` in another terminal.
-import { appendFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync } from 'node:fs';
+import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { format } from 'node:util';
 import { currentScope } from './scope.js';
@@ -66,8 +66,26 @@ export function parseLogLines(text: string): LogEntry[] {
     });
 }
 
-/** The last `limit` entries (of one function), across the rolled-over file. */
+/** How much of each file's end is read: the CLI and the dashboard ask for the recent lines. */
+const TAIL_BYTES = 4 * 1024 * 1024;
+
+/** The last TAIL_BYTES of a file (the first, torn line dropped), or the whole of a smaller one. */
+function readTail(path: string): string {
+  const size = statSync(path).size;
+  if (size <= TAIL_BYTES) return readFileSync(path, 'utf8');
+  const buffer = Buffer.alloc(TAIL_BYTES);
+  const fd = openSync(path, 'r');
+  try {
+    readSync(fd, buffer, 0, TAIL_BYTES, size - TAIL_BYTES);
+  } finally {
+    closeSync(fd);
+  }
+  const text = buffer.toString('utf8');
+  return text.slice(text.indexOf('\n') + 1);
+}
+
+/** The last `limit` entries (of one function), across the rolled-over file, from the end of each. */
 export function readRecentLogs(file: string, limit: number, fn?: string): LogEntry[] {
-  const entries = [file + '.1', file].flatMap((path) => (existsSync(path) ? parseLogLines(readFileSync(path, 'utf8')) : []));
+  const entries = [file + '.1', file].flatMap((path) => (existsSync(path) ? parseLogLines(readTail(path)) : []));
   return entries.filter((e) => !fn || e.function === fn).slice(-limit);
 }

@@ -1,7 +1,7 @@
 // Cron jobs with their schedule, next run and last status, a button to run one now, and the run
 // history with lag, catch-ups and skips.
 import { get, post } from '../api.js';
-import { badge, errorBox, h, replace, time } from '../dom.js';
+import { badge, errorBox, h, replace, tableRows, time } from '../dom.js';
 import type { Page } from './page.js';
 import { serialized } from './page.js';
 
@@ -44,9 +44,7 @@ export function crons(): Page {
       const [{ jobs: all }, { runs: history }] = await Promise.all([get<{ jobs: Job[] }>('admin/crons'), get<{ runs: Run[] }>('admin/cron/runs?limit=100')]);
       replace(
         jobs,
-        all.length === 0
-          ? h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No cron jobs: valet/crons.ts default-exports cronJobs().'))
-          : all.map((job) =>
+        tableRows(all, 6, 'No cron jobs: valet/crons.ts default-exports cronJobs().', (job) =>
               h(
                 'tr',
                 { 'data-testid': 'cron-job' },
@@ -61,9 +59,7 @@ export function crons(): Page {
       );
       replace(
         runs,
-        history.length === 0
-          ? h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'No runs yet.'))
-          : history.map((run) =>
+        tableRows(history, 6, 'No runs yet.', (run) =>
               h(
                 'tr',
                 { 'data-testid': 'cron-run' },

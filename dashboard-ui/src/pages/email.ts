@@ -2,7 +2,7 @@
 // with its headers, HTML (in a sandboxed frame: no scripts, no access to this page), text or push
 // payload, and each delivery attempt; retry for a failed or dead-lettered one.
 import { get, post } from '../api.js';
-import { badge, errorBox, h, json, replace, time } from '../dom.js';
+import { badge, errorBox, h, json, replace, tableRows, time } from '../dom.js';
 import type { Page } from './page.js';
 import { serialized } from './page.js';
 
@@ -44,9 +44,7 @@ function list(query: URLSearchParams): Page {
       replace(problem);
       replace(
         rows,
-        messages.length === 0
-          ? h('tr', {}, h('td', { colspan: 5, class: 'muted' }, 'Nothing in the outbox yet: ctx.email.enqueue and ctx.push.enqueue put messages here.'))
-          : messages.map((m) =>
+        tableRows(messages, 5, 'Nothing in the outbox yet: ctx.email.enqueue and ctx.push.enqueue put messages here.', (m) =>
               h(
                 'tr',
                 { 'data-testid': 'message' },

@@ -1,7 +1,7 @@
 // The action invocation log: filter by function, status and time; one invocation in full with
 // its log lines; re-run it (same args, or edited) as a new invocation linked to this one.
 import { get, post } from '../api.js';
-import { badge, errorBox, h, json, replace, time } from '../dom.js';
+import { badge, errorBox, h, json, replace, tableRows, time } from '../dom.js';
 import type { Page } from './page.js';
 import { serialized } from './page.js';
 
@@ -47,9 +47,7 @@ function list(query: URLSearchParams): Page {
       replace(problem);
       replace(
         rows,
-        invocations.length === 0
-          ? h('tr', {}, h('td', { colspan: 7, class: 'muted' }, 'No invocations yet: run an action (from the Functions page, a client or valet run).'))
-          : invocations.map((inv) =>
+        tableRows(invocations, 7, 'No invocations yet: run an action (from the Functions page, a client or valet run).', (inv) =>
               h(
                 'tr',
                 { 'data-testid': 'invocation' },

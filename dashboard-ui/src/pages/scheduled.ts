@@ -1,7 +1,7 @@
 // Work scheduled with ctx.scheduler: pending, running, done, failed and canceled, with cancel for
 // what has not started.
 import { get, post } from '../api.js';
-import { badge, errorBox, h, json, replace, time } from '../dom.js';
+import { badge, errorBox, h, json, replace, tableRows, time } from '../dom.js';
 import type { Page } from './page.js';
 import { serialized } from './page.js';
 
@@ -38,9 +38,7 @@ export function scheduled(): Page {
       const { scheduled: all } = await get<{ scheduled: Scheduled[] }>(`admin/scheduled?${params}`);
       replace(
         rows,
-        all.length === 0
-          ? h('tr', {}, h('td', { colspan: 6, class: 'muted' }, 'Nothing scheduled: ctx.scheduler.runAfter and runAt put work here.'))
-          : all.map((item) =>
+        tableRows(all, 6, 'Nothing scheduled: ctx.scheduler.runAfter and runAt put work here.', (item) =>
               h(
                 'tr',
                 { 'data-testid': 'scheduled' },

@@ -3,7 +3,7 @@
 // the functions' log file, and the server's build state — every 50 ms while at least one page
 // listens, and nothing at all otherwise. A page hears which of them moved, then re-reads what it
 // shows through the admin API: one source of truth, and no event the page could miss for good.
-import { existsSync, statSync } from 'node:fs';
+import { statSync } from 'node:fs';
 
 export type FeedTopic = 'db' | 'logs' | 'state';
 export type FeedListener = (topics: FeedTopic[]) => void;
@@ -51,8 +51,8 @@ export class ChangeFeed {
       // A database that went away is a state of its own; the page shows what the API then says.
       db = `unreachable: ${(error as Error).message}`;
     }
-    const file = this.probes.logsFile;
-    const logs = file && existsSync(file) ? `${statSync(file).size}:${statSync(file).mtimeMs}` : '0';
+    const stat = this.probes.logsFile ? statSync(this.probes.logsFile, { throwIfNoEntry: false }) : undefined;
+    const logs = stat ? `${stat.size}:${stat.mtimeMs}` : '0';
     return { db, logs, state: this.probes.state() };
   }
 

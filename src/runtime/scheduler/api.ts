@@ -6,6 +6,7 @@ import { findNonJson } from '../../storage/documents.js';
 import { newId } from '../../storage/ids.js';
 import type { WriteExecutor } from '../database-api.js';
 import { EngineError } from '../errors.js';
+import { cancelScheduled } from './store.js';
 
 function invalid(message: string): EngineError {
   return new EngineError('invalid_schedule', 500, `ctx.scheduler: ${message}`);
@@ -50,7 +51,7 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
     },
     cancel: (id: string) =>
       write(async (store) => {
-        await store.sql.run("UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'", [now(), id]);
+        await cancelScheduled(store.sql, id, now());
       }),
   };
 }

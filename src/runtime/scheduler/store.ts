@@ -31,3 +31,8 @@ export async function listScheduled(sql: SqlExecutor, filter: { status?: Schedul
     error: r.error === null ? null : JSON.parse(r.error),
   }));
 }
+
+/** Cancels a call that has not started (ctx.scheduler.cancel, the dashboard); whether it was pending. */
+export async function cancelScheduled(sql: SqlExecutor, id: string, now: number): Promise<boolean> {
+  return (await sql.run("UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'", [now, id])).changes > 0;
+}
