@@ -200,6 +200,10 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     await page.getByText('No log lines yet').waitFor();
     await page.getByLabel('text').fill('');
     await shoot(page, 'logs');
+    // A query's or mutation's id (log lines carry one) is not in the action invocation log: said so, no re-run.
+    await page.goto(`${url}/_dashboard/#/invocations/not-an-action`);
+    await page.getByText('not-an-action is not an action invocation').waitFor();
+    expect(await page.getByRole('form', { name: 're-run' }).isHidden()).toBe(true);
 
     // Crons: run the daily digest now; its run shows up.
     await page.goto(`${url}/_dashboard/#/crons`);

@@ -1,6 +1,7 @@
 // The action invocation log: filter by function, status and time; one invocation in full with
 // its log lines; re-run it (same args, or edited) as a new invocation linked to this one.
 import { get, post } from '../api.js';
+import type { ApiError } from '../api.js';
 import { badge, errorBox, h, json, replace, tableRows, time } from '../dom.js';
 import type { Page } from './page.js';
 import { serialized } from './page.js';
@@ -85,6 +86,7 @@ function detail(id: string): Page {
   const args = h('textarea', { 'aria-label': 'args to re-run with', rows: 6, class: 'code', spellcheck: 'false' });
   const rerunResult = h('div');
   let loaded: Invocation | null = null;
+  const rerunForm = h('form', { class: 'card', 'aria-label': 're-run' }, h('h2', {}, 'Re-run'), h('p', { class: 'muted' }, 'Runs the action again as the same invoker: a new invocation, linked to this one.'), args, h('button', { type: 'submit' }, 'Re-run'), rerunResult);
   async function rerun(event: Event) {
     event.preventDefault();
     let parsed: unknown;
@@ -102,18 +104,23 @@ function detail(id: string): Page {
       replace(rerunResult, errorBox((error as Error).message));
     }
   }
+  rerunForm.addEventListener('submit', (event) => void rerun(event));
   const refresh = serialized(async () => {
+    const lines = (await get<{ logs: { time: string; level: string; message: string }[] }>(`admin/logs?invocation=${encodeURIComponent(id)}`)).logs;
+    logsView.textContent = lines.length ? lines.map((line) => `${line.time} [${line.level}] ${line.message}`).join('\n') : '(no log lines)';
     let inv: Invocation;
     try {
       inv = await get<Invocation>(`admin/invocations/${encodeURIComponent(id)}`);
     } catch (error) {
-      replace(body, errorBox((error as Error).message));
+      // Queries and mutations log lines under an id too, but only actions are in the invocation log.
+      const notAction = (error as ApiError).status === 404;
+      replace(body, notAction ? h('p', { class: 'muted' }, `${id} is not an action invocation (queries and mutations are not logged as invocations); its log lines are below.`) : errorBox((error as Error).message));
+      rerunForm.hidden = notAction;
       return;
     }
+    rerunForm.hidden = false;
     if (!loaded) args.value = inv.sensitive ? '{}' : json(inv.args ?? {});
     loaded = inv;
-    const lines = (await get<{ logs: { time: string; level: string; message: string }[] }>(`admin/logs?invocation=${encodeURIComponent(id)}`)).logs;
-    logsView.textContent = lines.length ? lines.map((line) => `${line.time} [${line.level}] ${line.message}`).join('\n') : '(no log lines)';
     replace(
       body,
       h('h1', {}, inv.function, ' ', badge(inv.status)),
@@ -147,7 +154,7 @@ function detail(id: string): Page {
       body,
       h('h2', {}, 'Log lines'),
       logsView,
-      h('form', { class: 'card', onsubmit: rerun, 'aria-label': 're-run' }, h('h2', {}, 'Re-run'), h('p', { class: 'muted' }, 'Runs the action again as the same invoker: a new invocation, linked to this one.'), args, h('button', { type: 'submit' }, 'Re-run'), rerunResult),
+      rerunForm,
     ),
     refresh: (topics) => (topics.includes('db') || topics.includes('logs') ? refresh() : Promise.resolve()),
   };
