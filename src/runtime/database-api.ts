@@ -5,6 +5,7 @@ import type { DocumentStore, StoredDocument } from '../storage/documents.js';
 import { QueryBuilder } from '../storage/query.js';
 import type { ReadExecutor } from '../storage/query.js';
 import type { Read } from '../storage/read-set.js';
+import type { Fence } from './claims/fence.js';
 import type { Connections } from './connections/types.js';
 import { EngineError } from './errors.js';
 import { currentScope, runInScope } from './scope.js';
@@ -17,6 +18,10 @@ export interface InvocationState {
   transaction: DocumentStore | null;
   /** Rejects when the invocation times out, so a transaction it holds is rolled back and released. */
   aborted?: Promise<never>;
+  /** The claim an action runs under: its write transactions commit only while it holds. */
+  fence?: Fence;
+  /** Set once one of an action's writes committed (a transient failure after that is not "nothing happened"). */
+  committed?: boolean;
 }
 
 function ensureActive(state: InvocationState): void {
@@ -53,6 +58,14 @@ function readerApi(state: InvocationState, read: ReadExecutor, store: () => Docu
       return new QueryBuilder(read, schema(), table, record);
     },
   };
+}
+
+/** Notes on the state that a write transaction of the invocation committed. */
+function committedBy<T>(state: InvocationState, transaction: Promise<T>): Promise<T> {
+  return transaction.then((result) => {
+    state.committed = true;
+    return result;
+  });
 }
 
 export type WriteExecutor = <T>(op: (store: DocumentStore) => Promise<T>) => Promise<T>;
@@ -105,7 +118,14 @@ export function actionWriter(state: InvocationState, connections: Connections): 
     }
     const tx = currentScope()?.inTransaction ? state.transaction : null;
     if (tx) return attempt(() => op(tx));
-    return connections.inWriteTransaction((store) => op(store));
+    return committedBy(
+      state,
+      connections.inWriteTransaction(async (store) => {
+        const result = await op(store);
+        await state.fence?.check(store);
+        return result;
+      }),
+    );
   };
 }
 
@@ -125,17 +145,22 @@ export function actionDatabase(state: InvocationState, connections: Connections)
       throw new EngineError('nested_transaction', 500, `${state.path}: ctx.db.transaction cannot be nested; put all the writes in the outer transaction`);
     }
     if (typeof fn !== 'function') throw new EngineError('invalid_transaction', 500, 'ctx.db.transaction: pass an async function (tx) => { ... }');
-    return connections.inWriteTransaction(async (store) => {
-      state.transaction = store;
-      try {
-        const tx = mutationDatabase(state, store);
-        const inner = scope ? { ...scope, inTransaction: true } : undefined;
-        const work = inner ? runInScope(inner, () => fn(tx)) : fn(tx);
-        return await (state.aborted ? Promise.race([work, state.aborted]) : work);
-      } finally {
-        state.transaction = null;
-      }
-    });
+    return committedBy(
+      state,
+      connections.inWriteTransaction(async (store) => {
+        state.transaction = store;
+        try {
+          const tx = mutationDatabase(state, store);
+          const inner = scope ? { ...scope, inTransaction: true } : undefined;
+          const work = inner ? runInScope(inner, () => fn(tx)) : fn(tx);
+          const result = await (state.aborted ? Promise.race([work, state.aborted]) : work);
+          await state.fence?.check(store);
+          return result;
+        } finally {
+          state.transaction = null;
+        }
+      }),
+    );
   };
 
   return {

@@ -20,6 +20,8 @@ import { CronRunner } from './cron/runner.js';
 import { EngineError } from './errors.js';
 import { installFetchGuard, systemResolver } from './fetch-guard/guard.js';
 import type { FetchPolicy, Resolver } from './fetch-guard/guard.js';
+import { DATABASE_TIME_SQL, DatabaseClock } from './claims/database-clock.js';
+import { LastingWrites } from './claims/lasting-write.js';
 import { InstanceRegistry } from './instances.js';
 import type { InstanceOptions } from './instances.js';
 import { pruneInvocations } from './invocations/store.js';
@@ -33,6 +35,7 @@ import type { OutboxWorkerOptions } from './outbox/worker.js';
 import type { LoadedModules, MapStack, Registry } from './registry.js';
 import { buildRegistry } from './registry.js';
 import { ScheduledRunner } from './scheduler/runner.js';
+import type { Invoke } from './scheduler/runner.js';
 import { findSchemaViolations, SchemaMismatchError, schemaSignature } from './schema-check.js';
 
 export interface EngineOptions {
@@ -74,6 +77,8 @@ export interface EngineOptions {
    * `false` keeps none (valet/testing: a database of its own); a background engine always has one.
    */
   instances?: InstanceOptions | false;
+  /** Scheduled calls run at once per instance (default 10). */
+  scheduler?: { concurrency?: number };
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -106,6 +111,8 @@ export interface Engine {
   readonly connections: Connections;
   /** This engine among the instances sharing its database (null in valet/testing). */
   readonly instance: InstanceRegistry | null;
+  /** Claims of work this instance lost to another while it ran them (each also a log line). */
+  readonly lostClaims: number;
   /** Whether the background work it was asked for (email, scheduler, crons) is running. */
   readonly workersRunning: boolean;
   readonly dev: boolean;
@@ -131,9 +138,14 @@ async function applySchema(connections: Connections, schema: Registry['schema'])
   );
 }
 
+async function readDatabaseTime(connections: Connections): Promise<number> {
+  return (await connections.autoCommit.sql.get<{ now: number }>(DATABASE_TIME_SQL))!.now;
+}
+
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const env = options.env ?? process.env;
-  const clock = options.clock ?? systemClock;
+  // Replaced by the database's clock on PostgreSQL once connected (unless a test injects one).
+  let clock: Clock = options.clock ?? systemClock;
   const dev = env.VALET_DEV === '1';
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const mapStack = options.mapStack ?? ((stack: string) => stack);
@@ -141,7 +153,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Verified bearer tokens, made on the first one (authenticate() below).
   let tokens: TokenCache | null = null;
   const connections = await openConnections(options.database, registry.schema, { now: () => clock.now(), readerPoolSize: options.readerPoolSize, postgres: { log, ...options.postgres }, log });
+  const databaseClock = connections.backend === 'postgres' && !options.clock ? new DatabaseClock(systemClock, () => readDatabaseTime(connections), log) : null;
   try {
+    await databaseClock?.sync();
+    if (databaseClock) clock = databaseClock;
     await applySchema(connections, registry.schema);
   } catch (error) {
     await connections.close();
@@ -149,7 +164,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
   let appliedSchema = schemaSignature(registry.schema);
   const background = options.background ?? false;
-  const instance = options.instances === false && !background ? null : new InstanceRegistry(connections, clock, log, options.instances || {});
+  const instance = options.instances === false && !background ? null : new InstanceRegistry(connections, clock, log, options.instances || {}, databaseClock ? () => databaseClock.sync() : undefined);
   try {
     await instance?.register();
   } catch (error) {
@@ -157,6 +172,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     throw error;
   }
 
+  const lasting = new LastingWrites(clock, log);
+  let lostClaims = 0;
   installFetchGuard();
   const fetchPolicy: FetchPolicy = { allowLoopback: dev, resolve: options.resolve ?? systemResolver, respond: options.respondToFetch };
   const core: EngineCore = {
@@ -166,6 +183,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       return registry;
     },
     clock,
+    lasting,
+    lostClaim: (label) => {
+      lostClaims++;
+      log(`${label}: another instance took it over while this one ran it (a pause past the lease?); this instance's result was not recorded`);
+    },
     fetchPolicy,
     pushPolicy: { allowInsecureEndpoints: options.allowInsecurePushEndpoints ?? dev },
     dev,
@@ -181,13 +203,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     call: (request: CallRequest, snapshot?: DocumentStore) => callFunction(core, request, snapshot),
   };
-  const invoke = (kind: CallRequest['kind'], path: string, args: unknown, invoker: Invoker) => callFunction(core, { kind, path, args, invoker, external: false });
+  const invoke: Invoke = (kind, path, args, invoker, fence) => callFunction(core, { kind, path, args, invoker, external: false, fence });
   const transport = options.emailTransport ?? captureTransport((email) => log(`✉ email to ${email.to.join(', ')}: "${email.subject}" (valet outbox show ${email.id})`));
   const tuning = Object.fromEntries(Object.entries(options.outbox ?? {}).filter(([, value]) => value !== undefined));
   const pushTransport = options.pushTransport ?? capturePushTransport((message) => log(`🔔 push to ${new URL(message.subscription.endpoint).host}: "${JSON.parse(message.payload).title}" (valet outbox show ${message.id})`));
-  const outbox = new OutboxWorker({ connections, transport, pushTransport, clock, log, instance: core.instanceId, ...tuning });
-  const scheduled = new ScheduledRunner(connections, clock, invoke, log, core.instanceId);
-  const crons = new CronRunner(connections, clock, invoke, log, core.instanceId);
+  const outbox = new OutboxWorker({ connections, transport, pushTransport, clock, log, instance: core.instanceId, lasting, onLostClaim: core.lostClaim, ...tuning });
+  const scheduled = new ScheduledRunner({ connections, clock, invoke, log, instance: core.instanceId, lasting, onLostClaim: core.lostClaim, concurrency: options.scheduler?.concurrency });
+  const crons = new CronRunner({ connections, clock, invoke, log, instance: core.instanceId, lasting, onLostClaim: core.lostClaim });
   crons.setJobs(registry.crons);
 
   // Idempotency records must outlive any sensible retry window: never less than a day.
@@ -248,8 +270,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     dev,
     authConfigured: Boolean(options.auth),
+    get lostClaims() {
+      return lostClaims;
+    },
     async close() {
       await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
+      await lasting.close();
       await instance?.stop();
       await connections.close();
     },

@@ -5,6 +5,8 @@
 // `interrupted`, scheduled calls go back to pending, cron runs are marked interrupted. A live
 // instance's work is never touched, so several instances share one PostgreSQL database safely.
 // On SQLite one server owns the file, so a server starting treats every other instance as gone.
+// On PostgreSQL liveness is judged by the database's clock alone, inside the statements: an
+// instance whose own clock is off can neither look dead to the others nor declare them dead.
 import { hostname } from 'node:os';
 import { newId } from '../storage/ids.js';
 import type { SqlExecutor } from '../storage/sql.js';
@@ -30,10 +32,20 @@ export interface Reaped {
 /** Rows whose instance is not in the live set, for a table with an `instance` column. */
 const ORPHANED = (liveSet: string) => `status = 'running' AND (instance IS NULL OR instance NOT IN (${liveSet}))`;
 
-/** Reaps, in the caller's transaction, the work of every instance not live at `now`. */
+/** "Now" in a statement about liveness: the database's clock on PostgreSQL, the bound `now` on SQLite. */
+function nowIn(sql: SqlExecutor): string {
+  return sql.dialect.name === 'postgres' ? 'CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS double precision)' : 'CAST(? AS REAL)';
+}
+
+/** The bound parameters that go with nowIn(sql). */
+function nowParams(sql: SqlExecutor, now: number): number[] {
+  return sql.dialect.name === 'postgres' ? [] : [now];
+}
+
+/** Reaps, in the caller's transaction, the work of every instance not live at `now` (SQLite) or the database's now (PostgreSQL). */
 export async function reapDeadInstances(sql: SqlExecutor, me: string, now: number, ttlMs: number, everyoneElse: boolean): Promise<Reaped> {
-  const live = everyoneElse ? 'SELECT CAST(? AS TEXT)' : 'SELECT id FROM _valet_instances WHERE id = ? OR heartbeat_at >= ?';
-  const params = everyoneElse ? [me] : [me, now - ttlMs];
+  const live = everyoneElse ? 'SELECT CAST(? AS TEXT)' : `SELECT id FROM _valet_instances WHERE id = ? OR heartbeat_at >= ${nowIn(sql)} - ?`;
+  const params = everyoneElse ? [me] : [me, ...nowParams(sql, now), ttlMs];
   const invocations = await sql.run(
     `UPDATE _valet_action_invocations SET status = 'interrupted', http_status = 500, error = ?, finished_at = ?, duration_ms = ? - started_at WHERE ${ORPHANED(live)}`,
     [JSON.stringify(INTERRUPTED_ERROR), now, now, ...params],
@@ -56,6 +68,8 @@ export class InstanceRegistry {
     private readonly clock: Clock,
     private readonly log: (line: string) => void,
     options: InstanceOptions = {},
+    /** Runs with every heartbeat (the database clock measures its offset again). */
+    private readonly onBeat?: () => Promise<void>,
   ) {
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
     this.ttlMs = options.ttlMs ?? 30_000;
@@ -64,11 +78,13 @@ export class InstanceRegistry {
 
   /** Joins the database's instances; the heartbeat starts. */
   async register(): Promise<void> {
-    const now = this.clock.now();
-    await this.connections.inWriteTransaction((store) =>
-      store.sql.run('INSERT INTO _valet_instances (id, started_at, heartbeat_at, pid, hostname) VALUES (?, ?, ?, ?, ?)', [this.id, now, now, process.pid, hostname()]),
-    );
+    await this.connections.inWriteTransaction((store) => this.insert(store.sql));
     this.loop.start();
+  }
+
+  private insert(sql: SqlExecutor) {
+    const now = this.clock.now();
+    return sql.run(`INSERT INTO _valet_instances (id, started_at, heartbeat_at, pid, hostname) VALUES (?, ?, ${nowIn(sql)}, ?, ?)`, [this.id, now, ...nowParams(sql, now), process.pid, hostname()]);
   }
 
   /**
@@ -92,15 +108,16 @@ export class InstanceRegistry {
   }
 
   private async beat(): Promise<number> {
-    const now = this.clock.now();
-    const { changes } = await this.connections.inWriteTransaction((store) => store.sql.run('UPDATE _valet_instances SET heartbeat_at = ? WHERE id = ?', [now, this.id]));
+    const { changes } = await this.connections.inWriteTransaction((store) =>
+      store.sql.run(`UPDATE _valet_instances SET heartbeat_at = ${nowIn(store.sql)} WHERE id = ?`, [...nowParams(store.sql, this.clock.now()), this.id]),
+    );
     if (changes === 0) {
-      // Another instance saw this one as dead (a pause longer than the TTL) and took over its work.
+      // Another instance saw this one as dead (a pause longer than the TTL) and took over its work;
+      // the fences (claims/fence.ts) keep this one from finishing any of it.
       this.log('this instance missed its heartbeat for longer than the TTL: other instances took over its running work');
-      await this.connections.inWriteTransaction((store) =>
-        store.sql.run('INSERT INTO _valet_instances (id, started_at, heartbeat_at, pid, hostname) VALUES (?, ?, ?, ?, ?)', [this.id, now, now, process.pid, hostname()]),
-      );
+      await this.connections.inWriteTransaction((store) => this.insert(store.sql));
     }
+    await this.onBeat?.();
     if (this.reaping) await this.reap(false);
     return this.heartbeatMs;
   }

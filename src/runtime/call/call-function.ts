@@ -21,7 +21,7 @@ export async function callFunction(core: EngineCore, request: CallRequest, snaps
       const value = await runQuery(core, request.path, definition, args, request.invoker, reads, snapshot);
       return { status: 200, body: { value }, headers: {}, reads };
     }
-    const value = await runMutation(core, request.path, definition, args, request.invoker, request.client);
+    const value = await runMutation(core, request.path, definition, args, request.invoker, request.client, request.fence);
     return { status: 200, body: { value }, headers: {} };
   } catch (error) {
     if (error instanceof DuplicateMutation) return { status: error.status, body: error.body as CallResponse['body'], headers: { 'valet-duplicate': 'true' } };

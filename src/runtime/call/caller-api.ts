@@ -5,6 +5,7 @@
 // snapshot, which is sound. Actions nest at most MAX_ACTION_DEPTH deep.
 import type { Invoker } from '../../server/ctx.js';
 import type { InvocationState } from '../database-api.js';
+import { TRANSIENT_CODES } from '../../storage/faults.js';
 import { EngineError } from '../errors.js';
 import { currentScope } from '../scope.js';
 import type { EngineCore } from './types.js';
@@ -26,9 +27,11 @@ export function callerApi(core: EngineCore, invoker: Invoker, state: InvocationS
     }
     const depth = (currentScope()?.depth ?? 0) + (kind === 'action' ? 1 : 0);
     if (depth > MAX_ACTION_DEPTH) throw new EngineError('actions_nested_too_deep', 500, `${state.path}: ctx.runAction nests more than ${MAX_ACTION_DEPTH} actions deep`);
-    const response = await core.call({ kind, path: ref?.path, args, invoker, external: false, depth }, transaction ?? undefined);
-    if (response.status === 200) return (response.body as { value: unknown }).value;
+    const response = await core.call({ kind, path: ref?.path, args, invoker, external: false, depth, fence: state.fence }, transaction ?? undefined);
     const body = response.body as { code: string; message: string; data?: unknown };
+    // What another mutation or action did counts as this invocation's writes, unless it decided nothing.
+    if (kind !== 'query' && (response.status === 200 || !TRANSIENT_CODES.has(body.code))) state.committed = true;
+    if (response.status === 200) return (response.body as { value: unknown }).value;
     throw new EngineError(body.code, response.status, `${ref?.path}: ${body.message}`, body.data);
   };
   return {

@@ -1,9 +1,13 @@
 // An action call: claim the invocation (idempotency), run the handler outside any transaction
-// with fetch allowed and guarded, bound it by its timeout, record the outcome.
+// with fetch allowed and guarded, bound it by its timeout, record the outcome. The claim fences
+// the handler's writes (claims/fence.ts); the outcome's write is retried until it lands, and a
+// caller who cannot wait for it is told `outcome_unknown`, never "not applied" (SPEC §4, §13).
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../protocol/call.js';
 import { encodeValue } from '../../protocol/values.js';
 import type { ActionDefinition } from '../../server/functions.js';
 import type { InvocationState } from '../database-api.js';
+import { TRANSIENT_CODES } from '../../storage/faults.js';
+import { allFences, rowFence } from '../claims/fence.js';
 import { EngineError } from '../errors.js';
 import { claimInvocation, finishInvocation } from '../invocations/idempotency.js';
 import type { Outcome } from '../invocations/idempotency.js';
@@ -14,6 +18,9 @@ import { failureResponse } from './failure.js';
 import { callHandler, checkReturnValue } from './handler.js';
 import { principalOf } from './principal.js';
 import type { CallRequest, CallResponse, EngineCore } from './types.js';
+
+/** How long a caller waits for the outcome's record before hearing `outcome_unknown`. */
+export const FINISH_ANSWER_WAIT_MS = 2_000;
 
 export async function runAction(core: EngineCore, request: CallRequest, definition: ActionDefinition<any, any, any>, args: Record<string, unknown>): Promise<CallResponse> {
   const key = request.idempotencyKey ?? null;
@@ -37,7 +44,8 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
   if (claim.kind === 'replay') return { status: claim.status, body: claim.body as CallResponse['body'], headers: { 'idempotent-replayed': 'true' } };
 
   const deadline = startDeadline(core.clock, definition.timeoutMs, () => new EngineError('action_timeout', 504, `${request.path} did not finish within ${definition.timeoutMs} ms`));
-  const state: InvocationState = { path: request.path, active: true, transaction: null, aborted: deadline.expired };
+  const fence = allFences([request.fence, invocationFence(claim.id, claim.attempt)]);
+  const state: InvocationState = { path: request.path, active: true, transaction: null, aborted: deadline.expired, fence };
   const ctx = actionContext(core, state, request.invoker, `action ${request.path}`);
   let outcome: Outcome;
   try {
@@ -56,7 +64,45 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
     state.active = false;
     deadline.cancel();
   }
-  await core.connections.inWriteTransaction((store) => finishInvocation(store.sql, claim.id, claim.attempt, outcome, definition.sensitive, core.clock.now()));
+  return answer(core, request.path, claim, outcome, definition.sensitive, state.committed === true);
+}
+
+/** The invocation's own row, still this attempt's: the fence of the handler's writes. */
+function invocationFence(id: string, attempt: number) {
+  return rowFence(`action invocation ${id}`, "UPDATE _valet_action_invocations SET attempts = attempts WHERE id = ? AND attempts = ? AND status = 'running'", () => [id, attempt]);
+}
+
+/**
+ * Records the outcome (retried until it lands) and answers the caller. A transient failure
+ * before anything committed decided nothing, so its key is freed rather than stored, and the
+ * caller hears that it was not applied; otherwise the caller hears the outcome once it is
+ * recorded, or `outcome_unknown` if that takes longer than it should wait.
+ */
+async function answer(core: EngineCore, path: string, claim: { id: string; attempt: number }, outcome: Outcome, sensitive: boolean, committed: boolean): Promise<CallResponse> {
   const headers = { 'valet-invocation-id': claim.id };
-  return outcome.status === 'succeeded' ? { status: 200, body: { value: outcome.result }, headers } : { status: outcome.httpStatus, body: outcome.error!, headers };
+  const transient = outcome.status === 'failed' && TRANSIENT_CODES.has(outcome.error!.code);
+  if (transient && committed) {
+    // Not "try again, nothing happened": part of it happened. Stored and replayed as what it is.
+    const message = `${path} failed when the database became unavailable (${outcome.error!.code}), after some of its writes had committed; see valet invocations show ${claim.id}`;
+    outcome = { ...outcome, httpStatus: 500, error: { code: 'storage_interrupted', message } };
+  }
+  const freeKey = transient && !committed;
+  const label = `action ${path} (invocation ${claim.id})`;
+  const landing = core.lasting.land(label, async () => {
+    const recorded = await core.connections.inWriteTransaction((store) => finishInvocation(store.sql, claim.id, claim.attempt, outcome, sensitive, core.clock.now(), freeKey));
+    if (!recorded) core.lostClaim(label);
+  });
+  const reply: CallResponse = outcome.status === 'succeeded' ? { status: 200, body: { value: outcome.result }, headers } : { status: outcome.httpStatus, body: outcome.error!, headers };
+  // Nothing happened: that is certain whether or not the record has landed yet.
+  if (freeKey) return reply;
+  if (await landing.within(FINISH_ANSWER_WAIT_MS)) return reply;
+  return {
+    status: 503,
+    body: {
+      code: 'outcome_unknown',
+      message: `${path} ran, but its outcome could not be recorded yet (the database is unavailable); retry with the same Idempotency-Key to learn it (invocation ${claim.id})`,
+      data: { invocationId: claim.id },
+    },
+    headers,
+  };
 }

@@ -4,6 +4,7 @@
 // transaction around any code (valet/testing's t.run, the dashboard's data editor).
 import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
+import type { Fence } from '../claims/fence.js';
 import { mutationDatabase, mutationWriter } from '../database-api.js';
 import { emailApi } from '../outbox/enqueue-email.js';
 import { pushApi } from '../outbox/push-api.js';
@@ -16,7 +17,14 @@ import { callHandler, checkReturnValue, nextInvocationId, timeoutError } from '.
 import type { EngineCore } from './types.js';
 
 /** Runs `fn` with a mutation's ctx, in one write transaction: committed if it resolves. */
-export function inMutation<T>(core: EngineCore, path: string, invoker: Invoker, fn: (ctx: ReturnType<typeof mutationContext>) => unknown, client?: ClientSequence, returns?: AnyFunctionDefinition['returns']): Promise<T> {
+export function inMutation<T>(
+  core: EngineCore,
+  path: string,
+  invoker: Invoker,
+  fn: (ctx: ReturnType<typeof mutationContext>) => unknown,
+  options: { client?: ClientSequence; returns?: AnyFunctionDefinition['returns']; fence?: Fence } = {},
+): Promise<T> {
+  const { client, returns, fence } = options;
   return core.connections.inWriteTransaction(async (store) => {
     if (client) await checkSequence(store, client);
     const state = { path, active: true, transaction: null };
@@ -26,6 +34,9 @@ export function inMutation<T>(core: EngineCore, path: string, invoker: Invoker, 
       const work = runInScope({ kind: 'mutation', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(fn, ctx, undefined));
       const value = checkReturnValue(path, await raceDeadline(work, deadline), returns);
       if (client) await recordSequence(store, client, 200, { value }, core.clock.now());
+      // Last: a claim lost while the handler ran rolls everything back (a scheduled mutation's
+      // done mark is this check, so its writes and the mark commit together).
+      await fence?.check(store);
       return value as T;
     } finally {
       state.active = false;
@@ -45,6 +56,6 @@ function mutationContext(core: EngineCore, state: { path: string; active: boolea
   };
 }
 
-export function runMutation(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, client?: ClientSequence) {
-  return inMutation(core, path, invoker, (ctx) => definition.handler(ctx, args), client, definition.returns);
+export function runMutation(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, client?: ClientSequence, fence?: Fence) {
+  return inMutation(core, path, invoker, (ctx) => definition.handler(ctx, args), { client, returns: definition.returns, fence });
 }

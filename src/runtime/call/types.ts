@@ -6,6 +6,8 @@ import type { FunctionKind } from '../../server/functions.js';
 import type { DocumentStore } from '../../storage/documents.js';
 import type { Read } from '../../storage/read-set.js';
 import type { ErrorBody } from '../../protocol/errors.js';
+import type { Fence } from '../claims/fence.js';
+import type { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections/types.js';
 import type { FetchPolicy } from '../fetch-guard/guard.js';
@@ -29,6 +31,11 @@ export interface CallRequest {
   exposeErrors?: boolean;
   /** How many actions deep (ctx.runAction): bounded, so actions cannot recurse without end. */
   depth?: number;
+  /**
+   * The claim this call runs under (a scheduled call, a cron run, the action that called it):
+   * its writes commit only while the claim holds (claims/fence.ts).
+   */
+  fence?: Fence;
 }
 
 export interface CallResponse {
@@ -45,6 +52,10 @@ export interface EngineCore {
   instanceId: string | null;
   registry: Registry;
   clock: Clock;
+  /** Final status writes, retried through storage faults until they land (claims/lasting-write.ts). */
+  lasting: LastingWrites;
+  /** Reports work this instance lost to another (a log line and the engine's count). */
+  lostClaim(label: string): void;
   fetchPolicy: FetchPolicy;
   /** Shows handler exception messages to callers (development). */
   dev: boolean;

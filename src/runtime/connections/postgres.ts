@@ -8,7 +8,8 @@ import type pg from 'pg';
 import type { SchemaDefinition } from '../../server/schema.js';
 import { CreationClock, DocumentStore } from '../../storage/documents.js';
 import type { DocumentChange } from '../../storage/documents.js';
-import { writeConflict } from '../../storage/faults.js';
+import { StatementFaults } from '../../storage/fault-injection.js';
+import { outcomeUnknown, storageFaultOf, writeConflict } from '../../storage/faults.js';
 import { checkout, PgExecutor } from '../../storage/postgres/executor.js';
 import { OneStatementQueries } from './one-statement.js';
 import { ChangeListener, CHANGES_CHANNEL, encodeNotice } from './postgres-changes.js';
@@ -22,10 +23,25 @@ function isConflict(error: unknown): boolean {
   return CONFLICT_CODES.has((error as { code?: string })?.code ?? '');
 }
 
+/**
+ * COMMIT over a connection that breaks while it is on its way: the server may have committed or
+ * not, and nobody here can tell. That is `outcome_unknown`, never "not applied" (a serialization
+ * failure at COMMIT is certain, and retried as any conflict).
+ */
+async function commit(sql: PgExecutor): Promise<void> {
+  try {
+    await sql.exec('COMMIT');
+  } catch (error) {
+    if (storageFaultOf(error) && !isConflict(sql.failure)) throw outcomeUnknown(error);
+    throw error;
+  }
+}
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export class PostgresConnections implements Connections {
   readonly backend = 'postgres';
+  readonly faults = new StatementFaults();
   readonly autoCommit: DocumentStore;
   /** Write transactions run again after a serialization conflict or deadlock, since opening. */
   retriedConflicts = 0;
@@ -44,7 +60,7 @@ export class PostgresConnections implements Connections {
     private readonly log: (line: string) => void = () => undefined,
   ) {
     this.creationClock = new CreationClock(now);
-    this.autoCommit = new DocumentStore(new PgExecutor(pool), schema, this.creationClock);
+    this.autoCommit = new DocumentStore(new PgExecutor(pool, this.faults), schema, this.creationClock);
     this.oneStatement = new OneStatementQueries((sql) => new DocumentStore(sql, this.schema, this.creationClock));
   }
 
@@ -65,7 +81,7 @@ export class PostgresConnections implements Connections {
   async inWriteTransaction<T>(task: (store: DocumentStore) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
       const { client, release } = await checkout(this.pool);
-      const sql = new PgExecutor(client);
+      const sql = new PgExecutor(client, this.faults);
       const store = new DocumentStore(sql, this.schema, this.creationClock);
       // Always kept: other instances may have subscribers even when this one has none.
       store.changeLog = [];
@@ -78,7 +94,7 @@ export class PostgresConnections implements Connections {
         const changes = store.changeLog;
         // Delivered to the other instances when (and only if) this transaction commits.
         if (changes.length > 0) await sql.get('SELECT pg_notify(?, ?)', [CHANGES_CHANNEL, encodeNotice(this.origin, changes, this.schema)]);
-        await sql.exec('COMMIT');
+        await commit(sql);
         if (changes.length > 0) this.publish(changes);
         return result;
       } catch (error) {
@@ -96,12 +112,12 @@ export class PostgresConnections implements Connections {
 
   /** A query that reads once runs as one statement on the pool (see one-statement.ts). */
   inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>, rerunnable?: { name: string }): Promise<T> {
-    return this.oneStatement.run(task, rerunnable, () => new PgExecutor(this.pool), (again) => this.inSnapshot(again));
+    return this.oneStatement.run(task, rerunnable, () => new PgExecutor(this.pool, this.faults), (again) => this.inSnapshot(again));
   }
 
   private async inSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {
     const { client, release } = await checkout(this.pool);
-    const sql = new PgExecutor(client);
+    const sql = new PgExecutor(client, this.faults);
     let broken = false;
     try {
       await sql.exec('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');

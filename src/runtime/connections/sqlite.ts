@@ -7,6 +7,7 @@
 import type { SchemaDefinition } from '../../server/schema.js';
 import { CreationClock, DocumentStore } from '../../storage/documents.js';
 import type { DocumentChange } from '../../storage/documents.js';
+import { StatementFaults } from '../../storage/fault-injection.js';
 import { SqliteExecutor } from '../../storage/sqlite/executor.js';
 import { openDatabase } from '../../storage/sqlite/open.js';
 import { Mutex } from '../mutex.js';
@@ -15,6 +16,7 @@ import type { Connections } from './types.js';
 
 export class SqliteConnections implements Connections {
   readonly backend = 'sqlite';
+  readonly faults = new StatementFaults();
   readonly writer: DocumentStore;
   readonly autoCommit: DocumentStore;
   private readonly writerSql: SqliteExecutor;
@@ -33,13 +35,13 @@ export class SqliteConnections implements Connections {
     private readonly readerPoolSize = 4,
   ) {
     this.creationClock = new CreationClock(now);
-    this.writerSql = new SqliteExecutor(openDatabase(target));
+    this.writerSql = new SqliteExecutor(openDatabase(target), this.faults);
     this.writer = new DocumentStore(this.writerSql, schema, this.creationClock);
     this.autoCommit = this.newReader();
   }
 
   private newReader(): DocumentStore {
-    return new DocumentStore(new SqliteExecutor(openDatabase(this.target)), this.schema, this.creationClock);
+    return new DocumentStore(new SqliteExecutor(openDatabase(this.target), this.faults), this.schema, this.creationClock);
   }
 
   onCommit(listener: (changes: DocumentChange[]) => void): () => void {
@@ -56,6 +58,7 @@ export class SqliteConnections implements Connections {
         let result: T;
         try {
           result = await task(this.writer);
+          this.faults.check('COMMIT');
           this.writerSql.prepare('COMMIT').run();
         } catch (error) {
           if (this.writerSql.inTransaction) this.writerSql.prepare('ROLLBACK').run();

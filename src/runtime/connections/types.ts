@@ -5,6 +5,7 @@
 // PostgreSQL has a pool and serializable transactions, retried on conflict (connections/postgres.ts).
 import type { SchemaDefinition } from '../../server/schema.js';
 import type { DocumentChange, DocumentStore } from '../../storage/documents.js';
+import type { StatementFaults } from '../../storage/fault-injection.js';
 
 export interface WriteOptions {
   /**
@@ -18,6 +19,8 @@ export interface Connections {
   readonly backend: 'sqlite' | 'postgres';
   /** The database, for messages: a file path, or a URL without its password. */
   readonly target: string;
+  /** Faults injected at exact statements (tests); every executor of these connections obeys them. */
+  readonly faults: StatementFaults;
   /** Statements outside any transaction: an action's one-shot reads, inspection, argument checks. */
   readonly autoCommit: DocumentStore;
   /** Hears about every committed batch of document writes; returns an unsubscribe. */

@@ -1,10 +1,16 @@
 // Dispatches cron jobs. Each job's last tick is kept in _valet_cron_state and advanced in the same
 // write that records the run, so a clock that jumps backwards never runs a tick twice; ticks missed
 // while the server was down become one run flagged catchUp with missedRuns; a tick that arrives
-// while the job's previous run is still going is recorded as skipped.
+// while the job's previous run is still going is recorded as skipped. Each run's row is its claim
+// (claims/fence.ts): a mutation's writes commit together with the run's `succeeded`, an action's
+// writes only while the run is still this instance's, and the end of a run is recorded through
+// storage faults (claims/lasting-write.ts). On PostgreSQL the clock is the database's, so an
+// instance with a fast clock cannot take a tick early.
 import type { Invoker } from '../../server/ctx.js';
 import type { CronJob } from '../../server/cron.js';
 import { newId } from '../../storage/ids.js';
+import { rowFence } from '../claims/fence.js';
+import type { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
@@ -24,21 +30,38 @@ interface Due {
   missedRuns: number;
 }
 
+export interface CronRunnerOptions {
+  connections: Connections;
+  clock: Clock;
+  invoke: Invoke;
+  log: (line: string) => void;
+  instance?: string | null;
+  lasting: LastingWrites;
+  onLostClaim: (label: string) => void;
+}
+
+/** The run still this instance's to finish. */
+const STILL_RUNNING = "WHERE id = ? AND status = 'running'";
+
 export class CronRunner {
   private readonly loop: Loop;
+  private readonly connections: Connections;
+  private readonly clock: Clock;
+  private readonly invoke: Invoke;
+  private readonly log: (line: string) => void;
+  private readonly instance: string | null;
   private schedules = new Map<string, { job: CronJob; schedule: JobSchedule }>();
   private readonly inFlight = new Set<Promise<void>>();
   /** Each job's last tick as of the latest claim: the next wake-up is anchored to it. */
   private readonly lastTicks = new Map<string, number>();
 
-  constructor(
-    private readonly connections: Connections,
-    private readonly clock: Clock,
-    private readonly invoke: Invoke,
-    private readonly log: (line: string) => void,
-    private readonly instance: string | null = null,
-  ) {
-    this.loop = new Loop(clock, () => this.round(), (error) => log(`cron: ${error.message}`));
+  constructor(private readonly options: CronRunnerOptions) {
+    this.connections = options.connections;
+    this.clock = options.clock;
+    this.invoke = options.invoke;
+    this.log = options.log;
+    this.instance = options.instance ?? null;
+    this.loop = new Loop(options.clock, () => this.round(), (error) => options.log(`cron: ${error.message}`));
   }
 
   /** New job definitions (each dev reload); validates every expression first. */
@@ -101,12 +124,23 @@ export class CronRunner {
   private async dispatch(due: Due, dispatchedAt: number, source: 'cron' | 'admin'): Promise<void> {
     const invoker: Invoker = { type: 'system', source, job: due.job.name, scheduledAt: due.scheduledAt, dispatchedAt };
     if (due.catchUp) Object.assign(invoker, { catchUp: true, missedRuns: due.missedRuns });
-    const response = await this.invoke(due.job.ref.kind as 'mutation' | 'action', due.job.ref.path, due.job.args, invoker);
+    const label = `cron run ${due.runId} (${due.job.name})`;
+    const kind = due.job.ref.kind as 'mutation' | 'action';
+    const fence =
+      kind === 'mutation'
+        ? rowFence(label, `UPDATE _valet_cron_runs SET status = 'succeeded', finished_at = ? ${STILL_RUNNING}`, () => [this.clock.now(), due.runId])
+        : rowFence(label, `UPDATE _valet_cron_runs SET status = status ${STILL_RUNNING}`, () => [due.runId]);
+    const response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence);
+    if (response.status === 200 && kind === 'mutation') return;
     const error = response.status === 200 ? null : JSON.stringify(response.body);
-    await this.connections.inWriteTransaction((store) =>
-      store.sql.run('UPDATE _valet_cron_runs SET status = ?, finished_at = ?, error = ? WHERE id = ?', [error ? 'failed' : 'succeeded', this.clock.now(), error, due.runId]),
-    );
+    if ((response.body as { code?: string }).code === 'claim_lost') return this.options.onLostClaim(label);
     if (error) this.log(`cron job ${due.job.name} failed: ${error}`);
+    await this.options.lasting.land(label, async () => {
+      const { changes } = await this.connections.inWriteTransaction((store) =>
+        store.sql.run(`UPDATE _valet_cron_runs SET status = ?, finished_at = ?, error = ? ${STILL_RUNNING}`, [error ? 'failed' : 'succeeded', this.clock.now(), error, due.runId]),
+      );
+      if (changes === 0) this.options.onLostClaim(label);
+    }).done;
   }
 
   private track(work: Promise<void>): void {

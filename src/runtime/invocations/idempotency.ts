@@ -125,10 +125,15 @@ export interface Outcome {
   stack?: string;
 }
 
-/** Records how an attempt ended; a late finish after a timeout was recorded changes nothing. */
-export async function finishInvocation(sql: SqlExecutor, id: string, attempt: number, outcome: Outcome, sensitive: boolean, now: number): Promise<void> {
-  await sql.run(
-    `UPDATE _valet_action_invocations SET status = ?, http_status = ?, result = ?, error = ?, error_stack = ?, finished_at = ?, duration_ms = ? - started_at
+/**
+ * Records how an attempt ended; a late finish after a timeout was recorded (or after another
+ * instance took the invocation over) changes nothing, and says so (false). `freeKey` clears the
+ * idempotency key: a transient failure that decided nothing leaves the key free for a retry.
+ */
+export async function finishInvocation(sql: SqlExecutor, id: string, attempt: number, outcome: Outcome, sensitive: boolean, now: number, freeKey = false): Promise<boolean> {
+  const { changes } = await sql.run(
+    `UPDATE _valet_action_invocations SET status = ?, http_status = ?, result = ?, error = ?, error_stack = ?, finished_at = ?, duration_ms = ? - started_at,
+       idempotency_key = CASE WHEN ? = 1 THEN NULL ELSE idempotency_key END
      WHERE id = ? AND attempts = ? AND status = 'running'`,
     [
       outcome.status,
@@ -138,8 +143,10 @@ export async function finishInvocation(sql: SqlExecutor, id: string, attempt: nu
       outcome.stack ?? null,
       now,
       now,
+      freeKey ? 1 : 0,
       id,
       attempt,
     ],
   );
+  return changes > 0;
 }

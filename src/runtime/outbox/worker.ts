@@ -4,7 +4,10 @@
 // its send timeout, never the rest of the queue. A row whose lease expired (the process died
 // mid-send) is claimed again, so nothing committed is lost and delivery is at-least-once.
 // Failures back off exponentially with jitter up to a cap, then the row is dead-lettered. Time and
-// randomness are injected.
+// randomness are injected. The claim's attempt number fences the outcome (claims/fence.ts): a
+// worker whose lease ran out and whose row another took over records nothing; and the outcome is
+// recorded through storage faults (claims/lasting-write.ts), since an unrecorded send is resent.
+import { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
@@ -34,6 +37,10 @@ export interface OutboxWorkerOptions {
   log?: (line: string) => void;
   /** The instance claiming (runtime/instances.ts), recorded on each row it sends. */
   instance?: string | null;
+  /** Where outcomes are recorded until they land (one of its own when not given). */
+  lasting?: LastingWrites;
+  /** Told when a row was taken over by another worker before this one recorded its outcome. */
+  onLostClaim?: (label: string) => void;
 }
 
 export interface BatchResult {
@@ -103,6 +110,7 @@ export class OutboxWorker {
   private readonly pollMs: number;
   private readonly loop: Loop;
   private readonly inFlight = new Set<Promise<Verdict>>();
+  private readonly lasting: LastingWrites;
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.random = options.random ?? Math.random;
@@ -114,6 +122,7 @@ export class OutboxWorker {
     this.batchSize = options.batchSize ?? 100;
     this.concurrency = options.concurrency ?? 10;
     this.pollMs = options.pollMs ?? 250;
+    this.lasting = options.lasting ?? new LastingWrites(options.clock, options.log ?? (() => undefined));
     this.loop = new Loop(options.clock, () => this.pump(), (error) => options.log?.(`outbox: delivery failed: ${error.message}`));
   }
 
@@ -219,18 +228,26 @@ export class OutboxWorker {
     const now = () => this.options.clock.now();
     const result = row.channel === 'push' ? await this.sendPush(row, now) : await this.sendEmail(row, now);
     const at = now();
-    await this.options.connections.inWriteTransaction(async (store) => {
-      if (result.status === 'sent') {
-        await store.sql.run("UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL WHERE id = ? AND status = 'sending'", [at, row.id]);
-      } else {
-        await store.sql.run("UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? WHERE id = ? AND status = 'sending'", [result.status, result.nextAt, result.error, row.id]);
-      }
-      // Numbered per message, not by `attempts` (which a retry by hand resets), so history stays.
-      await store.sql.run(
-        'INSERT INTO _valet_outbox_attempts (outbox_id, attempt, at, outcome, detail) VALUES (?, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM _valet_outbox_attempts WHERE outbox_id = ?), ?, ?, ?)',
-        [row.id, row.id, at, result.outcome, result.detail],
-      );
-    });
+    const label = `outbox message ${row.id}`;
+    const claimed = "WHERE id = ? AND status = 'sending' AND attempts = ?";
+    await this.lasting.land(label, () =>
+      this.options.connections.inWriteTransaction(async (store) => {
+        const { changes } =
+          result.status === 'sent'
+            ? await store.sql.run(`UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL ${claimed}`, [at, row.id, row.attempts])
+            : await store.sql.run(`UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? ${claimed}`, [result.status, result.nextAt, result.error, row.id, row.attempts]);
+        if (changes === 0) {
+          // Another worker took the row over after this one's lease ran out: its attempt is the one recorded.
+          this.options.onLostClaim?.(label);
+          return;
+        }
+        // Numbered per message, not by `attempts` (which a retry by hand resets), so history stays.
+        await store.sql.run(
+          'INSERT INTO _valet_outbox_attempts (outbox_id, attempt, at, outcome, detail) VALUES (?, (SELECT COALESCE(MAX(attempt), 0) + 1 FROM _valet_outbox_attempts WHERE outbox_id = ?), ?, ?, ?)',
+          [row.id, row.id, at, result.outcome, result.detail],
+        );
+      }),
+    ).done;
     return result.verdict;
   }
 

@@ -1,9 +1,17 @@
-// Dispatches ctx.scheduler work when it is due, as the system (source 'scheduler'). Rows live
-// in the database, so scheduled work survives restarts; each is claimed by one instance (SKIP
-// LOCKED on PostgreSQL), and a row whose instance died while running it is run again
-// (at-least-once, runtime/instances.ts), like any interrupted delivery.
+// Dispatches ctx.scheduler work when it is due, as the system (source 'scheduler'). Rows live in
+// the database, so scheduled work survives restarts. Each is claimed by one instance (SKIP LOCKED
+// on PostgreSQL) with its attempt number as the fencing token (claims/fence.ts): a scheduled
+// mutation's writes and its done mark commit in one transaction conditioned on the claim, so it
+// runs exactly once whatever pauses; an action's writes are refused once its claim is lost, and a
+// row whose instance died while running it is run again (at-least-once for its side effects). A
+// failure that decided nothing (the database was out of reach) puts the row back, due again after
+// a backoff. Calls run side by side up to a limit, so a slow one never holds back other due work.
 import type { Invoker } from '../../server/ctx.js';
 import type { FunctionKind } from '../../server/functions.js';
+import { TRANSIENT_CODES } from '../../storage/faults.js';
+import { rowFence } from '../claims/fence.js';
+import type { Fence } from '../claims/fence.js';
+import type { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections/types.js';
 import type { CallResponse } from '../call/types.js';
@@ -15,59 +23,130 @@ interface DueRow {
   kind: FunctionKind;
   args: string;
   run_at: number;
+  attempts: number;
 }
 
-export type Invoke = (kind: FunctionKind, path: string, args: unknown, invoker: Invoker) => Promise<CallResponse>;
+export type Invoke = (kind: FunctionKind, path: string, args: unknown, invoker: Invoker, fence?: Fence) => Promise<CallResponse>;
+
+export interface ScheduledRunnerOptions {
+  connections: Connections;
+  clock: Clock;
+  invoke: Invoke;
+  log: (line: string) => void;
+  /** The instance claiming (runtime/instances.ts), recorded on each row it runs. */
+  instance?: string | null;
+  lasting: LastingWrites;
+  onLostClaim: (label: string) => void;
+  /** Calls running at once (default 10). */
+  concurrency?: number;
+}
 
 const MAX_WAIT_MS = 1_000;
-const BATCH = 50;
+/** A call that failed for want of the database is due again after this, doubling per attempt up to a minute. */
+const RETRY_BASE_MS = 1_000;
+const RETRY_CAP_MS = 60_000;
+
+/** The claim still held: this attempt's row, running. */
+const CLAIMED = "WHERE id = ? AND attempts = ? AND status = 'running'";
 
 export class ScheduledRunner {
   private readonly loop: Loop;
+  private readonly concurrency: number;
+  private readonly inFlight = new Set<Promise<void>>();
 
-  constructor(
-    private readonly connections: Connections,
-    private readonly clock: Clock,
-    private readonly invoke: Invoke,
-    log: (line: string) => void,
-    private readonly instance: string | null = null,
-  ) {
-    this.loop = new Loop(clock, () => this.round(), (error) => log(`scheduler: ${error.message}`));
+  constructor(private readonly options: ScheduledRunnerOptions) {
+    this.concurrency = options.concurrency ?? 10;
+    this.loop = new Loop(options.clock, async () => (await this.pump()).delay, (error) => options.log(`scheduler: ${error.message}`));
   }
 
-  /** Runs everything due now; returns how long until the next scheduled row (at most a second). */
-  async round(): Promise<number> {
-    const now = this.clock.now();
+  private claim(limit: number): Promise<DueRow[]> {
+    const now = this.options.clock.now();
     // One statement claims the batch; on PostgreSQL, rows another instance is claiming are skipped.
-    const due = await this.connections.inWriteTransaction(
+    return this.options.connections.inWriteTransaction(
       (store) =>
         store.sql.all<DueRow>(
           `UPDATE _valet_scheduled SET status = 'running', attempts = attempts + 1, instance = ?
            WHERE id IN (SELECT id FROM _valet_scheduled WHERE status = 'pending' AND run_at <= ? ORDER BY run_at LIMIT ? ${store.dialect.skipLocked})
-           RETURNING id, function, kind, args, run_at`,
-          [this.instance, now, BATCH],
+           RETURNING id, function, kind, args, run_at, attempts`,
+          [this.options.instance ?? null, now, limit],
         ),
       { readCommitted: true },
     );
-    await Promise.all(due.map((row) => this.dispatch(row, now)));
-    if (due.length === BATCH) return 0;
+  }
+
+  /** Fills the free lanes with due calls (never waiting for them); how long until it should look again. */
+  private async pump(): Promise<{ claimed: number; delay: number }> {
+    const free = this.concurrency - this.inFlight.size;
+    if (free <= 0) return { claimed: 0, delay: MAX_WAIT_MS };
+    const dispatchedAt = this.options.clock.now();
+    const due = await this.claim(free);
+    for (const row of due) this.launch(row, dispatchedAt);
+    // Every lane taken: a call finishing wakes the loop.
+    if (due.length === free) return { claimed: due.length, delay: MAX_WAIT_MS };
     const next = await this.nextDueAt();
-    return next === null ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, next - this.clock.now()));
+    return { claimed: due.length, delay: next === null ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, next - this.options.clock.now())) };
+  }
+
+  private launch(row: DueRow, dispatchedAt: number): void {
+    const work = this.dispatch(row, dispatchedAt).catch((error: Error) => this.options.log(`scheduler: ${row.function}: ${error.message}`));
+    this.inFlight.add(work);
+    void work.finally(() => {
+      this.inFlight.delete(work);
+      this.loop.wake();
+    });
   }
 
   private async dispatch(row: DueRow, dispatchedAt: number): Promise<void> {
+    const { clock, connections } = this.options;
+    const label = `scheduled call ${row.id} (${row.function})`;
+    // A mutation's done mark is its fence: it commits with the mutation's writes, or neither does.
+    const fence =
+      row.kind === 'mutation'
+        ? rowFence(label, `UPDATE _valet_scheduled SET status = 'done', finished_at = ?, error = NULL ${CLAIMED}`, () => [clock.now(), row.id, row.attempts])
+        : rowFence(label, `UPDATE _valet_scheduled SET attempts = attempts ${CLAIMED}`, () => [row.id, row.attempts]);
     const invoker: Invoker = { type: 'system', source: 'scheduler', scheduledAt: row.run_at, dispatchedAt };
-    const response = await this.invoke(row.kind, row.function, JSON.parse(row.args), invoker);
-    const error = response.status === 200 ? null : JSON.stringify(response.body);
-    await this.connections.inWriteTransaction((store) =>
-      store.sql.run('UPDATE _valet_scheduled SET status = ?, finished_at = ?, error = ? WHERE id = ?', [error ? 'failed' : 'done', this.clock.now(), error, row.id]),
-    );
+    const response = await this.options.invoke(row.kind, row.function, JSON.parse(row.args), invoker, fence);
+    if (response.status === 200 && row.kind === 'mutation') return;
+    const code = (response.body as { code?: string }).code ?? '';
+    if (code === 'claim_lost') return this.options.onLostClaim(label);
+    let statement: string;
+    let params: () => unknown[];
+    if (response.status === 200) {
+      statement = `UPDATE _valet_scheduled SET status = 'done', finished_at = ?, error = NULL ${CLAIMED}`;
+      params = () => [clock.now(), row.id, row.attempts];
+    } else if (TRANSIENT_CODES.has(code)) {
+      // Nothing was decided: due again later, claimed afresh (a new attempt number).
+      const retryAt = clock.now() + Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (row.attempts - 1));
+      statement = `UPDATE _valet_scheduled SET status = 'pending', run_at = ?, instance = NULL, error = ? ${CLAIMED}`;
+      params = () => [retryAt, JSON.stringify(response.body), row.id, row.attempts];
+    } else {
+      statement = `UPDATE _valet_scheduled SET status = 'failed', finished_at = ?, error = ? ${CLAIMED}`;
+      params = () => [clock.now(), JSON.stringify(response.body), row.id, row.attempts];
+    }
+    await this.options.lasting.land(label, async () => {
+      const { changes } = await connections.inWriteTransaction((store) => store.sql.run(statement, params()));
+      if (changes === 0) this.options.onLostClaim(label);
+    }).done;
   }
 
   /** When the next pending call is due, or null when nothing is pending. */
   async nextDueAt(): Promise<number | null> {
-    const row = await this.connections.autoCommit.sql.get<{ at: number | null }>("SELECT MIN(run_at) AS at FROM _valet_scheduled WHERE status = 'pending'");
+    const row = await this.options.connections.autoCommit.sql.get<{ at: number | null }>("SELECT MIN(run_at) AS at FROM _valet_scheduled WHERE status = 'pending'");
     return row?.at ?? null;
+  }
+
+  /** Runs everything due now and waits for it (tests and valet/testing drive time, then call this). */
+  async round(): Promise<number> {
+    for (;;) {
+      const { claimed, delay } = await this.pump();
+      await this.settle();
+      if (claimed < this.concurrency) return delay;
+    }
+  }
+
+  /** Resolves once every dispatched call has finished. */
+  async settle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.all(this.inFlight);
   }
 
   start(): void {
@@ -78,7 +157,9 @@ export class ScheduledRunner {
     this.loop.wake();
   }
 
-  stop(): Promise<void> {
-    return this.loop.stop();
+  /** Stops claiming; calls in flight finish. */
+  async stop(): Promise<void> {
+    await this.loop.stop();
+    await this.settle();
   }
 }

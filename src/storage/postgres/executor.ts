@@ -4,7 +4,8 @@
 // becomes a storage fault (503), never a function's error.
 import pgModule from 'pg';
 import type pg from 'pg';
-import { storageUnavailable } from '../faults.js';
+import type { StatementFaults } from '../fault-injection.js';
+import { StorageFaultError, storageFull, storageUnavailable } from '../faults.js';
 import type { Row, SqlExecutor } from '../sql.js';
 import { postgresDialect } from './dialect.js';
 
@@ -31,19 +32,42 @@ function numbered(sql: string): { text: string; name: string } {
   return cached;
 }
 
-const UNAVAILABLE_SQLSTATE = /^(08|53|57P|58)/;
+/**
+ * PostgreSQL's error classes (Appendix A of its manual), read as "is the database itself out of
+ * reach or out of resources" — a storage fault, never the statement's or the function's fault:
+ * 08 connection exception; 28 invalid authorization (a pg_hba reject, a rotated password);
+ * 3D000 the database is gone; 25006 a read-only transaction (a standby after failover);
+ * 53 insufficient resources (53100 disk full is `full`); 55P03 lock not available (a lock timeout);
+ * 57 operator intervention (a statement timeout or cancel, admin or crash shutdown, cannot
+ * connect now); 58 system error (I/O); F0 configuration file; XX internal error (corruption).
+ * Everything else (22 data, 23 integrity, 42 syntax, 54 program limits, …) is the statement's.
+ */
+const UNAVAILABLE_SQLSTATE = /^(08|28|53|57|58|F0|XX)|^(3D000|25006|55P03)$/;
 const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
 
-/**
- * Whether a pg error means the database itself is out of reach (not a statement's fault): a
- * network error, a server error of the connection/resources/operator/system classes, or an error
- * the driver raised itself for its connection (not reported by the server, not a usage error).
- */
-export function isUnavailable(error: unknown): boolean {
+/** How a pg error reads as a storage fault: out of reach (`unavailable`), out of space (`full`), or none. */
+export function pgFaultKind(error: unknown): 'unavailable' | 'full' | null {
   const code = (error as { code?: unknown })?.code;
-  if (error instanceof pgModule.DatabaseError) return typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code);
-  if (typeof code === 'string') return NETWORK_CODES.has(code);
-  return error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError);
+  if (error instanceof pgModule.DatabaseError) {
+    if (code === '53100') return 'full';
+    return typeof code === 'string' && UNAVAILABLE_SQLSTATE.test(code) ? 'unavailable' : null;
+  }
+  if (typeof code === 'string') return NETWORK_CODES.has(code) ? 'unavailable' : null;
+  // An error the driver raised itself for its connection (not reported by the server, not a usage error).
+  return error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError) ? 'unavailable' : null;
+}
+
+/** Whether a pg error means the database is out of reach (opening it: see open.ts). */
+export function isUnavailable(error: unknown): boolean {
+  return pgFaultKind(error) !== null;
+}
+
+/** The storage fault a pg error stands for, or the error itself (a statement's own error). */
+function asFault(error: unknown): unknown {
+  if (error instanceof StorageFaultError) return error;
+  const kind = pgFaultKind(error);
+  if (kind === 'full') return storageFull(error);
+  return kind === 'unavailable' ? storageUnavailable(error) : error;
 }
 
 function bindable(params: readonly unknown[]): unknown[] {
@@ -60,16 +84,19 @@ export class PgExecutor implements SqlExecutor {
    */
   failure: unknown = null;
 
-  constructor(readonly client: pg.Pool | pg.PoolClient) {}
+  constructor(
+    readonly client: pg.Pool | pg.PoolClient,
+    private readonly faults?: StatementFaults,
+  ) {}
 
   private async query(sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
     const { text, name } = numbered(sql);
     try {
+      this.faults?.check(sql);
       return await this.client.query({ text, name, values: bindable(params) });
     } catch (error) {
       this.failure ??= error;
-      if (isUnavailable(error)) throw storageUnavailable(error);
-      throw error;
+      throw asFault(error);
     }
   }
 
@@ -87,11 +114,11 @@ export class PgExecutor implements SqlExecutor {
 
   async exec(sql: string): Promise<void> {
     try {
+      this.faults?.check(sql);
       await this.client.query(sql);
     } catch (error) {
       this.failure ??= error;
-      if (isUnavailable(error)) throw storageUnavailable(error);
-      throw error;
+      throw asFault(error);
     }
   }
 }
@@ -112,7 +139,7 @@ export async function checkout(pool: pg.Pool): Promise<Checkout> {
   try {
     client = await pool.connect();
   } catch (error) {
-    throw isUnavailable(error) ? storageUnavailable(error) : error;
+    throw asFault(error);
   }
   let lost = false;
   const onError = () => (lost = true);

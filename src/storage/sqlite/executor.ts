@@ -1,6 +1,7 @@
 // An SqlExecutor over one better-sqlite3 connection, with its prepared statements cached. The
 // calls are synchronous underneath; the promises only fit the shared seam.
 import type Database from 'better-sqlite3';
+import type { StatementFaults } from '../fault-injection.js';
 import type { Row, SqlExecutor } from '../sql.js';
 import { sqliteDialect } from './dialect.js';
 
@@ -13,7 +14,10 @@ export class SqliteExecutor implements SqlExecutor {
   readonly dialect = sqliteDialect;
   private readonly statements = new Map<string, Database.Statement>();
 
-  constructor(readonly db: Database.Database) {}
+  constructor(
+    readonly db: Database.Database,
+    private readonly faults?: StatementFaults,
+  ) {}
 
   prepare(sql: string): Database.Statement {
     let statement = this.statements.get(sql);
@@ -25,18 +29,22 @@ export class SqliteExecutor implements SqlExecutor {
   }
 
   async all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
+    this.faults?.check(sql);
     return this.prepare(sql).all(...bindable(params)) as T[];
   }
 
   async get<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
+    this.faults?.check(sql);
     return this.prepare(sql).get(...bindable(params)) as T | undefined;
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
+    this.faults?.check(sql);
     return { changes: this.prepare(sql).run(...bindable(params)).changes };
   }
 
   async exec(sql: string): Promise<void> {
+    this.faults?.check(sql);
     this.db.exec(sql);
   }
 
