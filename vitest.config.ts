@@ -12,6 +12,7 @@ const BOTH_BACKENDS = [
   'test/runtime/push.test.ts',
   'test/runtime/background.test.ts',
   'test/runtime/faults.test.ts',
+  'test/runtime/claims.test.ts',
   'test/runtime/convex-parity.test.ts',
   'test/client/sync.test.ts',
   'test/client/actions.test.ts',

@@ -44,7 +44,13 @@ export interface EngineOptions {
   database: string;
   /** PostgreSQL: a schema of its own, pool size. */
   postgres?: PostgresOptions;
+  /** Injected time (tests): used as is for everything, on both backends. */
   clock?: Clock;
+  /**
+   * This machine's clock (default Date.now). Without an injected `clock`, PostgreSQL corrects it to
+   * the database's (claims/database-clock.ts); tests give it a skew to play an instance whose clock is off.
+   */
+  localClock?: Clock;
   /** Where VALET_DEV is read from (loopback fetches, error detail). Defaults to process.env. */
   env?: NodeJS.ProcessEnv;
   /** How bearer tokens are verified; without it, only anonymous and admin calls work. */
@@ -145,7 +151,8 @@ async function readDatabaseTime(connections: Connections): Promise<number> {
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const env = options.env ?? process.env;
   // Replaced by the database's clock on PostgreSQL once connected (unless a test injects one).
-  let clock: Clock = options.clock ?? systemClock;
+  const localClock = options.localClock ?? systemClock;
+  let clock: Clock = options.clock ?? localClock;
   const dev = env.VALET_DEV === '1';
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const mapStack = options.mapStack ?? ((stack: string) => stack);
@@ -153,7 +160,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   // Verified bearer tokens, made on the first one (authenticate() below).
   let tokens: TokenCache | null = null;
   const connections = await openConnections(options.database, registry.schema, { now: () => clock.now(), readerPoolSize: options.readerPoolSize, postgres: { log, ...options.postgres }, log });
-  const databaseClock = connections.backend === 'postgres' && !options.clock ? new DatabaseClock(systemClock, () => readDatabaseTime(connections), log) : null;
+  const databaseClock = connections.backend === 'postgres' && !options.clock ? new DatabaseClock(localClock, () => readDatabaseTime(connections), log) : null;
   try {
     await databaseClock?.sync();
     if (databaseClock) clock = databaseClock;

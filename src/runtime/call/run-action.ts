@@ -93,9 +93,9 @@ async function answer(core: EngineCore, path: string, claim: { id: string; attem
     if (!recorded) core.lostClaim(label);
   });
   const reply: CallResponse = outcome.status === 'succeeded' ? { status: 200, body: { value: outcome.result }, headers } : { status: outcome.httpStatus, body: outcome.error!, headers };
-  // Nothing happened: that is certain whether or not the record has landed yet.
-  if (freeKey) return reply;
-  if (await landing.within(FINISH_ANSWER_WAIT_MS)) return reply;
+  const landed = await landing.within(FINISH_ANSWER_WAIT_MS);
+  // Nothing happened: that is certain whether or not the record (which frees the key) has landed.
+  if (landed || freeKey) return reply;
   return {
     status: 503,
     body: {
