@@ -1,6 +1,9 @@
 // ValetClient: one WebSocket for live queries and queued mutations, HTTP for one-shot queries and
 // for actions (never queued). Pending mutations are persisted with sequential ids and resent after
-// every reconnect; the server applies each exactly once and in order.
+// every reconnect; the server applies each exactly once and in order. The queue survives every
+// answer: a transient one (503/507, a dropped socket, no answer in time) keeps the mutation and
+// resends it with backoff under the same number; `out_of_order` re-aligns with the server at once;
+// a refusal rejects that mutation (and tells onMutationError) and the queue moves on.
 import type { ErrorBody } from '../protocol/errors.js';
 import type { ClientMessage, QueryUpdate, ServerMessage } from '../protocol/sync.js';
 import { decodeValue, encodeValue } from '../protocol/values.js';
@@ -26,6 +29,17 @@ export interface ValetClientOptions {
   actionRetries?: { attempts?: number; baseDelayMs?: number };
   /** Delay before reconnecting after the connection drops (doubles up to 5 s). */
   reconnectDelayMs?: number;
+  /** How long a sent mutation may go unanswered before the queue is sent again (default 30 s). */
+  mutationTimeoutMs?: number;
+  /** First delay before resending after a transient answer (doubles up to 5 s; default 250 ms). */
+  mutationRetryDelayMs?: number;
+  /** Told of every queued mutation the server refused (its promise rejects too). */
+  onMutationError?: (error: ValetClientError, mutation: { path: string; args: unknown }) => void;
+}
+
+/** Answers that decided nothing: the mutation stays queued and is sent again. */
+function isTransient(status: number): boolean {
+  return status === 503 || status === 507;
 }
 
 type Listener = (value: unknown, error?: ValetClientError) => void;
@@ -66,12 +80,22 @@ export class ValetClient {
   private readonly errorListeners = new Set<(error: ValetClientError) => void>();
   /** Whether the current socket has been welcomed (subscriptions are sent once per socket). */
   private welcomed = false;
+  /** A re-alignment (hello → welcome → the queue resent) is on its way. */
+  private realigning = false;
+  /** A resend after a transient answer is waiting out its backoff. */
+  private resendTimer: ReturnType<typeof setTimeout> | null = null;
+  private resendDelay: number;
+  /** Fires when a sent mutation went unanswered too long. */
+  private answerTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly mutationErrorListeners = new Set<(error: ValetClientError, mutation: { path: string; args: unknown }) => void>();
 
   constructor(url: string, options: ValetClientOptions = {}) {
     this.url = url.replace(/\/$/, '');
     this.options = options;
     this.storage = options.storage ?? defaultStorage();
     this.reconnectDelay = options.reconnectDelayMs ?? 250;
+    this.resendDelay = options.mutationRetryDelayMs ?? 250;
+    if (options.onMutationError) this.mutationErrorListeners.add(options.onMutationError);
     this.local = new LocalStore((key, value) => {
       const query = this.live.get(key);
       if (query) for (const listener of query.listeners) listener(value, query.error);
@@ -115,6 +139,16 @@ export class ValetClient {
   onError(listener: (error: ValetClientError) => void): () => void {
     this.errorListeners.add(listener);
     return () => this.errorListeners.delete(listener);
+  }
+
+  /**
+   * Queued mutations the server refused (a 4xx, or the function's own error): each also rejects
+   * its promise, but after a reload nobody holds that promise, so this is where an app hears it.
+   * Without a listener (and without a waiting promise) they are logged with console.warn.
+   */
+  onMutationError(listener: (error: ValetClientError, mutation: { path: string; args: unknown }) => void): () => void {
+    this.mutationErrorListeners.add(listener);
+    return () => this.mutationErrorListeners.delete(listener);
   }
 
   private reportError(body: ErrorBody | undefined): void {
@@ -257,7 +291,40 @@ export class ValetClient {
   }
 
   private sendMutation(pending: PendingMutation): void {
+    if (!this.socket || this.socket.readyState !== 1) return;
     this.send({ type: 'mutation', seq: pending.seq, path: pending.path, args: pending.args });
+    this.armAnswerTimer();
+  }
+
+  /** While mutations are out, an answer must come within the timeout, or the queue goes again. */
+  private armAnswerTimer(): void {
+    if (this.answerTimer) clearTimeout(this.answerTimer);
+    this.answerTimer = null;
+    if (this.closed || this.queue!.pending.length === 0) return;
+    this.answerTimer = setTimeout(() => {
+      this.answerTimer = null;
+      if (this.queue!.pending.length > 0) this.realign();
+    }, this.options.mutationTimeoutMs ?? 30_000);
+  }
+
+  /**
+   * Asks the server where this client's sequence stands (hello again on the open socket); its
+   * welcome re-aligns the queue and resends it. One at a time; without a socket, the reconnect does it.
+   */
+  private realign(): void {
+    if (this.realigning || !this.connected || !this.socket || this.socket.readyState !== 1) return;
+    this.realigning = true;
+    void this.token().then((token) => this.send({ type: 'hello', clientId: this.queue!.clientId, token }));
+  }
+
+  /** After a transient answer: resend later, each time waiting longer (up to 5 s). */
+  private scheduleResend(): void {
+    if (this.resendTimer || this.closed) return;
+    this.resendTimer = setTimeout(() => {
+      this.resendTimer = null;
+      this.realign();
+    }, this.resendDelay);
+    this.resendDelay = Math.min(this.resendDelay * 2, 5000);
   }
 
   private async webSocketClass(): Promise<typeof WebSocket> {
@@ -282,6 +349,8 @@ export class ValetClient {
     socket.onclose = () => {
       const wasConnected = this.connected;
       this.connected = false;
+      // The reconnect's welcome resends the queue.
+      this.realigning = false;
       if (this.socket === socket) this.socket = null;
       if (wasConnected) for (const listener of this.connectionListeners) listener(false);
       if (this.closed) return;
@@ -294,6 +363,7 @@ export class ValetClient {
   private receive(message: ServerMessage): void {
     switch (message.type) {
       case 'welcome': {
+        this.realigning = false;
         this.alignQueue(message.lastSeq);
         if (!this.welcomed) {
           this.welcomed = true;
@@ -364,15 +434,26 @@ export class ValetClient {
     const queue = this.queue!;
     const index = queue.pending.findIndex((p) => p.seq === message.seq);
     if (index === -1) return;
-    if (message.status === 409 && (message.error as { code?: string })?.code === 'out_of_order') return; // an earlier one is still on its way
-    queue.pending.splice(index, 1);
+    this.armAnswerTimer();
+    // An earlier one did not land (its answer was transient, or lost): line up with the server now,
+    // unless a resend is already on its way.
+    if (message.status === 409 && message.error?.code === 'out_of_order') {
+      if (!this.resendTimer) this.realign();
+      return;
+    }
+    if (isTransient(message.status)) return this.scheduleResend();
+    this.resendDelay = this.options.mutationRetryDelayMs ?? 250;
+    const [pending] = queue.pending.splice(index, 1);
     await this.storage.save(queue);
     this.local.dropOptimistic(message.seq);
     this.notifyPending();
     const waiter = this.waiting.get(message.seq);
     this.waiting.delete(message.seq);
-    if (message.status === 200) waiter?.resolve(decodeValue(message.value));
-    else waiter?.reject(ValetClientError.from(message.error, message.status));
+    if (message.status === 200) return waiter?.resolve(decodeValue(message.value));
+    const error = ValetClientError.from(message.error, message.status);
+    waiter?.reject(error);
+    for (const listener of this.mutationErrorListeners) listener(error, { path: pending!.path, args: decodeValue(pending!.args) });
+    if (!waiter && this.mutationErrorListeners.size === 0) console.warn(`valet: queued mutation ${pending!.path} was refused: ${error.code}: ${error.message}`);
   }
 
   /** Sends the current token again (after sign-in or refresh); live queries re-run as the new caller. */
@@ -382,6 +463,8 @@ export class ValetClient {
 
   close(): void {
     this.closed = true;
+    if (this.resendTimer) clearTimeout(this.resendTimer);
+    if (this.answerTimer) clearTimeout(this.answerTimer);
     this.socket?.close();
   }
 }

@@ -8,12 +8,12 @@ import { jsonReply } from './respond.js';
 
 const PING_TIMEOUT_MS = 2_000;
 
-function notReady(reason: string): HttpReply {
-  return jsonReply(503, { ready: false, reason });
+function notReady(reason: string, code = 'not_ready'): HttpReply {
+  return jsonReply(503, { ready: false, code, reason });
 }
 
 export async function readiness(context: HttpContext): Promise<HttpReply> {
-  if (context.draining) return notReady('shutting down');
+  if (context.draining) return notReady('shutting down', 'shutting_down');
   const engine = context.engine;
   if (!engine) return notReady(context.notReadyReason ?? 'starting');
   let timer: NodeJS.Timeout | undefined;

@@ -29,7 +29,7 @@ try {
   process.stderr.write(`✔ Valet serving ${app.functionCount} functions at ${app.url} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})\n`);
   let stopping = false;
   const stop = () => {
-    if (stopping) return;
+    if (stopping) return app.endDrain();
     stopping = true;
     process.stderr.write('Stopping…\n');
     app.close().then(

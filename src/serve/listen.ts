@@ -17,14 +17,19 @@ export interface RunningServer {
   /** Reactive queries and queued mutations over WebSocket (/api/sync). */
   sync: SyncServer;
   /**
-   * Stops gracefully: /api/ready turns 503, WebSockets close with "going away" (clients reconnect
-   * elsewhere), no new connections are accepted, and calls in flight may finish for `graceMs`
-   * (default 10 s) before their connections are cut.
+   * Stops gracefully. First the drain: for `drainMs` /api/ready answers 503 shutting_down while
+   * everything else is still served, so a load balancer takes this instance out before it goes.
+   * Then WebSockets close with "going away" (clients reconnect elsewhere), no new connections are
+   * accepted, and calls in flight may finish for `graceMs` before their connections are cut.
    */
-  close(graceMs?: number): Promise<void>;
+  close(graceMs?: number, drainMs?: number): Promise<void>;
+  /** Ends the drain at once (a second SIGTERM or Ctrl-C). */
+  endDrain(): void;
 }
 
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000;
+/** Long enough for a load balancer's health check (every 1–2 s, a few failures) to see the 503. */
+export const DEFAULT_SHUTDOWN_DRAIN_MS = 5_000;
 
 /** How a URL spells the bound address: brackets for IPv6, a loopback name for "every interface". */
 function urlHost(host: string): string {
@@ -46,13 +51,24 @@ export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, 
       const address = server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
       const sync = attachSync(server, context, syncOptions);
+      let endDrain: () => void = () => undefined;
+      const drained = (ms: number) =>
+        new Promise<void>((done) => {
+          const timer = setTimeout(done, ms);
+          endDrain = () => {
+            clearTimeout(timer);
+            done();
+          };
+        });
       resolve({
         url: `http://${urlHost(host)}:${actualPort}`,
         server,
         sync,
-        close: (graceMs = DEFAULT_SHUTDOWN_GRACE_MS) =>
-          new Promise((done) => {
-            context.draining = true;
+        endDrain: () => endDrain(),
+        async close(graceMs = DEFAULT_SHUTDOWN_GRACE_MS, drainMs = 0) {
+          context.draining = true;
+          if (drainMs > 0) await drained(drainMs);
+          await new Promise<void>((done) => {
             sync.close();
             context.dashboard?.close();
             const cut = setTimeout(() => server.closeAllConnections(), graceMs);
@@ -62,7 +78,8 @@ export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, 
             });
             // Idle keep-alive connections go now; busy ones once their response is sent.
             server.closeIdleConnections();
-          }),
+          });
+        },
       });
     });
   });

@@ -1,5 +1,6 @@
 // `valet start` as a programmatic API: build valet/ once, open the database, serve. No watching.
 import { BundleMaps } from '../bundler/stack-map.js';
+import { UserError } from '../errors/user-error.js';
 import { buildAndLoad } from '../bundler/evaluate.js';
 import { loadPrebuilt } from '../bundler/prebuilt.js';
 import { createEngine } from '../runtime/engine.js';
@@ -9,7 +10,7 @@ import { announceServer, refuseSecondServer, withdrawServer } from '../project/r
 import { createDashboard } from './dashboard-setup.js';
 import { databaseTargetOf } from './database-target.js';
 import { captureLogs, prepareHost } from './host.js';
-import { DEFAULT_HOST, DEFAULT_SHUTDOWN_GRACE_MS, listen } from './listen.js';
+import { DEFAULT_HOST, DEFAULT_SHUTDOWN_DRAIN_MS, DEFAULT_SHUTDOWN_GRACE_MS, listen } from './listen.js';
 import type { RunningServer } from './listen.js';
 
 export interface StartOptions {
@@ -42,16 +43,25 @@ export interface StartedApp {
   /** With `dashboard`: a one-time link that signs a browser in to it. */
   dashboardLink: string | null;
   close(): Promise<void>;
+  /** Ends the shutdown drain at once (a second signal). */
+  endDrain(): void;
 }
 
-/** VALET_SHUTDOWN_GRACE_MS: how long calls in flight may take to finish on SIGTERM (default 10 s). */
-function shutdownGraceMs(env: NodeJS.ProcessEnv): number {
-  const value = Number(env.VALET_SHUTDOWN_GRACE_MS);
-  return Number.isInteger(value) && value >= 0 && env.VALET_SHUTDOWN_GRACE_MS !== undefined ? value : DEFAULT_SHUTDOWN_GRACE_MS;
+/** A duration in ms from the environment (a whole number ≥ 0), or the default. */
+function msFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const text = env[name];
+  if (text === undefined || text === '') return fallback;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 0) throw new UserError(`${name}: expected a whole number of milliseconds ≥ 0, got "${text}"`);
+  return value;
 }
 
 export async function startApp(options: StartOptions): Promise<StartedApp> {
   const env = options.env ?? process.env;
+  // VALET_SHUTDOWN_DRAIN_MS: how long /api/ready says 503 before the listener closes on SIGTERM;
+  // VALET_SHUTDOWN_GRACE_MS: how long calls in flight may then take to finish.
+  const drainMs = msFromEnv(env, 'VALET_SHUTDOWN_DRAIN_MS', DEFAULT_SHUTDOWN_DRAIN_MS);
+  const graceMs = msFromEnv(env, 'VALET_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS);
   const { appDir } = options;
   const bindHost = options.host ?? DEFAULT_HOST;
   new AppEnv(appDir, 'production', env).apply();
@@ -97,10 +107,16 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     pushTransport: host.push.describe,
     dashboardLink: dashboard ? dashboard.access.issueLink(server.url) : null,
     databasePath: database.display,
-    /** Graceful: no new calls, in-flight ones finish (within VALET_SHUTDOWN_GRACE_MS), background work stops, the instance leaves. */
+    endDrain: () => server.endDrain(),
+    /**
+     * Graceful: /api/ready says 503 for the drain (VALET_SHUTDOWN_DRAIN_MS) while everything is still
+     * served, then no new calls, in-flight ones finish (within VALET_SHUTDOWN_GRACE_MS), background
+     * work stops, the instance leaves.
+     */
     async close() {
       withdrawServer(appDir);
-      await server.close(shutdownGraceMs(env));
+      if (drainMs > 0) process.stderr.write(`draining: /api/ready answers 503 for ${drainMs} ms while calls are still served (VALET_SHUTDOWN_DRAIN_MS); signal again to stop now\n`);
+      await server.close(graceMs, drainMs);
       await engine.close();
       restoreConsole();
     },

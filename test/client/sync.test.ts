@@ -154,6 +154,58 @@ describe('the offline queue', () => {
     await again.stop();
   });
 
+  it('keeps a mutation through transient 503s and resends it under its number, then the rest in order', async () => {
+    const served = await serveFixture('engine-app');
+    try {
+      const c = client(served.url, { mutationRetryDelayMs: 20 });
+      await c.clientId();
+      // The first mutation's write meets the database down, twice; the four after it arrive meanwhile.
+      served.engine.connections.faults.failNext('INSERT INTO _valet_documents', { times: 2 });
+      const emails = ['t0', 't1', 't2', 't3', 't4'].map((name) => `${name}@example.com`);
+      const results = await Promise.all(emails.map((email) => c.mutation(ref.create, { email })));
+      expect(results).toHaveLength(5);
+      expect(served.engine.connections.faults.fired).toBe(2);
+      const stored = await (await fetch(`${served.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:emails', args: {} }) })).json();
+      expect(stored).toEqual({ value: emails });
+      expect(c.pendingMutations).toBe(0);
+    } finally {
+      await served.stop();
+    }
+  });
+
+  it('sends the queue again when a mutation goes unanswered, and applies it once', async () => {
+    const served = await serveFixture('engine-app');
+    const proxy = await cuttableProxy(served.url);
+    try {
+      let dropped = 0;
+      // The first mutation frame is lost on the way; the socket stays open and says nothing.
+      proxy.onClientMessage = (message) => (message.type === 'mutation' && dropped === 0 ? (dropped++, 'drop') : 'forward');
+      const c = client(proxy.url, { mutationTimeoutMs: 100 });
+      expect(await c.mutation(ref.create, { email: 'unanswered@example.com' })).toEqual(expect.any(String));
+      expect(dropped).toBe(1);
+      const stored = await (await fetch(`${served.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:emails', args: {} }) })).json();
+      expect(stored).toEqual({ value: ['unanswered@example.com'] });
+    } finally {
+      await proxy.close();
+      await served.stop();
+    }
+  });
+
+  it('tells onMutationError of a refused mutation, and the queue moves on', async () => {
+    const served = await serveFixture('engine-app');
+    try {
+      const refused: [string, string][] = [];
+      const c = client(served.url, { onMutationError: (error, mutation) => refused.push([error.code, mutation.path]) });
+      const failing = c.mutation(ref.createThenFail, { email: 'refused@example.com' });
+      const after = c.mutation(ref.create, { email: 'after-refusal@example.com' });
+      await expect(failing).rejects.toMatchObject({ code: 'application_error' });
+      expect(await after).toEqual(expect.any(String));
+      expect(refused).toEqual([['application_error', 'users:createThenFail']]);
+    } finally {
+      await served.stop();
+    }
+  });
+
   it('rolls back only the optimistic update of a rejected mutation, and rejects its promise', async () => {
     const served = await serveFixture('engine-app');
     try {

@@ -15,7 +15,7 @@ export interface RunningValet {
 const running = new Set<ChildProcess>();
 
 export function spawnValet(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): RunningValet {
-  const child = spawn(process.execPath, [VALET_BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [VALET_BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', VALET_SHUTDOWN_DRAIN_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let text = '';
   const listeners = new Set<() => void>();

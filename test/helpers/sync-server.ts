@@ -42,18 +42,24 @@ export interface CuttableProxy {
   url: string;
   /** Called with each server → client message; return 'cut' to drop the connection instead of forwarding. */
   onServerMessage: (message: any) => 'forward' | 'cut';
+  /** Called with each client → server message; return 'drop' to lose it on the way. */
+  onClientMessage: (message: any) => 'forward' | 'drop';
   close(): Promise<void>;
 }
 
 export async function cuttableProxy(target: string): Promise<CuttableProxy> {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => server.once('listening', resolve));
-  const proxy: CuttableProxy = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, onServerMessage: () => 'forward', close: async () => undefined };
+  const proxy: CuttableProxy = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, onServerMessage: () => 'forward', onClientMessage: () => 'forward', close: async () => undefined };
   server.on('connection', (client) => {
     const upstream = new WebSocket(`${target.replace(/^http/, 'ws')}/api/sync`);
     const early: string[] = [];
     upstream.on('open', () => early.splice(0).forEach((m) => upstream.send(m)));
-    client.on('message', (data) => (upstream.readyState === WebSocket.OPEN ? upstream.send(String(data)) : early.push(String(data))));
+    client.on('message', (data) => {
+      if (proxy.onClientMessage(JSON.parse(String(data))) === 'drop') return;
+      if (upstream.readyState === WebSocket.OPEN) upstream.send(String(data));
+      else early.push(String(data));
+    });
     upstream.on('message', (data) => {
       if (proxy.onServerMessage(JSON.parse(String(data))) === 'cut') {
         client.terminate();

@@ -3,6 +3,7 @@
 // before and after a write committed, a blip at a scheduled mutation's done mark, a scheduled
 // action whose claim was taken over while it paused, and slow scheduled work beside fast.
 import { afterAll, describe, expect, it } from 'vitest';
+import { listCronRuns } from '../../src/runtime/cron/runs.js';
 import { reapDeadInstances } from '../../src/runtime/instances.js';
 import { getInvocation, listInvocations } from '../../src/runtime/invocations/store.js';
 import { listScheduled } from '../../src/runtime/scheduler/store.js';
@@ -91,6 +92,29 @@ describe('a scheduled mutation', async () => {
     await engine.scheduled.round();
     expect(await countDocuments(engine, 'ticks')).toBe(1);
     expect((await listScheduled(engine.connections.autoCommit.sql)).find((row) => row.id === id)).toMatchObject({ status: 'done', attempts: 2 });
+  });
+});
+
+describe('a cron tick', async () => {
+  const clock = new ManualClock();
+  const { engine } = await engineFor('engine-app', { clock });
+  afterAll(() => engine.close());
+  const everyMinute = async () => (await listCronRuns(engine.connections.autoCommit.sql, { job: 'every-minute' })).reverse();
+
+  it("commits a mutation's writes with the run's end: a blip there rolls both back, and the tick is tried again, once", async () => {
+    await engine.crons.round();
+    clock.advance(60_000);
+    engine.connections.faults.failNext("UPDATE _valet_cron_runs SET status = 'succeeded'");
+    await engine.crons.round();
+    await expect.poll(() => engine.connections.faults.fired).toBe(1);
+    // The retry waits on the injected clock: move it until the tick has landed.
+    await expect.poll(async () => {
+      clock.advance(500);
+      return countDocuments(engine, 'ticks');
+    }).toBe(1);
+    await engine.crons.settle();
+    expect((await everyMinute()).map((run) => run.status)).toEqual(['succeeded']);
+    expect(await countDocuments(engine, 'ticks')).toBe(1);
   });
 });
 

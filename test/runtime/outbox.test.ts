@@ -13,13 +13,15 @@ import { startSmtpServer } from '../helpers/smtp.js';
 afterAll(removeTempDirs);
 
 /** A transport scripted by the test: each send takes the next outcome. */
-function scriptedTransport(outcomes: ('ok' | 'fail' | 'permanent' | 'hang')[]): EmailTransport & { sent: OutgoingEmail[] } {
+type Outcome = 'ok' | 'fail' | 'permanent' | 'hang';
+
+function scriptedTransport(outcomes: (Outcome | Promise<Outcome>)[]): EmailTransport & { sent: OutgoingEmail[] } {
   const sent: OutgoingEmail[] = [];
   return {
     name: 'scripted',
     sent,
     async send(email) {
-      const outcome = outcomes.shift() ?? 'ok';
+      const outcome = await (outcomes.shift() ?? 'ok');
       if (outcome === 'hang') return new Promise(() => undefined);
       if (outcome === 'fail') throw new Error('connection refused');
       if (outcome === 'permanent') throw new PermanentDeliveryError('SMTP 550: no such user');
@@ -100,6 +102,33 @@ describe('the delivery worker', () => {
     clock.advance(10_000);
     expect(await survivor.runOnce()).toMatchObject({ sent: 1 });
     expect(await statuses()).toEqual([['lease-0', 'sent', 2]]);
+  });
+
+  it('refuses the outcome of a worker whose row was taken over: only the current attempt is recorded', async () => {
+    let finishFirst!: (outcome: Outcome) => void;
+    let finishSecond!: (outcome: Outcome) => void;
+    const first = new Promise<Outcome>((resolve) => (finishFirst = resolve));
+    const second = new Promise<Outcome>((resolve) => (finishSecond = resolve));
+    const { value, engine, clock, transport, statuses } = await setup([first, second]);
+    await value('mutation', 'jobs:mailMany', { prefix: 'fenced', count: 1 });
+    const lost: string[] = [];
+    const options = { connections: engine.connections, transport, clock, leaseMs: 10_000, onLostClaim: (label: string) => lost.push(label) };
+    const paused = new OutboxWorker(options).runOnce();
+    await expect.poll(statuses).toEqual([['fenced-0', 'sending', 1]]);
+    clock.advance(10_000);
+    const current = new OutboxWorker(options).runOnce();
+    await expect.poll(statuses).toEqual([['fenced-0', 'sending', 2]]);
+    // The paused worker wakes up, its send failed: it may not schedule a retry over the live attempt.
+    finishFirst('fail');
+    await paused;
+    expect(lost).toEqual([expect.stringMatching(/^outbox message /)]);
+    expect(await statuses()).toEqual([['fenced-0', 'sending', 2]]);
+    finishSecond('ok');
+    expect(await current).toMatchObject({ sent: 1 });
+    expect(await statuses()).toEqual([['fenced-0', 'sent', 2]]);
+    const [row] = await listOutbox(engine.connections.autoCommit.sql);
+    const attempts = await engine.connections.autoCommit.sql.all<{ outcome: string }>('SELECT outcome FROM _valet_outbox_attempts WHERE outbox_id = ?', [row!.id]);
+    expect(attempts.map((a) => a.outcome)).toEqual(['sent']);
   });
 });
 

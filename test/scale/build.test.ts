@@ -40,9 +40,9 @@ describe('a valet build folder', () => {
     expect(existsSync(join(server, 'package-lock.json'))).toBe(true);
   });
 
-  it('serves the app with node server.mjs, on PostgreSQL, and stops on SIGTERM', async () => {
+  it('serves the app with node server.mjs, on PostgreSQL, and drains then stops on SIGTERM', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['server.mjs', '--port', String(port)], { cwd: server, env: { ...process.env, VALET_DATABASE_URL: database.url, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['server.mjs', '--port', String(port)], { cwd: server, env: { ...process.env, VALET_DATABASE_URL: database.url, VALET_SHUTDOWN_DRAIN_MS: '600000', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stderr.on('data', (chunk) => (output += chunk));
     child.stdout.on('data', (chunk) => (output += chunk));
@@ -56,8 +56,16 @@ describe('a valet build folder', () => {
     expect(await value(url, 'query', 'users:list')).toEqual([]);
     // Signed-in calls need VALET_AUTH_*: without it, the documented refusal.
     expect(await call(url, 'mutation', 'users:create', { email: 'a@example.com' })).toMatchObject({ status: 401, body: { code: 'auth_not_configured' } });
+    // SIGTERM drains first: /api/ready says 503 shutting_down while calls are still served (the
+    // drain is long here; a second SIGTERM ends it, as an impatient operator would).
+    const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
-    const code = await new Promise((resolve) => child.once('exit', resolve));
-    expect(code).toBe(0);
+    await expect.poll(async () => (await fetch(`${url}/api/ready`)).status, { timeout: 10_000 }).toBe(503);
+    expect(await (await fetch(`${url}/api/ready`)).json()).toMatchObject({ ready: false, code: 'shutting_down' });
+    expect((await fetch(`${url}/api/health`)).status).toBe(200);
+    expect(await value(url, 'query', 'users:list')).toEqual([]);
+    expect(output).toContain('draining: /api/ready answers 503 for 600000 ms');
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

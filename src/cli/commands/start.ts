@@ -40,6 +40,6 @@ Examples:
         `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport}, push via ${app.pushTransport})\n`,
       );
       if (app.dashboardLink) process.stderr.write(`  Dashboard: ${kleur.bold(app.dashboardLink)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}\n`);
-      await untilShutdown(() => app.close());
+      await untilShutdown(() => app.close(), () => app.endDrain());
     });
 }

@@ -9,6 +9,7 @@
 import type { Invoker } from '../../server/ctx.js';
 import type { CronJob } from '../../server/cron.js';
 import { newId } from '../../storage/ids.js';
+import { TRANSIENT_CODES } from '../../storage/faults.js';
 import { rowFence } from '../claims/fence.js';
 import type { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
@@ -39,6 +40,10 @@ export interface CronRunnerOptions {
   lasting: LastingWrites;
   onLostClaim: (label: string) => void;
 }
+
+/** Tries of a tick whose call failed for want of the database: 0.5 + 1 + 2 + 4 s. */
+const TICK_RETRIES = 4;
+const TICK_RETRY_BASE_MS = 500;
 
 /** The run still this instance's to finish. */
 const STILL_RUNNING = "WHERE id = ? AND status = 'running'";
@@ -130,7 +135,13 @@ export class CronRunner {
       kind === 'mutation'
         ? rowFence(label, `UPDATE _valet_cron_runs SET status = 'succeeded', finished_at = ? ${STILL_RUNNING}`, () => [this.clock.now(), due.runId])
         : rowFence(label, `UPDATE _valet_cron_runs SET status = status ${STILL_RUNNING}`, () => [due.runId]);
-    const response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence);
+    let response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence);
+    // A failure that decided nothing (the database out of reach) is tried again, briefly: the
+    // tick is this run's, and a blip should not cost it.
+    for (let retry = 0; retry < TICK_RETRIES && TRANSIENT_CODES.has((response.body as { code?: string }).code ?? ''); retry++) {
+      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, TICK_RETRY_BASE_MS * 2 ** retry));
+      response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence);
+    }
     if (response.status === 200 && kind === 'mutation') return;
     const error = response.status === 200 ? null : JSON.stringify(response.body);
     if ((response.body as { code?: string }).code === 'claim_lost') return this.options.onLostClaim(label);
