@@ -226,6 +226,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         allowInsecurePushEndpoints: host.push.allowLoopback,
         outbox: host.outbox,
         instances: host.instances,
+        scheduler: host.scheduler,
         mapStack: (stack) => maps.rewriteStack(stack),
         describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
       });

@@ -38,6 +38,7 @@ export interface HostSetup {
   smtp: EmailTransport | null;
   outbox: OutboxTuning;
   instances: InstanceOptions;
+  scheduler: { concurrency?: number };
   push: PushSetup;
 }
 
@@ -45,12 +46,25 @@ export interface OutboxTuning {
   leaseMs?: number;
   maxAttempts?: number;
   sendTimeoutMs?: number;
+  concurrency?: number;
 }
 
-/** VALET_OUTBOX_LEASE_MS, VALET_OUTBOX_MAX_ATTEMPTS and VALET_OUTBOX_SEND_TIMEOUT_MS tune delivery (defaults: 60 s, 8, 20 s). */
+/**
+ * VALET_OUTBOX_LEASE_MS, VALET_OUTBOX_MAX_ATTEMPTS, VALET_OUTBOX_SEND_TIMEOUT_MS and
+ * VALET_OUTBOX_CONCURRENCY tune delivery (defaults: 60 s, 8, 20 s, 10 sends at once).
+ */
 export function outboxTuning(env: NodeJS.ProcessEnv): OutboxTuning {
-  const number = (value: string | undefined) => (value && Number.isInteger(Number(value)) && Number(value) > 0 ? Number(value) : undefined);
-  return { leaseMs: number(env.VALET_OUTBOX_LEASE_MS), maxAttempts: number(env.VALET_OUTBOX_MAX_ATTEMPTS), sendTimeoutMs: number(env.VALET_OUTBOX_SEND_TIMEOUT_MS) };
+  return {
+    leaseMs: positive(env.VALET_OUTBOX_LEASE_MS),
+    maxAttempts: positive(env.VALET_OUTBOX_MAX_ATTEMPTS),
+    sendTimeoutMs: positive(env.VALET_OUTBOX_SEND_TIMEOUT_MS),
+    concurrency: positive(env.VALET_OUTBOX_CONCURRENCY),
+  };
+}
+
+/** VALET_SCHEDULER_CONCURRENCY: scheduled calls run at once per instance (default 10). */
+export function schedulerTuning(env: NodeJS.ProcessEnv): { concurrency?: number } {
+  return { concurrency: positive(env.VALET_SCHEDULER_CONCURRENCY) };
 }
 
 /** VALET_HEARTBEAT_MS and VALET_INSTANCE_TTL_MS: how instances on one database tell each other they live (defaults: 5 s, 30 s). */
@@ -87,6 +101,7 @@ export async function prepareHost(options: HostOptions): Promise<HostSetup> {
     smtp: smtpConfig ? await smtpTransport(smtpConfig) : null,
     outbox: outboxTuning(options.env),
     instances: instanceTuning(options.env),
+    scheduler: schedulerTuning(options.env),
     push: preparePush(options.mode, options.env, options.appDir, outboxTuning(options.env).sendTimeoutMs),
   };
 }

@@ -82,6 +82,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     allowInsecurePushEndpoints: host.push.allowLoopback,
     outbox: host.outbox,
     instances: host.instances,
+    scheduler: host.scheduler,
     mapStack: (stack) => maps.rewriteStack(stack),
     describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
   });

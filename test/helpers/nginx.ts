@@ -14,8 +14,8 @@ export interface Nginx {
   stop(): Promise<void>;
 }
 
-/** The upstream part of docs/deploy.md's configuration, for these ports. */
-export function nginxConfig(listen: number, upstreams: number[], prefix: string): string {
+/** The upstream part of docs/deploy.md's configuration, for these ports (a shorter read timeout for fault tests). */
+export function nginxConfig(listen: number, upstreams: number[], prefix: string, readTimeout = '60s'): string {
   return `
 worker_processes 1;
 pid ${join(prefix, 'nginx.pid')};
@@ -35,30 +35,43 @@ http {
     ''      close;
   }
   upstream valet {
-${upstreams.map((port) => `    server 127.0.0.1:${port} max_fails=1 fail_timeout=2s;`).join('\n')}
+${upstreams.map((port) => `    server 127.0.0.1:${port} max_fails=2 fail_timeout=10s;`).join('\n')}
   }
   server {
     listen 127.0.0.1:${listen};
-    location / {
+    # Live queries and queued mutations: one long-lived WebSocket per client.
+    location = /api/sync {
       proxy_pass http://valet;
       proxy_http_version 1.1;
       proxy_set_header Host $host;
       proxy_set_header Upgrade $http_upgrade;
       proxy_set_header Connection $connection_upgrade;
       proxy_read_timeout 1h;
-      # An instance that stopped accepting (shutting down, or dead) is skipped: the request was never sent to it.
+    }
+    # Calls, health and the rest: a frozen instance must not hold a request for an hour.
+    location / {
+      proxy_pass http://valet;
+      proxy_http_version 1.1;
+      proxy_set_header Host $host;
+      proxy_set_header Connection "";
+      proxy_connect_timeout 2s;
+      proxy_read_timeout ${readTimeout};
+      # An instance that refuses or times out is skipped (and after max_fails, left alone for
+      # fail_timeout); a POST already sent is never resent. Not http_503: during a database outage
+      # every instance says 503, and marking them all down would turn that into nginx's own 502.
       proxy_next_upstream error timeout;
+      proxy_next_upstream_tries 2;
     }
   }
 }
 `;
 }
 
-export async function startNginx(upstreams: number[]): Promise<Nginx> {
+export async function startNginx(upstreams: number[], readTimeout?: string): Promise<Nginx> {
   const prefix = tempDir('valet-nginx-');
   for (const dir of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, dir));
   const port = await freePort();
-  writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, upstreams, prefix));
+  writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, upstreams, prefix, readTimeout));
   const child: ChildProcess = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
   let output = '';
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -75,7 +88,7 @@ export async function startNginx(upstreams: number[]): Promise<Nginx> {
   return {
     url,
     async reload(next) {
-      writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, next, prefix));
+      writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, next, prefix, readTimeout));
       child.kill('SIGHUP');
       // The new workers take over once the configuration is read; old ones finish their requests.
       await new Promise((resolve) => setTimeout(resolve, 300));
