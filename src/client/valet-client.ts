@@ -37,6 +37,9 @@ export interface ValetClientOptions {
   onMutationError?: (error: ValetClientError, mutation: { path: string; args: unknown }) => void;
 }
 
+/** Errors of the sync connection that pass: the client asks again. */
+const TRANSIENT_ERRORS = new Set(['storage_unavailable', 'conflict_retries', 'storage_full', 'shutting_down']);
+
 /** Answers that decided nothing: the mutation stays queued and is sent again. */
 function isTransient(status: number): boolean {
   return status === 503 || status === 507;
@@ -312,7 +315,7 @@ export class ValetClient {
    * welcome re-aligns the queue and resends it. One at a time; without a socket, the reconnect does it.
    */
   private realign(): void {
-    if (this.realigning || !this.connected || !this.socket || this.socket.readyState !== 1) return;
+    if (this.realigning || !this.socket || this.socket.readyState !== 1) return;
     this.realigning = true;
     void this.token().then((token) => this.send({ type: 'hello', clientId: this.queue!.clientId, token }));
   }
@@ -383,7 +386,14 @@ export class ValetClient {
         void this.settle(message);
         return;
       case 'authError':
+        this.reportError(message.error);
+        return;
       case 'error':
+        // The server could not answer our hello for want of its database: say hello again later.
+        if (TRANSIENT_ERRORS.has(message.error?.code ?? '') && (!this.welcomed || this.realigning)) {
+          this.realigning = false;
+          return this.scheduleResend();
+        }
         this.reportError(message.error);
         return;
       default:
@@ -424,7 +434,8 @@ export class ValetClient {
       if (!query) continue;
       query.error = update.error === undefined ? undefined : ValetClientError.from(update.error);
       values.push([update.id, update.error === undefined ? decodeValue(update.value) : undefined]);
-      if (query.error) failed.push(query);
+      // The local store tells listeners when the value changes; an error on top of no value yet must be told here.
+      if (query.error && this.local.has(update.id) && this.local.get(update.id) === undefined) failed.push(query);
     }
     this.local.setServerValues(values);
     for (const query of failed) for (const listener of query.listeners) listener(undefined, query.error);

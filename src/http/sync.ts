@@ -16,6 +16,7 @@ import { lastSeq } from '../runtime/call/client-sequence.js';
 import { principalOf } from '../runtime/call/principal.js';
 import type { CallResponse } from '../runtime/call/types.js';
 import { EngineError } from '../runtime/errors.js';
+import { storageFaultOf } from '../storage/faults.js';
 import { SubscriptionHub, updateJson } from '../runtime/subscriptions/hub.js';
 import type { Subscriber } from '../runtime/subscriptions/hub.js';
 import { hostRefusal, isHostAllowed, isOriginAllowed, originRefusal } from './security.js';
@@ -30,7 +31,10 @@ const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
 function errorBodyOf(error: unknown): ErrorBody {
   if (error instanceof EngineError) return error.toJSON();
-  return { code: 'internal_error', message: (error as Error)?.message ?? String(error) };
+  // The database out of reach while answering (a welcome's sequence lookup): the client tries again.
+  const fault = storageFaultOf(error);
+  if (fault) return { code: fault.code, message: fault.message };
+  return { code: 'internal_error', message: 'the server failed to handle this message (the details are in its log)' };
 }
 
 class Session implements Subscriber {
@@ -48,6 +52,7 @@ class Session implements Subscriber {
     readonly socket: WebSocket,
     private readonly maxBufferedBytes: number,
     private readonly onDrop: (session: Session) => void,
+    private readonly log: (line: string) => void,
   ) {}
 
   send(message: ServerMessage): void {
@@ -78,7 +83,10 @@ class Session implements Subscriber {
   }
 
   enqueue(work: () => Promise<void>): void {
-    this.chain = this.chain.then(work).catch((error: unknown) => this.send({ type: 'error', error: errorBodyOf(error) }));
+    this.chain = this.chain.then(work).catch((error: unknown) => {
+      if (!(error instanceof EngineError) && !storageFaultOf(error)) this.log(`sync: a message failed: ${(error as Error)?.stack ?? String(error)}`);
+      this.send({ type: 'error', error: errorBodyOf(error) });
+    });
   }
 }
 
@@ -163,7 +171,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
   }
 
   sockets.on('connection', (socket: WebSocket) => {
-    const session = new Session(socket, maxBuffered, forget);
+    const session = new Session(socket, maxBuffered, forget, log);
     sessions.add(session);
     socket.on('message', (data) => {
       let message: ClientMessage;

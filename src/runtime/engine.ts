@@ -22,7 +22,7 @@ import { installFetchGuard, systemResolver } from './fetch-guard/guard.js';
 import type { FetchPolicy, Resolver } from './fetch-guard/guard.js';
 import { DATABASE_TIME_SQL, DatabaseClock } from './claims/database-clock.js';
 import { LastingWrites } from './claims/lasting-write.js';
-import { InstanceRegistry } from './instances.js';
+import { DEFAULT_TTL_MS, InstanceRegistry } from './instances.js';
 import type { InstanceOptions } from './instances.js';
 import { pruneInvocations } from './invocations/store.js';
 import { Loop } from './loop.js';
@@ -159,7 +159,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   let registry = buildRegistry(options.modules, mapStack);
   // Verified bearer tokens, made on the first one (authenticate() below).
   let tokens: TokenCache | null = null;
-  const connections = await openConnections(options.database, registry.schema, { now: () => clock.now(), readerPoolSize: options.readerPoolSize, postgres: { log, ...options.postgres }, log });
+  // A transaction idle longer than the instance TTL (at least 5 s) belongs to an instance the others
+  // would take for dead anyway: PostgreSQL ends it, so its locks never hold up their reaping.
+  const idleInTransactionMs = Math.max(options.instances ? (options.instances.ttlMs ?? DEFAULT_TTL_MS) : DEFAULT_TTL_MS, 5_000);
+  const connections = await openConnections(options.database, registry.schema, {
+    now: () => clock.now(),
+    readerPoolSize: options.readerPoolSize,
+    postgres: { log, idleInTransactionMs, ...options.postgres },
+    log,
+  });
   const databaseClock = connections.backend === 'postgres' && !options.clock ? new DatabaseClock(localClock, () => readDatabaseTime(connections), log) : null;
   try {
     await databaseClock?.sync();

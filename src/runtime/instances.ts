@@ -22,6 +22,9 @@ export interface InstanceOptions {
   ttlMs?: number;
 }
 
+/** How long without a heartbeat before an instance counts as dead, unless configured. */
+export const DEFAULT_TTL_MS = 30_000;
+
 export interface Reaped {
   instances: number;
   invocations: number;
@@ -62,6 +65,8 @@ export class InstanceRegistry {
   private readonly ttlMs: number;
   private readonly loop: Loop;
   private reaping = false;
+  /** Since when this instance's heartbeats have been landing without a failure (null: the last one failed). */
+  private healthySince: number | null = null;
 
   constructor(
     private readonly connections: Connections,
@@ -72,13 +77,14 @@ export class InstanceRegistry {
     private readonly onBeat?: () => Promise<void>,
   ) {
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
-    this.ttlMs = options.ttlMs ?? 30_000;
+    this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
     this.loop = new Loop(clock, () => this.beat(), (error) => log(`instance heartbeat failed: ${error.message}`));
   }
 
   /** Joins the database's instances; the heartbeat starts. */
   async register(): Promise<void> {
     await this.connections.inWriteTransaction((store) => this.insert(store.sql));
+    this.healthySince = this.clock.now();
     this.loop.start();
   }
 
@@ -97,20 +103,31 @@ export class InstanceRegistry {
     return reaped;
   }
 
-  private reap(everyoneElse: boolean): Promise<Reaped> {
-    return this.connections.inWriteTransaction(async (store) => {
-      const reaped = await reapDeadInstances(store.sql, this.id, this.clock.now(), this.ttlMs, everyoneElse);
-      if (reaped.instances > 0) {
-        this.log(`took over from ${reaped.instances} stopped instance${reaped.instances === 1 ? '' : 's'}: ${reaped.invocations} interrupted invocations, ${reaped.scheduled} scheduled calls to run again, ${reaped.cronRuns} interrupted cron runs`);
-      }
-      return reaped;
+  private async reap(everyoneElse: boolean): Promise<Reaped> {
+    const reaped = await this.connections.inWriteTransaction(async (store) => {
+      // A row locked by a frozen instance must not hold this instance's heartbeat loop (and so make
+      // it look dead too): give up after half the TTL and try again with the next heartbeat.
+      if (store.dialect.name === 'postgres') await store.sql.run(`SET LOCAL lock_timeout = ${Math.max(100, Math.round(this.ttlMs / 2))}`);
+      return reapDeadInstances(store.sql, this.id, this.clock.now(), this.ttlMs, everyoneElse);
     });
+    // Said once it committed (a transaction retried after a conflict runs its task again).
+    if (reaped.instances > 0) {
+      this.log(`took over from ${reaped.instances} stopped instance${reaped.instances === 1 ? '' : 's'}: ${reaped.invocations} interrupted invocations, ${reaped.scheduled} scheduled calls to run again, ${reaped.cronRuns} interrupted cron runs`);
+    }
+    return reaped;
   }
 
   private async beat(): Promise<number> {
-    const { changes } = await this.connections.inWriteTransaction((store) =>
-      store.sql.run(`UPDATE _valet_instances SET heartbeat_at = ${nowIn(store.sql)} WHERE id = ?`, [...nowParams(store.sql, this.clock.now()), this.id]),
-    );
+    let changes: number;
+    try {
+      ({ changes } = await this.connections.inWriteTransaction((store) =>
+        store.sql.run(`UPDATE _valet_instances SET heartbeat_at = ${nowIn(store.sql)} WHERE id = ?`, [...nowParams(store.sql, this.clock.now()), this.id]),
+      ));
+    } catch (error) {
+      this.healthySince = null;
+      throw error;
+    }
+    this.healthySince ??= this.clock.now();
     if (changes === 0) {
       // Another instance saw this one as dead (a pause longer than the TTL) and took over its work;
       // the fences (claims/fence.ts) keep this one from finishing any of it.
@@ -118,7 +135,11 @@ export class InstanceRegistry {
       await this.connections.inWriteTransaction((store) => this.insert(store.sql));
     }
     await this.onBeat?.();
-    if (this.reaping) await this.reap(false);
+    // A reap that failed (a lock held by a frozen instance, a blip) is tried again next beat; the
+    // heartbeat keeps its pace meanwhile.
+    // Only once this instance has reached the database for a whole TTL: after an outage nobody
+    // could heartbeat, and the others must get the chance to before any of them is taken for dead.
+    if (this.reaping && this.clock.now() - this.healthySince >= this.ttlMs) await this.reap(false).catch((error: Error) => this.log(`taking over from stopped instances failed (tried again with the next heartbeat): ${error.message}`));
     return this.heartbeatMs;
   }
 

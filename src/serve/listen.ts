@@ -2,6 +2,7 @@
 // request handler and sync WebSocket serve dev and start.
 import { createServer } from 'node:http';
 import type { Server } from 'node:http';
+import type { Socket } from 'node:net';
 import { UserError } from '../errors/user-error.js';
 import { createRequestListener } from '../http/handler.js';
 import { attachSync } from '../http/sync.js';
@@ -37,9 +38,47 @@ function urlHost(host: string): string {
   return host.includes(':') ? `[${host}]` : host;
 }
 
+/** How long a connection accepted just before the listener closed may take to send its request. */
+const FIRST_REQUEST_GRACE_MS = 2_000;
+
+/**
+ * Connections by whether they ever carried a request. On close Node would end every idle one at
+ * once, including one a load balancer opened a moment before and whose request is still on its
+ * way: it would see the connection reset and answer its own 502 for a POST it cannot resend. So
+ * only connections that are idle between requests end at once; a new one gets a short grace to
+ * send its request (answered with `Connection: close`, like every answer while stopping).
+ */
+function trackConnections(server: Server): { closeIdle(): void } {
+  const served = new WeakSet<Socket>();
+  const busy = new WeakSet<Socket>();
+  const open = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  server.on('request', (request, response) => {
+    const socket = request.socket;
+    served.add(socket);
+    busy.add(socket);
+    response.once('close', () => busy.delete(socket));
+  });
+  // Node's close() would end every idle connection itself, the fresh ones too.
+  server.closeIdleConnections = () => undefined;
+  return {
+    closeIdle() {
+      for (const socket of open) {
+        if (busy.has(socket)) continue;
+        if (served.has(socket)) socket.destroy();
+        else setTimeout(() => !served.has(socket) && socket.destroy(), FIRST_REQUEST_GRACE_MS).unref();
+      }
+    },
+  };
+}
+
 export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, syncOptions: SyncOptions = {}): Promise<RunningServer> {
   const server = createServer(createRequestListener(context));
   server.keepAliveTimeout = 5_000;
+  const connections = trackConnections(server);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') reject(new UserError(`port ${port} is already in use: stop whatever is serving there, or pass --port <n>`));
@@ -77,7 +116,7 @@ export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, 
               done();
             });
             // Idle keep-alive connections go now; busy ones once their response is sent.
-            server.closeIdleConnections();
+            connections.closeIdle();
           });
         },
       });

@@ -90,6 +90,19 @@ describe('live queries', async () => {
     expect(values.at(-1)).toEqual(await a.query(ref.emails, {}));
   });
 
+  it('run again once the database is back after a re-run failed for want of it, with no write needed', async () => {
+    const c = client(served.url);
+    const errors: (string | undefined)[] = [];
+    c.subscribe(ref.emails as never, {} as never, (_value, error) => errors.push(error?.code));
+    await expect.poll(() => errors.length).toBe(1);
+    served.engine.connections.faults.failNext(/FROM _valet_documents/, { times: 2 });
+    await served.server.sync.refreshAll();
+    await expect.poll(() => errors.at(-1)).toBe('storage_unavailable');
+    // No write touches it (a failed run read nothing): it runs again on its own.
+    await expect.poll(() => errors.at(-1), { timeout: 10_000 }).toBeUndefined();
+    expect(errors).toEqual([undefined, 'storage_unavailable', undefined]);
+  });
+
   it('refuse an out-of-order mutation id', async () => {
     const socket = new WebSocket(`${served.url.replace('http', 'ws')}/api/sync`);
     const messages: any[] = [];

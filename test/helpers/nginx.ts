@@ -12,6 +12,8 @@ export interface Nginx {
   /** Rewrites the upstream list and reloads (nginx -s reload): how an instance leaves the pool. */
   reload(upstreams: number[]): Promise<void>;
   stop(): Promise<void>;
+  /** What nginx wrote to its error log (errors and warnings): why it answered 502 or 504. */
+  errors(): string;
 }
 
 /** The upstream part of docs/deploy.md's configuration, for these ports (a shorter read timeout for fault tests). */
@@ -19,7 +21,7 @@ export function nginxConfig(listen: number, upstreams: number[], prefix: string,
   return `
 worker_processes 1;
 pid ${join(prefix, 'nginx.pid')};
-error_log stderr warn;
+error_log stderr notice;
 daemon off;
 events { worker_connections 1024; }
 http {
@@ -87,11 +89,16 @@ export async function startNginx(upstreams: number[], readTimeout?: string): Pro
   }
   return {
     url,
+    errors: () => output.split('\n').filter((line) => /\[(error|warn)\]/.test(line)).join('\n'),
     async reload(next) {
       writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, next, prefix, readTimeout));
+      const started = (output.match(/start worker process/g) ?? []).length;
       child.kill('SIGHUP');
-      // The new workers take over once the configuration is read; old ones finish their requests.
-      await new Promise((resolve) => setTimeout(resolve, 300));
+      // The new worker takes new connections once it started; old ones finish their requests.
+      for (let i = 0; (output.match(/start worker process/g) ?? []).length === started; i++) {
+        if (child.exitCode !== null || i > 400) throw new Error(`nginx did not reload: ${output}`);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
     },
     async stop() {
       if (child.exitCode !== null) return;

@@ -4,7 +4,7 @@
 // across a machine crash: the postmaster is killed, never the machine), dropped when done.
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -50,6 +50,29 @@ async function waitReady(port: number): Promise<void> {
   throw new Error(`the private PostgreSQL cluster on port ${port} did not become ready`);
 }
 
+/** Whether `pid` is a process that still runs (a zombie left by a killed postmaster does not). */
+function alive(pid: number): boolean {
+  try {
+    return !/^State:\s+Z/m.test(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A postmaster killed with SIGKILL leaves its lock files; where nobody reaps its zombie (PID 1 of a
+ * container), PostgreSQL takes the zombie for a live postmaster and refuses to start.
+ */
+function clearStaleLocks(dataDir: string, port: number): void {
+  const pidFile = join(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  if (alive(pid)) return;
+  rmSync(pidFile, { force: true });
+  rmSync(`/var/run/postgresql/.s.PGSQL.${port}.lock`, { force: true });
+  rmSync(`/var/run/postgresql/.s.PGSQL.${port}`, { force: true });
+}
+
 export async function startPrivateCluster(settings: Record<string, string | number> = {}): Promise<PrivateCluster> {
   const version = readdirSync('/etc/postgresql').sort().at(-1)!;
   const name = `valet_${randomBytes(4).toString('hex')}`;
@@ -62,6 +85,7 @@ export async function startPrivateCluster(settings: Record<string, string | numb
   const ctl = (action: string) => execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, action], { stdio: 'pipe' });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const start = async () => {
+    clearStaleLocks(dataDir, port);
     ctl('start');
     await waitReady(port);
   };

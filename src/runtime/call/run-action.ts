@@ -81,9 +81,11 @@ function invocationFence(id: string, attempt: number) {
 async function answer(core: EngineCore, path: string, claim: { id: string; attempt: number }, outcome: Outcome, sensitive: boolean, committed: boolean): Promise<CallResponse> {
   const headers = { 'valet-invocation-id': claim.id };
   const transient = outcome.status === 'failed' && TRANSIENT_CODES.has(outcome.error!.code);
-  if (transient && committed) {
-    // Not "try again, nothing happened": part of it happened. Stored and replayed as what it is.
-    const message = `${path} failed when the database became unavailable (${outcome.error!.code}), after some of its writes had committed; see valet invocations show ${claim.id}`;
+  // A write whose COMMIT broke off may have landed: as uncertain as a write known to have committed.
+  const uncertain = outcome.status === 'failed' && outcome.error!.code === 'outcome_unknown';
+  if ((transient && committed) || uncertain) {
+    // Not "try again, nothing happened": part of it (may have) happened. Stored and replayed as what it is.
+    const message = `${path} failed when the database became unavailable (${outcome.error!.code}), after some of its writes had ${uncertain ? 'perhaps ' : ''}committed; see valet invocations show ${claim.id}`;
     outcome = { ...outcome, httpStatus: 500, error: { code: 'storage_interrupted', message } };
   }
   const freeKey = transient && !committed;

@@ -126,15 +126,18 @@ export interface Outcome {
 }
 
 /**
- * Records how an attempt ended; a late finish after a timeout was recorded (or after another
- * instance took the invocation over) changes nothing, and says so (false). `freeKey` clears the
- * idempotency key: a transient failure that decided nothing leaves the key free for a retry.
+ * Records how an attempt ended. The attempt number is the fence: once another attempt claimed the
+ * invocation (a safeToRetry re-run), this one's finish changes nothing, and says so (false). An
+ * `interrupted` verdict of this same attempt — another instance took this one for dead, perhaps
+ * only because the database was out of reach for everyone — is replaced by the outcome, which
+ * is the truth the caller is told. `freeKey` clears the idempotency key: a transient failure that
+ * decided nothing leaves the key free for a retry.
  */
 export async function finishInvocation(sql: SqlExecutor, id: string, attempt: number, outcome: Outcome, sensitive: boolean, now: number, freeKey = false): Promise<boolean> {
   const { changes } = await sql.run(
     `UPDATE _valet_action_invocations SET status = ?, http_status = ?, result = ?, error = ?, error_stack = ?, finished_at = ?, duration_ms = ? - started_at,
        idempotency_key = CASE WHEN ? = 1 THEN NULL ELSE idempotency_key END
-     WHERE id = ? AND attempts = ? AND status = 'running'`,
+     WHERE id = ? AND attempts = ? AND status IN ('running', 'interrupted')`,
     [
       outcome.status,
       outcome.httpStatus,

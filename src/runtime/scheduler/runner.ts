@@ -4,8 +4,8 @@
 // mutation's writes and its done mark commit in one transaction conditioned on the claim, so it
 // runs exactly once whatever pauses; an action's writes are refused once its claim is lost, and a
 // row whose instance died while running it is run again (at-least-once for its side effects). A
-// failure that decided nothing (the database was out of reach) puts the row back, due again after
-// a backoff. Calls run side by side up to a limit, so a slow one never holds back other due work.
+// failure that decided nothing (the database was out of reach), or where the database broke off
+// mid-way, puts the row back, due again after a backoff. Calls run side by side up to a limit, so a slow one never holds back other due work.
 import type { Invoker } from '../../server/ctx.js';
 import type { FunctionKind } from '../../server/functions.js';
 import { TRANSIENT_CODES } from '../../storage/faults.js';
@@ -45,6 +45,9 @@ const MAX_WAIT_MS = 1_000;
 /** A call that failed for want of the database is due again after this, doubling per attempt up to a minute. */
 const RETRY_BASE_MS = 1_000;
 const RETRY_CAP_MS = 60_000;
+
+/** Failures where the database broke off mid-way: the call runs again, like one whose instance died. */
+const RUN_AGAIN = new Set(['outcome_unknown', 'storage_interrupted']);
 
 /** The claim still held: this attempt's row, running. */
 const CLAIMED = "WHERE id = ? AND attempts = ? AND status = 'running'";
@@ -114,8 +117,10 @@ export class ScheduledRunner {
     if (response.status === 200) {
       statement = `UPDATE _valet_scheduled SET status = 'done', finished_at = ?, error = NULL ${CLAIMED}`;
       params = () => [clock.now(), row.id, row.attempts];
-    } else if (TRANSIENT_CODES.has(code)) {
-      // Nothing was decided: due again later, claimed afresh (a new attempt number).
+    } else if (TRANSIENT_CODES.has(code) || RUN_AGAIN.has(code)) {
+      // Nothing was decided, or the database broke off mid-way: due again later, claimed afresh (a
+      // new attempt number). A mutation that did commit already carries its done mark, so the
+      // fenced update below changes nothing; an action runs again (at least once).
       const retryAt = clock.now() + Math.min(RETRY_CAP_MS, RETRY_BASE_MS * 2 ** (row.attempts - 1));
       statement = `UPDATE _valet_scheduled SET status = 'pending', run_at = ?, instance = NULL, error = ? ${CLAIMED}`;
       params = () => [retryAt, JSON.stringify(response.body), row.id, row.attempts];

@@ -33,7 +33,14 @@ interface Subscription {
    * committed meanwhile marks it, and it runs again once that first answer is out.
    */
   firstRun: boolean;
+  /** Its last run failed for want of the database: it has no reads, so it runs again on a timer. */
+  awaitingStorage: boolean;
 }
+
+/** Codes of a query that failed because the database was out of reach (it is run again). */
+const STORAGE_CODES = new Set(['storage_unavailable', 'storage_full', 'conflict_retries', 'outcome_unknown']);
+const RETRY_FIRST_MS = 250;
+const RETRY_MAX_MS = 5_000;
 
 /** A response's update payload and its JSON, made once however many subscribers get it. */
 const serialised = new WeakMap<CallResponse, { payload: { value: unknown } | { error: ErrorBody }; text: string }>();
@@ -81,6 +88,8 @@ export class SubscriptionHub {
   private flushing: Promise<void> | null = null;
   private attachedTo: Engine | null = null;
   private detach: (() => void) | null = null;
+  private retryTimer: ReturnType<typeof setTimeout> | null = null;
+  private retryDelay = RETRY_FIRST_MS;
 
   constructor(
     /** The engine serving now; null until a dev server's first good build. */
@@ -108,6 +117,8 @@ export class SubscriptionHub {
   /** Records a subscription's new result; returns the update to deliver, or null when unchanged. */
   private updateFor(subscription: Subscription, response: CallResponse): QueryUpdate | null {
     subscription.reads = response.reads ?? [];
+    subscription.awaitingStorage = response.status !== 200 && STORAGE_CODES.has((response.body as ErrorBody).code);
+    if (subscription.awaitingStorage) this.retryLater();
     let result = serialised.get(response);
     if (!result) {
       const payload = response.status === 200 ? { value: (response.body as { value: unknown }).value } : { error: response.body as ErrorBody };
@@ -121,7 +132,7 @@ export class SubscriptionHub {
 
   /** Adds (or replaces) a subscription and delivers its first result. */
   async subscribe(subscriber: Subscriber, id: string, path: string, args: unknown): Promise<void> {
-    const subscription: Subscription = { subscriber, id, path, args, queryKey: `${path}\u0000${JSON.stringify(args ?? null)}`, reads: [], lastSent: null, dirty: false, firstRun: true };
+    const subscription: Subscription = { subscriber, id, path, args, queryKey: `${path}\u0000${JSON.stringify(args ?? null)}`, reads: [], lastSent: null, dirty: false, firstRun: true, awaitingStorage: false };
     let mine = this.bySubscriber.get(subscriber);
     if (!mine) this.bySubscriber.set(subscriber, (mine = new Map()));
     mine.set(id, subscription);
@@ -224,7 +235,15 @@ export class SubscriptionHub {
       }
       return index;
     });
-    const responses = await engine.callQueries(requests);
+    let responses: CallResponse[];
+    try {
+      responses = await engine.callQueries(requests);
+    } catch (error) {
+      // No snapshot to be had (the database is out of reach): these run again a little later.
+      for (const subscription of dirty) subscription.awaitingStorage = true;
+      this.retryLater();
+      throw error;
+    }
     const batches = new Map<Subscriber, QueryUpdate[]>();
     dirty.forEach((subscription, i) => {
       const update = this.updateFor(subscription, responses[runOf[i]!]!);
@@ -234,10 +253,35 @@ export class SubscriptionHub {
       else batches.set(subscription.subscriber, [update]);
     });
     for (const [subscriber, updates] of batches) subscriber.deliver(updates);
+    if (!dirty.some((subscription) => subscription.awaitingStorage)) this.retryDelay = RETRY_FIRST_MS;
+  }
+
+  /**
+   * Runs the subscriptions that failed for want of the database again after a backoff (they have
+   * no reads for a write to touch), doubling while the database stays away.
+   */
+  private retryLater(): void {
+    if (this.retryTimer) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      let any = false;
+      for (const mine of this.bySubscriber.values()) {
+        for (const subscription of mine.values()) {
+          if (!subscription.awaitingStorage) continue;
+          subscription.awaitingStorage = false;
+          subscription.dirty = true;
+          any = true;
+        }
+      }
+      if (any) this.scheduleFlush();
+    }, this.retryDelay);
+    this.retryTimer.unref?.();
+    this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
   }
 
   close(): void {
     this.detach?.();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     this.bySubscriber.clear();
   }
 }

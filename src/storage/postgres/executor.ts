@@ -129,11 +129,26 @@ export interface Checkout {
   release(failed?: boolean): void;
 }
 
+/** Clients whose connection failed (an 'error' event): never handed back to the pool for reuse. */
+const failedClients = new WeakSet<pg.ClientBase>();
+
 /**
- * A client of its own from the pool, for a transaction. While it is checked out the pool does
- * not listen for its errors: a server that drops it (a restart, pg_terminate_backend) would emit an
- * unhandled 'error' and end the process. Its next statement fails instead, as a storage fault.
+ * Every client of a pool gets an 'error' listener for its whole life. The pool listens only while
+ * a client is idle; one checked out, or being ended after a failure, that hears its server go (a
+ * restart, pg_terminate_backend) would otherwise emit an unhandled 'error' and end the process.
+ * Its next statement fails instead, as a storage fault.
  */
+export function guardPoolClients(pool: pg.Pool): void {
+  pool.on('connect', (client) => client.on('error', () => failedClients.add(client)));
+}
+
+export interface Checkout {
+  client: pg.PoolClient;
+  /** Back to the pool; destroyed instead when it failed or the server dropped it meanwhile. */
+  release(failed?: boolean): void;
+}
+
+/** A client of its own from the pool, for a transaction (the pool is guarded: guardPoolClients). */
 export async function checkout(pool: pg.Pool): Promise<Checkout> {
   let client: pg.PoolClient;
   try {
@@ -141,14 +156,10 @@ export async function checkout(pool: pg.Pool): Promise<Checkout> {
   } catch (error) {
     throw asFault(error);
   }
-  let lost = false;
-  const onError = () => (lost = true);
-  client.on('error', onError);
   return {
     client,
     release(failed = false) {
-      client.removeListener('error', onError);
-      client.release(failed || lost);
+      client.release(failed || failedClients.has(client));
     },
   };
 }

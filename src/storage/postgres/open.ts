@@ -3,7 +3,7 @@
 // message a user can act on — then the engine's tables migrated.
 import pg from 'pg';
 import { StorageError } from '../errors.js';
-import { isUnavailable } from './executor.js';
+import { guardPoolClients, isUnavailable } from './executor.js';
 import { migratePostgres } from './migrations.js';
 import { describePostgresUrl } from './url.js';
 
@@ -17,6 +17,12 @@ export interface PostgresOptions {
   schema?: string;
   /** Connections in the pool. */
   max?: number;
+  /**
+   * PostgreSQL ends a session left idle inside a transaction this long: a frozen instance (a long
+   * GC pause, a stopped VM) must not hold its row locks, and with them the other instances' work,
+   * for as long as it stays frozen.
+   */
+  idleInTransactionMs?: number;
   /** Shown in pg_stat_activity (`valet` unless given). */
   applicationName?: string;
   /** Where unexpected pool errors are reported. */
@@ -50,11 +56,12 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
     types: { getTypeParser: typeParser as never },
     max: options.max ?? 10,
     connectionTimeoutMillis: 10_000,
-    options: schema ? `-c search_path=${schema}` : undefined,
+    options: [schema ? `-c search_path=${schema}` : '', options.idleInTransactionMs ? `-c idle_in_transaction_session_timeout=${Math.round(options.idleInTransactionMs)}` : ''].filter(Boolean).join(' ') || undefined,
     application_name: options.applicationName ?? 'valet',
   });
-  // An idle connection the server drops must not take the process down with it.
+  // An idle connection the server drops must not take the process down with it, nor a busy one.
   pool.on('error', (error) => options.log?.(`postgres: an idle connection failed: ${error.message}`));
+  guardPoolClients(pool);
   try {
     const client = await pool.connect();
     try {
