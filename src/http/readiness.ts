@@ -28,5 +28,6 @@ export async function readiness(context: HttpContext): Promise<HttpReply> {
     clearTimeout(timer);
   }
   if (!engine.workersRunning) return notReady('background work is starting');
-  return jsonReply(200, { ready: true, instance: engine.instance?.id ?? null, database: engine.connections.backend });
+  // lostClaims: work this instance lost to another while it ran it (a pause past the TTL, a partition).
+  return jsonReply(200, { ready: true, instance: engine.instance?.id ?? null, database: engine.connections.backend, lostClaims: engine.lostClaims });
 }

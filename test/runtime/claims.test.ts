@@ -64,6 +64,12 @@ describe("an action's outcome", async () => {
     );
   });
 
+  it("fences many parallel writes of one action without making them wait on each other's claim check", async () => {
+    expect(await call('action', 'claims:parallelWrites', { label: 'parallel', count: 40 }, { key: 'k-parallel' })).toMatchObject({ status: 200, body: { value: 40 } });
+    const labels = ((await call('query', 'faults:labels')).body as { value: string[] }).value.filter((label) => label.startsWith('parallel-'));
+    expect(labels.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `parallel-${i}`).sort());
+  });
+
   it('stores a transient failure after a write committed as storage_interrupted, and replays it', async () => {
     engine.connections.faults.failNext('INSERT INTO _valet_documents', { skip: 1 });
     const first = await call('action', 'claims:writeTwice', { label: 'half' }, { key: 'k-half' });

@@ -219,6 +219,7 @@ const enqueued = functionRef('chaos:enqueued', 'mutation', { access: 'public' })
 const noteCount = functionRef('chaos:noteCount', 'query', { access: 'public' });
 
 beforeAll(async () => {
+  if (!FAKETIME_LIB) throw new Error("the chaos suite needs Debian's faketime (scripts/install-faketime.sh)");
   cluster = await startPrivateCluster({ max_connections: 70, superuser_reserved_connections: 5 });
   await cluster.sql('CREATE ROLE valet_app LOGIN');
   await cluster.sql('CREATE ROLE hog LOGIN');
@@ -346,10 +347,10 @@ describe('a bad day', () => {
       await until(async () => (await liveInstances()).length === before.length, 'the resumed instance to rejoin');
     });
 
-    if (FAKETIME_LIB) {
+    {
       for (const skew of ['+45s', '-45s']) {
         await underFault(`clock ${skew}`, async () => {
-          await plannedRestart(2, { LD_PRELOAD: FAKETIME_LIB, FAKETIME: skew, FAKETIME_DONT_FAKE_MONOTONIC: '1' });
+          await plannedRestart(2, { LD_PRELOAD: FAKETIME_LIB!, FAKETIME: skew, FAKETIME_DONT_FAKE_MONOTONIC: '1' });
           await instances[2]!.process.waitFor(/this machine's clock is 4\d{4} ms (ahead of|behind) the database's/, 30_000);
           // Long enough for several cron ticks and heartbeats with the skewed instance among the claimants.
           const ticks = (await documents('cronTicks')).length;

@@ -69,7 +69,7 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
 
 /** The invocation's own row, still this attempt's: the fence of the handler's writes. */
 function invocationFence(id: string, attempt: number) {
-  return rowFence(`action invocation ${id}`, "UPDATE _valet_action_invocations SET attempts = attempts WHERE id = ? AND attempts = ? AND status = 'running'", () => [id, attempt]);
+  return rowFence(`action invocation ${id}`, "SELECT 1 AS held FROM _valet_action_invocations WHERE id = ? AND attempts = ? AND status = 'running'", () => [id, attempt]);
 }
 
 /**

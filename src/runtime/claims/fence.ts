@@ -19,13 +19,20 @@ export class ClaimLostError extends EngineError {
   }
 }
 
-/** A fence that holds while `sql` (a statement counting or changing the claimed row) touches a row. */
+/**
+ * A fence that holds while `sql` finds the claimed row: a SELECT that returns it, or an UPDATE
+ * that changes it (a done mark that commits with the work). A SELECT is enough to fence: in a
+ * serializable transaction, another instance's takeover of that row either committed first (and
+ * the row is not found) or conflicts with this transaction, which then runs again. And reads do
+ * not queue behind each other, where an action's parallel writes each updating its claim would.
+ */
 export function rowFence(label: string, sql: string, params: () => unknown[]): Fence {
+  const reads = /^\s*SELECT/i.test(sql);
   return {
     label,
     async check(store) {
-      const { changes } = await store.sql.run(sql, params());
-      if (changes === 0) throw new ClaimLostError(label);
+      const held = reads ? (await store.sql.get(sql, params())) !== undefined : (await store.sql.run(sql, params())).changes > 0;
+      if (!held) throw new ClaimLostError(label);
     },
   };
 }

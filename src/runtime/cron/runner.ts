@@ -134,7 +134,7 @@ export class CronRunner {
     const fence =
       kind === 'mutation'
         ? rowFence(label, `UPDATE _valet_cron_runs SET status = 'succeeded', finished_at = ? ${STILL_RUNNING}`, () => [this.clock.now(), due.runId])
-        : rowFence(label, `UPDATE _valet_cron_runs SET status = status ${STILL_RUNNING}`, () => [due.runId]);
+        : rowFence(label, `SELECT 1 AS held FROM _valet_cron_runs ${STILL_RUNNING}`, () => [due.runId]);
     let response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence);
     // A failure that decided nothing (the database out of reach) is tried again, briefly: the
     // tick is this run's, and a blip should not cost it.

@@ -106,7 +106,7 @@ export class ScheduledRunner {
     const fence =
       row.kind === 'mutation'
         ? rowFence(label, `UPDATE _valet_scheduled SET status = 'done', finished_at = ?, error = NULL ${CLAIMED}`, () => [clock.now(), row.id, row.attempts])
-        : rowFence(label, `UPDATE _valet_scheduled SET attempts = attempts ${CLAIMED}`, () => [row.id, row.attempts]);
+        : rowFence(label, `SELECT 1 AS held FROM _valet_scheduled ${CLAIMED}`, () => [row.id, row.attempts]);
     const invoker: Invoker = { type: 'system', source: 'scheduler', scheduledAt: row.run_at, dispatchedAt };
     const response = await this.options.invoke(row.kind, row.function, JSON.parse(row.args), invoker, fence);
     if (response.status === 200 && row.kind === 'mutation') return;
