@@ -143,6 +143,7 @@ describe('a client that stops reading', async () => {
     await expect.poll(() => served.server.sync.connections, { timeout: 10_000 }).toBe(0);
     (slow.socket as unknown as { _socket: { resume(): void } })._socket.resume();
     expect(await closed).toBe(SYNC_CLOSE.slowConsumer);
-    expect(heldMemory() - before).toBeLessThan(16 * 1024 * 1024);
+    // Once the work in flight for it is done (on a loaded machine, a flush may still hold a result).
+    await expect.poll(() => heldMemory() - before, { timeout: 10_000 }).toBeLessThan(16 * 1024 * 1024);
   });
 });

@@ -46,11 +46,16 @@ describe('an action left running by a crash', async () => {
     const record = (await listInvocations(restarted.connections.autoCommit.sql, { function: 'faults:waitForReleaseRetryable' }))[0]!;
     expect(record).toMatchObject({ status: 'succeeded', attempts: 2 });
 
-    // The first process's handler finishing late changes nothing.
+    // The first process's handlers finish late. The safeToRetry one was run again (attempt 2): its
+    // first attempt is fenced out and changes nothing. The other was only judged `interrupted`
+    // (nobody knew how it ended); its own attempt now knows, and the key tells that truth from here on.
     await call('action', 'faults:releaseAll');
-    await Promise.all([pending, retryable]);
+    const [late] = await Promise.all([pending, retryable]);
+    expect(late).toMatchObject({ status: 200, body: { value: 'released' } });
+    expect((await listInvocations(restarted.connections.autoCommit.sql, { function: 'faults:waitForReleaseRetryable' }))[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
     const interrupted = (await listInvocations(restarted.connections.autoCommit.sql, { function: 'faults:waitForRelease' }))[0]!;
-    expect((await getInvocation(restarted.connections.autoCommit.sql, interrupted.id))).toMatchObject({ status: 'interrupted', error: { code: 'interrupted' } });
+    expect(await getInvocation(restarted.connections.autoCommit.sql, interrupted.id)).toMatchObject({ status: 'succeeded', result: 'released' });
+    expect(await again('faults:waitForRelease', { label: 'crash' }, 'k-crash')).toMatchObject({ status: 200, body: { value: 'released' } });
   });
 });
 

@@ -40,7 +40,7 @@ it('keeps every invariant under hundreds of concurrent, interleaving invocations
       writers.push(
         call('action', 'bank:transferInAction', { ...pair(), failAfterDebit: true }).then((r) => {
           // It fails halfway, unless the balance was too low to start (then it returns false).
-          expect(r.status === 500 || (r.body as { value: unknown }).value === false).toBe(true);
+          expect(r.status === 500 || (r.body as { value: unknown }).value === false, JSON.stringify(r)).toBe(true);
           failedHalfway++;
         }),
       );

@@ -2,7 +2,8 @@
 // an email's delivery) must land, or the record lies: `running` for ever on a live instance, and
 // every retry under the same key answered 409. So it is retried through storage faults with a
 // bounded backoff for as long as the engine runs. The caller may not wait that long: `within`
-// says whether it landed in time, and the write goes on in the background either way.
+// says whether it landed in time once the database failed it (a merely busy database is waited
+// for), and the write goes on in the background either way.
 import { storageFaultOf } from '../../storage/faults.js';
 import type { Clock } from '../clock.js';
 
@@ -28,6 +29,8 @@ export class LastingWrites {
    * other error is a bug and ends the tries (logged). Resolves when it landed or gave up.
    */
   land(label: string, write: () => Promise<unknown>): { done: Promise<boolean>; within(ms: number): Promise<boolean> } {
+    let faulted: () => void = () => undefined;
+    const firstFault = new Promise<void>((resolve) => (faulted = resolve));
     const done = (async () => {
       for (let attempt = 1, delay = FIRST_DELAY_MS; ; attempt++) {
         try {
@@ -39,6 +42,7 @@ export class LastingWrites {
             this.log(`${label}: could not be recorded: ${(error as Error)?.stack ?? String(error)}`);
             return false;
           }
+          faulted();
           if (this.closed) {
             this.log(`${label}: not recorded (the database is unavailable and the server is stopping); another instance will take the work over`);
             return false;
@@ -53,11 +57,15 @@ export class LastingWrites {
     void done.finally(() => this.pending.delete(done as Promise<unknown> as Promise<void>));
     return {
       done,
+      // A busy database is waited for; only once a try has failed does the clock start.
       within: (ms) =>
         new Promise<boolean>((resolve) => {
-          const timer = this.clock.setTimeout(() => resolve(false), ms);
+          let timer: unknown = null;
+          void firstFault.then(() => {
+            timer = this.clock.setTimeout(() => resolve(false), ms);
+          });
           void done.then((landed) => {
-            this.clock.clearTimeout(timer);
+            if (timer !== null) this.clock.clearTimeout(timer);
             resolve(landed);
           });
         }),
