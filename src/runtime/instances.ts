@@ -9,6 +9,7 @@
 // instance whose own clock is off can neither look dead to the others nor declare them dead.
 import { hostname } from 'node:os';
 import { newId } from '../storage/ids.js';
+import type { DocumentStore } from '../storage/documents.js';
 import type { SqlExecutor } from '../storage/sql.js';
 import type { Clock } from './clock.js';
 import type { Connections } from './connections/types.js';
@@ -21,6 +22,9 @@ export interface InstanceOptions {
   /** How long without a heartbeat before an instance counts as dead (default 30 s). */
   ttlMs?: number;
 }
+
+/** Heartbeats and reaping run on the engine's own connection, never queued behind callers' work. */
+const SYSTEM = { system: true } as const;
 
 /** How long without a heartbeat before an instance counts as dead, unless configured. */
 export const DEFAULT_TTL_MS = 30_000;
@@ -83,7 +87,7 @@ export class InstanceRegistry {
 
   /** Joins the database's instances; the heartbeat starts. */
   async register(): Promise<void> {
-    await this.connections.inWriteTransaction((store) => this.insert(store.sql));
+    await this.connections.inWriteTransaction((store) => this.insert(store.sql), SYSTEM);
     this.healthySince = this.clock.now();
     this.loop.start();
   }
@@ -109,7 +113,7 @@ export class InstanceRegistry {
       // it look dead too): give up after half the TTL and try again with the next heartbeat.
       if (store.dialect.name === 'postgres') await store.sql.run(`SET LOCAL lock_timeout = ${Math.max(100, Math.round(this.ttlMs / 2))}`);
       return reapDeadInstances(store.sql, this.id, this.clock.now(), this.ttlMs, everyoneElse);
-    });
+    }, SYSTEM);
     // Said once it committed (a transaction retried after a conflict runs its task again).
     if (reaped.instances > 0) {
       this.log(`took over from ${reaped.instances} stopped instance${reaped.instances === 1 ? '' : 's'}: ${reaped.invocations} interrupted invocations, ${reaped.scheduled} scheduled calls to run again, ${reaped.cronRuns} interrupted cron runs`);
@@ -120,9 +124,8 @@ export class InstanceRegistry {
   private async beat(): Promise<number> {
     let changes: number;
     try {
-      ({ changes } = await this.connections.inWriteTransaction((store) =>
-        store.sql.run(`UPDATE _valet_instances SET heartbeat_at = ${nowIn(store.sql)} WHERE id = ?`, [...nowParams(store.sql, this.clock.now()), this.id]),
-      ));
+      const write = (store: DocumentStore) => store.sql.run(`UPDATE _valet_instances SET heartbeat_at = ${nowIn(store.sql)} WHERE id = ?`, [...nowParams(store.sql, this.clock.now()), this.id]);
+      ({ changes } = await this.connections.inWriteTransaction(write, SYSTEM));
     } catch (error) {
       this.healthySince = null;
       throw error;
@@ -132,7 +135,7 @@ export class InstanceRegistry {
       // Another instance saw this one as dead (a pause longer than the TTL) and took over its work;
       // the fences (claims/fence.ts) keep this one from finishing any of it.
       this.log('this instance missed its heartbeat for longer than the TTL: other instances took over its running work');
-      await this.connections.inWriteTransaction((store) => this.insert(store.sql));
+      await this.connections.inWriteTransaction((store) => this.insert(store.sql), SYSTEM);
     }
     await this.onBeat?.();
     // A reap that failed (a lock held by a frozen instance, a blip) is tried again next beat; the

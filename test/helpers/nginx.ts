@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { tempDir } from './apps.js';
 import { freePort } from './processes.js';
 
+/** How often a wait for nginx's state looks again (a poll, not a wait on time). */
+const POLL_MS = 10;
+
 export interface Nginx {
   url: string;
   /** Rewrites the upstream list and reloads (nginx -s reload): how an instance leaves the pool. */
@@ -97,7 +100,7 @@ export async function startNginx(upstreams: number[], readTimeout?: string): Pro
       // The new worker takes new connections once it started; old ones finish their requests.
       for (let i = 0; (output.match(/start worker process/g) ?? []).length === started; i++) {
         if (child.exitCode !== null || i > 400) throw new Error(`nginx did not reload: ${output}`);
-        await new Promise((resolve) => setTimeout(resolve, 10));
+        await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
     },
     async stop() {

@@ -27,6 +27,9 @@ export interface PrivateCluster {
   drop(): void;
 }
 
+/** How often a wait for the cluster's state looks again. */
+const POLL_MS = 50;
+
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
@@ -44,7 +47,7 @@ async function waitReady(port: number): Promise<void> {
       execFileSync('pg_isready', ['-q', '-h', '127.0.0.1', '-p', String(port)]);
       return;
     } catch {
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
     }
   }
   throw new Error(`the private PostgreSQL cluster on port ${port} did not become ready`);

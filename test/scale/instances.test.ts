@@ -106,7 +106,7 @@ describe('three instances on one database', () => {
       return i % 2 === 0 ? call(url, 'mutation', 'bank:transfer', args) : call(url, 'action', 'bank:transferInAction', args);
     });
     const results = await Promise.all(transfers);
-    expect(results.every((r) => r.status === 200)).toBe(true);
+    expect(results.filter((r) => r.status !== 200)).toEqual([]);
     for (const instance of instances) expect(await value(instance.url, 'query', 'bank:total')).toEqual({ first: 10_000, second: 10_000 });
   });
 

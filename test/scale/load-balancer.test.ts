@@ -37,7 +37,14 @@ function mutateOnce(url: string, path: string, args: object): Promise<{ status: 
     const req = request(`${url}/api/mutation`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
       let text = '';
       res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, body: JSON.parse(text) }));
+      // nginx's own error pages are HTML: kept as text, so the assertion shows them instead of crashing.
+      res.on('end', () => {
+        try {
+          resolve({ status: res.statusCode!, body: JSON.parse(text) });
+        } catch {
+          resolve({ status: res.statusCode!, body: text });
+        }
+      });
     });
     req.on('error', reject);
     req.end(body);

@@ -13,9 +13,13 @@ export interface Fence {
   check(store: DocumentStore): Promise<void>;
 }
 
+/**
+ * A 500 like `interrupted`: the server lost this call to another instance, and asking again later
+ * cannot change that (it is no 409 "try later").
+ */
 export class ClaimLostError extends EngineError {
   constructor(label: string) {
-    super('claim_lost', 409, `${label} was taken over by another instance (this one paused past its lease): its writes were not committed`);
+    super('claim_lost', 500, `${label} was taken over by another instance (this one paused past its lease, or lost the database): its writes were not committed`);
   }
 }
 

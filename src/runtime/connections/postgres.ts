@@ -4,13 +4,14 @@
 // (40001, or a deadlock 40P01) and it runs again from the start, a bounded number of times with
 // jittered backoff. Queries read one REPEATABLE READ, READ ONLY snapshot, which never conflicts.
 import { randomBytes } from 'node:crypto';
+import pgModule from 'pg';
 import type pg from 'pg';
 import type { SchemaDefinition } from '../../server/schema.js';
 import { CreationClock, DocumentStore } from '../../storage/documents.js';
 import type { DocumentChange } from '../../storage/documents.js';
 import { StatementFaults } from '../../storage/fault-injection.js';
 import { outcomeUnknown, storageFaultOf, writeConflict } from '../../storage/faults.js';
-import { checkout, PgExecutor } from '../../storage/postgres/executor.js';
+import { checkout, guardPoolClients, PgExecutor } from '../../storage/postgres/executor.js';
 import { OneStatementQueries } from './one-statement.js';
 import { ChangeListener, CHANGES_CHANNEL, encodeNotice } from './postgres-changes.js';
 import type { Connections, WriteOptions } from './types.js';
@@ -42,6 +43,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 export class PostgresConnections implements Connections {
   readonly backend = 'postgres';
   readonly faults = new StatementFaults();
+  private readonly systemPool: pg.Pool;
   readonly autoCommit: DocumentStore;
   /** Write transactions run again after a serialization conflict or deadlock, since opening. */
   retriedConflicts = 0;
@@ -59,6 +61,10 @@ export class PostgresConnections implements Connections {
     now: () => number,
     private readonly log: (line: string) => void = () => undefined,
   ) {
+    // One connection for the engine's own liveness work, apart from the callers' pool.
+    this.systemPool = new pgModule.Pool({ ...pool.options, max: 1 });
+    this.systemPool.on('error', (error) => this.log(`postgres: an idle connection failed: ${error.message}`));
+    guardPoolClients(this.systemPool);
     this.creationClock = new CreationClock(now);
     this.autoCommit = new DocumentStore(new PgExecutor(pool, this.faults), schema, this.creationClock);
     this.oneStatement = new OneStatementQueries((sql) => new DocumentStore(sql, this.schema, this.creationClock));
@@ -80,7 +86,7 @@ export class PostgresConnections implements Connections {
 
   async inWriteTransaction<T>(task: (store: DocumentStore) => Promise<T>, options: WriteOptions = {}): Promise<T> {
     for (let attempt = 1; ; attempt++) {
-      const { client, release } = await checkout(this.pool);
+      const { client, release } = await checkout(options.system ? this.systemPool : this.pool);
       const sql = new PgExecutor(client, this.faults);
       const store = new DocumentStore(sql, this.schema, this.creationClock);
       // Always kept: other instances may have subscribers even when this one has none.
@@ -141,6 +147,6 @@ export class PostgresConnections implements Connections {
 
   async close(): Promise<void> {
     await this.listener?.stop();
-    await this.pool.end();
+    await Promise.all([this.pool.end(), this.systemPool.end()]);
   }
 }

@@ -13,6 +13,11 @@ export interface WriteOptions {
    * statement (`… FOR UPDATE SKIP LOCKED`), where serializable would only add conflicts.
    */
   readCommitted?: boolean;
+  /**
+   * PostgreSQL only: on a connection of the engine's own (heartbeats, reaping), never queued
+   * behind callers' work for the pool: under load a starved heartbeat looks like a dead instance.
+   */
+  system?: boolean;
 }
 
 export interface Connections {

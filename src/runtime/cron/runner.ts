@@ -11,11 +11,10 @@ import type { CronJob } from '../../server/cron.js';
 import { newId } from '../../storage/ids.js';
 import { TRANSIENT_CODES } from '../../storage/faults.js';
 import { rowFence } from '../claims/fence.js';
-import type { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
-import type { Invoke } from '../scheduler/runner.js';
+import type { ClaimingWorkerOptions, Invoke } from '../scheduler/runner.js';
 import { nextRunOf, scheduleOf, ticksBetween } from './schedule.js';
 import type { JobSchedule } from './schedule.js';
 
@@ -29,16 +28,6 @@ interface Due {
   scheduledAt: number;
   catchUp: boolean;
   missedRuns: number;
-}
-
-export interface CronRunnerOptions {
-  connections: Connections;
-  clock: Clock;
-  invoke: Invoke;
-  log: (line: string) => void;
-  instance?: string | null;
-  lasting: LastingWrites;
-  onLostClaim: (label: string) => void;
 }
 
 /** Tries of a tick whose call failed for want of the database: 0.5 + 1 + 2 + 4 s. */
@@ -60,7 +49,7 @@ export class CronRunner {
   /** Each job's last tick as of the latest claim: the next wake-up is anchored to it. */
   private readonly lastTicks = new Map<string, number>();
 
-  constructor(private readonly options: CronRunnerOptions) {
+  constructor(private readonly options: ClaimingWorkerOptions) {
     this.connections = options.connections;
     this.clock = options.clock;
     this.invoke = options.invoke;

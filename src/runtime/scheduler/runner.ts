@@ -28,7 +28,8 @@ interface DueRow {
 
 export type Invoke = (kind: FunctionKind, path: string, args: unknown, invoker: Invoker, fence?: Fence) => Promise<CallResponse>;
 
-export interface ScheduledRunnerOptions {
+/** What a worker that claims work and calls functions for it needs (the scheduler, crons). */
+export interface ClaimingWorkerOptions {
   connections: Connections;
   clock: Clock;
   invoke: Invoke;
@@ -37,6 +38,9 @@ export interface ScheduledRunnerOptions {
   instance?: string | null;
   lasting: LastingWrites;
   onLostClaim: (label: string) => void;
+}
+
+export interface ScheduledRunnerOptions extends ClaimingWorkerOptions {
   /** Calls running at once (default 10). */
   concurrency?: number;
 }
