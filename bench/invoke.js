@@ -112,6 +112,14 @@ function buildBefore(ref) {
     console.log(`(seam comparison skipped: ${ref} does not build: ${built.stdout.slice(0, 300)})`);
     return null;
   }
+  // Builds from issue 13 on start from a bundled CLI entry.
+  if (existsSync(join(dir, 'scripts', 'bundle-cli.js'))) {
+    const bundled = spawnSync(process.execPath, [join(dir, 'scripts', 'bundle-cli.js')], { cwd: dir, encoding: 'utf8' });
+    if (bundled.status !== 0) {
+      console.log(`(comparison skipped: ${ref}'s CLI does not bundle: ${bundled.stderr.slice(0, 300)})`);
+      return null;
+    }
+  }
   return dir;
 }
 
@@ -178,8 +186,9 @@ try {
       { label: 'valet replayed idempotent action', run: () => load(`${valet.url}/api/action`, 'items:write', { key: 'once', n: 1 }, { 'idempotency-key': 'bench-replay' }) },
     ];
     if (before) {
-      targets.push({ label: `before the seam (${BEFORE}): query`, run: () => load(`${before.url}/api/query`, 'items:byKey', q) });
-      targets.push({ label: `before the seam (${BEFORE}): mutation`, run: () => load(`${before.url}/api/mutation`, 'items:insert', m) });
+      targets.push({ label: `build ${BEFORE}: query`, run: () => load(`${before.url}/api/query`, 'items:byKey', q) });
+      targets.push({ label: `build ${BEFORE}: mutation`, run: () => load(`${before.url}/api/mutation`, 'items:insert', m) });
+      targets.push({ label: `build ${BEFORE}: action`, run: () => load(`${before.url}/api/action`, 'items:write', { key: 'action', n: 1 }) });
     }
     const results = await measure(targets);
     print(results);
@@ -195,10 +204,13 @@ try {
       console.log(`  ${label}: p99 ≤ 10 ms at ${CONNECTIONS} connections: ${r(label).p99} ms — ${verdict(r(label).p99 <= 10)}`);
     }
     if (before) {
-      for (const kind of ['query', 'mutation']) {
-        const now = r(kind === 'query' ? 'valet query by index (public)' : 'valet mutation, one insert').rps;
-        const then = r(`before the seam (${BEFORE}): ${kind}`).rps;
-        console.log(`  SQLite ${kind} loses ≤ 5% to the storage seam: ${((now / then) * 100).toFixed(0)}% of before — ${verdict(now / then >= 0.95)}`);
+      // The default ref is the build before the storage seam; another ref (--before) measures what changed since it.
+      const now = { query: 'valet query by index (public)', mutation: 'valet mutation, one insert', action: 'valet action, one auto-commit write' };
+      for (const kind of ['query', 'mutation', 'action']) {
+        const ratio = r(now[kind]).rps / r(`build ${BEFORE}: ${kind}`).rps;
+        // An action's write now passes the fence of its claim (one indexed read in its transaction).
+        const floor = kind === 'action' ? 0.9 : 0.95;
+        console.log(`  SQLite ${kind} ≥ ${floor * 100}% of the build at ${BEFORE}: ${(ratio * 100).toFixed(0)}% — ${verdict(ratio >= floor)}`);
       }
     }
   } else {

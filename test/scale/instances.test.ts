@@ -24,8 +24,10 @@ beforeAll(async () => {
     VALET_DATABASE_URL: database.url,
     VALET_SMTP_URL: smtp.url,
     VALET_OUTBOX_LEASE_MS: '3000',
-    VALET_HEARTBEAT_MS: '200',
-    VALET_INSTANCE_TTL_MS: '1500',
+    // A TTL that a loaded two-core machine's pauses stay well inside: 300 concurrent transfers
+    // must not make a busy instance look dead (its work would be taken over, and fenced off).
+    VALET_HEARTBEAT_MS: '500',
+    VALET_INSTANCE_TTL_MS: '5000',
   };
   // All at once: one migrates under the advisory lock while the others wait for it.
   instances = await Promise.all([0, 1, 2].map(() => startInstance(app, env)));
