@@ -46,30 +46,25 @@ const FIRST_REQUEST_GRACE_MS = 2_000;
  * once, including one a load balancer opened a moment before and whose request is still on its
  * way: it would see the connection reset and answer its own 502 for a POST it cannot resend. So
  * only connections that are idle between requests end at once; a new one gets a short grace to
- * send its request (answered with `Connection: close`, like every answer while stopping).
+ * send its request (answered with `Connection: close`, like every answer while stopping). Nothing
+ * is done per request: a connection that read bytes has carried one, and one with a response in
+ * progress is busy.
  */
 function trackConnections(server: Server): { closeIdle(): void } {
-  const served = new WeakSet<Socket>();
-  const busy = new WeakSet<Socket>();
   const open = new Set<Socket>();
   server.on('connection', (socket: Socket) => {
     open.add(socket);
     socket.once('close', () => open.delete(socket));
   });
-  server.on('request', (request, response) => {
-    const socket = request.socket;
-    served.add(socket);
-    busy.add(socket);
-    response.once('close', () => busy.delete(socket));
-  });
   // Node's close() would end every idle connection itself, the fresh ones too.
   server.closeIdleConnections = () => undefined;
+  const busy = (socket: Socket) => (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
   return {
     closeIdle() {
       for (const socket of open) {
-        if (busy.has(socket)) continue;
-        if (served.has(socket)) socket.destroy();
-        else setTimeout(() => !served.has(socket) && socket.destroy(), FIRST_REQUEST_GRACE_MS).unref();
+        if (busy(socket)) continue;
+        if (socket.bytesRead > 0) socket.destroy();
+        else setTimeout(() => socket.bytesRead === 0 && socket.destroy(), FIRST_REQUEST_GRACE_MS).unref();
       }
     },
   };
