@@ -175,7 +175,7 @@ describe('the offline queue', () => {
       // The first mutation's write meets the database down, twice; the four after it arrive meanwhile.
       served.engine.connections.faults.failNext('INSERT INTO _valet_documents', { times: 2 });
       const emails = ['t0', 't1', 't2', 't3', 't4'].map((name) => `${name}@example.com`);
-      const results = await Promise.all(emails.map((email) => c.mutation(ref.create, { email })));
+      const results = await Promise.all(emails.map((email) => c.mutation(ref.create as never, { email } as never)));
       expect(results).toHaveLength(5);
       expect(served.engine.connections.faults.fired).toBe(2);
       const stored = await (await fetch(`${served.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:emails', args: {} }) })).json();
@@ -194,7 +194,7 @@ describe('the offline queue', () => {
       // The first mutation frame is lost on the way; the socket stays open and says nothing.
       proxy.onClientMessage = (message) => (message.type === 'mutation' && dropped === 0 ? (dropped++, 'drop') : 'forward');
       const c = client(proxy.url, { mutationTimeoutMs: 100 });
-      expect(await c.mutation(ref.create, { email: 'unanswered@example.com' })).toEqual(expect.any(String));
+      expect(await c.mutation(ref.create as never, { email: 'unanswered@example.com' } as never)).toEqual(expect.any(String));
       expect(dropped).toBe(1);
       const stored = await (await fetch(`${served.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:emails', args: {} }) })).json();
       expect(stored).toEqual({ value: ['unanswered@example.com'] });
@@ -209,8 +209,8 @@ describe('the offline queue', () => {
     try {
       const refused: [string, string][] = [];
       const c = client(served.url, { onMutationError: (error, mutation) => refused.push([error.code, mutation.path]) });
-      const failing = c.mutation(ref.createThenFail, { email: 'refused@example.com' });
-      const after = c.mutation(ref.create, { email: 'after-refusal@example.com' });
+      const failing = c.mutation(ref.createThenFail as never, { email: 'refused@example.com' } as never);
+      const after = c.mutation(ref.create as never, { email: 'after-refusal@example.com' } as never);
       await expect(failing).rejects.toMatchObject({ code: 'application_error' });
       expect(await after).toEqual(expect.any(String));
       expect(refused).toEqual([['application_error', 'users:createThenFail']]);
