@@ -111,6 +111,8 @@ export class OutboxWorker {
   private readonly loop: Loop;
   private readonly inFlight = new Set<Promise<Verdict>>();
   private readonly lasting: LastingWrites;
+  /** A worker made on its own (tests) ends the retries of its records when it stops. */
+  private readonly ownsLasting: boolean;
 
   constructor(private readonly options: OutboxWorkerOptions) {
     this.random = options.random ?? Math.random;
@@ -122,6 +124,7 @@ export class OutboxWorker {
     this.batchSize = options.batchSize ?? 100;
     this.concurrency = options.concurrency ?? 10;
     this.pollMs = options.pollMs ?? 250;
+    this.ownsLasting = !options.lasting;
     this.lasting = options.lasting ?? new LastingWrites(options.clock, options.log ?? (() => undefined));
     this.loop = new Loop(options.clock, () => this.pump(), (error) => options.log?.(`outbox: delivery failed: ${error.message}`));
   }
@@ -308,6 +311,7 @@ export class OutboxWorker {
   async stop(): Promise<void> {
     await this.loop.stop();
     await Promise.allSettled([...this.inFlight]);
+    if (this.ownsLasting) await this.lasting.close();
     await this.options.transport.close();
     await this.options.pushTransport?.close();
   }
