@@ -19,6 +19,7 @@ const BOTH_BACKENDS = [
   'test/client/pagination.test.ts',
   'test/http/app-routes.test.ts',
   'test/http/dashboard.test.ts',
+  'test/http/hostile-input.test.ts',
   'test/testing/harness.test.ts',
   'test/e2e/start.test.ts',
   'test/postgres/**/*.test.ts',

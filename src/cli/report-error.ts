@@ -1,6 +1,7 @@
 // How a command's failure reaches the terminal: a user error once, with a code frame for each
 // place it names; anything else is a bug in Valet, printed with its stack and a request to report it.
 import kleur from 'kleur';
+import { describeSystemError } from '../errors/system-error.js';
 import { formatLocation, UserError } from '../errors/user-error.js';
 import { codeFrame } from '../project/code-frame.js';
 
@@ -16,6 +17,11 @@ export function reportError(error: unknown, appDir: string | null): number {
       }
     }
     return error.exitCode;
+  }
+  const system = describeSystemError(error);
+  if (system) {
+    process.stderr.write(`${kleur.red('error')} ${system}\n`);
+    return 1;
   }
   const detail = error instanceof Error ? (error.stack ?? error.message) : String(error);
   process.stderr.write(`${kleur.red('internal error')} ${detail}\n${REPORT_URL_HINT}\n`);

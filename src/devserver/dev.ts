@@ -32,6 +32,7 @@ import type { OutgoingPush } from '../runtime/outbox/push-transport.js';
 import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import { SchemaMismatchError } from '../runtime/schema-check.js';
 import { databaseTargetOf } from '../serve/database-target.js';
+import { exposureWarnings, isWildcardHost, listeningUrls } from '../serve/exposure.js';
 import { captureLogs, prepareHost } from '../serve/host.js';
 import { DEFAULT_HOST, listen } from '../serve/listen.js';
 import type { RunningServer } from '../serve/listen.js';
@@ -56,7 +57,7 @@ export interface ReloadStages {
 }
 
 export type DevEvent =
-  | { type: 'ready'; url: string; functions: number; ms: number; authSource: string; database: string; dashboard: string }
+  | { type: 'ready'; url: string; functions: number; ms: number; authSource: string; database: string; dashboard: string; listeningUrls: string[]; warnings: string[] }
   | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[]; stages: ReloadStages }
   | { type: 'failed'; stage: 'codegen' | 'build' | 'load' | 'schema' | 'types'; changed: string[]; problems: Problem[]; keptServing: boolean }
   | { type: 'types'; errors: Finding[] }
@@ -167,7 +168,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   appEnv.apply();
   const bindHost = options.host ?? DEFAULT_HOST;
   const database = databaseTargetOf(appDir, env, options.database);
-  if (!options.once) await refuseSecondServer(appDir);
+  if (!options.once) await refuseSecondServer(appDir, database);
   const maps = new BundleMaps(appDir);
   const builder = createAppBuilder(appDir);
   const host = await prepareHost({ appDir, mode: 'dev', env, bindHost, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
@@ -300,7 +301,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     throw error;
   }
   const running = server;
-  announceServer(appDir, running.url);
+  announceServer(appDir, database, running.url);
   dashboard?.setUrl(running.url);
   queue = new ReloadQueue(reload, options.quietMs);
   watcher = await watchApp(appDir, (file) => queue!.notify(file));
@@ -313,6 +314,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     authSource: host.authSource,
     database: database.display,
     dashboard: dashboard!.access.issueLink(running.url),
+    listeningUrls: isWildcardHost(bindHost) ? listeningUrls(bindHost, Number(new URL(running.url).port)) : [running.url],
+    // valet dev always trusts its dev key and serves the dashboard.
+    warnings: exposureWarnings(bindHost, { devAuth: true, dashboard: true }),
   });
 
   return {
@@ -324,7 +328,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       queue!.stop();
       await watcher?.close();
       await queue!.idle();
-      withdrawServer(appDir);
+      withdrawServer(appDir, database);
       await running.close();
       await cleanUp();
     },

@@ -1,6 +1,7 @@
 // /admin/*: inspection over HTTP (invocations, outbox, cron runs, scheduled work) and a cron
 // trigger, for the CLI and the dashboard. Every route needs the admin key; none answers a page of
 // another origin (no CORS headers ever); bad parameters are 400s naming the parameter.
+import { isStorableText, textProblem } from '../protocol/text.js';
 import { isInvocationStatus, INVOCATION_STATUSES } from '../runtime/invocations/statuses.js';
 import { getInvocation, listInvocations } from '../runtime/invocations/store.js';
 import { listCronRuns } from '../runtime/cron/runs.js';
@@ -33,11 +34,26 @@ function statusParam<T extends string>(params: URLSearchParams, valid: (value: s
   return value;
 }
 
+/** Parameters and path segments are compared with stored text: the text rule, as for call args. */
+function refuseUnstorableText(url: URL): void {
+  for (const [name, value] of url.searchParams) {
+    if (!isStorableText(name) || !isStorableText(value)) throw new EngineError('invalid_request', 400, `query parameter ${JSON.stringify(name)} ${textProblem(isStorableText(name) ? value : name)}`);
+  }
+  let path: string;
+  try {
+    path = decodeURIComponent(url.pathname);
+  } catch {
+    throw new EngineError('invalid_request', 400, 'the path is not valid percent-encoded UTF-8');
+  }
+  if (!isStorableText(path)) throw new EngineError('invalid_request', 400, `the path ${textProblem(path)}`);
+}
+
 export async function routeAdmin(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
   if (!isAdminRequest(context, request)) throw new EngineError('admin_key_invalid', 401, 'admin endpoints need X-Valet-Admin-Key (see .valet/admin-key)');
   const url = new URL(request.url, 'http://localhost');
   const params = url.searchParams;
   const path = url.pathname;
+  refuseUnstorableText(url);
   const app = await routeAdminApp(context, request, url);
   if (app) return app;
   if (path === '/admin/cron/trigger') {

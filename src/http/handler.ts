@@ -7,7 +7,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionKind } from '../server/functions.js';
 import { EngineError } from '../runtime/errors.js';
 import { routeAdmin } from './admin-routes.js';
-import { routeDashboard, serveDashboardEvents } from './dashboard/routes.js';
+import { routeDashboard, serveDashboardEvents, withSecurity } from './dashboard/routes.js';
 import { CALL_KINDS, handleCall, handleDevToken } from './api-routes.js';
 import { readNodeBody, tooLarge } from './body.js';
 import { errorReply, jsonReply } from './respond.js';
@@ -76,7 +76,8 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
     if (crossOrigin) reply.headers.push(...corsHeaders(origin));
     return reply;
   } catch (error) {
-    if (error instanceof EngineError) return errorReply(error);
+    const dashboardPath = pathname === '/_dashboard' || pathname.startsWith('/_dashboard/');
+    if (error instanceof EngineError) return dashboardPath ? withSecurity(errorReply(error)) : errorReply(error);
     (context.log ?? defaultLog)(`valet: failed to handle ${request.method} ${pathname}: ${(error as Error)?.stack ?? String(error)}`);
     return errorReply(new EngineError('internal_error', 500, 'the server failed to handle the request'));
   }

@@ -25,7 +25,14 @@ import type { HttpContext } from './types.js';
 export interface SyncOptions {
   /** Bytes a connection may have waiting to be sent before it is closed as a slow consumer. */
   maxBufferedBytes?: number;
+  /** Each socket is pinged this often; one that did not answer the previous ping is closed (0: never). */
+  pingIntervalMs?: number;
+  /** Live queries one socket may hold; more are answered with `too_many_subscriptions`. */
+  maxSubscriptions?: number;
 }
+
+const DEFAULT_PING_INTERVAL_MS = 30_000;
+const DEFAULT_MAX_SUBSCRIPTIONS = 1_000;
 
 const DEFAULT_MAX_BUFFERED_BYTES = 8 * 1024 * 1024;
 
@@ -103,6 +110,8 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
   const sockets = new WebSocketServer({ noServer: true, maxPayload: MAX_SYNC_MESSAGE_BYTES });
   const sessions = new Set<Session>();
   const maxBuffered = options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES;
+  const maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
+  const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   const log = context.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const notReady = (): CallResponse => ({ status: 503, body: { code: 'app_not_ready', message: context.notReadyReason ?? 'the app is not built yet' }, headers: {} });
   const hub = new SubscriptionHub(() => context.engine, notReady, log);
@@ -143,8 +152,14 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
         await welcome(session);
         hub.invalidate(session);
         return;
-      case 'subscribe':
-        return hub.subscribe(session, String(message.id), String(message.path), message.args ?? {});
+      case 'subscribe': {
+        const id = String(message.id);
+        if (hub.subscriptionCount(session) >= maxSubscriptions && !hub.holds(session, id)) {
+          const error = { code: 'too_many_subscriptions', message: `this connection already holds ${maxSubscriptions} live queries: unsubscribe from some first (the server's VALET_MAX_SUBSCRIPTIONS_PER_SOCKET)` };
+          return session.send({ type: 'update', id, error });
+        }
+        return hub.subscribe(session, id, String(message.path), message.args ?? {});
+      }
       case 'unsubscribe':
         return hub.unsubscribe(session, String(message.id));
       case 'mutation': {
@@ -170,9 +185,29 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
     }
   }
 
+  // A peer that vanished without a close (a laptop lid, a dropped NAT entry) holds its socket and
+  // subscriptions until TCP gives up, hours later: a ping it cannot answer ends it in two intervals.
+  const answered = new WeakSet<WebSocket>();
+  const pinger =
+    pingIntervalMs > 0
+      ? setInterval(() => {
+          for (const client of sockets.clients) {
+            if (!answered.has(client)) {
+              client.terminate();
+              continue;
+            }
+            answered.delete(client);
+            client.ping();
+          }
+        }, pingIntervalMs)
+      : null;
+  pinger?.unref();
+
   sockets.on('connection', (socket: WebSocket) => {
     const session = new Session(socket, maxBuffered, forget, log);
     sessions.add(session);
+    answered.add(socket);
+    socket.on('pong', () => answered.add(socket));
     socket.on('message', (data) => {
       let message: ClientMessage;
       try {
@@ -214,6 +249,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
     },
     close(code: number = SYNC_CLOSE.goingAway) {
       server.off('upgrade', onUpgrade);
+      if (pinger) clearInterval(pinger);
       hub.close();
       for (const client of sockets.clients) {
         client.close(code, 'the server is shutting down');

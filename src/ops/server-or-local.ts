@@ -4,6 +4,7 @@
 // that decides which.
 import { buildAndLoad } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
+import { UserError } from '../errors/user-error.js';
 import { AppEnv } from '../project/env-files.js';
 import { loadOrCreateAdminKey } from '../project/keys.js';
 import { findRunningServer } from '../project/running-server.js';
@@ -23,8 +24,10 @@ export interface AppTarget<T> {
   inProcess(engine: Engine): Promise<T>;
 }
 
-export async function runningServerOf(appDir: string): Promise<ServerHandle | null> {
-  const record = await findRunningServer(appDir);
+/** The running server of the database this command would touch (VALET_DATABASE_URL, --database, else the app's file). */
+export async function runningServerOf(appDir: string, env: NodeJS.ProcessEnv = process.env): Promise<ServerHandle | null> {
+  new AppEnv(appDir, 'development', env).apply();
+  const record = await findRunningServer(appDir, databaseTargetOf(appDir, env));
   if (!record) return null;
   const adminKey = process.env.VALET_ADMIN_KEY?.trim() || loadOrCreateAdminKey(appDir);
   return {
@@ -55,8 +58,14 @@ export async function withLocalEngine<T>(appDir: string, work: (engine: Engine) 
   }
 }
 
-export async function throughServerOrInProcess<T>(appDir: string, target: AppTarget<T>, env?: NodeJS.ProcessEnv): Promise<T & { via: 'server' | 'in-process' }> {
+/** For commands that must not work on a database a server holds (valet import): the reason, as an error. */
+export async function refuseBesideRunningServer(appDir: string, command: string, advice: string): Promise<void> {
   const server = await runningServerOf(appDir);
+  if (server) throw new UserError(`valet ${command}: ${databaseTargetOf(appDir).display} is served by a running Valet server (${server.url}): ${advice}`);
+}
+
+export async function throughServerOrInProcess<T>(appDir: string, target: AppTarget<T>, env?: NodeJS.ProcessEnv): Promise<T & { via: 'server' | 'in-process' }> {
+  const server = await runningServerOf(appDir, env);
   if (server) return { ...(await target.viaServer(server)), via: 'server' };
   return { ...(await withLocalEngine(appDir, target.inProcess, env)), via: 'in-process' };
 }

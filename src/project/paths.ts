@@ -20,8 +20,9 @@ export function logsPathOf(appDir: string): string {
   return join(stateDirOf(appDir), 'logs.ndjson');
 }
 
-export function serverRecordPathOf(appDir: string): string {
-  return join(stateDirOf(appDir), 'server.json');
+/** One record per database a server of this app serves (several may, on different databases). */
+export function serverRecordsDirOf(appDir: string): string {
+  return join(stateDirOf(appDir), 'servers');
 }
 
 export function devKeyPathOf(appDir: string): string {

@@ -2,6 +2,8 @@
 // /api/{query,mutation,action} and the sync protocol. Values are JSON, at most MAX_VALUE_DEPTH
 // levels deep (Convex's limit too) and without numbers JSON text can spell but not hold (1e400).
 export const MAX_VALUE_DEPTH = 64;
+import { isStorableText, textProblem } from './text.js';
+
 export const MAX_IDEMPOTENCY_KEY_LENGTH = 255;
 export const FUNCTION_PATH = /^[\w$-]+(?:\/[\w$-]+)*:[A-Za-z_$][\w$]*$/;
 
@@ -19,9 +21,11 @@ function childPath(path: string, key: string | number): string {
 
 /**
  * The first problem with a value received as JSON, named by its path, or null. Bounded by the
- * depth limit, so a hostile 10,000-level value costs 64 frames, not a stack overflow.
+ * depth limit, so a hostile 10,000-level value costs 64 frames, not a stack overflow. Strings and
+ * keys follow the text rule (./text.ts), so both backends refuse the same input.
  */
 export function findWireValueProblem(value: unknown, path = 'args', depth = 0): string | null {
+  if (typeof value === 'string') return isStorableText(value) ? null : `${path}: the string ${textProblem(value)}`;
   if (typeof value === 'number') return Number.isFinite(value) ? null : `${path}: ${value} is not a finite number`;
   if (value === null || typeof value !== 'object') return null;
   if (depth >= MAX_VALUE_DEPTH) return `${path}: nested deeper than ${MAX_VALUE_DEPTH} levels`;
@@ -33,6 +37,7 @@ export function findWireValueProblem(value: unknown, path = 'args', depth = 0): 
     return null;
   }
   for (const key of Object.keys(value)) {
+    if (!isStorableText(key)) return `${path}: a field name ${textProblem(key)}`;
     const problem = findWireValueProblem((value as Record<string, unknown>)[key], childPath(path, key), depth + 1);
     if (problem) return problem;
   }

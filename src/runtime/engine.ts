@@ -2,6 +2,10 @@
 // database (a SQLite file, or a PostgreSQL URL); call functions in-process with `call`, or serve them with src/http. With
 // `background: true` it also runs the work that happens after a request returns: email
 // delivery, scheduled functions and crons.
+import { UserError } from '../errors/user-error.js';
+import { parseFetchAllow } from './fetch-guard/allow-list.js';
+import type { FetchAllowEntry } from './fetch-guard/allow-list.js';
+import { secretRedactor } from './redact.js';
 import type { Invoker } from '../server/ctx.js';
 import type { DocumentStore } from '../storage/documents.js';
 import { applySchemaIndexes } from '../storage/indexes.js';
@@ -148,13 +152,24 @@ async function readDatabaseTime(connections: Connections): Promise<number> {
   return (await connections.autoCommit.sql.get<{ now: number }>(DATABASE_TIME_SQL))!.now;
 }
 
+/** VALET_FETCH_ALLOW, checked before anything opens: a typo stops the server with its reason. */
+function fetchAllowOf(env: NodeJS.ProcessEnv): FetchAllowEntry[] {
+  try {
+    return parseFetchAllow(env.VALET_FETCH_ALLOW);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+}
+
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const env = options.env ?? process.env;
   // Replaced by the database's clock on PostgreSQL once connected (unless a test injects one).
   const localClock = options.localClock ?? systemClock;
   let clock: Clock = options.clock ?? localClock;
   const dev = env.VALET_DEV === '1';
-  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const redact = secretRedactor(env);
+  const rawLog = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const log = (line: string) => rawLog(redact(line));
   const mapStack = options.mapStack ?? ((stack: string) => stack);
   let registry = buildRegistry(options.modules, mapStack);
   // Verified bearer tokens, made on the first one (authenticate() below).
@@ -190,7 +205,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const lasting = new LastingWrites(clock, log);
   let lostClaims = 0;
   installFetchGuard();
-  const fetchPolicy: FetchPolicy = { allowLoopback: dev, resolve: options.resolve ?? systemResolver, respond: options.respondToFetch };
+  const fetchPolicy: FetchPolicy = { allowLoopback: dev, allow: fetchAllowOf(env), resolve: options.resolve ?? systemResolver, respond: options.respondToFetch };
   const core: EngineCore = {
     connections,
     instanceId: instance?.id ?? null,
@@ -209,7 +224,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     authConfigured: Boolean(options.auth),
     functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
     log,
-    describeError: options.describeError ?? ((error) => (error instanceof Error ? (error.stack ?? error.message) : String(error))),
+    describeError: (error) => redact((options.describeError ?? ((e: unknown) => (e instanceof Error ? (e.stack ?? e.message) : String(e))))(error)),
+    redact,
     afterEnqueue: () => {
       if (background) outbox.wake();
     },

@@ -1,32 +1,62 @@
 // The entry of a `valet build` folder: `node server.mjs` serves the app from the folder it sits
 // in, with Valet's runtime bundled beside it (only better-sqlite3 and pg come from node_modules).
-// Flags: --port (or PORT / VALET_PORT, default 3210), --host (or VALET_HOST, default 127.0.0.1),
-// --allowed-host and --cors-origin (repeatable); everything else is configured through the
+// Its flags are parsed by the CLI's parser, so a typo is refused (exit 2) instead of ignored and
+// --help prints help instead of starting a server. Everything else is configured through the
 // environment, as for `valet start`.
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Command, CommanderError } from 'commander';
 import { UserError } from '../errors/user-error.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './listen.js';
 import { startApp } from './start.js';
+import type { StartedApp } from './start.js';
 
-function flag(name: string): string | undefined {
-  const i = process.argv.indexOf(name);
-  return i === -1 ? undefined : process.argv[i + 1];
+interface BuiltFlags {
+  port?: string;
+  host?: string;
+  allowedHost: string[];
+  corsOrigin: string[];
 }
 
-/** A repeatable flag (`--allowed-host a --allowed-host b`, or `a,b`). */
-function flags(name: string): string[] {
-  return process.argv.flatMap((arg, i) => (arg === name && process.argv[i + 1] ? process.argv[i + 1]!.split(',').map((v) => v.trim()).filter(Boolean) : []));
+const collect = (value: string, previous: string[]) => [...previous, ...value.split(',').map((item) => item.trim()).filter(Boolean)];
+
+function parseFlags(argv: string[]): BuiltFlags {
+  const program = new Command('server.mjs')
+    .description('serve this built Valet app (configure everything else through the environment, as for valet start)')
+    .option('--port <n>', `port to listen on (default: PORT, VALET_PORT, else ${DEFAULT_PORT})`)
+    .option('--host <address>', `address to listen on (default: VALET_HOST, else ${DEFAULT_HOST})`)
+    .option('--allowed-host <host>', 'also answer to this Host name (repeatable)', collect, [])
+    .option('--cors-origin <origin>', 'also let pages on this origin call the API (repeatable)', collect, [])
+    .helpOption('-h, --help', 'show help')
+    .allowExcessArguments(false)
+    .exitOverride();
+  try {
+    program.parse(argv, { from: 'node' });
+  } catch (error) {
+    if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+    throw error;
+  }
+  return program.opts<BuiltFlags>();
 }
 
+function readyLines(app: StartedApp): string[] {
+  const lines = [`✔ Valet serving ${app.functionCount} functions at ${app.url} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})`];
+  if (app.listeningUrls.length > 1 || app.listeningUrls[0] !== app.url) lines.push(`  Listening on every interface: ${app.listeningUrls.join(', ')}`);
+  if (app.fetchAllow) lines.push(`  fetch may reach these private destinations (VALET_FETCH_ALLOW): ${app.fetchAllow}`);
+  for (const warning of app.warnings) lines.push(`warning ${warning}`);
+  return lines;
+}
+
+const flags = parseFlags(process.argv);
 const here = dirname(fileURLToPath(import.meta.url));
-const port = Number(flag('--port') ?? process.env.PORT ?? process.env.VALET_PORT ?? DEFAULT_PORT);
-const host = flag('--host') ?? process.env.VALET_HOST ?? DEFAULT_HOST;
+const portText = flags.port ?? process.env.PORT ?? process.env.VALET_PORT ?? String(DEFAULT_PORT);
+const port = Number(portText);
+const host = flags.host ?? process.env.VALET_HOST ?? DEFAULT_HOST;
 
 try {
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UserError(`--port: expected a port number (1-65535), got "${flag('--port') ?? process.env.PORT ?? process.env.VALET_PORT}"`);
-  const app = await startApp({ appDir: here, port, host, prebuilt: true, allowedHosts: flags('--allowed-host'), corsOrigins: flags('--cors-origin') });
-  process.stderr.write(`✔ Valet serving ${app.functionCount} functions at ${app.url} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})\n`);
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UserError(`--port: expected a port number (1-65535), got "${portText}"`);
+  const app = await startApp({ appDir: here, port, host, prebuilt: true, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin });
+  process.stderr.write(`${readyLines(app).join('\n')}\n`);
   let stopping = false;
   const stop = () => {
     if (stopping) return app.endDrain();

@@ -5,6 +5,7 @@ import type { AuthConfig } from '../runtime/auth/verify.js';
 import { authConfigFromEnv, devAuthConfig } from '../runtime/auth/config.js';
 import type { LogEntry } from '../runtime/function-logs.js';
 import { captureFunctionConsole, logFileSink } from '../runtime/function-logs.js';
+import { secretRedactor } from '../runtime/redact.js';
 import { smtpConfigFromEnv, smtpTransport } from '../runtime/outbox/transports.js';
 import type { EmailTransport } from '../runtime/outbox/transports.js';
 import type { InstanceOptions } from '../runtime/instances.js';
@@ -106,10 +107,15 @@ export async function prepareHost(options: HostOptions): Promise<HostSetup> {
   };
 }
 
-/** Routes functions' console output to .valet/logs.ndjson and `onEntry`; returns the restore. */
-export function captureLogs(appDir: string, onEntry: (entry: LogEntry) => void): () => void {
+/**
+ * Routes functions' console output to .valet/logs.ndjson and `onEntry`, with configured secrets
+ * redacted (a function that logs its API key must not leave it in a file); returns the restore.
+ */
+export function captureLogs(appDir: string, onEntry: (entry: LogEntry) => void, env: NodeJS.ProcessEnv = process.env): () => void {
   const sink = logFileSink(logsPathOf(appDir));
-  return captureFunctionConsole((entry) => {
+  const redact = secretRedactor(env);
+  return captureFunctionConsole((raw) => {
+    const entry = { ...raw, message: redact(raw.message) };
     sink(entry);
     onEntry(entry);
   });

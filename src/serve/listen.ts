@@ -8,6 +8,8 @@ import { createRequestListener } from '../http/handler.js';
 import { attachSync } from '../http/sync.js';
 import type { SyncOptions, SyncServer } from '../http/sync.js';
 import type { HttpContext } from '../http/types.js';
+import { socketLimitsFromEnv } from './socket-limits.js';
+import type { SocketLimits } from './socket-limits.js';
 
 export const DEFAULT_PORT = 3210;
 export const DEFAULT_HOST = '127.0.0.1';
@@ -40,29 +42,70 @@ function urlHost(host: string): string {
 
 /** How long a connection accepted just before the listener closed may take to send its request. */
 const FIRST_REQUEST_GRACE_MS = 2_000;
+/** How often silent connections are looked for. */
+const SWEEP_INTERVAL_MS = 1_000;
+
+const BUSY_BODY = JSON.stringify({ code: 'too_many_connections', message: 'the server holds as many connections as it may (VALET_MAX_CONNECTIONS): retry later' });
+const BUSY_ANSWER = `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(BUSY_BODY)}\r\n\r\n${BUSY_BODY}`;
+
+interface Tracked {
+  openedAt: number;
+  upgraded: boolean;
+}
 
 /**
- * Connections by whether they ever carried a request. On close Node would end every idle one at
- * once, including one a load balancer opened a moment before and whose request is still on its
- * way: it would see the connection reset and answer its own 502 for a POST it cannot resend. So
- * only connections that are idle between requests end at once; a new one gets a short grace to
- * send its request (answered with `Connection: close`, like every answer while stopping). Nothing
- * is done per request: a connection that read bytes has carried one, and one with a response in
- * progress is busy.
+ * Every connection, by whether it ever carried a request. One that sends nothing for
+ * `firstRequestTimeoutMs` is closed (Node's own timeouts only start with a request's first byte).
+ * At `maxConnections` a new connection takes the place of the oldest that never sent a byte, or
+ * is answered 503 and closed when there is none, so silent sockets can never lock callers out.
+ *
+ * On close Node would end every idle one at once, including one a load balancer opened a moment
+ * before and whose request is still on its way: it would see the connection reset and answer its
+ * own 502 for a POST it cannot resend. So only connections that are idle between requests end at
+ * once; a new one gets a short grace to send its request (answered with `Connection: close`, like
+ * every answer while stopping). Nothing is done per request: a connection that read bytes has
+ * carried one, and one with a response in progress is busy.
  */
-function trackConnections(server: Server): { closeIdle(): void } {
-  const open = new Set<Socket>();
+function trackConnections(server: Server, limits: SocketLimits): { closeIdle(): void; stop(): void } {
+  const open = new Map<Socket, Tracked>();
+  const silent = (socket: Socket, tracked: Tracked) => socket.bytesRead === 0 && !tracked.upgraded;
   server.on('connection', (socket: Socket) => {
-    open.add(socket);
+    if (open.size >= limits.maxConnections) {
+      const oldestSilent = [...open].find(([candidate, tracked]) => silent(candidate, tracked));
+      if (oldestSilent) {
+        open.delete(oldestSilent[0]);
+        oldestSilent[0].destroy();
+      } else {
+        socket.end(BUSY_ANSWER);
+        socket.on('error', () => undefined);
+        setTimeout(() => socket.destroy(), FIRST_REQUEST_GRACE_MS).unref();
+        return;
+      }
+    }
+    open.set(socket, { openedAt: Date.now(), upgraded: false });
     socket.once('close', () => open.delete(socket));
   });
+  server.on('upgrade', (request: { socket: Socket }) => {
+    const tracked = open.get(request.socket);
+    if (tracked) tracked.upgraded = true;
+  });
+  const sweep = setInterval(() => {
+    const cutoff = Date.now() - limits.firstRequestTimeoutMs;
+    for (const [socket, tracked] of open) {
+      // Map order is arrival order: the rest are younger.
+      if (tracked.openedAt > cutoff) break;
+      if (silent(socket, tracked)) socket.destroy();
+    }
+  }, SWEEP_INTERVAL_MS);
+  sweep.unref();
   // Node's close() would end every idle connection itself, the fresh ones too.
   server.closeIdleConnections = () => undefined;
   const busy = (socket: Socket) => (socket as Socket & { _httpMessage?: unknown })._httpMessage != null;
   return {
+    stop: () => clearInterval(sweep),
     closeIdle() {
-      for (const socket of open) {
-        if (busy(socket)) continue;
+      for (const [socket, tracked] of open) {
+        if (busy(socket) || tracked.upgraded) continue;
         if (socket.bytesRead > 0) socket.destroy();
         else setTimeout(() => socket.bytesRead === 0 && socket.destroy(), FIRST_REQUEST_GRACE_MS).unref();
       }
@@ -70,10 +113,17 @@ function trackConnections(server: Server): { closeIdle(): void } {
   };
 }
 
-export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, syncOptions: SyncOptions = {}): Promise<RunningServer> {
-  const server = createServer(createRequestListener(context));
+export interface ListenOptions {
+  sync?: SyncOptions;
+  /** Defaults from the environment (socketLimitsFromEnv). */
+  limits?: Partial<SocketLimits>;
+}
+
+export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, options: ListenOptions = {}): Promise<RunningServer> {
+  const limits = { ...socketLimitsFromEnv(), ...options.limits };
+  const server = createServer({ headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: SWEEP_INTERVAL_MS }, createRequestListener(context));
   server.keepAliveTimeout = 5_000;
-  const connections = trackConnections(server);
+  const connections = trackConnections(server, limits);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EADDRINUSE') reject(new UserError(`port ${port} is already in use: stop whatever is serving there, or pass --port <n>`));
@@ -84,7 +134,7 @@ export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, 
     server.listen(port, host, () => {
       const address = server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
-      const sync = attachSync(server, context, syncOptions);
+      const sync = attachSync(server, context, { pingIntervalMs: limits.pingIntervalMs, maxSubscriptions: limits.maxSubscriptionsPerSocket, ...options.sync });
       let endDrain: () => void = () => undefined;
       const drained = (ms: number) =>
         new Promise<void>((done) => {
@@ -108,6 +158,7 @@ export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, 
             const cut = setTimeout(() => server.closeAllConnections(), graceMs);
             server.close(() => {
               clearTimeout(cut);
+              connections.stop();
               done();
             });
             // Idle keep-alive connections go now; busy ones once their response is sent.

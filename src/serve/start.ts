@@ -1,6 +1,5 @@
 // `valet start` as a programmatic API: build valet/ once, open the database, serve. No watching.
 import { BundleMaps } from '../bundler/stack-map.js';
-import { UserError } from '../errors/user-error.js';
 import { buildAndLoad } from '../bundler/evaluate.js';
 import { loadPrebuilt } from '../bundler/prebuilt.js';
 import { createEngine } from '../runtime/engine.js';
@@ -9,6 +8,9 @@ import { AppEnv } from '../project/env-files.js';
 import { announceServer, refuseSecondServer, withdrawServer } from '../project/running-server.js';
 import { createDashboard } from './dashboard-setup.js';
 import { databaseTargetOf } from './database-target.js';
+import { describeFetchAllow, parseFetchAllow } from '../runtime/fetch-guard/allow-list.js';
+import { wholeNumberFromEnv } from './env-numbers.js';
+import { exposureWarnings, isWildcardHost, listeningUrls } from './exposure.js';
 import { captureLogs, prepareHost } from './host.js';
 import { DEFAULT_HOST, DEFAULT_SHUTDOWN_DRAIN_MS, DEFAULT_SHUTDOWN_GRACE_MS, listen } from './listen.js';
 import type { RunningServer } from './listen.js';
@@ -40,6 +42,12 @@ export interface StartedApp {
   emailTransport: string;
   pushTransport: string;
   databasePath: string;
+  /** Every URL it answers on (each interface's address with a wildcard --host). */
+  listeningUrls: string[];
+  /** What a non-loopback --host exposes (a dev key, the dashboard). */
+  warnings: string[];
+  /** Private destinations `fetch` may reach (VALET_FETCH_ALLOW), as given; '' when none. */
+  fetchAllow: string;
   /** With `dashboard`: a one-time link that signs a browser in to it. */
   dashboardLink: string | null;
   close(): Promise<void>;
@@ -48,26 +56,18 @@ export interface StartedApp {
 }
 
 /** A duration in ms from the environment (a whole number ≥ 0), or the default. */
-function msFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
-  const text = env[name];
-  if (text === undefined || text === '') return fallback;
-  const value = Number(text);
-  if (!Number.isInteger(value) || value < 0) throw new UserError(`${name}: expected a whole number of milliseconds ≥ 0, got "${text}"`);
-  return value;
-}
-
 export async function startApp(options: StartOptions): Promise<StartedApp> {
   const env = options.env ?? process.env;
   // VALET_SHUTDOWN_DRAIN_MS: how long /api/ready says 503 before the listener closes on SIGTERM;
   // VALET_SHUTDOWN_GRACE_MS: how long calls in flight may then take to finish.
-  const drainMs = msFromEnv(env, 'VALET_SHUTDOWN_DRAIN_MS', DEFAULT_SHUTDOWN_DRAIN_MS);
-  const graceMs = msFromEnv(env, 'VALET_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS);
+  const drainMs = wholeNumberFromEnv(env, 'VALET_SHUTDOWN_DRAIN_MS', DEFAULT_SHUTDOWN_DRAIN_MS);
+  const graceMs = wholeNumberFromEnv(env, 'VALET_SHUTDOWN_GRACE_MS', DEFAULT_SHUTDOWN_GRACE_MS);
   const { appDir } = options;
   const bindHost = options.host ?? DEFAULT_HOST;
   new AppEnv(appDir, 'production', env).apply();
   const database = databaseTargetOf(appDir, env, options.database);
   // A SQLite file has one server; instances sharing PostgreSQL are how Valet scales out.
-  if (database.backend === 'sqlite') await refuseSecondServer(appDir);
+  if (database.backend === 'sqlite') await refuseSecondServer(appDir, database);
   const maps = new BundleMaps(appDir);
   const modules = options.prebuilt ? loadPrebuilt(appDir, maps) : await buildAndLoad(appDir, maps);
   const host = await prepareHost({ appDir, mode: 'start', env, bindHost, devAuth: options.devAuth, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
@@ -95,9 +95,9 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     await engine.close();
     throw error;
   }
-  announceServer(appDir, server.url);
+  announceServer(appDir, database, server.url);
   dashboard?.setUrl(server.url);
-  const restoreConsole = captureLogs(appDir, (entry) => process.stderr.write(`[${entry.function} ${entry.invocation.slice(0, 8)}] ${entry.message}\n`));
+  const restoreConsole = captureLogs(appDir, (entry) => process.stderr.write(`[${entry.function} ${entry.invocation.slice(0, 8)}] ${entry.message}\n`), env);
   return {
     url: server.url,
     engine,
@@ -108,6 +108,9 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     pushTransport: host.push.describe,
     dashboardLink: dashboard ? dashboard.access.issueLink(server.url) : null,
     databasePath: database.display,
+    listeningUrls: isWildcardHost(bindHost) ? listeningUrls(bindHost, Number(new URL(server.url).port)) : [server.url],
+    warnings: exposureWarnings(bindHost, { devAuth: options.devAuth, dashboard: options.dashboard }),
+    fetchAllow: describeFetchAllow(parseFetchAllow(env.VALET_FETCH_ALLOW)),
     endDrain: () => server.endDrain(),
     /**
      * Graceful: /api/ready says 503 for the drain (VALET_SHUTDOWN_DRAIN_MS) while everything is still
@@ -115,7 +118,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
      * work stops, the instance leaves.
      */
     async close() {
-      withdrawServer(appDir);
+      withdrawServer(appDir, database);
       if (drainMs > 0) process.stderr.write(`draining: /api/ready answers 503 for ${drainMs} ms while calls are still served (VALET_SHUTDOWN_DRAIN_MS); signal again to stop now\n`);
       await server.close(graceMs, drainMs);
       await engine.close();

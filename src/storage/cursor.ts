@@ -2,6 +2,7 @@
 // and id), opaque to callers. "Strictly after a key" is spelled column by column so NULLs
 // (missing fields, which sort first) compare correctly: SQL's row-value comparison would drop
 // them. A cursor this query could not have returned is refused with 400 invalid_cursor.
+import { isStorableText } from '../protocol/text.js';
 import { DocumentError } from './documents.js';
 import type { Dialect, OrderColumn } from './sql.js';
 
@@ -23,6 +24,7 @@ export function decodeCursor(cursor: unknown, keyLength: number): CursorKey {
     throw invalid('not valid');
   }
   if (!Array.isArray(values)) throw invalid('not valid');
+  if (values.some((value) => typeof value === 'string' && !isStorableText(value))) throw invalid('not valid');
   // An empty key is the end: nothing comes after it.
   if (values.length !== 0 && values.length !== keyLength) throw invalid('made by a query with another order');
   return values;

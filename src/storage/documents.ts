@@ -5,6 +5,7 @@ import { tableDefinition } from '../server/schema.js';
 import { formatValidationError, validateFields } from '../server/values.js';
 import type { PropertyValidators, ValidationError } from '../server/values.js';
 import type { Dialect, SqlExecutor } from './sql.js';
+import { isStorableText, textProblem } from '../protocol/text.js';
 import { decodeValue, encodeValue, mayHoldEncodedValues } from '../protocol/values.js';
 import { newId } from './ids.js';
 
@@ -180,7 +181,7 @@ export class DocumentStore {
   }
 
   private insertRow(id: string, table: string, creationTime: number, body: string): Promise<{ changes: number }> {
-    return this.sql.run(`INSERT INTO _valet_documents (id, tbl, creation_time, doc) VALUES (?, ?, ?, ${this.dialect.documentParam})`, [id, table, creationTime, body]);
+    return this.sql.run(`INSERT INTO _valet_documents (id, tbl, creation_time, ${this.dialect.documentTextColumn}) VALUES (?, ?, ?, ?)`, [id, table, creationTime, body]);
   }
 
   async insert(table: string, fields: Record<string, unknown>): Promise<string> {
@@ -231,7 +232,7 @@ export class DocumentStore {
       else merged[key] = value;
     }
     const body = await this.checkedBody(table, merged, true);
-    await this.sql.run(`UPDATE _valet_documents SET doc = ${this.dialect.documentParam} WHERE id = ?`, [body, id]);
+    await this.sql.run(`UPDATE _valet_documents SET ${this.dialect.documentTextColumn} = ? WHERE id = ?`, [body, id]);
     this.changeLog?.push({ table, id, before: current, after: { _id, _creationTime, ...parseStoredFields(body) } });
   }
 
@@ -239,7 +240,7 @@ export class DocumentStore {
     const { current, table } = await this.requireDocument(id, 'replace', expectedTable);
     const { _id: _a, _creationTime: _b, ...rest } = fields ?? {};
     const body = await this.checkedBody(table, rest, true);
-    await this.sql.run(`UPDATE _valet_documents SET doc = ${this.dialect.documentParam} WHERE id = ?`, [body, id]);
+    await this.sql.run(`UPDATE _valet_documents SET ${this.dialect.documentTextColumn} = ? WHERE id = ?`, [body, id]);
     this.changeLog?.push({ table, id, before: current, after: { _id: id, _creationTime: current._creationTime, ...parseStoredFields(body) } });
   }
 
@@ -279,52 +280,60 @@ export class DocumentStore {
     } else if (!/^[A-Za-z][\w]*$/.test(table)) {
       throw new DocumentError('unknown_table', `table name "${table}": use letters, digits and "_", starting with a letter`);
     }
-    const body = serialise(table, fields);
-    // jsonb has no way to hold U+0000 in a string (SQLite has): refused here with a clear message.
-    if (this.dialect.name === 'postgres' && holdsNul(body)) throw new DocumentError('invalid_document', `${table}: a string holds the character U+0000, which PostgreSQL cannot store`);
-    return body;
+    return serialise(table, fields);
   }
-}
-
-/** Whether JSON text holds an escaped U+0000 (an odd run of backslashes before u0000, not a literal "\\u0000"). */
-export function holdsNul(json: string): boolean {
-  return /(?:^|[^\\])(?:\\\\)*\\u0000/.test(json);
 }
 
 function serialise(table: string, fields: Record<string, unknown>): string {
   const encoded = encodeValue(fields);
-  const problem = findNonJson(encoded, 'document');
-  if (problem) throw new DocumentError('invalid_document', `${table}: ${problem}`);
+  const problem = findNonJson(encoded, 'document', { text: true });
+  // Text no backend stores most often comes from a caller's input the handler passed on: a 400.
+  if (problem) throw new DocumentError('invalid_document', `${table}: ${problem.message}`, problem.text ? 400 : 500);
   return JSON.stringify(encoded);
 }
 
 /** How deep a stored or returned value may nest (Convex's limit too). */
 export const MAX_DOCUMENT_DEPTH = 64;
 
+export interface ValueProblem {
+  message: string;
+  /** A string or key breaks the text rule (../protocol/text.ts), rather than the value's shape. */
+  text: boolean;
+}
+
 /**
  * Documents and results hold JSON values only: a Date, a Map or NaN would not read back as
- * written. Bounded by the depth limit, so a hostile value cannot overflow the stack.
+ * written. With `text`, strings and keys must also be storable text (what is stored or
+ * scheduled; a result only travels as JSON, which escapes anything). Bounded by the depth limit,
+ * so a hostile value cannot overflow the stack.
  */
-export function findNonJson(value: unknown, path: string, seen = new Set<unknown>(), depth = 0): string | null {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return null;
-  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path} is ${value}, which JSON cannot hold`;
-  if (typeof value === 'undefined') return null;
-  if (typeof value !== 'object') return `${path} is a ${typeof value}, which JSON cannot hold`;
-  if (seen.has(value)) return `${path} refers back to itself`;
-  if (depth >= MAX_DOCUMENT_DEPTH) return `${path} is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`;
+export function findNonJson(value: unknown, path: string, options: { text?: boolean } = {}): ValueProblem | null {
+  return walk(value, path, options.text === true, new Set(), 0);
+}
+
+const shape = (message: string): ValueProblem => ({ message, text: false });
+
+function walk(value: unknown, path: string, text: boolean, seen: Set<unknown>, depth: number): ValueProblem | null {
+  if (typeof value === 'string') return !text || isStorableText(value) ? null : { message: `${path} ${textProblem(value)}`, text: true };
+  if (value === null || value === undefined || typeof value === 'boolean') return null;
+  if (typeof value === 'number') return Number.isFinite(value) ? null : shape(`${path} is ${value}, which JSON cannot hold`);
+  if (typeof value !== 'object') return shape(`${path} is a ${typeof value}, which JSON cannot hold`);
+  if (seen.has(value)) return shape(`${path} refers back to itself`);
+  if (depth >= MAX_DOCUMENT_DEPTH) return shape(`${path} is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
   seen.add(value);
   try {
     if (Array.isArray(value)) {
       for (let i = 0; i < value.length; i++) {
-        const problem = findNonJson(value[i] === undefined ? null : value[i], `${path}[${i}]`, seen, depth + 1);
+        const problem = walk(value[i] === undefined ? null : value[i], `${path}[${i}]`, text, seen, depth + 1);
         if (problem) return problem;
       }
       return null;
     }
     const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return `${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, which JSON cannot hold`;
+    if (proto !== Object.prototype && proto !== null) return shape(`${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, which JSON cannot hold`);
     for (const [key, item] of Object.entries(value)) {
-      const problem = findNonJson(item, `${path}.${key}`, seen, depth + 1);
+      if (text && !isStorableText(key)) return { message: `${path}: a field name ${textProblem(key)}`, text: true };
+      const problem = walk(item, `${path}.${key}`, text, seen, depth + 1);
       if (problem) return problem;
     }
     return null;

@@ -8,7 +8,7 @@ import { tableDefinition } from '../server/schema.js';
 import { afterClause, decodeCursor, encodeCursor, upToClause } from './cursor.js';
 import type { CursorKey } from './cursor.js';
 import type { StoredDocument } from './documents.js';
-import { DocumentError, rowToDocument, unknownTableError } from './documents.js';
+import { DocumentError, findNonJson, rowToDocument, unknownTableError } from './documents.js';
 import type { DocumentStore } from './documents.js';
 import { toPredicate } from './filter-expression.js';
 import { sqlIndexName } from './indexes.js';
@@ -38,6 +38,9 @@ class IndexRange {
     } else if (position !== equalities || ranges.some((b) => b.field !== field) || ranges.length >= 2) {
       throw new DocumentError('invalid_query', `withIndex("${this.indexName}"): a range is allowed on the first field after the eq() fields only, with at most one lower and one upper bound`);
     }
+    // A bound is compared with stored values: text neither backend stores matches nothing on one and fails on the other.
+    const problem = findNonJson(value, `withIndex("${this.indexName}").${op}("${field}")`, { text: true });
+    if (problem?.text) throw new DocumentError('invalid_query', problem.message, 400);
     this.bounds.push({ op, field, value });
     return this;
   }

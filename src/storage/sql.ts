@@ -33,8 +33,12 @@ export interface Dialect {
   readonly listIndexes: string;
   /** An index hint after the table name (SQLite's INDEXED BY), or ''. */
   indexHint(name: string | null): string;
-  /** The placeholder for a whole document body (JSON text / jsonb). */
-  readonly documentParam: string;
+  /**
+   * The column a document's JSON text is written to, as written: SQLite's \`doc\`; PostgreSQL's
+   * \`body\`, from which its jsonb \`doc\` (what indexes and filters read) is generated, so a
+   * document reads back with its fields in the order they were written, as on SQLite.
+   */
+  readonly documentTextColumn: string;
   /** The document column as selected (always JSON text, parsed here). */
   readonly documentColumn: string;
   /** A document body from a result row (text to parse, or an object the driver parsed). */

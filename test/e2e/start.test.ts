@@ -2,10 +2,10 @@
 // dev token, call as admin with `valet run`, read the invocation log, stop cleanly — and the
 // failures a user can cause get a message, not a stack trace. The postgres test project runs this
 // same script with VALET_DATABASE_URL set: the basic template under `valet start` on PostgreSQL.
-import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkDependencies, removeTempDirs, tempDir, valet, valetAsync } from '../helpers/apps.js';
+import { linkDependencies, removeTempDirs, serverRecords, tempDir, valet, valetAsync } from '../helpers/apps.js';
 import { onPostgres } from '../helpers/database.js';
 import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 import type { RunningValet } from '../helpers/processes.js';
@@ -141,7 +141,7 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
   it.skipIf(onPostgres)('refuses a second server for the same app, naming the first', async () => {
     const second = spawnValet(['start', '--port', String(await freePort())], app);
     expect(await second.exited).toBe(1);
-    expect(second.output()).toContain(`this app already has a running Valet server at ${url} (pid ${server.child.pid})`);
+    expect(second.output()).toContain(`.valet/valet.db is already served by a Valet server at ${url} (pid ${server.child.pid}); stop it first`);
     expect(second.output()).not.toMatch(/\n\s+at /);
   });
 
@@ -157,7 +157,7 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
 
   it('stops on SIGINT, and valet run then works in-process on the same data', async () => {
     expect(await server.stop('SIGINT')).toBe(0);
-    expect(existsSync(join(app, '.valet/server.json'))).toBe(false);
+    expect(serverRecords(app)).toEqual([]);
     const list = await valetAsync(['run', 'users:list'], app);
     expect(JSON.parse(list.stdout)).toHaveLength(1);
     expect(list.stderr).toContain('in-process');
@@ -181,10 +181,10 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
     const killed = spawnValet(['start', '--port', String(port), '--dev-auth'], app);
     await killed.waitFor(/Valet serving/);
     expect(await killed.stop('SIGKILL')).toBe(null);
-    expect(existsSync(join(app, '.valet/server.json'))).toBe(true);
+    expect(serverRecords(app).map((record) => record.pid)).toEqual([killed.child.pid]);
     const next = spawnValet(['start', '--port', String(port)], app);
     await next.waitFor(/Valet serving/);
-    expect(JSON.parse(readFileSync(join(app, '.valet/server.json'), 'utf8')).pid).toBe(next.child.pid);
+    expect(serverRecords(app).map((record) => record.pid)).toEqual([next.child.pid]);
     await next.stop('SIGINT');
   });
 

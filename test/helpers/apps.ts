@@ -1,6 +1,6 @@
 // Test helpers: temp copies of fixture apps wired to this checkout, and the built CLI as a child process.
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -92,4 +92,13 @@ export async function linkedTemplateApp(template: string, name = 'app'): Promise
   const app = join(parent, name);
   linkDependencies(app, templateDependencies(template));
   return app;
+}
+
+/** The running-server records an app folder holds (.valet/servers/*.json), one per served database. */
+export function serverRecords(appDir: string): Array<{ url: string; pid: number; database: string }> {
+  const dir = join(appDir, '.valet/servers');
+  if (!existsSync(dir)) return [];
+  return readdirSync(dir)
+    .filter((name) => name.endsWith('.json'))
+    .map((name) => JSON.parse(readFileSync(join(dir, name), 'utf8')) as { url: string; pid: number; database: string });
 }

@@ -14,8 +14,15 @@ export interface RunningValet {
 
 const running = new Set<ChildProcess>();
 
-export function spawnValet(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}): RunningValet {
-  const child = spawn(process.execPath, [VALET_BIN, ...args], { cwd, env: { ...process.env, NO_COLOR: '1', VALET_SHUTDOWN_DRAIN_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+export interface SpawnOptions {
+  /** A limit on open files for the child (prlimit execs the CLI in its place: same pid). */
+  openFiles?: number;
+}
+
+export function spawnValet(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, options: SpawnOptions = {}): RunningValet {
+  const command = [process.execPath, VALET_BIN, ...args];
+  if (options.openFiles !== undefined) command.unshift('prlimit', `--nofile=${options.openFiles}:${options.openFiles}`, '--');
+  const child = spawn(command[0]!, command.slice(1), { cwd, env: { ...process.env, NO_COLOR: '1', VALET_SHUTDOWN_DRAIN_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let text = '';
   const listeners = new Set<() => void>();

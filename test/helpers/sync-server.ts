@@ -25,7 +25,7 @@ export interface ServedApp {
 export async function serveFixture(fixture: string, app = fixtureApp(fixture, []), port = 0, options: Partial<EngineOptions> = {}, syncOptions: SyncOptions = {}): Promise<ServedApp> {
   runCodegen(app);
   const engine = await createEngine({ modules: await buildAndLoad(app), ...testDatabase(join(app, '.valet')), env: {}, log: () => undefined, ...options });
-  const server = await listen({ engine, adminKey: 'test-admin-key', policy: accessPolicyFrom('start', '127.0.0.1', {}) }, port, '127.0.0.1', syncOptions);
+  const server = await listen({ engine, adminKey: 'test-admin-key', policy: accessPolicyFrom('start', '127.0.0.1', {}) }, port, '127.0.0.1', { sync: syncOptions });
   return {
     app,
     engine,

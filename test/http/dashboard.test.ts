@@ -6,7 +6,7 @@
 // input with 4xx and a reason. Runs on both backends.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DashboardHost } from '../../src/http/dashboard/host.js';
-import { requestInProcess } from '../../src/http/handler.js';
+import { handleRequest, requestInProcess } from '../../src/http/handler.js';
 import { accessPolicyFrom } from '../../src/http/security.js';
 import type { HttpContext } from '../../src/http/types.js';
 import { DASHBOARD_ASSETS } from '../../src/serve/dashboard-setup.js';
@@ -54,6 +54,26 @@ describe('access', () => {
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect((await request('/_dashboard/assets/app.js')).headers.get('content-type')).toMatch(/javascript/);
     for (const path of ['/_dashboard/assets/..%2F..%2Fpackage.json', '/_dashboard/assets/nope.js', '/_dashboard/index.htm', '/_dashboard/..%2Fpackage.json']) expect((await request(path)).status, path).toBe(404);
+  });
+
+  it('answers directory names and dot segments with 404, and every refusal with the page headers', async () => {
+    // As a raw client sends them (curl --path-as-is): fetch would resolve the dot segments first.
+    for (const path of ['/_dashboard/assets/..', '/_dashboard/assets/.', '/_dashboard/assets/', '/_dashboard/assets/%2E%2E', '/_dashboard/assets/a/../app.js', '/_dashboard/assets/.hidden']) {
+      const reply = await handleRequest(context, { method: 'GET', url: path, pathname: path, headers: { host: '127.0.0.1:3210' }, readBody: async () => Buffer.alloc(0) });
+      const headers = new Map<string, string>();
+      for (let i = 0; i < reply.headers.length; i += 2) headers.set(String(reply.headers[i]).toLowerCase(), String(reply.headers[i + 1]));
+      expect(reply.status, path).toBe(404);
+      expect(headers.get('x-frame-options'), path).toBe('DENY');
+      expect(headers.get('content-security-policy'), path).toContain("frame-ancestors 'none'");
+      expect(headers.get('x-content-type-options'), path).toBe('nosniff');
+    }
+    for (const [path, init] of [['/_dashboard/', { method: 'DELETE' }], ['/_dashboard/api/nope', { headers: { cookie, 'x-valet-dashboard': '1' } }], ['/_dashboard/api/state', {}]] as const) {
+      const response = await request(path, init);
+      expect(response.status, path).toBeGreaterThanOrEqual(400);
+      expect(response.status, path).toBeLessThan(500);
+      expect(response.headers.get('x-frame-options'), path).toBe('DENY');
+      expect(response.headers.get('cache-control'), path).toBe('no-store');
+    }
   });
 
   it('needs the cookie, unchanged and of this server, and the dashboard header', async () => {

@@ -2,6 +2,7 @@
 // SQLite, with every kind of value, and the system tables; refusals name the offending line and
 // write nothing.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAndLoad } from '../../src/bundler/evaluate.js';
@@ -121,5 +122,71 @@ describe('export and import', async () => {
     writeFileSync(cut, first.slice(0, -1).join('\n'));
     const refused = await valetAsync(['import', cut, '--database', join(work, 'cut.db')], app);
     expect(refused.stderr).toContain('ends before its closing line');
+  });
+});
+
+describe('import of a hostile or huge archive', async () => {
+  const app = fixtureApp('engine-app', []);
+  runCodegen(app);
+  const work = tempDir();
+  const target = await createTestDatabase();
+  afterAll(() => target.drop());
+  const header = JSON.stringify({ format: 'valet-export', version: 1, exportedAt: new Date().toISOString(), source: 'sqlite', systemTables: true });
+  const archive = (name: string, body: string[]) => {
+    const file = join(work, name);
+    writeFileSync(file, [header, ...body, JSON.stringify({ end: true, documents: 0, systemRows: 0 })].join('\n'));
+    return file;
+  };
+  const user = (id: string, email = `${id}@example.com`) => JSON.stringify({ table: 'users', _id: id, _creationTime: 1, doc: { email } });
+  const databases = () => [join(work, `${Math.random().toString(36).slice(2)}.db`), target.url];
+
+  it.each([
+    ['an unknown column', JSON.stringify({ system: '_valet_meta', row: { key: 'k', value: 'v', bogus: 1 } }), '_valet_meta has no column "bogus"'],
+    ['a missing required column', JSON.stringify({ system: '_valet_meta', row: { value: 'v' } }), '_valet_meta needs a value for key'],
+    ['U+0000 in a system value', JSON.stringify({ system: '_valet_meta', row: { key: 'k\u0000', value: 'v' } }), '_valet_meta.key holds the character U+0000'],
+    ['U+0000 in a document _id', JSON.stringify({ table: 'users', _id: 'u\u0000', _creationTime: 1, doc: { email: 'x' } }), 'the _id holds the character U+0000'],
+    ['a lone surrogate in a field', JSON.stringify({ table: 'users', _id: 'u9', _creationTime: 1, doc: { email: 'x\ud800' } }), 'doc.email holds a lone UTF-16 surrogate'],
+    ['an unknown system table', JSON.stringify({ system: '_valet_nope', row: {} }), 'unknown system table "_valet_nope"'],
+  ])('names the line of %s on both backends, with no stack, and writes nothing', async (_name, bad, message) => {
+    const file = archive(`bad-${Math.random().toString(36).slice(2)}.jsonl`, [user('u1'), bad]);
+    for (const database of databases()) {
+      const refused = await valetAsync(['import', file, '--replace', '--database', database], app);
+      expect(refused.code, database).toBe(1);
+      expect(refused.stderr).toContain(`${file}:3: ${message}`);
+      expect(refused.stderr).not.toMatch(/\n\s+at |internal error/);
+    }
+  });
+
+  it('names both lines of an _id that appears twice, batches apart', async () => {
+    const ids = Array.from({ length: 450 }, (_, i) => `u${i}`);
+    const file = archive('twice.jsonl', [...ids.map((id) => user(id)), user('u7', 'again@example.com')]);
+    for (const database of databases()) {
+      const refused = await valetAsync(['import', file, '--replace', '--database', database], app);
+      expect(refused.stderr, database).toContain(`${file}:452: _id "u7" appears twice (first on line 9)`);
+    }
+  });
+
+  it('refuses a gzip that expands to one huge line, naming it, without running out of memory', async () => {
+    const file = join(work, 'bomb.jsonl.gz');
+    const line = `{"table":"users","_id":"u1","_creationTime":1,"doc":{"email":"${'a'.repeat(70 * 1024 * 1024)}"}}`;
+    writeFileSync(file, gzipSync(`${header}\n${line}\n`));
+    const refused = await valetAsync(['import', file, '--database', join(work, 'bomb.db')], app, { NODE_OPTIONS: '--max-old-space-size=128' });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain(`${file}:2: the line is longer than 64 MiB`);
+    expect(refused.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('imports far more documents than its memory could hold at once (documents are written as they are read)', async () => {
+    // 300 000 documents of ~1 KB: ~300 MB of archive, in a process with a 96 MB heap.
+    const file = join(work, 'large.jsonl.gz');
+    const filler = 'x'.repeat(1000);
+    const lines = [header];
+    for (let i = 0; i < 300_000; i++) lines.push(JSON.stringify({ table: 'users', _id: `large-${i}`, _creationTime: i, doc: { email: `${i}@example.com`, name: filler } }));
+    lines.push(JSON.stringify({ end: true, documents: 300_000, systemRows: 0 }));
+    writeFileSync(file, gzipSync(lines.join('\n')));
+    lines.length = 0;
+    const imported = await valetAsync(['import', file, '--database', join(work, 'large.db')], app, { NODE_OPTIONS: '--max-old-space-size=96' });
+    expect(imported.stderr).toContain('imported 300000 documents (users 300000)');
+    expect(imported.code).toBe(0);
   });
 });

@@ -142,6 +142,40 @@ describe('push', async () => {
     expect(huge).toMatchObject({ status: 400, body: { message: expect.stringMatching(/a push carries at most 3993/) } });
   });
 
+  it('counts the size of a notification in bytes, as the push service will', async () => {
+    const browser = receiver.subscribe();
+    // 1 990 characters either way; as UTF-8, "é" is two bytes and takes the payload past 3 993.
+    expect(await call('action', 'push:direct', { subscription: browser, title: 'ascii', data: 'e'.repeat(1990) })).toMatchObject({ status: 200 });
+    expect(await call('action', 'push:direct', { subscription: browser, title: 'accented', data: 'é'.repeat(1990) })).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_push', message: expect.stringMatching(/is \d{4} bytes as JSON; a push carries at most 3993/) },
+    });
+    expect(await call('action', 'push:direct', { subscription: browser, title: '😀'.repeat(999) })).toMatchObject({ status: 400 });
+    await engine.outbox.drain();
+    expect(receiver.rejected).toEqual([]);
+  });
+
+  it('refuses at subscribe a p256dh of the right length that is not a point on P-256', async () => {
+    const browser = receiver.subscribe();
+    const offCurve = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]).toString('base64url');
+    const compressedTag = Buffer.concat([Buffer.from([2]), Buffer.from(browser.keys.p256dh, 'base64url').subarray(1)]).toString('base64url');
+    for (const p256dh of [offCurve, compressedTag]) {
+      expect(await call('mutation', 'push:register', { subscription: { ...browser, keys: { ...browser.keys, p256dh } }, userId: 'curve' })).toMatchObject({
+        status: 400,
+        body: { code: 'invalid_push', message: expect.stringContaining('a point on the curve') },
+      });
+    }
+  });
+
+  it('ends at the first attempt a message that cannot be encrypted for its subscription (no retry can fix it)', async () => {
+    const strict = webPushTransport({ vapid, policy: { allowLoopback: true, resolve: systemResolver } });
+    const browser = receiver.subscribe();
+    const before = receiver.received.length;
+    const outcome = await strict.send({ id: 'z', subscription: { ...browser, keys: { ...browser.keys, p256dh: Buffer.alloc(65, 1).toString('base64url') } }, payload: '{}', ttl: 60, urgency: 'normal', topic: null, deliveryKey: null });
+    expect(outcome.kind).toBe('rejected');
+    expect(receiver.received.length).toBe(before);
+  });
+
   it('never sends to a private address a browser claims as its endpoint', async () => {
     const strict = webPushTransport({ vapid, policy: { allowLoopback: false, resolve: systemResolver } });
     const outcome = await strict.send({ id: 'x', subscription: receiver.subscribe(), payload: '{}', ttl: 60, urgency: 'normal', topic: null, deliveryKey: null });

@@ -11,7 +11,12 @@ export function registerDashboard(program: Command): void {
       const appDir = findAppDir();
       const { runningServerOf } = await import('../../ops/server-or-local.js');
       const server = await runningServerOf(appDir);
-      if (!server) throw new UserError('no server is running for this app: start one with npx valet dev (or valet start --dashboard)');
+      if (!server) {
+        const { listRunningServers } = await import('../../project/running-server.js');
+        const others = await listRunningServers(appDir);
+        const hint = others.length > 0 ? ` (running on other databases: ${others.map((s) => `${s.url} on ${s.database}`).join(', ')}; pass --database to pick one)` : '';
+        throw new UserError(`no server is running on this app's database: start one with npx valet dev (or valet start --dashboard)${hint}`);
+      }
       const response = await server.fetch('/admin/dashboard/link', { method: 'POST' });
       const body = (await response.json()) as { url?: string; message?: string };
       if (!response.ok || !body.url) throw new UserError(body.message ?? `the server answered ${response.status}`);

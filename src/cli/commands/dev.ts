@@ -20,6 +20,8 @@ function renderer(appDir: string, describeUnlisted: (fn: UnlistedFunction) => st
         write(`${kleur.green('✔')} Valet dev: ${event.functions} functions at ${kleur.bold(event.url)} (ready in ${event.ms} ms) — get a token with ${kleur.cyan('npx valet token <userId>')}`);
         write(`  Dashboard: ${kleur.bold(event.dashboard)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}`);
         write(kleur.dim(`  database ${event.database}; tokens verified by ${event.authSource}`));
+        if (event.listeningUrls.length > 1 || event.listeningUrls[0] !== event.url) write(`  Listening on every interface: ${event.listeningUrls.join(', ')}`);
+        for (const warning of event.warnings) write(`${kleur.yellow('warning')} ${warning}`);
         break;
       case 'reloaded': {
         const what = event.changed.length ? event.changed.join(', ') : 'initial build';

@@ -13,8 +13,9 @@ export function registerImport(program: Command): void {
     .addHelpText(
       'after',
       `
-Without --replace or --append the database must hold no documents. Nothing is written unless
-every document matches the schema: the first one that does not is named with its line.
+Without --replace or --append the database must hold no documents. The archive is streamed into
+one transaction: nothing is written unless every line passes (documents against the schema,
+system rows against their columns); the first that does not is named with its line.
 
 Examples:
   $ valet import backup.jsonl.gz
@@ -22,7 +23,7 @@ Examples:
     )
     .action(async (file: string, flags: { replace?: boolean; append?: boolean }) => {
       if (flags.replace && flags.append) throw new UsageError('give --replace or --append, not both');
-      const { importData } = await import('../../ops/import-data.js');
+      const { importData } = await import('../../ops/import/import-data.js');
       const summary = await importData(findAppDir(), file, { mode: flags.replace ? 'replace' : flags.append ? 'append' : 'empty' });
       const tables = Object.entries(summary.tables).map(([table, count]) => `${table} ${count}`).join(', ');
       process.stderr.write(`${kleur.green('✔')} imported ${summary.documents} document${summary.documents === 1 ? '' : 's'}${tables ? ` (${tables})` : ''}${summary.systemRows ? ` and ${summary.systemRows} system rows` : ''}\n`);

@@ -1,10 +1,20 @@
 import type { Command } from 'commander';
+import type { StartedApp } from '../../serve/start.js';
 import kleur from 'kleur';
 import { resolve } from 'node:path';
 import { findAppDir } from '../../project/app-dir.js';
 import { untilShutdown } from '../shutdown.js';
 import { collect, parsePort, SERVE_SECURITY_HELP } from '../options.js';
 import type { ServeFlags } from '../options.js';
+
+/** What the ready line leaves out: every address of a wildcard --host, what it exposes, fetch's allow-list. */
+export function readyDetails(app: Pick<StartedApp, 'url' | 'listeningUrls' | 'warnings' | 'fetchAllow'>): string[] {
+  const lines: string[] = [];
+  if (app.listeningUrls.length > 1 || app.listeningUrls[0] !== app.url) lines.push(`  Listening on every interface: ${app.listeningUrls.join(', ')}`);
+  if (app.fetchAllow) lines.push(`  fetch may reach these private destinations (VALET_FETCH_ALLOW): ${app.fetchAllow}`);
+  for (const warning of app.warnings) lines.push(`${kleur.yellow('warning')} ${warning}`);
+  return lines;
+}
 
 export function registerStart(program: Command): void {
   program
@@ -39,6 +49,7 @@ Examples:
       process.stderr.write(
         `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport}, push via ${app.pushTransport})\n`,
       );
+      for (const line of readyDetails(app)) process.stderr.write(`${line}\n`);
       if (app.dashboardLink) process.stderr.write(`  Dashboard: ${kleur.bold(app.dashboardLink)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}\n`);
       await untilShutdown(() => app.close(), () => app.endDrain());
     });

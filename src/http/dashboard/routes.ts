@@ -4,7 +4,7 @@
 // the server's own; here every API request must also carry `X-Valet-Dashboard: 1`, a header no
 // page of another origin can send without a preflight this server never approves, and every
 // answer forbids framing and caching.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { EngineError } from '../../runtime/errors.js';
@@ -31,7 +31,7 @@ const SECURITY_HEADERS = [
 
 const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8', '.svg': 'image/svg+xml' };
 
-function withSecurity(reply: HttpReply): HttpReply {
+export function withSecurity(reply: HttpReply): HttpReply {
   reply.headers.push(...SECURITY_HEADERS);
   return reply;
 }
@@ -41,9 +41,13 @@ function page(status: number, title: string, text: string): HttpReply {
   return { status, headers: ['content-type', 'text/html; charset=utf-8'], body };
 }
 
+/** index.html, or one file of assets/ by a plain name: no "..", no folders, nothing but files. */
+const STATIC_NAME = /^(index\.html|assets\/[\w-][\w.-]*)$/;
+
 function staticFile(dashboard: DashboardHost, name: string): HttpReply {
   const file = join(dashboard.assetsDir, name);
-  if (!/^(index\.html|assets\/[\w.-]+)$/.test(name) || !existsSync(file)) throw new EngineError('not_found', 404, `nothing at /_dashboard/${name}`);
+  const found = STATIC_NAME.test(name) && !name.includes('..') && existsSync(file) && statSync(file).isFile();
+  if (!found) throw new EngineError('not_found', 404, `nothing at /_dashboard/${name}`);
   const extension = name.slice(name.lastIndexOf('.'));
   return { status: 200, headers: ['content-type', TYPES[extension] ?? 'application/octet-stream'], body: readFileSync(file) };
 }
@@ -73,7 +77,17 @@ async function routeApi(context: HttpContext, dashboard: DashboardHost, request:
   throw new EngineError('not_found', 404, `nothing at /_dashboard/api/${rest}`);
 }
 
+/** Every answer under /_dashboard carries the page headers, its 404s and 405s too. */
 export async function routeDashboard(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
+  try {
+    return await routeDashboardPath(context, request);
+  } catch (error) {
+    if (error instanceof EngineError) return withSecurity(errorReply(error));
+    throw error;
+  }
+}
+
+async function routeDashboardPath(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
   const dashboard = context.dashboard;
   if (!dashboard) throw new EngineError('not_found', 404, 'this server has no dashboard (valet start serves it with --dashboard)');
   const path = request.pathname;
@@ -84,14 +98,7 @@ export async function routeDashboard(context: HttpContext, request: HttpRequest)
     if (!session) return withSecurity(page(403, 'This dashboard link was used or has expired', 'Each link opens the dashboard once. Run <code>npx valet dashboard</code> in the app for a new one (the server must be running).'));
     return withSecurity({ status: 302, headers: ['location', '/_dashboard/', 'set-cookie', dashboard.access.setCookie(dashboard.port(), session)], body: '' });
   }
-  if (path.startsWith('/_dashboard/api/')) {
-    try {
-      return withSecurity(await routeApi(context, dashboard, request, path.slice('/_dashboard/api/'.length)));
-    } catch (error) {
-      if (error instanceof EngineError) return withSecurity(errorReply(error));
-      throw error;
-    }
-  }
+  if (path.startsWith('/_dashboard/api/')) return withSecurity(await routeApi(context, dashboard, request, path.slice('/_dashboard/api/'.length)));
   if (request.method !== 'GET' && request.method !== 'HEAD') throw new EngineError('method_not_allowed', 405, `use GET for ${path}`);
   const name = path === '/_dashboard/' ? 'index.html' : path.slice('/_dashboard/'.length);
   return withSecurity(staticFile(dashboard, name));

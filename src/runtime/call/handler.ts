@@ -26,7 +26,7 @@ export function checkReturnValue(path: string, value: unknown, returns?: AnyVali
   }
   const result = encodeValue(value === undefined ? null : value);
   const problem = findNonJson(result, 'result');
-  if (problem) throw new EngineError('invalid_return_value', 500, `${path} returned a value that is not JSON: ${problem}`);
+  if (problem) throw new EngineError('invalid_return_value', 500, `${path} returned a value that is not JSON: ${problem.message}`);
   return result;
 }
 

@@ -65,6 +65,8 @@ export interface EngineCore {
   functionTimeoutMs: number;
   log: (line: string) => void;
   describeError: (error: unknown) => string;
+  /** Replaces configured secrets in text the engine did not choose (messages, stacks). */
+  redact: (text: string) => string;
   /** Which push endpoints ctx.push accepts (http:// ones only in development and tests). */
   pushPolicy: PushPolicy;
   /** Called when an email or scheduled call was written (the background loops run soon). */

@@ -2,6 +2,8 @@
 // transactions it throws. In actions and HTTP routes it refuses private and internal destinations
 // before any connection: literal addresses up front, names at connect time for every address they
 // resolve to (and the socket then connects to exactly those checked addresses), every redirect hop.
+import { allowedAt, effectivePort } from './allow-list.js';
+import type { FetchAllowEntry } from './allow-list.js';
 import { lookup as dnsLookup } from 'node:dns/promises';
 import type { LookupAddress } from 'node:dns';
 import type { Agent } from 'undici';
@@ -13,6 +15,8 @@ export type Resolver = (hostname: string) => Promise<string[]>;
 
 export interface FetchPolicy {
   allowLoopback: boolean;
+  /** Private destinations allowed anyway (VALET_FETCH_ALLOW). */
+  allow?: readonly FetchAllowEntry[];
   resolve: Resolver;
   /**
    * Answers each hop instead of the network (valet/testing): it sees only requests that passed
@@ -21,16 +25,28 @@ export interface FetchPolicy {
   respond?: (request: Request) => Promise<Response>;
 }
 
-/** The refusal an action can catch: `error.code === 'fetch_blocked'`, `error.rule` names why. */
+/**
+ * A URL as errors name it: scheme and host only. Paths and query strings carry keys and tokens
+ * (`?api_key=`, `/bot<token>/`), and these messages reach callers, logs and the invocation log.
+ */
+export function describeDestination(url: URL | string): string {
+  if (typeof url === 'string') return url;
+  return `${url.protocol}//${url.host}`;
+}
+
+/** The refusal an action can catch: `error.code === 'fetch_blocked'`, `error.rule` names why, `error.host` where. */
 export class FetchBlockedError extends Error {
   readonly code = 'fetch_blocked';
+  readonly host: string;
   constructor(
     readonly rule: BlockRule,
-    readonly url: string,
+    destination: URL | string,
     detail: string,
   ) {
-    super(`fetch ${url} refused (${rule}): ${describeRule(rule)}${detail}`);
+    const where = describeDestination(destination);
+    super(`fetch to ${where} refused (${rule}): ${describeRule(rule)}${detail}`);
     this.name = 'FetchBlockedError';
+    this.host = typeof destination === 'string' ? destination : destination.hostname;
   }
 }
 
@@ -48,35 +64,46 @@ const MAX_REDIRECTS = 20;
 
 /** Refuses a URL whose scheme, name or literal address the policy blocks (names are checked again at connect time). */
 export function checkUrl(url: URL, policy: FetchPolicy): void {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchBlockedError('scheme', url.href, '');
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchBlockedError('scheme', `${url.protocol}`, '');
+  const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  if (policy.allow?.length && allowedAt(policy.allow, effectivePort(url)).has(host)) return;
   const nameRule = blockedNameRule(host, policy.allowLoopback);
-  if (nameRule) throw new FetchBlockedError(nameRule, url.href, '');
+  if (nameRule) throw new FetchBlockedError(nameRule, url, '');
   if (/^[\d.]+$/.test(host) || host.includes(':')) {
     const rule = blockedAddressRule(host, policy.allowLoopback);
-    if (rule) throw new FetchBlockedError(rule, url.href, '');
+    if (rule) throw new FetchBlockedError(rule, url, '');
   }
 }
 
-const agents = new WeakMap<FetchPolicy, Agent>();
+/** The rule an address breaks on a connection to `hostname` on `port`, unless the allow-list lets it through. */
+function refusedAddress(policy: FetchPolicy, hostname: string, address: string, port: number): BlockRule | null {
+  const rule = blockedAddressRule(address, policy.allowLoopback);
+  if (!rule || !policy.allow?.length) return rule;
+  const allowed = allowedAt(policy.allow, port);
+  return allowed.has(hostname.toLowerCase()) || allowed.has(address.toLowerCase()) ? null : rule;
+}
+
+/** One agent per policy, and per port when an allow-list makes the port matter. */
+const agents = new WeakMap<FetchPolicy, Map<number, Agent>>();
 
 /** undici, loaded on the first fetch: a server whose functions never call out does not pay for it. */
 let undiciLoaded: Promise<typeof import('undici')> | null = null;
 export const loadUndici = () => (undiciLoaded ??= import('undici'));
 
 /** An undici agent whose sockets resolve names through the policy and refuse any blocked address. */
-export async function agentFor(policy: FetchPolicy): Promise<Agent> {
-  let agent = agents.get(policy);
+export async function agentFor(policy: FetchPolicy, connectPort = 0): Promise<Agent> {
+  const port = policy.allow?.length ? connectPort : 0;
+  let agent = agents.get(policy)?.get(port);
   if (agent) return agent;
   const { Agent } = await loadUndici();
-  agent = agents.get(policy);
+  agent = agents.get(policy)?.get(port);
   if (agent) return agent;
   const lookup = (hostname: string, options: { all?: boolean }, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void) => {
     policy.resolve(hostname).then(
       (addresses) => {
         if (addresses.length === 0) return callback(Object.assign(new Error(`${hostname} did not resolve`), { code: 'ENOTFOUND' }), '');
         for (const address of addresses) {
-          const rule = blockedAddressRule(address, policy.allowLoopback);
+          const rule = refusedAddress(policy, hostname, address, port);
           if (rule) return callback(new FetchBlockedError(rule, hostname, ` (${hostname} resolves to ${address})`), '');
         }
         const entries = addresses.map((address) => ({ address, family: address.includes(':') ? 6 : 4 }));
@@ -87,7 +114,9 @@ export async function agentFor(policy: FetchPolicy): Promise<Agent> {
     );
   };
   agent = new Agent({ connect: { lookup: lookup as never } });
-  agents.set(policy, agent);
+  let byPort = agents.get(policy);
+  if (!byPort) agents.set(policy, (byPort = new Map()));
+  byPort.set(port, agent);
   return agent;
 }
 
@@ -103,8 +132,8 @@ async function checkResolvedName(url: URL, policy: FetchPolicy): Promise<void> {
   const host = url.hostname.replace(/^\[|\]$/g, '');
   if (/^[\d.]+$/.test(host) || host.includes(':')) return;
   for (const address of await policy.resolve(host)) {
-    const rule = blockedAddressRule(address, policy.allowLoopback);
-    if (rule) throw new FetchBlockedError(rule, url.href, ` (${host} resolves to ${address})`);
+    const rule = refusedAddress(policy, host, address, effectivePort(url));
+    if (rule) throw new FetchBlockedError(rule, url, ` (${host} resolves to ${address})`);
   }
 }
 
@@ -126,7 +155,7 @@ export async function guardedFetch(input: string | URL | Request, init: RequestI
     } else {
       try {
         const streamed = body instanceof ReadableStream ? { duplex: 'half' } : {};
-        const [{ fetch: undiciFetch }, dispatcher] = await Promise.all([loadUndici(), agentFor(policy)]);
+        const [{ fetch: undiciFetch }, dispatcher] = await Promise.all([loadUndici(), agentFor(policy, effectivePort(url))]);
         response = (await undiciFetch(url, { ...(init as object), ...streamed, method, body: body as never, headers, redirect: 'manual', dispatcher } as never)) as unknown as Response;
       } catch (error) {
         throw unwrapBlocked(error);
@@ -134,8 +163,8 @@ export async function guardedFetch(input: string | URL | Request, init: RequestI
     }
     const location = response.headers.get('location');
     if (redirectMode === 'manual' || response.status < 300 || response.status > 399 || !location) return response;
-    if (redirectMode === 'error') throw new TypeError(`fetch ${url.href}: redirected to ${location} and redirect is "error"`);
-    if (hop >= MAX_REDIRECTS) throw new TypeError(`fetch ${url.href}: more than ${MAX_REDIRECTS} redirects`);
+    if (redirectMode === 'error') throw new TypeError(`fetch to ${describeDestination(url)}: redirected (to ${describeDestination(new URL(location, url))}) and redirect is "error"`);
+    if (hop >= MAX_REDIRECTS) throw new TypeError(`fetch to ${describeDestination(url)}: more than ${MAX_REDIRECTS} redirects`);
     const next = new URL(location, url);
     if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
       method = method === 'HEAD' ? 'HEAD' : 'GET';
@@ -143,7 +172,7 @@ export async function guardedFetch(input: string | URL | Request, init: RequestI
       headers.delete('content-type');
       headers.delete('content-length');
     } else if (body !== null && typeof body !== 'string' && !(body instanceof URLSearchParams) && !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body)) {
-      throw new TypeError(`fetch ${url.href}: cannot repeat a streamed body on a ${response.status} redirect`);
+      throw new TypeError(`fetch to ${describeDestination(url)}: cannot repeat a streamed body on a ${response.status} redirect`);
     }
     // Credentials do not travel to another origin.
     if (next.origin !== url.origin) {

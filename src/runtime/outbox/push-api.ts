@@ -1,12 +1,14 @@
 // ctx.push: browsers' push subscriptions, and push messages as outbox rows written through the
 // caller's write executor — from a mutation (or an action's transaction) they exist only if it
 // commits, exactly like ctx.email. Delivery is the outbox worker's (push-transport.ts).
+import { createECDH } from 'node:crypto';
 import type { Invoker, PushMessage, PushSubscriptionJson } from '../../server/ctx.js';
 import { findNonJson } from '../../storage/documents.js';
 import type { DocumentStore } from '../../storage/documents.js';
 import { newId } from '../../storage/ids.js';
 import type { WriteExecutor } from '../database-api.js';
 import { EngineError } from '../errors.js';
+import { pushPayloadText } from './push-transport.js';
 
 /** RFC 8291 leaves 3993 bytes of plaintext in one 4096-byte record; our JSON must fit. */
 export const MAX_PUSH_PAYLOAD_BYTES = 3993;
@@ -15,6 +17,28 @@ const URGENCIES = new Set(['very-low', 'low', 'normal', 'high']);
 
 function invalid(message: string): EngineError {
   return new EngineError('invalid_push', 400, `ctx.push: ${message}`);
+}
+
+const ID_PLACEHOLDER = newId();
+
+/** Whether 65 bytes are an uncompressed point on P-256: what the message's encryption needs. */
+function isP256Point(key: Buffer): boolean {
+  try {
+    p256Probe().computeSecret(key);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** A key pair of our own: the shared secret is thrown away, only whether one exists matters. */
+let probe: ReturnType<typeof createECDH> | null = null;
+function p256Probe(): ReturnType<typeof createECDH> {
+  if (!probe) {
+    probe = createECDH('prime256v1');
+    probe.generateKeys();
+  }
+  return probe;
 }
 
 function decodedLength(value: unknown): number {
@@ -39,7 +63,9 @@ export function validateSubscription(subscription: PushSubscriptionJson, policy:
   if (url.protocol !== 'https:' && !(policy.allowInsecureEndpoints && url.protocol === 'http:')) throw invalid(`${where}.endpoint: push services are https:// (got ${url.protocol})`);
   if (subscription.endpoint.length > 2048) throw invalid(`${where}.endpoint: longer than 2048 characters`);
   const key = subscription.keys?.p256dh;
-  if (decodedLength(key) !== 65 || Buffer.from(key, 'base64url')[0] !== 4) throw invalid(`${where}.keys.p256dh: expected a P-256 public key (65 bytes, base64url)`);
+  if (decodedLength(key) !== 65 || Buffer.from(key, 'base64url')[0] !== 4 || !isP256Point(Buffer.from(key, 'base64url'))) {
+    throw invalid(`${where}.keys.p256dh: expected a P-256 public key (65 bytes, base64url, a point on the curve)`);
+  }
   if (decodedLength(subscription.keys?.auth) !== 16) throw invalid(`${where}.keys.auth: expected a 16-byte secret (base64url)`);
   return { endpoint: subscription.endpoint, keys: { p256dh: subscription.keys.p256dh, auth: subscription.keys.auth } };
 }
@@ -71,8 +97,8 @@ export function validatePushMessage(message: PushMessage, policy: PushPolicy): V
   for (const field of ['body', 'icon', 'url'] as const) {
     if (notification[field] !== undefined && typeof notification[field] !== 'string') throw invalid(`notification.${field}: a string`);
   }
-  const problem = findNonJson(notification.data, 'notification.data');
-  if (problem) throw invalid(problem);
+  const problem = findNonJson(notification.data, 'notification.data', { text: true });
+  if (problem) throw invalid(problem.message);
   const ttl = message.ttl ?? 86_400;
   if (!Number.isInteger(ttl) || ttl < 0 || ttl > MAX_TTL_SECONDS) throw invalid(`ttl: whole seconds from 0 to ${MAX_TTL_SECONDS}`);
   const urgency = message.urgency ?? 'normal';
@@ -82,8 +108,8 @@ export function validatePushMessage(message: PushMessage, policy: PushPolicy): V
   const deliveryKey = message.deliveryKey ?? null;
   if (deliveryKey !== null && (typeof deliveryKey !== 'string' || deliveryKey.length === 0 || deliveryKey.length > 200)) throw invalid('deliveryKey: a string of 1 to 200 characters');
   const payload = { title: notification.title, body: notification.body, icon: notification.icon, url: notification.url, data: notification.data };
-  // Room for the id and delivery key the worker adds.
-  const size = Buffer.byteLength(JSON.stringify(payload)) + 64 + (deliveryKey?.length ?? 0) + 30;
+  // The bytes the worker will encrypt, exactly: the notification with an id (always 26 characters) and the delivery key.
+  const size = Buffer.byteLength(pushPayloadText(JSON.parse(JSON.stringify(payload)) as Record<string, unknown>, ID_PLACEHOLDER, deliveryKey));
   if (size > MAX_PUSH_PAYLOAD_BYTES) throw invalid(`the notification is ${size} bytes as JSON; a push carries at most ${MAX_PUSH_PAYLOAD_BYTES} (send an id in data and fetch the rest)`);
   return { target, payload, title: notification.title, ttl, urgency, topic, deliveryKey };
 }

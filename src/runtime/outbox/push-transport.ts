@@ -6,6 +6,7 @@
 import type webpushModule from 'web-push';
 import { agentFor, checkUrl, FetchBlockedError, loadUndici, unwrapBlocked } from '../fetch-guard/guard.js';
 import type { FetchPolicy } from '../fetch-guard/guard.js';
+import { effectivePort } from '../fetch-guard/allow-list.js';
 
 export interface OutgoingPush {
   id: string;
@@ -16,6 +17,11 @@ export interface OutgoingPush {
   urgency: string;
   topic: string | null;
   deliveryKey: string | null;
+}
+
+/** The JSON a service worker receives: the notification with its outbox id and delivery key (one spelling for the size check and the send). */
+export function pushPayloadText(notification: Record<string, unknown>, id: string, deliveryKey: string | null): string {
+  return JSON.stringify({ ...notification, id, deliveryKey });
 }
 
 export type PushOutcome =
@@ -92,14 +98,20 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
       } catch (error) {
         return { kind: 'rejected', detail: (error as Error).message };
       }
-      const [webpush, { request, errors: undiciErrors }, dispatcher] = await Promise.all([loadWebPush(), loadUndici(), agentFor(options.policy)]);
-      const details = webpush.generateRequestDetails(message.subscription, message.payload, {
-        vapidDetails,
-        TTL: message.ttl,
-        urgency: message.urgency as never,
-        topic: message.topic ?? undefined,
-        contentEncoding: 'aes128gcm',
-      });
+      const [webpush, { request, errors: undiciErrors }, dispatcher] = await Promise.all([loadWebPush(), loadUndici(), agentFor(options.policy, effectivePort(url))]);
+      let details: ReturnType<typeof webpush.generateRequestDetails>;
+      try {
+        details = webpush.generateRequestDetails(message.subscription, message.payload, {
+          vapidDetails,
+          TTL: message.ttl,
+          urgency: message.urgency as never,
+          topic: message.topic ?? undefined,
+          contentEncoding: 'aes128gcm',
+        });
+      } catch (error) {
+        // A key that cannot encrypt (stored before keys were checked) stays unusable: no retry helps.
+        return { kind: 'rejected', detail: `the message cannot be encrypted for this subscription: ${(error as Error).message}` };
+      }
       let sent = false;
       try {
         const response = await request(details.endpoint, {

@@ -11,7 +11,7 @@ import { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
-import { capturePushTransport } from './push-transport.js';
+import { capturePushTransport, pushPayloadText } from './push-transport.js';
 import type { OutgoingPush, PushOutcome, PushTransport } from './push-transport.js';
 import type { EmailTransport, OutgoingEmail } from './transports.js';
 import { PermanentDeliveryError } from './transports.js';
@@ -190,7 +190,7 @@ export class OutboxWorker {
     const message: OutgoingPush = {
       id: row.id,
       subscription: { endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } },
-      payload: JSON.stringify({ ...stored.notification, id: row.id, deliveryKey: row.delivery_key }),
+      payload: pushPayloadText(stored.notification, row.id, row.delivery_key),
       ttl: stored.ttl,
       urgency: stored.urgency,
       topic: stored.topic,

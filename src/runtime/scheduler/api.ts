@@ -21,8 +21,8 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
         throw invalid('schedule a mutation or an action reference such as api.emails.send');
       }
       const payload = encodeValue(args ?? {});
-      const problem = findNonJson(payload, 'args');
-      if (problem) throw invalid(problem);
+      const problem = findNonJson(payload, 'args', { text: true });
+      if (problem) throw invalid(problem.message);
       const id = newId();
       return write(async (store) => {
         await store.sql.run("INSERT INTO _valet_scheduled (id, function, kind, args, run_at, status, created_at, scheduled_by) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)", [

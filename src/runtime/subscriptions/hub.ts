@@ -3,6 +3,7 @@
 // in one read snapshot (identical reads answered once, and subscriptions to the same query, args
 // and caller run once between them) and hands each subscriber its changed results in one batch.
 // An unchanged result is not delivered again; each distinct result is serialised once.
+import { findWireValueProblem } from '../../protocol/call.js';
 import type { ErrorBody } from '../../protocol/errors.js';
 import type { QueryUpdate } from '../../protocol/sync.js';
 import type { Invoker } from '../../server/ctx.js';
@@ -130,9 +131,20 @@ export class SubscriptionHub {
     return new PreparedUpdate(subscription.id, result.payload, result.text);
   }
 
+  subscriptionCount(subscriber: Subscriber): number {
+    return this.bySubscriber.get(subscriber)?.size ?? 0;
+  }
+
+  holds(subscriber: Subscriber, id: string): boolean {
+    return this.bySubscriber.get(subscriber)?.has(id) ?? false;
+  }
+
   /** Adds (or replaces) a subscription and delivers its first result. */
   async subscribe(subscriber: Subscriber, id: string, path: string, args: unknown): Promise<void> {
-    const subscription: Subscription = { subscriber, id, path, args, queryKey: `${path}\u0000${JSON.stringify(args ?? null)}`, reads: [], lastSent: null, dirty: false, firstRun: true, awaitingStorage: false };
+    // Args too deep to key by (JSON.stringify would overflow the stack) share no run: the call refuses them with 400.
+    const keyable = findWireValueProblem(args ?? null) === null;
+    const queryKey = keyable ? `${path}\u0000${JSON.stringify(args ?? null)}` : `${path}\u0000invalid\u0000${id}`;
+    const subscription: Subscription = { subscriber, id, path, args, queryKey, reads: [], lastSent: null, dirty: false, firstRun: true, awaitingStorage: false };
     let mine = this.bySubscriber.get(subscriber);
     if (!mine) this.bySubscriber.set(subscriber, (mine = new Map()));
     mine.set(id, subscription);

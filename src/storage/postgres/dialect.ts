@@ -38,8 +38,8 @@ export const postgresDialect: Dialect = {
     `CREATE INDEX ${quoteIdentifier(name)} ON _valet_documents (${columns.map((c) => (c.kind === 'field' ? `(${c.sql}) NULLS FIRST` : c.sql)).join(', ')}) WHERE tbl = ${quoteLiteral(table)}`,
   listIndexes: "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE 'valet\\_index\\_\\_%'",
   indexHint: () => '',
-  documentParam: '?::jsonb',
-  documentColumn: 'doc::text AS doc',
+  documentTextColumn: 'body',
+  documentColumn: 'body AS doc',
   documentOf(value) {
     const json = value as string;
     return { fields: JSON.parse(json) as Record<string, unknown>, json };

@@ -70,8 +70,14 @@ function asFault(error: unknown): unknown {
   return kind === 'unavailable' ? storageUnavailable(error) : error;
 }
 
+/**
+ * Values as PostgreSQL takes them. Callers' text is refused before it gets here (the text rule);
+ * what is left is the engine's own text quoting a handler (an error message, a stack), where a
+ * U+0000 would make the write fail (a text parameter cannot hold it): it becomes U+FFFD, as a lone
+ * surrogate does when the driver encodes it.
+ */
 function bindable(params: readonly unknown[]): unknown[] {
-  return params.map((value) => (typeof value === 'number' && !Number.isFinite(value) ? null : value));
+  return params.map((value) => (typeof value === 'number' && !Number.isFinite(value) ? null : typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value));
 }
 
 export class PgExecutor implements SqlExecutor {

@@ -150,6 +150,16 @@ const MIGRATIONS: string[] = [
     PRIMARY KEY (outbox_id, attempt)
   );
   `,
+  // 4: documents keep the text they were written as (jsonb reorders an object's keys), and the
+  // jsonb that indexes and filters read is generated from it. Dropping the old column drops the
+  // schema's expression indexes with it; the index sync at start rebuilds them.
+  `
+  ALTER TABLE _valet_documents ADD COLUMN body text;
+  UPDATE _valet_documents SET body = doc::text;
+  ALTER TABLE _valet_documents ALTER COLUMN body SET NOT NULL;
+  ALTER TABLE _valet_documents DROP COLUMN doc;
+  ALTER TABLE _valet_documents ADD COLUMN doc jsonb GENERATED ALWAYS AS (body::jsonb) STORED;
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -43,7 +43,7 @@ export const sqliteDialect: Dialect = {
   createIndex: (name, table, columns) => `CREATE INDEX ${quoteIdentifier(name)} ON _valet_documents (${columns.map((c) => c.sql).join(', ')}) WHERE tbl = ${quoteLiteral(table)}`,
   listIndexes: "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'valet_index__%'",
   indexHint: (name) => (name ? ` INDEXED BY ${quoteIdentifier(name)}` : ''),
-  documentParam: '?',
+  documentTextColumn: 'doc',
   documentColumn: 'doc',
   documentOf(value) {
     const json = value as string;
