@@ -81,14 +81,14 @@ it('delivers every committed push at least once across a SIGKILL', async () => {
     expect(await call(url, 'push:many', { userId: 'crash', prefix: 'crash', count: PUSHES })).toEqual({ value: PUSHES });
 
     const seen = () => new Set(receiver.received.map((push) => String(push.payload.deliveryKey).split(':')[0]));
-    await waitUntil(() => receiver.received.length >= 30, 20_000, 'the first deliveries');
+    await waitUntil(() => receiver.received.length >= 30, 60_000, 'the first deliveries');
     first.child.kill('SIGKILL');
     await first.exited;
     expect(seen().size).toBeLessThan(PUSHES);
 
     const second = spawnValet(['start', '--port', String(port)], app, env);
     await second.waitFor(/Valet serving/);
-    await waitUntil(() => seen().size === PUSHES, 30_000, 'every delivery key');
+    await waitUntil(() => seen().size === PUSHES, 90_000, 'every delivery key');
     expect([...seen()].sort()).toEqual(Array.from({ length: PUSHES }, (_, i) => `crash-${i}`).sort());
     expect(receiver.rejected).toEqual([]);
     await waitUntil(() => JSON.parse(valet(['outbox', 'ls', '--channel', 'push', '--status', 'sent', '--limit', '1000', '--json'], app).stdout).length === PUSHES, 10_000, 'every row marked sent');
