@@ -47,8 +47,9 @@ export interface FunctionRefOptions {
   sensitive?: boolean;
 }
 
-export function functionRef(path: string, kind: FunctionKind, options: FunctionRefOptions): AnyFunctionReference {
-  const ref: AnyFunctionReference = {
+/** A reference by path; typed by its kind, so a mutation's reference fits where a mutation is expected. */
+export function functionRef<Kind extends FunctionKind>(path: string, kind: Kind, options: FunctionRefOptions): FunctionReference<Kind, Access, any, any> {
+  const ref: FunctionReference<Kind, Access, any, any> = {
     path,
     kind,
     access: options.access,
@@ -60,7 +61,7 @@ export function functionRef(path: string, kind: FunctionKind, options: FunctionR
     Object.defineProperty(ref, 'invoke', {
       value: (args: unknown, callOptions?: ActionCallOptions) => {
         if (!actionInvoker) return Promise.reject(new Error(`${path}.invoke() needs a client: mount <ValetProvider client={...}> first`));
-        return actionInvoker(ref, args, callOptions);
+        return actionInvoker(ref as AnyFunctionReference, args, callOptions);
       },
     });
   }

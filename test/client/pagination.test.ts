@@ -56,12 +56,12 @@ describe('a live paginated list', async () => {
       for (let waited = 0; waited < 3000; waited += 10) {
         whole = ids_of((await client.query(ref.all as never, { channel } as never)) as Entry[]);
         const state = list.state;
-        const loaded = ids_of(state.results);
+        const loaded = ids_of(state.results as Entry[]);
         const reach = state.status === 'Exhausted' ? whole.length : loaded.length;
         if (state.status !== 'LoadingFirstPage' && state.status !== 'LoadingMore' && JSON.stringify(loaded) === JSON.stringify(whole.slice(0, reach))) return;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
-      const loaded = ids_of(list.state.results);
+      const loaded = ids_of(list.state.results as Entry[]);
       const lost = whole.filter((id) => !loaded.includes(id));
       const twice = loaded.filter((id, i) => loaded.indexOf(id) !== i);
       throw new Error(`after ${step} (seed ${seed}): status ${list.state.status}; lost ${JSON.stringify(lost)}, repeated ${JSON.stringify(twice)}; loaded ${loaded.length}, whole ${whole.length}`);
@@ -92,7 +92,7 @@ describe('a live paginated list', async () => {
       await settled('loading the rest');
     }
     expect(list.state.status).toBe('Exhausted');
-    expect(ids_of(list.state.results).sort()).toEqual([...ids].sort());
+    expect(ids_of(list.state.results as Entry[]).sort()).toEqual([...ids].sort());
     expect(loads).toBeGreaterThanOrEqual(5);
     expect(ids.length).toBeGreaterThan(10);
     list.unsubscribe();

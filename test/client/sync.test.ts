@@ -1,6 +1,7 @@
 // The client protocol end to end, with the real server: live queries that update only when a
 // write touches them, read-your-writes, a persisted queue that survives a client restart and a
 // dropped connection with duplicate resends, rejected mutations, optimistic updates, convergence.
+import type { OptimisticLocalStore } from '../../src/client/local-store.js';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -225,8 +226,8 @@ describe('the offline queue', () => {
       const c = client(served.url);
       const list = watch<string[]>(c, ref.emails, {});
       await list.next(1);
-      const add = (email: string) => (store: { getQuery: (r: never, a: never) => unknown; setQuery: (r: never, a: never, v: unknown) => void }) =>
-        store.setQuery(ref.emails as never, {} as never, [...((store.getQuery(ref.emails as never, {} as never) as string[]) ?? []), email]);
+      const add = (email: string) => (store: OptimisticLocalStore) =>
+        store.setQuery(ref.emails, {}, [...(((store.getQuery(ref.emails, {}) as unknown) as string[] | undefined) ?? []), email] as never);
       const ok = c.mutation(ref.create, { email: 'o1@example.com' }, { optimisticUpdate: add('o1@example.com') });
       const bad = c.mutation(ref.createThenFail, { email: 'o2@example.com' }, { optimisticUpdate: add('o2@example.com') });
       expect(c.currentValue('users:emails', {})).toEqual(['o1@example.com', 'o2@example.com']);

@@ -86,7 +86,7 @@ describe('cronJobs', () => {
     expect(() => cronJobs().cron('a', '0 9 * * *', send, {}).cron('a', '0 9 * * *', send, {})).toThrow('declared twice');
     expect(() => cronJobs().interval('a', { minutes: 0 }, send, {})).toThrow('positive number');
     expect(() => cronJobs().cron('a', 'every day', send, {})).toThrow('expected a cron expression');
-    expect(() => cronJobs().cron('a', '0 9 * * *', functionRef('x:y', 'query', { access: 'system' }) as never, {})).toThrow('mutation or an action');
+    expect(() => cronJobs().cron('a', '0 9 * * *', functionRef('x:y', 'query', { access: 'system' }) as never, {} as never)).toThrow('mutation or an action');
   });
 });
 
