@@ -18,8 +18,8 @@ import { lockfileFor, lockfilesAbove } from './build-lockfile.js';
 
 /** What server.mjs loads from node_modules: native, or with optional natives esbuild cannot bundle. */
 const RUNTIME_PACKAGES = ['better-sqlite3', 'pg'];
-/** Never needed at run time (only reachable from code a build folder does not run). */
-const NOT_AT_RUNTIME = ['esbuild', 'typescript', 'ts-morph', 'oxc-parser', 'chokidar', 'prompts', 'commander', 'pg-native', 'bufferutil', 'utf-8-validate'];
+/** Never needed at run time (only reachable from code a build folder does not run). commander is bundled: server.mjs parses its flags with it. */
+const NOT_AT_RUNTIME = ['esbuild', 'typescript', 'ts-morph', 'oxc-parser', 'chokidar', 'prompts', 'pg-native', 'bufferutil', 'utf-8-validate'];
 
 export interface BuildResult {
   outDir: string;

@@ -3,7 +3,7 @@
 // warning), VALET_FETCH_ALLOW for a sidecar on a private address, several servers of one app on
 // different databases, the built server.mjs's flags, and which folder a command takes for the app.
 import Database from 'better-sqlite3';
-import { mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
@@ -209,7 +209,11 @@ describe('the built server.mjs', () => {
     out = join(tempDir(), 'out');
     const built = await valetAsync(['build', '--out', out], app);
     expect(built.code, built.stderr).toBe(0);
-    symlinkSync(join(REPO_ROOT, 'node_modules'), join(out, 'node_modules'), 'dir');
+    // What a production install provides, without the CLI's own parser: server.mjs must carry commander itself.
+    mkdirSync(join(out, 'node_modules'));
+    for (const name of readdirSync(join(REPO_ROOT, 'node_modules'))) {
+      if (name !== 'commander' && !name.startsWith('.')) symlinkSync(join(REPO_ROOT, 'node_modules', name), join(out, 'node_modules', name), 'dir');
+    }
   });
 
   it('answers --help with its usage and exit 0, without serving', async () => {
