@@ -8,8 +8,10 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TABLES = 10;
 
 function schema() {
-  const tables = Array.from({ length: TABLES }, (_, t) =>
-    `  t${t}: defineTable({ name: v.string(), count: v.number(), tags: v.array(v.string()), owner: v.optional(v.id('t0')) }).index('by_name', ['name']),`,
+  const tables = Array.from(
+    { length: TABLES },
+    (_, t) =>
+      `  t${t}: defineTable({ name: v.string(), count: v.number(), tags: v.array(v.string()), owner: v.optional(v.id('t0')) }).index('by_name', ['name']),`,
   );
   return `import { defineSchema, defineTable, v } from './_generated/valet/api';\n\nexport default defineSchema({\n${tables.join('\n')}\n});\n`;
 }
@@ -53,7 +55,16 @@ export function createGeneratedApp(app, size) {
   writeFileSync(
     join(app, 'tsconfig.json'),
     JSON.stringify({
-      compilerOptions: { target: 'ES2022', module: 'ESNext', moduleResolution: 'Bundler', lib: ['ES2022', 'DOM'], strict: true, noEmit: true, isolatedModules: true, skipLibCheck: true },
+      compilerOptions: {
+        target: 'ES2022',
+        module: 'ESNext',
+        moduleResolution: 'Bundler',
+        lib: ['ES2022', 'DOM'],
+        strict: true,
+        noEmit: true,
+        isolatedModules: true,
+        skipLibCheck: true,
+      },
       include: ['valet'],
     }),
   );

@@ -8,7 +8,9 @@ const [file, port] = process.argv.slice(2);
 const db = new Database(file);
 db.pragma('journal_mode = WAL');
 db.pragma('synchronous = NORMAL');
-db.exec('CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, key TEXT NOT NULL, n INTEGER NOT NULL, created REAL NOT NULL)');
+db.exec(
+  'CREATE TABLE IF NOT EXISTS items (id TEXT PRIMARY KEY, key TEXT NOT NULL, n INTEGER NOT NULL, created REAL NOT NULL)',
+);
 db.exec('CREATE INDEX IF NOT EXISTS items_by_key ON items (key, created, id)');
 const count = db.prepare('SELECT COUNT(*) AS n FROM items').get().n;
 if (count === 0) {

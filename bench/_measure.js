@@ -54,7 +54,10 @@ function quantile(sorted, q) {
 
 export function summarise(samples) {
   const ms = samples.map((s) => s.ms).sort((a, b) => a - b);
-  const rss = samples.map((s) => s.rssMb).filter((x) => x !== null).sort((a, b) => a - b);
+  const rss = samples
+    .map((s) => s.rssMb)
+    .filter((x) => x !== null)
+    .sort((a, b) => a - b);
   return {
     runs: samples.length,
     medianMs: quantile(ms, 0.5),

@@ -4,7 +4,10 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 
 export async function benchDatabase() {
-  const admin = process.env.VALET_BENCH_DATABASE_URL ?? process.env.VALET_TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+  const admin =
+    process.env.VALET_BENCH_DATABASE_URL ??
+    process.env.VALET_TEST_DATABASE_URL ??
+    'postgres://postgres@127.0.0.1:5432/postgres';
   const name = `valet_bench_${randomBytes(5).toString('hex')}`;
   const run = async (sql) => {
     const client = new pg.Client({ connectionString: admin });

@@ -17,7 +17,11 @@ for (const size of SIZES) {
   const app = createGeneratedApp(join(WORK, `app-${size}`), size);
   const generated = join(app, 'valet', '_generated');
   const r = {};
-  r.codegen = measure(process.execPath, [VALET, 'codegen'], { cwd: app, runs: 9, before: () => rmSync(generated, { recursive: true, force: true }) });
+  r.codegen = measure(process.execPath, [VALET, 'codegen'], {
+    cwd: app,
+    runs: 9,
+    before: () => rmSync(generated, { recursive: true, force: true }),
+  });
   r.codegenCheck = measure(process.execPath, [VALET, 'codegen', '--check'], { cwd: app, runs: 9 });
   r.check = measure(process.execPath, [VALET, 'check'], { cwd: app, runs: 7 });
   r.tsc = measure(process.execPath, [TSC, '--noEmit', '-p', '.'], { cwd: app, runs: 7 });

@@ -35,7 +35,11 @@ const port = await new Promise((resolve) => {
     probe.close(() => resolve(free));
   });
 });
-const dev = spawn(process.execPath, [join(ROOT, 'bin', 'valet.js'), 'dev', '--port', String(port), '--no-typecheck'], { cwd: WORK, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+const dev = spawn(process.execPath, [join(ROOT, 'bin', 'valet.js'), 'dev', '--port', String(port), '--no-typecheck'], {
+  cwd: WORK,
+  env: { ...process.env, NO_COLOR: '1' },
+  stdio: ['ignore', 'pipe', 'pipe'],
+});
 let output = '';
 const ready = new Promise((resolve, reject) => {
   const timer = setTimeout(() => reject(new Error(`valet dev did not start:\n${output}`)), 60_000);
@@ -50,7 +54,10 @@ const ready = new Promise((resolve, reject) => {
   dev.stdout.on('data', onData);
   dev.stderr.on('data', onData);
 });
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'] });
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
+});
 try {
   const { url, link } = await ready;
   const context = await browser.newContext();
@@ -81,10 +88,18 @@ try {
   for (let n = 0; n < CALLS; n++) {
     const before = await rows();
     const started = performance.now();
-    const response = await fetch(`${url}/api/action`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'jobs:ping', args: { n } }) });
+    const response = await fetch(`${url}/api/action`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: 'jobs:ping', args: { n } }),
+    });
     await response.json();
     roundTrips.push(performance.now() - started);
-    await page.waitForFunction((count) => document.querySelectorAll('[data-testid=invocation]').length > count, before, { polling: 'raf' });
+    await page.waitForFunction(
+      (count) => document.querySelectorAll('[data-testid=invocation]').length > count,
+      before,
+      { polling: 'raf' },
+    );
     shown.push(performance.now() - started);
   }
   const stats = (values) => {
@@ -96,11 +111,19 @@ try {
   const load = stats(loads);
   const health = stats(baseline);
   console.log(`Call → its row on the open invocations page (${CALLS} calls, one at a time)`);
-  console.log(`  baseline: the call's HTTP round trip       p50 ${ms(trip.median)}   (IQR ${ms(trip.q1)}–${ms(trip.q3)})`);
-  console.log(`  row visible in the page                    p50 ${ms(live.median)}   (IQR ${ms(live.q1)}–${ms(live.q3)}, max ${ms(live.max)})   target p50 ≤ 100 ms — ${live.median <= 100 ? 'met' : 'MISSED'}`);
+  console.log(
+    `  baseline: the call's HTTP round trip       p50 ${ms(trip.median)}   (IQR ${ms(trip.q1)}–${ms(trip.q3)})`,
+  );
+  console.log(
+    `  row visible in the page                    p50 ${ms(live.median)}   (IQR ${ms(live.q1)}–${ms(live.q3)}, max ${ms(live.max)})   target p50 ≤ 100 ms — ${live.median <= 100 ? 'met' : 'MISSED'}`,
+  );
   console.log(`\nFirst load until the invocations list is drawn (${LOADS} fresh pages)`);
-  console.log(`  baseline: navigating to /api/health        median ${ms(health.median)}   (IQR ${ms(health.q1)}–${ms(health.q3)})`);
-  console.log(`  dashboard                                  median ${ms(load.median)}   (IQR ${ms(load.q1)}–${ms(load.q3)})   target ≤ 1000 ms — ${load.median <= 1000 ? 'met' : 'MISSED'}`);
+  console.log(
+    `  baseline: navigating to /api/health        median ${ms(health.median)}   (IQR ${ms(health.q1)}–${ms(health.q3)})`,
+  );
+  console.log(
+    `  dashboard                                  median ${ms(load.median)}   (IQR ${ms(load.q1)}–${ms(load.q3)})   target ≤ 1000 ms — ${load.median <= 1000 ? 'met' : 'MISSED'}`,
+  );
 } finally {
   await browser.close();
   if (dev.exitCode === null) {

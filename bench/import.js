@@ -18,7 +18,11 @@ const DOCS = Number(process.env.BENCH_DOCS ?? 4_000_000);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TARGET_RSS_MB = 300;
 
-console.log(`bench/import on ${machine()}, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `bench/import on ${machine()}, load average ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 const app = createBenchApp(join(WORK, 'app'), 'bench-import', {
@@ -37,9 +41,24 @@ gzip.pipe(file);
 const write = async (line) => {
   if (!gzip.write(`${line}\n`)) await once(gzip, 'drain');
 };
-await write(JSON.stringify({ format: 'valet-export', version: 1, exportedAt: new Date().toISOString(), source: 'sqlite', systemTables: false }));
+await write(
+  JSON.stringify({
+    format: 'valet-export',
+    version: 1,
+    exportedAt: new Date().toISOString(),
+    source: 'sqlite',
+    systemTables: false,
+  }),
+);
 for (let i = 0; i < DOCS; i++) {
-  await write(JSON.stringify({ table: 'users', _id: `u${i.toString(36).padStart(8, '0')}`, _creationTime: 1_700_000_000_000 + i, doc: { email: `user${i}@example.com`, name: `User ${i}`, age: i % 90 } }));
+  await write(
+    JSON.stringify({
+      table: 'users',
+      _id: `u${i.toString(36).padStart(8, '0')}`,
+      _creationTime: 1_700_000_000_000 + i,
+      doc: { email: `user${i}@example.com`, name: `User ${i}`, age: i % 90 },
+    }),
+  );
 }
 await write(JSON.stringify({ end: true, documents: DOCS, systemRows: 0 }));
 gzip.end();
@@ -75,9 +94,15 @@ const baseline = summarise(baselineRuns);
 console.log(formatRow(`valet import (${DOCS} docs, SQLite)`, imported));
 console.log(formatRow('baseline: gunzip + JSON.parse', baseline));
 console.log(`import / baseline time: ${(imported.medianMs / baseline.medianMs).toFixed(2)}×`);
-console.log(`load average after: ${loadavg().map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `load average after: ${loadavg()
+    .map((x) => x.toFixed(2))
+    .join(' ')}`,
+);
 
 console.log('\nTargets');
 const rss = imported.peakRssMb;
-console.log(`  peak RSS ≤ ${TARGET_RSS_MB} MB: ${rss === null ? 'n/a (no /usr/bin/time)' : `${rss.toFixed(0)} MB — ${rss <= TARGET_RSS_MB ? 'met' : 'MISSED'}`}`);
+console.log(
+  `  peak RSS ≤ ${TARGET_RSS_MB} MB: ${rss === null ? 'n/a (no /usr/bin/time)' : `${rss.toFixed(0)} MB — ${rss <= TARGET_RSS_MB ? 'met' : 'MISSED'}`}`,
+);
 if (!process.env.BENCH_KEEP) rmSync(WORK, { recursive: true, force: true });

@@ -79,18 +79,26 @@ async function startValet(name, root, env = {}) {
   const bin = join(root, 'bin', 'valet.js');
   const options = { cwd: app, env: { ...process.env, NO_COLOR: '1', ...env } };
   spawnSync(process.execPath, [bin, 'codegen'], { ...options, stdio: 'ignore' });
-  const child = spawn(process.execPath, [bin, 'start', '--port', String(await freePort()), '--dev-auth'], { ...options, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [bin, 'start', '--port', String(await freePort()), '--dev-auth'], {
+    ...options,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   const url = (await waitForLine(child, /at (http:\/\/127\.0\.0\.1:\d+)/))[1];
   const seeded = spawnSync(process.execPath, [bin, 'run', 'items:seed'], { ...options, encoding: 'utf8' });
   if (seeded.status !== 0) throw new Error(`seeding ${name} failed: ${seeded.stderr}`);
-  const token = spawnSync(process.execPath, [bin, 'token', 'bench-user'], { ...options, encoding: 'utf8' }).stdout.trim();
+  const token = spawnSync(process.execPath, [bin, 'token', 'bench-user'], {
+    ...options,
+    encoding: 'utf8',
+  }).stdout.trim();
   return { url, token };
 }
 
 async function startBaseline(script, target) {
   const port = await freePort();
-  const child = spawn(process.execPath, [join(ROOT, 'bench', script), target, String(port)], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [join(ROOT, 'bench', script), target, String(port)], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   await waitForLine(child, /baseline ready/);
   return { url: `http://127.0.0.1:${port}` };
@@ -107,14 +115,21 @@ function buildBefore(ref) {
     return null;
   }
   symlinkSync(join(ROOT, 'node_modules'), join(dir, 'node_modules'), 'dir');
-  const built = spawnSync(process.execPath, [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'], { cwd: dir, encoding: 'utf8' });
+  const built = spawnSync(
+    process.execPath,
+    [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: dir, encoding: 'utf8' },
+  );
   if (built.status !== 0) {
     console.log(`(seam comparison skipped: ${ref} does not build: ${built.stdout.slice(0, 300)})`);
     return null;
   }
   // Builds from issue 13 on start from a bundled CLI entry.
   if (existsSync(join(dir, 'scripts', 'bundle-cli.js'))) {
-    const bundled = spawnSync(process.execPath, [join(dir, 'scripts', 'bundle-cli.js')], { cwd: dir, encoding: 'utf8' });
+    const bundled = spawnSync(process.execPath, [join(dir, 'scripts', 'bundle-cli.js')], {
+      cwd: dir,
+      encoding: 'utf8',
+    });
     if (bundled.status !== 0) {
       console.log(`(comparison skipped: ${ref}'s CLI does not bundle: ${bundled.stderr.slice(0, 300)})`);
       return null;
@@ -126,7 +141,14 @@ function buildBefore(ref) {
 function load(url, path, args, headers = {}, connections = CONNECTIONS) {
   return new Promise((resolve, reject) => {
     autocannon(
-      { url, method: 'POST', connections, duration: DURATION, headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ path, args }) },
+      {
+        url,
+        method: 'POST',
+        connections,
+        duration: DURATION,
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify({ path, args }),
+      },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
   });
@@ -148,7 +170,17 @@ async function measure(targets) {
     targets.map((t) => {
       const runs = samples.get(t.label);
       const rps = runs.map((r) => r.requests.average);
-      return [t.label, { rps: median(rps), min: Math.min(...rps), max: Math.max(...rps), p50: median(runs.map((r) => r.latency.p50)), p99: median(runs.map((r) => r.latency.p99)), non2xx: runs.reduce((n, r) => n + (r.non2xx ?? 0), 0) }];
+      return [
+        t.label,
+        {
+          rps: median(rps),
+          min: Math.min(...rps),
+          max: Math.max(...rps),
+          p50: median(runs.map((r) => r.latency.p50)),
+          p99: median(runs.map((r) => r.latency.p99)),
+          non2xx: runs.reduce((n, r) => n + (r.non2xx ?? 0), 0),
+        },
+      ];
     }),
   );
 }
@@ -156,7 +188,9 @@ async function measure(targets) {
 function print(results) {
   for (const [label, r] of results) {
     const non2xx = r.non2xx ? `  non-2xx ${r.non2xx}` : '';
-    console.log(`${label.padEnd(46)} median ${String(Math.round(r.rps)).padStart(6)} req/s (range ${Math.round(r.min)}–${Math.round(r.max)})   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms${non2xx}`);
+    console.log(
+      `${label.padEnd(46)} median ${String(Math.round(r.rps)).padStart(6)} req/s (range ${Math.round(r.min)}–${Math.round(r.max)})   p50 ${String(r.p50).padStart(3)} ms   p99 ${String(r.p99).padStart(3)} ms${non2xx}`,
+    );
   }
 }
 
@@ -175,20 +209,46 @@ try {
     const baseline = await startBaseline('_baseline-server.js', join(WORK, 'baseline.db'));
     const beforeRoot = buildBefore(BEFORE);
     const before = beforeRoot ? await startValet('before', beforeRoot) : null;
-    await fetch(`${valet.url}/api/action`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': 'bench-replay' }, body: JSON.stringify({ path: 'items:write', args: { key: 'once', n: 1 } }) });
+    await fetch(`${valet.url}/api/action`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'idempotency-key': 'bench-replay' },
+      body: JSON.stringify({ path: 'items:write', args: { key: 'once', n: 1 } }),
+    });
     const targets = [
-      { label: 'baseline: node:http + better-sqlite3 query', run: () => load(`${baseline.url}/api/query`, 'items:byKey', q) },
+      {
+        label: 'baseline: node:http + better-sqlite3 query',
+        run: () => load(`${baseline.url}/api/query`, 'items:byKey', q),
+      },
       { label: 'valet query by index (public)', run: () => load(`${valet.url}/api/query`, 'items:byKey', q) },
-      { label: 'valet query by index (ES256 JWT)', run: () => load(`${valet.url}/api/query`, 'items:byKeySignedIn', q, { authorization: `Bearer ${valet.token}` }) },
-      { label: 'baseline: node:http + better-sqlite3 insert', run: () => load(`${baseline.url}/api/mutation`, 'items:insert', m) },
+      {
+        label: 'valet query by index (ES256 JWT)',
+        run: () => load(`${valet.url}/api/query`, 'items:byKeySignedIn', q, { authorization: `Bearer ${valet.token}` }),
+      },
+      {
+        label: 'baseline: node:http + better-sqlite3 insert',
+        run: () => load(`${baseline.url}/api/mutation`, 'items:insert', m),
+      },
       { label: 'valet mutation, one insert', run: () => load(`${valet.url}/api/mutation`, 'items:insert', m) },
-      { label: 'valet action, one auto-commit write', run: () => load(`${valet.url}/api/action`, 'items:write', { key: 'action', n: 1 }) },
-      { label: 'valet replayed idempotent action', run: () => load(`${valet.url}/api/action`, 'items:write', { key: 'once', n: 1 }, { 'idempotency-key': 'bench-replay' }) },
+      {
+        label: 'valet action, one auto-commit write',
+        run: () => load(`${valet.url}/api/action`, 'items:write', { key: 'action', n: 1 }),
+      },
+      {
+        label: 'valet replayed idempotent action',
+        run: () =>
+          load(`${valet.url}/api/action`, 'items:write', { key: 'once', n: 1 }, { 'idempotency-key': 'bench-replay' }),
+      },
     ];
     if (before) {
       targets.push({ label: `build ${BEFORE}: query`, run: () => load(`${before.url}/api/query`, 'items:byKey', q) });
-      targets.push({ label: `build ${BEFORE}: mutation`, run: () => load(`${before.url}/api/mutation`, 'items:insert', m) });
-      targets.push({ label: `build ${BEFORE}: action`, run: () => load(`${before.url}/api/action`, 'items:write', { key: 'action', n: 1 }) });
+      targets.push({
+        label: `build ${BEFORE}: mutation`,
+        run: () => load(`${before.url}/api/mutation`, 'items:insert', m),
+      });
+      targets.push({
+        label: `build ${BEFORE}: action`,
+        run: () => load(`${before.url}/api/action`, 'items:write', { key: 'action', n: 1 }),
+      });
     }
     const results = await measure(targets);
     print(results);
@@ -197,20 +257,34 @@ try {
     const mutation = r('valet mutation, one insert').rps / r('baseline: node:http + better-sqlite3 insert').rps;
     const signedIn = r('valet query by index (ES256 JWT)').rps / r('valet query by index (public)').rps;
     console.log('\nTargets');
-    console.log(`  query with an ES256 bearer token ≥ 90% of the public query: ${(signedIn * 100).toFixed(0)}% — ${verdict(signedIn >= 0.9)}`);
+    console.log(
+      `  query with an ES256 bearer token ≥ 90% of the public query: ${(signedIn * 100).toFixed(0)}% — ${verdict(signedIn >= 0.9)}`,
+    );
     console.log(`  query ≥ 70% of baseline req/s: ${(query * 100).toFixed(0)}% — ${verdict(query >= 0.7)}`);
     console.log(`  mutation ≥ 75% of baseline req/s: ${(mutation * 100).toFixed(0)}% — ${verdict(mutation >= 0.75)}`);
-    for (const label of ['valet query by index (public)', 'valet mutation, one insert', 'valet action, one auto-commit write']) {
-      console.log(`  ${label}: p99 ≤ 10 ms at ${CONNECTIONS} connections: ${r(label).p99} ms — ${verdict(r(label).p99 <= 10)}`);
+    for (const label of [
+      'valet query by index (public)',
+      'valet mutation, one insert',
+      'valet action, one auto-commit write',
+    ]) {
+      console.log(
+        `  ${label}: p99 ≤ 10 ms at ${CONNECTIONS} connections: ${r(label).p99} ms — ${verdict(r(label).p99 <= 10)}`,
+      );
     }
     if (before) {
       // The default ref is the build before the storage seam; another ref (--before) measures what changed since it.
-      const now = { query: 'valet query by index (public)', mutation: 'valet mutation, one insert', action: 'valet action, one auto-commit write' };
+      const now = {
+        query: 'valet query by index (public)',
+        mutation: 'valet mutation, one insert',
+        action: 'valet action, one auto-commit write',
+      };
       for (const kind of ['query', 'mutation', 'action']) {
         const ratio = r(now[kind]).rps / r(`build ${BEFORE}: ${kind}`).rps;
         // An action's write now passes the fence of its claim (one indexed read in its transaction).
         const floor = kind === 'action' ? 0.9 : 0.95;
-        console.log(`  SQLite ${kind} ≥ ${floor * 100}% of the build at ${BEFORE}: ${(ratio * 100).toFixed(0)}% — ${verdict(ratio >= floor)}`);
+        console.log(
+          `  SQLite ${kind} ≥ ${floor * 100}% of the build at ${BEFORE}: ${(ratio * 100).toFixed(0)}% — ${verdict(ratio >= floor)}`,
+        );
       }
     }
   } else {
@@ -220,24 +294,42 @@ try {
     const results = await measure([
       { label: 'baseline: node:http + pg query', run: () => load(`${baseline.url}/api/query`, 'items:byKey', q) },
       { label: 'valet on PostgreSQL: query by index', run: () => load(`${onPg.url}/api/query`, 'items:byKey', q) },
-      { label: 'baseline: node:http + pg insert (serializable)', run: () => load(`${baseline.url}/api/mutation`, 'items:insert', m) },
-      { label: 'valet on PostgreSQL: mutation, one insert', run: () => load(`${onPg.url}/api/mutation`, 'items:insert', m) },
-      { label: 'valet on PostgreSQL: action, one write', run: () => load(`${onPg.url}/api/action`, 'items:write', { key: 'action', n: 1 }) },
+      {
+        label: 'baseline: node:http + pg insert (serializable)',
+        run: () => load(`${baseline.url}/api/mutation`, 'items:insert', m),
+      },
+      {
+        label: 'valet on PostgreSQL: mutation, one insert',
+        run: () => load(`${onPg.url}/api/mutation`, 'items:insert', m),
+      },
+      {
+        label: 'valet on PostgreSQL: action, one write',
+        run: () => load(`${onPg.url}/api/action`, 'items:write', { key: 'action', n: 1 }),
+      },
       { label: 'valet on SQLite: query by index', run: () => load(`${valet.url}/api/query`, 'items:byKey', q) },
-      { label: 'valet on SQLite: mutation, one insert', run: () => load(`${valet.url}/api/mutation`, 'items:insert', m) },
+      {
+        label: 'valet on SQLite: mutation, one insert',
+        run: () => load(`${valet.url}/api/mutation`, 'items:insert', m),
+      },
     ]);
     print(results);
     const r = (label) => results.get(label);
     const query = r('valet on PostgreSQL: query by index').rps / r('baseline: node:http + pg query').rps;
-    const mutation = r('valet on PostgreSQL: mutation, one insert').rps / r('baseline: node:http + pg insert (serializable)').rps;
+    const mutation =
+      r('valet on PostgreSQL: mutation, one insert').rps / r('baseline: node:http + pg insert (serializable)').rps;
     console.log('\nTargets');
-    console.log(`  PostgreSQL query ≥ 60% of the raw pg baseline: ${(query * 100).toFixed(0)}% — ${verdict(query >= 0.6)}`);
-    console.log(`  PostgreSQL mutation ≥ 60% of the raw pg baseline: ${(mutation * 100).toFixed(0)}% — ${verdict(mutation >= 0.6)}`);
+    console.log(
+      `  PostgreSQL query ≥ 60% of the raw pg baseline: ${(query * 100).toFixed(0)}% — ${verdict(query >= 0.6)}`,
+    );
+    console.log(
+      `  PostgreSQL mutation ≥ 60% of the raw pg baseline: ${(mutation * 100).toFixed(0)}% — ${verdict(mutation >= 0.6)}`,
+    );
   }
 } finally {
   for (const child of children) child.kill('SIGINT');
   await new Promise((resolve) => setTimeout(resolve, 500));
   await database?.drop();
-  if (existsSync(join(WORK, 'before-build'))) spawnSync('git', ['worktree', 'remove', '--force', join(WORK, 'before-build')], { cwd: ROOT });
+  if (existsSync(join(WORK, 'before-build')))
+    spawnSync('git', ['worktree', 'remove', '--force', join(WORK, 'before-build')], { cwd: ROOT });
   if (!process.env.BENCH_KEEP) rmSync(WORK, { recursive: true, force: true });
 }

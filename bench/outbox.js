@@ -22,12 +22,15 @@ const { loadOrCreateVapidKeys } = await dist('project/keys.js');
 const { systemResolver } = await dist('runtime/fetch-guard/guard.js');
 
 const WORK = join(ROOT, 'bench', '.work', 'outbox');
-const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
+const percentile = (values, p) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
 
 function createApp() {
-  createBenchApp(WORK, 'bench-outbox', { 'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';
+  createBenchApp(WORK, 'bench-outbox', {
+    'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';
 export default defineSchema({ orders: defineTable({ n: v.number() }), ticks: defineTable({ lag: v.number() }) });
-`, 'orders.ts': `import { defineMutation, v } from './_generated/valet/api';
+`,
+    'orders.ts': `import { defineMutation, v } from './_generated/valet/api';
 export const place = defineMutation({ args: { n: v.number() }, access: 'public', handler: async (ctx, args) => ctx.db.insert('orders', { n: args.n }) });
 export const placeAndMail = defineMutation({
   args: { n: v.number() },
@@ -70,23 +73,35 @@ export const tick = defineMutation({
     await ctx.db.insert('ticks', { lag: Date.now() - scheduledAt });
   },
 });
-` });
+`,
+  });
   runCodegen(WORK);
 }
 
 async function engineWith(dbName, options = {}) {
   const modules = await buildAndLoad(WORK);
-  return createEngine({ modules, database: join(WORK, '.valet', dbName), env: {}, log: () => undefined, allowInsecurePushEndpoints: true, ...options });
+  return createEngine({
+    modules,
+    database: join(WORK, '.valet', dbName),
+    env: {},
+    log: () => undefined,
+    allowInsecurePushEndpoints: true,
+    ...options,
+  });
 }
 
 /** A browser's subscription: a real P-256 key and auth secret, on `endpoint`. */
 function browserSubscription(endpoint) {
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  return { endpoint, keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') } };
+  return {
+    endpoint,
+    keys: { p256dh: ecdh.getPublicKey().toString('base64url'), auth: randomBytes(16).toString('base64url') },
+  };
 }
 
-const call = (engine, kind, path, args) => engine.call({ kind, path, args, invoker: { type: 'anonymous' }, external: true });
+const call = (engine, kind, path, args) =>
+  engine.call({ kind, path, args, invoker: { type: 'anonymous' }, external: true });
 
 console.log(`bench/outbox on ${machine()}\n`);
 createApp();
@@ -94,7 +109,10 @@ createApp();
 // 1. Enqueue overhead: alternate rounds of each so drift hits both alike.
 {
   const engine = await engineWith('enqueue.db');
-  await call(engine, 'mutation', 'orders:subscribe', { subscription: browserSubscription('https://push.example/send/buyer'), userId: 'buyer' });
+  await call(engine, 'mutation', 'orders:subscribe', {
+    subscription: browserSubscription('https://push.example/send/buyer'),
+    userId: 'buyer',
+  });
   const ROUNDS = 15;
   const PER_ROUND = 300;
   const timings = { place: [], placeAndMail: [], placeAndPush: [] };
@@ -112,8 +130,12 @@ createApp();
   const raw = new Database(join(WORK, '.valet', 'raw.db'));
   raw.pragma('journal_mode = WAL');
   raw.pragma('synchronous = NORMAL');
-  raw.exec('CREATE TABLE docs (id TEXT PRIMARY KEY, tbl TEXT, ct REAL, doc TEXT); CREATE INDEX docs_by_tbl ON docs (tbl, ct, id);');
-  raw.exec('CREATE TABLE outbox (id TEXT PRIMARY KEY, key TEXT UNIQUE, recipients TEXT, subject TEXT, text TEXT, status TEXT, next REAL); CREATE INDEX outbox_due ON outbox (status, next);');
+  raw.exec(
+    'CREATE TABLE docs (id TEXT PRIMARY KEY, tbl TEXT, ct REAL, doc TEXT); CREATE INDEX docs_by_tbl ON docs (tbl, ct, id);',
+  );
+  raw.exec(
+    'CREATE TABLE outbox (id TEXT PRIMARY KEY, key TEXT UNIQUE, recipients TEXT, subject TEXT, text TEXT, status TEXT, next REAL); CREATE INDEX outbox_due ON outbox (status, next);',
+  );
   const { randomBytes } = await import('node:crypto');
   const insertDoc = raw.prepare('INSERT INTO docs VALUES (?, ?, ?, ?)');
   const insertMail = raw.prepare('INSERT INTO outbox VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -123,10 +145,21 @@ createApp();
     for (const kind of ['one', 'two']) {
       const started = performance.now();
       for (let i = 0; i < PER_ROUND; i++) {
-        raw.transaction(() => {
-          insertDoc.run(randomBytes(16).toString('hex'), 'orders', Date.now(), '{"n":1}');
-          if (kind === 'two') insertMail.run(randomBytes(16).toString('hex'), `key-${k++}`, '["buyer@example.com"]', 'Order', 'Thanks', 'queued', Date.now());
-        }).immediate();
+        raw
+          .transaction(() => {
+            insertDoc.run(randomBytes(16).toString('hex'), 'orders', Date.now(), '{"n":1}');
+            if (kind === 'two')
+              insertMail.run(
+                randomBytes(16).toString('hex'),
+                `key-${k++}`,
+                '["buyer@example.com"]',
+                'Order',
+                'Thanks',
+                'queued',
+                Date.now(),
+              );
+          })
+          .immediate();
       }
       if (round >= 2) rawTimings[kind].push(((performance.now() - started) / PER_ROUND) * 1000);
     }
@@ -138,12 +171,24 @@ createApp();
   const withMail = percentile(timings.placeAndMail, 0.5);
   const withPush = percentile(timings.placeAndPush, 0.5);
   console.log('Enqueue overhead (sequential in-process calls, median of per-round means)');
-  console.log(`  baseline: mutation, one insert            ${without.toFixed(1)} µs/call   (rounds ${Math.min(...timings.place).toFixed(1)}–${Math.max(...timings.place).toFixed(1)})`);
-  console.log(`  mutation, one insert + one enqueue        ${withMail.toFixed(1)} µs/call   (rounds ${Math.min(...timings.placeAndMail).toFixed(1)}–${Math.max(...timings.placeAndMail).toFixed(1)})`);
-  console.log(`  overhead: ${(((withMail - without) / without) * 100).toFixed(1)} %   target ≤ 10 % — ${withMail <= without * 1.1 ? 'met' : 'MISSED'}`);
-  console.log(`  mutation, one insert + one push enqueue   ${withPush.toFixed(1)} µs/call   (rounds ${Math.min(...timings.placeAndPush).toFixed(1)}–${Math.max(...timings.placeAndPush).toFixed(1)})`);
-  console.log(`  overhead: ${(((withPush - without) / without) * 100).toFixed(1)} % (beside email's ${(((withMail - without) / without) * 100).toFixed(1)} %; it also reads the user's subscriptions)`);
-  console.log(`  for scale, better-sqlite3 alone: one indexed row ${rawOne.toFixed(1)} µs, plus an indexed outbox row in the same transaction ${rawTwo.toFixed(1)} µs (+${(((rawTwo - rawOne) / rawOne) * 100).toFixed(0)} %)\n`);
+  console.log(
+    `  baseline: mutation, one insert            ${without.toFixed(1)} µs/call   (rounds ${Math.min(...timings.place).toFixed(1)}–${Math.max(...timings.place).toFixed(1)})`,
+  );
+  console.log(
+    `  mutation, one insert + one enqueue        ${withMail.toFixed(1)} µs/call   (rounds ${Math.min(...timings.placeAndMail).toFixed(1)}–${Math.max(...timings.placeAndMail).toFixed(1)})`,
+  );
+  console.log(
+    `  overhead: ${(((withMail - without) / without) * 100).toFixed(1)} %   target ≤ 10 % — ${withMail <= without * 1.1 ? 'met' : 'MISSED'}`,
+  );
+  console.log(
+    `  mutation, one insert + one push enqueue   ${withPush.toFixed(1)} µs/call   (rounds ${Math.min(...timings.placeAndPush).toFixed(1)}–${Math.max(...timings.placeAndPush).toFixed(1)})`,
+  );
+  console.log(
+    `  overhead: ${(((withPush - without) / without) * 100).toFixed(1)} % (beside email's ${(((withMail - without) / without) * 100).toFixed(1)} %; it also reads the user's subscriptions)`,
+  );
+  console.log(
+    `  for scale, better-sqlite3 alone: one indexed row ${rawOne.toFixed(1)} µs, plus an indexed outbox row in the same transaction ${rawTwo.toFixed(1)} µs (+${(((rawTwo - rawOne) / rawOne) * 100).toFixed(0)} %)\n`,
+  );
 }
 
 // 2. Delivery throughput.
@@ -153,8 +198,15 @@ const smtpUrl = `smtp://127.0.0.1:${port}`;
 try {
   const deliver = async (label, transport, count) => {
     const engine = await engineWith(`${label}.db`);
-    for (let from = 0; from < count; from += 1000) await call(engine, 'mutation', 'orders:mailMany', { from, count: Math.min(1000, count - from) });
-    const worker = new OutboxWorker({ connections: engine.connections, transport, clock: { now: Date.now, setTimeout, clearTimeout }, batchSize: 200, concurrency: 20 });
+    for (let from = 0; from < count; from += 1000)
+      await call(engine, 'mutation', 'orders:mailMany', { from, count: Math.min(1000, count - from) });
+    const worker = new OutboxWorker({
+      connections: engine.connections,
+      transport,
+      clock: { now: Date.now, setTimeout, clearTimeout },
+      batchSize: 200,
+      concurrency: 20,
+    });
     const started = performance.now();
     const result = await worker.drain();
     const seconds = (performance.now() - started) / 1000;
@@ -173,19 +225,40 @@ try {
     Array.from({ length: 20 }, async () => {
       while (next < SMTP_COUNT) {
         const i = next++;
-        await direct.send({ id: `d${i}`, to: ['reader@example.com'], subject: `Mail ${i}`, text: `Body ${i}`, html: null, deliveryKey: `direct-${i}` });
+        await direct.send({
+          id: `d${i}`,
+          to: ['reader@example.com'],
+          subject: `Mail ${i}`,
+          text: `Body ${i}`,
+          html: null,
+          deliveryKey: `direct-${i}`,
+        });
       }
     }),
   );
   const directRate = SMTP_COUNT / ((performance.now() - directStarted) / 1000);
   await direct.close();
 
-  const smtpRate = await deliver('smtp', await smtpTransport({ url: smtpUrl, from: 'Valet <valet@example.com>' }), SMTP_COUNT);
-  const captureRate = await deliver('capture', captureTransport(() => undefined), 20_000);
+  const smtpRate = await deliver(
+    'smtp',
+    await smtpTransport({ url: smtpUrl, from: 'Valet <valet@example.com>' }),
+    SMTP_COUNT,
+  );
+  const captureRate = await deliver(
+    'capture',
+    captureTransport(() => undefined),
+    20_000,
+  );
   console.log('Delivery throughput (outbox worker: claim with lease, send, record; batches of 200, 20 in flight)');
-  console.log(`  baseline: the SMTP transport fed directly ${directRate.toFixed(0)} emails/s (pool of 5 connections, ${SMTP_COUNT} emails, no outbox)`);
-  console.log(`  outbox → SMTP (pool of 5)                 ${smtpRate.toFixed(0)} emails/s (${((smtpRate / directRate) * 100).toFixed(0)} % of baseline)   target ≥ 300/s — ${smtpRate >= 300 ? 'met' : 'MISSED'}`);
-  console.log(`  outbox → capture                          ${captureRate.toFixed(0)} emails/s (20000 emails)   target ≥ 3000/s — ${captureRate >= 3000 ? 'met' : 'MISSED'}\n`);
+  console.log(
+    `  baseline: the SMTP transport fed directly ${directRate.toFixed(0)} emails/s (pool of 5 connections, ${SMTP_COUNT} emails, no outbox)`,
+  );
+  console.log(
+    `  outbox → SMTP (pool of 5)                 ${smtpRate.toFixed(0)} emails/s (${((smtpRate / directRate) * 100).toFixed(0)} % of baseline)   target ≥ 300/s — ${smtpRate >= 300 ? 'met' : 'MISSED'}`,
+  );
+  console.log(
+    `  outbox → capture                          ${captureRate.toFixed(0)} emails/s (20000 emails)   target ≥ 3000/s — ${captureRate >= 3000 ? 'met' : 'MISSED'}\n`,
+  );
 } finally {
   sink.kill();
 }
@@ -193,7 +266,9 @@ try {
 // 3. Push delivery throughput to a local push service.
 {
   const sink = fork(join(ROOT, 'bench', '_push-sink.js'), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-  const port = await new Promise((resolve) => sink.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))));
+  const port = await new Promise((resolve) =>
+    sink.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))),
+  );
   const endpoint = `http://127.0.0.1:${port}/send/reader`;
   const vapid = { ...loadOrCreateVapidKeys(WORK), subject: 'mailto:bench@example.com' };
   const COUNT = 2000;
@@ -211,8 +286,17 @@ try {
       Array.from({ length: CONCURRENCY }, async () => {
         while (next < COUNT) {
           const i = next++;
-          const details = webpush.generateRequestDetails(subscription, JSON.stringify({ title: `Push ${i}`, body: `Body ${i}` }), { vapidDetails: vapid, TTL: 86400, contentEncoding: 'aes128gcm' });
-          const response = await pool.request({ path: '/send/reader', method: 'POST', headers: details.headers, body: details.body });
+          const details = webpush.generateRequestDetails(
+            subscription,
+            JSON.stringify({ title: `Push ${i}`, body: `Body ${i}` }),
+            { vapidDetails: vapid, TTL: 86400, contentEncoding: 'aes128gcm' },
+          );
+          const response = await pool.request({
+            path: '/send/reader',
+            method: 'POST',
+            headers: details.headers,
+            body: details.body,
+          });
           await response.body.text();
           if (response.statusCode !== 201) throw new Error(`push sink answered ${response.statusCode}`);
         }
@@ -223,17 +307,31 @@ try {
 
     const engine = await engineWith('push.db');
     await call(engine, 'mutation', 'orders:subscribe', { subscription, userId: 'reader' });
-    for (let from = 0; from < COUNT; from += 1000) await call(engine, 'mutation', 'orders:pushMany', { from, count: Math.min(1000, COUNT - from) });
+    for (let from = 0; from < COUNT; from += 1000)
+      await call(engine, 'mutation', 'orders:pushMany', { from, count: Math.min(1000, COUNT - from) });
     const pushTransport = webPushTransport({ vapid, policy: { allowLoopback: true, resolve: systemResolver } });
-    const worker = new OutboxWorker({ connections: engine.connections, transport: captureTransport(() => undefined), pushTransport, clock: { now: Date.now, setTimeout, clearTimeout }, batchSize: 200, concurrency: CONCURRENCY });
+    const worker = new OutboxWorker({
+      connections: engine.connections,
+      transport: captureTransport(() => undefined),
+      pushTransport,
+      clock: { now: Date.now, setTimeout, clearTimeout },
+      batchSize: 200,
+      concurrency: CONCURRENCY,
+    });
     const started = performance.now();
     const result = await worker.drain();
     const rate = COUNT / ((performance.now() - started) / 1000);
     await engine.close();
     if (result.sent !== COUNT) throw new Error(`push: sent ${result.sent} of ${COUNT}`);
-    console.log(`Push delivery throughput (${COUNT} pushes to one local push service; batches of 200, ${CONCURRENCY} in flight)`);
-    console.log(`  baseline: web-push's request fed directly  ${directRate.toFixed(0)} pushes/s (VAPID + aes128gcm + POST, no outbox)`);
-    console.log(`  outbox → web-push                          ${rate.toFixed(0)} pushes/s (${((rate / directRate) * 100).toFixed(0)} % of baseline)   target ≥ 300/s — ${rate >= 300 ? 'met' : 'MISSED'}\n`);
+    console.log(
+      `Push delivery throughput (${COUNT} pushes to one local push service; batches of 200, ${CONCURRENCY} in flight)`,
+    );
+    console.log(
+      `  baseline: web-push's request fed directly  ${directRate.toFixed(0)} pushes/s (VAPID + aes128gcm + POST, no outbox)`,
+    );
+    console.log(
+      `  outbox → web-push                          ${rate.toFixed(0)} pushes/s (${((rate / directRate) * 100).toFixed(0)} % of baseline)   target ≥ 300/s — ${rate >= 300 ? 'met' : 'MISSED'}\n`,
+    );
   } finally {
     sink.kill();
   }
@@ -241,9 +339,12 @@ try {
 
 // 4. Cron dispatch lag: a job every 50 ms for 10 s, handler start minus its scheduled tick.
 {
-  writeFileSync(join(WORK, 'valet', 'crons.ts'), `import { api, cronJobs } from './_generated/valet/api';
+  writeFileSync(
+    join(WORK, 'valet', 'crons.ts'),
+    `import { api, cronJobs } from './_generated/valet/api';
 export default cronJobs().interval('lag', { seconds: 0.05 }, api.orders.tick, {});
-`);
+`,
+  );
   runCodegen(WORK);
   const engine = await engineWith('cron.db', { background: true });
   const timerLags = [];
@@ -260,10 +361,16 @@ export default cronJobs().interval('lag', { seconds: 0.05 }, api.orders.tick, {}
     schedule();
   });
   await baseline;
-  const lags = (await engine.connections.autoCommit.sql.all("SELECT doc FROM _valet_documents WHERE tbl = 'ticks'")).map((row) => JSON.parse(row.doc).lag);
+  const lags = (
+    await engine.connections.autoCommit.sql.all("SELECT doc FROM _valet_documents WHERE tbl = 'ticks'")
+  ).map((row) => JSON.parse(row.doc).lag);
   await engine.close();
   console.log(`Cron dispatch lag (${lags.length} ticks of a 50 ms interval job over 10 s; tick → handler start)`);
-  console.log(`  baseline: setTimeout lag, same process     p50 ${percentile(timerLags, 0.5)} ms   p99 ${percentile(timerLags, 0.99)} ms`);
-  console.log(`  cron dispatch                              p50 ${percentile(lags, 0.5)} ms   p99 ${percentile(lags, 0.99)} ms   max ${Math.max(...lags)} ms   target p99 ≤ 50 ms — ${percentile(lags, 0.99) <= 50 ? 'met' : 'MISSED'}`);
+  console.log(
+    `  baseline: setTimeout lag, same process     p50 ${percentile(timerLags, 0.5)} ms   p99 ${percentile(timerLags, 0.99)} ms`,
+  );
+  console.log(
+    `  cron dispatch                              p50 ${percentile(lags, 0.5)} ms   p99 ${percentile(lags, 0.99)} ms   max ${Math.max(...lags)} ms   target p99 ≤ 50 ms — ${percentile(lags, 0.99) <= 50 ? 'met' : 'MISSED'}`,
+  );
 }
 if (!process.env.BENCH_KEEP) rmSync(WORK, { recursive: true, force: true });

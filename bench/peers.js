@@ -21,7 +21,11 @@ function installConvex() {
   if (existsSync(join(dir, 'node_modules', 'convex', 'package.json'))) return join(dir, 'node_modules');
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'peers', private: true }));
-  const result = spawnSync('npm', ['install', `convex@${CONVEX_VERSION}`, '--no-audit', '--no-fund', '--ignore-scripts'], { cwd: dir, encoding: 'utf8' });
+  const result = spawnSync(
+    'npm',
+    ['install', `convex@${CONVEX_VERSION}`, '--no-audit', '--no-fund', '--ignore-scripts'],
+    { cwd: dir, encoding: 'utf8' },
+  );
   if (result.status !== 0) throw new Error(`could not install convex@${CONVEX_VERSION}:\n${result.stderr}`);
   return join(dir, 'node_modules');
 }
@@ -31,9 +35,19 @@ function createConvexApp(app, modules) {
   rmSync(app, { recursive: true, force: true });
   mkdirSync(join(app, 'convex'), { recursive: true });
   symlinkSync(modules, join(app, 'node_modules'), 'dir');
-  writeFileSync(join(app, 'package.json'), JSON.stringify({ name: 'bench-convex', private: true, type: 'module', dependencies: { convex: CONVEX_VERSION } }));
-  const tables = Array.from({ length: TABLES }, (_, t) => `  t${t}: defineTable({ name: v.string(), count: v.number(), tags: v.array(v.string()), owner: v.optional(v.id('t0')) }).index('by_name', ['name']),`);
-  writeFileSync(join(app, 'convex', 'schema.ts'), `import { defineSchema, defineTable } from 'convex/server';\nimport { v } from 'convex/values';\n\nexport default defineSchema({\n${tables.join('\n')}\n});\n`);
+  writeFileSync(
+    join(app, 'package.json'),
+    JSON.stringify({ name: 'bench-convex', private: true, type: 'module', dependencies: { convex: CONVEX_VERSION } }),
+  );
+  const tables = Array.from(
+    { length: TABLES },
+    (_, t) =>
+      `  t${t}: defineTable({ name: v.string(), count: v.number(), tags: v.array(v.string()), owner: v.optional(v.id('t0')) }).index('by_name', ['name']),`,
+  );
+  writeFileSync(
+    join(app, 'convex', 'schema.ts'),
+    `import { defineSchema, defineTable } from 'convex/server';\nimport { v } from 'convex/values';\n\nexport default defineSchema({\n${tables.join('\n')}\n});\n`,
+  );
   for (let i = 0; i < MODULES; i++) {
     const table = `t${i % TABLES}`;
     writeFileSync(
@@ -72,13 +86,21 @@ const valetApp = createGeneratedApp(join(WORK, 'valet-app'), MODULES);
 const convexApp = createConvexApp(join(WORK, 'convex-app'), modules);
 try {
   // Each run regenerates from nothing: the generated folder is removed first.
-  const valetCodegen = measure(process.execPath, [VALET, 'codegen'], { cwd: valetApp, before: () => rmSync(join(valetApp, 'valet', '_generated'), { recursive: true, force: true }) });
-  const convexCodegen = measure(process.execPath, [convexBin, 'codegen', '--system-udfs', '--typecheck', 'disable'], { cwd: convexApp, before: () => rmSync(join(convexApp, 'convex', '_generated'), { recursive: true, force: true }) });
+  const valetCodegen = measure(process.execPath, [VALET, 'codegen'], {
+    cwd: valetApp,
+    before: () => rmSync(join(valetApp, 'valet', '_generated'), { recursive: true, force: true }),
+  });
+  const convexCodegen = measure(process.execPath, [convexBin, 'codegen', '--system-udfs', '--typecheck', 'disable'], {
+    cwd: convexApp,
+    before: () => rmSync(join(convexApp, 'convex', '_generated'), { recursive: true, force: true }),
+  });
   const node = measure(process.execPath, ['-e', '0'], { cwd: ROOT, runs: 15 });
   const valetHelp = measure(process.execPath, [VALET, '--help'], { cwd: ROOT, runs: 15 });
   const convexHelp = measure(process.execPath, [convexBin, '--help'], { cwd: convexApp, runs: 15 });
 
-  console.log(`Offline codegen of a ${MODULES}-module app (${TABLES} tables; a query, a mutation and an action per module)`);
+  console.log(
+    `Offline codegen of a ${MODULES}-module app (${TABLES} tables; a query, a mutation and an action per module)`,
+  );
   console.log(`  ${formatRow(`convex@${CONVEX_VERSION} codegen (baseline)`, convexCodegen)}`);
   console.log(`  ${formatRow('valet codegen', valetCodegen)}`);
   const ratio = valetCodegen.medianMs / convexCodegen.medianMs;
@@ -88,7 +110,9 @@ try {
   console.log(`  ${formatRow('valet --help', valetHelp)}`);
   console.log(`  ${formatRow(`convex@${CONVEX_VERSION} --help`, convexHelp)}`);
   const above = valetHelp.medianMs - node.medianMs;
-  console.log(`  valet --help above bare node: ${above.toFixed(0)} ms   target ≤ 25 ms — ${verdict(above <= 25)}; convex --help: ${(convexHelp.medianMs - node.medianMs).toFixed(0)} ms above`);
+  console.log(
+    `  valet --help above bare node: ${above.toFixed(0)} ms   target ≤ 25 ms — ${verdict(above <= 25)}; convex --help: ${(convexHelp.medianMs - node.medianMs).toFixed(0)} ms above`,
+  );
 } finally {
   if (!process.env.BENCH_KEEP) {
     rmSync(join(WORK, 'valet-app'), { recursive: true, force: true });

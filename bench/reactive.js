@@ -15,12 +15,15 @@ const VALET = join(ROOT, 'bin', 'valet.js');
 const WORK = join(ROOT, 'bench', '.work', 'reactive');
 const PORT = 36000 + (process.pid % 1000);
 const URL = `http://127.0.0.1:${PORT}`;
-const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
+const percentile = (values, p) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
 const fmt = (ms) => (ms < 1 ? `${(ms * 1000).toFixed(0)} µs` : `${ms.toFixed(2)} ms`);
 
-createBenchApp(WORK, 'bench-reactive', { 'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';
+createBenchApp(WORK, 'bench-reactive', {
+  'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';
 export default defineSchema({ items: defineTable({ key: v.string(), n: v.number() }).index('by_key', ['key']) });
-`, 'items.ts': `import { defineMutation, defineQuery, v } from './_generated/valet/api';
+`,
+  'items.ts': `import { defineMutation, defineQuery, v } from './_generated/valet/api';
 /** 'watcher' only makes subscriptions distinct; they all read the same index range. */
 export const byKey = defineQuery({
   args: { key: v.string(), watcher: v.optional(v.number()) },
@@ -36,9 +39,13 @@ export const set = defineMutation({
     else await ctx.db.insert('items', args);
   },
 });
-` });
+`,
+});
 spawnSync(process.execPath, [VALET, 'codegen'], { cwd: WORK, stdio: 'ignore' });
-const server = spawn(process.execPath, [VALET, 'start', '--port', String(PORT)], { cwd: WORK, stdio: ['ignore', 'ignore', 'pipe'] });
+const server = spawn(process.execPath, [VALET, 'start', '--port', String(PORT)], {
+  cwd: WORK,
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
 await new Promise((resolve, reject) => {
   let text = '';
   server.stderr.on('data', (chunk) => ((text += chunk), /Valet serving/.test(text) && resolve()));
@@ -113,15 +120,27 @@ try {
     let at = 0;
     optimisticSeen = (v) => v === -n && !at && (at = performance.now());
     const t = performance.now();
-    const done = c.mutation(set, { key: 'opt', n }, { optimisticUpdate: (store) => store.setQuery(byKey, { key: 'opt' }, -n) });
+    const done = c.mutation(
+      set,
+      { key: 'opt', n },
+      { optimisticUpdate: (store) => store.setQuery(byKey, { key: 'opt' }, -n) },
+    );
     optimistic.push(at - t);
     await done;
   }
 
-  console.log(`  baseline: HTTP query round trip             p50 ${fmt(percentile(http, 0.5))}   p99 ${fmt(percentile(http, 0.99))}`);
-  console.log(`  mutation by A → update seen by B (n=300)   p50 ${fmt(percentile(propagation, 0.5))}   p99 ${fmt(percentile(propagation, 0.99))}   target p50 ≤ 2 ms — ${percentile(propagation, 0.5) <= 2 ? 'met' : 'MISSED'}`);
-  console.log(`  one write → 1000 subscriptions on 10 conns p50 ${fmt(percentile(fanout, 0.5))}   p99 ${fmt(percentile(fanout, 0.99))} to the last one (n=20)   target p50 ≤ 5 ms — ${percentile(fanout, 0.5) <= 5 ? 'met' : 'MISSED'}`);
-  console.log(`  optimistic apply in the client (n=500)     p50 ${fmt(percentile(optimistic, 0.5))}   p99 ${fmt(percentile(optimistic, 0.99))}   target ≤ 1 ms — ${percentile(optimistic, 0.5) <= 1 ? 'met' : 'MISSED'}`);
+  console.log(
+    `  baseline: HTTP query round trip             p50 ${fmt(percentile(http, 0.5))}   p99 ${fmt(percentile(http, 0.99))}`,
+  );
+  console.log(
+    `  mutation by A → update seen by B (n=300)   p50 ${fmt(percentile(propagation, 0.5))}   p99 ${fmt(percentile(propagation, 0.99))}   target p50 ≤ 2 ms — ${percentile(propagation, 0.5) <= 2 ? 'met' : 'MISSED'}`,
+  );
+  console.log(
+    `  one write → 1000 subscriptions on 10 conns p50 ${fmt(percentile(fanout, 0.5))}   p99 ${fmt(percentile(fanout, 0.99))} to the last one (n=20)   target p50 ≤ 5 ms — ${percentile(fanout, 0.5) <= 5 ? 'met' : 'MISSED'}`,
+  );
+  console.log(
+    `  optimistic apply in the client (n=500)     p50 ${fmt(percentile(optimistic, 0.5))}   p99 ${fmt(percentile(optimistic, 0.99))}   target ≤ 1 ms — ${percentile(optimistic, 0.5) <= 1 ? 'met' : 'MISSED'}`,
+  );
   await serverTime();
 } finally {
   clients.forEach((client) => client.close());
@@ -144,16 +163,36 @@ async function serverTime() {
   const vm = await import('node:vm');
   v8.setFlagsFromString('--expose-gc');
   const gc = vm.runInNewContext('gc');
-  const engine = await createEngine({ modules: await buildAndLoad(WORK), database: join(WORK, '.valet', 'hub.db'), env: {}, log: () => undefined });
-  const write = (n) => engine.call({ kind: 'mutation', path: 'items:set', args: { key: 'hub', n }, invoker: { type: 'anonymous' }, external: true });
+  const engine = await createEngine({
+    modules: await buildAndLoad(WORK),
+    database: join(WORK, '.valet', 'hub.db'),
+    env: {},
+    log: () => undefined,
+  });
+  const write = (n) =>
+    engine.call({
+      kind: 'mutation',
+      path: 'items:set',
+      args: { key: 'hub', n },
+      invoker: { type: 'anonymous' },
+      external: true,
+    });
   await write(0);
   const measureFanout = async (argsOf) => {
-    const hub = new SubscriptionHub(() => engine, () => ({ status: 503, body: {}, headers: {} }), () => undefined);
+    const hub = new SubscriptionHub(
+      () => engine,
+      () => ({ status: 503, body: {}, headers: {} }),
+      () => undefined,
+    );
     let bytes = 0;
-    const subscribers = Array.from({ length: 10 }, () => ({ invoker: { type: 'anonymous' }, deliver: (updates) => (bytes += updates.map(updateJson).join(',').length) }));
+    const subscribers = Array.from({ length: 10 }, () => ({
+      invoker: { type: 'anonymous' },
+      deliver: (updates) => (bytes += updates.map(updateJson).join(',').length),
+    }));
     gc();
     const before = process.memoryUsage().heapUsed;
-    for (const [c, subscriber] of subscribers.entries()) for (let i = 0; i < 100; i++) await hub.subscribe(subscriber, `s${i}`, 'items:byKey', argsOf(c * 100 + i));
+    for (const [c, subscriber] of subscribers.entries())
+      for (let i = 0; i < 100; i++) await hub.subscribe(subscriber, `s${i}`, 'items:byKey', argsOf(c * 100 + i));
     gc();
     const perSubscription = (process.memoryUsage().heapUsed - before) / 1000;
     const times = [];
@@ -179,7 +218,11 @@ async function serverTime() {
   const perRerun = ((distinct.p50 - base) * 1000) / 1000;
   console.log('\nServer time in-process (the engine and hub of valet start; 1000 subscriptions, 10 subscribers)');
   console.log(`  baseline: the write alone                  p50 ${fmt(base)}`);
-  console.log(`  write → every update handed over, distinct p50 ${fmt(distinct.p50)}   ${perRerun.toFixed(1)} µs per re-run subscription   target ≤ 5 µs — ${perRerun <= 5 ? 'met' : 'MISSED'}`);
+  console.log(
+    `  write → every update handed over, distinct p50 ${fmt(distinct.p50)}   ${perRerun.toFixed(1)} µs per re-run subscription   target ≤ 5 µs — ${perRerun <= 5 ? 'met' : 'MISSED'}`,
+  );
   console.log(`  the same, 1000 identical subscriptions     p50 ${fmt(same.p50)}   (one run between them)`);
-  console.log(`  heap per subscription                      ${(distinct.perSubscription / 1024).toFixed(2)} KiB (distinct), ${(same.perSubscription / 1024).toFixed(2)} KiB (identical)`);
+  console.log(
+    `  heap per subscription                      ${(distinct.perSubscription / 1024).toFixed(2)} KiB (distinct), ${(same.perSubscription / 1024).toFixed(2)} KiB (identical)`,
+  );
 }

@@ -18,11 +18,15 @@ const MEMORY_RELOADS = Number(process.env.BENCH_MEMORY_RELOADS ?? 250);
 const PORT = 35000 + (process.pid % 1000);
 const TARGET = moduleName(25);
 
-const markerModule = (n) => moduleSource(25, `\nexport const marker = defineQuery({ access: 'public', handler: async () => ${n} });\n`);
+const markerModule = (n) =>
+  moduleSource(25, `\nexport const marker = defineQuery({ access: 'public', handler: async () => ${n} });\n`);
 
 function startDev(app) {
   const started = performance.now();
-  const child = spawn(process.execPath, [VALET, 'dev', '--port', String(PORT), '--no-typecheck'], { cwd: app, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [VALET, 'dev', '--port', String(PORT), '--no-typecheck'], {
+    cwd: app,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let output = '';
   const ready = new Promise((resolve, reject) => {
     child.stderr.on('data', (chunk) => {
@@ -36,7 +40,11 @@ function startDev(app) {
 }
 
 async function marker() {
-  const response = await fetch(`http://127.0.0.1:${PORT}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: `${TARGET}:marker`, args: {} }) });
+  const response = await fetch(`http://127.0.0.1:${PORT}/api/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path: `${TARGET}:marker`, args: {} }),
+  });
   return (await response.json()).value;
 }
 
@@ -101,8 +109,16 @@ try {
   const sorted = [...reloads].sort((a, b) => a - b);
   const floorSorted = [...floor].sort((a, b) => a - b);
   // The stages of the edits' reloads, from the lines valet dev printed.
-  const stageLines = [...dev.output().matchAll(/↻ valet\/\S+ → .* in (\d+) ms.*\(codegen ([\d.]+), build ([\d.]+), load ([\d.]+), swap ([\d.]+)\)/g)].slice(-EDITS);
-  const stageMedian = (column) => percentile(stageLines.map((m) => Number(m[column])).sort((a, b) => a - b), 0.5);
+  const stageLines = [
+    ...dev
+      .output()
+      .matchAll(/↻ valet\/\S+ → .* in (\d+) ms.*\(codegen ([\d.]+), build ([\d.]+), load ([\d.]+), swap ([\d.]+)\)/g),
+  ].slice(-EDITS);
+  const stageMedian = (column) =>
+    percentile(
+      stageLines.map((m) => Number(m[column])).sort((a, b) => a - b),
+      0.5,
+    );
 
   // Memory: RSS after 10 reloads and after MEMORY_RELOADS, each after a moment of quiet.
   let done = EDITS;
@@ -115,20 +131,41 @@ try {
   const rss10 = await reloadUntil(EDITS + 10);
   const rssMany = await reloadUntil(EDITS + MEMORY_RELOADS);
 
-  console.log(`\n${MODULES}-module app, ${EDITS} edits of valet/${TARGET}.ts, each: write → poll until the new value is served`);
-  console.log(`  write → first response from new code   p50 ${percentile(sorted, 0.5).toFixed(0)} ms   p95 ${percentile(sorted, 0.95).toFixed(0)} ms   min ${sorted[0].toFixed(0)} ms   max ${sorted.at(-1).toFixed(0)} ms`);
-  if (stageLines.length) console.log(`  of which, inside valet dev (medians)     reload ${stageMedian(1)} ms = codegen ${stageMedian(2)} + build ${stageMedian(3)} + load ${stageMedian(4)} + swap ${stageMedian(5)} ms; the rest is the watcher, its 15 ms quiet period and the request`);
-  console.log(`  baseline: same request, nothing changed  p50 ${percentile(floorSorted, 0.5).toFixed(2)} ms   p95 ${percentile(floorSorted, 0.95).toFixed(2)} ms`);
-  console.log(`  valet dev start → ready (warm, n=${start.runs})   median ${start.medianMs.toFixed(0)} ms   range ${start.minMs.toFixed(0)}–${start.maxMs.toFixed(0)} ms`);
-  console.log(`    of which: node, the CLI and loading the dev server ${(start.medianMs - startInside.medianMs).toFixed(0)} ms; the first build, the database and listening ${startInside.medianMs.toFixed(0)} ms (what valet dev prints as "ready in")`);
-  console.log(`  resident memory: at ready ${rssReady.toFixed(0)} MB, after ${EDITS} edits ${rssStart.toFixed(0)} MB, after ${EDITS + 10} reloads ${rss10.toFixed(0)} MB, after ${EDITS + MEMORY_RELOADS} reloads ${rssMany.toFixed(0)} MB (${(rssMany / rssReady).toFixed(2)}× ready)`);
+  console.log(
+    `\n${MODULES}-module app, ${EDITS} edits of valet/${TARGET}.ts, each: write → poll until the new value is served`,
+  );
+  console.log(
+    `  write → first response from new code   p50 ${percentile(sorted, 0.5).toFixed(0)} ms   p95 ${percentile(sorted, 0.95).toFixed(0)} ms   min ${sorted[0].toFixed(0)} ms   max ${sorted.at(-1).toFixed(0)} ms`,
+  );
+  if (stageLines.length)
+    console.log(
+      `  of which, inside valet dev (medians)     reload ${stageMedian(1)} ms = codegen ${stageMedian(2)} + build ${stageMedian(3)} + load ${stageMedian(4)} + swap ${stageMedian(5)} ms; the rest is the watcher, its 15 ms quiet period and the request`,
+    );
+  console.log(
+    `  baseline: same request, nothing changed  p50 ${percentile(floorSorted, 0.5).toFixed(2)} ms   p95 ${percentile(floorSorted, 0.95).toFixed(2)} ms`,
+  );
+  console.log(
+    `  valet dev start → ready (warm, n=${start.runs})   median ${start.medianMs.toFixed(0)} ms   range ${start.minMs.toFixed(0)}–${start.maxMs.toFixed(0)} ms`,
+  );
+  console.log(
+    `    of which: node, the CLI and loading the dev server ${(start.medianMs - startInside.medianMs).toFixed(0)} ms; the first build, the database and listening ${startInside.medianMs.toFixed(0)} ms (what valet dev prints as "ready in")`,
+  );
+  console.log(
+    `  resident memory: at ready ${rssReady.toFixed(0)} MB, after ${EDITS} edits ${rssStart.toFixed(0)} MB, after ${EDITS + 10} reloads ${rss10.toFixed(0)} MB, after ${EDITS + MEMORY_RELOADS} reloads ${rssMany.toFixed(0)} MB (${(rssMany / rssReady).toFixed(2)}× ready)`,
+  );
 
   const verdict = (ok) => (ok ? 'met' : 'MISSED');
   console.log('\nTargets');
-  console.log(`  reload p50 ≤ 50 ms: ${percentile(sorted, 0.5).toFixed(0)} ms — ${verdict(percentile(sorted, 0.5) <= 50)}`);
-  console.log(`  reload p95 ≤ 100 ms: ${percentile(sorted, 0.95).toFixed(0)} ms — ${verdict(percentile(sorted, 0.95) <= 100)}`);
+  console.log(
+    `  reload p50 ≤ 50 ms: ${percentile(sorted, 0.5).toFixed(0)} ms — ${verdict(percentile(sorted, 0.5) <= 50)}`,
+  );
+  console.log(
+    `  reload p95 ≤ 100 ms: ${percentile(sorted, 0.95).toFixed(0)} ms — ${verdict(percentile(sorted, 0.95) <= 100)}`,
+  );
   console.log(`  start to ready (warm) ≤ 400 ms: ${start.medianMs.toFixed(0)} ms — ${verdict(start.medianMs <= 400)}`);
-  console.log(`  memory after ${EDITS + MEMORY_RELOADS} reloads ≤ 1.5× at ready: ${(rssMany / rssReady).toFixed(2)}× — ${verdict(rssMany / rssReady <= 1.5)}`);
+  console.log(
+    `  memory after ${EDITS + MEMORY_RELOADS} reloads ≤ 1.5× at ready: ${(rssMany / rssReady).toFixed(2)}× — ${verdict(rssMany / rssReady <= 1.5)}`,
+  );
 } finally {
   await stop(dev);
   if (!process.env.BENCH_KEEP) rmSync(WORK, { recursive: true, force: true });

@@ -18,7 +18,8 @@ const VALET = join(ROOT, 'bin', 'valet.js');
 const WORK = join(ROOT, 'bench', '.work', 'scale');
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 300);
 const EMAILS = Number(process.env.BENCH_EMAILS ?? 2000);
-const percentile = (values, p) => [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
+const percentile = (values, p) =>
+  [...values].sort((a, b) => a - b)[Math.min(values.length - 1, Math.floor(p * values.length))];
 
 function freePort() {
   return new Promise((resolve, reject) => {
@@ -34,7 +35,11 @@ function freePort() {
 const children = [];
 async function startInstance(env) {
   const port = await freePort();
-  const child = spawn(process.execPath, [VALET, 'start', '--port', String(port)], { cwd: WORK, env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [VALET, 'start', '--port', String(port)], {
+    cwd: WORK,
+    env: { ...process.env, NO_COLOR: '1', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   children.push(child);
   await new Promise((resolve, reject) => {
     let text = '';
@@ -50,7 +55,11 @@ async function startInstance(env) {
 }
 
 async function mutate(url, path, args) {
-  const response = await fetch(`${url}/api/mutation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path, args }) });
+  const response = await fetch(`${url}/api/mutation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path, args }),
+  });
   if (response.status !== 200) throw new Error(`${path} → ${response.status} ${await response.text()}`);
   return (await response.json()).value;
 }
@@ -93,11 +102,14 @@ spawnSync(process.execPath, [VALET, 'codegen'], { cwd: WORK, stdio: 'ignore' });
 
 const database = await benchDatabase();
 const smtp = fork(join(ROOT, 'bench', '_smtp-sink.js'), [], { stdio: ['ignore', 'pipe', 'inherit', 'ipc'] });
-const smtpPort = await new Promise((resolve) => smtp.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))));
-const received = () => new Promise((resolve) => {
-  smtp.once('message', (message) => resolve(message.received));
-  smtp.send('count');
-});
+const smtpPort = await new Promise((resolve) =>
+  smtp.stdout.once('data', (chunk) => resolve(Number(String(chunk).trim()))),
+);
+const received = () =>
+  new Promise((resolve) => {
+    smtp.once('message', (message) => resolve(message.received));
+    smtp.send('count');
+  });
 const env = { VALET_DATABASE_URL: database.url, VALET_SMTP_URL: `smtp://127.0.0.1:${smtpPort}` };
 const clients = [];
 try {
@@ -116,12 +128,15 @@ try {
     same.push((await seenA) - started);
     cross.push((await seenB) - started);
   }
-  const row = (label, values) => `${label.padEnd(46)} p50 ${percentile(values, 0.5).toFixed(2)} ms   p99 ${percentile(values, 0.99).toFixed(2)} ms   (n=${values.length})`;
+  const row = (label, values) =>
+    `${label.padEnd(46)} p50 ${percentile(values, 0.5).toFixed(2)} ms   p99 ${percentile(values, 0.99).toFixed(2)} ms   (n=${values.length})`;
   console.log('Mutation on A until a live query shows it');
   console.log(row('  baseline: the subscriber on A (same instance)', same));
   console.log(row('  the subscriber on B (another instance)', cross));
   const gap = percentile(cross, 0.5) - percentile(same, 0.5);
-  console.log(`  target: cross-instance p50 within 2 ms of same-instance: +${gap.toFixed(2)} ms — ${gap <= 2 ? 'met' : 'MISSED'}\n`);
+  console.log(
+    `  target: cross-instance p50 within 2 ms of same-instance: +${gap.toFixed(2)} ms — ${gap <= 2 ? 'met' : 'MISSED'}\n`,
+  );
 
   // Outbox throughput: A alone, then A, B and C.
   b.child.kill('SIGINT');
@@ -132,7 +147,9 @@ try {
     await mutate(a.url, 'items:mail', { prefix, count: EMAILS });
     while ((await received()) - before < EMAILS) await new Promise((resolve) => setTimeout(resolve, 20));
     const seconds = (performance.now() - started) / 1000;
-    console.log(`  ${label.padEnd(44)} ${EMAILS} emails in ${seconds.toFixed(2)} s: ${Math.round(EMAILS / seconds)} emails/s`);
+    console.log(
+      `  ${label.padEnd(44)} ${EMAILS} emails in ${seconds.toFixed(2)} s: ${Math.round(EMAILS / seconds)} emails/s`,
+    );
     return EMAILS / seconds;
   };
   console.log('Outbox throughput to a local SMTP server');
@@ -140,7 +157,9 @@ try {
   await startInstance(env);
   await startInstance(env);
   const three = await throughput('3 instances', 'three');
-  console.log(`  3 instances / 1 instance: ${(three / one).toFixed(2)}× (on ${machine().split(',')[0]}: the instances share these cores)`);
+  console.log(
+    `  3 instances / 1 instance: ${(three / one).toFixed(2)}× (on ${machine().split(',')[0]}: the instances share these cores)`,
+  );
 } finally {
   clients.forEach((client) => client.close());
   for (const child of children) child.kill('SIGINT');

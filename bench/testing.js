@@ -29,7 +29,8 @@ const stats = (samples) => {
   const at = (q) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
   return { median: at(0.5), p25: at(0.25), p75: at(0.75), p95: at(0.95) };
 };
-const fmt = (s) => `median ${s.median.toFixed(2)} ms   IQR ${s.p25.toFixed(2)}–${s.p75.toFixed(2)} ms   p95 ${s.p95.toFixed(2)} ms`;
+const fmt = (s) =>
+  `median ${s.median.toFixed(2)} ms   IQR ${s.p25.toFixed(2)}–${s.p75.toFixed(2)} ms   p95 ${s.p95.toFixed(2)} ms`;
 
 // The suite's first harness builds the app (esbuild + evaluation); later ones reuse the build.
 let started = performance.now();
@@ -49,7 +50,10 @@ for (let i = 0; i < ROUNDS; i++) {
 }
 
 // The same two calls over HTTP to a running server (the baseline a test would otherwise pay).
-const server = spawn(process.execPath, [VALET, 'start', '--port', String(PORT)], { cwd: WORK, stdio: ['ignore', 'ignore', 'pipe'] });
+const server = spawn(process.execPath, [VALET, 'start', '--port', String(PORT)], {
+  cwd: WORK,
+  stdio: ['ignore', 'ignore', 'pipe'],
+});
 await new Promise((resolve, reject) => {
   let text = '';
   server.stderr.on('data', (chunk) => {
@@ -59,7 +63,11 @@ await new Promise((resolve, reject) => {
   server.on('exit', () => reject(new Error(`valet start exited:\n${text}`)));
 });
 const post = async (kind, body) => {
-  const response = await fetch(`http://127.0.0.1:${PORT}/api/${kind}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const response = await fetch(`http://127.0.0.1:${PORT}/api/${kind}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return response.json();
 };
 const http = [];
@@ -80,6 +88,8 @@ const httpStats = stats(http);
 console.log(`bench/testing on ${machine()}`);
 console.log(`first harness (builds the app):           ${firstBuild.toFixed(0)} ms`);
 console.log(`fresh valetTest() + mutation + query:     ${fmt(harnessStats)}   (n=${ROUNDS})`);
-console.log(`same two calls over HTTP (valet start):   ${fmt(httpStats)}   (n=${ROUNDS}; grows with the table, the harness starts empty)`);
+console.log(
+  `same two calls over HTTP (valet start):   ${fmt(httpStats)}   (n=${ROUNDS}; grows with the table, the harness starts empty)`,
+);
 console.log(`ratio harness / HTTP: ${(harnessStats.median / httpStats.median).toFixed(2)}`);
 console.log(`target: fresh harness + calls < 5 ms median — ${harnessStats.median < 5 ? 'met' : 'MISSED'}`);

@@ -19,5 +19,11 @@ await build({
   legalComments: 'none',
   logLevel: 'warning',
 });
-await build({ entryPoints: [join(source, 'styles.css')], outfile: join(out, 'assets', 'app.css'), bundle: true, minify: true, logLevel: 'warning' });
+await build({
+  entryPoints: [join(source, 'styles.css')],
+  outfile: join(out, 'assets', 'app.css'),
+  bundle: true,
+  minify: true,
+  logLevel: 'warning',
+});
 copyFileSync(join(source, 'index.html'), join(out, 'index.html'));

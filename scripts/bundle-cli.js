@@ -15,7 +15,9 @@ await build({
   platform: 'node',
   target: 'node20',
   // commander is CommonJS: its require() calls need a require in the ESM bundle.
-  banner: { js: "import { createRequire as __valetCreateRequire } from 'node:module';\nconst require = __valetCreateRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __valetCreateRequire } from 'node:module';\nconst require = __valetCreateRequire(import.meta.url);",
+  },
   logLevel: 'warning',
   plugins: [
     {
@@ -23,7 +25,11 @@ await build({
       setup(bundler) {
         // Bundled with it: the two packages every command loads at start (stateless, so a second
         // copy elsewhere is harmless). Every other package stays external.
-        bundler.onResolve({ filter: /^[^./]/ }, (args) => (['commander', 'kleur'].includes(args.path) || args.importer.includes('/node_modules/') ? undefined : { path: args.path, external: true }));
+        bundler.onResolve({ filter: /^[^./]/ }, (args) =>
+          ['commander', 'kleur'].includes(args.path) || args.importer.includes('/node_modules/')
+            ? undefined
+            : { path: args.path, external: true },
+        );
         bundler.onResolve({ filter: /^\./ }, (args) => {
           if (args.importer.includes('/node_modules/')) return undefined;
           const target = resolve(args.resolveDir, args.path);

@@ -17,7 +17,9 @@ if (mode !== 'published' && mode !== 'workspace') {
 const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const manifest = JSON.parse(readFileSync(path, 'utf8'));
 if (manifest.version !== version) {
-  process.stderr.write(`create-valet is ${manifest.version} but valet is ${version}: run node scripts/sync-version.js\n`);
+  process.stderr.write(
+    `create-valet is ${manifest.version} but valet is ${version}: run node scripts/sync-version.js\n`,
+  );
   process.exit(1);
 }
 manifest.dependencies = { ...manifest.dependencies, valet: mode === 'published' ? version : 'file:../..' };

@@ -18,7 +18,8 @@ function step(command, args, cwd) {
 const args = process.argv.slice(2);
 const url = `http://127.0.0.1:${demoPortOf(args)}`;
 step('npm', ['run', 'build', '--silent'], root);
-if (!existsSync(join(demo, 'valet'))) step(process.execPath, [valet, 'init', demo, '--template', 'basic', '--yes', '--link'], root);
+if (!existsSync(join(demo, 'valet')))
+  step(process.execPath, [valet, 'init', demo, '--template', 'basic', '--yes', '--link'], root);
 else process.stderr.write(`Using the existing demo app in ${demo}\n`);
 process.stderr.write(`
 The demo app is in ./demo-app (its backend is demo-app/valet/). While valet dev runs, in another terminal:

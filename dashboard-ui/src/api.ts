@@ -16,17 +16,28 @@ export interface ApiResponse<T> {
   ms: number;
 }
 
-export async function request<T = any>(path: string, init: { method?: string; body?: unknown; headers?: Record<string, string> } = {}): Promise<ApiResponse<T>> {
+export async function request<T = any>(
+  path: string,
+  init: { method?: string; body?: unknown; headers?: Record<string, string> } = {},
+): Promise<ApiResponse<T>> {
   const started = performance.now();
   let response: Response;
   try {
     response = await fetch(`/_dashboard/api/${path}`, {
       method: init.method ?? (init.body === undefined ? 'GET' : 'POST'),
-      headers: { 'x-valet-dashboard': '1', ...(init.body === undefined ? {} : { 'content-type': 'application/json' }), ...init.headers },
+      headers: {
+        'x-valet-dashboard': '1',
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json' }),
+        ...init.headers,
+      },
       body: init.body === undefined ? undefined : JSON.stringify(init.body),
     });
   } catch {
-    throw new ApiError('The server is not answering (is valet dev still running?). This page reconnects by itself.', 0, 'unreachable');
+    throw new ApiError(
+      'The server is not answering (is valet dev still running?). This page reconnects by itself.',
+      0,
+      'unreachable',
+    );
   }
   const ms = performance.now() - started;
   const text = await response.text();
@@ -37,7 +48,11 @@ export async function request<T = any>(path: string, init: { method?: string; bo
     body = text;
   }
   if (!response.ok && !(path.startsWith('call/') && body && typeof body === 'object' && 'code' in body)) {
-    throw new ApiError(body?.message ?? `the server answered ${response.status}`, response.status, body?.code ?? 'error');
+    throw new ApiError(
+      body?.message ?? `the server answered ${response.status}`,
+      response.status,
+      body?.code ?? 'error',
+    );
   }
   return { body, headers: response.headers, ms };
 }

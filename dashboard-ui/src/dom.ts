@@ -3,7 +3,11 @@
 type Child = Node | string | number | null | undefined | false | Child[];
 type Attributes = Record<string, string | number | boolean | null | undefined | ((event: any) => void)>;
 
-export function h<K extends keyof HTMLElementTagNameMap>(tag: K, attributes: Attributes = {}, ...children: Child[]): HTMLElementTagNameMap[K] {
+export function h<K extends keyof HTMLElementTagNameMap>(
+  tag: K,
+  attributes: Attributes = {},
+  ...children: Child[]
+): HTMLElementTagNameMap[K] {
   const element = document.createElement(tag);
   for (const [name, value] of Object.entries(attributes)) {
     if (value === null || value === undefined || value === false) continue;
@@ -43,7 +47,12 @@ export function badge(text: string, kind = text): HTMLElement {
 }
 
 /** A table body's rows, or one row saying why there are none. */
-export function tableRows<T>(items: T[], columns: number, empty: string, row: (item: T) => HTMLElement): HTMLElement | HTMLElement[] {
+export function tableRows<T>(
+  items: T[],
+  columns: number,
+  empty: string,
+  row: (item: T) => HTMLElement,
+): HTMLElement | HTMLElement[] {
   return items.length === 0 ? h('tr', {}, h('td', { colspan: columns, class: 'muted' }, empty)) : items.map(row);
 }
 

@@ -35,7 +35,12 @@ interface State {
   status: string;
   functions: number;
   database: string;
-  error: { stage: string; problems: { file?: string; line?: number; column?: number; message: string; frame?: string }[]; keptServing: boolean; at: string } | null;
+  error: {
+    stage: string;
+    problems: { file?: string; line?: number; column?: number; message: string; frame?: string }[];
+    keptServing: boolean;
+    at: string;
+  } | null;
   typeErrors: { file?: string; line?: number; message: string }[];
   docs: string;
 }
@@ -56,9 +61,21 @@ async function renderHeader(): Promise<void> {
       'div',
       { class: 'row' },
       h('strong', { class: 'app' }, state.app),
-      badge(state.status === 'serving' ? 'Serving' : state.status === 'failed' ? 'Build failed' : 'Building', state.status),
-      h('span', { class: 'muted' }, `${state.functions} functions · ${state.mode === 'dev' ? 'valet dev' : 'valet start'} · ${state.database}`),
-      state.typeErrors.length > 0 && h('span', { class: 'warn' }, `${state.typeErrors.length} type error${state.typeErrors.length === 1 ? '' : 's'}`),
+      badge(
+        state.status === 'serving' ? 'Serving' : state.status === 'failed' ? 'Build failed' : 'Building',
+        state.status,
+      ),
+      h(
+        'span',
+        { class: 'muted' },
+        `${state.functions} functions · ${state.mode === 'dev' ? 'valet dev' : 'valet start'} · ${state.database}`,
+      ),
+      state.typeErrors.length > 0 &&
+        h(
+          'span',
+          { class: 'warn' },
+          `${state.typeErrors.length} type error${state.typeErrors.length === 1 ? '' : 's'}`,
+        ),
       h('span', { class: 'spacer' }),
       connection,
       h('a', { href: state.docs, target: '_blank', rel: 'noreferrer noopener' }, 'Docs'),
@@ -67,9 +84,23 @@ async function renderHeader(): Promise<void> {
       h(
         'section',
         { class: 'build-error', role: 'alert', 'aria-label': 'build error' },
-        h('strong', {}, `The last ${failure.stage} failed${failure.keptServing ? ' — the last good build keeps serving' : ''}`),
+        h(
+          'strong',
+          {},
+          `The last ${failure.stage} failed${failure.keptServing ? ' — the last good build keeps serving' : ''}`,
+        ),
         failure.problems.map((problem) =>
-          h('div', {}, h('p', {}, problem.file ? `${problem.file}:${problem.line ?? 0}:${problem.column ?? 0} ` : '', problem.message), problem.frame && h('pre', { class: 'frame' }, problem.frame)),
+          h(
+            'div',
+            {},
+            h(
+              'p',
+              {},
+              problem.file ? `${problem.file}:${problem.line ?? 0}:${problem.column ?? 0} ` : '',
+              problem.message,
+            ),
+            problem.frame && h('pre', { class: 'frame' }, problem.frame),
+          ),
         ),
       ),
   );
@@ -82,18 +113,31 @@ function signedOut(): void {
       'section',
       { class: 'signed-out' },
       h('h1', {}, 'Signed out of the dashboard'),
-      h('p', {}, 'Open the dashboard link printed by ', h('code', {}, 'valet dev'), ' (each link works once), or run ', h('code', {}, 'npx valet dashboard'), ' in the app for a new one.'),
+      h(
+        'p',
+        {},
+        'Open the dashboard link printed by ',
+        h('code', {}, 'valet dev'),
+        ' (each link works once), or run ',
+        h('code', {}, 'npx valet dashboard'),
+        ' in the app for a new one.',
+      ),
     ),
   );
 }
 
 function route(): void {
-  const [name = 'functions', ...params] = location.hash.replace(/^#\/?/, '').split('?')[0]!.split('/').map(decodeURIComponent);
+  const [name = 'functions', ...params] = location.hash
+    .replace(/^#\/?/, '')
+    .split('?')[0]!
+    .split('/')
+    .map(decodeURIComponent);
   const query = new URLSearchParams(location.hash.split('?')[1] ?? '');
   const entry = PAGES[name] ?? PAGES.functions!;
   current?.dispose?.();
   current = entry.make(params, query);
-  for (const link of nav.querySelectorAll('a')) link.toggleAttribute('aria-current', link.dataset.page === (PAGES[name] ? name : 'functions'));
+  for (const link of nav.querySelectorAll('a'))
+    link.toggleAttribute('aria-current', link.dataset.page === (PAGES[name] ? name : 'functions'));
   replace(main, current.element);
   void current.refresh(['db', 'logs', 'state']);
 }

@@ -33,14 +33,20 @@ export function evaluateBundle(bundle: AppBundle, appDir: string, maps: BundleMa
   maps.register(filename, bundle.code);
   // compileFunction, not runInThisContext or new Function: on Node 20 those keep every compiled
   // script alive, so each dev reload would leak the whole previous bundle.
-  const run = compileFunction(bundle.code, ['exports', 'require', 'module', '__filename', '__dirname'], { filename }) as (...args: unknown[]) => void;
+  const run = compileFunction(bundle.code, ['exports', 'require', 'module', '__filename', '__dirname'], {
+    filename,
+  }) as (...args: unknown[]) => void;
   try {
     run(module.exports, require, module, filename, appDir);
   } catch (error) {
     const stack = maps.rewriteStack((error as Error)?.stack ?? '');
     const where = APP_FRAME.exec(stack);
     const location = where ? { file: where[1]!, line: Number(where[2]) } : undefined;
-    throw new ModuleLoadError(`${where ? `${where[1]}:${where[2]}` : 'valet/'}: the module threw while loading: ${(error as Error)?.message ?? String(error)}`, location, error);
+    throw new ModuleLoadError(
+      `${where ? `${where[1]}:${where[2]}` : 'valet/'}: the module threw while loading: ${(error as Error)?.message ?? String(error)}`,
+      location,
+      error,
+    );
   }
   return module.exports.modules ?? {};
 }

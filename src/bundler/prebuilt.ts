@@ -21,7 +21,8 @@ export interface BuildManifest {
 
 export function readBuildManifest(buildDir: string): BuildManifest {
   const file = join(buildDir, BUILD_MANIFEST);
-  if (!existsSync(file)) throw new UserError(`${buildDir} is not a Valet build (no ${BUILD_MANIFEST}): run \`valet build\` first`);
+  if (!existsSync(file))
+    throw new UserError(`${buildDir} is not a Valet build (no ${BUILD_MANIFEST}): run \`valet build\` first`);
   return JSON.parse(readFileSync(file, 'utf8')) as BuildManifest;
 }
 

@@ -39,9 +39,16 @@ export class BundleMaps {
 
   /** The source position of a bundle position (1-based line and column), relative to the app. */
   locate(filename: string, line: number, column: number): { file: string; line: number; column: number } | null {
-    const entry = this.maps.get(filename)?.get()?.findEntry(line - 1, column - 1) as { originalSource?: string; originalLine?: number; originalColumn?: number } | undefined;
+    const entry = this.maps
+      .get(filename)
+      ?.get()
+      ?.findEntry(line - 1, column - 1) as
+      | { originalSource?: string; originalLine?: number; originalColumn?: number }
+      | undefined;
     if (!entry?.originalSource) return null;
-    const source = entry.originalSource.startsWith('file://') ? new URL(entry.originalSource).pathname : entry.originalSource;
+    const source = entry.originalSource.startsWith('file://')
+      ? new URL(entry.originalSource).pathname
+      : entry.originalSource;
     const file = source.startsWith('/') ? relative(this.appDir, source) : source;
     return { file: file.replaceAll('\\', '/'), line: entry.originalLine! + 1, column: entry.originalColumn! + 1 };
   }

@@ -11,7 +11,9 @@ export function checkCronNames(source: SourceFile, file: string): Finding[] {
   const findings: Finding[] = [];
   const seen = new Map<string, number>();
   // A chain nests its calls last-first: visit them in source order.
-  const calls = source.getDescendantsOfKind(SyntaxKind.CallExpression).sort((a, b) => (a.getExpression() as Node).getEnd() - (b.getExpression() as Node).getEnd());
+  const calls = source
+    .getDescendantsOfKind(SyntaxKind.CallExpression)
+    .sort((a, b) => (a.getExpression() as Node).getEnd() - (b.getExpression() as Node).getEnd());
   for (const call of calls) {
     const callee = call.getExpression();
     if (!Node.isPropertyAccessExpression(callee) || !SCHEDULERS.has(callee.getName())) continue;
@@ -19,9 +21,19 @@ export function checkCronNames(source: SourceFile, file: string): Finding[] {
     if (!first || !(Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first))) continue;
     const name = first.getLiteralValue();
     const { line, column } = source.getLineAndColumnAtPos(first.getStart());
-    const problem = cronJobNameProblem(name) ?? (seen.has(name) ? `"${name}" is already the name of the job on line ${seen.get(name)}` : null);
+    const problem =
+      cronJobNameProblem(name) ??
+      (seen.has(name) ? `"${name}" is already the name of the job on line ${seen.get(name)}` : null);
     if (problem) {
-      findings.push({ file, line, column, rule: 'cron-job-name', severity: 'error', message: `cron job ${JSON.stringify(name)}: ${problem} (valet dev and valet start refuse it)`, fix: 'give each job a unique name of 1 to 100 characters' });
+      findings.push({
+        file,
+        line,
+        column,
+        rule: 'cron-job-name',
+        severity: 'error',
+        message: `cron job ${JSON.stringify(name)}: ${problem} (valet dev and valet start refuse it)`,
+        fix: 'give each job a unique name of 1 to 100 characters',
+      });
     }
     if (!seen.has(name)) seen.set(name, line);
   }

@@ -18,7 +18,12 @@ export interface FunctionSite {
   emailExpressions: Set<string>;
 }
 
-const DEFINERS: Record<string, SiteKind> = { defineQuery: 'query', defineMutation: 'mutation', defineAction: 'action', httpAction: 'http' };
+const DEFINERS: Record<string, SiteKind> = {
+  defineQuery: 'query',
+  defineMutation: 'mutation',
+  defineAction: 'action',
+  httpAction: 'http',
+};
 
 function definersIn(file: SourceFile): Map<string, SiteKind> {
   const found = new Map<string, SiteKind>();
@@ -36,14 +41,22 @@ function literalOption(options: ObjectLiteralExpression | undefined, key: string
   const property = options?.getProperty(key);
   if (!property || !Node.isPropertyAssignment(property)) return undefined;
   let value = property.getInitializer();
-  while (value && (Node.isAsExpression(value) || Node.isSatisfiesExpression(value) || Node.isParenthesizedExpression(value))) value = value.getExpression();
+  while (
+    value &&
+    (Node.isAsExpression(value) || Node.isSatisfiesExpression(value) || Node.isParenthesizedExpression(value))
+  )
+    value = value.getExpression();
   if (Node.isStringLiteral(value)) return value.getLiteralValue();
   if (value?.getKind() === SyntaxKind.TrueKeyword) return true;
   if (value?.getKind() === SyntaxKind.FalseKeyword) return false;
   return undefined;
 }
 
-function handlerOf(call: CallExpression, kind: SiteKind, options: ObjectLiteralExpression | undefined): Node | undefined {
+function handlerOf(
+  call: CallExpression,
+  kind: SiteKind,
+  options: ObjectLiteralExpression | undefined,
+): Node | undefined {
   if (kind === 'http') return call.getArguments()[0];
   const property = options?.getProperty('handler');
   if (!property) return undefined;

@@ -40,7 +40,10 @@ function codegenFindings(appDir: string): { findings: Finding[]; model: AppModel
     return { findings, model: analyseApp(appDir) };
   } catch (error) {
     if (!(error instanceof CodegenError)) throw error;
-    return { findings: error.diagnostics.map((d) => ({ ...d, rule: 'codegen', severity: 'error' as const })), model: null };
+    return {
+      findings: error.diagnostics.map((d) => ({ ...d, rule: 'codegen', severity: 'error' as const })),
+      model: null,
+    };
   }
 }
 

@@ -13,7 +13,9 @@ export async function servedButUnlisted(appDir: string, model: AppModel): Promis
   const maps = new BundleMaps(appDir);
   const builder = createAppBuilder(appDir);
   try {
-    const registry = buildRegistry(evaluateBundle(await builder.build(), appDir, maps), (stack) => maps.rewriteStack(stack));
+    const registry = buildRegistry(evaluateBundle(await builder.build(), appDir, maps), (stack) =>
+      maps.rewriteStack(stack),
+    );
     const listed = model.modules.flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}`));
     return unlistedFunctions(registry, listed, (stack) => maps.rewriteStack(stack)).map((fn) => ({
       file: fn.location?.file ?? 'valet',
@@ -28,8 +30,24 @@ export async function servedButUnlisted(appDir: string, model: AppModel): Promis
     // A module that does not build or load is the same failure valet dev would report.
     if (!(error instanceof UserError)) throw error;
     return error.locations.length > 0
-      ? error.locations.map((l) => ({ file: l.file, line: l.line ?? 1, column: l.column ?? 1, rule: 'build', severity: 'error' as const, message: l.message }))
-      : [{ file: error.location?.file ?? 'valet', line: error.location?.line ?? 1, column: error.location?.column ?? 1, rule: 'build', severity: 'error' as const, message: error.message }];
+      ? error.locations.map((l) => ({
+          file: l.file,
+          line: l.line ?? 1,
+          column: l.column ?? 1,
+          rule: 'build',
+          severity: 'error' as const,
+          message: l.message,
+        }))
+      : [
+          {
+            file: error.location?.file ?? 'valet',
+            line: error.location?.line ?? 1,
+            column: error.location?.column ?? 1,
+            rule: 'build',
+            severity: 'error' as const,
+            message: error.message,
+          },
+        ];
   } finally {
     await builder.dispose();
   }

@@ -15,7 +15,10 @@ const IGNORE_COMMENT = /\/\/\s*valet-ignore-next-line\b(.*)$/;
 function isSuppressed(lines: string[], line: number, rule: string): boolean {
   const match = IGNORE_COMMENT.exec(lines[line - 2] ?? '');
   if (!match) return false;
-  const named = match[1]!.trim().split(/[\s,]+/).filter(Boolean);
+  const named = match[1]!
+    .trim()
+    .split(/[\s,]+/)
+    .filter(Boolean);
   return named.length === 0 || named.includes(rule);
 }
 
@@ -31,13 +34,22 @@ export function runStaticRules(appDir: string, rules: readonly Rule[] = RULES): 
     const file = `valet/${relative}`;
     const source = project.addSourceFileAtPath(join(appDir, file));
     const lines = source.getFullText().split('\n');
-    if (relative === 'crons.ts' || relative === 'crons.js') findings.push(...checkCronNames(source, file).filter((f) => !isSuppressed(lines, f.line, f.rule)));
+    if (relative === 'crons.ts' || relative === 'crons.js')
+      findings.push(...checkCronNames(source, file).filter((f) => !isSuppressed(lines, f.line, f.rule)));
     for (const site of findFunctionSites(source)) {
       for (const rule of rules) {
         for (const hit of rule.check(site)) {
           const { line, column } = source.getLineAndColumnAtPos(hit.node.getStart());
           if (isSuppressed(lines, line, rule.id)) continue;
-          findings.push({ file, line, column, rule: rule.id, severity: rule.severity, message: hit.message, fix: rule.fix });
+          findings.push({
+            file,
+            line,
+            column,
+            rule: rule.id,
+            severity: rule.severity,
+            message: hit.message,
+            fix: rule.fix,
+          });
         }
       }
     }

@@ -14,7 +14,10 @@ export interface TypeScriptCompiler {
 }
 
 export function findTypeScript(appDir: string): TypeScriptCompiler {
-  for (const [from, fromApp] of [[join(appDir, 'package.json'), true], [import.meta.url, false]] as const) {
+  for (const [from, fromApp] of [
+    [join(appDir, 'package.json'), true],
+    [import.meta.url, false],
+  ] as const) {
     try {
       const manifestPath = createRequire(from).resolve('typescript/package.json');
       const manifest = createRequire(from)(manifestPath) as { version: string };
@@ -39,9 +42,23 @@ export function parseTscOutput(output: string, appDir: string): Finding[] {
     if (located) {
       const [, file, row, column, severity, code, message] = located;
       const path = relative(appDir, join(appDir, file!)).replaceAll('\\', '/');
-      findings.push({ file: path, line: Number(row), column: Number(column), rule: `typescript(${code})`, severity: severity as 'error', message: message! });
+      findings.push({
+        file: path,
+        line: Number(row),
+        column: Number(column),
+        rule: `typescript(${code})`,
+        severity: severity as 'error',
+        message: message!,
+      });
     } else if (global) {
-      findings.push({ file: 'tsconfig.json', line: 1, column: 1, rule: `typescript(${global[2]})`, severity: global[1] as 'error', message: global[3]! });
+      findings.push({
+        file: 'tsconfig.json',
+        line: 1,
+        column: 1,
+        rule: `typescript(${global[2]})`,
+        severity: global[1] as 'error',
+        message: global[3]!,
+      });
     } else if (findings.length > 0 && /^\s/.test(line)) {
       findings[findings.length - 1]!.message += `\n${line.trimEnd()}`;
     }
@@ -53,12 +70,24 @@ export async function typecheckApp(appDir: string): Promise<{ compiler: TypeScri
   if (!existsSync(join(appDir, 'tsconfig.json'))) {
     return {
       compiler: { tscPath: '', version: '', fromApp: false },
-      findings: [{ file: 'tsconfig.json', line: 1, column: 1, rule: 'typescript', severity: 'error', message: 'the app has no tsconfig.json', fix: 'add one (valet init creates it with strict settings)' }],
+      findings: [
+        {
+          file: 'tsconfig.json',
+          line: 1,
+          column: 1,
+          rule: 'typescript',
+          severity: 'error',
+          message: 'the app has no tsconfig.json',
+          fix: 'add one (valet init creates it with strict settings)',
+        },
+      ],
     };
   }
   const compiler = findTypeScript(appDir);
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [compiler.tscPath, '--noEmit', '--pretty', 'false', '-p', 'tsconfig.json'], { cwd: appDir });
+    const child = spawn(process.execPath, [compiler.tscPath, '--noEmit', '--pretty', 'false', '-p', 'tsconfig.json'], {
+      cwd: appDir,
+    });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
@@ -67,7 +96,14 @@ export async function typecheckApp(appDir: string): Promise<{ compiler: TypeScri
   });
   const findings = parseTscOutput(output, appDir);
   if (code !== 0 && findings.length === 0) {
-    findings.push({ file: 'tsconfig.json', line: 1, column: 1, rule: 'typescript', severity: 'error', message: `tsc exited with code ${code}: ${output.trim() || 'no output'}` });
+    findings.push({
+      file: 'tsconfig.json',
+      line: 1,
+      column: 1,
+      rule: 'typescript',
+      severity: 'error',
+      message: `tsc exited with code ${code}: ${output.trim() || 'no output'}`,
+    });
   }
   return { compiler, findings };
 }

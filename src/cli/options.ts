@@ -4,19 +4,27 @@ import { UsageError } from './errors.js';
 
 export function parsePort(value: string): number {
   const port = Number(value);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`--port: expected a port number (1-65535), got "${value}"`);
+  if (!Number.isInteger(port) || port < 1 || port > 65535)
+    throw new UsageError(`--port: expected a port number (1-65535), got "${value}"`);
   return port;
 }
 
 export function parseLimit(value: string): number {
   const limit = Number(value);
-  if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: expected a positive integer, got "${value}"`);
+  if (!Number.isInteger(limit) || limit < 1)
+    throw new UsageError(`--limit: expected a positive integer, got "${value}"`);
   return limit;
 }
 
 /** Commander collector for repeatable flags (`--allowed-host a --allowed-host b`, or `a,b`). */
 export function collect(value: string, previous: string[] = []): string[] {
-  return [...previous, ...value.split(',').map((item) => item.trim()).filter(Boolean)];
+  return [
+    ...previous,
+    ...value
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean),
+  ];
 }
 
 /**
@@ -25,7 +33,10 @@ export function collect(value: string, previous: string[] = []): string[] {
  */
 export function addDatabaseOption(command: Command): void {
   command
-    .option('--database <url>', 'the database: a postgres:// URL, or a SQLite file (default: VALET_DATABASE_URL, else .valet/valet.db)')
+    .option(
+      '--database <url>',
+      'the database: a postgres:// URL, or a SQLite file (default: VALET_DATABASE_URL, else .valet/valet.db)',
+    )
     .hook('preAction', (self) => {
       const database = self.opts().database as string | undefined;
       if (database !== undefined) {

@@ -27,7 +27,20 @@ import { addDatabaseOption } from './options.js';
 import { reportError } from './report-error.js';
 
 /** Commands that open the app's database take --database. */
-const DATABASE_COMMANDS = new Set(['dev', 'start', 'run', 'invocations', 'outbox', 'push', 'cron', 'scheduled', 'data', 'export', 'import', 'dashboard']);
+const DATABASE_COMMANDS = new Set([
+  'dev',
+  'start',
+  'run',
+  'invocations',
+  'outbox',
+  'push',
+  'cron',
+  'scheduled',
+  'data',
+  'export',
+  'import',
+  'dashboard',
+]);
 
 export function buildProgram(): Command {
   const program = new Command('valet')

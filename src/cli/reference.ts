@@ -5,7 +5,12 @@ import type { Command } from 'commander';
 function helpOf(command: Command): string {
   let text = '';
   // A fixed width: the file must not depend on the terminal it was generated in.
-  command.configureOutput({ writeOut: (chunk) => (text += chunk), writeErr: (chunk) => (text += chunk), getOutHelpWidth: () => 80, getErrHelpWidth: () => 80 });
+  command.configureOutput({
+    writeOut: (chunk) => (text += chunk),
+    writeErr: (chunk) => (text += chunk),
+    getOutHelpWidth: () => 80,
+    getErrHelpWidth: () => 80,
+  });
   command.outputHelp();
   // Colour never belongs in a file.
   return text.replace(/\u001b\[[0-9;]*m/g, '').trimEnd();

@@ -6,8 +6,15 @@ import { encodeValue } from '../protocol/values.js';
 import type { FunctionReference } from '../server/references.js';
 
 export interface OptimisticLocalStore {
-  getQuery<Ref extends FunctionReference<'query'>>(ref: Ref, args: NonNullable<Ref['__types']>['args']): NonNullable<Ref['__types']>['returns'] | undefined;
-  setQuery<Ref extends FunctionReference<'query'>>(ref: Ref, args: NonNullable<Ref['__types']>['args'], value: NonNullable<Ref['__types']>['returns']): void;
+  getQuery<Ref extends FunctionReference<'query'>>(
+    ref: Ref,
+    args: NonNullable<Ref['__types']>['args'],
+  ): NonNullable<Ref['__types']>['returns'] | undefined;
+  setQuery<Ref extends FunctionReference<'query'>>(
+    ref: Ref,
+    args: NonNullable<Ref['__types']>['args'],
+    value: NonNullable<Ref['__types']>['returns'],
+  ): void;
 }
 
 export type OptimisticUpdate = (store: OptimisticLocalStore) => void;
@@ -19,7 +26,9 @@ export function queryKey(path: string, args: unknown): string {
 function stableJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${stableJson(v)}`).join(',')}}`;
 }
 

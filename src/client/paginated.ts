@@ -20,7 +20,10 @@ interface PageResult<Item> {
 }
 
 /** What the controller needs of a client: a live subscription. */
-type Subscribe = (args: Record<string, unknown>, onUpdate: (value: unknown, error?: ValetClientError) => void) => () => void;
+type Subscribe = (
+  args: Record<string, unknown>,
+  onUpdate: (value: unknown, error?: ValetClientError) => void,
+) => () => void;
 
 interface Page<Item> {
   id: number;
@@ -44,7 +47,8 @@ export class PaginatedQuery<Item> {
     initialNumItems: number,
     private readonly onChange: (state: PaginatedState<Item>) => void,
   ) {
-    if (!Number.isInteger(initialNumItems) || initialNumItems <= 0) throw new TypeError(`initialNumItems must be a positive integer, got ${initialNumItems}`);
+    if (!Number.isInteger(initialNumItems) || initialNumItems <= 0)
+      throw new TypeError(`initialNumItems must be a positive integer, got ${initialNumItems}`);
     this.pages.push(this.open(null, initialNumItems, null));
   }
 
@@ -68,7 +72,8 @@ export class PaginatedQuery<Item> {
 
   /** Loads `numItems` more after the last page; false when there is nothing (yet) to load. */
   loadMore(numItems: number): boolean {
-    if (!Number.isInteger(numItems) || numItems <= 0) throw new TypeError(`loadMore: numItems must be a positive integer, got ${numItems}`);
+    if (!Number.isInteger(numItems) || numItems <= 0)
+      throw new TypeError(`loadMore: numItems must be a positive integer, got ${numItems}`);
     const last = this.pages[this.pages.length - 1]!;
     if (this.stopped || !last.result || last.result.isDone || this.pending()) return false;
     const boundary = last.result.continueCursor;

@@ -54,7 +54,11 @@ export function pushUnsupportedReason(): string | null {
  * to), registers the service worker, subscribes with the server's VAPID key — replacing a
  * subscription made with another key — and calls `mutation` with `{ subscription }`.
  */
-export async function registerPush<Ref extends RegisterRef>(client: ValetClient, mutation: Ref, options: RegisterPushOptions = {}): Promise<PushRegistration> {
+export async function registerPush<Ref extends RegisterRef>(
+  client: ValetClient,
+  mutation: Ref,
+  options: RegisterPushOptions = {},
+): Promise<PushRegistration> {
   const reason = pushUnsupportedReason();
   if (reason) return { status: 'unsupported', reason };
   let permission = Notification.permission;
@@ -62,7 +66,8 @@ export async function registerPush<Ref extends RegisterRef>(client: ValetClient,
   if (permission !== 'granted') return { status: permission };
   try {
     const response = await fetch(`${client.url}/api/push/public-key`);
-    if (!response.ok) throw new Error(`the server has no push key (GET /api/push/public-key answered ${response.status})`);
+    if (!response.ok)
+      throw new Error(`the server has no push key (GET /api/push/public-key answered ${response.status})`);
     const key = applicationServerKey(((await response.json()) as { publicKey: string }).publicKey);
     await navigator.serviceWorker.register(options.serviceWorker ?? '/sw.js');
     const registration = await navigator.serviceWorker.ready;
@@ -71,7 +76,10 @@ export async function registerPush<Ref extends RegisterRef>(client: ValetClient,
       await subscription.unsubscribe();
       subscription = null;
     }
-    subscription ??= await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key as BufferSource });
+    subscription ??= await registration.pushManager.subscribe({
+      userVisibleOnly: true,
+      applicationServerKey: key as BufferSource,
+    });
     const json = subscription.toJSON();
     await client.mutation(mutation, { ...options.args, subscription: json } as ArgsOfRef<Ref>);
     return { status: 'subscribed', subscription: json };

@@ -48,7 +48,8 @@ function isTransient(status: number): boolean {
 type Listener = (value: unknown, error?: ValetClientError) => void;
 
 /** The item type of a paginated query's pages. */
-export type PaginatedItem<Ref extends FunctionReference<'query'>> = ReturnsOfRef<Ref> extends { page: (infer Item)[] } ? Item : unknown;
+export type PaginatedItem<Ref extends FunctionReference<'query'>> =
+  ReturnsOfRef<Ref> extends { page: (infer Item)[] } ? Item : unknown;
 
 interface LiveQuery {
   id: string;
@@ -57,7 +58,6 @@ interface LiveQuery {
   listeners: Set<Listener>;
   error?: ValetClientError;
 }
-
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -76,7 +76,10 @@ export class ValetClient {
   private closed = false;
   private reconnectDelay: number;
   private readonly live = new Map<string, LiveQuery>();
-  private readonly waiting = new Map<number, { resolve: (value: unknown) => void; reject: (error: ValetClientError) => void }>();
+  private readonly waiting = new Map<
+    number,
+    { resolve: (value: unknown) => void; reject: (error: ValetClientError) => void }
+  >();
   private readonly local: LocalStore;
   private readonly pendingListeners = new Set<(pending: number) => void>();
   private readonly connectionListeners = new Set<(connected: boolean) => void>();
@@ -90,7 +93,9 @@ export class ValetClient {
   private resendDelay: number;
   /** Fires when a sent mutation went unanswered too long. */
   private answerTimer: ReturnType<typeof setTimeout> | null = null;
-  private readonly mutationErrorListeners = new Set<(error: ValetClientError, mutation: { path: string; args: unknown }) => void>();
+  private readonly mutationErrorListeners = new Set<
+    (error: ValetClientError, mutation: { path: string; args: unknown }) => void
+  >();
 
   constructor(url: string, options: ValetClientOptions = {}) {
     this.url = url.replace(/\/$/, '');
@@ -168,11 +173,20 @@ export class ValetClient {
     return (await this.options.auth?.()) ?? null;
   }
 
-  private async post(kind: 'query' | 'action', path: string, args: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  private async post(
+    kind: 'query' | 'action',
+    path: string,
+    args: unknown,
+    headers: Record<string, string> = {},
+  ): Promise<Response> {
     const token = await this.token();
     return fetch(`${this.url}/api/${kind}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}), ...headers },
+      headers: {
+        'content-type': 'application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
       body: JSON.stringify({ path, args: encodeValue(args ?? {}) }),
     });
   }
@@ -190,7 +204,11 @@ export class ValetClient {
    * safeToRetry action is retried under the same key on network failures and 5xx; any other
    * action fails at once, since it may or may not have run.
    */
-  async invokeAction<Ref extends FunctionReference<'action'>>(ref: Ref, args: ArgsOfRef<Ref>, options: { idempotencyKey?: string } = {}): Promise<ReturnsOfRef<Ref>> {
+  async invokeAction<Ref extends FunctionReference<'action'>>(
+    ref: Ref,
+    args: ArgsOfRef<Ref>,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<ReturnsOfRef<Ref>> {
     const key = options.idempotencyKey ?? randomId();
     const attempts = ref.safeToRetry ? (this.options.actionRetries?.attempts ?? 4) : 1;
     let delay = this.options.actionRetries?.baseDelayMs ?? 200;
@@ -222,7 +240,11 @@ export class ValetClient {
    * Queues a mutation (persisted) and sends it when connected. Resolves with its result once the
    * client's live queries already reflect it; rejects with the server's error (the queue moves on).
    */
-  mutation<Ref extends FunctionReference<'mutation'>>(ref: Ref, args: ArgsOfRef<Ref>, options: { optimisticUpdate?: OptimisticUpdate } = {}): Promise<ReturnsOfRef<Ref>> {
+  mutation<Ref extends FunctionReference<'mutation'>>(
+    ref: Ref,
+    args: ArgsOfRef<Ref>,
+    options: { optimisticUpdate?: OptimisticUpdate } = {},
+  ): Promise<ReturnsOfRef<Ref>> {
     const enqueue = (): Promise<ReturnsOfRef<Ref>> => {
       const queue = this.queue!;
       const pending: PendingMutation = { seq: queue.nextSeq++, path: ref.path, args: encodeValue(args ?? {}) };
@@ -230,7 +252,9 @@ export class ValetClient {
       // The optimistic update shows at once; the mutation is sent once it is safely persisted.
       if (options.optimisticUpdate) this.local.addOptimistic(pending.seq, options.optimisticUpdate);
       this.notifyPending();
-      const result = new Promise<ReturnsOfRef<Ref>>((resolve, reject) => this.waiting.set(pending.seq, { resolve: resolve as (v: unknown) => void, reject }));
+      const result = new Promise<ReturnsOfRef<Ref>>((resolve, reject) =>
+        this.waiting.set(pending.seq, { resolve: resolve as (v: unknown) => void, reject }),
+      );
       void this.storage.save(queue).then(() => {
         if (this.connected && queue.pending.includes(pending)) this.sendMutation(pending);
       });
@@ -240,7 +264,11 @@ export class ValetClient {
   }
 
   /** Live results of a query; `onUpdate` runs with each new value. Returns the unsubscribe. */
-  subscribe<Ref extends FunctionReference<'query'>>(ref: Ref, args: ArgsOfRef<Ref>, onUpdate: (value: ReturnsOfRef<Ref>, error?: ValetClientError) => void): () => void {
+  subscribe<Ref extends FunctionReference<'query'>>(
+    ref: Ref,
+    args: ArgsOfRef<Ref>,
+    onUpdate: (value: ReturnsOfRef<Ref>, error?: ValetClientError) => void,
+  ): () => void {
     const wireArgs = encodeValue(args ?? {});
     const key = queryKey(ref.path, wireArgs);
     let query = this.live.get(key);
@@ -274,7 +302,12 @@ export class ValetClient {
     options: { initialNumItems: number },
     onChange: (state: PaginatedState<PaginatedItem<Ref>>) => void,
   ): { loadMore(numItems: number): boolean; readonly state: PaginatedState<PaginatedItem<Ref>>; unsubscribe(): void } {
-    const query = new PaginatedQuery<PaginatedItem<Ref>>((pageArgs, onUpdate) => this.subscribe(ref, pageArgs as never, onUpdate as never), args as Record<string, unknown>, options.initialNumItems, onChange);
+    const query = new PaginatedQuery<PaginatedItem<Ref>>(
+      (pageArgs, onUpdate) => this.subscribe(ref, pageArgs as never, onUpdate as never),
+      args as Record<string, unknown>,
+      options.initialNumItems,
+      onChange,
+    );
     return {
       loadMore: (numItems) => query.loadMore(numItems),
       get state() {
@@ -344,9 +377,23 @@ export class ValetClient {
     this.socket = socket;
     socket.onopen = async () => {
       this.welcomed = false;
-      socket.send(JSON.stringify({ type: 'hello', clientId: this.queue!.clientId, token: await this.token() } satisfies ClientMessage));
+      socket.send(
+        JSON.stringify({
+          type: 'hello',
+          clientId: this.queue!.clientId,
+          token: await this.token(),
+        } satisfies ClientMessage),
+      );
       // Live queries need no sequence: they go at once (a server still building answers them when it can).
-      for (const query of this.live.values()) socket.send(JSON.stringify({ type: 'subscribe', id: query.id, path: query.path, args: query.args } satisfies ClientMessage));
+      for (const query of this.live.values())
+        socket.send(
+          JSON.stringify({
+            type: 'subscribe',
+            id: query.id,
+            path: query.path,
+            args: query.args,
+          } satisfies ClientMessage),
+        );
     };
     socket.onmessage = (event) => this.receive(JSON.parse(String(event.data)) as ServerMessage);
     socket.onclose = () => {
@@ -463,8 +510,10 @@ export class ValetClient {
     if (message.status === 200) return waiter?.resolve(decodeValue(message.value));
     const error = ValetClientError.from(message.error, message.status);
     waiter?.reject(error);
-    for (const listener of this.mutationErrorListeners) listener(error, { path: pending!.path, args: decodeValue(pending!.args) });
-    if (!waiter && this.mutationErrorListeners.size === 0) console.warn(`valet: queued mutation ${pending!.path} was refused: ${error.code}: ${error.message}`);
+    for (const listener of this.mutationErrorListeners)
+      listener(error, { path: pending!.path, args: decodeValue(pending!.args) });
+    if (!waiter && this.mutationErrorListeners.size === 0)
+      console.warn(`valet: queued mutation ${pending!.path} was refused: ${error.code}: ${error.message}`);
   }
 
   /** Sends the current token again (after sign-in or refresh); live queries re-run as the new caller. */
@@ -479,4 +528,3 @@ export class ValetClient {
     this.socket?.close();
   }
 }
-

@@ -9,7 +9,11 @@ import { lineLocator } from './source-lines.js';
 
 type Node = { type: string; start: number; end: number; [key: string]: any };
 
-const DEFINERS: Record<string, FunctionKind> = { defineQuery: 'query', defineMutation: 'mutation', defineAction: 'action' };
+const DEFINERS: Record<string, FunctionKind> = {
+  defineQuery: 'query',
+  defineMutation: 'mutation',
+  defineAction: 'action',
+};
 const ACTION_ONLY_OPTIONS = ['safeToRetry', 'sensitive', 'timeoutMs'];
 
 /** Where define* may come from: the app's generated api, or the package itself. */
@@ -34,11 +38,20 @@ export interface ModuleAnalysis {
 
 /** Convex's imports, and the Valet import that replaces each. */
 const CONVEX_IMPORTS: [RegExp, string][] = [
-  [/(^|\/)_generated\/server(\.[jt]s)?$/, "import { defineQuery, defineMutation, defineAction, httpAction } from './_generated/valet/api' (query → defineQuery, internalMutation → defineMutation({ access: 'system', … }))"],
-  [/(^|\/)_generated\/api(\.[jt]s)?$/, "import { api } from './_generated/valet/api' (internal.x.y → api.x.y of a function with access: 'system')"],
+  [
+    /(^|\/)_generated\/server(\.[jt]s)?$/,
+    "import { defineQuery, defineMutation, defineAction, httpAction } from './_generated/valet/api' (query → defineQuery, internalMutation → defineMutation({ access: 'system', … }))",
+  ],
+  [
+    /(^|\/)_generated\/api(\.[jt]s)?$/,
+    "import { api } from './_generated/valet/api' (internal.x.y → api.x.y of a function with access: 'system')",
+  ],
   [/(^|\/)_generated\/dataModel(\.[jt]s)?$/, "import type { Doc, Id } from './_generated/valet/api'"],
   [/^convex\/values$/, "import { v, ValetError } from './_generated/valet/api'"],
-  [/^convex\/server$/, "import { cronJobs, defineSchema, defineTable, httpRouter, paginationOptsValidator } from './_generated/valet/api'"],
+  [
+    /^convex\/server$/,
+    "import { cronJobs, defineSchema, defineTable, httpRouter, paginationOptsValidator } from './_generated/valet/api'",
+  ],
   [/^convex(\/.*)?$/, "import from './_generated/valet/api' (see docs/moving-from-convex.md)"],
 ];
 
@@ -71,7 +84,11 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
   for (const statement of body) {
     if (statement.type !== 'VariableDeclaration') continue;
     for (const declarator of statement.declarations as Node[]) {
-      if (declarator.id.type === 'Identifier' && declarator.init?.type === 'Identifier' && definers.has(declarator.init.name)) {
+      if (
+        declarator.id.type === 'Identifier' &&
+        declarator.init?.type === 'Identifier' &&
+        definers.has(declarator.init.name)
+      ) {
         definers.set(declarator.id.name, definers.get(declarator.init.name)!);
       }
     }
@@ -84,7 +101,11 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
     if (declaration?.type !== 'VariableDeclaration') continue;
     for (const declarator of declaration.declarations as Node[]) {
       if (declarator.id.type === 'Identifier' && definerKind(declarator.init, definers)) {
-        if (declaration.kind !== 'const') report(declaration, `define functions with \`const\`, not \`${declaration.kind}\`, so they cannot be reassigned`);
+        if (declaration.kind !== 'const')
+          report(
+            declaration,
+            `define functions with \`const\`, not \`${declaration.kind}\`, so they cannot be reassigned`,
+          );
         definitions.set(declarator.id.name, declarator.init);
       }
     }
@@ -99,7 +120,10 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
   for (const statement of body) {
     if (statement.type === 'ExportDefaultDeclaration') {
       hasDefaultExport = true;
-      const target = statement.declaration.type === 'Identifier' ? definitions.get(statement.declaration.name) : statement.declaration;
+      const target =
+        statement.declaration.type === 'Identifier'
+          ? definitions.get(statement.declaration.name)
+          : statement.declaration;
       if (target && definerKind(target, definers)) addFunction('default', target);
     } else if (statement.type === 'ExportAllDeclaration') {
       if (statement.exported) continue; // `export * as ns from`: a namespace object, not functions
@@ -107,13 +131,15 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
     } else if (statement.type === 'ExportNamedDeclaration') {
       if (statement.source) {
         const names = new Map<string, string>();
-        for (const specifier of (statement.specifiers ?? []) as Node[]) names.set(exportName(specifier.exported), exportName(specifier.local));
+        for (const specifier of (statement.specifiers ?? []) as Node[])
+          names.set(exportName(specifier.exported), exportName(specifier.local));
         reExports.push({ source: statement.source.value, names, line: locate(statement.start).line });
         continue;
       }
       if (statement.declaration?.type === 'VariableDeclaration') {
         for (const declarator of statement.declaration.declarations as Node[]) {
-          if (declarator.id.type === 'Identifier' && definitions.has(declarator.id.name)) addFunction(declarator.id.name, declarator.init);
+          if (declarator.id.type === 'Identifier' && definitions.has(declarator.id.name))
+            addFunction(declarator.id.name, declarator.init);
         }
       }
       for (const specifier of (statement.specifiers ?? []) as Node[]) {
@@ -126,7 +152,12 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
         }
         // `import { x } from './other'; export { x }`: a re-export by another spelling.
         const imported = imports.get(specifier.local.name);
-        if (imported) reExports.push({ source: imported.source, names: new Map([[exported, imported.name]]), line: locate(statement.start).line });
+        if (imported)
+          reExports.push({
+            source: imported.source,
+            names: new Map([[exported, imported.name]]),
+            line: locate(statement.start).line,
+          });
       }
     }
   }
@@ -144,8 +175,10 @@ function importedBindings(body: Node[]): Map<string, { source: string; name: str
   for (const statement of body) {
     if (statement.type !== 'ImportDeclaration' || !String(statement.source.value).startsWith('.')) continue;
     for (const specifier of statement.specifiers as Node[]) {
-      if (specifier.type === 'ImportSpecifier') bindings.set(specifier.local.name, { source: statement.source.value, name: exportName(specifier.imported) });
-      else if (specifier.type === 'ImportDefaultSpecifier') bindings.set(specifier.local.name, { source: statement.source.value, name: 'default' });
+      if (specifier.type === 'ImportSpecifier')
+        bindings.set(specifier.local.name, { source: statement.source.value, name: exportName(specifier.imported) });
+      else if (specifier.type === 'ImportDefaultSpecifier')
+        bindings.set(specifier.local.name, { source: statement.source.value, name: 'default' });
     }
   }
   return bindings;
@@ -174,7 +207,9 @@ function definerKind(node: Node | null | undefined, definers: Map<string, Functi
 /** `'public' as const`, `('public')` and `'public' satisfies Access` all read as the literal. */
 function unwrap(node: Node): Node {
   let current = node;
-  while (['TSAsExpression', 'TSSatisfiesExpression', 'ParenthesizedExpression', 'TSNonNullExpression'].includes(current.type)) {
+  while (
+    ['TSAsExpression', 'TSSatisfiesExpression', 'ParenthesizedExpression', 'TSNonNullExpression'].includes(current.type)
+  ) {
     current = current.expression;
   }
   return current;
@@ -182,7 +217,11 @@ function unwrap(node: Node): Node {
 
 function propertyName(property: Node): string | undefined {
   if (property.computed) return property.key.type === 'Literal' ? String(property.key.value) : undefined;
-  return property.key.type === 'Identifier' ? property.key.name : property.key.type === 'Literal' ? String(property.key.value) : undefined;
+  return property.key.type === 'Identifier'
+    ? property.key.name
+    : property.key.type === 'Literal'
+      ? String(property.key.value)
+      : undefined;
 }
 
 function readDefinition(
@@ -196,13 +235,19 @@ function readDefinition(
   const definer = call.callee.name;
   const options = call.arguments[0] ? unwrap(call.arguments[0]) : undefined;
   if (options?.type !== 'ObjectExpression') {
-    report(call, `${name}: pass the definition to ${definer}(...) as an object literal, so codegen can read its options`);
+    report(
+      call,
+      `${name}: pass the definition to ${definer}(...) as an object literal, so codegen can read its options`,
+    );
     return null;
   }
   const values: Record<string, Node> = {};
   for (const property of options.properties as Node[]) {
     if (property.type === 'SpreadElement') {
-      report(property, `${name}: a spread in a definition hides its options from codegen; write access, safeToRetry and sensitive directly`);
+      report(
+        property,
+        `${name}: a spread in a definition hides its options from codegen; write access, safeToRetry and sensitive directly`,
+      );
       return null;
     }
     const key = propertyName(property);

@@ -53,13 +53,24 @@ export function analyseApp(appDir: string): AppModel {
     if (SCHEMA_FILES.includes(relative)) {
       hasSchema = true;
       if (!analysis.hasDefaultExport && analysis.diagnostics.length === 0) {
-        diagnostics.push({ file, line: 1, column: 1, message: 'the schema must `export default defineSchema({ ... })`' });
+        diagnostics.push({
+          file,
+          line: 1,
+          column: 1,
+          message: 'the schema must `export default defineSchema({ ... })`',
+        });
       }
     }
   }
   for (const [path, { relative }] of analyses) {
     const functions = functionsOf(path, analyses, new Set());
-    if (functions.length > 0) modules.push({ path, file: `valet/${relative}`, importPath: path, functions: [...functions].sort((a, b) => compare(a.name, b.name)) });
+    if (functions.length > 0)
+      modules.push({
+        path,
+        file: `valet/${relative}`,
+        importPath: path,
+        functions: [...functions].sort((a, b) => compare(a.name, b.name)),
+      });
   }
   diagnostics.push(...findNameClashes(modules));
   if (diagnostics.length > 0) throw new CodegenError(diagnostics);
@@ -67,7 +78,11 @@ export function analyseApp(appDir: string): AppModel {
 }
 
 /** A module's functions: its own definitions, and those it re-exports from other valet/ modules. */
-function functionsOf(path: string, analyses: Map<string, { relative: string; analysis: ModuleAnalysis }>, visiting: Set<string>): FunctionModel[] {
+function functionsOf(
+  path: string,
+  analyses: Map<string, { relative: string; analysis: ModuleAnalysis }>,
+  visiting: Set<string>,
+): FunctionModel[] {
   const entry = analyses.get(path);
   if (!entry || visiting.has(path)) return [];
   visiting.add(path);
@@ -76,9 +91,12 @@ function functionsOf(path: string, analyses: Map<string, { relative: string; ana
     if (!reExport.source.startsWith('.')) continue;
     const target = modulePathOf(posix.normalize(posix.join(posix.dirname(entry.relative), reExport.source)));
     const theirs = functionsOf(target, analyses, visiting);
-    const picked = reExport.names === null
-      ? theirs.filter((fn) => fn.name !== 'default')
-      : [...reExport.names].flatMap(([exported, original]) => theirs.filter((fn) => fn.name === original).map((fn) => ({ ...fn, name: exported })));
+    const picked =
+      reExport.names === null
+        ? theirs.filter((fn) => fn.name !== 'default')
+        : [...reExport.names].flatMap(([exported, original]) =>
+            theirs.filter((fn) => fn.name === original).map((fn) => ({ ...fn, name: exported })),
+          );
     for (const fn of picked) if (!own.some((mine) => mine.name === fn.name)) own.push({ ...fn, line: reExport.line });
   }
   visiting.delete(path);
@@ -91,7 +109,10 @@ function findNameClashes(modules: ModuleModel[]): Diagnostic[] {
   const clashes: Diagnostic[] = [];
   for (const module of modules) {
     for (const fn of module.functions) {
-      if (paths.has(`${module.path}/${fn.name}`) || [...paths].some((p) => p.startsWith(`${module.path}/${fn.name}/`))) {
+      if (
+        paths.has(`${module.path}/${fn.name}`) ||
+        [...paths].some((p) => p.startsWith(`${module.path}/${fn.name}/`))
+      ) {
         clashes.push({
           file: module.file,
           line: fn.line,

@@ -41,7 +41,11 @@ export function findStaleFiles(appDir: string, files: GeneratedFile[]): StaleFil
   for (const file of files) {
     const current = readIfExists(join(appDir, file.path));
     if (current === null) stale.push({ path: file.path, reason: 'missing' });
-    else if (current !== file.content) stale.push({ path: file.path, reason: `out of date (first difference at line ${firstDifferentLine(current, file.content)})` });
+    else if (current !== file.content)
+      stale.push({
+        path: file.path,
+        reason: `out of date (first difference at line ${firstDifferentLine(current, file.content)})`,
+      });
   }
   return stale;
 }

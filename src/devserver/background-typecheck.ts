@@ -20,7 +20,11 @@ export class BackgroundTypecheck {
     this.running = true;
     typecheckApp(this.appDir)
       .then(({ findings }) => this.report(findings.filter((f) => f.severity === 'error')))
-      .catch((error: Error) => this.report([{ file: 'tsconfig.json', line: 1, column: 1, rule: 'typescript', severity: 'error', message: error.message }]))
+      .catch((error: Error) =>
+        this.report([
+          { file: 'tsconfig.json', line: 1, column: 1, rule: 'typescript', severity: 'error', message: error.message },
+        ]),
+      )
       .finally(() => {
         this.running = false;
         if (this.again) {

@@ -57,9 +57,25 @@ export interface ReloadStages {
 }
 
 export type DevEvent =
-  | { type: 'ready'; url: string; functions: number; ms: number; authSource: string; database: string; dashboard: string; listeningUrls: string[]; warnings: string[] }
+  | {
+      type: 'ready';
+      url: string;
+      functions: number;
+      ms: number;
+      authSource: string;
+      database: string;
+      dashboard: string;
+      listeningUrls: string[];
+      warnings: string[];
+    }
   | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[]; stages: ReloadStages }
-  | { type: 'failed'; stage: 'codegen' | 'build' | 'load' | 'schema' | 'types'; changed: string[]; problems: Problem[]; keptServing: boolean }
+  | {
+      type: 'failed';
+      stage: 'codegen' | 'build' | 'load' | 'schema' | 'types';
+      changed: string[];
+      problems: Problem[];
+      keptServing: boolean;
+    }
   | { type: 'types'; errors: Finding[] }
   | { type: 'log'; entry: LogEntry }
   /** Functions the engine serves that the generated api does not list. */
@@ -71,11 +87,29 @@ export type DevEvent =
 
 /** The dashboard's header follows the reloads: serving, or the last failure with its code frame. */
 function observeForDashboard(dashboard: DashboardHost, event: DevEvent, appDir: string): void {
-  const framed = (problem: Problem) => ({ ...problem, frame: problem.file && problem.line ? codeFrame(appDir, problem.file, problem.line, problem.column ?? 1) : undefined });
-  if (event.type === 'ready' || event.type === 'reloaded') dashboard.update({ status: 'serving', functions: event.functions, error: null });
+  const framed = (problem: Problem) => ({
+    ...problem,
+    frame:
+      problem.file && problem.line ? codeFrame(appDir, problem.file, problem.line, problem.column ?? 1) : undefined,
+  });
+  if (event.type === 'ready' || event.type === 'reloaded')
+    dashboard.update({ status: 'serving', functions: event.functions, error: null });
   else if (event.type === 'failed') {
-    dashboard.update({ status: event.keptServing ? 'serving' : 'failed', error: { stage: event.stage, problems: event.problems.map(framed), keptServing: event.keptServing, at: new Date().toISOString() } });
-  } else if (event.type === 'types') dashboard.update({ typeErrors: event.errors.map((f) => framed({ file: f.file, line: f.line, column: f.column, message: `${f.rule}: ${f.message}` })) });
+    dashboard.update({
+      status: event.keptServing ? 'serving' : 'failed',
+      error: {
+        stage: event.stage,
+        problems: event.problems.map(framed),
+        keptServing: event.keptServing,
+        at: new Date().toISOString(),
+      },
+    });
+  } else if (event.type === 'types')
+    dashboard.update({
+      typeErrors: event.errors.map((f) =>
+        framed({ file: f.file, line: f.line, column: f.column, message: `${f.rule}: ${f.message}` }),
+      ),
+    });
 }
 
 export interface DevOptions {
@@ -121,10 +155,22 @@ class ReloadFailure extends UserError {
 function userFailureOf(error: unknown): ReloadFailure | null {
   if (error instanceof ReloadFailure) return error;
   if (error instanceof CodegenError) return new ReloadFailure('codegen', error.diagnostics);
-  if (error instanceof BuildError) return new ReloadFailure('build', error.messages.map((m) => ({ file: m.file, line: m.line, column: m.column, message: m.text })));
-  if (error instanceof SchemaMismatchError) return new ReloadFailure('schema', [{ file: 'valet/schema.ts', message: error.message }]);
+  if (error instanceof BuildError)
+    return new ReloadFailure(
+      'build',
+      error.messages.map((m) => ({ file: m.file, line: m.line, column: m.column, message: m.text })),
+    );
+  if (error instanceof SchemaMismatchError)
+    return new ReloadFailure('schema', [{ file: 'valet/schema.ts', message: error.message }]);
   if (error instanceof ModuleLoadError || error instanceof UserError) {
-    return new ReloadFailure('load', [{ file: error.location?.file, line: error.location?.line, column: error.location?.column, message: error.message }]);
+    return new ReloadFailure('load', [
+      {
+        file: error.location?.file,
+        line: error.location?.line,
+        column: error.location?.column,
+        message: error.message,
+      },
+    ]);
   }
   return null;
 }
@@ -171,7 +217,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   if (!options.once) await refuseSecondServer(appDir, database);
   const maps = new BundleMaps(appDir);
   const builder = createAppBuilder(appDir);
-  const host = await prepareHost({ appDir, mode: 'dev', env, bindHost, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
+  const host = await prepareHost({
+    appDir,
+    mode: 'dev',
+    env,
+    bindHost,
+    allowedHosts: options.allowedHosts,
+    corsOrigins: options.corsOrigins,
+  });
   const context: HttpContext = {
     engine: null,
     adminKey: host.adminKey,
@@ -181,7 +234,13 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     devToken: (userId) => signDevToken(appDir, userId),
   };
   if (!options.once) {
-    dashboard = createDashboard({ appDir, mode: 'dev', adminKey: host.adminKey, database: database.display, connections: () => context.engine?.connections ?? null });
+    dashboard = createDashboard({
+      appDir,
+      mode: 'dev',
+      adminKey: host.adminKey,
+      database: database.display,
+      connections: () => context.engine?.connections ?? null,
+    });
     context.dashboard = dashboard;
   }
   const restoreConsole = options.once ? () => undefined : captureLogs(appDir, (entry) => emit({ type: 'log', entry }));
@@ -190,7 +249,10 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   let queue: ReloadQueue | null = null;
   let reportFatal: (error: unknown) => void = () => undefined;
   const fatal = new Promise<unknown>((resolve) => (reportFatal = resolve));
-  const typecheck = typecheckMode === 'background' ? new BackgroundTypecheck(appDir, (errors) => emit({ type: 'types', errors })) : null;
+  const typecheck =
+    typecheckMode === 'background'
+      ? new BackgroundTypecheck(appDir, (errors) => emit({ type: 'types', errors }))
+      : null;
   let sources: string[] = [];
 
   async function rebuild(): Promise<{ generated: string[]; stages: ReloadStages }> {
@@ -209,7 +271,11 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     const buildMs = lap();
     if (typecheckMode === 'blocking') {
       const errors = (await typecheckApp(appDir)).findings.filter((f) => f.severity === 'error');
-      if (errors.length > 0) throw new ReloadFailure('types', errors.map((f) => ({ file: f.file, line: f.line, column: f.column, message: `${f.rule}: ${f.message}` })));
+      if (errors.length > 0)
+        throw new ReloadFailure(
+          'types',
+          errors.map((f) => ({ file: f.file, line: f.line, column: f.column, message: `${f.rule}: ${f.message}` })),
+        );
     }
     const modules = evaluateBundle(bundle, appDir, maps);
     const evaluateMs = lap();
@@ -229,7 +295,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         instances: host.instances,
         scheduler: host.scheduler,
         mapStack: (stack) => maps.rewriteStack(stack),
-        describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+        describeError: (error) =>
+          maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
       });
     }
     const swapMs = lap();
@@ -251,7 +318,14 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     for (let attempt = 0; ; attempt++) {
       try {
         const { generated, stages } = await rebuild();
-        emit({ type: 'reloaded', changed, functions: context.engine!.functionPaths().length, ms: Math.round(performance.now() - began), generated, stages });
+        emit({
+          type: 'reloaded',
+          changed,
+          functions: context.engine!.functionPaths().length,
+          ms: Math.round(performance.now() - began),
+          generated,
+          stages,
+        });
         typecheck?.request();
         break;
       } catch (error) {
@@ -259,7 +333,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
           await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
           continue;
         }
-        const failure = userFailureOf(error) ?? (isTransientFileError(error) ? new ReloadFailure('load', [{ message: (error as Error).message }]) : null);
+        const failure =
+          userFailureOf(error) ??
+          (isTransientFileError(error) ? new ReloadFailure('load', [{ message: (error as Error).message }]) : null);
         if (!failure) {
           if (options.once || !server) throw error;
           reportFatal(error);
@@ -267,7 +343,13 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
           return;
         }
         if (!context.engine) context.notReadyReason = `the app does not build: ${failure.message}`;
-        emit({ type: 'failed', stage: failure.stage, changed, problems: failure.problems, keptServing: context.engine !== null });
+        emit({
+          type: 'failed',
+          stage: failure.stage,
+          changed,
+          problems: failure.problems,
+          keptServing: context.engine !== null,
+        });
         break;
       }
     }
@@ -314,7 +396,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     authSource: host.authSource,
     database: database.display,
     dashboard: dashboard!.access.issueLink(running.url),
-    listeningUrls: isWildcardHost(bindHost) ? listeningUrls(bindHost, Number(new URL(running.url).port)) : [running.url],
+    listeningUrls: isWildcardHost(bindHost)
+      ? listeningUrls(bindHost, Number(new URL(running.url).port))
+      : [running.url],
     // valet dev always trusts its dev key and serves the dashboard.
     warnings: exposureWarnings(bindHost, { devAuth: true, dashboard: true }),
   });

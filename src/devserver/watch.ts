@@ -11,19 +11,25 @@ export interface AppWatcher {
 
 function isIgnored(path: string): boolean {
   const parts = path.split(sep);
-  return parts.includes('_generated') || parts.includes('node_modules') || parts.some((p) => p.startsWith('.') && p !== '..');
+  return (
+    parts.includes('_generated') || parts.includes('node_modules') || parts.some((p) => p.startsWith('.') && p !== '..')
+  );
 }
 
 /** chokidar's add() is asynchronous without telling when it is done: wait (briefly) until it is. */
 async function watchedSoon(watcher: FSWatcher, files: string[]): Promise<void> {
   const isWatched = (file: string) => watcher.getWatched()[dirname(file)]?.includes(basename(file)) ?? false;
-  for (let waited = 0; waited < 1000 && !files.every(isWatched); waited += 5) await new Promise((resolve) => setTimeout(resolve, 5));
+  for (let waited = 0; waited < 1000 && !files.every(isWatched); waited += 5)
+    await new Promise((resolve) => setTimeout(resolve, 5));
 }
 
 export async function watchApp(appDir: string, onChange: (file: string) => void): Promise<AppWatcher> {
   const { watch } = await import('chokidar');
   const valetDir = join(appDir, 'valet');
-  const watcher: FSWatcher = watch(valetDir, { ignoreInitial: true, ignored: (path: string) => isIgnored(relative(appDir, path)) });
+  const watcher: FSWatcher = watch(valetDir, {
+    ignoreInitial: true,
+    ignored: (path: string) => isIgnored(relative(appDir, path)),
+  });
   const extra = new Set<string>();
   const report = (path: string) => onChange(relative(appDir, path).replaceAll('\\', '/'));
   // chokidar drops a 'change' it judges redundant by comparing timestamps, which loses quick

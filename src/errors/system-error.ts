@@ -23,7 +23,12 @@ const ADVICE: Record<string, string> = {
 
 export function isSystemError(error: unknown): error is Error & SystemErrorLike {
   const code = (error as { code?: unknown } | null)?.code;
-  return error instanceof Error && typeof code === 'string' && code in ADVICE && typeof (error as { syscall?: unknown }).syscall === 'string';
+  return (
+    error instanceof Error &&
+    typeof code === 'string' &&
+    code in ADVICE &&
+    typeof (error as { syscall?: unknown }).syscall === 'string'
+  );
 }
 
 /** One line, or null when this is not the operating system's refusal. */

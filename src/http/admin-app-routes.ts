@@ -25,7 +25,8 @@ const ADMIN: Invoker = { type: 'system', source: 'admin' };
 async function jsonBody(request: HttpRequest, path: string): Promise<Record<string, unknown>> {
   requireJson(request.headers['content-type'], path);
   const body = parseJsonBody((await request.readBody()).toString('utf8'), path);
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new EngineError('invalid_request', 400, `${path}: send a JSON object`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new EngineError('invalid_request', 400, `${path}: send a JSON object`);
   return body as Record<string, unknown>;
 }
 
@@ -37,26 +38,45 @@ function describeFunction(path: string, definition: AnyFunctionDefinition) {
     name: path.slice(path.lastIndexOf(':') + 1),
     kind: definition.kind,
     access: definition.access,
-    args: Object.entries(definition.args).map(([name, validator]) => ({ name, type: validator.description, optional: validator.isOptional })),
+    args: Object.entries(definition.args).map(([name, validator]) => ({
+      name,
+      type: validator.description,
+      optional: validator.isOptional,
+    })),
     returns: definition.returns?.description ?? null,
     sensitive: action.sensitive ?? false,
     safeToRetry: action.safeToRetry ?? false,
   };
 }
 
-function tableOf(engine: Engine, table: string): { name: string; indexes: { name: string; fields: readonly string[] }[] } {
+function tableOf(
+  engine: Engine,
+  table: string,
+): { name: string; indexes: { name: string; fields: readonly string[] }[] } {
   const schema = engine.registry.schema;
   const definition = schema?.tables[table];
-  if (!definition) throw new EngineError('not_found', 404, `no table "${table}" in valet/schema.ts (tables: ${Object.keys(schema?.tables ?? {}).join(', ') || 'none'})`);
+  if (!definition)
+    throw new EngineError(
+      'not_found',
+      404,
+      `no table "${table}" in valet/schema.ts (tables: ${Object.keys(schema?.tables ?? {}).join(', ') || 'none'})`,
+    );
   return { name: table, indexes: [...definition.indexes] };
 }
 
 async function tableCounts(engine: Engine) {
   // PostgreSQL's count(*) is a bigint, which pg hands over as a string.
-  const counts = new Map((await listTables(engine.connections.autoCommit.sql)).map((row) => [row.table, Number(row.documents)]));
+  const counts = new Map(
+    (await listTables(engine.connections.autoCommit.sql)).map((row) => [row.table, Number(row.documents)]),
+  );
   const declared = Object.keys(engine.registry.schema?.tables ?? {});
   const names = [...new Set([...declared, ...counts.keys()])].sort();
-  return names.map((name) => ({ name, documents: counts.get(name) ?? 0, declared: declared.includes(name), indexes: declared.includes(name) ? tableOf(engine, name).indexes : [] }));
+  return names.map((name) => ({
+    name,
+    documents: counts.get(name) ?? 0,
+    declared: declared.includes(name),
+    indexes: declared.includes(name) ? tableOf(engine, name).indexes : [],
+  }));
 }
 
 /** One page of a table, newest first (or by an index, optionally equal to a value on its first field). */
@@ -64,7 +84,11 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
   const { indexes } = tableOf(engine, table);
   const index = params.get('index');
   if (index !== null && !indexes.some((entry) => entry.name === index) && index !== 'by_creation_time') {
-    throw new EngineError('invalid_request', 400, `table "${table}" has no index "${index}" (indexes: ${['by_creation_time', ...indexes.map((entry) => entry.name)].join(', ')})`);
+    throw new EngineError(
+      'invalid_request',
+      400,
+      `table "${table}" has no index "${index}" (indexes: ${['by_creation_time', ...indexes.map((entry) => entry.name)].join(', ')})`,
+    );
   }
   const order = params.get('order') === 'asc' ? 'asc' : 'desc';
   const numItems = Math.min(Math.max(Number(params.get('limit') ?? 25) || 25, 1), 200);
@@ -75,23 +99,33 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
     try {
       equals = decodeValue(JSON.parse(eqText));
     } catch {
-      throw new EngineError('invalid_request', 400, `eq must be a JSON value (a string in quotes), got ${JSON.stringify(eqText)}`);
+      throw new EngineError(
+        'invalid_request',
+        400,
+        `eq must be a JSON value (a string in quotes), got ${JSON.stringify(eqText)}`,
+      );
     }
   }
   return engine.runInMutation('dashboard:data', ADMIN, async (ctx) => {
     let query = ctx.db.query(table);
     if (index !== null) {
-      const field = index === 'by_creation_time' ? '_creationTime' : indexes.find((entry) => entry.name === index)!.fields[0]!;
+      const field =
+        index === 'by_creation_time' ? '_creationTime' : indexes.find((entry) => entry.name === index)!.fields[0]!;
       query = eqText === null ? query.withIndex(index) : query.withIndex(index, (q: any) => q.eq(field, equals));
     }
     const page = await query.order(order).paginate({ numItems, cursor });
-    return { documents: page.page.map((doc: unknown) => encodeValue(doc)), isDone: page.isDone, continueCursor: page.continueCursor };
+    return {
+      documents: page.page.map((doc: unknown) => encodeValue(doc)),
+      isDone: page.isDone,
+      continueCursor: page.continueCursor,
+    };
   });
 }
 
 function documentOf(body: Record<string, unknown>, path: string): Record<string, unknown> {
   const document = body.document;
-  if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new EngineError('invalid_request', 400, `${path}: give { "document": { … } }`);
+  if (document === null || typeof document !== 'object' || Array.isArray(document))
+    throw new EngineError('invalid_request', 400, `${path}: give { "document": { … } }`);
   const { _id, _creationTime, ...fields } = decodeValue(document) as Record<string, unknown>;
   return fields;
 }
@@ -104,7 +138,11 @@ async function asUserError<T>(work: () => Promise<T>): Promise<T> {
     if (error instanceof EngineError) throw error;
     const fault = storageFaultOf(error);
     if (fault) throw new EngineError(fault.code, fault.status, fault.message);
-    throw new EngineError(error instanceof DocumentError ? error.code : 'invalid_document', 400, (error as Error).message ?? String(error));
+    throw new EngineError(
+      error instanceof DocumentError ? error.code : 'invalid_document',
+      400,
+      (error as Error).message ?? String(error),
+    );
   }
 }
 
@@ -113,7 +151,8 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   const params = url.searchParams;
   const method = request.method;
   if (path === '/admin/dashboard/link' && method === 'POST') {
-    if (!context.dashboard) throw new EngineError('not_found', 404, 'this server has no dashboard (valet start serves it with --dashboard)');
+    if (!context.dashboard)
+      throw new EngineError('not_found', 404, 'this server has no dashboard (valet start serves it with --dashboard)');
     return jsonReply(200, { url: context.dashboard.access.issueLink(context.dashboard.baseUrl()) });
   }
   if (path === '/admin/logs' && method === 'GET') {
@@ -124,13 +163,18 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
     const invocation = params.get('invocation');
     const limit = Math.min(Math.max(Number(params.get('limit') ?? 200) || 200, 1), 2000);
     const logs = readRecentLogs(logsFile, 20_000, params.get('function') ?? undefined).filter(
-      (entry) => (!level || entry.level === level) && (!invocation || entry.invocation === invocation) && (!text || entry.message.toLowerCase().includes(text)),
+      (entry) =>
+        (!level || entry.level === level) &&
+        (!invocation || entry.invocation === invocation) &&
+        (!text || entry.message.toLowerCase().includes(text)),
     );
     return jsonReply(200, { logs: logs.slice(-limit) });
   }
   const engine = engineOf(context);
   if (path === '/admin/functions' && method === 'GET') {
-    const functions = [...engine.registry.functions].map(([name, definition]) => describeFunction(name, definition)).sort((a, b) => a.path.localeCompare(b.path));
+    const functions = [...engine.registry.functions]
+      .map(([name, definition]) => describeFunction(name, definition))
+      .sort((a, b) => a.path.localeCompare(b.path));
     return jsonReply(200, { functions });
   }
   if (path === '/admin/functions/validate' && method === 'POST') {
@@ -150,34 +194,64 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
     const body = await jsonBody(request, path);
     const original = await getInvocation(engine.connections.autoCommit.sql, rerun[1]!);
     if (!original) throw new EngineError('not_found', 404, `no invocation ${rerun[1]}`);
-    if (body.args === undefined && original.sensitive) throw new EngineError('invalid_request', 400, `${original.function} is sensitive: its args were not kept, so give them to re-run it`);
+    if (body.args === undefined && original.sensitive)
+      throw new EngineError(
+        'invalid_request',
+        400,
+        `${original.function} is sensitive: its args were not kept, so give them to re-run it`,
+      );
     const args = body.args === undefined ? original.args : body.args;
-    const response = await engine.call({ kind: 'action', path: original.function, args, invoker: original.invoker as Invoker, external: false, exposeErrors: true });
+    const response = await engine.call({
+      kind: 'action',
+      path: original.function,
+      args,
+      invoker: original.invoker as Invoker,
+      external: false,
+      exposeErrors: true,
+    });
     const id = response.headers['valet-invocation-id'];
     if (id) await markRerun(engine.connections.autoCommit.sql, id, original.id);
     return jsonReply(200, { invocationId: id ?? null, status: response.status, body: response.body });
   }
-  if (path === '/admin/crons' && method === 'GET') return jsonReply(200, { jobs: await describeCronJobs(engine.registry.crons, engine.connections.autoCommit.sql) });
+  if (path === '/admin/crons' && method === 'GET')
+    return jsonReply(200, { jobs: await describeCronJobs(engine.registry.crons, engine.connections.autoCommit.sql) });
   const retry = /^\/admin\/outbox\/([\w-]+)\/retry$/.exec(path);
   if (retry && method === 'POST') {
-    const queued = await engine.connections.inWriteTransaction((store) => retryEmails(store.sql, { ids: [retry[1]!] }, Date.now()));
-    if (queued.length === 0) throw new EngineError('invalid_request', 409, `message ${retry[1]} is not failed or dead (only those can be retried)`);
+    const queued = await engine.connections.inWriteTransaction((store) =>
+      retryEmails(store.sql, { ids: [retry[1]!] }, Date.now()),
+    );
+    if (queued.length === 0)
+      throw new EngineError(
+        'invalid_request',
+        409,
+        `message ${retry[1]} is not failed or dead (only those can be retried)`,
+      );
     engine.outbox.wake();
     return jsonReply(200, { queued });
   }
   const cancel = /^\/admin\/scheduled\/([\w-]+)\/cancel$/.exec(path);
   if (cancel && method === 'POST') {
-    const canceled = await engine.connections.inWriteTransaction((store) => cancelScheduled(store.sql, cancel[1]!, Date.now()));
-    if (!canceled) throw new EngineError('invalid_request', 409, `scheduled call ${cancel[1]} is not pending (only pending calls can be canceled)`);
+    const canceled = await engine.connections.inWriteTransaction((store) =>
+      cancelScheduled(store.sql, cancel[1]!, Date.now()),
+    );
+    if (!canceled)
+      throw new EngineError(
+        'invalid_request',
+        409,
+        `scheduled call ${cancel[1]} is not pending (only pending calls can be canceled)`,
+      );
     return jsonReply(200, { canceled: cancel[1] });
   }
   if (path === '/admin/data' && method === 'GET') return jsonReply(200, { tables: await tableCounts(engine) });
   const table = /^\/admin\/data\/(\w+)$/.exec(path);
-  if (table && method === 'GET') return jsonReply(200, await asUserError(() => documentsPage(engine, table[1]!, params)));
+  if (table && method === 'GET')
+    return jsonReply(200, await asUserError(() => documentsPage(engine, table[1]!, params)));
   if (table && method === 'POST') {
     tableOf(engine, table[1]!);
     const fields = documentOf(await jsonBody(request, path), path);
-    const id = await asUserError(() => engine.runInMutation('dashboard:insert', ADMIN, (ctx) => ctx.db.insert(table[1]!, fields)));
+    const id = await asUserError(() =>
+      engine.runInMutation('dashboard:insert', ADMIN, (ctx) => ctx.db.insert(table[1]!, fields)),
+    );
     return jsonReply(200, { id });
   }
   const exported = /^\/admin\/data\/(\w+)\/export$/.exec(path);
@@ -189,10 +263,19 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
       [exported[1]],
     );
     // One document a line, as the client sees it (stored values are already in wire form).
-    const lines = rows.map((row) => JSON.stringify({ _id: row.id, _creationTime: row.creation_time, ...JSON.parse(row.doc) }));
+    const lines = rows.map((row) =>
+      JSON.stringify({ _id: row.id, _creationTime: row.creation_time, ...JSON.parse(row.doc) }),
+    );
     return {
       status: 200,
-      headers: ['content-type', 'application/x-ndjson; charset=utf-8', 'content-disposition', `attachment; filename="${exported[1]}.jsonl"`, 'cache-control', 'no-store'],
+      headers: [
+        'content-type',
+        'application/x-ndjson; charset=utf-8',
+        'content-disposition',
+        `attachment; filename="${exported[1]}.jsonl"`,
+        'cache-control',
+        'no-store',
+      ],
       body: lines.length ? `${lines.join('\n')}\n` : '',
     };
   }
@@ -203,8 +286,14 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
     await asUserError(() =>
       engine.runInMutation('dashboard:write', ADMIN, async (ctx) => {
         const existing = await ctx.db.get(one[2]!);
-        const where = existing ? await engine.connections.autoCommit.sql.get<{ tbl: string }>('SELECT tbl FROM _valet_documents WHERE id = ?', [one[2]]) : undefined;
-        if (!existing || where?.tbl !== one[1]) throw new EngineError('not_found', 404, `document ${one[2]} is not in ${one[1]} (deleted meanwhile?)`);
+        const where = existing
+          ? await engine.connections.autoCommit.sql.get<{ tbl: string }>(
+              'SELECT tbl FROM _valet_documents WHERE id = ?',
+              [one[2]],
+            )
+          : undefined;
+        if (!existing || where?.tbl !== one[1])
+          throw new EngineError('not_found', 404, `document ${one[2]} is not in ${one[1]} (deleted meanwhile?)`);
         if (fields) await ctx.db.replace(one[2]!, fields);
         else await ctx.db.delete(one[2]!);
       }),

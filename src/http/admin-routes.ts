@@ -22,22 +22,41 @@ function limitParam(params: URLSearchParams): number {
   if (text === null) return 50;
   const limit = Number(text);
   if (!/^\d+$/.test(text) || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
-    throw new EngineError('invalid_request', 400, `limit must be an integer from 1 to ${MAX_LIMIT}, got ${JSON.stringify(text)}`);
+    throw new EngineError(
+      'invalid_request',
+      400,
+      `limit must be an integer from 1 to ${MAX_LIMIT}, got ${JSON.stringify(text)}`,
+    );
   }
   return limit;
 }
 
-function statusParam<T extends string>(params: URLSearchParams, valid: (value: string) => value is T, all: readonly string[], name = 'status'): T | undefined {
+function statusParam<T extends string>(
+  params: URLSearchParams,
+  valid: (value: string) => value is T,
+  all: readonly string[],
+  name = 'status',
+): T | undefined {
   const value = params.get(name);
   if (value === null) return undefined;
-  if (!valid(value)) throw new EngineError('invalid_request', 400, `${name} must be one of ${all.join(', ')}, got ${JSON.stringify(value)}`);
+  if (!valid(value))
+    throw new EngineError(
+      'invalid_request',
+      400,
+      `${name} must be one of ${all.join(', ')}, got ${JSON.stringify(value)}`,
+    );
   return value;
 }
 
 /** Parameters and path segments are compared with stored text: the text rule, as for call args. */
 function refuseUnstorableText(url: URL): void {
   for (const [name, value] of url.searchParams) {
-    if (!isStorableText(name) || !isStorableText(value)) throw new EngineError('invalid_request', 400, `query parameter ${JSON.stringify(name)} ${textProblem(isStorableText(name) ? value : name)}`);
+    if (!isStorableText(name) || !isStorableText(value))
+      throw new EngineError(
+        'invalid_request',
+        400,
+        `query parameter ${JSON.stringify(name)} ${textProblem(isStorableText(name) ? value : name)}`,
+      );
   }
   let path: string;
   try {
@@ -49,7 +68,8 @@ function refuseUnstorableText(url: URL): void {
 }
 
 export async function routeAdmin(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
-  if (!isAdminRequest(context, request)) throw new EngineError('admin_key_invalid', 401, 'admin endpoints need X-Valet-Admin-Key (see .valet/admin-key)');
+  if (!isAdminRequest(context, request))
+    throw new EngineError('admin_key_invalid', 401, 'admin endpoints need X-Valet-Admin-Key (see .valet/admin-key)');
   const url = new URL(request.url, 'http://localhost');
   const params = url.searchParams;
   const path = url.pathname;
@@ -60,10 +80,20 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
     if (request.method !== 'POST') throw new EngineError('method_not_allowed', 405, 'use POST for /admin/cron/trigger');
     requireJson(request.headers['content-type'], path);
     const { job } = parseJsonBody((await request.readBody()).toString('utf8'), path);
-    if (typeof job !== 'string' || job === '') throw new EngineError('invalid_request', 400, '/admin/cron/trigger: give { "job": "<job name>" }');
+    if (typeof job !== 'string' || job === '')
+      throw new EngineError('invalid_request', 400, '/admin/cron/trigger: give { "job": "<job name>" }');
     const crons = engineOf(context).crons;
     if (!crons.jobs().some((entry) => entry.job.name === job)) {
-      throw new EngineError('not_found', 404, `no cron job "${job}" (jobs: ${crons.jobs().map((entry) => entry.job.name).join(', ') || 'none'})`);
+      throw new EngineError(
+        'not_found',
+        404,
+        `no cron job "${job}" (jobs: ${
+          crons
+            .jobs()
+            .map((entry) => entry.job.name)
+            .join(', ') || 'none'
+        })`,
+      );
     }
     return jsonReply(200, await crons.trigger(job));
   }
@@ -72,8 +102,20 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   if (path === '/admin/invocations') {
     const status = statusParam(params, isInvocationStatus, INVOCATION_STATUSES);
     const since = params.get('since');
-    if (since !== null && !/^\d+$/.test(since)) throw new EngineError('invalid_request', 400, `since must be a time in ms since the epoch, got ${JSON.stringify(since)}`);
-    return jsonReply(200, { invocations: await listInvocations(db, { function: params.get('function') ?? undefined, status, since: since === null ? undefined : Number(since), limit: limitParam(params) }) });
+    if (since !== null && !/^\d+$/.test(since))
+      throw new EngineError(
+        'invalid_request',
+        400,
+        `since must be a time in ms since the epoch, got ${JSON.stringify(since)}`,
+      );
+    return jsonReply(200, {
+      invocations: await listInvocations(db, {
+        function: params.get('function') ?? undefined,
+        status,
+        since: since === null ? undefined : Number(since),
+        limit: limitParam(params),
+      }),
+    });
   }
   if (path === '/admin/outbox') {
     const status = statusParam(params, isOutboxStatus, OUTBOX_STATUSES);
@@ -82,8 +124,17 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
     // `emails` is kept for clients written before push existed; `messages` is the same list.
     return jsonReply(200, { messages, emails: messages });
   }
-  if (path === '/admin/push/subscriptions') return jsonReply(200, { subscriptions: await listPushSubscriptions(db, { userId: params.get('user') ?? undefined, limit: limitParam(params) }) });
-  if (path === '/admin/cron/runs') return jsonReply(200, { runs: await listCronRuns(db, { job: params.get('job') ?? undefined, limit: limitParam(params) }) });
+  if (path === '/admin/push/subscriptions')
+    return jsonReply(200, {
+      subscriptions: await listPushSubscriptions(db, {
+        userId: params.get('user') ?? undefined,
+        limit: limitParam(params),
+      }),
+    });
+  if (path === '/admin/cron/runs')
+    return jsonReply(200, {
+      runs: await listCronRuns(db, { job: params.get('job') ?? undefined, limit: limitParam(params) }),
+    });
   if (path === '/admin/scheduled') {
     const status = statusParam(params, isScheduledStatus, SCHEDULED_STATUSES);
     return jsonReply(200, { scheduled: await listScheduled(db, { status, limit: limitParam(params) }) });

@@ -20,7 +20,8 @@ export function isAdminRequest(context: HttpContext, request: HttpRequest): bool
 async function invokerFor(context: HttpContext, request: HttpRequest) {
   const adminKey = request.headers['x-valet-admin-key'];
   if (typeof adminKey === 'string') {
-    if (!sameSecret(adminKey, context.adminKey)) throw new EngineError('admin_key_invalid', 401, "the admin key is not this server's (see .valet/admin-key)");
+    if (!sameSecret(adminKey, context.adminKey))
+      throw new EngineError('admin_key_invalid', 401, "the admin key is not this server's (see .valet/admin-key)");
     const invoker = parseActAs(request.headers['x-valet-as'] as string | undefined);
     if (!invoker) throw new EngineError('invalid_request', 400, `X-Valet-As must be ${ACT_AS_SYNTAX}`);
     return { invoker, external: false, admin: true };
@@ -52,6 +53,7 @@ export async function handleDevToken(context: HttpContext, request: HttpRequest)
   if (request.method !== 'POST') throw new EngineError('method_not_allowed', 405, 'use POST for /api/dev/token');
   requireJson(request.headers['content-type'], '/api/dev/token');
   const { userId } = parseJsonBody((await request.readBody()).toString('utf8'), '/api/dev/token');
-  if (typeof userId !== 'string' || !USER_ID.test(userId)) throw new EngineError('invalid_request', 400, 'userId must be 1 to 64 letters, digits or ._@+-');
+  if (typeof userId !== 'string' || !USER_ID.test(userId))
+    throw new EngineError('invalid_request', 400, 'userId must be 1 to 64 letters, digits or ._@+-');
   return jsonReply(200, { token: await context.devToken!(userId) });
 }

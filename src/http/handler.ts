@@ -25,7 +25,18 @@ function corsHeaders(origin: string): string[] {
 }
 
 function preflight(origin: string | undefined): HttpReply {
-  const headers = origin === undefined ? [] : [...corsHeaders(origin), 'access-control-allow-headers', ALLOW_HEADERS, 'access-control-allow-methods', 'GET, POST, OPTIONS', 'access-control-max-age', '600'];
+  const headers =
+    origin === undefined
+      ? []
+      : [
+          ...corsHeaders(origin),
+          'access-control-allow-headers',
+          ALLOW_HEADERS,
+          'access-control-allow-methods',
+          'GET, POST, OPTIONS',
+          'access-control-max-age',
+          '600',
+        ];
   return { status: 204, headers, body: '' };
 }
 
@@ -39,7 +50,8 @@ async function route(context: HttpContext, request: HttpRequest): Promise<HttpRe
   if (CALL_KINDS.has(kind)) return handleCall(context, kind as FunctionKind, request);
   if (pathname === '/api/dev/token' && context.devToken) return handleDevToken(context, request);
   // Public by nature: browsers subscribe to push with it.
-  if (pathname === '/api/push/public-key' && context.vapidPublicKey) return jsonReply(200, { publicKey: context.vapidPublicKey });
+  if (pathname === '/api/push/public-key' && context.vapidPublicKey)
+    return jsonReply(200, { publicKey: context.vapidPublicKey });
   if (pathname.startsWith('/admin/')) return routeAdmin(context, request);
   throw new EngineError('not_found', 404, `nothing at ${pathname}`);
 }
@@ -50,17 +62,20 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
     // Health says "this process is up" to load balancers, which use whatever name they like.
     if (pathname === '/api/health') return jsonReply(200, { ok: true });
     if (pathname === '/api/ready') return await readiness(context);
-    if (!isHostAllowed(context.policy, headers.host)) throw new EngineError('host_not_allowed', 403, hostRefusal(headers.host));
+    if (!isHostAllowed(context.policy, headers.host))
+      throw new EngineError('host_not_allowed', 403, hostRefusal(headers.host));
     const origin = headers.origin;
     if (pathname === '/_dashboard' || pathname.startsWith('/_dashboard/')) {
       // Only the server's own pages: no CORS, ever.
-      if (origin !== undefined && !isOwnOrigin(origin, headers.host)) throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
+      if (origin !== undefined && !isOwnOrigin(origin, headers.host))
+        throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
       return await routeDashboard(context, request);
     }
     if (pathname === '/http' || pathname.startsWith('/http/')) {
       // A route of the app's own for OPTIONS answers its preflight; otherwise the default does.
       if (request.method === 'OPTIONS' && !hasAppRoute(context, 'OPTIONS', pathname)) {
-        if (origin !== undefined && !isOriginAllowed(context.policy, origin, headers.host)) throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
+        if (origin !== undefined && !isOriginAllowed(context.policy, origin, headers.host))
+          throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
         return preflight(origin);
       }
       return await serveAppRoute(context, request);
@@ -78,7 +93,9 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
   } catch (error) {
     const dashboardPath = pathname === '/_dashboard' || pathname.startsWith('/_dashboard/');
     if (error instanceof EngineError) return dashboardPath ? withSecurity(errorReply(error)) : errorReply(error);
-    (context.log ?? defaultLog)(`valet: failed to handle ${request.method} ${pathname}: ${(error as Error)?.stack ?? String(error)}`);
+    (context.log ?? defaultLog)(
+      `valet: failed to handle ${request.method} ${pathname}: ${(error as Error)?.stack ?? String(error)}`,
+    );
     return errorReply(new EngineError('internal_error', 500, 'the server failed to handle the request'));
   }
 }
@@ -97,7 +114,13 @@ export function createRequestListener(context: HttpContext) {
     const url = req.url ?? '/';
     // A stream, not a reply: it stays open while the page does.
     if (context.dashboard && pathOf(url) === '/_dashboard/api/events') return serveDashboardEvents(context, req, res);
-    const request: HttpRequest = { method: req.method ?? 'GET', url, pathname: pathOf(url), headers: req.headers, readBody: () => readNodeBody(req, limit) };
+    const request: HttpRequest = {
+      method: req.method ?? 'GET',
+      url,
+      pathname: pathOf(url),
+      headers: req.headers,
+      readBody: () => readNodeBody(req, limit),
+    };
     void handleRequest(context, request).then((reply) => {
       if (res.headersSent || res.destroyed) return;
       // A refused oversized body may still be arriving, or the server is shutting down: close the
@@ -110,7 +133,11 @@ export function createRequestListener(context: HttpContext) {
 }
 
 /** Serves a web Request in-process, without a port: how tests call the routes. */
-export async function requestInProcess(context: HttpContext, input: string | Request, init?: RequestInit): Promise<Response> {
+export async function requestInProcess(
+  context: HttpContext,
+  input: string | Request,
+  init?: RequestInit,
+): Promise<Response> {
   const request = typeof input === 'string' ? new Request(new URL(input, 'http://127.0.0.1'), init) : input;
   const url = new URL(request.url);
   const headers: Record<string, string> = {};

@@ -29,5 +29,10 @@ export async function readiness(context: HttpContext): Promise<HttpReply> {
   }
   if (!engine.workersRunning) return notReady('background work is starting');
   // lostClaims: work this instance lost to another while it ran it (a pause past the TTL, a partition).
-  return jsonReply(200, { ready: true, instance: engine.instance?.id ?? null, database: engine.connections.backend, lostClaims: engine.lostClaims });
+  return jsonReply(200, {
+    ready: true,
+    instance: engine.instance?.id ?? null,
+    database: engine.connections.backend,
+    lostClaims: engine.lostClaims,
+  });
 }

@@ -24,7 +24,11 @@ export function engineOf(context: HttpContext): Engine {
 /** JSON bodies only, for endpoints a page must not reach with a "simple" (unpreflighted) request. */
 export function requireJson(contentType: string | undefined, path: string): void {
   if (!/^application\/json\s*(;|$)/i.test(contentType ?? '')) {
-    throw new EngineError('unsupported_media_type', 415, `${path} takes a JSON body: send Content-Type: application/json`);
+    throw new EngineError(
+      'unsupported_media_type',
+      415,
+      `${path} takes a JSON body: send Content-Type: application/json`,
+    );
   }
 }
 
@@ -36,6 +40,7 @@ export function parseJsonBody(text: string, path: string): Record<string, unknow
   } catch {
     throw new EngineError('invalid_request', 400, `${path}: the body is not valid JSON`);
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new EngineError('invalid_request', 400, `${path}: the body must be a JSON object`);
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    throw new EngineError('invalid_request', 400, `${path}: the body must be a JSON object`);
   return body as Record<string, unknown>;
 }

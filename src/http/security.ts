@@ -44,7 +44,10 @@ export function hostnameOf(hostHeader: string): string | null {
 }
 
 function matchesHostRule(name: string, rule: string): boolean {
-  const normalized = rule.trim().toLowerCase().replace(/^\[|\]$/g, '');
+  const normalized = rule
+    .trim()
+    .toLowerCase()
+    .replace(/^\[|\]$/g, '');
   if (normalized === '*') return true;
   if (normalized.startsWith('.')) return name === normalized.slice(1) || name.endsWith(normalized);
   return name === normalized;
@@ -66,7 +69,9 @@ export function hostRefusal(hostHeader: string | undefined): string {
 }
 
 function isLocalOrigin(url: URL): boolean {
-  return (url.protocol === 'http:' || url.protocol === 'https:') && LOCAL_NAMES.has(url.hostname.replace(/^\[|\]$/g, ''));
+  return (
+    (url.protocol === 'http:' || url.protocol === 'https:') && LOCAL_NAMES.has(url.hostname.replace(/^\[|\]$/g, ''))
+  );
 }
 
 /** The origin of the server itself as the request addressed it (for same-origin pages such as the dashboard). */
@@ -78,7 +83,11 @@ function isSameOrigin(origin: URL, hostHeader: string | undefined): boolean {
  * Whether a browser on `origin` may call this server. No Origin header (curl, servers, Node
  * clients) is not a browser page and is allowed; `null` (sandboxed frames, file://) is not.
  */
-export function isOriginAllowed(policy: AccessPolicy, origin: string | undefined, hostHeader: string | undefined): boolean {
+export function isOriginAllowed(
+  policy: AccessPolicy,
+  origin: string | undefined,
+  hostHeader: string | undefined,
+): boolean {
   if (origin === undefined) return true;
   let url: URL;
   try {
@@ -108,12 +117,23 @@ export function originRefusal(origin: string, mode: ServerMode): string {
 }
 
 /** Reads the policy's configurable parts from the environment and flags. */
-export function accessPolicyFrom(mode: ServerMode, bindHost: string, env: NodeJS.ProcessEnv, flags: { allowedHosts?: string[]; corsOrigins?: string[] } = {}): AccessPolicy {
-  const list = (value: string | undefined) => (value ?? '').split(',').map((item) => item.trim()).filter(Boolean);
+export function accessPolicyFrom(
+  mode: ServerMode,
+  bindHost: string,
+  env: NodeJS.ProcessEnv,
+  flags: { allowedHosts?: string[]; corsOrigins?: string[] } = {},
+): AccessPolicy {
+  const list = (value: string | undefined) =>
+    (value ?? '')
+      .split(',')
+      .map((item) => item.trim())
+      .filter(Boolean);
   return {
     mode,
     bindHost,
     allowedHosts: [...list(env.VALET_ALLOWED_HOSTS), ...(flags.allowedHosts ?? [])],
-    corsOrigins: [...list(env.VALET_CORS_ORIGINS), ...(flags.corsOrigins ?? [])].map((origin) => (origin === '*' ? origin : origin.replace(/\/+$/, ''))),
+    corsOrigins: [...list(env.VALET_CORS_ORIGINS), ...(flags.corsOrigins ?? [])].map((origin) =>
+      origin === '*' ? origin : origin.replace(/\/+$/, ''),
+    ),
   };
 }

@@ -74,7 +74,11 @@ class Session implements Subscriber {
 
   /** One message per flush; each result's JSON was made once by the hub for all its subscribers. */
   deliver(updates: QueryUpdate[]): void {
-    this.sendText(updates.length === 1 ? updateJson(updates[0]!) : `{"type":"updates","updates":[${updates.map(updateJson).join(',')}]}`);
+    this.sendText(
+      updates.length === 1
+        ? updateJson(updates[0]!)
+        : `{"type":"updates","updates":[${updates.map(updateJson).join(',')}]}`,
+    );
   }
 
   /**
@@ -91,7 +95,8 @@ class Session implements Subscriber {
 
   enqueue(work: () => Promise<void>): void {
     this.chain = this.chain.then(work).catch((error: unknown) => {
-      if (!(error instanceof EngineError) && !storageFaultOf(error)) this.log(`sync: a message failed: ${(error as Error)?.stack ?? String(error)}`);
+      if (!(error instanceof EngineError) && !storageFaultOf(error))
+        this.log(`sync: a message failed: ${(error as Error)?.stack ?? String(error)}`);
       this.send({ type: 'error', error: errorBodyOf(error) });
     });
   }
@@ -113,7 +118,11 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
   const maxSubscriptions = options.maxSubscriptions ?? DEFAULT_MAX_SUBSCRIPTIONS;
   const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   const log = context.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const notReady = (): CallResponse => ({ status: 503, body: { code: 'app_not_ready', message: context.notReadyReason ?? 'the app is not built yet' }, headers: {} });
+  const notReady = (): CallResponse => ({
+    status: 503,
+    body: { code: 'app_not_ready', message: context.notReadyReason ?? 'the app is not built yet' },
+    headers: {},
+  });
   const hub = new SubscriptionHub(() => context.engine, notReady, log);
   const forget = (session: Session) => {
     sessions.delete(session);
@@ -135,7 +144,10 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
   async function welcome(session: Session): Promise<void> {
     if (!context.engine || !session.clientId) return;
     session.welcomed = true;
-    session.send({ type: 'welcome', lastSeq: await lastSeq(context.engine.connections.autoCommit.sql, session.clientId, principalOf(session.invoker)) });
+    session.send({
+      type: 'welcome',
+      lastSeq: await lastSeq(context.engine.connections.autoCommit.sql, session.clientId, principalOf(session.invoker)),
+    });
   }
 
   async function handle(session: Session, message: ClientMessage): Promise<void> {
@@ -155,7 +167,10 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
       case 'subscribe': {
         const id = String(message.id);
         if (hub.subscriptionCount(session) >= maxSubscriptions && !hub.holds(session, id)) {
-          const error = { code: 'too_many_subscriptions', message: `this connection already holds ${maxSubscriptions} live queries: unsubscribe from some first (the server's VALET_MAX_SUBSCRIPTIONS_PER_SOCKET)` };
+          const error = {
+            code: 'too_many_subscriptions',
+            message: `this connection already holds ${maxSubscriptions} live queries: unsubscribe from some first (the server's VALET_MAX_SUBSCRIPTIONS_PER_SOCKET)`,
+          };
           return session.send({ type: 'update', id, error });
         }
         return hub.subscribe(session, id, String(message.path), message.args ?? {});
@@ -163,7 +178,13 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
       case 'unsubscribe':
         return hub.unsubscribe(session, String(message.id));
       case 'mutation': {
-        if (!session.clientId) return session.send({ type: 'mutationResult', seq: message.seq, status: 400, error: { code: 'invalid_request', message: 'say hello with a clientId first' } });
+        if (!session.clientId)
+          return session.send({
+            type: 'mutationResult',
+            seq: message.seq,
+            status: 400,
+            error: { code: 'invalid_request', message: 'say hello with a clientId first' },
+          });
         const response = context.engine
           ? await context.engine.call({
               kind: 'mutation',
@@ -176,12 +197,21 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
           : notReady();
         // Updates this write caused go out first: when the promise resolves, queries show it.
         await hub.settled();
-        const result = response.status === 200 ? { value: (response.body as { value: unknown }).value } : { error: response.body as ErrorBody };
+        const result =
+          response.status === 200
+            ? { value: (response.body as { value: unknown }).value }
+            : { error: response.body as ErrorBody };
         session.send({ type: 'mutationResult', seq: message.seq, status: response.status, ...result });
         return;
       }
       default:
-        session.send({ type: 'error', error: { code: 'invalid_request', message: `unknown message type ${JSON.stringify((message as { type?: unknown })?.type)}` } });
+        session.send({
+          type: 'error',
+          error: {
+            code: 'invalid_request',
+            message: `unknown message type ${JSON.stringify((message as { type?: unknown })?.type)}`,
+          },
+        });
     }
   }
 
@@ -224,15 +254,23 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
 
   const refuse = (socket: Duplex, status: number, body: ErrorBody) => {
     const text = JSON.stringify(body);
-    socket.end(`HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`);
+    socket.end(
+      `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+    );
   };
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
-    if ((request.url ?? '').split('?')[0] !== '/api/sync') return refuse(socket, 404, { code: 'not_found', message: 'WebSocket connections go to /api/sync' });
+    if ((request.url ?? '').split('?')[0] !== '/api/sync')
+      return refuse(socket, 404, { code: 'not_found', message: 'WebSocket connections go to /api/sync' });
     const { host, origin } = request.headers;
-    if (!isHostAllowed(context.policy, host)) return refuse(socket, 403, { code: 'host_not_allowed', message: hostRefusal(host) });
-    if (!isOriginAllowed(context.policy, origin, host)) return refuse(socket, 403, { code: 'origin_not_allowed', message: originRefusal(origin ?? '', context.policy.mode) });
+    if (!isHostAllowed(context.policy, host))
+      return refuse(socket, 403, { code: 'host_not_allowed', message: hostRefusal(host) });
+    if (!isOriginAllowed(context.policy, origin, host))
+      return refuse(socket, 403, {
+        code: 'origin_not_allowed',
+        message: originRefusal(origin ?? '', context.policy.mode),
+      });
     sockets.handleUpgrade(request, socket, head, (ws) => sockets.emit('connection', ws, request));
   };
   server.on('upgrade', onUpgrade);

@@ -19,7 +19,17 @@ import { lockfileFor, lockfilesAbove } from './build-lockfile.js';
 /** What server.mjs loads from node_modules: native, or with optional natives esbuild cannot bundle. */
 const RUNTIME_PACKAGES = ['better-sqlite3', 'pg'];
 /** Never needed at run time (only reachable from code a build folder does not run). commander is bundled: server.mjs parses its flags with it. */
-const NOT_AT_RUNTIME = ['esbuild', 'typescript', 'ts-morph', 'oxc-parser', 'chokidar', 'prompts', 'pg-native', 'bufferutil', 'utf-8-validate'];
+const NOT_AT_RUNTIME = [
+  'esbuild',
+  'typescript',
+  'ts-morph',
+  'oxc-parser',
+  'chokidar',
+  'prompts',
+  'pg-native',
+  'bufferutil',
+  'utf-8-validate',
+];
 
 export interface BuildResult {
   outDir: string;
@@ -29,11 +39,14 @@ export interface BuildResult {
 }
 
 function prepareOutDir(outDir: string, appDir: string): void {
-  if (resolve(outDir) === resolve(appDir) || resolve(appDir).startsWith(`${resolve(outDir)}/`)) throw new UserError(`--out ${outDir} would overwrite the app itself: choose another folder`);
+  if (resolve(outDir) === resolve(appDir) || resolve(appDir).startsWith(`${resolve(outDir)}/`))
+    throw new UserError(`--out ${outDir} would overwrite the app itself: choose another folder`);
   if (existsSync(outDir) && readdirSync(outDir).length > 0) {
-    if (!existsSync(join(outDir, BUILD_MANIFEST))) throw new UserError(`${outDir} exists and is not a previous Valet build: choose an empty or new folder`);
+    if (!existsSync(join(outDir, BUILD_MANIFEST)))
+      throw new UserError(`${outDir} exists and is not a previous Valet build: choose an empty or new folder`);
     // A previous build: replaced, but the server's own state (.valet/, node_modules) is kept.
-    for (const name of [BUILD_BUNDLE, BUILD_MANIFEST, 'server.mjs', 'package.json', 'package-lock.json']) rmSync(join(outDir, name), { force: true });
+    for (const name of [BUILD_BUNDLE, BUILD_MANIFEST, 'server.mjs', 'package.json', 'package-lock.json'])
+      rmSync(join(outDir, name), { force: true });
   }
   mkdirSync(outDir, { recursive: true });
 }
@@ -49,7 +62,9 @@ async function bundleServer(outFile: string): Promise<void> {
     target: 'node20',
     external: [...RUNTIME_PACKAGES, ...NOT_AT_RUNTIME],
     // CommonJS dependencies bundled into an ES module still call require() for Node's built-ins.
-    banner: { js: "import { createRequire as __valetCreateRequire } from 'node:module';\nconst require = __valetCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __valetCreateRequire } from 'node:module';\nconst require = __valetCreateRequire(import.meta.url);",
+    },
     legalComments: 'none',
     logLevel: 'silent',
   });
@@ -69,19 +84,45 @@ export async function buildApp(appDir: string, outDir: string): Promise<BuildRes
     await builder.dispose();
   }
   // Loaded once here: a module that throws at import time fails the build, not the deploy.
-  const registry = buildRegistry(evaluateBundle({ code, moduleFiles: new Map(Object.entries(modules)), inputs: [] }, appDir, new BundleMaps(appDir)));
+  const registry = buildRegistry(
+    evaluateBundle({ code, moduleFiles: new Map(Object.entries(modules)), inputs: [] }, appDir, new BundleMaps(appDir)),
+  );
   const valet = packageJson();
-  const manifest: BuildManifest = { valet: valet.version, builtAt: new Date().toISOString(), functions: [...registry.functions.keys()].sort(), modules };
+  const manifest: BuildManifest = {
+    valet: valet.version,
+    builtAt: new Date().toISOString(),
+    functions: [...registry.functions.keys()].sort(),
+    modules,
+  };
   writeFileSync(join(outDir, BUILD_BUNDLE), code);
   writeFileSync(join(outDir, BUILD_MANIFEST), `${JSON.stringify(manifest, null, 2)}\n`);
   await bundleServer(join(outDir, 'server.mjs'));
 
-  const appManifest = existsSync(join(appDir, 'package.json')) ? (JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { name?: string }) : {};
+  const appManifest = existsSync(join(appDir, 'package.json'))
+    ? (JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { name?: string })
+    : {};
   const name = `${(appManifest.name ?? basename(resolve(appDir))).replace(/^@[^/]+\//, '')}-server`;
   const dependencies = Object.fromEntries(RUNTIME_PACKAGES.map((dep) => [dep, valet.dependencies![dep]!]));
-  const pkg = { name, version: '1.0.0', private: true, type: 'module', description: `The ${appManifest.name ?? 'app'} Valet server, built by valet build ${valet.version}`, engines: { node: '>=20' }, scripts: { start: 'node server.mjs' }, dependencies };
+  const pkg = {
+    name,
+    version: '1.0.0',
+    private: true,
+    type: 'module',
+    description: `The ${appManifest.name ?? 'app'} Valet server, built by valet build ${valet.version}`,
+    engines: { node: '>=20' },
+    scripts: { start: 'node server.mjs' },
+    dependencies,
+  };
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
-  const lock = lockfileFor(name, dependencies, [...lockfilesAbove(appDir), join(PACKAGE_ROOT, 'package-lock.json')].filter(existsSync));
+  const lock = lockfileFor(
+    name,
+    dependencies,
+    [...lockfilesAbove(appDir), join(PACKAGE_ROOT, 'package-lock.json')].filter(existsSync),
+  );
   if (lock) writeFileSync(join(outDir, 'package-lock.json'), `${JSON.stringify(lock, null, 2)}\n`);
-  return { outDir: relative(process.cwd(), outDir) || '.', functions: manifest.functions.length, locked: lock !== null };
+  return {
+    outDir: relative(process.cwd(), outDir) || '.',
+    functions: manifest.functions.length,
+    locked: lock !== null,
+  };
 }

@@ -58,9 +58,17 @@ export function lockfileFor(name: string, dependencies: Record<string, string>, 
       let newKey = top;
       if (out[top] && out[top]!.version !== entry.version) newKey = `${newParent}/node_modules/${depName}`;
       if (out[newKey]) return true;
-      const { dev: _dev, devOptional: _devOptional, peer: _peer, ...kept } = entry as LockEntry & { dev?: boolean; devOptional?: boolean; peer?: boolean };
+      const {
+        dev: _dev,
+        devOptional: _devOptional,
+        peer: _peer,
+        ...kept
+      } = entry as LockEntry & { dev?: boolean; devOptional?: boolean; peer?: boolean };
       out[newKey] = kept;
-      for (const [child, optional] of [...Object.keys(entry.dependencies ?? {}).map((d) => [d, false] as const), ...Object.keys(entry.optionalDependencies ?? {}).map((d) => [d, true] as const)]) {
+      for (const [child, optional] of [
+        ...Object.keys(entry.dependencies ?? {}).map((d) => [d, false] as const),
+        ...Object.keys(entry.optionalDependencies ?? {}).map((d) => [d, true] as const),
+      ]) {
         const childKey = resolveKey(packages, oldKey, child);
         if (!childKey) {
           if (optional) continue;

@@ -17,7 +17,8 @@ export type { CronJobInfo };
 
 async function readLastRuns(appDir: string): Promise<LastRuns> {
   const target = databaseTargetOf(appDir);
-  if (target.backend === 'sqlite' && !existsSync(target.database)) return { runs: new Map(), ticks: new Map<string, number>() };
+  if (target.backend === 'sqlite' && !existsSync(target.database))
+    return { runs: new Map(), ticks: new Map<string, number>() };
   return withAppDatabase(appDir, ({ sql }) => lastRunsAndTicks(sql));
 }
 
@@ -28,17 +29,31 @@ export async function listCronJobs(appDir: string, now = Date.now()): Promise<Cr
   return describeJobs(registry.crons, await readLastRuns(appDir), now);
 }
 
-export async function triggerCronJob(appDir: string, name: string): Promise<{ runId: string; via: 'server' | 'in-process' }> {
+export async function triggerCronJob(
+  appDir: string,
+  name: string,
+): Promise<{ runId: string; via: 'server' | 'in-process' }> {
   return throughServerOrInProcess(appDir, {
     async viaServer(server) {
-      const response = await server.fetch('/admin/cron/trigger', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ job: name }) });
+      const response = await server.fetch('/admin/cron/trigger', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ job: name }),
+      });
       const body = (await response.json()) as { runId?: string; message?: string };
       if (!response.ok) throw new UserError(body.message ?? `the server answered ${response.status}`);
       return { runId: body.runId! };
     },
     async inProcess(engine) {
       if (!engine.crons.jobs().some((entry) => entry.job.name === name)) {
-        throw new UserError(`no cron job "${name}" (jobs: ${engine.crons.jobs().map((entry) => entry.job.name).join(', ') || 'none'})`);
+        throw new UserError(
+          `no cron job "${name}" (jobs: ${
+            engine.crons
+              .jobs()
+              .map((entry) => entry.job.name)
+              .join(', ') || 'none'
+          })`,
+        );
       }
       return engine.crons.trigger(name);
     },

@@ -40,7 +40,10 @@ async function exportDocuments(sql: SqlExecutor, stream: Writable, tables: Recor
     );
     for (const row of rows) {
       // The stored JSON goes out as it is: nothing is decoded and re-encoded on the way.
-      await write(stream, `{"table":${JSON.stringify(row.tbl)},"_id":${JSON.stringify(row.id)},"_creationTime":${row.creation_time},"doc":${row.doc}}`);
+      await write(
+        stream,
+        `{"table":${JSON.stringify(row.tbl)},"_id":${JSON.stringify(row.id)},"_creationTime":${row.creation_time},"doc":${row.doc}}`,
+      );
       tables[row.tbl] = (tables[row.tbl] ?? 0) + 1;
       count++;
     }
@@ -68,7 +71,13 @@ export async function exportData(appDir: string, options: ExportOptions = {}): P
     const gzip = options.out?.endsWith('.gz') ? createGzip() : null;
     if (gzip && file) gzip.pipe(file);
     const stream: Writable = gzip ?? file ?? process.stdout;
-    const header: ArchiveHeader = { format: ARCHIVE_FORMAT, version: ARCHIVE_VERSION, exportedAt: new Date().toISOString(), source: sql.dialect.name, systemTables: options.systemTables ?? false };
+    const header: ArchiveHeader = {
+      format: ARCHIVE_FORMAT,
+      version: ARCHIVE_VERSION,
+      exportedAt: new Date().toISOString(),
+      source: sql.dialect.name,
+      systemTables: options.systemTables ?? false,
+    };
     await write(stream, JSON.stringify(header));
     const tables: Record<string, number> = {};
     const documents = await exportDocuments(sql, stream, tables);

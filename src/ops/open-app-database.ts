@@ -15,13 +15,19 @@ export async function openAppDatabase(appDir: string, options: { writable?: bool
   const target = databaseTargetOf(appDir);
   // Reading needs a database to read; writing (valet import) creates one.
   if (target.backend === 'sqlite' && !options.writable && !existsSync(target.database)) {
-    throw new UserError(`no database yet at ${relative(process.cwd(), target.database) || target.database}: start the app (valet dev or valet start) or call a function (valet run) first`);
+    throw new UserError(
+      `no database yet at ${relative(process.cwd(), target.database) || target.database}: start the app (valet dev or valet start) or call a function (valet run) first`,
+    );
   }
   return openExecutor(target.database, options);
 }
 
 /** Opens the app's database, runs `work` on it, closes it. */
-export async function withAppDatabase<T>(appDir: string, work: (db: OpenExecutor) => Promise<T>, options: { writable?: boolean } = {}): Promise<T> {
+export async function withAppDatabase<T>(
+  appDir: string,
+  work: (db: OpenExecutor) => Promise<T>,
+  options: { writable?: boolean } = {},
+): Promise<T> {
   const db = await openAppDatabase(appDir, options);
   try {
     return await work(db);

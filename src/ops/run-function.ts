@@ -28,7 +28,17 @@ function kindOf(appDir: string, path: string): FunctionKind {
   const model = analyseApp(appDir);
   const all = model.modules.flatMap((m) => m.functions.map((f) => ({ path: `${m.path}:${f.name}`, kind: f.kind })));
   const found = all.find((f) => f.path === path);
-  if (!found) throw new UserError(`no function ${path} in valet/${all.length ? ` (functions: ${all.slice(0, 12).map((f) => f.path).join(', ')}${all.length > 12 ? ', …' : ''})` : ''}`);
+  if (!found)
+    throw new UserError(
+      `no function ${path} in valet/${
+        all.length
+          ? ` (functions: ${all
+              .slice(0, 12)
+              .map((f) => f.path)
+              .join(', ')}${all.length > 12 ? ', …' : ''})`
+          : ''
+      }`,
+    );
   return found.kind;
 }
 
@@ -40,13 +50,28 @@ export async function runFunction(options: RunOptions): Promise<RunResult> {
     options.appDir,
     {
       async viaServer(server) {
-        const headers: Record<string, string> = { 'content-type': 'application/json', 'x-valet-as': options.as ?? 'system' };
+        const headers: Record<string, string> = {
+          'content-type': 'application/json',
+          'x-valet-as': options.as ?? 'system',
+        };
         if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
-        const response = await server.fetch(`/api/${kind}`, { method: 'POST', headers, body: JSON.stringify({ path: options.path, args: options.args }) });
+        const response = await server.fetch(`/api/${kind}`, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ path: options.path, args: options.args }),
+        });
         return { status: response.status, body: await response.json() };
       },
       async inProcess(engine) {
-        const response = await engine.call({ kind, path: options.path, args: options.args, invoker, external: false, idempotencyKey: options.idempotencyKey ?? null, exposeErrors: true });
+        const response = await engine.call({
+          kind,
+          path: options.path,
+          args: options.args,
+          invoker,
+          external: false,
+          idempotencyKey: options.idempotencyKey ?? null,
+          exposeErrors: true,
+        });
         return { status: response.status, body: response.body };
       },
     },

@@ -25,19 +25,30 @@ export interface AppTarget<T> {
 }
 
 /** The running server of the database this command would touch (VALET_DATABASE_URL, --database, else the app's file). */
-export async function runningServerOf(appDir: string, env: NodeJS.ProcessEnv = process.env): Promise<ServerHandle | null> {
+export async function runningServerOf(
+  appDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<ServerHandle | null> {
   new AppEnv(appDir, 'development', env).apply();
   const record = await findRunningServer(appDir, databaseTargetOf(appDir, env));
   if (!record) return null;
   const adminKey = process.env.VALET_ADMIN_KEY?.trim() || loadOrCreateAdminKey(appDir);
   return {
     url: record.url,
-    fetch: (path, init = {}) => fetch(`${record.url}${path}`, { ...init, headers: { ...(init.headers as Record<string, string>), 'x-valet-admin-key': adminKey } }),
+    fetch: (path, init = {}) =>
+      fetch(`${record.url}${path}`, {
+        ...init,
+        headers: { ...(init.headers as Record<string, string>), 'x-valet-admin-key': adminKey },
+      }),
   };
 }
 
 /** An engine on the app's database, built now; its functions' console output goes to stderr and the log file. */
-export async function withLocalEngine<T>(appDir: string, work: (engine: Engine) => Promise<T>, env: NodeJS.ProcessEnv = process.env): Promise<T> {
+export async function withLocalEngine<T>(
+  appDir: string,
+  work: (engine: Engine) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
   new AppEnv(appDir, 'development', env).apply();
   const maps = new BundleMaps(appDir);
   const modules = await buildAndLoad(appDir, maps);
@@ -47,7 +58,8 @@ export async function withLocalEngine<T>(appDir: string, work: (engine: Engine) 
     env,
     log: (line) => process.stderr.write(`${line}\n`),
     mapStack: (stack) => maps.rewriteStack(stack),
-    describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+    describeError: (error) =>
+      maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
   });
   const restoreConsole = captureLogs(appDir, (entry) => process.stderr.write(`[${entry.function}] ${entry.message}\n`));
   try {
@@ -61,10 +73,17 @@ export async function withLocalEngine<T>(appDir: string, work: (engine: Engine) 
 /** For commands that must not work on a database a server holds (valet import): the reason, as an error. */
 export async function refuseBesideRunningServer(appDir: string, command: string, advice: string): Promise<void> {
   const server = await runningServerOf(appDir);
-  if (server) throw new UserError(`valet ${command}: ${databaseTargetOf(appDir).display} is served by a running Valet server (${server.url}): ${advice}`);
+  if (server)
+    throw new UserError(
+      `valet ${command}: ${databaseTargetOf(appDir).display} is served by a running Valet server (${server.url}): ${advice}`,
+    );
 }
 
-export async function throughServerOrInProcess<T>(appDir: string, target: AppTarget<T>, env?: NodeJS.ProcessEnv): Promise<T & { via: 'server' | 'in-process' }> {
+export async function throughServerOrInProcess<T>(
+  appDir: string,
+  target: AppTarget<T>,
+  env?: NodeJS.ProcessEnv,
+): Promise<T & { via: 'server' | 'in-process' }> {
   const server = await runningServerOf(appDir, env);
   if (server) return { ...(await target.viaServer(server)), via: 'server' };
   return { ...(await withLocalEngine(appDir, target.inProcess, env)), via: 'in-process' };

@@ -18,7 +18,9 @@ function isDirectory(path: string): boolean {
 
 /** Folders of the Valet package that hold valet/ folders without being apps. */
 function isInsideValetPackage(dir: string): boolean {
-  return [join(PACKAGE_ROOT, 'templates'), join(PACKAGE_ROOT, 'test')].some((root) => dir === root || dir.startsWith(root + sep));
+  return [join(PACKAGE_ROOT, 'templates'), join(PACKAGE_ROOT, 'test')].some(
+    (root) => dir === root || dir.startsWith(root + sep),
+  );
 }
 
 export function findAppDir(start = process.cwd(), options: { announce?: boolean } = {}): string {
@@ -27,13 +29,20 @@ export function findAppDir(start = process.cwd(), options: { announce?: boolean 
     const inNodeModules = dir.split(/[\\/]/).includes('node_modules');
     const packageRoot = existsSync(join(dir, 'package.json'));
     // A parent must look like an app, not just hold a folder named valet/.
-    if (!inNodeModules && !isInsideValetPackage(dir) && isDirectory(join(dir, 'valet')) && (dir === from || packageRoot)) {
+    if (
+      !inNodeModules &&
+      !isInsideValetPackage(dir) &&
+      isDirectory(join(dir, 'valet')) &&
+      (dir === from || packageRoot)
+    ) {
       if (dir !== from && options.announce !== false) process.stderr.write(`valet: using the app in ${dir}\n`);
       return dir;
     }
     if (packageRoot || dirname(dir) === dir) {
       const upTo = packageRoot && dir !== from ? ` up to ${dir} (its package root)` : '';
-      throw new UserError(`no valet/ folder in ${from} or its parents${upTo}.\nCreate an app with: npx valet init my-app`);
+      throw new UserError(
+        `no valet/ folder in ${from} or its parents${upTo}.\nCreate an app with: npx valet init my-app`,
+      );
     }
   }
 }

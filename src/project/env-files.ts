@@ -73,10 +73,19 @@ export class AppEnv {
   /** Every variable the app's functions see that an .env file or Valet concerns, with its source. */
   variables(all = false): EnvVariable[] {
     const files = readEnvFiles(this.appDir, this.mode);
-    const names = new Set([...files.keys(), ...Object.keys(this.env).filter((name) => all || name.startsWith('VALET_'))]);
+    const names = new Set([
+      ...files.keys(),
+      ...Object.keys(this.env).filter((name) => all || name.startsWith('VALET_')),
+    ]);
     return [...names].sort().map((name) => {
       const fromEnvironment = this.original.has(name) && this.env[name] !== undefined;
-      return fromEnvironment ? { name, value: this.env[name]!, source: 'environment' } : { name, value: files.get(name)?.value ?? this.env[name] ?? '', source: files.get(name)?.file ?? 'environment' };
+      return fromEnvironment
+        ? { name, value: this.env[name]!, source: 'environment' }
+        : {
+            name,
+            value: files.get(name)?.value ?? this.env[name] ?? '',
+            source: files.get(name)?.file ?? 'environment',
+          };
     });
   }
 }

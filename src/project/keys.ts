@@ -28,12 +28,20 @@ export async function loadOrCreateDevKey(appDir: string): Promise<DevKey> {
   const { exportJWK, generateKeyPair } = await import('jose');
   const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
   const kid = randomBytes(8).toString('hex');
-  const key: DevKey = { kid, privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256' }, publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256' } };
+  const key: DevKey = {
+    kid,
+    privateJwk: { ...(await exportJWK(privateKey)), kid, alg: 'ES256' },
+    publicJwk: { ...(await exportJWK(publicKey)), kid, alg: 'ES256' },
+  };
   writePrivate(path, `${JSON.stringify(key, null, 2)}\n`);
   return key;
 }
 
-export async function signDevToken(appDir: string, userId: string, options: { expiresIn?: string; claims?: Record<string, unknown>; now?: number } = {}): Promise<string> {
+export async function signDevToken(
+  appDir: string,
+  userId: string,
+  options: { expiresIn?: string; claims?: Record<string, unknown>; now?: number } = {},
+): Promise<string> {
   const key = await loadOrCreateDevKey(appDir);
   const { importJWK, SignJWT } = await import('jose');
   const privateKey = await importJWK(key.privateJwk, 'ES256');
@@ -68,7 +76,10 @@ export function loadOrCreateVapidKeys(appDir: string): VapidKeyPair {
   if (existsSync(path)) return JSON.parse(readFileSync(path, 'utf8')) as VapidKeyPair;
   const ecdh = createECDH('prime256v1');
   ecdh.generateKeys();
-  const keys: VapidKeyPair = { publicKey: ecdh.getPublicKey().toString('base64url'), privateKey: ecdh.getPrivateKey().toString('base64url') };
+  const keys: VapidKeyPair = {
+    publicKey: ecdh.getPublicKey().toString('base64url'),
+    privateKey: ecdh.getPrivateKey().toString('base64url'),
+  };
   writePrivate(path, `${JSON.stringify(keys, null, 2)}\n`);
   return keys;
 }

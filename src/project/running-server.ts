@@ -24,14 +24,19 @@ export interface ServedDatabase {
 }
 
 function recordPath(appDir: string, database: ServedDatabase): string {
-  return join(serverRecordsDirOf(appDir), `${createHash('sha256').update(database.identity).digest('hex').slice(0, 16)}.json`);
+  return join(
+    serverRecordsDirOf(appDir),
+    `${createHash('sha256').update(database.identity).digest('hex').slice(0, 16)}.json`,
+  );
 }
 
 function readRecord(path: string): ServerRecord | null {
   if (!existsSync(path)) return null;
   try {
     const record = JSON.parse(readFileSync(path, 'utf8')) as Partial<ServerRecord>;
-    return typeof record.url === 'string' && Number.isInteger(record.pid) ? ({ database: '', ...record } as ServerRecord) : null;
+    return typeof record.url === 'string' && Number.isInteger(record.pid)
+      ? ({ database: '', ...record } as ServerRecord)
+      : null;
   } catch {
     return null;
   }
@@ -70,7 +75,11 @@ export async function findRunningServer(appDir: string, database: ServedDatabase
 export async function listRunningServers(appDir: string): Promise<ServerRecord[]> {
   const dir = serverRecordsDirOf(appDir);
   if (!existsSync(dir)) return [];
-  const records = await Promise.all(readdirSync(dir).filter((name) => name.endsWith('.json')).map((name) => live(readRecord(join(dir, name)))));
+  const records = await Promise.all(
+    readdirSync(dir)
+      .filter((name) => name.endsWith('.json'))
+      .map((name) => live(readRecord(join(dir, name)))),
+  );
   return records.filter((record): record is ServerRecord => record !== null);
 }
 
@@ -83,13 +92,18 @@ export async function refuseSecondServer(appDir: string, database: ServedDatabas
   if (!record || record.pid === process.pid || !isAlive(record.pid)) return;
   // Alive but not answering: the pid now belongs to some other process.
   if (!(await answers(record.url))) return;
-  throw new UserError(`${database.display} is already served by a Valet server at ${record.url} (pid ${record.pid}); stop it first, or use that one`);
+  throw new UserError(
+    `${database.display} is already served by a Valet server at ${record.url} (pid ${record.pid}); stop it first, or use that one`,
+  );
 }
 
 export function announceServer(appDir: string, database: ServedDatabase, url: string): void {
   const path = recordPath(appDir, database);
   mkdirSync(serverRecordsDirOf(appDir), { recursive: true });
-  writeFileSync(path, `${JSON.stringify({ url, pid: process.pid, database: database.display } satisfies ServerRecord)}\n`);
+  writeFileSync(
+    path,
+    `${JSON.stringify({ url, pid: process.pid, database: database.display } satisfies ServerRecord)}\n`,
+  );
 }
 
 /** Removes this process's record of `database`, never another server's. */

@@ -52,9 +52,14 @@ export function parseCallBody(text: string): CallParse {
   } catch {
     return { ok: false, message: 'the request body must be JSON: { "path": "module:function", "args": { ... } }' };
   }
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return { ok: false, message: 'the request body must be a JSON object: { "path": "module:function", "args": { ... } }' };
+  if (body === null || typeof body !== 'object' || Array.isArray(body))
+    return {
+      ok: false,
+      message: 'the request body must be a JSON object: { "path": "module:function", "args": { ... } }',
+    };
   const { path, args } = body as { path?: unknown; args?: unknown };
-  if (typeof path !== 'string' || !FUNCTION_PATH.test(path)) return { ok: false, message: 'path must be a function path such as "users:get"' };
+  if (typeof path !== 'string' || !FUNCTION_PATH.test(path))
+    return { ok: false, message: 'path must be a function path such as "users:get"' };
   // Args are checked (depth, finite numbers) where every caller's args pass: the engine's call path.
   return { ok: true, call: { path, args } };
 }

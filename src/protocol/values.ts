@@ -28,7 +28,8 @@ const MAX_WALK_DEPTH = 66;
 export function encodeValue(value: unknown, depth = 0): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (value instanceof ArrayBuffer) return { $bytes: toBase64(new Uint8Array(value)) };
-  if (ArrayBuffer.isView(value)) return { $bytes: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
+  if (ArrayBuffer.isView(value))
+    return { $bytes: toBase64(new Uint8Array(value.buffer, value.byteOffset, value.byteLength)) };
   if (depth > MAX_WALK_DEPTH) return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | null = null;
@@ -50,7 +51,8 @@ export function encodeValue(value: unknown, depth = 0): unknown {
 
 /** {"$bytes"} becomes an ArrayBuffer again; the same object when there is nothing to decode. */
 export function decodeValue(value: unknown, depth = 0): unknown {
-  if (value === null || typeof value !== 'object' || value instanceof ArrayBuffer || depth > MAX_WALK_DEPTH) return value;
+  if (value === null || typeof value !== 'object' || value instanceof ArrayBuffer || depth > MAX_WALK_DEPTH)
+    return value;
   if (Array.isArray(value)) {
     let copy: unknown[] | null = null;
     value.forEach((item, i) => {

@@ -31,10 +31,16 @@ export function useValetClient(): ValetClient {
 type Callable<Kind extends 'query' | 'mutation' | 'action'> = FunctionReference<Kind, 'public' | 'authenticated'>;
 
 /** The live result of a query: undefined while loading; re-renders when the result changes. Throws the server's error. */
-export function useQuery<Ref extends Callable<'query'>>(ref: Ref, args: ArgsOfRef<Ref> | 'skip'): ReturnsOfRef<Ref> | undefined {
+export function useQuery<Ref extends Callable<'query'>>(
+  ref: Ref,
+  args: ArgsOfRef<Ref> | 'skip',
+): ReturnsOfRef<Ref> | undefined {
   const client = useValetClient();
   const key = args === 'skip' ? null : JSON.stringify(args ?? {});
-  const [state, setState] = useState<{ key: string | null; value: unknown; error?: ValetClientError }>({ key, value: undefined });
+  const [state, setState] = useState<{ key: string | null; value: unknown; error?: ValetClientError }>({
+    key,
+    value: undefined,
+  });
   useEffect(() => {
     if (key === null) return;
     return client.subscribe(ref, JSON.parse(key), (value, error) => setState({ key, value, error }));
@@ -62,11 +68,19 @@ export function usePaginatedQuery<Ref extends Callable<'query'>>(
 ): UsePaginatedQueryResult<PaginatedItem<Ref>> {
   const client = useValetClient();
   const key = args === 'skip' ? null : JSON.stringify(args ?? {});
-  const [state, setState] = useState<{ key: string | null; value: PaginatedState<PaginatedItem<Ref>> }>({ key, value: { results: [], status: 'LoadingFirstPage' } });
+  const [state, setState] = useState<{ key: string | null; value: PaginatedState<PaginatedItem<Ref>> }>({
+    key,
+    value: { results: [], status: 'LoadingFirstPage' },
+  });
   const [controller, setController] = useState<{ loadMore(n: number): boolean } | null>(null);
   useEffect(() => {
     if (key === null) return;
-    const subscription = client.subscribePaginated(ref, JSON.parse(key), { initialNumItems: options.initialNumItems }, (value) => setState({ key, value }));
+    const subscription = client.subscribePaginated(
+      ref,
+      JSON.parse(key),
+      { initialNumItems: options.initialNumItems },
+      (value) => setState({ key, value }),
+    );
     setController(subscription);
     return () => subscription.unsubscribe();
   }, [client, ref.path, key, options.initialNumItems]);
@@ -78,7 +92,9 @@ export function usePaginatedQuery<Ref extends Callable<'query'>>(
 export interface MutationFunction<Ref extends Callable<'mutation'>> {
   (args: ArgsOfRef<Ref>): Promise<ReturnsOfRef<Ref>>;
   /** The same mutation, applying `update` to local query results at once (rolled back if refused). */
-  withOptimisticUpdate(update: (store: Parameters<OptimisticUpdate>[0], args: ArgsOfRef<Ref>) => void): (args: ArgsOfRef<Ref>) => Promise<ReturnsOfRef<Ref>>;
+  withOptimisticUpdate(
+    update: (store: Parameters<OptimisticUpdate>[0], args: ArgsOfRef<Ref>) => void,
+  ): (args: ArgsOfRef<Ref>) => Promise<ReturnsOfRef<Ref>>;
 }
 
 /** A function that queues the mutation (it survives going offline) and resolves with its result. */
@@ -86,13 +102,16 @@ export function useMutation<Ref extends Callable<'mutation'>>(ref: Ref): Mutatio
   const client = useValetClient();
   return useMemo(() => {
     const run = ((args: ArgsOfRef<Ref>) => client.mutation(ref, args)) as MutationFunction<Ref>;
-    run.withOptimisticUpdate = (update) => (args) => client.mutation(ref, args, { optimisticUpdate: (store) => update(store, args) });
+    run.withOptimisticUpdate = (update) => (args) =>
+      client.mutation(ref, args, { optimisticUpdate: (store) => update(store, args) });
     return run;
   }, [client, ref.path]);
 }
 
 /** A function that calls the action over HTTP (never queued), with an idempotency key per call. */
-export function useAction<Ref extends Callable<'action'>>(ref: Ref): (args: ArgsOfRef<Ref>, options?: ActionCallOptions) => Promise<ReturnsOfRef<Ref>> {
+export function useAction<Ref extends Callable<'action'>>(
+  ref: Ref,
+): (args: ArgsOfRef<Ref>, options?: ActionCallOptions) => Promise<ReturnsOfRef<Ref>> {
   const client = useValetClient();
   return useCallback((args, options) => client.invokeAction(ref, args, options), [client, ref.path]);
 }
@@ -133,7 +152,10 @@ export interface UsePushRegistrationResult {
  * subscription can change), and `register()` asks for it. `mutation` stores the subscription
  * (a mutation that calls ctx.push.subscribe); pass 'skip' while nobody is signed in.
  */
-export function usePushRegistration<Ref extends Parameters<typeof registerPush>[1]>(mutation: Ref | 'skip', options: RegisterPushOptions = {}): UsePushRegistrationResult {
+export function usePushRegistration<Ref extends Parameters<typeof registerPush>[1]>(
+  mutation: Ref | 'skip',
+  options: RegisterPushOptions = {},
+): UsePushRegistrationResult {
   const client = useValetClient();
   const [result, setResult] = useState<PushRegistration | null>(null);
   const [pending, setPending] = useState(false);

@@ -26,7 +26,11 @@ export interface InvocationState {
 
 function ensureActive(state: InvocationState): void {
   if (!state.active) {
-    throw new EngineError('ctx_used_after_finish', 500, `${state.path}: ctx.db was used after the function finished (a missing await?)`);
+    throw new EngineError(
+      'ctx_used_after_finish',
+      500,
+      `${state.path}: ctx.db was used after the function finished (a missing await?)`,
+    );
   }
 }
 
@@ -73,7 +77,8 @@ export type WriteExecutor = <T>(op: (store: DocumentStore) => Promise<T>) => Pro
 function writerApi(_state: InvocationState, write: WriteExecutor) {
   return {
     insert: (table: string, doc: Record<string, unknown>) => write((s) => s.insert(table, doc)),
-    insertOrIgnore: (table: string, doc: Record<string, unknown>) => write(async (s) => (await s.insertOrIgnore(table, doc)).id),
+    insertOrIgnore: (table: string, doc: Record<string, unknown>) =>
+      write(async (s) => (await s.insertOrIgnore(table, doc)).id),
     patch: (...args: unknown[]) => {
       const { table, id, rest } = splitTable(args, 2);
       return write((s) => s.patch(id, rest[0] as Record<string, unknown>, table));
@@ -142,9 +147,14 @@ export function actionDatabase(state: InvocationState, connections: Connections)
     ensureActive(state);
     const scope = currentScope();
     if (scope?.inTransaction || state.transaction) {
-      throw new EngineError('nested_transaction', 500, `${state.path}: ctx.db.transaction cannot be nested; put all the writes in the outer transaction`);
+      throw new EngineError(
+        'nested_transaction',
+        500,
+        `${state.path}: ctx.db.transaction cannot be nested; put all the writes in the outer transaction`,
+      );
     }
-    if (typeof fn !== 'function') throw new EngineError('invalid_transaction', 500, 'ctx.db.transaction: pass an async function (tx) => { ... }');
+    if (typeof fn !== 'function')
+      throw new EngineError('invalid_transaction', 500, 'ctx.db.transaction: pass an async function (tx) => { ... }');
     return committedBy(
       state,
       connections.inWriteTransaction(async (store) => {

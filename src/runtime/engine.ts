@@ -176,14 +176,20 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   let tokens: TokenCache | null = null;
   // A transaction idle longer than the instance TTL (at least 5 s) belongs to an instance the others
   // would take for dead anyway: PostgreSQL ends it, so its locks never hold up their reaping.
-  const idleInTransactionMs = Math.max(options.instances ? (options.instances.ttlMs ?? DEFAULT_TTL_MS) : DEFAULT_TTL_MS, 5_000);
+  const idleInTransactionMs = Math.max(
+    options.instances ? (options.instances.ttlMs ?? DEFAULT_TTL_MS) : DEFAULT_TTL_MS,
+    5_000,
+  );
   const connections = await openConnections(options.database, registry.schema, {
     now: () => clock.now(),
     readerPoolSize: options.readerPoolSize,
     postgres: { log, idleInTransactionMs, ...options.postgres },
     log,
   });
-  const databaseClock = connections.backend === 'postgres' && !options.clock ? new DatabaseClock(localClock, () => readDatabaseTime(connections), log) : null;
+  const databaseClock =
+    connections.backend === 'postgres' && !options.clock
+      ? new DatabaseClock(localClock, () => readDatabaseTime(connections), log)
+      : null;
   try {
     await databaseClock?.sync();
     if (databaseClock) clock = databaseClock;
@@ -194,7 +200,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
   let appliedSchema = schemaSignature(registry.schema);
   const background = options.background ?? false;
-  const instance = options.instances === false && !background ? null : new InstanceRegistry(connections, clock, log, options.instances || {}, databaseClock ? () => databaseClock.sync() : undefined);
+  const instance =
+    options.instances === false && !background
+      ? null
+      : new InstanceRegistry(
+          connections,
+          clock,
+          log,
+          options.instances || {},
+          databaseClock ? () => databaseClock.sync() : undefined,
+        );
   try {
     await instance?.register();
   } catch (error) {
@@ -205,7 +220,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const lasting = new LastingWrites(clock, log);
   let lostClaims = 0;
   installFetchGuard();
-  const fetchPolicy: FetchPolicy = { allowLoopback: dev, allow: fetchAllowOf(env), resolve: options.resolve ?? systemResolver, respond: options.respondToFetch };
+  const fetchPolicy: FetchPolicy = {
+    allowLoopback: dev,
+    allow: fetchAllowOf(env),
+    resolve: options.resolve ?? systemResolver,
+    respond: options.respondToFetch,
+  };
   const core: EngineCore = {
     connections,
     instanceId: instance?.id ?? null,
@@ -216,7 +236,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     lasting,
     lostClaim: (label) => {
       lostClaims++;
-      log(`${label}: another instance took it over while this one ran it (a pause past the lease?); this instance's result was not recorded`);
+      log(
+        `${label}: another instance took it over while this one ran it (a pause past the lease?); this instance's result was not recorded`,
+      );
     },
     fetchPolicy,
     pushPolicy: { allowInsecureEndpoints: options.allowInsecurePushEndpoints ?? dev },
@@ -224,7 +246,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     authConfigured: Boolean(options.auth),
     functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
     log,
-    describeError: (error) => redact((options.describeError ?? ((e: unknown) => (e instanceof Error ? (e.stack ?? e.message) : String(e))))(error)),
+    describeError: (error) =>
+      redact(
+        (options.describeError ?? ((e: unknown) => (e instanceof Error ? (e.stack ?? e.message) : String(e))))(error),
+      ),
     redact,
     afterEnqueue: () => {
       if (background) outbox.wake();
@@ -234,13 +259,51 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     call: (request: CallRequest, snapshot?: DocumentStore) => callFunction(core, request, snapshot),
   };
-  const invoke: Invoke = (kind, path, args, invoker, fence) => callFunction(core, { kind, path, args, invoker, external: false, fence });
-  const transport = options.emailTransport ?? captureTransport((email) => log(`✉ email to ${email.to.join(', ')}: "${email.subject}" (valet outbox show ${email.id})`));
+  const invoke: Invoke = (kind, path, args, invoker, fence) =>
+    callFunction(core, { kind, path, args, invoker, external: false, fence });
+  const transport =
+    options.emailTransport ??
+    captureTransport((email) =>
+      log(`✉ email to ${email.to.join(', ')}: "${email.subject}" (valet outbox show ${email.id})`),
+    );
   const tuning = Object.fromEntries(Object.entries(options.outbox ?? {}).filter(([, value]) => value !== undefined));
-  const pushTransport = options.pushTransport ?? capturePushTransport((message) => log(`🔔 push to ${new URL(message.subscription.endpoint).host}: "${JSON.parse(message.payload).title}" (valet outbox show ${message.id})`));
-  const outbox = new OutboxWorker({ connections, transport, pushTransport, clock, log, instance: core.instanceId, lasting, onLostClaim: core.lostClaim, ...tuning });
-  const scheduled = new ScheduledRunner({ connections, clock, invoke, log, instance: core.instanceId, lasting, onLostClaim: core.lostClaim, concurrency: options.scheduler?.concurrency });
-  const crons = new CronRunner({ connections, clock, invoke, log, instance: core.instanceId, lasting, onLostClaim: core.lostClaim });
+  const pushTransport =
+    options.pushTransport ??
+    capturePushTransport((message) =>
+      log(
+        `🔔 push to ${new URL(message.subscription.endpoint).host}: "${JSON.parse(message.payload).title}" (valet outbox show ${message.id})`,
+      ),
+    );
+  const outbox = new OutboxWorker({
+    connections,
+    transport,
+    pushTransport,
+    clock,
+    log,
+    instance: core.instanceId,
+    lasting,
+    onLostClaim: core.lostClaim,
+    ...tuning,
+  });
+  const scheduled = new ScheduledRunner({
+    connections,
+    clock,
+    invoke,
+    log,
+    instance: core.instanceId,
+    lasting,
+    onLostClaim: core.lostClaim,
+    concurrency: options.scheduler?.concurrency,
+  });
+  const crons = new CronRunner({
+    connections,
+    clock,
+    invoke,
+    log,
+    instance: core.instanceId,
+    lasting,
+    onLostClaim: core.lostClaim,
+  });
   crons.setJobs(registry.crons);
 
   // Idempotency records must outlive any sensible retry window: never less than a day.
@@ -316,7 +379,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     if (!authorization) return { type: 'anonymous' };
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw new EngineError('token_malformed', 401, 'the Authorization header must be "Bearer <token>"');
-    if (!options.auth) throw new EngineError('auth_not_configured', 401, 'this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to valet start to trust the app\'s dev key)');
+    if (!options.auth)
+      throw new EngineError(
+        'auth_not_configured',
+        401,
+        "this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to valet start to trust the app's dev key)",
+      );
     // Tokens are checked against wall time, not the injected clock (which tests move freely).
     tokens ??= new TokenCache(options.auth);
     const user = await tokens.verify(match[1]!);

@@ -1,6 +1,16 @@
 // console.* inside functions: each line is tagged with the function and invocation it came from,
 // printed to the terminal and appended to .valet/logs.ndjson for `valet logs` in another terminal.
-import { appendFileSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, renameSync, statSync } from 'node:fs';
+import {
+  appendFileSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  renameSync,
+  statSync,
+} from 'node:fs';
 import { dirname } from 'node:path';
 import { format } from 'node:util';
 import { currentScope } from './scope.js';
@@ -44,7 +54,13 @@ export function captureFunctionConsole(sink: (entry: LogEntry) => void, now: () 
     console[level] = (...args: unknown[]) => {
       const scope = currentScope();
       if (!scope) return original.apply(console, args);
-      sink({ time: new Date(now()).toISOString(), level, function: scope.path, invocation: scope.invocationId, message: format(...args) });
+      sink({
+        time: new Date(now()).toISOString(),
+        level,
+        function: scope.path,
+        invocation: scope.invocationId,
+        message: format(...args),
+      });
     };
   }
   return () => {

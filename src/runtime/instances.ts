@@ -41,7 +41,9 @@ const ORPHANED = (liveSet: string) => `status = 'running' AND (instance IS NULL 
 
 /** "Now" in a statement about liveness: the database's clock on PostgreSQL, the bound `now` on SQLite. */
 function nowIn(sql: SqlExecutor): string {
-  return sql.dialect.name === 'postgres' ? 'CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS double precision)' : 'CAST(? AS REAL)';
+  return sql.dialect.name === 'postgres'
+    ? 'CAST(EXTRACT(EPOCH FROM clock_timestamp()) * 1000 AS double precision)'
+    : 'CAST(? AS REAL)';
 }
 
 /** The bound parameters that go with nowIn(sql). */
@@ -50,17 +52,36 @@ function nowParams(sql: SqlExecutor, now: number): number[] {
 }
 
 /** Reaps, in the caller's transaction, the work of every instance not live at `now` (SQLite) or the database's now (PostgreSQL). */
-export async function reapDeadInstances(sql: SqlExecutor, me: string, now: number, ttlMs: number, everyoneElse: boolean): Promise<Reaped> {
-  const live = everyoneElse ? 'SELECT CAST(? AS TEXT)' : `SELECT id FROM _valet_instances WHERE id = ? OR heartbeat_at >= ${nowIn(sql)} - ?`;
+export async function reapDeadInstances(
+  sql: SqlExecutor,
+  me: string,
+  now: number,
+  ttlMs: number,
+  everyoneElse: boolean,
+): Promise<Reaped> {
+  const live = everyoneElse
+    ? 'SELECT CAST(? AS TEXT)'
+    : `SELECT id FROM _valet_instances WHERE id = ? OR heartbeat_at >= ${nowIn(sql)} - ?`;
   const params = everyoneElse ? [me] : [me, ...nowParams(sql, now), ttlMs];
   const invocations = await sql.run(
     `UPDATE _valet_action_invocations SET status = 'interrupted', http_status = 500, error = ?, finished_at = ?, duration_ms = ? - started_at WHERE ${ORPHANED(live)}`,
     [JSON.stringify(INTERRUPTED_ERROR), now, now, ...params],
   );
-  const scheduled = await sql.run(`UPDATE _valet_scheduled SET status = 'pending', instance = NULL WHERE ${ORPHANED(live)}`, params);
-  const cronRuns = await sql.run(`UPDATE _valet_cron_runs SET status = 'interrupted', finished_at = ? WHERE ${ORPHANED(live)}`, [now, ...params]);
+  const scheduled = await sql.run(
+    `UPDATE _valet_scheduled SET status = 'pending', instance = NULL WHERE ${ORPHANED(live)}`,
+    params,
+  );
+  const cronRuns = await sql.run(
+    `UPDATE _valet_cron_runs SET status = 'interrupted', finished_at = ? WHERE ${ORPHANED(live)}`,
+    [now, ...params],
+  );
   const instances = await sql.run(`DELETE FROM _valet_instances WHERE id NOT IN (${live})`, params);
-  return { instances: instances.changes, invocations: invocations.changes, scheduled: scheduled.changes, cronRuns: cronRuns.changes };
+  return {
+    instances: instances.changes,
+    invocations: invocations.changes,
+    scheduled: scheduled.changes,
+    cronRuns: cronRuns.changes,
+  };
 }
 
 export class InstanceRegistry {
@@ -82,7 +103,11 @@ export class InstanceRegistry {
   ) {
     this.heartbeatMs = options.heartbeatMs ?? 5_000;
     this.ttlMs = options.ttlMs ?? DEFAULT_TTL_MS;
-    this.loop = new Loop(clock, () => this.beat(), (error) => log(`instance heartbeat failed: ${error.message}`));
+    this.loop = new Loop(
+      clock,
+      () => this.beat(),
+      (error) => log(`instance heartbeat failed: ${error.message}`),
+    );
   }
 
   /** Joins the database's instances; the heartbeat starts. */
@@ -94,7 +119,10 @@ export class InstanceRegistry {
 
   private insert(sql: SqlExecutor) {
     const now = this.clock.now();
-    return sql.run(`INSERT INTO _valet_instances (id, started_at, heartbeat_at, pid, hostname) VALUES (?, ?, ${nowIn(sql)}, ?, ?)`, [this.id, now, ...nowParams(sql, now), process.pid, hostname()]);
+    return sql.run(
+      `INSERT INTO _valet_instances (id, started_at, heartbeat_at, pid, hostname) VALUES (?, ?, ${nowIn(sql)}, ?, ?)`,
+      [this.id, now, ...nowParams(sql, now), process.pid, hostname()],
+    );
   }
 
   /**
@@ -111,12 +139,15 @@ export class InstanceRegistry {
     const reaped = await this.connections.inWriteTransaction(async (store) => {
       // A row locked by a frozen instance must not hold this instance's heartbeat loop (and so make
       // it look dead too): give up after half the TTL and try again with the next heartbeat.
-      if (store.dialect.name === 'postgres') await store.sql.run(`SET LOCAL lock_timeout = ${Math.max(100, Math.round(this.ttlMs / 2))}`);
+      if (store.dialect.name === 'postgres')
+        await store.sql.run(`SET LOCAL lock_timeout = ${Math.max(100, Math.round(this.ttlMs / 2))}`);
       return reapDeadInstances(store.sql, this.id, this.clock.now(), this.ttlMs, everyoneElse);
     }, SYSTEM);
     // Said once it committed (a transaction retried after a conflict runs its task again).
     if (reaped.instances > 0) {
-      this.log(`took over from ${reaped.instances} stopped instance${reaped.instances === 1 ? '' : 's'}: ${reaped.invocations} interrupted invocations, ${reaped.scheduled} scheduled calls to run again, ${reaped.cronRuns} interrupted cron runs`);
+      this.log(
+        `took over from ${reaped.instances} stopped instance${reaped.instances === 1 ? '' : 's'}: ${reaped.invocations} interrupted invocations, ${reaped.scheduled} scheduled calls to run again, ${reaped.cronRuns} interrupted cron runs`,
+      );
     }
     return reaped;
   }
@@ -124,7 +155,11 @@ export class InstanceRegistry {
   private async beat(): Promise<number> {
     let changes: number;
     try {
-      const write = (store: DocumentStore) => store.sql.run(`UPDATE _valet_instances SET heartbeat_at = ${nowIn(store.sql)} WHERE id = ?`, [...nowParams(store.sql, this.clock.now()), this.id]);
+      const write = (store: DocumentStore) =>
+        store.sql.run(`UPDATE _valet_instances SET heartbeat_at = ${nowIn(store.sql)} WHERE id = ?`, [
+          ...nowParams(store.sql, this.clock.now()),
+          this.id,
+        ]);
       ({ changes } = await this.connections.inWriteTransaction(write, SYSTEM));
     } catch (error) {
       this.healthySince = null;
@@ -134,7 +169,9 @@ export class InstanceRegistry {
     if (changes === 0) {
       // Another instance saw this one as dead (a pause longer than the TTL) and took over its work;
       // the fences (claims/fence.ts) keep this one from finishing any of it.
-      this.log('this instance missed its heartbeat for longer than the TTL: other instances took over its running work');
+      this.log(
+        'this instance missed its heartbeat for longer than the TTL: other instances took over its running work',
+      );
       await this.connections.inWriteTransaction((store) => this.insert(store.sql), SYSTEM);
     }
     await this.onBeat?.();
@@ -142,7 +179,10 @@ export class InstanceRegistry {
     // heartbeat keeps its pace meanwhile.
     // Only once this instance has reached the database for a whole TTL: after an outage nobody
     // could heartbeat, and the others must get the chance to before any of them is taken for dead.
-    if (this.reaping && this.clock.now() - this.healthySince >= this.ttlMs) await this.reap(false).catch((error: Error) => this.log(`taking over from stopped instances failed (tried again with the next heartbeat): ${error.message}`));
+    if (this.reaping && this.clock.now() - this.healthySince >= this.ttlMs)
+      await this.reap(false).catch((error: Error) =>
+        this.log(`taking over from stopped instances failed (tried again with the next heartbeat): ${error.message}`),
+      );
     return this.heartbeatMs;
   }
 
@@ -154,6 +194,8 @@ export class InstanceRegistry {
   /** Leaves the database's instances (its work is finished by then). */
   async stop(): Promise<void> {
     await this.stopHeartbeat();
-    await this.connections.inWriteTransaction((store) => store.sql.run('DELETE FROM _valet_instances WHERE id = ?', [this.id])).catch(() => undefined);
+    await this.connections
+      .inWriteTransaction((store) => store.sql.run('DELETE FROM _valet_instances WHERE id = ?', [this.id]))
+      .catch(() => undefined);
   }
 }

@@ -31,10 +31,13 @@ export class Loop {
   private schedule(ms: number): void {
     if (this.stopped) return;
     if (this.timer !== null) this.clock.clearTimeout(this.timer);
-    this.timer = this.clock.setTimeout(() => {
-      this.timer = null;
-      this.tick();
-    }, Math.max(0, ms));
+    this.timer = this.clock.setTimeout(
+      () => {
+        this.timer = null;
+        this.tick();
+      },
+      Math.max(0, ms),
+    );
   }
 
   private tick(): void {

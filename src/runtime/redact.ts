@@ -27,7 +27,8 @@ export function secretRedactor(env: NodeJS.ProcessEnv): Redactor {
   if (secrets.length === 0) return (text) => text;
   return (text) => {
     let result = text;
-    for (const { value, name } of secrets) if (result.includes(value)) result = result.replaceAll(value, `[${name} redacted]`);
+    for (const { value, name } of secrets)
+      if (result.includes(value)) result = result.replaceAll(value, `[${name} redacted]`);
     return result;
   };
 }

@@ -37,7 +37,9 @@ export const APP_FRAME = /(?<![\w/.@-])(valet\/(?!_generated\/)[^\s():]+):(\d+)(
 /** The first frame of a stack that lies in valet/ (after mapping), as a location. */
 export function locateInApp(stack: string | undefined, mapStack: MapStack): SourceLocation | undefined {
   const match = APP_FRAME.exec(mapStack(stack ?? ''));
-  return match ? { file: match[1]!, line: Number(match[2]), column: match[3] ? Number(match[3]) : undefined } : undefined;
+  return match
+    ? { file: match[1]!, line: Number(match[2]), column: match[3] ? Number(match[3]) : undefined }
+    : undefined;
 }
 
 /** A function the engine serves that the generated api does not list (codegen could not see its definition). */
@@ -49,7 +51,11 @@ export interface UnlistedFunction {
 }
 
 /** Served functions missing from the generated api, with where and through what they were defined. */
-export function unlistedFunctions(registry: Registry, listed: Iterable<string>, mapStack: MapStack): UnlistedFunction[] {
+export function unlistedFunctions(
+  registry: Registry,
+  listed: Iterable<string>,
+  mapStack: MapStack,
+): UnlistedFunction[] {
   const known = new Set(listed);
   const missing: UnlistedFunction[] = [];
   for (const [path, definition] of registry.functions) {
@@ -57,14 +63,20 @@ export function unlistedFunctions(registry: Registry, listed: Iterable<string>, 
     const mapped = mapStack(definition.definedAt ?? '');
     const frame = mapped.split('\n').find((line) => APP_FRAME.test(line)) ?? '';
     const through = /^\s*at (?:async )?([\w$.]+) \(/.exec(frame)?.[1];
-    missing.push({ path, location: locateInApp(frame, (stack) => stack), through: through && !/^Object\.|<anonymous>|^Module\./.test(through) ? through : undefined });
+    missing.push({
+      path,
+      location: locateInApp(frame, (stack) => stack),
+      through: through && !/^Object\.|<anonymous>|^Module\./.test(through) ? through : undefined,
+    });
   }
   return missing.sort((a, b) => (a.path < b.path ? -1 : 1));
 }
 
 /** How a missing function reads in messages. */
 export function describeUnlisted(fn: UnlistedFunction): string {
-  const where = fn.location ? ` (defined at ${fn.location.file}${fn.location.line ? `:${fn.location.line}` : ''}${fn.through ? ` through ${fn.through}` : ''})` : '';
+  const where = fn.location
+    ? ` (defined at ${fn.location.file}${fn.location.line ? `:${fn.location.line}` : ''}${fn.through ? ` through ${fn.through}` : ''})`
+    : '';
   return `served but not in the generated api: ${fn.path}${where}; codegen follows define*, aliases of it and re-exports, not calls through other functions — define it with defineQuery/defineMutation/defineAction directly`;
 }
 
@@ -77,26 +89,40 @@ export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stac
   }
   const schemaExport = modules.schema?.default;
   if (schemaExport !== undefined && !isSchema(schemaExport)) {
-    throw new UserError('valet/schema.ts must `export default defineSchema({ ... })`', { location: { file: 'valet/schema.ts' } });
+    throw new UserError('valet/schema.ts must `export default defineSchema({ ... })`', {
+      location: { file: 'valet/schema.ts' },
+    });
   }
   const cronExport = modules.crons?.default as { jobs?: CronJob[] } | undefined;
-  if (cronExport !== undefined && !Array.isArray(cronExport?.jobs)) throw new UserError('valet/crons.ts must `export default cronJobs()...`', { location: { file: 'valet/crons.ts' } });
+  if (cronExport !== undefined && !Array.isArray(cronExport?.jobs))
+    throw new UserError('valet/crons.ts must `export default cronJobs()...`', { location: { file: 'valet/crons.ts' } });
   const crons = cronExport?.jobs ?? [];
   for (const job of crons) {
     try {
       scheduleOf(job);
     } catch (error) {
       const location = locateInApp(job.definedAt, mapStack) ?? { file: 'valet/crons.ts' };
-      throw new UserError(`${location.file}${location.line ? `:${location.line}` : ''}: ${(error as Error).message}`, { location });
+      throw new UserError(`${location.file}${location.line ? `:${location.line}` : ''}: ${(error as Error).message}`, {
+        location,
+      });
     }
     const target = functions.get(job.ref.path);
     if (!target || (target.kind !== 'mutation' && target.kind !== 'action')) {
       const location = locateInApp(job.definedAt, mapStack) ?? { file: 'valet/crons.ts' };
       const at = `${location.file}${location.line ? `:${location.line}` : ''}`;
-      throw new UserError(`${at}: cron job "${job.name}" targets ${job.ref.path}, which is not a mutation or action of this app (was it renamed or removed?)`, { location });
+      throw new UserError(
+        `${at}: cron job "${job.name}" targets ${job.ref.path}, which is not a mutation or action of this app (was it renamed or removed?)`,
+        { location },
+      );
     }
   }
   const httpExport = modules.http?.default as HttpRouter | undefined;
-  if (httpExport !== undefined && typeof httpExport?.lookup !== 'function') throw new UserError('valet/http.ts must `export default httpRouter()...`', { location: { file: 'valet/http.ts' } });
-  return { functions, schema: (schemaExport as SchemaDefinition<any> | undefined) ?? null, crons, http: httpExport ?? null };
+  if (httpExport !== undefined && typeof httpExport?.lookup !== 'function')
+    throw new UserError('valet/http.ts must `export default httpRouter()...`', { location: { file: 'valet/http.ts' } });
+  return {
+    functions,
+    schema: (schemaExport as SchemaDefinition<any> | undefined) ?? null,
+    crons,
+    http: httpExport ?? null,
+  };
 }

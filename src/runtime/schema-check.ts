@@ -10,27 +10,36 @@ import { parseStoredFields } from '../storage/documents.js';
 
 export class SchemaMismatchError extends UserError {
   constructor(readonly problems: string[]) {
-    super(`the schema does not match the stored data, so it was not applied:\n${problems.map((p) => `  ${p}`).join('\n')}\nMigrate or delete those documents (valet data <table>), or change the schema.`, {
-      location: { file: 'valet/schema.ts' },
-    });
+    super(
+      `the schema does not match the stored data, so it was not applied:\n${problems.map((p) => `  ${p}`).join('\n')}\nMigrate or delete those documents (valet data <table>), or change the schema.`,
+      {
+        location: { file: 'valet/schema.ts' },
+      },
+    );
     this.name = 'SchemaMismatchError';
   }
 }
 
 /** A structural fingerprint of a validator, so an unchanged schema skips the data scan. */
 function validatorSignature(validator: AnyValidator): string {
-  const children = Object.entries(validator.children ?? {}).map(([k, v]) => `${k}=${validatorSignature(v as AnyValidator)}`);
+  const children = Object.entries(validator.children ?? {}).map(
+    ([k, v]) => `${k}=${validatorSignature(v as AnyValidator)}`,
+  );
   return `${validator.kind}${validator.isOptional ? '?' : ''}(${validator.description})[${children.join(',')}]`;
 }
 
 export function schemaSignature(schema: SchemaDefinition<any> | null): string {
   if (!schema) return 'none';
-  return JSON.stringify(
-    Object.entries(schema.tables).map(([table, definition]) => [
-      table,
-      Object.entries((definition as { fields: Record<string, AnyValidator> }).fields).map(([field, v]) => `${field}:${validatorSignature(v)}`),
-    ]),
-  ) + String(schema.options.schemaValidation);
+  return (
+    JSON.stringify(
+      Object.entries(schema.tables).map(([table, definition]) => [
+        table,
+        Object.entries((definition as { fields: Record<string, AnyValidator> }).fields).map(
+          ([field, v]) => `${field}:${validatorSignature(v)}`,
+        ),
+      ]),
+    ) + String(schema.options.schemaValidation)
+  );
 }
 
 const EXAMPLES = 3;
@@ -38,11 +47,16 @@ const EXAMPLES = 3;
 /** Documents are checked in pages of this many, so a large table never sits in memory at once. */
 const PAGE = 1000;
 
-export async function findSchemaViolations(store: DocumentStore, schema: SchemaDefinition<any> | null): Promise<string[]> {
+export async function findSchemaViolations(
+  store: DocumentStore,
+  schema: SchemaDefinition<any> | null,
+): Promise<string[]> {
   if (!schema || !schema.options.schemaValidation) return [];
   const { sql } = store;
   const problems: string[] = [];
-  const tables = await sql.all<{ tbl: string; n: number }>('SELECT tbl, COUNT(*) AS n FROM _valet_documents GROUP BY tbl ORDER BY tbl');
+  const tables = await sql.all<{ tbl: string; n: number }>(
+    'SELECT tbl, COUNT(*) AS n FROM _valet_documents GROUP BY tbl ORDER BY tbl',
+  );
   for (const { tbl, n } of tables) {
     const definition = tableDefinition(schema, tbl) as { fields: Record<string, AnyValidator> } | undefined;
     if (!definition) {
@@ -52,7 +66,10 @@ export async function findSchemaViolations(store: DocumentStore, schema: SchemaD
     const bad: string[] = [];
     let count = 0;
     for (let after = ''; ; ) {
-      const rows = await sql.all<{ id: string; doc: string }>(`SELECT id, ${sql.dialect.documentColumn} FROM _valet_documents WHERE tbl = ? AND id > ? ORDER BY id LIMIT ${PAGE}`, [tbl, after]);
+      const rows = await sql.all<{ id: string; doc: string }>(
+        `SELECT id, ${sql.dialect.documentColumn} FROM _valet_documents WHERE tbl = ? AND id > ? ORDER BY id LIMIT ${PAGE}`,
+        [tbl, after],
+      );
       for (const row of rows) {
         const error = validateFields(definition.fields, parseStoredFields(row.doc), 'document');
         if (!error) continue;
@@ -62,7 +79,8 @@ export async function findSchemaViolations(store: DocumentStore, schema: SchemaD
       if (rows.length < PAGE) break;
       after = rows[rows.length - 1]!.id;
     }
-    if (count > 0) problems.push(`table ${tbl}: ${count} document${count === 1 ? '' : 's'} do not match, e.g. ${bad.join('; ')}`);
+    if (count > 0)
+      problems.push(`table ${tbl}: ${count} document${count === 1 ? '' : 's'} do not match, e.g. ${bad.join('; ')}`);
   }
   return problems;
 }

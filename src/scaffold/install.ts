@@ -12,6 +12,8 @@ export function installDependencies(appDir: string): Promise<void> {
       stdio: ['ignore', 2, 2],
     });
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolvePromise() : reject(new Error(`npm install exited with code ${code}`))));
+    child.on('exit', (code) =>
+      code === 0 ? resolvePromise() : reject(new Error(`npm install exited with code ${code}`)),
+    );
   });
 }

@@ -37,7 +37,10 @@ export function valetDependencySpec(link: boolean): string {
 
 /** A valid npm package name from the directory's name. */
 function packageNameFor(dir: string): string {
-  const name = basename(resolve(dir)).toLowerCase().replace(/[^a-z0-9-~._]+/g, '-').replace(/^[-._]+/, '');
+  const name = basename(resolve(dir))
+    .toLowerCase()
+    .replace(/[^a-z0-9-~._]+/g, '-')
+    .replace(/^[-._]+/, '');
   return name || 'valet-app';
 }
 
@@ -48,7 +51,9 @@ export function scaffoldApp(options: ScaffoldOptions): { appDir: string; files: 
     throw new ScaffoldError(`unknown template "${options.template}"; choose one of: ${templates.join(', ')}`);
   }
   if (!options.force && !isEmptyDir(appDir)) {
-    throw new ScaffoldError(`${appDir} is not empty. Choose a new directory, or pass --force to write the template into it.`);
+    throw new ScaffoldError(
+      `${appDir} is not empty. Choose a new directory, or pass --force to write the template into it.`,
+    );
   }
   const skipped = new Set(['node_modules', '_generated', '.valet', 'dist', 'template.json']);
   for (const layer of templateLayers(options.template)) {

@@ -14,7 +14,10 @@ export interface TemplateInfo {
 export function listTemplates(): TemplateInfo[] {
   return readdirSync(TEMPLATES_DIR, { withFileTypes: true })
     .filter((entry) => entry.isDirectory() && existsSync(join(TEMPLATES_DIR, entry.name, 'template.json')))
-    .map((entry) => ({ name: entry.name, ...JSON.parse(readFileSync(join(TEMPLATES_DIR, entry.name, 'template.json'), 'utf8')) }))
+    .map((entry) => ({
+      name: entry.name,
+      ...JSON.parse(readFileSync(join(TEMPLATES_DIR, entry.name, 'template.json'), 'utf8')),
+    }))
     .sort((a, b) => (a.name === 'basic' ? -1 : b.name === 'basic' ? 1 : a.name.localeCompare(b.name)));
 }
 
@@ -22,7 +25,11 @@ export function listTemplates(): TemplateInfo[] {
 export function templateLayers(name: string): string[] {
   const templates = new Map(listTemplates().map((t) => [t.name, t]));
   const layers: string[] = [];
-  for (let current = templates.get(name); current; current = current.extends ? templates.get(current.extends) : undefined) {
+  for (
+    let current = templates.get(name);
+    current;
+    current = current.extends ? templates.get(current.extends) : undefined
+  ) {
     if (layers.includes(current.name)) throw new Error(`template "${name}" extends itself`);
     layers.unshift(current.name);
   }

@@ -18,7 +18,13 @@ interface BuiltFlags {
   corsOrigin: string[];
 }
 
-const collect = (value: string, previous: string[]) => [...previous, ...value.split(',').map((item) => item.trim()).filter(Boolean)];
+const collect = (value: string, previous: string[]) => [
+  ...previous,
+  ...value
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean),
+];
 
 function parseFlags(argv: string[]): BuiltFlags {
   const program = new Command('server.mjs')
@@ -40,8 +46,11 @@ function parseFlags(argv: string[]): BuiltFlags {
 }
 
 function readyLines(app: StartedApp): string[] {
-  const lines = [`✔ Valet serving ${app.functionCount} functions at ${app.url} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})`];
-  if (app.listeningUrls.length > 1 || app.listeningUrls[0] !== app.url) lines.push(`  Listening on every interface: ${app.listeningUrls.join(', ')}`);
+  const lines = [
+    `✔ Valet serving ${app.functionCount} functions at ${app.url} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})`,
+  ];
+  if (app.listeningUrls.length > 1 || app.listeningUrls[0] !== app.url)
+    lines.push(`  Listening on every interface: ${app.listeningUrls.join(', ')}`);
   if (app.fetchAllow) lines.push(`  fetch may reach these private destinations (VALET_FETCH_ALLOW): ${app.fetchAllow}`);
   for (const warning of app.warnings) lines.push(`warning ${warning}`);
   return lines;
@@ -54,8 +63,16 @@ const port = Number(portText);
 const host = flags.host ?? process.env.VALET_HOST ?? DEFAULT_HOST;
 
 try {
-  if (!/^\d+$/.test(portText) || port < 1 || port > 65535) throw new UserError(`--port: expected a port number (1-65535), got "${portText}"`);
-  const app = await startApp({ appDir: here, port, host, prebuilt: true, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin });
+  if (!/^\d+$/.test(portText) || port < 1 || port > 65535)
+    throw new UserError(`--port: expected a port number (1-65535), got "${portText}"`);
+  const app = await startApp({
+    appDir: here,
+    port,
+    host,
+    prebuilt: true,
+    allowedHosts: flags.allowedHost,
+    corsOrigins: flags.corsOrigin,
+  });
   process.stderr.write(`${readyLines(app).join('\n')}\n`);
   let stopping = false;
   const stop = () => {

@@ -19,8 +19,17 @@ function appNameOf(appDir: string): string {
   return basename(appDir);
 }
 
-export function createDashboard(options: { appDir: string; mode: 'dev' | 'start'; adminKey: string; database: string; connections: () => Connections | null }): DashboardHost {
-  if (!existsSync(join(DASHBOARD_ASSETS, 'index.html'))) process.stderr.write(`valet: the dashboard's page is missing from ${DASHBOARD_ASSETS} (run npm run build in the Valet checkout)\n`);
+export function createDashboard(options: {
+  appDir: string;
+  mode: 'dev' | 'start';
+  adminKey: string;
+  database: string;
+  connections: () => Connections | null;
+}): DashboardHost {
+  if (!existsSync(join(DASHBOARD_ASSETS, 'index.html')))
+    process.stderr.write(
+      `valet: the dashboard's page is missing from ${DASHBOARD_ASSETS} (run npm run build in the Valet checkout)\n`,
+    );
   return new DashboardHost({
     adminKey: options.adminKey,
     app: appNameOf(options.appDir),

@@ -20,19 +20,38 @@ function postgresIdentity(url: string): string {
   return `postgres://${parsed.hostname.toLowerCase()}:${parsed.port || '5432'}${decodeURIComponent(parsed.pathname) || '/'}`;
 }
 
-export function databaseTargetOf(appDir: string, env: NodeJS.ProcessEnv = process.env, override?: string): DatabaseTarget {
+export function databaseTargetOf(
+  appDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+  override?: string,
+): DatabaseTarget {
   const given = (override ?? env.VALET_DATABASE_URL ?? '').trim();
-  if (given === '') return { database: databasePathOf(appDir), display: DATABASE_DISPLAY_PATH, backend: 'sqlite', identity: resolve(databasePathOf(appDir)) };
+  if (given === '')
+    return {
+      database: databasePathOf(appDir),
+      display: DATABASE_DISPLAY_PATH,
+      backend: 'sqlite',
+      identity: resolve(databasePathOf(appDir)),
+    };
   if (isPostgresUrl(given)) {
     try {
       new URL(given);
     } catch {
-      throw new UserError(`VALET_DATABASE_URL is not a valid URL: expected postgres://user:password@host:5432/database`);
+      throw new UserError(
+        `VALET_DATABASE_URL is not a valid URL: expected postgres://user:password@host:5432/database`,
+      );
     }
-    return { database: given, display: describePostgresUrl(given), backend: 'postgres', identity: postgresIdentity(given) };
+    return {
+      database: given,
+      display: describePostgresUrl(given),
+      backend: 'postgres',
+      identity: postgresIdentity(given),
+    };
   }
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(given)) {
-    throw new UserError(`VALET_DATABASE_URL "${given.split('://')[0]}://…" is not supported: give a postgres:// URL, or a path to a SQLite file`);
+    throw new UserError(
+      `VALET_DATABASE_URL "${given.split('://')[0]}://…" is not supported: give a postgres:// URL, or a path to a SQLite file`,
+    );
   }
   const path = isAbsolute(given) ? given : resolve(appDir, given);
   return { database: path, display: given, backend: 'sqlite', identity: resolve(path) };

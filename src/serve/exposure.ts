@@ -22,7 +22,10 @@ export function listeningUrls(host: string, port: number): string[] {
   const ipv6 = host === '::';
   const addresses = Object.values(networkInterfaces())
     .flat()
-    .filter((entry) => entry && (entry.family === 'IPv4' || (ipv6 && entry.family === 'IPv6' && !entry.address.startsWith('fe80'))))
+    .filter(
+      (entry) =>
+        entry && (entry.family === 'IPv4' || (ipv6 && entry.family === 'IPv6' && !entry.address.startsWith('fe80'))),
+    )
     .map((entry) => entry!.address);
   return [...new Set(addresses)].map((address) => urlOf(address, port));
 }
@@ -32,7 +35,13 @@ export function exposureWarnings(host: string, exposed: { devAuth?: boolean; das
   if (isLoopbackHost(host)) return [];
   const where = isWildcardHost(host) ? 'every network interface' : host;
   const warnings: string[] = [];
-  if (exposed.devAuth) warnings.push(`--dev-auth: tokens signed with this app's dev key are trusted on ${where}; anyone who has the key can act as any user`);
-  if (exposed.dashboard) warnings.push(`the dashboard is served on ${where}: its links sign a browser in as an administrator; share them only over a trusted network`);
+  if (exposed.devAuth)
+    warnings.push(
+      `--dev-auth: tokens signed with this app's dev key are trusted on ${where}; anyone who has the key can act as any user`,
+    );
+  if (exposed.dashboard)
+    warnings.push(
+      `the dashboard is served on ${where}: its links sign a browser in as an administrator; share them only over a trusted network`,
+    );
   return warnings;
 }

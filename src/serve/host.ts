@@ -87,14 +87,21 @@ async function authFor(options: HostOptions): Promise<{ auth: AuthConfig | null;
     const source = `the app's dev key (${relative(options.appDir, devKeyPathOf(options.appDir))})`;
     return { auth: devAuthConfig(key.publicJwk, DEV_ISSUER, DEV_AUDIENCE, source), source };
   }
-  return { auth: null, source: 'nothing: no VALET_AUTH_* set, so signed-in calls answer 401 auth_not_configured (--dev-auth trusts the dev key)' };
+  return {
+    auth: null,
+    source:
+      'nothing: no VALET_AUTH_* set, so signed-in calls answer 401 auth_not_configured (--dev-auth trusts the dev key)',
+  };
 }
 
 export async function prepareHost(options: HostOptions): Promise<HostSetup> {
   const { auth, source } = await authFor(options);
   const smtpConfig = smtpConfigFromEnv(options.env);
   return {
-    policy: accessPolicyFrom(options.mode, options.bindHost, options.env, { allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins }),
+    policy: accessPolicyFrom(options.mode, options.bindHost, options.env, {
+      allowedHosts: options.allowedHosts,
+      corsOrigins: options.corsOrigins,
+    }),
     // Instances on several machines share one admin key through the environment.
     adminKey: options.env.VALET_ADMIN_KEY?.trim() || loadOrCreateAdminKey(options.appDir),
     auth,
@@ -111,7 +118,11 @@ export async function prepareHost(options: HostOptions): Promise<HostSetup> {
  * Routes functions' console output to .valet/logs.ndjson and `onEntry`, with configured secrets
  * redacted (a function that logs its API key must not leave it in a file); returns the restore.
  */
-export function captureLogs(appDir: string, onEntry: (entry: LogEntry) => void, env: NodeJS.ProcessEnv = process.env): () => void {
+export function captureLogs(
+  appDir: string,
+  onEntry: (entry: LogEntry) => void,
+  env: NodeJS.ProcessEnv = process.env,
+): () => void {
   const sink = logFileSink(logsPathOf(appDir));
   const redact = secretRedactor(env);
   return captureFunctionConsole((raw) => {

@@ -45,7 +45,10 @@ const FIRST_REQUEST_GRACE_MS = 2_000;
 /** How often silent connections are looked for. */
 const SWEEP_INTERVAL_MS = 1_000;
 
-const BUSY_BODY = JSON.stringify({ code: 'too_many_connections', message: 'the server holds as many connections as it may (VALET_MAX_CONNECTIONS): retry later' });
+const BUSY_BODY = JSON.stringify({
+  code: 'too_many_connections',
+  message: 'the server holds as many connections as it may (VALET_MAX_CONNECTIONS): retry later',
+});
 const BUSY_ANSWER = `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(BUSY_BODY)}\r\n\r\n${BUSY_BODY}`;
 
 interface Tracked {
@@ -119,22 +122,41 @@ export interface ListenOptions {
   limits?: Partial<SocketLimits>;
 }
 
-export function listen(context: HttpContext, port: number, host = DEFAULT_HOST, options: ListenOptions = {}): Promise<RunningServer> {
+export function listen(
+  context: HttpContext,
+  port: number,
+  host = DEFAULT_HOST,
+  options: ListenOptions = {},
+): Promise<RunningServer> {
   const limits = { ...socketLimitsFromEnv(), ...options.limits };
-  const server = createServer({ headersTimeout: limits.headersTimeoutMs, requestTimeout: limits.requestTimeoutMs, connectionsCheckingInterval: SWEEP_INTERVAL_MS }, createRequestListener(context));
+  const server = createServer(
+    {
+      headersTimeout: limits.headersTimeoutMs,
+      requestTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: SWEEP_INTERVAL_MS,
+    },
+    createRequestListener(context),
+  );
   server.keepAliveTimeout = 5_000;
   const connections = trackConnections(server, limits);
   return new Promise((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => {
-      if (error.code === 'EADDRINUSE') reject(new UserError(`port ${port} is already in use: stop whatever is serving there, or pass --port <n>`));
-      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND') reject(new UserError(`cannot listen on ${host}: no such local address (--host)`));
-      else if (error.code === 'EACCES') reject(new UserError(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`));
+      if (error.code === 'EADDRINUSE')
+        reject(new UserError(`port ${port} is already in use: stop whatever is serving there, or pass --port <n>`));
+      else if (error.code === 'EADDRNOTAVAIL' || error.code === 'ENOTFOUND')
+        reject(new UserError(`cannot listen on ${host}: no such local address (--host)`));
+      else if (error.code === 'EACCES')
+        reject(new UserError(`not allowed to listen on ${host}:${port} (ports below 1024 need privileges)`));
       else reject(error);
     });
     server.listen(port, host, () => {
       const address = server.address();
       const actualPort = typeof address === 'object' && address ? address.port : port;
-      const sync = attachSync(server, context, { pingIntervalMs: limits.pingIntervalMs, maxSubscriptions: limits.maxSubscriptionsPerSocket, ...options.sync });
+      const sync = attachSync(server, context, {
+        pingIntervalMs: limits.pingIntervalMs,
+        maxSubscriptions: limits.maxSubscriptionsPerSocket,
+        ...options.sync,
+      });
       let endDrain: () => void = () => undefined;
       const drained = (ms: number) =>
         new Promise<void>((done) => {

@@ -49,8 +49,14 @@ export function socketLimitsFromEnv(env: NodeJS.ProcessEnv = process.env): Socke
     firstRequestTimeoutMs: wholeNumberFromEnv(env, 'VALET_IDLE_CONNECTION_TIMEOUT_MS', 10_000),
     headersTimeoutMs: wholeNumberFromEnv(env, 'VALET_HEADERS_TIMEOUT_MS', 20_000),
     requestTimeoutMs: wholeNumberFromEnv(env, 'VALET_REQUEST_TIMEOUT_MS', 120_000),
-    maxConnections: Math.max(1, wholeNumberFromEnv(env, 'VALET_MAX_CONNECTIONS', defaultMaxConnections(), 'connections')),
+    maxConnections: Math.max(
+      1,
+      wholeNumberFromEnv(env, 'VALET_MAX_CONNECTIONS', defaultMaxConnections(), 'connections'),
+    ),
     pingIntervalMs: wholeNumberFromEnv(env, 'VALET_SYNC_PING_MS', 30_000),
-    maxSubscriptionsPerSocket: Math.max(1, wholeNumberFromEnv(env, 'VALET_MAX_SUBSCRIPTIONS_PER_SOCKET', 1_000, 'subscriptions')),
+    maxSubscriptionsPerSocket: Math.max(
+      1,
+      wholeNumberFromEnv(env, 'VALET_MAX_SUBSCRIPTIONS_PER_SOCKET', 1_000, 'subscriptions'),
+    ),
   };
 }

@@ -70,7 +70,15 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
   if (database.backend === 'sqlite') await refuseSecondServer(appDir, database);
   const maps = new BundleMaps(appDir);
   const modules = options.prebuilt ? loadPrebuilt(appDir, maps) : await buildAndLoad(appDir, maps);
-  const host = await prepareHost({ appDir, mode: 'start', env, bindHost, devAuth: options.devAuth, allowedHosts: options.allowedHosts, corsOrigins: options.corsOrigins });
+  const host = await prepareHost({
+    appDir,
+    mode: 'start',
+    env,
+    bindHost,
+    devAuth: options.devAuth,
+    allowedHosts: options.allowedHosts,
+    corsOrigins: options.corsOrigins,
+  });
   const engine = await createEngine({
     modules,
     database: database.database,
@@ -84,20 +92,37 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     instances: host.instances,
     scheduler: host.scheduler,
     mapStack: (stack) => maps.rewriteStack(stack),
-    describeError: (error) => maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+    describeError: (error) =>
+      maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
   });
-  const dashboard = options.dashboard ? createDashboard({ appDir, mode: 'start', adminKey: host.adminKey, database: database.display, connections: () => engine.connections }) : undefined;
+  const dashboard = options.dashboard
+    ? createDashboard({
+        appDir,
+        mode: 'start',
+        adminKey: host.adminKey,
+        database: database.display,
+        connections: () => engine.connections,
+      })
+    : undefined;
   dashboard?.update({ status: 'serving', functions: engine.functionPaths().length });
   let server: RunningServer;
   try {
-    server = await listen({ engine, adminKey: host.adminKey, policy: host.policy, vapidPublicKey: host.push.publicKey, dashboard }, options.port, bindHost);
+    server = await listen(
+      { engine, adminKey: host.adminKey, policy: host.policy, vapidPublicKey: host.push.publicKey, dashboard },
+      options.port,
+      bindHost,
+    );
   } catch (error) {
     await engine.close();
     throw error;
   }
   announceServer(appDir, database, server.url);
   dashboard?.setUrl(server.url);
-  const restoreConsole = captureLogs(appDir, (entry) => process.stderr.write(`[${entry.function} ${entry.invocation.slice(0, 8)}] ${entry.message}\n`), env);
+  const restoreConsole = captureLogs(
+    appDir,
+    (entry) => process.stderr.write(`[${entry.function} ${entry.invocation.slice(0, 8)}] ${entry.message}\n`),
+    env,
+  );
   return {
     url: server.url,
     engine,
@@ -119,7 +144,10 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
      */
     async close() {
       withdrawServer(appDir, database);
-      if (drainMs > 0) process.stderr.write(`draining: /api/ready answers 503 for ${drainMs} ms while calls are still served (VALET_SHUTDOWN_DRAIN_MS); signal again to stop now\n`);
+      if (drainMs > 0)
+        process.stderr.write(
+          `draining: /api/ready answers 503 for ${drainMs} ms while calls are still served (VALET_SHUTDOWN_DRAIN_MS); signal again to stop now\n`,
+        );
       await server.close(graceMs, drainMs);
       await engine.close();
       restoreConsole();

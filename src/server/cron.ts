@@ -38,14 +38,21 @@ export function cronJobNameProblem(name: unknown): string | null {
 function intervalMs(spec: IntervalSpec): number {
   const [unit, amount] = Object.entries(spec ?? {})[0] ?? [];
   const unitMs: Record<string, number> = { seconds: 1000, minutes: 60_000, hours: 3_600_000 };
-  if (Object.keys(spec ?? {}).length !== 1 || !unit || !(unit in unitMs) || typeof amount !== 'number' || !(amount > 0)) {
+  if (
+    Object.keys(spec ?? {}).length !== 1 ||
+    !unit ||
+    !(unit in unitMs) ||
+    typeof amount !== 'number' ||
+    !(amount > 0)
+  ) {
     throw new Error('interval: give exactly one of { seconds }, { minutes }, { hours } as a positive number');
   }
   return amount * unitMs[unit]!;
 }
 
 function integerIn(value: unknown, low: number, high: number, what: string): number {
-  if (!Number.isInteger(value) || (value as number) < low || (value as number) > high) throw new Error(`${what} must be an integer from ${low} to ${high}, got ${JSON.stringify(value)}`);
+  if (!Number.isInteger(value) || (value as number) < low || (value as number) > high)
+    throw new Error(`${what} must be an integer from ${low} to ${high}, got ${JSON.stringify(value)}`);
   return value as number;
 }
 
@@ -53,11 +60,24 @@ export class CronJobs {
   readonly jobs: CronJob[] = [];
 
   /** A cron expression (five fields, or six with seconds), read in UTC unless `timezone` is given. */
-  cron<Ref extends CronTarget>(name: string, expression: string, ref: Ref, args?: ArgsOfRef<Ref>, options: CronOptions = {}): this {
+  cron<Ref extends CronTarget>(
+    name: string,
+    expression: string,
+    ref: Ref,
+    args?: ArgsOfRef<Ref>,
+    options: CronOptions = {},
+  ): this {
     if (typeof expression !== 'string' || expression.trim().split(/\s+/).length < 5) {
-      throw new Error(`cron "${name}": expected a cron expression such as "0 9 * * *", got ${JSON.stringify(expression)}`);
+      throw new Error(
+        `cron "${name}": expected a cron expression such as "0 9 * * *", got ${JSON.stringify(expression)}`,
+      );
     }
-    return this.add({ name, schedule: { type: 'cron', expression: expression.trim(), timezone: options.timezone ?? 'UTC' }, ref, args: args ?? {} });
+    return this.add({
+      name,
+      schedule: { type: 'cron', expression: expression.trim(), timezone: options.timezone ?? 'UTC' },
+      ref,
+      args: args ?? {},
+    });
   }
 
   interval<Ref extends CronTarget>(name: string, every: IntervalSpec, ref: Ref, args?: ArgsOfRef<Ref>): this {
@@ -69,21 +89,39 @@ export class CronJobs {
     return this.cron(name, `${minute} * * * *`, ref, args);
   }
 
-  daily<Ref extends CronTarget>(name: string, at: { hourUTC: number; minuteUTC: number }, ref: Ref, args?: ArgsOfRef<Ref>): this {
+  daily<Ref extends CronTarget>(
+    name: string,
+    at: { hourUTC: number; minuteUTC: number },
+    ref: Ref,
+    args?: ArgsOfRef<Ref>,
+  ): this {
     const hour = integerIn(at?.hourUTC, 0, 23, `daily "${name}": hourUTC`);
     const minute = integerIn(at?.minuteUTC, 0, 59, `daily "${name}": minuteUTC`);
     return this.cron(name, `${minute} ${hour} * * *`, ref, args);
   }
 
-  weekly<Ref extends CronTarget>(name: string, at: { dayOfWeek: DayOfWeek; hourUTC: number; minuteUTC: number }, ref: Ref, args?: ArgsOfRef<Ref>): this {
+  weekly<Ref extends CronTarget>(
+    name: string,
+    at: { dayOfWeek: DayOfWeek; hourUTC: number; minuteUTC: number },
+    ref: Ref,
+    args?: ArgsOfRef<Ref>,
+  ): this {
     const day = DAYS.indexOf(at?.dayOfWeek);
-    if (day === -1) throw new Error(`weekly "${name}": dayOfWeek must be one of ${DAYS.join(', ')}, got ${JSON.stringify(at?.dayOfWeek)}`);
+    if (day === -1)
+      throw new Error(
+        `weekly "${name}": dayOfWeek must be one of ${DAYS.join(', ')}, got ${JSON.stringify(at?.dayOfWeek)}`,
+      );
     const hour = integerIn(at.hourUTC, 0, 23, `weekly "${name}": hourUTC`);
     const minute = integerIn(at.minuteUTC, 0, 59, `weekly "${name}": minuteUTC`);
     return this.cron(name, `${minute} ${hour} * * ${day}`, ref, args);
   }
 
-  monthly<Ref extends CronTarget>(name: string, at: { day: number; hourUTC: number; minuteUTC: number }, ref: Ref, args?: ArgsOfRef<Ref>): this {
+  monthly<Ref extends CronTarget>(
+    name: string,
+    at: { day: number; hourUTC: number; minuteUTC: number },
+    ref: Ref,
+    args?: ArgsOfRef<Ref>,
+  ): this {
     const day = integerIn(at?.day, 1, 31, `monthly "${name}": day`);
     const hour = integerIn(at.hourUTC, 0, 23, `monthly "${name}": hourUTC`);
     const minute = integerIn(at.minuteUTC, 0, 59, `monthly "${name}": minuteUTC`);
@@ -95,10 +133,14 @@ export class CronJobs {
     if (problem) throw new Error(`cron job ${JSON.stringify(job.name)}: ${problem}`);
     if (this.jobs.some((j) => j.name === job.name)) throw new Error(`cron job "${job.name}" is declared twice`);
     if (job.ref === undefined || job.ref === null) {
-      throw new Error(`cron job "${job.name}": its target is ${job.ref} — was the function renamed or removed? Point it at a mutation or action reference such as api.digest.send`);
+      throw new Error(
+        `cron job "${job.name}": its target is ${job.ref} — was the function renamed or removed? Point it at a mutation or action reference such as api.digest.send`,
+      );
     }
     if (job.ref.kind !== 'mutation' && job.ref.kind !== 'action') {
-      throw new Error(`cron job "${job.name}": the target must be a mutation or an action reference such as api.digest.send`);
+      throw new Error(
+        `cron job "${job.name}": the target must be a mutation or an action reference such as api.digest.send`,
+      );
     }
     this.jobs.push(Object.freeze({ ...job, args: job.args ?? {}, definedAt: new Error().stack }));
     return this;

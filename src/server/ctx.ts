@@ -47,7 +47,10 @@ export interface PushNotification {
   data?: unknown;
 }
 
-export type PushMessage = ({ userId: string; subscription?: never } | { subscription: PushSubscriptionJson | string; userId?: never }) & {
+export type PushMessage = (
+  | { userId: string; subscription?: never }
+  | { subscription: PushSubscriptionJson | string; userId?: never }
+) & {
   notification: PushNotification;
   /** Seconds the push service keeps it for an offline device (default 86400). */
   ttl?: number;
@@ -101,12 +104,18 @@ export interface ActionCtx<DM extends GenericDataModel> {
   /** Runs a query as the same caller (its own snapshot). */
   runQuery<Ref extends FunctionReference<'query', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;
   /** Runs a mutation as the same caller, in its own transaction: how an HTTP route hands off. */
-  runMutation<Ref extends FunctionReference<'mutation', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;
+  runMutation<Ref extends FunctionReference<'mutation', any, any, any>>(
+    ref: Ref,
+    args: ArgsOf<Ref>,
+  ): Promise<ReturnsOf<Ref>>;
   /**
    * Runs another action as the same caller, with its own invocation record and its own timeout
    * (this action's deadline keeps running meanwhile). At most 8 deep; not inside ctx.db.transaction.
    */
-  runAction<Ref extends FunctionReference<'action', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;
+  runAction<Ref extends FunctionReference<'action', any, any, any>>(
+    ref: Ref,
+    args: ArgsOf<Ref>,
+  ): Promise<ReturnsOf<Ref>>;
 }
 
 /** HTTP route handlers get what actions get. */

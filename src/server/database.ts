@@ -9,11 +9,26 @@ type IdOf<DM extends GenericDataModel, T extends TableNamesOf<DM>> = GenericId<T
 
 /** Builds a range over an index's fields, in index order: equalities first, then one range. */
 export interface IndexRangeBuilder<Document, IndexFields extends readonly string[]> {
-  eq<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
-  gt<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
-  gte<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
-  lt<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
-  lte<F extends IndexFields[number] & keyof Document>(field: F, value: Document[F]): IndexRangeBuilder<Document, IndexFields>;
+  eq<F extends IndexFields[number] & keyof Document>(
+    field: F,
+    value: Document[F],
+  ): IndexRangeBuilder<Document, IndexFields>;
+  gt<F extends IndexFields[number] & keyof Document>(
+    field: F,
+    value: Document[F],
+  ): IndexRangeBuilder<Document, IndexFields>;
+  gte<F extends IndexFields[number] & keyof Document>(
+    field: F,
+    value: Document[F],
+  ): IndexRangeBuilder<Document, IndexFields>;
+  lt<F extends IndexFields[number] & keyof Document>(
+    field: F,
+    value: Document[F],
+  ): IndexRangeBuilder<Document, IndexFields>;
+  lte<F extends IndexFields[number] & keyof Document>(
+    field: F,
+    value: Document[F],
+  ): IndexRangeBuilder<Document, IndexFields>;
 }
 
 export interface PaginationOptions {

@@ -25,7 +25,8 @@ export interface FunctionDefinition<Kind extends FunctionKind, A extends Access,
   readonly __types?: { args: Args; returns: Returns };
 }
 
-export interface ActionDefinition<A extends Access, Args, Returns> extends FunctionDefinition<'action', A, Args, Returns> {
+export interface ActionDefinition<A extends Access, Args, Returns>
+  extends FunctionDefinition<'action', A, Args, Returns> {
   readonly safeToRetry: boolean;
   readonly sensitive: boolean;
   readonly timeoutMs: number;
@@ -36,11 +37,12 @@ export type MutationDefinition<A extends Access, Args, Returns> = FunctionDefini
 export type AnyFunctionDefinition = FunctionDefinition<FunctionKind, Access, any, any>;
 
 /** The reference type for one exported definition (used by the generated `api`). */
-export type RefOf<D> = D extends FunctionDefinition<infer Kind, infer A, infer Args, infer Returns>
-  ? Kind extends 'action'
-    ? ActionReference<A, Args, Returns>
-    : FunctionReference<Kind, A, Args, Returns>
-  : never;
+export type RefOf<D> =
+  D extends FunctionDefinition<infer Kind, infer A, infer Args, infer Returns>
+    ? Kind extends 'action'
+      ? ActionReference<A, Args, Returns>
+      : FunctionReference<Kind, A, Args, Returns>
+    : never;
 
 interface BaseOptions<ArgsV extends PropertyValidators, A extends Access> {
   /** Validators for the arguments; checked before the handler runs. */
@@ -74,7 +76,8 @@ export type DefineQuery<DM extends GenericDataModel> = <
   R = unknown,
   RV extends AnyValidator | undefined = undefined,
 >(
-  definition: BaseOptions<ArgsV, A> & ReturnsOption<RV> & { handler: (ctx: QueryCtx<DM>, args: ObjectType<ArgsV>) => HandlerResult<R, RV> },
+  definition: BaseOptions<ArgsV, A> &
+    ReturnsOption<RV> & { handler: (ctx: QueryCtx<DM>, args: ObjectType<ArgsV>) => HandlerResult<R, RV> },
 ) => QueryDefinition<A, ObjectType<ArgsV>, ResultOf<R, RV>>;
 
 export type DefineMutation<DM extends GenericDataModel> = <
@@ -83,7 +86,8 @@ export type DefineMutation<DM extends GenericDataModel> = <
   R = unknown,
   RV extends AnyValidator | undefined = undefined,
 >(
-  definition: BaseOptions<ArgsV, A> & ReturnsOption<RV> & { handler: (ctx: MutationCtx<DM>, args: ObjectType<ArgsV>) => HandlerResult<R, RV> },
+  definition: BaseOptions<ArgsV, A> &
+    ReturnsOption<RV> & { handler: (ctx: MutationCtx<DM>, args: ObjectType<ArgsV>) => HandlerResult<R, RV> },
 ) => MutationDefinition<A, ObjectType<ArgsV>, ResultOf<R, RV>>;
 
 export type DefineAction<DM extends GenericDataModel> = <
@@ -92,21 +96,28 @@ export type DefineAction<DM extends GenericDataModel> = <
   R = unknown,
   RV extends AnyValidator | undefined = undefined,
 >(
-  definition: BaseOptions<ArgsV, A> & ReturnsOption<RV> & ActionOptions & { handler: (ctx: ActionCtx<DM>, args: ObjectType<ArgsV>) => HandlerResult<R, RV> },
+  definition: BaseOptions<ArgsV, A> &
+    ReturnsOption<RV> &
+    ActionOptions & { handler: (ctx: ActionCtx<DM>, args: ObjectType<ArgsV>) => HandlerResult<R, RV> },
 ) => ActionDefinition<A, ObjectType<ArgsV>, ResultOf<R, RV>>;
 
-type AnyOptions = BaseOptions<PropertyValidators, Access> & ActionOptions & { returns?: AnyValidator; handler: (ctx: any, args: any) => unknown };
+type AnyOptions = BaseOptions<PropertyValidators, Access> &
+  ActionOptions & { returns?: AnyValidator; handler: (ctx: any, args: any) => unknown };
 
 function checkOptions(kind: FunctionKind, options: AnyOptions): void {
   const where = `define${kind[0]!.toUpperCase()}${kind.slice(1)}`;
   if (typeof options?.handler !== 'function') throw new TypeError(`${where}: handler must be a function`);
   if (options.access !== undefined && !ACCESS_LEVELS.includes(options.access)) {
-    throw new TypeError(`${where}: access must be one of ${ACCESS_LEVELS.join(', ')}, got ${JSON.stringify(options.access)}`);
+    throw new TypeError(
+      `${where}: access must be one of ${ACCESS_LEVELS.join(', ')}, got ${JSON.stringify(options.access)}`,
+    );
   }
   for (const [name, validator] of Object.entries(options.args ?? {})) {
-    if (!(validator instanceof Validator)) throw new TypeError(`${where}: args.${name} must be a validator such as v.string()`);
+    if (!(validator instanceof Validator))
+      throw new TypeError(`${where}: args.${name} must be a validator such as v.string()`);
   }
-  if (options.returns !== undefined && !(options.returns instanceof Validator)) throw new TypeError(`${where}: returns must be a validator such as v.object({ ... })`);
+  if (options.returns !== undefined && !(options.returns instanceof Validator))
+    throw new TypeError(`${where}: returns must be a validator such as v.object({ ... })`);
   if (kind !== 'action') {
     for (const key of ['safeToRetry', 'sensitive', 'timeoutMs'] as const) {
       if (options[key] !== undefined) throw new TypeError(`${where}: ${key} applies to actions only`);
@@ -119,7 +130,14 @@ function checkOptions(kind: FunctionKind, options: AnyOptions): void {
 
 function define(kind: FunctionKind, options: AnyOptions): AnyFunctionDefinition {
   checkOptions(kind, options);
-  const base = { kind, access: options.access ?? 'authenticated', args: options.args ?? {}, returns: options.returns, handler: options.handler, definedAt: new Error().stack };
+  const base = {
+    kind,
+    access: options.access ?? 'authenticated',
+    args: options.args ?? {},
+    returns: options.returns,
+    handler: options.handler,
+    definedAt: new Error().stack,
+  };
   if (kind !== 'action') return Object.freeze(base);
   return Object.freeze({
     ...base,
@@ -131,7 +149,8 @@ function define(kind: FunctionKind, options: AnyOptions): AnyFunctionDefinition 
 
 // Untyped implementations; the generated api.ts re-exports them typed with the app's data model.
 export const defineQuery: DefineQuery<GenericDataModel> = ((options: AnyOptions) => define('query', options)) as any;
-export const defineMutation: DefineMutation<GenericDataModel> = ((options: AnyOptions) => define('mutation', options)) as any;
+export const defineMutation: DefineMutation<GenericDataModel> = ((options: AnyOptions) =>
+  define('mutation', options)) as any;
 export const defineAction: DefineAction<GenericDataModel> = ((options: AnyOptions) => define('action', options)) as any;
 
 export function isFunctionDefinition(value: unknown): value is AnyFunctionDefinition {

@@ -38,10 +38,14 @@ export class HttpRouter {
   route(spec: RouteSpec): this {
     const match = spec.path !== undefined ? 'exact' : 'prefix';
     const path = spec.path ?? spec.pathPrefix;
-    if (typeof path !== 'string' || !path.startsWith('/')) throw new Error(`route: path must start with "/", got ${JSON.stringify(path)}`);
-    if (match === 'prefix' && !path.endsWith('/')) throw new Error(`route: pathPrefix must end with "/", got "${path}"`);
-    if (!HTTP_METHODS.includes(spec.method)) throw new Error(`route ${path}: method must be one of ${HTTP_METHODS.join(', ')}`);
-    if (spec.handler?.kind !== 'httpAction') throw new Error(`route ${spec.method} ${path}: handler must be made with httpAction(...)`);
+    if (typeof path !== 'string' || !path.startsWith('/'))
+      throw new Error(`route: path must start with "/", got ${JSON.stringify(path)}`);
+    if (match === 'prefix' && !path.endsWith('/'))
+      throw new Error(`route: pathPrefix must end with "/", got "${path}"`);
+    if (!HTTP_METHODS.includes(spec.method))
+      throw new Error(`route ${path}: method must be one of ${HTTP_METHODS.join(', ')}`);
+    if (spec.handler?.kind !== 'httpAction')
+      throw new Error(`route ${spec.method} ${path}: handler must be made with httpAction(...)`);
     if (this.routes.some((r) => r.match === match && r.path === path && r.method === spec.method)) {
       throw new Error(`route ${spec.method} ${path} is declared twice`);
     }

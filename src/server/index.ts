@@ -1,11 +1,33 @@
 // `valet/server`: everything user code and generated code import. Isomorphic on purpose: the
 // generated api.ts is imported by browser bundles too, so nothing here may touch Node.
 export { v, Validator, validateFields, formatValidationError, describeValue } from './values.js';
-export type { GenericId, Infer, ObjectType, PropertyValidators, AnyValidator, ValidationError, ValidateOptions } from './values.js';
+export type {
+  GenericId,
+  Infer,
+  ObjectType,
+  PropertyValidators,
+  AnyValidator,
+  ValidationError,
+  ValidateOptions,
+} from './values.js';
 export { defineSchema, defineTable, SchemaDefinition, TableDefinition } from './schema.js';
 export { paginationOptsValidator } from './pagination.js';
-export type { AnyDataModel, DataModelFromSchema, GenericDataModel, SystemFields, TableInfo, IndexDefinition } from './schema.js';
-export { defineQuery, defineMutation, defineAction, isFunctionDefinition, ACCESS_LEVELS, DEFAULT_ACTION_TIMEOUT_MS } from './functions.js';
+export type {
+  AnyDataModel,
+  DataModelFromSchema,
+  GenericDataModel,
+  SystemFields,
+  TableInfo,
+  IndexDefinition,
+} from './schema.js';
+export {
+  defineQuery,
+  defineMutation,
+  defineAction,
+  isFunctionDefinition,
+  ACCESS_LEVELS,
+  DEFAULT_ACTION_TIMEOUT_MS,
+} from './functions.js';
 export type {
   Access,
   ActionDefinition,
@@ -20,9 +42,37 @@ export type {
   RefOf,
 } from './functions.js';
 export { functionRef, parseFunctionPath, setActionInvoker } from './references.js';
-export type { ActionCallOptions, ActionReference, AnyFunctionReference, ArgsOfRef, FunctionReference, ReturnsOfRef } from './references.js';
-export type { ActionCtx, EmailMessage, EmailOutbox, HttpActionCtx, Invoker, MutationCtx, PushMessage, PushNotification, PushOutbox, PushSubscriptionJson, QueryCtx, Scheduler } from './ctx.js';
-export type { ActionDatabase, DatabaseReader, DatabaseWriter, FilterBuilder, FilterExpression, PaginationOptions, PaginationResult } from './database.js';
+export type {
+  ActionCallOptions,
+  ActionReference,
+  AnyFunctionReference,
+  ArgsOfRef,
+  FunctionReference,
+  ReturnsOfRef,
+} from './references.js';
+export type {
+  ActionCtx,
+  EmailMessage,
+  EmailOutbox,
+  HttpActionCtx,
+  Invoker,
+  MutationCtx,
+  PushMessage,
+  PushNotification,
+  PushOutbox,
+  PushSubscriptionJson,
+  QueryCtx,
+  Scheduler,
+} from './ctx.js';
+export type {
+  ActionDatabase,
+  DatabaseReader,
+  DatabaseWriter,
+  FilterBuilder,
+  FilterExpression,
+  PaginationOptions,
+  PaginationResult,
+} from './database.js';
 export { httpAction, httpRouter, HttpRouter, HTTP_METHODS } from './http.js';
 export type { HttpAction, HttpActionDefinition, HttpMethod, Route } from './http.js';
 export { cronJobs, CronJobs } from './cron.js';

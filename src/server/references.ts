@@ -25,7 +25,8 @@ export interface ActionCallOptions {
 }
 
 /** An action reference: once a <ValetProvider> is mounted, `invoke` calls it from anywhere. */
-export interface ActionReference<A extends Access = Access, Args = any, Returns = any> extends FunctionReference<'action', A, Args, Returns> {
+export interface ActionReference<A extends Access = Access, Args = any, Returns = any>
+  extends FunctionReference<'action', A, Args, Returns> {
   invoke(args: Args, options?: ActionCallOptions): Promise<Returns>;
 }
 
@@ -48,7 +49,11 @@ export interface FunctionRefOptions {
 }
 
 /** A reference by path; typed by its kind, so a mutation's reference fits where a mutation is expected. */
-export function functionRef<Kind extends FunctionKind>(path: string, kind: Kind, options: FunctionRefOptions): FunctionReference<Kind, Access, any, any> {
+export function functionRef<Kind extends FunctionKind>(
+  path: string,
+  kind: Kind,
+  options: FunctionRefOptions,
+): FunctionReference<Kind, Access, any, any> {
   const ref: FunctionReference<Kind, Access, any, any> = {
     path,
     kind,
@@ -60,7 +65,8 @@ export function functionRef<Kind extends FunctionKind>(path: string, kind: Kind,
     // Not enumerable: a reference still compares and serialises as plain data.
     Object.defineProperty(ref, 'invoke', {
       value: (args: unknown, callOptions?: ActionCallOptions) => {
-        if (!actionInvoker) return Promise.reject(new Error(`${path}.invoke() needs a client: mount <ValetProvider client={...}> first`));
+        if (!actionInvoker)
+          return Promise.reject(new Error(`${path}.invoke() needs a client: mount <ValetProvider client={...}> first`));
         return actionInvoker(ref as AnyFunctionReference, args, callOptions);
       },
     });

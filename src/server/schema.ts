@@ -21,17 +21,19 @@ export class TableDefinition<
     readonly indexes: readonly IndexDefinition[] = [],
   ) {
     for (const name of Object.keys(fields)) {
-      if (name.startsWith('_')) throw new Error(`field "${name}": names starting with "_" are reserved for system fields`);
+      if (name.startsWith('_'))
+        throw new Error(`field "${name}": names starting with "_" are reserved for system fields`);
     }
   }
 
   /** Declares a real SQLite index over `fields`, in order (used by `withIndex`). */
-  index<const Name extends string, const IndexFields extends readonly [keyof Fields & string, ...(keyof Fields & string)[]]>(
-    name: Name,
-    fields: IndexFields,
-  ): TableDefinition<Fields, Indexes & Record<Name, IndexFields>> {
+  index<
+    const Name extends string,
+    const IndexFields extends readonly [keyof Fields & string, ...(keyof Fields & string)[]],
+  >(name: Name, fields: IndexFields): TableDefinition<Fields, Indexes & Record<Name, IndexFields>> {
     if (!/^[A-Za-z][\w]*$/.test(name)) throw new Error(`index "${name}": use letters, digits and "_"`);
-    if (name === 'by_creation_time' || name === 'by_id') throw new Error(`index "${name}" is built in on every table: pick another name`);
+    if (name === 'by_creation_time' || name === 'by_id')
+      throw new Error(`index "${name}" is built in on every table: pick another name`);
     if (this.indexes.some((index) => index.name === name)) throw new Error(`index "${name}" is declared twice`);
     if (fields.length === 0) throw new Error(`index "${name}" needs at least one field`);
     for (const field of fields) {
@@ -60,7 +62,8 @@ export class SchemaDefinition<Tables extends Record<string, AnyTableDefinition>>
     readonly options: Required<SchemaOptions>,
   ) {
     for (const name of Object.keys(tables)) {
-      if (!/^[A-Za-z][\w]*$/.test(name)) throw new Error(`table "${name}": use letters, digits and "_", starting with a letter`);
+      if (!/^[A-Za-z][\w]*$/.test(name))
+        throw new Error(`table "${name}": use letters, digits and "_", starting with a letter`);
     }
   }
 }
@@ -69,8 +72,13 @@ export class SchemaDefinition<Tables extends Record<string, AnyTableDefinition>>
  * A table's definition by name, own properties only: `constructor` or `__proto__` is not a table
  * just because every object inherits one.
  */
-export function tableDefinition(schema: SchemaDefinition<any> | null | undefined, table: string): AnyTableDefinition | undefined {
-  return schema && typeof table === 'string' && Object.hasOwn(schema.tables, table) ? (schema.tables[table] as AnyTableDefinition) : undefined;
+export function tableDefinition(
+  schema: SchemaDefinition<any> | null | undefined,
+  table: string,
+): AnyTableDefinition | undefined {
+  return schema && typeof table === 'string' && Object.hasOwn(schema.tables, table)
+    ? (schema.tables[table] as AnyTableDefinition)
+    : undefined;
 }
 
 export function defineSchema<const Tables extends Record<string, AnyTableDefinition>>(
@@ -95,7 +103,10 @@ export type BuiltInIndexes = { by_creation_time: ['_creationTime']; by_id: ['_id
 
 /** Used when an app has no schema yet: any table, any fields. */
 export type AnyDataModel = {
-  [table: string]: { document: { _id: GenericId<string>; _creationTime: number; [field: string]: any }; indexes: Record<string, readonly string[]> };
+  [table: string]: {
+    document: { _id: GenericId<string>; _creationTime: number; [field: string]: any };
+    indexes: Record<string, readonly string[]>;
+  };
 };
 
 export type DataModelFromSchema<S extends SchemaDefinition<any>> = {

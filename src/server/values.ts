@@ -137,7 +137,9 @@ export const v = {
    * with what to use instead.
    */
   int64: (): Validator<never> => {
-    throw new Error('v.int64(): Valet stores numbers as JSON doubles and has no int64 type; use v.number() for integers up to 2^53 - 1 (Number.MAX_SAFE_INTEGER), or v.string() for larger ones (String(big) / BigInt(text))');
+    throw new Error(
+      'v.int64(): Valet stores numbers as JSON doubles and has no int64 type; use v.number() for integers up to 2^53 - 1 (Number.MAX_SAFE_INTEGER), or v.string() for larger ones (String(big) / BigInt(text))',
+    );
   },
   /** Binary data: an ArrayBuffer in handlers and clients, {"$bytes": base64} on the wire and on disk. */
   bytes: () => primitive<ArrayBuffer>('bytes', (x) => x instanceof ArrayBuffer),
@@ -153,7 +155,9 @@ export const v = {
 
   literal: <const T extends string | number | boolean>(literal: T) =>
     new Validator<T>('literal', JSON.stringify(literal), false, (value, path) =>
-      value === literal ? null : { path, message: `expected ${JSON.stringify(literal)}, got ${JSON.stringify(value) ?? 'undefined'}` },
+      value === literal
+        ? null
+        : { path, message: `expected ${JSON.stringify(literal)}, got ${JSON.stringify(value) ?? 'undefined'}` },
     ),
 
   array: <E extends AnyValidator>(element: E) =>
@@ -173,7 +177,13 @@ export const v = {
     ),
 
   object: <F extends PropertyValidators>(fields: F) =>
-    new Validator<ObjectType<F>>('object', 'object', false, (value, path, options) => checkFields(fields, value, path, options), fields),
+    new Validator<ObjectType<F>>(
+      'object',
+      'object',
+      false,
+      (value, path, options) => checkFields(fields, value, path, options),
+      fields,
+    ),
 
   /** The value, or null: `v.union(x, v.null())`. */
   nullable: <T>(inner: Validator<T, false>) => v.union(inner, v.null()) as Validator<T | null>,

@@ -18,8 +18,16 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> | null {
 }
 
 /** The signature header for `payload` (for senders, and for tests of a receiving route). */
-export async function signWebhookPayload(payload: string, secret: string, timestampSeconds = Math.floor(Date.now() / 1000)): Promise<string> {
-  const signature = await crypto.subtle.sign('HMAC', await hmacKey(secret, 'sign'), encoder.encode(`${timestampSeconds}.${payload}`));
+export async function signWebhookPayload(
+  payload: string,
+  secret: string,
+  timestampSeconds = Math.floor(Date.now() / 1000),
+): Promise<string> {
+  const signature = await crypto.subtle.sign(
+    'HMAC',
+    await hmacKey(secret, 'sign'),
+    encoder.encode(`${timestampSeconds}.${payload}`),
+  );
   return `t=${timestampSeconds},v1=${toHex(signature)}`;
 }
 
@@ -32,7 +40,9 @@ export interface WebhookCheck {
   now?: number;
 }
 
-export type WebhookVerdict = { ok: true; timestamp: number } | { ok: false; reason: 'missing_signature' | 'malformed_signature' | 'stale_timestamp' | 'bad_signature' };
+export type WebhookVerdict =
+  | { ok: true; timestamp: number }
+  | { ok: false; reason: 'missing_signature' | 'malformed_signature' | 'stale_timestamp' | 'bad_signature' };
 
 export async function verifyWebhookSignature(check: WebhookCheck): Promise<WebhookVerdict> {
   if (!check.header) return { ok: false, reason: 'missing_signature' };
@@ -43,7 +53,8 @@ export async function verifyWebhookSignature(check: WebhookCheck): Promise<Webho
     .map((part) => part.trim())
     .filter((part) => part.startsWith('v1='))
     .map((part) => fromHex(part.slice(3)));
-  if (!Number.isInteger(timestamp) || signatures.length === 0 || signatures.some((s) => s === null)) return { ok: false, reason: 'malformed_signature' };
+  if (!Number.isInteger(timestamp) || signatures.length === 0 || signatures.some((s) => s === null))
+    return { ok: false, reason: 'malformed_signature' };
   const now = Math.floor((check.now ?? Date.now()) / 1000);
   if (Math.abs(now - timestamp) > (check.toleranceSeconds ?? 300)) return { ok: false, reason: 'stale_timestamp' };
   const key = await hmacKey(check.secret, 'verify');

@@ -16,8 +16,14 @@ export async function tableColumns(sql: SqlExecutor, table: string): Promise<Col
     );
     return rows.map((row) => ({ name: row.name, required: row.nullable === 'NO' && row.fallback === null }));
   }
-  const rows = await sql.all<{ name: string; type: string; notnull: number; dflt_value: unknown; pk: number }>('SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)', [table]);
+  const rows = await sql.all<{ name: string; type: string; notnull: number; dflt_value: unknown; pk: number }>(
+    'SELECT name, type, "notnull", dflt_value, pk FROM pragma_table_info(?)',
+    [table],
+  );
   // SQLite lets NULL into a primary key that is not an INTEGER rowid (an old bug it keeps): required all the same.
   const keyNeedsValue = (row: { type: string; pk: number }) => row.pk > 0 && row.type.toUpperCase() !== 'INTEGER';
-  return rows.map((row) => ({ name: row.name, required: (row.notnull === 1 && row.dflt_value === null) || keyNeedsValue(row) }));
+  return rows.map((row) => ({
+    name: row.name,
+    required: (row.notnull === 1 && row.dflt_value === null) || keyNeedsValue(row),
+  }));
 }

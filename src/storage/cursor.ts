@@ -12,7 +12,8 @@ export function encodeCursor(values: unknown[]): string {
   return Buffer.from(JSON.stringify(values)).toString('base64url');
 }
 
-const invalid = (why: string) => new DocumentError('invalid_cursor', `paginate: the cursor is not one this query returned (${why})`, 400);
+const invalid = (why: string) =>
+  new DocumentError('invalid_cursor', `paginate: the cursor is not one this query returned (${why})`, 400);
 
 /** The key a cursor holds, checked against the shape of the query's ordering key. */
 export function decodeCursor(cursor: unknown, keyLength: number): CursorKey {
@@ -35,7 +36,12 @@ function bind(dialect: Dialect, column: OrderColumn, value: unknown): unknown {
 }
 
 /** SQL that holds for rows strictly after `values` in this order. */
-export function afterClause(dialect: Dialect, columns: OrderColumn[], values: CursorKey, direction: 'asc' | 'desc'): { clause: string; values: unknown[] } {
+export function afterClause(
+  dialect: Dialect,
+  columns: OrderColumn[],
+  values: CursorKey,
+  direction: 'asc' | 'desc',
+): { clause: string; values: unknown[] } {
   if (values.length === 0) return { clause: '1 = 0', values: [] };
   const alternatives: string[] = [];
   const params: unknown[] = [];
@@ -66,7 +72,12 @@ export function afterClause(dialect: Dialect, columns: OrderColumn[], values: Cu
 }
 
 /** SQL that holds for rows at or before `values` (the end of a pinned page). */
-export function upToClause(dialect: Dialect, columns: OrderColumn[], values: CursorKey, direction: 'asc' | 'desc'): { clause: string; values: unknown[] } {
+export function upToClause(
+  dialect: Dialect,
+  columns: OrderColumn[],
+  values: CursorKey,
+  direction: 'asc' | 'desc',
+): { clause: string; values: unknown[] } {
   const after = afterClause(dialect, columns, values, direction);
   return { clause: `NOT ${after.clause}`, values: after.values };
 }

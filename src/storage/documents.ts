@@ -23,7 +23,15 @@ interface Row {
 }
 
 /** A mistake in how a handler uses the database: the handler's error, with a clear message. */
-export type DocumentErrorCode = 'unknown_table' | 'schema_violation' | 'document_not_found' | 'id_conflict' | 'invalid_document' | 'invalid_cursor' | 'invalid_query' | 'table_mismatch';
+export type DocumentErrorCode =
+  | 'unknown_table'
+  | 'schema_violation'
+  | 'document_not_found'
+  | 'id_conflict'
+  | 'invalid_document'
+  | 'invalid_cursor'
+  | 'invalid_query'
+  | 'table_mismatch';
 
 export class DocumentError extends Error {
   constructor(
@@ -39,7 +47,10 @@ export class DocumentError extends Error {
 
 /** The one message for a table the schema does not declare. */
 export function unknownTableError(schema: SchemaDefinition<any>, table: string): DocumentError {
-  return new DocumentError('unknown_table', `table ${JSON.stringify(table)} is not declared in valet/schema.ts (tables: ${Object.keys(schema.tables).join(', ') || 'none'})`);
+  return new DocumentError(
+    'unknown_table',
+    `table ${JSON.stringify(table)} is not declared in valet/schema.ts (tables: ${Object.keys(schema.tables).join(', ') || 'none'})`,
+  );
 }
 
 function tableMismatch(operation: string, id: string, actual: string, expected: string): DocumentError {
@@ -92,7 +103,12 @@ interface IdReference {
  * database in one query: an id of another table is refused, an unknown id passes (its document
  * may have been deleted since).
  */
-export async function validateWithIds(sql: SqlExecutor, fields: PropertyValidators, value: unknown, path: string): Promise<ValidationError | null> {
+export async function validateWithIds(
+  sql: SqlExecutor,
+  fields: PropertyValidators,
+  value: unknown,
+  path: string,
+): Promise<ValidationError | null> {
   const references: IdReference[] = [];
   const error = validateFields(fields, value, path, {
     isIdOf: (table, id, at) => {
@@ -102,12 +118,18 @@ export async function validateWithIds(sql: SqlExecutor, fields: PropertyValidato
   });
   if (error || references.length === 0) return error;
   const ids = [...new Set(references.map((r) => r.id))];
-  const rows = await sql.all<{ id: string; tbl: string }>(`SELECT id, tbl FROM _valet_documents WHERE id IN (${ids.map(() => '?').join(', ')})`, ids);
+  const rows = await sql.all<{ id: string; tbl: string }>(
+    `SELECT id, tbl FROM _valet_documents WHERE id IN (${ids.map(() => '?').join(', ')})`,
+    ids,
+  );
   const tables = new Map(rows.map((row) => [row.id, row.tbl]));
   for (const reference of references) {
     const actual = tables.get(reference.id);
     if (actual !== undefined && actual !== reference.table) {
-      return { path: reference.path, message: `expected id of ${reference.table}, got an id that is not in table ${reference.table}` };
+      return {
+        path: reference.path,
+        message: `expected id of ${reference.table}, got an id that is not in table ${reference.table}`,
+      };
     }
   }
   return null;
@@ -176,12 +198,16 @@ export class DocumentStore {
   }
 
   private checkTableName(table: string, operation: string): void {
-    if (typeof table !== 'string') throw new DocumentError('invalid_document', `${operation}: the table name must be a string, got ${typeof table}`);
+    if (typeof table !== 'string')
+      throw new DocumentError('invalid_document', `${operation}: the table name must be a string, got ${typeof table}`);
     if (this.schema && !tableDefinition(this.schema, table)) throw unknownTableError(this.schema, table);
   }
 
   private insertRow(id: string, table: string, creationTime: number, body: string): Promise<{ changes: number }> {
-    return this.sql.run(`INSERT INTO _valet_documents (id, tbl, creation_time, ${this.dialect.documentTextColumn}) VALUES (?, ?, ?, ?)`, [id, table, creationTime, body]);
+    return this.sql.run(
+      `INSERT INTO _valet_documents (id, tbl, creation_time, ${this.dialect.documentTextColumn}) VALUES (?, ?, ?, ?)`,
+      [id, table, creationTime, body],
+    );
   }
 
   async insert(table: string, fields: Record<string, unknown>): Promise<string> {
@@ -189,7 +215,12 @@ export class DocumentStore {
     const id = newId();
     const creationTime = this.creationClock.next();
     await this.insertRow(id, table, creationTime, body);
-    this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...parseStoredFields(body) } });
+    this.changeLog?.push({
+      table,
+      id,
+      before: null,
+      after: { _id: id, _creationTime: creationTime, ...parseStoredFields(body) },
+    });
     return id;
   }
 
@@ -197,18 +228,30 @@ export class DocumentStore {
   async insertOrIgnore(table: string, fields: Record<string, unknown>): Promise<{ id: string; inserted: boolean }> {
     const id = fields?._id;
     if (typeof id !== 'string' || id.length === 0) {
-      throw new DocumentError('invalid_document', `insertOrIgnore into ${table}: give the document a string _id (e.g. \`receipt-\${orderId}\`)`);
+      throw new DocumentError(
+        'invalid_document',
+        `insertOrIgnore into ${table}: give the document a string _id (e.g. \`receipt-\${orderId}\`)`,
+      );
     }
     const { _id: _ignored, ...rest } = fields;
     const body = await this.checkedBody(table, rest, false);
     const existingTable = await this.tableOf(id);
     if (existingTable !== null) {
-      if (existingTable !== table) throw new DocumentError('id_conflict', `insertOrIgnore into ${table}: id "${id}" already belongs to a document in ${existingTable}`);
+      if (existingTable !== table)
+        throw new DocumentError(
+          'id_conflict',
+          `insertOrIgnore into ${table}: id "${id}" already belongs to a document in ${existingTable}`,
+        );
       return { id, inserted: false };
     }
     const creationTime = this.creationClock.next();
     await this.insertRow(id, table, creationTime, body);
-    this.changeLog?.push({ table, id, before: null, after: { _id: id, _creationTime: creationTime, ...parseStoredFields(body) } });
+    this.changeLog?.push({
+      table,
+      id,
+      before: null,
+      after: { _id: id, _creationTime: creationTime, ...parseStoredFields(body) },
+    });
     return { id, inserted: true };
   }
 
@@ -226,7 +269,11 @@ export class DocumentStore {
         }
         continue;
       }
-      if (key.startsWith('_')) throw new DocumentError('invalid_document', `patch ${id}: field "${key}" is reserved (fields starting with "_" are set by Valet)`);
+      if (key.startsWith('_'))
+        throw new DocumentError(
+          'invalid_document',
+          `patch ${id}: field "${key}" is reserved (fields starting with "_" are set by Valet)`,
+        );
       // Patching a field to undefined removes it, as in Convex.
       if (value === undefined) delete merged[key];
       else merged[key] = value;
@@ -241,7 +288,12 @@ export class DocumentStore {
     const { _id: _a, _creationTime: _b, ...rest } = fields ?? {};
     const body = await this.checkedBody(table, rest, true);
     await this.sql.run(`UPDATE _valet_documents SET ${this.dialect.documentTextColumn} = ? WHERE id = ?`, [body, id]);
-    this.changeLog?.push({ table, id, before: current, after: { _id: id, _creationTime: current._creationTime, ...parseStoredFields(body) } });
+    this.changeLog?.push({
+      table,
+      id,
+      before: current,
+      after: { _id: id, _creationTime: current._creationTime, ...parseStoredFields(body) },
+    });
   }
 
   async delete(id: string, expectedTable?: string): Promise<void> {
@@ -251,11 +303,16 @@ export class DocumentStore {
   }
 
   /** The document and its table, in one lookup. */
-  private async requireDocument(id: string, operation: string, expectedTable?: string): Promise<{ current: StoredDocument; table: string }> {
+  private async requireDocument(
+    id: string,
+    operation: string,
+    expectedTable?: string,
+  ): Promise<{ current: StoredDocument; table: string }> {
     if (expectedTable !== undefined) this.checkTableName(expectedTable, operation);
     const row = typeof id === 'string' ? await this.findRow(id) : undefined;
     if (!row) throw new DocumentError('document_not_found', `${operation}: no document with id "${id}"`);
-    if (expectedTable !== undefined && row.tbl !== expectedTable) throw tableMismatch(operation, id, row.tbl, expectedTable);
+    if (expectedTable !== undefined && row.tbl !== expectedTable)
+      throw tableMismatch(operation, id, row.tbl, expectedTable);
     return { current: rowToDocument(row), table: row.tbl };
   }
 
@@ -265,7 +322,11 @@ export class DocumentStore {
       throw new DocumentError('invalid_document', `${table}: a document must be an object of fields`);
     }
     for (const key of Object.keys(fields)) {
-      if (key.startsWith('_')) throw new DocumentError('invalid_document', `${table}: field "${key}" is reserved (fields starting with "_" are set by Valet)`);
+      if (key.startsWith('_'))
+        throw new DocumentError(
+          'invalid_document',
+          `${table}: field "${key}" is reserved (fields starting with "_" are set by Valet)`,
+        );
     }
     if (this.schema) {
       const definition = tableDefinition(this.schema, table);
@@ -274,11 +335,17 @@ export class DocumentStore {
         const error = await validateWithIds(this.sql, definition.fields, fields, 'document');
         if (error) {
           const verb = isUpdate ? 'update would make' : 'insert of';
-          throw new DocumentError('schema_violation', `${table}: ${verb} a document that does not match the schema: ${formatValidationError(error)}`);
+          throw new DocumentError(
+            'schema_violation',
+            `${table}: ${verb} a document that does not match the schema: ${formatValidationError(error)}`,
+          );
         }
       }
     } else if (!/^[A-Za-z][\w]*$/.test(table)) {
-      throw new DocumentError('unknown_table', `table name "${table}": use letters, digits and "_", starting with a letter`);
+      throw new DocumentError(
+        'unknown_table',
+        `table name "${table}": use letters, digits and "_", starting with a letter`,
+      );
     }
     return serialise(table, fields);
   }
@@ -314,9 +381,11 @@ export function findNonJson(value: unknown, path: string, options: { text?: bool
 const shape = (message: string): ValueProblem => ({ message, text: false });
 
 function walk(value: unknown, path: string, text: boolean, seen: Set<unknown>, depth: number): ValueProblem | null {
-  if (typeof value === 'string') return !text || isStorableText(value) ? null : { message: `${path} ${textProblem(value)}`, text: true };
+  if (typeof value === 'string')
+    return !text || isStorableText(value) ? null : { message: `${path} ${textProblem(value)}`, text: true };
   if (value === null || value === undefined || typeof value === 'boolean') return null;
-  if (typeof value === 'number') return Number.isFinite(value) ? null : shape(`${path} is ${value}, which JSON cannot hold`);
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? null : shape(`${path} is ${value}, which JSON cannot hold`);
   if (typeof value !== 'object') return shape(`${path} is a ${typeof value}, which JSON cannot hold`);
   if (seen.has(value)) return shape(`${path} refers back to itself`);
   if (depth >= MAX_DOCUMENT_DEPTH) return shape(`${path} is nested deeper than ${MAX_DOCUMENT_DEPTH} levels`);
@@ -330,7 +399,8 @@ function walk(value: unknown, path: string, text: boolean, seen: Set<unknown>, d
       return null;
     }
     const proto = Object.getPrototypeOf(value);
-    if (proto !== Object.prototype && proto !== null) return shape(`${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, which JSON cannot hold`);
+    if (proto !== Object.prototype && proto !== null)
+      return shape(`${path} is a ${(value as object).constructor?.name ?? 'non-plain object'}, which JSON cannot hold`);
     for (const [key, item] of Object.entries(value)) {
       if (text && !isStorableText(key)) return { message: `${path}: a field name ${textProblem(key)}`, text: true };
       const problem = walk(item, `${path}.${key}`, text, seen, depth + 1);

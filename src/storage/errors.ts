@@ -2,7 +2,12 @@
 // a server that cannot be reached. Reported as a message, never a stack trace.
 import { UserError } from '../errors/user-error.js';
 
-export type StorageErrorCode = 'database_corrupt' | 'database_locked' | 'database_too_new' | 'database_unreadable' | 'database_unreachable';
+export type StorageErrorCode =
+  | 'database_corrupt'
+  | 'database_locked'
+  | 'database_too_new'
+  | 'database_unreadable'
+  | 'database_unreachable';
 
 export class StorageError extends UserError {
   constructor(

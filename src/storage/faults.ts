@@ -14,10 +14,22 @@ export interface StorageFault {
  * Codes of failures that decided nothing: the call did not commit and asking again may work. A
  * call that ended so before anything committed stores no outcome (its idempotency key is free).
  */
-export const TRANSIENT_CODES: ReadonlySet<string> = new Set(['storage_unavailable', 'conflict_retries', 'shutting_down']);
+export const TRANSIENT_CODES: ReadonlySet<string> = new Set([
+  'storage_unavailable',
+  'conflict_retries',
+  'shutting_down',
+]);
 
-const UNAVAILABLE: StorageFault = { status: 503, code: 'storage_unavailable', message: 'the database is unavailable right now; the call was not applied, retry later' };
-const FULL: StorageFault = { status: 507, code: 'storage_full', message: 'the database is out of space; the call was not applied' };
+const UNAVAILABLE: StorageFault = {
+  status: 503,
+  code: 'storage_unavailable',
+  message: 'the database is unavailable right now; the call was not applied, retry later',
+};
+const FULL: StorageFault = {
+  status: 507,
+  code: 'storage_full',
+  message: 'the database is out of space; the call was not applied',
+};
 
 /** What a storage backend throws for a fault it has recognised itself (a lost server connection, say). */
 export class StorageFaultError extends Error {
@@ -30,12 +42,17 @@ export class StorageFaultError extends Error {
   }
 }
 
-const CONFLICT: StorageFault = { status: 503, code: 'conflict_retries', message: 'the write kept conflicting with concurrent writes and was not applied; retry later' };
+const CONFLICT: StorageFault = {
+  status: 503,
+  code: 'conflict_retries',
+  message: 'the write kept conflicting with concurrent writes and was not applied; retry later',
+};
 
 const UNKNOWN: StorageFault = {
   status: 503,
   code: 'outcome_unknown',
-  message: 'the connection to the database broke while the write was committing, so whether it was applied is unknown; a retry of a queued mutation or under the same Idempotency-Key is answered with the truth',
+  message:
+    'the connection to the database broke while the write was committing, so whether it was applied is unknown; a retry of a queued mutation or under the same Idempotency-Key is answered with the truth',
 };
 
 export const outcomeUnknown = (cause?: unknown) => new StorageFaultError(UNKNOWN, { cause });

@@ -41,7 +41,8 @@ function expression(evaluate: (doc: Record<string, unknown>) => unknown): Expres
   return { [EXPRESSION]: true, evaluate };
 }
 
-const valueOf = (operand: Operand, doc: Record<string, unknown>) => (isExpression(operand) ? operand.evaluate(doc) : operand);
+const valueOf = (operand: Operand, doc: Record<string, unknown>) =>
+  isExpression(operand) ? operand.evaluate(doc) : operand;
 
 function rank(value: unknown): number {
   if (value === undefined) return 0;
@@ -98,7 +99,8 @@ function arithmetic(name: string, a: Operand, b: Operand, op: (x: number, y: num
   return expression((doc) => {
     const x = valueOf(a, doc);
     const y = valueOf(b, doc);
-    if (typeof x !== 'number' || typeof y !== 'number') throw new DocumentError('invalid_query', `filter: q.${name} works on numbers, got ${typeof x} and ${typeof y}`);
+    if (typeof x !== 'number' || typeof y !== 'number')
+      throw new DocumentError('invalid_query', `filter: q.${name} works on numbers, got ${typeof x} and ${typeof y}`);
     return op(x, y);
   }) as Expression<number>;
 }
@@ -111,12 +113,25 @@ export function filterBuilder(): { builder: FilterBuilder; used: () => boolean }
       used = true;
       return fn(...args);
     }) as F;
-  const compare = (test: (order: number) => boolean) => (a: Operand, b: Operand) => expression((doc) => test(compareValues(valueOf(a, doc), valueOf(b, doc)))) as Expression<boolean>;
+  const compare = (test: (order: number) => boolean) => (a: Operand, b: Operand) =>
+    expression((doc) => test(compareValues(valueOf(a, doc), valueOf(b, doc)))) as Expression<boolean>;
   const builder: FilterBuilder = {
     field: mark((name: string) => {
-      if (typeof name !== 'string' || name === '') throw new DocumentError('invalid_query', `filter: q.field(name) takes a field name such as q.field('author'), got ${JSON.stringify(name)}`);
+      if (typeof name !== 'string' || name === '')
+        throw new DocumentError(
+          'invalid_query',
+          `filter: q.field(name) takes a field name such as q.field('author'), got ${JSON.stringify(name)}`,
+        );
       const path = name.split('.');
-      return expression((doc) => path.reduce<unknown>((value, key) => (value !== null && typeof value === 'object' && Object.hasOwn(value, key) ? (value as Record<string, unknown>)[key] : undefined), doc));
+      return expression((doc) =>
+        path.reduce<unknown>(
+          (value, key) =>
+            value !== null && typeof value === 'object' && Object.hasOwn(value, key)
+              ? (value as Record<string, unknown>)[key]
+              : undefined,
+          doc,
+        ),
+      );
     }),
     eq: mark(compare((order) => order === 0)),
     neq: mark(compare((order) => order !== 0)),
@@ -124,8 +139,14 @@ export function filterBuilder(): { builder: FilterBuilder; used: () => boolean }
     lte: mark(compare((order) => order <= 0)),
     gt: mark(compare((order) => order > 0)),
     gte: mark(compare((order) => order >= 0)),
-    and: mark((...terms: Operand[]) => expression((doc) => terms.every((term) => valueOf(term, doc) === true)) as Expression<boolean>),
-    or: mark((...terms: Operand[]) => expression((doc) => terms.some((term) => valueOf(term, doc) === true)) as Expression<boolean>),
+    and: mark(
+      (...terms: Operand[]) =>
+        expression((doc) => terms.every((term) => valueOf(term, doc) === true)) as Expression<boolean>,
+    ),
+    or: mark(
+      (...terms: Operand[]) =>
+        expression((doc) => terms.some((term) => valueOf(term, doc) === true)) as Expression<boolean>,
+    ),
     not: mark((term: Operand) => expression((doc) => valueOf(term, doc) !== true) as Expression<boolean>),
     add: mark((a: Operand, b: Operand) => arithmetic('add', a, b, (x, y) => x + y)),
     sub: mark((a: Operand, b: Operand) => arithmetic('sub', a, b, (x, y) => x - y)),
@@ -153,11 +174,15 @@ export function toPredicate(fn: (arg: any) => unknown): (doc: Record<string, unk
   }
   if (isExpression(result)) return (doc) => result.evaluate(doc) === true;
   if (probe.used()) {
-    throw new DocumentError('invalid_query', "filter: return the expression you build with q, e.g. .filter((q) => q.eq(q.field('author'), 'ada')); q.field(...) is not the field's value, so === or && on it do not work");
+    throw new DocumentError(
+      'invalid_query',
+      "filter: return the expression you build with q, e.g. .filter((q) => q.eq(q.field('author'), 'ada')); q.field(...) is not the field's value, so === or && on it do not work",
+    );
   }
   return (doc) => {
     const value = fn(doc) as unknown;
-    if (value instanceof Promise) throw new DocumentError('invalid_query', 'filter: the predicate must return a boolean, not a Promise');
+    if (value instanceof Promise)
+      throw new DocumentError('invalid_query', 'filter: the predicate must return a boolean, not a Promise');
     return Boolean(value);
   };
 }

@@ -21,20 +21,39 @@ export function sqlIndexName(table: string, index: string): string {
  * Makes the database's indexes match the schema: creates new ones, recreates changed ones, drops
  * ones the schema no longer declares. Runs inside the caller's write transaction.
  */
-export async function applySchemaIndexes(sql: SqlExecutor, schema: SchemaDefinition<any> | null): Promise<{ created: string[]; dropped: string[] }> {
+export async function applySchemaIndexes(
+  sql: SqlExecutor,
+  schema: SchemaDefinition<any> | null,
+): Promise<{ created: string[]; dropped: string[] }> {
   const dialect = sql.dialect;
   const existing = new Set((await sql.all<{ name: string }>(dialect.listIndexes)).map((row) => row.name));
-  const recorded = new Map((await sql.all<{ key: string; value: string }>("SELECT key, value FROM _valet_meta WHERE key LIKE 'index:%'")).map((row) => [row.key.slice(6), row.value]));
+  const recorded = new Map(
+    (await sql.all<{ key: string; value: string }>("SELECT key, value FROM _valet_meta WHERE key LIKE 'index:%'")).map(
+      (row) => [row.key.slice(6), row.value],
+    ),
+  );
   const wanted = new Map<string, string>();
   for (const [table, definition] of Object.entries(schema?.tables ?? {})) {
     for (const index of (definition as { indexes: { name: string; fields: string[] }[] }).indexes) {
       const columns: OrderColumn[] = [
-        ...index.fields.map((field): OrderColumn => ({ sql: dialect.field(field), kind: field === '_creationTime' ? 'number' : field === '_id' ? 'text' : 'field' })),
+        ...index.fields.map(
+          (field): OrderColumn => ({
+            sql: dialect.field(field),
+            kind: field === '_creationTime' ? 'number' : field === '_id' ? 'text' : 'field',
+          }),
+        ),
         { sql: 'creation_time', kind: 'number' },
         { sql: 'id', kind: 'text' },
       ];
       const name = sqlIndexName(table, index.name);
-      wanted.set(name, dialect.createIndex(name, table, columns.filter((c, i) => columns.findIndex((d) => d.sql === c.sql) === i)));
+      wanted.set(
+        name,
+        dialect.createIndex(
+          name,
+          table,
+          columns.filter((c, i) => columns.findIndex((d) => d.sql === c.sql) === i),
+        ),
+      );
     }
   }
   const created: string[] = [];

@@ -14,7 +14,10 @@ export interface OpenExecutor {
 
 export async function openExecutor(target: string, options: { writable?: boolean } = {}): Promise<OpenExecutor> {
   if (isPostgresUrl(target)) {
-    const [{ checkout, PgExecutor }, { openPostgres }] = await Promise.all([import('./postgres/executor.js'), import('./postgres/open.js')]);
+    const [{ checkout, PgExecutor }, { openPostgres }] = await Promise.all([
+      import('./postgres/executor.js'),
+      import('./postgres/open.js'),
+    ]);
     const pool = await openPostgres(target, { max: 2 });
     return {
       sql: new PgExecutor(pool),

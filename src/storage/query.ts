@@ -24,19 +24,32 @@ export const BUILT_IN_INDEXES: Record<string, string[]> = { by_creation_time: ['
 
 class IndexRange {
   readonly bounds: IndexBound[] = [];
-  constructor(private readonly fields: string[], private readonly indexName: string) {}
+  constructor(
+    private readonly fields: string[],
+    private readonly indexName: string,
+  ) {}
 
   private add(op: IndexBound['op'], field: string, value: unknown): this {
     const position = this.fields.indexOf(field);
-    if (position === -1) throw new DocumentError('invalid_query', `withIndex("${this.indexName}"): "${field}" is not a field of this index (${this.fields.join(', ')})`);
+    if (position === -1)
+      throw new DocumentError(
+        'invalid_query',
+        `withIndex("${this.indexName}"): "${field}" is not a field of this index (${this.fields.join(', ')})`,
+      );
     const equalities = this.bounds.filter((b) => b.op === 'eq').length;
     const ranges = this.bounds.filter((b) => b.op !== 'eq');
     if (op === 'eq') {
       if (ranges.length > 0 || position !== equalities) {
-        throw new DocumentError('invalid_query', `withIndex("${this.indexName}"): eq("${field}") must come in index order (${this.fields.join(', ')}) and before any range`);
+        throw new DocumentError(
+          'invalid_query',
+          `withIndex("${this.indexName}"): eq("${field}") must come in index order (${this.fields.join(', ')}) and before any range`,
+        );
       }
     } else if (position !== equalities || ranges.some((b) => b.field !== field) || ranges.length >= 2) {
-      throw new DocumentError('invalid_query', `withIndex("${this.indexName}"): a range is allowed on the first field after the eq() fields only, with at most one lower and one upper bound`);
+      throw new DocumentError(
+        'invalid_query',
+        `withIndex("${this.indexName}"): a range is allowed on the first field after the eq() fields only, with at most one lower and one upper bound`,
+      );
     }
     // A bound is compared with stored values: text neither backend stores matches nothing on one and fails on the other.
     const problem = findNonJson(value, `withIndex("${this.indexName}").${op}("${field}")`, { text: true });
@@ -44,11 +57,21 @@ class IndexRange {
     this.bounds.push({ op, field, value });
     return this;
   }
-  eq(field: string, value: unknown) { return this.add('eq', field, value); }
-  gt(field: string, value: unknown) { return this.add('gt', field, value); }
-  gte(field: string, value: unknown) { return this.add('gte', field, value); }
-  lt(field: string, value: unknown) { return this.add('lt', field, value); }
-  lte(field: string, value: unknown) { return this.add('lte', field, value); }
+  eq(field: string, value: unknown) {
+    return this.add('eq', field, value);
+  }
+  gt(field: string, value: unknown) {
+    return this.add('gt', field, value);
+  }
+  gte(field: string, value: unknown) {
+    return this.add('gte', field, value);
+  }
+  lt(field: string, value: unknown) {
+    return this.add('lt', field, value);
+  }
+  lte(field: string, value: unknown) {
+    return this.add('lte', field, value);
+  }
 }
 
 const OPERATORS = { gt: '>', gte: '>=', lt: '<', lte: '<=' } as const;
@@ -66,7 +89,8 @@ interface Plan {
 /** Rows a filtered scan reads per statement while it looks for enough that pass. */
 const FILTER_BATCH = 256;
 
-const kindOf = (field: string): ColumnKind => (field === '_creationTime' ? 'number' : field === '_id' ? 'text' : 'field');
+const kindOf = (field: string): ColumnKind =>
+  field === '_creationTime' ? 'number' : field === '_id' ? 'text' : 'field';
 
 export interface PaginateOptions {
   cursor: string | null;
@@ -106,10 +130,15 @@ export class QueryBuilder {
   private indexFields(name: string): { fields: string[]; sqlIndex: string | null } {
     if (Object.hasOwn(BUILT_IN_INDEXES, name)) return { fields: BUILT_IN_INDEXES[name]!, sqlIndex: null };
     const table = tableDefinition(this.schema, this.table);
-    const definition = table?.indexes.find((i: { name: string }) => i.name === name) as { fields: string[] } | undefined;
+    const definition = table?.indexes.find((i: { name: string }) => i.name === name) as
+      | { fields: string[] }
+      | undefined;
     if (!definition) {
       const known = [...(table?.indexes.map((i: { name: string }) => i.name) ?? []), ...Object.keys(BUILT_IN_INDEXES)];
-      throw new DocumentError('invalid_query', `table "${this.table}" has no index "${name}" (indexes: ${known.join(', ')})`);
+      throw new DocumentError(
+        'invalid_query',
+        `table "${this.table}" has no index "${name}" (indexes: ${known.join(', ')})`,
+      );
     }
     return { fields: definition.fields, sqlIndex: sqlIndexName(this.table, name) };
   }
@@ -120,12 +149,17 @@ export class QueryBuilder {
     }
     const { fields, sqlIndex } = this.indexFields(name);
     this.bounds = range ? range(new IndexRange(fields, name)).bounds : [];
-    this.plan = { index: sqlIndex, orderFields: [...new Set([...fields, '_creationTime', '_id'])], pinned: this.bounds.filter((b) => b.op === 'eq').length };
+    this.plan = {
+      index: sqlIndex,
+      orderFields: [...new Set([...fields, '_creationTime', '_id'])],
+      pinned: this.bounds.filter((b) => b.op === 'eq').length,
+    };
     return this;
   }
 
   order(direction: 'asc' | 'desc'): this {
-    if (direction !== 'asc' && direction !== 'desc') throw new DocumentError('invalid_query', `order: expected "asc" or "desc", got ${JSON.stringify(direction)}`);
+    if (direction !== 'asc' && direction !== 'desc')
+      throw new DocumentError('invalid_query', `order: expected "asc" or "desc", got ${JSON.stringify(direction)}`);
     this.direction = direction;
     this.ordered = true;
     return this;
@@ -133,7 +167,11 @@ export class QueryBuilder {
 
   /** A plain predicate `(doc) => boolean`, or Convex's builder `(q) => q.eq(q.field('x'), 1)`. */
   filter(predicate: (arg: any) => unknown): this {
-    if (typeof predicate !== 'function') throw new DocumentError('invalid_query', "filter: pass a function, (doc) => boolean or (q) => q.eq(q.field('name'), value)");
+    if (typeof predicate !== 'function')
+      throw new DocumentError(
+        'invalid_query',
+        "filter: pass a function, (doc) => boolean or (q) => q.eq(q.field('name'), value)",
+      );
     this.predicates.push(toPredicate(predicate));
     return this;
   }
@@ -160,17 +198,28 @@ export class QueryBuilder {
   }
 
   /** One statement: rows in order after `after` and up to `upTo`, at most `limit`. */
-  private fetch(store: DocumentStore, limit: number | null, range: Range, withKeys: boolean): Promise<Record<string, unknown>[]> {
+  private fetch(
+    store: DocumentStore,
+    limit: number | null,
+    range: Range,
+    withKeys: boolean,
+  ): Promise<Record<string, unknown>[]> {
     const dialect = store.dialect;
     const columns = this.columns(dialect);
     const { where, params } = this.rangeWhere(dialect);
-    for (const [key, clauseOf] of [[range.after, afterClause], [range.upTo, upToClause]] as const) {
+    for (const [key, clauseOf] of [
+      [range.after, afterClause],
+      [range.upTo, upToClause],
+    ] as const) {
       if (!key) continue;
       const { clause, values } = clauseOf(dialect, columns, key, this.direction);
       where.push(clause);
       params.push(...values);
     }
-    const order = columns.slice(this.plan.pinned).map((c) => dialect.order(c.sql, this.direction, c.kind)).join(', ');
+    const order = columns
+      .slice(this.plan.pinned)
+      .map((c) => dialect.order(c.sql, this.direction, c.kind))
+      .join(', ');
     const keys = withKeys ? `, ${columns.map((c, i) => `${c.sql} AS k${i}`).join(', ')}` : '';
     const text = `SELECT id, tbl, creation_time, ${dialect.documentColumn}${keys} FROM _valet_documents${dialect.indexHint(this.plan.index)} WHERE ${where.join(' AND ')} ORDER BY ${order}${limit === null ? '' : ` LIMIT ${limit}`}`;
     return store.cachedRead(text, params, () => store.sql.all(text, params));
@@ -182,7 +231,13 @@ export class QueryBuilder {
    * in batches and reading stops as soon as enough passed. `withKeys` also returns the ordering
    * key of the last row read (for pagination cursors).
    */
-  private async scan(store: DocumentStore, limit: number, range: Range = {}, withKeys = false, maxRows = Number.POSITIVE_INFINITY): Promise<{ docs: StoredDocument[]; last: CursorKey | null; exhausted: boolean }> {
+  private async scan(
+    store: DocumentStore,
+    limit: number,
+    range: Range = {},
+    withKeys = false,
+    maxRows = Number.POSITIVE_INFINITY,
+  ): Promise<{ docs: StoredDocument[]; last: CursorKey | null; exhausted: boolean }> {
     this.onRead?.({ kind: 'range', table: this.table, bounds: this.bounds });
     if (limit <= 0) return { docs: [], last: null, exhausted: false };
     const dialect = store.dialect;
@@ -193,7 +248,11 @@ export class QueryBuilder {
       const bounded = Number.isFinite(bound) ? bound : null;
       const rows = await this.fetch(store, bounded, range, withKeys);
       const last = withKeys && rows.length > 0 ? keysOf(rows[rows.length - 1]!) : null;
-      return { docs: rows.map((row) => rowToDocument(row as never)), last, exhausted: bounded === null || rows.length < bounded };
+      return {
+        docs: rows.map((row) => rowToDocument(row as never)),
+        last,
+        exhausted: bounded === null || rows.length < bounded,
+      };
     }
     const docs: StoredDocument[] = [];
     let last: CursorKey | null = null;
@@ -214,7 +273,8 @@ export class QueryBuilder {
   }
 
   take(n: number): Promise<StoredDocument[]> {
-    if (!Number.isInteger(n) || n < 0) throw new DocumentError('invalid_query', `take: expected a non-negative integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new DocumentError('invalid_query', `take: expected a non-negative integer, got ${n}`);
     return this.read(async (store) => (await this.scan(store, n)).docs);
   }
 
@@ -229,19 +289,29 @@ export class QueryBuilder {
   unique(): Promise<StoredDocument | null> {
     return this.read(async (store) => {
       const { docs } = await this.scan(store, 2);
-      if (docs.length > 1) throw new DocumentError('invalid_query', `unique: more than one document in ${this.table} matches (${docs[0]!._id}, ${docs[1]!._id}, ...)`);
+      if (docs.length > 1)
+        throw new DocumentError(
+          'invalid_query',
+          `unique: more than one document in ${this.table} matches (${docs[0]!._id}, ${docs[1]!._id}, ...)`,
+        );
       return docs[0] ?? null;
     });
   }
 
   paginate(options: PaginateOptions): Promise<PaginationResult> {
-    if (options === null || typeof options !== 'object') throw new DocumentError('invalid_query', 'paginate: pass { cursor, numItems } (paginationOpts from the args)');
+    if (options === null || typeof options !== 'object')
+      throw new DocumentError('invalid_query', 'paginate: pass { cursor, numItems } (paginationOpts from the args)');
     if (!Number.isInteger(options.numItems) || options.numItems <= 0) {
-      throw new DocumentError('invalid_query', `paginate: numItems must be a positive integer, got ${options.numItems}`);
+      throw new DocumentError(
+        'invalid_query',
+        `paginate: numItems must be a positive integer, got ${options.numItems}`,
+      );
     }
     const keyLength = this.plan.orderFields.length;
-    const after = options.cursor === null || options.cursor === undefined ? null : decodeCursor(options.cursor, keyLength);
-    const upTo = options.endCursor === null || options.endCursor === undefined ? null : decodeCursor(options.endCursor, keyLength);
+    const after =
+      options.cursor === null || options.cursor === undefined ? null : decodeCursor(options.cursor, keyLength);
+    const upTo =
+      options.endCursor === null || options.endCursor === undefined ? null : decodeCursor(options.endCursor, keyLength);
     const maxRows = options.maximumRowsRead ?? Number.POSITIVE_INFINITY;
     return this.read(async (store) => {
       if (upTo) {
@@ -252,7 +322,8 @@ export class QueryBuilder {
       }
       const { docs, last, exhausted } = await this.scan(store, options.numItems, { after }, true, maxRows);
       // A full page may still be the last one: look one row ahead so isDone is exact.
-      const isDone = exhausted || (last !== null && (await this.scan(store, 1, { after: last }, true)).docs.length === 0);
+      const isDone =
+        exhausted || (last !== null && (await this.scan(store, 1, { after: last }, true)).docs.length === 0);
       return { page: docs, isDone, continueCursor: last ? encodeCursor(last) : (options.cursor ?? encodeCursor([])) };
     });
   }

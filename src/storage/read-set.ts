@@ -38,6 +38,9 @@ export function changeTouches(reads: readonly Read[], change: DocumentChange, co
     if (change.coarse) return read.kind === 'id' || change.table === '*' || read.table === change.table;
     if (read.kind === 'id') return read.id === change.id;
     if (read.table !== change.table) return false;
-    return (change.before !== null && inRange(change.before, read.bounds, compare)) || (change.after !== null && inRange(change.after, read.bounds, compare));
+    return (
+      (change.before !== null && inRange(change.before, read.bounds, compare)) ||
+      (change.after !== null && inRange(change.after, read.bounds, compare))
+    );
   });
 }

@@ -61,7 +61,10 @@ export function modulesFromGlob(modules: Record<string, unknown>, schema?: unkno
   const loaded: LoadedModules = {};
   for (const [path, exports] of Object.entries(modules)) {
     const match = /(?:^|\/)valet\/(.+)$/.exec(path.replaceAll('\\', '/'));
-    if (!match) throw new UserError(`valetTest({ modules }): "${path}" is not a file under valet/ (use import.meta.glob('../valet/**/*.ts', { eager: true }))`);
+    if (!match)
+      throw new UserError(
+        `valetTest({ modules }): "${path}" is not a file under valet/ (use import.meta.glob('../valet/**/*.ts', { eager: true }))`,
+      );
     const file = match[1]!;
     if (file.startsWith('_generated/') || /\.(test|spec)\.[^/]+$/.test(file) || file.endsWith('.d.ts')) continue;
     loaded[modulePathOf(file)] = exports as Record<string, unknown>;

@@ -1,7 +1,10 @@
 // `t.fetch.on('https://api.github.com/users/:name', handler)`: what an action's fetch gets in a
 // test. Patterns match origin and path (`:param` one segment, `*` the rest); an optional method
 // comes first (`'POST https://…'`). An unmatched request fails the action with a clear error.
-export type FetchHandler = (request: Request, params: Record<string, string>) => Response | object | string | Promise<Response | object | string>;
+export type FetchHandler = (
+  request: Request,
+  params: Record<string, string>,
+) => Response | object | string | Promise<Response | object | string>;
 
 interface Route {
   method: string | null;
@@ -13,7 +16,9 @@ interface Route {
 export class FetchNotMockedError extends Error {
   readonly code = 'fetch_not_mocked';
   constructor(request: Request) {
-    super(`fetch ${request.method} ${request.url}: no t.fetch.on(...) route matches; add one, e.g. t.fetch.on('${new URL(request.url).origin}${new URL(request.url).pathname}', () => Response.json({...}))`);
+    super(
+      `fetch ${request.method} ${request.url}: no t.fetch.on(...) route matches; add one, e.g. t.fetch.on('${new URL(request.url).origin}${new URL(request.url).pathname}', () => Response.json({...}))`,
+    );
     this.name = 'FetchNotMockedError';
   }
 }

@@ -84,9 +84,17 @@ export interface TestPush {
 export interface Caller {
   query<R extends Ref<'query'>>(ref: R, args?: ArgsOf<R>): Promise<ResultOf<R>>;
   mutation<R extends Ref<'mutation'>>(ref: R, args?: ArgsOf<R>): Promise<ResultOf<R>>;
-  action<R extends Ref<'action'>>(ref: R, args?: ArgsOf<R>, options?: { idempotencyKey?: string }): Promise<ResultOf<R>>;
+  action<R extends Ref<'action'>>(
+    ref: R,
+    args?: ArgsOf<R>,
+    options?: { idempotencyKey?: string },
+  ): Promise<ResultOf<R>>;
   /** A request to the app's routes (valet/http.ts); `path` is relative to /http. A user caller sends a bearer token. */
-  http(method: string, path: string, init?: { headers?: Record<string, string>; body?: BodyInit | object }): Promise<Response>;
+  http(
+    method: string,
+    path: string,
+    init?: { headers?: Record<string, string>; body?: BodyInit | object },
+  ): Promise<Response>;
 }
 
 interface TestKeys {
@@ -99,7 +107,10 @@ let keys: Promise<TestKeys> | null = null;
 function testKeys(): Promise<TestKeys> {
   keys ??= (async () => {
     const pair = await generateKeyPair('ES256', { extractable: true });
-    return { privateKey: pair.privateKey, publicJwk: { ...(await exportJWK(pair.publicKey)), kid: 'valet-test', alg: 'ES256' } };
+    return {
+      privateKey: pair.privateKey,
+      publicJwk: { ...(await exportJWK(pair.publicKey)), kid: 'valet-test', alg: 'ES256' },
+    };
   })();
   return keys;
 }
@@ -110,10 +121,15 @@ const MAX_SCHEDULED_ROUNDS = 1000;
 
 export class ValetTest implements Caller {
   /** Requests handlers made with fetch; `on(pattern, handler)` answers them. */
-  readonly fetch: FetchRoutes & { on(pattern: string, handler: FetchHandler): FetchRoutes; readonly calls: FetchCall[] };
+  readonly fetch: FetchRoutes & {
+    on(pattern: string, handler: FetchHandler): FetchRoutes;
+    readonly calls: FetchCall[];
+  };
   readonly clock: { now(): number; advance(ms: number): Promise<void> };
   /** Every email enqueued, oldest first, with its contents and delivery state; `failNext(n)` injects failures. */
-  readonly outbox: (() => TestEmail[]) & { failNext(count?: number, options?: { permanent?: boolean; message?: string }): void };
+  readonly outbox: (() => TestEmail[]) & {
+    failNext(count?: number, options?: { permanent?: boolean; message?: string }): void;
+  };
   private failures: { permanent: boolean; message: string }[] = [];
   private emails: TestEmail[] = [];
   private pushMessages: TestPush[] = [];
@@ -141,7 +157,11 @@ export class ValetTest implements Caller {
     const outbox = () => [...this.emails];
     this.outbox = Object.assign(outbox, {
       failNext: (count = 1, options: { permanent?: boolean; message?: string } = {}) => {
-        for (let i = 0; i < count; i++) this.failures.push({ permanent: options.permanent ?? false, message: options.message ?? 'delivery failed (injected by the test)' });
+        for (let i = 0; i < count; i++)
+          this.failures.push({
+            permanent: options.permanent ?? false,
+            message: options.message ?? 'delivery failed (injected by the test)',
+          });
       },
     });
   }
@@ -171,12 +191,15 @@ export class ValetTest implements Caller {
       respondToFetch: (request) => routes.respond(request),
       log: () => undefined,
       mapStack,
-      describeError: mapStack ? (error) => mapStack!(error instanceof Error ? (error.stack ?? error.message) : String(error)) : undefined,
+      describeError: mapStack
+        ? (error) => mapStack!(error instanceof Error ? (error.stack ?? error.message) : String(error))
+        : undefined,
       emailTransport: {
         name: 'test',
         send: async () => {
           const failure = harness?.failures.shift();
-          if (failure) throw failure.permanent ? new PermanentDeliveryError(failure.message) : new Error(failure.message);
+          if (failure)
+            throw failure.permanent ? new PermanentDeliveryError(failure.message) : new Error(failure.message);
         },
         close: async () => undefined,
       },
@@ -191,9 +214,23 @@ export class ValetTest implements Caller {
     return harness;
   }
 
-  private async call(kind: FunctionKind, ref: Ref<FunctionKind>, args: unknown, invoker: Invoker, idempotencyKey?: string): Promise<any> {
+  private async call(
+    kind: FunctionKind,
+    ref: Ref<FunctionKind>,
+    args: unknown,
+    invoker: Invoker,
+    idempotencyKey?: string,
+  ): Promise<any> {
     const path = typeof ref === 'string' ? ref : ref.path;
-    const response: CallResponse = await this.engine.call({ kind, path, args: args ?? {}, invoker, external: invoker.type !== 'system', idempotencyKey: idempotencyKey ?? null, exposeErrors: true });
+    const response: CallResponse = await this.engine.call({
+      kind,
+      path,
+      args: args ?? {},
+      invoker,
+      external: invoker.type !== 'system',
+      idempotencyKey: idempotencyKey ?? null,
+      exposeErrors: true,
+    });
     await this.settle({ crons: false, scheduled: false });
     if (response.status === 200) return decodeValue((response.body as { value: unknown }).value);
     const body = response.body as { code: string; message: string; data?: unknown };
@@ -217,11 +254,19 @@ export class ValetTest implements Caller {
     return this.call('mutation', ref, args, anonymous);
   }
 
-  action<R extends Ref<'action'>>(ref: R, args?: ArgsOf<R>, options: { idempotencyKey?: string } = {}): Promise<ResultOf<R>> {
+  action<R extends Ref<'action'>>(
+    ref: R,
+    args?: ArgsOf<R>,
+    options: { idempotencyKey?: string } = {},
+  ): Promise<ResultOf<R>> {
     return this.call('action', ref, args, anonymous, options.idempotencyKey);
   }
 
-  http(method: string, path: string, init?: { headers?: Record<string, string>; body?: BodyInit | object }): Promise<Response> {
+  http(
+    method: string,
+    path: string,
+    init?: { headers?: Record<string, string>; body?: BodyInit | object },
+  ): Promise<Response> {
     return this.request(anonymous, method, path, init);
   }
 
@@ -250,7 +295,9 @@ export class ValetTest implements Caller {
       if (next === null) return;
       this.testClock.tick(Math.max(0, next - this.testClock.now()));
     }
-    throw new Error(`finishScheduled: work was still being scheduled after ${MAX_SCHEDULED_ROUNDS} rounds — does a function schedule itself forever?`);
+    throw new Error(
+      `finishScheduled: work was still being scheduled after ${MAX_SCHEDULED_ROUNDS} rounds — does a function schedule itself forever?`,
+    );
   }
 
   /** A bearer token this harness's engine accepts, for requests that carry one. */
@@ -265,16 +312,35 @@ export class ValetTest implements Caller {
       .sign(this.keys.privateKey);
   }
 
-  private async request(invoker: Invoker, method: string, path: string, init: { headers?: Record<string, string>; body?: BodyInit | object } = {}): Promise<Response> {
+  private async request(
+    invoker: Invoker,
+    method: string,
+    path: string,
+    init: { headers?: Record<string, string>; body?: BodyInit | object } = {},
+  ): Promise<Response> {
     const headers = new Headers(init.headers);
-    if (invoker.type === 'user' && !headers.has('authorization')) headers.set('authorization', `Bearer ${await this.token(invoker)}`);
+    if (invoker.type === 'user' && !headers.has('authorization'))
+      headers.set('authorization', `Bearer ${await this.token(invoker)}`);
     let body = init.body;
-    if (body !== undefined && typeof body === 'object' && !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body) && !(body instanceof Blob) && !(body instanceof URLSearchParams) && !(body instanceof FormData) && !(body instanceof ReadableStream)) {
+    if (
+      body !== undefined &&
+      typeof body === 'object' &&
+      !(body instanceof ArrayBuffer) &&
+      !ArrayBuffer.isView(body) &&
+      !(body instanceof Blob) &&
+      !(body instanceof URLSearchParams) &&
+      !(body instanceof FormData) &&
+      !(body instanceof ReadableStream)
+    ) {
       body = JSON.stringify(body);
       if (!headers.has('content-type')) headers.set('content-type', 'application/json');
     }
     const relative = path.startsWith('/') ? path : `/${path}`;
-    const request = new Request(`http://127.0.0.1/http${relative}`, { method, headers, body: body as BodyInit | undefined });
+    const request = new Request(`http://127.0.0.1/http${relative}`, {
+      method,
+      headers,
+      body: body as BodyInit | undefined,
+    });
     const response = await this.engine.handleHttp(request, relative.split('?')[0]!);
     await this.settle({ crons: false, scheduled: false });
     return response;
@@ -285,36 +351,46 @@ export class ValetTest implements Caller {
    * here, so `t.outbox()` (synchronous, on either backend) always shows the state after the last call.
    */
   private async readEmails(): Promise<void> {
-    const messages = (await listOutbox(this.engine.connections.autoCommit.sql, { limit: 100_000, bodies: true })).reverse();
+    const messages = (
+      await listOutbox(this.engine.connections.autoCommit.sql, { limit: 100_000, bodies: true })
+    ).reverse();
     const pushes = messages.filter((message) => message.channel === 'push');
-    const subscriptions = new Map(pushes.length === 0 ? [] : (await listPushSubscriptions(this.engine.connections.autoCommit.sql, { limit: 100_000 })).map((s) => [s.id, s]));
-    this.pushMessages = pushes
-      .map((message) => ({
-        id: message.id,
-        subscriptionId: message.subscriptionId!,
-        userId: subscriptions.get(message.subscriptionId!)?.userId ?? null,
-        endpoint: subscriptions.get(message.subscriptionId!)?.endpoint ?? '',
-        notification: message.push!.notification as TestPush['notification'],
-        ttl: message.push!.ttl,
-        urgency: message.push!.urgency,
-        topic: message.push!.topic,
-        deliveryKey: message.deliveryKey,
-        status: message.status,
-        attempts: message.attempts,
-        source: message.source,
-      }));
-    this.emails = messages.filter((message) => message.channel === 'email').map((email) => ({
-      id: email.id,
-      to: email.to,
-      subject: email.subject,
-      html: email.html,
-      text: email.text,
-      deliveryKey: email.deliveryKey,
-      status: email.status,
-      attempts: email.attempts,
-      lastError: email.lastError,
-      source: email.source,
+    const subscriptions = new Map(
+      pushes.length === 0
+        ? []
+        : (await listPushSubscriptions(this.engine.connections.autoCommit.sql, { limit: 100_000 })).map((s) => [
+            s.id,
+            s,
+          ]),
+    );
+    this.pushMessages = pushes.map((message) => ({
+      id: message.id,
+      subscriptionId: message.subscriptionId!,
+      userId: subscriptions.get(message.subscriptionId!)?.userId ?? null,
+      endpoint: subscriptions.get(message.subscriptionId!)?.endpoint ?? '',
+      notification: message.push!.notification as TestPush['notification'],
+      ttl: message.push!.ttl,
+      urgency: message.push!.urgency,
+      topic: message.push!.topic,
+      deliveryKey: message.deliveryKey,
+      status: message.status,
+      attempts: message.attempts,
+      source: message.source,
     }));
+    this.emails = messages
+      .filter((message) => message.channel === 'email')
+      .map((email) => ({
+        id: email.id,
+        to: email.to,
+        subject: email.subject,
+        html: email.html,
+        text: email.text,
+        deliveryKey: email.deliveryKey,
+        status: email.status,
+        attempts: email.attempts,
+        lastError: email.lastError,
+        source: email.source,
+      }));
   }
 
   /** Background work due at the current time: email delivery always; scheduled calls and cron ticks when time moved. */

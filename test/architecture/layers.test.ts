@@ -23,11 +23,38 @@ const ALLOWED: Record<string, string[]> = {
   bundler: ['codegen', 'errors', 'project', 'runtime', 'server'],
   http: ['errors', 'protocol', 'runtime', 'server', 'storage'],
   serve: ['bundler', 'errors', 'http', 'project', 'protocol', 'runtime', 'server', 'storage'],
-  devserver: ['bundler', 'check', 'codegen', 'errors', 'http', 'project', 'protocol', 'runtime', 'serve', 'server', 'storage'],
+  devserver: [
+    'bundler',
+    'check',
+    'codegen',
+    'errors',
+    'http',
+    'project',
+    'protocol',
+    'runtime',
+    'serve',
+    'server',
+    'storage',
+  ],
   ops: ['bundler', 'codegen', 'errors', 'project', 'protocol', 'runtime', 'serve', 'server', 'storage'],
   testing: ['bundler', 'codegen', 'errors', 'http', 'project', 'protocol', 'runtime', 'serve', 'server', 'storage'],
   scaffold: ['codegen', 'errors', 'project'],
-  cli: ['bundler', 'check', 'codegen', 'devserver', 'errors', 'http', 'ops', 'project', 'protocol', 'runtime', 'scaffold', 'serve', 'server', 'storage'],
+  cli: [
+    'bundler',
+    'check',
+    'codegen',
+    'devserver',
+    'errors',
+    'http',
+    'ops',
+    'project',
+    'protocol',
+    'runtime',
+    'scaffold',
+    'serve',
+    'server',
+    'storage',
+  ],
 };
 const BROWSER_SAFE = ['server', 'client', 'react', 'protocol'];
 
@@ -51,30 +78,45 @@ for (const file of files) {
   const text = readFileSync(file, 'utf8');
   for (const match of text.matchAll(/^(import|export)\s+(type\s+)?[^'"]*?from\s+'([^']+)'/gm)) {
     const specifier = match[3]!;
-    if (specifier.startsWith('.')) edges.push({ from: file, to: resolve(dirname(file), specifier.replace(/\.js$/, '.ts')), typeOnly: Boolean(match[2]) });
+    if (specifier.startsWith('.'))
+      edges.push({
+        from: file,
+        to: resolve(dirname(file), specifier.replace(/\.js$/, '.ts')),
+        typeOnly: Boolean(match[2]),
+      });
     else if (!match[2]) nodeImports.push({ file, specifier });
   }
-  for (const match of text.matchAll(/import\('(\.[^']+)'\)/g)) edges.push({ from: file, to: resolve(dirname(file), match[1]!.replace(/\.js$/, '.ts')), typeOnly: false });
+  for (const match of text.matchAll(/import\('(\.[^']+)'\)/g))
+    edges.push({ from: file, to: resolve(dirname(file), match[1]!.replace(/\.js$/, '.ts')), typeOnly: false });
 }
 const folderOf = (file: string) => relative(SRC, file).split('/')[0]!;
 
 describe('the layout', () => {
   it('every folder of src/ has a rule', () => {
-    expect(Object.keys(ALLOWED).filter((folder) => files.some((f) => folderOf(f) === folder)).sort()).toEqual(
-      [...new Set(files.map(folderOf))].filter((f) => !f.endsWith('.ts')).sort(),
-    );
+    expect(
+      Object.keys(ALLOWED)
+        .filter((folder) => files.some((f) => folderOf(f) === folder))
+        .sort(),
+    ).toEqual([...new Set(files.map(folderOf))].filter((f) => !f.endsWith('.ts')).sort());
   });
 
   it('no folder imports one above it', () => {
     const violations = edges
-      .filter((edge) => folderOf(edge.from) !== folderOf(edge.to) && !ALLOWED[folderOf(edge.from)]?.includes(folderOf(edge.to)))
+      .filter(
+        (edge) =>
+          folderOf(edge.from) !== folderOf(edge.to) && !ALLOWED[folderOf(edge.from)]?.includes(folderOf(edge.to)),
+      )
       .map((edge) => `${relative(SRC, edge.from)} → ${relative(SRC, edge.to)}`);
     expect(violations).toEqual([]);
   });
 
   it('valet/server, valet/client, valet/react and the protocol import nothing from Node', () => {
     const violations = nodeImports
-      .filter(({ file, specifier }) => BROWSER_SAFE.includes(folderOf(file)) && (specifier.startsWith('node:') || ['better-sqlite3', 'ws', 'undici'].includes(specifier)))
+      .filter(
+        ({ file, specifier }) =>
+          BROWSER_SAFE.includes(folderOf(file)) &&
+          (specifier.startsWith('node:') || ['better-sqlite3', 'ws', 'undici'].includes(specifier)),
+      )
       .filter(({ file }) => !file.endsWith('client/node.ts') && !file.endsWith('client/file-storage.ts'))
       .map(({ file, specifier }) => `${relative(SRC, file)} imports ${specifier}`);
     expect(violations).toEqual([]);
@@ -82,7 +124,8 @@ describe('the layout', () => {
 
   it('has no import circles (type-only imports aside)', () => {
     const graph = new Map<string, string[]>();
-    for (const edge of edges.filter((e) => !e.typeOnly)) graph.set(edge.from, [...(graph.get(edge.from) ?? []), edge.to]);
+    for (const edge of edges.filter((e) => !e.typeOnly))
+      graph.set(edge.from, [...(graph.get(edge.from) ?? []), edge.to]);
     const cycles: string[] = [];
     const state = new Map<string, 'visiting' | 'done'>();
     const visit = (file: string, path: string[]) => {

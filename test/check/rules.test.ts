@@ -12,7 +12,9 @@ function expectedFindings(): string[] {
   return readdirSync(join(APP, 'valet')).flatMap((name) =>
     readFileSync(join(APP, 'valet', name), 'utf8')
       .split('\n')
-      .flatMap((text, index) => [...text.matchAll(/expect: ([\w-]+)/g)].map((m) => `valet/${name}:${index + 1} ${m[1]}`)),
+      .flatMap((text, index) =>
+        [...text.matchAll(/expect: ([\w-]+)/g)].map((m) => `valet/${name}:${index + 1} ${m[1]}`),
+      ),
   );
 }
 

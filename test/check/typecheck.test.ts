@@ -18,7 +18,14 @@ describe('parseTscOutput', () => {
         severity: 'error',
         message: "Type 'string' is not assignable to type 'number'.\n  Type 'x' is missing the following properties",
       },
-      { file: 'tsconfig.json', line: 1, column: 1, rule: 'typescript(TS5083)', severity: 'error', message: "Cannot read file '/app/tsconfig.base.json'." },
+      {
+        file: 'tsconfig.json',
+        line: 1,
+        column: 1,
+        rule: 'typescript(TS5083)',
+        severity: 'error',
+        message: "Cannot read file '/app/tsconfig.base.json'.",
+      },
     ]);
   });
 });
@@ -30,7 +37,10 @@ describe('findTypeScript', () => {
     const withOwn = fixtureApp('codegen-app', ['typescript']);
     const without = fixtureApp('codegen-app', []);
     try {
-      expect(findTypeScript(withOwn)).toMatchObject({ fromApp: true, tscPath: expect.stringMatching(/typescript\/bin\/tsc$/) });
+      expect(findTypeScript(withOwn)).toMatchObject({
+        fromApp: true,
+        tscPath: expect.stringMatching(/typescript\/bin\/tsc$/),
+      });
       expect(findTypeScript(without)).toMatchObject({ fromApp: false, version: expect.stringMatching(/^\d+\./) });
     } finally {
       removeTempDirs();

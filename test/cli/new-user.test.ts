@@ -5,7 +5,17 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { demoPortOf } from '../../scripts/demo-args.js';
-import { fixtureApp, linkDependencies, REPO_ROOT, removeTempDirs, run, tempDir, valet, valetAsync, VALET_BIN } from '../helpers/apps.js';
+import {
+  fixtureApp,
+  linkDependencies,
+  REPO_ROOT,
+  removeTempDirs,
+  run,
+  tempDir,
+  valet,
+  valetAsync,
+  VALET_BIN,
+} from '../helpers/apps.js';
 import { killAll, spawnValet, freePort } from '../helpers/processes.js';
 
 afterAll(() => {
@@ -26,7 +36,11 @@ describe('listings on a closed pipe', () => {
     })();
     db.close();
     for (const listing of ['invocations ls --limit 5000', 'invocations ls --limit 5000 --json']) {
-      const result = await run('bash', ['-c', `"${process.execPath}" "${VALET_BIN}" ${listing} | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`], app);
+      const result = await run(
+        'bash',
+        ['-c', `"${process.execPath}" "${VALET_BIN}" ${listing} | head -1; echo "exit=\${PIPESTATUS[0]}" >&2`],
+        app,
+      );
       expect(result.stdout.split('\n').filter(Boolean)).toHaveLength(1);
       expect(result.stderr).not.toMatch(/EPIPE|Error|at /);
       expect(result.stderr).toContain('exit=0');
@@ -49,7 +63,12 @@ describe('finding the app', () => {
   });
 
   it('never treats a clone of this repository (or its templates) as an app', () => {
-    for (const dir of [REPO_ROOT, join(REPO_ROOT, 'src'), join(REPO_ROOT, 'templates', 'basic'), join(REPO_ROOT, 'test', 'fixtures', 'engine-app')]) {
+    for (const dir of [
+      REPO_ROOT,
+      join(REPO_ROOT, 'src'),
+      join(REPO_ROOT, 'templates', 'basic'),
+      join(REPO_ROOT, 'test', 'fixtures', 'engine-app'),
+    ]) {
       const result = valet(['token', 'ada'], dir);
       expect(result.code, dir).toBe(1);
       expect(result.stderr).toContain('no valet/ folder in');
@@ -62,7 +81,7 @@ describe('valet run without a server', () => {
   const app = fixtureApp('engine-app', []);
   expect(valet(['codegen'], app).code).toBe(0);
 
-  it('prints only the result on stdout; the function\'s console goes to stderr and logs.ndjson', async () => {
+  it("prints only the result on stdout; the function's console goes to stderr and logs.ndjson", async () => {
     const plain = await valetAsync(['run', 'faults:noisy'], app);
     expect(plain.code, plain.stderr).toBe(0);
     expect(JSON.parse(plain.stdout)).toEqual({ quiet: true });
@@ -74,7 +93,7 @@ describe('valet run without a server', () => {
     expect(logged).toContain('"function":"faults:noisy"');
   });
 
-  it('shows the real error message (it is the developer\'s own terminal)', async () => {
+  it("shows the real error message (it is the developer's own terminal)", async () => {
     const result = await valetAsync(['run', 'faults:boom'], app);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('the real reason it broke');

@@ -11,11 +11,55 @@ describe('valet CLI', () => {
     const { code, stdout } = valet(['--help'], tempDir());
     expect(code).toBe(0);
     expect(stdout).toContain('Examples:');
-    const commands = stdout.split('Commands:')[1]!.split('Examples:')[0]!.match(/^ {2}(\w+)/gm)!.map((c) => c.trim());
-    expect(commands).toEqual(['init', 'dev', 'codegen', 'check', 'start', 'build', 'run', 'token', 'dashboard', 'invocations', 'outbox', 'push', 'cron', 'scheduled', 'data', 'export', 'import', 'logs', 'env', 'help']);
+    const commands = stdout
+      .split('Commands:')[1]!
+      .split('Examples:')[0]!
+      .match(/^ {2}(\w+)/gm)!
+      .map((c) => c.trim());
+    expect(commands).toEqual([
+      'init',
+      'dev',
+      'codegen',
+      'check',
+      'start',
+      'build',
+      'run',
+      'token',
+      'dashboard',
+      'invocations',
+      'outbox',
+      'push',
+      'cron',
+      'scheduled',
+      'data',
+      'export',
+      'import',
+      'logs',
+      'env',
+      'help',
+    ]);
   });
 
-  it.each(['init', 'dev', 'codegen', 'check', 'start', 'run', 'token', 'invocations ls', 'outbox ls', 'outbox retry', 'push subscriptions', 'build', 'cron runs', 'data', 'export', 'import', 'logs', 'env ls'])('prints `%s --help` with examples', (command) => {
+  it.each([
+    'init',
+    'dev',
+    'codegen',
+    'check',
+    'start',
+    'run',
+    'token',
+    'invocations ls',
+    'outbox ls',
+    'outbox retry',
+    'push subscriptions',
+    'build',
+    'cron runs',
+    'data',
+    'export',
+    'import',
+    'logs',
+    'env ls',
+  ])('prints `%s --help` with examples', (command) => {
     const { code, stdout } = valet([...command.split(' '), '--help'], tempDir());
     expect(code).toBe(0);
     expect(stdout).toMatch(new RegExp(`Usage: valet ${command}`));

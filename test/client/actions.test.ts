@@ -19,36 +19,56 @@ const countRun = functionRef('actions:countRun', 'action', { access: 'public' })
 describe('client actions', async () => {
   const served = await serveFixture('engine-app');
   afterAll(() => served.stop());
-  const client = new ValetClient(served.url, { WebSocket: WebSocket as never, actionRetries: { attempts: 4, baseDelayMs: 5 } });
+  const client = new ValetClient(served.url, {
+    WebSocket: WebSocket as never,
+    actionRetries: { attempts: 4, baseDelayMs: 5 },
+  });
   afterAll(() => client.close());
 
   it('retries a safeToRetry action under one idempotency key until it succeeds', async () => {
     expect(await client.invokeAction(flaky, { label: 'client-flaky', failures: 2 })).toEqual({ attempts: 3 });
-    const [record] = (await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:flaky' }));
+    const [record] = await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:flaky' });
     expect(record).toMatchObject({ status: 'succeeded', attempts: 3, idempotencyKey: expect.any(String) });
-    expect((await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:flaky' }))).toHaveLength(1);
+    expect(await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:flaky' })).toHaveLength(
+      1,
+    );
   });
 
   it('does not retry an action that is not safeToRetry, and sends a fresh key per call', async () => {
-    await expect(client.invokeAction(failing, { label: 'once' })).rejects.toMatchObject({ code: 'handler_error', status: 500 });
+    await expect(client.invokeAction(failing, { label: 'once' })).rejects.toMatchObject({
+      code: 'handler_error',
+      status: 500,
+    });
     await client.invokeAction(countRun, { label: 'a' });
     await client.invokeAction(countRun, { label: 'a' });
-    const keys = (await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:countRun' })).map((i) => i.idempotencyKey);
+    const keys = (
+      await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:countRun' })
+    ).map((i) => i.idempotencyKey);
     expect(new Set(keys).size).toBe(2);
-    expect((await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:failing' }))).toHaveLength(1);
+    expect(
+      await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:failing' }),
+    ).toHaveLength(1);
   });
 
   it('reuses a given idempotency key: the second call replays', async () => {
     await client.invokeAction(countRun, { label: 'keyed' }, { idempotencyKey: 'welcome-1' });
     await client.invokeAction(countRun, { label: 'keyed' }, { idempotencyKey: 'welcome-1' });
-    expect((await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:countRun' })).filter((i) => i.idempotencyKey === 'welcome-1')).toHaveLength(1);
+    expect(
+      (await listInvocations(served.engine.connections.autoCommit.sql, { function: 'actions:countRun' })).filter(
+        (i) => i.idempotencyKey === 'welcome-1',
+      ),
+    ).toHaveLength(1);
   });
 
   it('lets api refs invoke actions once a client is registered (what <ValetProvider> does)', async () => {
-    await expect((countRun as unknown as { invoke: (a: object) => Promise<unknown> }).invoke({ label: 'x' })).rejects.toThrow('needs a client: mount <ValetProvider');
+    await expect(
+      (countRun as unknown as { invoke: (a: object) => Promise<unknown> }).invoke({ label: 'x' }),
+    ).rejects.toThrow('needs a client: mount <ValetProvider');
     setActionInvoker((ref, args, options) => client.invokeAction(ref as never, args as never, options));
     try {
-      expect(await (countRun as unknown as { invoke: (a: object) => Promise<unknown> }).invoke({ label: 'via-ref' })).toEqual({ label: 'via-ref' });
+      expect(
+        await (countRun as unknown as { invoke: (a: object) => Promise<unknown> }).invoke({ label: 'via-ref' }),
+      ).toEqual({ label: 'via-ref' });
     } finally {
       setActionInvoker(null);
     }
@@ -61,7 +81,10 @@ describe('a dropped connection', async () => {
   await new Promise<void>((resolve) => hangUp.listen(0, '127.0.0.1', resolve));
   afterAll(() => hangUp.close());
   const url = `http://127.0.0.1:${(hangUp.address() as AddressInfo).port}`;
-  const client = new ValetClient(url, { WebSocket: WebSocket as never, actionRetries: { attempts: 3, baseDelayMs: 5 } });
+  const client = new ValetClient(url, {
+    WebSocket: WebSocket as never,
+    actionRetries: { attempts: 3, baseDelayMs: 5 },
+  });
   afterAll(() => client.close());
 
   it('fails an action that is not safeToRetry at once, saying it may have run', async () => {
@@ -72,6 +95,9 @@ describe('a dropped connection', async () => {
   });
 
   it('retries a safeToRetry action, then reports the lost connection', async () => {
-    await expect(client.invokeAction(flaky, { label: 'x', failures: 0 })).rejects.toMatchObject({ code: 'connection_lost', message: expect.stringContaining('actions:flaky') });
+    await expect(client.invokeAction(flaky, { label: 'x', failures: 0 })).rejects.toMatchObject({
+      code: 'connection_lost',
+      message: expect.stringContaining('actions:flaky'),
+    });
   });
 });

@@ -47,7 +47,9 @@ describe('a live paginated list', async () => {
     const next = random(seed);
     const channel = `c${seed}`;
     const states: PaginatedState<Entry>[] = [];
-    const list = client.subscribePaginated(ref.page as never, { channel } as never, { initialNumItems: 3 }, (state) => states.push(state as PaginatedState<Entry>));
+    const list = client.subscribePaginated(ref.page as never, { channel } as never, { initialNumItems: 3 }, (state) =>
+      states.push(state as PaginatedState<Entry>),
+    );
     const ids: string[] = [];
     const ids_of = (entries: Entry[]) => entries.map((e) => e._id);
 
@@ -58,13 +60,20 @@ describe('a live paginated list', async () => {
         const state = list.state;
         const loaded = ids_of(state.results as Entry[]);
         const reach = state.status === 'Exhausted' ? whole.length : loaded.length;
-        if (state.status !== 'LoadingFirstPage' && state.status !== 'LoadingMore' && JSON.stringify(loaded) === JSON.stringify(whole.slice(0, reach))) return;
+        if (
+          state.status !== 'LoadingFirstPage' &&
+          state.status !== 'LoadingMore' &&
+          JSON.stringify(loaded) === JSON.stringify(whole.slice(0, reach))
+        )
+          return;
         await new Promise((resolve) => setTimeout(resolve, 10));
       }
       const loaded = ids_of(list.state.results as Entry[]);
       const lost = whole.filter((id) => !loaded.includes(id));
       const twice = loaded.filter((id, i) => loaded.indexOf(id) !== i);
-      throw new Error(`after ${step} (seed ${seed}): status ${list.state.status}; lost ${JSON.stringify(lost)}, repeated ${JSON.stringify(twice)}; loaded ${loaded.length}, whole ${whole.length}`);
+      throw new Error(
+        `after ${step} (seed ${seed}): status ${list.state.status}; lost ${JSON.stringify(lost)}, repeated ${JSON.stringify(twice)}; loaded ${loaded.length}, whole ${whole.length}`,
+      );
     }
 
     await settled('the first page');
@@ -72,14 +81,19 @@ describe('a live paginated list', async () => {
     for (let step = 0; step < 240; step++) {
       const roll = next();
       if (roll < 0.4 || ids.length === 0) {
-        ids.push((await client.mutation(ref.add as never, { channel, rank: Math.floor(next() * 30) } as never)) as string);
+        ids.push(
+          (await client.mutation(ref.add as never, { channel, rank: Math.floor(next() * 30) } as never)) as string,
+        );
         await settled(`step ${step}: insert`);
       } else if (roll < 0.55) {
         const [id] = ids.splice(Math.floor(next() * ids.length), 1);
         await client.mutation(ref.remove as never, { id } as never);
         await settled(`step ${step}: delete`);
       } else if (roll < 0.8) {
-        await client.mutation(ref.move as never, { id: ids[Math.floor(next() * ids.length)], rank: Math.floor(next() * 30) } as never);
+        await client.mutation(
+          ref.move as never,
+          { id: ids[Math.floor(next() * ids.length)], rank: Math.floor(next() * 30) } as never,
+        );
         await settled(`step ${step}: move`);
       } else if (list.state.status === 'CanLoadMore') {
         expect(list.loadMore(1 + Math.floor(next() * 3))).toBe(true);
@@ -99,7 +113,11 @@ describe('a live paginated list', async () => {
   });
 
   it('answers a cursor it did not make with 400 invalid_cursor', async () => {
-    for (const cursor of ['garbage', Buffer.from('[1,2]').toString('base64url'), Buffer.from('{"a":1}').toString('base64url')]) {
+    for (const cursor of [
+      'garbage',
+      Buffer.from('[1,2]').toString('base64url'),
+      Buffer.from('{"a":1}').toString('base64url'),
+    ]) {
       const response = await fetch(`${served.url}/api/query`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },

@@ -41,7 +41,10 @@ function watch<T>(c: ValetClient, r: typeof ref.emails | typeof ref.byEmail | ty
   });
   const next = (n: number) =>
     new Promise<T[]>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`only ${values.length} of ${n} updates: ${JSON.stringify(values)}`)), 5000);
+      const timer = setTimeout(
+        () => reject(new Error(`only ${values.length} of ${n} updates: ${JSON.stringify(values)}`)),
+        5000,
+      );
       const check = () => {
         if (values.length >= n) {
           clearTimeout(timer);
@@ -112,7 +115,11 @@ describe('live queries', async () => {
     socket.send(JSON.stringify({ type: 'hello', clientId: 'raw-client' }));
     socket.send(JSON.stringify({ type: 'mutation', seq: 5, path: 'users:create', args: { email: 'x@example.com' } }));
     while (!messages.some((m) => m.type === 'mutationResult')) await new Promise((resolve) => setTimeout(resolve, 10));
-    expect(messages.find((m) => m.type === 'mutationResult')).toMatchObject({ seq: 5, status: 409, error: { code: 'out_of_order' } });
+    expect(messages.find((m) => m.type === 'mutationResult')).toMatchObject({
+      seq: 5,
+      status: 409,
+      error: { code: 'out_of_order' },
+    });
     socket.close();
   });
 });
@@ -136,17 +143,29 @@ describe('the offline queue', () => {
     const proxy = await cuttableProxy(served.url);
     let cut = false;
     // The server applies the first mutation, then the connection drops before its reply arrives.
-    proxy.onServerMessage = (message) => (message.type === 'mutationResult' && !cut ? ((cut = true), 'cut') : 'forward');
+    proxy.onServerMessage = (message) =>
+      message.type === 'mutationResult' && !cut ? ((cut = true), 'cut') : 'forward';
     const restarted = client(proxy.url, { storage: new FileMutationStorage(storageFile) });
     expect(await restarted.clientId()).toBe(await new FileMutationStorage(storageFile).load().then((s) => s!.clientId));
     const settled = new Promise<void>((resolve) => restarted.onPendingChange((n) => n === 0 && resolve()));
     await settled;
     expect(cut).toBe(true);
 
-    const emails = await (await fetch(`${served.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:emails', args: {} }) })).json();
+    const emails = await (
+      await fetch(`${served.url}/api/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ path: 'users:emails', args: {} }),
+      })
+    ).json();
     expect(emails).toEqual({ value: ['q1@example.com', 'q3@example.com'] });
     const clientId = await restarted.clientId();
-    expect((await served.engine.connections.autoCommit.sql.get('SELECT last_seq FROM _valet_sync_clients WHERE client_id = ?', [clientId]))).toEqual({ last_seq: 3 });
+    expect(
+      await served.engine.connections.autoCommit.sql.get(
+        'SELECT last_seq FROM _valet_sync_clients WHERE client_id = ?',
+        [clientId],
+      ),
+    ).toEqual({ last_seq: 3 });
 
     // A server restart keeps the per-client state: a resend of an applied id is a duplicate.
     const app = served.app;
@@ -163,7 +182,13 @@ describe('the offline queue', () => {
     while (!messages.some((m) => m.type === 'mutationResult')) await new Promise((resolve) => setTimeout(resolve, 10));
     expect(messages[0]).toEqual({ type: 'welcome', lastSeq: 3 });
     expect(messages.find((m) => m.type === 'mutationResult')).toMatchObject({ seq: 3, status: 200 });
-    expect(((await again.engine.connections.autoCommit.sql.get("SELECT COUNT(*) AS n FROM _valet_documents WHERE tbl = 'users'")) as { n: number }).n).toBe(2);
+    expect(
+      (
+        (await again.engine.connections.autoCommit.sql.get(
+          "SELECT COUNT(*) AS n FROM _valet_documents WHERE tbl = 'users'",
+        )) as { n: number }
+      ).n,
+    ).toBe(2);
     socket.close();
     await again.stop();
   });
@@ -179,7 +204,13 @@ describe('the offline queue', () => {
       const results = await Promise.all(emails.map((email) => c.mutation(ref.create as never, { email } as never)));
       expect(results).toHaveLength(5);
       expect(served.engine.connections.faults.fired).toBe(2);
-      const stored = await (await fetch(`${served.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:emails', args: {} }) })).json();
+      const stored = await (
+        await fetch(`${served.url}/api/query`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ path: 'users:emails', args: {} }),
+        })
+      ).json();
       expect(stored).toEqual({ value: emails });
       expect(c.pendingMutations).toBe(0);
     } finally {
@@ -193,11 +224,20 @@ describe('the offline queue', () => {
     try {
       let dropped = 0;
       // The first mutation frame is lost on the way; the socket stays open and says nothing.
-      proxy.onClientMessage = (message) => (message.type === 'mutation' && dropped === 0 ? (dropped++, 'drop') : 'forward');
+      proxy.onClientMessage = (message) =>
+        message.type === 'mutation' && dropped === 0 ? (dropped++, 'drop') : 'forward';
       const c = client(proxy.url, { mutationTimeoutMs: 100 });
-      expect(await c.mutation(ref.create as never, { email: 'unanswered@example.com' } as never)).toEqual(expect.any(String));
+      expect(await c.mutation(ref.create as never, { email: 'unanswered@example.com' } as never)).toEqual(
+        expect.any(String),
+      );
       expect(dropped).toBe(1);
-      const stored = await (await fetch(`${served.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:emails', args: {} }) })).json();
+      const stored = await (
+        await fetch(`${served.url}/api/query`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ path: 'users:emails', args: {} }),
+        })
+      ).json();
       expect(stored).toEqual({ value: ['unanswered@example.com'] });
     } finally {
       await proxy.close();
@@ -227,12 +267,23 @@ describe('the offline queue', () => {
       const list = watch<string[]>(c, ref.emails, {});
       await list.next(1);
       const add = (email: string) => (store: OptimisticLocalStore) =>
-        store.setQuery(ref.emails, {}, [...(((store.getQuery(ref.emails, {}) as unknown) as string[] | undefined) ?? []), email] as never);
+        store.setQuery(ref.emails, {}, [
+          ...((store.getQuery(ref.emails, {}) as unknown as string[] | undefined) ?? []),
+          email,
+        ] as never);
       const ok = c.mutation(ref.create, { email: 'o1@example.com' }, { optimisticUpdate: add('o1@example.com') });
-      const bad = c.mutation(ref.createThenFail, { email: 'o2@example.com' }, { optimisticUpdate: add('o2@example.com') });
+      const bad = c.mutation(
+        ref.createThenFail,
+        { email: 'o2@example.com' },
+        { optimisticUpdate: add('o2@example.com') },
+      );
       expect(c.currentValue('users:emails', {})).toEqual(['o1@example.com', 'o2@example.com']);
       await ok;
-      await expect(bad).rejects.toMatchObject({ code: 'application_error', message: 'changed my mind', data: { email: 'o2@example.com' } });
+      await expect(bad).rejects.toMatchObject({
+        code: 'application_error',
+        message: 'changed my mind',
+        data: { email: 'o2@example.com' },
+      });
       expect(c.currentValue('users:emails', {})).toEqual(['o1@example.com']);
       expect(c.pendingMutations).toBe(0);
     } finally {
@@ -251,7 +302,11 @@ describe('live queries under a burst of writes', async () => {
     await emails.next(1);
     // Plain HTTP mutations, back to back: each commit lands while the previous one's re-run may still run.
     for (let i = 0; i < 40; i++) {
-      await fetch(`${served.url}/api/mutation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:create', args: { email: `burst-${i}@example.com` } }) });
+      await fetch(`${served.url}/api/mutation`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ path: 'users:create', args: { email: `burst-${i}@example.com` } }),
+      });
     }
     await expect.poll(() => emails.values.at(-1)?.includes('burst-39@example.com'), { timeout: 5000 }).toBe(true);
     emails.stop();
@@ -262,7 +317,11 @@ describe('live queries under a burst of writes', async () => {
     // The first run reads, then waits 300 ms; the write commits in between, after what it read.
     const slow = watch<string[]>(c, ref.emailsSlowly, { ms: 300 });
     await new Promise((resolve) => setTimeout(resolve, 100));
-    await fetch(`${served.url}/api/mutation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:create', args: { email: 'during-first-run@example.com' } }) });
+    await fetch(`${served.url}/api/mutation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: 'users:create', args: { email: 'during-first-run@example.com' } }),
+    });
     await expect.poll(() => slow.values.at(-1)?.includes('during-first-run@example.com'), { timeout: 5000 }).toBe(true);
     // Its answers arrived in order: the one without the write first, never after.
     expect(slow.values.map((v) => v.includes('during-first-run@example.com'))).toEqual([false, true]);

@@ -22,7 +22,10 @@ describe('codegen on the codegen-app fixture', () => {
 
   it('reads kinds, options, nested folders, renamed imports and default exports', () => {
     const model = analyseApp(fixtureApp('codegen-app', []));
-    const summary = model.modules.map((m) => ({ path: m.path, functions: m.functions.map(({ line: _line, ...fn }) => fn) }));
+    const summary = model.modules.map((m) => ({
+      path: m.path,
+      functions: m.functions.map(({ line: _line, ...fn }) => fn),
+    }));
     expect(summary).toEqual([
       {
         path: 'admin/users',
@@ -61,7 +64,8 @@ describe('codegen on the codegen-app fixture', () => {
     runCodegen(app);
     writeFileSync(
       join(app, 'valet/users.ts'),
-      readFileSync(join(app, 'valet/users.ts'), 'utf8') + "\nexport const count = defineQuery({ access: 'public', handler: async () => 1 });\n",
+      readFileSync(join(app, 'valet/users.ts'), 'utf8') +
+        "\nexport const count = defineQuery({ access: 'public', handler: async () => 1 });\n",
     );
     expect(runCodegen(app).written).toEqual(['valet/_generated/valet/api.ts']);
     expect(readFileSync(join(app, 'valet/_generated/valet/api.ts'), 'utf8')).toContain(
@@ -74,9 +78,17 @@ describe('codegen on the codegen-app fixture', () => {
     expect(checkCodegen(app).map((s) => s.reason)).toEqual(['missing', 'missing', 'missing']);
     runCodegen(app);
     expect(checkCodegen(app)).toEqual([]);
-    writeFileSync(join(app, 'valet/extra.ts'), "import { defineQuery } from './_generated/valet/api';\nexport const x = defineQuery({ handler: async () => 1 });\n");
+    writeFileSync(
+      join(app, 'valet/extra.ts'),
+      "import { defineQuery } from './_generated/valet/api';\nexport const x = defineQuery({ handler: async () => 1 });\n",
+    );
     const stale = checkCodegen(app);
-    expect(stale).toEqual([{ path: 'valet/_generated/valet/api.ts', reason: expect.stringMatching(/^out of date \(first difference at line \d+\)$/) }]);
+    expect(stale).toEqual([
+      {
+        path: 'valet/_generated/valet/api.ts',
+        reason: expect.stringMatching(/^out of date \(first difference at line \d+\)$/),
+      },
+    ]);
     expect(readFileSync(join(app, 'valet/_generated/valet/api.ts'), 'utf8')).not.toContain('extra');
   });
 
@@ -108,7 +120,10 @@ describe('codegen errors', () => {
   }
 
   it('names file:line:column of a syntax error and writes nothing', () => {
-    const app = appWith({ 'valet/broken.ts': "import { defineQuery } from './_generated/valet/api';\n\nexport const x = defineQuery({ handler: async () => (1 + ) });\n" });
+    const app = appWith({
+      'valet/broken.ts':
+        "import { defineQuery } from './_generated/valet/api';\n\nexport const x = defineQuery({ handler: async () => (1 + ) });\n",
+    });
     expect(errorsOf(app)).toEqual([expect.stringMatching(/^valet\/broken\.ts:3:\d+: syntax error: /)]);
     expect(() => statSync(join(app, 'valet/_generated/valet/api.ts'))).toThrow();
   });
@@ -131,7 +146,7 @@ describe('codegen errors', () => {
         'const options = { handler: async () => 1 };',
         'export const b = defineQuery(options);',
         'export const c = defineAction({ ...options });',
-        "export const d = defineQuery({ safeToRetry: true, handler: async () => 1 });",
+        'export const d = defineQuery({ safeToRetry: true, handler: async () => 1 });',
         "export const e = defineQuery({ access: 'everyone', handler: async () => 1 });",
         "export { list } from './users';",
         'export let f = defineQuery({ handler: async () => 1 });',
@@ -159,8 +174,17 @@ describe('codegen errors', () => {
       'valet/picked.ts': "import { made } from './base.js';\nexport { made };\n",
     });
     const { model } = runCodegen(app);
-    const paths = model.modules.filter((m) => ['again', 'base', 'picked'].includes(m.path)).flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}:${f.kind}:${f.access}`));
-    expect(paths).toEqual(['again:listed:query:public', 'again:made:mutation:public', 'again:shown:query:public', 'base:listed:query:public', 'base:made:mutation:public', 'picked:made:mutation:public']);
+    const paths = model.modules
+      .filter((m) => ['again', 'base', 'picked'].includes(m.path))
+      .flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}:${f.kind}:${f.access}`));
+    expect(paths).toEqual([
+      'again:listed:query:public',
+      'again:made:mutation:public',
+      'again:shown:query:public',
+      'base:listed:query:public',
+      'base:made:mutation:public',
+      'picked:made:mutation:public',
+    ]);
     const api = readFileSync(join(app, 'valet/_generated/valet/api.ts'), 'utf8');
     expect(api).toContain("shown: functionRef('again:shown', 'query', { access: 'public' }),");
     expect(api).toContain("made: functionRef('picked:made', 'mutation', { access: 'public' }),");
@@ -172,12 +196,16 @@ describe('codegen errors', () => {
         "import { query, internalMutation } from './_generated/server';",
         "import { v } from 'convex/values';",
         "import { cronJobs } from 'convex/server';",
-        "export const list = query({ args: {}, handler: async (ctx) => [] });",
+        'export const list = query({ args: {}, handler: async (ctx) => [] });',
       ].join('\n'),
     });
     const errors = errorsOf(app);
-    expect(errors[0]).toMatch(/^valet\/ported\.ts:1:1: "\.\/_generated\/server" is Convex's: in Valet, import \{ defineQuery, defineMutation, defineAction, httpAction \} from '\.\/_generated\/valet\/api'/);
-    expect(errors[1]).toMatch(/^valet\/ported\.ts:2:1: "convex\/values" is Convex's: in Valet, import \{ v, ValetError \} from '\.\/_generated\/valet\/api'/);
+    expect(errors[0]).toMatch(
+      /^valet\/ported\.ts:1:1: "\.\/_generated\/server" is Convex's: in Valet, import \{ defineQuery, defineMutation, defineAction, httpAction \} from '\.\/_generated\/valet\/api'/,
+    );
+    expect(errors[1]).toMatch(
+      /^valet\/ported\.ts:2:1: "convex\/values" is Convex's: in Valet, import \{ v, ValetError \} from '\.\/_generated\/valet\/api'/,
+    );
     expect(errors[2]).toMatch(/^valet\/ported\.ts:3:1: "convex\/server" is Convex's/);
   });
 
@@ -187,12 +215,22 @@ describe('codegen errors', () => {
   });
 
   it('refuses a schema without a default export', () => {
-    const app = appWith({ 'valet/schema.ts': "import { defineSchema } from './_generated/valet/api';\nexport const schema = defineSchema({});\n" });
+    const app = appWith({
+      'valet/schema.ts':
+        "import { defineSchema } from './_generated/valet/api';\nexport const schema = defineSchema({});\n",
+    });
     expect(errorsOf(app)).toEqual(['valet/schema.ts:1:1: the schema must `export default defineSchema({ ... })`']);
   });
 
   it('refuses a function that clashes with a folder of the same name', () => {
-    const app = appWith({ 'valet/admin.ts': "import { defineQuery } from './_generated/valet/api';\nexport const users = defineQuery({ handler: async () => 1 });\n" });
-    expect(errorsOf(app)).toEqual([expect.stringMatching(/^valet\/admin\.ts:2:1: users: api\.admin\.users would be both this function and the folder valet\/admin\/users/)]);
+    const app = appWith({
+      'valet/admin.ts':
+        "import { defineQuery } from './_generated/valet/api';\nexport const users = defineQuery({ handler: async () => 1 });\n",
+    });
+    expect(errorsOf(app)).toEqual([
+      expect.stringMatching(
+        /^valet\/admin\.ts:2:1: users: api\.admin\.users would be both this function and the folder valet\/admin\/users/,
+      ),
+    ]);
   });
 });

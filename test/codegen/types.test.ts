@@ -22,9 +22,17 @@ describe('generated types', () => {
   it('catch a handler that misuses a document, naming file and line', async () => {
     const app = fixtureApp('typed-app');
     const orders = join(app, 'valet/orders.ts');
-    writeFileSync(orders, readFileSync(orders, 'utf8').replace("await tx.patch(order._id, { status: 'paid' });", "await tx.patch(order._id, { status: 'refunded' });"));
+    writeFileSync(
+      orders,
+      readFileSync(orders, 'utf8').replace(
+        "await tx.patch(order._id, { status: 'paid' });",
+        "await tx.patch(order._id, { status: 'refunded' });",
+      ),
+    );
     runCodegen(app);
     const { findings } = await typecheckApp(app);
-    expect(findings).toEqual([expect.objectContaining({ file: 'valet/orders.ts', line: 34, rule: 'typescript(TS2322)', severity: 'error' })]);
+    expect(findings).toEqual([
+      expect.objectContaining({ file: 'valet/orders.ts', line: 34, rule: 'typescript(TS2322)', severity: 'error' }),
+    ]);
   });
 });

@@ -16,15 +16,25 @@ describe('startDev', () => {
   const events: DevEvent[] = [];
   const waiters: { test: (e: DevEvent) => boolean; resolve: (e: DevEvent) => void }[] = [];
 
-  function nextEvent<T extends DevEvent['type']>(type: T, test: (e: Extract<DevEvent, { type: T }>) => boolean = () => true): Promise<Extract<DevEvent, { type: T }>> {
-    return new Promise((resolve) => waiters.push({ test: (e) => e.type === type && test(e as never), resolve: resolve as never }));
+  function nextEvent<T extends DevEvent['type']>(
+    type: T,
+    test: (e: Extract<DevEvent, { type: T }>) => boolean = () => true,
+  ): Promise<Extract<DevEvent, { type: T }>> {
+    return new Promise((resolve) =>
+      waiters.push({ test: (e) => e.type === type && test(e as never), resolve: resolve as never }),
+    );
   }
 
   const post = async (kind: string, path: string, args: object = {}) => {
-    const response = await fetch(`${dev.url}/api/${kind}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path, args }) });
+    const response = await fetch(`${dev.url}/api/${kind}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path, args }),
+    });
     return { status: response.status, body: (await response.json()) as any };
   };
-  const edit = (file: string, change: (text: string) => string) => writeFileSync(join(app, file), change(readFileSync(join(app, file), 'utf8')));
+  const edit = (file: string, change: (text: string) => string) =>
+    writeFileSync(join(app, file), change(readFileSync(join(app, file), 'utf8')));
 
   beforeAll(async () => {
     app = fixtureApp('engine-app', ['typescript']);
@@ -60,7 +70,12 @@ describe('startDev', () => {
   });
 
   afterAll(async () => {
-    if (process.env.DEBUG_DEV) console.log(JSON.stringify(events.map((e) => [e.type, (e as { changed?: string[] }).changed, (e as { stage?: string }).stage])));
+    if (process.env.DEBUG_DEV)
+      console.log(
+        JSON.stringify(
+          events.map((e) => [e.type, (e as { changed?: string[] }).changed, (e as { stage?: string }).stage]),
+        ),
+      );
     await dev?.close();
   });
 
@@ -89,7 +104,11 @@ describe('startDev', () => {
     const failed = nextEvent('failed');
     edit('valet/dev.ts', (t) => t.replace('handler: async () => 2 })', 'handler: async () => 2 }))'));
     const failure = await failed;
-    expect(failure).toMatchObject({ stage: 'codegen', keptServing: true, problems: [{ file: 'valet/dev.ts', line: 5, message: expect.stringContaining('syntax error') }] });
+    expect(failure).toMatchObject({
+      stage: 'codegen',
+      keptServing: true,
+      problems: [{ file: 'valet/dev.ts', line: 5, message: expect.stringContaining('syntax error') }],
+    });
     expect((await post('query', 'dev:version')).body).toEqual({ value: 2 });
     const recovered = nextEvent('reloaded');
     writeFileSync(join(app, 'valet/dev.ts'), good.replace('handler: async () => 2 })', 'handler: async () => 3 })'));
@@ -100,7 +119,10 @@ describe('startDev', () => {
   it('names the module and line when a module throws while loading', async () => {
     const failed = nextEvent('failed');
     writeFileSync(join(app, 'valet/explode.ts'), "export const x = 1;\n\nthrow new Error('not today');\n");
-    expect(await failed).toMatchObject({ stage: 'load', problems: [{ file: 'valet/explode.ts', line: 3, message: expect.stringContaining('not today') }] });
+    expect(await failed).toMatchObject({
+      stage: 'load',
+      problems: [{ file: 'valet/explode.ts', line: 3, message: expect.stringContaining('not today') }],
+    });
     const recovered = nextEvent('reloaded');
     writeFileSync(join(app, 'valet/explode.ts'), 'export const x = 1;\n');
     await recovered;
@@ -129,21 +151,37 @@ describe('startDev', () => {
   it('refuses a schema change that stored documents violate, naming them', async () => {
     const { body } = await post('mutation', 'users:create', { email: 'kept@example.com' });
     const failed = nextEvent('failed');
-    edit('valet/schema.ts', (t) => t.replace("users: defineTable({ email: v.string(),", "users: defineTable({ email: v.number(),"));
+    edit('valet/schema.ts', (t) =>
+      t.replace('users: defineTable({ email: v.string(),', 'users: defineTable({ email: v.number(),'),
+    );
     const failure = await failed;
     expect(failure.stage).toBe('schema');
-    expect(failure.problems[0]!.message).toContain(`table users: 1 document do not match, e.g. ${body.value} (document.email: expected number, got string)`);
+    expect(failure.problems[0]!.message).toContain(
+      `table users: 1 document do not match, e.g. ${body.value} (document.email: expected number, got string)`,
+    );
     expect((await post('query', 'users:byEmail', { email: 'kept@example.com' })).status).toBe(200);
     const recovered = nextEvent('reloaded');
-    edit('valet/schema.ts', (t) => t.replace("users: defineTable({ email: v.number(),", "users: defineTable({ email: v.string(),"));
+    edit('valet/schema.ts', (t) =>
+      t.replace('users: defineTable({ email: v.number(),', 'users: defineTable({ email: v.string(),'),
+    );
     await recovered;
   });
 
   it('tags console output with the function and invocation, and appends it to .valet/logs.ndjson', async () => {
     const logged = nextEvent('log');
     await post('query', 'dev:chatty');
-    expect(await logged).toMatchObject({ entry: { level: 'log', function: 'dev:chatty', invocation: expect.any(String), message: "counting 3 { ok: true }" } });
-    const lines = readFileSync(join(app, '.valet/logs.ndjson'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(await logged).toMatchObject({
+      entry: {
+        level: 'log',
+        function: 'dev:chatty',
+        invocation: expect.any(String),
+        message: 'counting 3 { ok: true }',
+      },
+    });
+    const lines = readFileSync(join(app, '.valet/logs.ndjson'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(lines.slice(-2).map((l) => [l.level, l.function, l.message])).toEqual([
       ['log', 'dev:chatty', 'counting 3 { ok: true }'],
       ['warn', 'dev:chatty', 'careful'],
@@ -165,9 +203,20 @@ describe('startDev options', () => {
     const app = fixtureApp('engine-app', ['typescript', '@types/node']);
     writeFileSync(join(app, 'tsconfig.json'), readFileSync(join(REPO_ROOT, 'templates/basic/tsconfig.json'), 'utf8'));
     const events: DevEvent[] = [];
-    writeFileSync(join(app, 'valet/typed.ts'), "import { defineQuery } from './_generated/valet/api';\nexport const q = defineQuery({ access: 'public', handler: async () => { const n: number = 'x'; return n; } });\n");
-    await expect(startDev({ appDir: app, port: 1, once: true, typecheck: 'blocking', onEvent: (e) => events.push(e) })).rejects.toThrow('did not build');
-    expect(events).toEqual([expect.objectContaining({ type: 'failed', stage: 'types', problems: [expect.objectContaining({ file: 'valet/typed.ts', line: 2 })] })]);
+    writeFileSync(
+      join(app, 'valet/typed.ts'),
+      "import { defineQuery } from './_generated/valet/api';\nexport const q = defineQuery({ access: 'public', handler: async () => { const n: number = 'x'; return n; } });\n",
+    );
+    await expect(
+      startDev({ appDir: app, port: 1, once: true, typecheck: 'blocking', onEvent: (e) => events.push(e) }),
+    ).rejects.toThrow('did not build');
+    expect(events).toEqual([
+      expect.objectContaining({
+        type: 'failed',
+        stage: 'types',
+        problems: [expect.objectContaining({ file: 'valet/typed.ts', line: 2 })],
+      }),
+    ]);
   });
 });
 
@@ -181,12 +230,20 @@ describe('a dev server whose first build fails', () => {
     const good = readFileSync(users, 'utf8');
     writeFileSync(users, `${good}\nexport const broken = ;\n`);
     const events: DevEvent[] = [];
-    const dev = await startDev({ appDir: app, port: await freePort(), typecheck: 'off', quietMs: 5, onEvent: (e) => events.push(e) });
+    const dev = await startDev({
+      appDir: app,
+      port: await freePort(),
+      typecheck: 'off',
+      quietMs: 5,
+      onEvent: (e) => events.push(e),
+    });
     const client = new ValetClient(dev.url!, { WebSocket: WebSocket as never, reconnectDelayMs: 20 });
     try {
       expect(events[0]).toMatchObject({ type: 'failed', stage: 'codegen', keptServing: false });
       const seen: { value?: unknown; error?: string }[] = [];
-      client.subscribe(functionRef('users:emails', 'query', { access: 'public' }), {}, (value, error) => seen.push(error ? { error: error.code } : { value }));
+      client.subscribe(functionRef('users:emails', 'query', { access: 'public' }), {}, (value, error) =>
+        seen.push(error ? { error: error.code } : { value }),
+      );
       await expect.poll(() => seen.at(-1)).toEqual({ error: 'app_not_ready' });
       writeFileSync(users, good);
       await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toEqual({ value: [] });

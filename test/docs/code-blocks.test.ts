@@ -24,12 +24,16 @@ function valetBlocks(page: string): Map<string, string> {
   return files;
 }
 
-const pages = readdirSync(DOCS).filter((name) => name.endsWith('.md')).sort();
+const pages = readdirSync(DOCS)
+  .filter((name) => name.endsWith('.md'))
+  .sort();
 const checked = pages.filter((page) => valetBlocks(page).size > 0);
 
 describe('docs/ code blocks', () => {
   it('the pages that teach valet/ code have blocks to check', () => {
-    expect(checked).toEqual(expect.arrayContaining(['actions.md', 'background-work.md', 'functions-and-data.md', 'getting-started.md']));
+    expect(checked).toEqual(
+      expect.arrayContaining(['actions.md', 'background-work.md', 'functions-and-data.md', 'getting-started.md']),
+    );
   });
 
   it.each(checked)('%s compiles against a new app', async (page) => {

@@ -10,8 +10,10 @@ afterAll(removeTempDirs);
 
 describe('a new basic app', () => {
   let app: string;
-  const appValet = (args: string[]) => run(process.execPath, [join(app, 'node_modules/valet/bin/valet.js'), ...args], app);
-  const edit = (file: string, change: (text: string) => string) => writeFileSync(join(app, file), change(readFileSync(join(app, file), 'utf8')));
+  const appValet = (args: string[]) =>
+    run(process.execPath, [join(app, 'node_modules/valet/bin/valet.js'), ...args], app);
+  const edit = (file: string, change: (text: string) => string) =>
+    writeFileSync(join(app, file), change(readFileSync(join(app, file), 'utf8')));
 
   beforeAll(async () => {
     app = await linkedTemplateApp('basic', 'my-app');
@@ -28,15 +30,23 @@ describe('a new basic app', () => {
     expect(codegen.code, codegen.stderr).toBe(0);
     expect(codegen.stderr).toMatch(/Codegen: 14 functions in 5 modules, up to date/);
     const check = await appValet(['check']);
-    expect(check.stderr).toMatch(/0 errors, 0 warnings \(checked codegen, typescript, rules, TypeScript 7\.\d+\.\d+ in \d+ ms\)/);
+    expect(check.stderr).toMatch(
+      /0 errors, 0 warnings \(checked codegen, typescript, rules, TypeScript 7\.\d+\.\d+ in \d+ ms\)/,
+    );
     expect(check.code).toBe(0);
   });
 
   it('fails valet check naming each rule violation and a type error', async () => {
     edit('valet/users.ts', (text) =>
       text
-        .replace("return await ctx.db.query('users').order('desc').take(50);", "await fetch('https://example.com');\n    return await ctx.db.query('users').order('desc').take(50);")
-        .replace('await ctx.db.patch(args.userId, { name: args.name });', 'await ctx.db.patch(args.userId, { name: 42 });'),
+        .replace(
+          "return await ctx.db.query('users').order('desc').take(50);",
+          "await fetch('https://example.com');\n    return await ctx.db.query('users').order('desc').take(50);",
+        )
+        .replace(
+          'await ctx.db.patch(args.userId, { name: args.name });',
+          'await ctx.db.patch(args.userId, { name: 42 });',
+        ),
     );
     writeFileSync(
       join(app, 'valet/payments.ts'),
@@ -63,7 +73,9 @@ describe('a new basic app', () => {
     const check = await appValet(['check', '--json']);
     expect(check.code).toBe(1);
     const report = JSON.parse(check.stdout);
-    const seen = report.findings.map((f: { file: string; line: number; rule: string }) => `${f.file}:${f.line} ${f.rule}`);
+    const seen = report.findings.map(
+      (f: { file: string; line: number; rule: string }) => `${f.file}:${f.line} ${f.rule}`,
+    );
     expect(seen).toEqual([
       'valet/payments.ts:8 fetch-in-transaction',
       'valet/payments.ts:11 insert-in-retryable-action',
@@ -80,10 +92,15 @@ describe('a new basic app', () => {
   });
 
   it('fails codegen --check and valet check when generated files are stale', async () => {
-    writeFileSync(join(app, 'valet/extra.ts'), "import { defineQuery } from './_generated/valet/api';\nexport const ping = defineQuery({ access: 'public', handler: async () => 'pong' });\n");
+    writeFileSync(
+      join(app, 'valet/extra.ts'),
+      "import { defineQuery } from './_generated/valet/api';\nexport const ping = defineQuery({ access: 'public', handler: async () => 'pong' });\n",
+    );
     const stale = await appValet(['codegen', '--check']);
     expect(stale.code).toBe(1);
-    expect(stale.stderr).toMatch(/^stale valet\/_generated\/valet\/api\.ts: out of date \(first difference at line \d+\); run `valet codegen`$/m);
+    expect(stale.stderr).toMatch(
+      /^stale valet\/_generated\/valet\/api\.ts: out of date \(first difference at line \d+\); run `valet codegen`$/m,
+    );
     const check = await appValet(['check', '--json']);
     expect(JSON.parse(check.stdout).findings.map((f: { rule: string }) => f.rule)).toContain('codegen-stale');
     expect((await appValet(['codegen'])).code).toBe(0);

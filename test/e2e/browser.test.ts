@@ -38,11 +38,15 @@ it('shows live data, action results and offline changes in a real browser', asyn
   await dev.waitFor(/Valet dev: .*\(ready in/);
 
   const webPort = await freePort();
-  const vite = spawn(process.execPath, [join(app, 'node_modules/vite/bin/vite.js'), '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'], {
-    cwd: app,
-    env: { ...process.env, VITE_VALET_URL: valetUrl },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const vite = spawn(
+    process.execPath,
+    [join(app, 'node_modules/vite/bin/vite.js'), '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'],
+    {
+      cwd: app,
+      env: { ...process.env, VITE_VALET_URL: valetUrl },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('vite did not start')), 30_000);
@@ -51,7 +55,16 @@ it('shows live data, action results and offline changes in a real browser', asyn
 
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${webPort}/`);
@@ -62,8 +75,13 @@ it('shows live data, action results and offline changes in a real browser', asyn
     expect(await page.getByTestId('user').textContent()).toBe('ada');
 
     // Another client adds a user: the page's list updates by itself.
-    const other = new ValetClient(valetUrl, { WebSocket: WebSocket as never, auth: () => valet(['token', 'bob'], app).stdout.trim() });
-    await other.mutation(functionRef('users:create', 'mutation', { access: 'authenticated' }), { email: 'live@example.com' });
+    const other = new ValetClient(valetUrl, {
+      WebSocket: WebSocket as never,
+      auth: () => valet(['token', 'bob'], app).stdout.trim(),
+    });
+    await other.mutation(functionRef('users:create', 'mutation', { access: 'authenticated' }), {
+      email: 'live@example.com',
+    });
     other.close();
     await page.getByText('live@example.com').waitFor({ timeout: 10_000 });
 
@@ -80,11 +98,17 @@ it('shows live data, action results and offline changes in a real browser', asyn
     await page.getByText('1 change waiting to sync').waitFor();
     dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app, devEnv);
     await dev.waitFor(/Valet dev: .*\(ready in/);
-    await page.getByTestId('connection').filter({ hasText: /^Live$/ }).waitFor({ timeout: 15_000 });
+    await page
+      .getByTestId('connection')
+      .filter({ hasText: /^Live$/ })
+      .waitFor({ timeout: 15_000 });
     const stored = JSON.parse((await valetAsync(['data', 'users', '--json'], app)).stdout) as { email: string }[];
     expect(stored.map((u) => u.email).sort()).toEqual(['live@example.com', 'offline@example.com']);
     expect(await page.getByLabel('users').getByRole('listitem').allTextContents()).toEqual(
-      expect.arrayContaining([expect.stringContaining('offline@example.com'), expect.stringContaining('live@example.com')]),
+      expect.arrayContaining([
+        expect.stringContaining('offline@example.com'),
+        expect.stringContaining('live@example.com'),
+      ]),
     );
     await page.screenshot({ path: join(app, 'page.png') });
 
@@ -102,7 +126,12 @@ it('shows live data, action results and offline changes in a real browser', asyn
         let current: PushSubscription | null = null;
         PushManager.prototype.getSubscription = async () => current;
         PushManager.prototype.subscribe = async function (options) {
-          current = { endpoint: subscription.endpoint, options, toJSON: () => ({ ...subscription, expirationTime: null }), unsubscribe: async () => ((current = null), true) } as unknown as PushSubscription;
+          current = {
+            endpoint: subscription.endpoint,
+            options,
+            toJSON: () => ({ ...subscription, expirationTime: null }),
+            unsubscribe: async () => ((current = null), true),
+          } as unknown as PushSubscription;
           return current;
         };
       },
@@ -111,11 +140,20 @@ it('shows live data, action results and offline changes in a real browser', asyn
     const pushPage = await context.newPage();
     await pushPage.goto(`http://127.0.0.1:${webPort}/`);
     await pushPage.getByText('Notifications are on.').waitFor({ timeout: 15_000 });
-    expect(await pushPage.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active?.scriptURL)).toMatch(/\/sw\.js$/);
-    const subscriptions = JSON.parse((await valetAsync(['push', 'subscriptions', '--json'], app)).stdout) as { userId: string; endpoint: string }[];
-    expect(subscriptions).toEqual([expect.objectContaining({ userId: 'ada', endpoint: expect.stringContaining(receiver.url) })]);
+    expect(
+      await pushPage.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active?.scriptURL),
+    ).toMatch(/\/sw\.js$/);
+    const subscriptions = JSON.parse((await valetAsync(['push', 'subscriptions', '--json'], app)).stdout) as {
+      userId: string;
+      endpoint: string;
+    }[];
+    expect(subscriptions).toEqual([
+      expect.objectContaining({ userId: 'ada', endpoint: expect.stringContaining(receiver.url) }),
+    ]);
     await pushPage.getByRole('button', { name: 'Buy a desk lamp' }).click();
-    await expect.poll(() => receiver.received.map((push) => push.payload.title), { timeout: 15_000 }).toEqual(['Thanks for your purchase']);
+    await expect
+      .poll(() => receiver.received.map((push) => push.payload.title), { timeout: 15_000 })
+      .toEqual(['Thanks for your purchase']);
     expect(receiver.received[0]!.payload).toMatchObject({ body: 'Desk lamp, $45.00', url: '/' });
     expect(receiver.rejected).toEqual([]);
     await context.close();

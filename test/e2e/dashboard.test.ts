@@ -58,7 +58,9 @@ it('shows and drives every part of a running app, live, to its own pages only', 
   const env = { VALET_SMTP_URL: smtp.url, VALET_OUTBOX_MAX_ATTEMPTS: '1' };
   let dev = startDev(app, port, env);
   try {
-    const [, url, link] = (await dev.waitFor(/Valet dev: \d+ functions at (http:\/\/127\.0\.0\.1:\d+)[^\n]*\n\s*Dashboard: (\S+)/))!;
+    const [, url, link] = (await dev.waitFor(
+      /Valet dev: \d+ functions at (http:\/\/127\.0\.0\.1:\d+)[^\n]*\n\s*Dashboard: (\S+)/,
+    ))!;
     expect(link).toMatch(new RegExp(`^${url}/_dashboard/login\\?token=[\\w-]{20,}$`));
 
     // Without the link's cookie: nothing but the sign-in hint.
@@ -67,7 +69,10 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     expect(anonymous.headers.get('access-control-allow-origin')).toBeNull();
     expect((await fetch(`${url}/_dashboard/login?token=guessed`, { redirect: 'manual' })).status).toBe(403);
 
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'] });
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
+    });
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     const page = await context.newPage();
     page.on('dialog', (dialog) => void dialog.accept());
@@ -87,7 +92,10 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     await page.getByRole('link', { name: 'create mutation' }).click();
     const args = page.getByLabel('args');
     await args.fill('{"email": ');
-    await page.getByTestId('args-check').filter({ hasText: /^Invalid JSON/ }).waitFor();
+    await page
+      .getByTestId('args-check')
+      .filter({ hasText: /^Invalid JSON/ })
+      .waitFor();
     await args.fill('{"email": 5}');
     await page.getByTestId('args-check').filter({ hasText: 'args.email' }).waitFor();
     await args.fill('{"email": "ada@example.com", "name": "Ada"}');
@@ -127,7 +135,10 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     await watcher.getByText(`Re-run of ${firstInvocation}`).waitFor();
     await watcher.getByTestId('invocation-result').filter({ hasText: 'accepted' }).waitFor();
     await shoot(watcher, 'invocation');
-    const logged = JSON.parse(valet(['invocations', 'ls', '--json'], app).stdout) as { id: string; rerunOf: string | null }[];
+    const logged = JSON.parse(valet(['invocations', 'ls', '--json'], app).stdout) as {
+      id: string;
+      rerunOf: string | null;
+    }[];
     expect(logged.map((i) => i.rerunOf)).toEqual([firstInvocation, null]);
 
     // Email: the welcome email, its HTML rendered in a sandboxed frame; a dead letter retried.
@@ -148,12 +159,17 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     smtp.mode = { kind: 'accept' };
     await watcher.getByRole('button', { name: 'Retry' }).click();
     await watcher.locator('h1 .badge-sent').waitFor({ timeout: 10_000 });
-    await watcher.getByText(/rejected 550/).first().waitFor();
+    await watcher
+      .getByText(/rejected 550/)
+      .first()
+      .waitFor();
 
     // Data: a client's live query updates when a document is edited here; a bad edit is refused.
     const client = new ValetClient(url!, { WebSocket: WebSocket as never });
     const seen: string[][] = [];
-    const stop = client.subscribe(functionRef('users:list', 'query', { access: 'public' }), {}, (value) => seen.push((value as { email: string }[]).map((u) => u.email)));
+    const stop = client.subscribe(functionRef('users:list', 'query', { access: 'public' }), {}, (value) =>
+      seen.push((value as { email: string }[]).map((u) => u.email)),
+    );
     await expect.poll(() => seen.at(-1)).toEqual(['ada@example.com']);
     await page.goto(`${url}/_dashboard/#/data/users`);
     await page.getByTestId('document').first().getByRole('button', { name: 'Edit' }).click();
@@ -169,9 +185,17 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     await page.getByRole('button', { name: 'Insert' }).click();
     await expect.poll(() => seen.at(-1)).toEqual(['grace@example.com', 'ada@lovelace.dev']);
     // A document deleted (by another tab) while this one edits it.
-    await page.getByTestId('document').filter({ hasText: 'grace@example.com' }).getByRole('button', { name: 'Edit' }).click();
+    await page
+      .getByTestId('document')
+      .filter({ hasText: 'grace@example.com' })
+      .getByRole('button', { name: 'Edit' })
+      .click();
     await watcher.goto(`${url}/_dashboard/#/data/users`);
-    await watcher.getByTestId('document').filter({ hasText: 'grace@example.com' }).getByRole('button', { name: 'Delete' }).click();
+    await watcher
+      .getByTestId('document')
+      .filter({ hasText: 'grace@example.com' })
+      .getByRole('button', { name: 'Delete' })
+      .click();
     await expect.poll(() => seen.at(-1)).toEqual(['ada@lovelace.dev']);
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByRole('alert').filter({ hasText: 'deleted meanwhile' }).waitFor();
@@ -207,14 +231,21 @@ it('shows and drives every part of a running app, live, to its own pages only', 
 
     // Crons: run the daily digest now; its run shows up.
     await page.goto(`${url}/_dashboard/#/crons`);
-    await page.getByTestId('cron-job').filter({ hasText: 'daily-digest' }).getByRole('button', { name: 'Run now' }).click();
+    await page
+      .getByTestId('cron-job')
+      .filter({ hasText: 'daily-digest' })
+      .getByRole('button', { name: 'Run now' })
+      .click();
     await page.getByTestId('cron-run').filter({ hasText: 'by hand' }).waitFor({ timeout: 10_000 });
     await shoot(page, 'crons');
 
     // A broken save shows in the header with its code frame, and goes when fixed.
     const users = join(app, 'valet/users.ts');
     const original = readFileSync(users, 'utf8');
-    writeFileSync(users, original.replace('export const list = defineQuery({', 'export const list = defineQuery({ oops'));
+    writeFileSync(
+      users,
+      original.replace('export const list = defineQuery({', 'export const list = defineQuery({ oops'),
+    );
     const failure = page.getByRole('alert', { name: 'build error' });
     await failure.getByText(/valet\/users\.ts:\d+:\d+/).waitFor({ timeout: 15_000 });
     await failure.getByText('the last good build keeps serving').waitFor();
@@ -233,7 +264,9 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     // Attacks. A page on another port of 127.0.0.1 is the same site, so the browser would send
     // the cookie along: the server must still refuse it (own origin only, a header only a
     // same-origin page can send), and never answer it with CORS headers.
-    const evil = createServer((_req, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>evil</title>'));
+    const evil = createServer((_req, res) =>
+      res.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>evil</title>'),
+    );
     await new Promise<void>((resolve) => evil.listen(0, '127.0.0.1', resolve));
     try {
       const evilPage = await context.newPage();
@@ -241,7 +274,11 @@ it('shows and drives every part of a running app, live, to its own pages only', 
       const outcome = await evilPage.evaluate(async (target) => {
         const results: string[] = [];
         for (const attempt of [
-          () => fetch(`${target}/_dashboard/api/admin/functions`, { credentials: 'include', headers: { 'x-valet-dashboard': '1' } }),
+          () =>
+            fetch(`${target}/_dashboard/api/admin/functions`, {
+              credentials: 'include',
+              headers: { 'x-valet-dashboard': '1' },
+            }),
           () => fetch(`${target}/_dashboard/api/admin/functions`, { credentials: 'include' }),
           () => fetch(`${target}/_dashboard/api/state`, { credentials: 'include' }),
         ]) {
@@ -253,30 +290,56 @@ it('shows and drives every part of a running app, live, to its own pages only', 
           }
         }
         // Blind writes: a form-like POST and a no-cors insert.
-        await fetch(`${target}/_dashboard/api/admin/data/users`, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'content-type': 'text/plain' }, body: '{"document":{"email":"evil@example.com"}}' }).catch(() => undefined);
-        await fetch(`${target}/_dashboard/api/admin/cron/trigger`, { method: 'POST', mode: 'no-cors', credentials: 'include', body: '{"job":"daily-digest"}' }).catch(() => undefined);
+        await fetch(`${target}/_dashboard/api/admin/data/users`, {
+          method: 'POST',
+          mode: 'no-cors',
+          credentials: 'include',
+          headers: { 'content-type': 'text/plain' },
+          body: '{"document":{"email":"evil@example.com"}}',
+        }).catch(() => undefined);
+        await fetch(`${target}/_dashboard/api/admin/cron/trigger`, {
+          method: 'POST',
+          mode: 'no-cors',
+          credentials: 'include',
+          body: '{"job":"daily-digest"}',
+        }).catch(() => undefined);
         return results;
       }, url!);
       expect(outcome).toEqual(['blocked', 'blocked', 'blocked']);
-      expect(JSON.parse(valet(['data', 'users', '--json'], app).stdout).map((u: { email: string }) => u.email)).toEqual(['ada@lovelace.dev']);
+      expect(JSON.parse(valet(['data', 'users', '--json'], app).stdout).map((u: { email: string }) => u.email)).toEqual(
+        ['ada@lovelace.dev'],
+      );
     } finally {
       evil.close();
     }
     // DNS rebinding: the same server under another name answers nothing, cookie or not.
     const cookieHeader = `${cookie.name}=${cookie.value}`;
-    const rebound = await raw(`${url}/_dashboard/api/state`, { host: `attacker.example:${port}`, cookie: cookieHeader, 'x-valet-dashboard': '1' });
+    const rebound = await raw(`${url}/_dashboard/api/state`, {
+      host: `attacker.example:${port}`,
+      cookie: cookieHeader,
+      'x-valet-dashboard': '1',
+    });
     expect(rebound).toBe(403);
-    const foreign = await fetch(`${url}/_dashboard/api/state`, { headers: { origin: 'http://127.0.0.1:1', cookie: cookieHeader, 'x-valet-dashboard': '1' } });
+    const foreign = await fetch(`${url}/_dashboard/api/state`, {
+      headers: { origin: 'http://127.0.0.1:1', cookie: cookieHeader, 'x-valet-dashboard': '1' },
+    });
     expect(foreign.status).toBe(403);
-    const events = await fetch(`${url}/_dashboard/api/events`, { headers: { origin: 'http://evil.example', cookie: cookieHeader } });
+    const events = await fetch(`${url}/_dashboard/api/events`, {
+      headers: { origin: 'http://evil.example', cookie: cookieHeader },
+    });
     expect(events.status).toBe(403);
     // The page's own requests, for contrast: the same cookie works from its own origin.
-    expect((await fetch(`${url}/_dashboard/api/state`, { headers: { cookie: cookieHeader, 'x-valet-dashboard': '1' } })).status).toBe(200);
+    expect(
+      (await fetch(`${url}/_dashboard/api/state`, { headers: { cookie: cookieHeader, 'x-valet-dashboard': '1' } }))
+        .status,
+    ).toBe(200);
     expect((await fetch(`${url}/_dashboard/api/state`, { headers: { cookie: cookieHeader } })).status).toBe(400);
     // A new link from the CLI signs another browser in.
     const fresh = valet(['dashboard'], app).stdout.trim();
     expect(fresh).toMatch(/\/_dashboard\/login\?token=/);
-    expect((await fetch(fresh, { redirect: 'manual' })).headers.get('set-cookie')).toMatch(new RegExp(`^valet_dashboard_${port}=\\d+\\.[\\w-]+; Path=/_dashboard; HttpOnly; SameSite=Strict`));
+    expect((await fetch(fresh, { redirect: 'manual' })).headers.get('set-cookie')).toMatch(
+      new RegExp(`^valet_dashboard_${port}=\\d+\\.[\\w-]+; Path=/_dashboard; HttpOnly; SameSite=Strict`),
+    );
   } finally {
     await dev.stop('SIGINT');
     await smtp.close();
@@ -297,7 +360,9 @@ it('valet start serves the dashboard only when asked, behind its one-time link',
     const login = await fetch(link, { redirect: 'manual' });
     expect(login.status).toBe(302);
     const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-    const state = await fetch(link.replace(/\/_dashboard\/login.*/, '/_dashboard/api/state'), { headers: { cookie, 'x-valet-dashboard': '1' } });
+    const state = await fetch(link.replace(/\/_dashboard\/login.*/, '/_dashboard/api/state'), {
+      headers: { cookie, 'x-valet-dashboard': '1' },
+    });
     expect(await state.json()).toMatchObject({ app: 'prod', mode: 'start', status: 'serving' });
   } finally {
     await served.stop('SIGINT');

@@ -15,7 +15,10 @@ it('asks for the directory, the template and whether to install', async () => {
     [/Template/, '\u001b[B\r'], // arrow down to "react", then Enter
     [/Install dependencies now/, 'n\r'],
   ];
-  const child = spawn('script', ['-qfec', `"${process.execPath}" "${VALET_BIN}" init`, '/dev/null'], { cwd: parent, env: { ...process.env, NO_COLOR: '1' } });
+  const child = spawn('script', ['-qfec', `"${process.execPath}" "${VALET_BIN}" init`, '/dev/null'], {
+    cwd: parent,
+    env: { ...process.env, NO_COLOR: '1' },
+  });
   let screen = '';
   const exit = new Promise<number | null>((resolve) => child.on('close', resolve));
   child.stdout.on('data', (chunk) => {

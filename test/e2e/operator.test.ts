@@ -8,7 +8,16 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { linkDependencies, REPO_ROOT, removeTempDirs, run, serverRecords, tempDir, valet, valetAsync } from '../helpers/apps.js';
+import {
+  linkDependencies,
+  REPO_ROOT,
+  removeTempDirs,
+  run,
+  serverRecords,
+  tempDir,
+  valet,
+  valetAsync,
+} from '../helpers/apps.js';
 import { createTestDatabase } from '../helpers/postgres.js';
 import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 
@@ -87,13 +96,18 @@ describe('storage that cannot be opened', () => {
 
 describe('valet start --host 0.0.0.0', () => {
   it('prints the addresses it listens on, and warns that the dev key and the dashboard are open to the network', async () => {
-    const server = spawnValet(['start', '--port', String(await freePort()), '--host', '0.0.0.0', '--dev-auth', '--dashboard'], app);
+    const server = spawnValet(
+      ['start', '--port', String(await freePort()), '--host', '0.0.0.0', '--dev-auth', '--dashboard'],
+      app,
+    );
     try {
       await server.waitFor(/Valet serving/);
       await server.waitFor(/the dashboard is served on/);
       const output = server.output();
       expect(output).toMatch(/Listening on every interface: .*http:\/\/127\.0\.0\.1:\d+/);
-      expect(output).toMatch(/--dev-auth: tokens signed with this app's dev key are trusted on every network interface/);
+      expect(output).toMatch(
+        /--dev-auth: tokens signed with this app's dev key are trusted on every network interface/,
+      );
       expect(output).toMatch(/the dashboard is served on every network interface/);
       expect(output).toMatch(/http:\/\/127\.0\.0\.1:\d+/);
     } finally {
@@ -136,15 +150,33 @@ export const get = defineAction({
 });
 `,
     );
-    const server = spawnValet(['start', '--port', String(await freePort())], app, { VALET_FETCH_ALLOW: `127.0.0.1:${sidecarPort}` });
+    const server = spawnValet(['start', '--port', String(await freePort())], app, {
+      VALET_FETCH_ALLOW: `127.0.0.1:${sidecarPort}`,
+    });
     try {
       const url = (await server.waitFor(/Valet serving \d+ functions at (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
-      await server.waitFor(new RegExp(`fetch may reach these private destinations \\(VALET_FETCH_ALLOW\\): 127\\.0\\.0\\.1:${sidecarPort}`));
+      await server.waitFor(
+        new RegExp(
+          `fetch may reach these private destinations \\(VALET_FETCH_ALLOW\\): 127\\.0\\.0\\.1:${sidecarPort}`,
+        ),
+      );
       const fetchThrough = async (target: string) =>
-        (await (await fetch(`${url}/api/action`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'sidecar:get', args: { url: target } }) })).json()) as any;
-      expect(await fetchThrough(`http://127.0.0.1:${sidecarPort}/status`)).toEqual({ value: { ok: true, body: 'from the sidecar' } });
-      expect(await fetchThrough(`http://127.0.0.1:${otherPort}/`)).toEqual({ value: { ok: false, code: 'fetch_blocked' } });
-      expect(await fetchThrough(`http://localhost:${sidecarPort}/`)).toEqual({ value: { ok: false, code: 'fetch_blocked' } });
+        (await (
+          await fetch(`${url}/api/action`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({ path: 'sidecar:get', args: { url: target } }),
+          })
+        ).json()) as any;
+      expect(await fetchThrough(`http://127.0.0.1:${sidecarPort}/status`)).toEqual({
+        value: { ok: true, body: 'from the sidecar' },
+      });
+      expect(await fetchThrough(`http://127.0.0.1:${otherPort}/`)).toEqual({
+        value: { ok: false, code: 'fetch_blocked' },
+      });
+      expect(await fetchThrough(`http://localhost:${sidecarPort}/`)).toEqual({
+        value: { ok: false, code: 'fetch_blocked' },
+      });
     } finally {
       await server.stop('SIGKILL');
       sidecar.close();
@@ -185,7 +217,10 @@ describe('several servers of one app, each on its own database', async () => {
 
       // Import refuses beside the server of its database, and names it; another database is free.
       const archive = join(tempDir(), 'empty.jsonl');
-      writeFileSync(archive, `${JSON.stringify({ format: 'valet-export', version: 1, exportedAt: new Date().toISOString(), source: 'sqlite', systemTables: false })}\n${JSON.stringify({ end: true, documents: 0, systemRows: 0 })}\n`);
+      writeFileSync(
+        archive,
+        `${JSON.stringify({ format: 'valet-export', version: 1, exportedAt: new Date().toISOString(), source: 'sqlite', systemTables: false })}\n${JSON.stringify({ end: true, documents: 0, systemRows: 0 })}\n`,
+      );
       const refused = await valetAsync(['import', archive, '--database', database.url], app);
       expect(refused.code).toBe(1);
       expect(refused.stderr).toMatch(/is served by a running Valet server \(http:\/\/127\.0\.0\.1:\d+\)/);
@@ -212,7 +247,8 @@ describe('the built server.mjs', () => {
     // What a production install provides, without the CLI's own parser: server.mjs must carry commander itself.
     mkdirSync(join(out, 'node_modules'));
     for (const name of readdirSync(join(REPO_ROOT, 'node_modules'))) {
-      if (name !== 'commander' && !name.startsWith('.')) symlinkSync(join(REPO_ROOT, 'node_modules', name), join(out, 'node_modules', name), 'dir');
+      if (name !== 'commander' && !name.startsWith('.'))
+        symlinkSync(join(REPO_ROOT, 'node_modules', name), join(out, 'node_modules', name), 'dir');
     }
   });
 

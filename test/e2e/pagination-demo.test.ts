@@ -19,7 +19,15 @@ afterAll(async () => {
 });
 
 it('the ported demo type-checks, and its list keeps every message while rows arrive between pages', async () => {
-  const app = fixtureApp('pagination-app', ['typescript', 'react', 'react-dom', 'vite', '@types/react', '@types/react-dom', '@types/node']);
+  const app = fixtureApp('pagination-app', [
+    'typescript',
+    'react',
+    'react-dom',
+    'vite',
+    '@types/react',
+    '@types/react-dom',
+    '@types/node',
+  ]);
   expect(valet(['codegen'], app).code).toBe(0);
   const check = await valetAsync(['check'], app);
   expect(check.code, check.stderr).toBe(0);
@@ -29,17 +37,25 @@ it('the ported demo type-checks, and its list keeps every message while rows arr
   const dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app);
   await dev.waitFor(/Valet dev: .*\(ready in/);
   const send = async (body: string) => {
-    const response = await fetch(`${url}/api/mutation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'messages:send', args: { body, author: 'api' } }) });
+    const response = await fetch(`${url}/api/mutation`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path: 'messages:send', args: { body, author: 'api' } }),
+    });
     expect(response.status).toBe(200);
   };
   for (let i = 1; i <= 12; i++) await send(`m${i}`);
 
   const webPort = await freePort();
-  const vite = spawn(process.execPath, [join(app, 'node_modules/vite/bin/vite.js'), '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'], {
-    cwd: app,
-    env: { ...process.env, VITE_VALET_URL: url },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const vite = spawn(
+    process.execPath,
+    [join(app, 'node_modules/vite/bin/vite.js'), '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'],
+    {
+      cwd: app,
+      env: { ...process.env, VITE_VALET_URL: url },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('vite did not start')), 30_000);
@@ -47,7 +63,16 @@ it('the ported demo type-checks, and its list keeps every message while rows arr
     });
     browser = await chromium.launch({
       executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+      args: [
+        '--headless',
+        '--no-sandbox',
+        '--disable-gpu',
+        '--disable-quic',
+        '--no-first-run',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+      ],
     });
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${webPort}/`);

@@ -61,7 +61,11 @@ describe('valet start keeps secrets out of errors', () => {
   afterAll(() => server?.stop('SIGKILL'));
 
   const call = async (path: string) => {
-    const response = await fetch(`${url}/api/action`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path, args: {} }) });
+    const response = await fetch(`${url}/api/action`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ path, args: {} }),
+    });
     return { status: response.status, text: await response.text() };
   };
 
@@ -88,7 +92,8 @@ describe('valet start keeps secrets out of errors', () => {
     expect(stored.some((path) => path.endsWith('logs.ndjson'))).toBe(true);
     for (const path of stored) {
       const bytes = readFileSync(path);
-      for (const leak of [API_KEY, DATABASE_PASSWORD, 'api_key=']) expect(bytes.includes(leak), `${leak} in ${path}`).toBe(false);
+      for (const leak of [API_KEY, DATABASE_PASSWORD, 'api_key='])
+        expect(bytes.includes(leak), `${leak} in ${path}`).toBe(false);
     }
     // What was printed and stored still says what happened, with the secrets replaced.
     expect(readFileSync(join(app, '.valet/logs.ndjson'), 'utf8')).toContain('[VENDOR_API_KEY redacted]');

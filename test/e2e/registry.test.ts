@@ -37,11 +37,19 @@ afterAll(async () => {
 
 /** A long-running command in an app (valet dev, vite preview); resolves once `ready` is printed. */
 function serve(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<void> {
-  const child = spawn(command, args, { cwd, env: { ...process.env, ...env, NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(command, args, {
+    cwd,
+    env: { ...process.env, ...env, NO_COLOR: '1' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    detached: true,
+  });
   children.push(child);
   let output = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${command} ${args.join(' ')} did not get ready:\n${output}`)), 2 * MINUTE);
+    const timer = setTimeout(
+      () => reject(new Error(`${command} ${args.join(' ')} did not get ready:\n${output}`)),
+      2 * MINUTE,
+    );
     const onData = (chunk: Buffer) => {
       output += chunk;
       if (ready.test(output)) {
@@ -67,21 +75,30 @@ describe('valet from a registry, on a machine without this repository', () => {
       // A fresh folder far from this checkout, with an npm cache of its own.
       const home = tempDir('valet-newcomer-');
       const env = { ...registry.env(join(home, '.npm-cache')), PATH: process.env.PATH };
-      const npm = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) => run('npm', args, cwd, { ...env, ...extra });
-      const npx = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) => run('npx', args, cwd, { ...env, ...extra });
+      const npm = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) =>
+        run('npm', args, cwd, { ...env, ...extra });
+      const npx = (args: string[], cwd: string, extra: NodeJS.ProcessEnv = {}) =>
+        run('npx', args, cwd, { ...env, ...extra });
 
       // 1. Both ways in.
       const init = await npx(['--yes', `valet@${packed.version}`, 'init', 'app', '--yes'], home);
       expect(init.code, init.stderr).toBe(0);
-      const create = await npm(['create', `valet@${packed.version}`, 'app2', '--', '--template', 'react', '--yes'], home);
+      const create = await npm(
+        ['create', `valet@${packed.version}`, 'app2', '--', '--template', 'react', '--yes'],
+        home,
+      );
       expect(create.code, create.stderr).toBe(0);
 
       for (const name of ['app', 'app2']) {
         const app = join(home, name);
         // 2. The app names valet by range, and has a real install of it (not a link).
-        expect(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).dependencies.valet).toBe(`^${packed.version}`);
+        expect(JSON.parse(readFileSync(join(app, 'package.json'), 'utf8')).dependencies.valet).toBe(
+          `^${packed.version}`,
+        );
         expect(lstatSync(join(app, 'node_modules/valet')).isSymbolicLink()).toBe(false);
-        expect(JSON.parse(readFileSync(join(app, 'node_modules/valet/package.json'), 'utf8')).version).toBe(packed.version);
+        expect(JSON.parse(readFileSync(join(app, 'node_modules/valet/package.json'), 'utf8')).version).toBe(
+          packed.version,
+        );
         // 3. Its checks pass.
         const codegen = await npx(['valet', 'codegen', '--check'], app);
         expect(codegen.code, codegen.stderr).toBe(0);
@@ -96,8 +113,18 @@ describe('valet from a registry, on a machine without this repository', () => {
       // 3. `valet dev` of the basic app answers a query.
       const app = join(home, 'app');
       const devPort = await freePort();
-      await serve('npx', ['valet', 'dev', '--port', String(devPort), '--no-typecheck'], app, env, /Valet dev: \d+ functions at/);
-      const listed = await fetch(`http://127.0.0.1:${devPort}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"path":"users:list","args":{}}' });
+      await serve(
+        'npx',
+        ['valet', 'dev', '--port', String(devPort), '--no-typecheck'],
+        app,
+        env,
+        /Valet dev: \d+ functions at/,
+      );
+      const listed = await fetch(`http://127.0.0.1:${devPort}/api/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: '{"path":"users:list","args":{}}',
+      });
       expect(listed.status).toBe(200);
       expect(await listed.json()).toEqual({ value: [] });
 
@@ -107,7 +134,13 @@ describe('valet from a registry, on a machine without this repository', () => {
       const apiUrl = `http://127.0.0.1:${apiPort}`;
       const build = await npm(['run', 'build'], web, { VITE_VALET_URL: apiUrl });
       expect(build.code, build.stderr).toBe(0);
-      await serve('npx', ['valet', 'dev', '--port', String(apiPort), '--no-typecheck'], web, env, /Valet dev: \d+ functions at/);
+      await serve(
+        'npx',
+        ['valet', 'dev', '--port', String(apiPort), '--no-typecheck'],
+        web,
+        env,
+        /Valet dev: \d+ functions at/,
+      );
       const token = (await npx(['valet', 'token', 'bob'], web)).stdout.trim();
       const added = await fetch(`${apiUrl}/api/mutation`, {
         method: 'POST',
@@ -116,11 +149,26 @@ describe('valet from a registry, on a machine without this repository', () => {
       });
       expect(added.status, await added.clone().text()).toBe(200);
       const previewPort = await freePort();
-      await serve('npx', ['vite', 'preview', '--port', String(previewPort), '--strictPort', '--host', '127.0.0.1'], web, env, new RegExp(`${previewPort}`));
+      await serve(
+        'npx',
+        ['vite', 'preview', '--port', String(previewPort), '--strictPort', '--host', '127.0.0.1'],
+        web,
+        env,
+        new RegExp(`${previewPort}`),
+      );
 
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
       const page = await browser.newPage();
       const errors: string[] = [];

@@ -23,7 +23,10 @@ beforeAll(() => {
   linkDependencies(app);
 });
 
-async function startServer(env: NodeJS.ProcessEnv, openFiles?: number): Promise<{ server: RunningValet; port: number; url: string }> {
+async function startServer(
+  env: NodeJS.ProcessEnv,
+  openFiles?: number,
+): Promise<{ server: RunningValet; port: number; url: string }> {
   const port = await freePort();
   const server = spawnValet(['start', '--port', String(port)], app, env, { openFiles });
   const url = (await server.waitFor(/Valet serving \d+ functions at (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
@@ -44,7 +47,11 @@ function open(port: number): Promise<{ socket: Socket; received: () => string; c
 }
 
 async function query(url: string) {
-  const response = await fetch(`${url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'users:list', args: {} }) });
+  const response = await fetch(`${url}/api/query`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path: 'users:list', args: {} }),
+  });
   return { status: response.status, body: (await response.json()) as any };
 }
 
@@ -72,7 +79,11 @@ describe('socket timeouts and the connection cap', () => {
   let port: number;
   let url: string;
   beforeAll(async () => {
-    ({ server, port, url } = await startServer({ VALET_IDLE_CONNECTION_TIMEOUT_MS: '300', VALET_HEADERS_TIMEOUT_MS: '1500', VALET_MAX_CONNECTIONS: '4' }));
+    ({ server, port, url } = await startServer({
+      VALET_IDLE_CONNECTION_TIMEOUT_MS: '300',
+      VALET_HEADERS_TIMEOUT_MS: '1500',
+      VALET_MAX_CONNECTIONS: '4',
+    }));
   });
   afterAll(() => server?.stop('SIGKILL'));
 
@@ -105,8 +116,9 @@ describe('socket timeouts and the connection cap', () => {
     expect(turnedAway.received()).toContain('too_many_connections');
     for (const entry of busy) entry.socket.destroy();
     await Promise.all(busy.map((entry) => entry.closed));
-    await expect.poll(async () => (await fetch(`${url}/api/health`).catch(() => null))?.status, { interval: 50, timeout: 10_000 }).toBe(200);
+    await expect
+      .poll(async () => (await fetch(`${url}/api/health`).catch(() => null))?.status, { interval: 50, timeout: 10_000 })
+      .toBe(200);
     expect(await query(url)).toMatchObject({ status: 200 });
   });
-
 });

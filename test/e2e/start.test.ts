@@ -18,7 +18,11 @@ afterAll(() => {
 const WEBHOOK_SECRET = 'whsec_e2e_0123456789abcdef';
 
 async function post(url: string, kind: string, body: object, headers: Record<string, string> = {}) {
-  const response = await fetch(`${url}/api/${kind}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+  const response = await fetch(`${url}/api/${kind}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
   return { status: response.status, headers: response.headers, body: (await response.json()) as any };
 }
 
@@ -35,7 +39,9 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
     app = join(parent, 'shop');
     linkDependencies(app);
     port = await freePort();
-    server = spawnValet(['start', '--port', String(port), '--dev-auth'], app, { PURCHASE_WEBHOOK_SECRET: WEBHOOK_SECRET });
+    server = spawnValet(['start', '--port', String(port), '--dev-auth'], app, {
+      PURCHASE_WEBHOOK_SECRET: WEBHOOK_SECRET,
+    });
     url = (await server.waitFor(/Valet serving \d+ functions at (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
     // The backend it really runs on, as the start line reports it.
     expect(server.output()).toContain(onPostgres ? '(database postgres://' : '(database .valet/valet.db');
@@ -45,12 +51,25 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
   afterAll(() => server?.stop('SIGKILL'));
 
   it('serves queries, mutations and the seed action over HTTP with a dev token', async () => {
-    const created = await post(url, 'mutation', { path: 'users:create', args: { email: 'alice@example.com', name: 'Alice' } }, { authorization: `Bearer ${token}` });
+    const created = await post(
+      url,
+      'mutation',
+      { path: 'users:create', args: { email: 'alice@example.com', name: 'Alice' } },
+      { authorization: `Bearer ${token}` },
+    );
     expect(created.status).toBe(200);
     const userId = created.body.value;
-    expect((await post(url, 'query', { path: 'users:list', args: {} })).body.value).toEqual([expect.objectContaining({ _id: userId, email: 'alice@example.com' })]);
+    expect((await post(url, 'query', { path: 'users:list', args: {} })).body.value).toEqual([
+      expect.objectContaining({ _id: userId, email: 'alice@example.com' }),
+    ]);
 
-    const call = () => post(url, 'action', { path: 'actions:sendWelcomeEmail', args: { userId } }, { authorization: `Bearer ${token}`, 'idempotency-key': 'welcome-alice' });
+    const call = () =>
+      post(
+        url,
+        'action',
+        { path: 'actions:sendWelcomeEmail', args: { userId } },
+        { authorization: `Bearer ${token}`, 'idempotency-key': 'welcome-alice' },
+      );
     const first = await call();
     expect(first).toMatchObject({ status: 200, body: { value: { accepted: true } } });
     const replay = await call();
@@ -59,13 +78,22 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
   });
 
   it('answers with the documented errors', async () => {
-    expect(await post(url, 'action', { path: 'actions:sendWelcomeEmail', args: { userId: 'x' } })).toMatchObject({ status: 401, body: { code: 'unauthenticated' } });
-    expect(await post(url, 'query', { path: 'users:get', args: { userId: 7 } }, { authorization: `Bearer ${token}` })).toMatchObject({
+    expect(await post(url, 'action', { path: 'actions:sendWelcomeEmail', args: { userId: 'x' } })).toMatchObject({
+      status: 401,
+      body: { code: 'unauthenticated' },
+    });
+    expect(
+      await post(url, 'query', { path: 'users:get', args: { userId: 7 } }, { authorization: `Bearer ${token}` }),
+    ).toMatchObject({
       status: 400,
       body: { code: 'invalid_args', message: 'args.userId: expected id of users, got number' },
     });
-    expect(await post(url, 'action', { path: 'digest:sendDaily', args: {} }, { authorization: `Bearer ${token}` })).toMatchObject({ status: 404, body: { code: 'function_not_found' } });
-    expect(await post(url, 'query', { path: 'users:list', args: {} }, { authorization: 'Bearer not-a-jwt' })).toMatchObject({ status: 401, body: { code: 'token_malformed' } });
+    expect(
+      await post(url, 'action', { path: 'digest:sendDaily', args: {} }, { authorization: `Bearer ${token}` }),
+    ).toMatchObject({ status: 404, body: { code: 'function_not_found' } });
+    expect(
+      await post(url, 'query', { path: 'users:list', args: {} }, { authorization: 'Bearer not-a-jwt' }),
+    ).toMatchObject({ status: 401, body: { code: 'token_malformed' } });
   });
 
   it('runs functions as admin through the running server, system ones included', async () => {
@@ -86,8 +114,16 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
     const list = await valetAsync(['invocations', 'ls', '--json'], app);
     const rows = JSON.parse(list.stdout);
     const welcome = rows.find((r: { function: string }) => r.function === 'actions:sendWelcomeEmail');
-    expect(welcome).toMatchObject({ status: 'succeeded', idempotencyKey: 'welcome-alice', invoker: { type: 'user', userId: 'alice' }, attempts: 1, result: { accepted: true } });
-    expect(rows.find((r: { function: string }) => r.function === 'digest:sendDaily')).toMatchObject({ invoker: { type: 'system', source: 'admin' } });
+    expect(welcome).toMatchObject({
+      status: 'succeeded',
+      idempotencyKey: 'welcome-alice',
+      invoker: { type: 'user', userId: 'alice' },
+      attempts: 1,
+      result: { accepted: true },
+    });
+    expect(rows.find((r: { function: string }) => r.function === 'digest:sendDaily')).toMatchObject({
+      invoker: { type: 'system', source: 'admin' },
+    });
     const show = await valetAsync(['invocations', 'show', welcome.id, '--json'], app);
     expect(JSON.parse(show.stdout)).toEqual(welcome);
     const human = await valetAsync(['invocations', 'ls', '--status', 'succeeded'], app);
@@ -95,9 +131,21 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
   });
 
   it('records a purchase with a mutation that schedules the system notify action (the seed pattern)', async () => {
-    const purchase = await post(url, 'mutation', { path: 'purchases:record', args: { item: 'book', amountCents: 1200 } }, { authorization: `Bearer ${token}` });
+    const purchase = await post(
+      url,
+      'mutation',
+      { path: 'purchases:record', args: { item: 'book', amountCents: 1200 } },
+      { authorization: `Bearer ${token}` },
+    );
     expect(purchase.status).toBe(200);
-    expect(await post(url, 'action', { path: 'purchases:notify', args: { purchaseId: purchase.body.value } }, { authorization: `Bearer ${token}` })).toMatchObject({ status: 404 });
+    expect(
+      await post(
+        url,
+        'action',
+        { path: 'purchases:notify', args: { purchaseId: purchase.body.value } },
+        { authorization: `Bearer ${token}` },
+      ),
+    ).toMatchObject({ status: 404 });
     let scheduled: { function: string; status: string }[] = [];
     for (let i = 0; i < 100 && !scheduled.some((s) => s.status === 'done'); i++) {
       await new Promise((resolve) => setTimeout(resolve, 50));
@@ -105,7 +153,10 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
     }
     // The buyer's review request waits three days.
     expect(scheduled).toEqual(
-      expect.arrayContaining([expect.objectContaining({ function: 'purchases:notify', status: 'done' }), expect.objectContaining({ function: 'purchases:askForReview', status: 'pending' })]),
+      expect.arrayContaining([
+        expect.objectContaining({ function: 'purchases:notify', status: 'done' }),
+        expect.objectContaining({ function: 'purchases:askForReview', status: 'pending' }),
+      ]),
     );
     expect(scheduled).toHaveLength(2);
     await server.waitFor(/\[purchases:notify \w+\] purchase \w+: set PURCHASE_NOTIFY_URL/);
@@ -117,7 +168,13 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
     const { signWebhookPayload } = await import('../../src/server/index.js');
     const payload = JSON.stringify({ id: 'evt_1', item: 'pen', amountCents: 300 });
     const send = async (signature: string | null) =>
-      (await fetch(`${url}/http/webhooks/purchase`, { method: 'POST', body: payload, headers: signature ? { 'valet-signature': signature } : {} })).status;
+      (
+        await fetch(`${url}/http/webhooks/purchase`, {
+          method: 'POST',
+          body: payload,
+          headers: signature ? { 'valet-signature': signature } : {},
+        })
+      ).status;
     expect(await send(null)).toBe(400);
     expect(await send(await signWebhookPayload(payload, WEBHOOK_SECRET))).toBe(204);
     expect(await send(await signWebhookPayload(payload, WEBHOOK_SECRET))).toBe(204);
@@ -128,10 +185,21 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
 
   it('lists cron jobs with their next run, and delivers email through the capture transport', async () => {
     const jobs = JSON.parse((await valetAsync(['cron', 'ls', '--json'], app)).stdout);
-    expect(jobs).toEqual([{ name: 'daily-digest', schedule: '0 9 * * *', function: 'digest:sendDaily', nextRun: expect.stringMatching(/T09:00:00\.000Z$/), lastStatus: null, lastRunAt: null }]);
+    expect(jobs).toEqual([
+      {
+        name: 'daily-digest',
+        schedule: '0 9 * * *',
+        function: 'digest:sendDaily',
+        nextRun: expect.stringMatching(/T09:00:00\.000Z$/),
+        lastStatus: null,
+        lastRunAt: null,
+      },
+    ]);
     const trigger = await valetAsync(['cron', 'trigger', 'daily-digest'], app);
     expect(trigger.stderr).toContain('through the running server');
-    expect(JSON.parse((await valetAsync(['cron', 'runs', '--json'], app)).stdout)).toEqual([expect.objectContaining({ job: 'daily-digest', status: 'succeeded', trigger: 'admin' })]);
+    expect(JSON.parse((await valetAsync(['cron', 'runs', '--json'], app)).stdout)).toEqual([
+      expect.objectContaining({ job: 'daily-digest', status: 'succeeded', trigger: 'admin' }),
+    ]);
     await server.waitFor(/✉ email to alice@example\.com: "Your daily digest"/);
     const outbox = JSON.parse((await valetAsync(['outbox', 'ls', '--json'], app)).stdout);
     expect(outbox.every((e: { status: string }) => e.status === 'sent')).toBe(true);
@@ -141,7 +209,9 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
   it.skipIf(onPostgres)('refuses a second server for the same app, naming the first', async () => {
     const second = spawnValet(['start', '--port', String(await freePort())], app);
     expect(await second.exited).toBe(1);
-    expect(second.output()).toContain(`.valet/valet.db is already served by a Valet server at ${url} (pid ${server.child.pid}); stop it first`);
+    expect(second.output()).toContain(
+      `.valet/valet.db is already served by a Valet server at ${url} (pid ${server.child.pid}); stop it first`,
+    );
     expect(second.output()).not.toMatch(/\n\s+at /);
   });
 
@@ -192,8 +262,18 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
     const plain = spawnValet(['start', '--port', String(port)], app);
     await plain.waitFor(/Valet serving .*auth_not_configured/);
     try {
-      expect(await post(url, 'mutation', { path: 'users:create', args: { email: 'x@example.com' } }, { authorization: `Bearer ${token}` })).toMatchObject({ status: 401, body: { code: 'auth_not_configured' } });
-      expect(await post(url, 'mutation', { path: 'users:create', args: { email: 'x@example.com' } })).toMatchObject({ status: 401, body: { code: 'auth_not_configured' } });
+      expect(
+        await post(
+          url,
+          'mutation',
+          { path: 'users:create', args: { email: 'x@example.com' } },
+          { authorization: `Bearer ${token}` },
+        ),
+      ).toMatchObject({ status: 401, body: { code: 'auth_not_configured' } });
+      expect(await post(url, 'mutation', { path: 'users:create', args: { email: 'x@example.com' } })).toMatchObject({
+        status: 401,
+        body: { code: 'auth_not_configured' },
+      });
       expect((await post(url, 'query', { path: 'users:list', args: {} })).status).toBe(200);
     } finally {
       await plain.stop('SIGINT');

@@ -74,7 +74,10 @@ export function run(command: string, args: string[], cwd: string, env: NodeJS.Pr
 function templateDependencies(template: string): string[] {
   const layers = template === 'react' ? ['basic', 'react'] : [template];
   const names = layers.flatMap((layer) => {
-    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'templates', layer, 'package.json'), 'utf8')) as { dependencies?: object; devDependencies?: object };
+    const manifest = JSON.parse(readFileSync(join(REPO_ROOT, 'templates', layer, 'package.json'), 'utf8')) as {
+      dependencies?: object;
+      devDependencies?: object;
+    };
     return Object.keys({ ...manifest.dependencies, ...manifest.devDependencies });
   });
   return [...new Set(names)].filter((name) => name !== 'valet');

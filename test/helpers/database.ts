@@ -26,10 +26,17 @@ export function testDatabase(stateDir: string): { database: string; postgres?: P
 }
 
 /** How many documents of `table` have these field values (on either backend). */
-export async function countDocuments(engine: Engine, table: string, fields: Record<string, unknown> = {}): Promise<number> {
+export async function countDocuments(
+  engine: Engine,
+  table: string,
+  fields: Record<string, unknown> = {},
+): Promise<number> {
   const { sql } = engine.connections.autoCommit;
   const where = Object.keys(fields).map((field) => `${sql.dialect.field(field)} = ${sql.dialect.param('field')}`);
-  const row = await sql.get<{ n: number }>(`SELECT COUNT(*) AS n FROM _valet_documents WHERE ${['tbl = ?', ...where].join(' AND ')}`, [table, ...Object.values(fields).map((value) => sql.dialect.fieldValue(value))]);
+  const row = await sql.get<{ n: number }>(
+    `SELECT COUNT(*) AS n FROM _valet_documents WHERE ${['tbl = ?', ...where].join(' AND ')}`,
+    [table, ...Object.values(fields).map((value) => sql.dialect.fieldValue(value))],
+  );
   return row!.n;
 }
 

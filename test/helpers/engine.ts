@@ -22,9 +22,22 @@ export async function engineFor(fixture: string, options: Partial<EngineOptions>
   const stateDir = join(app, '.valet');
   const modules = await buildAndLoad(app);
   const logs: string[] = [];
-  const engine = await createEngine({ modules, ...testDatabase(stateDir), log: (line) => logs.push(line), env: {}, ...options });
+  const engine = await createEngine({
+    modules,
+    ...testDatabase(stateDir),
+    log: (line) => logs.push(line),
+    env: {},
+    ...options,
+  });
   const call = (kind: FunctionKind, path: string, args: unknown = {}, opts: CallOptions = {}) =>
-    engine.call({ kind, path, args, invoker: opts.invoker ?? { type: 'anonymous' }, external: opts.external ?? true, idempotencyKey: opts.key ?? null });
+    engine.call({
+      kind,
+      path,
+      args,
+      invoker: opts.invoker ?? { type: 'anonymous' },
+      external: opts.external ?? true,
+      idempotencyKey: opts.key ?? null,
+    });
   /** The value of a successful call; throws with the error body otherwise. */
   const value = async (kind: FunctionKind, path: string, args: unknown = {}, opts: CallOptions = {}) => {
     const response = await call(kind, path, args, opts);

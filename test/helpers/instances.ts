@@ -37,18 +37,36 @@ export async function startInstance(app: string, env: NodeJS.ProcessEnv): Promis
   return { url, port, process, pid: process.child.pid! };
 }
 
-export async function call(url: string, kind: 'query' | 'mutation' | 'action', path: string, args: object = {}): Promise<{ status: number; body: any }> {
-  const response = await fetch(`${url}/api/${kind}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path, args }) });
+export async function call(
+  url: string,
+  kind: 'query' | 'mutation' | 'action',
+  path: string,
+  args: object = {},
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}/api/${kind}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path, args }),
+  });
   return { status: response.status, body: await response.json() };
 }
 
-export async function value(url: string, kind: 'query' | 'mutation' | 'action', path: string, args: object = {}): Promise<any> {
+export async function value(
+  url: string,
+  kind: 'query' | 'mutation' | 'action',
+  path: string,
+  args: object = {},
+): Promise<any> {
   const { status, body } = await call(url, kind, path, args);
   if (status !== 200) throw new Error(`${path} → ${status} ${JSON.stringify(body)}`);
   return body.value;
 }
 
-export async function waitUntil(condition: () => boolean | Promise<boolean>, timeoutMs: number, what: string): Promise<void> {
+export async function waitUntil(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what: string,
+): Promise<void> {
   const started = Date.now();
   while (!(await condition())) {
     if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);

@@ -77,7 +77,9 @@ export async function startNginx(upstreams: number[], readTimeout?: string): Pro
   for (const dir of ['body', 'proxy', 'fastcgi', 'uwsgi', 'scgi']) mkdirSync(join(prefix, dir));
   const port = await freePort();
   writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, upstreams, prefix, readTimeout));
-  const child: ChildProcess = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let output = '';
   child.stderr!.on('data', (chunk) => (output += chunk));
   const url = `http://127.0.0.1:${port}`;
@@ -92,7 +94,11 @@ export async function startNginx(upstreams: number[], readTimeout?: string): Pro
   }
   return {
     url,
-    errors: () => output.split('\n').filter((line) => /\[(error|warn)\]/.test(line)).join('\n'),
+    errors: () =>
+      output
+        .split('\n')
+        .filter((line) => /\[(error|warn)\]/.test(line))
+        .join('\n'),
     async reload(next) {
       writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, next, prefix, readTimeout));
       const started = (output.match(/start worker process/g) ?? []).length;

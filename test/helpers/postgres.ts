@@ -19,7 +19,9 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
   try {
     await client.connect();
   } catch (error) {
-    throw new Error(`the PostgreSQL tests need a server: ${(error as Error).message}. Start one (scripts/start-postgres.sh) or set VALET_TEST_DATABASE_URL.`);
+    throw new Error(
+      `the PostgreSQL tests need a server: ${(error as Error).message}. Start one (scripts/start-postgres.sh) or set VALET_TEST_DATABASE_URL.`,
+    );
   }
   try {
     return await work(client);
@@ -35,7 +37,9 @@ async function admin<T>(work: (client: pg.Client) => Promise<T>): Promise<T> {
  */
 export async function createTestDatabase(): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `valet_test_${randomBytes(6).toString('hex')}`;
-  await admin((client) => client.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`));
+  await admin((client) =>
+    client.query(`CREATE DATABASE ${name} TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`),
+  );
   return {
     url: withDatabase(postgresAdminUrl(), name),
     drop: () => admin((client) => client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`)).then(() => undefined),

@@ -80,12 +80,18 @@ export async function startPrivateCluster(settings: Record<string, string | numb
   const version = readdirSync('/etc/postgresql').sort().at(-1)!;
   const name = `valet_${randomBytes(4).toString('hex')}`;
   const port = await freePort();
-  const options = Object.entries({ fsync: 'off', max_connections: 50, ...settings }).flatMap(([key, value]) => ['-o', `${key}=${value}`]);
-  execFileSync('pg_createcluster', [version, name, '-p', String(port), ...options, '--', '--auth=trust'], { stdio: 'pipe' });
+  const options = Object.entries({ fsync: 'off', max_connections: 50, ...settings }).flatMap(([key, value]) => [
+    '-o',
+    `${key}=${value}`,
+  ]);
+  execFileSync('pg_createcluster', [version, name, '-p', String(port), ...options, '--', '--auth=trust'], {
+    stdio: 'pipe',
+  });
   const hbaPath = join('/etc/postgresql', version, name, 'pg_hba.conf');
   const trusted = readFileSync(hbaPath, 'utf8');
   const dataDir = join('/var/lib/postgresql', version, name);
-  const ctl = (action: string) => execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, action], { stdio: 'pipe' });
+  const ctl = (action: string) =>
+    execFileSync('pg_ctlcluster', ['--skip-systemctl-redirect', version, name, action], { stdio: 'pipe' });
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   const start = async () => {
     clearStaleLocks(dataDir, port);
@@ -116,13 +122,23 @@ export async function startPrivateCluster(settings: Record<string, string | numb
       await sql('SELECT pg_reload_conf()');
     },
     async terminate(user) {
-      return (await sql('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()', [user])).rowCount ?? 0;
+      return (
+        (
+          await sql(
+            'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1 AND pid <> pg_backend_pid()',
+            [user],
+          )
+        ).rowCount ?? 0
+      );
     },
     killPostmaster() {
       // Its backends too, as a crash of the machine's database would: left alone they would hold
       // the shared memory and keep a new postmaster from starting.
       const pid = Number(readFileSync(join(dataDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
-      const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' }).split('\n').map(Number).filter(Boolean);
+      const children = execFileSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' })
+        .split('\n')
+        .map(Number)
+        .filter(Boolean);
       process.kill(pid, 'SIGKILL');
       for (const child of children) {
         try {

@@ -19,10 +19,20 @@ export interface SpawnOptions {
   openFiles?: number;
 }
 
-export function spawnValet(args: string[], cwd: string, env: NodeJS.ProcessEnv = {}, options: SpawnOptions = {}): RunningValet {
+export function spawnValet(
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv = {},
+  options: SpawnOptions = {},
+): RunningValet {
   const command = [process.execPath, VALET_BIN, ...args];
-  if (options.openFiles !== undefined) command.unshift('prlimit', `--nofile=${options.openFiles}:${options.openFiles}`, '--');
-  const child = spawn(command[0]!, command.slice(1), { cwd, env: { ...process.env, NO_COLOR: '1', VALET_SHUTDOWN_DRAIN_MS: '0', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  if (options.openFiles !== undefined)
+    command.unshift('prlimit', `--nofile=${options.openFiles}:${options.openFiles}`, '--');
+  const child = spawn(command[0]!, command.slice(1), {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', VALET_SHUTDOWN_DRAIN_MS: '0', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   running.add(child);
   let text = '';
   const listeners = new Set<() => void>();
@@ -32,22 +42,28 @@ export function spawnValet(args: string[], cwd: string, env: NodeJS.ProcessEnv =
   };
   child.stdout!.on('data', onData);
   child.stderr!.on('data', onData);
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => {
-    running.delete(child);
-    for (const listener of listeners) listener();
-    resolve(code);
-  }));
+  const exited = new Promise<number | null>((resolve) =>
+    child.on('exit', (code) => {
+      running.delete(child);
+      for (const listener of listeners) listener();
+      resolve(code);
+    }),
+  );
   return {
     child,
     output: () => text,
     exited,
     waitFor(pattern, timeoutMs = 20_000) {
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => done(new Error(`timed out waiting for ${pattern}; output so far:\n${text}`)), timeoutMs);
+        const timer = setTimeout(
+          () => done(new Error(`timed out waiting for ${pattern}; output so far:\n${text}`)),
+          timeoutMs,
+        );
         const check = () => {
           const match = text.match(pattern);
           if (match) return done(null, match);
-          if (child.exitCode !== null) done(new Error(`valet exited (${child.exitCode}) before ${pattern}; output:\n${text}`));
+          if (child.exitCode !== null)
+            done(new Error(`valet exited (${child.exitCode}) before ${pattern}; output:\n${text}`));
         };
         function done(error: Error | null, match?: RegExpMatchArray) {
           clearTimeout(timer);

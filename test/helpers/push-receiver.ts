@@ -25,7 +25,10 @@ export interface ReceivedPush {
   claims: Record<string, unknown>;
 }
 
-export type PushAnswer = { status: 201 | 404 | 410 | 413 | 500 } | { status: 429; retryAfter: number } | { status: 'hang' };
+export type PushAnswer =
+  | { status: 201 | 404 | 410 | 413 | 500 }
+  | { status: 429; retryAfter: number }
+  | { status: 'hang' };
 
 export interface PushReceiver {
   url: string;
@@ -73,12 +76,16 @@ async function verifyVapid(header: string | undefined, origin: string): Promise<
   if (!match) throw new Error(`Authorization is not "vapid t=…, k=…": ${header}`);
   const point = Buffer.from(match[2]!, 'base64url');
   if (point.length !== 65 || point[0] !== 4) throw new Error('k is not an uncompressed P-256 point');
-  const key = await importJWK({ kty: 'EC', crv: 'P-256', x: b64(point.subarray(1, 33)), y: b64(point.subarray(33)) }, 'ES256');
+  const key = await importJWK(
+    { kty: 'EC', crv: 'P-256', x: b64(point.subarray(1, 33)), y: b64(point.subarray(33)) },
+    'ES256',
+  );
   const { payload, protectedHeader } = await jwtVerify(match[1]!, key, { algorithms: ['ES256'] });
   if (protectedHeader.alg !== 'ES256') throw new Error(`alg ${protectedHeader.alg}`);
   if (payload.aud !== origin) throw new Error(`aud ${payload.aud} is not the endpoint's origin ${origin}`);
   const now = Math.floor(Date.now() / 1000);
-  if (typeof payload.exp !== 'number' || payload.exp <= now || payload.exp > now + 24 * 3600) throw new Error(`exp ${payload.exp} is not within 24 h`);
+  if (typeof payload.exp !== 'number' || payload.exp <= now || payload.exp > now + 24 * 3600)
+    throw new Error(`exp ${payload.exp} is not within 24 h`);
   if (typeof payload.sub !== 'string' || !/^(mailto:|https:)/.test(payload.sub)) throw new Error(`sub ${payload.sub}`);
   return payload as Record<string, unknown>;
 }
@@ -98,7 +105,10 @@ export async function startPushReceiver(): Promise<PushReceiver> {
       const id = randomBytes(8).toString('hex');
       const subscriber = { privateKey: ecdh.getPrivateKey(), publicKey: ecdh.getPublicKey(), auth: randomBytes(16) };
       keys.set(id, subscriber);
-      return { endpoint: `${receiver.url}/push/${id}`, keys: { p256dh: b64(subscriber.publicKey), auth: b64(subscriber.auth) } };
+      return {
+        endpoint: `${receiver.url}/push/${id}`,
+        keys: { p256dh: b64(subscriber.publicKey), auth: b64(subscriber.auth) },
+      };
     },
     close: () =>
       new Promise((resolve) => {
@@ -118,9 +128,14 @@ export async function startPushReceiver(): Promise<PushReceiver> {
       let payload: Record<string, unknown>;
       try {
         claims = await verifyVapid(request.headers.authorization, receiver.url);
-        if (request.headers['content-encoding'] !== 'aes128gcm') throw new Error(`Content-Encoding ${request.headers['content-encoding']}`);
+        if (request.headers['content-encoding'] !== 'aes128gcm')
+          throw new Error(`Content-Encoding ${request.headers['content-encoding']}`);
         if (!request.headers.ttl) throw new Error('no TTL header');
-        payload = JSON.parse(decryptPush(Buffer.concat(chunks), subscriber.privateKey, subscriber.publicKey, subscriber.auth).toString('utf8'));
+        payload = JSON.parse(
+          decryptPush(Buffer.concat(chunks), subscriber.privateKey, subscriber.publicKey, subscriber.auth).toString(
+            'utf8',
+          ),
+        );
       } catch (error) {
         receiver.rejected.push((error as Error).message);
         return void response.writeHead(400).end((error as Error).message);
@@ -132,7 +147,14 @@ export async function startPushReceiver(): Promise<PushReceiver> {
       }
       if (receiver.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, receiver.delayMs));
       if (answer.status === 201) {
-        receiver.received.push({ subscription: id!, payload, ttl: request.headers.ttl as string, urgency: (request.headers.urgency as string) ?? null, topic: (request.headers.topic as string) ?? null, claims });
+        receiver.received.push({
+          subscription: id!,
+          payload,
+          ttl: request.headers.ttl as string,
+          urgency: (request.headers.urgency as string) ?? null,
+          topic: (request.headers.topic as string) ?? null,
+          claims,
+        });
       }
       const headers: Record<string, string> = answer.status === 429 ? { 'retry-after': String(answer.retryAfter) } : {};
       response.writeHead(answer.status, headers).end();

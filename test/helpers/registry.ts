@@ -27,7 +27,10 @@ async function npmConfig(key: string): Promise<string> {
 function verdaccioConfig(storage: string, htpasswd: string, upstream: string): string {
   const local = { access: '$all', publish: '$authenticated' };
   const proxied = { ...local, proxy: 'upstream' };
-  const block = (name: string, rules: Record<string, string>) => `  '${name}':\n${Object.entries(rules).map(([k, v]) => `    ${k}: ${v}`).join('\n')}`;
+  const block = (name: string, rules: Record<string, string>) =>
+    `  '${name}':\n${Object.entries(rules)
+      .map(([k, v]) => `    ${k}: ${v}`)
+      .join('\n')}`;
   return [
     `storage: ${storage}`,
     'auth:',
@@ -59,10 +62,14 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
   const url = `http://127.0.0.1:${port}/`;
   const configFile = join(dir, 'config.yaml');
   writeFileSync(configFile, verdaccioConfig(join(dir, 'storage'), join(dir, 'htpasswd'), upstream));
-  const child: ChildProcess = spawn(process.execPath, [join(REPO_ROOT, 'node_modules/verdaccio/bin/verdaccio'), '--config', configFile, '--listen', `127.0.0.1:${port}`], {
-    cwd: dir,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child: ChildProcess = spawn(
+    process.execPath,
+    [join(REPO_ROOT, 'node_modules/verdaccio/bin/verdaccio'), '--config', configFile, '--listen', `127.0.0.1:${port}`],
+    {
+      cwd: dir,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
@@ -88,13 +95,25 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
   // Keep this machine's own npm settings (CA file, Node headers for native builds), then point at the registry.
   const userconfig = join(dir, 'npmrc');
   const ownConfig = await npmConfig('userconfig');
-  const inherited = existsSync(ownConfig) ? readFileSync(ownConfig, 'utf8').split('\n').filter((line) => !/^\s*(registry|\/\/)/.test(line)) : [];
+  const inherited = existsSync(ownConfig)
+    ? readFileSync(ownConfig, 'utf8')
+        .split('\n')
+        .filter((line) => !/^\s*(registry|\/\/)/.test(line))
+    : [];
   const host = url.replace(/^http:/, '');
   writeFileSync(userconfig, [...inherited, `registry=${url}`, `${host}:_authToken=${token}`, ''].join('\n'));
 
   const env = (cache: string): NodeJS.ProcessEnv => {
     mkdirSync(cache, { recursive: true });
-    return { npm_config_userconfig: userconfig, npm_config_registry: url, npm_config_cache: cache, npm_config_yes: 'true', npm_config_update_notifier: 'false', npm_config_fund: 'false', npm_config_audit: 'false' };
+    return {
+      npm_config_userconfig: userconfig,
+      npm_config_registry: url,
+      npm_config_cache: cache,
+      npm_config_yes: 'true',
+      npm_config_update_notifier: 'false',
+      npm_config_fund: 'false',
+      npm_config_audit: 'false',
+    };
   };
 
   return {
@@ -102,7 +121,12 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
     userconfig,
     env,
     async publish(tarball) {
-      const result = await run('npm', ['publish', tarball, '--registry', url, '--tag', 'latest'], dir, env(join(dir, 'publish-cache')));
+      const result = await run(
+        'npm',
+        ['publish', tarball, '--registry', url, '--tag', 'latest'],
+        dir,
+        env(join(dir, 'publish-cache')),
+      );
       if (result.code !== 0) throw new Error(`npm publish ${tarball} failed:\n${result.stderr}`);
     },
     async stop() {
@@ -120,7 +144,10 @@ export async function startLocalRegistry(): Promise<LocalRegistry> {
  */
 export async function packValet(into: string): Promise<{ valet: string; createValet: string; version: string }> {
   const { version } = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string };
-  for (const args of [['pack', '--ignore-scripts'], ['pack', '-w', 'create-valet']]) {
+  for (const args of [
+    ['pack', '--ignore-scripts'],
+    ['pack', '-w', 'create-valet'],
+  ]) {
     const result = await run('npm', [...args, '--pack-destination', into], REPO_ROOT);
     if (result.code !== 0) throw new Error(`npm ${args.join(' ')} failed:\n${result.stderr}`);
   }

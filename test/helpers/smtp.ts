@@ -23,7 +23,14 @@ export interface TestSmtpServer {
 }
 
 export async function startSmtpServer(): Promise<TestSmtpServer> {
-  const state: TestSmtpServer = { url: '', received: [], mode: { kind: 'accept' }, delayMs: 0, silentFor: new Set(), close: async () => undefined };
+  const state: TestSmtpServer = {
+    url: '',
+    received: [],
+    mode: { kind: 'accept' },
+    delayMs: 0,
+    silentFor: new Set(),
+    close: async () => undefined,
+  };
   const server = new SMTPServer({
     authOptional: true,
     disabledCommands: ['STARTTLS'],
@@ -38,11 +45,17 @@ export async function startSmtpServer(): Promise<TestSmtpServer> {
           (session as unknown as { socket?: { destroy(): void } }).socket?.destroy?.();
           return callback(new Error('dropped'));
         }
-        if (mode.kind === 'reject') return callback(Object.assign(new Error(`rejected ${mode.code}`), { responseCode: mode.code }));
+        if (mode.kind === 'reject')
+          return callback(Object.assign(new Error(`rejected ${mode.code}`), { responseCode: mode.code }));
         const raw = Buffer.concat(chunks).toString('utf8');
         const header = (name: string) => new RegExp(`^${name}: *(.+)$`, 'mi').exec(raw)?.[1]?.trim() ?? null;
         const done = () => {
-          state.received.push({ to: session.envelope.rcptTo.map((r) => r.address), raw, messageId: header('Message-ID'), deliveryKey: header('X-Valet-Delivery-Key') });
+          state.received.push({
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw,
+            messageId: header('Message-ID'),
+            deliveryKey: header('X-Valet-Delivery-Key'),
+          });
           callback();
         };
         if (state.delayMs > 0) setTimeout(done, state.delayMs);

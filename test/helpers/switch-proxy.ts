@@ -23,10 +23,11 @@ export async function switchProxy(target: number | null): Promise<SwitchProxy> {
       for (const socket of open) socket.destroy();
       open.clear();
     },
-    close: () => new Promise((resolve) => {
-      proxy.cut();
-      server.close(() => resolve());
-    }),
+    close: () =>
+      new Promise((resolve) => {
+        proxy.cut();
+        server.close(() => resolve());
+      }),
   };
   const server = createServer((client) => {
     if (proxy.target === null) return void client.destroy();

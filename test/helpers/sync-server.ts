@@ -22,10 +22,27 @@ export interface ServedApp {
   stop(): Promise<void>;
 }
 
-export async function serveFixture(fixture: string, app = fixtureApp(fixture, []), port = 0, options: Partial<EngineOptions> = {}, syncOptions: SyncOptions = {}): Promise<ServedApp> {
+export async function serveFixture(
+  fixture: string,
+  app = fixtureApp(fixture, []),
+  port = 0,
+  options: Partial<EngineOptions> = {},
+  syncOptions: SyncOptions = {},
+): Promise<ServedApp> {
   runCodegen(app);
-  const engine = await createEngine({ modules: await buildAndLoad(app), ...testDatabase(join(app, '.valet')), env: {}, log: () => undefined, ...options });
-  const server = await listen({ engine, adminKey: 'test-admin-key', policy: accessPolicyFrom('start', '127.0.0.1', {}) }, port, '127.0.0.1', { sync: syncOptions });
+  const engine = await createEngine({
+    modules: await buildAndLoad(app),
+    ...testDatabase(join(app, '.valet')),
+    env: {},
+    log: () => undefined,
+    ...options,
+  });
+  const server = await listen(
+    { engine, adminKey: 'test-admin-key', policy: accessPolicyFrom('start', '127.0.0.1', {}) },
+    port,
+    '127.0.0.1',
+    { sync: syncOptions },
+  );
   return {
     app,
     engine,
@@ -50,7 +67,12 @@ export interface CuttableProxy {
 export async function cuttableProxy(target: string): Promise<CuttableProxy> {
   const server = new WebSocketServer({ port: 0, host: '127.0.0.1' });
   await new Promise((resolve) => server.once('listening', resolve));
-  const proxy: CuttableProxy = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, onServerMessage: () => 'forward', onClientMessage: () => 'forward', close: async () => undefined };
+  const proxy: CuttableProxy = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    onServerMessage: () => 'forward',
+    onClientMessage: () => 'forward',
+    close: async () => undefined,
+  };
   server.on('connection', (client) => {
     const upstream = new WebSocket(`${target.replace(/^http/, 'ws')}/api/sync`);
     const early: string[] = [];
@@ -71,9 +93,10 @@ export async function cuttableProxy(target: string): Promise<CuttableProxy> {
     client.on('error', () => upstream.terminate());
     upstream.on('error', () => client.terminate());
   });
-  proxy.close = () => new Promise((resolve) => {
-    for (const c of server.clients) c.terminate();
-    server.close(() => resolve());
-  });
+  proxy.close = () =>
+    new Promise((resolve) => {
+      for (const c of server.clients) c.terminate();
+      server.close(() => resolve());
+    });
   return proxy;
 }

@@ -13,10 +13,14 @@ describe('/http/* routes', async () => {
   const { engine } = await engineFor('engine-app');
   afterAll(() => engine.close());
   const context: HttpContext = { engine, adminKey: 'k', policy: accessPolicyFrom('dev', '127.0.0.1', {}) };
-  const request = (path: string, init: RequestInit = {}) => requestInProcess(context, `http://127.0.0.1:3210${path}`, init);
+  const request = (path: string, init: RequestInit = {}) =>
+    requestInProcess(context, `http://127.0.0.1:3210${path}`, init);
 
   it('passes OPTIONS to a route that declares it, with the full URL as request.url', async () => {
-    const response = await request('/http/cors?x=1', { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example' } });
+    const response = await request('/http/cors?x=1', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://elsewhere.example' },
+    });
     expect(response.status).toBe(204);
     expect(response.headers.get('x-handled-by')).toBe('route');
     expect(response.headers.get('access-control-allow-origin')).toBe('*');
@@ -27,11 +31,17 @@ describe('/http/* routes', async () => {
     const local = await request('/http/echo', { method: 'OPTIONS', headers: { origin: 'http://localhost:5173' } });
     expect(local.status).toBe(204);
     expect(local.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
-    expect((await request('/http/echo', { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example' } })).status).toBe(403);
+    expect(
+      (await request('/http/echo', { method: 'OPTIONS', headers: { origin: 'https://elsewhere.example' } })).status,
+    ).toBe(403);
   });
 
   it('leaves CORS of other methods to the route', async () => {
-    const response = await request('/http/cors', { method: 'POST', headers: { origin: 'https://elsewhere.example' }, body: 'x' });
+    const response = await request('/http/cors', {
+      method: 'POST',
+      headers: { origin: 'https://elsewhere.example' },
+      body: 'x',
+    });
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('posted');
   });

@@ -20,17 +20,36 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-const dashboard = new DashboardHost({ adminKey: ADMIN_KEY, app: 'engine-app', mode: 'dev', database: 'test', logsFile: null, assetsDir: DASHBOARD_ASSETS, connections: () => engine.connections });
+const dashboard = new DashboardHost({
+  adminKey: ADMIN_KEY,
+  app: 'engine-app',
+  mode: 'dev',
+  database: 'test',
+  logsFile: null,
+  assetsDir: DASHBOARD_ASSETS,
+  connections: () => engine.connections,
+});
 dashboard.setUrl('http://127.0.0.1:3210');
-const context: HttpContext = { engine, adminKey: ADMIN_KEY, policy: accessPolicyFrom('dev', '127.0.0.1', {}), dashboard };
-const request = (path: string, init: RequestInit = {}) => requestInProcess(context, `http://127.0.0.1:3210${path}`, init);
+const context: HttpContext = {
+  engine,
+  adminKey: ADMIN_KEY,
+  policy: accessPolicyFrom('dev', '127.0.0.1', {}),
+  dashboard,
+};
+const request = (path: string, init: RequestInit = {}) =>
+  requestInProcess(context, `http://127.0.0.1:3210${path}`, init);
 
 let cookie = '';
 const api = (path: string, init: RequestInit & { json?: unknown } = {}) =>
   request(`/_dashboard/api/${path}`, {
     ...init,
     method: init.method ?? (init.json === undefined ? 'GET' : 'POST'),
-    headers: { cookie, 'x-valet-dashboard': '1', ...(init.json === undefined ? {} : { 'content-type': 'application/json' }), ...(init.headers as Record<string, string>) },
+    headers: {
+      cookie,
+      'x-valet-dashboard': '1',
+      ...(init.json === undefined ? {} : { 'content-type': 'application/json' }),
+      ...(init.headers as Record<string, string>),
+    },
     body: init.json === undefined ? undefined : JSON.stringify(init.json),
   });
 
@@ -53,21 +72,45 @@ describe('access', () => {
     expect(page.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
     expect(page.headers.get('cache-control')).toBe('no-store');
     expect((await request('/_dashboard/assets/app.js')).headers.get('content-type')).toMatch(/javascript/);
-    for (const path of ['/_dashboard/assets/..%2F..%2Fpackage.json', '/_dashboard/assets/nope.js', '/_dashboard/index.htm', '/_dashboard/..%2Fpackage.json']) expect((await request(path)).status, path).toBe(404);
+    for (const path of [
+      '/_dashboard/assets/..%2F..%2Fpackage.json',
+      '/_dashboard/assets/nope.js',
+      '/_dashboard/index.htm',
+      '/_dashboard/..%2Fpackage.json',
+    ])
+      expect((await request(path)).status, path).toBe(404);
   });
 
   it('answers directory names and dot segments with 404, and every refusal with the page headers', async () => {
     // As a raw client sends them (curl --path-as-is): fetch would resolve the dot segments first.
-    for (const path of ['/_dashboard/assets/..', '/_dashboard/assets/.', '/_dashboard/assets/', '/_dashboard/assets/%2E%2E', '/_dashboard/assets/a/../app.js', '/_dashboard/assets/.hidden']) {
-      const reply = await handleRequest(context, { method: 'GET', url: path, pathname: path, headers: { host: '127.0.0.1:3210' }, readBody: async () => Buffer.alloc(0) });
+    for (const path of [
+      '/_dashboard/assets/..',
+      '/_dashboard/assets/.',
+      '/_dashboard/assets/',
+      '/_dashboard/assets/%2E%2E',
+      '/_dashboard/assets/a/../app.js',
+      '/_dashboard/assets/.hidden',
+    ]) {
+      const reply = await handleRequest(context, {
+        method: 'GET',
+        url: path,
+        pathname: path,
+        headers: { host: '127.0.0.1:3210' },
+        readBody: async () => Buffer.alloc(0),
+      });
       const headers = new Map<string, string>();
-      for (let i = 0; i < reply.headers.length; i += 2) headers.set(String(reply.headers[i]).toLowerCase(), String(reply.headers[i + 1]));
+      for (let i = 0; i < reply.headers.length; i += 2)
+        headers.set(String(reply.headers[i]).toLowerCase(), String(reply.headers[i + 1]));
       expect(reply.status, path).toBe(404);
       expect(headers.get('x-frame-options'), path).toBe('DENY');
       expect(headers.get('content-security-policy'), path).toContain("frame-ancestors 'none'");
       expect(headers.get('x-content-type-options'), path).toBe('nosniff');
     }
-    for (const [path, init] of [['/_dashboard/', { method: 'DELETE' }], ['/_dashboard/api/nope', { headers: { cookie, 'x-valet-dashboard': '1' } }], ['/_dashboard/api/state', {}]] as const) {
+    for (const [path, init] of [
+      ['/_dashboard/', { method: 'DELETE' }],
+      ['/_dashboard/api/nope', { headers: { cookie, 'x-valet-dashboard': '1' } }],
+      ['/_dashboard/api/state', {}],
+    ] as const) {
       const response = await request(path, init);
       expect(response.status, path).toBeGreaterThanOrEqual(400);
       expect(response.status, path).toBeLessThan(500);
@@ -82,10 +125,22 @@ describe('access', () => {
     const [until, signature] = value.split('.') as [string, string];
     expect((await api('state', { headers: { cookie: `${name}=${Number(until) + 1}.${signature}` } })).status).toBe(401);
     expect((await api('state', { headers: { cookie: `valet_dashboard_9999=${value}` } })).status).toBe(401);
-    const other = new DashboardHost({ adminKey: 'another-key', app: 'x', mode: 'dev', database: 'x', logsFile: null, assetsDir: DASHBOARD_ASSETS, connections: () => null });
+    const other = new DashboardHost({
+      adminKey: 'another-key',
+      app: 'x',
+      mode: 'dev',
+      database: 'x',
+      logsFile: null,
+      assetsDir: DASHBOARD_ASSETS,
+      connections: () => null,
+    });
     other.setUrl('http://127.0.0.1:3210');
     const link = new URL(other.access.issueLink('http://127.0.0.1:3210'));
-    const otherCookie = (await requestInProcess({ ...context, dashboard: other }, `http://127.0.0.1:3210${link.pathname}${link.search}`)).headers.get('set-cookie')!.split(';')[0]!;
+    const otherCookie = (
+      await requestInProcess({ ...context, dashboard: other }, `http://127.0.0.1:3210${link.pathname}${link.search}`)
+    ).headers
+      .get('set-cookie')!
+      .split(';')[0]!;
     expect((await api('state', { headers: { cookie: otherCookie } })).status).toBe(401);
     expect((await api('state', { headers: { 'x-valet-dashboard': '' } })).status).toBe(400);
     expect(await (await api('state')).json()).toMatchObject({ app: 'engine-app', mode: 'dev' });
@@ -100,33 +155,68 @@ describe('access', () => {
     }
     expect((await api('state', { headers: { origin: 'http://127.0.0.1:3210' } })).status).toBe(200);
     expect((await api('state', { headers: { host: 'rebind.example:3210' } })).status).toBe(403);
-    expect((await api('state', { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'GET' } })).status).toBe(403);
+    expect(
+      (
+        await api('state', {
+          method: 'OPTIONS',
+          headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'GET' },
+        })
+      ).status,
+    ).toBe(403);
   });
 
   it('is not there at all on a server without a dashboard', async () => {
     const plain = { ...context, dashboard: undefined };
     expect((await requestInProcess(plain, 'http://127.0.0.1:3210/_dashboard/')).status).toBe(404);
-    expect((await requestInProcess(plain, 'http://127.0.0.1:3210/_dashboard/api/state', { headers: { cookie, 'x-valet-dashboard': '1' } })).status).toBe(404);
+    expect(
+      (
+        await requestInProcess(plain, 'http://127.0.0.1:3210/_dashboard/api/state', {
+          headers: { cookie, 'x-valet-dashboard': '1' },
+        })
+      ).status,
+    ).toBe(404);
   });
 });
 
 describe('the admin API behind it', () => {
   it('lists functions with their args and checks args as the call would', async () => {
     const { functions } = await (await api('admin/functions')).json();
-    expect(functions).toContainEqual(expect.objectContaining({ path: 'users:create', module: 'users', name: 'create', kind: 'mutation', args: expect.arrayContaining([{ name: 'email', type: 'string', optional: false }]) }));
-    expect(await (await api('admin/functions/validate', { json: { path: 'users:create', args: { email: 5 } } })).json()).toEqual({ ok: false, message: expect.stringContaining('args.email') });
-    expect(await (await api('admin/functions/validate', { json: { path: 'users:create', args: { email: 'a@example.com' } } })).json()).toEqual({ ok: true });
+    expect(functions).toContainEqual(
+      expect.objectContaining({
+        path: 'users:create',
+        module: 'users',
+        name: 'create',
+        kind: 'mutation',
+        args: expect.arrayContaining([{ name: 'email', type: 'string', optional: false }]),
+      }),
+    );
+    expect(
+      await (await api('admin/functions/validate', { json: { path: 'users:create', args: { email: 5 } } })).json(),
+    ).toEqual({ ok: false, message: expect.stringContaining('args.email') });
+    expect(
+      await (
+        await api('admin/functions/validate', { json: { path: 'users:create', args: { email: 'a@example.com' } } })
+      ).json(),
+    ).toEqual({ ok: true });
     expect((await api('admin/functions/validate', { json: { path: 'users:nope', args: {} } })).status).toBe(404);
   });
 
   it('calls functions as the invoker it names', async () => {
-    const response = await api('call/action', { json: { path: 'actions:systemOnly', args: {} }, headers: { 'x-valet-as': 'user:ada' } });
+    const response = await api('call/action', {
+      json: { path: 'actions:systemOnly', args: {} },
+      headers: { 'x-valet-as': 'user:ada' },
+    });
     expect(await response.json()).toEqual({ value: expect.objectContaining({ type: 'user', userId: 'ada' }) });
-    expect(await (await api('call/query', { json: { path: 'users:byEmail', args: { email: 5 } } })).json()).toMatchObject({ code: 'invalid_args' });
+    expect(
+      await (await api('call/query', { json: { path: 'users:byEmail', args: { email: 5 } } })).json(),
+    ).toMatchObject({ code: 'invalid_args' });
   });
 
   it('re-runs an invocation as a new one linked to it, with the same or edited args', async () => {
-    const first = await api('call/action', { json: { path: 'actions:countRun', args: { label: 'dash-1' } }, headers: { 'x-valet-as': 'user:ada' } });
+    const first = await api('call/action', {
+      json: { path: 'actions:countRun', args: { label: 'dash-1' } },
+      headers: { 'x-valet-as': 'user:ada' },
+    });
     const id = first.headers.get('valet-invocation-id')!;
     const again = await (await api(`admin/invocations/${id}/rerun`, { json: { args: { label: 'dash-2' } } })).json();
     expect(again).toMatchObject({ invocationId: expect.any(String), status: 200 });
@@ -146,21 +236,39 @@ describe('the admin API behind it', () => {
     expect((await bad.json()).message).toMatch(/email/);
     expect((await api('admin/data/users', { json: { document: 'x' } })).status).toBe(400);
     expect((await api('admin/data/nope', { json: { document: {} } })).status).toBe(404);
-    expect((await api(`admin/data/users/${id}`, { method: 'PUT', json: { document: { email: 'dash2@example.com', age: 31, _id: 'ignored' } } })).status).toBe(200);
+    expect(
+      (
+        await api(`admin/data/users/${id}`, {
+          method: 'PUT',
+          json: { document: { email: 'dash2@example.com', age: 31, _id: 'ignored' } },
+        })
+      ).status,
+    ).toBe(200);
     const page = await (await api('admin/data/users?index=by_email&eq=%22dash2%40example.com%22')).json();
     expect(page.documents).toEqual([expect.objectContaining({ _id: id, email: 'dash2@example.com', age: 31 })]);
     expect((await api('admin/data/users?index=nope')).status).toBe(400);
     expect((await api('admin/data/users?index=by_email&eq=not-json')).status).toBe(400);
     expect((await api('admin/data/users?cursor=garbage')).status).toBe(400);
     const exported = await (await api('admin/data/users/export')).text();
-    expect(exported.trim().split('\n').map((line) => JSON.parse(line))).toContainEqual(expect.objectContaining({ _id: id, email: 'dash2@example.com' }));
+    expect(
+      exported
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line)),
+    ).toContainEqual(expect.objectContaining({ _id: id, email: 'dash2@example.com' }));
     expect((await api(`admin/data/accounts/${id}`, { method: 'DELETE' })).status).toBe(404);
     expect((await api(`admin/data/users/${id}`, { method: 'DELETE' })).status).toBe(200);
     const gone = await api(`admin/data/users/${id}`, { method: 'PUT', json: { document: { email: 'x@example.com' } } });
     expect(gone.status).toBe(404);
     expect((await gone.json()).message).toMatch(/deleted meanwhile/);
     const { tables } = await (await api('admin/data')).json();
-    expect(tables).toContainEqual(expect.objectContaining({ name: 'users', declared: true, indexes: expect.arrayContaining([{ name: 'by_email', fields: ['email'] }]) }));
+    expect(tables).toContainEqual(
+      expect.objectContaining({
+        name: 'users',
+        declared: true,
+        indexes: expect.arrayContaining([{ name: 'by_email', fields: ['email'] }]),
+      }),
+    );
   });
 
   it('tells open pages when anything was committed', async () => {

@@ -42,20 +42,132 @@ interface Row {
 }
 
 const corpus: Row[] = [
-  { name: 'a lone surrogate in a string argument', kind: 'mutation', path: 'users:create', args: { email: 'a\ud800' }, status: 400, code: 'invalid_args', names: 'email' },
-  { name: 'a trailing lone low surrogate', kind: 'mutation', path: 'users:create', args: { email: 'x\udfff' }, status: 400, code: 'invalid_args', names: 'surrogate' },
-  { name: 'U+0000 in a string argument', kind: 'mutation', path: 'users:create', args: { email: 'a\u0000b' }, status: 400, code: 'invalid_args', names: 'U+0000' },
-  { name: 'U+0000 in an object key', kind: 'query', path: 'faults:echo', args: { value: { 'k\u0000': 1 } }, status: 400, code: 'invalid_args', names: 'value' },
-  { name: 'a lone surrogate in an object key', kind: 'query', path: 'faults:echo', args: { value: { ['\ud800']: 1 } }, status: 400, code: 'invalid_args', names: 'surrogate' },
-  { name: 'bad text deep in an array', kind: 'mutation', path: 'faults:insertField', args: { fields: { nick: ['ok', 'x\ud800'] } }, status: 400, code: 'invalid_args', names: 'nick' },
-  { name: 'bad text in an index bound from args', kind: 'query', path: 'users:byEmail', args: { email: '\u0000' }, status: 400, code: 'invalid_args', names: 'email' },
-  { name: 'bad text as a cursor argument', kind: 'query', path: 'users:page', args: { cursor: 'a\u0000', numItems: 2, order: 'asc' }, status: 400, code: 'invalid_args', names: 'cursor' },
-  { name: 'a well-formed cursor holding U+0000', kind: 'query', path: 'users:page', args: { cursor: cursorOf(['\u0000', 1, 'x']), numItems: 2, order: 'asc' }, status: 400, code: 'invalid_cursor', names: 'cursor' },
-  { name: 'a well-formed cursor holding a lone surrogate', kind: 'query', path: 'users:page', args: { cursor: cursorOf(['\ud800', 1, 'x']), numItems: 2, order: 'asc' }, status: 400, code: 'invalid_cursor', names: 'cursor' },
-  { name: "a handler's own write with U+0000", kind: 'mutation', path: 'faults:insertUnstorable', args: { kind: 'nul' }, status: 400, code: 'invalid_document', names: 'email' },
-  { name: "a handler's own write with a lone surrogate", kind: 'mutation', path: 'faults:insertUnstorable', args: { kind: 'surrogate' }, status: 400, code: 'invalid_document', names: 'email' },
-  { name: "a handler's own index bound with U+0000", kind: 'query', path: 'faults:boundUnstorable', args: {}, status: 400, code: 'invalid_query', names: 'U+0000' },
-  { name: 'bad text in an action argument', kind: 'action', path: 'net:get', args: { url: 'https://example.com/\ud800' }, status: 400, code: 'invalid_args', names: 'url' },
+  {
+    name: 'a lone surrogate in a string argument',
+    kind: 'mutation',
+    path: 'users:create',
+    args: { email: 'a\ud800' },
+    status: 400,
+    code: 'invalid_args',
+    names: 'email',
+  },
+  {
+    name: 'a trailing lone low surrogate',
+    kind: 'mutation',
+    path: 'users:create',
+    args: { email: 'x\udfff' },
+    status: 400,
+    code: 'invalid_args',
+    names: 'surrogate',
+  },
+  {
+    name: 'U+0000 in a string argument',
+    kind: 'mutation',
+    path: 'users:create',
+    args: { email: 'a\u0000b' },
+    status: 400,
+    code: 'invalid_args',
+    names: 'U+0000',
+  },
+  {
+    name: 'U+0000 in an object key',
+    kind: 'query',
+    path: 'faults:echo',
+    args: { value: { 'k\u0000': 1 } },
+    status: 400,
+    code: 'invalid_args',
+    names: 'value',
+  },
+  {
+    name: 'a lone surrogate in an object key',
+    kind: 'query',
+    path: 'faults:echo',
+    args: { value: { ['\ud800']: 1 } },
+    status: 400,
+    code: 'invalid_args',
+    names: 'surrogate',
+  },
+  {
+    name: 'bad text deep in an array',
+    kind: 'mutation',
+    path: 'faults:insertField',
+    args: { fields: { nick: ['ok', 'x\ud800'] } },
+    status: 400,
+    code: 'invalid_args',
+    names: 'nick',
+  },
+  {
+    name: 'bad text in an index bound from args',
+    kind: 'query',
+    path: 'users:byEmail',
+    args: { email: '\u0000' },
+    status: 400,
+    code: 'invalid_args',
+    names: 'email',
+  },
+  {
+    name: 'bad text as a cursor argument',
+    kind: 'query',
+    path: 'users:page',
+    args: { cursor: 'a\u0000', numItems: 2, order: 'asc' },
+    status: 400,
+    code: 'invalid_args',
+    names: 'cursor',
+  },
+  {
+    name: 'a well-formed cursor holding U+0000',
+    kind: 'query',
+    path: 'users:page',
+    args: { cursor: cursorOf(['\u0000', 1, 'x']), numItems: 2, order: 'asc' },
+    status: 400,
+    code: 'invalid_cursor',
+    names: 'cursor',
+  },
+  {
+    name: 'a well-formed cursor holding a lone surrogate',
+    kind: 'query',
+    path: 'users:page',
+    args: { cursor: cursorOf(['\ud800', 1, 'x']), numItems: 2, order: 'asc' },
+    status: 400,
+    code: 'invalid_cursor',
+    names: 'cursor',
+  },
+  {
+    name: "a handler's own write with U+0000",
+    kind: 'mutation',
+    path: 'faults:insertUnstorable',
+    args: { kind: 'nul' },
+    status: 400,
+    code: 'invalid_document',
+    names: 'email',
+  },
+  {
+    name: "a handler's own write with a lone surrogate",
+    kind: 'mutation',
+    path: 'faults:insertUnstorable',
+    args: { kind: 'surrogate' },
+    status: 400,
+    code: 'invalid_document',
+    names: 'email',
+  },
+  {
+    name: "a handler's own index bound with U+0000",
+    kind: 'query',
+    path: 'faults:boundUnstorable',
+    args: {},
+    status: 400,
+    code: 'invalid_query',
+    names: 'U+0000',
+  },
+  {
+    name: 'bad text in an action argument',
+    kind: 'action',
+    path: 'net:get',
+    args: { url: 'https://example.com/\ud800' },
+    status: 400,
+    code: 'invalid_args',
+    names: 'url',
+  },
 ];
 
 describe('the hostile-input corpus', () => {
@@ -73,7 +185,15 @@ describe('the hostile-input corpus', () => {
   });
 
   it('keeps text it can hold exactly: astral characters, joiners, right-to-left, escapes, a lone-looking pair that is whole', async () => {
-    const texts = ['😀 family: 👨‍👩‍👧', 'עברית ← mixed', 'e\u0301 vs é', '\\u0000 as six characters', '\ud83d\ude00', '\u2028\u2029', '\uffff\ufffe'];
+    const texts = [
+      '😀 family: 👨‍👩‍👧',
+      'עברית ← mixed',
+      'e\u0301 vs é',
+      '\\u0000 as six characters',
+      '\ud83d\ude00',
+      '\u2028\u2029',
+      '\uffff\ufffe',
+    ];
     for (const email of texts) {
       const created = await post('mutation', 'users:create', { email });
       expect(created.status, email).toBe(200);
@@ -83,7 +203,9 @@ describe('the hostile-input corpus', () => {
   });
 
   it('gives back fields in the order they were written', async () => {
-    const created = await post('mutation', 'faults:storeShape', { shape: { zeta: 1, alpha: { y: 1, b: 2, a: 3 }, mid: [{ z: 1, a: 2 }], '10': 'digits', b: null } });
+    const created = await post('mutation', 'faults:storeShape', {
+      shape: { zeta: 1, alpha: { y: 1, b: 2, a: 3 }, mid: [{ z: 1, a: 2 }], '10': 'digits', b: null },
+    });
     expect(created, JSON.stringify(created.body)).toMatchObject({ status: 200 });
     const document = (await post('query', 'faults:readTick', { id: created.body.value })).body.value;
     expect(Object.keys(document).filter((key) => !key.startsWith('_'))).toEqual(['invoker', 'job']);
@@ -95,12 +217,21 @@ describe('the hostile-input corpus', () => {
 });
 
 describe('admin query parameters', () => {
-  const admin = (path: string) => requestInProcess(context, `http://127.0.0.1:3210${path}`, { headers: { 'x-valet-admin-key': ADMIN_KEY } });
+  const admin = (path: string) =>
+    requestInProcess(context, `http://127.0.0.1:3210${path}`, { headers: { 'x-valet-admin-key': ADMIN_KEY } });
 
-  it.each(['/admin/invocations?function=%00', '/admin/invocations?function=a%00b', '/admin/invocations?%00=1', '/admin/invocations/%00'])('answers %s with 400, not 500', async (path) => {
+  it.each([
+    '/admin/invocations?function=%00',
+    '/admin/invocations?function=a%00b',
+    '/admin/invocations?%00=1',
+    '/admin/invocations/%00',
+  ])('answers %s with 400, not 500', async (path) => {
     const response = await admin(path);
     expect(response.status).toBe(400);
-    expect(await response.json()).toMatchObject({ code: 'invalid_request', message: expect.stringContaining('U+0000') });
+    expect(await response.json()).toMatchObject({
+      code: 'invalid_request',
+      message: expect.stringContaining('U+0000'),
+    });
   });
 
   it('still answers a query parameter that is merely odd', async () => {
@@ -134,7 +265,11 @@ async function connect(url: string, options: WebSocket.ClientOptions = {}) {
     });
   socket.send(JSON.stringify({ type: 'hello', clientId: `hostile-${Math.random()}` }));
   await next((message) => message.type === 'welcome');
-  return { socket, send: (message: object | string) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)), next };
+  return {
+    socket,
+    send: (message: object | string) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
+    next,
+  };
 }
 
 const updateFor = (id: string) => (message: any) => message.type === 'update' && message.id === id;
@@ -152,7 +287,7 @@ describe('the sync socket', async () => {
     client.send({ type: 'subscribe', id: 'nul', path: 'faults:echo', args: { value: 'a\u0000' } });
     expect((await client.next(updateFor('nul'))).error).toMatchObject({ code: 'invalid_args' });
     client.send({ type: 'subscribe', id: 'fine', path: 'faults:echo', args: { value: 'fine' } });
-    expect((await client.next(updateFor('fine')))).toMatchObject({ value: 'fine' });
+    expect(await client.next(updateFor('fine'))).toMatchObject({ value: 'fine' });
     client.socket.close();
   });
 
@@ -163,10 +298,13 @@ describe('the sync socket', async () => {
       expect(await client.next(updateFor(id))).toMatchObject({ value: id });
     }
     client.send({ type: 'subscribe', id: 's4', path: 'faults:echo', args: { value: 's4' } });
-    expect((await client.next(updateFor('s4'))).error).toMatchObject({ code: 'too_many_subscriptions', message: expect.stringContaining('3') });
+    expect((await client.next(updateFor('s4'))).error).toMatchObject({
+      code: 'too_many_subscriptions',
+      message: expect.stringContaining('3'),
+    });
     client.send({ type: 'unsubscribe', id: 's1' });
     client.send({ type: 'subscribe', id: 's5', path: 'faults:echo', args: { value: 's5' } });
-    expect((await client.next(updateFor('s5')))).toMatchObject({ value: 's5' });
+    expect(await client.next(updateFor('s5'))).toMatchObject({ value: 's5' });
     client.socket.close();
   });
 

@@ -25,19 +25,41 @@ function contextFor(mode: 'dev' | 'start', env: NodeJS.ProcessEnv = {}, bindHost
 
 const dev = contextFor('dev');
 const start = contextFor('start');
-const call = (headers: Record<string, string> = {}, body: object = { path: 'users:byEmail', args: { email: 'x@example.com' } }) =>
-  ({ method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) }) as RequestInit;
-const request = (context: HttpContext, path: string, init: RequestInit = {}) => requestInProcess(context, `http://127.0.0.1:3210${path}`, init);
+const call = (
+  headers: Record<string, string> = {},
+  body: object = { path: 'users:byEmail', args: { email: 'x@example.com' } },
+) =>
+  ({
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  }) as RequestInit;
+const request = (context: HttpContext, path: string, init: RequestInit = {}) =>
+  requestInProcess(context, `http://127.0.0.1:3210${path}`, init);
 
 describe('the Host header (DNS rebinding)', () => {
-  it.each(['localhost:3210', '127.0.0.1:3210', '[::1]:3210', 'localhost', 'LOCALHOST:80'])('answers %s', async (host) => {
-    expect((await request(dev, '/api/query', call({ host }))).status).toBe(200);
-  });
+  it.each(['localhost:3210', '127.0.0.1:3210', '[::1]:3210', 'localhost', 'LOCALHOST:80'])(
+    'answers %s',
+    async (host) => {
+      expect((await request(dev, '/api/query', call({ host }))).status).toBe(200);
+    },
+  );
 
-  it.each(['evil.example:3210', 'evil.example', 'localhost.evil.example', '127.0.0.1.nip.io:3210', '10.0.0.5:3210', '', 'localhost:abc'])('refuses %j with 403 naming the setting', async (host) => {
+  it.each([
+    'evil.example:3210',
+    'evil.example',
+    'localhost.evil.example',
+    '127.0.0.1.nip.io:3210',
+    '10.0.0.5:3210',
+    '',
+    'localhost:abc',
+  ])('refuses %j with 403 naming the setting', async (host) => {
     const response = await request(dev, '/api/query', call({ host }));
     expect(response.status).toBe(403);
-    expect(await response.json()).toMatchObject({ code: 'host_not_allowed', message: expect.stringContaining('VALET_ALLOWED_HOSTS') });
+    expect(await response.json()).toMatchObject({
+      code: 'host_not_allowed',
+      message: expect.stringContaining('VALET_ALLOWED_HOSTS'),
+    });
   });
 
   it('refuses a rebinding Host on every route, the app routes and admin included', async () => {
@@ -48,7 +70,8 @@ describe('the Host header (DNS rebinding)', () => {
 
   it('answers configured hosts, domains with a leading dot, and the bound address', async () => {
     const configured = contextFor('start', { VALET_ALLOWED_HOSTS: 'api.example.com, .example.org' });
-    for (const host of ['api.example.com', 'example.org', 'eu.example.org:8080']) expect((await request(configured, '/api/query', call({ host }))).status, host).toBe(200);
+    for (const host of ['api.example.com', 'example.org', 'eu.example.org:8080'])
+      expect((await request(configured, '/api/query', call({ host }))).status, host).toBe(200);
     expect((await request(configured, '/api/query', call({ host: 'example.com' }))).status).toBe(403);
     const bound = contextFor('start', {}, '192.168.1.20');
     expect((await request(bound, '/api/query', call({ host: '192.168.1.20:3210' }))).status).toBe(200);
@@ -74,7 +97,15 @@ describe('the Origin of browser pages (CORS)', () => {
   });
 
   it('refuses any other page with 403 before anything runs, even a "simple" text/plain write', async () => {
-    const before = (await engine.call({ kind: 'query', path: 'users:emails', args: {}, invoker: { type: 'anonymous' }, external: true })).body;
+    const before = (
+      await engine.call({
+        kind: 'query',
+        path: 'users:emails',
+        args: {},
+        invoker: { type: 'anonymous' },
+        external: true,
+      })
+    ).body;
     const response = await request(dev, '/api/mutation', {
       method: 'POST',
       headers: { origin: 'https://evil.example', 'content-type': 'text/plain' },
@@ -82,20 +113,42 @@ describe('the Origin of browser pages (CORS)', () => {
     });
     expect(response.status).toBe(403);
     expect(response.headers.get('access-control-allow-origin')).toBeNull();
-    expect(await response.json()).toMatchObject({ code: 'origin_not_allowed', message: expect.stringContaining('VALET_CORS_ORIGINS') });
-    expect((await engine.call({ kind: 'query', path: 'users:emails', args: {}, invoker: { type: 'anonymous' }, external: true })).body).toEqual(before);
+    expect(await response.json()).toMatchObject({
+      code: 'origin_not_allowed',
+      message: expect.stringContaining('VALET_CORS_ORIGINS'),
+    });
+    expect(
+      (
+        await engine.call({
+          kind: 'query',
+          path: 'users:emails',
+          args: {},
+          invoker: { type: 'anonymous' },
+          external: true,
+        })
+      ).body,
+    ).toEqual(before);
   });
 
-  it.each(['null', 'http://localhost.evil.example', 'file://', 'not a url'])('refuses the origin %j', async (origin) => {
-    expect((await request(dev, '/api/query', call({ origin }))).status).toBe(403);
-  });
+  it.each(['null', 'http://localhost.evil.example', 'file://', 'not a url'])(
+    'refuses the origin %j',
+    async (origin) => {
+      expect((await request(dev, '/api/query', call({ origin }))).status).toBe(403);
+    },
+  );
 
   it('answers preflights for allowed origins only', async () => {
-    const ok = await request(dev, '/api/action', { method: 'OPTIONS', headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' } });
+    const ok = await request(dev, '/api/action', {
+      method: 'OPTIONS',
+      headers: { origin: 'http://localhost:5173', 'access-control-request-method': 'POST' },
+    });
     expect(ok.status).toBe(204);
     expect(ok.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
     expect(ok.headers.get('access-control-allow-headers')).toContain('idempotency-key');
-    const refused = await request(dev, '/api/action', { method: 'OPTIONS', headers: { origin: 'https://evil.example' } });
+    const refused = await request(dev, '/api/action', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example' },
+    });
     expect(refused.status).toBe(403);
     expect(refused.headers.get('access-control-allow-origin')).toBeNull();
   });
@@ -111,8 +164,10 @@ describe('the Origin of browser pages (CORS)', () => {
     expect((await request(anyone, '/api/query', call({ origin: 'https://whoever.example' }))).status).toBe(200);
   });
 
-  it('treats the server\'s own origin as its own (same-origin pages such as the dashboard)', async () => {
-    expect((await request(start, '/api/query', call({ origin: 'http://127.0.0.1:3210', host: '127.0.0.1:3210' }))).status).toBe(200);
+  it("treats the server's own origin as its own (same-origin pages such as the dashboard)", async () => {
+    expect(
+      (await request(start, '/api/query', call({ origin: 'http://127.0.0.1:3210', host: '127.0.0.1:3210' }))).status,
+    ).toBe(200);
   });
 
   it('lets callers without an Origin (curl, servers, Node clients) through', async () => {
@@ -122,7 +177,11 @@ describe('the Origin of browser pages (CORS)', () => {
 
 describe('/api/dev/token', () => {
   const token = (headers: Record<string, string>, body: string | object = { userId: 'ada' }) =>
-    request(dev, '/api/dev/token', { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+    request(dev, '/api/dev/token', {
+      method: 'POST',
+      headers,
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    });
 
   it('signs a token for a localhost page, with CORS for it', async () => {
     const response = await token({ 'content-type': 'application/json', origin: 'http://localhost:5173' });
@@ -139,25 +198,44 @@ describe('/api/dev/token', () => {
   });
 
   it('requires a JSON body, so a page cannot skip the preflight with text/plain', async () => {
-    expect(await (await token({ 'content-type': 'text/plain' })).json()).toMatchObject({ code: 'unsupported_media_type' });
+    expect(await (await token({ 'content-type': 'text/plain' })).json()).toMatchObject({
+      code: 'unsupported_media_type',
+    });
     expect((await token({})).status).toBe(415);
   });
 
   it('answers bad bodies with 400, not 500', async () => {
-    for (const body of ['{', '[]', '"ada"', JSON.stringify({ userId: 7 }), JSON.stringify({ userId: 'x'.repeat(65) })]) {
+    for (const body of [
+      '{',
+      '[]',
+      '"ada"',
+      JSON.stringify({ userId: 7 }),
+      JSON.stringify({ userId: 'x'.repeat(65) }),
+    ]) {
       const response = await token({ 'content-type': 'application/json' }, body);
       expect(response.status, body).toBe(400);
     }
   });
 
   it('does not exist under valet start', async () => {
-    expect((await request(start, '/api/dev/token', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"userId":"ada"}' })).status).toBe(404);
+    expect(
+      (
+        await request(start, '/api/dev/token', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: '{"userId":"ada"}',
+        })
+      ).status,
+    ).toBe(404);
   });
 });
 
 describe('/admin/*', () => {
   const admin = (path: string, init: RequestInit = {}, context = dev) =>
-    request(context, path, { ...init, headers: { 'x-valet-admin-key': ADMIN_KEY, ...(init.headers as Record<string, string>) } });
+    request(context, path, {
+      ...init,
+      headers: { 'x-valet-admin-key': ADMIN_KEY, ...(init.headers as Record<string, string>) },
+    });
 
   it('needs the admin key', async () => {
     expect((await request(dev, '/admin/invocations')).status).toBe(401);
@@ -171,24 +249,36 @@ describe('/admin/*', () => {
       expect(response.status, origin).toBe(403);
       expect(response.headers.get('access-control-allow-origin')).toBeNull();
     }
-    const own = await admin('/admin/invocations', { headers: { origin: 'http://127.0.0.1:3210', host: '127.0.0.1:3210' } });
+    const own = await admin('/admin/invocations', {
+      headers: { origin: 'http://127.0.0.1:3210', host: '127.0.0.1:3210' },
+    });
     expect(own.status).toBe(200);
     expect(own.headers.get('access-control-allow-origin')).toBeNull();
   });
 
-  it.each(['/admin/invocations?limit=abc', '/admin/invocations?limit=0', '/admin/invocations?limit=1e3', '/admin/outbox?limit=-1', '/admin/cron/runs?limit=99999', '/admin/invocations?status=lost', '/admin/outbox?status=x', '/admin/scheduled?status=x'])(
-    '%s is a 400 naming the parameter',
-    async (path) => {
-      const response = await admin(path);
-      expect(response.status).toBe(400);
-      expect((await response.json()).message).toMatch(/limit|status/);
-    },
-  );
+  it.each([
+    '/admin/invocations?limit=abc',
+    '/admin/invocations?limit=0',
+    '/admin/invocations?limit=1e3',
+    '/admin/outbox?limit=-1',
+    '/admin/cron/runs?limit=99999',
+    '/admin/invocations?status=lost',
+    '/admin/outbox?status=x',
+    '/admin/scheduled?status=x',
+  ])('%s is a 400 naming the parameter', async (path) => {
+    const response = await admin(path);
+    expect(response.status).toBe(400);
+    expect((await response.json()).message).toMatch(/limit|status/);
+  });
 
   it('answers bad cron trigger bodies with 400 and unknown jobs with 404', async () => {
-    const trigger = (body: string, type = 'application/json') => admin('/admin/cron/trigger', { method: 'POST', headers: { 'content-type': type }, body });
+    const trigger = (body: string, type = 'application/json') =>
+      admin('/admin/cron/trigger', { method: 'POST', headers: { 'content-type': type }, body });
     for (const body of ['{', '[]', '{}', '{"job":7}']) expect((await trigger(body)).status, body).toBe(400);
     expect((await trigger('{"job":"every-minute"}', 'text/plain')).status).toBe(415);
-    expect(await (await trigger('{"job":"nope"}')).json()).toMatchObject({ code: 'not_found', message: expect.stringContaining('every-minute') });
+    expect(await (await trigger('{"job":"nope"}')).json()).toMatchObject({
+      code: 'not_found',
+      message: expect.stringContaining('every-minute'),
+    });
   });
 });

@@ -61,7 +61,12 @@ describe('a sync client id', async () => {
       other.send({ type: 'hello', clientId: 'shared-client', token });
       expect(await other.next((m) => m.type === 'welcome')).toEqual({ type: 'welcome', lastSeq: 0 });
       // Resending seq 1 is not a duplicate of ada's: it runs as this caller's own first mutation.
-      other.send({ type: 'mutation', seq: 1, path: 'users:create', args: { email: `other-${token ? 'user' : 'anon'}@example.com` } });
+      other.send({
+        type: 'mutation',
+        seq: 1,
+        path: 'users:create',
+        args: { email: `other-${token ? 'user' : 'anon'}@example.com` },
+      });
       const result = await other.next((m) => m.type === 'mutationResult');
       expect(result.status).toBe(200);
       expect(result.value).not.toBe(adaResult.value);
@@ -137,7 +142,13 @@ describe('a client that stops reading', async () => {
 
     // A bounded number of writes, each re-sending the whole (growing) list: ~60 MB if buffered.
     for (let i = 0; i < 120; i++) {
-      await served.engine.call({ kind: 'mutation', path: 'faults:bigInsert', args: { kilobytes: 8 }, invoker: { type: 'anonymous' }, external: true });
+      await served.engine.call({
+        kind: 'mutation',
+        path: 'faults:bigInsert',
+        args: { kilobytes: 8 },
+        invoker: { type: 'anonymous' },
+        external: true,
+      });
       await served.server.sync.refreshAll();
     }
     await expect.poll(() => served.server.sync.connections, { timeout: 10_000 }).toBe(0);

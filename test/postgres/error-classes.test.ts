@@ -48,7 +48,9 @@ describe('PostgreSQL error classes', () => {
 
   for (const [sqlstate, meaning, fault] of CLASSES) {
     it(`${sqlstate} (${meaning}) → ${fault ?? "the statement's error"}`, async () => {
-      const error = await sql.run(`DO $$ BEGIN RAISE EXCEPTION 'raised for the test' USING ERRCODE = '${sqlstate}'; END $$`).catch((e: unknown) => e);
+      const error = await sql
+        .run(`DO $$ BEGIN RAISE EXCEPTION 'raised for the test' USING ERRCODE = '${sqlstate}'; END $$`)
+        .catch((e: unknown) => e);
       expect(storageFaultOf(error)?.code ?? null).toBe(fault);
       if (!fault) expect((error as { code: string }).code).toBe(sqlstate);
     });
@@ -62,10 +64,30 @@ describe('refusals an operator causes, on a private cluster', async () => {
   await cluster.sql('CREATE DATABASE app OWNER valet_app');
   const app = fixtureApp('engine-app', []);
   runCodegen(app);
-  const engine = await createEngine({ modules: await buildAndLoad(app), database: cluster.urlFor('app', 'valet_app'), postgres: { max: 4 }, env: {}, log: () => undefined });
+  const engine = await createEngine({
+    modules: await buildAndLoad(app),
+    database: cluster.urlFor('app', 'valet_app'),
+    postgres: { max: 4 },
+    env: {},
+    log: () => undefined,
+  });
   afterAll(() => engine.close());
-  const create = (email: string) => engine.call({ kind: 'mutation', path: 'users:create', args: { email }, invoker: { type: 'anonymous' }, external: true });
-  const count = () => engine.call({ kind: 'query', path: 'users:byEmail', args: { email: 'before@example.com' }, invoker: { type: 'anonymous' }, external: true });
+  const create = (email: string) =>
+    engine.call({
+      kind: 'mutation',
+      path: 'users:create',
+      args: { email },
+      invoker: { type: 'anonymous' },
+      external: true,
+    });
+  const count = () =>
+    engine.call({
+      kind: 'query',
+      path: 'users:byEmail',
+      args: { email: 'before@example.com' },
+      invoker: { type: 'anonymous' },
+      external: true,
+    });
 
   it('a role that may no longer log in (SQLSTATE 28000): 503, then served again', async () => {
     expect((await create('before@example.com')).status).toBe(200);

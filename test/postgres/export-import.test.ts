@@ -14,10 +14,22 @@ import { createTestDatabase } from '../helpers/postgres.js';
 afterAll(removeTempDirs);
 
 const BYTES = Uint8Array.from({ length: 256 }, (_, i) => i).buffer;
-const ANY = { nested: [1, 'two', true, false, null, { deep: [[]] }], empty: {}, quote: '"\'\\\n\t', 'a.b': 1, $odd: 2, big: 1e300, tiny: 5e-324, neg: -0.5 };
+const ANY = {
+  nested: [1, 'two', true, false, null, { deep: [[]] }],
+  empty: {},
+  quote: '"\'\\\n\t',
+  'a.b': 1,
+  $odd: 2,
+  big: 1e300,
+  tiny: 5e-324,
+  neg: -0.5,
+};
 
 function lines(file: string): { documents: unknown[]; system: unknown[] } {
-  const parsed = readFileSync(file, 'utf8').trim().split('\n').map((line) => JSON.parse(line));
+  const parsed = readFileSync(file, 'utf8')
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line));
   return { documents: parsed.filter((l) => 'table' in l), system: parsed.filter((l) => 'system' in l) };
 }
 
@@ -44,7 +56,14 @@ describe('export and import', async () => {
     await ctx.email.enqueue({ to: 'a@example.com', subject: 'kept', text: 'in the outbox', deliveryKey: 'export-1' });
     return { users, file, tick };
   });
-  await engine.call({ kind: 'action', path: 'actions:countRun', args: { label: 'exported' }, invoker: { type: 'anonymous' }, external: true, idempotencyKey: 'key-1' });
+  await engine.call({
+    kind: 'action',
+    path: 'actions:countRun',
+    args: { label: 'exported' },
+    invoker: { type: 'anonymous' },
+    external: true,
+    idempotencyKey: 'key-1',
+  });
   await engine.close();
 
   const cli = async (args: string[]) => {
@@ -70,7 +89,9 @@ describe('export and import', async () => {
     const c = lines(third);
     expect(c.documents).toEqual(a.documents);
     expect(c.system).toEqual(a.system);
-    expect(a.system.map((row) => (row as { system: string }).system)).toEqual(expect.arrayContaining(['_valet_action_invocations', '_valet_outbox', '_valet_meta']));
+    expect(a.system.map((row) => (row as { system: string }).system)).toEqual(
+      expect.arrayContaining(['_valet_action_invocations', '_valet_outbox', '_valet_meta']),
+    );
 
     // And the engine reads them back as they were written, on PostgreSQL and on SQLite.
     for (const database of [target.url, back]) {
@@ -80,7 +101,14 @@ describe('export and import', async () => {
       expect((await store.get(ids.tick))!.invoker).toEqual(ANY);
       expect(await store.get(ids.users[0]!)).toMatchObject({ email: 'ünïcødé 🎉 "quoted"', name: '', age: 0.1 + 0.2 });
       // The idempotency record came along: the same key replays instead of running again.
-      const replay = await reader.call({ kind: 'action', path: 'actions:countRun', args: { label: 'exported' }, invoker: { type: 'anonymous' }, external: true, idempotencyKey: 'key-1' });
+      const replay = await reader.call({
+        kind: 'action',
+        path: 'actions:countRun',
+        args: { label: 'exported' },
+        invoker: { type: 'anonymous' },
+        external: true,
+        idempotencyKey: 'key-1',
+      });
       expect(replay.headers['idempotent-replayed']).toBe('true');
       await reader.close();
     }
@@ -91,7 +119,13 @@ describe('export and import', async () => {
     writeFileSync(
       bad,
       [
-        JSON.stringify({ format: 'valet-export', version: 1, exportedAt: new Date().toISOString(), source: 'sqlite', systemTables: false }),
+        JSON.stringify({
+          format: 'valet-export',
+          version: 1,
+          exportedAt: new Date().toISOString(),
+          source: 'sqlite',
+          systemTables: false,
+        }),
         JSON.stringify({ table: 'users', _id: 'u1', _creationTime: 1, doc: { email: 'fine@example.com' } }),
         JSON.stringify({ table: 'users', _id: 'u2', _creationTime: 2, doc: { email: 42 } }),
         JSON.stringify({ end: true, documents: 2, systemRows: 0 }),
@@ -131,22 +165,53 @@ describe('import of a hostile or huge archive', async () => {
   const work = tempDir();
   const target = await createTestDatabase();
   afterAll(() => target.drop());
-  const header = JSON.stringify({ format: 'valet-export', version: 1, exportedAt: new Date().toISOString(), source: 'sqlite', systemTables: true });
+  const header = JSON.stringify({
+    format: 'valet-export',
+    version: 1,
+    exportedAt: new Date().toISOString(),
+    source: 'sqlite',
+    systemTables: true,
+  });
   const archive = (name: string, body: string[]) => {
     const file = join(work, name);
     writeFileSync(file, [header, ...body, JSON.stringify({ end: true, documents: 0, systemRows: 0 })].join('\n'));
     return file;
   };
-  const user = (id: string, email = `${id}@example.com`) => JSON.stringify({ table: 'users', _id: id, _creationTime: 1, doc: { email } });
+  const user = (id: string, email = `${id}@example.com`) =>
+    JSON.stringify({ table: 'users', _id: id, _creationTime: 1, doc: { email } });
   const databases = () => [join(work, `${Math.random().toString(36).slice(2)}.db`), target.url];
 
   it.each([
-    ['an unknown column', JSON.stringify({ system: '_valet_meta', row: { key: 'k', value: 'v', bogus: 1 } }), '_valet_meta has no column "bogus"'],
-    ['a missing required column', JSON.stringify({ system: '_valet_meta', row: { value: 'v' } }), '_valet_meta needs a value for key'],
-    ['U+0000 in a system value', JSON.stringify({ system: '_valet_meta', row: { key: 'k\u0000', value: 'v' } }), '_valet_meta.key holds the character U+0000'],
-    ['U+0000 in a document _id', JSON.stringify({ table: 'users', _id: 'u\u0000', _creationTime: 1, doc: { email: 'x' } }), 'the _id holds the character U+0000'],
-    ['a lone surrogate in a field', JSON.stringify({ table: 'users', _id: 'u9', _creationTime: 1, doc: { email: 'x\ud800' } }), 'doc.email holds a lone UTF-16 surrogate'],
-    ['an unknown system table', JSON.stringify({ system: '_valet_nope', row: {} }), 'unknown system table "_valet_nope"'],
+    [
+      'an unknown column',
+      JSON.stringify({ system: '_valet_meta', row: { key: 'k', value: 'v', bogus: 1 } }),
+      '_valet_meta has no column "bogus"',
+    ],
+    [
+      'a missing required column',
+      JSON.stringify({ system: '_valet_meta', row: { value: 'v' } }),
+      '_valet_meta needs a value for key',
+    ],
+    [
+      'U+0000 in a system value',
+      JSON.stringify({ system: '_valet_meta', row: { key: 'k\u0000', value: 'v' } }),
+      '_valet_meta.key holds the character U+0000',
+    ],
+    [
+      'U+0000 in a document _id',
+      JSON.stringify({ table: 'users', _id: 'u\u0000', _creationTime: 1, doc: { email: 'x' } }),
+      'the _id holds the character U+0000',
+    ],
+    [
+      'a lone surrogate in a field',
+      JSON.stringify({ table: 'users', _id: 'u9', _creationTime: 1, doc: { email: 'x\ud800' } }),
+      'doc.email holds a lone UTF-16 surrogate',
+    ],
+    [
+      'an unknown system table',
+      JSON.stringify({ system: '_valet_nope', row: {} }),
+      'unknown system table "_valet_nope"',
+    ],
   ])('names the line of %s on both backends, with no stack, and writes nothing', async (_name, bad, message) => {
     const file = archive(`bad-${Math.random().toString(36).slice(2)}.jsonl`, [user('u1'), bad]);
     for (const database of databases()) {
@@ -170,7 +235,9 @@ describe('import of a hostile or huge archive', async () => {
     const file = join(work, 'bomb.jsonl.gz');
     const line = `{"table":"users","_id":"u1","_creationTime":1,"doc":{"email":"${'a'.repeat(70 * 1024 * 1024)}"}}`;
     writeFileSync(file, gzipSync(`${header}\n${line}\n`));
-    const refused = await valetAsync(['import', file, '--database', join(work, 'bomb.db')], app, { NODE_OPTIONS: '--max-old-space-size=128' });
+    const refused = await valetAsync(['import', file, '--database', join(work, 'bomb.db')], app, {
+      NODE_OPTIONS: '--max-old-space-size=128',
+    });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain(`${file}:2: the line is longer than 64 MiB`);
     expect(refused.stderr).not.toMatch(/\n\s+at /);
@@ -181,11 +248,21 @@ describe('import of a hostile or huge archive', async () => {
     const file = join(work, 'large.jsonl.gz');
     const filler = 'x'.repeat(1000);
     const lines = [header];
-    for (let i = 0; i < 300_000; i++) lines.push(JSON.stringify({ table: 'users', _id: `large-${i}`, _creationTime: i, doc: { email: `${i}@example.com`, name: filler } }));
+    for (let i = 0; i < 300_000; i++)
+      lines.push(
+        JSON.stringify({
+          table: 'users',
+          _id: `large-${i}`,
+          _creationTime: i,
+          doc: { email: `${i}@example.com`, name: filler },
+        }),
+      );
     lines.push(JSON.stringify({ end: true, documents: 300_000, systemRows: 0 }));
     writeFileSync(file, gzipSync(lines.join('\n')));
     lines.length = 0;
-    const imported = await valetAsync(['import', file, '--database', join(work, 'large.db')], app, { NODE_OPTIONS: '--max-old-space-size=96' });
+    const imported = await valetAsync(['import', file, '--database', join(work, 'large.db')], app, {
+      NODE_OPTIONS: '--max-old-space-size=96',
+    });
     expect(imported.stderr).toContain('imported 300000 documents (users 300000)');
     expect(imported.code).toBe(0);
   });

@@ -25,17 +25,23 @@ describe('opening', async () => {
   it('names an unreachable server, without a stack trace', async () => {
     await expect(open('postgres://postgres@127.0.0.1:1/valet')).rejects.toMatchObject({
       code: 'database_unreachable',
-      message: expect.stringMatching(/^cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/valet .*is the server running/),
+      message: expect.stringMatching(
+        /^cannot reach PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/valet .*is the server running/,
+      ),
     });
   });
 
   it('names a role the server refuses, and a database that does not exist', async () => {
-    await expect(open(withDatabase(inject('postgresUrl'), 'postgres').replace('postgres@', 'nobody_here@'))).rejects.toMatchObject({
+    await expect(
+      open(withDatabase(inject('postgresUrl'), 'postgres').replace('postgres@', 'nobody_here@')),
+    ).rejects.toMatchObject({
       code: 'database_unreadable',
       message: expect.stringContaining('the server refused the credentials'),
     });
     await expect(open(withDatabase(inject('postgresUrl'), 'no_such_database_here'))).rejects.toMatchObject({
-      message: expect.stringContaining('database "no_such_database_here" does not exist; create it (createdb no_such_database_here)'),
+      message: expect.stringContaining(
+        'database "no_such_database_here" does not exist; create it (createdb no_such_database_here)',
+      ),
     });
   });
 
@@ -49,7 +55,9 @@ describe('opening', async () => {
     const first = await createEngine({ modules: loaded, database, postgres, env: {}, log: () => undefined });
     await first.connections.autoCommit.sql.run("UPDATE _valet_meta SET value = '99' WHERE key = 'schema_version'");
     await first.close();
-    await expect(createEngine({ modules: loaded, database, postgres, env: {}, log: () => undefined })).rejects.toMatchObject({
+    await expect(
+      createEngine({ modules: loaded, database, postgres, env: {}, log: () => undefined }),
+    ).rejects.toMatchObject({
       code: 'database_too_new',
       message: expect.stringContaining('was written by a newer Valet (database schema version 99'),
     });
@@ -66,7 +74,10 @@ describe('a connection killed mid-transaction', async () => {
     const admin = new pg.Client({ connectionString: inject('postgresUrl') });
     await admin.connect();
     try {
-      const result = await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1', [application]);
+      const result = await admin.query(
+        'SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = $1',
+        [application],
+      );
       return result.rowCount ?? 0;
     } finally {
       await admin.end();
@@ -78,7 +89,14 @@ describe('a connection killed mid-transaction', async () => {
     const admin = new pg.Client({ connectionString: inject('postgresUrl') });
     await admin.connect();
     try {
-      return (await admin.query("SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'", [application])).rowCount ?? 0;
+      return (
+        (
+          await admin.query(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = $1 AND state = 'idle in transaction'",
+            [application],
+          )
+        ).rowCount ?? 0
+      );
     } finally {
       await admin.end();
     }

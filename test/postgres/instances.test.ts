@@ -27,7 +27,13 @@ afterAll(async () => {
 
 /** Another instance of the first engine's app, on the same database. */
 async function sibling(app: string, options: Partial<EngineOptions> = {}): Promise<Engine> {
-  const engine = await createEngine({ modules: await buildAndLoad(app), ...testDatabase(join(app, '.valet')), env: {}, log: () => undefined, ...options });
+  const engine = await createEngine({
+    modules: await buildAndLoad(app),
+    ...testDatabase(join(app, '.valet')),
+    env: {},
+    log: () => undefined,
+    ...options,
+  });
   engines.push(engine);
   return engine;
 }
@@ -44,7 +50,9 @@ describe('live queries across instances', async () => {
 
   it('a write on one instance reaches a subscriber on another', async () => {
     const seen: string[][] = [];
-    client.subscribe(functionRef('users:emails', 'query', { access: 'public' }) as never, {} as never, (value) => seen.push(value as string[]));
+    client.subscribe(functionRef('users:emails', 'query', { access: 'public' }) as never, {} as never, (value) =>
+      seen.push(value as string[]),
+    );
     await expect.poll(() => seen.length).toBeGreaterThan(0);
     expect((await call(writer, 'mutation', 'users:create', { email: 'across@example.com' })).status).toBe(200);
     await expect.poll(() => seen.at(-1)).toContain('across@example.com');
@@ -52,7 +60,9 @@ describe('live queries across instances', async () => {
 
   it('catches up with a burst of writes on another instance (notices arriving while a re-run is in flight)', async () => {
     const seen: string[][] = [];
-    client.subscribe(functionRef('users:emails', 'query', { access: 'public' }) as never, {} as never, (value) => seen.push(value as string[]));
+    client.subscribe(functionRef('users:emails', 'query', { access: 'public' }) as never, {} as never, (value) =>
+      seen.push(value as string[]),
+    );
     await expect.poll(() => seen.length).toBeGreaterThan(0);
     for (let i = 0; i < 40; i++) await call(writer, 'mutation', 'users:create', { email: `burst-${i}@example.com` });
     await expect.poll(() => seen.at(-1), { timeout: 5000 }).toContain('burst-39@example.com');
@@ -60,9 +70,16 @@ describe('live queries across instances', async () => {
 
   it('a batch too large for one notice still arrives, shortened', async () => {
     const seen: unknown[] = [];
-    client.subscribe(functionRef('jobs:ticks', 'query', { access: 'public' }) as never, {} as never, (value) => seen.push(value));
+    client.subscribe(functionRef('jobs:ticks', 'query', { access: 'public' }) as never, {} as never, (value) =>
+      seen.push(value),
+    );
     await expect.poll(() => seen.length).toBeGreaterThan(0);
-    const many = Array.from({ length: 400 }, (_, i) => ({ table: 'users', id: `id-${i}`.padEnd(30, 'x'), before: null, after: { _id: `x${i}`, _creationTime: i, email: `user-${i}@example.com` } }));
+    const many = Array.from({ length: 400 }, (_, i) => ({
+      table: 'users',
+      id: `id-${i}`.padEnd(30, 'x'),
+      before: null,
+      after: { _id: `x${i}`, _creationTime: i, email: `user-${i}@example.com` },
+    }));
     expect(Buffer.byteLength(encodeNotice('o', many as never, null))).toBeLessThanOrEqual(7800);
     expect(JSON.parse(encodeNotice('o', many as never, null))).toEqual({ o: 'o', t: ['users'] });
     const before = seen.length;
@@ -80,23 +97,54 @@ describe('work shared between instances', async () => {
 
   it('shares idempotency keys: a duplicate on another instance while the first runs gets 409', async () => {
     const running = call(first.engine, 'action', 'faults:waitForRelease', { label: 'shared' }, 'shared-key');
-    await expect.poll(async () => (await listInvocations(second.connections.autoCommit.sql, { function: 'faults:waitForRelease' })).some((i) => i.idempotencyKey === 'shared-key')).toBe(true);
-    expect(await call(second, 'action', 'faults:waitForRelease', { label: 'shared' }, 'shared-key')).toMatchObject({ status: 409, body: { code: 'idempotency_in_flight' } });
+    await expect
+      .poll(async () =>
+        (await listInvocations(second.connections.autoCommit.sql, { function: 'faults:waitForRelease' })).some(
+          (i) => i.idempotencyKey === 'shared-key',
+        ),
+      )
+      .toBe(true);
+    expect(await call(second, 'action', 'faults:waitForRelease', { label: 'shared' }, 'shared-key')).toMatchObject({
+      status: 409,
+      body: { code: 'idempotency_in_flight' },
+    });
     // A live instance's work is never taken over, however long it runs.
     await new Promise((resolve) => setTimeout(resolve, 600));
-    expect(await call(second, 'action', 'faults:waitForRelease', { label: 'shared' }, 'shared-key')).toMatchObject({ status: 409 });
+    expect(await call(second, 'action', 'faults:waitForRelease', { label: 'shared' }, 'shared-key')).toMatchObject({
+      status: 409,
+    });
     await call(first.engine, 'action', 'faults:releaseAll');
     expect((await running).status).toBe(200);
-    expect((await call(second, 'action', 'faults:waitForRelease', { label: 'shared' }, 'shared-key')).headers['idempotent-replayed']).toBe('true');
+    expect(
+      (await call(second, 'action', 'faults:waitForRelease', { label: 'shared' }, 'shared-key')).headers[
+        'idempotent-replayed'
+      ],
+    ).toBe('true');
   });
 
   it("takes over a dead instance's running invocation once its heartbeat is older than the TTL", async () => {
     const third = await sibling(first.app, { instances });
     const running = call(third, 'action', 'faults:waitForRelease', { label: 'orphan' }, 'orphan-key');
-    await expect.poll(async () => (await listInvocations(second.connections.autoCommit.sql, { status: 'running' })).length).toBe(1);
+    await expect
+      .poll(async () => (await listInvocations(second.connections.autoCommit.sql, { status: 'running' })).length)
+      .toBe(1);
     await third.instance!.stopHeartbeat();
-    await expect.poll(async () => (await listInvocations(second.connections.autoCommit.sql, { function: 'faults:waitForRelease', status: 'interrupted' })).length, { timeout: 5000 }).toBe(1);
-    expect(await call(second, 'action', 'faults:waitForRelease', { label: 'orphan' }, 'orphan-key')).toMatchObject({ status: 500, body: { code: 'interrupted' } });
+    await expect
+      .poll(
+        async () =>
+          (
+            await listInvocations(second.connections.autoCommit.sql, {
+              function: 'faults:waitForRelease',
+              status: 'interrupted',
+            })
+          ).length,
+        { timeout: 5000 },
+      )
+      .toBe(1);
+    expect(await call(second, 'action', 'faults:waitForRelease', { label: 'orphan' }, 'orphan-key')).toMatchObject({
+      status: 500,
+      body: { code: 'interrupted' },
+    });
     await call(third, 'action', 'faults:releaseAll');
     await running;
   });
@@ -105,15 +153,23 @@ describe('work shared between instances', async () => {
 describe('background work on three instances', async () => {
   const clock = new ManualClock();
   const sent: OutgoingEmail[] = [];
-  const transport = { name: 'count', send: async (email: OutgoingEmail) => void sent.push(email), close: async () => undefined };
+  const transport = {
+    name: 'count',
+    send: async (email: OutgoingEmail) => void sent.push(email),
+    close: async () => undefined,
+  };
   const first = await engineFor('engine-app', { clock, emailTransport: transport });
   engines.push(first.engine);
-  const others = [await sibling(first.app, { clock, emailTransport: transport }), await sibling(first.app, { clock, emailTransport: transport })];
+  const others = [
+    await sibling(first.app, { clock, emailTransport: transport }),
+    await sibling(first.app, { clock, emailTransport: transport }),
+  ];
   const all = [first.engine, ...others];
 
   it('delivers each email once, whichever instance claims it', async () => {
     await call(first.engine, 'mutation', 'jobs:mailMany', { prefix: 'spread', count: 300 });
-    for (let round = 0; round < 20 && sent.length < 300; round++) await Promise.all(all.map((engine) => engine.outbox.drain()));
+    for (let round = 0; round < 20 && sent.length < 300; round++)
+      await Promise.all(all.map((engine) => engine.outbox.drain()));
     expect(sent).toHaveLength(300);
     expect(new Set(sent.map((email) => email.deliveryKey)).size).toBe(300);
   });
@@ -126,7 +182,9 @@ describe('background work on three instances', async () => {
       await Promise.all(all.map((engine) => engine.scheduled.round()));
       clock.advance(1_000);
     }
-    const ticks = ((await call(first.engine, 'query', 'jobs:ticks')).body as { value: { job: string }[] }).value.filter((t) => t.job.startsWith('once-'));
+    const ticks = ((await call(first.engine, 'query', 'jobs:ticks')).body as { value: { job: string }[] }).value.filter(
+      (t) => t.job.startsWith('once-'),
+    );
     expect(ticks).toHaveLength(200);
     expect(new Set(ticks.map((t) => t.job)).size).toBe(200);
   });
@@ -138,7 +196,11 @@ describe('background work on three instances', async () => {
       await Promise.all(all.map((engine) => engine.crons.round()));
       await Promise.all(all.map((engine) => engine.crons.settle()));
     }
-    const ticks = ((await call(first.engine, 'query', 'jobs:ticks')).body as { value: { job: string; invoker: { scheduledAt: number } }[] }).value.filter((t) => t.job === 'every-minute');
+    const ticks = (
+      (await call(first.engine, 'query', 'jobs:ticks')).body as {
+        value: { job: string; invoker: { scheduledAt: number } }[];
+      }
+    ).value.filter((t) => t.job === 'every-minute');
     expect(ticks).toHaveLength(5);
     expect(new Set(ticks.map((t) => t.invoker.scheduledAt)).size).toBe(5);
   });

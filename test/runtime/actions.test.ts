@@ -12,7 +12,11 @@ afterAll(removeTempDirs);
 const u1 = { type: 'user', userId: 'u1', claims: { sub: 'u1' } } as const;
 const u2 = { type: 'user', userId: 'u2', claims: { sub: 'u2' } } as const;
 
-async function runsOf(value: (kind: 'query', path: string, args?: unknown, opts?: object) => Promise<any>, engine: Engine, label: string): Promise<number> {
+async function runsOf(
+  value: (kind: 'query', path: string, args?: unknown, opts?: object) => Promise<any>,
+  engine: Engine,
+  label: string,
+): Promise<number> {
   void value;
   return countDocuments(engine, 'runs', { label });
 }
@@ -45,7 +49,9 @@ describe('idempotency keys', async () => {
   it('answer 409 while the first call runs', async () => {
     const first = call('action', 'actions:countRun', { label: 'inflight', delayMs: 100 }, { key: 'k-409' });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(await call('action', 'actions:countRun', { label: 'inflight', delayMs: 100 }, { key: 'k-409' })).toMatchObject({
+    expect(
+      await call('action', 'actions:countRun', { label: 'inflight', delayMs: 100 }, { key: 'k-409' }),
+    ).toMatchObject({
       status: 409,
       body: { code: 'idempotency_in_flight' },
     });
@@ -53,7 +59,11 @@ describe('idempotency keys', async () => {
   });
 
   it('run the handler exactly once for 300 concurrent duplicates', async () => {
-    const responses = await Promise.all(Array.from({ length: 300 }, () => call('action', 'actions:countRun', { label: 'storm', delayMs: 30 }, { key: 'k-storm' })));
+    const responses = await Promise.all(
+      Array.from({ length: 300 }, () =>
+        call('action', 'actions:countRun', { label: 'storm', delayMs: 30 }, { key: 'k-storm' }),
+      ),
+    );
     expect(await runs('storm')).toBe(1);
     const statuses = responses.map((r) => r.status);
     expect(statuses.filter((s) => s === 200).length).toBeGreaterThanOrEqual(1);
@@ -72,11 +82,20 @@ describe('idempotency keys', async () => {
 
   it('re-run a safeToRetry action after a failure, counting attempts, then replay its success', async () => {
     const statuses: number[] = [];
-    for (let i = 0; i < 4; i++) statuses.push((await call('action', 'actions:flaky', { label: 'flaky', failures: 2 }, { key: 'k-flaky' })).status);
+    for (let i = 0; i < 4; i++)
+      statuses.push(
+        (await call('action', 'actions:flaky', { label: 'flaky', failures: 2 }, { key: 'k-flaky' })).status,
+      );
     expect(statuses).toEqual([500, 500, 200, 200]);
     expect(await runs('flaky')).toBe(3);
-    const [record] = (await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:flaky' }));
-    expect(record).toMatchObject({ status: 'succeeded', attempts: 3, result: { attempts: 3 }, idempotencyKey: 'k-flaky', safeToRetry: true });
+    const [record] = await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:flaky' });
+    expect(record).toMatchObject({
+      status: 'succeeded',
+      attempts: 3,
+      result: { attempts: 3 },
+      idempotencyKey: 'k-flaky',
+      safeToRetry: true,
+    });
   });
 
   it('keep neither args nor result of a sensitive action, and refuse its duplicates', async () => {
@@ -85,7 +104,9 @@ describe('idempotency keys', async () => {
     const duplicate = await call('action', 'actions:rotateSecret', { label: 'secret' }, { key: 'k-secret' });
     expect(duplicate).toMatchObject({ status: 409, body: { code: 'result_not_retained' } });
     expect(await runs('secret')).toBe(1);
-    const stored = (await engine.connections.autoCommit.sql.all("SELECT args, result FROM _valet_action_invocations WHERE function = 'actions:rotateSecret'"));
+    const stored = await engine.connections.autoCommit.sql.all(
+      "SELECT args, result FROM _valet_action_invocations WHERE function = 'actions:rotateSecret'",
+    );
     expect(stored).toEqual([{ args: null, result: null }]);
   });
 });
@@ -96,7 +117,7 @@ describe('the invocation log', async () => {
   it('records one row per invocation with invoker, args, status, result and timings', async () => {
     const response = await call('action', 'actions:countRun', { label: 'logged' }, { key: 'k-log', invoker: u1 });
     const id = response.headers['valet-invocation-id']!;
-    expect((await getInvocation(engine.connections.autoCommit.sql, id))).toEqual({
+    expect(await getInvocation(engine.connections.autoCommit.sql, id)).toEqual({
       id,
       function: 'actions:countRun',
       invoker: u1,
@@ -119,7 +140,10 @@ describe('the invocation log', async () => {
 
   it("keeps a failed handler's stack for the admin, and never replays it to callers", async () => {
     const response = await call('action', 'actions:failing', { label: 'stack' }, { key: 'k-stack' });
-    const recorded = (await getInvocation(engine.connections.autoCommit.sql, response.headers['valet-invocation-id']!))!;
+    const recorded = (await getInvocation(
+      engine.connections.autoCommit.sql,
+      response.headers['valet-invocation-id']!,
+    ))!;
     expect(recorded.errorStack).toMatch(/^Error: always fails\n\s+at handler/);
     const replay = await call('action', 'actions:failing', { label: 'stack' }, { key: 'k-stack' });
     expect(JSON.stringify(replay.body)).not.toContain('at handler');
@@ -128,8 +152,12 @@ describe('the invocation log', async () => {
 
   it('filters by function and status', async () => {
     await call('action', 'actions:failing', { label: 'x' });
-    expect(new Set((await listInvocations(engine.connections.autoCommit.sql, { status: 'failed' })).map((i) => i.function))).toEqual(new Set(['actions:failing']));
-    expect((await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:countRun', limit: 1 }))).toHaveLength(1);
+    expect(
+      new Set((await listInvocations(engine.connections.autoCommit.sql, { status: 'failed' })).map((i) => i.function)),
+    ).toEqual(new Set(['actions:failing']));
+    expect(
+      await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:countRun', limit: 1 }),
+    ).toHaveLength(1);
   });
 });
 
@@ -144,14 +172,17 @@ describe('timeouts', async () => {
     await settle();
     clock.advance(1000);
     expect(await first).toMatchObject({ status: 504, body: { code: 'action_timeout' } });
-    const [record] = (await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:hangs' }));
+    const [record] = await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:hangs' });
     expect(record).toMatchObject({ status: 'timeout', attempts: 1 });
     const second = call('action', 'actions:hangs', { label: 'hang' }, { key: 'k-hang' });
     await settle();
     clock.advance(1000);
     expect((await second).status).toBe(504);
     expect(await runs('hang')).toBe(2);
-    expect((await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:hangs' }))[0]).toMatchObject({ status: 'timeout', attempts: 2 });
+    expect((await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:hangs' }))[0]).toMatchObject({
+      status: 'timeout',
+      attempts: 2,
+    });
   });
 
   it('roll back and release a transaction the timed-out action held', async () => {
@@ -171,14 +202,18 @@ describe('transactions in actions', async () => {
   const outbox = () => engine.connections.autoCommit.sql.all('SELECT delivery_key FROM _valet_outbox');
 
   it('are atomic: a failure halfway leaves nothing behind', async () => {
-    expect((await call('action', 'bank:transferInAction', { from: a, to: b, amount: 30, failAfterDebit: true })).status).toBe(500);
+    expect(
+      (await call('action', 'bank:transferInAction', { from: a, to: b, amount: 30, failAfterDebit: true })).status,
+    ).toBe(500);
     expect(await value('query', 'bank:total')).toEqual({ first: 200, second: 200 });
     expect(await value('action', 'bank:transferInAction', { from: a, to: b, amount: 30 })).toBe(true);
   });
 
   it('refuse nesting and fetch, with clear errors', async () => {
     expect(await call('action', 'actions:nested')).toMatchObject({ status: 500, body: { code: 'nested_transaction' } });
-    expect(await value('action', 'actions:fetchInTransaction')).toBe('fetch inside ctx.db.transaction in actions:fetchInTransaction: call fetch first, then open the transaction.');
+    expect(await value('action', 'actions:fetchInTransaction')).toBe(
+      'fetch inside ctx.db.transaction in actions:fetchInTransaction: call fetch first, then open the transaction.',
+    );
   });
 
   it('take an email enqueue with them: rolled back on failure, deduplicated by deliveryKey', async () => {
@@ -198,8 +233,12 @@ describe('retention', async () => {
     await call('action', 'actions:countRun', { label: 'kept' }, { key: 'k-kept' });
     // Within 24 hours the record is kept: the key replays.
     clock.advance(23 * 3_600_000);
-    expect((await call('action', 'actions:countRun', { label: 'kept' }, { key: 'k-kept' })).headers['idempotent-replayed']).toBe('true');
+    expect(
+      (await call('action', 'actions:countRun', { label: 'kept' }, { key: 'k-kept' })).headers['idempotent-replayed'],
+    ).toBe('true');
     clock.advance(2 * 3_600_000);
-    await expect.poll(() => listInvocations(engine.connections.autoCommit.sql, { function: 'actions:countRun' })).toEqual([]);
+    await expect
+      .poll(() => listInvocations(engine.connections.autoCommit.sql, { function: 'actions:countRun' }))
+      .toEqual([]);
   });
 });

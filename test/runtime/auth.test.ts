@@ -15,8 +15,14 @@ const config = devAuthConfig(devKey.publicJwk, DEV_ISSUER, DEV_AUDIENCE, 'the te
 const privateKey = await importJWK(devKey.privateJwk, 'ES256');
 const now = () => Math.floor(Date.now() / 1000);
 
-function claims(overrides: { iss?: string; aud?: string; exp?: number | null; nbf?: number; sub?: string | null; iat?: number } = {}) {
-  const jwt = new SignJWT({}).setProtectedHeader({ alg: 'ES256', kid: devKey.kid }).setIssuer(overrides.iss ?? DEV_ISSUER).setAudience(overrides.aud ?? DEV_AUDIENCE).setIssuedAt(overrides.iat);
+function claims(
+  overrides: { iss?: string; aud?: string; exp?: number | null; nbf?: number; sub?: string | null; iat?: number } = {},
+) {
+  const jwt = new SignJWT({})
+    .setProtectedHeader({ alg: 'ES256', kid: devKey.kid })
+    .setIssuer(overrides.iss ?? DEV_ISSUER)
+    .setAudience(overrides.aud ?? DEV_AUDIENCE)
+    .setIssuedAt(overrides.iat);
   if (overrides.sub !== null) jwt.setSubject(overrides.sub ?? 'u1');
   if (overrides.exp !== null) jwt.setExpirationTime(overrides.exp ?? now() + 3600);
   if (overrides.nbf !== undefined) jwt.setNotBefore(overrides.nbf);
@@ -35,7 +41,10 @@ async function rejection(token: string): Promise<{ code: string; status: number 
 describe('verifyToken', () => {
   it('accepts a dev token and returns its subject and claims', async () => {
     const token = await signDevToken(stateDir, 'user-42', { claims: { role: 'admin' } });
-    expect(await verifyToken(config, token)).toMatchObject({ userId: 'user-42', claims: expect.objectContaining({ sub: 'user-42', role: 'admin', iss: DEV_ISSUER, aud: DEV_AUDIENCE }) });
+    expect(await verifyToken(config, token)).toMatchObject({
+      userId: 'user-42',
+      claims: expect.objectContaining({ sub: 'user-42', role: 'admin', iss: DEV_ISSUER, aud: DEV_AUDIENCE }),
+    });
   });
 
   it('allows a small clock skew', async () => {
@@ -44,13 +53,32 @@ describe('verifyToken', () => {
   });
 
   it.each([
-    ['alg: none', async () => new UnsecuredJWT({ sub: 'u1' }).setIssuer(DEV_ISSUER).setAudience(DEV_AUDIENCE).setExpirationTime('1h').encode(), 'token_algorithm_not_allowed'],
-    ['a key this server does not know', async () => claims().sign((await generateKeyPair('ES256')).privateKey), 'token_signature_invalid'],
+    [
+      'alg: none',
+      async () =>
+        new UnsecuredJWT({ sub: 'u1' })
+          .setIssuer(DEV_ISSUER)
+          .setAudience(DEV_AUDIENCE)
+          .setExpirationTime('1h')
+          .encode(),
+      'token_algorithm_not_allowed',
+    ],
+    [
+      'a key this server does not know',
+      async () => claims().sign((await generateKeyPair('ES256')).privateKey),
+      'token_signature_invalid',
+    ],
     [
       'HS256 signed with the public key',
       async () => {
-        const publicPem = await exportSPKI(await importJWK(devKey.publicJwk, 'ES256') as never);
-        return new SignJWT({}).setProtectedHeader({ alg: 'HS256', kid: devKey.kid }).setSubject('u1').setIssuer(DEV_ISSUER).setAudience(DEV_AUDIENCE).setExpirationTime('1h').sign(new TextEncoder().encode(publicPem));
+        const publicPem = await exportSPKI((await importJWK(devKey.publicJwk, 'ES256')) as never);
+        return new SignJWT({})
+          .setProtectedHeader({ alg: 'HS256', kid: devKey.kid })
+          .setSubject('u1')
+          .setIssuer(DEV_ISSUER)
+          .setAudience(DEV_AUDIENCE)
+          .setExpirationTime('1h')
+          .sign(new TextEncoder().encode(publicPem));
       },
       'token_algorithm_not_allowed',
     ],
@@ -60,7 +88,11 @@ describe('verifyToken', () => {
     ['another audience', async () => claims({ aud: 'other-app' }).sign(privateKey), 'token_audience_invalid'],
     ['expired', async () => claims({ exp: now() - 60 }).sign(privateKey), 'token_expired'],
     ['not yet valid', async () => claims({ nbf: now() + 60 }).sign(privateKey), 'token_not_yet_valid'],
-    ['issued in the future (iat beyond the clock tolerance)', async () => claims({ iat: now() + 600 }).sign(privateKey), 'token_not_yet_valid'],
+    [
+      'issued in the future (iat beyond the clock tolerance)',
+      async () => claims({ iat: now() + 600 }).sign(privateKey),
+      'token_not_yet_valid',
+    ],
     ['garbage', async () => 'not.a.jwt', 'token_malformed'],
   ])('rejects %s with 401', async (_name, makeToken, code) => {
     expect(await rejection(await makeToken())).toEqual({ code, status: 401 });
@@ -71,22 +103,50 @@ describe('authConfigFromEnv', () => {
   it('reads a shared secret or a JWKS URL, and nothing when unset', async () => {
     expect(authConfigFromEnv({})).toBeNull();
     const secret = 'x'.repeat(40);
-    const config = authConfigFromEnv({ VALET_AUTH_ISSUER: 'https://auth.example', VALET_AUTH_AUDIENCE: 'app', VALET_AUTH_SECRET: secret })!;
+    const config = authConfigFromEnv({
+      VALET_AUTH_ISSUER: 'https://auth.example',
+      VALET_AUTH_AUDIENCE: 'app',
+      VALET_AUTH_SECRET: secret,
+    })!;
     expect(config.algorithms).toEqual(['HS256']);
-    const token = await new SignJWT({}).setProtectedHeader({ alg: 'HS256' }).setSubject('s1').setIssuer('https://auth.example').setAudience('app').setExpirationTime('1h').sign(new TextEncoder().encode(secret));
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'HS256' })
+      .setSubject('s1')
+      .setIssuer('https://auth.example')
+      .setAudience('app')
+      .setExpirationTime('1h')
+      .sign(new TextEncoder().encode(secret));
     expect((await verifyToken(config, token)).userId).toBe('s1');
-    expect(authConfigFromEnv({ VALET_AUTH_ISSUER: 'i', VALET_AUTH_AUDIENCE: 'a', VALET_AUTH_JWKS_URL: 'https://auth.example/jwks.json' })!.algorithms).toEqual(['RS256', 'ES256', 'EdDSA']);
+    expect(
+      authConfigFromEnv({
+        VALET_AUTH_ISSUER: 'i',
+        VALET_AUTH_AUDIENCE: 'a',
+        VALET_AUTH_JWKS_URL: 'https://auth.example/jwks.json',
+      })!.algorithms,
+    ).toEqual(['RS256', 'ES256', 'EdDSA']);
   });
 
   it('refuses incomplete or unsafe settings with a message', () => {
     expect(() => authConfigFromEnv({ VALET_AUTH_ISSUER: 'i' })).toThrow('auth configuration is incomplete');
-    expect(() => authConfigFromEnv({ VALET_AUTH_ISSUER: 'i', VALET_AUTH_AUDIENCE: 'a', VALET_AUTH_SECRET: 'short' })).toThrow('at least 32 bytes');
-    expect(() => authConfigFromEnv({ VALET_AUTH_ISSUER: 'i', VALET_AUTH_AUDIENCE: 'a', VALET_AUTH_JWKS_URL: 'https://x', VALET_AUTH_ALGORITHMS: 'HS256' })).toThrow('only asymmetric');
+    expect(() =>
+      authConfigFromEnv({ VALET_AUTH_ISSUER: 'i', VALET_AUTH_AUDIENCE: 'a', VALET_AUTH_SECRET: 'short' }),
+    ).toThrow('at least 32 bytes');
+    expect(() =>
+      authConfigFromEnv({
+        VALET_AUTH_ISSUER: 'i',
+        VALET_AUTH_AUDIENCE: 'a',
+        VALET_AUTH_JWKS_URL: 'https://x',
+        VALET_AUTH_ALGORITHMS: 'HS256',
+      }),
+    ).toThrow('only asymmetric');
   });
 
   it('keeps the dev key in .valet/ across restarts', async () => {
     expect((await loadOrCreateDevKey(stateDir)).kid).toBe(devKey.kid);
-    expect(await exportJWK(await importJWK(devKey.publicJwk, 'ES256') as never)).toMatchObject({ kty: 'EC', crv: 'P-256' });
+    expect(await exportJWK((await importJWK(devKey.publicJwk, 'ES256')) as never)).toMatchObject({
+      kty: 'EC',
+      crv: 'P-256',
+    });
   });
 });
 
@@ -130,7 +190,9 @@ describe('the verified-token cache', () => {
 
     let keys: { keys: object[] } = { keys: [devKey.publicJwk] };
     const local = devAuthConfig(devKey.publicJwk, DEV_ISSUER, DEV_AUDIENCE, 'rotating');
-    const getter = Object.assign((...args: unknown[]) => (local.key as (...a: unknown[]) => unknown)(...args), { jwks: () => keys });
+    const getter = Object.assign((...args: unknown[]) => (local.key as (...a: unknown[]) => unknown)(...args), {
+      jwks: () => keys,
+    });
     const rotating = new TokenCache({ ...local, key: getter as never });
     const t0 = Date.now();
     await rotating.verify(tokens[0]!, t0);

@@ -19,9 +19,16 @@ describe('ctx.scheduler', async () => {
 
   it('schedules only when the mutation commits', async () => {
     expect((await call('mutation', 'jobs:later', { delayMs: 1000, job: 'rolled-back', fail: true })).status).toBe(500);
-    expect((await listScheduled(engine.connections.autoCommit.sql))).toEqual([]);
+    expect(await listScheduled(engine.connections.autoCommit.sql)).toEqual([]);
     await value('mutation', 'jobs:later', { delayMs: 5000, job: 'kept' });
-    expect((await listScheduled(engine.connections.autoCommit.sql))).toEqual([expect.objectContaining({ function: 'jobs:tick', status: 'pending', args: { job: 'kept' }, scheduledBy: 'mutation jobs:later' })]);
+    expect(await listScheduled(engine.connections.autoCommit.sql)).toEqual([
+      expect.objectContaining({
+        function: 'jobs:tick',
+        status: 'pending',
+        args: { job: 'kept' },
+        scheduledBy: 'mutation jobs:later',
+      }),
+    ]);
   });
 
   it('runs it when due, as the system with source scheduler', async () => {
@@ -30,7 +37,10 @@ describe('ctx.scheduler', async () => {
     clock.advance(5000);
     await engine.scheduled.round();
     const [tick] = await value('query', 'jobs:ticks');
-    expect(tick).toMatchObject({ job: 'kept', invoker: { type: 'system', source: 'scheduler', scheduledAt: clock.now(), dispatchedAt: clock.now() } });
+    expect(tick).toMatchObject({
+      job: 'kept',
+      invoker: { type: 'system', source: 'scheduler', scheduledAt: clock.now(), dispatchedAt: clock.now() },
+    });
     expect((await listScheduled(engine.connections.autoCommit.sql))[0]).toMatchObject({ status: 'done', attempts: 1 });
   });
 
@@ -40,16 +50,24 @@ describe('ctx.scheduler', async () => {
     clock.advance(1000);
     await engine.scheduled.round();
     expect((await value('query', 'jobs:ticks')).map((t: { job: string }) => t.job)).toEqual(['kept']);
-    expect((await listScheduled(engine.connections.autoCommit.sql, { status: 'canceled' }))).toHaveLength(1);
+    expect(await listScheduled(engine.connections.autoCommit.sql, { status: 'canceled' })).toHaveLength(1);
   });
 
   it('survives a restart: a new engine on the same database runs what was pending', async () => {
     await value('mutation', 'jobs:later', { delayMs: 2000, job: 'after-restart' });
     await engine.close();
-    const again = await createEngine({ modules: await buildAndLoad(app), ...testDatabase(join(app, '.valet')), clock, env: {}, log: () => undefined });
+    const again = await createEngine({
+      modules: await buildAndLoad(app),
+      ...testDatabase(join(app, '.valet')),
+      clock,
+      env: {},
+      log: () => undefined,
+    });
     clock.advance(2000);
     await again.scheduled.round();
-    const ticks = (await again.call({ kind: 'query', path: 'jobs:ticks', args: {}, invoker: { type: 'anonymous' }, external: true })).body as { value: { job: string }[] };
+    const ticks = (
+      await again.call({ kind: 'query', path: 'jobs:ticks', args: {}, invoker: { type: 'anonymous' }, external: true })
+    ).body as { value: { job: string }[] };
     expect(ticks.value.map((t) => t.job)).toEqual(['kept', 'after-restart']);
     await again.close();
   });
@@ -67,8 +85,16 @@ describe('crons', async () => {
     await engine.crons.round();
     await settle();
     const [tick] = await value('query', 'jobs:ticks');
-    expect(tick.invoker).toEqual({ type: 'system', source: 'cron', job: 'every-minute', scheduledAt: clock.now(), dispatchedAt: clock.now() });
-    expect(await runs('every-minute')).toEqual([expect.objectContaining({ status: 'succeeded', trigger: 'schedule', catchUp: false, lagMs: 0 })]);
+    expect(tick.invoker).toEqual({
+      type: 'system',
+      source: 'cron',
+      job: 'every-minute',
+      scheduledAt: clock.now(),
+      dispatchedAt: clock.now(),
+    });
+    expect(await runs('every-minute')).toEqual([
+      expect.objectContaining({ status: 'succeeded', trigger: 'schedule', catchUp: false, lagMs: 0 }),
+    ]);
   });
 
   it('catches up missed ticks after downtime with one run flagged catchUp', async () => {
@@ -105,7 +131,10 @@ describe('crons', async () => {
 
   it('runs a job on demand as an admin trigger', async () => {
     const { runId } = await engine.crons.trigger('every-minute');
-    expect((await runs('every-minute')).find((r) => r.id === runId)).toMatchObject({ status: 'succeeded', trigger: 'admin' });
+    expect((await runs('every-minute')).find((r) => r.id === runId)).toMatchObject({
+      status: 'succeeded',
+      trigger: 'admin',
+    });
     expect((await value('query', 'jobs:ticks')).at(-1).invoker).toMatchObject({ source: 'admin', job: 'every-minute' });
     await expect(engine.crons.trigger('nope')).rejects.toThrow('no cron job "nope"');
   });
@@ -114,7 +143,8 @@ describe('crons', async () => {
 describe('HTTP routes', async () => {
   const { engine } = await engineFor('engine-app');
   const { signWebhookPayload } = await import('../../src/server/index.js');
-  const request = (path: string, init: RequestInit = {}) => engine.handleHttp(new Request(`http://localhost/http${path}`, init), path);
+  const request = (path: string, init: RequestInit = {}) =>
+    engine.handleHttp(new Request(`http://localhost/http${path}`, init), path);
 
   it('serve exact paths and prefixes with a raw Request', async () => {
     const echo = await request('/echo', { method: 'POST', body: 'hello' });
@@ -126,9 +156,17 @@ describe('HTTP routes', async () => {
     const payload = JSON.stringify({ email: 'hook@example.com' });
     const unsigned = await request('/signed', { method: 'POST', body: payload });
     expect([unsigned.status, await unsigned.text()]).toEqual([400, 'missing_signature']);
-    const forged = await request('/signed', { method: 'POST', body: payload, headers: { 'valet-signature': await signWebhookPayload(payload, 'wrong-secret') } });
+    const forged = await request('/signed', {
+      method: 'POST',
+      body: payload,
+      headers: { 'valet-signature': await signWebhookPayload(payload, 'wrong-secret') },
+    });
     expect([forged.status, await forged.text()]).toEqual([400, 'bad_signature']);
-    const signed = await request('/signed', { method: 'POST', body: payload, headers: { 'valet-signature': await signWebhookPayload(payload, 'test-secret-0123456789') } });
+    const signed = await request('/signed', {
+      method: 'POST',
+      body: payload,
+      headers: { 'valet-signature': await signWebhookPayload(payload, 'test-secret-0123456789') },
+    });
     expect(signed.status).toBe(200);
     const { id } = (await signed.json()) as { id: string };
     expect(await engine.connections.autoCommit.get(id)).toMatchObject({ email: 'hook@example.com' });
@@ -145,8 +183,17 @@ describe('webhook signatures', async () => {
   const { signWebhookPayload, verifyWebhookSignature } = await import('../../src/server/index.js');
   it('refuse stale timestamps and malformed headers', async () => {
     const old = await signWebhookPayload('{}', 'secret', 1_000_000);
-    expect(await verifyWebhookSignature({ payload: '{}', header: old, secret: 'secret' })).toEqual({ ok: false, reason: 'stale_timestamp' });
-    expect(await verifyWebhookSignature({ payload: '{}', header: old, secret: 'secret', now: 1_000_100_000 })).toEqual({ ok: true, timestamp: 1_000_000 });
-    expect(await verifyWebhookSignature({ payload: '{}', header: 't=1,v1=zz', secret: 'secret' })).toEqual({ ok: false, reason: 'malformed_signature' });
+    expect(await verifyWebhookSignature({ payload: '{}', header: old, secret: 'secret' })).toEqual({
+      ok: false,
+      reason: 'stale_timestamp',
+    });
+    expect(await verifyWebhookSignature({ payload: '{}', header: old, secret: 'secret', now: 1_000_100_000 })).toEqual({
+      ok: true,
+      timestamp: 1_000_000,
+    });
+    expect(await verifyWebhookSignature({ payload: '{}', header: 't=1,v1=zz', secret: 'secret' })).toEqual({
+      ok: false,
+      reason: 'malformed_signature',
+    });
   });
 });

@@ -26,22 +26,42 @@ describe("an action's outcome", async () => {
     expect(first).toMatchObject({ status: 200, body: { value: 'wrote blip' } });
     expect(engine.connections.faults.fired).toBe(3);
     const replay = await call('action', 'claims:writeOnce', { label: 'blip' }, { key: 'k-blip' });
-    expect(replay).toMatchObject({ status: 200, body: { value: 'wrote blip' }, headers: { 'idempotent-replayed': 'true' } });
+    expect(replay).toMatchObject({
+      status: 200,
+      body: { value: 'wrote blip' },
+      headers: { 'idempotent-replayed': 'true' },
+    });
     expect(await runs('blip')).toBe(1);
-    expect(await getInvocation(engine.connections.autoCommit.sql, first.headers['valet-invocation-id']!)).toMatchObject({ status: 'succeeded', attempts: 1 });
+    expect(await getInvocation(engine.connections.autoCommit.sql, first.headers['valet-invocation-id']!)).toMatchObject(
+      { status: 'succeeded', attempts: 1 },
+    );
   });
 
   it('is outcome_unknown (never "not applied") while the database stays down, and the key tells the truth once it is back', async () => {
     engine.connections.faults.failNext(FINISH, { times: Number.MAX_SAFE_INTEGER });
     const first = await call('action', 'claims:writeOnce', { label: 'down' }, { key: 'k-down' });
-    expect(first).toMatchObject({ status: 503, body: { code: 'outcome_unknown', data: { invocationId: expect.any(String) } } });
+    expect(first).toMatchObject({
+      status: 503,
+      body: { code: 'outcome_unknown', data: { invocationId: expect.any(String) } },
+    });
     expect((first.body as { message: string }).message).toContain('retry with the same Idempotency-Key');
     // The write did commit: saying "not applied" would have been a lie.
     expect(await runs('down')).toBe(1);
-    expect(await call('action', 'claims:writeOnce', { label: 'down' }, { key: 'k-down' })).toMatchObject({ status: 409, body: { code: 'idempotency_in_flight' } });
+    expect(await call('action', 'claims:writeOnce', { label: 'down' }, { key: 'k-down' })).toMatchObject({
+      status: 409,
+      body: { code: 'idempotency_in_flight' },
+    });
     engine.connections.faults.clear();
-    await expect.poll(async () => (await call('action', 'claims:writeOnce', { label: 'down' }, { key: 'k-down' })).status, { timeout: 10_000, interval: 50 }).toBe(200);
-    expect(await call('action', 'claims:writeOnce', { label: 'down' }, { key: 'k-down' })).toMatchObject({ body: { value: 'wrote down' }, headers: { 'idempotent-replayed': 'true' } });
+    await expect
+      .poll(async () => (await call('action', 'claims:writeOnce', { label: 'down' }, { key: 'k-down' })).status, {
+        timeout: 10_000,
+        interval: 50,
+      })
+      .toBe(200);
+    expect(await call('action', 'claims:writeOnce', { label: 'down' }, { key: 'k-down' })).toMatchObject({
+      body: { value: 'wrote down' },
+      headers: { 'idempotent-replayed': 'true' },
+    });
     expect(await runs('down')).toBe(1);
   });
 
@@ -56,7 +76,11 @@ describe("an action's outcome", async () => {
     expect(await runs('freed')).toBe(1);
     // The failed attempt stays in the log, without the key.
     const records = await listInvocations(engine.connections.autoCommit.sql, { function: 'claims:writeOnce' });
-    expect(records.filter((r) => r.args && (r.args as { label: string }).label === 'freed').map((r) => [r.status, r.idempotencyKey])).toEqual(
+    expect(
+      records
+        .filter((r) => r.args && (r.args as { label: string }).label === 'freed')
+        .map((r) => [r.status, r.idempotencyKey]),
+    ).toEqual(
       expect.arrayContaining([
         ['failed', null],
         ['succeeded', 'k-freed'],
@@ -65,19 +89,30 @@ describe("an action's outcome", async () => {
   });
 
   it("fences many parallel writes of one action without making them wait on each other's claim check", async () => {
-    expect(await call('action', 'claims:parallelWrites', { label: 'parallel', count: 40 }, { key: 'k-parallel' })).toMatchObject({ status: 200, body: { value: 40 } });
-    const labels = ((await call('query', 'faults:labels')).body as { value: string[] }).value.filter((label) => label.startsWith('parallel-'));
+    expect(
+      await call('action', 'claims:parallelWrites', { label: 'parallel', count: 40 }, { key: 'k-parallel' }),
+    ).toMatchObject({ status: 200, body: { value: 40 } });
+    const labels = ((await call('query', 'faults:labels')).body as { value: string[] }).value.filter((label) =>
+      label.startsWith('parallel-'),
+    );
     expect(labels.sort()).toEqual(Array.from({ length: 40 }, (_, i) => `parallel-${i}`).sort());
   });
 
   it('stores a transient failure after a write committed as storage_interrupted, and replays it', async () => {
     engine.connections.faults.failNext('INSERT INTO _valet_documents', { skip: 1 });
     const first = await call('action', 'claims:writeTwice', { label: 'half' }, { key: 'k-half' });
-    expect(first).toMatchObject({ status: 500, body: { code: 'storage_interrupted', message: expect.stringContaining('after some of its writes had committed') } });
+    expect(first).toMatchObject({
+      status: 500,
+      body: { code: 'storage_interrupted', message: expect.stringContaining('after some of its writes had committed') },
+    });
     expect(await runs('half-1')).toBe(1);
     expect(await runs('half-2')).toBe(0);
     const replay = await call('action', 'claims:writeTwice', { label: 'half' }, { key: 'k-half' });
-    expect(replay).toMatchObject({ status: 500, body: { code: 'storage_interrupted' }, headers: { 'idempotent-replayed': 'true' } });
+    expect(replay).toMatchObject({
+      status: 500,
+      body: { code: 'storage_interrupted' },
+      headers: { 'idempotent-replayed': 'true' },
+    });
     expect(await runs('half-1')).toBe(1);
   });
 });
@@ -93,11 +128,17 @@ describe('a scheduled mutation', async () => {
     await engine.scheduled.round();
     expect(engine.connections.faults.fired).toBe(1);
     expect(await countDocuments(engine, 'ticks')).toBe(0);
-    expect((await listScheduled(engine.connections.autoCommit.sql)).find((row) => row.id === id)).toMatchObject({ status: 'pending', attempts: 1 });
+    expect((await listScheduled(engine.connections.autoCommit.sql)).find((row) => row.id === id)).toMatchObject({
+      status: 'pending',
+      attempts: 1,
+    });
     clock.advance(1_000);
     await engine.scheduled.round();
     expect(await countDocuments(engine, 'ticks')).toBe(1);
-    expect((await listScheduled(engine.connections.autoCommit.sql)).find((row) => row.id === id)).toMatchObject({ status: 'done', attempts: 2 });
+    expect((await listScheduled(engine.connections.autoCommit.sql)).find((row) => row.id === id)).toMatchObject({
+      status: 'done',
+      attempts: 2,
+    });
   });
 });
 
@@ -105,7 +146,8 @@ describe('a cron tick', async () => {
   const clock = new ManualClock();
   const { engine } = await engineFor('engine-app', { clock });
   afterAll(() => engine.close());
-  const everyMinute = async () => (await listCronRuns(engine.connections.autoCommit.sql, { job: 'every-minute' })).reverse();
+  const everyMinute = async () =>
+    (await listCronRuns(engine.connections.autoCommit.sql, { job: 'every-minute' })).reverse();
 
   it("commits a mutation's writes with the run's end: a blip there rolls both back, and the tick is tried again, once", async () => {
     await engine.crons.round();
@@ -114,10 +156,12 @@ describe('a cron tick', async () => {
     await engine.crons.round();
     await expect.poll(() => engine.connections.faults.fired).toBe(1);
     // The retry waits on the injected clock: move it until the tick has landed.
-    await expect.poll(async () => {
-      clock.advance(500);
-      return countDocuments(engine, 'ticks');
-    }).toBe(1);
+    await expect
+      .poll(async () => {
+        clock.advance(500);
+        return countDocuments(engine, 'ticks');
+      })
+      .toBe(1);
     await engine.crons.settle();
     expect((await everyMinute()).map((run) => run.status)).toEqual(['succeeded']);
     expect(await countDocuments(engine, 'ticks')).toBe(1);
@@ -131,10 +175,15 @@ describe('a scheduled action whose claim was taken over while it paused', async 
     await engine.close();
   });
   const row = async (id: string) => (await listScheduled(engine.connections.autoCommit.sql)).find((r) => r.id === id);
-  const heldRuns = async (target: string) => (await listInvocations(engine.connections.autoCommit.sql, { function: `claims:${target}`, status: 'running' })).length;
+  const heldRuns = async (target: string) =>
+    (await listInvocations(engine.connections.autoCommit.sql, { function: `claims:${target}`, status: 'running' }))
+      .length;
 
   /** What another instance does once this one's heartbeat is older than the TTL. */
-  const takeOver = () => engine.connections.inWriteTransaction((store) => reapDeadInstances(store.sql, 'another-instance', Date.now(), 1, true));
+  const takeOver = () =>
+    engine.connections.inWriteTransaction((store) =>
+      reapDeadInstances(store.sql, 'another-instance', Date.now(), 1, true),
+    );
 
   for (const target of ['pausedWrite', 'pausedRunMutation']) {
     it(`cannot commit its writes (${target}) or mark the call done, and says so`, async () => {
@@ -170,7 +219,17 @@ describe('scheduled work side by side', async () => {
 
   it('runs a due mutation while a slow scheduled action is still running', async () => {
     await value('mutation', 'claims:scheduleNow', { target: 'pausedWrite', label: 'slow' });
-    await expect.poll(async () => (await listInvocations(engine.connections.autoCommit.sql, { function: 'claims:pausedWrite', status: 'running' })).length).toBe(1);
+    await expect
+      .poll(
+        async () =>
+          (
+            await listInvocations(engine.connections.autoCommit.sql, {
+              function: 'claims:pausedWrite',
+              status: 'running',
+            })
+          ).length,
+      )
+      .toBe(1);
     await value('mutation', 'claims:scheduleNow', { target: 'tick', label: 'fast' });
     await expect.poll(() => countDocuments(engine, 'ticks')).toBe(1);
     // The slow one is still held: it did not finish first.

@@ -11,19 +11,30 @@ describe('the data API', async () => {
   afterAll(() => engine.close());
 
   it('accepts ctx.db.get/patch/replace/delete(table, id, …) beside the id-only forms', async () => {
-    expect(await value('mutation', 'parity:tableFirst', { email: 't@example.com' })).toEqual({ patched: 'patched', replaced: 'replaced', gone: true });
+    expect(await value('mutation', 'parity:tableFirst', { email: 't@example.com' })).toEqual({
+      patched: 'patched',
+      replaced: 'replaced',
+      gone: true,
+    });
   });
 
-  it('refuses a table that is not the id\'s, naming both', async () => {
+  it("refuses a table that is not the id's, naming both", async () => {
     const id = await value('mutation', 'users:create', { email: 'mismatch@example.com' });
-    expect(await call('mutation', 'parity:wrongTable', { userId: id })).toMatchObject({ status: 500, body: { code: 'table_mismatch', message: `patch: "${id}" is an id of table users, not accounts` } });
+    expect(await call('mutation', 'parity:wrongTable', { userId: id })).toMatchObject({
+      status: 500,
+      body: { code: 'table_mismatch', message: `patch: "${id}" is an id of table users, not accounts` },
+    });
   });
 
   it('checks results against `returns`, naming the path', async () => {
     expect(await value('query', 'parity:returnsChecked', { bad: false })).toEqual({ count: 3, label: null });
     expect(await call('query', 'parity:returnsChecked', { bad: true })).toMatchObject({
       status: 500,
-      body: { code: 'invalid_return_value', message: 'parity:returnsChecked returned a value that does not match its returns validator: result.count: expected number, got string' },
+      body: {
+        code: 'invalid_return_value',
+        message:
+          'parity:returnsChecked returned a value that does not match its returns validator: result.count: expected number, got string',
+      },
     });
   });
 
@@ -31,23 +42,38 @@ describe('the data API', async () => {
     const before = Date.now() - 1;
     const a = await value('mutation', 'users:create', { email: 'first@example.com' });
     await value('mutation', 'users:create', { email: 'second@example.com' });
-    expect((await value('query', 'parity:byCreation', { after: before })).slice(0, 2)).toEqual(['second@example.com', 'first@example.com']);
+    expect((await value('query', 'parity:byCreation', { after: before })).slice(0, 2)).toEqual([
+      'second@example.com',
+      'first@example.com',
+    ]);
     expect(await value('query', 'parity:byId', { id: a })).toBe('first@example.com');
   });
 
-  it('filters with Convex\'s builder beside plain predicates, and names a misused q.field', async () => {
+  it("filters with Convex's builder beside plain predicates, and names a misused q.field", async () => {
     await value('mutation', 'feed:add', { channel: 'f', rank: 1, note: 'low' });
     await value('mutation', 'feed:add', { channel: 'f', rank: 5, note: 'high' });
     await value('mutation', 'feed:add', { channel: 'f', rank: 9 });
-    expect((await value('query', 'feed:noted', { channel: 'f', min: 3 })).map((e: { note: string }) => e.note)).toEqual(['high']);
-    expect(await call('query', 'parity:misusedField')).toMatchObject({ status: 500, body: { code: 'invalid_query', message: expect.stringContaining("q.field(...) is not the field's value") } });
+    expect((await value('query', 'feed:noted', { channel: 'f', min: 3 })).map((e: { note: string }) => e.note)).toEqual(
+      ['high'],
+    );
+    expect(await call('query', 'parity:misusedField')).toMatchObject({
+      status: 500,
+      body: { code: 'invalid_query', message: expect.stringContaining("q.field(...) is not the field's value") },
+    });
   });
 
   it('stores and returns bytes (an ArrayBuffer in handlers, {"$bytes": base64} on the wire)', async () => {
     const content = Buffer.from([7, 8, 9, 255]).toString('base64');
     const id = await value('mutation', 'parity:storeBytes', { name: 'a.bin', content: { $bytes: content } });
-    expect(await value('query', 'parity:readBytes', { id })).toEqual({ size: 4, first: 7, content: { $bytes: content } });
-    expect(await call('mutation', 'parity:storeBytes', { name: 'b', content: 'not bytes' })).toMatchObject({ status: 400, body: { message: 'args.content: expected bytes, got string' } });
+    expect(await value('query', 'parity:readBytes', { id })).toEqual({
+      size: 4,
+      first: 7,
+      content: { $bytes: content },
+    });
+    expect(await call('mutation', 'parity:storeBytes', { name: 'b', content: 'not bytes' })).toMatchObject({
+      status: 400,
+      body: { message: 'args.content: expected bytes, got string' },
+    });
   });
 
   it('has v.float64 and v.nullable, and refuses v.int64 with what to use instead', async () => {
@@ -65,7 +91,10 @@ describe('ctx.runAction', async () => {
   it('runs another action as the same caller, nesting up to 8 deep', async () => {
     expect(await value('action', 'parity:inner', { n: 3 })).toEqual({ n: 3, invoker: 'anonymous', depth: 3 });
     expect(await value('action', 'parity:inner', { n: 8 })).toMatchObject({ depth: 8 });
-    expect(await call('action', 'parity:inner', { n: 9 })).toMatchObject({ status: 500, body: { code: 'actions_nested_too_deep' } });
+    expect(await call('action', 'parity:inner', { n: 9 })).toMatchObject({
+      status: 500,
+      body: { code: 'actions_nested_too_deep' },
+    });
   });
 
   it('throws inside ctx.db.transaction', async () => {

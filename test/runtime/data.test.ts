@@ -30,7 +30,11 @@ describe('documents and queries', async () => {
     const pages: string[][] = [];
     let cursor: string | null = null;
     for (;;) {
-      const page: { emails: string[]; isDone: boolean; continueCursor: string } = await value('query', 'users:page', { cursor, numItems: 2, order: 'asc' });
+      const page: { emails: string[]; isDone: boolean; continueCursor: string } = await value('query', 'users:page', {
+        cursor,
+        numItems: 2,
+        order: 'asc',
+      });
       pages.push(page.emails);
       cursor = page.continueCursor;
       if (page.isDone) break;
@@ -47,8 +51,14 @@ describe('documents and queries', async () => {
   });
 
   it('filters and takes, patches (undefined removes a field), deletes', async () => {
-    expect(await value('query', 'users:filtered', { suffix: '0@example.com', take: 2 })).toEqual(['u30@example.com', 'u10@example.com']);
-    expect(await value('mutation', 'users:rename', { userId: ids[1], name: 'Ten' })).toMatchObject({ name: 'Ten', age: 10 });
+    expect(await value('query', 'users:filtered', { suffix: '0@example.com', take: 2 })).toEqual([
+      'u30@example.com',
+      'u10@example.com',
+    ]);
+    expect(await value('mutation', 'users:rename', { userId: ids[1], name: 'Ten' })).toMatchObject({
+      name: 'Ten',
+      age: 10,
+    });
     expect(await value('mutation', 'users:rename', { userId: ids[1] })).not.toHaveProperty('name');
     await value('mutation', 'users:remove', { userId: ids[1] });
     expect(await value('query', 'users:byEmail', { email: 'u10@example.com' })).toBeNull();
@@ -57,15 +67,22 @@ describe('documents and queries', async () => {
   it('validates every write against the schema, naming the field', async () => {
     expect(await call('mutation', 'users:badWrite')).toMatchObject({
       status: 500,
-      body: { code: 'schema_violation', message: 'users: insert of a document that does not match the schema: document.email: expected string, got number' },
+      body: {
+        code: 'schema_violation',
+        message:
+          'users: insert of a document that does not match the schema: document.email: expected string, got number',
+      },
     });
   });
 
   it('rolls a failed mutation back entirely, outbox row included, passing ValetError data through', async () => {
     const response = await call('mutation', 'users:createThenFail', { email: 'ghost@example.com' });
-    expect(response).toMatchObject({ status: 500, body: { code: 'application_error', message: 'changed my mind', data: { email: 'ghost@example.com' } } });
+    expect(response).toMatchObject({
+      status: 500,
+      body: { code: 'application_error', message: 'changed my mind', data: { email: 'ghost@example.com' } },
+    });
     expect(await value('query', 'users:byEmail', { email: 'ghost@example.com' })).toBeNull();
-    expect((await engine.connections.autoCommit.sql.get('SELECT COUNT(*) AS n FROM _valet_outbox'))).toEqual({ n: 0 });
+    expect(await engine.connections.autoCommit.sql.get('SELECT COUNT(*) AS n FROM _valet_outbox')).toEqual({ n: 0 });
   });
 });
 
@@ -84,15 +101,28 @@ describe('calls', async () => {
       status: 400,
       body: { message: 'args.userId: expected id of users, got an id that is not in table users' },
     });
-    expect(await call('mutation', 'users:create', { email: 'a@b.c', extra: 1 })).toMatchObject({ status: 400, body: { message: 'args.extra: unexpected field' } });
+    expect(await call('mutation', 'users:create', { email: 'a@b.c', extra: 1 })).toMatchObject({
+      status: 400,
+      body: { message: 'args.extra: unexpected field' },
+    });
   });
 
   it('answers unknown and system functions alike from outside, and runs system functions inside', async () => {
     const unknown = await call('query', 'users:nope');
     const system = await call('query', 'users:secret');
-    expect(unknown).toEqual({ status: 404, body: { code: 'function_not_found', message: 'no function users:nope' }, headers: {} });
-    expect(system).toEqual({ status: 404, body: { code: 'function_not_found', message: 'no function users:secret' }, headers: {} });
-    expect(await value('query', 'users:secret', {}, { external: false, invoker: { type: 'system', source: 'admin' } })).toBe('system only');
+    expect(unknown).toEqual({
+      status: 404,
+      body: { code: 'function_not_found', message: 'no function users:nope' },
+      headers: {},
+    });
+    expect(system).toEqual({
+      status: 404,
+      body: { code: 'function_not_found', message: 'no function users:secret' },
+      headers: {},
+    });
+    expect(
+      await value('query', 'users:secret', {}, { external: false, invoker: { type: 'system', source: 'admin' } }),
+    ).toBe('system only');
   });
 
   it('requires a signed-in caller for authenticated functions and tells handlers who called', async () => {
@@ -103,13 +133,19 @@ describe('calls', async () => {
   });
 
   it('refuses a function called at the wrong endpoint', async () => {
-    expect(await call('query', 'users:create', { email: 'x@y.z' })).toMatchObject({ status: 400, body: { code: 'wrong_function_kind', message: 'users:create is a mutation; call it at /api/mutation' } });
+    expect(await call('query', 'users:create', { email: 'x@y.z' })).toMatchObject({
+      status: 400,
+      body: { code: 'wrong_function_kind', message: 'users:create is a mutation; call it at /api/mutation' },
+    });
   });
 
   it('refuses return values that are not JSON', async () => {
     expect(await call('query', 'users:returnsDate')).toMatchObject({
       status: 500,
-      body: { code: 'invalid_return_value', message: 'users:returnsDate returned a value that is not JSON: result.at is a Date, which JSON cannot hold' },
+      body: {
+        code: 'invalid_return_value',
+        message: 'users:returnsDate returned a value that is not JSON: result.at is a Date, which JSON cannot hold',
+      },
     });
   });
 });
@@ -133,9 +169,16 @@ describe('query plans', async () => {
         const [text, byParams] = [...store.readCache][0]!;
         const params = [...byParams.keys()][0]!;
         store.readCache = null;
-        const rows = await store.sql.all<Record<string, string>>(`${onPostgres ? 'EXPLAIN' : 'EXPLAIN QUERY PLAN'} ${text}`, JSON.parse(params));
+        const rows = await store.sql.all<Record<string, string>>(
+          `${onPostgres ? 'EXPLAIN' : 'EXPLAIN QUERY PLAN'} ${text}`,
+          JSON.parse(params),
+        );
         const detail = rows.map((row) => row.detail ?? row['QUERY PLAN']).join(' | ');
-        expect(detail).toMatch(onPostgres ? /Index Scan (Backward )?using valet_index__users__by_(email|age)/ : /USING INDEX valet_index__users__by_(email|age)/);
+        expect(detail).toMatch(
+          onPostgres
+            ? /Index Scan (Backward )?using valet_index__users__by_(email|age)/
+            : /USING INDEX valet_index__users__by_(email|age)/,
+        );
         expect(detail).not.toMatch(onPostgres ? /Sort/ : /TEMP B-TREE/);
       }
     });
@@ -148,7 +191,14 @@ describe('callQueries (live query re-runs)', async () => {
   await value('mutation', 'users:create', { email: 'two@example.com', age: 2 });
 
   it('answers each query as a separate call would, sharing identical reads', async () => {
-    const request = (path: string, args: object) => ({ kind: 'query' as const, path, args, invoker: { type: 'anonymous' as const }, external: true, trackReads: true });
+    const request = (path: string, args: object) => ({
+      kind: 'query' as const,
+      path,
+      args,
+      invoker: { type: 'anonymous' as const },
+      external: true,
+      trackReads: true,
+    });
     const requests = [
       request('users:byEmail', { email: 'one@example.com' }),
       request('users:byEmail', { email: 'two@example.com' }),
@@ -161,6 +211,8 @@ describe('callQueries (live query re-runs)', async () => {
     expect(batched.map((r) => [r.status, r.body])).toEqual(single.map((r) => [r.status, r.body]));
     expect(batched[0]!.body).toEqual({ value: expect.objectContaining({ email: 'one@example.com' }) });
     expect(batched[1]!.body).toEqual({ value: expect.objectContaining({ email: 'two@example.com' }) });
-    expect(batched[0]!.reads).toEqual([{ kind: 'range', table: 'users', bounds: [{ op: 'eq', field: 'email', value: 'one@example.com' }] }]);
+    expect(batched[0]!.reads).toEqual([
+      { kind: 'range', table: 'users', bounds: [{ op: 'eq', field: 'email', value: 'one@example.com' }] },
+    ]);
   });
 });

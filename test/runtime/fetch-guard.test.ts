@@ -102,8 +102,14 @@ describe('in production mode (no VALET_DEV)', async () => {
   });
 
   it('throws in queries and mutations', async () => {
-    expect(await call('query', 'net:inQuery')).toMatchObject({ status: 500, body: { code: 'fetch_not_allowed', message: expect.stringContaining('queries must be deterministic') } });
-    expect(await call('mutation', 'net:inMutation')).toMatchObject({ status: 500, body: { code: 'fetch_not_allowed' } });
+    expect(await call('query', 'net:inQuery')).toMatchObject({
+      status: 500,
+      body: { code: 'fetch_not_allowed', message: expect.stringContaining('queries must be deterministic') },
+    });
+    expect(await call('mutation', 'net:inMutation')).toMatchObject({
+      status: 500,
+      body: { code: 'fetch_not_allowed' },
+    });
   });
 
   it('leaves fetch alone outside any invocation', async () => {
@@ -121,8 +127,15 @@ describe('in development mode (VALET_DEV=1)', async () => {
 
   it('allows loopback, following redirects', async () => {
     expect(await value('action', 'net:get', { url: allowedUrl('/ok') })).toEqual({ ok: true, status: 200, body: 'ok' });
-    expect(await value('action', 'net:get', { url: allowedUrl('/hop') })).toEqual({ ok: true, status: 200, body: 'ok' });
-    expect(await value('action', 'net:get', { url: allowedUrl('/hop'), redirect: 'manual' })).toMatchObject({ ok: true, status: 307 });
+    expect(await value('action', 'net:get', { url: allowedUrl('/hop') })).toEqual({
+      ok: true,
+      status: 200,
+      body: 'ok',
+    });
+    expect(await value('action', 'net:get', { url: allowedUrl('/hop'), redirect: 'manual' })).toMatchObject({
+      ok: true,
+      status: 307,
+    });
   });
 
   it.each([

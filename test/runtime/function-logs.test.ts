@@ -8,14 +8,24 @@ import { removeTempDirs, tempDir } from '../helpers/apps.js';
 
 afterAll(removeTempDirs);
 
-const line = (n: number, fn = 'jobs:run') => JSON.stringify({ time: new Date(n).toISOString(), level: 'log', function: fn, invocation: `i${n}`, message: `entry ${n} ${'x'.repeat(200)}` });
+const line = (n: number, fn = 'jobs:run') =>
+  JSON.stringify({
+    time: new Date(n).toISOString(),
+    level: 'log',
+    function: fn,
+    invocation: `i${n}`,
+    message: `entry ${n} ${'x'.repeat(200)}`,
+  });
 
 it('returns the last entries of a log larger than what it reads, across the rolled-over file', () => {
   const dir = tempDir();
   const file = join(dir, 'logs.ndjson');
   // ~6 MiB in the rolled-over file, a few lines in the current one.
   writeFileSync(`${file}.1`, `${Array.from({ length: 25_000 }, (_, i) => line(i)).join('\n')}\n`);
-  writeFileSync(file, `${[25_000, 25_001, 25_002].map((n) => line(n, n === 25_001 ? 'other:fn' : 'jobs:run')).join('\n')}\n`);
+  writeFileSync(
+    file,
+    `${[25_000, 25_001, 25_002].map((n) => line(n, n === 25_001 ? 'other:fn' : 'jobs:run')).join('\n')}\n`,
+  );
   const recent = readRecentLogs(file, 5);
   expect(recent.map((e) => e.invocation)).toEqual(['i24998', 'i24999', 'i25000', 'i25001', 'i25002']);
   expect(readRecentLogs(file, 2, 'jobs:run').map((e) => e.invocation)).toEqual(['i25000', 'i25002']);

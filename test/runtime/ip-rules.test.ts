@@ -36,9 +36,12 @@ describe('blockedAddressRule', () => {
     expect(blockedAddressRule(address, false)).toBe(rule);
   });
 
-  it.each(['8.8.8.8', '93.184.216.34', '2606:4700:4700::1111', '::ffff:8.8.8.8'])('allows the public address %s', (address) => {
-    expect(blockedAddressRule(address, false)).toBeNull();
-  });
+  it.each(['8.8.8.8', '93.184.216.34', '2606:4700:4700::1111', '::ffff:8.8.8.8'])(
+    'allows the public address %s',
+    (address) => {
+      expect(blockedAddressRule(address, false)).toBeNull();
+    },
+  );
 
   it('allows loopback only when asked (VALET_DEV=1), and nothing else private', () => {
     expect(blockedAddressRule('127.0.0.1', true)).toBeNull();

@@ -12,7 +12,10 @@ import { engineFor } from '../helpers/engine.js';
 afterAll(removeTempDirs);
 
 it('keeps every invariant under hundreds of concurrent, interleaving invocations', async () => {
-  const { value, call, engine } = await engineFor('engine-app', onPostgres ? { postgres: { ...testDatabase(`isolation-${process.pid}`).postgres, max: 16 } } : {});
+  const { value, call, engine } = await engineFor(
+    'engine-app',
+    onPostgres ? { postgres: { ...testDatabase(`isolation-${process.pid}`).postgres, max: 16 } } : {},
+  );
   const WRITERS = onPostgres ? 600 : 300;
   const accounts: string[] = [];
   for (let i = 0; i < 10; i++) accounts.push(await value('mutation', 'bank:open', { owner: `o${i}`, balance: 1000 }));

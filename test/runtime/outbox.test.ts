@@ -36,9 +36,15 @@ describe('ctx.email.enqueue', async () => {
   it.each([
     [{ to: 'not-an-address', subject: 'Hi' }, 'ctx.email.enqueue: to: "not-an-address" is not an email address'],
     [{ to: 'a@example.com', subject: '  ' }, 'ctx.email.enqueue: subject: a non-empty string is required'],
-    [{ to: 'a@example.com', subject: 'Line\r\nBcc: x@evil.example' }, 'ctx.email.enqueue: subject: must be one line (no line breaks)'],
+    [
+      { to: 'a@example.com', subject: 'Line\r\nBcc: x@evil.example' },
+      'ctx.email.enqueue: subject: must be one line (no line breaks)',
+    ],
   ])('refuses %j with a clear error', async (args, message) => {
-    expect(await call('mutation', 'jobs:badEmail', args)).toMatchObject({ status: 400, body: { code: 'invalid_email', message } });
+    expect(await call('mutation', 'jobs:badEmail', args)).toMatchObject({
+      status: 400,
+      body: { code: 'invalid_email', message },
+    });
   });
 });
 
@@ -47,8 +53,18 @@ describe('the delivery worker', () => {
     const clock = new ManualClock();
     const { value, engine } = await engineFor('engine-app', { clock });
     const transport = scriptedTransport(outcomes);
-    const worker = new OutboxWorker({ connections: engine.connections, transport, clock, random: () => 0.5, maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000, ...extra });
-    const statuses = async () => (await listOutbox(engine.connections.autoCommit.sql)).map((e) => [e.deliveryKey, e.status, e.attempts]);
+    const worker = new OutboxWorker({
+      connections: engine.connections,
+      transport,
+      clock,
+      random: () => 0.5,
+      maxAttempts: 3,
+      baseDelayMs: 1000,
+      maxDelayMs: 60_000,
+      ...extra,
+    });
+    const statuses = async () =>
+      (await listOutbox(engine.connections.autoCommit.sql)).map((e) => [e.deliveryKey, e.status, e.attempts]);
     return { clock, value, engine, transport, worker, statuses };
   };
 
@@ -70,7 +86,7 @@ describe('the delivery worker', () => {
     await value('mutation', 'jobs:mailMany', { prefix: 'flaky', count: 1 });
     expect(await worker.runOnce()).toMatchObject({ retrying: 1 });
     expect(await statuses()).toEqual([['flaky-0', 'failed', 1]]);
-    const [email] = (await listOutbox(engine.connections.autoCommit.sql));
+    const [email] = await listOutbox(engine.connections.autoCommit.sql);
     expect(Date.parse(email!.nextAttemptAt) - clock.now()).toBe(750);
     expect((await worker.runOnce()).claimed).toBe(0);
     clock.advance(750);
@@ -85,7 +101,7 @@ describe('the delivery worker', () => {
     const { value, worker, statuses, engine, clock } = await setup(['permanent']);
     await value('mutation', 'jobs:mailMany', { prefix: 'perm', count: 1 });
     expect(await worker.runOnce()).toMatchObject({ dead: 1 });
-    expect((await retryEmails(engine.connections.autoCommit.sql, { dead: true }, clock.now()))).toHaveLength(1);
+    expect(await retryEmails(engine.connections.autoCommit.sql, { dead: true }, clock.now())).toHaveLength(1);
     expect(await worker.runOnce()).toMatchObject({ sent: 1 });
     expect(await statuses()).toEqual([['perm-0', 'sent', 1]]);
   });
@@ -112,7 +128,13 @@ describe('the delivery worker', () => {
     const { value, engine, clock, transport, statuses } = await setup([first, second]);
     await value('mutation', 'jobs:mailMany', { prefix: 'fenced', count: 1 });
     const lost: string[] = [];
-    const options = { connections: engine.connections, transport, clock, leaseMs: 10_000, onLostClaim: (label: string) => lost.push(label) };
+    const options = {
+      connections: engine.connections,
+      transport,
+      clock,
+      leaseMs: 10_000,
+      onLostClaim: (label: string) => lost.push(label),
+    };
     const paused = new OutboxWorker(options).runOnce();
     await expect.poll(statuses).toEqual([['fenced-0', 'sending', 1]]);
     clock.advance(10_000);
@@ -127,7 +149,10 @@ describe('the delivery worker', () => {
     expect(await current).toMatchObject({ sent: 1 });
     expect(await statuses()).toEqual([['fenced-0', 'sent', 2]]);
     const [row] = await listOutbox(engine.connections.autoCommit.sql);
-    const attempts = await engine.connections.autoCommit.sql.all<{ outcome: string }>('SELECT outcome FROM _valet_outbox_attempts WHERE outbox_id = ?', [row!.id]);
+    const attempts = await engine.connections.autoCommit.sql.all<{ outcome: string }>(
+      'SELECT outcome FROM _valet_outbox_attempts WHERE outbox_id = ?',
+      [row!.id],
+    );
     expect(attempts.map((a) => a.outcome)).toEqual(['sent']);
   });
 });
@@ -139,14 +164,18 @@ describe('SMTP delivery against a real SMTP server', async () => {
   const { value, engine } = await engineFor('engine-app', { clock });
   const transport = await smtpTransport({ url: smtp.url, from: 'Valet <valet@example.com>' });
   const worker = new OutboxWorker({ connections: engine.connections, transport, clock, random: () => 0.5 });
-  const status = async (key: string) => (await listOutbox(engine.connections.autoCommit.sql, { limit: 500 })).find((e) => e.deliveryKey === key)!;
+  const status = async (key: string) =>
+    (await listOutbox(engine.connections.autoCommit.sql, { limit: 500 })).find((e) => e.deliveryKey === key)!;
   afterAll(() => transport.close());
 
   it('delivers with the delivery key in a header and the Message-ID', async () => {
     await value('mutation', 'jobs:mailMany', { prefix: 'smtp', count: 5, to: 'reader@example.com' });
     expect(await worker.drain()).toMatchObject({ sent: 5 });
     expect(smtp.received.map((m) => m.deliveryKey).sort()).toEqual(['smtp-0', 'smtp-1', 'smtp-2', 'smtp-3', 'smtp-4']);
-    expect(smtp.received[0]).toMatchObject({ to: ['reader@example.com'], messageId: expect.stringMatching(/^<smtp-\d@valet\.outbox>$/) });
+    expect(smtp.received[0]).toMatchObject({
+      to: ['reader@example.com'],
+      messageId: expect.stringMatching(/^<smtp-\d@valet\.outbox>$/),
+    });
   });
 
   it('dead-letters a message the server rejects permanently (5xx)', async () => {
@@ -174,16 +203,26 @@ describe('SMTP delivery against a real SMTP server', async () => {
 describe('a message the SMTP server never answers', async () => {
   const smtp = await startSmtpServer();
   afterAll(() => smtp.close());
-  const { value, engine } = await engineFor('engine-app', { background: true, emailTransport: await smtpTransport({ url: smtp.url, from: 'Valet <valet@example.com>' }), outbox: { sendTimeoutMs: 1500, random: () => 0.5 } });
+  const { value, engine } = await engineFor('engine-app', {
+    background: true,
+    emailTransport: await smtpTransport({ url: smtp.url, from: 'Valet <valet@example.com>' }),
+    outbox: { sendTimeoutMs: 1500, random: () => 0.5 },
+  });
   afterAll(() => engine.close());
-  const status = async (key: string) => (await listOutbox(engine.connections.autoCommit.sql, { limit: 500 })).find((e) => e.deliveryKey === key)!;
+  const status = async (key: string) =>
+    (await listOutbox(engine.connections.autoCommit.sql, { limit: 500 })).find((e) => e.deliveryKey === key)!;
 
   it('does not hold other due email back, and is retried after its send timeout', async () => {
     smtp.silentFor.add('silent@example.com');
     await value('mutation', 'jobs:mailMany', { prefix: 'stuck', count: 1, to: 'silent@example.com' });
     await new Promise((resolve) => setTimeout(resolve, 100));
     await value('mutation', 'jobs:mailMany', { prefix: 'fine', count: 5 });
-    await expect.poll(() => smtp.received.filter((m) => m.deliveryKey?.startsWith('fine-')).length, { timeout: 5000, interval: 20 }).toBe(5);
+    await expect
+      .poll(() => smtp.received.filter((m) => m.deliveryKey?.startsWith('fine-')).length, {
+        timeout: 5000,
+        interval: 20,
+      })
+      .toBe(5);
     // Delivered while the stuck one still waits for its answer.
     expect((await status('stuck-0')).status).toBe('sending');
     await expect.poll(async () => (await status('stuck-0')).status, { timeout: 5000, interval: 50 }).toBe('failed');

@@ -23,8 +23,17 @@ afterAll(async () => {
 describe('push', async () => {
   const clock = new ManualClock();
   const vapid = { ...loadOrCreateVapidKeys(tempDir()), subject: 'mailto:ops@example.com' };
-  const pushTransport = webPushTransport({ vapid, policy: { allowLoopback: true, resolve: systemResolver }, sendTimeoutMs: 300 });
-  const { engine, call, value } = await engineFor('engine-app', { clock, pushTransport, allowInsecurePushEndpoints: true, outbox: { random: () => 0.5, baseDelayMs: 1000, maxAttempts: 3 } });
+  const pushTransport = webPushTransport({
+    vapid,
+    policy: { allowLoopback: true, resolve: systemResolver },
+    sendTimeoutMs: 300,
+  });
+  const { engine, call, value } = await engineFor('engine-app', {
+    clock,
+    pushTransport,
+    allowInsecurePushEndpoints: true,
+    outbox: { random: () => 0.5, baseDelayMs: 1000, maxAttempts: 3 },
+  });
   const sql = engine.connections.autoCommit.sql;
   const statusOf = async (id: string) => (await getOutboxEmail(sql, id))!;
 
@@ -35,18 +44,41 @@ describe('push', async () => {
     const drained = await engine.outbox.drain();
     expect(drained, (await statusOf(id)).lastError ?? '').toMatchObject({ sent: 1 });
     const [got] = receiver.received.slice(-1);
-    expect(got!.payload).toEqual({ title: 'Thanks for your purchase', body: 'book', url: '/orders/book', data: { item: 'book' }, id, deliveryKey: expect.stringMatching(/^order-1:/) });
-    expect(got).toMatchObject({ ttl: '3600', urgency: 'high', topic: 'orders', claims: { aud: receiver.url, sub: 'mailto:ops@example.com' } });
+    expect(got!.payload).toEqual({
+      title: 'Thanks for your purchase',
+      body: 'book',
+      url: '/orders/book',
+      data: { item: 'book' },
+      id,
+      deliveryKey: expect.stringMatching(/^order-1:/),
+    });
+    expect(got).toMatchObject({
+      ttl: '3600',
+      urgency: 'high',
+      topic: 'orders',
+      claims: { aud: receiver.url, sub: 'mailto:ops@example.com' },
+    });
     expect(receiver.rejected).toEqual([]);
     const detail = await statusOf(id);
-    expect(detail).toMatchObject({ channel: 'push', status: 'sent', attempts: 1, subscription: { userId: 'buyer-1', endpoint: browser.endpoint } });
+    expect(detail).toMatchObject({
+      channel: 'push',
+      status: 'sent',
+      attempts: 1,
+      subscription: { userId: 'buyer-1', endpoint: browser.endpoint },
+    });
     expect(detail.history).toEqual([expect.objectContaining({ attempt: 1, outcome: 'sent', detail: 'HTTP 201' })]);
   });
 
   it('writes nothing when the mutation rolls back, and nothing twice for one delivery key', async () => {
     await value('mutation', 'push:register', { subscription: receiver.subscribe(), userId: 'buyer-2' });
     expect((await call('mutation', 'push:purchase', { userId: 'buyer-2', item: 'lamp', fail: true })).status).toBe(500);
-    expect(await listOutbox(sql, { channel: 'push', limit: 100 })).not.toContainEqual(expect.objectContaining({ subject: 'Thanks for your purchase', source: 'mutation push:purchase', deliveryKey: expect.stringMatching(/^lamp/) }));
+    expect(await listOutbox(sql, { channel: 'push', limit: 100 })).not.toContainEqual(
+      expect.objectContaining({
+        subject: 'Thanks for your purchase',
+        source: 'mutation push:purchase',
+        deliveryKey: expect.stringMatching(/^lamp/),
+      }),
+    );
     const first = await value('mutation', 'push:purchase', { userId: 'buyer-2', item: 'lamp', deliveryKey: 'order-2' });
     const again = await value('mutation', 'push:purchase', { userId: 'buyer-2', item: 'lamp', deliveryKey: 'order-2' });
     expect(again).toEqual(first);
@@ -66,9 +98,13 @@ describe('push', async () => {
     await value('mutation', 'push:register', { subscription: phone, userId: 'multi' });
     expect(await value('mutation', 'push:many', { userId: 'multi', prefix: 'multi', count: 1 })).toBe(1);
     const direct = receiver.subscribe();
-    expect(await value('action', 'push:direct', { subscription: direct, title: 'direct', data: { n: 1 } })).toHaveLength(1);
+    expect(
+      await value('action', 'push:direct', { subscription: direct, title: 'direct', data: { n: 1 } }),
+    ).toHaveLength(1);
     await engine.outbox.drain();
-    const ids = receiver.received.filter((r) => r.payload.title === 'Message 0' || r.payload.title === 'direct').map((r) => r.subscription);
+    const ids = receiver.received
+      .filter((r) => r.payload.title === 'Message 0' || r.payload.title === 'direct')
+      .map((r) => r.subscription);
     expect(new Set(ids).size).toBe(3);
     expect(await listPushSubscriptions(sql, { userId: 'multi' })).toHaveLength(2);
   });
@@ -79,12 +115,24 @@ describe('push', async () => {
       await value('mutation', 'push:register', { subscription: browser, userId: `gone-${status}` });
       receiver.answers.push({ status });
       await value('mutation', 'push:many', { userId: `gone-${status}`, prefix: `gone-${status}`, count: 1 });
-      const id = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) => m.deliveryKey?.startsWith(`gone-${status}`))?.id;
+      const id = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) =>
+        m.deliveryKey?.startsWith(`gone-${status}`),
+      )?.id;
       expect(await engine.outbox.drain()).toMatchObject({ undeliverable: 1 });
-      expect(await statusOf(id!)).toMatchObject({ status: 'unable_to_deliver', lastError: expect.stringContaining(`HTTP ${status}`), subscription: { invalidAt: expect.any(String), invalidReason: expect.stringContaining(`HTTP ${status}`) } });
+      expect(await statusOf(id!)).toMatchObject({
+        status: 'unable_to_deliver',
+        lastError: expect.stringContaining(`HTTP ${status}`),
+        subscription: { invalidAt: expect.any(String), invalidReason: expect.stringContaining(`HTTP ${status}`) },
+      });
       // A user's later pushes no longer target it.
-      expect(await value('mutation', 'push:many', { userId: `gone-${status}`, prefix: `after-${status}`, count: 1 })).toBe(1);
-      expect((await listOutbox(sql, { channel: 'push', limit: 500 })).filter((m) => m.deliveryKey?.startsWith(`after-${status}`))).toEqual([]);
+      expect(
+        await value('mutation', 'push:many', { userId: `gone-${status}`, prefix: `after-${status}`, count: 1 }),
+      ).toBe(1);
+      expect(
+        (await listOutbox(sql, { channel: 'push', limit: 500 })).filter((m) =>
+          m.deliveryKey?.startsWith(`after-${status}`),
+        ),
+      ).toEqual([]);
     }
   });
 
@@ -93,7 +141,9 @@ describe('push', async () => {
     receiver.answers.push({ status: 413 });
     await value('mutation', 'push:many', { userId: 'codes', prefix: 'large', count: 1 });
     expect(await engine.outbox.drain()).toMatchObject({ dead: 1 });
-    const large = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) => m.deliveryKey?.startsWith('large'))!;
+    const large = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) =>
+      m.deliveryKey?.startsWith('large'),
+    )!;
     expect(large).toMatchObject({ status: 'dead', attempts: 1, lastError: expect.stringContaining('HTTP 413') });
 
     receiver.answers.push({ status: 500 });
@@ -101,13 +151,17 @@ describe('push', async () => {
     expect(await engine.outbox.drain()).toMatchObject({ retrying: 1 });
     clock.advance(1000);
     expect(await engine.outbox.drain()).toMatchObject({ sent: 1 });
-    const flaky = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) => m.deliveryKey?.startsWith('flaky'))!;
+    const flaky = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) =>
+      m.deliveryKey?.startsWith('flaky'),
+    )!;
     expect((await statusOf(flaky.id)).history.map((h) => h.outcome)).toEqual(['failed', 'sent']);
 
     receiver.answers.push({ status: 429, retryAfter: 120 });
     await value('mutation', 'push:many', { userId: 'codes', prefix: 'throttled', count: 1 });
     expect(await engine.outbox.drain()).toMatchObject({ retrying: 1 });
-    const throttled = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) => m.deliveryKey?.startsWith('throttled'))!;
+    const throttled = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) =>
+      m.deliveryKey?.startsWith('throttled'),
+    )!;
     expect(Date.parse(throttled.nextAttemptAt) - clock.now()).toBe(120_000);
     clock.advance(60_000);
     expect(await engine.outbox.drain()).toMatchObject({ sent: 0 });
@@ -121,8 +175,13 @@ describe('push', async () => {
     receiver.answers.push({ status: 'hang' });
     await value('mutation', 'push:many', { userId: 'silent', prefix: 'silent', count: 1 });
     expect(await engine.outbox.drain()).toMatchObject({ maybeDelivered: 1 });
-    const silent = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) => m.deliveryKey?.startsWith('silent'))!;
-    expect(silent).toMatchObject({ status: 'maybe_delivered', lastError: expect.stringContaining('no answer within 300 ms') });
+    const silent = (await listOutbox(sql, { channel: 'push', limit: 500 })).find((m) =>
+      m.deliveryKey?.startsWith('silent'),
+    )!;
+    expect(silent).toMatchObject({
+      status: 'maybe_delivered',
+      lastError: expect.stringContaining('no answer within 300 ms'),
+    });
     clock.advance(24 * 3600_000);
     expect(await engine.outbox.drain()).toEqual({ sent: 0, retrying: 0, dead: 0, undeliverable: 0, maybeDelivered: 0 });
   });
@@ -135,22 +194,40 @@ describe('push', async () => {
       [{ ...browser, keys: { ...browser.keys, auth: 'AAAA' } }, /keys.auth: expected a 16-byte secret/],
     ] as const;
     for (const [subscription, message] of bad) {
-      expect(await call('mutation', 'push:register', { subscription, userId: 'x' })).toMatchObject({ status: 400, body: { code: 'invalid_push', message: expect.stringMatching(message) } });
+      expect(await call('mutation', 'push:register', { subscription, userId: 'x' })).toMatchObject({
+        status: 400,
+        body: { code: 'invalid_push', message: expect.stringMatching(message) },
+      });
     }
-    expect(await call('mutation', 'push:register', { subscription: browser })).toMatchObject({ status: 400, body: { message: expect.stringContaining('pass { userId }') } });
+    expect(await call('mutation', 'push:register', { subscription: browser })).toMatchObject({
+      status: 400,
+      body: { message: expect.stringContaining('pass { userId }') },
+    });
     const huge = await call('action', 'push:direct', { subscription: browser, title: 'big', data: 'x'.repeat(5000) });
-    expect(huge).toMatchObject({ status: 400, body: { message: expect.stringMatching(/a push carries at most 3993/) } });
+    expect(huge).toMatchObject({
+      status: 400,
+      body: { message: expect.stringMatching(/a push carries at most 3993/) },
+    });
   });
 
   it('counts the size of a notification in bytes, as the push service will', async () => {
     const browser = receiver.subscribe();
     // 1 990 characters either way; as UTF-8, "é" is two bytes and takes the payload past 3 993.
-    expect(await call('action', 'push:direct', { subscription: browser, title: 'ascii', data: 'e'.repeat(1990) })).toMatchObject({ status: 200 });
-    expect(await call('action', 'push:direct', { subscription: browser, title: 'accented', data: 'é'.repeat(1990) })).toMatchObject({
+    expect(
+      await call('action', 'push:direct', { subscription: browser, title: 'ascii', data: 'e'.repeat(1990) }),
+    ).toMatchObject({ status: 200 });
+    expect(
+      await call('action', 'push:direct', { subscription: browser, title: 'accented', data: 'é'.repeat(1990) }),
+    ).toMatchObject({
       status: 400,
-      body: { code: 'invalid_push', message: expect.stringMatching(/is \d{4} bytes as JSON; a push carries at most 3993/) },
+      body: {
+        code: 'invalid_push',
+        message: expect.stringMatching(/is \d{4} bytes as JSON; a push carries at most 3993/),
+      },
     });
-    expect(await call('action', 'push:direct', { subscription: browser, title: '😀'.repeat(999) })).toMatchObject({ status: 400 });
+    expect(await call('action', 'push:direct', { subscription: browser, title: '😀'.repeat(999) })).toMatchObject({
+      status: 400,
+    });
     await engine.outbox.drain();
     expect(receiver.rejected).toEqual([]);
   });
@@ -158,9 +235,17 @@ describe('push', async () => {
   it('refuses at subscribe a p256dh of the right length that is not a point on P-256', async () => {
     const browser = receiver.subscribe();
     const offCurve = Buffer.concat([Buffer.from([4]), Buffer.alloc(64, 1)]).toString('base64url');
-    const compressedTag = Buffer.concat([Buffer.from([2]), Buffer.from(browser.keys.p256dh, 'base64url').subarray(1)]).toString('base64url');
+    const compressedTag = Buffer.concat([
+      Buffer.from([2]),
+      Buffer.from(browser.keys.p256dh, 'base64url').subarray(1),
+    ]).toString('base64url');
     for (const p256dh of [offCurve, compressedTag]) {
-      expect(await call('mutation', 'push:register', { subscription: { ...browser, keys: { ...browser.keys, p256dh } }, userId: 'curve' })).toMatchObject({
+      expect(
+        await call('mutation', 'push:register', {
+          subscription: { ...browser, keys: { ...browser.keys, p256dh } },
+          userId: 'curve',
+        }),
+      ).toMatchObject({
         status: 400,
         body: { code: 'invalid_push', message: expect.stringContaining('a point on the curve') },
       });
@@ -171,16 +256,40 @@ describe('push', async () => {
     const strict = webPushTransport({ vapid, policy: { allowLoopback: true, resolve: systemResolver } });
     const browser = receiver.subscribe();
     const before = receiver.received.length;
-    const outcome = await strict.send({ id: 'z', subscription: { ...browser, keys: { ...browser.keys, p256dh: Buffer.alloc(65, 1).toString('base64url') } }, payload: '{}', ttl: 60, urgency: 'normal', topic: null, deliveryKey: null });
+    const outcome = await strict.send({
+      id: 'z',
+      subscription: { ...browser, keys: { ...browser.keys, p256dh: Buffer.alloc(65, 1).toString('base64url') } },
+      payload: '{}',
+      ttl: 60,
+      urgency: 'normal',
+      topic: null,
+      deliveryKey: null,
+    });
     expect(outcome.kind).toBe('rejected');
     expect(receiver.received.length).toBe(before);
   });
 
   it('never sends to a private address a browser claims as its endpoint', async () => {
     const strict = webPushTransport({ vapid, policy: { allowLoopback: false, resolve: systemResolver } });
-    const outcome = await strict.send({ id: 'x', subscription: receiver.subscribe(), payload: '{}', ttl: 60, urgency: 'normal', topic: null, deliveryKey: null });
+    const outcome = await strict.send({
+      id: 'x',
+      subscription: receiver.subscribe(),
+      payload: '{}',
+      ttl: 60,
+      urgency: 'normal',
+      topic: null,
+      deliveryKey: null,
+    });
     expect(outcome).toMatchObject({ kind: 'rejected', detail: expect.stringContaining('refused (loopback)') });
-    const metadata = await strict.send({ id: 'y', subscription: { ...receiver.subscribe(), endpoint: 'https://169.254.169.254/latest' }, payload: '{}', ttl: 60, urgency: 'normal', topic: null, deliveryKey: null });
+    const metadata = await strict.send({
+      id: 'y',
+      subscription: { ...receiver.subscribe(), endpoint: 'https://169.254.169.254/latest' },
+      payload: '{}',
+      ttl: 60,
+      urgency: 'normal',
+      topic: null,
+      deliveryKey: null,
+    });
     expect(metadata.kind).toBe('rejected');
   });
 });

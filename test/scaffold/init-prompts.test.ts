@@ -4,18 +4,36 @@ import { resolveInitAnswers } from '../../src/cli/commands/init.js';
 
 describe('valet init answers', () => {
   it('uses flags and defaults without asking when not on a terminal or with --yes', async () => {
-    expect(await resolveInitAnswers(undefined, { install: true }, false)).toEqual({ dir: 'my-valet-app', template: 'basic', install: true });
-    expect(await resolveInitAnswers('app', { template: 'react', install: false, yes: true }, true)).toEqual({ dir: 'app', template: 'react', install: false });
+    expect(await resolveInitAnswers(undefined, { install: true }, false)).toEqual({
+      dir: 'my-valet-app',
+      template: 'basic',
+      install: true,
+    });
+    expect(await resolveInitAnswers('app', { template: 'react', install: false, yes: true }, true)).toEqual({
+      dir: 'app',
+      template: 'react',
+      install: false,
+    });
   });
 
   it('asks only what the flags left open', async () => {
     prompts.inject(['react', false]);
-    expect(await resolveInitAnswers('app', { install: true }, true)).toEqual({ dir: 'app', template: 'react', install: false });
+    expect(await resolveInitAnswers('app', { install: true }, true)).toEqual({
+      dir: 'app',
+      template: 'react',
+      install: false,
+    });
     prompts.inject(['elsewhere']);
-    expect(await resolveInitAnswers(undefined, { template: 'basic', install: false }, true)).toEqual({ dir: 'elsewhere', template: 'basic', install: false });
+    expect(await resolveInitAnswers(undefined, { template: 'basic', install: false }, true)).toEqual({
+      dir: 'elsewhere',
+      template: 'basic',
+      install: false,
+    });
   });
 
   it('rejects an unknown --template as a usage error', async () => {
-    await expect(resolveInitAnswers('app', { template: 'vue', install: true }, false)).rejects.toMatchObject({ exitCode: 2 });
+    await expect(resolveInitAnswers('app', { template: 'vue', install: true }, false)).rejects.toMatchObject({
+      exitCode: 2,
+    });
   });
 });

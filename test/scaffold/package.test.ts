@@ -12,7 +12,8 @@ describe('the valet package', () => {
   it('is publishable: not private, built before packing, with the fields a registry page shows', () => {
     expect(manifest.private).toBeUndefined();
     expect(manifest.scripts.prepack).toBe('npm run build');
-    for (const field of ['license', 'repository', 'keywords', 'engines', 'description']) expect(manifest[field], field).toBeTruthy();
+    for (const field of ['license', 'repository', 'keywords', 'engines', 'description'])
+      expect(manifest[field], field).toBeTruthy();
     expect(manifest.bin).toEqual({ valet: './bin/valet.js' });
   });
 
@@ -22,12 +23,34 @@ describe('the valet package', () => {
     const files: string[] = JSON.parse(result.stdout)[0].files.map((f: { path: string }) => f.path);
     const tops = [...new Set(files.map((f) => f.split('/')[0]))].sort();
     expect(tops).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'templates']);
-    expect(files).toEqual(expect.arrayContaining(['bin/valet.js', 'dist/cli/main.js', 'dist/server/index.js', 'dist/server/index.d.ts', 'dist/client/index.js', 'dist/react/index.js', 'templates/basic/valet/users.ts', 'templates/react/src/App.tsx', 'templates/basic/_gitignore', 'dist/dashboard-ui/index.html', 'dist/dashboard-ui/assets/app.js', 'dist/dashboard-ui/assets/app.css', 'templates/react/public/sw.js']));
+    expect(files).toEqual(
+      expect.arrayContaining([
+        'bin/valet.js',
+        'dist/cli/main.js',
+        'dist/server/index.js',
+        'dist/server/index.d.ts',
+        'dist/client/index.js',
+        'dist/react/index.js',
+        'templates/basic/valet/users.ts',
+        'templates/react/src/App.tsx',
+        'templates/basic/_gitignore',
+        'dist/dashboard-ui/index.html',
+        'dist/dashboard-ui/assets/app.js',
+        'dist/dashboard-ui/assets/app.css',
+        'templates/react/public/sw.js',
+      ]),
+    );
     // Every file the exports map and the bin point at is in the package.
-    const targets = Object.values(manifest.exports as Record<string, string | Record<string, string>>).flatMap((target) => (typeof target === 'string' ? [target] : Object.values(target)));
+    const targets = Object.values(manifest.exports as Record<string, string | Record<string, string>>).flatMap(
+      (target) => (typeof target === 'string' ? [target] : Object.values(target)),
+    );
     for (const target of targets) expect(files, target).toContain(target.replace(/^\.\//, ''));
     // Test files ship only as part of a template (its example tests).
-    expect(files.filter((f) => f.endsWith('.map') || f.startsWith('src/') || (f.includes('.test.') && !f.startsWith('templates/')))).toEqual([]);
+    expect(
+      files.filter(
+        (f) => f.endsWith('.map') || f.startsWith('src/') || (f.includes('.test.') && !f.startsWith('templates/')),
+      ),
+    ).toEqual([]);
   });
 });
 
@@ -37,7 +60,9 @@ describe('one version', () => {
     expect(createManifest.version).toBe(manifest.version);
     const parent = tempDir();
     expect(valet(['init', 'app', '--yes', '--no-install'], parent).code).toBe(0);
-    expect(JSON.parse(readFileSync(join(parent, 'app/package.json'), 'utf8')).dependencies.valet).toBe(`^${manifest.version}`);
+    expect(JSON.parse(readFileSync(join(parent, 'app/package.json'), 'utf8')).dependencies.valet).toBe(
+      `^${manifest.version}`,
+    );
   });
 });
 
@@ -50,17 +75,36 @@ describe('create-valet', () => {
     expect(packed.code, packed.stderr).toBe(0);
     const tar = await run('tar', ['xzf', join(into, `create-valet-${manifest.version}.tgz`), '-C', into], into);
     expect(tar.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(into, 'package/package.json'), 'utf8')).dependencies).toEqual({ valet: manifest.version });
-    expect(JSON.parse(readFileSync(join(REPO_ROOT, 'packages/create-valet/package.json'), 'utf8')).dependencies).toEqual({ valet: 'file:../..' });
+    expect(JSON.parse(readFileSync(join(into, 'package/package.json'), 'utf8')).dependencies).toEqual({
+      valet: manifest.version,
+    });
+    expect(
+      JSON.parse(readFileSync(join(REPO_ROOT, 'packages/create-valet/package.json'), 'utf8')).dependencies,
+    ).toEqual({ valet: 'file:../..' });
   });
 
   it('runs the same scaffold, flags and all', async () => {
     const parent = tempDir();
-    const result = await run(process.execPath, [join(REPO_ROOT, 'packages/create-valet/bin/create-valet.js'), 'made', '--template', 'react', '--yes', '--no-install'], parent);
+    const result = await run(
+      process.execPath,
+      [
+        join(REPO_ROOT, 'packages/create-valet/bin/create-valet.js'),
+        'made',
+        '--template',
+        'react',
+        '--yes',
+        '--no-install',
+      ],
+      parent,
+    );
     expect(result.code, result.stderr).toBe(0);
     expect(result.stderr).toContain('Created react app');
     expect(readFileSync(join(parent, 'made/src/App.tsx'), 'utf8')).toContain('Your Valet app');
-    const help = await run(process.execPath, [join(REPO_ROOT, 'packages/create-valet/bin/create-valet.js'), '--help'], parent);
+    const help = await run(
+      process.execPath,
+      [join(REPO_ROOT, 'packages/create-valet/bin/create-valet.js'), '--help'],
+      parent,
+    );
     expect(help.stdout).toContain('--template <name>');
   });
 

@@ -13,7 +13,16 @@ describe('scaffoldApp', () => {
   it('creates the basic app with every function kind, generated API and the version range of this valet', () => {
     const dir = join(tempDir(), 'My App');
     const { files } = scaffoldApp({ dir, template: 'basic' });
-    for (const file of ['valet/schema.ts', 'valet/users.ts', 'valet/actions.ts', 'valet/crons.ts', 'valet/http.ts', 'README.md', '.gitignore', 'tsconfig.json']) {
+    for (const file of [
+      'valet/schema.ts',
+      'valet/users.ts',
+      'valet/actions.ts',
+      'valet/crons.ts',
+      'valet/http.ts',
+      'README.md',
+      '.gitignore',
+      'tsconfig.json',
+    ]) {
       expect(files).toContain(file);
     }
     expect(files).toContain('valet/_generated/valet/api.ts');
@@ -61,7 +70,9 @@ describe('scaffoldApp', () => {
   });
 
   it('refuses an unknown template, listing the real ones', () => {
-    expect(() => scaffoldApp({ dir: join(tempDir(), 'x'), template: 'vue' })).toThrow('unknown template "vue"; choose one of: basic, react');
+    expect(() => scaffoldApp({ dir: join(tempDir(), 'x'), template: 'vue' })).toThrow(
+      'unknown template "vue"; choose one of: basic, react',
+    );
   });
 });
 

@@ -36,13 +36,18 @@ describe('a valet build folder', () => {
   it('installs only what it runs on', () => {
     const installed = readdirSync(join(server, 'node_modules'));
     expect(installed).toEqual(expect.arrayContaining(['better-sqlite3', 'pg']));
-    for (const tool of ['esbuild', 'typescript', 'ts-morph', 'oxc-parser', 'valet', 'commander', 'chokidar']) expect(installed).not.toContain(tool);
+    for (const tool of ['esbuild', 'typescript', 'ts-morph', 'oxc-parser', 'valet', 'commander', 'chokidar'])
+      expect(installed).not.toContain(tool);
     expect(existsSync(join(server, 'package-lock.json'))).toBe(true);
   });
 
   it('serves the app with node server.mjs, on PostgreSQL, and drains then stops on SIGTERM', async () => {
     const port = await freePort();
-    const child = spawn(process.execPath, ['server.mjs', '--port', String(port)], { cwd: server, env: { ...process.env, VALET_DATABASE_URL: database.url, VALET_SHUTDOWN_DRAIN_MS: '600000', NO_COLOR: '1' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['server.mjs', '--port', String(port)], {
+      cwd: server,
+      env: { ...process.env, VALET_DATABASE_URL: database.url, VALET_SHUTDOWN_DRAIN_MS: '600000', NO_COLOR: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stderr.on('data', (chunk) => (output += chunk));
     child.stdout.on('data', (chunk) => (output += chunk));
@@ -55,7 +60,10 @@ describe('a valet build folder', () => {
     expect((await fetch(`${url}/api/ready`)).status).toBe(200);
     expect(await value(url, 'query', 'users:list')).toEqual([]);
     // Signed-in calls need VALET_AUTH_*: without it, the documented refusal.
-    expect(await call(url, 'mutation', 'users:create', { email: 'a@example.com' })).toMatchObject({ status: 401, body: { code: 'auth_not_configured' } });
+    expect(await call(url, 'mutation', 'users:create', { email: 'a@example.com' })).toMatchObject({
+      status: 401,
+      body: { code: 'auth_not_configured' },
+    });
     // SIGTERM drains first: /api/ready says 503 shutting_down while calls are still served (the
     // drain is long here; a second SIGTERM ends it, as an impatient operator would).
     const exited = new Promise((resolve) => child.once('exit', resolve));

@@ -30,11 +30,23 @@ import type { CuttableProxy } from '../helpers/sync-server.js';
 import { startSmtpServer } from '../helpers/smtp.js';
 import type { TestSmtpServer } from '../helpers/smtp.js';
 
-const FAKETIME_LIB = ['/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1', '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1'].find((path) => existsSync(path));
+const FAKETIME_LIB = [
+  '/usr/lib/x86_64-linux-gnu/faketime/libfaketimeMT.so.1',
+  '/usr/lib/aarch64-linux-gnu/faketime/libfaketimeMT.so.1',
+].find((path) => existsSync(path));
 const ACCOUNTS = 20;
 const OPENING_BALANCE = 1_000;
 /** Answers a caller may get on a bad day, each documented (docs/actions.md, docs/deploy.md). */
-const DOCUMENTED = new Set(['200', '409 idempotency_in_flight', '500 claim_lost', '503 storage_unavailable', '503 conflict_retries', '503 outcome_unknown', '500 storage_interrupted', '500 interrupted']);
+const DOCUMENTED = new Set([
+  '200',
+  '409 idempotency_in_flight',
+  '500 claim_lost',
+  '503 storage_unavailable',
+  '503 conflict_retries',
+  '503 outcome_unknown',
+  '500 storage_interrupted',
+  '500 interrupted',
+]);
 /** nginx's own answers when the instance holding a request died or froze (it never resends a POST). */
 const GATEWAY = new Set(['502 gateway', '504 gateway']);
 
@@ -68,7 +80,10 @@ async function serve(port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<Se
   const process = spawnValet(['start', '--build', build, '--port', String(port)], build, env);
   started.push(process);
   const url = (await process.waitFor(/Valet serving \d+ functions at (http:\/\/127\.0\.0\.1:\d+)/, 60_000))[1]!;
-  await until(async () => (await fetch(`${url}/api/ready`).catch(() => null))?.status === 200, 'the instance to be ready');
+  await until(
+    async () => (await fetch(`${url}/api/ready`).catch(() => null))?.status === 200,
+    'the instance to be ready',
+  );
   return { port, url, process, env };
 }
 
@@ -90,25 +105,42 @@ function adminClient(): pg.Client {
   return client;
 }
 
-const query = async <T = any>(text: string, params: unknown[] = []): Promise<T[]> => (await admin.query(text, params)).rows as T[];
+const query = async <T = any>(text: string, params: unknown[] = []): Promise<T[]> =>
+  (await admin.query(text, params)).rows as T[];
 
 /** A row of the app's tables, by field (the documents are jsonb). */
-const documents = (table: string) => query<{ doc: Record<string, any> }>('SELECT doc FROM _valet_documents WHERE tbl = $1 ORDER BY creation_time, id', [table]).then((rows) => rows.map((r) => r.doc));
+const documents = (table: string) =>
+  query<{ doc: Record<string, any> }>('SELECT doc FROM _valet_documents WHERE tbl = $1 ORDER BY creation_time, id', [
+    table,
+  ]).then((rows) => rows.map((r) => r.doc));
 
 /**
  * A POST on a connection of its own (no keep-alive): nginx reloading closes idle kept-alive client
  * connections, and a request racing that close never reached any server — a fault of the test's
  * HTTP client, not of what is under test.
  */
-function postOnce(url: string, body: string, headers: Record<string, string>): Promise<{ status: number; text: string }> {
+function postOnce(
+  url: string,
+  body: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'POST', agent: false, timeout: 30_000, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode!, text }));
-      res.on('error', reject);
-    });
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        agent: false,
+        timeout: 30_000,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), ...headers },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode!, text }));
+        res.on('error', reject);
+      },
+    );
     req.on('timeout', () => req.destroy(Object.assign(new Error('no answer within 30 s'), { code: 'TIMEOUT' })));
     req.on('error', reject);
     req.end(body);
@@ -118,7 +150,12 @@ function postOnce(url: string, body: string, headers: Record<string, string>): P
 /** The bounded mixed load, through nginx, counting every answer. */
 class Load {
   readonly answers = new Map<string, number>();
-  readonly acked = { transfers: new Map<string, unknown>(), notes: new Set<string>(), mails: new Set<string>(), schedules: new Set<string>() };
+  readonly acked = {
+    transfers: new Map<string, unknown>(),
+    notes: new Set<string>(),
+    mails: new Set<string>(),
+    schedules: new Set<string>(),
+  };
   /** Keys whose caller gave up without learning the outcome (checked against the database later). */
   readonly unsettled = new Set<string>();
   private running = false;
@@ -146,7 +183,11 @@ class Load {
 
   private async post(kind: string, path: string, args: object, key?: string): Promise<{ status: number; body: any }> {
     try {
-      const { status, text } = await postOnce(`${nginx.url}/api/${kind}`, JSON.stringify({ path, args }), key ? { 'idempotency-key': key } : {});
+      const { status, text } = await postOnce(
+        `${nginx.url}/api/${kind}`,
+        JSON.stringify({ path, args }),
+        key ? { 'idempotency-key': key } : {},
+      );
       let body: any = null;
       try {
         body = JSON.parse(text);
@@ -175,7 +216,8 @@ class Load {
       }
       this.unsettled.add(key);
       // As the generated client does: again while it runs (409) or after a transient answer; a stored outcome is final.
-      if (status !== 0 && body?.code !== 'idempotency_in_flight' && status !== 502 && status !== 503 && status !== 504) return;
+      if (status !== 0 && body?.code !== 'idempotency_in_flight' && status !== 502 && status !== 503 && status !== 504)
+        return;
       await new Promise((resolve) => setTimeout(resolve, delay));
     }
   }
@@ -254,7 +296,11 @@ beforeAll(async () => {
     instances.map((i) => i.port),
     '15s',
   );
-  const opened = await fetch(`${nginx.url}/api/mutation`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'chaos:openAccounts', args: { count: ACCOUNTS, balance: OPENING_BALANCE } }) });
+  const opened = await fetch(`${nginx.url}/api/mutation`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ path: 'chaos:openAccounts', args: { count: ACCOUNTS, balance: OPENING_BALANCE } }),
+  });
   accounts = ((await opened.json()) as { value: string[] }).value;
   for (const instance of instances) {
     const client = new ValetClient(instance.url, { WebSocket: WebSocket as never, reconnectDelayMs: 50 });
@@ -269,7 +315,12 @@ beforeAll(async () => {
   proxy = await cuttableProxy(nginx.url);
   let answers = 0;
   proxy.onServerMessage = (message) => (message.type === 'mutationResult' && ++answers % 7 === 0 ? 'cut' : 'forward');
-  queueClient = new ValetClient(proxy.url, { WebSocket: WebSocket as never, reconnectDelayMs: 50, mutationRetryDelayMs: 50, onMutationError: (error) => queueRefusals.push(error.code) });
+  queueClient = new ValetClient(proxy.url, {
+    WebSocket: WebSocket as never,
+    reconnectDelayMs: 50,
+    mutationRetryDelayMs: 50,
+    onMutationError: (error) => queueRefusals.push(error.code),
+  });
 }, 300_000);
 
 afterAll(async () => {
@@ -355,10 +406,16 @@ describe('a bad day', () => {
       for (const skew of ['+45s', '-45s']) {
         await underFault(`clock ${skew}`, async () => {
           await plannedRestart(2, { LD_PRELOAD: FAKETIME_LIB!, FAKETIME: skew, FAKETIME_DONT_FAKE_MONOTONIC: '1' });
-          await instances[2]!.process.waitFor(/this machine's clock is 4\d{4} ms (ahead of|behind) the database's/, 30_000);
+          await instances[2]!.process.waitFor(
+            /this machine's clock is 4\d{4} ms (ahead of|behind) the database's/,
+            30_000,
+          );
           // Long enough for several cron ticks and heartbeats with the skewed instance among the claimants.
           const ticks = (await documents('cronTicks')).length;
-          await until(async () => (await documents('cronTicks')).length >= ticks + 4, 'four cron ticks with a skewed instance');
+          await until(
+            async () => (await documents('cronTicks')).length >= ticks + 4,
+            'four cron ticks with a skewed instance',
+          );
           await load.until(20, `with the clock ${skew}`);
           await plannedRestart(2);
         });
@@ -367,9 +424,18 @@ describe('a bad day', () => {
 
     await underFault('postmaster killed', async () => {
       cluster.killPostmaster();
-      await until(() => load.seen('503') + load.seen('500 storage_interrupted') >= 3, 'callers to hear 503 while the database is down');
+      await until(
+        () => load.seen('503') + load.seen('500 storage_interrupted') >= 3,
+        'callers to hear 503 while the database is down',
+      );
       await cluster.start();
-      await until(async () => (await Promise.all(instances.map(async (i) => (await fetch(`${i.url}/api/ready`)).status))).every((s) => s === 200), 'every instance ready again');
+      await until(
+        async () =>
+          (await Promise.all(instances.map(async (i) => (await fetch(`${i.url}/api/ready`)).status))).every(
+            (s) => s === 200,
+          ),
+        'every instance ready again',
+      );
       await admin.end().catch(() => undefined);
       admin = adminClient();
       await admin.connect();
@@ -392,10 +458,18 @@ describe('a bad day', () => {
         for (;;) {
           const hog = new pg.Client({ connectionString: cluster.urlFor('postgres', 'hog') });
           hog.on('error', () => undefined);
-          if (await hog.connect().then(() => false, () => true)) break;
+          if (
+            await hog.connect().then(
+              () => false,
+              () => true,
+            )
+          )
+            break;
           hogs.push(hog);
         }
-        const [held] = await query<{ n: number }>("SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE usename = 'valet_app'");
+        const [held] = await query<{ n: number }>(
+          "SELECT COUNT(*)::int AS n FROM pg_stat_activity WHERE usename = 'valet_app'",
+        );
         if (held!.n === 0) break;
       }
       await until(() => load.seen('503') >= 3, 'callers to hear 503 while every connection slot is taken');
@@ -412,12 +486,32 @@ describe('a bad day', () => {
     await load.stop();
     let settled = 0;
     for (const result of queueResults) void result.finally(() => settled++);
-    await until(() => settled === queueResults.length, `the queued mutations to settle (${queueClient.pendingMutations} pending)`, 120_000);
+    await until(
+      () => settled === queueResults.length,
+      `the queued mutations to settle (${queueClient.pendingMutations} pending)`,
+      120_000,
+    );
     process.stdout.write('chaos: checking\n');
 
     // Everything the load left behind settles: scheduled work done, email sent, nothing running.
-    await until(async () => (await query<{ n: number }>("SELECT COUNT(*)::int AS n FROM _valet_scheduled WHERE status IN ('pending', 'running')"))[0]!.n === 0, 'scheduled work to finish');
-    await until(async () => (await query<{ n: number }>("SELECT COUNT(*)::int AS n FROM _valet_outbox WHERE status IN ('queued', 'sending', 'failed')"))[0]!.n === 0, 'email to be delivered');
+    await until(
+      async () =>
+        (
+          await query<{ n: number }>(
+            "SELECT COUNT(*)::int AS n FROM _valet_scheduled WHERE status IN ('pending', 'running')",
+          )
+        )[0]!.n === 0,
+      'scheduled work to finish',
+    );
+    await until(
+      async () =>
+        (
+          await query<{ n: number }>(
+            "SELECT COUNT(*)::int AS n FROM _valet_outbox WHERE status IN ('queued', 'sending', 'failed')",
+          )
+        )[0]!.n === 0,
+      'email to be delivered',
+    );
     const running = async () => {
       const rows = await query<{ n: number }>(
         `SELECT (SELECT COUNT(*) FROM _valet_action_invocations WHERE status = 'running')
@@ -440,13 +534,25 @@ describe('a bad day', () => {
     for (const [key, value] of load.acked.transfers) {
       const n = Number(key.slice(2));
       const args = { key, from: accounts[n % ACCOUNTS], to: accounts[(n * 7 + 3) % ACCOUNTS], amount: 1 + (n % 5) };
-      const replay = await fetch(`${nginx.url}/api/action`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ path: 'chaos:transfer', args }) });
-      expect([replay.status, replay.headers.get('idempotent-replayed'), ((await replay.json()) as { value: unknown }).value]).toEqual([200, 'true', value]);
+      const replay = await fetch(`${nginx.url}/api/action`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ path: 'chaos:transfer', args }),
+      });
+      expect([
+        replay.status,
+        replay.headers.get('idempotent-replayed'),
+        ((await replay.json()) as { value: unknown }).value,
+      ]).toEqual([200, 'true', value]);
     }
     for (const key of load.unsettled) {
       const n = Number(key.slice(2));
       const args = { key, from: accounts[n % ACCOUNTS], to: accounts[(n * 7 + 3) % ACCOUNTS], amount: 1 + (n % 5) };
-      const replay = await fetch(`${nginx.url}/api/action`, { method: 'POST', headers: { 'content-type': 'application/json', 'idempotency-key': key }, body: JSON.stringify({ path: 'chaos:transfer', args }) });
+      const replay = await fetch(`${nginx.url}/api/action`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'idempotency-key': key },
+        body: JSON.stringify({ path: 'chaos:transfer', args }),
+      });
       if (replay.status === 200) expect(perKey.get(key), key).toBe(1);
     }
 
@@ -457,9 +563,16 @@ describe('a bad day', () => {
 
     // Scheduled mutations ran exactly once; scheduled actions at least once.
     const scheduled = new Map<string, number>();
-    for (const row of await documents('scheduledRuns')) scheduled.set(`${row.kind} ${row.job}`, (scheduled.get(`${row.kind} ${row.job}`) ?? 0) + 1);
-    const missing = [...load.acked.schedules].filter((job) => scheduled.get(`mutation ${job}`) !== 1 || !((scheduled.get(`action ${job}`) ?? 0) >= 1));
-    const records = missing.length ? await query("SELECT function, status, attempts, error, args FROM _valet_scheduled WHERE args LIKE ANY($1)", [missing.map((job) => `%"${job}"%`)]) : [];
+    for (const row of await documents('scheduledRuns'))
+      scheduled.set(`${row.kind} ${row.job}`, (scheduled.get(`${row.kind} ${row.job}`) ?? 0) + 1);
+    const missing = [...load.acked.schedules].filter(
+      (job) => scheduled.get(`mutation ${job}`) !== 1 || !((scheduled.get(`action ${job}`) ?? 0) >= 1),
+    );
+    const records = missing.length
+      ? await query('SELECT function, status, attempts, error, args FROM _valet_scheduled WHERE args LIKE ANY($1)', [
+          missing.map((job) => `%"${job}"%`),
+        ])
+      : [];
     expect(records).toEqual([]);
     expect([...scheduled.entries()].filter(([name, n]) => name.startsWith('mutation') && n > 1)).toEqual([]);
     const actionRepeats = [...scheduled.entries()].filter(([name, n]) => name.startsWith('action') && n > 1).length;
@@ -470,7 +583,8 @@ describe('a bad day', () => {
 
     // Every acknowledged email arrived; a duplicate carries its delivery key.
     const delivered = new Map<string, number>();
-    for (const mail of smtp.received) if (mail.deliveryKey) delivered.set(mail.deliveryKey, (delivered.get(mail.deliveryKey) ?? 0) + 1);
+    for (const mail of smtp.received)
+      if (mail.deliveryKey) delivered.set(mail.deliveryKey, (delivered.get(mail.deliveryKey) ?? 0) + 1);
     for (const key of load.acked.mails) expect(delivered.get(key) ?? 0, key).toBeGreaterThanOrEqual(1);
     expect(smtp.received.every((mail) => mail.deliveryKey !== null)).toBe(true);
     const duplicateMails = [...delivered.values()].filter((n) => n > 1).length;
@@ -486,22 +600,44 @@ describe('a bad day', () => {
     const finalNotes = (await documents('notes')).length;
     const caughtUp = () => subscribers.every((s) => s.latest === finalNotes);
     await until(caughtUp, 'every subscriber to see the final count', 20_000).catch(async (error: Error) => {
-      const direct = await Promise.all(instances.map(async (i) => JSON.stringify(await (await fetch(`${i.url}/api/query`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ path: 'chaos:noteCount', args: {} }) })).json())));
-      throw new Error(`${error.message}: ${finalNotes} notes; subscribers see ${subscribers.map((s) => `${s.error ?? s.latest} (connected: ${s.client.isConnected})`).join(', ')}; one-shot queries say ${direct.join(', ')}`);
+      const direct = await Promise.all(
+        instances.map(async (i) =>
+          JSON.stringify(
+            await (
+              await fetch(`${i.url}/api/query`, {
+                method: 'POST',
+                headers: { 'content-type': 'application/json' },
+                body: JSON.stringify({ path: 'chaos:noteCount', args: {} }),
+              })
+            ).json(),
+          ),
+        ),
+      );
+      throw new Error(
+        `${error.message}: ${finalNotes} notes; subscribers see ${subscribers.map((s) => `${s.error ?? s.latest} (connected: ${s.client.isConnected})`).join(', ')}; one-shot queries say ${direct.join(', ')}`,
+      );
     });
 
     // Every answer a caller got is a documented one; nginx's own only where an instance died or froze.
-    const undocumented = [...load.answers.keys()].filter((answer) => !DOCUMENTED.has(answer) && !GATEWAY.has(answer) && !answer.startsWith('network'));
+    const undocumented = [...load.answers.keys()].filter(
+      (answer) => !DOCUMENTED.has(answer) && !GATEWAY.has(answer) && !answer.startsWith('network'),
+    );
     expect(undocumented).toEqual([]);
     for (const [phase, answers] of load.byPhase) {
       // An unannounced SIGTERM: nginx (OSS) has no active health check to see the drain, so a POST
       // in the listener's backlog at the moment it closes is reset, and nginx answers 502 for it.
-      if (!/SIGKILL|SIGSTOP|SIGTERM/.test(phase)) expect([...answers.keys()].filter((a) => GATEWAY.has(a) || a.startsWith('network')), `${phase}; nginx said:\n${nginx.errors()}`).toEqual([]);
+      if (!/SIGKILL|SIGSTOP|SIGTERM/.test(phase))
+        expect(
+          [...answers.keys()].filter((a) => GATEWAY.has(a) || a.startsWith('network')),
+          `${phase}; nginx said:\n${nginx.errors()}`,
+        ).toEqual([]);
     }
 
     const lines = [
       `chaos: ${load.acked.transfers.size} transfers acknowledged (${load.unsettled.size} left unknown by their caller), ${load.acked.notes.size} writes, ${load.acked.mails.size} emails (${duplicateMails} delivered twice), ${load.acked.schedules.size} scheduled pairs (${actionRepeats} actions run twice), ${ticks.length} cron ticks, ${queued.length} queued mutations`,
-      ...[...load.byPhase].map(([phase, answers]) => `  ${phase}: ${[...answers].map(([answer, n]) => `${answer} ×${n}`).join(', ')}`),
+      ...[...load.byPhase].map(
+        ([phase, answers]) => `  ${phase}: ${[...answers].map(([answer, n]) => `${answer} ×${n}`).join(', ')}`,
+      ),
     ];
     process.stdout.write(`${lines.join('\n')}\n`);
   });

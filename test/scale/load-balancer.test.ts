@@ -34,18 +34,26 @@ const clients: ValetClient[] = [];
 function mutateOnce(url: string, path: string, args: object): Promise<{ status: number; body: any }> {
   return new Promise((resolve, reject) => {
     const body = JSON.stringify({ path, args });
-    const req = request(`${url}/api/mutation`, { method: 'POST', agent: false, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
-      let text = '';
-      res.on('data', (chunk) => (text += chunk));
-      // nginx's own error pages are HTML: kept as text, so the assertion shows them instead of crashing.
-      res.on('end', () => {
-        try {
-          resolve({ status: res.statusCode!, body: JSON.parse(text) });
-        } catch {
-          resolve({ status: res.statusCode!, body: text });
-        }
-      });
-    });
+    const req = request(
+      `${url}/api/mutation`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        // nginx's own error pages are HTML: kept as text, so the assertion shows them instead of crashing.
+        res.on('end', () => {
+          try {
+            resolve({ status: res.statusCode!, body: JSON.parse(text) });
+          } catch {
+            resolve({ status: res.statusCode!, body: text });
+          }
+        });
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -70,7 +78,12 @@ function watch(c: ValetClient) {
 beforeAll(async () => {
   database = await createTestDatabase();
   const app = scaleApp();
-  const env = { VALET_DATABASE_URL: database.url, VALET_HEARTBEAT_MS: '200', VALET_INSTANCE_TTL_MS: '1500', VALET_SHUTDOWN_GRACE_MS: '10000' };
+  const env = {
+    VALET_DATABASE_URL: database.url,
+    VALET_HEARTBEAT_MS: '200',
+    VALET_INSTANCE_TTL_MS: '1500',
+    VALET_SHUTDOWN_GRACE_MS: '10000',
+  };
   instances = await Promise.all([0, 1, 2].map(() => startInstance(app, env)));
   nginx = await startNginx(instances.map((i) => i.port));
 }, 120_000);
@@ -86,7 +99,12 @@ afterAll(async () => {
 
 describe('behind a load balancer', () => {
   it('answers through nginx, from every instance', async () => {
-    const ready = await Promise.all(Array.from({ length: 9 }, async () => (await (await fetch(`${nginx.url}/api/ready`)).json()) as { instance: string }));
+    const ready = await Promise.all(
+      Array.from(
+        { length: 9 },
+        async () => (await (await fetch(`${nginx.url}/api/ready`)).json()) as { instance: string },
+      ),
+    );
     expect(new Set(ready.map((r) => r.instance)).size).toBe(3);
   });
 
@@ -99,7 +117,13 @@ describe('behind a load balancer', () => {
     const viaNginx = watch(client(nginx.url));
     await waitUntil(() => viaNginx.updates > 0, 10_000, 'the first result through nginx');
     await value(nginx.url, 'mutation', 'users:create', { email: 'through-nginx@example.com' });
-    await waitUntil(() => viaNginx.emails.includes('through-nginx@example.com') && subscriber.emails.includes('through-nginx@example.com'), 10_000, 'the update everywhere');
+    await waitUntil(
+      () =>
+        viaNginx.emails.includes('through-nginx@example.com') &&
+        subscriber.emails.includes('through-nginx@example.com'),
+      10_000,
+      'the update everywhere',
+    );
   });
 
   it('replays a queue written offline to another instance after the first is killed, once and in order', async () => {
@@ -112,7 +136,9 @@ describe('behind a load balancer', () => {
     // Offline: nothing reaches any server; the client queues.
     proxy.target = null;
     proxy.cut();
-    const queued = [1, 2, 3, 4].map((i) => offline.mutation(ref.create as never, { email: `queue-${i}@example.com` } as never));
+    const queued = [1, 2, 3, 4].map((i) =>
+      offline.mutation(ref.create as never, { email: `queue-${i}@example.com` } as never),
+    );
     a.process.child.kill('SIGKILL');
     await a.process.exited;
     // Back online, through another instance.
@@ -120,7 +146,13 @@ describe('behind a load balancer', () => {
     await Promise.all(queued);
     const emails = (await value(c.url, 'query', 'users:emails')) as string[];
     const mine = emails.filter((e) => e.startsWith('queue-'));
-    expect(mine).toEqual(['queue-0@example.com', 'queue-1@example.com', 'queue-2@example.com', 'queue-3@example.com', 'queue-4@example.com']);
+    expect(mine).toEqual([
+      'queue-0@example.com',
+      'queue-1@example.com',
+      'queue-2@example.com',
+      'queue-3@example.com',
+      'queue-4@example.com',
+    ]);
     await proxy.close();
     instances = instances.slice(1);
   });
@@ -144,7 +176,10 @@ describe('behind a load balancer', () => {
       while (!stop) {
         const email = `load-${++sent}@example.com`;
         try {
-          const response = url === nginx.url ? await mutateOnce(url, 'users:create', { email }) : await call(url, 'mutation', 'users:create', { email });
+          const response =
+            url === nginx.url
+              ? await mutateOnce(url, 'users:create', { email })
+              : await call(url, 'mutation', 'users:create', { email });
           if (response.status === 200) succeeded.push(email);
           else failures.push(`${url} ${response.status} ${JSON.stringify(response.body)}`);
         } catch (error) {
@@ -175,14 +210,28 @@ describe('behind a load balancer', () => {
     for (const email of notAccepted) expect(stored.has(email), `${email} failed but was applied`).toBe(false);
     // B closed its WebSockets with "going away": the client reconnected (to C) and its live query goes on.
     const afterwards = watch(client(nginx.url));
-    await waitUntil(() => afterwards.updates > 0, 15_000, 'the first result of a new client through nginx after the SIGTERM');
+    await waitUntil(
+      () => afterwards.updates > 0,
+      15_000,
+      'the first result of a new client through nginx after the SIGTERM',
+    );
     await value(nginx.url, 'mutation', 'users:create', { email: 'after-sigterm@example.com' });
     try {
-      await waitUntil(() => afterwards.emails.includes('after-sigterm@example.com'), 15_000, 'an update through nginx after the SIGTERM');
+      await waitUntil(
+        () => afterwards.emails.includes('after-sigterm@example.com'),
+        15_000,
+        'an update through nginx after the SIGTERM',
+      );
     } catch (error) {
-      throw new Error(`${(error as Error).message} (${afterwards.updates} updates); C said:\n${c.process.output().slice(-3000)}`);
+      throw new Error(
+        `${(error as Error).message} (${afterwards.updates} updates); C said:\n${c.process.output().slice(-3000)}`,
+      );
     }
-    await waitUntil(() => moved.emails.includes('after-sigterm@example.com'), 10_000, `the moved client's update (${moved.updates} updates, last ${moved.emails.length} emails, ${transitions.join(', ')})`);
+    await waitUntil(
+      () => moved.emails.includes('after-sigterm@example.com'),
+      10_000,
+      `the moved client's update (${moved.updates} updates, last ${moved.emails.length} emails, ${transitions.join(', ')})`,
+    );
     await balancer.close();
     instances = [c];
   });

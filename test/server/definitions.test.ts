@@ -29,9 +29,15 @@ describe('define*', () => {
   });
 
   it('refuse options that cannot work, naming them', () => {
-    expect(() => defineQuery({ access: 'everyone' as 'public', handler })).toThrow('defineQuery: access must be one of authenticated, public, system, got "everyone"');
-    expect(() => defineMutation({ safeToRetry: true, handler } as never)).toThrow('defineMutation: safeToRetry applies to actions only');
-    expect(() => defineAction({ args: { id: 'string' as never }, handler })).toThrow('defineAction: args.id must be a validator such as v.string()');
+    expect(() => defineQuery({ access: 'everyone' as 'public', handler })).toThrow(
+      'defineQuery: access must be one of authenticated, public, system, got "everyone"',
+    );
+    expect(() => defineMutation({ safeToRetry: true, handler } as never)).toThrow(
+      'defineMutation: safeToRetry applies to actions only',
+    );
+    expect(() => defineAction({ args: { id: 'string' as never }, handler })).toThrow(
+      'defineAction: args.id must be a validator such as v.string()',
+    );
     expect(() => defineAction({ timeoutMs: -1, handler })).toThrow('timeoutMs must be a positive integer');
     expect(() => defineQuery({} as never)).toThrow('defineQuery: handler must be a function');
   });
@@ -46,8 +52,12 @@ describe('schema', () => {
 
   it('refuses indexes over unknown fields, duplicates and reserved names', () => {
     const table = defineTable({ email: v.string() });
-    expect(() => table.index('by_name', ['name' as 'email'])).toThrow('index "by_name" names field "name", which the table does not declare');
-    expect(() => table.index('by_email', ['email']).index('by_email', ['email'])).toThrow('index "by_email" is declared twice');
+    expect(() => table.index('by_name', ['name' as 'email'])).toThrow(
+      'index "by_name" names field "name", which the table does not declare',
+    );
+    expect(() => table.index('by_email', ['email']).index('by_email', ['email'])).toThrow(
+      'index "by_email" is declared twice',
+    );
     expect(() => defineTable({ _id: v.string() })).toThrow('reserved for system fields');
     expect(() => defineSchema({ 'my-table': table })).toThrow('table "my-table"');
   });
@@ -57,7 +67,9 @@ describe('httpRouter', () => {
   it('matches exact paths before the longest prefix', () => {
     const a = httpAction(async () => new Response('a'));
     const b = httpAction(async () => new Response('b'));
-    const router = httpRouter().route({ path: '/stripe', method: 'POST', handler: a }).route({ pathPrefix: '/files/', method: 'GET', handler: b });
+    const router = httpRouter()
+      .route({ path: '/stripe', method: 'POST', handler: a })
+      .route({ pathPrefix: '/files/', method: 'GET', handler: b });
     expect(router.lookup('POST', '/stripe')?.handler).toBe(a);
     expect(router.lookup('GET', '/files/x/y')?.handler).toBe(b);
     expect(router.lookup('GET', '/stripe')).toBeNull();
@@ -65,9 +77,15 @@ describe('httpRouter', () => {
 
   it('refuses malformed routes', () => {
     const h = httpAction(async () => new Response());
-    expect(() => httpRouter().route({ path: 'stripe', method: 'POST', handler: h })).toThrow('path must start with "/"');
-    expect(() => httpRouter().route({ pathPrefix: '/files', method: 'GET', handler: h })).toThrow('pathPrefix must end with "/"');
-    expect(() => httpRouter().route({ path: '/a', method: 'POST', handler: h }).route({ path: '/a', method: 'POST', handler: h })).toThrow('declared twice');
+    expect(() => httpRouter().route({ path: 'stripe', method: 'POST', handler: h })).toThrow(
+      'path must start with "/"',
+    );
+    expect(() => httpRouter().route({ pathPrefix: '/files', method: 'GET', handler: h })).toThrow(
+      'pathPrefix must end with "/"',
+    );
+    expect(() =>
+      httpRouter().route({ path: '/a', method: 'POST', handler: h }).route({ path: '/a', method: 'POST', handler: h }),
+    ).toThrow('declared twice');
     expect(() => httpRouter().route({ path: '/a', method: 'POST', handler: handler as never })).toThrow('httpAction');
   });
 });
@@ -83,10 +101,14 @@ describe('cronJobs', () => {
   });
 
   it('refuses duplicate names, bad intervals and query targets', () => {
-    expect(() => cronJobs().cron('a', '0 9 * * *', send, {}).cron('a', '0 9 * * *', send, {})).toThrow('declared twice');
+    expect(() => cronJobs().cron('a', '0 9 * * *', send, {}).cron('a', '0 9 * * *', send, {})).toThrow(
+      'declared twice',
+    );
     expect(() => cronJobs().interval('a', { minutes: 0 }, send, {})).toThrow('positive number');
     expect(() => cronJobs().cron('a', 'every day', send, {})).toThrow('expected a cron expression');
-    expect(() => cronJobs().cron('a', '0 9 * * *', functionRef('x:y', 'query', { access: 'system' }) as never, {} as never)).toThrow('mutation or an action');
+    expect(() =>
+      cronJobs().cron('a', '0 9 * * *', functionRef('x:y', 'query', { access: 'system' }) as never, {} as never),
+    ).toThrow('mutation or an action');
   });
 });
 
@@ -111,7 +133,10 @@ describe('valet/server stays isomorphic', () => {
     for (const name of readdirSync(dir)) {
       const source = readFileSync(new URL(name, dir), 'utf8');
       const imports = [...source.matchAll(/from '([^']+)'/g)].map((m) => m[1]);
-      expect(imports.filter((spec) => !spec!.startsWith('./')), name).toEqual([]);
+      expect(
+        imports.filter((spec) => !spec!.startsWith('./')),
+        name,
+      ).toEqual([]);
     }
   });
 });

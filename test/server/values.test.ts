@@ -19,17 +19,31 @@ describe('validators at runtime', () => {
       meta: v.record(v.string(), v.any()),
       address: v.object({ city: v.string(), zip: v.optional(v.string()) }),
     };
-    const value = { userId: 'u1', age: 3, admin: false, deleted: null, status: 'sent', tags: ['a'], meta: { x: [1] }, address: { city: 'Oslo' } };
+    const value = {
+      userId: 'u1',
+      age: 3,
+      admin: false,
+      deleted: null,
+      status: 'sent',
+      tags: ['a'],
+      meta: { x: [1] },
+      address: { city: 'Oslo' },
+    };
     expect(problem(fields, value)).toBeNull();
     expect(problem(fields, { ...value, name: 'Ada' })).toBeNull();
   });
 
   it('name the path and the expected type of a bad value', () => {
     expect(problem({ userId: v.id('users') }, { userId: 42 })).toBe('args.userId: expected id of users, got number');
-    expect(problem({ items: v.array(v.object({ name: v.string() })) }, { items: [{ name: 'a' }, { name: 'b' }, { name: 7 }] })).toBe(
-      'args.items[2].name: expected string, got number',
+    expect(
+      problem(
+        { items: v.array(v.object({ name: v.string() })) },
+        { items: [{ name: 'a' }, { name: 'b' }, { name: 7 }] },
+      ),
+    ).toBe('args.items[2].name: expected string, got number');
+    expect(problem({ meta: v.record(v.string(), v.number()) }, { meta: { 'a-b': 'x' } })).toBe(
+      'args.meta["a-b"]: expected number, got string',
     );
-    expect(problem({ meta: v.record(v.string(), v.number()) }, { meta: { 'a-b': 'x' } })).toBe('args.meta["a-b"]: expected number, got string');
     expect(problem({ n: v.number() }, { n: Number.NaN })).toBe('args.n: expected number, got NaN');
     expect(problem({ s: v.literal('draft') }, { s: 'sent' })).toBe('args.s: expected "draft", got "sent"');
     expect(problem({ a: v.array(v.string()) }, { a: 'x' })).toBe('args.a: expected array, got string');
@@ -43,14 +57,23 @@ describe('validators at runtime', () => {
   });
 
   it('explain a union by its closest member', () => {
-    const shape = v.union(v.object({ kind: v.literal('card'), last4: v.string() }), v.object({ kind: v.literal('bank'), iban: v.string() }));
-    expect(problem({ method: shape }, { method: { kind: 'card', last4: 1234 } })).toBe('args.method.last4: expected string, got number');
-    expect(problem({ value: v.union(v.string(), v.number()) }, { value: true })).toBe('args.value: expected string | number, got boolean');
+    const shape = v.union(
+      v.object({ kind: v.literal('card'), last4: v.string() }),
+      v.object({ kind: v.literal('bank'), iban: v.string() }),
+    );
+    expect(problem({ method: shape }, { method: { kind: 'card', last4: 1234 } })).toBe(
+      'args.method.last4: expected string, got number',
+    );
+    expect(problem({ value: v.union(v.string(), v.number()) }, { value: true })).toBe(
+      'args.value: expected string | number, got boolean',
+    );
   });
 
   it('let the engine check which table an id belongs to', () => {
     const isIdOf = (table: string, id: string) => id.startsWith(`${table}|`);
     expect(problem({ id: v.id('users') }, { id: 'users|1' }, { isIdOf })).toBeNull();
-    expect(problem({ id: v.id('users') }, { id: 'posts|1' }, { isIdOf })).toBe('args.id: expected id of users, got an id that is not in table users');
+    expect(problem({ id: v.id('users') }, { id: 'posts|1' }, { isIdOf })).toBe(
+      'args.id: expected id of users, got an id that is not in table users',
+    );
   });
 });

@@ -18,16 +18,35 @@ describe('openDatabase', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('synchronous', { simple: true })).toBe(1);
     expect(db.pragma('user_version', { simple: true })).toBe(SYSTEM_SCHEMA_VERSION);
-    const tables = (db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
-    expect(tables).toEqual(['_valet_action_invocations', '_valet_cron_runs', '_valet_cron_state', '_valet_documents', '_valet_instances', '_valet_meta', '_valet_outbox', '_valet_outbox_attempts', '_valet_push_subscriptions', '_valet_scheduled', '_valet_sync_clients', '_valet_sync_results']);
+    const tables = (
+      db.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all() as { name: string }[]
+    ).map((t) => t.name);
+    expect(tables).toEqual([
+      '_valet_action_invocations',
+      '_valet_cron_runs',
+      '_valet_cron_state',
+      '_valet_documents',
+      '_valet_instances',
+      '_valet_meta',
+      '_valet_outbox',
+      '_valet_outbox_attempts',
+      '_valet_push_subscriptions',
+      '_valet_scheduled',
+      '_valet_sync_clients',
+      '_valet_sync_results',
+    ]);
     db.close();
   });
 
   it('migrates an older database forward, keeping its documents', () => {
     const file = join(tempDir(), 'old.db');
     const old = new Database(file);
-    old.exec("CREATE TABLE _valet_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); CREATE TABLE _valet_documents (id TEXT PRIMARY KEY, tbl TEXT NOT NULL, creation_time REAL NOT NULL, doc TEXT NOT NULL); CREATE INDEX _valet_documents_by_table ON _valet_documents (tbl, creation_time, id);");
-    old.exec(`CREATE TABLE _valet_action_invocations (id TEXT PRIMARY KEY, function TEXT NOT NULL, principal TEXT NOT NULL, invoker TEXT NOT NULL, idempotency_key TEXT, args TEXT, args_hash TEXT NOT NULL, sensitive INTEGER NOT NULL, safe_to_retry INTEGER NOT NULL, status TEXT NOT NULL, http_status INTEGER, result TEXT, error TEXT, attempts INTEGER NOT NULL, started_at REAL NOT NULL, finished_at REAL, duration_ms REAL)`);
+    old.exec(
+      'CREATE TABLE _valet_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL); CREATE TABLE _valet_documents (id TEXT PRIMARY KEY, tbl TEXT NOT NULL, creation_time REAL NOT NULL, doc TEXT NOT NULL); CREATE INDEX _valet_documents_by_table ON _valet_documents (tbl, creation_time, id);',
+    );
+    old.exec(
+      `CREATE TABLE _valet_action_invocations (id TEXT PRIMARY KEY, function TEXT NOT NULL, principal TEXT NOT NULL, invoker TEXT NOT NULL, idempotency_key TEXT, args TEXT, args_hash TEXT NOT NULL, sensitive INTEGER NOT NULL, safe_to_retry INTEGER NOT NULL, status TEXT NOT NULL, http_status INTEGER, result TEXT, error TEXT, attempts INTEGER NOT NULL, started_at REAL NOT NULL, finished_at REAL, duration_ms REAL)`,
+    );
     old.prepare("INSERT INTO _valet_documents VALUES ('d1', 'users', 1, '{\"email\":\"a@b.c\"}')").run();
     old.pragma('user_version = 1');
     old.close();
@@ -43,13 +62,23 @@ describe('openDatabase', () => {
     newer.pragma('user_version = 99');
     newer.close();
     expect(() => openDatabase(file)).toThrow(StorageError);
-    expect(() => openDatabase(file)).toThrow(/written by a newer Valet \(database schema version 99; this Valet knows versions up to \d+\)/);
+    expect(() => openDatabase(file)).toThrow(
+      /written by a newer Valet \(database schema version 99; this Valet knows versions up to \d+\)/,
+    );
   });
 
   it('names a corrupt file instead of throwing SQLite internals', () => {
     const file = join(tempDir(), 'corrupt.db');
-    writeFileSync(file, 'this is not a database, just some text that is long enough to look like a header....'.repeat(20));
-    expect(() => openDatabase(file)).toThrow(expect.objectContaining({ code: 'database_corrupt', message: expect.stringContaining('is not a valid SQLite database') }));
+    writeFileSync(
+      file,
+      'this is not a database, just some text that is long enough to look like a header....'.repeat(20),
+    );
+    expect(() => openDatabase(file)).toThrow(
+      expect.objectContaining({
+        code: 'database_corrupt',
+        message: expect.stringContaining('is not a valid SQLite database'),
+      }),
+    );
   });
 
   it('names a database locked by another process', () => {
@@ -58,7 +87,12 @@ describe('openDatabase', () => {
     const holder = new Database(file);
     holder.exec('PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE;');
     try {
-      expect(() => openDatabase(file, { busyTimeoutMs: 50 })).toThrow(expect.objectContaining({ code: 'database_locked', message: expect.stringContaining('is locked by another process') }));
+      expect(() => openDatabase(file, { busyTimeoutMs: 50 })).toThrow(
+        expect.objectContaining({
+          code: 'database_locked',
+          message: expect.stringContaining('is locked by another process'),
+        }),
+      );
     } finally {
       holder.exec('ROLLBACK');
       holder.close();
@@ -69,12 +103,26 @@ describe('openDatabase', () => {
 describe('schema indexes', () => {
   it('are created, left alone when unchanged, recreated when changed, and dropped when removed', async () => {
     const db = new SqliteExecutor(openDatabase(join(tempDir(), 'idx.db')));
-    const schema = defineSchema({ users: defineTable({ email: v.string(), age: v.number() }).index('by_email', ['email']).index('by_age', ['age', 'email']) });
-    expect(await applySchemaIndexes(db, schema)).toEqual({ created: ['valet_index__users__by_email', 'valet_index__users__by_age'], dropped: [] });
+    const schema = defineSchema({
+      users: defineTable({ email: v.string(), age: v.number() })
+        .index('by_email', ['email'])
+        .index('by_age', ['age', 'email']),
+    });
+    expect(await applySchemaIndexes(db, schema)).toEqual({
+      created: ['valet_index__users__by_email', 'valet_index__users__by_age'],
+      dropped: [],
+    });
     expect(await applySchemaIndexes(db, schema)).toEqual({ created: [], dropped: [] });
-    const changed = defineSchema({ users: defineTable({ email: v.string(), age: v.number() }).index('by_email', ['email']).index('by_age', ['age']) });
-    expect(await applySchemaIndexes(db, changed)).toEqual({ created: ['valet_index__users__by_age'], dropped: ['valet_index__users__by_age'] });
-    const smaller = defineSchema({ users: defineTable({ email: v.string(), age: v.number() }).index('by_email', ['email']) });
+    const changed = defineSchema({
+      users: defineTable({ email: v.string(), age: v.number() }).index('by_email', ['email']).index('by_age', ['age']),
+    });
+    expect(await applySchemaIndexes(db, changed)).toEqual({
+      created: ['valet_index__users__by_age'],
+      dropped: ['valet_index__users__by_age'],
+    });
+    const smaller = defineSchema({
+      users: defineTable({ email: v.string(), age: v.number() }).index('by_email', ['email']),
+    });
     expect(await applySchemaIndexes(db, smaller)).toEqual({ created: [], dropped: ['valet_index__users__by_age'] });
     db.close();
   });

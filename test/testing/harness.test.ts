@@ -26,15 +26,22 @@ describe('valetTest()', () => {
     const t = await valetTest({ appDir: app });
     await expect(t.query('users:mine')).rejects.toMatchObject({ code: 'unauthenticated', status: 401 });
     expect(await t.as(user('ada')).query('users:mine')).toBe('ada');
-    await expect(t.as(user('ada')).action('actions:systemOnly')).rejects.toMatchObject({ code: 'function_not_found', status: 404 });
+    await expect(t.as(user('ada')).action('actions:systemOnly')).rejects.toMatchObject({
+      code: 'function_not_found',
+      status: 404,
+    });
     expect(await t.asSystem().action('actions:systemOnly')).toEqual({ type: 'system', source: 'admin' });
     const error = await t.mutation('users:create', { email: 3 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ValetCallError);
-    expect(error).toMatchObject({ code: 'invalid_args', status: 400, message: 'args.email: expected string, got number' });
+    expect(error).toMatchObject({
+      code: 'invalid_args',
+      status: 400,
+      message: 'args.email: expected string, got number',
+    });
     await t.close();
   });
 
-  it('runs setup and assertions with a mutation\'s ctx', async () => {
+  it("runs setup and assertions with a mutation's ctx", async () => {
     const t = await valetTest({ appDir: app });
     const id = await t.run(async (ctx) => ctx.db.insert('users', { email: 'setup@example.com' }));
     expect(await t.run(async (ctx) => (await ctx.db.get(id)).email)).toBe('setup@example.com');
@@ -46,7 +53,10 @@ describe('valetTest()', () => {
     await t.mutation('jobs:later', { delayMs: 60_000, job: 'in-a-minute' });
     await t.mutation('jobs:later', { delayMs: 3_600_000, job: 'in-an-hour' });
     // (This app also has a cron that ticks every minute: only the scheduled ticks count here.)
-    const ticks = async () => ((await t.query('jobs:ticks')) as { job: string }[]).map((tick) => tick.job).filter((job) => job.startsWith('in-'));
+    const ticks = async () =>
+      ((await t.query('jobs:ticks')) as { job: string }[])
+        .map((tick) => tick.job)
+        .filter((job) => job.startsWith('in-'));
     expect(await ticks()).toEqual([]);
     await t.clock.advance(59_000);
     expect(await ticks()).toEqual([]);
@@ -61,7 +71,9 @@ describe('valetTest()', () => {
     // Between two hours: the app's hourly job (which waits to be released) stays out of it.
     const t = await valetTest({ appDir: app, now: Date.UTC(2026, 0, 1, 8, 30, 0) });
     await t.clock.advance(60_000);
-    const jobs = ((await t.query('jobs:ticks')) as { job: string; invoker: { source: string } }[]).map((tick) => `${tick.job}:${tick.invoker.source}`);
+    const jobs = ((await t.query('jobs:ticks')) as { job: string; invoker: { source: string } }[]).map(
+      (tick) => `${tick.job}:${tick.invoker.source}`,
+    );
     expect(jobs).toContain('every-minute:cron');
     await t.close();
   });
@@ -71,7 +83,16 @@ describe('valetTest()', () => {
     const id = await t.mutation('users:create', { email: 'ada@example.com', name: 'Ada' });
     t.outbox.failNext(1);
     await t.as(user('ada')).action('actions:sendWelcomeEmail', { userId: id });
-    expect(t.outbox()).toEqual([expect.objectContaining({ to: ['ada@example.com'], subject: 'Welcome to Valet', html: '<h1>Hello Ada</h1>', status: 'failed', attempts: 1, lastError: 'delivery failed (injected by the test)' })]);
+    expect(t.outbox()).toEqual([
+      expect.objectContaining({
+        to: ['ada@example.com'],
+        subject: 'Welcome to Valet',
+        html: '<h1>Hello Ada</h1>',
+        status: 'failed',
+        attempts: 1,
+        lastError: 'delivery failed (injected by the test)',
+      }),
+    ]);
     await t.clock.advance(1_000);
     expect(t.outbox()[0]).toMatchObject({ status: 'sent', attempts: 2 });
     t.outbox.failNext(1, { permanent: true });
@@ -83,12 +104,21 @@ describe('valetTest()', () => {
   it('answers fetch from the test; an unmatched request fails clearly; the SSRF guard still holds', async () => {
     const t = await valetTest({ appDir: app });
     t.fetch.on('https://api.example.com/users/:name', (_request, params) => ({ login: params.name, followers: 42 }));
-    expect(await t.action('net:fetchJson', { url: 'https://api.example.com/users/ada' })).toEqual({ login: 'ada', followers: 42 });
+    expect(await t.action('net:fetchJson', { url: 'https://api.example.com/users/ada' })).toEqual({
+      login: 'ada',
+      followers: 42,
+    });
     expect(t.fetch.calls.map((c) => c.url)).toEqual(['https://api.example.com/users/ada']);
-    await expect(t.action('net:fetchJson', { url: 'https://elsewhere.example.com/x' })).rejects.toThrow(/no t\.fetch\.on\(\.\.\.\) route matches/);
-    await expect(t.action('net:fetchJson', { url: 'http://169.254.169.254/latest/meta-data/' })).rejects.toThrow(/refused \(metadata-endpoint\)/);
+    await expect(t.action('net:fetchJson', { url: 'https://elsewhere.example.com/x' })).rejects.toThrow(
+      /no t\.fetch\.on\(\.\.\.\) route matches/,
+    );
+    await expect(t.action('net:fetchJson', { url: 'http://169.254.169.254/latest/meta-data/' })).rejects.toThrow(
+      /refused \(metadata-endpoint\)/,
+    );
     t.fetch.resolveName('sneaky.example.com', ['10.0.0.7']);
-    await expect(t.action('net:fetchJson', { url: 'https://sneaky.example.com/' })).rejects.toThrow(/refused \(private\).*resolves to 10\.0\.0\.7/);
+    await expect(t.action('net:fetchJson', { url: 'https://sneaky.example.com/' })).rejects.toThrow(
+      /refused \(private\).*resolves to 10\.0\.0\.7/,
+    );
     await t.close();
   });
 
@@ -96,7 +126,10 @@ describe('valetTest()', () => {
     const t = await valetTest({ appDir: app });
     const anon = await t.http('POST', '/echo', { body: 'hi' });
     expect(await anon.json()).toEqual({ body: 'hi', invoker: 'anonymous' });
-    expect(await (await t.as(user('ada')).http('POST', '/echo', { body: 'hi' })).json()).toEqual({ body: 'hi', invoker: 'user' });
+    expect(await (await t.as(user('ada')).http('POST', '/echo', { body: 'hi' })).json()).toEqual({
+      body: 'hi',
+      invoker: 'user',
+    });
     expect((await t.http('GET', '/nowhere')).status).toBe(404);
     await t.close();
   });
@@ -105,12 +138,28 @@ describe('valetTest()', () => {
     const t = await valetTest({ appDir: app });
     expect(await t.action('actions:countRun', { label: 'once' }, { idempotencyKey: 'k1' })).toEqual({ label: 'once' });
     expect(await t.action('actions:countRun', { label: 'once' }, { idempotencyKey: 'k1' })).toEqual({ label: 'once' });
-    await expect(t.action('actions:countRun', { label: 'other' }, { idempotencyKey: 'k1' })).rejects.toMatchObject({ code: 'idempotency_key_reused', status: 422 });
-    expect(await t.run(async (ctx) => (await ctx.db.query('runs').collect()).filter((r: { label: string }) => r.label === 'once').length)).toBe(1);
-    await expect(t.action('actions:flaky', { label: 'f', failures: 1 }, { idempotencyKey: 'k2' })).rejects.toMatchObject({ code: 'handler_error' });
-    expect(await t.action('actions:flaky', { label: 'f', failures: 1 }, { idempotencyKey: 'k2' })).toEqual({ attempts: 2 });
-    expect(await t.action('actions:rotateSecret', { label: 's' }, { idempotencyKey: 'k3' })).toEqual({ secret: 's3cret-s' });
-    await expect(t.action('actions:rotateSecret', { label: 's' }, { idempotencyKey: 'k3' })).rejects.toMatchObject({ code: 'result_not_retained' });
+    await expect(t.action('actions:countRun', { label: 'other' }, { idempotencyKey: 'k1' })).rejects.toMatchObject({
+      code: 'idempotency_key_reused',
+      status: 422,
+    });
+    expect(
+      await t.run(
+        async (ctx) =>
+          (await ctx.db.query('runs').collect()).filter((r: { label: string }) => r.label === 'once').length,
+      ),
+    ).toBe(1);
+    await expect(
+      t.action('actions:flaky', { label: 'f', failures: 1 }, { idempotencyKey: 'k2' }),
+    ).rejects.toMatchObject({ code: 'handler_error' });
+    expect(await t.action('actions:flaky', { label: 'f', failures: 1 }, { idempotencyKey: 'k2' })).toEqual({
+      attempts: 2,
+    });
+    expect(await t.action('actions:rotateSecret', { label: 's' }, { idempotencyKey: 'k3' })).toEqual({
+      secret: 's3cret-s',
+    });
+    await expect(t.action('actions:rotateSecret', { label: 's' }, { idempotencyKey: 'k3' })).rejects.toMatchObject({
+      code: 'result_not_retained',
+    });
     await t.close();
   });
 

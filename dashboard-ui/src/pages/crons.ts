@@ -41,36 +41,49 @@ export function crons(): Page {
   }
   const refresh = serialized(async () => {
     try {
-      const [{ jobs: all }, { runs: history }] = await Promise.all([get<{ jobs: Job[] }>('admin/crons'), get<{ runs: Run[] }>('admin/cron/runs?limit=100')]);
+      const [{ jobs: all }, { runs: history }] = await Promise.all([
+        get<{ jobs: Job[] }>('admin/crons'),
+        get<{ runs: Run[] }>('admin/cron/runs?limit=100'),
+      ]);
       replace(
         jobs,
         tableRows(all, 6, 'No cron jobs: valet/crons.ts default-exports cronJobs().', (job) =>
-              h(
-                'tr',
-                { 'data-testid': 'cron-job' },
-                h('td', {}, job.name),
-                h('td', { class: 'code' }, job.schedule),
-                h('td', {}, job.function),
-                h('td', {}, time(job.nextRun)),
-                h('td', {}, job.lastStatus ? badge(job.lastStatus) : '—'),
-                h('td', {}, h('button', { type: 'button', onclick: () => void trigger(job.name) }, 'Run now')),
-              ),
-            ),
+          h(
+            'tr',
+            { 'data-testid': 'cron-job' },
+            h('td', {}, job.name),
+            h('td', { class: 'code' }, job.schedule),
+            h('td', {}, job.function),
+            h('td', {}, time(job.nextRun)),
+            h('td', {}, job.lastStatus ? badge(job.lastStatus) : '—'),
+            h('td', {}, h('button', { type: 'button', onclick: () => void trigger(job.name) }, 'Run now')),
+          ),
+        ),
       );
       replace(
         runs,
         tableRows(history, 6, 'No runs yet.', (run) =>
-              h(
-                'tr',
-                { 'data-testid': 'cron-run' },
-                h('td', {}, time(run.dispatchedAt)),
-                h('td', {}, run.job),
-                h('td', {}, badge(run.status)),
-                h('td', {}, run.trigger === 'admin' ? 'by hand' : 'schedule'),
-                h('td', {}, `${run.lagMs} ms`),
-                h('td', {}, [run.catchUp ? 'catch-up' : '', run.missedRuns ? `${run.missedRuns} skipped` : '', run.error?.message ?? ''].filter(Boolean).join(' · ')),
-              ),
+          h(
+            'tr',
+            { 'data-testid': 'cron-run' },
+            h('td', {}, time(run.dispatchedAt)),
+            h('td', {}, run.job),
+            h('td', {}, badge(run.status)),
+            h('td', {}, run.trigger === 'admin' ? 'by hand' : 'schedule'),
+            h('td', {}, `${run.lagMs} ms`),
+            h(
+              'td',
+              {},
+              [
+                run.catchUp ? 'catch-up' : '',
+                run.missedRuns ? `${run.missedRuns} skipped` : '',
+                run.error?.message ?? '',
+              ]
+                .filter(Boolean)
+                .join(' · '),
             ),
+          ),
+        ),
       );
     } catch (error) {
       replace(message, errorBox((error as Error).message));
@@ -82,9 +95,35 @@ export function crons(): Page {
       {},
       h('h1', {}, 'Crons'),
       message,
-      h('table', { 'aria-label': 'jobs' }, h('thead', {}, h('tr', {}, ['Job', 'Schedule', 'Function', 'Next run', 'Last', ''].map((t) => h('th', {}, t)))), jobs),
+      h(
+        'table',
+        { 'aria-label': 'jobs' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Job', 'Schedule', 'Function', 'Next run', 'Last', ''].map((t) => h('th', {}, t)),
+          ),
+        ),
+        jobs,
+      ),
       h('h2', {}, 'Runs'),
-      h('table', { 'aria-label': 'runs' }, h('thead', {}, h('tr', {}, ['Dispatched', 'Job', 'Status', 'Trigger', 'Lag', ''].map((t) => h('th', {}, t)))), runs),
+      h(
+        'table',
+        { 'aria-label': 'runs' },
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Dispatched', 'Job', 'Status', 'Trigger', 'Lag', ''].map((t) => h('th', {}, t)),
+          ),
+        ),
+        runs,
+      ),
     ),
     refresh: (topics) => (topics.includes('db') || topics.includes('state') ? refresh() : Promise.resolve()),
   };

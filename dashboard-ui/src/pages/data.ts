@@ -27,7 +27,13 @@ function tablePage(table: string): Page {
   const rows = h('div', { 'aria-label': 'documents' });
   const pager = h('div', { class: 'row' });
   const message = h('div');
-  const insert = h('textarea', { 'aria-label': 'new document', rows: 5, class: 'code', spellcheck: 'false', placeholder: '{ "field": "value" }' });
+  const insert = h('textarea', {
+    'aria-label': 'new document',
+    rows: 5,
+    class: 'code',
+    spellcheck: 'false',
+    placeholder: '{ "field": "value" }',
+  });
   const cursors: (string | null)[] = [null];
   let editing: string | null = null;
   let indexesShown = '';
@@ -60,7 +66,22 @@ function tablePage(table: string): Page {
           void refresh();
         }
       };
-      return h('div', { class: 'card doc', 'data-testid': 'document' }, h('p', { class: 'code muted' }, doc._id), editor, h('div', { class: 'row' }, h('button', { type: 'button', onclick: () => void save() }, 'Save'), h('button', { type: 'button', class: 'secondary', onclick: () => ((editing = null), replace(message), void refresh()) }, 'Cancel')));
+      return h(
+        'div',
+        { class: 'card doc', 'data-testid': 'document' },
+        h('p', { class: 'code muted' }, doc._id),
+        editor,
+        h(
+          'div',
+          { class: 'row' },
+          h('button', { type: 'button', onclick: () => void save() }, 'Save'),
+          h(
+            'button',
+            { type: 'button', class: 'secondary', onclick: () => ((editing = null), replace(message), void refresh()) },
+            'Cancel',
+          ),
+        ),
+      );
     }
     const remove = async () => {
       if (!confirm(`Delete ${doc._id}?`)) return;
@@ -74,7 +95,15 @@ function tablePage(table: string): Page {
     const card = h(
       'div',
       { class: 'card doc', 'data-testid': 'document' },
-      h('div', { class: 'row' }, h('span', { class: 'code muted' }, doc._id), h('span', { class: 'muted' }, new Date(doc._creationTime).toLocaleString()), h('span', { class: 'spacer' }), h('button', { type: 'button', class: 'secondary', onclick: edit }, 'Edit'), h('button', { type: 'button', class: 'danger', onclick: () => void remove() }, 'Delete')),
+      h(
+        'div',
+        { class: 'row' },
+        h('span', { class: 'code muted' }, doc._id),
+        h('span', { class: 'muted' }, new Date(doc._creationTime).toLocaleString()),
+        h('span', { class: 'spacer' }),
+        h('button', { type: 'button', class: 'secondary', onclick: edit }, 'Edit'),
+        h('button', { type: 'button', class: 'danger', onclick: () => void remove() }, 'Delete'),
+      ),
       h('pre', { class: 'code' }, json(fieldsOf(doc))),
     );
     return card;
@@ -83,12 +112,28 @@ function tablePage(table: string): Page {
   const refresh = serialized(async () => {
     try {
       const all = (await get<{ tables: Table[] }>('admin/data')).tables;
-      replace(tables, h('h3', {}, 'Tables'), all.map((t) => h('a', { href: `#/data/${t.name}`, class: t.name === table ? 'item selected' : 'item' }, t.name, ' ', h('span', { class: 'muted' }, String(t.documents)))));
+      replace(
+        tables,
+        h('h3', {}, 'Tables'),
+        all.map((t) =>
+          h(
+            'a',
+            { href: `#/data/${t.name}`, class: t.name === table ? 'item selected' : 'item' },
+            t.name,
+            ' ',
+            h('span', { class: 'muted' }, String(t.documents)),
+          ),
+        ),
+      );
       const info = all.find((t) => t.name === table);
       const names = info ? ['by_creation_time', ...info.indexes.map((i) => i.name)] : [];
       if (names.join() !== indexesShown) {
         indexesShown = names.join();
-        replace(index, h('option', { value: '' }, 'newest first'), names.map((name) => h('option', { value: name }, name)));
+        replace(
+          index,
+          h('option', { value: '' }, 'newest first'),
+          names.map((name) => h('option', { value: name }, name)),
+        );
       }
       if (editing) return; // do not redraw under the editor
       const params = new URLSearchParams({ limit: '25' });
@@ -99,12 +144,29 @@ function tablePage(table: string): Page {
         params.set('order', 'asc');
         if (equals.value.trim()) params.set('eq', equals.value.trim());
       }
-      const page = await get<{ documents: Doc[]; isDone: boolean; continueCursor: string }>(`admin/data/${table}?${params}`);
-      replace(rows, page.documents.length === 0 ? h('p', { class: 'muted' }, cursors.length > 1 ? 'No more documents.' : 'No documents.') : page.documents.map(row));
+      const page = await get<{ documents: Doc[]; isDone: boolean; continueCursor: string }>(
+        `admin/data/${table}?${params}`,
+      );
+      replace(
+        rows,
+        page.documents.length === 0
+          ? h('p', { class: 'muted' }, cursors.length > 1 ? 'No more documents.' : 'No documents.')
+          : page.documents.map(row),
+      );
       replace(
         pager,
-        cursors.length > 1 && h('button', { type: 'button', class: 'secondary', onclick: () => (cursors.splice(1), void refresh()) }, 'First page'),
-        !page.isDone && h('button', { type: 'button', class: 'secondary', onclick: () => (cursors.push(page.continueCursor), void refresh()) }, 'Next page'),
+        cursors.length > 1 &&
+          h(
+            'button',
+            { type: 'button', class: 'secondary', onclick: () => (cursors.splice(1), void refresh()) },
+            'First page',
+          ),
+        !page.isDone &&
+          h(
+            'button',
+            { type: 'button', class: 'secondary', onclick: () => (cursors.push(page.continueCursor), void refresh()) },
+            'Next page',
+          ),
       );
     } catch (error) {
       replace(rows, errorBox((error as Error).message));
@@ -127,7 +189,9 @@ function tablePage(table: string): Page {
   }
 
   async function exportTable() {
-    const response = await fetch(`/_dashboard/api/admin/data/${table}/export`, { headers: { 'x-valet-dashboard': '1' } });
+    const response = await fetch(`/_dashboard/api/admin/data/${table}/export`, {
+      headers: { 'x-valet-dashboard': '1' },
+    });
     if (!response.ok) return replace(message, errorBox(`Export failed: ${response.status}`));
     const link = h('a', { href: URL.createObjectURL(await response.blob()), download: `${table}.jsonl` });
     link.click();
@@ -143,10 +207,21 @@ function tablePage(table: string): Page {
       h(
         'div',
         { class: 'detail' },
-        h('div', { class: 'row' }, h('h1', {}, table), h('span', { class: 'spacer' }), h('button', { type: 'button', class: 'secondary', onclick: () => void exportTable() }, 'Export JSONL')),
+        h(
+          'div',
+          { class: 'row' },
+          h('h1', {}, table),
+          h('span', { class: 'spacer' }),
+          h('button', { type: 'button', class: 'secondary', onclick: () => void exportTable() }, 'Export JSONL'),
+        ),
         h('div', { class: 'row filters' }, index, equals),
         message,
-        h('form', { class: 'card', onsubmit: add, 'aria-label': 'insert' }, insert, h('button', { type: 'submit' }, 'Insert')),
+        h(
+          'form',
+          { class: 'card', onsubmit: add, 'aria-label': 'insert' },
+          insert,
+          h('button', { type: 'submit' }, 'Insert'),
+        ),
         rows,
         pager,
       ),
@@ -165,11 +240,31 @@ export function data(params: string[]): Page {
         list,
         all.length === 0
           ? h('p', { class: 'muted' }, 'No tables: declare them in valet/schema.ts.')
-          : h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Table'), h('th', {}, 'Documents'), h('th', {}, 'Indexes'))), h('tbody', {}, all.map((t) => h('tr', {}, h('td', {}, h('a', { href: `#/data/${t.name}` }, t.name)), h('td', {}, String(t.documents)), h('td', {}, t.indexes.map((i) => i.name).join(', ') || '—'))))),
+          : h(
+              'table',
+              {},
+              h('thead', {}, h('tr', {}, h('th', {}, 'Table'), h('th', {}, 'Documents'), h('th', {}, 'Indexes'))),
+              h(
+                'tbody',
+                {},
+                all.map((t) =>
+                  h(
+                    'tr',
+                    {},
+                    h('td', {}, h('a', { href: `#/data/${t.name}` }, t.name)),
+                    h('td', {}, String(t.documents)),
+                    h('td', {}, t.indexes.map((i) => i.name).join(', ') || '—'),
+                  ),
+                ),
+              ),
+            ),
       );
     } catch (error) {
       replace(list, errorBox((error as Error).message));
     }
   });
-  return { element: h('div', {}, h('h1', {}, 'Data'), list), refresh: (topics) => (topics.includes('db') || topics.includes('state') ? refresh() : Promise.resolve()) };
+  return {
+    element: h('div', {}, h('h1', {}, 'Data'), list),
+    refresh: (topics) => (topics.includes('db') || topics.includes('state') ? refresh() : Promise.resolve()),
+  };
 }

@@ -30,9 +30,21 @@ interface Detail extends Message {
 }
 
 function list(query: URLSearchParams): Page {
-  const channel = h('select', { 'aria-label': 'channel' }, h('option', { value: '' }, 'email and push'), h('option', { value: 'email' }, 'email'), h('option', { value: 'push' }, 'push'));
+  const channel = h(
+    'select',
+    { 'aria-label': 'channel' },
+    h('option', { value: '' }, 'email and push'),
+    h('option', { value: 'email' }, 'email'),
+    h('option', { value: 'push' }, 'push'),
+  );
   channel.value = query.get('channel') ?? '';
-  const status = h('select', { 'aria-label': 'status' }, ['', 'queued', 'sending', 'sent', 'failed', 'dead', 'unable_to_deliver', 'maybe_delivered'].map((s) => h('option', { value: s }, s || 'any status')));
+  const status = h(
+    'select',
+    { 'aria-label': 'status' },
+    ['', 'queued', 'sending', 'sent', 'failed', 'dead', 'unable_to_deliver', 'maybe_delivered'].map((s) =>
+      h('option', { value: s }, s || 'any status'),
+    ),
+  );
   const rows = h('tbody');
   const problem = h('div');
   const refresh = serialized(async () => {
@@ -44,17 +56,21 @@ function list(query: URLSearchParams): Page {
       replace(problem);
       replace(
         rows,
-        tableRows(messages, 5, 'Nothing in the outbox yet: ctx.email.enqueue and ctx.push.enqueue put messages here.', (m) =>
-              h(
-                'tr',
-                { 'data-testid': 'message' },
-                h('td', {}, time(m.createdAt)),
-                h('td', {}, badge(m.status)),
-                h('td', {}, m.channel === 'push' ? `push → ${m.subscriptionId}` : m.to.join(', ')),
-                h('td', {}, h('a', { href: `#/email/${m.id}` }, m.subject)),
-                h('td', {}, String(m.attempts)),
-              ),
+        tableRows(
+          messages,
+          5,
+          'Nothing in the outbox yet: ctx.email.enqueue and ctx.push.enqueue put messages here.',
+          (m) =>
+            h(
+              'tr',
+              { 'data-testid': 'message' },
+              h('td', {}, time(m.createdAt)),
+              h('td', {}, badge(m.status)),
+              h('td', {}, m.channel === 'push' ? `push → ${m.subscriptionId}` : m.to.join(', ')),
+              h('td', {}, h('a', { href: `#/email/${m.id}` }, m.subject)),
+              h('td', {}, String(m.attempts)),
             ),
+        ),
       );
     } catch (error) {
       replace(problem, errorBox((error as Error).message));
@@ -62,7 +78,27 @@ function list(query: URLSearchParams): Page {
   });
   for (const input of [channel, status]) input.addEventListener('change', () => void refresh());
   return {
-    element: h('div', {}, h('h1', {}, 'Email'), h('div', { class: 'row filters' }, channel, status), problem, h('table', {}, h('thead', {}, h('tr', {}, ['Created', 'Status', 'To', 'Subject', 'Attempts'].map((t) => h('th', {}, t)))), rows)),
+    element: h(
+      'div',
+      {},
+      h('h1', {}, 'Email'),
+      h('div', { class: 'row filters' }, channel, status),
+      problem,
+      h(
+        'table',
+        {},
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Created', 'Status', 'To', 'Subject', 'Attempts'].map((t) => h('th', {}, t)),
+          ),
+        ),
+        rows,
+      ),
+    ),
     refresh: (topics) => (topics.includes('db') ? refresh() : Promise.resolve()),
   };
 }
@@ -93,14 +129,24 @@ function detail(id: string): Page {
       htmlShown = m.html;
       frame.srcdoc = m.html;
     }
-    const header = (name: string, value: unknown) => [h('dt', {}, name), h('dd', {}, value === null || value === undefined ? '—' : String(value))];
+    const header = (name: string, value: unknown) => [
+      h('dt', {}, name),
+      h('dd', {}, value === null || value === undefined ? '—' : String(value)),
+    ];
     replace(
       body,
       h('h1', {}, m.subject, ' ', badge(m.status)),
       h(
         'dl',
         {},
-        m.channel === 'push' ? header('Subscription', m.subscription ? `${m.subscription.endpoint}${m.subscription.userId ? ` (user ${m.subscription.userId})` : ''}` : 'removed') : header('To', m.to.join(', ')),
+        m.channel === 'push'
+          ? header(
+              'Subscription',
+              m.subscription
+                ? `${m.subscription.endpoint}${m.subscription.userId ? ` (user ${m.subscription.userId})` : ''}`
+                : 'removed',
+            )
+          : header('To', m.to.join(', ')),
         header('Delivery key', m.deliveryKey),
         header('Created', time(m.createdAt)),
         header('Sent', m.sentAt && time(m.sentAt)),
@@ -108,12 +154,22 @@ function detail(id: string): Page {
         header('Last error', m.lastError),
         header('Source', m.source),
       ),
-      (m.status === 'dead' || m.status === 'failed') && h('p', {}, h('button', { type: 'button', onclick: () => void retry() }, 'Retry'), result),
+      (m.status === 'dead' || m.status === 'failed') &&
+        h('p', {}, h('button', { type: 'button', onclick: () => void retry() }, 'Retry'), result),
       m.html !== null && [h('h2', {}, 'HTML'), frame],
       m.text !== null && [h('h2', {}, 'Text'), h('pre', { class: 'mail-text' }, m.text)],
-      m.push && [h('h2', {}, `Push payload (ttl ${m.push.ttl} s, urgency ${m.push.urgency})`), h('pre', { class: 'code' }, json(m.push.notification))],
+      m.push && [
+        h('h2', {}, `Push payload (ttl ${m.push.ttl} s, urgency ${m.push.urgency})`),
+        h('pre', { class: 'code' }, json(m.push.notification)),
+      ],
       h('h2', {}, 'Delivery attempts'),
-      m.history.length === 0 ? h('p', { class: 'muted' }, 'None yet.') : h('ol', { class: 'attempts' }, m.history.map((a) => h('li', {}, `${time(a.at)} — ${a.outcome}${a.detail ? `: ${a.detail}` : ''}`))),
+      m.history.length === 0
+        ? h('p', { class: 'muted' }, 'None yet.')
+        : h(
+            'ol',
+            { class: 'attempts' },
+            m.history.map((a) => h('li', {}, `${time(a.at)} — ${a.outcome}${a.detail ? `: ${a.detail}` : ''}`)),
+          ),
     );
   });
   return {

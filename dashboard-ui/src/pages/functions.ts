@@ -19,14 +19,27 @@ interface FunctionInfo {
 function argsTemplate(fn: FunctionInfo): string {
   const required = fn.args.filter((arg) => !arg.optional);
   if (required.length === 0) return '{}';
-  return json(Object.fromEntries(required.map((arg) => [arg.name, arg.type === 'string' ? '' : arg.type === 'number' ? 0 : arg.type === 'boolean' ? false : null])));
+  return json(
+    Object.fromEntries(
+      required.map((arg) => [
+        arg.name,
+        arg.type === 'string' ? '' : arg.type === 'number' ? 0 : arg.type === 'boolean' ? false : null,
+      ]),
+    ),
+  );
 }
 
 function runForm(fn: FunctionInfo): HTMLElement {
   const args = h('textarea', { 'aria-label': 'args', rows: 8, spellcheck: 'false', class: 'code' });
   args.value = argsTemplate(fn);
   const check = h('p', { class: 'muted', 'data-testid': 'args-check' }, '');
-  const as = h('select', { 'aria-label': 'run as' }, h('option', { value: 'anonymous' }, 'anonymous'), h('option', { value: 'user' }, 'a user'), h('option', { value: 'system' }, 'system'));
+  const as = h(
+    'select',
+    { 'aria-label': 'run as' },
+    h('option', { value: 'anonymous' }, 'anonymous'),
+    h('option', { value: 'user' }, 'a user'),
+    h('option', { value: 'system' }, 'system'),
+  );
   as.value = fn.access === 'system' ? 'system' : fn.access === 'authenticated' ? 'user' : 'anonymous';
   const userId = h('input', { 'aria-label': 'user id', placeholder: 'user id', value: 'dev-user' });
   const key = h('input', { 'aria-label': 'idempotency key', placeholder: 'idempotency key (optional)' });
@@ -41,7 +54,10 @@ function runForm(fn: FunctionInfo): HTMLElement {
       return;
     }
     try {
-      const verdict = await post<{ ok: boolean; message?: string }>('admin/functions/validate', { path: fn.path, args: parsed });
+      const verdict = await post<{ ok: boolean; message?: string }>('admin/functions/validate', {
+        path: fn.path,
+        args: parsed,
+      });
       check.className = verdict.ok ? 'ok' : 'error';
       check.textContent = verdict.ok ? '✓ args match the validators' : verdict.message!;
     } catch (error) {
@@ -67,21 +83,35 @@ function runForm(fn: FunctionInfo): HTMLElement {
     const actAs = as.value === 'user' ? `user:${userId.value.trim() || 'dev-user'}` : as.value;
     replace(output, h('p', { class: 'muted' }, 'Running…'));
     try {
-      const response = await request(`call/${fn.kind}`, { body: { path: fn.path, args: parsed }, headers: { 'x-valet-as': actAs, ...(key.value.trim() ? { 'idempotency-key': key.value.trim() } : {}) } });
+      const response = await request(`call/${fn.kind}`, {
+        body: { path: fn.path, args: parsed },
+        headers: { 'x-valet-as': actAs, ...(key.value.trim() ? { 'idempotency-key': key.value.trim() } : {}) },
+      });
       const invocation = response.headers.get('valet-invocation-id');
       const body = response.body as { value?: unknown; code?: string; message?: string };
-      const lines = invocation ? (await get<{ logs: { level: string; message: string }[] }>(`admin/logs?invocation=${encodeURIComponent(invocation)}`)).logs : [];
+      const lines = invocation
+        ? (
+            await get<{ logs: { level: string; message: string }[] }>(
+              `admin/logs?invocation=${encodeURIComponent(invocation)}`,
+            )
+          ).logs
+        : [];
       replace(
         output,
         h(
           'p',
           { class: 'muted' },
           `${Math.round(response.ms)} ms`,
-          invocation && fn.kind === 'action' ? [' · ', h('a', { href: `#/invocations/${invocation}` }, 'invocation')] : null,
+          invocation && fn.kind === 'action'
+            ? [' · ', h('a', { href: `#/invocations/${invocation}` }, 'invocation')]
+            : null,
           response.headers.get('idempotent-replayed') ? ' · replayed (idempotency key seen before)' : null,
         ),
-        'code' in body ? h('div', { 'data-testid': 'call-error' }, errorBox(`${body.code}: ${body.message}`)) : h('pre', { class: 'code', 'data-testid': 'call-result' }, json(body.value)),
-        lines.length > 0 && h('pre', { class: 'logs' }, lines.map((line) => `[${line.level}] ${line.message}`).join('\n')),
+        'code' in body
+          ? h('div', { 'data-testid': 'call-error' }, errorBox(`${body.code}: ${body.message}`))
+          : h('pre', { class: 'code', 'data-testid': 'call-result' }, json(body.value)),
+        lines.length > 0 &&
+          h('pre', { class: 'logs' }, lines.map((line) => `[${line.level}] ${line.message}`).join('\n')),
       );
     } catch (error) {
       replace(output, errorBox((error as ApiError).message));
@@ -92,10 +122,21 @@ function runForm(fn: FunctionInfo): HTMLElement {
     'form',
     { class: 'card', onsubmit: run, 'aria-label': `run ${fn.path}` },
     h('h2', {}, fn.path, ' ', badge(fn.kind), ' ', badge(fn.access)),
-    h('p', { class: 'code muted' }, `args: { ${fn.args.map((arg) => `${arg.name}${arg.optional ? '?' : ''}: ${arg.type}`).join(', ')} }${fn.returns ? ` → ${fn.returns}` : ''}`),
+    h(
+      'p',
+      { class: 'code muted' },
+      `args: { ${fn.args.map((arg) => `${arg.name}${arg.optional ? '?' : ''}: ${arg.type}`).join(', ')} }${fn.returns ? ` → ${fn.returns}` : ''}`,
+    ),
     args,
     check,
-    h('div', { class: 'row' }, h('label', {}, 'Run as ', as), userId, fn.kind === 'action' && key, h('button', { type: 'submit' }, `Run ${fn.kind}`)),
+    h(
+      'div',
+      { class: 'row' },
+      h('label', {}, 'Run as ', as),
+      userId,
+      fn.kind === 'action' && key,
+      h('button', { type: 'submit' }, `Run ${fn.kind}`),
+    ),
     output,
   );
 }
@@ -121,7 +162,20 @@ export function functions(params: string[]): Page {
           'section',
           {},
           h('h3', {}, module),
-          all.filter((fn) => fn.module === module).map((fn) => h('a', { href: `#/functions/${encodeURIComponent(fn.path)}`, class: fn.path === selected ? 'item selected' : 'item' }, fn.name, ' ', badge(fn.kind))),
+          all
+            .filter((fn) => fn.module === module)
+            .map((fn) =>
+              h(
+                'a',
+                {
+                  href: `#/functions/${encodeURIComponent(fn.path)}`,
+                  class: fn.path === selected ? 'item selected' : 'item',
+                },
+                fn.name,
+                ' ',
+                badge(fn.kind),
+              ),
+            ),
         ),
       ),
     );
@@ -130,8 +184,20 @@ export function functions(params: string[]): Page {
     const signature = fn ? JSON.stringify(fn) : null;
     if (signature !== shown) {
       shown = signature;
-      replace(detail, fn ? runForm(fn) : h('p', { class: 'muted' }, selected ? `No function ${selected} (renamed or removed?)` : 'Pick a function to run it.'));
+      replace(
+        detail,
+        fn
+          ? runForm(fn)
+          : h(
+              'p',
+              { class: 'muted' },
+              selected ? `No function ${selected} (renamed or removed?)` : 'Pick a function to run it.',
+            ),
+      );
     }
   });
-  return { element: h('div', { class: 'split' }, list, detail), refresh: (topics) => (topics.includes('state') ? refresh() : Promise.resolve()) };
+  return {
+    element: h('div', { class: 'split' }, list, detail),
+    refresh: (topics) => (topics.includes('state') ? refresh() : Promise.resolve()),
+  };
 }

@@ -29,13 +29,29 @@ const STATUSES = ['', 'running', 'succeeded', 'failed', 'interrupted'];
 const SINCE: Record<string, number> = { '': 0, '15 min': 15 * 60_000, '1 h': 3_600_000, '24 h': 86_400_000 };
 
 function invoker(value: Invocation['invoker']): string {
-  return value.type === 'user' ? `user ${value.userId}` : value.type === 'system' ? `system (${value.source ?? 'admin'})` : value.type;
+  return value.type === 'user'
+    ? `user ${value.userId}`
+    : value.type === 'system'
+      ? `system (${value.source ?? 'admin'})`
+      : value.type;
 }
 
 function list(query: URLSearchParams): Page {
-  const fn = h('input', { 'aria-label': 'function', placeholder: 'function (module:name)', value: query.get('function') ?? '' });
-  const status = h('select', { 'aria-label': 'status' }, STATUSES.map((s) => h('option', { value: s }, s || 'any status')));
-  const since = h('select', { 'aria-label': 'since' }, Object.keys(SINCE).map((s) => h('option', { value: s }, s ? `last ${s}` : 'any time')));
+  const fn = h('input', {
+    'aria-label': 'function',
+    placeholder: 'function (module:name)',
+    value: query.get('function') ?? '',
+  });
+  const status = h(
+    'select',
+    { 'aria-label': 'status' },
+    STATUSES.map((s) => h('option', { value: s }, s || 'any status')),
+  );
+  const since = h(
+    'select',
+    { 'aria-label': 'since' },
+    Object.keys(SINCE).map((s) => h('option', { value: s }, s ? `last ${s}` : 'any time')),
+  );
   const rows = h('tbody');
   const problem = h('div');
   const refresh = serialized(async () => {
@@ -48,19 +64,23 @@ function list(query: URLSearchParams): Page {
       replace(problem);
       replace(
         rows,
-        tableRows(invocations, 7, 'No invocations yet: run an action (from the Functions page, a client or valet run).', (inv) =>
-              h(
-                'tr',
-                { 'data-testid': 'invocation' },
-                h('td', {}, h('a', { href: `#/invocations/${inv.id}` }, time(inv.startedAt))),
-                h('td', {}, inv.function),
-                h('td', {}, badge(inv.status)),
-                h('td', {}, invoker(inv.invoker)),
-                h('td', {}, inv.durationMs === null ? '—' : `${inv.durationMs} ms`),
-                h('td', {}, String(inv.attempts)),
-                h('td', {}, inv.rerunOf ? h('a', { href: `#/invocations/${inv.rerunOf}` }, 're-run') : ''),
-              ),
+        tableRows(
+          invocations,
+          7,
+          'No invocations yet: run an action (from the Functions page, a client or valet run).',
+          (inv) =>
+            h(
+              'tr',
+              { 'data-testid': 'invocation' },
+              h('td', {}, h('a', { href: `#/invocations/${inv.id}` }, time(inv.startedAt))),
+              h('td', {}, inv.function),
+              h('td', {}, badge(inv.status)),
+              h('td', {}, invoker(inv.invoker)),
+              h('td', {}, inv.durationMs === null ? '—' : `${inv.durationMs} ms`),
+              h('td', {}, String(inv.attempts)),
+              h('td', {}, inv.rerunOf ? h('a', { href: `#/invocations/${inv.rerunOf}` }, 're-run') : ''),
             ),
+        ),
       );
     } catch (error) {
       replace(problem, errorBox((error as Error).message));
@@ -74,7 +94,20 @@ function list(query: URLSearchParams): Page {
       h('h1', {}, 'Invocations'),
       h('div', { class: 'row filters' }, fn, status, since),
       problem,
-      h('table', {}, h('thead', {}, h('tr', {}, ['Started', 'Function', 'Status', 'Invoker', 'Duration', 'Attempts', ''].map((title) => h('th', {}, title)))), rows),
+      h(
+        'table',
+        {},
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Started', 'Function', 'Status', 'Invoker', 'Duration', 'Attempts', ''].map((title) => h('th', {}, title)),
+          ),
+        ),
+        rows,
+      ),
     ),
     refresh: (topics) => (topics.includes('db') ? refresh() : Promise.resolve()),
   };
@@ -86,7 +119,15 @@ function detail(id: string): Page {
   const args = h('textarea', { 'aria-label': 'args to re-run with', rows: 6, class: 'code', spellcheck: 'false' });
   const rerunResult = h('div');
   let loaded: Invocation | null = null;
-  const rerunForm = h('form', { class: 'card', 'aria-label': 're-run' }, h('h2', {}, 'Re-run'), h('p', { class: 'muted' }, 'Runs the action again as the same invoker: a new invocation, linked to this one.'), args, h('button', { type: 'submit' }, 'Re-run'), rerunResult);
+  const rerunForm = h(
+    'form',
+    { class: 'card', 'aria-label': 're-run' },
+    h('h2', {}, 'Re-run'),
+    h('p', { class: 'muted' }, 'Runs the action again as the same invoker: a new invocation, linked to this one.'),
+    args,
+    h('button', { type: 'submit' }, 'Re-run'),
+    rerunResult,
+  );
   async function rerun(event: Event) {
     event.preventDefault();
     let parsed: unknown;
@@ -97,7 +138,10 @@ function detail(id: string): Page {
       return;
     }
     try {
-      const outcome = await post<{ invocationId: string | null; body: { code?: string; message?: string } }>(`admin/invocations/${id}/rerun`, { args: parsed });
+      const outcome = await post<{ invocationId: string | null; body: { code?: string; message?: string } }>(
+        `admin/invocations/${id}/rerun`,
+        { args: parsed },
+      );
       if (outcome.invocationId) location.hash = `#/invocations/${outcome.invocationId}`;
       else replace(rerunResult, errorBox(`${outcome.body.code}: ${outcome.body.message}`));
     } catch (error) {
@@ -106,15 +150,30 @@ function detail(id: string): Page {
   }
   rerunForm.addEventListener('submit', (event) => void rerun(event));
   const refresh = serialized(async () => {
-    const lines = (await get<{ logs: { time: string; level: string; message: string }[] }>(`admin/logs?invocation=${encodeURIComponent(id)}`)).logs;
-    logsView.textContent = lines.length ? lines.map((line) => `${line.time} [${line.level}] ${line.message}`).join('\n') : '(no log lines)';
+    const lines = (
+      await get<{ logs: { time: string; level: string; message: string }[] }>(
+        `admin/logs?invocation=${encodeURIComponent(id)}`,
+      )
+    ).logs;
+    logsView.textContent = lines.length
+      ? lines.map((line) => `${line.time} [${line.level}] ${line.message}`).join('\n')
+      : '(no log lines)';
     let inv: Invocation;
     try {
       inv = await get<Invocation>(`admin/invocations/${encodeURIComponent(id)}`);
     } catch (error) {
       // Queries and mutations log lines under an id too, but only actions are in the invocation log.
       const notAction = (error as ApiError).status === 404;
-      replace(body, notAction ? h('p', { class: 'muted' }, `${id} is not an action invocation (queries and mutations are not logged as invocations); its log lines are below.`) : errorBox((error as Error).message));
+      replace(
+        body,
+        notAction
+          ? h(
+              'p',
+              { class: 'muted' },
+              `${id} is not an action invocation (queries and mutations are not logged as invocations); its log lines are below.`,
+            )
+          : errorBox((error as Error).message),
+      );
       rerunForm.hidden = notAction;
       return;
     }
@@ -142,8 +201,20 @@ function detail(id: string): Page {
         h('dd', {}, String(inv.attempts)),
       ),
       h('h2', {}, 'Args'),
-      inv.sensitive ? h('p', { class: 'muted' }, 'Not kept: the action is sensitive.') : h('pre', { class: 'code' }, json(inv.args)),
-      inv.error ? [h('h2', {}, 'Error'), h('pre', { class: 'code error', 'data-testid': 'invocation-error' }, `${inv.error.code}: ${inv.error.message}`), inv.errorStack && h('pre', { class: 'code', 'aria-label': 'stack' }, inv.errorStack)] : [h('h2', {}, 'Result'), h('pre', { class: 'code', 'data-testid': 'invocation-result' }, json(inv.result))],
+      inv.sensitive
+        ? h('p', { class: 'muted' }, 'Not kept: the action is sensitive.')
+        : h('pre', { class: 'code' }, json(inv.args)),
+      inv.error
+        ? [
+            h('h2', {}, 'Error'),
+            h(
+              'pre',
+              { class: 'code error', 'data-testid': 'invocation-error' },
+              `${inv.error.code}: ${inv.error.message}`,
+            ),
+            inv.errorStack && h('pre', { class: 'code', 'aria-label': 'stack' }, inv.errorStack),
+          ]
+        : [h('h2', {}, 'Result'), h('pre', { class: 'code', 'data-testid': 'invocation-result' }, json(inv.result))],
     );
   });
   return {

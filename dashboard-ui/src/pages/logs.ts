@@ -14,8 +14,16 @@ interface LogEntry {
 }
 
 export function logs(_params: string[], query: URLSearchParams): Page {
-  const fn = h('input', { 'aria-label': 'function', placeholder: 'function (module:name)', value: query.get('function') ?? '' });
-  const level = h('select', { 'aria-label': 'level' }, ['', 'log', 'info', 'warn', 'error', 'debug'].map((l) => h('option', { value: l }, l || 'any level')));
+  const fn = h('input', {
+    'aria-label': 'function',
+    placeholder: 'function (module:name)',
+    value: query.get('function') ?? '',
+  });
+  const level = h(
+    'select',
+    { 'aria-label': 'level' },
+    ['', 'log', 'info', 'warn', 'error', 'debug'].map((l) => h('option', { value: l }, l || 'any level')),
+  );
   const text = h('input', { 'aria-label': 'text', placeholder: 'contains…', value: query.get('q') ?? '' });
   const invocation = query.get('invocation');
   const lines = h('ol', { class: 'log-lines', 'aria-label': 'log lines' });
@@ -49,14 +57,19 @@ export function logs(_params: string[], query: URLSearchParams): Page {
               h('a', { href: `#/logs?function=${encodeURIComponent(entry.function)}` }, entry.function),
               ' ',
               entry.message,
-              entry.level === 'error' && [' ', h('a', { href: `#/invocations/${entry.invocation}`, class: 'jump' }, '→ invocation')],
+              entry.level === 'error' && [
+                ' ',
+                h('a', { href: `#/invocations/${entry.invocation}`, class: 'jump' }, '→ invocation'),
+              ],
             ),
           ),
     );
     if (follow) lines.scrollTop = lines.scrollHeight;
   });
   async function copy() {
-    const textToCopy = shown.map((entry) => `${entry.time} [${entry.level}] ${entry.function} ${entry.message}`).join('\n');
+    const textToCopy = shown
+      .map((entry) => `${entry.time} [${entry.level}] ${entry.function} ${entry.message}`)
+      .join('\n');
     try {
       await navigator.clipboard.writeText(textToCopy);
       copied.textContent = `Copied ${shown.length} lines`;
@@ -71,7 +84,15 @@ export function logs(_params: string[], query: URLSearchParams): Page {
       'div',
       {},
       h('h1', {}, 'Logs', invocation ? ` of invocation ${invocation}` : ''),
-      h('div', { class: 'row filters' }, fn, level, text, h('button', { type: 'button', onclick: () => void copy() }, 'Copy'), copied),
+      h(
+        'div',
+        { class: 'row filters' },
+        fn,
+        level,
+        text,
+        h('button', { type: 'button', onclick: () => void copy() }, 'Copy'),
+        copied,
+      ),
       problem,
       lines,
     ),

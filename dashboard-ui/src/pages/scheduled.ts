@@ -19,7 +19,11 @@ interface Scheduled {
 }
 
 export function scheduled(): Page {
-  const status = h('select', { 'aria-label': 'status' }, ['', 'pending', 'running', 'done', 'failed', 'canceled'].map((s) => h('option', { value: s }, s || 'any status')));
+  const status = h(
+    'select',
+    { 'aria-label': 'status' },
+    ['', 'pending', 'running', 'done', 'failed', 'canceled'].map((s) => h('option', { value: s }, s || 'any status')),
+  );
   const rows = h('tbody');
   const message = h('div');
   async function cancel(id: string) {
@@ -39,17 +43,22 @@ export function scheduled(): Page {
       replace(
         rows,
         tableRows(all, 6, 'Nothing scheduled: ctx.scheduler.runAfter and runAt put work here.', (item) =>
-              h(
-                'tr',
-                { 'data-testid': 'scheduled' },
-                h('td', {}, time(item.runAt)),
-                h('td', {}, item.function),
-                h('td', { class: 'code' }, json(item.args)),
-                h('td', {}, badge(item.status)),
-                h('td', {}, item.error?.message ?? (item.scheduledBy ? `by ${item.scheduledBy}` : '')),
-                h('td', {}, item.status === 'pending' && h('button', { type: 'button', class: 'danger', onclick: () => void cancel(item.id) }, 'Cancel')),
-              ),
+          h(
+            'tr',
+            { 'data-testid': 'scheduled' },
+            h('td', {}, time(item.runAt)),
+            h('td', {}, item.function),
+            h('td', { class: 'code' }, json(item.args)),
+            h('td', {}, badge(item.status)),
+            h('td', {}, item.error?.message ?? (item.scheduledBy ? `by ${item.scheduledBy}` : '')),
+            h(
+              'td',
+              {},
+              item.status === 'pending' &&
+                h('button', { type: 'button', class: 'danger', onclick: () => void cancel(item.id) }, 'Cancel'),
             ),
+          ),
+        ),
       );
     } catch (error) {
       replace(message, errorBox((error as Error).message));
@@ -57,7 +66,27 @@ export function scheduled(): Page {
   });
   status.addEventListener('change', () => void refresh());
   return {
-    element: h('div', {}, h('h1', {}, 'Scheduled'), h('div', { class: 'row filters' }, status), message, h('table', {}, h('thead', {}, h('tr', {}, ['Runs at', 'Function', 'Args', 'Status', '', ''].map((t) => h('th', {}, t)))), rows)),
+    element: h(
+      'div',
+      {},
+      h('h1', {}, 'Scheduled'),
+      h('div', { class: 'row filters' }, status),
+      message,
+      h(
+        'table',
+        {},
+        h(
+          'thead',
+          {},
+          h(
+            'tr',
+            {},
+            ['Runs at', 'Function', 'Args', 'Status', '', ''].map((t) => h('th', {}, t)),
+          ),
+        ),
+        rows,
+      ),
+    ),
     refresh: (topics) => (topics.includes('db') ? refresh() : Promise.resolve()),
   };
 }

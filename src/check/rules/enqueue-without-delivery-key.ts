@@ -21,6 +21,9 @@ export const enqueueWithoutDeliveryKey: Rule = {
           !message.getProperties().some((p) => Node.isSpreadAssignment(p))
         );
       })
-      .map((node) => ({ node, message: `email enqueued without deliveryKey in safeToRetry action ${site.name}: a retry sends it again` }));
+      .map((node) => ({
+        node,
+        message: `email enqueued without deliveryKey in safeToRetry action ${site.name}: a retry sends it again`,
+      }));
   },
 };

@@ -8,7 +8,13 @@ export const insertInRetryableAction: Rule = {
   fix: 'use ctx.db.insertOrIgnore(table, { _id: <an id derived from the args>, ... }) so a re-run inserts nothing new',
   check(site) {
     if (!site.safeToRetry) return [];
-    const inserts = [...databaseCalls(site, ['insert']), ...transactions(site).flatMap((scope) => transactionCalls(scope, ['insert']))];
-    return inserts.map((node) => ({ node, message: `plain insert in safeToRetry action ${site.name}: a retry inserts the row again` }));
+    const inserts = [
+      ...databaseCalls(site, ['insert']),
+      ...transactions(site).flatMap((scope) => transactionCalls(scope, ['insert'])),
+    ];
+    return inserts.map((node) => ({
+      node,
+      message: `plain insert in safeToRetry action ${site.name}: a retry inserts the row again`,
+    }));
   },
 };

@@ -23,7 +23,11 @@ const ASSIGNMENTS = new Set([
 function ownNames(callback: Node): Set<string> {
   const names = new Set<string>();
   for (const node of callback.getDescendants()) {
-    if ((N.isParameterDeclaration(node) || N.isVariableDeclaration(node) || N.isBindingElement(node)) && N.isIdentifier(node.getNameNode())) names.add(node.getNameNode().getText());
+    if (
+      (N.isParameterDeclaration(node) || N.isVariableDeclaration(node) || N.isBindingElement(node)) &&
+      N.isIdentifier(node.getNameNode())
+    )
+      names.add(node.getNameNode().getText());
     if (N.isFunctionDeclaration(node) && node.getName()) names.add(node.getName()!);
   }
   return names;
@@ -45,12 +49,18 @@ export const outerStateInTransaction: Rule = {
       const own = ownNames(scope.callback);
       const hits: RuleHit[] = [];
       const report = (node: Node, name: string) =>
-        hits.push({ node, message: `${site.name}: ctx.db.transaction's callback changes \`${name}\`, declared outside it; on PostgreSQL the callback runs again after a write conflict, so this would happen once per attempt` });
+        hits.push({
+          node,
+          message: `${site.name}: ctx.db.transaction's callback changes \`${name}\`, declared outside it; on PostgreSQL the callback runs again after a write conflict, so this would happen once per attempt`,
+        });
       for (const node of scope.callback.getDescendants()) {
         if (N.isBinaryExpression(node) && ASSIGNMENTS.has(node.getOperatorToken().getKind())) {
           const name = rootName(node.getLeft());
           if (name && !own.has(name)) report(node, name);
-        } else if ((N.isPrefixUnaryExpression(node) || N.isPostfixUnaryExpression(node)) && [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(node.getOperatorToken())) {
+        } else if (
+          (N.isPrefixUnaryExpression(node) || N.isPostfixUnaryExpression(node)) &&
+          [SyntaxKind.PlusPlusToken, SyntaxKind.MinusMinusToken].includes(node.getOperatorToken())
+        ) {
           const name = rootName(node.getOperand());
           if (name && !own.has(name)) report(node, name);
         } else if (N.isCallExpression(node)) {

@@ -9,6 +9,13 @@ export const publicActionCallsThirdParty: Rule = {
   check(site) {
     if (site.kind !== 'action' || site.access !== 'public') return [];
     const [first] = fetchCalls(site.handler);
-    return first ? [{ node: first, message: `public action ${site.name} calls a third party: anonymous callers can trigger it at will` }] : [];
+    return first
+      ? [
+          {
+            node: first,
+            message: `public action ${site.name} calls a third party: anonymous callers can trigger it at will`,
+          },
+        ]
+      : [];
   },
 };

@@ -16,7 +16,11 @@ export function fetchCalls(node: Node): CallExpression[] {
 }
 
 /** Calls `<db>.<method>(...)` where `<db>` is how this handler names the database. */
-export function databaseCalls(site: FunctionSite, methods: readonly string[], within: Node = site.handler): CallExpression[] {
+export function databaseCalls(
+  site: FunctionSite,
+  methods: readonly string[],
+  within: Node = site.handler,
+): CallExpression[] {
   return calls(within).filter((call) => {
     const callee = call.getExpression();
     return (
@@ -48,7 +52,11 @@ export function transactionCalls(scope: TransactionScope, methods: readonly stri
   if (!scope.txName) return [];
   return calls(scope.callback).filter((call) => {
     const callee = call.getExpression();
-    return Node.isPropertyAccessExpression(callee) && methods.includes(callee.getName()) && callee.getExpression().getText() === scope.txName;
+    return (
+      Node.isPropertyAccessExpression(callee) &&
+      methods.includes(callee.getName()) &&
+      callee.getExpression().getText() === scope.txName
+    );
   });
 }
 
@@ -68,7 +76,10 @@ export function isRepeated(node: Node, handler: Node): boolean {
     ) {
       return true;
     }
-    if ((Node.isArrowFunction(current) || Node.isFunctionExpression(current)) && Node.isCallExpression(current.getParent())) {
+    if (
+      (Node.isArrowFunction(current) || Node.isFunctionExpression(current)) &&
+      Node.isCallExpression(current.getParent())
+    ) {
       const callee = (current.getParent() as CallExpression).getExpression();
       if (Node.isPropertyAccessExpression(callee) && ITERATING_METHODS.has(callee.getName())) return true;
     }

@@ -11,7 +11,9 @@ export const writesOutsideTransaction: Rule = {
   check(site) {
     if (site.kind !== 'action' && site.kind !== 'http') return [];
     const scopes = transactions(site);
-    const autoCommit = databaseCalls(site, WRITES).filter((call) => !scopes.some((scope) => isWithin(call, scope.callback)));
+    const autoCommit = databaseCalls(site, WRITES).filter(
+      (call) => !scopes.some((scope) => isWithin(call, scope.callback)),
+    );
     const repeated = autoCommit.some((call) => isRepeated(call, site.handler));
     if (autoCommit.length < 2 && !repeated) return [];
     const lines = autoCommit.map((call) => call.getStartLineNumber()).join(', ');

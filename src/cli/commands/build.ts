@@ -7,7 +7,9 @@ import { stateDirOf } from '../../project/paths.js';
 export function registerBuild(program: Command): void {
   program
     .command('build')
-    .description('write a self-contained folder that serves the app with only a production install (no esbuild or TypeScript at run time)')
+    .description(
+      'write a self-contained folder that serves the app with only a production install (no esbuild or TypeScript at run time)',
+    )
     .option('--out <dir>', 'the folder to write (default: .valet/build)')
     .addHelpText(
       'after',

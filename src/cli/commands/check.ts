@@ -29,11 +29,15 @@ Examples:
       const ms = Math.round(performance.now() - started);
 
       if (flags.json) {
-        process.stdout.write(`${JSON.stringify({ ok: report.errorCount === 0, errors: report.errorCount, warnings: report.warningCount, findings: report.findings }, null, 2)}\n`);
+        process.stdout.write(
+          `${JSON.stringify({ ok: report.errorCount === 0, errors: report.errorCount, warnings: report.warningCount, findings: report.findings }, null, 2)}\n`,
+        );
       } else {
         for (const f of report.findings) {
           const severity = f.severity === 'error' ? kleur.red('error') : kleur.yellow('warning');
-          process.stderr.write(`${kleur.bold(`${f.file}:${f.line}:${f.column}`)} ${severity} ${kleur.cyan(f.rule)} ${f.message}\n`);
+          process.stderr.write(
+            `${kleur.bold(`${f.file}:${f.line}:${f.column}`)} ${severity} ${kleur.cyan(f.rule)} ${f.message}\n`,
+          );
           if (!f.rule.startsWith('codegen-stale')) {
             const frame = codeFrame(appDir, f.file, f.line, f.column);
             if (frame) process.stderr.write(`${kleur.dim(frame)}\n`);
@@ -41,7 +45,9 @@ Examples:
           if (f.fix) process.stderr.write(`  ${kleur.green('fix:')} ${f.fix}\n`);
           process.stderr.write('\n');
         }
-        const compiler = report.compiler?.version ? `, TypeScript ${report.compiler.version}${report.compiler.fromApp ? '' : " (Valet's)"}` : '';
+        const compiler = report.compiler?.version
+          ? `, TypeScript ${report.compiler.version}${report.compiler.fromApp ? '' : " (Valet's)"}`
+          : '';
         const counts = [plural(report.errorCount, 'error'), plural(report.warningCount, 'warning')].join(', ');
         const mark = report.errorCount === 0 ? kleur.green('✔') : kleur.red('✖');
         process.stderr.write(`${mark} ${counts} (checked ${report.ran.join(', ')}${compiler} in ${ms} ms)\n`);

@@ -25,8 +25,10 @@ Examples:
       try {
         if (flags.check) {
           const stale = checkCodegen(appDir);
-          for (const file of stale) process.stderr.write(`${kleur.red('stale')} ${file.path}: ${file.reason}; run \`valet codegen\`\n`);
-          if (stale.length > 0) throw new UserError(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale`);
+          for (const file of stale)
+            process.stderr.write(`${kleur.red('stale')} ${file.path}: ${file.reason}; run \`valet codegen\`\n`);
+          if (stale.length > 0)
+            throw new UserError(`${stale.length} generated file${stale.length === 1 ? ' is' : 's are'} stale`);
           process.stderr.write(`${kleur.green('✔')} Generated files are up to date\n`);
           return;
         }
@@ -35,7 +37,9 @@ Examples:
         const count = model.modules.reduce((n, m) => n + m.functions.length, 0);
         const modules = model.modules.length;
         const what = written.length === 0 ? 'up to date' : `wrote ${written.map((p) => p.split('/').pop()).join(', ')}`;
-        process.stderr.write(`${kleur.green('✔')} Codegen: ${count} function${count === 1 ? '' : 's'} in ${modules} module${modules === 1 ? '' : 's'}, ${what} (${ms} ms)\n`);
+        process.stderr.write(
+          `${kleur.green('✔')} Codegen: ${count} function${count === 1 ? '' : 's'} in ${modules} module${modules === 1 ? '' : 's'}, ${what} (${ms} ms)\n`,
+        );
       } catch (error) {
         if (error instanceof CodegenError) {
           printCodegenErrors(appDir, error.diagnostics);

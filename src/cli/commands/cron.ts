@@ -4,7 +4,9 @@ import { findAppDir } from '../../project/app-dir.js';
 import { parseLimit } from '../options.js';
 
 export function registerCron(program: Command): void {
-  const command = program.command('cron').description('cron jobs from valet/crons.ts: schedule, next runs, history, manual runs');
+  const command = program
+    .command('cron')
+    .description('cron jobs from valet/crons.ts: schedule, next runs, history, manual runs');
   command
     .command('ls')
     .description('each job with its schedule, next run and last status')
@@ -14,9 +16,12 @@ export function registerCron(program: Command): void {
       const { listCronJobs } = await import('../../ops/cron-jobs.js');
       const jobs = await listCronJobs(appDir);
       if (flags.json) return void process.stdout.write(`${JSON.stringify(jobs, null, 2)}\n`);
-      if (jobs.length === 0) return void process.stderr.write('No cron jobs (valet/crons.ts default-exports cronJobs()).\n');
+      if (jobs.length === 0)
+        return void process.stderr.write('No cron jobs (valet/crons.ts default-exports cronJobs()).\n');
       for (const job of jobs) {
-        process.stdout.write(`${kleur.bold(job.name.padEnd(20))} ${job.schedule.padEnd(18)} → ${job.function.padEnd(24)} next ${job.nextRun ?? 'never'}   last ${job.lastStatus ?? '-'}\n`);
+        process.stdout.write(
+          `${kleur.bold(job.name.padEnd(20))} ${job.schedule.padEnd(18)} → ${job.function.padEnd(24)} next ${job.nextRun ?? 'never'}   last ${job.lastStatus ?? '-'}\n`,
+        );
       }
     });
   command
@@ -37,7 +42,9 @@ export function registerCron(program: Command): void {
         if (runs.length === 0) return void process.stderr.write('No cron runs yet.\n');
         for (const run of runs) {
           const extra = run.catchUp ? ` catch-up (${run.missedRuns} missed)` : '';
-          process.stdout.write(`${run.dispatchedAt}  ${run.job.padEnd(20)} ${run.status.padEnd(11)} ${run.trigger.padEnd(8)} lag ${Math.round(run.lagMs)} ms${extra}\n`);
+          process.stdout.write(
+            `${run.dispatchedAt}  ${run.job.padEnd(20)} ${run.status.padEnd(11)} ${run.trigger.padEnd(8)} lag ${Math.round(run.lagMs)} ms${extra}\n`,
+          );
         }
       } finally {
         await db.close();
@@ -51,6 +58,8 @@ export function registerCron(program: Command): void {
       const appDir = findAppDir();
       const { triggerCronJob } = await import('../../ops/cron-jobs.js');
       const { runId, via } = await triggerCronJob(appDir, name);
-      process.stderr.write(`${kleur.green('✔')} ran ${name} (run ${runId}, ${via === 'server' ? 'through the running server' : 'in-process'})\n`);
+      process.stderr.write(
+        `${kleur.green('✔')} ran ${name} (run ${runId}, ${via === 'server' ? 'through the running server' : 'in-process'})\n`,
+      );
     });
 }

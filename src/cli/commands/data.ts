@@ -14,7 +14,8 @@ export function registerData(program: Command): void {
     .addHelpText('after', '\nExamples:\n  $ valet data\n  $ valet data users --limit 5 --json')
     .action(async (table: string | undefined, flags: { limit: string; order: string; json?: boolean }) => {
       const limit = parseLimit(flags.limit);
-      if (flags.order !== 'asc' && flags.order !== 'desc') throw new UsageError(`--order must be asc or desc, got "${flags.order}"`);
+      if (flags.order !== 'asc' && flags.order !== 'desc')
+        throw new UsageError(`--order must be asc or desc, got "${flags.order}"`);
       const { listDocuments, listTables } = await import('../../storage/browse.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
       const db = await openAppDatabase(findAppDir());

@@ -24,14 +24,22 @@ Examples:
   $ valet env ls --mode production --show`,
     )
     .action(async (flags: { mode: string; show?: boolean; all?: boolean; json?: boolean }) => {
-      if (flags.mode !== 'development' && flags.mode !== 'production') throw new UsageError(`--mode must be development or production, got "${flags.mode}"`);
+      if (flags.mode !== 'development' && flags.mode !== 'production')
+        throw new UsageError(`--mode must be development or production, got "${flags.mode}"`);
       const { AppEnv } = await import('../../project/env-files.js');
-      const variables = new AppEnv(findAppDir(), flags.mode).variables(flags.all).map((variable) => ({ ...variable, value: flags.show ? variable.value : null }));
+      const variables = new AppEnv(findAppDir(), flags.mode)
+        .variables(flags.all)
+        .map((variable) => ({ ...variable, value: flags.show ? variable.value : null }));
       if (flags.json) return void process.stdout.write(`${JSON.stringify(variables, null, 2)}\n`);
-      if (variables.length === 0) return void process.stderr.write('No variables from .env files or VALET_* (--all lists the whole environment).\n');
+      if (variables.length === 0)
+        return void process.stderr.write(
+          'No variables from .env files or VALET_* (--all lists the whole environment).\n',
+        );
       const width = Math.max(...variables.map((v) => v.name.length));
       for (const variable of variables) {
-        process.stdout.write(`${kleur.bold(variable.name.padEnd(width))}  ${flags.show ? variable.value : kleur.dim('(hidden: --show)')}  ${kleur.dim(variable.source)}\n`);
+        process.stdout.write(
+          `${kleur.bold(variable.name.padEnd(width))}  ${flags.show ? variable.value : kleur.dim('(hidden: --show)')}  ${kleur.dim(variable.source)}\n`,
+        );
       }
     });
 }

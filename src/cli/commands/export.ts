@@ -21,7 +21,9 @@ Examples:
     .action(async (flags: { out?: string; includeSystem?: boolean }) => {
       const { exportData } = await import('../../ops/export-data.js');
       const summary = await exportData(findAppDir(), { out: flags.out, systemTables: flags.includeSystem });
-      const tables = Object.entries(summary.tables).map(([table, count]) => `${table} ${count}`).join(', ');
+      const tables = Object.entries(summary.tables)
+        .map(([table, count]) => `${table} ${count}`)
+        .join(', ');
       process.stderr.write(
         `${kleur.green('✔')} exported ${summary.documents} document${summary.documents === 1 ? '' : 's'}${tables ? ` (${tables})` : ''}${flags.includeSystem ? ` and ${summary.systemRows} system rows` : ''}${flags.out ? ` to ${flags.out}` : ''}\n`,
       );

@@ -24,8 +24,14 @@ Examples:
     .action(async (file: string, flags: { replace?: boolean; append?: boolean }) => {
       if (flags.replace && flags.append) throw new UsageError('give --replace or --append, not both');
       const { importData } = await import('../../ops/import/import-data.js');
-      const summary = await importData(findAppDir(), file, { mode: flags.replace ? 'replace' : flags.append ? 'append' : 'empty' });
-      const tables = Object.entries(summary.tables).map(([table, count]) => `${table} ${count}`).join(', ');
-      process.stderr.write(`${kleur.green('✔')} imported ${summary.documents} document${summary.documents === 1 ? '' : 's'}${tables ? ` (${tables})` : ''}${summary.systemRows ? ` and ${summary.systemRows} system rows` : ''}\n`);
+      const summary = await importData(findAppDir(), file, {
+        mode: flags.replace ? 'replace' : flags.append ? 'append' : 'empty',
+      });
+      const tables = Object.entries(summary.tables)
+        .map(([table, count]) => `${table} ${count}`)
+        .join(', ');
+      process.stderr.write(
+        `${kleur.green('✔')} imported ${summary.documents} document${summary.documents === 1 ? '' : 's'}${tables ? ` (${tables})` : ''}${summary.systemRows ? ` and ${summary.systemRows} system rows` : ''}\n`,
+      );
     });
 }

@@ -19,12 +19,22 @@ export interface InitAnswers {
 }
 
 /** Fills what the flags left open: by asking on a terminal, with defaults otherwise. */
-export async function resolveInitAnswers(dirArg: string | undefined, flags: InitFlags, interactive: boolean): Promise<InitAnswers> {
+export async function resolveInitAnswers(
+  dirArg: string | undefined,
+  flags: InitFlags,
+  interactive: boolean,
+): Promise<InitAnswers> {
   const { listTemplates } = await import('../../scaffold/templates.js');
   const templates = listTemplates();
-  const defaults: InitAnswers = { dir: dirArg ?? 'my-valet-app', template: flags.template ?? 'basic', install: flags.install };
+  const defaults: InitAnswers = {
+    dir: dirArg ?? 'my-valet-app',
+    template: flags.template ?? 'basic',
+    install: flags.install,
+  };
   if (flags.template && !templates.some((t) => t.name === flags.template)) {
-    throw new UsageError(`unknown template "${flags.template}"; choose one of: ${templates.map((t) => t.name).join(', ')}`);
+    throw new UsageError(
+      `unknown template "${flags.template}"; choose one of: ${templates.map((t) => t.name).join(', ')}`,
+    );
   }
   if (!interactive || flags.yes) return defaults;
 
@@ -40,9 +50,18 @@ export async function resolveInitAnswers(dirArg: string | undefined, flags: Init
         initial: 0,
       },
       // --no-install answers this question already; otherwise ask.
-      { type: flags.install ? 'confirm' : null, name: 'install', message: 'Install dependencies now (npm install)?', initial: true },
+      {
+        type: flags.install ? 'confirm' : null,
+        name: 'install',
+        message: 'Install dependencies now (npm install)?',
+        initial: true,
+      },
     ],
-    { onCancel: () => { throw new UserError('cancelled; nothing was created'); } },
+    {
+      onCancel: () => {
+        throw new UserError('cancelled; nothing was created');
+      },
+    },
   );
   return {
     dir: answers.dir ?? defaults.dir,
@@ -60,7 +79,10 @@ export function registerInit(program: Command): void {
     .option('-y, --yes', 'accept the defaults without asking')
     .option('--no-install', 'do not run npm install')
     .option('--force', 'write into a non-empty directory')
-    .option('--link', 'depend on this Valet package by path (file:) instead of by version: for working inside a Valet checkout')
+    .option(
+      '--link',
+      'depend on this Valet package by path (file:) instead of by version: for working inside a Valet checkout',
+    )
     .addHelpText(
       'after',
       `
@@ -73,7 +95,12 @@ Examples:
       const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
       const answers = await resolveInitAnswers(dirArg, flags, interactive);
       const { scaffoldApp } = await import('../../scaffold/scaffold.js');
-      const appDir = scaffoldApp({ dir: answers.dir, template: answers.template, force: flags.force, link: flags.link }).appDir;
+      const appDir = scaffoldApp({
+        dir: answers.dir,
+        template: answers.template,
+        force: flags.force,
+        link: flags.link,
+      }).appDir;
       process.stderr.write(`${kleur.green('✔')} Created ${answers.template} app in ${appDir}\n`);
       if (answers.install) {
         const { installDependencies } = await import('../../scaffold/install.js');
@@ -81,7 +108,9 @@ Examples:
         try {
           await installDependencies(appDir);
         } catch (error) {
-          throw new UserError(`${(error as Error).message}. The app is created; run npm install in ${appDir} to finish.`);
+          throw new UserError(
+            `${(error as Error).message}. The app is created; run npm install in ${appDir} to finish.`,
+          );
         }
       }
       const fromHere = relative(process.cwd(), appDir);

@@ -21,9 +21,13 @@ export function registerInvocations(program: Command): void {
     .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ valet invocations ls --status failed\n  $ valet invocations ls --function actions:sendWelcomeEmail --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ valet invocations ls --status failed\n  $ valet invocations ls --function actions:sendWelcomeEmail --json',
+    )
     .action(async (flags: { function?: string; status?: string; limit: string; json?: boolean }) => {
-      if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+      if (flags.status && !STATUSES.includes(flags.status))
+        throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
       const limit = parseLimit(flags.limit);
       const { listInvocations } = await import('../../runtime/invocations/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
@@ -34,9 +38,16 @@ export function registerInvocations(program: Command): void {
         if (rows.length === 0) return void process.stderr.write('No invocations recorded.\n');
         for (const row of rows) {
           const invoker = row.invoker as { type: string; userId?: string; source?: string };
-          const who = invoker.type === 'user' ? `user:${invoker.userId}` : invoker.type === 'system' ? `system:${invoker.source}` : 'anonymous';
+          const who =
+            invoker.type === 'user'
+              ? `user:${invoker.userId}`
+              : invoker.type === 'system'
+                ? `system:${invoker.source}`
+                : 'anonymous';
           const duration = row.durationMs === null ? '' : `${Math.round(row.durationMs)} ms`;
-          process.stdout.write(`${row.id}  ${row.startedAt}  ${row.function.padEnd(28)} ${colourStatus(row.status.padEnd(9))} ${String(row.attempts).padStart(2)}×  ${duration.padStart(8)}  ${who}\n`);
+          process.stdout.write(
+            `${row.id}  ${row.startedAt}  ${row.function.padEnd(28)} ${colourStatus(row.status.padEnd(9))} ${String(row.attempts).padStart(2)}×  ${duration.padStart(8)}  ${who}\n`,
+          );
         }
       } finally {
         await db.close();
@@ -56,7 +67,10 @@ export function registerInvocations(program: Command): void {
         if (!invocation) throw new UserError(`no invocation ${id}`);
         if (flags.json) return void process.stdout.write(`${JSON.stringify(invocation, null, 2)}\n`);
         for (const [key, value] of Object.entries(invocation)) {
-          const text = typeof value === 'object' && value !== null ? JSON.stringify(value, null, 2).replace(/\n/g, '\n  ') : String(value);
+          const text =
+            typeof value === 'object' && value !== null
+              ? JSON.stringify(value, null, 2).replace(/\n/g, '\n  ')
+              : String(value);
           process.stdout.write(`${kleur.bold(`${key}:`)} ${text}\n`);
         }
       } finally {

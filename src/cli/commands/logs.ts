@@ -7,8 +7,15 @@ import { UsageError } from '../errors.js';
 function printer(json: boolean) {
   return (entry: LogEntry) => {
     if (json) return void process.stdout.write(`${JSON.stringify(entry)}\n`);
-    const level = entry.level === 'error' ? kleur.red('error') : entry.level === 'warn' ? kleur.yellow('warn ') : kleur.dim(entry.level.padEnd(5));
-    process.stdout.write(`${kleur.dim(entry.time)} ${level} ${kleur.cyan(`[${entry.function} ${entry.invocation.slice(0, 8)}]`)} ${entry.message}\n`);
+    const level =
+      entry.level === 'error'
+        ? kleur.red('error')
+        : entry.level === 'warn'
+          ? kleur.yellow('warn ')
+          : kleur.dim(entry.level.padEnd(5));
+    process.stdout.write(
+      `${kleur.dim(entry.time)} ${level} ${kleur.cyan(`[${entry.function} ${entry.invocation.slice(0, 8)}]`)} ${entry.message}\n`,
+    );
   };
 }
 
@@ -20,10 +27,14 @@ export function registerLogs(program: Command): void {
     .option('--function <path>', 'only this function, e.g. users:create')
     .option('-n, --lines <n>', 'how many recent entries to print first', '50')
     .option('--json', 'one JSON object per line')
-    .addHelpText('after', '\nExamples:\n  $ valet logs --follow\n  $ valet logs --function actions:sendWelcomeEmail --json')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ valet logs --follow\n  $ valet logs --function actions:sendWelcomeEmail --json',
+    )
     .action(async (flags: { follow?: boolean; function?: string; lines: string; json?: boolean }) => {
       const lines = Number(flags.lines);
-      if (!Number.isInteger(lines) || lines < 0) throw new UsageError(`--lines: expected a non-negative integer, got "${flags.lines}"`);
+      if (!Number.isInteger(lines) || lines < 0)
+        throw new UsageError(`--lines: expected a non-negative integer, got "${flags.lines}"`);
       const { followLogs, readRecentLogs } = await import('../../ops/log-tail.js');
       const { logsPathOf } = await import('../../project/paths.js');
       const file = logsPathOf(findAppDir());
@@ -31,7 +42,8 @@ export function registerLogs(program: Command): void {
       const recent = readRecentLogs(file, lines, flags.function);
       recent.forEach(print);
       if (!flags.follow) {
-        if (recent.length === 0 && !flags.json) process.stderr.write('No function output yet (it appears here once functions call console.*).\n');
+        if (recent.length === 0 && !flags.json)
+          process.stderr.write('No function output yet (it appears here once functions call console.*).\n');
         return;
       }
       const stop = followLogs(file, print, flags.function);

@@ -27,7 +27,11 @@ function htmlPreview(html: string): string {
 }
 
 export function registerOutbox(program: Command): void {
-  const command = program.command('outbox').description('email and push messages written by ctx.email.enqueue and ctx.push.enqueue: queued, sent, failed, dead-lettered');
+  const command = program
+    .command('outbox')
+    .description(
+      'email and push messages written by ctx.email.enqueue and ctx.push.enqueue: queued, sent, failed, dead-lettered',
+    );
   command
     .command('ls')
     .description('list messages in the outbox, newest first')
@@ -35,21 +39,32 @@ export function registerOutbox(program: Command): void {
     .option('--channel <channel>', `only this channel: ${CHANNELS.join(', ')}`)
     .option('--limit <n>', 'how many', '20')
     .option('--json', 'print as JSON')
-    .addHelpText('after', '\nExamples:\n  $ valet outbox ls\n  $ valet outbox ls --status dead --json\n  $ valet outbox ls --channel push')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ valet outbox ls\n  $ valet outbox ls --status dead --json\n  $ valet outbox ls --channel push',
+    )
     .action(async (flags: { status?: string; channel?: string; limit: string; json?: boolean }) => {
-      if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
-      if (flags.channel && !CHANNELS.includes(flags.channel)) throw new UsageError(`--channel must be one of ${CHANNELS.join(', ')}`);
+      if (flags.status && !STATUSES.includes(flags.status))
+        throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+      if (flags.channel && !CHANNELS.includes(flags.channel))
+        throw new UsageError(`--channel must be one of ${CHANNELS.join(', ')}`);
       const limit = parseLimit(flags.limit);
       const { listOutbox } = await import('../../runtime/outbox/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
       const db = await openAppDatabase(findAppDir());
       try {
-        const emails = await listOutbox(db.sql, { status: flags.status as never, channel: flags.channel as never, limit });
+        const emails = await listOutbox(db.sql, {
+          status: flags.status as never,
+          channel: flags.channel as never,
+          limit,
+        });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(emails, null, 2)}\n`);
         if (emails.length === 0) return void process.stderr.write('The outbox is empty.\n');
         for (const e of emails) {
           const to = e.channel === 'push' ? `push → subscription ${e.subscriptionId}` : e.to.join(', ');
-          process.stdout.write(`${e.id}  ${e.createdAt}  ${e.status.padEnd(7)} ${String(e.attempts).padStart(2)}×  ${to}  ${kleur.bold(e.subject)}\n`);
+          process.stdout.write(
+            `${e.id}  ${e.createdAt}  ${e.status.padEnd(7)} ${String(e.attempts).padStart(2)}×  ${to}  ${kleur.bold(e.subject)}\n`,
+          );
         }
       } finally {
         await db.close();
@@ -68,15 +83,20 @@ export function registerOutbox(program: Command): void {
       const db = await openAppDatabase(findAppDir(), { writable: true });
       try {
         const queued = await retryEmails(db.sql, flags.dead ? { dead: true } : { ids: [id!] }, Date.now());
-        if (id && queued.length === 0) throw new UserError(`email ${id} is not failed or dead (only those can be retried)`);
-        process.stderr.write(`${kleur.green('✔')} queued ${queued.length} email${queued.length === 1 ? '' : 's'} again; a running server delivers ${queued.length === 1 ? 'it' : 'them'} within a second\n`);
+        if (id && queued.length === 0)
+          throw new UserError(`email ${id} is not failed or dead (only those can be retried)`);
+        process.stderr.write(
+          `${kleur.green('✔')} queued ${queued.length} email${queued.length === 1 ? '' : 's'} again; a running server delivers ${queued.length === 1 ? 'it' : 'them'} within a second\n`,
+        );
       } finally {
         await db.close();
       }
     });
   command
     .command('show')
-    .description("one message: an email's headers, text and HTML (as a text preview, or saved to a file); a push message's payload and subscription; every attempt")
+    .description(
+      "one message: an email's headers, text and HTML (as a text preview, or saved to a file); a push message's payload and subscription; every attempt",
+    )
     .argument('<id>', 'the message id (from outbox ls)')
     .option('--save-html <file>', 'write the HTML body to this file')
     .option('--json', 'print as JSON (bodies included)')
@@ -93,10 +113,16 @@ export function registerOutbox(program: Command): void {
           process.stderr.write(`Saved the HTML body to ${flags.saveHtml}\n`);
         }
         if (flags.json) return void process.stdout.write(`${JSON.stringify(email, null, 2)}\n`);
-        const header = (name: string, value: unknown) => process.stdout.write(`${kleur.bold(`${name}:`)} ${value ?? ''}\n`);
+        const header = (name: string, value: unknown) =>
+          process.stdout.write(`${kleur.bold(`${name}:`)} ${value ?? ''}\n`);
         if (email.channel === 'push') {
           header('Channel', 'push');
-          header('Subscription', email.subscription ? `${email.subscription.id} ${email.subscription.endpoint}${email.subscription.userId ? ` (user ${email.subscription.userId})` : ''}${email.subscription.invalidAt ? ` — invalid since ${email.subscription.invalidAt}: ${email.subscription.invalidReason}` : ''}` : 'removed');
+          header(
+            'Subscription',
+            email.subscription
+              ? `${email.subscription.id} ${email.subscription.endpoint}${email.subscription.userId ? ` (user ${email.subscription.userId})` : ''}${email.subscription.invalidAt ? ` — invalid since ${email.subscription.invalidAt}: ${email.subscription.invalidReason}` : ''}`
+              : 'removed',
+          );
           header('Title', email.subject);
         } else {
           header('To', email.to.join(', '));
@@ -110,11 +136,20 @@ export function registerOutbox(program: Command): void {
         header('Source', email.source);
         if (email.history.length > 0) {
           process.stdout.write(`\n--- attempts ---\n`);
-          for (const attempt of email.history) process.stdout.write(`${String(attempt.attempt).padStart(2)}  ${attempt.at}  ${attempt.outcome}${attempt.detail ? `  ${attempt.detail}` : ''}\n`);
+          for (const attempt of email.history)
+            process.stdout.write(
+              `${String(attempt.attempt).padStart(2)}  ${attempt.at}  ${attempt.outcome}${attempt.detail ? `  ${attempt.detail}` : ''}\n`,
+            );
         }
-        if (email.push) process.stdout.write(`\n--- payload (ttl ${email.push.ttl} s, urgency ${email.push.urgency}${email.push.topic ? `, topic ${email.push.topic}` : ''}) ---\n${JSON.stringify(email.push.notification, null, 2)}\n`);
+        if (email.push)
+          process.stdout.write(
+            `\n--- payload (ttl ${email.push.ttl} s, urgency ${email.push.urgency}${email.push.topic ? `, topic ${email.push.topic}` : ''}) ---\n${JSON.stringify(email.push.notification, null, 2)}\n`,
+          );
         if (email.text !== null) process.stdout.write(`\n--- text ---\n${email.text}\n`);
-        if (email.html !== null) process.stdout.write(`\n--- html (as text; --save-html <file> for the HTML) ---\n${htmlPreview(email.html)}\n`);
+        if (email.html !== null)
+          process.stdout.write(
+            `\n--- html (as text; --save-html <file> for the HTML) ---\n${htmlPreview(email.html)}\n`,
+          );
       } finally {
         await db.close();
       }

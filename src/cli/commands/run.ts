@@ -46,6 +46,10 @@ Examples:
       if (flags.json) process.stdout.write(`${JSON.stringify(body, null, 2)}\n`);
       else if (result.status === 200) process.stdout.write(`${JSON.stringify(body.value, null, 2)}\n`);
       if (result.status !== 200) throw new UserError(`${path} → ${result.status} ${body.code}: ${body.message}`);
-      process.stderr.write(kleur.dim(`(${result.via === 'server' ? 'through the running server' : `in-process on ${DATABASE_DISPLAY_PATH}`})\n`));
+      process.stderr.write(
+        kleur.dim(
+          `(${result.via === 'server' ? 'through the running server' : `in-process on ${DATABASE_DISPLAY_PATH}`})\n`,
+        ),
+      );
     });
 }

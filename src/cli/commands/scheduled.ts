@@ -15,7 +15,8 @@ export function registerScheduled(program: Command): void {
     .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
     .option('--json', 'print as JSON')
     .action(async (flags: { status?: string; json?: boolean }) => {
-      if (flags.status && !STATUSES.includes(flags.status)) throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
+      if (flags.status && !STATUSES.includes(flags.status))
+        throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);
       const { listScheduled } = await import('../../runtime/scheduler/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');
       const db = await openAppDatabase(findAppDir());
@@ -23,7 +24,10 @@ export function registerScheduled(program: Command): void {
         const rows = await listScheduled(db.sql, { status: flags.status as ScheduledStatus | undefined });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
         if (rows.length === 0) return void process.stderr.write('Nothing scheduled.\n');
-        for (const row of rows) process.stdout.write(`${row.id}  ${row.runAt}  ${row.status.padEnd(8)} ${row.function}  ${JSON.stringify(row.args)}\n`);
+        for (const row of rows)
+          process.stdout.write(
+            `${row.id}  ${row.runAt}  ${row.status.padEnd(8)} ${row.function}  ${JSON.stringify(row.args)}\n`,
+          );
       } finally {
         await db.close();
       }

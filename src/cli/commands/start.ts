@@ -10,7 +10,8 @@ import type { ServeFlags } from '../options.js';
 /** What the ready line leaves out: every address of a wildcard --host, what it exposes, fetch's allow-list. */
 export function readyDetails(app: Pick<StartedApp, 'url' | 'listeningUrls' | 'warnings' | 'fetchAllow'>): string[] {
   const lines: string[] = [];
-  if (app.listeningUrls.length > 1 || app.listeningUrls[0] !== app.url) lines.push(`  Listening on every interface: ${app.listeningUrls.join(', ')}`);
+  if (app.listeningUrls.length > 1 || app.listeningUrls[0] !== app.url)
+    lines.push(`  Listening on every interface: ${app.listeningUrls.join(', ')}`);
   if (app.fetchAllow) lines.push(`  fetch may reach these private destinations (VALET_FETCH_ALLOW): ${app.fetchAllow}`);
   for (const warning of app.warnings) lines.push(`${kleur.yellow('warning')} ${warning}`);
   return lines;
@@ -26,7 +27,10 @@ export function registerStart(program: Command): void {
     .option('--cors-origin <origin>', 'let pages on this origin call the API (repeatable)', collect)
     .option('--dev-auth', "trust tokens signed with the app's dev key (.valet/), for local production-style runs")
     .option('--build <dir>', 'serve a folder written by valet build (nothing is built)')
-    .option('--dashboard', 'serve the dashboard at /_dashboard/ (prints a one-time sign-in link; npx valet dashboard prints more)')
+    .option(
+      '--dashboard',
+      'serve the dashboard at /_dashboard/ (prints a one-time sign-in link; npx valet dashboard prints more)',
+    )
     .addHelpText(
       'after',
       `
@@ -45,12 +49,27 @@ Examples:
       const appDir = flags.build ? resolve(flags.build) : findAppDir();
       const port = parsePort(flags.port);
       const { startApp } = await import('../../serve/start.js');
-      const app = await startApp({ appDir, port, host: flags.host, devAuth: flags.devAuth, allowedHosts: flags.allowedHost, corsOrigins: flags.corsOrigin, prebuilt: Boolean(flags.build), dashboard: flags.dashboard });
+      const app = await startApp({
+        appDir,
+        port,
+        host: flags.host,
+        devAuth: flags.devAuth,
+        allowedHosts: flags.allowedHost,
+        corsOrigins: flags.corsOrigin,
+        prebuilt: Boolean(flags.build),
+        dashboard: flags.dashboard,
+      });
       process.stderr.write(
         `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport}, push via ${app.pushTransport})\n`,
       );
       for (const line of readyDetails(app)) process.stderr.write(`${line}\n`);
-      if (app.dashboardLink) process.stderr.write(`  Dashboard: ${kleur.bold(app.dashboardLink)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}\n`);
-      await untilShutdown(() => app.close(), () => app.endDrain());
+      if (app.dashboardLink)
+        process.stderr.write(
+          `  Dashboard: ${kleur.bold(app.dashboardLink)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}\n`,
+        );
+      await untilShutdown(
+        () => app.close(),
+        () => app.endDrain(),
+      );
     });
 }

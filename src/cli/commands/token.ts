@@ -16,8 +16,11 @@ Examples:
   $ curl -H "Authorization: Bearer $(valet token alice)" -d '{"path":"users:list","args":{}}' http://127.0.0.1:3210/api/query`,
     )
     .action(async (userId: string, flags: { expiresIn: string }) => {
-      if (!/^\d+\s*[smhdw]$/.test(flags.expiresIn)) throw new UsageError(`--expires-in: expected a duration such as 30m, 24h or 7d, got "${flags.expiresIn}"`);
+      if (!/^\d+\s*[smhdw]$/.test(flags.expiresIn))
+        throw new UsageError(`--expires-in: expected a duration such as 30m, 24h or 7d, got "${flags.expiresIn}"`);
       const { signDevToken } = await import('../../project/keys.js');
-      process.stdout.write(`${await signDevToken(findAppDir(), userId, { expiresIn: flags.expiresIn.replace(/\s+/g, '') })}\n`);
+      process.stdout.write(
+        `${await signDevToken(findAppDir(), userId, { expiresIn: flags.expiresIn.replace(/\s+/g, '') })}\n`,
+      );
     });
 }

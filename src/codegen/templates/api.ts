@@ -40,12 +40,15 @@ function renderType(folder: Folder, indent: string): string[] {
 
 function renderValue(folder: Folder, indent: string): string[] {
   return entries(folder).flatMap(([name, entry]) => {
-    if (!entry.leaf) return [`${indent}${propertyKey(name)}: {`, ...renderValue(entry.folder!, `${indent}  `), `${indent}},`];
+    if (!entry.leaf)
+      return [`${indent}${propertyKey(name)}: {`, ...renderValue(entry.folder!, `${indent}  `), `${indent}},`];
     const { fn, module } = entry.leaf;
     const options = [`access: '${fn.access}'`];
     if (fn.safeToRetry) options.push('safeToRetry: true');
     if (fn.sensitive) options.push('sensitive: true');
-    return [`${indent}${propertyKey(name)}: functionRef('${module.path}:${fn.name}', '${fn.kind}', { ${options.join(', ')} }),`];
+    return [
+      `${indent}${propertyKey(name)}: functionRef('${module.path}:${fn.name}', '${fn.kind}', { ${options.join(', ')} }),`,
+    ];
   });
 }
 

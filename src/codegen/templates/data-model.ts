@@ -18,7 +18,7 @@ export function renderDataModel(model: AppModel): string {
         'export type DataModel = AnyDataModel;',
       ];
   return [
-    banner('Types of the documents in this app\'s database.'),
+    banner("Types of the documents in this app's database."),
     ...dataModel,
     'export type TableNames = keyof DataModel & string;',
     '/** A document of `Table`, with `_id` and `_creationTime`. */',

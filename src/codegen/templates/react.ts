@@ -4,7 +4,9 @@ import { banner } from './banner.js';
 
 export function renderReact(): string {
   return [
-    banner("React bindings for this app's functions: <ValetProvider>, useQuery, usePaginatedQuery, useMutation, useAction, usePushRegistration."),
+    banner(
+      "React bindings for this app's functions: <ValetProvider>, useQuery, usePaginatedQuery, useMutation, useAction, usePushRegistration.",
+    ),
     "import type { ActionCallOptions, ArgsOfRef, FunctionReference, ReturnsOfRef } from 'valet/server';",
     "import type { MutationFunction, UsePaginatedQueryResult } from 'valet/react';",
     "import type { PaginatedItem } from 'valet/client';",
@@ -13,13 +15,13 @@ export function renderReact(): string {
     "export { useConnectionState, usePendingMutations, usePushRegistration, useValetClient, ValetProvider } from 'valet/react';",
     "export { registerPush, ValetClient } from 'valet/client';",
     '',
-    "/** Functions a client may call: `system` functions are only for cron, the scheduler and admin. */",
+    '/** Functions a client may call: `system` functions are only for cron, the scheduler and admin. */',
     "type Callable<Kind extends 'query' | 'mutation' | 'action'> = FunctionReference<Kind, 'public' | 'authenticated'>;",
     '',
     "/** `useQuery(api.users.list, {})`: the live result, `undefined` while loading; `'skip'` to wait. */",
     "export type UseQuery = <Ref extends Callable<'query'>>(ref: Ref, args: ArgsOfRef<Ref> | 'skip') => ReturnsOfRef<Ref> | undefined;",
     '',
-    "/** `usePaginatedQuery(api.messages.list, { channel }, { initialNumItems: 20 })`: a live list with loadMore(n). */",
+    '/** `usePaginatedQuery(api.messages.list, { channel }, { initialNumItems: 20 })`: a live list with loadMore(n). */',
     "export type UsePaginatedQuery = <Ref extends Callable<'query'>>(ref: Ref, args: Omit<ArgsOfRef<Ref>, 'paginationOpts'> | 'skip', options: { initialNumItems: number }) => UsePaginatedQueryResult<PaginatedItem<Ref>>;",
     '',
     '/** `useMutation(api.users.create)`: queues the mutation (offline too) and resolves with its result. */',

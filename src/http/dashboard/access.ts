@@ -26,7 +26,8 @@ export class DashboardAccess {
   /** A fresh one-time sign-in URL under `baseUrl` (the server's own). */
   issueLink(baseUrl: string): string {
     const now = this.now();
-    for (const [token, expires] of this.links) if (expires < now || this.links.size >= MAX_OPEN_LINKS) this.links.delete(token);
+    for (const [token, expires] of this.links)
+      if (expires < now || this.links.size >= MAX_OPEN_LINKS) this.links.delete(token);
     const token = randomBytes(24).toString('base64url');
     this.links.set(token, now + LINK_TTL_MS);
     return `${baseUrl}/_dashboard/login?token=${token}`;

@@ -54,7 +54,16 @@ export class DashboardHost {
     this.access = new DashboardAccess(options.adminKey);
     this.assetsDir = options.assetsDir;
     this.logsFile = options.logsFile;
-    this.current = { app: options.app, mode: options.mode, status: 'building', functions: 0, database: options.database, error: null, typeErrors: [], docs: DOCS_URL };
+    this.current = {
+      app: options.app,
+      mode: options.mode,
+      status: 'building',
+      functions: 0,
+      database: options.database,
+      error: null,
+      typeErrors: [],
+      docs: DOCS_URL,
+    };
     this.feed = new ChangeFeed({
       db: async () => (await options.connections()?.changeMarker()) ?? 'none',
       logsFile: options.logsFile,

@@ -29,7 +29,12 @@ const SECURITY_HEADERS = [
   'no-store',
 ];
 
-const TYPES: Record<string, string> = { '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.html': 'text/html; charset=utf-8', '.svg': 'image/svg+xml' };
+const TYPES: Record<string, string> = {
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.html': 'text/html; charset=utf-8',
+  '.svg': 'image/svg+xml',
+};
 
 export function withSecurity(reply: HttpReply): HttpReply {
   reply.headers.push(...SECURITY_HEADERS);
@@ -49,7 +54,11 @@ function staticFile(dashboard: DashboardHost, name: string): HttpReply {
   const found = STATIC_NAME.test(name) && !name.includes('..') && existsSync(file) && statSync(file).isFile();
   if (!found) throw new EngineError('not_found', 404, `nothing at /_dashboard/${name}`);
   const extension = name.slice(name.lastIndexOf('.'));
-  return { status: 200, headers: ['content-type', TYPES[extension] ?? 'application/octet-stream'], body: readFileSync(file) };
+  return {
+    status: 200,
+    headers: ['content-type', TYPES[extension] ?? 'application/octet-stream'],
+    body: readFileSync(file),
+  };
 }
 
 function signedIn(dashboard: DashboardHost, request: HttpRequest): boolean {
@@ -60,13 +69,33 @@ function signedIn(dashboard: DashboardHost, request: HttpRequest): boolean {
 function asAdmin(context: HttpContext, request: HttpRequest, pathname: string): HttpRequest {
   const query = request.url.includes('?') ? request.url.slice(request.url.indexOf('?')) : '';
   const actAs = request.headers['x-valet-as'];
-  return { ...request, url: pathname + query, pathname, headers: { ...request.headers, 'x-valet-admin-key': context.adminKey, 'x-valet-as': typeof actAs === 'string' && actAs ? actAs : 'system' } };
+  return {
+    ...request,
+    url: pathname + query,
+    pathname,
+    headers: {
+      ...request.headers,
+      'x-valet-admin-key': context.adminKey,
+      'x-valet-as': typeof actAs === 'string' && actAs ? actAs : 'system',
+    },
+  };
 }
 
-async function routeApi(context: HttpContext, dashboard: DashboardHost, request: HttpRequest, rest: string): Promise<HttpReply> {
+async function routeApi(
+  context: HttpContext,
+  dashboard: DashboardHost,
+  request: HttpRequest,
+  rest: string,
+): Promise<HttpReply> {
   if (rest === 'session') return jsonReply(200, { signedIn: signedIn(dashboard, request) });
-  if (!signedIn(dashboard, request)) throw new EngineError('dashboard_signed_out', 401, 'open the dashboard link valet printed (or run `npx valet dashboard` for a new one)');
-  if (request.headers['x-valet-dashboard'] !== '1') throw new EngineError('invalid_request', 400, 'dashboard API requests carry X-Valet-Dashboard: 1');
+  if (!signedIn(dashboard, request))
+    throw new EngineError(
+      'dashboard_signed_out',
+      401,
+      'open the dashboard link valet printed (or run `npx valet dashboard` for a new one)',
+    );
+  if (request.headers['x-valet-dashboard'] !== '1')
+    throw new EngineError('invalid_request', 400, 'dashboard API requests carry X-Valet-Dashboard: 1');
   if (rest === 'state') return jsonReply(200, dashboard.state());
   const call = /^call\/(\w+)$/.exec(rest);
   if (call && CALL_KINDS.has(call[1]!)) {
@@ -89,17 +118,31 @@ export async function routeDashboard(context: HttpContext, request: HttpRequest)
 
 async function routeDashboardPath(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
   const dashboard = context.dashboard;
-  if (!dashboard) throw new EngineError('not_found', 404, 'this server has no dashboard (valet start serves it with --dashboard)');
+  if (!dashboard)
+    throw new EngineError('not_found', 404, 'this server has no dashboard (valet start serves it with --dashboard)');
   const path = request.pathname;
   if (path === '/_dashboard') return withSecurity({ status: 302, headers: ['location', '/_dashboard/'], body: '' });
   if (path === '/_dashboard/login') {
     const token = new URL(request.url, 'http://localhost').searchParams.get('token') ?? '';
     const session = dashboard.access.redeem(token);
-    if (!session) return withSecurity(page(403, 'This dashboard link was used or has expired', 'Each link opens the dashboard once. Run <code>npx valet dashboard</code> in the app for a new one (the server must be running).'));
-    return withSecurity({ status: 302, headers: ['location', '/_dashboard/', 'set-cookie', dashboard.access.setCookie(dashboard.port(), session)], body: '' });
+    if (!session)
+      return withSecurity(
+        page(
+          403,
+          'This dashboard link was used or has expired',
+          'Each link opens the dashboard once. Run <code>npx valet dashboard</code> in the app for a new one (the server must be running).',
+        ),
+      );
+    return withSecurity({
+      status: 302,
+      headers: ['location', '/_dashboard/', 'set-cookie', dashboard.access.setCookie(dashboard.port(), session)],
+      body: '',
+    });
   }
-  if (path.startsWith('/_dashboard/api/')) return withSecurity(await routeApi(context, dashboard, request, path.slice('/_dashboard/api/'.length)));
-  if (request.method !== 'GET' && request.method !== 'HEAD') throw new EngineError('method_not_allowed', 405, `use GET for ${path}`);
+  if (path.startsWith('/_dashboard/api/'))
+    return withSecurity(await routeApi(context, dashboard, request, path.slice('/_dashboard/api/'.length)));
+  if (request.method !== 'GET' && request.method !== 'HEAD')
+    throw new EngineError('method_not_allowed', 405, `use GET for ${path}`);
   const name = path === '/_dashboard/' ? 'index.html' : path.slice('/_dashboard/'.length);
   return withSecurity(staticFile(dashboard, name));
 }
@@ -111,12 +154,21 @@ export function serveDashboardEvents(context: HttpContext, req: IncomingMessage,
     const reply = withSecurity(errorReply(error));
     res.writeHead(reply.status, reply.headers).end(reply.body);
   };
-  if (!isHostAllowed(context.policy, req.headers.host)) return refuse(new EngineError('host_not_allowed', 403, hostRefusal(req.headers.host)));
+  if (!isHostAllowed(context.policy, req.headers.host))
+    return refuse(new EngineError('host_not_allowed', 403, hostRefusal(req.headers.host)));
   const origin = req.headers.origin;
-  if (origin !== undefined && !isOwnOrigin(origin, req.headers.host)) return refuse(new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode)));
+  if (origin !== undefined && !isOwnOrigin(origin, req.headers.host))
+    return refuse(new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode)));
   if (!dashboard) return refuse(new EngineError('not_found', 404, 'this server has no dashboard'));
-  if (!dashboard.access.verify(req.headers.cookie, dashboard.port())) return refuse(new EngineError('dashboard_signed_out', 401, 'open the dashboard link valet printed'));
-  res.writeHead(200, ['content-type', 'text/event-stream; charset=utf-8', 'connection', 'keep-alive', ...SECURITY_HEADERS]);
+  if (!dashboard.access.verify(req.headers.cookie, dashboard.port()))
+    return refuse(new EngineError('dashboard_signed_out', 401, 'open the dashboard link valet printed'));
+  res.writeHead(200, [
+    'content-type',
+    'text/event-stream; charset=utf-8',
+    'connection',
+    'keep-alive',
+    ...SECURITY_HEADERS,
+  ]);
   res.write('retry: 1000\n\nevent: hello\ndata: {}\n\n');
   const unsubscribe = dashboard.feed.subscribe((topics) => res.write(`data: ${JSON.stringify({ topics })}\n\n`));
   const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);

@@ -57,8 +57,12 @@ export async function* archiveLines(file: string, maxLineBytes = MAX_LINE_BYTES)
         start = newline + 1;
       }
       const rest = chunk.length - start;
-      if (pendingBytes + rest > maxLineBytes || (chunk.indexOf(10, start) !== -1)) {
-        throw lineError(file, line + 1, `the line is longer than ${maxLineBytes / 1024 / 1024} MiB: not an archive valet export wrote`);
+      if (pendingBytes + rest > maxLineBytes || chunk.indexOf(10, start) !== -1) {
+        throw lineError(
+          file,
+          line + 1,
+          `the line is longer than ${maxLineBytes / 1024 / 1024} MiB: not an archive valet export wrote`,
+        );
       }
       if (rest > 0) {
         pending.push(chunk.subarray(start));

@@ -81,7 +81,9 @@ class ImportRun {
 
   async begin(): Promise<void> {
     if (this.mode === 'empty' && (await this.sql.get('SELECT 1 AS found FROM _valet_documents LIMIT 1'))) {
-      throw new UserError('the database already holds documents: import with --replace to delete them first, or --append to add to them');
+      throw new UserError(
+        'the database already holds documents: import with --replace to delete them first, or --append to add to them',
+      );
     }
     if (this.mode === 'replace') await this.sql.run('DELETE FROM _valet_documents');
     await this.sql.exec(`DROP TABLE IF EXISTS ${LINES}; DROP TABLE IF EXISTS ${REFERENCES};
@@ -94,8 +96,10 @@ class ImportRun {
     if (!TABLE_NAME.test(table)) throw this.fail(line, `table name ${JSON.stringify(table)} is not valid`);
     if (typeof _id !== 'string' || _id === '') throw this.fail(line, 'the document needs a string _id');
     if (!isStorableText(_id)) throw this.fail(line, `the _id ${textProblem(_id)}`);
-    if (typeof _creationTime !== 'number' || !Number.isFinite(_creationTime)) throw this.fail(line, 'the document needs a numeric _creationTime');
-    if (doc === null || typeof doc !== 'object' || Array.isArray(doc)) throw this.fail(line, 'the document\'s "doc" must be an object of fields');
+    if (typeof _creationTime !== 'number' || !Number.isFinite(_creationTime))
+      throw this.fail(line, 'the document needs a numeric _creationTime');
+    if (doc === null || typeof doc !== 'object' || Array.isArray(doc))
+      throw this.fail(line, 'the document\'s "doc" must be an object of fields');
     const reserved = Object.keys(doc).find((key) => key.startsWith('_'));
     if (reserved) throw this.fail(line, `field "${reserved}" is reserved (fields starting with "_" are set by Valet)`);
     const problem = findNonJson(doc, 'doc', { text: true });
@@ -110,7 +114,11 @@ class ImportRun {
   private checkSchema(table: string, id: string, doc: Record<string, unknown>, line: number): void {
     if (!this.schema) return;
     const definition = tableDefinition(this.schema, table) as { fields: PropertyValidators } | undefined;
-    if (!definition) throw this.fail(line, `${table} ${id}: valet/schema.ts declares no table ${table} (tables: ${Object.keys(this.schema.tables).join(', ') || 'none'})`);
+    if (!definition)
+      throw this.fail(
+        line,
+        `${table} ${id}: valet/schema.ts declares no table ${table} (tables: ${Object.keys(this.schema.tables).join(', ') || 'none'})`,
+      );
     if (!this.schema.options.schemaValidation) return;
     const error = validateFields(definition.fields, decodeValue(doc), 'document', {
       // Whether the id is of the right table is known once every document is in.
@@ -130,19 +138,29 @@ class ImportRun {
     const seen = new Map<string, number>();
     for (const document of batch) {
       const first = seen.get(document._id);
-      if (first !== undefined) throw this.fail(document.line, `_id "${document._id}" appears twice (first on line ${first})`);
+      if (first !== undefined)
+        throw this.fail(document.line, `_id "${document._id}" appears twice (first on line ${first})`);
       seen.set(document._id, document.line);
     }
     const marks = batch.map(() => '?').join(', ');
     const ids = batch.map((d) => d._id);
-    const taken = await this.sql.get<{ id: string }>(`SELECT id FROM _valet_documents WHERE id IN (${marks}) LIMIT 1`, ids);
+    const taken = await this.sql.get<{ id: string }>(
+      `SELECT id FROM _valet_documents WHERE id IN (${marks}) LIMIT 1`,
+      ids,
+    );
     if (taken) {
       const line = seen.get(taken.id)!;
       const first = await this.sql.get<{ line: number }>(`SELECT line FROM ${LINES} WHERE id = ?`, [taken.id]);
       if (first) throw this.fail(line, `_id "${taken.id}" appears twice (first on line ${first.line})`);
-      throw this.fail(line, `a document with _id "${taken.id}" is already in the database (--append adds new documents only)`);
+      throw this.fail(
+        line,
+        `a document with _id "${taken.id}" is already in the database (--append adds new documents only)`,
+      );
     }
-    await this.sql.run(`INSERT INTO ${LINES} (id, line) VALUES ${batch.map(() => '(?, ?)').join(', ')}`, batch.flatMap((d) => [d._id, d.line]));
+    await this.sql.run(
+      `INSERT INTO ${LINES} (id, line) VALUES ${batch.map(() => '(?, ?)').join(', ')}`,
+      batch.flatMap((d) => [d._id, d.line]),
+    );
     await this.sql.run(
       `INSERT INTO _valet_documents (id, tbl, creation_time, ${this.sql.dialect.documentTextColumn}) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`,
       batch.flatMap((d) => [d._id, d.table, d._creationTime, d.json]),
@@ -153,21 +171,27 @@ class ImportRun {
   private async flushReferences(): Promise<void> {
     for (let i = 0; i < this.references.length; i += BATCH) {
       const batch = this.references.slice(i, i + BATCH);
-      await this.sql.run(`INSERT INTO ${REFERENCES} (id, tbl, line, path) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`, batch.flatMap((r) => [r.id, r.table, r.line, r.path]));
+      await this.sql.run(
+        `INSERT INTO ${REFERENCES} (id, tbl, line, path) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`,
+        batch.flatMap((r) => [r.id, r.table, r.line, r.path]),
+      );
     }
     this.references = [];
   }
 
   /** A system row, checked against its table's columns like a document against its schema. */
   async addSystemRow(system: unknown, row: unknown, line: number): Promise<void> {
-    if (typeof system !== 'string' || !(SYSTEM_TABLES as readonly string[]).includes(system)) throw this.fail(line, `unknown system table ${JSON.stringify(system)}`);
-    if (row === null || typeof row !== 'object' || Array.isArray(row)) throw this.fail(line, 'a system row must be an object of columns');
+    if (typeof system !== 'string' || !(SYSTEM_TABLES as readonly string[]).includes(system))
+      throw this.fail(line, `unknown system table ${JSON.stringify(system)}`);
+    if (row === null || typeof row !== 'object' || Array.isArray(row))
+      throw this.fail(line, 'a system row must be an object of columns');
     let columns = this.columns.get(system);
     if (!columns) this.columns.set(system, (columns = await tableColumns(this.sql, system)));
     const known = new Set(columns.map((c) => c.name));
     const fields = row as Record<string, unknown>;
     const unknown = Object.keys(fields).find((name) => !known.has(name));
-    if (unknown !== undefined) throw this.fail(line, `${system} has no column ${JSON.stringify(unknown)} (columns: ${[...known].join(', ')})`);
+    if (unknown !== undefined)
+      throw this.fail(line, `${system} has no column ${JSON.stringify(unknown)} (columns: ${[...known].join(', ')})`);
     const missing = columns.find((c) => c.required && (fields[c.name] === undefined || fields[c.name] === null));
     if (missing) throw this.fail(line, `${system} needs a value for ${missing.name}`);
     const names = Object.keys(fields);
@@ -176,16 +200,23 @@ class ImportRun {
       return value !== null && typeof value === 'object' ? JSON.stringify(value) : value;
     });
     for (const [i, value] of values.entries()) {
-      if (typeof value === 'string' && !isStorableText(value)) throw this.fail(line, `${system}.${names[i]} ${textProblem(value)}`);
-      if (value !== null && !['string', 'number', 'boolean'].includes(typeof value)) throw this.fail(line, `${system}.${names[i]}: a ${typeof value} cannot be stored`);
+      if (typeof value === 'string' && !isStorableText(value))
+        throw this.fail(line, `${system}.${names[i]} ${textProblem(value)}`);
+      if (value !== null && !['string', 'number', 'boolean'].includes(typeof value))
+        throw this.fail(line, `${system}.${names[i]}: a ${typeof value} cannot be stored`);
     }
     if (this.mode === 'replace' && !this.clearedSystemTables.has(system)) {
       this.clearedSystemTables.add(system);
-      await this.sql.run(system === '_valet_meta' ? "DELETE FROM _valet_meta WHERE key = 'args_hash_secret'" : `DELETE FROM ${system}`);
+      await this.sql.run(
+        system === '_valet_meta' ? "DELETE FROM _valet_meta WHERE key = 'args_hash_secret'" : `DELETE FROM ${system}`,
+      );
     }
     try {
       // A row already there (an idempotency secret, a cron's state) is kept.
-      await this.sql.run(`INSERT INTO ${system} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`, values);
+      await this.sql.run(
+        `INSERT INTO ${system} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`,
+        values,
+      );
     } catch (error) {
       throw this.fail(line, `${system}: the row cannot be stored: ${String((error as Error).message).split('\n')[0]}`);
     }
@@ -217,14 +248,28 @@ async function importLines(run: ImportRun, file: string): Promise<void> {
       throw lineError(file, line, `not JSON (${(error as Error).message})`);
     }
     if (!header) {
-      if (value?.format !== ARCHIVE_FORMAT) throw lineError(file, line, `not a Valet export (the first line must be its header, {"format":"${ARCHIVE_FORMAT}",…})`);
-      if (value.version !== ARCHIVE_VERSION) throw lineError(file, line, `export format version ${value.version}; this Valet reads version ${ARCHIVE_VERSION}`);
+      if (value?.format !== ARCHIVE_FORMAT)
+        throw lineError(
+          file,
+          line,
+          `not a Valet export (the first line must be its header, {"format":"${ARCHIVE_FORMAT}",…})`,
+        );
+      if (value.version !== ARCHIVE_VERSION)
+        throw lineError(
+          file,
+          line,
+          `export format version ${value.version}; this Valet reads version ${ARCHIVE_VERSION}`,
+        );
       header = true;
     } else if (value?.end === true) {
       // A duplicate among the last documents read is the error to report, not the count.
       await run.flushDocuments();
       if (value.documents !== run.documentCount || value.systemRows !== run.systemRows) {
-        throw lineError(file, line, `the closing line counts ${value.documents} documents and ${value.systemRows} system rows, but the file holds ${run.documentCount} and ${run.systemRows}`);
+        throw lineError(
+          file,
+          line,
+          `the closing line counts ${value.documents} documents and ${value.systemRows} system rows, but the file holds ${run.documentCount} and ${run.systemRows}`,
+        );
       }
       ended = true;
     } else if (typeof value?.table === 'string') {
@@ -232,7 +277,11 @@ async function importLines(run: ImportRun, file: string): Promise<void> {
     } else if (value !== null && typeof value === 'object' && 'system' in value) {
       await run.addSystemRow(value.system, value.row, line);
     } else {
-      throw lineError(file, line, 'expected a document ({"table", "_id", "_creationTime", "doc"}), a system row or the closing line');
+      throw lineError(
+        file,
+        line,
+        'expected a document ({"table", "_id", "_creationTime", "doc"}), a system row or the closing line',
+      );
     }
   }
   if (!header) throw new UserError(`${file} is empty: expected a Valet export`);
@@ -241,7 +290,11 @@ async function importLines(run: ImportRun, file: string): Promise<void> {
 
 export async function importData(appDir: string, file: string, options: ImportOptions = {}): Promise<ImportSummary> {
   const mode = options.mode ?? 'empty';
-  await refuseBesideRunningServer(appDir, 'import', 'stop it before importing, so it does not work on data that is being replaced');
+  await refuseBesideRunningServer(
+    appDir,
+    'import',
+    'stop it before importing, so it does not work on data that is being replaced',
+  );
   const schema = buildRegistry(await buildAndLoad(appDir)).schema;
   return withAppDatabase(
     appDir,

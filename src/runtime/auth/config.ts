@@ -17,7 +17,9 @@ function lazyKeySet(make: (jose: Jose) => JWTVerifyGetKey): JWTVerifyGetKey {
     real ??= make(await import('jose'));
     return real(...args);
   };
-  return Object.assign(getter, { jwks: () => (real as { jwks?: () => unknown } | null)?.jwks?.() }) as unknown as JWTVerifyGetKey;
+  return Object.assign(getter, {
+    jwks: () => (real as { jwks?: () => unknown } | null)?.jwks?.(),
+  }) as unknown as JWTVerifyGetKey;
 }
 
 /**
@@ -25,32 +27,72 @@ function lazyKeySet(make: (jose: Jose) => JWTVerifyGetKey): JWTVerifyGetKey {
  * VALET_AUTH_SECRET (HS256); VALET_AUTH_ALGORITHMS narrows the allow-list. Null when none is set.
  */
 export function authConfigFromEnv(env: NodeJS.ProcessEnv): AuthConfig | null {
-  const { VALET_AUTH_ISSUER: issuer, VALET_AUTH_AUDIENCE: audience, VALET_AUTH_JWKS_URL: jwksUrl, VALET_AUTH_SECRET: secret } = env;
+  const {
+    VALET_AUTH_ISSUER: issuer,
+    VALET_AUTH_AUDIENCE: audience,
+    VALET_AUTH_JWKS_URL: jwksUrl,
+    VALET_AUTH_SECRET: secret,
+  } = env;
   if (!issuer && !audience && !jwksUrl && !secret) return null;
   if (!issuer || !audience || (!jwksUrl && !secret)) {
-    throw new UserError('auth configuration is incomplete: set VALET_AUTH_ISSUER, VALET_AUTH_AUDIENCE and one of VALET_AUTH_JWKS_URL or VALET_AUTH_SECRET');
+    throw new UserError(
+      'auth configuration is incomplete: set VALET_AUTH_ISSUER, VALET_AUTH_AUDIENCE and one of VALET_AUTH_JWKS_URL or VALET_AUTH_SECRET',
+    );
   }
-  if (jwksUrl && secret) throw new UserError('auth configuration: set only one of VALET_AUTH_JWKS_URL and VALET_AUTH_SECRET');
-  const allowed = env.VALET_AUTH_ALGORITHMS?.split(',').map((a) => a.trim()).filter(Boolean);
+  if (jwksUrl && secret)
+    throw new UserError('auth configuration: set only one of VALET_AUTH_JWKS_URL and VALET_AUTH_SECRET');
+  const allowed = env.VALET_AUTH_ALGORITHMS?.split(',')
+    .map((a) => a.trim())
+    .filter(Boolean);
   if (secret) {
-    if (Buffer.byteLength(secret) < 32) throw new UserError('auth configuration: VALET_AUTH_SECRET must be at least 32 bytes');
+    if (Buffer.byteLength(secret) < 32)
+      throw new UserError('auth configuration: VALET_AUTH_SECRET must be at least 32 bytes');
     const algorithms = allowed ?? ['HS256'];
-    if (algorithms.some((a) => !a.startsWith('HS'))) throw new UserError('auth configuration: with VALET_AUTH_SECRET only HS256/HS384/HS512 are allowed');
-    return { issuer, audience, algorithms, key: new TextEncoder().encode(secret), clockToleranceSeconds: 5, source: 'shared secret (VALET_AUTH_SECRET)' };
+    if (algorithms.some((a) => !a.startsWith('HS')))
+      throw new UserError('auth configuration: with VALET_AUTH_SECRET only HS256/HS384/HS512 are allowed');
+    return {
+      issuer,
+      audience,
+      algorithms,
+      key: new TextEncoder().encode(secret),
+      clockToleranceSeconds: 5,
+      source: 'shared secret (VALET_AUTH_SECRET)',
+    };
   }
   const algorithms = allowed ?? ['RS256', 'ES256', 'EdDSA'];
-  if (algorithms.some((a) => a.startsWith('HS') || a === 'none')) throw new UserError('auth configuration: with a JWKS only asymmetric algorithms are allowed');
+  if (algorithms.some((a) => a.startsWith('HS') || a === 'none'))
+    throw new UserError('auth configuration: with a JWKS only asymmetric algorithms are allowed');
   let url: URL;
   try {
     url = new URL(jwksUrl!);
   } catch {
     throw new UserError(`auth configuration: VALET_AUTH_JWKS_URL is not a URL: ${jwksUrl}`);
   }
-  return { issuer, audience, algorithms, key: lazyKeySet((jose) => jose.createRemoteJWKSet(url)), clockToleranceSeconds: 5, source: `JWKS ${jwksUrl}` };
+  return {
+    issuer,
+    audience,
+    algorithms,
+    key: lazyKeySet((jose) => jose.createRemoteJWKSet(url)),
+    clockToleranceSeconds: 5,
+    source: `JWKS ${jwksUrl}`,
+  };
 }
 
-export function authConfigFromJwks(jwks: { keys: object[] }, issuer: string, audience: string, algorithms: string[], source: string): AuthConfig {
-  return { issuer, audience, algorithms, key: lazyKeySet((jose) => jose.createLocalJWKSet(jwks as never)), clockToleranceSeconds: 5, source };
+export function authConfigFromJwks(
+  jwks: { keys: object[] },
+  issuer: string,
+  audience: string,
+  algorithms: string[],
+  source: string,
+): AuthConfig {
+  return {
+    issuer,
+    audience,
+    algorithms,
+    key: lazyKeySet((jose) => jose.createLocalJWKSet(jwks as never)),
+    clockToleranceSeconds: 5,
+    source,
+  };
 }
 
 /** Trusts tokens signed with an app's dev key: ES256 only, so an HS256 token "signed" with the public key is refused. */

@@ -36,13 +36,23 @@ function describeFailure(error: unknown, errors: typeof JoseErrors): EngineError
       case 'aud':
         return invalid('token_audience_invalid', 'the bearer token is meant for another audience');
       default:
-        return invalid('token_claim_missing', `the bearer token lacks a required claim (${error.claim}): exp and sub are required`);
+        return invalid(
+          'token_claim_missing',
+          `the bearer token lacks a required claim (${error.claim}): exp and sub are required`,
+        );
     }
   }
-  if (error instanceof errors.JOSEAlgNotAllowed) return invalid('token_algorithm_not_allowed', 'the bearer token is signed with an algorithm this server does not accept');
-  if (error instanceof errors.JWSSignatureVerificationFailed) return invalid('token_signature_invalid', 'the bearer token signature does not verify');
-  if (error instanceof errors.JWKSNoMatchingKey) return invalid('token_signature_invalid', 'no key of this server matches the bearer token');
-  if (error instanceof errors.JOSENotSupported) return invalid('token_algorithm_not_allowed', 'the bearer token uses an unsupported algorithm');
+  if (error instanceof errors.JOSEAlgNotAllowed)
+    return invalid(
+      'token_algorithm_not_allowed',
+      'the bearer token is signed with an algorithm this server does not accept',
+    );
+  if (error instanceof errors.JWSSignatureVerificationFailed)
+    return invalid('token_signature_invalid', 'the bearer token signature does not verify');
+  if (error instanceof errors.JWKSNoMatchingKey)
+    return invalid('token_signature_invalid', 'no key of this server matches the bearer token');
+  if (error instanceof errors.JOSENotSupported)
+    return invalid('token_algorithm_not_allowed', 'the bearer token uses an unsupported algorithm');
   return invalid('token_malformed', 'the bearer token is not a valid JWT');
 }
 
@@ -58,12 +68,17 @@ export async function verifyToken(config: AuthConfig, token: string, now = Date.
       requiredClaims: ['exp', 'sub'],
       currentDate: new Date(now),
     });
-    if (typeof payload.sub !== 'string' || payload.sub.length === 0) throw invalid('token_claim_missing', 'the bearer token has no subject (sub)');
+    if (typeof payload.sub !== 'string' || payload.sub.length === 0)
+      throw invalid('token_claim_missing', 'the bearer token has no subject (sub)');
     // jose accepts any iat; a token "issued" in the future was not issued by a clock we trust.
     if (typeof payload.iat === 'number' && payload.iat > now / 1000 + config.clockToleranceSeconds) {
       throw invalid('token_not_yet_valid', 'the bearer token was issued in the future (iat)');
     }
-    return { userId: payload.sub, claims: payload as Record<string, unknown>, expiresAt: (payload.exp as number) * 1000 };
+    return {
+      userId: payload.sub,
+      claims: payload as Record<string, unknown>,
+      expiresAt: (payload.exp as number) * 1000,
+    };
   } catch (error) {
     if (error instanceof EngineError) throw error;
     throw describeFailure(error, errors);

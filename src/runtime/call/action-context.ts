@@ -8,7 +8,12 @@ import { schedulerApi } from '../scheduler/api.js';
 import { callerApi } from './caller-api.js';
 import type { CallRequest, EngineCore } from './types.js';
 
-export function actionContext(core: EngineCore, state: InvocationState, invoker: CallRequest['invoker'], source: string) {
+export function actionContext(
+  core: EngineCore,
+  state: InvocationState,
+  invoker: CallRequest['invoker'],
+  source: string,
+) {
   const write = actionWriter(state, core.connections);
   return {
     db: actionDatabase(state, core.connections),

@@ -11,7 +11,11 @@ import { runMutation } from './run-mutation.js';
 import { runQuery } from './run-query.js';
 import type { CallRequest, CallResponse, EngineCore } from './types.js';
 
-export async function callFunction(core: EngineCore, request: CallRequest, snapshot?: DocumentStore): Promise<CallResponse> {
+export async function callFunction(
+  core: EngineCore,
+  request: CallRequest,
+  snapshot?: DocumentStore,
+): Promise<CallResponse> {
   try {
     const definition = resolveFunction(core, request);
     const args = await validateArgs(definition, request.args, snapshot ?? core.connections.autoCommit);
@@ -21,16 +25,34 @@ export async function callFunction(core: EngineCore, request: CallRequest, snaps
       const value = await runQuery(core, request.path, definition, args, request.invoker, reads, snapshot);
       return { status: 200, body: { value }, headers: {}, reads };
     }
-    const value = await runMutation(core, request.path, definition, args, request.invoker, request.client, request.fence);
+    const value = await runMutation(
+      core,
+      request.path,
+      definition,
+      args,
+      request.invoker,
+      request.client,
+      request.fence,
+    );
     return { status: 200, body: { value }, headers: {} };
   } catch (error) {
-    if (error instanceof DuplicateMutation) return { status: error.status, body: error.body as CallResponse['body'], headers: { 'valet-duplicate': 'true' } };
+    if (error instanceof DuplicateMutation)
+      return { status: error.status, body: error.body as CallResponse['body'], headers: { 'valet-duplicate': 'true' } };
     const { status, body } = failureResponse(core, request.path, error, request.exposeErrors);
     const client = request.client;
     // A rejected mutation still advances its client (its queue must not wedge), unless the refusal
     // was about the sequence itself, the caller's token, or the storage (nothing was decided).
-    if (client && request.kind === 'mutation' && body.code !== 'out_of_order' && status !== 401 && status !== 503 && status !== 507) {
-      await core.connections.inWriteTransaction((store) => recordSequence(store, client, status, body, core.clock.now()));
+    if (
+      client &&
+      request.kind === 'mutation' &&
+      body.code !== 'out_of_order' &&
+      status !== 401 &&
+      status !== 503 &&
+      status !== 507
+    ) {
+      await core.connections.inWriteTransaction((store) =>
+        recordSequence(store, client, status, body, core.clock.now()),
+      );
     }
     return { status, body, headers: {} };
   }

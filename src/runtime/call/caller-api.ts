@@ -23,11 +23,23 @@ export function callerApi(core: EngineCore, invoker: Invoker, state: InvocationS
     const transaction = insideTransaction(state);
     if (transaction && kind !== 'query') {
       const name = kind === 'mutation' ? 'runMutation' : 'runAction';
-      throw new EngineError('not_allowed_in_transaction', 500, `${state.path}: ctx.${name} cannot be called inside ctx.db.transaction (it runs in its own transaction); call it before or after the transaction, or do the writes with tx`);
+      throw new EngineError(
+        'not_allowed_in_transaction',
+        500,
+        `${state.path}: ctx.${name} cannot be called inside ctx.db.transaction (it runs in its own transaction); call it before or after the transaction, or do the writes with tx`,
+      );
     }
     const depth = (currentScope()?.depth ?? 0) + (kind === 'action' ? 1 : 0);
-    if (depth > MAX_ACTION_DEPTH) throw new EngineError('actions_nested_too_deep', 500, `${state.path}: ctx.runAction nests more than ${MAX_ACTION_DEPTH} actions deep`);
-    const response = await core.call({ kind, path: ref?.path, args, invoker, external: false, depth, fence: state.fence }, transaction ?? undefined);
+    if (depth > MAX_ACTION_DEPTH)
+      throw new EngineError(
+        'actions_nested_too_deep',
+        500,
+        `${state.path}: ctx.runAction nests more than ${MAX_ACTION_DEPTH} actions deep`,
+      );
+    const response = await core.call(
+      { kind, path: ref?.path, args, invoker, external: false, depth, fence: state.fence },
+      transaction ?? undefined,
+    );
     const body = response.body as { code: string; message: string; data?: unknown };
     // What another mutation or action did counts as this invocation's writes, unless it decided nothing.
     if (kind !== 'query' && (response.status === 200 || !TRANSIENT_CODES.has(body.code))) state.committed = true;

@@ -19,36 +19,52 @@ export interface ClientSequence {
 const KEEP_RESULTS = 100;
 
 export class DuplicateMutation extends Error {
-  constructor(readonly status: number, readonly body: unknown) {
+  constructor(
+    readonly status: number,
+    readonly body: unknown,
+  ) {
     super('duplicate mutation');
   }
 }
 
 /** The last mutation id applied for this client and caller (0 for a new one). */
 export async function lastSeq(sql: SqlExecutor, clientId: string, principal: string): Promise<number> {
-  const row = await sql.get<{ last_seq: number }>('SELECT last_seq FROM _valet_sync_clients WHERE client_id = ? AND principal = ?', [clientId, principal]);
+  const row = await sql.get<{ last_seq: number }>(
+    'SELECT last_seq FROM _valet_sync_clients WHERE client_id = ? AND principal = ?',
+    [clientId, principal],
+  );
   return row?.last_seq ?? 0;
 }
 
 /** Inside the mutation's transaction: throws DuplicateMutation or an out-of-order error, or lets it run. */
 export async function checkSequence(store: DocumentStore, client: ClientSequence): Promise<void> {
-  if (!Number.isInteger(client.seq) || client.seq < 1) throw new EngineError('invalid_request', 400, 'a client mutation needs a positive integer seq');
+  if (!Number.isInteger(client.seq) || client.seq < 1)
+    throw new EngineError('invalid_request', 400, 'a client mutation needs a positive integer seq');
   const last = await lastSeq(store.sql, client.clientId, client.principal);
   if (client.seq <= last) {
-    const stored = await store.sql.get<{ status: number; body: string }>('SELECT status, body FROM _valet_sync_results WHERE client_id = ? AND principal = ? AND seq = ?', [
-      client.clientId,
-      client.principal,
-      client.seq,
-    ]);
+    const stored = await store.sql.get<{ status: number; body: string }>(
+      'SELECT status, body FROM _valet_sync_results WHERE client_id = ? AND principal = ? AND seq = ?',
+      [client.clientId, client.principal, client.seq],
+    );
     throw new DuplicateMutation(stored?.status ?? 200, stored ? JSON.parse(stored.body) : { value: null });
   }
   if (client.seq !== last + 1) {
-    throw new EngineError('out_of_order', 409, `mutation ${client.seq} from client ${client.clientId} arrived before ${last + 1}; send the queue in order`);
+    throw new EngineError(
+      'out_of_order',
+      409,
+      `mutation ${client.seq} from client ${client.clientId} arrived before ${last + 1}; send the queue in order`,
+    );
   }
 }
 
 /** Records the outcome and advances the client; a no-op if another outcome for this seq was recorded. */
-export async function recordSequence(store: DocumentStore, client: ClientSequence, status: number, body: unknown, now: number): Promise<void> {
+export async function recordSequence(
+  store: DocumentStore,
+  client: ClientSequence,
+  status: number,
+  body: unknown,
+  now: number,
+): Promise<void> {
   const { sql } = store;
   if ((await lastSeq(sql, client.clientId, client.principal)) !== client.seq - 1) return;
   await sql.run(
@@ -61,5 +77,9 @@ export async function recordSequence(store: DocumentStore, client: ClientSequenc
      ON CONFLICT (client_id, principal, seq) DO UPDATE SET status = excluded.status, body = excluded.body`,
     [client.clientId, client.principal, client.seq, status, JSON.stringify(body)],
   );
-  await sql.run('DELETE FROM _valet_sync_results WHERE client_id = ? AND principal = ? AND seq <= ?', [client.clientId, client.principal, client.seq - KEEP_RESULTS]);
+  await sql.run('DELETE FROM _valet_sync_results WHERE client_id = ? AND principal = ? AND seq <= ?', [
+    client.clientId,
+    client.principal,
+    client.seq - KEEP_RESULTS,
+  ]);
 }

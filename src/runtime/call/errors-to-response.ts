@@ -18,12 +18,29 @@ export function errorToResponse(error: unknown, expose: boolean): { status: numb
     if (error.data !== undefined) body.data = error.data;
     return { status: 500, body };
   }
-  if (error instanceof DocumentError) return { status: error.status, body: { code: error.code, message: error.message } };
+  if (error instanceof DocumentError)
+    return { status: error.status, body: { code: error.code, message: error.message } };
   if (error instanceof FetchNotAllowedError) return { status: 500, body: { code: error.code, message: error.message } };
   // Which internal host an app tried to reach is for its developers, not its callers.
-  if (error instanceof FetchBlockedError) return { status: 500, body: { code: error.code, message: expose ? error.message : 'a fetch in the function was refused by the fetch guard (details are in the server log)' } };
+  if (error instanceof FetchBlockedError)
+    return {
+      status: 500,
+      body: {
+        code: error.code,
+        message: expose
+          ? error.message
+          : 'a fetch in the function was refused by the fetch guard (details are in the server log)',
+      },
+    };
   const fault = storageFaultOf(error);
   if (fault) return { status: fault.status, body: { code: fault.code, message: fault.message } };
-  const message = error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
-  return { status: 500, body: { code: 'handler_error', message: expose ? message : 'the function threw an error (details are in the server log)' } };
+  const message =
+    error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
+  return {
+    status: 500,
+    body: {
+      code: 'handler_error',
+      message: expose ? message : 'the function threw an error (details are in the server log)',
+    },
+  };
 }

@@ -22,11 +22,17 @@ export function callHandler(handler: (ctx: any, args: any) => unknown, ctx: unkn
 export function checkReturnValue(path: string, value: unknown, returns?: AnyValidator): unknown {
   if (returns) {
     const mismatch = returns.validate(value, 'result');
-    if (mismatch) throw new EngineError('invalid_return_value', 500, `${path} returned a value that does not match its returns validator: ${formatValidationError(mismatch)}`);
+    if (mismatch)
+      throw new EngineError(
+        'invalid_return_value',
+        500,
+        `${path} returned a value that does not match its returns validator: ${formatValidationError(mismatch)}`,
+      );
   }
   const result = encodeValue(value === undefined ? null : value);
   const problem = findNonJson(result, 'result');
-  if (problem) throw new EngineError('invalid_return_value', 500, `${path} returned a value that is not JSON: ${problem.message}`);
+  if (problem)
+    throw new EngineError('invalid_return_value', 500, `${path} returned a value that is not JSON: ${problem.message}`);
   return result;
 }
 

@@ -13,29 +13,52 @@ export function resolveFunction(core: EngineCore, request: CallRequest): AnyFunc
   const definition = core.registry.functions.get(request.path);
   if (!definition || (request.external && definition.access === 'system')) throw notFound(request.path);
   if (definition.kind !== request.kind) {
-    throw new EngineError('wrong_function_kind', 400, `${request.path} is a ${definition.kind}; call it at /api/${definition.kind}`);
+    throw new EngineError(
+      'wrong_function_kind',
+      400,
+      `${request.path} is a ${definition.kind}; call it at /api/${definition.kind}`,
+    );
   }
   if (definition.access === 'authenticated' && request.invoker.type === 'anonymous') {
     if (!core.authConfigured) {
-      throw new EngineError('auth_not_configured', 401, `${request.path} needs a signed-in caller, and this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to trust the app's dev key)`);
+      throw new EngineError(
+        'auth_not_configured',
+        401,
+        `${request.path} needs a signed-in caller, and this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to trust the app's dev key)`,
+      );
     }
-    throw new EngineError('unauthenticated', 401, `${request.path} needs a signed-in caller: send Authorization: Bearer <token>`);
+    throw new EngineError(
+      'unauthenticated',
+      401,
+      `${request.path} needs a signed-in caller: send Authorization: Bearer <token>`,
+    );
   }
   return definition;
 }
 
 function noArgsHint(definition: AnyFunctionDefinition): string {
-  return Object.keys(definition.args).length === 0 ? ' (this function declares no args: declare each one it takes, e.g. `args: { name: v.string() }`)' : '';
+  return Object.keys(definition.args).length === 0
+    ? ' (this function declares no args: declare each one it takes, e.g. `args: { name: v.string() }`)'
+    : '';
 }
 
 /** `store` checks the ids among the args: the caller's transaction or snapshot, if it has one. */
-export async function validateArgs(definition: AnyFunctionDefinition, args: unknown, store: DocumentStore): Promise<Record<string, unknown>> {
+export async function validateArgs(
+  definition: AnyFunctionDefinition,
+  args: unknown,
+  store: DocumentStore,
+): Promise<Record<string, unknown>> {
   const raw = args === undefined || args === null ? {} : args;
   const problem = findWireValueProblem(raw, 'args');
   if (problem) throw new EngineError('invalid_args', 400, problem);
   // Bytes arrive as {"$bytes": …}: handlers and validators see ArrayBuffers.
   const value = decodeValue(raw);
   const error = await validateWithIds(store.sql, definition.args, value, 'args');
-  if (error) throw new EngineError('invalid_args', 400, `${formatValidationError(error)}${error.message === 'unexpected field' ? noArgsHint(definition) : ''}`);
+  if (error)
+    throw new EngineError(
+      'invalid_args',
+      400,
+      `${formatValidationError(error)}${error.message === 'unexpected field' ? noArgsHint(definition) : ''}`,
+    );
   return value as Record<string, unknown>;
 }

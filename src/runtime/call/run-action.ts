@@ -22,10 +22,19 @@ import type { CallRequest, CallResponse, EngineCore } from './types.js';
 /** How long a caller waits for the outcome's record before hearing `outcome_unknown`. */
 export const FINISH_ANSWER_WAIT_MS = 2_000;
 
-export async function runAction(core: EngineCore, request: CallRequest, definition: ActionDefinition<any, any, any>, args: Record<string, unknown>): Promise<CallResponse> {
+export async function runAction(
+  core: EngineCore,
+  request: CallRequest,
+  definition: ActionDefinition<any, any, any>,
+  args: Record<string, unknown>,
+): Promise<CallResponse> {
   const key = request.idempotencyKey ?? null;
   if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
-    throw new EngineError('invalid_idempotency_key', 400, `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`);
+    throw new EngineError(
+      'invalid_idempotency_key',
+      400,
+      `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
+    );
   }
   const claim = await core.connections.inWriteTransaction((store) =>
     claimInvocation(store, core.connections, {
@@ -41,16 +50,39 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
     }),
   );
   if (claim.kind === 'refuse') throw claim.error;
-  if (claim.kind === 'replay') return { status: claim.status, body: claim.body as CallResponse['body'], headers: { 'idempotent-replayed': 'true' } };
+  if (claim.kind === 'replay')
+    return {
+      status: claim.status,
+      body: claim.body as CallResponse['body'],
+      headers: { 'idempotent-replayed': 'true' },
+    };
 
-  const deadline = startDeadline(core.clock, definition.timeoutMs, () => new EngineError('action_timeout', 504, `${request.path} did not finish within ${definition.timeoutMs} ms`));
+  const deadline = startDeadline(
+    core.clock,
+    definition.timeoutMs,
+    () => new EngineError('action_timeout', 504, `${request.path} did not finish within ${definition.timeoutMs} ms`),
+  );
   const fence = allFences([request.fence, invocationFence(claim.id, claim.attempt)]);
-  const state: InvocationState = { path: request.path, active: true, transaction: null, aborted: deadline.expired, fence };
+  const state: InvocationState = {
+    path: request.path,
+    active: true,
+    transaction: null,
+    aborted: deadline.expired,
+    fence,
+  };
   const ctx = actionContext(core, state, request.invoker, `action ${request.path}`);
   let outcome: Outcome;
   try {
-    const work = runInScope({ kind: 'action', path: request.path, invocationId: claim.id, inTransaction: false, fetchPolicy: core.fetchPolicy, depth: request.depth ?? 0 }, () =>
-      callHandler(definition.handler, ctx, args),
+    const work = runInScope(
+      {
+        kind: 'action',
+        path: request.path,
+        invocationId: claim.id,
+        inTransaction: false,
+        fetchPolicy: core.fetchPolicy,
+        depth: request.depth ?? 0,
+      },
+      () => callHandler(definition.handler, ctx, args),
     );
     const value = checkReturnValue(request.path, await raceDeadline(work, deadline), definition.returns);
     outcome = { status: 'succeeded', httpStatus: 200, result: value };
@@ -58,7 +90,12 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
     const { status, body } = failureResponse(core, request.path, error, request.exposeErrors);
     // A handler's own failure keeps its stack for `valet invocations show` and the dashboard.
     const stack = status === 500 && error instanceof Error ? core.describeError(error) : undefined;
-    outcome = { status: status === 504 && body.code === 'action_timeout' ? 'timeout' : 'failed', httpStatus: status, error: body, stack };
+    outcome = {
+      status: status === 504 && body.code === 'action_timeout' ? 'timeout' : 'failed',
+      httpStatus: status,
+      error: body,
+      stack,
+    };
   } finally {
     // From here on, a forgotten promise of this handler can no longer touch the database.
     state.active = false;
@@ -69,7 +106,11 @@ export async function runAction(core: EngineCore, request: CallRequest, definiti
 
 /** The invocation's own row, still this attempt's: the fence of the handler's writes. */
 function invocationFence(id: string, attempt: number) {
-  return rowFence(`action invocation ${id}`, "SELECT 1 AS held FROM _valet_action_invocations WHERE id = ? AND attempts = ? AND status = 'running'", () => [id, attempt]);
+  return rowFence(
+    `action invocation ${id}`,
+    "SELECT 1 AS held FROM _valet_action_invocations WHERE id = ? AND attempts = ? AND status = 'running'",
+    () => [id, attempt],
+  );
 }
 
 /**
@@ -78,7 +119,14 @@ function invocationFence(id: string, attempt: number) {
  * caller hears that it was not applied; otherwise the caller hears the outcome once it is
  * recorded, or `outcome_unknown` if that takes longer than it should wait.
  */
-async function answer(core: EngineCore, path: string, claim: { id: string; attempt: number }, outcome: Outcome, sensitive: boolean, committed: boolean): Promise<CallResponse> {
+async function answer(
+  core: EngineCore,
+  path: string,
+  claim: { id: string; attempt: number },
+  outcome: Outcome,
+  sensitive: boolean,
+  committed: boolean,
+): Promise<CallResponse> {
   const headers = { 'valet-invocation-id': claim.id };
   const transient = outcome.status === 'failed' && TRANSIENT_CODES.has(outcome.error!.code);
   // A write whose COMMIT broke off may have landed: as uncertain as a write known to have committed.
@@ -91,10 +139,15 @@ async function answer(core: EngineCore, path: string, claim: { id: string; attem
   const freeKey = transient && !committed;
   const label = `action ${path} (invocation ${claim.id})`;
   const landing = core.lasting.land(label, async () => {
-    const recorded = await core.connections.inWriteTransaction((store) => finishInvocation(store.sql, claim.id, claim.attempt, outcome, sensitive, core.clock.now(), freeKey));
+    const recorded = await core.connections.inWriteTransaction((store) =>
+      finishInvocation(store.sql, claim.id, claim.attempt, outcome, sensitive, core.clock.now(), freeKey),
+    );
     if (!recorded) core.lostClaim(label);
   });
-  const reply: CallResponse = outcome.status === 'succeeded' ? { status: 200, body: { value: outcome.result }, headers } : { status: outcome.httpStatus, body: outcome.error!, headers };
+  const reply: CallResponse =
+    outcome.status === 'succeeded'
+      ? { status: 200, body: { value: outcome.result }, headers }
+      : { status: outcome.httpStatus, body: outcome.error!, headers };
   const landed = await landing.within(FINISH_ANSWER_WAIT_MS);
   // Nothing happened: that is certain whether or not the record (which frees the key) has landed.
   if (landed || freeKey) return reply;

@@ -28,10 +28,23 @@ export function inMutation<T>(
   return core.connections.inWriteTransaction(async (store) => {
     if (client) await checkSequence(store, client);
     const state = { path, active: true, transaction: null };
-    const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('mutation', path, core.functionTimeoutMs));
+    const deadline = startDeadline(
+      core.clock,
+      core.functionTimeoutMs,
+      timeoutError('mutation', path, core.functionTimeoutMs),
+    );
     try {
       const ctx = mutationContext(core, state, store, invoker, path);
-      const work = runInScope({ kind: 'mutation', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(fn, ctx, undefined));
+      const work = runInScope(
+        {
+          kind: 'mutation',
+          path,
+          invocationId: nextInvocationId(),
+          inTransaction: false,
+          fetchPolicy: core.fetchPolicy,
+        },
+        () => callHandler(fn, ctx, undefined),
+      );
       const value = checkReturnValue(path, await raceDeadline(work, deadline), returns);
       if (client) await recordSequence(store, client, 200, { value }, core.clock.now());
       // Last: a claim lost while the handler ran rolls everything back (a scheduled mutation's
@@ -45,7 +58,13 @@ export function inMutation<T>(
   });
 }
 
-function mutationContext(core: EngineCore, state: { path: string; active: boolean; transaction: null }, store: Parameters<typeof mutationDatabase>[1], invoker: Invoker, path: string) {
+function mutationContext(
+  core: EngineCore,
+  state: { path: string; active: boolean; transaction: null },
+  store: Parameters<typeof mutationDatabase>[1],
+  invoker: Invoker,
+  path: string,
+) {
   const write = mutationWriter(state, store);
   return {
     db: mutationDatabase(state, store),
@@ -56,6 +75,18 @@ function mutationContext(core: EngineCore, state: { path: string; active: boolea
   };
 }
 
-export function runMutation(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, client?: ClientSequence, fence?: Fence) {
-  return inMutation(core, path, invoker, (ctx) => definition.handler(ctx, args), { client, returns: definition.returns, fence });
+export function runMutation(
+  core: EngineCore,
+  path: string,
+  definition: AnyFunctionDefinition,
+  args: unknown,
+  invoker: Invoker,
+  client?: ClientSequence,
+  fence?: Fence,
+) {
+  return inMutation(core, path, invoker, (ctx) => definition.handler(ctx, args), {
+    client,
+    returns: definition.returns,
+    fence,
+  });
 }

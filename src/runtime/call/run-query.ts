@@ -10,16 +10,32 @@ import { raceDeadline, startDeadline } from './deadline.js';
 import { callHandler, checkReturnValue, nextInvocationId, timeoutError } from './handler.js';
 import type { EngineCore } from './types.js';
 
-export async function runQuery(core: EngineCore, path: string, definition: AnyFunctionDefinition, args: unknown, invoker: Invoker, reads?: Read[], snapshot?: DocumentStore) {
-  const inSnapshot = <T>(task: (store: DocumentStore) => Promise<T>) => (snapshot ? task(snapshot) : core.connections.inReadSnapshot(task, { name: path }));
+export async function runQuery(
+  core: EngineCore,
+  path: string,
+  definition: AnyFunctionDefinition,
+  args: unknown,
+  invoker: Invoker,
+  reads?: Read[],
+  snapshot?: DocumentStore,
+) {
+  const inSnapshot = <T>(task: (store: DocumentStore) => Promise<T>) =>
+    snapshot ? task(snapshot) : core.connections.inReadSnapshot(task, { name: path });
   return inSnapshot(async (store) => {
     // A run that is tried again (connections/postgres.ts) records its reads afresh.
     reads?.splice(0);
     const state = { path, active: true, transaction: null };
-    const deadline = startDeadline(core.clock, core.functionTimeoutMs, timeoutError('query', path, core.functionTimeoutMs));
+    const deadline = startDeadline(
+      core.clock,
+      core.functionTimeoutMs,
+      timeoutError('query', path, core.functionTimeoutMs),
+    );
     try {
       const ctx = { db: queryDatabase(state, store, reads), invoker };
-      const work = runInScope({ kind: 'query', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () => callHandler(definition.handler, ctx, args));
+      const work = runInScope(
+        { kind: 'query', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy },
+        () => callHandler(definition.handler, ctx, args),
+      );
       return checkReturnValue(path, await raceDeadline(work, deadline), definition.returns);
     } finally {
       state.active = false;

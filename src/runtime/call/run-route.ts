@@ -12,10 +12,14 @@ import { failureResponse } from './failure.js';
 import { callHandler } from './handler.js';
 import type { EngineCore } from './types.js';
 
-const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
+const json = (status: number, body: unknown) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json; charset=utf-8' } });
 
 /** A valid Valet token makes the caller a user; anything else (a webhook's own scheme) is anonymous. */
-async function invokerOf(request: Request, authenticate: (header: string | null) => Promise<Invoker>): Promise<Invoker> {
+async function invokerOf(
+  request: Request,
+  authenticate: (header: string | null) => Promise<Invoker>,
+): Promise<Invoker> {
   const header = request.headers.get('authorization');
   if (!header?.startsWith('Bearer ')) return { type: 'anonymous' };
   try {
@@ -25,20 +29,39 @@ async function invokerOf(request: Request, authenticate: (header: string | null)
   }
 }
 
-export async function handleHttpRoute(core: EngineCore, request: Request, path: string, authenticate: (header: string | null) => Promise<Invoker>): Promise<Response> {
+export async function handleHttpRoute(
+  core: EngineCore,
+  request: Request,
+  path: string,
+  authenticate: (header: string | null) => Promise<Invoker>,
+): Promise<Response> {
   const route = core.registry.http?.lookup(request.method, path);
-  if (!route) return json(404, { code: 'route_not_found', message: `no route for ${request.method} /http${path} in valet/http.ts` });
+  if (!route)
+    return json(404, {
+      code: 'route_not_found',
+      message: `no route for ${request.method} /http${path} in valet/http.ts`,
+    });
   const label = `${request.method} /http${route.path}`;
   const invoker = await invokerOf(request, authenticate);
-  const deadline = startDeadline(core.clock, DEFAULT_ACTION_TIMEOUT_MS, () => new EngineError('route_timeout', 504, `${label} did not answer within ${DEFAULT_ACTION_TIMEOUT_MS} ms`));
+  const deadline = startDeadline(
+    core.clock,
+    DEFAULT_ACTION_TIMEOUT_MS,
+    () => new EngineError('route_timeout', 504, `${label} did not answer within ${DEFAULT_ACTION_TIMEOUT_MS} ms`),
+  );
   const state: InvocationState = { path: label, active: true, transaction: null, aborted: deadline.expired };
   try {
     const ctx = actionContext(core, state, invoker, `route ${label}`);
-    const work = runInScope({ kind: 'http', path: label, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy }, () =>
-      callHandler(route.handler.handler, ctx, request),
+    const work = runInScope(
+      { kind: 'http', path: label, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy },
+      () => callHandler(route.handler.handler, ctx, request),
     );
     const response = await raceDeadline(work, deadline);
-    if (!(response instanceof Response)) throw new EngineError('invalid_route_response', 500, `${label} must return a Response (e.g. new Response(null, { status: 200 }))`);
+    if (!(response instanceof Response))
+      throw new EngineError(
+        'invalid_route_response',
+        500,
+        `${label} must return a Response (e.g. new Response(null, { status: 200 }))`,
+      );
     return response;
   } catch (error) {
     const { status, body } = failureResponse(core, label, error);

@@ -47,7 +47,9 @@ export class DatabaseClock implements Clock {
     if (skewed && (this.warnedOffset === null || Math.abs(this.offset - this.warnedOffset) > WARN_OFFSET_MS)) {
       this.warnedOffset = this.offset;
       const direction = this.offset > 0 ? 'behind' : 'ahead of';
-      this.log(`this machine's clock is ${Math.abs(this.offset)} ms ${direction} the database's: Valet times its work by the database, but this instance's log lines will be off; fix the clock (NTP)`);
+      this.log(
+        `this machine's clock is ${Math.abs(this.offset)} ms ${direction} the database's: Valet times its work by the database, but this instance's log lines will be off; fix the clock (NTP)`,
+      );
     } else if (!skewed) this.warnedOffset = null;
   }
 }

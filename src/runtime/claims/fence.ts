@@ -19,7 +19,11 @@ export interface Fence {
  */
 export class ClaimLostError extends EngineError {
   constructor(label: string) {
-    super('claim_lost', 500, `${label} was taken over by another instance (this one paused past its lease, or lost the database): its writes were not committed`);
+    super(
+      'claim_lost',
+      500,
+      `${label} was taken over by another instance (this one paused past its lease, or lost the database): its writes were not committed`,
+    );
   }
 }
 
@@ -35,7 +39,9 @@ export function rowFence(label: string, sql: string, params: () => unknown[]): F
   return {
     label,
     async check(store) {
-      const held = reads ? (await store.sql.get(sql, params())) !== undefined : (await store.sql.run(sql, params())).changes > 0;
+      const held = reads
+        ? (await store.sql.get(sql, params())) !== undefined
+        : (await store.sql.run(sql, params())).changes > 0;
       if (!held) throw new ClaimLostError(label);
     },
   };

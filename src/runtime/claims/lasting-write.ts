@@ -44,7 +44,9 @@ export class LastingWrites {
           }
           faulted();
           if (this.closed) {
-            this.log(`${label}: not recorded (the database is unavailable and the server is stopping); another instance will take the work over`);
+            this.log(
+              `${label}: not recorded (the database is unavailable and the server is stopping); another instance will take the work over`,
+            );
             return false;
           }
           if (attempt === 1) this.log(`${label}: the database is unavailable; retrying until it is recorded`);

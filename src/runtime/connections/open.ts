@@ -15,10 +15,17 @@ export interface ConnectionOptions {
   log?: (line: string) => void;
 }
 
-export async function openConnections(database: string, schema: SchemaDefinition<any> | null, options: ConnectionOptions): Promise<Connections> {
+export async function openConnections(
+  database: string,
+  schema: SchemaDefinition<any> | null,
+  options: ConnectionOptions,
+): Promise<Connections> {
   if (isPostgresUrl(database)) {
     // Loaded only for PostgreSQL: a SQLite server starts without the driver.
-    const [{ openPostgres }, { PostgresConnections }] = await Promise.all([import('../../storage/postgres/open.js'), import('./postgres.js')]);
+    const [{ openPostgres }, { PostgresConnections }] = await Promise.all([
+      import('../../storage/postgres/open.js'),
+      import('./postgres.js'),
+    ]);
     const pool = await openPostgres(database, options.postgres);
     return new PostgresConnections(describePostgresUrl(database), pool, schema, options.now, options.log);
   }

@@ -28,7 +28,9 @@ interface Notice {
 }
 
 function indexedFields(schema: SchemaDefinition<any> | null, table: string): string[] | null {
-  const definition = schema ? (tableDefinition(schema, table) as { indexes: { fields: string[] }[] } | undefined) : undefined;
+  const definition = schema
+    ? (tableDefinition(schema, table) as { indexes: { fields: string[] }[] } | undefined)
+    : undefined;
   if (!definition) return null;
   return [...new Set(definition.indexes.flatMap((index) => index.fields))];
 }
@@ -37,7 +39,8 @@ function pick(doc: StoredDocument | null, fields: string[] | null): Fields {
   if (!doc) return 0;
   const picked: Record<string, unknown> = { _creationTime: doc._creationTime };
   // Without a schema every field may be indexed later: send them all (a shorter notice follows if too big).
-  for (const field of fields ?? Object.keys(doc)) if (field !== '_id' && doc[field] !== undefined) picked[field] = doc[field];
+  for (const field of fields ?? Object.keys(doc))
+    if (field !== '_id' && doc[field] !== undefined) picked[field] = doc[field];
   return encodeValue(picked) as Record<string, unknown>;
 }
 
@@ -48,7 +51,10 @@ export function encodeNotice(origin: string, changes: DocumentChange[], schema: 
     if (!fields.has(table)) fields.set(table, indexedFields(schema, table));
     return fields.get(table)!;
   };
-  const full = JSON.stringify({ o: origin, c: changes.map((c) => [c.table, c.id, pick(c.before, fieldsOf(c.table)), pick(c.after, fieldsOf(c.table))]) } satisfies Notice);
+  const full = JSON.stringify({
+    o: origin,
+    c: changes.map((c) => [c.table, c.id, pick(c.before, fieldsOf(c.table)), pick(c.after, fieldsOf(c.table))]),
+  } satisfies Notice);
   if (Buffer.byteLength(full) <= MAX_PAYLOAD) return full;
   const tables = JSON.stringify({ o: origin, t: [...new Set(changes.map((c) => c.table))] } satisfies Notice);
   if (Buffer.byteLength(tables) <= MAX_PAYLOAD) return tables;
@@ -69,7 +75,13 @@ export function decodeNotice(payload: string, origin: string): DocumentChange[] 
     return [{ table: '*', id: '', before: null, after: null, coarse: true }];
   }
   if (notice.o === origin) return null;
-  if (notice.c) return notice.c.map(([table, id, before, after]) => ({ table, id, before: unpick(id, before), after: unpick(id, after) }));
+  if (notice.c)
+    return notice.c.map(([table, id, before, after]) => ({
+      table,
+      id,
+      before: unpick(id, before),
+      after: unpick(id, after),
+    }));
   if (notice.t) return notice.t.map((table) => ({ table, id: '', before: null, after: null, coarse: true }));
   return [{ table: '*', id: '', before: null, after: null, coarse: true }];
 }
@@ -123,7 +135,9 @@ export class ChangeListener {
     if (this.client !== client) return;
     this.client = null;
     if (this.stopped) return;
-    this.log(`live queries across instances: the LISTEN connection was lost${error ? ` (${error.message})` : ''}; reconnecting`);
+    this.log(
+      `live queries across instances: the LISTEN connection was lost${error ? ` (${error.message})` : ''}; reconnecting`,
+    );
     this.retryLater();
   }
 

@@ -74,7 +74,12 @@ export class PostgresConnections implements Connections {
   onCommit(listener: (changes: DocumentChange[]) => void): () => void {
     this.commitListeners.add(listener);
     if (!this.listener) {
-      this.listener = new ChangeListener(this.pool.options as pg.ClientConfig, this.origin, (changes) => this.publish(changes), this.log);
+      this.listener = new ChangeListener(
+        this.pool.options as pg.ClientConfig,
+        this.origin,
+        (changes) => this.publish(changes),
+        this.log,
+      );
       void this.listener.start();
     }
     return () => this.commitListeners.delete(listener);
@@ -99,7 +104,8 @@ export class PostgresConnections implements Connections {
         if (sql.failure) throw sql.failure;
         const changes = store.changeLog;
         // Delivered to the other instances when (and only if) this transaction commits.
-        if (changes.length > 0) await sql.get('SELECT pg_notify(?, ?)', [CHANGES_CHANNEL, encodeNotice(this.origin, changes, this.schema)]);
+        if (changes.length > 0)
+          await sql.get('SELECT pg_notify(?, ?)', [CHANGES_CHANNEL, encodeNotice(this.origin, changes, this.schema)]);
         await commit(sql);
         if (changes.length > 0) this.publish(changes);
         return result;
@@ -118,7 +124,12 @@ export class PostgresConnections implements Connections {
 
   /** A query that reads once runs as one statement on the pool (see one-statement.ts). */
   inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>, rerunnable?: { name: string }): Promise<T> {
-    return this.oneStatement.run(task, rerunnable, () => new PgExecutor(this.pool, this.faults), (again) => this.inSnapshot(again));
+    return this.oneStatement.run(
+      task,
+      rerunnable,
+      () => new PgExecutor(this.pool, this.faults),
+      (again) => this.inSnapshot(again),
+    );
   }
 
   private async inSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {

@@ -26,7 +26,9 @@ export class SqliteConnections implements Connections {
   private readonly waiting: ((store: DocumentStore) => void)[] = [];
   private readonly creationClock: CreationClock;
   private readonly commitListeners = new Set<(changes: DocumentChange[]) => void>();
-  private readonly oneStatement = new OneStatementQueries((sql) => new DocumentStore(sql, this.schema, this.creationClock));
+  private readonly oneStatement = new OneStatementQueries(
+    (sql) => new DocumentStore(sql, this.schema, this.creationClock),
+  );
 
   constructor(
     readonly target: string,
@@ -41,7 +43,11 @@ export class SqliteConnections implements Connections {
   }
 
   private newReader(): DocumentStore {
-    return new DocumentStore(new SqliteExecutor(openDatabase(this.target), this.faults), this.schema, this.creationClock);
+    return new DocumentStore(
+      new SqliteExecutor(openDatabase(this.target), this.faults),
+      this.schema,
+      this.creationClock,
+    );
   }
 
   onCommit(listener: (changes: DocumentChange[]) => void): () => void {
@@ -75,7 +81,12 @@ export class SqliteConnections implements Connections {
 
   /** A query that reads once runs as one statement on the auto-commit reader (see one-statement.ts). */
   inReadSnapshot<T>(task: (store: DocumentStore) => Promise<T>, rerunnable?: { name: string }): Promise<T> {
-    return this.oneStatement.run(task, rerunnable, () => this.autoCommit.sql, (again) => this.inSnapshot(again));
+    return this.oneStatement.run(
+      task,
+      rerunnable,
+      () => this.autoCommit.sql,
+      (again) => this.inSnapshot(again),
+    );
   }
 
   private async inSnapshot<T>(task: (store: DocumentStore) => Promise<T>): Promise<T> {

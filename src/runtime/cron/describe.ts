@@ -17,12 +17,21 @@ export interface CronJobInfo {
 export type LastRuns = Awaited<ReturnType<typeof lastRunsAndTicks>>;
 
 export async function lastRunsAndTicks(sql: SqlExecutor) {
-  const ticks = new Map((await sql.all<{ job: string; last_tick: number }>('SELECT job, last_tick FROM _valet_cron_state')).map((r) => [r.job, r.last_tick]));
+  const ticks = new Map(
+    (await sql.all<{ job: string; last_tick: number }>('SELECT job, last_tick FROM _valet_cron_state')).map((r) => [
+      r.job,
+      r.last_tick,
+    ]),
+  );
   return { runs: await lastRuns(sql), ticks };
 }
 
 /** The jobs of a registry with their schedule, next run and last outcome (what /admin/crons serves). */
-export async function describeCronJobs(crons: readonly CronJob[], sql: SqlExecutor, now = Date.now()): Promise<CronJobInfo[]> {
+export async function describeCronJobs(
+  crons: readonly CronJob[],
+  sql: SqlExecutor,
+  now = Date.now(),
+): Promise<CronJobInfo[]> {
   return describeJobs(crons, await lastRunsAndTicks(sql), now);
 }
 
@@ -41,4 +50,3 @@ export function describeJobs(crons: readonly CronJob[], { runs, ticks }: LastRun
     };
   });
 }
-

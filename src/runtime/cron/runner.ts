@@ -55,7 +55,11 @@ export class CronRunner {
     this.invoke = options.invoke;
     this.log = options.log;
     this.instance = options.instance ?? null;
-    this.loop = new Loop(options.clock, () => this.round(), (error) => options.log(`cron: ${error.message}`));
+    this.loop = new Loop(
+      options.clock,
+      () => this.round(),
+      (error) => options.log(`cron: ${error.message}`),
+    );
   }
 
   /** New job definitions (each dev reload); validates every expression first. */
@@ -80,7 +84,9 @@ export class CronRunner {
       const due: Due[] = [];
       const lastTicks = new Map<string, number>();
       for (const { job, schedule } of this.schedules.values()) {
-        const state = await sql.get<{ last_tick: number }>('SELECT last_tick FROM _valet_cron_state WHERE job = ?', [job.name]);
+        const state = await sql.get<{ last_tick: number }>('SELECT last_tick FROM _valet_cron_state WHERE job = ?', [
+          job.name,
+        ]);
         if (!state) {
           // A job starts counting from when it is first seen: no catch-up for its prehistory.
           await sql.run('INSERT INTO _valet_cron_state (job, last_tick) VALUES (?, ?)', [job.name, now]);
@@ -94,19 +100,25 @@ export class CronRunner {
         lastTicks.set(job.name, latest);
         const catchUp = count > 1 || now - latest > LATE_MS;
         const runId = newId();
-        const running = await sql.get("SELECT 1 AS running FROM _valet_cron_runs WHERE job = ? AND status = 'running' LIMIT 1", [job.name]);
-        await sql.run('INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, catch_up, missed_runs, trigger, instance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)', [
-          runId,
-          job.name,
-          job.ref.path,
-          running ? 'skipped' : 'running',
-          latest,
-          now,
-          catchUp ? 1 : 0,
-          catchUp ? count : 0,
-          'schedule',
-          this.instance,
-        ]);
+        const running = await sql.get(
+          "SELECT 1 AS running FROM _valet_cron_runs WHERE job = ? AND status = 'running' LIMIT 1",
+          [job.name],
+        );
+        await sql.run(
+          'INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, catch_up, missed_runs, trigger, instance) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          [
+            runId,
+            job.name,
+            job.ref.path,
+            running ? 'skipped' : 'running',
+            latest,
+            now,
+            catchUp ? 1 : 0,
+            catchUp ? count : 0,
+            'schedule',
+            this.instance,
+          ],
+        );
         if (!running) due.push({ job, runId, scheduledAt: latest, catchUp, missedRuns: catchUp ? count : 0 });
       }
       // Only a committed claim moves the wake-up anchors (a retried one starts over).
@@ -122,12 +134,19 @@ export class CronRunner {
     const kind = due.job.ref.kind as 'mutation' | 'action';
     const fence =
       kind === 'mutation'
-        ? rowFence(label, `UPDATE _valet_cron_runs SET status = 'succeeded', finished_at = ? ${STILL_RUNNING}`, () => [this.clock.now(), due.runId])
+        ? rowFence(label, `UPDATE _valet_cron_runs SET status = 'succeeded', finished_at = ? ${STILL_RUNNING}`, () => [
+            this.clock.now(),
+            due.runId,
+          ])
         : rowFence(label, `SELECT 1 AS held FROM _valet_cron_runs ${STILL_RUNNING}`, () => [due.runId]);
     let response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence);
     // A failure that decided nothing (the database out of reach) is tried again, briefly: the
     // tick is this run's, and a blip should not cost it.
-    for (let retry = 0; retry < TICK_RETRIES && TRANSIENT_CODES.has((response.body as { code?: string }).code ?? ''); retry++) {
+    for (
+      let retry = 0;
+      retry < TICK_RETRIES && TRANSIENT_CODES.has((response.body as { code?: string }).code ?? '');
+      retry++
+    ) {
       await new Promise<void>((resolve) => this.clock.setTimeout(resolve, TICK_RETRY_BASE_MS * 2 ** retry));
       response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence);
     }
@@ -137,7 +156,12 @@ export class CronRunner {
     if (error) this.log(`cron job ${due.job.name} failed: ${error}`);
     await this.options.lasting.land(label, async () => {
       const { changes } = await this.connections.inWriteTransaction((store) =>
-        store.sql.run(`UPDATE _valet_cron_runs SET status = ?, finished_at = ?, error = ? ${STILL_RUNNING}`, [error ? 'failed' : 'succeeded', this.clock.now(), error, due.runId]),
+        store.sql.run(`UPDATE _valet_cron_runs SET status = ?, finished_at = ?, error = ? ${STILL_RUNNING}`, [
+          error ? 'failed' : 'succeeded',
+          this.clock.now(),
+          error,
+          due.runId,
+        ]),
       );
       if (changes === 0) this.options.onLostClaim(label);
     }).done;
@@ -172,14 +196,10 @@ export class CronRunner {
     const now = this.clock.now();
     const runId = newId();
     await this.connections.inWriteTransaction((store) =>
-      store.sql.run("INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, trigger, instance) VALUES (?, ?, ?, 'running', ?, ?, 'admin', ?)", [
-        runId,
-        name,
-        entry.job.ref.path,
-        now,
-        now,
-        this.instance,
-      ]),
+      store.sql.run(
+        "INSERT INTO _valet_cron_runs (id, job, function, status, scheduled_at, dispatched_at, trigger, instance) VALUES (?, ?, ?, 'running', ?, ?, 'admin', ?)",
+        [runId, name, entry.job.ref.path, now, now, this.instance],
+      ),
     );
     await this.dispatch({ job: entry.job, runId, scheduledAt: now, catchUp: false, missedRuns: 0 }, now, 'admin');
     return { runId };

@@ -16,9 +16,15 @@ export interface CronRun {
   error: unknown;
 }
 
-export async function listCronRuns(sql: SqlExecutor, filter: { job?: string; limit?: number } = {}): Promise<CronRun[]> {
+export async function listCronRuns(
+  sql: SqlExecutor,
+  filter: { job?: string; limit?: number } = {},
+): Promise<CronRun[]> {
   const where = filter.job ? 'WHERE job = ?' : '';
-  const rows = await sql.all<Record<string, any>>(`SELECT * FROM _valet_cron_runs ${where} ORDER BY dispatched_at DESC, id DESC LIMIT ?`, [...(filter.job ? [filter.job] : []), filter.limit ?? 50]);
+  const rows = await sql.all<Record<string, any>>(
+    `SELECT * FROM _valet_cron_runs ${where} ORDER BY dispatched_at DESC, id DESC LIMIT ?`,
+    [...(filter.job ? [filter.job] : []), filter.limit ?? 50],
+  );
   return rows.map((r) => ({
     id: r.id,
     job: r.job,

@@ -14,14 +14,17 @@ export function scheduleOf(job: CronJob): JobSchedule {
   if (schedule.type === 'interval') {
     return {
       nextAfter: (after) => after + schedule.ms,
-      describe: () => `every ${schedule.ms % 3_600_000 === 0 ? `${schedule.ms / 3_600_000} h` : schedule.ms % 60_000 === 0 ? `${schedule.ms / 60_000} min` : `${schedule.ms / 1000} s`}`,
+      describe: () =>
+        `every ${schedule.ms % 3_600_000 === 0 ? `${schedule.ms / 3_600_000} h` : schedule.ms % 60_000 === 0 ? `${schedule.ms / 60_000} min` : `${schedule.ms / 1000} s`}`,
     };
   }
   let cron: Cron;
   try {
     cron = new Cron(schedule.expression, { timezone: schedule.timezone, paused: true });
   } catch (error) {
-    throw new Error(`cron job "${job.name}": invalid cron expression "${schedule.expression}": ${(error as Error).message}`);
+    throw new Error(
+      `cron job "${job.name}": invalid cron expression "${schedule.expression}": ${(error as Error).message}`,
+    );
   }
   return {
     nextAfter: (after) => cron.nextRun(new Date(after))?.getTime() ?? null,
@@ -30,10 +33,19 @@ export function scheduleOf(job: CronJob): JobSchedule {
 }
 
 /** The ticks in (after, until], at most `limit` of them (a long downtime is one catch-up run). */
-export function ticksBetween(schedule: JobSchedule, after: number, until: number, limit = 10_000): { count: number; latest: number | null } {
+export function ticksBetween(
+  schedule: JobSchedule,
+  after: number,
+  until: number,
+  limit = 10_000,
+): { count: number; latest: number | null } {
   let count = 0;
   let latest: number | null = null;
-  for (let tick = schedule.nextAfter(after); tick !== null && tick <= until && count < limit; tick = schedule.nextAfter(tick)) {
+  for (
+    let tick = schedule.nextAfter(after);
+    tick !== null && tick <= until && count < limit;
+    tick = schedule.nextAfter(tick)
+  ) {
     count++;
     latest = tick;
   }

@@ -17,16 +17,28 @@ export function parseFetchAllow(text: string | undefined, source = 'VALET_FETCH_
     .filter(Boolean)
     .map((item) => {
       const match = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s/]+))(?::(\d{1,5}))?$/.exec(item) ?? /^([0-9a-fA-F:]+)$/.exec(item);
-      if (!match) throw new Error(`${source}: "${item}" is not host[:port] (an IPv6 address with a port goes in brackets: [fd00::1]:8080)`);
+      if (!match)
+        throw new Error(
+          `${source}: "${item}" is not host[:port] (an IPv6 address with a port goes in brackets: [fd00::1]:8080)`,
+        );
       const host = (match[1] ?? match[2] ?? '').toLowerCase();
       const port = match[3] === undefined ? null : Number(match[3]);
-      if (port !== null && (port < 1 || port > 65535)) throw new Error(`${source}: "${item}": the port must be 1-65535`);
+      if (port !== null && (port < 1 || port > 65535))
+        throw new Error(`${source}: "${item}": the port must be 1-65535`);
       return { host, port };
     });
 }
 
 export function describeFetchAllow(entries: FetchAllowEntry[]): string {
-  return entries.map((entry) => (entry.port === null ? (entry.host.includes(':') ? `[${entry.host}]` : entry.host) : `${entry.host.includes(':') ? `[${entry.host}]` : entry.host}:${entry.port}`)).join(', ');
+  return entries
+    .map((entry) =>
+      entry.port === null
+        ? entry.host.includes(':')
+          ? `[${entry.host}]`
+          : entry.host
+        : `${entry.host.includes(':') ? `[${entry.host}]` : entry.host}:${entry.port}`,
+    )
+    .join(', ');
 }
 
 /** The port a URL connects to. */

@@ -58,13 +58,15 @@ export class FetchNotAllowedError extends Error {
   }
 }
 
-export const systemResolver: Resolver = async (hostname) => (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
+export const systemResolver: Resolver = async (hostname) =>
+  (await dnsLookup(hostname, { all: true, verbatim: true })).map((a) => a.address);
 
 const MAX_REDIRECTS = 20;
 
 /** Refuses a URL whose scheme, name or literal address the policy blocks (names are checked again at connect time). */
 export function checkUrl(url: URL, policy: FetchPolicy): void {
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new FetchBlockedError('scheme', `${url.protocol}`, '');
+  if (url.protocol !== 'http:' && url.protocol !== 'https:')
+    throw new FetchBlockedError('scheme', `${url.protocol}`, '');
   const host = url.hostname.replace(/^\[|\]$/g, '').toLowerCase();
   if (policy.allow?.length && allowedAt(policy.allow, effectivePort(url)).has(host)) return;
   const nameRule = blockedNameRule(host, policy.allowLoopback);
@@ -98,10 +100,15 @@ export async function agentFor(policy: FetchPolicy, connectPort = 0): Promise<Ag
   const { Agent } = await loadUndici();
   agent = agents.get(policy)?.get(port);
   if (agent) return agent;
-  const lookup = (hostname: string, options: { all?: boolean }, callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void) => {
+  const lookup = (
+    hostname: string,
+    options: { all?: boolean },
+    callback: (error: Error | null, address: string | LookupAddress[], family?: number) => void,
+  ) => {
     policy.resolve(hostname).then(
       (addresses) => {
-        if (addresses.length === 0) return callback(Object.assign(new Error(`${hostname} did not resolve`), { code: 'ENOTFOUND' }), '');
+        if (addresses.length === 0)
+          return callback(Object.assign(new Error(`${hostname} did not resolve`), { code: 'ENOTFOUND' }), '');
         for (const address of addresses) {
           const rule = refusedAddress(policy, hostname, address, port);
           if (rule) return callback(new FetchBlockedError(rule, hostname, ` (${hostname} resolves to ${address})`), '');
@@ -121,7 +128,11 @@ export async function agentFor(policy: FetchPolicy, connectPort = 0): Promise<Ag
 }
 
 export function unwrapBlocked(error: unknown): unknown {
-  for (let current = error as { cause?: unknown } | undefined; current; current = current.cause as { cause?: unknown } | undefined) {
+  for (
+    let current = error as { cause?: unknown } | undefined;
+    current;
+    current = current.cause as { cause?: unknown } | undefined
+  ) {
     if (current instanceof FetchBlockedError) return current;
   }
   return error;
@@ -138,7 +149,11 @@ async function checkResolvedName(url: URL, policy: FetchPolicy): Promise<void> {
 }
 
 /** fetch for actions: checks the URL and each redirect hop, connects only to checked addresses. */
-export async function guardedFetch(input: string | URL | Request, init: RequestInit = {}, policy: FetchPolicy): Promise<Response> {
+export async function guardedFetch(
+  input: string | URL | Request,
+  init: RequestInit = {},
+  policy: FetchPolicy,
+): Promise<Response> {
   const request = input instanceof Request ? input : null;
   let url = new URL(request ? request.url : String(input));
   let method = (init.method ?? request?.method ?? 'GET').toUpperCase();
@@ -151,28 +166,60 @@ export async function guardedFetch(input: string | URL | Request, init: RequestI
     if (policy.respond) {
       await checkResolvedName(url, policy);
       const streamed = body instanceof ReadableStream ? { duplex: 'half' } : {};
-      response = await policy.respond(new Request(url, { ...(init as object), ...streamed, method, body: body as never, headers, redirect: 'manual' } as RequestInit));
+      response = await policy.respond(
+        new Request(url, {
+          ...(init as object),
+          ...streamed,
+          method,
+          body: body as never,
+          headers,
+          redirect: 'manual',
+        } as RequestInit),
+      );
     } else {
       try {
         const streamed = body instanceof ReadableStream ? { duplex: 'half' } : {};
-        const [{ fetch: undiciFetch }, dispatcher] = await Promise.all([loadUndici(), agentFor(policy, effectivePort(url))]);
-        response = (await undiciFetch(url, { ...(init as object), ...streamed, method, body: body as never, headers, redirect: 'manual', dispatcher } as never)) as unknown as Response;
+        const [{ fetch: undiciFetch }, dispatcher] = await Promise.all([
+          loadUndici(),
+          agentFor(policy, effectivePort(url)),
+        ]);
+        response = (await undiciFetch(url, {
+          ...(init as object),
+          ...streamed,
+          method,
+          body: body as never,
+          headers,
+          redirect: 'manual',
+          dispatcher,
+        } as never)) as unknown as Response;
       } catch (error) {
         throw unwrapBlocked(error);
       }
     }
     const location = response.headers.get('location');
     if (redirectMode === 'manual' || response.status < 300 || response.status > 399 || !location) return response;
-    if (redirectMode === 'error') throw new TypeError(`fetch to ${describeDestination(url)}: redirected (to ${describeDestination(new URL(location, url))}) and redirect is "error"`);
-    if (hop >= MAX_REDIRECTS) throw new TypeError(`fetch to ${describeDestination(url)}: more than ${MAX_REDIRECTS} redirects`);
+    if (redirectMode === 'error')
+      throw new TypeError(
+        `fetch to ${describeDestination(url)}: redirected (to ${describeDestination(new URL(location, url))}) and redirect is "error"`,
+      );
+    if (hop >= MAX_REDIRECTS)
+      throw new TypeError(`fetch to ${describeDestination(url)}: more than ${MAX_REDIRECTS} redirects`);
     const next = new URL(location, url);
     if (response.status === 303 || ((response.status === 301 || response.status === 302) && method === 'POST')) {
       method = method === 'HEAD' ? 'HEAD' : 'GET';
       body = null;
       headers.delete('content-type');
       headers.delete('content-length');
-    } else if (body !== null && typeof body !== 'string' && !(body instanceof URLSearchParams) && !(body instanceof ArrayBuffer) && !ArrayBuffer.isView(body)) {
-      throw new TypeError(`fetch to ${describeDestination(url)}: cannot repeat a streamed body on a ${response.status} redirect`);
+    } else if (
+      body !== null &&
+      typeof body !== 'string' &&
+      !(body instanceof URLSearchParams) &&
+      !(body instanceof ArrayBuffer) &&
+      !ArrayBuffer.isView(body)
+    ) {
+      throw new TypeError(
+        `fetch to ${describeDestination(url)}: cannot repeat a streamed body on a ${response.status} redirect`,
+      );
     }
     // Credentials do not travel to another origin.
     if (next.origin !== url.origin) {
@@ -196,11 +243,17 @@ export function installFetchGuard(): void {
     if (!scope) return original(input, init);
     if (scope.kind === 'query' || scope.kind === 'mutation') {
       return Promise.reject(
-        new FetchNotAllowedError(`fetch is not available in ${scope.kind} ${scope.path}: ${scope.kind === 'query' ? 'queries' : 'mutations'} must be deterministic. Call it from an action (a mutation can schedule one).`),
+        new FetchNotAllowedError(
+          `fetch is not available in ${scope.kind} ${scope.path}: ${scope.kind === 'query' ? 'queries' : 'mutations'} must be deterministic. Call it from an action (a mutation can schedule one).`,
+        ),
       );
     }
     if (scope.inTransaction) {
-      return Promise.reject(new FetchNotAllowedError(`fetch inside ctx.db.transaction in ${scope.path}: call fetch first, then open the transaction.`));
+      return Promise.reject(
+        new FetchNotAllowedError(
+          `fetch inside ctx.db.transaction in ${scope.path}: call fetch first, then open the transaction.`,
+        ),
+      );
     }
     return guardedFetch(input, init, scope.fetchPolicy);
   } as typeof fetch;

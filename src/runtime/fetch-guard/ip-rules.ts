@@ -28,14 +28,21 @@ const IPV4_RULES: Record<string, BlockRule> = {
 };
 
 /** Cloud metadata services, listed by name even where a range rule would also catch them. */
-const METADATA_ADDRESSES = new Set(['169.254.169.254', '169.254.170.2', '100.100.100.200', '192.0.0.192', 'fd00:ec2::254']);
+const METADATA_ADDRESSES = new Set([
+  '169.254.169.254',
+  '169.254.170.2',
+  '100.100.100.200',
+  '192.0.0.192',
+  'fd00:ec2::254',
+]);
 const GLOBAL_UNICAST_V6 = ipaddr.parseCIDR('2000::/3');
 
 /** The rule that blocks an IP address, or null when it is a public unicast address. */
 export function blockedAddressRule(address: string, allowLoopback: boolean): BlockRule | null {
   if (!ipaddr.isValid(address)) return 'reserved';
   let parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress()) parsed = (parsed as ipaddr.IPv6).toIPv4Address();
+  if (parsed.kind() === 'ipv6' && (parsed as ipaddr.IPv6).isIPv4MappedAddress())
+    parsed = (parsed as ipaddr.IPv6).toIPv4Address();
   if (METADATA_ADDRESSES.has(parsed.toString())) return 'metadata-endpoint';
   const range = parsed.range();
   if (range === 'loopback') return allowLoopback ? null : 'loopback';

@@ -31,7 +31,9 @@ export interface ClaimRequest {
 export function canonicalJson(value: unknown): string {
   if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : 1));
+  const entries = Object.entries(value as Record<string, unknown>)
+    .filter(([, v]) => v !== undefined)
+    .sort(([a], [b]) => (a < b ? -1 : 1));
   return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
 }
 
@@ -54,28 +56,45 @@ async function hashSecret(store: DocumentStore, owner: object): Promise<string> 
 
 /** Keyed with a per-database secret: a stored hash of a sensitive action's args reveals nothing. */
 async function argsHash(store: DocumentStore, owner: object, args: unknown): Promise<string> {
-  return createHmac('sha256', await hashSecret(store, owner)).update(canonicalJson(args)).digest('hex');
+  return createHmac('sha256', await hashSecret(store, owner))
+    .update(canonicalJson(args))
+    .digest('hex');
 }
 
 function storedBody(row: InvocationRow): unknown {
-  return row.status === 'succeeded' ? { value: row.result === null ? null : JSON.parse(row.result) } : JSON.parse(row.error ?? 'null');
+  return row.status === 'succeeded'
+    ? { value: row.result === null ? null : JSON.parse(row.result) }
+    : JSON.parse(row.error ?? 'null');
 }
 
 /** Inside a write transaction; `owner` (the engine's connections) keys the cached secret. */
 export async function claimInvocation(store: DocumentStore, owner: object, request: ClaimRequest): Promise<Claim> {
   const hash = await argsHash(store, owner, request.args);
   if (request.idempotencyKey !== null) {
-    const row = await store.sql.get<InvocationRow>('SELECT * FROM _valet_action_invocations WHERE function = ? AND principal = ? AND idempotency_key = ?', [
-      request.path,
-      request.principal,
-      request.idempotencyKey,
-    ]);
+    const row = await store.sql.get<InvocationRow>(
+      'SELECT * FROM _valet_action_invocations WHERE function = ? AND principal = ? AND idempotency_key = ?',
+      [request.path, request.principal, request.idempotencyKey],
+    );
     if (row) {
       if (row.args_hash !== hash) {
-        return { kind: 'refuse', error: new EngineError('idempotency_key_reused', 422, `Idempotency-Key "${request.idempotencyKey}" was already used for ${request.path} with other arguments`) };
+        return {
+          kind: 'refuse',
+          error: new EngineError(
+            'idempotency_key_reused',
+            422,
+            `Idempotency-Key "${request.idempotencyKey}" was already used for ${request.path} with other arguments`,
+          ),
+        };
       }
       if (row.status === 'running') {
-        return { kind: 'refuse', error: new EngineError('idempotency_in_flight', 409, `a call to ${request.path} with Idempotency-Key "${request.idempotencyKey}" is still running; retry later`) };
+        return {
+          kind: 'refuse',
+          error: new EngineError(
+            'idempotency_in_flight',
+            409,
+            `a call to ${request.path} with Idempotency-Key "${request.idempotencyKey}" is still running; retry later`,
+          ),
+        };
       }
       // An interrupted attempt is retried like a failed one when the action says that is safe;
       // otherwise its replay is the `interrupted` error (500: the outcome is unknown, and asking
@@ -90,7 +109,14 @@ export async function claimInvocation(store: DocumentStore, owner: object, reque
         return { kind: 'run', id: row.id, attempt };
       }
       if (row.status === 'succeeded' && row.sensitive) {
-        return { kind: 'refuse', error: new EngineError('result_not_retained', 409, `${request.path} is sensitive: its result went to the first caller only and is not kept for replays`) };
+        return {
+          kind: 'refuse',
+          error: new EngineError(
+            'result_not_retained',
+            409,
+            `${request.path} is sensitive: its result went to the first caller only and is not kept for replays`,
+          ),
+        };
       }
       return { kind: 'replay', status: row.http_status ?? 500, body: storedBody(row) };
     }
@@ -133,7 +159,15 @@ export interface Outcome {
  * is the truth the caller is told. `freeKey` clears the idempotency key: a transient failure that
  * decided nothing leaves the key free for a retry.
  */
-export async function finishInvocation(sql: SqlExecutor, id: string, attempt: number, outcome: Outcome, sensitive: boolean, now: number, freeKey = false): Promise<boolean> {
+export async function finishInvocation(
+  sql: SqlExecutor,
+  id: string,
+  attempt: number,
+  outcome: Outcome,
+  sensitive: boolean,
+  now: number,
+  freeKey = false,
+): Promise<boolean> {
   const { changes } = await sql.run(
     `UPDATE _valet_action_invocations SET status = ?, http_status = ?, result = ?, error = ?, error_stack = ?, finished_at = ?, duration_ms = ? - started_at,
        idempotency_key = CASE WHEN ? = 1 THEN NULL ELSE idempotency_key END

@@ -114,10 +114,13 @@ export async function markRerun(sql: SqlExecutor, id: string, original: string):
 /** The error an interrupted invocation answers with when its key is replayed (see idempotency.ts). */
 export const INTERRUPTED_ERROR = {
   code: 'interrupted',
-  message: 'the server stopped while this action ran, so whether it completed is unknown; it is not safeToRetry, so it was not run again',
+  message:
+    'the server stopped while this action ran, so whether it completed is unknown; it is not safeToRetry, so it was not run again',
 };
 
 /** Drops finished records older than `retentionMs` (at least 24 h, so idempotent replays keep working). */
 export async function pruneInvocations(sql: SqlExecutor, olderThan: number): Promise<number> {
-  return (await sql.run("DELETE FROM _valet_action_invocations WHERE status != 'running' AND started_at < ?", [olderThan])).changes;
+  return (
+    await sql.run("DELETE FROM _valet_action_invocations WHERE status != 'running' AND started_at < ?", [olderThan])
+  ).changes;
 }

@@ -71,7 +71,14 @@ function retryAfterMs(value: string | string[] | undefined, now: number): number
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
 
-const CONNECT_FAILURES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'UND_ERR_CONNECT_TIMEOUT']);
+const CONNECT_FAILURES = new Set([
+  'ECONNREFUSED',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
 
 export interface WebPushOptions {
   vapid: VapidKeys;
@@ -87,7 +94,11 @@ const loadWebPush = () => (webpushLoaded ??= import('web-push').then((module) =>
 
 export function webPushTransport(options: WebPushOptions): PushTransport {
   const timeout = options.sendTimeoutMs ?? 20_000;
-  const vapidDetails = { subject: options.vapid.subject, publicKey: options.vapid.publicKey, privateKey: options.vapid.privateKey };
+  const vapidDetails = {
+    subject: options.vapid.subject,
+    publicKey: options.vapid.publicKey,
+    privateKey: options.vapid.privateKey,
+  };
   return {
     name: 'web-push',
     async send(message) {
@@ -98,7 +109,11 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
       } catch (error) {
         return { kind: 'rejected', detail: (error as Error).message };
       }
-      const [webpush, { request, errors: undiciErrors }, dispatcher] = await Promise.all([loadWebPush(), loadUndici(), agentFor(options.policy, effectivePort(url))]);
+      const [webpush, { request, errors: undiciErrors }, dispatcher] = await Promise.all([
+        loadWebPush(),
+        loadUndici(),
+        agentFor(options.policy, effectivePort(url)),
+      ]);
       let details: ReturnType<typeof webpush.generateRequestDetails>;
       try {
         details = webpush.generateRequestDetails(message.subscription, message.payload, {
@@ -110,7 +125,10 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
         });
       } catch (error) {
         // A key that cannot encrypt (stored before keys were checked) stays unusable: no retry helps.
-        return { kind: 'rejected', detail: `the message cannot be encrypted for this subscription: ${(error as Error).message}` };
+        return {
+          kind: 'rejected',
+          detail: `the message cannot be encrypted for this subscription: ${(error as Error).message}`,
+        };
       }
       let sent = false;
       try {
@@ -128,7 +146,8 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
         const detail = `HTTP ${status}${text ? `: ${text}` : ''}`;
         if (status >= 200 && status < 300) return { kind: 'delivered', detail };
         if (status === 404 || status === 410) return { kind: 'gone', detail };
-        if (status === 429) return { kind: 'throttled', retryAfterMs: retryAfterMs(response.headers['retry-after'], Date.now()), detail };
+        if (status === 429)
+          return { kind: 'throttled', retryAfterMs: retryAfterMs(response.headers['retry-after'], Date.now()), detail };
         if (status >= 500) return { kind: 'retry', detail };
         return { kind: 'rejected', detail };
       } catch (raw) {
@@ -137,7 +156,8 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
         const code = error.code ?? error.cause?.code ?? '';
         const detail = `${error.message}${code ? ` (${code})` : ''}`;
         if (CONNECT_FAILURES.has(code)) return { kind: 'retry', detail };
-        if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError) return { kind: 'maybe', detail: `no answer within ${timeout} ms after the request was sent` };
+        if (error instanceof undiciErrors.HeadersTimeoutError || error instanceof undiciErrors.BodyTimeoutError)
+          return { kind: 'maybe', detail: `no answer within ${timeout} ms after the request was sent` };
         // The connection broke once the request may have been written: it may have arrived.
         return sent || code === 'UND_ERR_SOCKET' ? { kind: 'maybe', detail } : { kind: 'retry', detail };
       }

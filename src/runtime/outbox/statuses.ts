@@ -2,7 +2,15 @@
 // queued → sending → sent; failed (retried after a backoff) → … → dead (no more attempts, or a
 // permanent refusal). Push only: unable_to_deliver (the subscription is gone: 404/410) and
 // maybe_delivered (no answer after the request was sent: not resent, it may have arrived).
-export const OUTBOX_STATUSES = ['queued', 'sending', 'sent', 'failed', 'dead', 'unable_to_deliver', 'maybe_delivered'] as const;
+export const OUTBOX_STATUSES = [
+  'queued',
+  'sending',
+  'sent',
+  'failed',
+  'dead',
+  'unable_to_deliver',
+  'maybe_delivered',
+] as const;
 export type OutboxStatus = (typeof OUTBOX_STATUSES)[number];
 
 export function isOutboxStatus(value: string): value is OutboxStatus {

@@ -103,8 +103,14 @@ interface OutboxFilter {
 }
 
 export async function listOutbox(sql: SqlExecutor, filter?: OutboxFilter): Promise<OutboxEmail[]>;
-export async function listOutbox(sql: SqlExecutor, filter: OutboxFilter & { bodies: true }): Promise<OutboxEmailWithBody[]>;
-export async function listOutbox(sql: SqlExecutor, filter: OutboxFilter & { bodies?: boolean } = {}): Promise<OutboxEmail[]> {
+export async function listOutbox(
+  sql: SqlExecutor,
+  filter: OutboxFilter & { bodies: true },
+): Promise<OutboxEmailWithBody[]>;
+export async function listOutbox(
+  sql: SqlExecutor,
+  filter: OutboxFilter & { bodies?: boolean } = {},
+): Promise<OutboxEmail[]> {
   const where: string[] = [];
   const params: (string | number)[] = [];
   if (filter.status) {
@@ -115,7 +121,10 @@ export async function listOutbox(sql: SqlExecutor, filter: OutboxFilter & { bodi
     where.push('channel = ?');
     params.push(filter.channel);
   }
-  const rows = await sql.all<OutboxRow>(`SELECT * FROM _valet_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`, [...params, filter.limit ?? 50]);
+  const rows = await sql.all<OutboxRow>(
+    `SELECT * FROM _valet_outbox ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY created_at DESC, id DESC LIMIT ?`,
+    [...params, filter.limit ?? 50],
+  );
   return rows.map((row) => (filter.bodies ? withBody(row) : toEmail(row)));
 }
 
@@ -145,8 +154,13 @@ function toSubscription(row: SubscriptionRow): PushSubscriptionRecord {
 export async function getOutboxEmail(sql: SqlExecutor, id: string): Promise<OutboxMessageDetail | null> {
   const row = await sql.get<OutboxRow>('SELECT * FROM _valet_outbox WHERE id = ?', [id]);
   if (!row) return null;
-  const attempts = await sql.all<{ attempt: number; at: number; outcome: string; detail: string | null }>('SELECT attempt, at, outcome, detail FROM _valet_outbox_attempts WHERE outbox_id = ? ORDER BY attempt', [id]);
-  const subscription = row.subscription_id ? await sql.get<SubscriptionRow>('SELECT * FROM _valet_push_subscriptions WHERE id = ?', [row.subscription_id]) : undefined;
+  const attempts = await sql.all<{ attempt: number; at: number; outcome: string; detail: string | null }>(
+    'SELECT attempt, at, outcome, detail FROM _valet_outbox_attempts WHERE outbox_id = ? ORDER BY attempt',
+    [id],
+  );
+  const subscription = row.subscription_id
+    ? await sql.get<SubscriptionRow>('SELECT * FROM _valet_push_subscriptions WHERE id = ?', [row.subscription_id])
+    : undefined;
   return {
     ...withBody(row),
     history: attempts.map((a) => ({ attempt: a.attempt, at: iso(a.at)!, outcome: a.outcome, detail: a.detail })),
@@ -155,18 +169,31 @@ export async function getOutboxEmail(sql: SqlExecutor, id: string): Promise<Outb
 }
 
 /** Stored push subscriptions, newest first; of one user when `userId` is given. */
-export async function listPushSubscriptions(sql: SqlExecutor, filter: { userId?: string; limit?: number } = {}): Promise<PushSubscriptionRecord[]> {
+export async function listPushSubscriptions(
+  sql: SqlExecutor,
+  filter: { userId?: string; limit?: number } = {},
+): Promise<PushSubscriptionRecord[]> {
   const where = filter.userId ? 'WHERE user_id = ?' : '';
-  const rows = await sql.all<SubscriptionRow>(`SELECT * FROM _valet_push_subscriptions ${where} ORDER BY created_at DESC, id DESC LIMIT ?`, [...(filter.userId ? [filter.userId] : []), filter.limit ?? 100]);
+  const rows = await sql.all<SubscriptionRow>(
+    `SELECT * FROM _valet_push_subscriptions ${where} ORDER BY created_at DESC, id DESC LIMIT ?`,
+    [...(filter.userId ? [filter.userId] : []), filter.limit ?? 100],
+  );
   return rows.map(toSubscription);
 }
 
 /** Puts emails back in the queue for immediate delivery: the given ids, or every dead one. */
-export async function retryEmails(sql: SqlExecutor, target: { ids: string[] } | { dead: true }, now: number): Promise<string[]> {
-  const which = 'dead' in target ? "status = 'dead'" : `status IN ('dead', 'failed') AND id IN (${target.ids.map(() => '?').join(', ') || 'NULL'})`;
-  const rows = await sql.all<{ id: string }>(`UPDATE _valet_outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, lease_expires_at = NULL WHERE ${which} RETURNING id`, [
-    now,
-    ...('dead' in target ? [] : target.ids),
-  ]);
+export async function retryEmails(
+  sql: SqlExecutor,
+  target: { ids: string[] } | { dead: true },
+  now: number,
+): Promise<string[]> {
+  const which =
+    'dead' in target
+      ? "status = 'dead'"
+      : `status IN ('dead', 'failed') AND id IN (${target.ids.map(() => '?').join(', ') || 'NULL'})`;
+  const rows = await sql.all<{ id: string }>(
+    `UPDATE _valet_outbox SET status = 'queued', attempts = 0, next_attempt_at = ?, lease_expires_at = NULL WHERE ${which} RETURNING id`,
+    [now, ...('dead' in target ? [] : target.ids)],
+  );
   return rows.map((row) => row.id);
 }

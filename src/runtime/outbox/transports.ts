@@ -70,10 +70,18 @@ export async function smtpTransport(config: SmtpConfig): Promise<EmailTransport>
     socketTimeout: 30_000,
     // nodemailer leaves Nagle's algorithm on: each message's last write then waits for the
     // server's delayed ACK (~40 ms on loopback), capping a pool at ~100 emails/s. No delay: ~7×.
-    getSocket: (options: { host: string; port: number }, callback: (error: Error | null, socket?: { connection: Socket; secured?: boolean }) => void) => {
+    getSocket: (
+      options: { host: string; port: number },
+      callback: (error: Error | null, socket?: { connection: Socket; secured?: boolean }) => void,
+    ) => {
       const secure = url.protocol === 'smtps:';
       const socket = secure
-        ? tlsConnect({ host: options.host, port: options.port, servername: options.host, rejectUnauthorized: url.searchParams.get('tls') === 'verify' })
+        ? tlsConnect({
+            host: options.host,
+            port: options.port,
+            servername: options.host,
+            rejectUnauthorized: url.searchParams.get('tls') === 'verify',
+          })
         : netConnect(options.port, options.host);
       socket.setNoDelay(true);
       socket.once(secure ? 'secureConnect' : 'connect', () => callback(null, { connection: socket, secured: secure }));
@@ -95,7 +103,8 @@ export async function smtpTransport(config: SmtpConfig): Promise<EmailTransport>
         });
       } catch (error) {
         const code = (error as { responseCode?: number }).responseCode;
-        if (code !== undefined && code >= 500) throw new PermanentDeliveryError(`SMTP ${code}: ${(error as Error).message}`);
+        if (code !== undefined && code >= 500)
+          throw new PermanentDeliveryError(`SMTP ${code}: ${(error as Error).message}`);
         throw error;
       }
     },

@@ -16,7 +16,8 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
   const runAt = (at: Date | number, ref: AnyFunctionReference, args: unknown): Promise<string> => {
     try {
       const time = at instanceof Date ? at.getTime() : at;
-      if (typeof time !== 'number' || !Number.isFinite(time)) throw invalid('the time must be a Date or milliseconds since the epoch');
+      if (typeof time !== 'number' || !Number.isFinite(time))
+        throw invalid('the time must be a Date or milliseconds since the epoch');
       if (!ref || typeof ref.path !== 'string' || (ref.kind !== 'mutation' && ref.kind !== 'action')) {
         throw invalid('schedule a mutation or an action reference such as api.emails.send');
       }
@@ -25,15 +26,10 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
       if (problem) throw invalid(problem.message);
       const id = newId();
       return write(async (store) => {
-        await store.sql.run("INSERT INTO _valet_scheduled (id, function, kind, args, run_at, status, created_at, scheduled_by) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)", [
-          id,
-          ref.path,
-          ref.kind,
-          JSON.stringify(payload),
-          time,
-          now(),
-          scheduledBy,
-        ]);
+        await store.sql.run(
+          "INSERT INTO _valet_scheduled (id, function, kind, args, run_at, status, created_at, scheduled_by) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
+          [id, ref.path, ref.kind, JSON.stringify(payload), time, now(), scheduledBy],
+        );
         return id;
       }).then((scheduled) => {
         onScheduled();
@@ -46,7 +42,8 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
   return {
     runAt,
     runAfter: (delayMs: number, ref: AnyFunctionReference, args: unknown) => {
-      if (typeof delayMs !== 'number' || !(delayMs >= 0)) return Promise.reject(invalid('runAfter: the delay must be a number of milliseconds ≥ 0'));
+      if (typeof delayMs !== 'number' || !(delayMs >= 0))
+        return Promise.reject(invalid('runAfter: the delay must be a number of milliseconds ≥ 0'));
       return runAt(now() + delayMs, ref, args);
     },
     cancel: (id: string) =>

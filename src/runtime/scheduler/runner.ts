@@ -26,7 +26,13 @@ interface DueRow {
   attempts: number;
 }
 
-export type Invoke = (kind: FunctionKind, path: string, args: unknown, invoker: Invoker, fence?: Fence) => Promise<CallResponse>;
+export type Invoke = (
+  kind: FunctionKind,
+  path: string,
+  args: unknown,
+  invoker: Invoker,
+  fence?: Fence,
+) => Promise<CallResponse>;
 
 /** What a worker that claims work and calls functions for it needs (the scheduler, crons). */
 export interface ClaimingWorkerOptions {
@@ -63,7 +69,11 @@ export class ScheduledRunner {
 
   constructor(private readonly options: ScheduledRunnerOptions) {
     this.concurrency = options.concurrency ?? 10;
-    this.loop = new Loop(options.clock, async () => (await this.pump()).delay, (error) => options.log(`scheduler: ${error.message}`));
+    this.loop = new Loop(
+      options.clock,
+      async () => (await this.pump()).delay,
+      (error) => options.log(`scheduler: ${error.message}`),
+    );
   }
 
   private claim(limit: number): Promise<DueRow[]> {
@@ -91,11 +101,16 @@ export class ScheduledRunner {
     // Every lane taken: a call finishing wakes the loop.
     if (due.length === free) return { claimed: due.length, delay: MAX_WAIT_MS };
     const next = await this.nextDueAt();
-    return { claimed: due.length, delay: next === null ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, next - this.options.clock.now())) };
+    return {
+      claimed: due.length,
+      delay: next === null ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, next - this.options.clock.now())),
+    };
   }
 
   private launch(row: DueRow, dispatchedAt: number): void {
-    const work = this.dispatch(row, dispatchedAt).catch((error: Error) => this.options.log(`scheduler: ${row.function}: ${error.message}`));
+    const work = this.dispatch(row, dispatchedAt).catch((error: Error) =>
+      this.options.log(`scheduler: ${row.function}: ${error.message}`),
+    );
     this.inFlight.add(work);
     void work.finally(() => {
       this.inFlight.delete(work);
@@ -109,7 +124,11 @@ export class ScheduledRunner {
     // A mutation's done mark is its fence: it commits with the mutation's writes, or neither does.
     const fence =
       row.kind === 'mutation'
-        ? rowFence(label, `UPDATE _valet_scheduled SET status = 'done', finished_at = ?, error = NULL ${CLAIMED}`, () => [clock.now(), row.id, row.attempts])
+        ? rowFence(
+            label,
+            `UPDATE _valet_scheduled SET status = 'done', finished_at = ?, error = NULL ${CLAIMED}`,
+            () => [clock.now(), row.id, row.attempts],
+          )
         : rowFence(label, `SELECT 1 AS held FROM _valet_scheduled ${CLAIMED}`, () => [row.id, row.attempts]);
     const invoker: Invoker = { type: 'system', source: 'scheduler', scheduledAt: row.run_at, dispatchedAt };
     const response = await this.options.invoke(row.kind, row.function, JSON.parse(row.args), invoker, fence);
@@ -140,7 +159,9 @@ export class ScheduledRunner {
 
   /** When the next pending call is due, or null when nothing is pending. */
   async nextDueAt(): Promise<number | null> {
-    const row = await this.options.connections.autoCommit.sql.get<{ at: number | null }>("SELECT MIN(run_at) AS at FROM _valet_scheduled WHERE status = 'pending'");
+    const row = await this.options.connections.autoCommit.sql.get<{ at: number | null }>(
+      "SELECT MIN(run_at) AS at FROM _valet_scheduled WHERE status = 'pending'",
+    );
     return row?.at ?? null;
   }
 

@@ -15,9 +15,15 @@ export interface ScheduledRow {
   error: unknown;
 }
 
-export async function listScheduled(sql: SqlExecutor, filter: { status?: ScheduledStatus; limit?: number } = {}): Promise<ScheduledRow[]> {
+export async function listScheduled(
+  sql: SqlExecutor,
+  filter: { status?: ScheduledStatus; limit?: number } = {},
+): Promise<ScheduledRow[]> {
   const where = filter.status ? 'WHERE status = ?' : '';
-  const rows = await sql.all<Record<string, any>>(`SELECT * FROM _valet_scheduled ${where} ORDER BY run_at DESC, id DESC LIMIT ?`, [...(filter.status ? [filter.status] : []), filter.limit ?? 50]);
+  const rows = await sql.all<Record<string, any>>(
+    `SELECT * FROM _valet_scheduled ${where} ORDER BY run_at DESC, id DESC LIMIT ?`,
+    [...(filter.status ? [filter.status] : []), filter.limit ?? 50],
+  );
   return rows.map((r) => ({
     id: r.id,
     function: r.function,
@@ -34,5 +40,12 @@ export async function listScheduled(sql: SqlExecutor, filter: { status?: Schedul
 
 /** Cancels a call that has not started (ctx.scheduler.cancel, the dashboard); whether it was pending. */
 export async function cancelScheduled(sql: SqlExecutor, id: string, now: number): Promise<boolean> {
-  return (await sql.run("UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'", [now, id])).changes > 0;
+  return (
+    (
+      await sql.run(
+        "UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'",
+        [now, id],
+      )
+    ).changes > 0
+  );
 }

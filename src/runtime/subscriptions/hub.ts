@@ -112,7 +112,14 @@ export class SubscriptionHub {
   }
 
   private requestFor(subscription: Subscription): CallRequest {
-    return { kind: 'query', path: subscription.path, args: subscription.args, invoker: subscription.subscriber.invoker, external: true, trackReads: true };
+    return {
+      kind: 'query',
+      path: subscription.path,
+      args: subscription.args,
+      invoker: subscription.subscriber.invoker,
+      external: true,
+      trackReads: true,
+    };
   }
 
   /** Records a subscription's new result; returns the update to deliver, or null when unchanged. */
@@ -122,11 +129,18 @@ export class SubscriptionHub {
     if (subscription.awaitingStorage) this.retryLater();
     let result = serialised.get(response);
     if (!result) {
-      const payload = response.status === 200 ? { value: (response.body as { value: unknown }).value } : { error: response.body as ErrorBody };
+      const payload =
+        response.status === 200
+          ? { value: (response.body as { value: unknown }).value }
+          : { error: response.body as ErrorBody };
       result = { payload, text: JSON.stringify(payload) };
       serialised.set(response, result);
     }
-    if (result.text === subscription.lastSent || this.bySubscriber.get(subscription.subscriber)?.get(subscription.id) !== subscription) return null;
+    if (
+      result.text === subscription.lastSent ||
+      this.bySubscriber.get(subscription.subscriber)?.get(subscription.id) !== subscription
+    )
+      return null;
     subscription.lastSent = result.text;
     return new PreparedUpdate(subscription.id, result.payload, result.text);
   }
@@ -144,14 +158,28 @@ export class SubscriptionHub {
     // Args too deep to key by (JSON.stringify would overflow the stack) share no run: the call refuses them with 400.
     const keyable = findWireValueProblem(args ?? null) === null;
     const queryKey = keyable ? `${path}\u0000${JSON.stringify(args ?? null)}` : `${path}\u0000invalid\u0000${id}`;
-    const subscription: Subscription = { subscriber, id, path, args, queryKey, reads: [], lastSent: null, dirty: false, firstRun: true, awaitingStorage: false };
+    const subscription: Subscription = {
+      subscriber,
+      id,
+      path,
+      args,
+      queryKey,
+      reads: [],
+      lastSent: null,
+      dirty: false,
+      firstRun: true,
+      awaitingStorage: false,
+    };
     let mine = this.bySubscriber.get(subscriber);
     if (!mine) this.bySubscriber.set(subscriber, (mine = new Map()));
     mine.set(id, subscription);
     const engine = this.engine();
     let update: QueryUpdate | null;
     try {
-      update = this.updateFor(subscription, engine ? await engine.call(this.requestFor(subscription)) : this.notReady());
+      update = this.updateFor(
+        subscription,
+        engine ? await engine.call(this.requestFor(subscription)) : this.notReady(),
+      );
     } finally {
       subscription.firstRun = false;
     }
@@ -202,7 +230,10 @@ export class SubscriptionHub {
     const compare = dialect.compareFieldValues;
     for (const mine of this.bySubscriber.values()) {
       for (const subscription of mine.values()) {
-        if (!subscription.dirty && (subscription.firstRun || changes.some((change) => changeTouches(subscription.reads, change, compare)))) {
+        if (
+          !subscription.dirty &&
+          (subscription.firstRun || changes.some((change) => changeTouches(subscription.reads, change, compare)))
+        ) {
           subscription.dirty = true;
           any = true;
         }
@@ -214,7 +245,9 @@ export class SubscriptionHub {
   private scheduleFlush(): void {
     this.flushing ??= Promise.resolve()
       .then(() => this.flush())
-      .catch((error: unknown) => this.log(`live queries: re-running subscriptions failed: ${(error as Error)?.stack ?? String(error)}`))
+      .catch((error: unknown) =>
+        this.log(`live queries: re-running subscriptions failed: ${(error as Error)?.stack ?? String(error)}`),
+      )
       .finally(() => {
         this.flushing = null;
         // Writes that landed while this flush ran marked subscriptions it had already taken: run again.
@@ -223,7 +256,8 @@ export class SubscriptionHub {
   }
 
   private anyDirty(): boolean {
-    for (const mine of this.bySubscriber.values()) for (const subscription of mine.values()) if (subscription.dirty && !subscription.firstRun) return true;
+    for (const mine of this.bySubscriber.values())
+      for (const subscription of mine.values()) if (subscription.dirty && !subscription.firstRun) return true;
     return false;
   }
 
@@ -232,7 +266,9 @@ export class SubscriptionHub {
     const engine = this.engine();
     if (!engine) return;
     // A subscription still waiting for its first answer runs after it (its answers stay in order).
-    const dirty = [...this.bySubscriber.values()].flatMap((mine) => [...mine.values()].filter((s) => s.dirty && !s.firstRun));
+    const dirty = [...this.bySubscriber.values()].flatMap((mine) =>
+      [...mine.values()].filter((s) => s.dirty && !s.firstRun),
+    );
     if (dirty.length === 0) return;
     for (const subscription of dirty) subscription.dirty = false;
     // One run per distinct query, args and caller: its answer is every such subscriber's.

@@ -22,7 +22,12 @@ export const postgresDialect: Dialect = {
   field(name) {
     let expression = fields.get(name);
     if (expression === undefined) {
-      expression = name === '_creationTime' ? 'creation_time' : name === '_id' ? 'id' : `NULLIF(doc -> ${quoteLiteral(name)}, 'null'::jsonb)`;
+      expression =
+        name === '_creationTime'
+          ? 'creation_time'
+          : name === '_id'
+            ? 'id'
+            : `NULLIF(doc -> ${quoteLiteral(name)}, 'null'::jsonb)`;
       fields.set(name, expression);
     }
     return expression;
@@ -33,10 +38,14 @@ export const postgresDialect: Dialect = {
   same: (column: OrderColumn) => `${column.sql} IS NOT DISTINCT FROM ${column.kind === 'field' ? '?::jsonb' : '?'}`,
   // Fields may be NULL (missing): first ascending, as in SQLite. Creation time and id never are,
   // and are ordered as the index stores them, so the index serves both directions.
-  order: (column, direction, kind) => (kind === 'field' ? `${column} ${direction === 'asc' ? 'ASC NULLS FIRST' : 'DESC NULLS LAST'}` : `${column} ${direction === 'asc' ? 'ASC' : 'DESC'}`),
+  order: (column, direction, kind) =>
+    kind === 'field'
+      ? `${column} ${direction === 'asc' ? 'ASC NULLS FIRST' : 'DESC NULLS LAST'}`
+      : `${column} ${direction === 'asc' ? 'ASC' : 'DESC'}`,
   createIndex: (name, table, columns) =>
     `CREATE INDEX ${quoteIdentifier(name)} ON _valet_documents (${columns.map((c) => (c.kind === 'field' ? `(${c.sql}) NULLS FIRST` : c.sql)).join(', ')}) WHERE tbl = ${quoteLiteral(table)}`,
-  listIndexes: "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE 'valet\\_index\\_\\_%'",
+  listIndexes:
+    "SELECT indexname AS name FROM pg_indexes WHERE schemaname = current_schema() AND indexname LIKE 'valet\\_index\\_\\_%'",
   indexHint: () => '',
   documentTextColumn: 'body',
   documentColumn: 'body AS doc',

@@ -43,7 +43,16 @@ function numbered(sql: string): { text: string; name: string } {
  * Everything else (22 data, 23 integrity, 42 syntax, 54 program limits, …) is the statement's.
  */
 const UNAVAILABLE_SQLSTATE = /^(08|28|53|57|58|F0|XX)|^(3D000|25006|55P03)$/;
-const NETWORK_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EHOSTUNREACH', 'ENETUNREACH', 'EAI_AGAIN']);
+const NETWORK_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+]);
 
 /** How a pg error reads as a storage fault: out of reach (`unavailable`), out of space (`full`), or none. */
 export function pgFaultKind(error: unknown): 'unavailable' | 'full' | null {
@@ -54,7 +63,9 @@ export function pgFaultKind(error: unknown): 'unavailable' | 'full' | null {
   }
   if (typeof code === 'string') return NETWORK_CODES.has(code) ? 'unavailable' : null;
   // An error the driver raised itself for its connection (not reported by the server, not a usage error).
-  return error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError) ? 'unavailable' : null;
+  return error instanceof Error && !(error instanceof TypeError) && !(error instanceof RangeError)
+    ? 'unavailable'
+    : null;
 }
 
 /** Whether a pg error means the database is out of reach (opening it: see open.ts). */
@@ -77,7 +88,13 @@ function asFault(error: unknown): unknown {
  * surrogate does when the driver encodes it.
  */
 function bindable(params: readonly unknown[]): unknown[] {
-  return params.map((value) => (typeof value === 'number' && !Number.isFinite(value) ? null : typeof value === 'string' && value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value));
+  return params.map((value) =>
+    typeof value === 'number' && !Number.isFinite(value)
+      ? null
+      : typeof value === 'string' && value.includes('\u0000')
+        ? value.replaceAll('\u0000', '\uFFFD')
+        : value,
+  );
 }
 
 export class PgExecutor implements SqlExecutor {

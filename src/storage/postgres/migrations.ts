@@ -173,10 +173,16 @@ export async function migratePostgres(pool: pg.Pool, where: string): Promise<{ f
     const row = await client.query("SELECT value FROM _valet_meta WHERE key = 'schema_version'");
     const from = row.rows[0] ? Number(row.rows[0].value) : 0;
     if (from > POSTGRES_SCHEMA_VERSION) {
-      throw new StorageError('database_too_new', `${where} was written by a newer Valet (database schema version ${from}; this Valet knows versions up to ${POSTGRES_SCHEMA_VERSION}). Upgrade Valet, or use another database.`);
+      throw new StorageError(
+        'database_too_new',
+        `${where} was written by a newer Valet (database schema version ${from}; this Valet knows versions up to ${POSTGRES_SCHEMA_VERSION}). Upgrade Valet, or use another database.`,
+      );
     }
     for (let version = from; version < POSTGRES_SCHEMA_VERSION; version++) await client.query(MIGRATIONS[version]!);
-    await client.query("INSERT INTO _valet_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value", [String(POSTGRES_SCHEMA_VERSION)]);
+    await client.query(
+      "INSERT INTO _valet_meta (key, value) VALUES ('schema_version', $1) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      [String(POSTGRES_SCHEMA_VERSION)],
+    );
     await client.query('COMMIT');
     return { from, to: POSTGRES_SCHEMA_VERSION };
   } catch (error) {

@@ -33,12 +33,26 @@ function explain(error: unknown, url: string): StorageError {
   const where = describePostgresUrl(url);
   const code = (error as { code?: string })?.code;
   const message = (error as Error)?.message ?? String(error);
-  if (code === '28P01' || code === '28000') return new StorageError('database_unreadable', `${where}: the server refused the credentials (${message}); check the user and password in VALET_DATABASE_URL`, { cause: error });
+  if (code === '28P01' || code === '28000')
+    return new StorageError(
+      'database_unreadable',
+      `${where}: the server refused the credentials (${message}); check the user and password in VALET_DATABASE_URL`,
+      { cause: error },
+    );
   if (code === '3D000') {
     const name = new URL(url).pathname.slice(1);
-    return new StorageError('database_unreadable', `${where}: database "${name}" does not exist; create it (createdb ${name}) or fix VALET_DATABASE_URL`, { cause: error });
+    return new StorageError(
+      'database_unreadable',
+      `${where}: database "${name}" does not exist; create it (createdb ${name}) or fix VALET_DATABASE_URL`,
+      { cause: error },
+    );
   }
-  if (isUnavailable(error)) return new StorageError('database_unreachable', `cannot reach PostgreSQL at ${where} (${message}): is the server running, and is the address right?`, { cause: error });
+  if (isUnavailable(error))
+    return new StorageError(
+      'database_unreachable',
+      `cannot reach PostgreSQL at ${where} (${message}): is the server running, and is the address right?`,
+      { cause: error },
+    );
   return new StorageError('database_unreadable', `${where}: ${message}`, { cause: error });
 }
 
@@ -50,13 +64,22 @@ function typeParser(oid: number, format?: 'text' | 'binary') {
 
 export async function openPostgres(url: string, options: PostgresOptions = {}): Promise<pg.Pool> {
   const schema = options.schema;
-  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema)) throw new StorageError('database_unreadable', `schema name "${schema}": use lower-case letters, digits and _`);
+  if (schema && !/^[a-z_][a-z0-9_]*$/.test(schema))
+    throw new StorageError('database_unreadable', `schema name "${schema}": use lower-case letters, digits and _`);
   const pool = new pg.Pool({
     connectionString: url,
     types: { getTypeParser: typeParser as never },
     max: options.max ?? 10,
     connectionTimeoutMillis: 10_000,
-    options: [schema ? `-c search_path=${schema}` : '', options.idleInTransactionMs ? `-c idle_in_transaction_session_timeout=${Math.round(options.idleInTransactionMs)}` : ''].filter(Boolean).join(' ') || undefined,
+    options:
+      [
+        schema ? `-c search_path=${schema}` : '',
+        options.idleInTransactionMs
+          ? `-c idle_in_transaction_session_timeout=${Math.round(options.idleInTransactionMs)}`
+          : '',
+      ]
+        .filter(Boolean)
+        .join(' ') || undefined,
     application_name: options.applicationName ?? 'valet',
   });
   // An idle connection the server drops must not take the process down with it, nor a busy one.
@@ -68,7 +91,10 @@ export async function openPostgres(url: string, options: PostgresOptions = {}): 
       const version = Number((await client.query('SHOW server_version_num')).rows[0].server_version_num);
       const major = Math.floor(version / 10_000);
       if (major < MIN_POSTGRES_VERSION || major > MAX_POSTGRES_VERSION) {
-        throw new StorageError('database_unreadable', `${describePostgresUrl(url)} runs PostgreSQL ${major}; Valet supports ${MIN_POSTGRES_VERSION} to ${MAX_POSTGRES_VERSION}`);
+        throw new StorageError(
+          'database_unreadable',
+          `${describePostgresUrl(url)} runs PostgreSQL ${major}; Valet supports ${MIN_POSTGRES_VERSION} to ${MAX_POSTGRES_VERSION}`,
+        );
       }
       if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
     } finally {

@@ -25,7 +25,8 @@ export const sqliteDialect: Dialect = {
   field(name) {
     let expression = fields.get(name);
     if (expression === undefined) {
-      expression = name === '_creationTime' ? 'creation_time' : name === '_id' ? 'id' : `json_extract(doc, ${fieldPath(name)})`;
+      expression =
+        name === '_creationTime' ? 'creation_time' : name === '_id' ? 'id' : `json_extract(doc, ${fieldPath(name)})`;
       fields.set(name, expression);
     }
     return expression;
@@ -40,7 +41,8 @@ export const sqliteDialect: Dialect = {
   keyValue: (value) => value,
   same: (column: OrderColumn) => `${column.sql} IS ?`,
   order: (column, direction) => `${column} ${direction === 'asc' ? 'ASC' : 'DESC'}`,
-  createIndex: (name, table, columns) => `CREATE INDEX ${quoteIdentifier(name)} ON _valet_documents (${columns.map((c) => c.sql).join(', ')}) WHERE tbl = ${quoteLiteral(table)}`,
+  createIndex: (name, table, columns) =>
+    `CREATE INDEX ${quoteIdentifier(name)} ON _valet_documents (${columns.map((c) => c.sql).join(', ')}) WHERE tbl = ${quoteLiteral(table)}`,
   listIndexes: "SELECT name FROM sqlite_master WHERE type = 'index' AND name LIKE 'valet_index__%'",
   indexHint: (name) => (name ? ` INDEXED BY ${quoteIdentifier(name)}` : ''),
   documentTextColumn: 'doc',

@@ -21,18 +21,35 @@ export function describeStorageFailure(error: unknown, file: string): StorageErr
   // Extended codes (SQLITE_READONLY_DIRECTORY, SQLITE_CANTOPEN_ISDIR, …) by their primary code.
   const code = ((error as { code?: string })?.code ?? '').replace(/^(SQLITE_[A-Z]+)_.*$/, '$1');
   if (code === 'SQLITE_READONLY') {
-    return new StorageError('database_unreadable', `${file} cannot be written (${(error as Error).message}): give this user write access to the file and its folder (SQLite writes -wal and -shm files beside it)`);
+    return new StorageError(
+      'database_unreadable',
+      `${file} cannot be written (${(error as Error).message}): give this user write access to the file and its folder (SQLite writes -wal and -shm files beside it)`,
+    );
   }
-  if (code === 'SQLITE_FULL') return new StorageError('database_unreadable', `${file}: the disk is full; free some space and start again`);
-  if (code === 'SQLITE_IOERR') return new StorageError('database_unreadable', `${file}: the disk refused a read or write (${(error as Error).message}); check the disk and its free space`);
+  if (code === 'SQLITE_FULL')
+    return new StorageError('database_unreadable', `${file}: the disk is full; free some space and start again`);
+  if (code === 'SQLITE_IOERR')
+    return new StorageError(
+      'database_unreadable',
+      `${file}: the disk refused a read or write (${(error as Error).message}); check the disk and its free space`,
+    );
   if (code === 'SQLITE_NOTADB' || code === 'SQLITE_CORRUPT') {
-    return new StorageError('database_corrupt', `${file} is not a valid SQLite database (or it is damaged). Move it away to start fresh, or restore a backup.`);
+    return new StorageError(
+      'database_corrupt',
+      `${file} is not a valid SQLite database (or it is damaged). Move it away to start fresh, or restore a backup.`,
+    );
   }
   if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
-    return new StorageError('database_locked', `${file} is locked by another process. Stop the other Valet server (or whatever holds it) and try again.`);
+    return new StorageError(
+      'database_locked',
+      `${file} is locked by another process. Stop the other Valet server (or whatever holds it) and try again.`,
+    );
   }
   if (code === 'SQLITE_CANTOPEN' || code === 'SQLITE_PERM' || code === 'SQLITE_AUTH') {
-    return new StorageError('database_unreadable', `cannot open ${file}: ${(error as Error).message} (is it a folder, or is its folder missing or not writable?)`);
+    return new StorageError(
+      'database_unreadable',
+      `cannot open ${file}: ${(error as Error).message} (is it a folder, or is its folder missing or not writable?)`,
+    );
   }
   return null;
 }

@@ -30,11 +30,24 @@ it("pushes to the buyer's browsers and emails a receipt, in the purchase's trans
   t = await valetTest();
   const ada = t.as(user('ada'));
   // What registerPush() in a page sends: the browser's subscription (here, a made-up one).
-  const subscription = { endpoint: 'https://push.example/send/ada-laptop', keys: { p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM', auth: 'tBHItJI5svbpez7KI4CCXg' } };
+  const subscription = {
+    endpoint: 'https://push.example/send/ada-laptop',
+    keys: {
+      p256dh: 'BNcRdreALRFXTkOOUHK1EtK2wtaz5Ry4YfYCA_0QTpQtUbVlUls0VJXg7A8u-Ts1XbjhazAkj7I99e8QcYP7DkM',
+      auth: 'tBHItJI5svbpez7KI4CCXg',
+    },
+  };
   await ada.mutation(api.push.register, { subscription });
 
   await ada.mutation(api.purchases.record, { item: 'lamp', amountCents: 4500, receiptEmail: 'ada@example.com' });
-  expect(t.pushes()).toEqual([expect.objectContaining({ userId: 'ada', endpoint: subscription.endpoint, notification: expect.objectContaining({ title: 'Thanks for your purchase', body: 'lamp, $45.00' }), status: 'sent' })]);
+  expect(t.pushes()).toEqual([
+    expect.objectContaining({
+      userId: 'ada',
+      endpoint: subscription.endpoint,
+      notification: expect.objectContaining({ title: 'Thanks for your purchase', body: 'lamp, $45.00' }),
+      status: 'sent',
+    }),
+  ]);
   expect(t.outbox()).toEqual([expect.objectContaining({ to: ['ada@example.com'], subject: 'Your receipt: lamp' })]);
 });
 
@@ -43,12 +56,24 @@ it('sends a welcome email through the outbox', async () => {
   const ada = t.as(user('ada'));
   const userId = await ada.mutation(api.users.create, { email: 'ada@example.com', name: 'Ada' });
   expect(await ada.action(api.actions.sendWelcomeEmail, { userId })).toEqual({ accepted: true });
-  expect(t.outbox()).toEqual([expect.objectContaining({ to: ['ada@example.com'], subject: 'Welcome to Valet', html: '<h1>Hello Ada</h1>', status: 'sent' })]);
+  expect(t.outbox()).toEqual([
+    expect.objectContaining({
+      to: ['ada@example.com'],
+      subject: 'Welcome to Valet',
+      html: '<h1>Hello Ada</h1>',
+      status: 'sent',
+    }),
+  ]);
 });
 
 it('keeps system functions away from users, and signed-in ones from guests', async () => {
   t = await valetTest();
-  await expect(t.as(user('ada')).action(api.digest.sendDaily, {})).rejects.toMatchObject({ code: 'function_not_found' });
+  await expect(t.as(user('ada')).action(api.digest.sendDaily, {})).rejects.toMatchObject({
+    code: 'function_not_found',
+  });
   expect(await t.asSystem().action(api.digest.sendDaily, {})).toEqual({ queued: 0 });
-  await expect(t.mutation(api.users.create, { email: 'guest@example.com' })).rejects.toMatchObject({ code: 'unauthenticated', status: 401 });
+  await expect(t.mutation(api.users.create, { email: 'guest@example.com' })).rejects.toMatchObject({
+    code: 'unauthenticated',
+    status: 401,
+  });
 });

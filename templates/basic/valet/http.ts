@@ -22,7 +22,11 @@ export default httpRouter()
       if (!verdict.ok) return new Response(`invalid signature (${verdict.reason})`, { status: 400 });
       // 2. Hand off to a mutation: one transaction does all the database work.
       const event = JSON.parse(payload) as { id: string; item: string; amountCents: number };
-      await ctx.runMutation(api.purchases.recordPaid, { externalId: event.id, item: event.item, amountCents: event.amountCents });
+      await ctx.runMutation(api.purchases.recordPaid, {
+        externalId: event.id,
+        item: event.item,
+        amountCents: event.amountCents,
+      });
       return new Response(null, { status: 204 });
     }),
   });

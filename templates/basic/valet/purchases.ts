@@ -30,14 +30,24 @@ async function recordPurchase(ctx: MutationCtx<DataModel>, { receiptEmail, ...pu
     // makes a retried mutation enqueue it once.
     await ctx.push.enqueue({
       userId: purchase.buyer,
-      notification: { title: 'Thanks for your purchase', body: `${purchase.item}, ${price}`, url: '/', data: { purchaseId } },
+      notification: {
+        title: 'Thanks for your purchase',
+        body: `${purchase.item}, ${price}`,
+        url: '/',
+        data: { purchaseId },
+      },
       deliveryKey: `purchase-${purchaseId}`,
     });
     // A follow-up in three days, stored until then (it survives restarts; cancel it with ctx.scheduler.cancel).
     await ctx.scheduler.runAfter(REVIEW_AFTER_MS, api.purchases.askForReview, { purchaseId });
   }
   if (receiptEmail) {
-    await ctx.email.enqueue({ to: receiptEmail, subject: `Your receipt: ${purchase.item}`, text: `You bought ${purchase.item} for ${price}.`, deliveryKey: `receipt-${purchaseId}` });
+    await ctx.email.enqueue({
+      to: receiptEmail,
+      subject: `Your receipt: ${purchase.item}`,
+      text: `You bought ${purchase.item} for ${price}.`,
+      deliveryKey: `receipt-${purchaseId}`,
+    });
   }
   return purchaseId;
 }
@@ -65,7 +75,11 @@ export const askForReview = defineMutation({
   handler: async (ctx, args) => {
     const purchase = await ctx.db.get(args.purchaseId);
     if (!purchase?.buyer) return null;
-    await ctx.push.enqueue({ userId: purchase.buyer, notification: { title: `How do you like your ${purchase.item}?`, url: '/' }, deliveryKey: `review-${purchase._id}` });
+    await ctx.push.enqueue({
+      userId: purchase.buyer,
+      notification: { title: `How do you like your ${purchase.item}?`, url: '/' },
+      deliveryKey: `review-${purchase._id}`,
+    });
     return null;
   },
 });
@@ -82,7 +96,10 @@ export const notify = defineAction({
       console.log(`purchase ${purchase._id}: set PURCHASE_NOTIFY_URL to be notified of purchases`);
       return { notified: false };
     }
-    const response = await fetch(url, { method: 'POST', body: `New purchase: ${purchase.item} (${purchase.amountCents / 100})` });
+    const response = await fetch(url, {
+      method: 'POST',
+      body: `New purchase: ${purchase.item} (${purchase.amountCents / 100})`,
+    });
     if (!response.ok) throw new Error(`the notification endpoint answered ${response.status}`);
     await ctx.db.patch(purchase._id, { notified: true });
     return { notified: true };

@@ -2,7 +2,14 @@ import { useEffect, useState } from 'react';
 import type { FormEvent } from 'react';
 import { api } from '../valet/_generated/valet/api';
 import type { Doc } from '../valet/_generated/valet/api';
-import { useAction, useConnectionState, useMutation, usePendingMutations, usePushRegistration, useQuery } from '../valet/_generated/valet/react';
+import {
+  useAction,
+  useConnectionState,
+  useMutation,
+  usePendingMutations,
+  usePushRegistration,
+  useQuery,
+} from '../valet/_generated/valet/react';
 import type { ValetClient } from '../valet/_generated/valet/react';
 
 const TOKEN_KEY = 'valet-dev-token';
@@ -27,8 +34,13 @@ function SignIn({ url, client }: { url: string; client: ValetClient }) {
     setError(null);
     try {
       // `valet dev` signs dev tokens for any user id; production apps use their auth provider.
-      const response = await fetch(`${url}/api/dev/token`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ userId: name }) });
-      if (!response.ok) throw new Error(((await response.json()) as { message?: string }).message ?? `status ${response.status}`);
+      const response = await fetch(`${url}/api/dev/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ userId: name }),
+      });
+      if (!response.ok)
+        throw new Error(((await response.json()) as { message?: string }).message ?? `status ${response.status}`);
       localStorage.setItem(TOKEN_KEY, ((await response.json()) as { token: string }).token);
       localStorage.setItem(USER_KEY, name);
       await client.reauthenticate();
@@ -43,7 +55,11 @@ function SignIn({ url, client }: { url: string; client: ValetClient }) {
         Sign in as <input aria-label="user id" value={name} onChange={(e) => setName(e.target.value)} />
       </label>
       <button type="submit">Sign in</button>
-      {error && <p role="alert" className="error">{error}</p>}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
     </form>
   );
 }
@@ -52,7 +68,11 @@ function Users({ connected }: { connected: boolean }) {
   const users = useQuery(api.users.list, {});
   const createUser = useMutation(api.users.create).withOptimisticUpdate((store, args) => {
     const current = store.getQuery(api.users.list, {});
-    if (current) store.setQuery(api.users.list, {}, [{ _id: 'pending' as Doc<'users'>['_id'], _creationTime: Date.now(), ...args }, ...current]);
+    if (current)
+      store.setQuery(api.users.list, {}, [
+        { _id: 'pending' as Doc<'users'>['_id'], _creationTime: Date.now(), ...args },
+        ...current,
+      ]);
   });
   const sendWelcomeEmail = useAction(api.actions.sendWelcomeEmail);
   const [email, setEmail] = useState('');
@@ -90,11 +110,25 @@ function Users({ connected }: { connected: boolean }) {
   return (
     <section className="card">
       <form className="row" onSubmit={add}>
-        <input aria-label="email" type="email" placeholder="new user's email" value={email} onChange={(e) => setEmail(e.target.value)} />
+        <input
+          aria-label="email"
+          type="email"
+          placeholder="new user's email"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
         <button type="submit">Add user</button>
       </form>
-      {result && <p role="status" className="status">{result}</p>}
-      {error && <p role="alert" className="error">{error}</p>}
+      {result && (
+        <p role="status" className="status">
+          {result}
+        </p>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
       {users === undefined ? (
         <p className="muted">Loading…</p>
       ) : users.length === 0 ? (
@@ -136,7 +170,11 @@ function Notifications() {
   };
   async function purchase() {
     await buy({ item: 'Desk lamp', amountCents: 4500 });
-    setBought(push.status === 'subscribed' ? 'Bought: a notification is on its way' : 'Bought (turn notifications on to be told)');
+    setBought(
+      push.status === 'subscribed'
+        ? 'Bought: a notification is on its way'
+        : 'Bought (turn notifications on to be told)',
+    );
   }
   return (
     <section className="card row" aria-label="notifications">
@@ -145,11 +183,19 @@ function Notifications() {
           Turn on notifications
         </button>
       )}
-      {messages[push.status] && <span data-testid="push-status" className="muted">{messages[push.status]}</span>}
+      {messages[push.status] && (
+        <span data-testid="push-status" className="muted">
+          {messages[push.status]}
+        </span>
+      )}
       <button type="button" className="secondary" onClick={() => void purchase()}>
         Buy a desk lamp
       </button>
-      {bought && <span data-testid="purchase-status" aria-live="polite">{bought}</span>}
+      {bought && (
+        <span data-testid="purchase-status" aria-live="polite">
+          {bought}
+        </span>
+      )}
     </section>
   );
 }
