@@ -126,7 +126,11 @@ export class OutboxWorker {
     this.pollMs = options.pollMs ?? 250;
     this.ownsLasting = !options.lasting;
     this.lasting = options.lasting ?? new LastingWrites(options.clock, options.log ?? (() => undefined));
-    this.loop = new Loop(options.clock, () => this.pump(), (error) => options.log?.(`outbox: delivery failed: ${error.message}`));
+    this.loop = new Loop(
+      options.clock,
+      () => this.pump(),
+      (error) => options.log?.(`outbox: delivery failed: ${error.message}`),
+    );
   }
 
   /** Claims up to `limit` due rows (queued, failed and due, or with an expired lease). */
@@ -159,7 +163,14 @@ export class OutboxWorker {
 
   /** Sends one email; how it went. */
   private async sendEmail(row: ClaimedRow, now: () => number): Promise<Recorded> {
-    const email: OutgoingEmail = { id: row.id, to: JSON.parse(row.recipients), subject: row.subject, html: row.html, text: row.text, deliveryKey: row.delivery_key };
+    const email: OutgoingEmail = {
+      id: row.id,
+      to: JSON.parse(row.recipients),
+      subject: row.subject,
+      html: row.html,
+      text: row.text,
+      deliveryKey: row.delivery_key,
+    };
     try {
       await this.sendWithTimeout(email);
       return { verdict: 'sent', status: 'sent', nextAt: now(), error: null, outcome: 'sent', detail: null };
@@ -172,21 +183,49 @@ export class OutboxWorker {
   /** A failure: retried after the backoff (or `retryAt`), dead once permanent or out of attempts. */
   private failed(row: ClaimedRow, now: number, error: string, permanent: boolean, retryAt: number | null): Recorded {
     const dead = permanent || row.attempts >= this.maxAttempts;
-    const nextAt = dead ? now : (retryAt ?? now + backoffDelay(row.attempts, this.random, this.baseDelayMs, this.maxDelayMs));
-    return { verdict: dead ? 'dead' : 'retrying', status: dead ? 'dead' : 'failed', nextAt, error, outcome: dead ? 'dead' : 'failed', detail: error };
+    const nextAt = dead
+      ? now
+      : (retryAt ?? now + backoffDelay(row.attempts, this.random, this.baseDelayMs, this.maxDelayMs));
+    return {
+      verdict: dead ? 'dead' : 'retrying',
+      status: dead ? 'dead' : 'failed',
+      nextAt,
+      error,
+      outcome: dead ? 'dead' : 'failed',
+      detail: error,
+    };
   }
 
   /** Sends one push message to its subscription; how it went (a gone subscription is marked so). */
   private async sendPush(row: ClaimedRow, now: () => number): Promise<Recorded> {
-    const subscription = await this.options.connections.autoCommit.sql.get<{ endpoint: string; p256dh: string; auth: string; invalid_at: number | null; invalid_reason: string | null }>(
-      'SELECT endpoint, p256dh, auth, invalid_at, invalid_reason FROM _valet_push_subscriptions WHERE id = ?',
-      [row.subscription_id],
-    );
+    const subscription = await this.options.connections.autoCommit.sql.get<{
+      endpoint: string;
+      p256dh: string;
+      auth: string;
+      invalid_at: number | null;
+      invalid_reason: string | null;
+    }>('SELECT endpoint, p256dh, auth, invalid_at, invalid_reason FROM _valet_push_subscriptions WHERE id = ?', [
+      row.subscription_id,
+    ]);
     if (!subscription || subscription.invalid_at !== null) {
-      const why = subscription ? `the subscription is no longer valid (${subscription.invalid_reason})` : 'the subscription was removed';
-      return { verdict: 'undeliverable', status: 'unable_to_deliver', nextAt: now(), error: why, outcome: 'unable_to_deliver', detail: why };
+      const why = subscription
+        ? `the subscription is no longer valid (${subscription.invalid_reason})`
+        : 'the subscription was removed';
+      return {
+        verdict: 'undeliverable',
+        status: 'unable_to_deliver',
+        nextAt: now(),
+        error: why,
+        outcome: 'unable_to_deliver',
+        detail: why,
+      };
     }
-    const stored = JSON.parse(row.payload ?? '{}') as { notification: Record<string, unknown>; ttl: number; urgency: string; topic: string | null };
+    const stored = JSON.parse(row.payload ?? '{}') as {
+      notification: Record<string, unknown>;
+      ttl: number;
+      urgency: string;
+      topic: string | null;
+    };
     const message: OutgoingPush = {
       id: row.id,
       subscription: { endpoint: subscription.endpoint, keys: { p256dh: subscription.p256dh, auth: subscription.auth } },
@@ -208,15 +247,41 @@ export class OutboxWorker {
         return { verdict: 'sent', status: 'sent', nextAt: at, error: null, outcome: 'sent', detail: outcome.detail };
       case 'gone':
         await this.options.connections.inWriteTransaction((store) =>
-          store.sql.run('UPDATE _valet_push_subscriptions SET invalid_at = ?, invalid_reason = ? WHERE id = ? AND invalid_at IS NULL', [at, `the push service answered ${outcome.detail}`, row.subscription_id]),
+          store.sql.run(
+            'UPDATE _valet_push_subscriptions SET invalid_at = ?, invalid_reason = ? WHERE id = ? AND invalid_at IS NULL',
+            [at, `the push service answered ${outcome.detail}`, row.subscription_id],
+          ),
         );
-        return { verdict: 'undeliverable', status: 'unable_to_deliver', nextAt: at, error: `the subscription is gone: ${outcome.detail}`, outcome: 'unable_to_deliver', detail: outcome.detail };
+        return {
+          verdict: 'undeliverable',
+          status: 'unable_to_deliver',
+          nextAt: at,
+          error: `the subscription is gone: ${outcome.detail}`,
+          outcome: 'unable_to_deliver',
+          detail: outcome.detail,
+        };
       case 'maybe':
-        return { verdict: 'maybeDelivered', status: 'maybe_delivered', nextAt: at, error: outcome.detail, outcome: 'maybe_delivered', detail: outcome.detail };
+        return {
+          verdict: 'maybeDelivered',
+          status: 'maybe_delivered',
+          nextAt: at,
+          error: outcome.detail,
+          outcome: 'maybe_delivered',
+          detail: outcome.detail,
+        };
       case 'rejected':
         return this.failed(row, at, outcome.detail, true, null);
       case 'throttled':
-        return { ...this.failed(row, at, outcome.detail, false, outcome.retryAfterMs === null ? null : at + Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS)), outcome: 'throttled' };
+        return {
+          ...this.failed(
+            row,
+            at,
+            outcome.detail,
+            false,
+            outcome.retryAfterMs === null ? null : at + Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS),
+          ),
+          outcome: 'throttled',
+        };
       case 'retry':
         return this.failed(row, at, outcome.detail, false, null);
     }
@@ -237,8 +302,14 @@ export class OutboxWorker {
       this.options.connections.inWriteTransaction(async (store) => {
         const { changes } =
           result.status === 'sent'
-            ? await store.sql.run(`UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL ${claimed}`, [at, row.id, row.attempts])
-            : await store.sql.run(`UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? ${claimed}`, [result.status, result.nextAt, result.error, row.id, row.attempts]);
+            ? await store.sql.run(
+                `UPDATE _valet_outbox SET status = 'sent', sent_at = ?, lease_expires_at = NULL, last_error = NULL ${claimed}`,
+                [at, row.id, row.attempts],
+              )
+            : await store.sql.run(
+                `UPDATE _valet_outbox SET status = ?, next_attempt_at = ?, lease_expires_at = NULL, last_error = ? ${claimed}`,
+                [result.status, result.nextAt, result.error, row.id, row.attempts],
+              );
         if (changes === 0) {
           // Another worker took the row over after this one's lease ran out: its attempt is the one recorded.
           this.options.onLostClaim?.(label);
@@ -272,7 +343,8 @@ export class OutboxWorker {
     const free = this.concurrency - this.inFlight.size;
     if (free <= 0) return this.pollMs;
     const rows = await this.claim(Math.min(free, this.batchSize));
-    for (const row of rows) this.launch(row);
+    // Not awaited: launch tracks each send in inFlight and logs its failure; pump only fills the lanes.
+    for (const row of rows) void this.launch(row);
     return rows.length === free ? 0 : this.pollMs;
   }
 
