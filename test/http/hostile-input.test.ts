@@ -9,6 +9,7 @@ import { accessPolicyFrom } from '../../src/http/security.js';
 import type { HttpContext } from '../../src/http/types.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { engineFor } from '../helpers/engine.js';
+import { connectRawSync } from '../helpers/sync-client.js';
 import { serveFixture } from '../helpers/sync-server.js';
 
 afterAll(removeTempDirs);
@@ -239,37 +240,12 @@ describe('admin query parameters', () => {
   });
 });
 
-/** A raw sync client: send messages, wait for one that matches. */
+/** A raw sync client that has said hello. */
 async function connect(url: string, options: WebSocket.ClientOptions = {}) {
-  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/api/sync`, options);
-  const received: any[] = [];
-  const waiters: (() => void)[] = [];
-  socket.on('message', (data) => {
-    received.push(JSON.parse(String(data)));
-    waiters.splice(0).forEach((wake) => wake());
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  const next = (match: (message: any) => boolean) =>
-    new Promise<any>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching message; got ${JSON.stringify(received)}`)), 10_000);
-      const check = () => {
-        const index = received.findIndex(match);
-        if (index === -1) return void waiters.push(check);
-        clearTimeout(timer);
-        resolve(received.splice(index, 1)[0]);
-      };
-      check();
-    });
-  socket.send(JSON.stringify({ type: 'hello', clientId: `hostile-${Math.random()}` }));
-  await next((message) => message.type === 'welcome');
-  return {
-    socket,
-    send: (message: object | string) => socket.send(typeof message === 'string' ? message : JSON.stringify(message)),
-    next,
-  };
+  const client = await connectRawSync(url, options);
+  client.send({ type: 'hello', clientId: `hostile-${Math.random()}` });
+  await client.next((message) => message.type === 'welcome');
+  return client;
 }
 
 const updateFor = (id: string) => (message: any) => message.type === 'update' && message.id === id;

@@ -9,6 +9,7 @@ import { devAuthConfig } from '../../src/runtime/auth/config.js';
 import { DEV_AUDIENCE, DEV_ISSUER, loadOrCreateDevKey, signDevToken } from '../../src/project/keys.js';
 import { SYNC_CLOSE } from '../../src/protocol/sync.js';
 import { removeTempDirs, tempDir } from '../helpers/apps.js';
+import { connectRawSync } from '../helpers/sync-client.js';
 import { serveFixture } from '../helpers/sync-server.js';
 
 afterAll(removeTempDirs);
@@ -17,32 +18,7 @@ const keys = tempDir();
 const auth = devAuthConfig((await loadOrCreateDevKey(keys)).publicJwk, DEV_ISSUER, DEV_AUDIENCE, 'test key');
 const tokenFor = (user: string) => signDevToken(keys, user);
 
-/** A raw protocol client: send messages, await the next one matching a predicate. */
-async function connect(url: string, headers: Record<string, string> = {}) {
-  const socket = new WebSocket(`${url.replace(/^http/, 'ws')}/api/sync`, { headers });
-  const received: any[] = [];
-  const waiters: (() => void)[] = [];
-  socket.on('message', (data) => {
-    received.push(JSON.parse(String(data)));
-    waiters.splice(0).forEach((w) => w());
-  });
-  await new Promise<void>((resolve, reject) => {
-    socket.once('open', () => resolve());
-    socket.once('error', reject);
-  });
-  const next = (match: (message: any) => boolean) =>
-    new Promise<any>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no matching message; got ${JSON.stringify(received)}`)), 5000);
-      const check = () => {
-        const index = received.findIndex(match);
-        if (index === -1) return void waiters.push(check);
-        clearTimeout(timer);
-        resolve(received.splice(index, 1)[0]);
-      };
-      check();
-    });
-  return { socket, send: (message: object) => socket.send(JSON.stringify(message)), next };
-}
+const connect = (url: string, headers: Record<string, string> = {}) => connectRawSync(url, { headers });
 
 describe('a sync client id', async () => {
   const served = await serveFixture('engine-app', undefined, 0, { auth });
