@@ -1,7 +1,9 @@
 import { defineConfig } from 'vitest/config';
 
 // e2e tests install apps and run the TypeScript compiler: give them room, never a wall-clock assertion.
-const shared = { testTimeout: 180_000, hookTimeout: 60_000 };
+// expect.poll waits for a state, never for a time: its deadline is only how long to wait before
+// calling the state missing, generous enough for a machine under load.
+const shared = { testTimeout: 180_000, hookTimeout: 60_000, expect: { poll: { timeout: 30_000, interval: 20 } } };
 
 /** The engine-level suites, run again on PostgreSQL: the same files, not a smaller copy. */
 const BOTH_BACKENDS = [

@@ -18,9 +18,15 @@ function step(command, args, cwd) {
 const args = process.argv.slice(2);
 const url = `http://127.0.0.1:${demoPortOf(args)}`;
 step('npm', ['run', 'build', '--silent'], root);
-if (!existsSync(join(demo, 'valet')))
-  step(process.execPath, [valet, 'init', demo, '--template', 'basic', '--yes', '--link'], root);
-else process.stderr.write(`Using the existing demo app in ${demo}\n`);
+if (!existsSync(join(demo, 'valet'))) {
+  // The scaffold itself, not `valet init`: init's "next steps" are for someone who runs dev next,
+  // and here this script does. The steps below are the only ones printed.
+  const { scaffoldApp } = await import(join(root, 'dist/scaffold/scaffold.js'));
+  const { installDependencies } = await import(join(root, 'dist/scaffold/install.js'));
+  scaffoldApp({ dir: demo, template: 'basic', link: true });
+  process.stderr.write('Created the demo app in ./demo-app; installing its dependencies…\n');
+  await installDependencies(demo);
+} else process.stderr.write(`Using the existing demo app in ${demo}\n`);
 process.stderr.write(`
 The demo app is in ./demo-app (its backend is demo-app/valet/). While valet dev runs, in another terminal:
   cd demo-app

@@ -1,3 +1,4 @@
+// A finding of `valet check`, in one shape for the terminal, --json and CI annotations.
 export type Severity = 'error' | 'warning';
 
 /** One problem `valet check` reports: where, which rule, what is wrong, and how to fix it. */

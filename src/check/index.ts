@@ -61,7 +61,7 @@ export async function runCheck(appDir: string, options: CheckOptions = {}): Prom
     findings,
     errorCount: findings.filter((f) => f.severity === 'error').length,
     warningCount: findings.filter((f) => f.severity === 'warning').length,
-    compiler: typed?.compiler,
+    compiler: typed?.compiler ?? undefined,
     ran: typecheck ? ['codegen', 'typescript', 'rules'] : ['codegen', 'rules'],
   };
 }

@@ -1,5 +1,5 @@
-// The TypeScript part of `valet check`: the app's own compiler (or Valet's when the app has
-// none), in a child process so it runs on the other core while the static rules run here.
+// The TypeScript part of `valet check`: the app's own compiler (Valet ships none: the app's
+// version is the one its editor uses), in a child process so it runs on the other core while the static rules run here.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -9,24 +9,18 @@ import type { Finding } from './finding.js';
 export interface TypeScriptCompiler {
   tscPath: string;
   version: string;
-  /** Whether it is the app's own (true) or the one Valet ships with (false). */
-  fromApp: boolean;
 }
 
-export function findTypeScript(appDir: string): TypeScriptCompiler {
-  for (const [from, fromApp] of [
-    [join(appDir, 'package.json'), true],
-    [import.meta.url, false],
-  ] as const) {
-    try {
-      const manifestPath = createRequire(from).resolve('typescript/package.json');
-      const manifest = createRequire(from)(manifestPath) as { version: string };
-      return { tscPath: join(dirname(manifestPath), 'bin', 'tsc'), version: manifest.version, fromApp };
-    } catch {
-      // Not installed there: try the next place.
-    }
+/** The app's own TypeScript (a devDependency, as in any TypeScript project), or null. */
+export function findTypeScript(appDir: string): TypeScriptCompiler | null {
+  try {
+    const require = createRequire(join(appDir, 'package.json'));
+    const manifestPath = require.resolve('typescript/package.json');
+    const manifest = require(manifestPath) as { version: string };
+    return { tscPath: join(dirname(manifestPath), 'bin', 'tsc'), version: manifest.version };
+  } catch {
+    return null;
   }
-  throw new Error('TypeScript is not installed (neither in the app nor beside Valet)');
 }
 
 const DIAGNOSTIC = /^(.+?)\((\d+),(\d+)\): (error|warning) (TS\d+): (.*)$/;
@@ -66,10 +60,22 @@ export function parseTscOutput(output: string, appDir: string): Finding[] {
   return findings;
 }
 
-export async function typecheckApp(appDir: string): Promise<{ compiler: TypeScriptCompiler; findings: Finding[] }> {
+const finding = (message: string, fix: string): Finding => ({
+  file: 'tsconfig.json',
+  line: 1,
+  column: 1,
+  rule: 'typescript',
+  severity: 'error',
+  message,
+  fix,
+});
+
+export async function typecheckApp(
+  appDir: string,
+): Promise<{ compiler: TypeScriptCompiler | null; findings: Finding[] }> {
   if (!existsSync(join(appDir, 'tsconfig.json'))) {
     return {
-      compiler: { tscPath: '', version: '', fromApp: false },
+      compiler: null,
       findings: [
         {
           file: 'tsconfig.json',
@@ -84,6 +90,16 @@ export async function typecheckApp(appDir: string): Promise<{ compiler: TypeScri
     };
   }
   const compiler = findTypeScript(appDir);
+  if (!compiler)
+    return {
+      compiler,
+      findings: [
+        finding(
+          'TypeScript is not installed in the app',
+          "npm install --save-dev typescript (valet check uses the app's own compiler)",
+        ),
+      ],
+    };
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
     const child = spawn(process.execPath, [compiler.tscPath, '--noEmit', '--pretty', 'false', '-p', 'tsconfig.json'], {
       cwd: appDir,

@@ -1,3 +1,5 @@
+// Codegen's problems printed the one way every command prints them: file:line:column, the message,
+// a code frame.
 import kleur from 'kleur';
 import type { Diagnostic } from '../codegen/model.js';
 import { codeFrame } from '../project/code-frame.js';

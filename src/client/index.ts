@@ -4,6 +4,7 @@ export { ValetClient } from './valet-client.js';
 export type { PaginatedItem, ValetClientOptions } from './valet-client.js';
 export type { PaginatedState, PaginationStatus } from './paginated.js';
 export { ValetClientError } from './errors.js';
+export type { ClientErrorCode, ErrorCode } from '../protocol/error-codes.js';
 export { IndexedDbStorage, MemoryStorage } from './storage.js';
 export type { MutationStorage, PendingMutation, QueueState } from './storage.js';
 export type { OptimisticLocalStore, OptimisticUpdate } from './local-store.js';

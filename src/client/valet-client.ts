@@ -4,6 +4,7 @@
 // answer: a transient one (503/507, a dropped socket, no answer in time) keeps the mutation and
 // resends it with backoff under the same number; `out_of_order` re-aligns with the server at once;
 // a refusal rejects that mutation (and tells onMutationError) and the queue moves on.
+import { type ErrorCode, PASSING_CODES } from '../protocol/error-codes.js';
 import type { ErrorBody } from '../protocol/errors.js';
 import type { ClientMessage, QueryUpdate, ServerMessage } from '../protocol/sync.js';
 import { decodeValue, encodeValue } from '../protocol/values.js';
@@ -36,9 +37,6 @@ export interface ValetClientOptions {
   /** Told of every queued mutation the server refused (its promise rejects too). */
   onMutationError?: (error: ValetClientError, mutation: { path: string; args: unknown }) => void;
 }
-
-/** Errors of the sync connection that pass: the client asks again. */
-const TRANSIENT_ERRORS = new Set(['storage_unavailable', 'conflict_retries', 'storage_full', 'shutting_down']);
 
 /** Answers that decided nothing: the mutation stays queued and is sent again. */
 function isTransient(status: number): boolean {
@@ -437,7 +435,7 @@ export class ValetClient {
         return;
       case 'error':
         // The server could not answer our hello for want of its database: say hello again later.
-        if (TRANSIENT_ERRORS.has(message.error?.code ?? '') && (!this.welcomed || this.realigning)) {
+        if (PASSING_CODES.has(message.error?.code as ErrorCode) && (!this.welcomed || this.realigning)) {
           this.realigning = false;
           return this.scheduleResend();
         }

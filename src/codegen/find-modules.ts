@@ -1,3 +1,5 @@
+// Which files under valet/ are function modules: the one rule codegen, the bundler and check
+// share.
 import { readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
 

@@ -1,3 +1,5 @@
+// The model of an app rendered into its generated files (pure: the same model gives the same
+// bytes).
 import { analyseApp } from './analyse.js';
 import type { AppModel } from './model.js';
 import { renderApi } from './templates/api.js';

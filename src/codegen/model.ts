@@ -1,3 +1,5 @@
+// What codegen learns about an app (functions, their kinds, args and returns, tables): the
+// templates' only input.
 import type { Access, FunctionKind } from '../server/functions.js';
 
 export interface FunctionModel {

@@ -1,3 +1,4 @@
+// Offsets to line:column, so every codegen diagnostic names a place a user can open.
 import type { SourceLocation } from './model.js';
 
 /** Maps character offsets to 1-based line and column, built once per file. */

@@ -1,3 +1,5 @@
+// Generated files written only when their bytes change, so a save does not re-trigger every
+// watcher.
 import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { GeneratedFile } from './generate.js';

@@ -10,12 +10,13 @@ import { validateArgs } from '../runtime/call/resolve.js';
 import { describeCronJobs } from '../runtime/cron/describe.js';
 import type { Engine } from '../runtime/engine.js';
 import { EngineError } from '../runtime/errors.js';
+import { ERROR_CODES } from '../protocol/error-codes.js';
 import { readRecentLogs } from '../runtime/function-logs.js';
 import { getInvocation, markRerun } from '../runtime/invocations/store.js';
 import { retryEmails } from '../runtime/outbox/store.js';
 import { cancelScheduled } from '../runtime/scheduler/store.js';
-import { listTables } from '../storage/browse.js';
-import { DocumentError } from '../storage/documents.js';
+import { listTables, storedRows, tableOfDocument } from '../storage/browse.js';
+import type { StoredRow } from '../storage/browse.js';
 import { storageFaultOf } from '../storage/faults.js';
 import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
 import type { HttpContext, HttpReply, HttpRequest } from './types.js';
@@ -26,7 +27,7 @@ async function jsonBody(request: HttpRequest, path: string): Promise<Record<stri
   requireJson(request.headers['content-type'], path);
   const body = parseJsonBody((await request.readBody()).toString('utf8'), path);
   if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw new EngineError('invalid_request', 400, `${path}: send a JSON object`);
+    throw new EngineError('invalid_request', `${path}: send a JSON object`);
   return body as Record<string, unknown>;
 }
 
@@ -58,7 +59,6 @@ function tableOf(
   if (!definition)
     throw new EngineError(
       'not_found',
-      404,
       `no table "${table}" in valet/schema.ts (tables: ${Object.keys(schema?.tables ?? {}).join(', ') || 'none'})`,
     );
   return { name: table, indexes: [...definition.indexes] };
@@ -86,7 +86,6 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
   if (index !== null && !indexes.some((entry) => entry.name === index) && index !== 'by_creation_time') {
     throw new EngineError(
       'invalid_request',
-      400,
       `table "${table}" has no index "${index}" (indexes: ${['by_creation_time', ...indexes.map((entry) => entry.name)].join(', ')})`,
     );
   }
@@ -101,7 +100,6 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
     } catch {
       throw new EngineError(
         'invalid_request',
-        400,
         `eq must be a JSON value (a string in quotes), got ${JSON.stringify(eqText)}`,
       );
     }
@@ -125,25 +123,33 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
 function documentOf(body: Record<string, unknown>, path: string): Record<string, unknown> {
   const document = body.document;
   if (document === null || typeof document !== 'object' || Array.isArray(document))
-    throw new EngineError('invalid_request', 400, `${path}: give { "document": { … } }`);
+    throw new EngineError('invalid_request', `${path}: give { "document": { … } }`);
   const { _id, _creationTime, ...fields } = decodeValue(document) as Record<string, unknown>;
   return fields;
 }
 
-/** Schema and argument violations reach the dashboard as 400s with their message; a storage fault keeps its 503/507. */
+/**
+ * A document the schema refuses is the dashboard user's mistake here (a 400 with its message), where
+ * in a handler it is the app's; a storage fault keeps its 503/507.
+ */
 async function asUserError<T>(work: () => Promise<T>): Promise<T> {
   try {
     return await work();
   } catch (error) {
-    if (error instanceof EngineError) throw error;
     const fault = storageFaultOf(error);
-    if (fault) throw new EngineError(fault.code, fault.status, fault.message);
-    throw new EngineError(
-      error instanceof DocumentError ? error.code : 'invalid_document',
-      400,
-      (error as Error).message ?? String(error),
-    );
+    if (fault) throw fault;
+    if (error instanceof EngineError && ERROR_CODES[error.code].fault !== 'app') throw error;
+    throw new EngineError('invalid_document', (error as Error).message ?? String(error));
   }
+}
+
+/** One document a line, as the client sees it: `_id`, `_creationTime`, then the stored fields (already wire form). */
+async function* exportLines(first: IteratorResult<StoredRow>, rest: AsyncGenerator<StoredRow>): AsyncGenerator<string> {
+  const line = (row: StoredRow) =>
+    `${JSON.stringify({ _id: row.id, _creationTime: row.creation_time, ...JSON.parse(row.doc) })}\n`;
+  if (first.done) return;
+  yield line(first.value);
+  for await (const row of rest) yield line(row);
 }
 
 export async function routeAdminApp(context: HttpContext, request: HttpRequest, url: URL): Promise<HttpReply | null> {
@@ -152,7 +158,7 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   const method = request.method;
   if (path === '/admin/dashboard/link' && method === 'POST') {
     if (!context.dashboard)
-      throw new EngineError('not_found', 404, 'this server has no dashboard (valet start serves it with --dashboard)');
+      throw new EngineError('not_found', 'this server has no dashboard (valet start serves it with --dashboard)');
     return jsonReply(200, { url: context.dashboard.access.issueLink(context.dashboard.baseUrl()) });
   }
   if (path === '/admin/logs' && method === 'GET') {
@@ -180,7 +186,7 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   if (path === '/admin/functions/validate' && method === 'POST') {
     const body = await jsonBody(request, path);
     const definition = engine.registry.functions.get(String(body.path));
-    if (!definition) throw new EngineError('function_not_found', 404, `no function ${String(body.path)}`);
+    if (!definition) throw new EngineError('function_not_found', `no function ${String(body.path)}`);
     try {
       await validateArgs(definition, body.args, engine.connections.autoCommit);
       return jsonReply(200, { ok: true });
@@ -193,11 +199,10 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   if (rerun && method === 'POST') {
     const body = await jsonBody(request, path);
     const original = await getInvocation(engine.connections.autoCommit.sql, rerun[1]!);
-    if (!original) throw new EngineError('not_found', 404, `no invocation ${rerun[1]}`);
+    if (!original) throw new EngineError('not_found', `no invocation ${rerun[1]}`);
     if (body.args === undefined && original.sensitive)
       throw new EngineError(
         'invalid_request',
-        400,
         `${original.function} is sensitive: its args were not kept, so give them to re-run it`,
       );
     const args = body.args === undefined ? original.args : body.args;
@@ -218,26 +223,21 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   const retry = /^\/admin\/outbox\/([\w-]+)\/retry$/.exec(path);
   if (retry && method === 'POST') {
     const queued = await engine.connections.inWriteTransaction((store) =>
-      retryEmails(store.sql, { ids: [retry[1]!] }, Date.now()),
+      retryEmails(store.sql, { ids: [retry[1]!] }, engine.now()),
     );
     if (queued.length === 0)
-      throw new EngineError(
-        'invalid_request',
-        409,
-        `message ${retry[1]} is not failed or dead (only those can be retried)`,
-      );
+      throw new EngineError('invalid_state', `message ${retry[1]} is not failed or dead (only those can be retried)`);
     engine.outbox.wake();
     return jsonReply(200, { queued });
   }
   const cancel = /^\/admin\/scheduled\/([\w-]+)\/cancel$/.exec(path);
   if (cancel && method === 'POST') {
     const canceled = await engine.connections.inWriteTransaction((store) =>
-      cancelScheduled(store.sql, cancel[1]!, Date.now()),
+      cancelScheduled(store.sql, cancel[1]!, engine.now()),
     );
     if (!canceled)
       throw new EngineError(
-        'invalid_request',
-        409,
+        'invalid_state',
         `scheduled call ${cancel[1]} is not pending (only pending calls can be canceled)`,
       );
     return jsonReply(200, { canceled: cancel[1] });
@@ -257,15 +257,9 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   const exported = /^\/admin\/data\/(\w+)\/export$/.exec(path);
   if (exported && method === 'GET') {
     tableOf(engine, exported[1]!);
-    const sql = engine.connections.autoCommit.sql;
-    const rows = await sql.all<{ doc: string; id: string; creation_time: number }>(
-      `SELECT id, creation_time, ${sql.dialect.documentColumn} FROM _valet_documents WHERE tbl = ? ORDER BY creation_time, id`,
-      [exported[1]],
-    );
-    // One document a line, as the client sees it (stored values are already in wire form).
-    const lines = rows.map((row) =>
-      JSON.stringify({ _id: row.id, _creationTime: row.creation_time, ...JSON.parse(row.doc) }),
-    );
+    const rows = storedRows(engine.connections.autoCommit.sql, exported[1]!);
+    // The first page is read before answering, so an unreachable database still gets its 503.
+    const first = await rows.next();
     return {
       status: 200,
       headers: [
@@ -276,7 +270,7 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
         'cache-control',
         'no-store',
       ],
-      body: lines.length ? `${lines.join('\n')}\n` : '',
+      body: exportLines(first, rows),
     };
   }
   const one = /^\/admin\/data\/(\w+)\/([\w-]+)$/.exec(path);
@@ -286,14 +280,9 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
     await asUserError(() =>
       engine.runInMutation('dashboard:write', ADMIN, async (ctx) => {
         const existing = await ctx.db.get(one[2]!);
-        const where = existing
-          ? await engine.connections.autoCommit.sql.get<{ tbl: string }>(
-              'SELECT tbl FROM _valet_documents WHERE id = ?',
-              [one[2]],
-            )
-          : undefined;
-        if (!existing || where?.tbl !== one[1])
-          throw new EngineError('not_found', 404, `document ${one[2]} is not in ${one[1]} (deleted meanwhile?)`);
+        const where = existing ? await tableOfDocument(engine.connections.autoCommit.sql, one[2]!) : null;
+        if (!existing || where !== one[1])
+          throw new EngineError('not_found', `document ${one[2]} is not in ${one[1]} (deleted meanwhile?)`);
         if (fields) await ctx.db.replace(one[2]!, fields);
         else await ctx.db.delete(one[2]!);
       }),

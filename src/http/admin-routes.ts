@@ -24,7 +24,6 @@ function limitParam(params: URLSearchParams): number {
   if (!/^\d+$/.test(text) || !Number.isInteger(limit) || limit < 1 || limit > MAX_LIMIT) {
     throw new EngineError(
       'invalid_request',
-      400,
       `limit must be an integer from 1 to ${MAX_LIMIT}, got ${JSON.stringify(text)}`,
     );
   }
@@ -40,11 +39,7 @@ function statusParam<T extends string>(
   const value = params.get(name);
   if (value === null) return undefined;
   if (!valid(value))
-    throw new EngineError(
-      'invalid_request',
-      400,
-      `${name} must be one of ${all.join(', ')}, got ${JSON.stringify(value)}`,
-    );
+    throw new EngineError('invalid_request', `${name} must be one of ${all.join(', ')}, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -54,7 +49,6 @@ function refuseUnstorableText(url: URL): void {
     if (!isStorableText(name) || !isStorableText(value))
       throw new EngineError(
         'invalid_request',
-        400,
         `query parameter ${JSON.stringify(name)} ${textProblem(isStorableText(name) ? value : name)}`,
       );
   }
@@ -62,14 +56,14 @@ function refuseUnstorableText(url: URL): void {
   try {
     path = decodeURIComponent(url.pathname);
   } catch {
-    throw new EngineError('invalid_request', 400, 'the path is not valid percent-encoded UTF-8');
+    throw new EngineError('invalid_request', 'the path is not valid percent-encoded UTF-8');
   }
-  if (!isStorableText(path)) throw new EngineError('invalid_request', 400, `the path ${textProblem(path)}`);
+  if (!isStorableText(path)) throw new EngineError('invalid_request', `the path ${textProblem(path)}`);
 }
 
 export async function routeAdmin(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
   if (!isAdminRequest(context, request))
-    throw new EngineError('admin_key_invalid', 401, 'admin endpoints need X-Valet-Admin-Key (see .valet/admin-key)');
+    throw new EngineError('admin_key_invalid', 'admin endpoints need X-Valet-Admin-Key (see .valet/admin-key)');
   const url = new URL(request.url, 'http://localhost');
   const params = url.searchParams;
   const path = url.pathname;
@@ -77,16 +71,15 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   const app = await routeAdminApp(context, request, url);
   if (app) return app;
   if (path === '/admin/cron/trigger') {
-    if (request.method !== 'POST') throw new EngineError('method_not_allowed', 405, 'use POST for /admin/cron/trigger');
+    if (request.method !== 'POST') throw new EngineError('method_not_allowed', 'use POST for /admin/cron/trigger');
     requireJson(request.headers['content-type'], path);
     const { job } = parseJsonBody((await request.readBody()).toString('utf8'), path);
     if (typeof job !== 'string' || job === '')
-      throw new EngineError('invalid_request', 400, '/admin/cron/trigger: give { "job": "<job name>" }');
+      throw new EngineError('invalid_request', '/admin/cron/trigger: give { "job": "<job name>" }');
     const crons = engineOf(context).crons;
     if (!crons.jobs().some((entry) => entry.job.name === job)) {
       throw new EngineError(
         'not_found',
-        404,
         `no cron job "${job}" (jobs: ${
           crons
             .jobs()
@@ -97,7 +90,7 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
     }
     return jsonReply(200, await crons.trigger(job));
   }
-  if (request.method !== 'GET') throw new EngineError('method_not_allowed', 405, `use GET for ${path}`);
+  if (request.method !== 'GET') throw new EngineError('method_not_allowed', `use GET for ${path}`);
   const db = engineOf(context).connections.autoCommit.sql;
   if (path === '/admin/invocations') {
     const status = statusParam(params, isInvocationStatus, INVOCATION_STATUSES);
@@ -105,7 +98,6 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
     if (since !== null && !/^\d+$/.test(since))
       throw new EngineError(
         'invalid_request',
-        400,
         `since must be a time in ms since the epoch, got ${JSON.stringify(since)}`,
       );
     return jsonReply(200, {
@@ -142,14 +134,14 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   const email = /^\/admin\/outbox\/([\w-]+)$/.exec(path);
   if (email) {
     const found = await getOutboxEmail(db, email[1]!);
-    if (!found) throw new EngineError('not_found', 404, `no email ${email[1]}`);
+    if (!found) throw new EngineError('not_found', `no email ${email[1]}`);
     return jsonReply(200, found);
   }
   const one = /^\/admin\/invocations\/([\w-]+)$/.exec(path);
   if (one) {
     const invocation = await getInvocation(db, one[1]!);
-    if (!invocation) throw new EngineError('not_found', 404, `no invocation ${one[1]}`);
+    if (!invocation) throw new EngineError('not_found', `no invocation ${one[1]}`);
     return jsonReply(200, invocation);
   }
-  throw new EngineError('not_found', 404, `nothing at ${path}`);
+  throw new EngineError('not_found', `nothing at ${path}`);
 }

@@ -21,18 +21,18 @@ async function invokerFor(context: HttpContext, request: HttpRequest) {
   const adminKey = request.headers['x-valet-admin-key'];
   if (typeof adminKey === 'string') {
     if (!sameSecret(adminKey, context.adminKey))
-      throw new EngineError('admin_key_invalid', 401, "the admin key is not this server's (see .valet/admin-key)");
+      throw new EngineError('admin_key_invalid', "the admin key is not this server's (see .valet/admin-key)");
     const invoker = parseActAs(request.headers['x-valet-as'] as string | undefined);
-    if (!invoker) throw new EngineError('invalid_request', 400, `X-Valet-As must be ${ACT_AS_SYNTAX}`);
+    if (!invoker) throw new EngineError('invalid_request', `X-Valet-As must be ${ACT_AS_SYNTAX}`);
     return { invoker, external: false, admin: true };
   }
   return { invoker: await engineOf(context).authenticate(request.headers.authorization), external: true, admin: false };
 }
 
 export async function handleCall(context: HttpContext, kind: FunctionKind, request: HttpRequest): Promise<HttpReply> {
-  if (request.method !== 'POST') throw new EngineError('method_not_allowed', 405, `use POST for ${request.pathname}`);
+  if (request.method !== 'POST') throw new EngineError('method_not_allowed', `use POST for ${request.pathname}`);
   const parsed = parseCallBody((await request.readBody()).toString('utf8'));
-  if (!parsed.ok) throw new EngineError('invalid_request', 400, parsed.message);
+  if (!parsed.ok) throw new EngineError('invalid_request', parsed.message);
   const { invoker, external, admin } = await invokerFor(context, request);
   const key = request.headers['idempotency-key'];
   const response = await engineOf(context).call({
@@ -50,10 +50,10 @@ export async function handleCall(context: HttpContext, kind: FunctionKind, reque
 const USER_ID = /^[\w.@+-]{1,64}$/;
 
 export async function handleDevToken(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
-  if (request.method !== 'POST') throw new EngineError('method_not_allowed', 405, 'use POST for /api/dev/token');
+  if (request.method !== 'POST') throw new EngineError('method_not_allowed', 'use POST for /api/dev/token');
   requireJson(request.headers['content-type'], '/api/dev/token');
   const { userId } = parseJsonBody((await request.readBody()).toString('utf8'), '/api/dev/token');
   if (typeof userId !== 'string' || !USER_ID.test(userId))
-    throw new EngineError('invalid_request', 400, 'userId must be 1 to 64 letters, digits or ._@+-');
+    throw new EngineError('invalid_request', 'userId must be 1 to 64 letters, digits or ._@+-');
   return jsonReply(200, { token: await context.devToken!(userId) });
 }

@@ -9,7 +9,7 @@ const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 const DRAIN_LIMIT_MS = 10_000;
 
 export function tooLarge(limit: number): EngineError {
-  return new EngineError('request_too_large', 413, `the request body is larger than ${limit} bytes`);
+  return new EngineError('request_too_large', `the request body is larger than ${limit} bytes`);
 }
 
 export function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffer> {

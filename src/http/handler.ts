@@ -3,6 +3,8 @@
 // allowed (the server's own for /admin/* and /_dashboard/*); then the route. Errors become the
 // API's JSON errors; anything unexpected is a 500 logged with its stack. The node:http listener and the in-process
 // `requestInProcess` (tests, like Hono's app.request()) share it.
+import { pipeline } from 'node:stream/promises';
+import { Readable } from 'node:stream';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionKind } from '../server/functions.js';
 import { EngineError } from '../runtime/errors.js';
@@ -53,7 +55,7 @@ async function route(context: HttpContext, request: HttpRequest): Promise<HttpRe
   if (pathname === '/api/push/public-key' && context.vapidPublicKey)
     return jsonReply(200, { publicKey: context.vapidPublicKey });
   if (pathname.startsWith('/admin/')) return routeAdmin(context, request);
-  throw new EngineError('not_found', 404, `nothing at ${pathname}`);
+  throw new EngineError('not_found', `nothing at ${pathname}`);
 }
 
 export async function handleRequest(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
@@ -63,19 +65,19 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
     if (pathname === '/api/health') return jsonReply(200, { ok: true });
     if (pathname === '/api/ready') return await readiness(context);
     if (!isHostAllowed(context.policy, headers.host))
-      throw new EngineError('host_not_allowed', 403, hostRefusal(headers.host));
+      throw new EngineError('host_not_allowed', hostRefusal(headers.host));
     const origin = headers.origin;
     if (pathname === '/_dashboard' || pathname.startsWith('/_dashboard/')) {
       // Only the server's own pages: no CORS, ever.
       if (origin !== undefined && !isOwnOrigin(origin, headers.host))
-        throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
+        throw new EngineError('origin_not_allowed', originRefusal(origin, context.policy.mode));
       return await routeDashboard(context, request);
     }
     if (pathname === '/http' || pathname.startsWith('/http/')) {
       // A route of the app's own for OPTIONS answers its preflight; otherwise the default does.
       if (request.method === 'OPTIONS' && !hasAppRoute(context, 'OPTIONS', pathname)) {
         if (origin !== undefined && !isOriginAllowed(context.policy, origin, headers.host))
-          throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
+          throw new EngineError('origin_not_allowed', originRefusal(origin, context.policy.mode));
         return preflight(origin);
       }
       return await serveAppRoute(context, request);
@@ -83,7 +85,7 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
     const admin = pathname.startsWith('/admin/');
     if (origin !== undefined) {
       const allowed = admin ? isOwnOrigin(origin, headers.host) : isOriginAllowed(context.policy, origin, headers.host);
-      if (!allowed) throw new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode));
+      if (!allowed) throw new EngineError('origin_not_allowed', originRefusal(origin, context.policy.mode));
     }
     const crossOrigin = origin !== undefined && !admin && !isOwnOrigin(origin, headers.host);
     if (request.method === 'OPTIONS') return preflight(crossOrigin ? origin : undefined);
@@ -96,7 +98,7 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
     (context.log ?? defaultLog)(
       `valet: failed to handle ${request.method} ${pathname}: ${(error as Error)?.stack ?? String(error)}`,
     );
-    return errorReply(new EngineError('internal_error', 500, 'the server failed to handle the request'));
+    return errorReply(new EngineError('internal_error', 'the server failed to handle the request'));
   }
 }
 
@@ -127,9 +129,20 @@ export function createRequestListener(context: HttpContext) {
       // connection after the answer (a client's next request goes to another instance).
       if (reply.status === 413 || context.draining) reply.headers.push('connection', 'close');
       res.writeHead(reply.status, reply.headers);
-      res.end(reply.body);
+      if (typeof reply.body === 'string' || reply.body instanceof Uint8Array) res.end(reply.body);
+      else void streamBody(reply.body, res);
     });
   };
+}
+
+/** Writes a streamed body as the client takes it; a failure mid-way cuts the connection (the status is sent). */
+async function streamBody(chunks: AsyncIterable<string>, res: ServerResponse): Promise<void> {
+  // pipeline waits on the client's pace and stops reading when it goes away.
+  await pipeline(Readable.from(chunks), res).catch(() => res.destroy());
+}
+
+async function* encoded(chunks: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) yield Buffer.from(chunk);
 }
 
 /** Serves a web Request in-process, without a port: how tests call the routes. */
@@ -158,5 +171,9 @@ export async function requestInProcess(
   const responseHeaders = new Headers();
   for (let i = 0; i < reply.headers.length; i += 2) responseHeaders.append(reply.headers[i]!, reply.headers[i + 1]!);
   const nullBody = reply.status === 204 || reply.status === 304;
-  return new Response(nullBody ? null : (reply.body as BodyInit), { status: reply.status, headers: responseHeaders });
+  const body =
+    typeof reply.body === 'string' || reply.body instanceof Uint8Array
+      ? (reply.body as BodyInit)
+      : (Readable.toWeb(Readable.from(encoded(reply.body))) as ReadableStream);
+  return new Response(nullBody ? null : body, { status: reply.status, headers: responseHeaders });
 }

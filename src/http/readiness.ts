@@ -2,14 +2,15 @@
 // both answer before the Host check). Health: this process is up. Ready: it should get traffic —
 // it has an engine (a dev server's first build succeeded), its database answers, its migrations
 // ran (the engine exists only after), its background work is running, and it is not shutting down.
+import { ERROR_CODES } from '../protocol/error-codes.js';
 import type { HttpReply } from './types.js';
 import type { HttpContext } from './types.js';
 import { jsonReply } from './respond.js';
 
 const PING_TIMEOUT_MS = 2_000;
 
-function notReady(reason: string, code = 'not_ready'): HttpReply {
-  return jsonReply(503, { ready: false, code, reason });
+function notReady(reason: string, code: 'not_ready' | 'shutting_down' = 'not_ready'): HttpReply {
+  return jsonReply(ERROR_CODES[code].status, { ready: false, code, reason });
 }
 
 export async function readiness(context: HttpContext): Promise<HttpReply> {

@@ -18,17 +18,13 @@ export function errorReply(error: EngineError): HttpReply {
 
 export function engineOf(context: HttpContext): Engine {
   if (context.engine) return context.engine;
-  throw new EngineError('app_not_ready', 503, context.notReadyReason ?? 'the app is not built yet');
+  throw new EngineError('app_not_ready', context.notReadyReason ?? 'the app is not built yet');
 }
 
 /** JSON bodies only, for endpoints a page must not reach with a "simple" (unpreflighted) request. */
 export function requireJson(contentType: string | undefined, path: string): void {
   if (!/^application\/json\s*(;|$)/i.test(contentType ?? '')) {
-    throw new EngineError(
-      'unsupported_media_type',
-      415,
-      `${path} takes a JSON body: send Content-Type: application/json`,
-    );
+    throw new EngineError('unsupported_media_type', `${path} takes a JSON body: send Content-Type: application/json`);
   }
 }
 
@@ -38,9 +34,9 @@ export function parseJsonBody(text: string, path: string): Record<string, unknow
   try {
     body = JSON.parse(text);
   } catch {
-    throw new EngineError('invalid_request', 400, `${path}: the body is not valid JSON`);
+    throw new EngineError('invalid_request', `${path}: the body is not valid JSON`);
   }
   if (body === null || typeof body !== 'object' || Array.isArray(body))
-    throw new EngineError('invalid_request', 400, `${path}: the body must be a JSON object`);
+    throw new EngineError('invalid_request', `${path}: the body must be a JSON object`);
   return body as Record<string, unknown>;
 }

@@ -4,6 +4,8 @@
 // already showing the write (read-your-writes). The upgrade passes the same Host and Origin checks
 // as every request; a client that stops reading is cut off once it has too much waiting, so a
 // slow reader cannot make the server's memory grow without bound.
+import { STATUS_CODES } from 'node:http';
+import { ERROR_CODES } from '../protocol/error-codes.js';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { WebSocketServer } from 'ws';
@@ -40,7 +42,7 @@ function errorBodyOf(error: unknown): ErrorBody {
   if (error instanceof EngineError) return error.toJSON();
   // The database out of reach while answering (a welcome's sequence lookup): the client tries again.
   const fault = storageFaultOf(error);
-  if (fault) return { code: fault.code, message: fault.message };
+  if (fault) return fault.toJSON();
   return { code: 'internal_error', message: 'the server failed to handle this message (the details are in its log)' };
 }
 
@@ -119,7 +121,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
   const pingIntervalMs = options.pingIntervalMs ?? DEFAULT_PING_INTERVAL_MS;
   const log = context.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const notReady = (): CallResponse => ({
-    status: 503,
+    status: ERROR_CODES.app_not_ready.status,
     body: { code: 'app_not_ready', message: context.notReadyReason ?? 'the app is not built yet' },
     headers: {},
   });
@@ -167,7 +169,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
       case 'subscribe': {
         const id = String(message.id);
         if (hub.subscriptionCount(session) >= maxSubscriptions && !hub.holds(session, id)) {
-          const error = {
+          const error: ErrorBody = {
             code: 'too_many_subscriptions',
             message: `this connection already holds ${maxSubscriptions} live queries: unsubscribe from some first (the server's VALET_MAX_SUBSCRIPTIONS_PER_SOCKET)`,
           };
@@ -252,22 +254,23 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
     socket.on('error', () => socket.terminate());
   });
 
-  const refuse = (socket: Duplex, status: number, body: ErrorBody) => {
+  const refuse = (socket: Duplex, body: ErrorBody) => {
     const text = JSON.stringify(body);
+    const status = ERROR_CODES[body.code].status;
     socket.end(
-      `HTTP/1.1 ${status} ${status === 403 ? 'Forbidden' : 'Not Found'}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\nconnection: close\r\n\r\n${text}`,
     );
   };
 
   const onUpgrade = (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     socket.on('error', () => socket.destroy());
     if ((request.url ?? '').split('?')[0] !== '/api/sync')
-      return refuse(socket, 404, { code: 'not_found', message: 'WebSocket connections go to /api/sync' });
+      return refuse(socket, { code: 'not_found', message: 'WebSocket connections go to /api/sync' });
     const { host, origin } = request.headers;
     if (!isHostAllowed(context.policy, host))
-      return refuse(socket, 403, { code: 'host_not_allowed', message: hostRefusal(host) });
+      return refuse(socket, { code: 'host_not_allowed', message: hostRefusal(host) });
     if (!isOriginAllowed(context.policy, origin, host))
-      return refuse(socket, 403, {
+      return refuse(socket, {
         code: 'origin_not_allowed',
         message: originRefusal(origin ?? '', context.policy.mode),
       });

@@ -20,7 +20,8 @@ export interface HttpReply {
   status: number;
   /** Flat [name, value, name, value, …]: the cheapest form for node:http to write. */
   headers: string[];
-  body: string | Uint8Array;
+  /** A large answer (an export) streams: written chunk by chunk as the client takes it. */
+  body: string | Uint8Array | AsyncIterable<string>;
 }
 
 export interface HttpContext {

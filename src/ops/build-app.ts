@@ -112,6 +112,8 @@ export async function buildApp(appDir: string, outDir: string): Promise<BuildRes
     engines: { node: '>=20' },
     scripts: { start: 'node server.mjs' },
     dependencies,
+    // npm (11.16+) asks for every install script to be reviewed: better-sqlite3's builds its addon.
+    allowScripts: { 'better-sqlite3': true },
   };
   writeFileSync(join(outDir, 'package.json'), `${JSON.stringify(pkg, null, 2)}\n`);
   const lock = lockfileFor(

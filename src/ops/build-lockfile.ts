@@ -2,6 +2,10 @@
 // then the Valet package's own): exactly the packages its dependencies need, with the versions,
 // resolved URLs and integrity hashes that were installed here. So `npm ci --omit=dev` on the
 // server installs what was tested, without a registry lookup at build time.
+// Why not `npm install --package-lock-only`: npm makes a lockfile by resolving the ranges against
+// the registry's metadata, so the build would need the network (or a warm cache) and could pin
+// versions other than the ones installed and tested here. What this writes is npm's own format,
+// copied entry for entry from lockfiles npm wrote, and `npm ci` checks every integrity hash.
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 

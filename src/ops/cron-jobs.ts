@@ -1,6 +1,7 @@
 // `valet cron ls` and `valet cron trigger` as programmatic APIs. The schedule comes from the
 // app's own valet/crons.ts (built in-process); a trigger goes through the running server when
 // there is one, so the run shows up in its logs, else runs in-process on the database.
+import { systemClock } from '../runtime/clock.js';
 import { existsSync } from 'node:fs';
 import { buildAndLoad } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
@@ -22,7 +23,7 @@ async function readLastRuns(appDir: string): Promise<LastRuns> {
   return withAppDatabase(appDir, ({ sql }) => lastRunsAndTicks(sql));
 }
 
-export async function listCronJobs(appDir: string, now = Date.now()): Promise<CronJobInfo[]> {
+export async function listCronJobs(appDir: string, now = systemClock.now()): Promise<CronJobInfo[]> {
   new AppEnv(appDir, 'development').apply();
   const maps = new BundleMaps(appDir);
   const registry = buildRegistry(await buildAndLoad(appDir, maps), (stack) => maps.rewriteStack(stack));

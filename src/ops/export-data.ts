@@ -6,10 +6,9 @@ import type { Writable } from 'node:stream';
 import { createGzip } from 'node:zlib';
 import { ARCHIVE_FORMAT, ARCHIVE_VERSION, EXPORTED_META_KEYS, SYSTEM_TABLES } from '../storage/archive.js';
 import type { ArchiveEnd, ArchiveHeader } from '../storage/archive.js';
+import { storedRows } from '../storage/browse.js';
 import type { SqlExecutor } from '../storage/sql.js';
 import { withAppDatabase } from './open-app-database.js';
-
-const PAGE = 1000;
 
 export interface ExportOptions {
   /** Where to write; stdout when not given. A name ending in .gz is gzip-compressed. */
@@ -27,29 +26,19 @@ async function write(stream: Writable, line: string): Promise<void> {
   if (!stream.write(`${line}\n`)) await once(stream, 'drain');
 }
 
-/** Documents in (table, creation time, id) order, a page at a time. */
+/** Documents in (table, creation time, id) order, read a page at a time. */
 async function exportDocuments(sql: SqlExecutor, stream: Writable, tables: Record<string, number>): Promise<number> {
   let count = 0;
-  let after: { tbl: string; creation_time: number; id: string } | null = null;
-  for (;;) {
-    const where = after ? 'WHERE tbl > ? OR (tbl = ? AND (creation_time > ? OR (creation_time = ? AND id > ?)))' : '';
-    const params = after ? [after.tbl, after.tbl, after.creation_time, after.creation_time, after.id] : [];
-    const rows: { id: string; tbl: string; creation_time: number; doc: string }[] = await sql.all(
-      `SELECT id, tbl, creation_time, ${sql.dialect.documentColumn} FROM _valet_documents ${where} ORDER BY tbl, creation_time, id LIMIT ${PAGE}`,
-      params,
+  for await (const row of storedRows(sql)) {
+    // The stored JSON goes out as it is: nothing is decoded and re-encoded on the way.
+    await write(
+      stream,
+      `{"table":${JSON.stringify(row.tbl)},"_id":${JSON.stringify(row.id)},"_creationTime":${row.creation_time},"doc":${row.doc}}`,
     );
-    for (const row of rows) {
-      // The stored JSON goes out as it is: nothing is decoded and re-encoded on the way.
-      await write(
-        stream,
-        `{"table":${JSON.stringify(row.tbl)},"_id":${JSON.stringify(row.id)},"_creationTime":${row.creation_time},"doc":${row.doc}}`,
-      );
-      tables[row.tbl] = (tables[row.tbl] ?? 0) + 1;
-      count++;
-    }
-    if (rows.length < PAGE) return count;
-    after = rows[rows.length - 1]!;
+    tables[row.tbl] = (tables[row.tbl] ?? 0) + 1;
+    count++;
   }
+  return count;
 }
 
 async function exportSystemTables(sql: SqlExecutor, stream: Writable): Promise<number> {

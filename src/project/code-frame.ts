@@ -1,3 +1,5 @@
+// The lines around a problem, for every error that names file:line (build, codegen, check), so a
+// user sees the code without opening the file.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 

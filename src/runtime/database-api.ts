@@ -28,7 +28,6 @@ function ensureActive(state: InvocationState): void {
   if (!state.active) {
     throw new EngineError(
       'ctx_used_after_finish',
-      500,
       `${state.path}: ctx.db was used after the function finished (a missing await?)`,
     );
   }
@@ -149,12 +148,11 @@ export function actionDatabase(state: InvocationState, connections: Connections)
     if (scope?.inTransaction || state.transaction) {
       throw new EngineError(
         'nested_transaction',
-        500,
         `${state.path}: ctx.db.transaction cannot be nested; put all the writes in the outer transaction`,
       );
     }
     if (typeof fn !== 'function')
-      throw new EngineError('invalid_transaction', 500, 'ctx.db.transaction: pass an async function (tx) => { ... }');
+      throw new EngineError('invalid_transaction', 'ctx.db.transaction: pass an async function (tx) => { ... }');
     return committedBy(
       state,
       connections.inWriteTransaction(async (store) => {

@@ -114,6 +114,8 @@ export interface Engine {
   replaceModules(modules: LoadedModules): Promise<void>;
   /** Canonical paths of the functions served now. */
   functionPaths(): string[];
+  /** The engine's time (its injected clock; on PostgreSQL corrected to the database's): what admin writes stamp. */
+  now(): number;
   readonly registry: Registry;
   readonly outbox: OutboxWorker;
   readonly scheduled: ScheduledRunner;
@@ -351,6 +353,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       registry = next;
     },
     functionPaths: () => [...registry.functions.keys()].sort(),
+    now: () => clock.now(),
     get registry() {
       return registry;
     },
@@ -378,11 +381,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   async function authenticate(authorization: string | null | undefined): Promise<Invoker> {
     if (!authorization) return { type: 'anonymous' };
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
-    if (!match) throw new EngineError('token_malformed', 401, 'the Authorization header must be "Bearer <token>"');
+    if (!match) throw new EngineError('token_malformed', 'the Authorization header must be "Bearer <token>"');
     if (!options.auth)
       throw new EngineError(
         'auth_not_configured',
-        401,
         "this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to valet start to trust the app's dev key)",
       );
     // Tokens are checked against wall time, not the injected clock (which tests move freely).

@@ -1,5 +1,6 @@
 // console.* inside functions: each line is tagged with the function and invocation it came from,
 // printed to the terminal and appended to .valet/logs.ndjson for `valet logs` in another terminal.
+import { systemClock } from './clock.js';
 import {
   appendFileSync,
   closeSync,
@@ -47,7 +48,10 @@ export function logFileSink(file: string): (entry: LogEntry) => void {
  * Routes console calls made inside an invocation to `sink`; calls from anywhere else (Valet
  * itself, tools) go to the console as before. Returns a function that restores the console.
  */
-export function captureFunctionConsole(sink: (entry: LogEntry) => void, now: () => number = Date.now): () => void {
+export function captureFunctionConsole(
+  sink: (entry: LogEntry) => void,
+  now: () => number = systemClock.now,
+): () => void {
   const originals = new Map(LEVELS.map((level) => [level, console[level]] as const));
   for (const level of LEVELS) {
     const original = originals.get(level)!;

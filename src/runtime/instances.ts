@@ -7,6 +7,7 @@
 // On SQLite one server owns the file, so a server starting treats every other instance as gone.
 // On PostgreSQL liveness is judged by the database's clock alone, inside the statements: an
 // instance whose own clock is off can neither look dead to the others nor declare them dead.
+import { ERROR_CODES } from '../protocol/error-codes.js';
 import { hostname } from 'node:os';
 import { newId } from '../storage/ids.js';
 import type { DocumentStore } from '../storage/documents.js';
@@ -64,8 +65,8 @@ export async function reapDeadInstances(
     : `SELECT id FROM _valet_instances WHERE id = ? OR heartbeat_at >= ${nowIn(sql)} - ?`;
   const params = everyoneElse ? [me] : [me, ...nowParams(sql, now), ttlMs];
   const invocations = await sql.run(
-    `UPDATE _valet_action_invocations SET status = 'interrupted', http_status = 500, error = ?, finished_at = ?, duration_ms = ? - started_at WHERE ${ORPHANED(live)}`,
-    [JSON.stringify(INTERRUPTED_ERROR), now, now, ...params],
+    `UPDATE _valet_action_invocations SET status = 'interrupted', http_status = ?, error = ?, finished_at = ?, duration_ms = ? - started_at WHERE ${ORPHANED(live)}`,
+    [ERROR_CODES.interrupted.status, JSON.stringify(INTERRUPTED_ERROR), now, now, ...params],
   );
   const scheduled = await sql.run(
     `UPDATE _valet_scheduled SET status = 'pending', instance = NULL WHERE ${ORPHANED(live)}`,

@@ -1,5 +1,6 @@
 // Before a schema takes effect (at start, or on a dev reload), every stored document must match
 // it: otherwise the change is refused, naming tables, counts and example documents.
+import { listTables, storedRows } from '../storage/browse.js';
 import { UserError } from '../errors/user-error.js';
 import type { SchemaDefinition } from '../server/schema.js';
 import { tableDefinition } from '../server/schema.js';
@@ -44,9 +45,6 @@ export function schemaSignature(schema: SchemaDefinition<any> | null): string {
 
 const EXAMPLES = 3;
 
-/** Documents are checked in pages of this many, so a large table never sits in memory at once. */
-const PAGE = 1000;
-
 export async function findSchemaViolations(
   store: DocumentStore,
   schema: SchemaDefinition<any> | null,
@@ -54,33 +52,24 @@ export async function findSchemaViolations(
   if (!schema || !schema.options.schemaValidation) return [];
   const { sql } = store;
   const problems: string[] = [];
-  const tables = await sql.all<{ tbl: string; n: number }>(
-    'SELECT tbl, COUNT(*) AS n FROM _valet_documents GROUP BY tbl ORDER BY tbl',
-  );
-  for (const { tbl, n } of tables) {
-    const definition = tableDefinition(schema, tbl) as { fields: Record<string, AnyValidator> } | undefined;
+  for (const { table, documents } of await listTables(sql)) {
+    const definition = tableDefinition(schema, table) as { fields: Record<string, AnyValidator> } | undefined;
     if (!definition) {
-      problems.push(`table ${tbl}: ${n} document${n === 1 ? '' : 's'}, but the schema has no table ${tbl}`);
+      problems.push(
+        `table ${table}: ${documents} document${documents === 1 ? '' : 's'}, but the schema has no table ${table}`,
+      );
       continue;
     }
     const bad: string[] = [];
     let count = 0;
-    for (let after = ''; ; ) {
-      const rows = await sql.all<{ id: string; doc: string }>(
-        `SELECT id, ${sql.dialect.documentColumn} FROM _valet_documents WHERE tbl = ? AND id > ? ORDER BY id LIMIT ${PAGE}`,
-        [tbl, after],
-      );
-      for (const row of rows) {
-        const error = validateFields(definition.fields, parseStoredFields(row.doc), 'document');
-        if (!error) continue;
-        count++;
-        if (bad.length < EXAMPLES) bad.push(`${row.id} (${formatValidationError(error)})`);
-      }
-      if (rows.length < PAGE) break;
-      after = rows[rows.length - 1]!.id;
+    for await (const row of storedRows(sql, table)) {
+      const error = validateFields(definition.fields, parseStoredFields(row.doc), 'document');
+      if (!error) continue;
+      count++;
+      if (bad.length < EXAMPLES) bad.push(`${row.id} (${formatValidationError(error)})`);
     }
     if (count > 0)
-      problems.push(`table ${tbl}: ${count} document${count === 1 ? '' : 's'} do not match, e.g. ${bad.join('; ')}`);
+      problems.push(`table ${table}: ${count} document${count === 1 ? '' : 's'} do not match, e.g. ${bad.join('; ')}`);
   }
   return problems;
 }

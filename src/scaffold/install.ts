@@ -1,3 +1,5 @@
+// Installing a new app's dependencies with the user's npm, so the app starts with a lockfile npm
+// made.
 import { spawn } from 'node:child_process';
 
 /**

@@ -1,15 +1,15 @@
-// `valet init` as a programmatic API: copy a template, point its package.json at this Valet,
-// generate its API, and optionally install. No prompting here (see the init command).
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
-import { UserError } from '../errors/user-error.js';
-import { packageJson, PACKAGE_ROOT } from '../project/package-info.js';
+// `valet init` as a programmatic API: copy a template, point its package.json at this Valet, and
+// generate its API. No prompting here (see answers.ts) and no install (see install.ts).
+import { readdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { runCodegen } from '../codegen/index.js';
-import { listTemplates, templateLayers } from './templates.js';
+import { PACKAGE_ROOT, packageJson } from '../project/package-info.js';
+import { copyTemplate } from './copy-template.js';
 
-export class ScaffoldError extends UserError {
-  override readonly name = 'ScaffoldError';
-}
+export { isEmptyDir, ScaffoldError } from './copy-template.js';
+
+/** The templates this valet package ships. */
+export const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
 
 export interface ScaffoldOptions {
   dir: string;
@@ -18,12 +18,6 @@ export interface ScaffoldOptions {
   force?: boolean;
   /** Depend on this Valet package by path (`file:`) instead of by version. */
   link?: boolean;
-}
-
-/** Empty, or holding only version-control metadata (as Vite's create treats it). */
-export function isEmptyDir(dir: string): boolean {
-  if (!existsSync(dir)) return true;
-  return readdirSync(dir).every((name) => name === '.git');
 }
 
 /**
@@ -35,42 +29,19 @@ export function valetDependencySpec(link: boolean): string {
   return link ? `file:${PACKAGE_ROOT}` : `^${packageJson().version}`;
 }
 
-/** A valid npm package name from the directory's name. */
-function packageNameFor(dir: string): string {
-  const name = basename(resolve(dir))
-    .toLowerCase()
-    .replace(/[^a-z0-9-~._]+/g, '-')
-    .replace(/^[-._]+/, '');
-  return name || 'valet-app';
-}
-
 export function scaffoldApp(options: ScaffoldOptions): { appDir: string; files: string[] } {
-  const appDir = resolve(options.dir);
-  const templates = listTemplates().map((t) => t.name);
-  if (!templates.includes(options.template)) {
-    throw new ScaffoldError(`unknown template "${options.template}"; choose one of: ${templates.join(', ')}`);
-  }
-  if (!options.force && !isEmptyDir(appDir)) {
-    throw new ScaffoldError(
-      `${appDir} is not empty. Choose a new directory, or pass --force to write the template into it.`,
-    );
-  }
-  const skipped = new Set(['node_modules', '_generated', '.valet', 'dist', 'template.json']);
-  for (const layer of templateLayers(options.template)) {
-    cpSync(layer, appDir, { recursive: true, force: true, filter: (path) => !skipped.has(basename(path)) });
-  }
-  // npm drops .gitignore from published packages, so templates keep it as _gitignore.
-  if (existsSync(join(appDir, '_gitignore'))) renameSync(join(appDir, '_gitignore'), join(appDir, '.gitignore'));
-
-  const manifestPath = join(appDir, 'package.json');
-  const manifest = JSON.parse(readFileSync(manifestPath, 'utf8'));
-  manifest.name = packageNameFor(appDir);
-  manifest.dependencies = { ...manifest.dependencies, valet: valetDependencySpec(options.link ?? false) };
-  if (options.link) {
-    manifest.valetLink = `valet is linked to the checkout at ${PACKAGE_ROOT} (valet init --link); to depend on the published package instead, set "valet": "^${packageJson().version}"`;
-  }
-  writeFileSync(manifestPath, `${JSON.stringify(manifest, null, 2)}\n`);
-
+  const appDir = copyTemplate({
+    dir: options.dir,
+    template: options.template,
+    templatesDir: TEMPLATES_DIR,
+    valetSpec: valetDependencySpec(options.link ?? false),
+    force: options.force,
+    manifestExtras: options.link
+      ? {
+          valetLink: `valet is linked to the checkout at ${PACKAGE_ROOT} (valet init --link); to depend on the published package instead, set "valet": "^${packageJson().version}"`,
+        }
+      : undefined,
+  });
   runCodegen(appDir);
   return { appDir, files: listFiles(appDir) };
 }

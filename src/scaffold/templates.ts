@@ -1,8 +1,8 @@
+// The templates `valet init` and create-valet copy: where they are and what each says about
+// itself. Every function takes the templates folder, so create-valet (which ships its own copy of
+// templates/ and nothing of the valet package) reads them the same way.
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../project/package-info.js';
-
-export const TEMPLATES_DIR = join(PACKAGE_ROOT, 'templates');
 
 export interface TemplateInfo {
   name: string;
@@ -11,19 +11,19 @@ export interface TemplateInfo {
   extends?: string;
 }
 
-export function listTemplates(): TemplateInfo[] {
-  return readdirSync(TEMPLATES_DIR, { withFileTypes: true })
-    .filter((entry) => entry.isDirectory() && existsSync(join(TEMPLATES_DIR, entry.name, 'template.json')))
+export function listTemplates(templatesDir: string): TemplateInfo[] {
+  return readdirSync(templatesDir, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(templatesDir, entry.name, 'template.json')))
     .map((entry) => ({
       name: entry.name,
-      ...JSON.parse(readFileSync(join(TEMPLATES_DIR, entry.name, 'template.json'), 'utf8')),
+      ...JSON.parse(readFileSync(join(templatesDir, entry.name, 'template.json'), 'utf8')),
     }))
     .sort((a, b) => (a.name === 'basic' ? -1 : b.name === 'basic' ? 1 : a.name.localeCompare(b.name)));
 }
 
 /** The template directories to copy, base first. */
-export function templateLayers(name: string): string[] {
-  const templates = new Map(listTemplates().map((t) => [t.name, t]));
+export function templateLayers(templatesDir: string, name: string): string[] {
+  const templates = new Map(listTemplates(templatesDir).map((t) => [t.name, t]));
   const layers: string[] = [];
   for (
     let current = templates.get(name);
@@ -33,5 +33,5 @@ export function templateLayers(name: string): string[] {
     if (layers.includes(current.name)) throw new Error(`template "${name}" extends itself`);
     layers.unshift(current.name);
   }
-  return layers.map((layer) => join(TEMPLATES_DIR, layer));
+  return layers.map((layer) => join(templatesDir, layer));
 }

@@ -1,6 +1,8 @@
 // Listening on a fixed port: a taken port is an error, never a silent other port. The same
 // request handler and sync WebSocket serve dev and start.
-import { createServer } from 'node:http';
+import { ERROR_CODES } from '../protocol/error-codes.js';
+import type { ErrorBody } from '../protocol/errors.js';
+import { createServer, STATUS_CODES } from 'node:http';
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
 import { UserError } from '../errors/user-error.js';
@@ -45,11 +47,13 @@ const FIRST_REQUEST_GRACE_MS = 2_000;
 /** How often silent connections are looked for. */
 const SWEEP_INTERVAL_MS = 1_000;
 
-const BUSY_BODY = JSON.stringify({
+const BUSY: ErrorBody = {
   code: 'too_many_connections',
   message: 'the server holds as many connections as it may (VALET_MAX_CONNECTIONS): retry later',
-});
-const BUSY_ANSWER = `HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(BUSY_BODY)}\r\n\r\n${BUSY_BODY}`;
+};
+const BUSY_BODY = JSON.stringify(BUSY);
+const BUSY_STATUS = ERROR_CODES[BUSY.code].status;
+const BUSY_ANSWER = `HTTP/1.1 ${BUSY_STATUS} ${STATUS_CODES[BUSY_STATUS]}\r\ncontent-type: application/json\r\nconnection: close\r\ncontent-length: ${Buffer.byteLength(BUSY_BODY)}\r\n\r\n${BUSY_BODY}`;
 
 interface Tracked {
   openedAt: number;

@@ -1,3 +1,5 @@
+// defineSchema and defineTable: the app's tables, their fields and indexes, as user code declares
+// them (Convex's shape), read by the engine, codegen and the importer.
 import type { GenericId, ObjectType, PropertyValidators } from './values.js';
 
 export interface IndexDefinition {

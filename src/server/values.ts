@@ -8,6 +8,8 @@ export interface ValidationError {
   /** Where the bad value sits, e.g. `args.items[2].name`. */
   path: string;
   message: string;
+  /** Set when the value holds a field its validator does not declare (callers add hints for it). */
+  unexpectedField?: true;
 }
 
 export interface ValidateOptions {
@@ -99,7 +101,7 @@ function checkFields(fields: PropertyValidators, value: unknown, path: string, o
   }
   for (const key of Object.keys(value)) {
     if (!Object.hasOwn(fields, key) && value[key] !== undefined) {
-      return { path: propertyPath(path, key), message: 'unexpected field' };
+      return { path: propertyPath(path, key), message: 'unexpected field', unexpectedField: true as const };
     }
   }
   return null;

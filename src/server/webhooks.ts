@@ -17,26 +17,45 @@ function fromHex(hex: string): Uint8Array<ArrayBuffer> | null {
   return new Uint8Array(hex.match(/../g)!.map((pair) => parseInt(pair, 16)));
 }
 
-/** The signature header for `payload` (for senders, and for tests of a receiving route). */
+export interface WebhookSigning {
+  payload: string;
+  secret: string;
+  /** When it was signed, in Unix seconds (default now). */
+  timestampSeconds?: number;
+}
+
+/**
+ * The signature header for `payload` (for senders, and for tests of a receiving route): takes one
+ * object, like verifyWebhookSignature. The positional form `(payload, secret, timestampSeconds?)`
+ * of earlier versions still works.
+ */
+export async function signWebhookPayload(signing: WebhookSigning): Promise<string>;
+/** @deprecated pass `{ payload, secret, timestampSeconds }`, the shape verifyWebhookSignature takes. */
+export async function signWebhookPayload(payload: string, secret: string, timestampSeconds?: number): Promise<string>;
 export async function signWebhookPayload(
-  payload: string,
-  secret: string,
-  timestampSeconds = Math.floor(Date.now() / 1000),
+  first: WebhookSigning | string,
+  secret?: string,
+  timestampSeconds?: number,
 ): Promise<string> {
+  const signing = typeof first === 'string' ? { payload: first, secret: secret!, timestampSeconds } : first;
+  const at = signing.timestampSeconds ?? Math.floor(Date.now() / 1000);
   const signature = await crypto.subtle.sign(
     'HMAC',
-    await hmacKey(secret, 'sign'),
-    encoder.encode(`${timestampSeconds}.${payload}`),
+    await hmacKey(signing.secret, 'sign'),
+    encoder.encode(`${at}.${signing.payload}`),
   );
-  return `t=${timestampSeconds},v1=${toHex(signature)}`;
+  return `t=${at},v1=${toHex(signature)}`;
 }
 
 export interface WebhookCheck {
+  /** The request body exactly as received (`await request.text()`), before any parsing. */
   payload: string;
+  /** The signature header (`request.headers.get('valet-signature')`, or whatever name the sender uses). */
   header: string | null;
   secret: string;
   /** How old a signature may be (default 300 s), against replays. */
   toleranceSeconds?: number;
+  /** Now, in milliseconds (default Date.now()). */
   now?: number;
 }
 

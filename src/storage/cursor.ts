@@ -3,7 +3,7 @@
 // (missing fields, which sort first) compare correctly: SQL's row-value comparison would drop
 // them. A cursor this query could not have returned is refused with 400 invalid_cursor.
 import { isStorableText } from '../protocol/text.js';
-import { DocumentError } from './documents.js';
+import { EngineError } from '../protocol/engine-error.js';
 import type { Dialect, OrderColumn } from './sql.js';
 
 export type CursorKey = unknown[];
@@ -13,7 +13,7 @@ export function encodeCursor(values: unknown[]): string {
 }
 
 const invalid = (why: string) =>
-  new DocumentError('invalid_cursor', `paginate: the cursor is not one this query returned (${why})`, 400);
+  new EngineError('invalid_cursor', `paginate: the cursor is not one this query returned (${why})`);
 
 /** The key a cursor holds, checked against the shape of the query's ordering key. */
 export function decodeCursor(cursor: unknown, keyLength: number): CursorKey {

@@ -8,6 +8,7 @@ import type { Dialect, SqlExecutor } from './sql.js';
 import { isStorableText, textProblem } from '../protocol/text.js';
 import { decodeValue, encodeValue, mayHoldEncodedValues } from '../protocol/values.js';
 import { newId } from './ids.js';
+import { EngineError } from '../protocol/engine-error.js';
 
 export interface StoredDocument {
   _id: string;
@@ -22,39 +23,16 @@ interface Row {
   doc: string;
 }
 
-/** A mistake in how a handler uses the database: the handler's error, with a clear message. */
-export type DocumentErrorCode =
-  | 'unknown_table'
-  | 'schema_violation'
-  | 'document_not_found'
-  | 'id_conflict'
-  | 'invalid_document'
-  | 'invalid_cursor'
-  | 'invalid_query'
-  | 'table_mismatch';
-
-export class DocumentError extends Error {
-  constructor(
-    readonly code: DocumentErrorCode,
-    message: string,
-    /** 500: the handler used the database wrongly. 400: the caller sent something bad (a cursor). */
-    readonly status = 500,
-  ) {
-    super(message);
-    this.name = 'DocumentError';
-  }
-}
-
 /** The one message for a table the schema does not declare. */
-export function unknownTableError(schema: SchemaDefinition<any>, table: string): DocumentError {
-  return new DocumentError(
+export function unknownTableError(schema: SchemaDefinition<any>, table: string): EngineError {
+  return new EngineError(
     'unknown_table',
     `table ${JSON.stringify(table)} is not declared in valet/schema.ts (tables: ${Object.keys(schema.tables).join(', ') || 'none'})`,
   );
 }
 
-function tableMismatch(operation: string, id: string, actual: string, expected: string): DocumentError {
-  return new DocumentError('table_mismatch', `${operation}: "${id}" is an id of table ${actual}, not ${expected}`);
+function tableMismatch(operation: string, id: string, actual: string, expected: string): EngineError {
+  return new EngineError('table_mismatch', `${operation}: "${id}" is an id of table ${actual}, not ${expected}`);
 }
 
 /** A stored row as handlers see it (bytes decoded back to ArrayBuffers). */
@@ -199,7 +177,7 @@ export class DocumentStore {
 
   private checkTableName(table: string, operation: string): void {
     if (typeof table !== 'string')
-      throw new DocumentError('invalid_document', `${operation}: the table name must be a string, got ${typeof table}`);
+      throw new EngineError('invalid_write', `${operation}: the table name must be a string, got ${typeof table}`);
     if (this.schema && !tableDefinition(this.schema, table)) throw unknownTableError(this.schema, table);
   }
 
@@ -228,8 +206,8 @@ export class DocumentStore {
   async insertOrIgnore(table: string, fields: Record<string, unknown>): Promise<{ id: string; inserted: boolean }> {
     const id = fields?._id;
     if (typeof id !== 'string' || id.length === 0) {
-      throw new DocumentError(
-        'invalid_document',
+      throw new EngineError(
+        'invalid_write',
         `insertOrIgnore into ${table}: give the document a string _id (e.g. \`receipt-\${orderId}\`)`,
       );
     }
@@ -238,7 +216,7 @@ export class DocumentStore {
     const existingTable = await this.tableOf(id);
     if (existingTable !== null) {
       if (existingTable !== table)
-        throw new DocumentError(
+        throw new EngineError(
           'id_conflict',
           `insertOrIgnore into ${table}: id "${id}" already belongs to a document in ${existingTable}`,
         );
@@ -258,20 +236,20 @@ export class DocumentStore {
   async patch(id: string, fields: Record<string, unknown>, expectedTable?: string): Promise<void> {
     const { current, table } = await this.requireDocument(id, 'patch', expectedTable);
     if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
-      throw new DocumentError('invalid_document', `patch ${id}: the patch must be an object of fields`);
+      throw new EngineError('invalid_write', `patch ${id}: the patch must be an object of fields`);
     }
     const { _id, _creationTime, ...existing } = current;
     const merged: Record<string, unknown> = { ...existing };
     for (const [key, value] of Object.entries(fields)) {
       if (key === '_id' || key === '_creationTime') {
         if (value !== undefined && value !== (key === '_id' ? _id : _creationTime)) {
-          throw new DocumentError('invalid_document', `patch ${id}: ${key} cannot be changed`);
+          throw new EngineError('invalid_write', `patch ${id}: ${key} cannot be changed`);
         }
         continue;
       }
       if (key.startsWith('_'))
-        throw new DocumentError(
-          'invalid_document',
+        throw new EngineError(
+          'invalid_write',
           `patch ${id}: field "${key}" is reserved (fields starting with "_" are set by Valet)`,
         );
       // Patching a field to undefined removes it, as in Convex.
@@ -310,7 +288,7 @@ export class DocumentStore {
   ): Promise<{ current: StoredDocument; table: string }> {
     if (expectedTable !== undefined) this.checkTableName(expectedTable, operation);
     const row = typeof id === 'string' ? await this.findRow(id) : undefined;
-    if (!row) throw new DocumentError('document_not_found', `${operation}: no document with id "${id}"`);
+    if (!row) throw new EngineError('document_not_found', `${operation}: no document with id "${id}"`);
     if (expectedTable !== undefined && row.tbl !== expectedTable)
       throw tableMismatch(operation, id, row.tbl, expectedTable);
     return { current: rowToDocument(row), table: row.tbl };
@@ -319,12 +297,12 @@ export class DocumentStore {
   /** Validates against the schema (when there is one) and serialises to the stored JSON. */
   private async checkedBody(table: string, fields: Record<string, unknown>, isUpdate: boolean): Promise<string> {
     if (fields === null || typeof fields !== 'object' || Array.isArray(fields)) {
-      throw new DocumentError('invalid_document', `${table}: a document must be an object of fields`);
+      throw new EngineError('invalid_write', `${table}: a document must be an object of fields`);
     }
     for (const key of Object.keys(fields)) {
       if (key.startsWith('_'))
-        throw new DocumentError(
-          'invalid_document',
+        throw new EngineError(
+          'invalid_write',
           `${table}: field "${key}" is reserved (fields starting with "_" are set by Valet)`,
         );
     }
@@ -335,14 +313,14 @@ export class DocumentStore {
         const error = await validateWithIds(this.sql, definition.fields, fields, 'document');
         if (error) {
           const verb = isUpdate ? 'update would make' : 'insert of';
-          throw new DocumentError(
+          throw new EngineError(
             'schema_violation',
             `${table}: ${verb} a document that does not match the schema: ${formatValidationError(error)}`,
           );
         }
       }
     } else if (!/^[A-Za-z][\w]*$/.test(table)) {
-      throw new DocumentError(
+      throw new EngineError(
         'unknown_table',
         `table name "${table}": use letters, digits and "_", starting with a letter`,
       );
@@ -355,7 +333,8 @@ function serialise(table: string, fields: Record<string, unknown>): string {
   const encoded = encodeValue(fields);
   const problem = findNonJson(encoded, 'document', { text: true });
   // Text no backend stores most often comes from a caller's input the handler passed on: a 400.
-  if (problem) throw new DocumentError('invalid_document', `${table}: ${problem.message}`, problem.text ? 400 : 500);
+  if (problem)
+    throw new EngineError(problem.text ? 'invalid_document' : 'unstorable_value', `${table}: ${problem.message}`);
   return JSON.stringify(encoded);
 }
 

@@ -1,7 +1,7 @@
 // Convex's filter builder: `.filter(q => q.and(q.eq(q.field('author'), 'ada'), q.gt(q.field('n'), 3)))`
 // builds an expression evaluated against each document. Values compare in Convex's total order
 // (undefined < null < numbers < booleans < strings < bytes < arrays < objects), equality is deep.
-import { DocumentError } from './documents.js';
+import { EngineError } from '../protocol/engine-error.js';
 
 const EXPRESSION = Symbol('valet.expression');
 
@@ -100,7 +100,7 @@ function arithmetic(name: string, a: Operand, b: Operand, op: (x: number, y: num
     const x = valueOf(a, doc);
     const y = valueOf(b, doc);
     if (typeof x !== 'number' || typeof y !== 'number')
-      throw new DocumentError('invalid_query', `filter: q.${name} works on numbers, got ${typeof x} and ${typeof y}`);
+      throw new EngineError('invalid_query', `filter: q.${name} works on numbers, got ${typeof x} and ${typeof y}`);
     return op(x, y);
   }) as Expression<number>;
 }
@@ -118,7 +118,7 @@ export function filterBuilder(): { builder: FilterBuilder; used: () => boolean }
   const builder: FilterBuilder = {
     field: mark((name: string) => {
       if (typeof name !== 'string' || name === '')
-        throw new DocumentError(
+        throw new EngineError(
           'invalid_query',
           `filter: q.field(name) takes a field name such as q.field('author'), got ${JSON.stringify(name)}`,
         );
@@ -169,12 +169,12 @@ export function toPredicate(fn: (arg: any) => unknown): (doc: Record<string, unk
   try {
     result = fn(probe.builder);
   } catch (error) {
-    if (error instanceof DocumentError || probe.used()) throw error;
+    if (error instanceof EngineError || probe.used()) throw error;
     result = undefined;
   }
   if (isExpression(result)) return (doc) => result.evaluate(doc) === true;
   if (probe.used()) {
-    throw new DocumentError(
+    throw new EngineError(
       'invalid_query',
       "filter: return the expression you build with q, e.g. .filter((q) => q.eq(q.field('author'), 'ada')); q.field(...) is not the field's value, so === or && on it do not work",
     );
@@ -182,7 +182,7 @@ export function toPredicate(fn: (arg: any) => unknown): (doc: Record<string, unk
   return (doc) => {
     const value = fn(doc) as unknown;
     if (value instanceof Promise)
-      throw new DocumentError('invalid_query', 'filter: the predicate must return a boolean, not a Promise');
+      throw new EngineError('invalid_query', 'filter: the predicate must return a boolean, not a Promise');
     return Boolean(value);
   };
 }

@@ -1,3 +1,5 @@
+// Document ids: random, not sequential, so they leak nothing about counts or order and never
+// collide across instances.
 import { randomBytes } from 'node:crypto';
 
 const ALPHABET = '0123456789abcdefghjkmnpqrstvwxyz';

@@ -8,7 +8,8 @@ import { tableDefinition } from '../server/schema.js';
 import { afterClause, decodeCursor, encodeCursor, upToClause } from './cursor.js';
 import type { CursorKey } from './cursor.js';
 import type { StoredDocument } from './documents.js';
-import { DocumentError, findNonJson, rowToDocument, unknownTableError } from './documents.js';
+import { EngineError } from '../protocol/engine-error.js';
+import { findNonJson, rowToDocument, unknownTableError } from './documents.js';
 import type { DocumentStore } from './documents.js';
 import { toPredicate } from './filter-expression.js';
 import { sqlIndexName } from './indexes.js';
@@ -32,7 +33,7 @@ class IndexRange {
   private add(op: IndexBound['op'], field: string, value: unknown): this {
     const position = this.fields.indexOf(field);
     if (position === -1)
-      throw new DocumentError(
+      throw new EngineError(
         'invalid_query',
         `withIndex("${this.indexName}"): "${field}" is not a field of this index (${this.fields.join(', ')})`,
       );
@@ -40,20 +41,20 @@ class IndexRange {
     const ranges = this.bounds.filter((b) => b.op !== 'eq');
     if (op === 'eq') {
       if (ranges.length > 0 || position !== equalities) {
-        throw new DocumentError(
+        throw new EngineError(
           'invalid_query',
           `withIndex("${this.indexName}"): eq("${field}") must come in index order (${this.fields.join(', ')}) and before any range`,
         );
       }
     } else if (position !== equalities || ranges.some((b) => b.field !== field) || ranges.length >= 2) {
-      throw new DocumentError(
+      throw new EngineError(
         'invalid_query',
         `withIndex("${this.indexName}"): a range is allowed on the first field after the eq() fields only, with at most one lower and one upper bound`,
       );
     }
     // A bound is compared with stored values: text neither backend stores matches nothing on one and fails on the other.
     const problem = findNonJson(value, `withIndex("${this.indexName}").${op}("${field}")`, { text: true });
-    if (problem?.text) throw new DocumentError('invalid_query', problem.message, 400);
+    if (problem?.text) throw new EngineError('invalid_text', problem.message);
     this.bounds.push({ op, field, value });
     return this;
   }
@@ -135,7 +136,7 @@ export class QueryBuilder {
       | undefined;
     if (!definition) {
       const known = [...(table?.indexes.map((i: { name: string }) => i.name) ?? []), ...Object.keys(BUILT_IN_INDEXES)];
-      throw new DocumentError(
+      throw new EngineError(
         'invalid_query',
         `table "${this.table}" has no index "${name}" (indexes: ${known.join(', ')})`,
       );
@@ -145,7 +146,7 @@ export class QueryBuilder {
 
   withIndex(name: string, range?: (q: IndexRange) => IndexRange): this {
     if (this.plan.index !== null || this.bounds.length > 0 || this.ordered || this.predicates.length > 0) {
-      throw new DocumentError('invalid_query', 'withIndex must come first, right after query(table)');
+      throw new EngineError('invalid_query', 'withIndex must come first, right after query(table)');
     }
     const { fields, sqlIndex } = this.indexFields(name);
     this.bounds = range ? range(new IndexRange(fields, name)).bounds : [];
@@ -159,7 +160,7 @@ export class QueryBuilder {
 
   order(direction: 'asc' | 'desc'): this {
     if (direction !== 'asc' && direction !== 'desc')
-      throw new DocumentError('invalid_query', `order: expected "asc" or "desc", got ${JSON.stringify(direction)}`);
+      throw new EngineError('invalid_query', `order: expected "asc" or "desc", got ${JSON.stringify(direction)}`);
     this.direction = direction;
     this.ordered = true;
     return this;
@@ -168,7 +169,7 @@ export class QueryBuilder {
   /** A plain predicate `(doc) => boolean`, or Convex's builder `(q) => q.eq(q.field('x'), 1)`. */
   filter(predicate: (arg: any) => unknown): this {
     if (typeof predicate !== 'function')
-      throw new DocumentError(
+      throw new EngineError(
         'invalid_query',
         "filter: pass a function, (doc) => boolean or (q) => q.eq(q.field('name'), value)",
       );
@@ -274,7 +275,7 @@ export class QueryBuilder {
 
   take(n: number): Promise<StoredDocument[]> {
     if (!Number.isInteger(n) || n < 0)
-      throw new DocumentError('invalid_query', `take: expected a non-negative integer, got ${n}`);
+      throw new EngineError('invalid_query', `take: expected a non-negative integer, got ${n}`);
     return this.read(async (store) => (await this.scan(store, n)).docs);
   }
 
@@ -290,7 +291,7 @@ export class QueryBuilder {
     return this.read(async (store) => {
       const { docs } = await this.scan(store, 2);
       if (docs.length > 1)
-        throw new DocumentError(
+        throw new EngineError(
           'invalid_query',
           `unique: more than one document in ${this.table} matches (${docs[0]!._id}, ${docs[1]!._id}, ...)`,
         );
@@ -300,12 +301,9 @@ export class QueryBuilder {
 
   paginate(options: PaginateOptions): Promise<PaginationResult> {
     if (options === null || typeof options !== 'object')
-      throw new DocumentError('invalid_query', 'paginate: pass { cursor, numItems } (paginationOpts from the args)');
+      throw new EngineError('invalid_query', 'paginate: pass { cursor, numItems } (paginationOpts from the args)');
     if (!Number.isInteger(options.numItems) || options.numItems <= 0) {
-      throw new DocumentError(
-        'invalid_query',
-        `paginate: numItems must be a positive integer, got ${options.numItems}`,
-      );
+      throw new EngineError('invalid_query', `paginate: numItems must be a positive integer, got ${options.numItems}`);
     }
     const keyLength = this.plan.orderFields.length;
     const after =

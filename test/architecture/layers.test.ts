@@ -8,54 +8,25 @@ import { REPO_ROOT } from '../helpers/apps.js';
 
 const SRC = join(REPO_ROOT, 'src');
 
-/** Folder → the folders it may import from (besides itself). */
-const ALLOWED: Record<string, string[]> = {
-  errors: [],
-  server: [],
-  protocol: ['server'],
-  client: ['protocol', 'server'],
-  react: ['client', 'protocol', 'server'],
-  storage: ['errors', 'protocol', 'server'],
-  runtime: ['errors', 'protocol', 'server', 'storage'],
-  codegen: ['errors', 'server'],
-  check: ['bundler', 'codegen', 'errors', 'project', 'runtime', 'server'],
-  project: ['errors'],
-  bundler: ['codegen', 'errors', 'project', 'runtime', 'server'],
-  http: ['errors', 'protocol', 'runtime', 'server', 'storage'],
-  serve: ['bundler', 'errors', 'http', 'project', 'protocol', 'runtime', 'server', 'storage'],
-  devserver: [
-    'bundler',
-    'check',
-    'codegen',
-    'errors',
-    'http',
-    'project',
-    'protocol',
-    'runtime',
-    'serve',
-    'server',
-    'storage',
-  ],
-  ops: ['bundler', 'codegen', 'errors', 'project', 'protocol', 'runtime', 'serve', 'server', 'storage'],
-  testing: ['bundler', 'codegen', 'errors', 'http', 'project', 'protocol', 'runtime', 'serve', 'server', 'storage'],
-  scaffold: ['codegen', 'errors', 'project'],
-  cli: [
-    'bundler',
-    'check',
-    'codegen',
-    'devserver',
-    'errors',
-    'http',
-    'ops',
-    'project',
-    'protocol',
-    'runtime',
-    'scaffold',
-    'serve',
-    'server',
-    'storage',
-  ],
-};
+/**
+ * Folder → the folders it may import from (besides itself), read from the table in ARCHITECTURE.md
+ * ("Folders, bottom to top"), so the document and the rule cannot drift apart.
+ */
+function allowedImports(): Record<string, string[]> {
+  const text = readFileSync(join(REPO_ROOT, 'ARCHITECTURE.md'), 'utf8');
+  const allowed: Record<string, string[]> = {};
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('| `src/')) continue;
+    const cells = line.split(' | ');
+    const folders = [...cells[0]!.matchAll(/`src\/(\w+)\/`/g)].map((m) => m[1]!);
+    const last = cells[cells.length - 1]!;
+    // "every folder but `client`…, lazily: `bundler`, …": the names after the colon.
+    const imports = [...last.slice(last.indexOf(':') + 1).matchAll(/`(\w+)`/g)].map((m) => m[1]!);
+    for (const folder of folders) allowed[folder] = imports;
+  }
+  return allowed;
+}
+const ALLOWED = allowedImports();
 const BROWSER_SAFE = ['server', 'client', 'react', 'protocol'];
 
 interface Edge {

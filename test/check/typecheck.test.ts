@@ -1,3 +1,5 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseTscOutput } from '../../src/check/typecheck.js';
 
@@ -31,17 +33,27 @@ describe('parseTscOutput', () => {
 });
 
 describe('findTypeScript', () => {
-  it("prefers the app's own compiler and falls back to Valet's", async () => {
+  it("uses the app's own compiler, and says so when the app has none", async () => {
     const { fixtureApp, removeTempDirs } = await import('../helpers/apps.js');
-    const { findTypeScript } = await import('../../src/check/typecheck.js');
+    const { findTypeScript, typecheckApp } = await import('../../src/check/typecheck.js');
     const withOwn = fixtureApp('codegen-app', ['typescript']);
     const without = fixtureApp('codegen-app', []);
     try {
       expect(findTypeScript(withOwn)).toMatchObject({
-        fromApp: true,
         tscPath: expect.stringMatching(/typescript\/bin\/tsc$/),
+        version: expect.stringMatching(/^\d+\./),
       });
-      expect(findTypeScript(without)).toMatchObject({ fromApp: false, version: expect.stringMatching(/^\d+\./) });
+      expect(findTypeScript(without)).toBeNull();
+      writeFileSync(join(without, 'tsconfig.json'), '{}');
+      expect(await typecheckApp(without)).toEqual({
+        compiler: null,
+        findings: [
+          expect.objectContaining({
+            message: 'TypeScript is not installed in the app',
+            fix: expect.stringContaining('npm install --save-dev typescript'),
+          }),
+        ],
+      });
     } finally {
       removeTempDirs();
     }

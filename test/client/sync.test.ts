@@ -103,7 +103,7 @@ describe('live queries', async () => {
     await served.server.sync.refreshAll();
     await expect.poll(() => errors.at(-1)).toBe('storage_unavailable');
     // No write touches it (a failed run read nothing): it runs again on its own.
-    await expect.poll(() => errors.at(-1), { timeout: 10_000 }).toBeUndefined();
+    await expect.poll(() => errors.at(-1), { timeout: 30_000 }).toBeUndefined();
     expect(errors).toEqual([undefined, 'storage_unavailable', undefined]);
   });
 
@@ -135,7 +135,11 @@ describe('the offline queue', () => {
       offline.mutation(ref.create, { email: 'q3@example.com' }),
     ];
     results.forEach((r) => r.catch(() => undefined));
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // All three are on disk before the process "exits".
+    const onDisk = async () => ((await new FileMutationStorage(storageFile).load())?.pending ?? []).map((m) => m.path);
+    await expect
+      .poll(onDisk, { timeout: 30_000, interval: 10 })
+      .toEqual(['users:create', 'users:createThenFail', 'users:create']);
     expect(offline.pendingMutations).toBe(3);
     offline.close(); // the process "exits" with three mutations queued on disk
 
@@ -308,21 +312,28 @@ describe('live queries under a burst of writes', async () => {
         body: JSON.stringify({ path: 'users:create', args: { email: `burst-${i}@example.com` } }),
       });
     }
-    await expect.poll(() => emails.values.at(-1)?.includes('burst-39@example.com'), { timeout: 5000 }).toBe(true);
+    await expect.poll(() => emails.values.at(-1)?.includes('burst-39@example.com'), { timeout: 30_000 }).toBe(true);
     emails.stop();
   });
 
   it("catch up with a write committed while a new subscription's first run was in flight", async () => {
     const c = client(served.url);
-    // The first run reads, then waits 300 ms; the write commits in between, after what it read.
-    const slow = watch<string[]>(c, ref.emailsSlowly, { ms: 300 });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The first run reads, then holds; the write commits in between, after what it read.
+    const shared = globalThis as { holdNextRead?: boolean; heldRead?: () => void };
+    shared.holdNextRead = true;
+    shared.heldRead = undefined;
+    const slow = watch<string[]>(c, ref.emailsSlowly, { ms: 0, hold: true });
+    await expect.poll(() => shared.heldRead !== undefined, { timeout: 30_000, interval: 10 }).toBe(true);
     await fetch(`${served.url}/api/mutation`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ path: 'users:create', args: { email: 'during-first-run@example.com' } }),
     });
-    await expect.poll(() => slow.values.at(-1)?.includes('during-first-run@example.com'), { timeout: 5000 }).toBe(true);
+    // The first run answers what it read (without the new email); the write's notice re-runs it.
+    shared.heldRead!();
+    await expect
+      .poll(() => slow.values.at(-1)?.includes('during-first-run@example.com'), { timeout: 30_000 })
+      .toBe(true);
     // Its answers arrived in order: the one without the write first, never after.
     expect(slow.values.map((v) => v.includes('during-first-run@example.com'))).toEqual([false, true]);
     slow.stop();

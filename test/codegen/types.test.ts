@@ -14,7 +14,7 @@ describe('generated types', () => {
     const app = fixtureApp('typed-app');
     runCodegen(app);
     const tsc = findTypeScript(app);
-    const result = await run(process.execPath, [tsc.tscPath, '--noEmit', '--pretty', 'false', '-p', '.'], app);
+    const result = await run(process.execPath, [tsc!.tscPath, '--noEmit', '--pretty', 'false', '-p', '.'], app);
     expect(result.stdout + result.stderr).toBe('');
     expect(result.code).toBe(0);
   });

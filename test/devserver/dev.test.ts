@@ -48,7 +48,8 @@ describe('startDev', () => {
         '',
         "export const hello = defineQuery({ access: 'public', handler: async () => greeting });",
         "export const version = defineQuery({ access: 'public', handler: async () => 1 });",
-        "export const slow = defineAction({ access: 'public', handler: async () => { await new Promise((r) => setTimeout(r, 300)); return 'old code'; } });",
+        // Holds until the test releases it (the dev server runs in this process, globalThis is shared).
+        "export const slow = defineAction({ access: 'public', handler: async () => { await new Promise((r) => ((globalThis as any).heldCalls ??= []).push(r)); return 'old code'; } });",
         "export const chatty = defineQuery({ access: 'public', handler: async () => { console.log('counting', 3, { ok: true }); console.warn('careful'); return 3; } });",
         '',
       ].join('\n'),
@@ -134,18 +135,32 @@ describe('startDev', () => {
     for (let i = 0; i < 5; i++) edit('valet/dev.ts', (t) => `${t}// save ${i}\n`);
     await reloaded;
     await dev.idle();
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(events.filter((e) => e.type === 'reloaded').length - before).toBe(1);
+    // One more save after the burst: a second reload caused by the burst would come before its own.
+    const marker = nextEvent('reloaded');
+    edit('valet/dev.ts', (t) => `${t}// after the burst\n`);
+    await marker;
+    await dev.idle();
+    expect(events.filter((e) => e.type === 'reloaded').length - before).toBe(2);
   });
 
   it('lets an in-flight call finish on the old code while the new code takes over', async () => {
+    const held = () => ((globalThis as { heldCalls?: (() => void)[] }).heldCalls ??= []);
+    const releaseAll = () =>
+      held()
+        .splice(0)
+        .forEach((release) => release());
     const inFlight = post('action', 'dev:slow');
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await expect.poll(() => held().length, { timeout: 30_000, interval: 10 }).toBe(1);
     const reloaded = nextEvent('reloaded');
     edit('valet/dev.ts', (t) => t.replace("return 'old code'", "return 'new code'"));
     await reloaded;
+    // The swap happened while the call was running: it finishes on the code it started with.
+    releaseAll();
     expect((await inFlight).body).toEqual({ value: 'old code' });
-    expect((await post('action', 'dev:slow')).body).toEqual({ value: 'new code' });
+    const next = post('action', 'dev:slow');
+    await expect.poll(() => held().length, { timeout: 30_000, interval: 10 }).toBe(1);
+    releaseAll();
+    expect((await next).body).toEqual({ value: 'new code' });
   });
 
   it('refuses a schema change that stored documents violate, naming them', async () => {
@@ -246,7 +261,7 @@ describe('a dev server whose first build fails', () => {
       );
       await expect.poll(() => seen.at(-1)).toEqual({ error: 'app_not_ready' });
       writeFileSync(users, good);
-      await expect.poll(() => seen.at(-1), { timeout: 10_000 }).toEqual({ value: [] });
+      await expect.poll(() => seen.at(-1), { timeout: 30_000 }).toEqual({ value: [] });
     } finally {
       client.close();
       await dev.close();

@@ -5,9 +5,9 @@
 // worker and subscription, and a purchase reaches the (real, loopback) push service encrypted for it.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
 import { WebSocket } from 'ws';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { afterAll, expect, it } from 'vitest';
 import { ValetClient } from '../../src/client/index.js';
 import { functionRef } from '../../src/server/index.js';
@@ -16,7 +16,6 @@ import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 import { startPushReceiver } from '../helpers/push-receiver.js';
 import { spawn } from 'node:child_process';
 
-const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser | null = null;
 
 afterAll(async () => {
@@ -53,19 +52,7 @@ it('shows live data, action results and offline changes in a real browser', asyn
       vite.stdout!.on('data', (chunk) => String(chunk).includes(`${webPort}`) && (clearTimeout(timer), resolve()));
     });
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${webPort}/`);
     await page.getByLabel('user id').fill('ada');
@@ -87,7 +74,7 @@ it('shows live data, action results and offline changes in a real browser', asyn
 
     // The action's result shows.
     await page.getByRole('button', { name: 'Send welcome email' }).first().click();
-    await expect.poll(() => page.getByRole('status').textContent(), { timeout: 10_000 }).toBe('Welcome email queued');
+    await expect.poll(() => page.getByRole('status').textContent(), { timeout: 30_000 }).toBe('Welcome email queued');
 
     // The server goes away; a user added meanwhile shows at once (optimistic) and syncs on reconnect.
     expect(await dev.stop('SIGINT')).toBe(0);
@@ -152,7 +139,7 @@ it('shows live data, action results and offline changes in a real browser', asyn
     ]);
     await pushPage.getByRole('button', { name: 'Buy a desk lamp' }).click();
     await expect
-      .poll(() => receiver.received.map((push) => push.payload.title), { timeout: 15_000 })
+      .poll(() => receiver.received.map((push) => push.payload.title), { timeout: 30_000 })
       .toEqual(['Thanks for your purchase']);
     expect(receiver.received[0]!.payload).toMatchObject({ body: 'Desk lamp, $45.00', url: '/' });
     expect(receiver.rejected).toEqual([]);

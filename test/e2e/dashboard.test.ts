@@ -9,9 +9,9 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser, Page } from 'playwright-core';
 import { WebSocket } from 'ws';
+import { CHROMIUM, launchChromium } from '../helpers/browser.js';
 import { afterAll, expect, it } from 'vitest';
 import { ValetClient } from '../../src/client/index.js';
 import { functionRef } from '../../src/server/index.js';
@@ -20,7 +20,6 @@ import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 import type { RunningValet } from '../helpers/processes.js';
 import { startSmtpServer } from '../helpers/smtp.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SHOTS = join(REPO_ROOT, 'test-artifacts', 'dashboard');
 let browser: Browser | null = null;
 
@@ -33,6 +32,19 @@ afterAll(async () => {
 async function shoot(page: Page, name: string): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/**
+ * What the run form shows once the call it just started answers: its result, or (failing the
+ * test with the message) its error. The form shows "Running…" in between, so an earlier result
+ * on the page is never mistaken for this one.
+ */
+async function callOutcome(page: Page): Promise<string> {
+  const outcome = page.locator('[data-testid="call-result"], [data-testid="call-error"]');
+  await outcome.first().waitFor();
+  const error = await page.getByTestId('call-error').count();
+  if (error > 0) throw new Error(`the call failed: ${await page.getByTestId('call-error').textContent()}`);
+  return (await page.getByTestId('call-result').textContent())!;
 }
 
 /** Status of a GET with headers of our choosing (fetch will not send another Host). */
@@ -69,10 +81,7 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     expect(anonymous.headers.get('access-control-allow-origin')).toBeNull();
     expect((await fetch(`${url}/_dashboard/login?token=guessed`, { redirect: 'manual' })).status).toBe(403);
 
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
-    });
+    browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
     const page = await context.newPage();
     page.on('dialog', (dialog) => void dialog.accept());
@@ -103,7 +112,7 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     await page.getByLabel('run as').selectOption('user');
     await page.getByLabel('user id').fill('ada');
     await page.getByRole('button', { name: 'Run mutation' }).click();
-    const userId = JSON.parse((await page.getByTestId('call-result').textContent())!) as string;
+    const userId = JSON.parse(await callOutcome(page)) as string;
     expect(userId).toMatch(/^\w+$/);
     await shoot(page, 'functions');
 
@@ -117,7 +126,7 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     await page.getByLabel('run as').selectOption('user');
     await page.getByLabel('user id').fill('ada');
     await page.getByRole('button', { name: 'Run action' }).click();
-    await expect.poll(() => page.getByTestId('call-result').textContent()).toContain('"accepted": true');
+    expect(await callOutcome(page)).toContain('"accepted": true');
     await watcher.getByTestId('invocation').filter({ hasText: 'actions:sendWelcomeEmail' }).waitFor({ timeout: 5000 });
     await shoot(watcher, 'invocations');
 
@@ -210,7 +219,7 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     await page.getByLabel('run as').selectOption('user');
     await page.getByLabel('user id').fill('ada');
     await page.getByRole('button', { name: 'Run mutation' }).click();
-    await page.getByTestId('call-result').waitFor();
+    await callOutcome(page);
     await page.goto(`${url}/_dashboard/#/scheduled`);
     const review = page.getByTestId('scheduled').filter({ hasText: 'purchases:askForReview' });
     await review.getByRole('button', { name: 'Cancel' }).click();

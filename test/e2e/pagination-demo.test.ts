@@ -4,13 +4,12 @@
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { afterAll, expect, it } from 'vitest';
 import { fixtureApp, REPO_ROOT, removeTempDirs, valet, valetAsync } from '../helpers/apps.js';
 import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 let browser: Browser | null = null;
 afterAll(async () => {
   await browser?.close();
@@ -61,24 +60,12 @@ it('the ported demo type-checks, and its list keeps every message while rows arr
       const timer = setTimeout(() => reject(new Error('vite did not start')), 30_000);
       vite.stdout!.on('data', (chunk) => String(chunk).includes(`${webPort}`) && (clearTimeout(timer), resolve()));
     });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium();
     const page = await browser.newPage();
     await page.goto(`http://127.0.0.1:${webPort}/`);
     const bodies = () => page.locator('ul[aria-label="messages"] .body').allTextContents();
     const status = () => page.getByTestId('status').textContent();
-    const expectBodies = (expected: string[]) => expect.poll(bodies, { timeout: 10_000 }).toEqual(expected);
+    const expectBodies = (expected: string[]) => expect.poll(bodies, { timeout: 30_000 }).toEqual(expected);
     const range = (from: number, to: number) => Array.from({ length: from - to + 1 }, (_, i) => `m${from - i}`);
 
     await expectBodies(range(12, 8));

@@ -2,11 +2,11 @@
 // loopback gets `valet` and `create-valet` from `npm pack`; then, in a fresh folder with an empty
 // npm cache, `npx valet init` and `npm create valet` make apps that install from it, pass their
 // checks, serve, and (the react one) build a production page that works in Chromium.
-import { lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
 import type { Browser } from 'playwright-core';
+import { launchChromium } from '../helpers/browser.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT, removeTempDirs, run, tempDir } from '../helpers/apps.js';
 import { freePort, killAll } from '../helpers/processes.js';
@@ -14,7 +14,6 @@ import { packValet, startLocalRegistry } from '../helpers/registry.js';
 import type { LocalRegistry } from '../helpers/registry.js';
 
 const ARTIFACTS = join(REPO_ROOT, 'test-artifacts');
-const CHROMIUM = '/usr/bin/chromium';
 const MINUTE = 60_000;
 
 let registry: LocalRegistry | null = null;
@@ -34,6 +33,42 @@ afterAll(async () => {
   await registry?.stop();
   removeTempDirs();
 });
+
+/** Packages (folders with a package.json) under node_modules, and their size: all, or what `root` needs. */
+function installFootprint(nodeModules: string, root?: string): { packages: number; megabytes: string } {
+  const lock = JSON.parse(readFileSync(join(nodeModules, '.package-lock.json'), 'utf8')) as {
+    packages: Record<string, { dependencies?: Record<string, string>; optionalDependencies?: Record<string, string> }>;
+  };
+  const installed = Object.keys(lock.packages).filter((key) => existsSync(join(nodeModules, '..', key)));
+  let keys = installed;
+  if (root) {
+    // The closure of root's dependencies, resolved as Node does (nested first, then hoisted).
+    const seen = new Set<string>();
+    const visit = (key: string) => {
+      if (seen.has(key) || !lock.packages[key]) return;
+      seen.add(key);
+      const entry = lock.packages[key]!;
+      for (const dep of Object.keys({ ...entry.dependencies, ...entry.optionalDependencies })) {
+        const nested = `${key}/node_modules/${dep}`;
+        visit(installed.includes(nested) ? nested : `node_modules/${dep}`);
+      }
+    };
+    visit(`node_modules/${root}`);
+    keys = [...seen].filter((key) => installed.includes(key));
+  }
+  const bytes = keys.reduce((sum, key) => sum + directoryBytes(join(nodeModules, '..', key), true), 0);
+  return { packages: keys.length, megabytes: (bytes / 1e6).toFixed(1) };
+}
+
+/** Bytes of a package's own files (its nested node_modules are other packages, counted as such). */
+function directoryBytes(dir: string, top = false): number {
+  return readdirSync(dir, { withFileTypes: true }).reduce((sum, entry) => {
+    if (entry.name === 'node_modules' && top) return sum;
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) return sum + directoryBytes(path);
+    return sum + (entry.isFile() ? statSync(path).size : 0);
+  }, 0);
+}
 
 /** A long-running command in an app (valet dev, vite preview); resolves once `ready` is printed. */
 function serve(command: string, args: string[], cwd: string, env: NodeJS.ProcessEnv, ready: RegExp): Promise<void> {
@@ -110,6 +145,15 @@ describe('valet from a registry, on a machine without this repository', () => {
         expect(tests.stdout).toMatch(/4 passed/);
       }
 
+      // What a new basic app installs, all of it and Valet's own share (its dependencies alone).
+      const basic = installFootprint(join(home, 'app', 'node_modules'));
+      const ownShare = installFootprint(join(home, 'app', 'node_modules'), 'valet');
+      process.stderr.write(
+        `new basic app: node_modules ${basic.packages} packages, ${basic.megabytes} MB; valet with its dependencies: ${ownShare.packages} packages, ${ownShare.megabytes} MB\n`,
+      );
+      expect(basic.packages).toBeGreaterThan(ownShare.packages);
+      expect(ownShare.packages).toBeGreaterThan(10);
+
       // 3. `valet dev` of the basic app answers a query.
       const app = join(home, 'app');
       const devPort = await freePort();
@@ -157,19 +201,7 @@ describe('valet from a registry, on a machine without this repository', () => {
         new RegExp(`${previewPort}`),
       );
 
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        args: [
-          '--headless',
-          '--no-sandbox',
-          '--disable-gpu',
-          '--disable-quic',
-          '--no-first-run',
-          '--disable-background-networking',
-          '--disable-component-update',
-          '--disable-sync',
-        ],
-      });
+      browser = await launchChromium();
       const page = await browser.newPage();
       const errors: string[] = [];
       page.on('pageerror', (error) => errors.push(error.message));

@@ -117,7 +117,7 @@ describe('socket timeouts and the connection cap', () => {
     for (const entry of busy) entry.socket.destroy();
     await Promise.all(busy.map((entry) => entry.closed));
     await expect
-      .poll(async () => (await fetch(`${url}/api/health`).catch(() => null))?.status, { interval: 50, timeout: 10_000 })
+      .poll(async () => (await fetch(`${url}/api/health`).catch(() => null))?.status, { interval: 50, timeout: 30_000 })
       .toBe(200);
     expect(await query(url)).toMatchObject({ status: 200 });
   });

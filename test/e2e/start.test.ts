@@ -176,8 +176,8 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
         })
       ).status;
     expect(await send(null)).toBe(400);
-    expect(await send(await signWebhookPayload(payload, WEBHOOK_SECRET))).toBe(204);
-    expect(await send(await signWebhookPayload(payload, WEBHOOK_SECRET))).toBe(204);
+    expect(await send(await signWebhookPayload({ payload, secret: WEBHOOK_SECRET }))).toBe(204);
+    expect(await send(await signWebhookPayload({ payload, secret: WEBHOOK_SECRET }))).toBe(204);
     const purchases = JSON.parse((await valetAsync(['data', 'purchases', '--json'], app)).stdout);
     expect(purchases.filter((p: { externalId?: string }) => p.externalId === 'evt_1')).toHaveLength(1);
     expect((await fetch(`${url}/http/health`)).status).toBe(200);
@@ -202,7 +202,8 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
     ]);
     await server.waitFor(/✉ email to alice@example\.com: "Your daily digest"/);
     const outbox = JSON.parse((await valetAsync(['outbox', 'ls', '--json'], app)).stdout);
-    expect(outbox.every((e: { status: string }) => e.status === 'sent')).toBe(true);
+    expect(outbox.length).toBeGreaterThan(0);
+    expect(outbox.filter((e: { status: string }) => e.status !== 'sent')).toEqual([]);
   });
 
   // On PostgreSQL several instances of one app are how it scales out (docs/deploy.md).

@@ -4,7 +4,8 @@ import { runCodegen } from '../../src/codegen/index.js';
 import { buildAndLoad } from '../../src/bundler/evaluate.js';
 import type { Clock } from '../../src/runtime/clock.js';
 import { createEngine } from '../../src/runtime/engine.js';
-import type { EngineOptions } from '../../src/runtime/engine.js';
+import type { Engine, EngineOptions } from '../../src/runtime/engine.js';
+import { listInvocations } from '../../src/runtime/invocations/store.js';
 import type { Invoker } from '../../src/server/ctx.js';
 import type { FunctionKind } from '../../src/server/functions.js';
 import { fixtureApp } from './apps.js';
@@ -50,15 +51,26 @@ export async function engineFor(fixture: string, options: Partial<EngineOptions>
 /** A clock that moves only when told: timers fire on `advance`. */
 export class ManualClock implements Clock {
   private current = Date.UTC(2026, 10, 21, 9, 0, 0);
-  private timers: { at: number; callback: () => void; id: number }[] = [];
+  private timers: { at: number; ms: number; callback: () => void; id: number }[] = [];
   private nextId = 1;
   now(): number {
     return this.current;
   }
   setTimeout(callback: () => void, ms: number): unknown {
     const id = this.nextId++;
-    this.timers.push({ at: this.current + ms, callback, id });
+    this.timers.push({ at: this.current + ms, ms, callback, id });
     return id;
+  }
+  /**
+   * Resolves once `count` timers of `ms` are pending (an action's deadline, say): advancing the
+   * clock before the code under test set its timer would skip it. Polled, with a generous deadline.
+   */
+  async timersSet(ms: number, count = 1, timeoutMs = 30_000): Promise<void> {
+    const started = Date.now();
+    while (this.timers.filter((t) => t.ms === ms).length < count) {
+      if (Date.now() - started > timeoutMs) throw new Error(`no ${count} timer(s) of ${ms} ms were set`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
   clearTimeout(handle: unknown): void {
     this.timers = this.timers.filter((t) => t.id !== handle);
@@ -68,5 +80,19 @@ export class ManualClock implements Clock {
     const due = this.timers.filter((t) => t.at <= this.current).sort((a, b) => a.at - b.at);
     this.timers = this.timers.filter((t) => t.at > this.current);
     for (const timer of due) timer.callback();
+  }
+}
+
+/**
+ * Resolves once `count` invocations of `path` are recorded as running (the handler has been
+ * claimed and started): what a test waits for before calling again with the same key.
+ */
+export async function runningInvocation(engine: Engine, path: string, count = 1, timeoutMs = 30_000): Promise<void> {
+  const started = Date.now();
+  for (;;) {
+    const running = await listInvocations(engine.connections.autoCommit.sql, { function: path, status: 'running' });
+    if (running.length >= count) return;
+    if (Date.now() - started > timeoutMs) throw new Error(`no ${count} running invocation(s) of ${path}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }

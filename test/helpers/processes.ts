@@ -53,7 +53,7 @@ export function spawnValet(
     child,
     output: () => text,
     exited,
-    waitFor(pattern, timeoutMs = 20_000) {
+    waitFor(pattern, timeoutMs = 60_000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () => done(new Error(`timed out waiting for ${pattern}; output so far:\n${text}`)),

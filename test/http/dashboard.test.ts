@@ -280,7 +280,7 @@ describe('the admin API behind it', () => {
       });
     });
     // The feed reads its first markers, then hears the write.
-    await new Promise((resolve) => setTimeout(resolve, 120));
+    await expect.poll(() => dashboard.feed.watching, { timeout: 30_000, interval: 10 }).toBe(true);
     await api('admin/data/runs', { json: { document: { label: 'marker' } } });
     expect(await heard).toContain('db');
     expect(await engine.connections.changeMarker()).not.toBe(before);

@@ -157,7 +157,7 @@ const corpus: Row[] = [
     path: 'faults:boundUnstorable',
     args: {},
     status: 400,
-    code: 'invalid_query',
+    code: 'invalid_text',
     names: 'U+0000',
   },
   {

@@ -7,6 +7,7 @@ import { WebSocket } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ValetClient } from '../../src/client/index.js';
 import { buildAndLoad } from '../../src/bundler/evaluate.js';
+import { DATABASE_TIME_SQL } from '../../src/runtime/claims/database-clock.js';
 import { encodeNotice } from '../../src/runtime/connections/postgres-changes.js';
 import { createEngine } from '../../src/runtime/engine.js';
 import type { Engine, EngineOptions } from '../../src/runtime/engine.js';
@@ -65,7 +66,7 @@ describe('live queries across instances', async () => {
     );
     await expect.poll(() => seen.length).toBeGreaterThan(0);
     for (let i = 0; i < 40; i++) await call(writer, 'mutation', 'users:create', { email: `burst-${i}@example.com` });
-    await expect.poll(() => seen.at(-1), { timeout: 5000 }).toContain('burst-39@example.com');
+    await expect.poll(() => seen.at(-1), { timeout: 30_000 }).toContain('burst-39@example.com');
   });
 
   it('a batch too large for one notice still arrives, shortened', async () => {
@@ -108,8 +109,20 @@ describe('work shared between instances', async () => {
       status: 409,
       body: { code: 'idempotency_in_flight' },
     });
-    // A live instance's work is never taken over, however long it runs.
-    await new Promise((resolve) => setTimeout(resolve, 600));
+    // A live instance's work is never taken over, however long it runs: wait until, by the
+    // database's clock, it has run for more than twice the TTL (the other instance sweeps for dead
+    // work on every heartbeat, so it has looked many times by then).
+    const [invocation] = await listInvocations(second.connections.autoCommit.sql, {
+      function: 'faults:waitForRelease',
+    });
+    await expect
+      .poll(
+        async () =>
+          (await second.connections.autoCommit.sql.get<{ now: number }>(DATABASE_TIME_SQL))!.now -
+          Date.parse(invocation!.startedAt),
+        { timeout: 30_000, interval: 25 },
+      )
+      .toBeGreaterThan(2 * instances.ttlMs);
     expect(await call(second, 'action', 'faults:waitForRelease', { label: 'shared' }, 'shared-key')).toMatchObject({
       status: 409,
     });
@@ -138,7 +151,7 @@ describe('work shared between instances', async () => {
               status: 'interrupted',
             })
           ).length,
-        { timeout: 5000 },
+        { timeout: 30_000 },
       )
       .toBe(1);
     expect(await call(second, 'action', 'faults:waitForRelease', { label: 'orphan' }, 'orphan-key')).toMatchObject({

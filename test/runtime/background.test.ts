@@ -9,9 +9,9 @@ import { buildAndLoad } from '../../src/bundler/evaluate.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { testDatabase } from '../helpers/database.js';
 import { engineFor, ManualClock } from '../helpers/engine.js';
+import { waitUntil } from '../helpers/instances.js';
 
 afterAll(removeTempDirs);
-const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
 
 describe('ctx.scheduler', async () => {
   const clock = new ManualClock();
@@ -83,7 +83,7 @@ describe('crons', async () => {
     expect(await runs('every-minute')).toEqual([]);
     clock.advance(60_000);
     await engine.crons.round();
-    await settle();
+    await engine.crons.settle();
     const [tick] = await value('query', 'jobs:ticks');
     expect(tick.invoker).toEqual({
       type: 'system',
@@ -100,7 +100,7 @@ describe('crons', async () => {
   it('catches up missed ticks after downtime with one run flagged catchUp', async () => {
     clock.advance(5 * 60_000);
     await engine.crons.round();
-    await settle();
+    await engine.crons.settle();
     expect((await runs('every-minute')).at(-1)).toMatchObject({ status: 'succeeded', catchUp: true, missedRuns: 5 });
     const last = (await value('query', 'jobs:ticks')).at(-1);
     expect(last.invoker).toMatchObject({ catchUp: true, missedRuns: 5 });
@@ -112,20 +112,21 @@ describe('crons', async () => {
     await engine.crons.round();
     clock.advance(10 * 60_000);
     await engine.crons.round();
-    await settle();
+    await engine.crons.settle();
     expect((await runs('every-minute')).length).toBe(before);
   });
 
   it('records an overlapping tick as skipped while the previous run is still going', async () => {
     clock.advance(60 * 60_000); // 10:06 → past 10:00, the hourly job's first tick since it was seen
     await engine.crons.round();
-    await settle();
+    // The run waits for jobs:release: wait until it is recorded as running, not until it ends.
+    await waitUntil(async () => (await runs('hourly-slow')).length === 1, 30_000, 'the hourly run to start');
     expect((await runs('hourly-slow')).map((r) => r.status)).toEqual(['running']);
     clock.advance(60 * 60_000);
     await engine.crons.round();
     expect((await runs('hourly-slow')).map((r) => r.status)).toEqual(['running', 'skipped']);
     await value('action', 'jobs:release');
-    await settle();
+    await engine.crons.settle();
     expect((await runs('hourly-slow')).map((r) => r.status)).toEqual(['succeeded', 'skipped']);
   });
 
@@ -159,13 +160,13 @@ describe('HTTP routes', async () => {
     const forged = await request('/signed', {
       method: 'POST',
       body: payload,
-      headers: { 'valet-signature': await signWebhookPayload(payload, 'wrong-secret') },
+      headers: { 'valet-signature': await signWebhookPayload({ payload, secret: 'wrong-secret' }) },
     });
     expect([forged.status, await forged.text()]).toEqual([400, 'bad_signature']);
     const signed = await request('/signed', {
       method: 'POST',
       body: payload,
-      headers: { 'valet-signature': await signWebhookPayload(payload, 'test-secret-0123456789') },
+      headers: { 'valet-signature': await signWebhookPayload({ payload, secret: 'test-secret-0123456789' }) },
     });
     expect(signed.status).toBe(200);
     const { id } = (await signed.json()) as { id: string };
@@ -182,7 +183,7 @@ describe('HTTP routes', async () => {
 describe('webhook signatures', async () => {
   const { signWebhookPayload, verifyWebhookSignature } = await import('../../src/server/index.js');
   it('refuse stale timestamps and malformed headers', async () => {
-    const old = await signWebhookPayload('{}', 'secret', 1_000_000);
+    const old = await signWebhookPayload({ payload: '{}', secret: 'secret', timestampSeconds: 1_000_000 });
     expect(await verifyWebhookSignature({ payload: '{}', header: old, secret: 'secret' })).toEqual({
       ok: false,
       reason: 'stale_timestamp',

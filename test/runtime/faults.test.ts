@@ -11,7 +11,7 @@ import { getInvocation, listInvocations } from '../../src/runtime/invocations/st
 import { listScheduled } from '../../src/runtime/scheduler/store.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { onPostgres, sqliteWriterOf, testDatabase } from '../helpers/database.js';
-import { engineFor } from '../helpers/engine.js';
+import { engineFor, runningInvocation } from '../helpers/engine.js';
 
 afterAll(removeTempDirs);
 
@@ -34,7 +34,8 @@ describe('an action left running by a crash', async () => {
       { label: 'crash-retryable' },
       { key: 'k-retryable' },
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    await runningInvocation(first.engine, 'faults:waitForRelease');
+    await runningInvocation(first.engine, 'faults:waitForReleaseRetryable');
     expect(await call('action', 'faults:waitForRelease', { label: 'crash' }, { key: 'k-crash' })).toMatchObject({
       status: 409,
       body: { code: 'idempotency_in_flight' },
@@ -111,7 +112,9 @@ describe('calls inside ctx.db.transaction', async () => {
       code: 'not_allowed_in_transaction',
       message: expect.stringContaining('ctx.runMutation cannot be called inside ctx.db.transaction'),
     });
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    // A write left behind by the handler would queue for the writer before this one: once this
+    // commits, anything the rolled-back transaction could still have written has had its turn.
+    await engine.runInMutation('barrier', { type: 'system', source: 'admin' }, () => null);
     expect(await value('query', 'users:byEmail', { email: 'inner@example.com' })).toBeNull();
     const runs = await engine.call({
       kind: 'query',

@@ -30,5 +30,7 @@ it('returns the last entries of a log larger than what it reads, across the roll
   expect(recent.map((e) => e.invocation)).toEqual(['i24998', 'i24999', 'i25000', 'i25001', 'i25002']);
   expect(readRecentLogs(file, 2, 'jobs:run').map((e) => e.invocation)).toEqual(['i25000', 'i25002']);
   // Every entry read back parsed whole: the torn first line of the tail was dropped, not mangled.
-  expect(readRecentLogs(file, 100_000).every((e) => e.message.startsWith('entry '))).toBe(true);
+  const all = readRecentLogs(file, 100_000);
+  expect(all.length).toBeGreaterThan(1000);
+  expect(all.filter((e) => !e.message.startsWith('entry '))).toEqual([]);
 });

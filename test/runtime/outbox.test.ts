@@ -1,5 +1,6 @@
 // The email outbox: enqueue validation, the delivery worker's retries, backoff, dead letters and
 // leases (with an injected clock and randomness), and real SMTP delivery.
+import { waitUntil } from '../helpers/instances.js';
 import { afterAll, describe, expect, it } from 'vitest';
 import { listOutbox, retryEmails } from '../../src/runtime/outbox/store.js';
 import { smtpTransport } from '../../src/runtime/outbox/transports.js';
@@ -78,7 +79,7 @@ describe('the delivery worker', () => {
     await value('mutation', 'jobs:mailMany', { prefix: 'ok', count: 3 });
     expect(await worker.drain()).toEqual({ sent: 3, retrying: 0, dead: 0, undeliverable: 0, maybeDelivered: 0 });
     expect(transport.sent.map((e) => e.deliveryKey).sort()).toEqual(['ok-0', 'ok-1', 'ok-2']);
-    expect((await statuses()).every(([, status]) => status === 'sent')).toBe(true);
+    expect((await statuses()).map(([, status]) => status)).toEqual(['sent', 'sent', 'sent']);
   });
 
   it('retries a failure after the backoff, then dead-letters it after the attempt limit', async () => {
@@ -111,7 +112,8 @@ describe('the delivery worker', () => {
     await value('mutation', 'jobs:mailMany', { prefix: 'lease', count: 1 });
     const crashed = new OutboxWorker({ connections: engine.connections, transport, clock, leaseMs: 10_000 });
     void crashed.runOnce();
-    await new Promise((resolve) => setTimeout(resolve, 20));
+    // The crashed sender has claimed the row (it hangs in the transport from then on).
+    await waitUntil(async () => (await statuses())[0]?.[1] === 'sending', 30_000, 'the row to be claimed');
     expect(await statuses()).toEqual([['lease-0', 'sending', 1]]);
     const survivor = new OutboxWorker({ connections: engine.connections, transport, clock, leaseMs: 10_000 });
     expect((await survivor.runOnce()).claimed).toBe(0);
@@ -215,7 +217,8 @@ describe('a message the SMTP server never answers', async () => {
   it('does not hold other due email back, and is retried after its send timeout', async () => {
     smtp.silentFor.add('silent@example.com');
     await value('mutation', 'jobs:mailMany', { prefix: 'stuck', count: 1, to: 'silent@example.com' });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    // The stuck message is being sent (claimed) before the others are even written.
+    await waitUntil(async () => (await status('stuck-0'))?.status === 'sending', 30_000, 'the stuck send to start');
     await value('mutation', 'jobs:mailMany', { prefix: 'fine', count: 5 });
     await expect
       .poll(() => smtp.received.filter((m) => m.deliveryKey?.startsWith('fine-')).length, {

@@ -1,6 +1,13 @@
+// The questions valet init and create-valet ask, and how flags answer them.
 import prompts from 'prompts';
 import { describe, expect, it } from 'vitest';
-import { resolveInitAnswers } from '../../src/cli/commands/init.js';
+import type { NewAppFlags } from '../../src/scaffold/answers.js';
+import { resolveNewAppAnswers } from '../../src/scaffold/answers.js';
+import { TEMPLATES_DIR } from '../../src/scaffold/scaffold.js';
+import { listTemplates } from '../../src/scaffold/templates.js';
+
+const resolveInitAnswers = (dir: string | undefined, flags: NewAppFlags, interactive: boolean) =>
+  resolveNewAppAnswers(dir, flags, listTemplates(TEMPLATES_DIR), interactive);
 
 describe('valet init answers', () => {
   it('uses flags and defaults without asking when not on a terminal or with --yes', async () => {

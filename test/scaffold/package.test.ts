@@ -1,7 +1,7 @@
 // The published packages: what `npm pack` puts in valet (exactly what an installed package needs),
-// one version everywhere, and create-valet as a thin bin over the same scaffold.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
+// one version everywhere, and create-valet as a small template copier of its own (no dependencies).
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO_ROOT, run, tempDir, valet } from '../helpers/apps.js';
 
@@ -51,6 +51,17 @@ describe('the valet package', () => {
         (f) => f.endsWith('.map') || f.startsWith('src/') || (f.includes('.test.') && !f.startsWith('templates/')),
       ),
     ).toEqual([]);
+    // No file points at a source map it does not ship (a debugger or bundler would warn about each).
+    const dangling = files
+      .filter((f) => /\.(m?js|d\.ts)$/.test(f) && existsSync(join(REPO_ROOT, f)))
+      .filter((f) => {
+        const reference = /\/\/# sourceMappingURL=(\S+)\s*$/.exec(readFileSync(join(REPO_ROOT, f), 'utf8'));
+        return (
+          reference !== null && !reference[1]!.startsWith('data:') && !files.includes(join(dirname(f), reference[1]!))
+        );
+      });
+    expect(dangling).toEqual([]);
+    expect(files.filter((f) => f.startsWith('dist/')).length).toBeGreaterThan(100);
   });
 });
 
@@ -67,20 +78,34 @@ describe('one version', () => {
 });
 
 describe('create-valet', () => {
-  it('is a thin bin over valet init, depending on exactly its own valet version once packed', async () => {
+  it('is a small package of its own: no dependencies, the program bundled, the templates copied (≤ 5 MB)', async () => {
     expect(createManifest.bin).toEqual({ 'create-valet': './bin/create-valet.js' });
-    expect(createManifest.scripts.prepack).toContain('create-valet-manifest.js published');
+    expect(createManifest.dependencies).toBeUndefined();
     const into = tempDir();
     const packed = await run('npm', ['pack', '-w', 'create-valet', '--pack-destination', into], REPO_ROOT);
     expect(packed.code, packed.stderr).toBe(0);
     const tar = await run('tar', ['xzf', join(into, `create-valet-${manifest.version}.tgz`), '-C', into], into);
     expect(tar.code).toBe(0);
-    expect(JSON.parse(readFileSync(join(into, 'package/package.json'), 'utf8')).dependencies).toEqual({
-      valet: manifest.version,
-    });
-    expect(
-      JSON.parse(readFileSync(join(REPO_ROOT, 'packages/create-valet/package.json'), 'utf8')).dependencies,
-    ).toEqual({ valet: 'file:../..' });
+    const unpacked = join(into, 'package');
+    expect(JSON.parse(readFileSync(join(unpacked, 'package.json'), 'utf8')).dependencies).toBeUndefined();
+    const files = (await run('find', ['.', '-type', 'f'], unpacked)).stdout.trim().split('\n');
+    expect(files).toEqual(
+      expect.arrayContaining(['./bin/create-valet.js', './dist/create-valet.js', './templates/basic/package.json']),
+    );
+    const bytes = Number((await run('du', ['-sb', '.'], unpacked)).stdout.split('\t')[0]);
+    process.stderr.write(`create-valet installed: ${files.length} files, ${(bytes / 1024).toFixed(0)} KiB\n`);
+    expect(bytes).toBeLessThan(5 * 1024 * 1024);
+    // It runs from the unpacked package alone (nothing of this checkout on its path).
+    const parent = tempDir();
+    const made = await run(
+      process.execPath,
+      [join(unpacked, 'bin/create-valet.js'), 'solo', '--yes', '--no-install'],
+      parent,
+    );
+    expect(made.code, made.stderr).toBe(0);
+    expect(JSON.parse(readFileSync(join(parent, 'solo/package.json'), 'utf8')).dependencies.valet).toBe(
+      `^${manifest.version}`,
+    );
   });
 
   it('runs the same scaffold, flags and all', async () => {

@@ -1,7 +1,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isEmptyDir, scaffoldApp, ScaffoldError } from '../../src/scaffold/scaffold.js';
+import { isEmptyDir, scaffoldApp, ScaffoldError, TEMPLATES_DIR } from '../../src/scaffold/scaffold.js';
 import { listTemplates } from '../../src/scaffold/templates.js';
 import { REPO_ROOT, removeTempDirs, tempDir } from '../helpers/apps.js';
 
@@ -80,7 +80,7 @@ describe('templates', () => {
   it('pin the versions this checkout installs, so npm install in a new app works from the cache', () => {
     const ours = readJson(join(REPO_ROOT, 'package.json'));
     const available = { ...ours.dependencies, ...ours.devDependencies };
-    for (const template of listTemplates()) {
+    for (const template of listTemplates(TEMPLATES_DIR)) {
       const manifest = readJson(join(REPO_ROOT, 'templates', template.name, 'package.json'));
       for (const [name, range] of Object.entries({ ...manifest.dependencies, ...manifest.devDependencies })) {
         if (name === 'valet') continue;

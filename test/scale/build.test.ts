@@ -13,6 +13,7 @@ import { spawn } from 'node:child_process';
 
 let database: { url: string; drop(): Promise<void> };
 let server: string;
+let installOutput: string;
 
 beforeAll(async () => {
   database = await createTestDatabase();
@@ -24,6 +25,7 @@ beforeAll(async () => {
   cpSync(join(app, 'out'), server, { recursive: true });
   const install = await run('npm', ['ci', '--omit=dev', '--no-audit', '--no-fund'], server);
   if (install.code !== 0) throw new Error(`npm ci failed: ${install.stderr}`);
+  installOutput = install.stdout + install.stderr;
 }, 600_000);
 
 afterAll(async () => {
@@ -39,6 +41,11 @@ describe('a valet build folder', () => {
     for (const tool of ['esbuild', 'typescript', 'ts-morph', 'oxc-parser', 'valet', 'commander', 'chokidar'])
       expect(installed).not.toContain(tool);
     expect(existsSync(join(server, 'package-lock.json'))).toBe(true);
+  });
+
+  it("declares its install scripts, so npm ci has nothing to warn about (better-sqlite3's is allowed)", () => {
+    expect(installOutput).not.toMatch(/allow-scripts|install scripts not yet covered/);
+    expect(existsSync(join(server, 'node_modules/better-sqlite3/build/Release/better_sqlite3.node'))).toBe(true);
   });
 
   it('serves the app with node server.mjs, on PostgreSQL, and drains then stops on SIGTERM', async () => {
@@ -68,7 +75,7 @@ describe('a valet build folder', () => {
     // drain is long here; a second SIGTERM ends it, as an impatient operator would).
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGTERM');
-    await expect.poll(async () => (await fetch(`${url}/api/ready`)).status, { timeout: 10_000 }).toBe(503);
+    await expect.poll(async () => (await fetch(`${url}/api/ready`)).status, { timeout: 30_000 }).toBe(503);
     expect(await (await fetch(`${url}/api/ready`)).json()).toMatchObject({ ready: false, code: 'shutting_down' });
     expect((await fetch(`${url}/api/health`)).status).toBe(200);
     expect(await value(url, 'query', 'users:list')).toEqual([]);

@@ -586,7 +586,8 @@ describe('a bad day', () => {
     for (const mail of smtp.received)
       if (mail.deliveryKey) delivered.set(mail.deliveryKey, (delivered.get(mail.deliveryKey) ?? 0) + 1);
     for (const key of load.acked.mails) expect(delivered.get(key) ?? 0, key).toBeGreaterThanOrEqual(1);
-    expect(smtp.received.every((mail) => mail.deliveryKey !== null)).toBe(true);
+    expect(smtp.received.length).toBeGreaterThan(0);
+    expect(smtp.received.filter((mail) => mail.deliveryKey === null)).toEqual([]);
     const duplicateMails = [...delivered.values()].filter((n) => n > 1).length;
 
     // Every queued mutation was applied once, in order (none refused).

@@ -67,8 +67,17 @@ describe('three instances on one database', () => {
       ),
     );
     await waitUntil(() => new Set(keysOf('all-')).size === 1000, 60_000, '1000 delivery keys');
-    // Anything sent twice would arrive within the lease; give it the time.
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Every row marked sent: no instance holds one it could still send again.
+    await waitUntil(
+      async () =>
+        (
+          await sql<{ n: number }>(
+            "SELECT COUNT(*)::int AS n FROM _valet_outbox WHERE delivery_key LIKE 'all-%' AND status <> 'sent'",
+          )
+        )[0]!.n === 0,
+      60_000,
+      'every row marked sent',
+    );
     expect(keysOf('all-')).toHaveLength(1000);
     const senders = await sql<{ instance: string; n: number }>(
       "SELECT instance, COUNT(*)::int AS n FROM _valet_outbox WHERE delivery_key LIKE 'all-%' GROUP BY instance",
@@ -83,7 +92,17 @@ describe('three instances on one database', () => {
         t.job.startsWith('sched-'),
       );
     await waitUntil(async () => (await scheduledTicks()).length >= 500, 60_000, '500 scheduled ticks');
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Every call marked done: none is claimed by an instance that could still run it again.
+    await waitUntil(
+      async () =>
+        (
+          await sql<{ n: number }>(
+            "SELECT COUNT(*)::int AS n FROM _valet_scheduled WHERE status <> 'done' AND args LIKE '%sched-%'",
+          )
+        )[0]!.n === 0,
+      60_000,
+      'every scheduled call marked done',
+    );
     const ticks = await scheduledTicks();
     expect(ticks).toHaveLength(500);
     expect(new Set(ticks.map((t) => t.job)).size).toBe(500);
@@ -154,7 +173,16 @@ describe('three instances on one database', () => {
     );
     instances = instances.slice(0, 2);
     await waitUntil(() => new Set(keysOf('kill-')).size === 500, 60_000, 'all 500 delivery keys');
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    await waitUntil(
+      async () =>
+        (
+          await sql<{ n: number }>(
+            "SELECT COUNT(*)::int AS n FROM _valet_outbox WHERE delivery_key LIKE 'kill-%' AND status <> 'sent'",
+          )
+        )[0]!.n === 0,
+      60_000,
+      'every row marked sent',
+    );
     const counts = new Map<string, number>();
     for (const key of keysOf('kill-')) counts.set(key, (counts.get(key) ?? 0) + 1);
     const repeated = [...counts].filter(([, n]) => n > 1).map(([key]) => key);

@@ -193,14 +193,17 @@ describe('behind a load balancer', () => {
       }
     };
     const loaders = [load(nginx.url), load(nginx.url), load(b.url), load(c.url)];
-    await new Promise((resolve) => setTimeout(resolve, 500));
+    // Traffic is flowing through the balancer and straight to B before B is taken out.
+    await waitUntil(() => succeeded.length >= 30, 60_000, 'the first answers under load');
     // The deploy procedure (docs/deploy.md): take B out of the load balancer, then SIGTERM it.
     // New connections go elsewhere from now on; B finishes what it accepted.
     balancer.target = c.port;
     await nginx.reload([c.port]);
     b.process.child.kill('SIGTERM');
     expect(await b.process.exited).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // The load goes on a while after B is gone: C answers what the balancer sends.
+    const afterB = succeeded.length;
+    await waitUntil(() => succeeded.length >= afterB + 30, 60_000, 'answers after B stopped');
     stop = true;
     await Promise.all(loaders);
     expect(failures).toEqual([]);

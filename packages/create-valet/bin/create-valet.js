@@ -1,6 +1,4 @@
 #!/usr/bin/env node
-// `npm create valet@latest my-app`: the same scaffold as `valet init` (same flags, same questions
-// on a terminal), from the valet package of the same version.
-import { runCli } from 'valet/cli';
-
-process.exitCode = await runCli(['init', ...process.argv.slice(2)]);
+// `npm create valet@latest my-app`: the same app `valet init` makes (same flags, same questions on
+// a terminal), from a small package: the program is bundled into dist/, templates/ beside it.
+import '../dist/create-valet.js';

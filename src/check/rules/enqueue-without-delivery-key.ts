@@ -1,3 +1,4 @@
+// Rule: email enqueued without a delivery key in a safeToRetry action, so a retry sends it twice.
 import { Node } from '../ts-morph.js';
 import type { Rule } from './rule.js';
 import { calls } from './syntax.js';

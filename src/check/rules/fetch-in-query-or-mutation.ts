@@ -1,3 +1,4 @@
+// Rule: fetch in a query or mutation, where it throws at run time.
 import type { Rule } from './rule.js';
 import { fetchCalls } from './syntax.js';
 

@@ -1,3 +1,4 @@
+// Rule: fetch inside ctx.db.transaction, which holds the transaction open and may send twice.
 import type { Rule } from './rule.js';
 import { fetchCalls, transactions } from './syntax.js';
 

@@ -1,3 +1,4 @@
+// Every static rule `valet check` runs, in the order it reports them.
 import { enqueueWithoutDeliveryKey } from './enqueue-without-delivery-key.js';
 import { fetchInQueryOrMutation } from './fetch-in-query-or-mutation.js';
 import { fetchInTransaction } from './fetch-in-transaction.js';

@@ -1,3 +1,4 @@
+// Rule: a plain insert in a safeToRetry action, which a retry would repeat.
 import type { Rule } from './rule.js';
 import { databaseCalls, transactionCalls, transactions } from './syntax.js';
 

@@ -1,3 +1,4 @@
+// Rule: a public action that calls a third party, which anyone may then make the app call at will.
 import type { Rule } from './rule.js';
 import { fetchCalls } from './syntax.js';
 

@@ -1,3 +1,5 @@
+// The shape of a static rule: what it matches in the TypeScript tree and what it says, one file
+// per rule.
 import type { Node } from 'ts-morph';
 import type { Severity } from '../finding.js';
 import type { FunctionSite } from '../function-sites.js';

@@ -1,3 +1,4 @@
+// Rule: several writes in an action outside a transaction, which can leave half-done work.
 import type { Rule } from './rule.js';
 import { databaseCalls, isRepeated, isWithin, transactions } from './syntax.js';
 

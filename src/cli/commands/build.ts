@@ -1,3 +1,5 @@
+// `valet build`: a self-contained folder a server runs with `npm ci && node server.mjs`; the work
+// is in ops/build-app.ts.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { join } from 'node:path';

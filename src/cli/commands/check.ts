@@ -1,3 +1,5 @@
+// `valet check`: the CI gate in one command (generated files current, type-check, static rules);
+// the work is in src/check.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../../project/app-dir.js';
@@ -45,9 +47,7 @@ Examples:
           if (f.fix) process.stderr.write(`  ${kleur.green('fix:')} ${f.fix}\n`);
           process.stderr.write('\n');
         }
-        const compiler = report.compiler?.version
-          ? `, TypeScript ${report.compiler.version}${report.compiler.fromApp ? '' : " (Valet's)"}`
-          : '';
+        const compiler = report.compiler?.version ? `, TypeScript ${report.compiler.version}` : '';
         const counts = [plural(report.errorCount, 'error'), plural(report.warningCount, 'warning')].join(', ');
         const mark = report.errorCount === 0 ? kleur.green('✔') : kleur.red('✖');
         process.stderr.write(`${mark} ${counts} (checked ${report.ran.join(', ')}${compiler} in ${ms} ms)\n`);

@@ -1,3 +1,5 @@
+// `valet codegen`: the typed API in valet/_generated, written without a server (src/codegen does
+// the work).
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../../project/app-dir.js';

@@ -1,3 +1,4 @@
+// `valet cron`: the jobs of valet/crons.ts with their next runs and history, and a manual run.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../../project/app-dir.js';
@@ -6,11 +7,16 @@ import { parseLimit } from '../options.js';
 export function registerCron(program: Command): void {
   const command = program
     .command('cron')
-    .description('cron jobs from valet/crons.ts: schedule, next runs, history, manual runs');
+    .description('cron jobs from valet/crons.ts: schedule, next runs, history, manual runs (alone: ls)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ valet cron\n  $ valet cron runs --job daily-digest\n  $ valet cron trigger daily-digest',
+    );
   command
-    .command('ls')
+    .command('ls', { isDefault: true })
     .description('each job with its schedule, next run and last status')
     .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ valet cron ls\n  $ valet cron ls --json')
     .action(async (flags: { json?: boolean }) => {
       const appDir = findAppDir();
       const { listCronJobs } = await import('../../ops/cron-jobs.js');
@@ -54,6 +60,7 @@ export function registerCron(program: Command): void {
     .command('trigger')
     .description('run a job now, as the system (source admin), recorded in the run history')
     .argument('<name>', 'the job name')
+    .addHelpText('after', '\nExamples:\n  $ valet cron trigger daily-digest')
     .action(async (name: string) => {
       const appDir = findAppDir();
       const { triggerCronJob } = await import('../../ops/cron-jobs.js');

@@ -1,3 +1,4 @@
+// `valet dashboard`: a fresh one-time sign-in link to the running server's dashboard.
 import type { Command } from 'commander';
 import { findAppDir } from '../../project/app-dir.js';
 import { UserError } from '../../errors/user-error.js';

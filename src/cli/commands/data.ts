@@ -1,3 +1,5 @@
+// `valet data`: the tables and their counts, or one table's documents; reads through
+// storage/browse.ts.
 import type { Command } from 'commander';
 import { findAppDir } from '../../project/app-dir.js';
 import { UsageError } from '../errors.js';
@@ -27,6 +29,8 @@ export function registerData(program: Command): void {
           for (const t of tables) process.stdout.write(`${t.table.padEnd(24)} ${t.documents}\n`);
           return;
         }
+        const { requireKnownTable } = await import('../../ops/table-names.js');
+        await requireKnownTable(findAppDir(), db.sql, table);
         const documents = await listDocuments(db.sql, table, { limit, order: flags.order });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(documents, null, 2)}\n`);
         if (documents.length === 0) return void process.stderr.write(`No documents in ${table}.\n`);

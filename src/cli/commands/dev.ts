@@ -1,3 +1,4 @@
+// `valet dev`: starts the dev loop (src/devserver) and turns its events into terminal lines.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import type { DevEvent } from '../../devserver/dev.js';

@@ -1,3 +1,5 @@
+// `valet env`: the environment the app's functions see and where each variable comes from, values
+// hidden unless asked for (they are often secrets).
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../../project/app-dir.js';
@@ -6,8 +8,9 @@ import { UsageError } from '../errors.js';
 export function registerEnv(program: Command): void {
   program
     .command('env')
-    .description("environment variables the app's functions see (from .env files and the environment)")
-    .command('ls')
+    .description("environment variables the app's functions see (from .env files and the environment) (alone: ls)")
+    .addHelpText('after', '\nExamples:\n  $ valet env\n  $ valet env ls --mode production --show')
+    .command('ls', { isDefault: true })
     .description('list them with where each comes from; values hidden unless --show')
     .option('--mode <mode>', 'development (valet dev, the CLI) or production (valet start)', 'development')
     .option('--show', 'print the values')

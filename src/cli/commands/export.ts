@@ -1,3 +1,5 @@
+// `valet export`: every document (and optionally the system tables) into one archive; the work is
+// in ops/export-data.ts.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../../project/app-dir.js';

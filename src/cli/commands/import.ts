@@ -1,3 +1,5 @@
+// `valet import`: an archive from `valet export` into the app's database; the work is in
+// ops/import.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../../project/app-dir.js';

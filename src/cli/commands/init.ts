@@ -1,8 +1,8 @@
+// `valet init`: a new app from a template (src/scaffold), prompting only on a terminal.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { relative } from 'node:path';
 import { UserError } from '../../errors/user-error.js';
-import { UsageError } from '../errors.js';
 
 interface InitFlags {
   template?: string;
@@ -10,64 +10,6 @@ interface InitFlags {
   install: boolean;
   force?: boolean;
   link?: boolean;
-}
-
-export interface InitAnswers {
-  dir: string;
-  template: string;
-  install: boolean;
-}
-
-/** Fills what the flags left open: by asking on a terminal, with defaults otherwise. */
-export async function resolveInitAnswers(
-  dirArg: string | undefined,
-  flags: InitFlags,
-  interactive: boolean,
-): Promise<InitAnswers> {
-  const { listTemplates } = await import('../../scaffold/templates.js');
-  const templates = listTemplates();
-  const defaults: InitAnswers = {
-    dir: dirArg ?? 'my-valet-app',
-    template: flags.template ?? 'basic',
-    install: flags.install,
-  };
-  if (flags.template && !templates.some((t) => t.name === flags.template)) {
-    throw new UsageError(
-      `unknown template "${flags.template}"; choose one of: ${templates.map((t) => t.name).join(', ')}`,
-    );
-  }
-  if (!interactive || flags.yes) return defaults;
-
-  const { default: prompts } = await import('prompts');
-  const answers = await prompts(
-    [
-      { type: dirArg ? null : 'text', name: 'dir', message: 'Directory for the new app', initial: defaults.dir },
-      {
-        type: flags.template ? null : 'select',
-        name: 'template',
-        message: 'Template',
-        choices: templates.map((t) => ({ title: t.name, description: t.description, value: t.name })),
-        initial: 0,
-      },
-      // --no-install answers this question already; otherwise ask.
-      {
-        type: flags.install ? 'confirm' : null,
-        name: 'install',
-        message: 'Install dependencies now (npm install)?',
-        initial: true,
-      },
-    ],
-    {
-      onCancel: () => {
-        throw new UserError('cancelled; nothing was created');
-      },
-    },
-  );
-  return {
-    dir: answers.dir ?? defaults.dir,
-    template: answers.template ?? defaults.template,
-    install: answers.install ?? defaults.install,
-  };
 }
 
 export function registerInit(program: Command): void {
@@ -93,8 +35,10 @@ Examples:
     )
     .action(async (dirArg: string | undefined, flags: InitFlags) => {
       const interactive = Boolean(process.stdin.isTTY && process.stdout.isTTY);
-      const answers = await resolveInitAnswers(dirArg, flags, interactive);
-      const { scaffoldApp } = await import('../../scaffold/scaffold.js');
+      const { scaffoldApp, TEMPLATES_DIR } = await import('../../scaffold/scaffold.js');
+      const { listTemplates } = await import('../../scaffold/templates.js');
+      const { resolveNewAppAnswers, nextSteps } = await import('../../scaffold/answers.js');
+      const answers = await resolveNewAppAnswers(dirArg, flags, listTemplates(TEMPLATES_DIR), interactive);
       const appDir = scaffoldApp({
         dir: answers.dir,
         template: answers.template,
@@ -115,7 +59,7 @@ Examples:
       }
       const fromHere = relative(process.cwd(), appDir);
       const cd = fromHere.startsWith('..') ? appDir : fromHere || '.';
-      const steps = [`cd ${cd}`, ...(answers.install ? [] : ['npm install']), 'npx valet dev'];
+      const steps = nextSteps(cd, answers.install);
       process.stderr.write(`\nNext:\n${steps.map((s) => `  ${kleur.cyan(s)}`).join('\n')}\n`);
     });
 }

@@ -1,3 +1,4 @@
+// `valet invocations`: the action invocation log, listed, shown with its mapped stack, and re-run.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../../project/app-dir.js';
@@ -13,9 +14,15 @@ function colourStatus(status: string): string {
 }
 
 export function registerInvocations(program: Command): void {
-  const command = program.command('invocations').description('the action invocation log: args, results, retries');
+  const command = program
+    .command('invocations')
+    .description('the action invocation log: args, results, retries (alone: ls)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ valet invocations\n  $ valet invocations ls --status failed\n  $ valet invocations show 01j9…',
+    );
   command
-    .command('ls')
+    .command('ls', { isDefault: true })
     .description('list recent action invocations, newest first')
     .option('--function <path>', 'only this function, e.g. actions:sendWelcomeEmail')
     .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
@@ -58,6 +65,7 @@ export function registerInvocations(program: Command): void {
     .description('one invocation in full: invoker, args, result or error, attempts, timings')
     .argument('<id>', 'the invocation id (from ls, or the Valet-Invocation-Id response header)')
     .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ valet invocations show 01j9…\n  $ valet invocations show 01j9… --json')
     .action(async (id: string, flags: { json?: boolean }) => {
       const { getInvocation } = await import('../../runtime/invocations/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');

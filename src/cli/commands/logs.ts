@@ -1,3 +1,4 @@
+// `valet logs`: what functions printed with console.*, recent lines or followed live.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import type { LogEntry } from '../../runtime/function-logs.js';

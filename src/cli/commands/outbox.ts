@@ -1,3 +1,5 @@
+// `valet outbox`: the email and push outbox, listed, shown with its attempts, and retried; thin
+// over runtime/outbox/store.ts.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { writeFileSync } from 'node:fs';
@@ -30,10 +32,14 @@ export function registerOutbox(program: Command): void {
   const command = program
     .command('outbox')
     .description(
-      'email and push messages written by ctx.email.enqueue and ctx.push.enqueue: queued, sent, failed, dead-lettered',
+      'email and push messages written by ctx.email.enqueue and ctx.push.enqueue: queued, sent, failed, dead-lettered (alone: ls)',
+    )
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ valet outbox\n  $ valet outbox ls --status dead\n  $ valet outbox show 7q3…\n  $ valet outbox retry --dead',
     );
   command
-    .command('ls')
+    .command('ls', { isDefault: true })
     .description('list messages in the outbox, newest first')
     .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
     .option('--channel <channel>', `only this channel: ${CHANNELS.join(', ')}`)
@@ -100,6 +106,10 @@ export function registerOutbox(program: Command): void {
     .argument('<id>', 'the message id (from outbox ls)')
     .option('--save-html <file>', 'write the HTML body to this file')
     .option('--json', 'print as JSON (bodies included)')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ valet outbox show 7q3…\n  $ valet outbox show 7q3… --save-html welcome.html',
+    )
     .action(async (id: string, flags: { saveHtml?: string; json?: boolean }) => {
       const { getOutboxEmail } = await import('../../runtime/outbox/store.js');
       const { openAppDatabase } = await import('../../ops/open-app-database.js');

@@ -1,12 +1,17 @@
+// `valet push`: the Web Push subscriptions browsers made with ctx.push.subscribe, and the server's
+// public key.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { findAppDir } from '../../project/app-dir.js';
 import { parseLimit } from '../options.js';
 
 export function registerPush(program: Command): void {
-  const command = program.command('push').description('Web Push: the browsers subscribed with ctx.push.subscribe');
+  const command = program
+    .command('push')
+    .description('Web Push: the browsers subscribed with ctx.push.subscribe (alone: subscriptions)')
+    .addHelpText('after', '\nExamples:\n  $ valet push\n  $ valet push subscriptions --user user_123 --json');
   command
-    .command('subscriptions')
+    .command('subscriptions', { isDefault: true })
     .description('stored push subscriptions, newest first; invalid ones (the push service said gone) with the reason')
     .option('--user <userId>', "only this user's")
     .option('--limit <n>', 'how many', '50')

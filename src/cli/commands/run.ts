@@ -1,3 +1,5 @@
+// `valet run`: call one function from the terminal (through the running server, else in-process),
+// as a user or the system.
 import type { Command } from 'commander';
 import kleur from 'kleur';
 import { UserError } from '../../errors/user-error.js';

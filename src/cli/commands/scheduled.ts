@@ -1,3 +1,5 @@
+// `valet scheduled`: work queued with ctx.scheduler, listed by status; thin over
+// runtime/scheduler/store.ts.
 import type { Command } from 'commander';
 import { findAppDir } from '../../project/app-dir.js';
 import { SCHEDULED_STATUSES } from '../../runtime/scheduler/statuses.js';
@@ -9,11 +11,13 @@ const STATUSES: readonly string[] = SCHEDULED_STATUSES;
 export function registerScheduled(program: Command): void {
   program
     .command('scheduled')
-    .description('work scheduled with ctx.scheduler')
-    .command('ls')
+    .description('work scheduled with ctx.scheduler (alone: ls)')
+    .addHelpText('after', '\nExamples:\n  $ valet scheduled\n  $ valet scheduled ls --status pending --json')
+    .command('ls', { isDefault: true })
     .description('scheduled calls, latest run time first')
     .option('--status <status>', `only this status: ${STATUSES.join(', ')}`)
     .option('--json', 'print as JSON')
+    .addHelpText('after', '\nExamples:\n  $ valet scheduled ls\n  $ valet scheduled ls --status failed')
     .action(async (flags: { status?: string; json?: boolean }) => {
       if (flags.status && !STATUSES.includes(flags.status))
         throw new UsageError(`--status must be one of ${STATUSES.join(', ')}`);

@@ -1,3 +1,4 @@
+// `valet start`: serves the app for production (src/serve) and prints its ready line.
 import type { Command } from 'commander';
 import type { StartedApp } from '../../serve/start.js';
 import kleur from 'kleur';

@@ -1,3 +1,4 @@
+// `valet token`: a dev bearer token for a user, signed with the app's dev key, for curl and tests.
 import type { Command } from 'commander';
 import { findAppDir } from '../../project/app-dir.js';
 import { UsageError } from '../errors.js';

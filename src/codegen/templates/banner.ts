@@ -1,3 +1,4 @@
+// The banner on top of every generated file: says it is generated, by what, and not to edit it.
 export const GENERATED_DIR = 'valet/_generated/valet';
 
 export function banner(what: string): string {

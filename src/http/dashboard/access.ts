@@ -4,6 +4,7 @@
 // expiry signed with the admin key, so it outlives a restart of the server and dies with a new
 // key. The admin key itself never reaches the browser. Cookies ignore ports, so the cookie's name
 // carries this server's port: two local servers do not overwrite each other's.
+import { systemClock } from '../../runtime/clock.js';
 import { createHmac, randomBytes } from 'node:crypto';
 import { sameSecret } from '../../runtime/auth/same-secret.js';
 
@@ -16,7 +17,7 @@ export class DashboardAccess {
 
   constructor(
     private readonly secret: string,
-    private readonly now: () => number = Date.now,
+    private readonly now: () => number = systemClock.now,
   ) {}
 
   cookieName(port: number | string): string {

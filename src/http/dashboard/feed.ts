@@ -37,6 +37,11 @@ export class ChangeFeed {
     };
   }
 
+  /** Whether the first markers are read: from then on every change is heard. */
+  get watching(): boolean {
+    return this.last !== null;
+  }
+
   stop(): void {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;

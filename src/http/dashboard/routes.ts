@@ -52,7 +52,7 @@ const STATIC_NAME = /^(index\.html|assets\/[\w-][\w.-]*)$/;
 function staticFile(dashboard: DashboardHost, name: string): HttpReply {
   const file = join(dashboard.assetsDir, name);
   const found = STATIC_NAME.test(name) && !name.includes('..') && existsSync(file) && statSync(file).isFile();
-  if (!found) throw new EngineError('not_found', 404, `nothing at /_dashboard/${name}`);
+  if (!found) throw new EngineError('not_found', `nothing at /_dashboard/${name}`);
   const extension = name.slice(name.lastIndexOf('.'));
   return {
     status: 200,
@@ -91,19 +91,18 @@ async function routeApi(
   if (!signedIn(dashboard, request))
     throw new EngineError(
       'dashboard_signed_out',
-      401,
       'open the dashboard link valet printed (or run `npx valet dashboard` for a new one)',
     );
   if (request.headers['x-valet-dashboard'] !== '1')
-    throw new EngineError('invalid_request', 400, 'dashboard API requests carry X-Valet-Dashboard: 1');
+    throw new EngineError('invalid_request', 'dashboard API requests carry X-Valet-Dashboard: 1');
   if (rest === 'state') return jsonReply(200, dashboard.state());
   const call = /^call\/(\w+)$/.exec(rest);
   if (call && CALL_KINDS.has(call[1]!)) {
-    if (!context.engine) throw new EngineError('not_ready', 503, context.notReadyReason ?? 'the app is not built yet');
+    if (!context.engine) throw new EngineError('not_ready', context.notReadyReason ?? 'the app is not built yet');
     return handleCall(context, call[1] as FunctionKind, asAdmin(context, request, `/api/${call[1]}`));
   }
   if (rest.startsWith('admin/')) return routeAdmin(context, asAdmin(context, request, `/${rest}`));
-  throw new EngineError('not_found', 404, `nothing at /_dashboard/api/${rest}`);
+  throw new EngineError('not_found', `nothing at /_dashboard/api/${rest}`);
 }
 
 /** Every answer under /_dashboard carries the page headers, its 404s and 405s too. */
@@ -119,7 +118,7 @@ export async function routeDashboard(context: HttpContext, request: HttpRequest)
 async function routeDashboardPath(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
   const dashboard = context.dashboard;
   if (!dashboard)
-    throw new EngineError('not_found', 404, 'this server has no dashboard (valet start serves it with --dashboard)');
+    throw new EngineError('not_found', 'this server has no dashboard (valet start serves it with --dashboard)');
   const path = request.pathname;
   if (path === '/_dashboard') return withSecurity({ status: 302, headers: ['location', '/_dashboard/'], body: '' });
   if (path === '/_dashboard/login') {
@@ -142,7 +141,7 @@ async function routeDashboardPath(context: HttpContext, request: HttpRequest): P
   if (path.startsWith('/_dashboard/api/'))
     return withSecurity(await routeApi(context, dashboard, request, path.slice('/_dashboard/api/'.length)));
   if (request.method !== 'GET' && request.method !== 'HEAD')
-    throw new EngineError('method_not_allowed', 405, `use GET for ${path}`);
+    throw new EngineError('method_not_allowed', `use GET for ${path}`);
   const name = path === '/_dashboard/' ? 'index.html' : path.slice('/_dashboard/'.length);
   return withSecurity(staticFile(dashboard, name));
 }
@@ -152,16 +151,16 @@ export function serveDashboardEvents(context: HttpContext, req: IncomingMessage,
   const dashboard = context.dashboard;
   const refuse = (error: EngineError) => {
     const reply = withSecurity(errorReply(error));
-    res.writeHead(reply.status, reply.headers).end(reply.body);
+    res.writeHead(reply.status, reply.headers).end(reply.body as string);
   };
   if (!isHostAllowed(context.policy, req.headers.host))
-    return refuse(new EngineError('host_not_allowed', 403, hostRefusal(req.headers.host)));
+    return refuse(new EngineError('host_not_allowed', hostRefusal(req.headers.host)));
   const origin = req.headers.origin;
   if (origin !== undefined && !isOwnOrigin(origin, req.headers.host))
-    return refuse(new EngineError('origin_not_allowed', 403, originRefusal(origin, context.policy.mode)));
-  if (!dashboard) return refuse(new EngineError('not_found', 404, 'this server has no dashboard'));
+    return refuse(new EngineError('origin_not_allowed', originRefusal(origin, context.policy.mode)));
+  if (!dashboard) return refuse(new EngineError('not_found', 'this server has no dashboard'));
   if (!dashboard.access.verify(req.headers.cookie, dashboard.port()))
-    return refuse(new EngineError('dashboard_signed_out', 401, 'open the dashboard link valet printed'));
+    return refuse(new EngineError('dashboard_signed_out', 'open the dashboard link valet printed'));
   res.writeHead(200, [
     'content-type',
     'text/event-stream; charset=utf-8',

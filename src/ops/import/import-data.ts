@@ -16,6 +16,8 @@ import { ARCHIVE_FORMAT, ARCHIVE_VERSION, SYSTEM_TABLES } from '../../storage/ar
 import type { DocumentLine } from '../../storage/archive.js';
 import { tableColumns } from '../../storage/columns.js';
 import type { ColumnInfo } from '../../storage/columns.js';
+import { BulkLoad } from '../../storage/bulk-load.js';
+import type { DocumentReference, LoadedDocument } from '../../storage/bulk-load.js';
 import { findNonJson } from '../../storage/documents.js';
 import type { SqlExecutor } from '../../storage/sql.js';
 import { withAppDatabase } from '../open-app-database.js';
@@ -39,31 +41,14 @@ export interface ImportSummary {
 
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
 const BATCH = 200;
-/** Where each imported id came from, and every id a document refers to: checked at the end. */
-const LINES = '_valet_import_lines';
-const REFERENCES = '_valet_import_references';
 
-interface PendingDocument {
-  table: string;
-  _id: string;
-  _creationTime: number;
-  json: string;
-  line: number;
-}
-
-interface Reference {
-  id: string;
-  table: string;
-  line: number;
-  path: string;
-}
-
-/** One import in progress, inside its transaction. */
+/** One import in progress, inside its transaction: the checks, with storage's BulkLoad doing the writes. */
 class ImportRun {
-  private documents: PendingDocument[] = [];
-  private references: Reference[] = [];
+  private documents: LoadedDocument[] = [];
+  private references: DocumentReference[] = [];
   private columns = new Map<string, ColumnInfo[]>();
   private clearedSystemTables = new Set<string>();
+  private load!: BulkLoad;
   readonly tables: Record<string, number> = {};
   documentCount = 0;
   systemRows = 0;
@@ -80,15 +65,12 @@ class ImportRun {
   }
 
   async begin(): Promise<void> {
-    if (this.mode === 'empty' && (await this.sql.get('SELECT 1 AS found FROM _valet_documents LIMIT 1'))) {
+    const load = await BulkLoad.begin(this.sql, this.mode);
+    if (!load)
       throw new UserError(
         'the database already holds documents: import with --replace to delete them first, or --append to add to them',
       );
-    }
-    if (this.mode === 'replace') await this.sql.run('DELETE FROM _valet_documents');
-    await this.sql.exec(`DROP TABLE IF EXISTS ${LINES}; DROP TABLE IF EXISTS ${REFERENCES};
-      CREATE TABLE ${LINES} (id text PRIMARY KEY, line integer NOT NULL);
-      CREATE TABLE ${REFERENCES} (id text NOT NULL, tbl text NOT NULL, line integer NOT NULL, path text NOT NULL)`);
+    this.load = load;
   }
 
   async addDocument(value: DocumentLine, line: number): Promise<void> {
@@ -142,40 +124,17 @@ class ImportRun {
         throw this.fail(document.line, `_id "${document._id}" appears twice (first on line ${first})`);
       seen.set(document._id, document.line);
     }
-    const marks = batch.map(() => '?').join(', ');
-    const ids = batch.map((d) => d._id);
-    const taken = await this.sql.get<{ id: string }>(
-      `SELECT id FROM _valet_documents WHERE id IN (${marks}) LIMIT 1`,
-      ids,
-    );
+    const taken = await this.load.insertDocuments(batch);
     if (taken) {
       const line = seen.get(taken.id)!;
-      const first = await this.sql.get<{ line: number }>(`SELECT line FROM ${LINES} WHERE id = ?`, [taken.id]);
-      if (first) throw this.fail(line, `_id "${taken.id}" appears twice (first on line ${first.line})`);
+      if (taken.firstLine !== null)
+        throw this.fail(line, `_id "${taken.id}" appears twice (first on line ${taken.firstLine})`);
       throw this.fail(
         line,
         `a document with _id "${taken.id}" is already in the database (--append adds new documents only)`,
       );
     }
-    await this.sql.run(
-      `INSERT INTO ${LINES} (id, line) VALUES ${batch.map(() => '(?, ?)').join(', ')}`,
-      batch.flatMap((d) => [d._id, d.line]),
-    );
-    await this.sql.run(
-      `INSERT INTO _valet_documents (id, tbl, creation_time, ${this.sql.dialect.documentTextColumn}) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`,
-      batch.flatMap((d) => [d._id, d.table, d._creationTime, d.json]),
-    );
-    await this.flushReferences();
-  }
-
-  private async flushReferences(): Promise<void> {
-    for (let i = 0; i < this.references.length; i += BATCH) {
-      const batch = this.references.slice(i, i + BATCH);
-      await this.sql.run(
-        `INSERT INTO ${REFERENCES} (id, tbl, line, path) VALUES ${batch.map(() => '(?, ?, ?, ?)').join(', ')}`,
-        batch.flatMap((r) => [r.id, r.table, r.line, r.path]),
-      );
-    }
+    await this.load.insertReferences(this.references);
     this.references = [];
   }
 
@@ -207,31 +166,21 @@ class ImportRun {
     }
     if (this.mode === 'replace' && !this.clearedSystemTables.has(system)) {
       this.clearedSystemTables.add(system);
-      await this.sql.run(
-        system === '_valet_meta' ? "DELETE FROM _valet_meta WHERE key = 'args_hash_secret'" : `DELETE FROM ${system}`,
-      );
+      await this.load.clearSystemTable(system);
     }
     try {
-      // A row already there (an idempotency secret, a cron's state) is kept.
-      await this.sql.run(
-        `INSERT INTO ${system} (${names.join(', ')}) VALUES (${names.map(() => '?').join(', ')}) ON CONFLICT DO NOTHING`,
-        values,
-      );
+      await this.load.insertSystemRow(system, names, values);
     } catch (error) {
       throw this.fail(line, `${system}: the row cannot be stored: ${String((error as Error).message).split('\n')[0]}`);
     }
     this.systemRows++;
   }
 
-  /** Every reference against the documents now in the database, then the bookkeeping goes. */
+  /** Every reference against the documents now in the database. */
   async finish(): Promise<void> {
     await this.flushDocuments();
-    await this.flushReferences();
-    const wrong = await this.sql.get<{ line: number; path: string; tbl: string; actual: string }>(
-      `SELECT r.line AS line, r.path AS path, r.tbl AS tbl, d.tbl AS actual FROM ${REFERENCES} r JOIN _valet_documents d ON d.id = r.id WHERE d.tbl <> r.tbl ORDER BY r.line LIMIT 1`,
-    );
+    const wrong = await this.load.finish();
     if (wrong) throw this.fail(wrong.line, `${wrong.path}: expected id of ${wrong.tbl}, got an id of ${wrong.actual}`);
-    await this.sql.exec(`DROP TABLE ${LINES}; DROP TABLE ${REFERENCES}`);
   }
 }
 

@@ -3,6 +3,7 @@
 // used only while the token is unexpired (never past `exp`, whatever the clock tolerance), in a
 // bounded least-recently-used map. Only successes are kept: a refused token is checked again
 // every time, so refusals stay exact. A JWKS whose keys changed (rotated, fetched again) empties it within a second.
+import { systemClock } from '../clock.js';
 import type { AuthConfig, VerifiedUser } from './verify.js';
 import { verifyToken } from './verify.js';
 
@@ -33,7 +34,7 @@ export class TokenCache {
     return typeof getter.jwks === 'function' ? JSON.stringify(getter.jwks() ?? null) : key;
   }
 
-  async verify(token: string, now = Date.now()): Promise<VerifiedUser> {
+  async verify(token: string, now = systemClock.now()): Promise<VerifiedUser> {
     if (now - this.keysCheckedAt >= KEY_CHECK_MS || now < this.keysCheckedAt) {
       this.keysCheckedAt = now;
       const keys = this.currentKeys();

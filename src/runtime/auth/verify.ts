@@ -1,8 +1,10 @@
 // Bearer tokens: JWTs verified strictly with jose — an algorithm allow-list, issuer, audience,
 // required exp and sub, a small clock tolerance, and no `iat` from the future. Each rejection has
 // its own stable code.
+import { systemClock } from '../clock.js';
 import type { errors as JoseErrors, JWTVerifyGetKey, KeyObject } from 'jose';
 import { EngineError } from '../errors.js';
+import type { ErrorCode } from '../../protocol/error-codes.js';
 
 export interface AuthConfig {
   issuer: string;
@@ -22,7 +24,7 @@ export interface VerifiedUser {
   expiresAt: number;
 }
 
-const invalid = (code: string, message: string) => new EngineError(code, 401, message);
+const invalid = (code: ErrorCode, message: string) => new EngineError(code, message);
 
 function describeFailure(error: unknown, errors: typeof JoseErrors): EngineError {
   if (error instanceof errors.JWTExpired) return invalid('token_expired', 'the bearer token has expired');
@@ -56,7 +58,7 @@ function describeFailure(error: unknown, errors: typeof JoseErrors): EngineError
   return invalid('token_malformed', 'the bearer token is not a valid JWT');
 }
 
-export async function verifyToken(config: AuthConfig, token: string, now = Date.now()): Promise<VerifiedUser> {
+export async function verifyToken(config: AuthConfig, token: string, now = systemClock.now()): Promise<VerifiedUser> {
   // jose is loaded with the first token, not with the server (most dev requests carry none).
   const { errors, jwtVerify } = await import('jose');
   try {

@@ -5,7 +5,8 @@
 // snapshot, which is sound. Actions nest at most MAX_ACTION_DEPTH deep.
 import type { Invoker } from '../../server/ctx.js';
 import type { InvocationState } from '../database-api.js';
-import { TRANSIENT_CODES } from '../../storage/faults.js';
+import { PASSING_CODES } from '../../protocol/error-codes.js';
+import type { ErrorBody } from '../../protocol/errors.js';
 import { EngineError } from '../errors.js';
 import { currentScope } from '../scope.js';
 import type { EngineCore } from './types.js';
@@ -25,7 +26,6 @@ export function callerApi(core: EngineCore, invoker: Invoker, state: InvocationS
       const name = kind === 'mutation' ? 'runMutation' : 'runAction';
       throw new EngineError(
         'not_allowed_in_transaction',
-        500,
         `${state.path}: ctx.${name} cannot be called inside ctx.db.transaction (it runs in its own transaction); call it before or after the transaction, or do the writes with tx`,
       );
     }
@@ -33,18 +33,17 @@ export function callerApi(core: EngineCore, invoker: Invoker, state: InvocationS
     if (depth > MAX_ACTION_DEPTH)
       throw new EngineError(
         'actions_nested_too_deep',
-        500,
         `${state.path}: ctx.runAction nests more than ${MAX_ACTION_DEPTH} actions deep`,
       );
     const response = await core.call(
       { kind, path: ref?.path, args, invoker, external: false, depth, fence: state.fence },
       transaction ?? undefined,
     );
-    const body = response.body as { code: string; message: string; data?: unknown };
+    const body = response.body as ErrorBody;
     // What another mutation or action did counts as this invocation's writes, unless it decided nothing.
-    if (kind !== 'query' && (response.status === 200 || !TRANSIENT_CODES.has(body.code))) state.committed = true;
+    if (kind !== 'query' && (response.status === 200 || !PASSING_CODES.has(body.code))) state.committed = true;
     if (response.status === 200) return (response.body as { value: unknown }).value;
-    throw new EngineError(body.code, response.status, `${ref?.path}: ${body.message}`, body.data);
+    throw EngineError.fromBody(body, `${ref?.path}: `);
   };
   return {
     runQuery: (ref: Ref, args?: unknown) => run('query', ref, args),

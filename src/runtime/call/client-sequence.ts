@@ -39,7 +39,7 @@ export async function lastSeq(sql: SqlExecutor, clientId: string, principal: str
 /** Inside the mutation's transaction: throws DuplicateMutation or an out-of-order error, or lets it run. */
 export async function checkSequence(store: DocumentStore, client: ClientSequence): Promise<void> {
   if (!Number.isInteger(client.seq) || client.seq < 1)
-    throw new EngineError('invalid_request', 400, 'a client mutation needs a positive integer seq');
+    throw new EngineError('invalid_request', 'a client mutation needs a positive integer seq');
   const last = await lastSeq(store.sql, client.clientId, client.principal);
   if (client.seq <= last) {
     const stored = await store.sql.get<{ status: number; body: string }>(
@@ -51,7 +51,6 @@ export async function checkSequence(store: DocumentStore, client: ClientSequence
   if (client.seq !== last + 1) {
     throw new EngineError(
       'out_of_order',
-      409,
       `mutation ${client.seq} from client ${client.clientId} arrived before ${last + 1}; send the queue in order`,
     );
   }

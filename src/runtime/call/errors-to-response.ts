@@ -1,10 +1,10 @@
 // Turns whatever a call threw into the JSON error the API promises: a stable code, a fitting
 // status, and the data of a ValetError passed through.
+import { ERROR_CODES } from '../../protocol/error-codes.js';
 import type { ErrorBody } from '../../protocol/errors.js';
-import { DocumentError } from '../../storage/documents.js';
 import { storageFaultOf } from '../../storage/faults.js';
 import { EngineError } from '../errors.js';
-import { FetchBlockedError, FetchNotAllowedError } from '../fetch-guard/guard.js';
+import { FetchBlockedError } from '../fetch-guard/guard.js';
 
 function isValetError(error: unknown): error is Error & { data?: unknown } {
   return error instanceof Error && error.name === 'ValetError';
@@ -12,19 +12,10 @@ function isValetError(error: unknown): error is Error & { data?: unknown } {
 
 /** `expose` shows a plain exception's message to the caller; otherwise it stays in the server log. */
 export function errorToResponse(error: unknown, expose: boolean): { status: number; body: ErrorBody } {
-  if (error instanceof EngineError) return { status: error.status, body: error.toJSON() };
-  if (isValetError(error)) {
-    const body: ErrorBody = { code: 'application_error', message: error.message };
-    if (error.data !== undefined) body.data = error.data;
-    return { status: 500, body };
-  }
-  if (error instanceof DocumentError)
-    return { status: error.status, body: { code: error.code, message: error.message } };
-  if (error instanceof FetchNotAllowedError) return { status: 500, body: { code: error.code, message: error.message } };
   // Which internal host an app tried to reach is for its developers, not its callers.
   if (error instanceof FetchBlockedError)
     return {
-      status: 500,
+      status: error.status,
       body: {
         code: error.code,
         message: expose
@@ -32,12 +23,18 @@ export function errorToResponse(error: unknown, expose: boolean): { status: numb
           : 'a fetch in the function was refused by the fetch guard (details are in the server log)',
       },
     };
+  if (error instanceof EngineError) return { status: error.status, body: error.toJSON() };
+  if (isValetError(error)) {
+    const body: ErrorBody = { code: 'application_error', message: error.message };
+    if (error.data !== undefined) body.data = error.data;
+    return { status: ERROR_CODES.application_error.status, body };
+  }
   const fault = storageFaultOf(error);
-  if (fault) return { status: fault.status, body: { code: fault.code, message: fault.message } };
+  if (fault) return { status: fault.status, body: fault.toJSON() };
   const message =
     error instanceof Error ? `${error.name === 'Error' ? '' : `${error.name}: `}${error.message}` : String(error);
   return {
-    status: 500,
+    status: ERROR_CODES.handler_error.status,
     body: {
       code: 'handler_error',
       message: expose ? message : 'the function threw an error (details are in the server log)',

@@ -1,5 +1,6 @@
 // Running a handler, whatever its kind: a synchronous throw becomes a rejection like any other
 // failure, the return value must travel as JSON, and each call gets a cheap unique log id.
+import { systemClock } from '../clock.js';
 import { encodeValue } from '../../protocol/values.js';
 import { formatValidationError } from '../../server/values.js';
 import type { AnyValidator } from '../../server/values.js';
@@ -25,25 +26,28 @@ export function checkReturnValue(path: string, value: unknown, returns?: AnyVali
     if (mismatch)
       throw new EngineError(
         'invalid_return_value',
-        500,
         `${path} returned a value that does not match its returns validator: ${formatValidationError(mismatch)}`,
       );
   }
   const result = encodeValue(value === undefined ? null : value);
   const problem = findNonJson(result, 'result');
   if (problem)
-    throw new EngineError('invalid_return_value', 500, `${path} returned a value that is not JSON: ${problem.message}`);
+    throw new EngineError('invalid_return_value', `${path} returned a value that is not JSON: ${problem.message}`);
   return result;
 }
 
 let invocationCounter = 0;
-const invocationPrefix = `${process.pid.toString(36)}${Date.now().toString(36)}`;
+const invocationPrefix = `${process.pid.toString(36)}${systemClock.now().toString(36)}`;
 
 /** Log ids for queries and mutations (actions use their invocation record's id): unique, and cheap. */
 export function nextInvocationId(): string {
   return `${invocationPrefix}-${(++invocationCounter).toString(36)}`;
 }
 
-export function timeoutError(kind: string, path: string, ms: number): () => EngineError {
-  return () => new EngineError(`${kind}_timeout`, 504, `${path} did not finish within ${ms} ms`);
+export function timeoutError(
+  kind: 'query' | 'mutation' | 'action' | 'route',
+  path: string,
+  ms: number,
+): () => EngineError {
+  return () => new EngineError(`${kind}_timeout`, `${path} did not finish within ${ms} ms`);
 }

@@ -15,7 +15,6 @@ export function resolveFunction(core: EngineCore, request: CallRequest): AnyFunc
   if (definition.kind !== request.kind) {
     throw new EngineError(
       'wrong_function_kind',
-      400,
       `${request.path} is a ${definition.kind}; call it at /api/${definition.kind}`,
     );
   }
@@ -23,13 +22,11 @@ export function resolveFunction(core: EngineCore, request: CallRequest): AnyFunc
     if (!core.authConfigured) {
       throw new EngineError(
         'auth_not_configured',
-        401,
         `${request.path} needs a signed-in caller, and this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to trust the app's dev key)`,
       );
     }
     throw new EngineError(
       'unauthenticated',
-      401,
       `${request.path} needs a signed-in caller: send Authorization: Bearer <token>`,
     );
   }
@@ -50,15 +47,14 @@ export async function validateArgs(
 ): Promise<Record<string, unknown>> {
   const raw = args === undefined || args === null ? {} : args;
   const problem = findWireValueProblem(raw, 'args');
-  if (problem) throw new EngineError('invalid_args', 400, problem);
+  if (problem) throw new EngineError('invalid_args', problem);
   // Bytes arrive as {"$bytes": …}: handlers and validators see ArrayBuffers.
   const value = decodeValue(raw);
   const error = await validateWithIds(store.sql, definition.args, value, 'args');
   if (error)
     throw new EngineError(
       'invalid_args',
-      400,
-      `${formatValidationError(error)}${error.message === 'unexpected field' ? noArgsHint(definition) : ''}`,
+      `${formatValidationError(error)}${error.unexpectedField ? noArgsHint(definition) : ''}`,
     );
   return value as Record<string, unknown>;
 }

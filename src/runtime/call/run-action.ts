@@ -2,6 +2,7 @@
 // with fetch allowed and guarded, bound it by its timeout, record the outcome. The claim fences
 // the handler's writes (claims/fence.ts); the outcome's write is retried until it lands, and a
 // caller who cannot wait for it is told `outcome_unknown`, never "not applied" (SPEC §4, §13).
+import { ERROR_CODES } from '../../protocol/error-codes.js';
 import { MAX_IDEMPOTENCY_KEY_LENGTH } from '../../protocol/call.js';
 import { encodeValue } from '../../protocol/values.js';
 import type { ActionDefinition } from '../../server/functions.js';
@@ -32,7 +33,6 @@ export async function runAction(
   if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
     throw new EngineError(
       'invalid_idempotency_key',
-      400,
       `Idempotency-Key must be 1 to ${MAX_IDEMPOTENCY_KEY_LENGTH} characters`,
     );
   }
@@ -60,7 +60,7 @@ export async function runAction(
   const deadline = startDeadline(
     core.clock,
     definition.timeoutMs,
-    () => new EngineError('action_timeout', 504, `${request.path} did not finish within ${definition.timeoutMs} ms`),
+    () => new EngineError('action_timeout', `${request.path} did not finish within ${definition.timeoutMs} ms`),
   );
   const fence = allFences([request.fence, invocationFence(claim.id, claim.attempt)]);
   const state: InvocationState = {
@@ -134,7 +134,11 @@ async function answer(
   if ((transient && committed) || uncertain) {
     // Not "try again, nothing happened": part of it (may have) happened. Stored and replayed as what it is.
     const message = `${path} failed when the database became unavailable (${outcome.error!.code}), after some of its writes had ${uncertain ? 'perhaps ' : ''}committed; see valet invocations show ${claim.id}`;
-    outcome = { ...outcome, httpStatus: 500, error: { code: 'storage_interrupted', message } };
+    outcome = {
+      ...outcome,
+      httpStatus: ERROR_CODES.storage_interrupted.status,
+      error: { code: 'storage_interrupted', message },
+    };
   }
   const freeKey = transient && !committed;
   const label = `action ${path} (invocation ${claim.id})`;
@@ -152,7 +156,7 @@ async function answer(
   // Nothing happened: that is certain whether or not the record (which frees the key) has landed.
   if (landed || freeKey) return reply;
   return {
-    status: 503,
+    status: ERROR_CODES.outcome_unknown.status,
     body: {
       code: 'outcome_unknown',
       message: `${path} ran, but its outcome could not be recorded yet (the database is unavailable); retry with the same Idempotency-Key to learn it (invocation ${claim.id})`,

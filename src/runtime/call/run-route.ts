@@ -1,5 +1,6 @@
 // Routes of valet/http.ts (webhooks): a raw Request in, a Response out, with an action's ctx
 // (fetch allowed and guarded, db, email, scheduler, runMutation to hand off to a mutation).
+import { ERROR_CODES } from '../../protocol/error-codes.js';
 import type { Invoker } from '../../server/ctx.js';
 import { DEFAULT_ACTION_TIMEOUT_MS } from '../../server/functions.js';
 import { newId } from '../../storage/ids.js';
@@ -37,7 +38,7 @@ export async function handleHttpRoute(
 ): Promise<Response> {
   const route = core.registry.http?.lookup(request.method, path);
   if (!route)
-    return json(404, {
+    return json(ERROR_CODES.route_not_found.status, {
       code: 'route_not_found',
       message: `no route for ${request.method} /http${path} in valet/http.ts`,
     });
@@ -46,7 +47,7 @@ export async function handleHttpRoute(
   const deadline = startDeadline(
     core.clock,
     DEFAULT_ACTION_TIMEOUT_MS,
-    () => new EngineError('route_timeout', 504, `${label} did not answer within ${DEFAULT_ACTION_TIMEOUT_MS} ms`),
+    () => new EngineError('route_timeout', `${label} did not answer within ${DEFAULT_ACTION_TIMEOUT_MS} ms`),
   );
   const state: InvocationState = { path: label, active: true, transaction: null, aborted: deadline.expired };
   try {
@@ -59,7 +60,6 @@ export async function handleHttpRoute(
     if (!(response instanceof Response))
       throw new EngineError(
         'invalid_route_response',
-        500,
         `${label} must return a Response (e.g. new Response(null, { status: 200 }))`,
       );
     return response;

@@ -21,7 +21,6 @@ export class ClaimLostError extends EngineError {
   constructor(label: string) {
     super(
       'claim_lost',
-      500,
       `${label} was taken over by another instance (this one paused past its lease, or lost the database): its writes were not committed`,
     );
   }

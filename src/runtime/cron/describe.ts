@@ -1,5 +1,6 @@
 // A cron job as `valet cron ls`, /admin/crons and the dashboard show it: its schedule, when it
 // runs next (from the last tick stored), and how its last run went.
+import { systemClock } from '../clock.js';
 import type { CronJob } from '../../server/cron.js';
 import type { SqlExecutor } from '../../storage/sql.js';
 import { lastRuns } from './runs.js';
@@ -30,7 +31,7 @@ export async function lastRunsAndTicks(sql: SqlExecutor) {
 export async function describeCronJobs(
   crons: readonly CronJob[],
   sql: SqlExecutor,
-  now = Date.now(),
+  now = systemClock.now(),
 ): Promise<CronJobInfo[]> {
   return describeJobs(crons, await lastRunsAndTicks(sql), now);
 }

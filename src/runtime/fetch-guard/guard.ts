@@ -10,6 +10,7 @@ import type { Agent } from 'undici';
 import { blockedAddressRule, blockedNameRule, describeRule } from './ip-rules.js';
 import type { BlockRule } from './ip-rules.js';
 import { currentScope } from '../scope.js';
+import { EngineError } from '../errors.js';
 
 export type Resolver = (hostname: string) => Promise<string[]>;
 
@@ -35,8 +36,8 @@ export function describeDestination(url: URL | string): string {
 }
 
 /** The refusal an action can catch: `error.code === 'fetch_blocked'`, `error.rule` names why, `error.host` where. */
-export class FetchBlockedError extends Error {
-  readonly code = 'fetch_blocked';
+export class FetchBlockedError extends EngineError {
+  declare readonly code: 'fetch_blocked';
   readonly host: string;
   constructor(
     readonly rule: BlockRule,
@@ -44,16 +45,16 @@ export class FetchBlockedError extends Error {
     detail: string,
   ) {
     const where = describeDestination(destination);
-    super(`fetch to ${where} refused (${rule}): ${describeRule(rule)}${detail}`);
+    super('fetch_blocked', `fetch to ${where} refused (${rule}): ${describeRule(rule)}${detail}`);
     this.name = 'FetchBlockedError';
     this.host = typeof destination === 'string' ? destination : destination.hostname;
   }
 }
 
-export class FetchNotAllowedError extends Error {
-  readonly code = 'fetch_not_allowed';
+export class FetchNotAllowedError extends EngineError {
+  declare readonly code: 'fetch_not_allowed';
   constructor(message: string) {
-    super(message);
+    super('fetch_not_allowed', message);
     this.name = 'FetchNotAllowedError';
   }
 }

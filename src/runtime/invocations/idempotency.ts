@@ -2,6 +2,7 @@
 // one write transaction (serializable on PostgreSQL), so of any number of concurrent duplicates,
 // on any number of instances, exactly one starts the handler; the rest see it running (409), or
 // its stored outcome once it finished.
+import type { ErrorBody } from '../../protocol/errors.js';
 import { createHmac, randomBytes } from 'node:crypto';
 import type { DocumentStore } from '../../storage/documents.js';
 import type { SqlExecutor } from '../../storage/sql.js';
@@ -81,7 +82,6 @@ export async function claimInvocation(store: DocumentStore, owner: object, reque
           kind: 'refuse',
           error: new EngineError(
             'idempotency_key_reused',
-            422,
             `Idempotency-Key "${request.idempotencyKey}" was already used for ${request.path} with other arguments`,
           ),
         };
@@ -91,7 +91,6 @@ export async function claimInvocation(store: DocumentStore, owner: object, reque
           kind: 'refuse',
           error: new EngineError(
             'idempotency_in_flight',
-            409,
             `a call to ${request.path} with Idempotency-Key "${request.idempotencyKey}" is still running; retry later`,
           ),
         };
@@ -113,7 +112,6 @@ export async function claimInvocation(store: DocumentStore, owner: object, reque
           kind: 'refuse',
           error: new EngineError(
             'result_not_retained',
-            409,
             `${request.path} is sensitive: its result went to the first caller only and is not kept for replays`,
           ),
         };
@@ -146,7 +144,7 @@ export interface Outcome {
   status: Exclude<InvocationStatus, 'running'>;
   httpStatus: number;
   result?: unknown;
-  error?: { code: string; message: string; data?: unknown };
+  error?: ErrorBody;
   /** The failure's stack, mapped to valet/ files: for the admin's eyes (never replayed to callers). */
   stack?: string;
 }

@@ -1,5 +1,6 @@
 // _valet_action_invocations: one row per action invocation, which is also its idempotency
 // record. Reads back for `valet invocations` and /admin.
+import type { ErrorBody } from '../../protocol/errors.js';
 import type { SqlExecutor } from '../../storage/sql.js';
 import type { InvocationStatus } from './statuses.js';
 
@@ -112,7 +113,7 @@ export async function markRerun(sql: SqlExecutor, id: string, original: string):
 }
 
 /** The error an interrupted invocation answers with when its key is replayed (see idempotency.ts). */
-export const INTERRUPTED_ERROR = {
+export const INTERRUPTED_ERROR: ErrorBody = {
   code: 'interrupted',
   message:
     'the server stopped while this action ran, so whether it completed is unknown; it is not safeToRetry, so it was not run again',

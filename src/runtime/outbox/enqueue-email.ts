@@ -18,7 +18,7 @@ export interface EmailInput {
 }
 
 function invalid(message: string): EngineError {
-  return new EngineError('invalid_email', 400, `ctx.email.enqueue: ${message}`);
+  return new EngineError('invalid_email', `ctx.email.enqueue: ${message}`);
 }
 
 export function validateEmail(input: EmailInput): {

@@ -16,7 +16,7 @@ const MAX_TTL_SECONDS = 28 * 24 * 3600;
 const URGENCIES = new Set(['very-low', 'low', 'normal', 'high']);
 
 function invalid(message: string): EngineError {
-  return new EngineError('invalid_push', 400, `ctx.push: ${message}`);
+  return new EngineError('invalid_push', `ctx.push: ${message}`);
 }
 
 const ID_PLACEHOLDER = newId();

@@ -1,9 +1,11 @@
 // Where the outbox worker sends push messages: the dev capture (a line per message; the row is the
-// stored copy), or the browsers' push services with `web-push` — it signs the VAPID JWT and
-// encrypts the payload (RFC 8292, RFC 8291) — over the fetch guard's connections, since an
+// stored copy), or the browsers' push services (web-push-request.ts signs the VAPID JWT and
+// encrypts the payload: RFC 8292, RFC 8291) over the fetch guard's connections, since an
 // endpoint comes from a browser and could name any address. The push service's answer decides
 // what happens next; an answer that never comes after the request was sent is "maybe delivered".
-import type webpushModule from 'web-push';
+import { systemClock } from '../clock.js';
+import { buildPushRequest } from './web-push-request.js';
+import type { PushRequest } from './web-push-request.js';
 import { agentFor, checkUrl, FetchBlockedError, loadUndici, unwrapBlocked } from '../fetch-guard/guard.js';
 import type { FetchPolicy } from '../fetch-guard/guard.js';
 import { effectivePort } from '../fetch-guard/allow-list.js';
@@ -31,8 +33,8 @@ export type PushOutcome =
   | { kind: 'gone'; detail: string }
   /** 413 and other 4xx, or a refused endpoint: sending again cannot help. */
   | { kind: 'rejected'; detail: string }
-  /** 429: try again after Retry-After (ms), or after the usual backoff. */
-  | { kind: 'throttled'; retryAfterMs: number | null; detail: string }
+  /** 429: try again after Retry-After, or after the usual backoff. `retryAfter`: the service's Retry-After header, read by the worker against its own clock. */
+  | { kind: 'throttled'; retryAfter: string | null; detail: string }
   /** 5xx, or no connection: retried with backoff. */
   | { kind: 'retry'; detail: string }
   /** Sent, then no answer (or the connection broke): it may have arrived; not resent. */
@@ -62,9 +64,10 @@ export function capturePushTransport(announce: (message: OutgoingPush) => void):
   };
 }
 
-/** Retry-After: seconds, or an HTTP date. */
-function retryAfterMs(value: string | string[] | undefined, now: number): number | null {
-  const text = Array.isArray(value) ? value[0] : value;
+const firstHeader = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value) ?? null;
+
+/** Retry-After: seconds, or an HTTP date (measured from `now`). */
+export function retryAfterMs(text: string | null, now: number): number | null {
   if (!text) return null;
   if (/^\d+$/.test(text.trim())) return Number(text.trim()) * 1000;
   const at = Date.parse(text);
@@ -88,17 +91,8 @@ export interface WebPushOptions {
   sendTimeoutMs?: number;
 }
 
-/** web-push, loaded on the first push sent: a server that sends none never loads it. */
-let webpushLoaded: Promise<typeof webpushModule> | null = null;
-const loadWebPush = () => (webpushLoaded ??= import('web-push').then((module) => module.default));
-
 export function webPushTransport(options: WebPushOptions): PushTransport {
   const timeout = options.sendTimeoutMs ?? 20_000;
-  const vapidDetails = {
-    subject: options.vapid.subject,
-    publicKey: options.vapid.publicKey,
-    privateKey: options.vapid.privateKey,
-  };
   return {
     name: 'web-push',
     async send(message) {
@@ -109,20 +103,14 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
       } catch (error) {
         return { kind: 'rejected', detail: (error as Error).message };
       }
-      const [webpush, { request, errors: undiciErrors }, dispatcher] = await Promise.all([
-        loadWebPush(),
+      const [{ request, errors: undiciErrors }, dispatcher] = await Promise.all([
         loadUndici(),
         agentFor(options.policy, effectivePort(url)),
       ]);
-      let details: ReturnType<typeof webpush.generateRequestDetails>;
+      let details: PushRequest;
       try {
-        details = webpush.generateRequestDetails(message.subscription, message.payload, {
-          vapidDetails,
-          TTL: message.ttl,
-          urgency: message.urgency as never,
-          topic: message.topic ?? undefined,
-          contentEncoding: 'aes128gcm',
-        });
+        // The VAPID token's expiry is read by the push service against real time.
+        details = await buildPushRequest({ ...message, vapid: options.vapid }, Math.floor(systemClock.now() / 1000));
       } catch (error) {
         // A key that cannot encrypt (stored before keys were checked) stays unusable: no retry helps.
         return {
@@ -134,7 +122,7 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
       try {
         const response = await request(details.endpoint, {
           method: 'POST',
-          headers: details.headers as Record<string, string>,
+          headers: details.headers,
           body: details.body,
           dispatcher,
           headersTimeout: timeout,
@@ -147,7 +135,7 @@ export function webPushTransport(options: WebPushOptions): PushTransport {
         if (status >= 200 && status < 300) return { kind: 'delivered', detail };
         if (status === 404 || status === 410) return { kind: 'gone', detail };
         if (status === 429)
-          return { kind: 'throttled', retryAfterMs: retryAfterMs(response.headers['retry-after'], Date.now()), detail };
+          return { kind: 'throttled', retryAfter: firstHeader(response.headers['retry-after']), detail };
         if (status >= 500) return { kind: 'retry', detail };
         return { kind: 'rejected', detail };
       } catch (raw) {

@@ -11,7 +11,7 @@ import { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
-import { capturePushTransport, pushPayloadText } from './push-transport.js';
+import { capturePushTransport, pushPayloadText, retryAfterMs } from './push-transport.js';
 import type { OutgoingPush, PushOutcome, PushTransport } from './push-transport.js';
 import type { EmailTransport, OutgoingEmail } from './transports.js';
 import { PermanentDeliveryError } from './transports.js';
@@ -271,17 +271,19 @@ export class OutboxWorker {
         };
       case 'rejected':
         return this.failed(row, at, outcome.detail, true, null);
-      case 'throttled':
+      case 'throttled': {
+        const retryAfter = retryAfterMs(outcome.retryAfter, at);
         return {
           ...this.failed(
             row,
             at,
             outcome.detail,
             false,
-            outcome.retryAfterMs === null ? null : at + Math.min(outcome.retryAfterMs, MAX_RETRY_AFTER_MS),
+            retryAfter === null ? null : at + Math.min(retryAfter, MAX_RETRY_AFTER_MS),
           ),
           outcome: 'throttled',
         };
+      }
       case 'retry':
         return this.failed(row, at, outcome.detail, false, null);
     }

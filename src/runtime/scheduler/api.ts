@@ -9,7 +9,7 @@ import { EngineError } from '../errors.js';
 import { cancelScheduled } from './store.js';
 
 function invalid(message: string): EngineError {
-  return new EngineError('invalid_schedule', 500, `ctx.scheduler: ${message}`);
+  return new EngineError('invalid_schedule', `ctx.scheduler: ${message}`);
 }
 
 export function schedulerApi(write: WriteExecutor, now: () => number, scheduledBy: string, onScheduled: () => void) {
