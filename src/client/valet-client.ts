@@ -8,7 +8,13 @@ import { type ErrorCode, PASSING_CODES } from '../protocol/error-codes.js';
 import type { ErrorBody } from '../protocol/errors.js';
 import type { ClientMessage, QueryUpdate, ServerMessage } from '../protocol/sync.js';
 import { decodeValue, encodeValue } from '../protocol/values.js';
-import type { ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
+import type {
+  ArgsOfRef,
+  FunctionReference,
+  OptionalArgs,
+  OptionalArgsAnd,
+  ReturnsOfRef,
+} from '../server/references.js';
 import { PaginatedQuery } from './paginated.js';
 import type { PaginatedState } from './paginated.js';
 import { ValetClientError } from './errors.js';
@@ -190,8 +196,11 @@ export class ValetClient {
   }
 
   /** A one-shot query over HTTP. */
-  async query<Ref extends FunctionReference<'query'>>(ref: Ref, args: ArgsOfRef<Ref>): Promise<ReturnsOfRef<Ref>> {
-    const response = await this.post('query', ref.path, args);
+  async query<Ref extends FunctionReference<'query'>>(
+    ref: Ref,
+    ...rest: OptionalArgs<Ref>
+  ): Promise<ReturnsOfRef<Ref>> {
+    const response = await this.post('query', ref.path, rest[0] ?? {});
     const body = (await response.json()) as { value?: unknown };
     if (!response.ok) throw ValetClientError.from(body, response.status);
     return decodeValue(body.value) as ReturnsOfRef<Ref>;
@@ -204,9 +213,10 @@ export class ValetClient {
    */
   async invokeAction<Ref extends FunctionReference<'action'>>(
     ref: Ref,
-    args: ArgsOfRef<Ref>,
-    options: { idempotencyKey?: string } = {},
+    ...rest: OptionalArgsAnd<Ref, { idempotencyKey?: string }>
   ): Promise<ReturnsOfRef<Ref>> {
+    const args = rest[0] ?? {};
+    const options = rest[1] ?? {};
     const key = options.idempotencyKey ?? randomId();
     const attempts = ref.safeToRetry ? (this.options.actionRetries?.attempts ?? 4) : 1;
     let delay = this.options.actionRetries?.baseDelayMs ?? 200;
@@ -240,9 +250,10 @@ export class ValetClient {
    */
   mutation<Ref extends FunctionReference<'mutation'>>(
     ref: Ref,
-    args: ArgsOfRef<Ref>,
-    options: { optimisticUpdate?: OptimisticUpdate } = {},
+    ...rest: OptionalArgsAnd<Ref, { optimisticUpdate?: OptimisticUpdate }>
   ): Promise<ReturnsOfRef<Ref>> {
+    const args = rest[0];
+    const options = rest[1] ?? {};
     const enqueue = (): Promise<ReturnsOfRef<Ref>> => {
       const queue = this.queue!;
       const pending: PendingMutation = { seq: queue.nextSeq++, path: ref.path, args: encodeValue(args ?? {}) };

@@ -69,6 +69,8 @@ export type DevEvent =
       warnings: string[];
     }
   | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[]; stages: ReloadStages }
+  /** Variables of the .env files that changed (names only: their values may be secrets). */
+  | { type: 'env'; changed: string[] }
   | {
       type: 'failed';
       stage: 'codegen' | 'build' | 'load' | 'schema' | 'types';
@@ -257,7 +259,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
 
   async function rebuild(): Promise<{ generated: string[]; stages: ReloadStages }> {
     // .env files may have changed too: functions read process.env when they run.
-    appEnv.apply();
+    const envChanged = appEnv.apply();
+    if (envChanged.length > 0 && context.engine) emit({ type: 'env', changed: envChanged });
     let mark = performance.now();
     const lap = () => {
       const now = performance.now();
@@ -305,9 +308,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     if (unlisted.length > 0) emit({ type: 'unlisted', functions: unlisted });
     // New code may answer differently (and a first build answers subscriptions made before it).
     void server?.sync.refreshAll();
-    const envFiles = appEnv.files().filter((file) => existsSync(file));
-    await watcher?.track([...bundle.inputs, ...envFiles]);
-    sources = [...bundle.inputs, ...envFiles];
+    // Every .env file of the mode, existing or not yet: creating .env.local reloads too.
+    await watcher?.track(bundle.inputs, appEnv.files());
+    sources = [...bundle.inputs, ...appEnv.files().filter((file) => existsSync(file))];
     return { generated: written, stages: { codegen: codegenMs, build: buildMs, evaluate: evaluateMs, swap: swapMs } };
   }
 

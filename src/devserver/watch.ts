@@ -1,11 +1,16 @@
 // Watches valet/ and every local file the last build imported from outside it (a shared
-// lib/ folder, say), never _generated/ (codegen writes there) nor node_modules.
+// lib/ folder, say), never _generated/ (codegen writes there) nor node_modules; and the app's .env
+// files, named explicitly since every other dot-file (.valet/, editors' temp files) is ignored.
+import { existsSync } from 'node:fs';
 import { basename, dirname, join, relative, sep } from 'node:path';
 import type { FSWatcher } from 'chokidar';
 
 export interface AppWatcher {
-  /** Watches these files too (the inputs of the latest good build). */
-  track(files: string[]): Promise<void>;
+  /**
+   * Watches these files too: the inputs of the latest good build, and `named` files (the .env
+   * files) that are watched whatever their name, existing or not yet.
+   */
+  track(files: string[], named?: string[]): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -26,9 +31,11 @@ async function watchedSoon(watcher: FSWatcher, files: string[]): Promise<void> {
 export async function watchApp(appDir: string, onChange: (file: string) => void): Promise<AppWatcher> {
   const { watch } = await import('chokidar');
   const valetDir = join(appDir, 'valet');
+  const named = new Set<string>();
+  const ignored = (path: string) => !named.has(path) && isIgnored(relative(appDir, path));
   const watcher: FSWatcher = watch(valetDir, {
     ignoreInitial: true,
-    ignored: (path: string) => isIgnored(relative(appDir, path)),
+    ignored: (path: string) => ignored(path),
   });
   const extra = new Set<string>();
   const report = (path: string) => onChange(relative(appDir, path).replaceAll('\\', '/'));
@@ -39,13 +46,22 @@ export async function watchApp(appDir: string, onChange: (file: string) => void)
     const watched = (details as { watchedPath?: string } | undefined)?.watchedPath;
     if (!watched || !name) return;
     const path = basename(watched) === name ? watched : join(watched, name);
-    if (!isIgnored(relative(appDir, path))) report(path);
+    if (!ignored(path)) report(path);
   });
   watcher.on('add', report).on('change', report).on('unlink', report).on('unlinkDir', report);
   await new Promise<void>((resolve) => watcher.once('ready', () => resolve()));
   return {
-    async track(files) {
-      const outside = files.filter((file) => !file.startsWith(valetDir + sep) && !isIgnored(relative(appDir, file)));
+    async track(files, namedFiles = []) {
+      const newlyNamed = namedFiles.filter((file) => !named.has(file));
+      for (const file of newlyNamed) named.add(file);
+      if (newlyNamed.length) {
+        watcher.add(newlyNamed);
+        await watchedSoon(
+          watcher,
+          newlyNamed.filter((file) => existsSync(file)),
+        );
+      }
+      const outside = files.filter((file) => !file.startsWith(valetDir + sep) && !ignored(file));
       const added = outside.filter((file) => !extra.has(file));
       const removed = [...extra].filter((file) => !outside.includes(file));
       if (added.length) {

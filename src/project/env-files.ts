@@ -59,15 +59,24 @@ export class AppEnv {
     return envFileNames(this.mode).map((name) => join(this.appDir, name));
   }
 
-  apply(): void {
+  /** Reads the files again; returns the names of the variables that changed (added, edited or removed). */
+  apply(): string[] {
     const next = readEnvFiles(this.appDir, this.mode);
-    for (const key of this.applied.keys()) if (!next.has(key)) delete this.env[key];
+    const changed = new Set<string>();
+    for (const key of this.applied.keys())
+      if (!next.has(key) || this.original.has(key)) {
+        delete this.env[key];
+        changed.add(key);
+      }
+    const before = this.applied;
     this.applied = new Map();
     for (const [key, { value }] of next) {
       if (this.original.has(key)) continue;
       this.env[key] = value;
       this.applied.set(key, value);
+      if (before.get(key) !== value) changed.add(key);
     }
+    return [...changed].sort();
   }
 
   /** Every variable the app's functions see that an .env file or Valet concerns, with its source. */

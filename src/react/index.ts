@@ -6,7 +6,14 @@ import type { PaginatedItem, ValetClient } from '../client/valet-client.js';
 import type { PaginatedState } from '../client/paginated.js';
 import type { ValetClientError } from '../client/errors.js';
 import type { OptimisticUpdate } from '../client/local-store.js';
-import type { ActionCallOptions, ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
+import type {
+  ActionCallOptions,
+  ArgsOfRef,
+  FunctionReference,
+  OptionalArgs,
+  OptionalArgsAnd,
+  ReturnsOfRef,
+} from '../server/references.js';
 import { setActionInvoker } from '../server/references.js';
 import { pushUnsupportedReason, registerPush } from '../client/push.js';
 import type { PushRegistration, RegisterPushOptions } from '../client/push.js';
@@ -30,12 +37,17 @@ export function useValetClient(): ValetClient {
 
 type Callable<Kind extends 'query' | 'mutation' | 'action'> = FunctionReference<Kind, 'public' | 'authenticated'>;
 
+/** Args of useQuery: optional when the query needs none, or 'skip' to not subscribe (Convex's shape). */
+export type QueryArgsOrSkip<Ref extends Callable<'query'>> =
+  {} extends ArgsOfRef<Ref> ? [args?: ArgsOfRef<Ref> | 'skip'] : [args: ArgsOfRef<Ref> | 'skip'];
+
 /** The live result of a query: undefined while loading; re-renders when the result changes. Throws the server's error. */
 export function useQuery<Ref extends Callable<'query'>>(
   ref: Ref,
-  args: ArgsOfRef<Ref> | 'skip',
+  ...rest: QueryArgsOrSkip<Ref>
 ): ReturnsOfRef<Ref> | undefined {
   const client = useValetClient();
+  const args = rest[0];
   const key = args === 'skip' ? null : JSON.stringify(args ?? {});
   const [state, setState] = useState<{ key: string | null; value: unknown; error?: ValetClientError }>({
     key,
@@ -90,20 +102,26 @@ export function usePaginatedQuery<Ref extends Callable<'query'>>(
 }
 
 export interface MutationFunction<Ref extends Callable<'mutation'>> {
-  (args: ArgsOfRef<Ref>): Promise<ReturnsOfRef<Ref>>;
+  (...args: OptionalArgs<Ref>): Promise<ReturnsOfRef<Ref>>;
   /** The same mutation, applying `update` to local query results at once (rolled back if refused). */
   withOptimisticUpdate(
     update: (store: Parameters<OptimisticUpdate>[0], args: ArgsOfRef<Ref>) => void,
-  ): (args: ArgsOfRef<Ref>) => Promise<ReturnsOfRef<Ref>>;
+  ): (...args: OptionalArgs<Ref>) => Promise<ReturnsOfRef<Ref>>;
 }
 
 /** A function that queues the mutation (it survives going offline) and resolves with its result. */
 export function useMutation<Ref extends Callable<'mutation'>>(ref: Ref): MutationFunction<Ref> {
   const client = useValetClient();
   return useMemo(() => {
-    const run = ((args: ArgsOfRef<Ref>) => client.mutation(ref, args)) as MutationFunction<Ref>;
-    run.withOptimisticUpdate = (update) => (args) =>
-      client.mutation(ref, args, { optimisticUpdate: (store) => update(store, args) });
+    const send = (args: ArgsOfRef<Ref> | undefined, options: { optimisticUpdate?: OptimisticUpdate }) =>
+      client.mutation(ref, ...([args ?? {}, options] as unknown as OptionalArgsAnd<Ref, typeof options>));
+    const run = ((...rest: OptionalArgs<Ref>) => send(rest[0], {})) as unknown as MutationFunction<Ref>;
+    run.withOptimisticUpdate =
+      (update) =>
+      (...rest: OptionalArgs<Ref>) => {
+        const args = (rest[0] ?? {}) as ArgsOfRef<Ref>;
+        return send(args, { optimisticUpdate: (store: Parameters<OptimisticUpdate>[0]) => update(store, args) });
+      };
     return run;
   }, [client, ref.path]);
 }
@@ -111,9 +129,9 @@ export function useMutation<Ref extends Callable<'mutation'>>(ref: Ref): Mutatio
 /** A function that calls the action over HTTP (never queued), with an idempotency key per call. */
 export function useAction<Ref extends Callable<'action'>>(
   ref: Ref,
-): (args: ArgsOfRef<Ref>, options?: ActionCallOptions) => Promise<ReturnsOfRef<Ref>> {
+): (...args: OptionalArgsAnd<Ref, ActionCallOptions>) => Promise<ReturnsOfRef<Ref>> {
   const client = useValetClient();
-  return useCallback((args, options) => client.invokeAction(ref, args, options), [client, ref.path]);
+  return useCallback((...rest) => client.invokeAction(ref, ...rest), [client, ref.path]);
 }
 
 /** How many mutations are waiting for the server (for an "offline, 2 pending" badge). */

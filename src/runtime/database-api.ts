@@ -3,6 +3,9 @@
 // handler returned would otherwise land in some other invocation's transaction.
 import type { DocumentStore, StoredDocument } from '../storage/documents.js';
 import { QueryBuilder } from '../storage/query.js';
+import { isStorableText } from '../protocol/text.js';
+import type { SchemaDefinition } from '../server/schema.js';
+import { tableDefinition } from '../server/schema.js';
 import type { ReadExecutor } from '../storage/query.js';
 import type { Read } from '../storage/read-set.js';
 import type { Fence } from './claims/fence.js';
@@ -47,6 +50,19 @@ function splitTable(args: unknown[], arity: number): { table: string | undefined
   return { table: undefined, id: args[0] as string, rest: args.slice(1) };
 }
 
+/**
+ * Convex's ctx.db.normalizeId, synchronous as there: the id when it can be one of `table`'s, else
+ * null. Valet ids do not carry their table, so this checks the table and the id's form without a
+ * lookup; ctx.db.get(table, id) then answers whether it is really that table's.
+ */
+/** Longer than any id Valet makes (26 characters) or an insertOrIgnore key should be. */
+const MAX_ID_LENGTH = 512;
+
+function normalizeId(schema: SchemaDefinition<any> | null, table: string, id: unknown): string | null {
+  if (typeof table !== 'string' || (schema && !tableDefinition(schema, table))) return null;
+  return typeof id === 'string' && id.length > 0 && id.length <= MAX_ID_LENGTH && isStorableText(id) ? id : null;
+}
+
 function readerApi(state: InvocationState, read: ReadExecutor, store: () => DocumentStore | null, reads?: Read[]) {
   const schema = () => (store() ?? null)?.currentSchema ?? null;
   const record = reads ? (r: Read) => reads.push(r) : undefined;
@@ -60,6 +76,7 @@ function readerApi(state: InvocationState, read: ReadExecutor, store: () => Docu
       ensureActive(state);
       return new QueryBuilder(read, schema(), table, record);
     },
+    normalizeId: (table: string, id: unknown) => normalizeId(schema(), table, id),
   };
 }
 

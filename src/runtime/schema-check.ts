@@ -12,7 +12,7 @@ import { parseStoredFields } from '../storage/documents.js';
 export class SchemaMismatchError extends UserError {
   constructor(readonly problems: string[]) {
     super(
-      `the schema does not match the stored data, so it was not applied:\n${problems.map((p) => `  ${p}`).join('\n')}\nMigrate or delete those documents (valet data <table>), or change the schema.`,
+      `the schema does not match the stored data, so it was not applied:\n${problems.map((p) => `  ${p}`).join('\n')}\nEdit or delete those documents on the dashboard's Data page (valet dashboard prints its link) or with a mutation (valet run), or change the schema to accept them.`,
       {
         location: { file: 'valet/schema.ts' },
       },

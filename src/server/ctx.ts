@@ -72,11 +72,13 @@ export interface PushOutbox {
 
 type ScheduledTarget = FunctionReference<'mutation' | 'action', any, any, any>;
 type ArgsOf<Ref> = Ref extends FunctionReference<any, any, infer Args, any> ? Args : never;
+/** Args as a rest parameter, optional when the function needs none (see OptionalArgs). */
+type RestArgs<Ref> = {} extends ArgsOf<Ref> ? [args?: ArgsOf<Ref>] : [args: ArgsOf<Ref>];
 
 export interface Scheduler {
   /** From a mutation: scheduled only if the mutation commits. */
-  runAfter<Ref extends ScheduledTarget>(delayMs: number, ref: Ref, args: ArgsOf<Ref>): Promise<string>;
-  runAt<Ref extends ScheduledTarget>(at: Date | number, ref: Ref, args: ArgsOf<Ref>): Promise<string>;
+  runAfter<Ref extends ScheduledTarget>(delayMs: number, ref: Ref, ...args: RestArgs<Ref>): Promise<string>;
+  runAt<Ref extends ScheduledTarget>(at: Date | number, ref: Ref, ...args: RestArgs<Ref>): Promise<string>;
   cancel(id: string): Promise<void>;
 }
 
@@ -102,11 +104,14 @@ export interface ActionCtx<DM extends GenericDataModel> {
   push: PushOutbox;
   scheduler: Scheduler;
   /** Runs a query as the same caller (its own snapshot). */
-  runQuery<Ref extends FunctionReference<'query', any, any, any>>(ref: Ref, args: ArgsOf<Ref>): Promise<ReturnsOf<Ref>>;
+  runQuery<Ref extends FunctionReference<'query', any, any, any>>(
+    ref: Ref,
+    ...args: RestArgs<Ref>
+  ): Promise<ReturnsOf<Ref>>;
   /** Runs a mutation as the same caller, in its own transaction: how an HTTP route hands off. */
   runMutation<Ref extends FunctionReference<'mutation', any, any, any>>(
     ref: Ref,
-    args: ArgsOf<Ref>,
+    ...args: RestArgs<Ref>
   ): Promise<ReturnsOf<Ref>>;
   /**
    * Runs another action as the same caller, with its own invocation record and its own timeout
@@ -114,7 +119,7 @@ export interface ActionCtx<DM extends GenericDataModel> {
    */
   runAction<Ref extends FunctionReference<'action', any, any, any>>(
     ref: Ref,
-    args: ArgsOf<Ref>,
+    ...args: RestArgs<Ref>
   ): Promise<ReturnsOf<Ref>>;
 }
 

@@ -112,6 +112,12 @@ export interface DatabaseReader<DM extends GenericDataModel> {
   /** Convex's newer form: the id must belong to `table`. */
   get<T extends TableNamesOf<DM>>(table: T, id: GenericId<T>): Promise<Doc<DM, T> | null>;
   query<T extends TableNamesOf<DM>>(table: T): QueryInitializer<Doc<DM, T>, DM[T]['indexes']>;
+  /**
+   * `id` as an id of `table` when it can be one (a string in id form, a table the schema declares),
+   * else null: for ids that arrive untyped (a URL, a form). Synchronous, as in Convex; Valet ids do
+   * not name their table, so `get(table, id)` is what confirms the document is that table's.
+   */
+  normalizeId<T extends TableNamesOf<DM>>(table: T, id: string): GenericId<T> | null;
 }
 
 export interface DatabaseWriter<DM extends GenericDataModel> extends DatabaseReader<DM> {

@@ -60,8 +60,10 @@ export interface ActionOptions {
   timeoutMs?: number;
 }
 
+/** A handler that returns nothing returns null, so `returns: v.null()` accepts a void handler. */
+type Returned<T> = null extends T ? T | undefined | void : T;
 /** What a handler may return: anything (its type becomes the function's), or what `returns` says. */
-type HandlerResult<R, RV> = RV extends AnyValidator ? Infer<RV> | Promise<Infer<RV>> : R;
+type HandlerResult<R, RV> = RV extends AnyValidator ? Returned<Infer<RV>> | Promise<Returned<Infer<RV>>> : R;
 /** The function's result type: the `returns` validator's, or the handler's. */
 type ResultOf<R, RV> = RV extends AnyValidator ? Infer<RV> : Awaited<R>;
 

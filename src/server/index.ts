@@ -47,6 +47,8 @@ export type {
   ActionReference,
   AnyFunctionReference,
   ArgsOfRef,
+  OptionalArgs,
+  OptionalArgsAnd,
   FunctionReference,
   ReturnsOfRef,
 } from './references.js';

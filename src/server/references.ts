@@ -40,6 +40,17 @@ export function setActionInvoker(invoker: ActionInvoker | null): void {
   actionInvoker = invoker;
 }
 export type ArgsOfRef<Ref extends AnyFunctionReference> = NonNullable<Ref['__types']>['args'];
+
+/**
+ * The args of a call, as a rest parameter: optional when the function takes none or only optional
+ * ones (`useQuery(api.messages.list)`), required otherwise. Convex's OptionalRestArgs.
+ */
+export type OptionalArgs<Ref extends AnyFunctionReference> =
+  {} extends ArgsOfRef<Ref> ? [args?: ArgsOfRef<Ref>] : [args: ArgsOfRef<Ref>];
+
+/** The same, followed by an optional options object. */
+export type OptionalArgsAnd<Ref extends AnyFunctionReference, Options> =
+  {} extends ArgsOfRef<Ref> ? [args?: ArgsOfRef<Ref>, options?: Options] : [args: ArgsOfRef<Ref>, options?: Options];
 export type ReturnsOfRef<Ref extends AnyFunctionReference> = NonNullable<Ref['__types']>['returns'];
 
 export interface FunctionRefOptions {

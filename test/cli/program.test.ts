@@ -67,7 +67,7 @@ describe('valet CLI', () => {
     }
   });
 
-  it('refuses a table name the app does not have, naming its tables; an empty declared table is just empty', () => {
+  it('refuses a table name the app does not have, naming its tables; an empty declared table is just empty; bytes print as bytes', () => {
     const app = fixtureApp('engine-app', []);
     expect(valet(['dev', '--once'], app).code).toBe(0);
     const typo = valet(['data', 'user'], app);
@@ -77,6 +77,12 @@ describe('valet CLI', () => {
     const empty = valet(['data', 'receipts', '--json'], app);
     expect(empty.code).toBe(0);
     expect(JSON.parse(empty.stdout)).toEqual([]);
+    // Bytes print as valet export writes them, not as {}.
+    const stored = valet(['run', 'parity:storeBytes', '{"name": "b", "content": {"$bytes": "AAECAw=="}}'], app);
+    expect(stored.code, stored.stderr).toBe(0);
+    const files = JSON.parse(valet(['data', 'files', '--json'], app).stdout) as { content: unknown }[];
+    expect(files.map((file) => file.content)).toEqual([{ $bytes: 'AAECAw==' }]);
+    expect(valet(['data', 'files'], app).stdout).toContain('"content":{"$bytes":"AAECAw=="}');
   });
 
   it('prints the version', () => {

@@ -1,6 +1,6 @@
 // valet dev in-process: saves reload, broken saves keep the last good build, bursts collapse,
 // in-flight calls survive a swap, the schema guards the data, console output is tagged.
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDev } from '../../src/devserver/dev.js';
@@ -98,6 +98,29 @@ describe('startDev', () => {
     writeFileSync(join(app, 'lib', 'greeting.ts'), "export const greeting = 'bonjour';\n");
     expect((await reloaded).changed).toEqual(['lib/greeting.ts']);
     expect((await post('query', 'dev:hello')).body).toEqual({ value: 'bonjour' });
+  });
+
+  it('re-reads .env files when they change, created, edited or removed, naming the keys and never their values', async () => {
+    const envValue = async () => (await post('query', 'parity:envValue', { name: 'DEV_ENV_PROBE' })).body;
+    expect(await envValue()).toEqual({ value: null });
+    // .env.local did not exist when the server started.
+    let changed = nextEvent('env');
+    writeFileSync(join(app, '.env.local'), 'DEV_ENV_PROBE=first-secret\n');
+    expect(await changed).toEqual({ type: 'env', changed: ['DEV_ENV_PROBE'] });
+    await dev.idle();
+    expect(await envValue()).toEqual({ value: 'first-secret' });
+    changed = nextEvent('env');
+    writeFileSync(join(app, '.env.local'), 'DEV_ENV_PROBE=second-secret\nOTHER_PROBE=x\n');
+    expect(await changed).toEqual({ type: 'env', changed: ['DEV_ENV_PROBE', 'OTHER_PROBE'] });
+    await dev.idle();
+    expect(await envValue()).toEqual({ value: 'second-secret' });
+    changed = nextEvent('env');
+    rmSync(join(app, '.env.local'));
+    expect(await changed).toEqual({ type: 'env', changed: ['DEV_ENV_PROBE', 'OTHER_PROBE'] });
+    await dev.idle();
+    expect(await envValue()).toEqual({ value: null });
+    // The values never reach an event (the CLI prints the events).
+    expect(JSON.stringify(events)).not.toContain('second-secret');
   });
 
   it('reports a broken save with file:line and keeps the last good build serving, then recovers', async () => {

@@ -1,7 +1,7 @@
 // What a new user does, with the real built binary: init (linked to this checkout, its
 // dependencies linked too) → codegen → check → the app's own tests,
 // then the mistakes `valet check` and `valet codegen --check` exist to catch.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkedTemplateApp, removeTempDirs, run } from '../helpers/apps.js';
@@ -34,6 +34,22 @@ describe('a new basic app', () => {
       /0 errors, 0 warnings \(checked codegen, typescript, rules, TypeScript 7\.\d+\.\d+ in \d+ ms\)/,
     );
     expect(check.code).toBe(0);
+  });
+
+  it('takes a plain JavaScript module in valet/ (the template allows .js): generated, checked, served', async () => {
+    writeFileSync(
+      join(app, 'valet/legacy.js'),
+      "import { defineQuery } from './_generated/valet/api';\n\nexport const hello = defineQuery({ access: 'public', handler: async () => 'from js' });\n",
+    );
+    const codegen = await appValet(['codegen']);
+    expect(codegen.stderr).toMatch(/Codegen: 15 functions in 6 modules/);
+    const check = await appValet(['check']);
+    expect(check.code, check.stderr + check.stdout).toBe(0);
+    const ran = await appValet(['run', 'legacy:hello']);
+    expect(ran.code, ran.stderr).toBe(0);
+    expect(ran.stdout).toContain('from js');
+    rmSync(join(app, 'valet/legacy.js'));
+    expect((await appValet(['codegen'])).code).toBe(0);
   });
 
   it('fails valet check naming each rule violation and a type error', async () => {

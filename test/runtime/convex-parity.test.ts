@@ -38,6 +38,30 @@ describe('the data API', async () => {
     });
   });
 
+  it('takes `returns: v.null()` with a handler that returns nothing: null, and the write commits', async () => {
+    expect(await call('mutation', 'parity:touchReturnsNull', { name: 'void-handler' })).toMatchObject({
+      status: 200,
+      body: { value: null },
+    });
+    expect(await value('query', 'parity:counterValue', { name: 'void-handler' })).toBe(1);
+  });
+
+  it('normalizes an untyped id with ctx.db.normalizeId, synchronously, as Convex does', async () => {
+    const id = await value('mutation', 'users:create', { email: 'normalize@example.com' });
+    expect(await value('query', 'parity:normalized', { table: 'users', id })).toEqual({ id, found: true });
+    expect(await value('query', 'parity:normalized', { table: 'users', id: 'not-there' })).toEqual({
+      id: 'not-there',
+      found: false,
+    });
+    expect(await value('query', 'parity:normalized', { table: 'nosuchtable', id })).toEqual({ id: null, found: null });
+    expect(await value('query', 'parity:normalized', { table: 'users', id: '' })).toEqual({ id: null, found: null });
+  });
+
+  it('hands bytes read through ctx.runQuery to the action as an ArrayBuffer', async () => {
+    const id = await value('mutation', 'parity:storeBytes', { name: 'b', content: { $bytes: 'AAECAw==' } });
+    expect(await value('action', 'parity:bytesThroughRunQuery', { id })).toEqual({ isArrayBuffer: true, size: 4 });
+  });
+
   it('has the built-in indexes by_creation_time and by_id on every table', async () => {
     const before = Date.now() - 1;
     const a = await value('mutation', 'users:create', { email: 'first@example.com' });

@@ -22,6 +22,23 @@ describe('valetTest()', () => {
     await second.close();
   });
 
+  it('runs everything that comes due inside an advance, work scheduled by that work included, in order', async () => {
+    const t = await valetTest({ appDir: app });
+    const start = t.clock.now();
+    await t.mutation('jobs:chain', { job: 'step', step: 1, steps: 5, everyMs: 2000 });
+    const steps = async () =>
+      ((await t.query('jobs:ticks')) as { job: string; invoker: { scheduledAt?: number } }[])
+        .filter((tick) => tick.job.startsWith('step-'))
+        .map((tick) => tick.job);
+    expect(await steps()).toEqual(['step-1']);
+    await t.clock.advance(5_000);
+    expect(await steps()).toEqual(['step-1', 'step-2', 'step-3']);
+    await t.clock.advance(5_000);
+    expect(await steps()).toEqual(['step-1', 'step-2', 'step-3', 'step-4', 'step-5']);
+    expect(t.clock.now()).toBe(start + 10_000);
+    await t.close();
+  });
+
   it('applies access rules as over HTTP, with the same error codes', async () => {
     const t = await valetTest({ appDir: app });
     await expect(t.query('users:mine')).rejects.toMatchObject({ code: 'unauthenticated', status: 401 });

@@ -31,7 +31,9 @@ export function registerData(program: Command): void {
         }
         const { requireKnownTable } = await import('../../ops/table-names.js');
         await requireKnownTable(findAppDir(), db.sql, table);
-        const documents = await listDocuments(db.sql, table, { limit, order: flags.order });
+        // As the wire and `valet export` spell values: bytes as {"$bytes": base64}, never {}.
+        const { encodeValue } = await import('../../protocol/values.js');
+        const documents = (await listDocuments(db.sql, table, { limit, order: flags.order })).map(encodeValue);
         if (flags.json) return void process.stdout.write(`${JSON.stringify(documents, null, 2)}\n`);
         if (documents.length === 0) return void process.stderr.write(`No documents in ${table}.\n`);
         for (const doc of documents) process.stdout.write(`${JSON.stringify(doc)}\n`);

@@ -40,6 +40,12 @@ function renderer(appDir: string, describeUnlisted: (fn: UnlistedFunction) => st
         );
         break;
       }
+      case 'env':
+        // Names only: the values of .env files are often secrets.
+        write(
+          `${kleur.cyan('env')} ${event.changed.join(', ')} changed in the .env files; functions see the new values`,
+        );
+        break;
       case 'failed':
         for (const problem of event.problems) {
           const where = problem.file

@@ -6,6 +6,7 @@
 import type { Invoker } from '../../server/ctx.js';
 import type { InvocationState } from '../database-api.js';
 import { PASSING_CODES } from '../../protocol/error-codes.js';
+import { decodeValue } from '../../protocol/values.js';
 import type { ErrorBody } from '../../protocol/errors.js';
 import { EngineError } from '../errors.js';
 import { currentScope } from '../scope.js';
@@ -42,7 +43,8 @@ export function callerApi(core: EngineCore, invoker: Invoker, state: InvocationS
     const body = response.body as ErrorBody;
     // What another mutation or action did counts as this invocation's writes, unless it decided nothing.
     if (kind !== 'query' && (response.status === 200 || !PASSING_CODES.has(body.code))) state.committed = true;
-    if (response.status === 200) return (response.body as { value: unknown }).value;
+    // The callee's answer is in wire form (bytes as {"$bytes": …}); the caller gets values as handlers see them.
+    if (response.status === 200) return decodeValue((response.body as { value: unknown }).value);
     throw EngineError.fromBody(body, `${ref?.path}: `);
   };
   return {

@@ -20,7 +20,10 @@ export function callHandler(handler: (ctx: any, args: any) => unknown, ctx: unkn
  * Return values must match the function's `returns:` validator (when it has one) and travel as
  * JSON (bytes encoded): anything else is the handler's mistake, named precisely.
  */
-export function checkReturnValue(path: string, value: unknown, returns?: AnyValidator): unknown {
+export function checkReturnValue(path: string, returned: unknown, returns?: AnyValidator): unknown {
+  // A handler that returns nothing returns null, as on the wire, before its validator sees it:
+  // `returns: v.null()` with no return statement is Convex's recommended pattern.
+  const value = returned === undefined ? null : returned;
   if (returns) {
     const mismatch = returns.validate(value, 'result');
     if (mismatch)
@@ -29,7 +32,7 @@ export function checkReturnValue(path: string, value: unknown, returns?: AnyVali
         `${path} returned a value that does not match its returns validator: ${formatValidationError(mismatch)}`,
       );
   }
-  const result = encodeValue(value === undefined ? null : value);
+  const result = encodeValue(value);
   const problem = findNonJson(result, 'result');
   if (problem)
     throw new EngineError('invalid_return_value', `${path} returned a value that is not JSON: ${problem.message}`);
