@@ -1,26 +1,24 @@
 // Cron job names in valet/crons.ts, checked before anything runs: the same rule the server
 // applies when the module loads (server/cron.ts), and no name twice.
-import type { SourceFile } from 'ts-morph';
 import { cronJobNameProblem } from '../server/cron.js';
 import type { Finding } from './finding.js';
-import { Node, SyntaxKind } from './ts-morph.js';
+import type { SyntaxTree } from './syntax-tree.js';
+import { memberName, stringValue, unwrap } from './syntax-tree.js';
 
 const SCHEDULERS = new Set(['cron', 'interval', 'hourly', 'daily', 'weekly', 'monthly']);
 
-export function checkCronNames(source: SourceFile, file: string): Finding[] {
+export function checkCronNames(tree: SyntaxTree, file: string): Finding[] {
   const findings: Finding[] = [];
   const seen = new Map<string, number>();
-  // A chain nests its calls last-first: visit them in source order.
-  const calls = source
-    .getDescendantsOfKind(SyntaxKind.CallExpression)
-    .sort((a, b) => (a.getExpression() as Node).getEnd() - (b.getExpression() as Node).getEnd());
+  // A chain nests its calls last-first: visit them in source order of their method names.
+  const calls = tree.descendants(tree.program, 'CallExpression').sort((a, b) => a.callee.end - b.callee.end);
   for (const call of calls) {
-    const callee = call.getExpression();
-    if (!Node.isPropertyAccessExpression(callee) || !SCHEDULERS.has(callee.getName())) continue;
-    const first = call.getArguments()[0];
-    if (!first || !(Node.isStringLiteral(first) || Node.isNoSubstitutionTemplateLiteral(first))) continue;
-    const name = first.getLiteralValue();
-    const { line, column } = source.getLineAndColumnAtPos(first.getStart());
+    const method = memberName(call.callee);
+    if (method === null || !SCHEDULERS.has(method)) continue;
+    const first = unwrap(call.arguments[0]);
+    const name = stringValue(first);
+    if (name === null) continue;
+    const { line, column } = tree.position(first!.start);
     const problem =
       cronJobNameProblem(name) ??
       (seen.has(name) ? `"${name}" is already the name of the job on line ${seen.get(name)}` : null);

@@ -1,18 +1,19 @@
-// Finds the Valet functions in a module with ts-morph, and the names through which their handler
-// reaches ctx.db and ctx.email, so the rules can recognise `ctx.db.insert(...)` and friends.
-import { Node, SyntaxKind } from './ts-morph.js';
-import type { CallExpression, ObjectLiteralExpression, SourceFile } from 'ts-morph';
+// Finds the Valet functions in a module, and the names through which their handler reaches ctx.db
+// and ctx.email, so the rules can recognise `ctx.db.insert(...)` and friends.
 import { isValetApiSource } from '../codegen/analyse-module.js';
+import type { SyntaxNode, SyntaxTree } from './syntax-tree.js';
+import { isFunction, propertyOf, stringValue, unwrap } from './syntax-tree.js';
 
 export type SiteKind = 'query' | 'mutation' | 'action' | 'http';
 
 export interface FunctionSite {
+  tree: SyntaxTree;
   kind: SiteKind;
   /** Export name, or `httpAction` for route handlers. */
   name: string;
   access: string;
   safeToRetry: boolean;
-  handler: Node;
+  handler: SyntaxNode;
   /** Expressions that denote the database: `ctx.db`, or `db` when the handler destructures ctx. */
   dbExpressions: Set<string>;
   emailExpressions: Set<string>;
@@ -25,82 +26,86 @@ const DEFINERS: Record<string, SiteKind> = {
   httpAction: 'http',
 };
 
-function definersIn(file: SourceFile): Map<string, SiteKind> {
+function definersIn(tree: SyntaxTree): Map<string, SiteKind> {
   const found = new Map<string, SiteKind>();
-  for (const declaration of file.getImportDeclarations()) {
-    if (!isValetApiSource(declaration.getModuleSpecifierValue())) continue;
-    for (const specifier of declaration.getNamedImports()) {
-      const kind = DEFINERS[specifier.getName()];
-      if (kind) found.set(specifier.getAliasNode()?.getText() ?? specifier.getName(), kind);
+  for (const declaration of tree.program.body as SyntaxNode[]) {
+    if (declaration.type !== 'ImportDeclaration' || !isValetApiSource(declaration.source.value)) continue;
+    for (const specifier of declaration.specifiers as SyntaxNode[]) {
+      if (specifier.type !== 'ImportSpecifier') continue;
+      const imported = specifier.imported.type === 'Identifier' ? specifier.imported.name : specifier.imported.value;
+      const kind = DEFINERS[imported];
+      if (kind) found.set(specifier.local.name, kind);
     }
   }
   return found;
 }
 
-function literalOption(options: ObjectLiteralExpression | undefined, key: string): string | boolean | undefined {
-  const property = options?.getProperty(key);
-  if (!property || !Node.isPropertyAssignment(property)) return undefined;
-  let value = property.getInitializer();
-  while (
-    value &&
-    (Node.isAsExpression(value) || Node.isSatisfiesExpression(value) || Node.isParenthesizedExpression(value))
-  )
-    value = value.getExpression();
-  if (Node.isStringLiteral(value)) return value.getLiteralValue();
-  if (value?.getKind() === SyntaxKind.TrueKeyword) return true;
-  if (value?.getKind() === SyntaxKind.FalseKeyword) return false;
+function literalOption(options: SyntaxNode | undefined, key: string): string | boolean | undefined {
+  const property = propertyOf(options, key);
+  if (!property || property.method) return undefined;
+  const value = unwrap(property.value);
+  const text = stringValue(value);
+  if (text !== null) return text;
+  if (value?.type === 'Literal' && typeof value.value === 'boolean') return value.value;
   return undefined;
 }
 
-function handlerOf(
-  call: CallExpression,
-  kind: SiteKind,
-  options: ObjectLiteralExpression | undefined,
-): Node | undefined {
-  if (kind === 'http') return call.getArguments()[0];
-  const property = options?.getProperty('handler');
+function handlerOf(call: SyntaxNode, kind: SiteKind, options: SyntaxNode | undefined): SyntaxNode | undefined {
+  if (kind === 'http') return call.arguments[0];
+  const property = propertyOf(options, 'handler');
   if (!property) return undefined;
-  if (Node.isMethodDeclaration(property)) return property;
-  if (Node.isPropertyAssignment(property)) return property.getInitializer();
-  return undefined;
+  // `handler(ctx) { … }` and `handler: async (ctx) => …` alike: the function is the value.
+  return property.value;
 }
 
 /** `(ctx) =>` gives ctx.db / ctx.email; `({ db, email: mail }) =>` gives db / mail. */
-function contextNames(handler: Node): { db: Set<string>; email: Set<string> } {
+function contextNames(handler: SyntaxNode): { db: Set<string>; email: Set<string> } {
   const db = new Set<string>();
   const email = new Set<string>();
-  if (Node.isArrowFunction(handler) || Node.isFunctionExpression(handler) || Node.isMethodDeclaration(handler)) {
-    const name = handler.getParameters()[0]?.getNameNode();
-    if (Node.isIdentifier(name)) {
-      db.add(`${name.getText()}.db`);
-      email.add(`${name.getText()}.email`);
-    } else if (Node.isObjectBindingPattern(name)) {
-      for (const element of name.getElements()) {
-        const property = element.getPropertyNameNode()?.getText() ?? element.getName();
-        if (property === 'db') db.add(element.getName());
-        if (property === 'email') email.add(element.getName());
+  if (isFunction(handler)) {
+    const first: SyntaxNode | undefined = handler.params[0];
+    const name = first?.type === 'AssignmentPattern' ? first.left : first;
+    if (name?.type === 'Identifier') {
+      db.add(`${name.name}.db`);
+      email.add(`${name.name}.email`);
+    } else if (name?.type === 'ObjectPattern') {
+      for (const property of name.properties as SyntaxNode[]) {
+        if (property.type !== 'Property' || property.computed) continue;
+        const key = property.key.type === 'Identifier' ? property.key.name : property.key.value;
+        const target = property.value.type === 'AssignmentPattern' ? property.value.left : property.value;
+        if (target?.type !== 'Identifier') continue;
+        if (key === 'db') db.add(target.name);
+        if (key === 'email') email.add(target.name);
       }
     }
   }
   return { db, email };
 }
 
-export function findFunctionSites(file: SourceFile): FunctionSite[] {
-  const definers = definersIn(file);
+/** The name a call's result is declared under: `export const name = define…(…)`. */
+function declaredName(tree: SyntaxTree, call: SyntaxNode): string | undefined {
+  for (let node = tree.parentOf(call); node; node = tree.parentOf(node))
+    if (node.type === 'VariableDeclarator') return node.id.type === 'Identifier' ? node.id.name : undefined;
+  return undefined;
+}
+
+export function findFunctionSites(tree: SyntaxTree): FunctionSite[] {
+  const definers = definersIn(tree);
   if (definers.size === 0) return [];
   const sites: FunctionSite[] = [];
-  for (const call of file.getDescendantsOfKind(SyntaxKind.CallExpression)) {
-    const kind = definers.get(call.getExpression().getText());
+  for (const call of tree.descendants(tree.program, 'CallExpression')) {
+    const callee = unwrap(call.callee);
+    const kind = callee?.type === 'Identifier' ? definers.get(callee.name) : undefined;
     if (!kind) continue;
-    const first = call.getArguments()[0];
-    const options = Node.isObjectLiteralExpression(first) ? first : undefined;
+    const first = unwrap(call.arguments[0]);
+    const options = first?.type === 'ObjectExpression' ? first : undefined;
     const handler = handlerOf(call, kind, options);
     if (!handler) continue;
-    const declaration = call.getFirstAncestorByKind(SyntaxKind.VariableDeclaration);
     const names = contextNames(handler);
     sites.push({
+      tree,
       kind,
-      name: kind === 'http' ? 'httpAction' : (declaration?.getName() ?? 'default'),
+      name: kind === 'http' ? 'httpAction' : (declaredName(tree, call) ?? 'default'),
       access: (literalOption(options, 'access') as string | undefined) ?? 'authenticated',
       safeToRetry: literalOption(options, 'safeToRetry') === true,
       handler,

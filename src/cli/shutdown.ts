@@ -1,28 +1,43 @@
 /**
- * Resolves once SIGINT or SIGTERM arrived and `close` finished: how long-running commands end. A
- * second signal while closing calls `hurry` (a server ends its drain and stops at once).
+ * How long-running commands end: on SIGINT or SIGTERM, `close` runs and the command returns; a
+ * second signal while closing calls `hurry` (a server ends its drain and stops at once). The
+ * signals are caught from `catchShutdown()` on — call it before printing a ready line, or a
+ * signal sent the moment that line is read could arrive before the handlers, and kill.
  */
-export function untilShutdown(close: () => Promise<void>, hurry?: () => void): Promise<void> {
-  return new Promise((resolve) => {
-    let closing = false;
-    const stop = () => {
-      if (closing) {
-        hurry?.();
-        return;
-      }
-      closing = true;
-      if (!hurry) {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-      }
-      process.stderr.write('Stopping…\n');
-      void close().then(() => {
-        process.off('SIGINT', stop);
-        process.off('SIGTERM', stop);
-        resolve();
+export interface Shutdown {
+  /** Resolves once a signal came (or had come already) and `close` finished. */
+  until(close: () => Promise<void>, hurry?: () => void): Promise<void>;
+}
+
+export function catchShutdown(): Shutdown {
+  let signalled = false;
+  let closing = false;
+  let onSignal: (() => void) | null = null;
+  let hurryUp: (() => void) | undefined;
+  const stop = () => {
+    if (closing) return hurryUp?.();
+    signalled = true;
+    onSignal?.();
+  };
+  process.on('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  return {
+    until(close, hurry) {
+      hurryUp = hurry;
+      return new Promise((resolve) => {
+        const begin = () => {
+          if (closing) return;
+          closing = true;
+          process.stderr.write('Stopping…\n');
+          void close().then(() => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            resolve();
+          });
+        };
+        onSignal = begin;
+        if (signalled) begin();
       });
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
+    },
+  };
 }

@@ -1,8 +1,9 @@
 // `valet build`: a folder that serves the app on a machine with only Node and a production
 // install — the functions bundled (app.cjs, checked by loading it here), Valet's runtime bundled
 // (server.mjs), a package.json with only the packages that cannot be bundled (better-sqlite3's
-// native addon, pg) and a lockfile pinning what was installed here. No esbuild, TypeScript,
-// ts-morph or oxc at run time.
+// native addon, pg) and a lockfile pinning what was installed here. No esbuild, TypeScript or oxc
+// at run time.
+import { createRequire } from 'node:module';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { createAppBuilder } from '../bundler/build.js';
@@ -16,13 +17,29 @@ import { PACKAGE_ROOT, packageJson } from '../project/package-info.js';
 import { buildRegistry } from '../runtime/registry.js';
 import { lockfileFor, lockfilesAbove } from './build-lockfile.js';
 
-/** What server.mjs loads from node_modules: native, or with optional natives esbuild cannot bundle. */
+/**
+ * What server.mjs loads from node_modules: native, or with optional natives esbuild cannot bundle.
+ * pg only when the app installed it (an optional peer: a SQLite app has none).
+ */
 const RUNTIME_PACKAGES = ['better-sqlite3', 'pg'];
+
+/** The range to install a runtime package by: valet's own for better-sqlite3, the installed pg's for pg. */
+function runtimeDependencies(valet: ReturnType<typeof packageJson>): Record<string, string> {
+  const dependencies: Record<string, string> = { 'better-sqlite3': valet.dependencies!['better-sqlite3']! };
+  try {
+    // Resolved as Valet resolves it at run time: from the valet package's own location.
+    const require = createRequire(join(PACKAGE_ROOT, 'package.json'));
+    const pg = require(require.resolve('pg/package.json')) as { version: string };
+    dependencies.pg = `^${pg.version}`;
+  } catch {
+    // Not installed: the build serves SQLite only (the CLI says so).
+  }
+  return dependencies;
+}
 /** Never needed at run time (only reachable from code a build folder does not run). commander is bundled: server.mjs parses its flags with it. */
 const NOT_AT_RUNTIME = [
   'esbuild',
   'typescript',
-  'ts-morph',
   'oxc-parser',
   'chokidar',
   'prompts',
@@ -36,6 +53,8 @@ export interface BuildResult {
   functions: number;
   /** Whether a package-lock.json was written (else the folder installs with npm install). */
   locked: boolean;
+  /** Whether it can serve PostgreSQL (the app has the pg driver installed). */
+  postgres: boolean;
 }
 
 function prepareOutDir(outDir: string, appDir: string): void {
@@ -102,7 +121,7 @@ export async function buildApp(appDir: string, outDir: string): Promise<BuildRes
     ? (JSON.parse(readFileSync(join(appDir, 'package.json'), 'utf8')) as { name?: string })
     : {};
   const name = `${(appManifest.name ?? basename(resolve(appDir))).replace(/^@[^/]+\//, '')}-server`;
-  const dependencies = Object.fromEntries(RUNTIME_PACKAGES.map((dep) => [dep, valet.dependencies![dep]!]));
+  const dependencies = runtimeDependencies(valet);
   const pkg = {
     name,
     version: '1.0.0',
@@ -126,5 +145,6 @@ export async function buildApp(appDir: string, outDir: string): Promise<BuildRes
     outDir: relative(process.cwd(), outDir) || '.',
     functions: manifest.functions.length,
     locked: lock !== null,
+    postgres: 'pg' in dependencies,
   };
 }

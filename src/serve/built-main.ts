@@ -65,17 +65,15 @@ const host = flags.host ?? process.env.VALET_HOST ?? DEFAULT_HOST;
 try {
   if (!/^\d+$/.test(portText) || port < 1 || port > 65535)
     throw new UserError(`--port: expected a port number (1-65535), got "${portText}"`);
-  const app = await startApp({
-    appDir: here,
-    port,
-    host,
-    prebuilt: true,
-    allowedHosts: flags.allowedHost,
-    corsOrigins: flags.corsOrigin,
-  });
-  process.stderr.write(`${readyLines(app).join('\n')}\n`);
+  // Signals are caught before the ready line: one sent the moment it is read must not kill.
+  let app: Awaited<ReturnType<typeof startApp>> | null = null;
   let stopping = false;
+  let signalled = false;
   const stop = () => {
+    if (!app) {
+      signalled = true;
+      return;
+    }
     if (stopping) return app.endDrain();
     stopping = true;
     process.stderr.write('Stopping…\n');
@@ -89,6 +87,16 @@ try {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  app = await startApp({
+    appDir: here,
+    port,
+    host,
+    prebuilt: true,
+    allowedHosts: flags.allowedHost,
+    corsOrigins: flags.corsOrigin,
+  });
+  process.stderr.write(`${readyLines(app).join('\n')}\n`);
+  if (signalled) stop();
 } catch (error) {
   if (!(error instanceof UserError)) throw error;
   process.stderr.write(`error ${error.message}\n`);

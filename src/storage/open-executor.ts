@@ -1,5 +1,6 @@
 // One executor on a database, outside the engine: the inspection commands, export and import.
 // A file path is SQLite (read-only unless asked), a postgres:// URL is PostgreSQL.
+import { requirePostgresDriver } from './postgres/driver.js';
 import { isPostgresUrl } from './postgres/url.js';
 import type { SqlExecutor } from './sql.js';
 import { SqliteExecutor } from './sqlite/executor.js';
@@ -14,6 +15,7 @@ export interface OpenExecutor {
 
 export async function openExecutor(target: string, options: { writable?: boolean } = {}): Promise<OpenExecutor> {
   if (isPostgresUrl(target)) {
+    await requirePostgresDriver();
     const [{ checkout, PgExecutor }, { openPostgres }] = await Promise.all([
       import('./postgres/executor.js'),
       import('./postgres/open.js'),

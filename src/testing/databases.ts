@@ -6,8 +6,7 @@ import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import pg from 'pg';
-import { isPostgresUrl } from '../storage/postgres/open.js';
+import { isPostgresUrl } from '../storage/postgres/url.js';
 import type { PostgresOptions } from '../storage/postgres/open.js';
 import { openDatabase } from '../storage/sqlite/open.js';
 
@@ -51,6 +50,8 @@ function freshPostgresSchema(url: string): TestDatabase {
     database: url,
     postgres: { schema, max: 4 },
     async remove() {
+      // Loaded here, not at the top: valet/testing on SQLite needs no PostgreSQL driver.
+      const { default: pg } = await import('pg');
       const client = new pg.Client({ connectionString: url });
       await client.connect();
       try {

@@ -1,5 +1,5 @@
 // Rule: email enqueued without a delivery key in a safeToRetry action, so a retry sends it twice.
-import { Node } from '../ts-morph.js';
+import { memberName, propertyOf, unwrap } from '../syntax-tree.js';
 import type { Rule } from './rule.js';
 import { calls } from './syntax.js';
 
@@ -10,16 +10,15 @@ export const enqueueWithoutDeliveryKey: Rule = {
   fix: 'give the email a stable deliveryKey, e.g. deliveryKey: `receipt-${args.orderId}`',
   check(site) {
     if (!site.safeToRetry) return [];
-    return calls(site.handler)
+    return calls(site.tree, site.handler)
       .filter((call) => {
-        const callee = call.getExpression();
-        if (!Node.isPropertyAccessExpression(callee) || callee.getName() !== 'enqueue') return false;
-        if (!site.emailExpressions.has(callee.getExpression().getText())) return false;
-        const message = call.getArguments()[0];
+        if (memberName(call.callee) !== 'enqueue') return false;
+        if (!site.emailExpressions.has(site.tree.textOf(unwrap(call.callee.object)!))) return false;
+        const message = unwrap(call.arguments[0]);
         return (
-          Node.isObjectLiteralExpression(message) &&
-          !message.getProperty('deliveryKey') &&
-          !message.getProperties().some((p) => Node.isSpreadAssignment(p))
+          message?.type === 'ObjectExpression' &&
+          !propertyOf(message, 'deliveryKey') &&
+          !message.properties.some((p: { type: string }) => p.type === 'SpreadElement')
         );
       })
       .map((node) => ({

@@ -9,7 +9,7 @@ export const fetchInQueryOrMutation: Rule = {
   fix: 'move the call into an action; a mutation can record the intent and schedule that action with ctx.scheduler.runAfter(0, ...)',
   check(site) {
     if (site.kind !== 'query' && site.kind !== 'mutation') return [];
-    return fetchCalls(site.handler).map((node) => ({
+    return fetchCalls(site.tree, site.handler).map((node) => ({
       node,
       message: `fetch() in ${site.kind} ${site.name}: ${site.kind === 'query' ? 'queries' : 'mutations'} cannot call the network (it throws at runtime)`,
     }));

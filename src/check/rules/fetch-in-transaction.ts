@@ -12,7 +12,7 @@ export const fetchInTransaction: Rule = {
   fix: 'call fetch first, then open ctx.db.transaction(...) for the database work',
   check(site) {
     return transactions(site).flatMap((scope) =>
-      fetchCalls(scope.callback).map((node) => ({
+      fetchCalls(site.tree, scope.callback).map((node) => ({
         node,
         message: `fetch() inside ctx.db.transaction in ${site.name}: it throws at runtime`,
       })),

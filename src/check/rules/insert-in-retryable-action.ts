@@ -11,7 +11,7 @@ export const insertInRetryableAction: Rule = {
     if (!site.safeToRetry) return [];
     const inserts = [
       ...databaseCalls(site, ['insert']),
-      ...transactions(site).flatMap((scope) => transactionCalls(scope, ['insert'])),
+      ...transactions(site).flatMap((scope) => transactionCalls(site.tree, scope, ['insert'])),
     ];
     return inserts.map((node) => ({
       node,

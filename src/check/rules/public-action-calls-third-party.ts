@@ -9,7 +9,7 @@ export const publicActionCallsThirdParty: Rule = {
   fix: "make it access: 'authenticated', or have a mutation record the intent and schedule an access: 'system' action",
   check(site) {
     if (site.kind !== 'action' || site.access !== 'public') return [];
-    const [first] = fetchCalls(site.handler);
+    const [first] = fetchCalls(site.tree, site.handler);
     return first
       ? [
           {

@@ -1,11 +1,11 @@
-// The shape of a static rule: what it matches in the TypeScript tree and what it says, one file
+// The shape of a static rule: what it matches in a module's syntax tree and what it says, one file
 // per rule.
-import type { Node } from 'ts-morph';
 import type { Severity } from '../finding.js';
 import type { FunctionSite } from '../function-sites.js';
+import type { SyntaxNode } from '../syntax-tree.js';
 
 export interface RuleHit {
-  node: Node;
+  node: SyntaxNode;
   message: string;
 }
 

@@ -15,9 +15,9 @@ export const writesOutsideTransaction: Rule = {
     const autoCommit = databaseCalls(site, WRITES).filter(
       (call) => !scopes.some((scope) => isWithin(call, scope.callback)),
     );
-    const repeated = autoCommit.some((call) => isRepeated(call, site.handler));
+    const repeated = autoCommit.some((call) => isRepeated(site.tree, call, site.handler));
     if (autoCommit.length < 2 && !repeated) return [];
-    const lines = autoCommit.map((call) => call.getStartLineNumber()).join(', ');
+    const lines = autoCommit.map((call) => site.tree.position(call.start).line).join(', ');
     const count = repeated ? 'repeated' : String(autoCommit.length);
     return [
       {

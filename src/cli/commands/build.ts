@@ -17,7 +17,7 @@ export function registerBuild(program: Command): void {
       'after',
       `
 The folder holds the bundled functions (app.cjs), Valet's bundled runtime (server.mjs), and a
-package.json and package-lock.json with only better-sqlite3 and pg. On the server:
+package.json and package-lock.json with only better-sqlite3 (and pg, when the app has it). On the server:
 
   npm ci --omit=dev && node server.mjs --port 3210      (or: valet start --build <dir>)
 
@@ -30,8 +30,12 @@ Examples:
       const { buildApp } = await import('../../ops/build-app.js');
       const result = await buildApp(appDir, flags.out ?? join(stateDirOf(appDir), 'build'));
       process.stderr.write(`${kleur.green('✔')} built ${result.functions} functions into ${result.outDir}\n`);
+      if (!result.postgres)
+        process.stderr.write(
+          `  ${kleur.dim('SQLite only: the app has no PostgreSQL driver (npm install pg in the app, then build again, to serve VALET_DATABASE_URL=postgres://…)')}\n`,
+        );
       process.stderr.write(
-        `  serve it with: cd ${result.outDir} && ${result.locked ? 'npm ci --omit=dev' : 'npm install --omit=dev'} && node server.mjs${result.locked ? '' : kleur.dim('  (no lockfile: no package-lock.json here lists better-sqlite3 and pg)')}\n`,
+        `  serve it with: cd ${result.outDir} && ${result.locked ? 'npm ci --omit=dev' : 'npm install --omit=dev'} && node server.mjs${result.locked ? '' : kleur.dim('  (no lockfile: no package-lock.json here lists its packages)')}\n`,
       );
     });
 }

@@ -4,7 +4,7 @@ import kleur from 'kleur';
 import type { DevEvent } from '../../devserver/dev.js';
 import type { UnlistedFunction } from '../../runtime/registry.js';
 import { findAppDir } from '../../project/app-dir.js';
-import { untilShutdown } from '../shutdown.js';
+import { catchShutdown } from '../shutdown.js';
 import { codeFrame } from '../../project/code-frame.js';
 import { collect, parsePort, SERVE_SECURITY_HELP } from '../options.js';
 import type { ServeFlags } from '../options.js';
@@ -139,6 +139,8 @@ Examples:
       // Loaded here, not at the top: `valet --help` should not pay for the engine's registry.
       const { describeUnlisted } = await import('../../runtime/registry.js');
       const typecheck = flags.typecheck === true ? 'blocking' : flags.typecheck === false ? 'off' : 'background';
+      // From here on a signal closes the server, however soon after the ready line it comes.
+      const shutdown = flags.once ? null : catchShutdown();
       const dev = await startDev({
         appDir,
         port,
@@ -152,7 +154,7 @@ Examples:
       if (flags.once) return;
       // A bug in Valet ends the dev server (it was printed as one); Ctrl-C ends it normally.
       const failed = await Promise.race([
-        untilShutdown(() => dev.close()).then(() => false),
+        shutdown!.until(() => dev.close()).then(() => false),
         dev.fatal.then(() => true),
       ]);
       if (failed) {

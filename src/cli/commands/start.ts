@@ -4,7 +4,7 @@ import type { StartedApp } from '../../serve/start.js';
 import kleur from 'kleur';
 import { resolve } from 'node:path';
 import { findAppDir } from '../../project/app-dir.js';
-import { untilShutdown } from '../shutdown.js';
+import { catchShutdown } from '../shutdown.js';
 import { collect, parsePort, SERVE_SECURITY_HELP } from '../options.js';
 import type { ServeFlags } from '../options.js';
 
@@ -50,6 +50,8 @@ Examples:
       const appDir = flags.build ? resolve(flags.build) : findAppDir();
       const port = parsePort(flags.port);
       const { startApp } = await import('../../serve/start.js');
+      // From here on a signal closes the server, however soon after the ready line it comes.
+      const shutdown = catchShutdown();
       const app = await startApp({
         appDir,
         port,
@@ -68,7 +70,7 @@ Examples:
         process.stderr.write(
           `  Dashboard: ${kleur.bold(app.dashboardLink)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}\n`,
         );
-      await untilShutdown(
+      await shutdown.until(
         () => app.close(),
         () => app.endDrain(),
       );

@@ -1,5 +1,6 @@
 // One entry point for both backends: a file path (or :memory:) is SQLite, a postgres:// URL is
 // PostgreSQL.
+import { requirePostgresDriver } from '../../storage/postgres/driver.js';
 import type { SchemaDefinition } from '../../server/schema.js';
 import type { PostgresOptions } from '../../storage/postgres/open.js';
 import { describePostgresUrl, isPostgresUrl } from '../../storage/postgres/url.js';
@@ -22,6 +23,7 @@ export async function openConnections(
 ): Promise<Connections> {
   if (isPostgresUrl(database)) {
     // Loaded only for PostgreSQL: a SQLite server starts without the driver.
+    await requirePostgresDriver();
     const [{ openPostgres }, { PostgresConnections }] = await Promise.all([
       import('../../storage/postgres/open.js'),
       import('./postgres.js'),
