@@ -106,7 +106,9 @@ export type BuiltInIndexes = { by_creation_time: ['_creationTime']; by_id: ['_id
 /** Used when an app has no schema yet: any table, any fields. */
 export type AnyDataModel = {
   [table: string]: {
-    document: { _id: GenericId<string>; _creationTime: number; [field: string]: any };
+    // `any`, as Convex types the documents of an app without a schema: a typed _id (GenericId<string>)
+    // would not be an Id<'users'>, and every helper that takes one would need a cast.
+    document: any;
     indexes: Record<string, readonly string[]>;
   };
 };
