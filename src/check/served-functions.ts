@@ -1,6 +1,8 @@
 // What codegen cannot see statically — a function defined through a wrapper — the engine still
 // serves. `valet check` builds valet/ the way the server does and compares: each served function
 // missing from the generated api is an error, at its definition's line.
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createAppBuilder } from '../bundler/build.js';
 import { evaluateBundle } from '../bundler/evaluate.js';
 import { BundleMaps } from '../bundler/stack-map.js';
@@ -8,6 +10,15 @@ import type { AppModel } from '../codegen/model.js';
 import { UserError } from '../errors/user-error.js';
 import { buildRegistry, describeUnlisted, unlistedFunctions } from '../runtime/registry.js';
 import type { Finding } from './finding.js';
+import { isSuppressed } from './static-rules.js';
+
+function linesOf(appDir: string, file: string): string[] {
+  try {
+    return readFileSync(join(appDir, file), 'utf8').split('\n');
+  } catch {
+    return [];
+  }
+}
 
 export async function servedButUnlisted(appDir: string, model: AppModel): Promise<Finding[]> {
   const maps = new BundleMaps(appDir);
@@ -17,7 +28,7 @@ export async function servedButUnlisted(appDir: string, model: AppModel): Promis
       maps.rewriteStack(stack),
     );
     const listed = model.modules.flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}`));
-    return unlistedFunctions(registry, listed, (stack) => maps.rewriteStack(stack)).map((fn) => ({
+    const unlisted = unlistedFunctions(registry, listed, (stack) => maps.rewriteStack(stack)).map((fn) => ({
       file: fn.location?.file ?? 'valet',
       line: fn.location?.line ?? 1,
       column: fn.location?.column ?? 1,
@@ -26,6 +37,8 @@ export async function servedButUnlisted(appDir: string, model: AppModel): Promis
       message: describeUnlisted(fn),
       fix: 'define it with defineQuery/defineMutation/defineAction (or an alias of one) where it is exported',
     }));
+    // `// valet-ignore-next-line served-not-in-api` above the definition silences it, as for every rule.
+    return unlisted.filter((finding) => !isSuppressed(linesOf(appDir, finding.file), finding.line, finding.rule));
   } catch (error) {
     // A module that does not build or load is the same failure valet dev would report.
     if (!(error instanceof UserError)) throw error;

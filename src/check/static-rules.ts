@@ -13,7 +13,7 @@ import type { Rule } from './rules/rule.js';
 const IGNORE_COMMENT = /\/\/\s*valet-ignore-next-line\b(.*)$/;
 
 /** `// valet-ignore-next-line <rule>` (or with no rule: every rule) on the line before. */
-function isSuppressed(lines: string[], line: number, rule: string): boolean {
+export function isSuppressed(lines: string[], line: number, rule: string): boolean {
   const match = IGNORE_COMMENT.exec(lines[line - 2] ?? '');
   if (!match) return false;
   const named = match[1]!

@@ -109,6 +109,20 @@ describe('a function defined through a wrapper', () => {
     });
   });
 
+  it('is silenced by // valet-ignore-next-line above its definition (in the wrapper)', async () => {
+    const app = fixtureApp('engine-app', []);
+    writeFileSync(
+      join(app, 'valet/wrapped.ts'),
+      wrapped.replace(
+        "  return defineQuery({ access: 'public', handler });",
+        "  // valet-ignore-next-line served-not-in-api\n  return defineQuery({ access: 'public', handler });",
+      ),
+    );
+    expect(valet(['codegen'], app).code).toBe(0);
+    const report = await runCheck(app, { typecheck: false });
+    expect(report.findings.filter((f) => f.rule === 'served-not-in-api')).toEqual([]);
+  });
+
   it('is reported by valet dev, which still serves it', async () => {
     const app = fixtureApp('engine-app', []);
     writeFileSync(join(app, 'valet/wrapped.ts'), wrapped);
