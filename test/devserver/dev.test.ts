@@ -94,7 +94,8 @@ describe('startDev', () => {
   });
 
   it('watches local files the build imported from outside valet/', async () => {
-    const reloaded = nextEvent('reloaded');
+    // The reload for this save (a late event of an earlier write could come first on a busy machine).
+    const reloaded = nextEvent('reloaded', (e) => e.changed.includes('lib/greeting.ts'));
     writeFileSync(join(app, 'lib', 'greeting.ts'), "export const greeting = 'bonjour';\n");
     expect((await reloaded).changed).toEqual(['lib/greeting.ts']);
     expect((await post('query', 'dev:hello')).body).toEqual({ value: 'bonjour' });
@@ -172,11 +173,20 @@ describe('startDev', () => {
       held()
         .splice(0)
         .forEach((release) => release());
+    // What the call answered, once it has (shown by the poll below if it ends without being held).
+    let answered: unknown = null;
     const inFlight = post('action', 'dev:slow');
-    await expect.poll(() => held().length, { timeout: 30_000, interval: 10 }).toBe(1);
-    const reloaded = nextEvent('reloaded');
-    edit('valet/dev.ts', (t) => t.replace("return 'old code'", "return 'new code'"));
-    await reloaded;
+    void inFlight.then((response) => (answered = response));
+    await expect.poll(() => answered ?? held().length, { timeout: 30_000, interval: 10 }).toBe(1);
+    edit('valet/dev.ts', (t) =>
+      t
+        .replace("return 'old code'", "return 'new code'")
+        .concat("export const swapped = defineQuery({ access: 'public', handler: async () => true });\n"),
+    );
+    // The new build is serving once its new query answers (whichever reload event comes first).
+    await expect
+      .poll(async () => (await post('query', 'dev:swapped')).body, { timeout: 30_000, interval: 20 })
+      .toEqual({ value: true });
     // The swap happened while the call was running: it finishes on the code it started with.
     releaseAll();
     expect((await inFlight).body).toEqual({ value: 'old code' });
