@@ -44,6 +44,12 @@ afterAll(async () => {
 const keysOf = (prefix: string) =>
   smtp.received.map((m) => m.deliveryKey).filter((key): key is string => Boolean(key?.startsWith(prefix)));
 
+/** Waits until no row of `tableWhere` (a table and its condition) is left: work that is done. */
+async function untilNone(tableWhere: string, what: string): Promise<void> {
+  const left = async () => (await sql<{ n: number }>(`SELECT COUNT(*)::int AS n FROM ${tableWhere}`))[0]!.n;
+  await waitUntil(async () => (await left()) === 0, 60_000, what);
+}
+
 async function sql<T>(text: string, params: unknown[] = []): Promise<T[]> {
   const client = new pg.Client({ connectionString: database.url });
   await client.connect();
@@ -68,16 +74,7 @@ describe('three instances on one database', () => {
     );
     await waitUntil(() => new Set(keysOf('all-')).size === 1000, 60_000, '1000 delivery keys');
     // Every row marked sent: no instance holds one it could still send again.
-    await waitUntil(
-      async () =>
-        (
-          await sql<{ n: number }>(
-            "SELECT COUNT(*)::int AS n FROM _valet_outbox WHERE delivery_key LIKE 'all-%' AND status <> 'sent'",
-          )
-        )[0]!.n === 0,
-      60_000,
-      'every row marked sent',
-    );
+    await untilNone("_valet_outbox WHERE delivery_key LIKE 'all-%' AND status <> 'sent'", 'every row marked sent');
     expect(keysOf('all-')).toHaveLength(1000);
     const senders = await sql<{ instance: string; n: number }>(
       "SELECT instance, COUNT(*)::int AS n FROM _valet_outbox WHERE delivery_key LIKE 'all-%' GROUP BY instance",
@@ -93,14 +90,8 @@ describe('three instances on one database', () => {
       );
     await waitUntil(async () => (await scheduledTicks()).length >= 500, 60_000, '500 scheduled ticks');
     // Every call marked done: none is claimed by an instance that could still run it again.
-    await waitUntil(
-      async () =>
-        (
-          await sql<{ n: number }>(
-            "SELECT COUNT(*)::int AS n FROM _valet_scheduled WHERE status <> 'done' AND args LIKE '%sched-%'",
-          )
-        )[0]!.n === 0,
-      60_000,
+    await untilNone(
+      "_valet_scheduled WHERE status <> 'done' AND args LIKE '%sched-%'",
       'every scheduled call marked done',
     );
     const ticks = await scheduledTicks();
@@ -173,16 +164,7 @@ describe('three instances on one database', () => {
     );
     instances = instances.slice(0, 2);
     await waitUntil(() => new Set(keysOf('kill-')).size === 500, 60_000, 'all 500 delivery keys');
-    await waitUntil(
-      async () =>
-        (
-          await sql<{ n: number }>(
-            "SELECT COUNT(*)::int AS n FROM _valet_outbox WHERE delivery_key LIKE 'kill-%' AND status <> 'sent'",
-          )
-        )[0]!.n === 0,
-      60_000,
-      'every row marked sent',
-    );
+    await untilNone("_valet_outbox WHERE delivery_key LIKE 'kill-%' AND status <> 'sent'", 'every row marked sent');
     const counts = new Map<string, number>();
     for (const key of keysOf('kill-')) counts.set(key, (counts.get(key) ?? 0) + 1);
     const repeated = [...counts].filter(([, n]) => n > 1).map(([key]) => key);
