@@ -6,6 +6,7 @@ import { removeTempDirs } from '../helpers/apps.js';
 import type { Engine } from '../../src/runtime/engine.js';
 import { countDocuments } from '../helpers/database.js';
 import { engineFor, ManualClock, runningInvocation } from '../helpers/engine.js';
+import { waitUntil } from '../helpers/instances.js';
 
 afterAll(removeTempDirs);
 
@@ -54,7 +55,8 @@ describe('idempotency keys', async () => {
       status: 409,
       body: { code: 'idempotency_in_flight' },
     });
-    expect(await value('action', 'faults:releaseAll')).toBe(1);
+    // Released once its handler waits (the invocation is recorded as running just before).
+    await waitUntil(async () => (await value('action', 'faults:releaseAll')) === 1, 30_000, 'the first call to wait');
     expect((await first).status).toBe(200);
   });
 

@@ -125,7 +125,8 @@ describe('crons', async () => {
     clock.advance(60 * 60_000);
     await engine.crons.round();
     expect((await runs('hourly-slow')).map((r) => r.status)).toEqual(['running', 'skipped']);
-    await value('action', 'jobs:release');
+    // Release the run once its handler is waiting (the run row is written before the handler starts).
+    await waitUntil(async () => (await value('action', 'jobs:release')) === 1, 30_000, 'the hourly run to wait');
     await engine.crons.settle();
     expect((await runs('hourly-slow')).map((r) => r.status)).toEqual(['succeeded', 'skipped']);
   });

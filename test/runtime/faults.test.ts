@@ -12,6 +12,7 @@ import { listScheduled } from '../../src/runtime/scheduler/store.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { onPostgres, sqliteWriterOf, testDatabase } from '../helpers/database.js';
 import { engineFor, runningInvocation } from '../helpers/engine.js';
+import { waitUntil } from '../helpers/instances.js';
 
 afterAll(removeTempDirs);
 
@@ -82,7 +83,15 @@ describe('an action left running by a crash', async () => {
     // The first process's handlers finish late. The safeToRetry one was run again (attempt 2): its
     // first attempt is fenced out and changes nothing. The other was only judged `interrupted`
     // (nobody knew how it ended); its own attempt now knows, and the key tells that truth from here on.
-    await call('action', 'faults:releaseAll');
+    let released = 0;
+    await waitUntil(
+      async () => {
+        released += ((await call('action', 'faults:releaseAll')).body as { value: number }).value;
+        return released === 2;
+      },
+      30_000,
+      'both first handlers to be released',
+    );
     const [late] = await Promise.all([pending, retryable]);
     expect(late).toMatchObject({ status: 200, body: { value: 'released' } });
     expect(
