@@ -15,6 +15,8 @@ export type { Finding } from './finding.js';
 
 export interface CheckOptions {
   typecheck?: boolean;
+  /** The type-check, already started by the caller (the CLI starts it before loading the rest). */
+  typecheckRun?: ReturnType<typeof typecheckApp>;
 }
 
 export interface CheckReport {
@@ -50,7 +52,7 @@ function codegenFindings(appDir: string): { findings: Finding[]; model: AppModel
 export async function runCheck(appDir: string, options: CheckOptions = {}): Promise<CheckReport> {
   const typecheck = options.typecheck !== false;
   // Start tsc first: it runs in its own process while this one does codegen and the rules.
-  const typescript = typecheck ? typecheckApp(appDir) : undefined;
+  const typescript = typecheck ? (options.typecheckRun ?? typecheckApp(appDir)) : undefined;
   const codegen = codegenFindings(appDir);
   const findings = [...codegen.findings, ...runStaticRules(appDir)];
   if (codegen.model) findings.push(...(await servedButUnlisted(appDir, codegen.model)));

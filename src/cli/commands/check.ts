@@ -25,9 +25,13 @@ Examples:
     )
     .action(async (flags: { json?: boolean; typecheck: boolean }) => {
       const appDir = findAppDir();
-      const { runCheck } = await import('../../check/index.js');
       const started = performance.now();
-      const report = await runCheck(appDir, { typecheck: flags.typecheck });
+      // tsc first, in its own process, before loading the parser and the bundler this one needs.
+      const typecheckRun = flags.typecheck
+        ? (await import('../../check/typecheck.js')).typecheckApp(appDir)
+        : undefined;
+      const { runCheck } = await import('../../check/index.js');
+      const report = await runCheck(appDir, { typecheck: flags.typecheck, typecheckRun });
       const ms = Math.round(performance.now() - started);
 
       if (flags.json) {
