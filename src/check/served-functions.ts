@@ -1,6 +1,7 @@
-// What codegen cannot see statically — a function defined through a wrapper — the engine still
-// serves. `valet check` builds valet/ the way the server does and compares: each served function
-// missing from the generated api is an error, at its definition's line.
+// The generated api takes a module's functions from its type, so a function made by a wrapper is
+// in it; what it cannot reach is a module codegen found no readable export in. `valet check`
+// builds valet/ the way the server does and compares: each served function outside the api is an
+// error, at its definition's line.
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createAppBuilder } from '../bundler/build.js';
@@ -27,15 +28,15 @@ export async function servedButUnlisted(appDir: string, model: AppModel): Promis
     const registry = buildRegistry(evaluateBundle(await builder.build(), appDir, maps), (stack) =>
       maps.rewriteStack(stack),
     );
-    const listed = model.modules.flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}`));
-    const unlisted = unlistedFunctions(registry, listed, (stack) => maps.rewriteStack(stack)).map((fn) => ({
+    const modulesInApi = model.modules.map((m) => m.path);
+    const unlisted = unlistedFunctions(registry, modulesInApi, (stack) => maps.rewriteStack(stack)).map((fn) => ({
       file: fn.location?.file ?? 'valet',
       line: fn.location?.line ?? 1,
       column: fn.location?.column ?? 1,
       rule: 'served-not-in-api',
       severity: 'error' as const,
       message: describeUnlisted(fn),
-      fix: 'define it with defineQuery/defineMutation/defineAction (or an alias of one) where it is exported',
+      fix: 'export it with `export const name = …` (or `export default`), which codegen reads',
     }));
     // `// valet-ignore-next-line served-not-in-api` above the definition silences it, as for every rule.
     return unlisted.filter((finding) => !isSuppressed(linesOf(appDir, finding.file), finding.line, finding.rule));

@@ -34,6 +34,11 @@ export interface ModuleAnalysis {
   hasDefaultExport: boolean;
   diagnostics: Diagnostic[];
   reExports: ReExport[];
+  /**
+   * Whether it exports a value under a name (not only `default` or types): a function made by a
+   * wrapper codegen cannot read may be among them, so the module gets its place in `api`.
+   */
+  exportsNamedValues: boolean;
 }
 
 /** Convex's imports, and the Valet import that replaces each. */
@@ -70,7 +75,7 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
       const at = error.labels[0]?.start ?? 0;
       diagnostics.push({ ...locate(at), message: `syntax error: ${error.message}` });
     }
-    return { functions: [], hasDefaultExport: false, diagnostics, reExports: [] };
+    return { functions: [], hasDefaultExport: false, diagnostics, reExports: [], exportsNamedValues: false };
   }
 
   const body = parsed.program.body as unknown as Node[];
@@ -162,7 +167,19 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
     }
   }
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { functions, hasDefaultExport, diagnostics, reExports };
+  return { functions, hasDefaultExport, diagnostics, reExports, exportsNamedValues: body.some(exportsNamedValue) };
+}
+
+const TYPE_DECLARATIONS = ['TSInterfaceDeclaration', 'TSTypeAliasDeclaration', 'TSDeclareFunction'];
+
+function exportsNamedValue(statement: Node): boolean {
+  if (statement.exportKind === 'type') return false;
+  if (statement.type === 'ExportAllDeclaration') return true;
+  if (statement.type !== 'ExportNamedDeclaration') return false;
+  if (statement.declaration) return !TYPE_DECLARATIONS.includes(statement.declaration.type);
+  return (statement.specifiers as Node[]).some(
+    (specifier) => specifier.exportKind !== 'type' && exportName(specifier.exported) !== 'default',
+  );
 }
 
 function exportName(node: Node): string {

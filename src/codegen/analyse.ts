@@ -21,6 +21,8 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 const SCHEMA_FILES = ['schema.ts', 'schema.js'];
+/** Modules whose default export is the app's schema, cron jobs or routes, never a function. */
+const SPECIAL_MODULES = ['schema', 'crons', 'http'];
 
 /**
  * Analyses of unchanged files are reused, keyed by path and exact content (timestamps can be too
@@ -62,9 +64,10 @@ export function analyseApp(appDir: string): AppModel {
       }
     }
   }
-  for (const [path, { relative }] of analyses) {
+  for (const [path, { relative, analysis }] of analyses) {
     const functions = functionsOf(path, analyses, new Set());
-    if (functions.length > 0)
+    const exportsOthers = analysis.exportsNamedValues || (analysis.hasDefaultExport && !SPECIAL_MODULES.includes(path));
+    if (functions.length > 0 || exportsOthers)
       modules.push({
         path,
         file: `valet/${relative}`,

@@ -303,8 +303,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       });
     }
     const swapMs = lap();
-    const listed = model.modules.flatMap((m) => m.functions.map((f) => `${m.path}:${f.name}`));
-    const unlisted = unlistedFunctions(context.engine.registry, listed, (stack) => maps.rewriteStack(stack));
+    const modulesInApi = model.modules.map((m) => m.path);
+    const unlisted = unlistedFunctions(context.engine.registry, modulesInApi, (stack) => maps.rewriteStack(stack));
     if (unlisted.length > 0) emit({ type: 'unlisted', functions: unlisted });
     // New code may answer differently (and a first build answers subscriptions made before it).
     void server?.sync.refreshAll();

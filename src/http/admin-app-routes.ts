@@ -233,7 +233,7 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   const cancel = /^\/admin\/scheduled\/([\w-]+)\/cancel$/.exec(path);
   if (cancel && method === 'POST') {
     const canceled = await engine.connections.inWriteTransaction((store) =>
-      cancelScheduled(store.sql, cancel[1]!, engine.now()),
+      cancelScheduled(store, cancel[1]!, engine.now()),
     );
     if (!canceled)
       throw new EngineError(

@@ -23,33 +23,40 @@ export interface RunResult {
   via: 'server' | 'in-process';
 }
 
-/** The function's kind, from the same static analysis codegen uses (no build needed). */
-function kindOf(appDir: string, path: string): FunctionKind {
+/**
+ * The function's kind, from the same static analysis codegen uses (no build needed); null for a
+ * function it cannot read (made by a wrapper), whose kind the server or the engine then knows.
+ */
+function staticKind(appDir: string, path: string): { kind: FunctionKind | null; known: string[] } {
   const model = analyseApp(appDir);
   const all = model.modules.flatMap((m) => m.functions.map((f) => ({ path: `${m.path}:${f.name}`, kind: f.kind })));
-  const found = all.find((f) => f.path === path);
-  if (!found)
-    throw new UserError(
-      `no function ${path} in valet/${
-        all.length
-          ? ` (functions: ${all
-              .slice(0, 12)
-              .map((f) => f.path)
-              .join(', ')}${all.length > 12 ? ', …' : ''})`
-          : ''
-      }`,
-    );
-  return found.kind;
+  return { kind: all.find((f) => f.path === path)?.kind ?? null, known: all.map((f) => f.path) };
+}
+
+function noSuchFunction(path: string, known: string[]): UserError {
+  return new UserError(
+    `no function ${path} in valet/${
+      known.length ? ` (functions: ${known.slice(0, 12).join(', ')}${known.length > 12 ? ', …' : ''})` : ''
+    }`,
+  );
 }
 
 export async function runFunction(options: RunOptions): Promise<RunResult> {
-  const kind = kindOf(options.appDir, options.path);
+  const found = staticKind(options.appDir, options.path);
   const invoker = parseActAs(options.as);
   if (!invoker) throw new UserError(`--as must be ${ACT_AS_SYNTAX}, got "${options.as}"`, { exitCode: 2 });
   return throughServerOrInProcess(
     options.appDir,
     {
       async viaServer(server) {
+        let kind = found.kind;
+        if (!kind) {
+          const served = (await (await server.fetch('/admin/functions')).json()) as {
+            functions?: { path: string; kind: FunctionKind }[];
+          };
+          kind = served.functions?.find((fn) => fn.path === options.path)?.kind ?? null;
+          if (!kind) throw noSuchFunction(options.path, found.known);
+        }
         const headers: Record<string, string> = {
           'content-type': 'application/json',
           'x-valet-as': options.as ?? 'system',
@@ -63,6 +70,8 @@ export async function runFunction(options: RunOptions): Promise<RunResult> {
         return { status: response.status, body: await response.json() };
       },
       async inProcess(engine) {
+        const kind = found.kind ?? engine.registry.functions.get(options.path)?.kind;
+        if (!kind) throw noSuchFunction(options.path, found.known);
         const response = await engine.call({
           kind,
           path: options.path,

@@ -11,6 +11,7 @@ import type { Read } from '../storage/read-set.js';
 import type { Fence } from './claims/fence.js';
 import type { Connections } from './connections/types.js';
 import { EngineError } from './errors.js';
+import { systemReader } from './scheduler/system-table.js';
 import { currentScope, runInScope } from './scope.js';
 
 /** What an invocation's ctx needs to know about its own state. */
@@ -77,6 +78,7 @@ function readerApi(state: InvocationState, read: ReadExecutor, store: () => Docu
       return new QueryBuilder(read, schema(), table, record);
     },
     normalizeId: (table: string, id: unknown) => normalizeId(schema(), table, id),
+    system: systemReader(read, record),
   };
 }
 

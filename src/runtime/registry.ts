@@ -42,7 +42,10 @@ export function locateInApp(stack: string | undefined, mapStack: MapStack): Sour
     : undefined;
 }
 
-/** A function the engine serves that the generated api does not list (codegen could not see its definition). */
+/**
+ * A function the engine serves whose module has no place in the generated api (codegen found no
+ * export there it could read: `exports.x = …` in CommonJS, say), so `api` cannot reach it.
+ */
 export interface UnlistedFunction {
   path: string;
   location?: SourceLocation;
@@ -50,16 +53,20 @@ export interface UnlistedFunction {
   through?: string;
 }
 
-/** Served functions missing from the generated api, with where and through what they were defined. */
+/**
+ * Served functions outside the generated api, with where and through what they were defined. A
+ * module in the api reaches all its functions (`Api` takes them from the module's type, `api`
+ * makes a reference for any name), so only the module is compared.
+ */
 export function unlistedFunctions(
   registry: Registry,
-  listed: Iterable<string>,
+  modulesInApi: Iterable<string>,
   mapStack: MapStack,
 ): UnlistedFunction[] {
-  const known = new Set(listed);
+  const known = new Set(modulesInApi);
   const missing: UnlistedFunction[] = [];
   for (const [path, definition] of registry.functions) {
-    if (known.has(path)) continue;
+    if (known.has(path.slice(0, path.lastIndexOf(':')))) continue;
     const mapped = mapStack(definition.definedAt ?? '');
     const frame = mapped.split('\n').find((line) => APP_FRAME.test(line)) ?? '';
     const through = /^\s*at (?:async )?([\w$.]+) \(/.exec(frame)?.[1];
@@ -77,7 +84,7 @@ export function describeUnlisted(fn: UnlistedFunction): string {
   const where = fn.location
     ? ` (defined at ${fn.location.file}${fn.location.line ? `:${fn.location.line}` : ''}${fn.through ? ` through ${fn.through}` : ''})`
     : '';
-  return `served but not in the generated api: ${fn.path}${where}; codegen follows define*, aliases of it and re-exports, not calls through other functions — define it with defineQuery/defineMutation/defineAction directly`;
+  return `served but not in the generated api: ${fn.path}${where}; codegen gives a module its place in api by its ES exports (export const, export default, export … from), and found none it could read in this one`;
 }
 
 export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stack) => stack): Registry {
@@ -96,8 +103,8 @@ export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stac
   const cronExport = modules.crons?.default as { jobs?: CronJob[] } | undefined;
   if (cronExport !== undefined && !Array.isArray(cronExport?.jobs))
     throw new UserError('valet/crons.ts must `export default cronJobs()...`', { location: { file: 'valet/crons.ts' } });
-  const crons = cronExport?.jobs ?? [];
-  for (const job of crons) {
+  const crons: CronJob[] = [];
+  for (const job of cronExport?.jobs ?? []) {
     try {
       scheduleOf(job);
     } catch (error) {
@@ -115,6 +122,8 @@ export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stac
         { location },
       );
     }
+    // The served function's kind, for a reference that came without one.
+    crons.push(job.ref.kind ? job : Object.freeze({ ...job, ref: { ...job.ref, kind: target.kind } }));
   }
   const httpExport = modules.http?.default as HttpRouter | undefined;
   if (httpExport !== undefined && typeof httpExport?.lookup !== 'function')

@@ -137,7 +137,8 @@ export class CronJobs {
         `cron job "${job.name}": its target is ${job.ref} — was the function renamed or removed? Point it at a mutation or action reference such as api.digest.send`,
       );
     }
-    if (job.ref.kind !== 'mutation' && job.ref.kind !== 'action') {
+    // A reference without a kind (a function made by a wrapper) is checked when the app loads.
+    if (job.ref.kind !== undefined && job.ref.kind !== 'mutation' && job.ref.kind !== 'action') {
       throw new Error(
         `cron job "${job.name}": the target must be a mutation or an action reference such as api.digest.send`,
       );

@@ -2,6 +2,7 @@
 import type { ActionDatabase, DatabaseReader, DatabaseWriter } from './database.js';
 import type { FunctionReference } from './references.js';
 import type { GenericDataModel } from './schema.js';
+import type { GenericId } from './values.js';
 
 export type Invoker =
   | { type: 'user'; userId: string; claims: Record<string, unknown> }
@@ -77,8 +78,16 @@ type RestArgs<Ref> = {} extends ArgsOf<Ref> ? [args?: ArgsOf<Ref>] : [args: Args
 
 export interface Scheduler {
   /** From a mutation: scheduled only if the mutation commits. */
-  runAfter<Ref extends ScheduledTarget>(delayMs: number, ref: Ref, ...args: RestArgs<Ref>): Promise<string>;
-  runAt<Ref extends ScheduledTarget>(at: Date | number, ref: Ref, ...args: RestArgs<Ref>): Promise<string>;
+  runAfter<Ref extends ScheduledTarget>(
+    delayMs: number,
+    ref: Ref,
+    ...args: RestArgs<Ref>
+  ): Promise<GenericId<'_scheduled_functions'>>;
+  runAt<Ref extends ScheduledTarget>(
+    at: Date | number,
+    ref: Ref,
+    ...args: RestArgs<Ref>
+  ): Promise<GenericId<'_scheduled_functions'>>;
   cancel(id: string): Promise<void>;
 }
 

@@ -107,6 +107,46 @@ export interface QueryInitializer<Document, Indexes extends Record<string, reado
   ): Query<Document>;
 }
 
+/** A call ctx.scheduler made, as `ctx.db.system` shows it (Convex's `_scheduled_functions`). */
+export interface ScheduledFunction {
+  _id: GenericId<'_scheduled_functions'>;
+  _creationTime: number;
+  /** The function's path: `emails:send`. */
+  name: string;
+  /** The args, as a one-element array (Convex's shape). */
+  args: any[];
+  scheduledTime: number;
+  completedTime?: number;
+  state:
+    | { kind: 'pending' }
+    | { kind: 'inProgress' }
+    | { kind: 'success' }
+    | { kind: 'failed'; error: string }
+    | { kind: 'canceled' };
+}
+
+/** The system tables `ctx.db.system` reads. */
+export interface SystemTables {
+  _scheduled_functions: ScheduledFunction;
+}
+
+/** A query over a system table: by creation time, with filters; no indexes or pages. */
+export interface SystemQuery<Document> {
+  order(order: 'asc' | 'desc'): SystemQuery<Document>;
+  filter(predicate: (doc: FilterArgument<Document>) => boolean | FilterExpression<boolean>): SystemQuery<Document>;
+  take(n: number): Promise<Document[]>;
+  first(): Promise<Document | null>;
+  unique(): Promise<Document | null>;
+  collect(): Promise<Document[]>;
+}
+
+/** `ctx.db.system`: read-only, live like any read. */
+export interface SystemReader {
+  get(id: GenericId<'_scheduled_functions'>): Promise<ScheduledFunction | null>;
+  get<T extends keyof SystemTables>(table: T, id: GenericId<T>): Promise<SystemTables[T] | null>;
+  query<T extends keyof SystemTables>(table: T): SystemQuery<SystemTables[T]>;
+}
+
 export interface DatabaseReader<DM extends GenericDataModel> {
   get<T extends TableNamesOf<DM>>(id: GenericId<T>): Promise<Doc<DM, T> | null>;
   /** Convex's newer form: the id must belong to `table`. */
@@ -118,6 +158,8 @@ export interface DatabaseReader<DM extends GenericDataModel> {
    * not name their table, so `get(table, id)` is what confirms the document is that table's.
    */
   normalizeId<T extends TableNamesOf<DM>>(table: T, id: string): GenericId<T> | null;
+  /** The system tables: `ctx.db.system.get(scheduledId)`, `ctx.db.system.query('_scheduled_functions')`. */
+  system: SystemReader;
 }
 
 export interface DatabaseWriter<DM extends GenericDataModel> extends DatabaseReader<DM> {

@@ -44,6 +44,14 @@ export type RefOf<D> =
       : FunctionReference<Kind, A, Args, Returns>
     : never;
 
+/**
+ * The functions of one module, by type: every export whose type is a function definition, however
+ * it was made (a wrapper, a factory, a re-export), as its reference. Convex's ApiFromModules.
+ */
+export type FunctionsOf<Module> = {
+  [Name in keyof Module as Module[Name] extends AnyFunctionDefinition ? Name : never]: RefOf<Module[Name]>;
+};
+
 interface BaseOptions<ArgsV extends PropertyValidators, A extends Access> {
   /** Validators for the arguments; checked before the handler runs. */
   args?: ArgsV;

@@ -37,11 +37,12 @@ export type {
   DefineQuery,
   FunctionDefinition,
   FunctionKind,
+  FunctionsOf,
   MutationDefinition,
   QueryDefinition,
   RefOf,
 } from './functions.js';
-export { functionRef, parseFunctionPath, setActionInvoker } from './references.js';
+export { functionRef, moduleReferences, parseFunctionPath, setActionInvoker } from './references.js';
 export type {
   ActionCallOptions,
   ActionReference,
@@ -74,6 +75,10 @@ export type {
   FilterExpression,
   PaginationOptions,
   PaginationResult,
+  ScheduledFunction,
+  SystemQuery,
+  SystemReader,
+  SystemTables,
 } from './database.js';
 export { httpAction, httpRouter, HttpRouter, HTTP_METHODS } from './http.js';
 export type { HttpAction, HttpActionDefinition, HttpMethod, Route } from './http.js';

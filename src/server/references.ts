@@ -72,7 +72,8 @@ export function functionRef<Kind extends FunctionKind>(
     safeToRetry: options.safeToRetry ?? false,
     sensitive: options.sensitive ?? false,
   };
-  if (kind === 'action') {
+  // A reference of unknown kind (see moduleReferences) may be an action, so it can be invoked too.
+  if (kind === 'action' || kind === undefined) {
     // Not enumerable: a reference still compares and serialises as plain data.
     Object.defineProperty(ref, 'invoke', {
       value: (args: unknown, callOptions?: ActionCallOptions) => {
@@ -83,6 +84,41 @@ export function functionRef<Kind extends FunctionKind>(
     });
   }
   return Object.freeze(ref);
+}
+
+/** Names a module reference never answers: probes by promises, JSON, test matchers and React. */
+const NOT_FUNCTION_NAMES = new Set(['then', 'toJSON', 'asymmetricMatch', 'nodeType', 'tagName', 'constructor']);
+
+/**
+ * The references of one module: the ones codegen found (with their options), and — like Convex's
+ * `anyApi` — a reference by name for any other export, so a function made by a wrapper codegen
+ * cannot read is still `api.module.name`. The generated `Api` type says which names exist; such a
+ * reference knows its path only (its kind is looked up where it is called, and a client treats it
+ * as not safeToRetry).
+ */
+export function moduleReferences<Known extends object>(modulePath: string, known: Known): Known {
+  const byName = new Map<string, AnyFunctionReference>();
+  return new Proxy(known, {
+    get(target, name, receiver) {
+      if (
+        typeof name !== 'string' ||
+        name in target ||
+        NOT_FUNCTION_NAMES.has(name) ||
+        !/^[A-Za-z_$][\w$]*$/.test(name)
+      )
+        return Reflect.get(target, name, receiver);
+      if (name.startsWith('$$') || name.startsWith('__')) return undefined;
+      let ref = byName.get(name);
+      if (!ref) {
+        // Kind and access unknown here: the server looks the function up by path.
+        ref = functionRef(`${modulePath}:${name}`, undefined as unknown as FunctionKind, {
+          access: undefined as unknown as Access,
+        });
+        byName.set(name, ref);
+      }
+      return ref;
+    },
+  });
 }
 
 /** Splits `admin/users:ban` into its module path and export name. */

@@ -152,6 +152,11 @@ export class DocumentStore {
     this.schema = schema;
   }
 
+  /** A creation time later than every one this process gave out (rows besides documents order by it too). */
+  nextCreationTime(): number {
+    return this.creationClock.next();
+  }
+
   get currentSchema(): SchemaDefinition<any> | null {
     return this.schema;
   }

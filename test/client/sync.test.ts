@@ -9,6 +9,7 @@ import { ValetClient } from '../../src/client/index.js';
 import { FileMutationStorage } from '../../src/client/node.js';
 import { functionRef } from '../../src/server/index.js';
 import { removeTempDirs, tempDir } from '../helpers/apps.js';
+import { ManualClock } from '../helpers/engine.js';
 import { freePort } from '../helpers/processes.js';
 import { cuttableProxy, serveFixture } from '../helpers/sync-server.js';
 
@@ -21,6 +22,9 @@ const ref = {
   emails: functionRef('users:emails', 'query', { access: 'public' }),
   emailsSlowly: functionRef('users:emailsSlowly', 'query', { access: 'public' }),
   openAccount: functionRef('bank:open', 'mutation', { access: 'public' }),
+  later: functionRef('jobs:later', 'mutation', { access: 'public' }),
+  scheduledState: functionRef('jobs:scheduledState', 'query', { access: 'public' }),
+  scheduledOf: functionRef('jobs:scheduledOf', 'query', { access: 'public' }),
 };
 
 const clients: ValetClient[] = [];
@@ -32,7 +36,7 @@ function client(url: string, options: ConstructorParameters<typeof ValetClient>[
 afterAll(() => clients.forEach((c) => c.close()));
 
 /** Collects a subscription's values; `next(n)` waits until at least n arrived. */
-function watch<T>(c: ValetClient, r: typeof ref.emails | typeof ref.byEmail | typeof ref.emailsSlowly, args: object) {
+function watch<T>(c: ValetClient, r: (typeof ref)[keyof typeof ref], args: object) {
   const values: T[] = [];
   let waiters: (() => void)[] = [];
   const stop = c.subscribe(r as never, args as never, (value) => {
@@ -121,6 +125,32 @@ describe('live queries', async () => {
       error: { code: 'out_of_order' },
     });
     socket.close();
+  });
+});
+
+describe('live queries over ctx.db.system', async () => {
+  const clock = new ManualClock();
+  const served = await serveFixture('engine-app', undefined, 0, { clock });
+  afterAll(() => served.stop());
+
+  it("follow a scheduled call's state as the scheduler moves it, and the table as calls are added", async () => {
+    const c = client(served.url);
+    const calls = watch<{ state: string }[]>(c, ref.scheduledOf, { name: 'jobs:tick' });
+    await calls.next(1);
+    const id = (await c.mutation(ref.later, { delayMs: 1000, job: 'live' })) as string;
+    await calls.next(2);
+    const state = watch<{ state: { kind: string } }>(c, ref.scheduledState, { id });
+    expect((await state.next(1)).at(-1)?.state).toEqual({ kind: 'pending' });
+    clock.advance(1000);
+    await served.engine.scheduled.round();
+    // Running, then done: each is a write the live queries hear (running may be passed over when
+    // both commit before the re-run).
+    await expect.poll(() => state.values.at(-1)?.state.kind).toBe('success');
+    expect(state.values.map((call) => call.state.kind).filter((kind) => kind !== 'inProgress')).toEqual([
+      'pending',
+      'success',
+    ]);
+    await expect.poll(() => calls.values.at(-1)?.map((call) => call.state)).toEqual(['success']);
   });
 });
 

@@ -23,7 +23,7 @@ describe('generated types', () => {
     const app = fixtureApp('typed-app');
     rmSync(join(app, 'valet/schema.ts'));
     rmSync(join(app, 'typetests'), { recursive: true });
-    for (const module of ['orders.ts', 'pages.ts']) rmSync(join(app, 'valet', module));
+    for (const module of ['orders.ts', 'pages.ts', 'sessions.ts']) rmSync(join(app, 'valet', module));
     writeFileSync(
       join(app, 'valet/notes.ts'),
       [

@@ -73,6 +73,72 @@ describe('ctx.scheduler', async () => {
   });
 });
 
+describe('ctx.db.system: _scheduled_functions, as Convex has it', async () => {
+  const clock = new ManualClock();
+  const { value, engine } = await engineFor('engine-app', { clock });
+  afterAll(() => engine.close());
+
+  it('shows a call pending, then succeeded with its completion time', async () => {
+    const scheduledAt = clock.now();
+    const id = await value('mutation', 'jobs:later', { delayMs: 5000, job: 'watched' });
+    expect(await value('query', 'jobs:scheduledState', { id })).toEqual({
+      _id: id,
+      _creationTime: scheduledAt,
+      name: 'jobs:tick',
+      args: [{ job: 'watched' }],
+      scheduledTime: scheduledAt + 5000,
+      state: { kind: 'pending' },
+    });
+    clock.advance(5000);
+    await engine.scheduled.round();
+    expect(await value('query', 'jobs:scheduledState', { id })).toMatchObject({
+      state: { kind: 'success' },
+      completedTime: clock.now(),
+    });
+  });
+
+  it('shows a canceled call, a failed one with its error, and null for an unknown id', async () => {
+    const canceled = await value('mutation', 'jobs:later', { delayMs: 1000, job: 'dropped' });
+    await value('mutation', 'jobs:cancel', { id: canceled });
+    expect(await value('query', 'jobs:scheduledState', { id: canceled })).toMatchObject({
+      state: { kind: 'canceled' },
+    });
+    const failed = await value('mutation', 'jobs:laterFailing', { label: 'scheduled-failure' });
+    await engine.scheduled.round();
+    expect(await value('query', 'jobs:scheduledState', { id: failed })).toMatchObject({
+      name: 'actions:failing',
+      // The caller's view of the error: what an unexpected error says outside the server log.
+      state: { kind: 'failed', error: 'the function threw an error (details are in the server log)' },
+    });
+    expect(await value('query', 'jobs:scheduledState', { id: 'no-such-call' })).toBeNull();
+  });
+
+  it('queries the table, filtered and newest first, and a mutation reads the call it just scheduled', async () => {
+    expect(await value('mutation', 'jobs:laterAndRead', { job: 'read-back' })).toEqual({ kind: 'pending' });
+    const ticks = await value('query', 'jobs:scheduledOf', { name: 'jobs:tick' });
+    expect(ticks.map((call: { args: { job: string }[] }) => call.args[0]!.job)).toEqual([
+      'read-back',
+      'dropped',
+      'watched',
+    ]);
+    expect(ticks.map((call: { state: string }) => call.state)).toEqual(['pending', 'canceled', 'success']);
+  });
+
+  it('refuses a table that is not a system table, naming the ones there are', async () => {
+    const response = await engine.call({
+      kind: 'query',
+      path: 'parity:systemTable',
+      args: { table: 'users' },
+      invoker: { type: 'anonymous' },
+      external: true,
+    });
+    expect(response.body).toMatchObject({
+      code: 'invalid_query',
+      message: 'ctx.db.system.query: no system table "users" (system tables: _scheduled_functions)',
+    });
+  });
+});
+
 describe('crons', async () => {
   const clock = new ManualClock(); // starts at 09:00:00 UTC
   const { value, engine } = await engineFor('engine-app', { clock });

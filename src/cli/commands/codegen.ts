@@ -37,7 +37,7 @@ Examples:
         const { written, model } = runCodegen(appDir);
         const ms = Math.round(performance.now() - started);
         const count = model.modules.reduce((n, m) => n + m.functions.length, 0);
-        const modules = model.modules.length;
+        const modules = model.modules.filter((m) => m.functions.length > 0).length;
         const what = written.length === 0 ? 'up to date' : `wrote ${written.map((p) => p.split('/').pop()).join(', ')}`;
         process.stderr.write(
           `${kleur.green('✔')} Codegen: ${count} function${count === 1 ? '' : 's'} in ${modules} module${modules === 1 ? '' : 's'}, ${what} (${ms} ms)\n`,

@@ -1,61 +1,71 @@
 // api.ts: the typed definition API bound to the app's data model, and the `api` references.
 // Reference types come from `typeof` over the modules themselves (never copied out), so they
 // follow the handlers' inferred types exactly.
-import type { AppModel, FunctionModel, ModuleModel } from '../model.js';
+import type { AppModel, ModuleModel } from '../model.js';
 import { banner, propertyKey } from './banner.js';
 
 interface Folder {
-  functions: { module: ModuleModel; alias: string; fn: FunctionModel }[];
+  /** The module at this path (`admin.ts` for `api.admin`), when there is one. */
+  module?: { model: ModuleModel; alias: string };
   children: Map<string, Folder>;
 }
 
 function folderTree(modules: ModuleModel[], aliases: Map<ModuleModel, string>): Folder {
-  const root: Folder = { functions: [], children: new Map() };
+  const root: Folder = { children: new Map() };
   for (const module of modules) {
     let folder = root;
     for (const segment of module.path.split('/')) {
-      if (!folder.children.has(segment)) folder.children.set(segment, { functions: [], children: new Map() });
+      if (!folder.children.has(segment)) folder.children.set(segment, { children: new Map() });
       folder = folder.children.get(segment)!;
     }
-    for (const fn of module.functions) folder.functions.push({ module, alias: aliases.get(module)!, fn });
+    folder.module = { model: module, alias: aliases.get(module)! };
   }
   return root;
 }
 
-function entries(folder: Folder): [string, { leaf?: Folder['functions'][number]; folder?: Folder }][] {
-  const all: [string, { leaf?: Folder['functions'][number]; folder?: Folder }][] = [
-    ...folder.functions.map((leaf) => [leaf.fn.name, { leaf }] as [string, { leaf: typeof leaf }]),
-    ...[...folder.children].map(([name, child]) => [name, { folder: child }] as [string, { folder: Folder }]),
-  ];
-  return all.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+function sortedChildren(folder: Folder): [string, Folder][] {
+  return [...folder.children].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
 }
 
-function renderType(folder: Folder, indent: string): string[] {
-  return entries(folder).flatMap(([name, entry]) =>
-    entry.leaf
-      ? [`${indent}${propertyKey(name)}: RefOf<typeof ${entry.leaf.alias}.${entry.leaf.fn.name}>;`]
-      : [`${indent}${propertyKey(name)}: {`, ...renderType(entry.folder!, `${indent}  `), `${indent}};`],
-  );
+/**
+ * A module's part of `Api` comes from its type: every export typed as a function definition,
+ * however it was made. Subfolders are added beside it.
+ */
+function renderType(folder: Folder, indent: string): string {
+  const children = sortedChildren(folder);
+  const nested = children.length
+    ? [
+        '{',
+        ...children.map(([name, child]) => `${indent}  ${propertyKey(name)}: ${renderType(child, `${indent}  `)};`),
+        `${indent}}`,
+      ].join('\n')
+    : '';
+  const own = folder.module ? `FunctionsOf<typeof ${folder.module.alias}>` : '';
+  return own && nested ? `${own} & ${nested}` : own || nested || '{}';
 }
 
-function renderValue(folder: Folder, indent: string): string[] {
-  return entries(folder).flatMap(([name, entry]) => {
-    if (!entry.leaf)
-      return [`${indent}${propertyKey(name)}: {`, ...renderValue(entry.folder!, `${indent}  `), `${indent}},`];
-    const { fn, module } = entry.leaf;
+/** The references: the functions codegen read (with their options), behind a name lookup for the rest. */
+function renderValue(folder: Folder, indent: string): string {
+  const entries: [string, string][] = [];
+  for (const fn of folder.module?.model.functions ?? []) {
     const options = [`access: '${fn.access}'`];
     if (fn.safeToRetry) options.push('safeToRetry: true');
     if (fn.sensitive) options.push('sensitive: true');
-    return [
-      `${indent}${propertyKey(name)}: functionRef('${module.path}:${fn.name}', '${fn.kind}', { ${options.join(', ')} }),`,
-    ];
-  });
+    const path = `${folder.module!.model.path}:${fn.name}`;
+    entries.push([fn.name, `functionRef('${path}', '${fn.kind}', { ${options.join(', ')} })`]);
+  }
+  for (const [name, child] of folder.children) entries.push([name, renderValue(child, `${indent}  `)]);
+  entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const object = entries.length
+    ? ['{', ...entries.map(([name, value]) => `${indent}  ${propertyKey(name)}: ${value},`), `${indent}}`].join('\n')
+    : '{}';
+  return folder.module ? `moduleReferences('${folder.module.model.path}', ${object})` : object;
 }
 
 /** Stable, readable import aliases: `admin/users` → `admin_users`. */
 function moduleAliases(modules: ModuleModel[]): Map<ModuleModel, string> {
   const aliases = new Map<ModuleModel, string>();
-  const taken = new Set(['api', 'functionRef']);
+  const taken = new Set(['api', 'functionRef', 'moduleReferences']);
   for (const module of modules) {
     const base = `module_${module.path.replace(/[^\w$]/g, '_')}`;
     let alias = base;
@@ -78,10 +88,10 @@ export function renderApi(model: AppModel): string {
     '  DefineAction,',
     '  DefineMutation,',
     '  DefineQuery,',
+    '  FunctionsOf,',
     '  HttpAction,',
     '  MutationCtx as GenericMutationCtx,',
     '  QueryCtx as GenericQueryCtx,',
-    '  RefOf,',
     "} from 'valet/server';",
     'import {',
     '  defineAction as untypedDefineAction,',
@@ -89,6 +99,7 @@ export function renderApi(model: AppModel): string {
     '  defineQuery as untypedDefineQuery,',
     '  functionRef,',
     '  httpAction as untypedHttpAction,',
+    '  moduleReferences,',
     "} from 'valet/server';",
     "import type { DataModel } from './dataModel';",
     ...model.modules.map((m) => `import type * as ${aliases.get(m)} from '../../${m.importPath}';`),
@@ -108,14 +119,11 @@ export function renderApi(model: AppModel): string {
     'export const defineAction = untypedDefineAction as unknown as DefineAction<DataModel>;',
     'export const httpAction = untypedHttpAction as unknown as HttpAction<DataModel>;',
     '',
-    'export type Api = {',
-    ...renderType(tree, '  '),
-    '};',
+    '/** Every function of every module, by its type (so functions made by wrappers are here too). */',
+    `export type Api = ${renderType(tree, '')};`,
     '',
     '/** References to every function: `api.users.get` is `users:get`. */',
-    'export const api = {',
-    ...renderValue(tree, '  '),
-    '} as unknown as Api;',
+    `export const api = ${renderValue(tree, '')} as unknown as Api;`,
     '',
   ].join('\n');
 }

@@ -5,14 +5,14 @@ import { banner } from './banner.js';
 export function renderDataModel(model: AppModel): string {
   const dataModel = model.hasSchema
     ? [
-        "import type { DataModelFromSchema, GenericId } from 'valet/server';",
+        "import type { DataModelFromSchema, GenericId, SystemTables } from 'valet/server';",
         "import type schema from '../../schema';",
         '',
         '/** Every table of valet/schema.ts with its document type and indexes. */',
         'export type DataModel = DataModelFromSchema<typeof schema>;',
       ]
     : [
-        "import type { AnyDataModel, GenericId } from 'valet/server';",
+        "import type { AnyDataModel, GenericId, SystemTables } from 'valet/server';",
         '',
         '/** There is no valet/schema.ts yet, so any table and any document shape is allowed. */',
         'export type DataModel = AnyDataModel;',
@@ -23,8 +23,8 @@ export function renderDataModel(model: AppModel): string {
     'export type TableNames = keyof DataModel & string;',
     '/** A document of `Table`, with `_id` and `_creationTime`. */',
     "export type Doc<Table extends TableNames> = DataModel[Table]['document'];",
-    '/** The id of a document in `Table`. */',
-    'export type Id<Table extends TableNames> = GenericId<Table>;',
+    "/** The id of a document in `Table`, or of a system table's row (`Id<'_scheduled_functions'>`). */",
+    'export type Id<Table extends TableNames | keyof SystemTables> = GenericId<Table>;',
     '',
   ].join('\n');
 }

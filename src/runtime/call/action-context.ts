@@ -20,7 +20,13 @@ export function actionContext(
     invoker,
     email: emailApi(write, () => core.clock.now(), source, core.afterEnqueue),
     push: pushApi(write, invoker, () => core.clock.now(), source, core.pushPolicy, core.afterEnqueue),
-    scheduler: schedulerApi(write, () => core.clock.now(), source, core.afterSchedule),
+    scheduler: schedulerApi({
+      write,
+      now: () => core.clock.now(),
+      scheduledBy: source,
+      onScheduled: core.afterSchedule,
+      kindOf: (name) => core.registry.functions.get(name)?.kind,
+    }),
     ...callerApi(core, invoker, state),
   };
 }

@@ -71,7 +71,13 @@ function mutationContext(
     invoker,
     email: emailApi(write, () => core.clock.now(), `mutation ${path}`, core.afterEnqueue),
     push: pushApi(write, invoker, () => core.clock.now(), `mutation ${path}`, core.pushPolicy, core.afterEnqueue),
-    scheduler: schedulerApi(write, () => core.clock.now(), `mutation ${path}`, core.afterSchedule),
+    scheduler: schedulerApi({
+      write,
+      now: () => core.clock.now(),
+      scheduledBy: `mutation ${path}`,
+      onScheduled: core.afterSchedule,
+      kindOf: (name) => core.registry.functions.get(name)?.kind,
+    }),
   };
 }
 

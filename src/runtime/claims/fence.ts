@@ -33,7 +33,13 @@ export class ClaimLostError extends EngineError {
  * the row is not found) or conflicts with this transaction, which then runs again. And reads do
  * not queue behind each other, where an action's parallel writes each updating its claim would.
  */
-export function rowFence(label: string, sql: string, params: () => unknown[]): Fence {
+export function rowFence(
+  label: string,
+  sql: string,
+  params: () => unknown[],
+  /** Called in the transaction once the fence held (an UPDATE's caller notes the change it made). */
+  onHeld?: (store: DocumentStore) => void,
+): Fence {
   const reads = /^\s*SELECT/i.test(sql);
   return {
     label,
@@ -42,6 +48,7 @@ export function rowFence(label: string, sql: string, params: () => unknown[]): F
         ? (await store.sql.get(sql, params())) !== undefined
         : (await store.sql.run(sql, params())).changes > 0;
       if (!held) throw new ClaimLostError(label);
+      onHeld?.(store);
     },
   };
 }

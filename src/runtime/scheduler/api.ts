@@ -1,5 +1,6 @@
 // ctx.scheduler: rows in _valet_scheduled written through the caller's write executor, so from a
 // mutation they exist only if the mutation commits. The scheduled runner dispatches them.
+import type { FunctionKind } from '../../server/functions.js';
 import type { AnyFunctionReference } from '../../server/references.js';
 import { encodeValue } from '../../protocol/values.js';
 import { findNonJson } from '../../storage/documents.js';
@@ -7,19 +8,36 @@ import { newId } from '../../storage/ids.js';
 import type { WriteExecutor } from '../database-api.js';
 import { EngineError } from '../errors.js';
 import { cancelScheduled } from './store.js';
+import { noteScheduledChange } from './system-table.js';
 
 function invalid(message: string): EngineError {
   return new EngineError('invalid_schedule', `ctx.scheduler: ${message}`);
 }
 
-export function schedulerApi(write: WriteExecutor, now: () => number, scheduledBy: string, onScheduled: () => void) {
+export interface SchedulerOptions {
+  write: WriteExecutor;
+  now: () => number;
+  scheduledBy: string;
+  onScheduled: () => void;
+  /** The kind of a served function, for a reference that does not carry one (a wrapper's). */
+  kindOf: (path: string) => FunctionKind | undefined;
+}
+
+export function schedulerApi({ write, now, scheduledBy, onScheduled, kindOf }: SchedulerOptions) {
   const runAt = (at: Date | number, ref: AnyFunctionReference, args: unknown): Promise<string> => {
     try {
       const time = at instanceof Date ? at.getTime() : at;
       if (typeof time !== 'number' || !Number.isFinite(time))
         throw invalid('the time must be a Date or milliseconds since the epoch');
-      if (!ref || typeof ref.path !== 'string' || (ref.kind !== 'mutation' && ref.kind !== 'action')) {
+      if (!ref || typeof ref.path !== 'string')
         throw invalid('schedule a mutation or an action reference such as api.emails.send');
+      const kind = ref.kind ?? kindOf(ref.path);
+      if (kind !== 'mutation' && kind !== 'action') {
+        throw invalid(
+          ref.kind || kind
+            ? 'schedule a mutation or an action reference such as api.emails.send'
+            : `${ref.path} is not a function of this app`,
+        );
       }
       const payload = encodeValue(args ?? {});
       const problem = findNonJson(payload, 'args', { text: true });
@@ -28,8 +46,9 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
       return write(async (store) => {
         await store.sql.run(
           "INSERT INTO _valet_scheduled (id, function, kind, args, run_at, status, created_at, scheduled_by) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-          [id, ref.path, ref.kind, JSON.stringify(payload), time, now(), scheduledBy],
+          [id, ref.path, kind, JSON.stringify(payload), time, store.nextCreationTime(), scheduledBy],
         );
+        noteScheduledChange(store, id);
         return id;
       }).then((scheduled) => {
         onScheduled();
@@ -48,7 +67,7 @@ export function schedulerApi(write: WriteExecutor, now: () => number, scheduledB
     },
     cancel: (id: string) =>
       write(async (store) => {
-        await cancelScheduled(store.sql, id, now());
+        await cancelScheduled(store, id, now());
       }),
   };
 }

@@ -10,6 +10,7 @@ import type { Invoker } from '../../server/ctx.js';
 import type { FunctionKind } from '../../server/functions.js';
 import { TRANSIENT_CODES } from '../../storage/faults.js';
 import { rowFence } from '../claims/fence.js';
+import { noteScheduledChange } from './system-table.js';
 import type { Fence } from '../claims/fence.js';
 import type { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
@@ -80,13 +81,16 @@ export class ScheduledRunner {
     const now = this.options.clock.now();
     // One statement claims the batch; on PostgreSQL, rows another instance is claiming are skipped.
     return this.options.connections.inWriteTransaction(
-      (store) =>
-        store.sql.all<DueRow>(
+      async (store) => {
+        const rows = await store.sql.all<DueRow>(
           `UPDATE _valet_scheduled SET status = 'running', attempts = attempts + 1, instance = ?
            WHERE id IN (SELECT id FROM _valet_scheduled WHERE status = 'pending' AND run_at <= ? ORDER BY run_at LIMIT ? ${store.dialect.skipLocked})
            RETURNING id, function, kind, args, run_at, attempts`,
           [this.options.instance ?? null, now, limit],
-        ),
+        );
+        for (const row of rows) noteScheduledChange(store, row.id);
+        return rows;
+      },
       { readCommitted: true },
     );
   }
@@ -128,6 +132,7 @@ export class ScheduledRunner {
             label,
             `UPDATE _valet_scheduled SET status = 'done', finished_at = ?, error = NULL ${CLAIMED}`,
             () => [clock.now(), row.id, row.attempts],
+            (store) => noteScheduledChange(store, row.id),
           )
         : rowFence(label, `SELECT 1 AS held FROM _valet_scheduled ${CLAIMED}`, () => [row.id, row.attempts]);
     const invoker: Invoker = { type: 'system', source: 'scheduler', scheduledAt: row.run_at, dispatchedAt };
@@ -152,7 +157,11 @@ export class ScheduledRunner {
       params = () => [clock.now(), JSON.stringify(response.body), row.id, row.attempts];
     }
     await this.options.lasting.land(label, async () => {
-      const { changes } = await connections.inWriteTransaction((store) => store.sql.run(statement, params()));
+      const { changes } = await connections.inWriteTransaction(async (store) => {
+        const result = await store.sql.run(statement, params());
+        if (result.changes > 0) noteScheduledChange(store, row.id);
+        return result;
+      });
       if (changes === 0) this.options.onLostClaim(label);
     }).done;
   }

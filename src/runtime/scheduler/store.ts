@@ -1,6 +1,8 @@
 // Reading ctx.scheduler's work for `valet scheduled ls` and /admin/scheduled.
+import type { DocumentStore } from '../../storage/documents.js';
 import type { SqlExecutor } from '../../storage/sql.js';
 import type { ScheduledStatus } from './statuses.js';
+import { noteScheduledChange } from './system-table.js';
 
 export interface ScheduledRow {
   id: string;
@@ -39,13 +41,11 @@ export async function listScheduled(
 }
 
 /** Cancels a call that has not started (ctx.scheduler.cancel, the dashboard); whether it was pending. */
-export async function cancelScheduled(sql: SqlExecutor, id: string, now: number): Promise<boolean> {
-  return (
-    (
-      await sql.run(
-        "UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'",
-        [now, id],
-      )
-    ).changes > 0
+export async function cancelScheduled(store: DocumentStore, id: string, now: number): Promise<boolean> {
+  const { changes } = await store.sql.run(
+    "UPDATE _valet_scheduled SET status = 'canceled', finished_at = ? WHERE id = ? AND status = 'pending'",
+    [now, id],
   );
+  if (changes > 0) noteScheduledChange(store, id);
+  return changes > 0;
 }
