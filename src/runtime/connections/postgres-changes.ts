@@ -1,10 +1,20 @@
-// Live queries across instances: each write transaction that changed documents sends, with its
-// COMMIT, a NOTIFY on one channel saying what changed — table, id, and of the versions before and
-// after only the fields some index reads (what a range read set can compare) — and every other
-// instance, LISTENing on its own connection, hands that to its subscriptions as if the write were
-// local. PostgreSQL caps a payload at 8000 bytes: a larger one is shortened to the tables
-// changed, and past that to "anything changed", never dropped. A lost LISTEN connection is
-// re-opened, and since notices may have been missed meanwhile, everything counts as changed.
+// Live queries across instances. Each write transaction that changed documents writes, with its
+// other writes, one row to _valet_changes saying what changed — table, id, and of the versions
+// before and after only the fields some index reads (what a range read set can compare). No NOTIFY
+// runs inside it: PostgreSQL serialises the commits of notifying transactions on its notify queue,
+// which made every writer wait for every other. After the commit, the writer signals (one empty
+// NOTIFY in flight per instance, however many commits it covers), and every other instance reads
+// the rows past the last one it saw, by sequence, and hands them to its subscriptions as if the
+// writes were local. It also reads every second, so a lost signal delays a change, never drops it.
+//
+// A sequence number is taken before its transaction commits, so rows become visible out of
+// order: a number skipped over is a gap, read again until the transactions that could hold it
+// have all ended (the snapshot's xmin passed the xmax seen when the gap was found; a transaction
+// writing a change row had its id before it took the number, since it wrote documents first).
+// A row is at most 7800 bytes: a larger batch is shortened to the tables changed, and past that to
+// "anything changed", never dropped. Rows older than a minute are pruned (the highest number
+// pruned is kept in _valet_meta); an instance that fell further behind, or lost its connection,
+// counts everything as changed.
 import pg from 'pg';
 import { decodeValue, encodeValue } from '../../protocol/values.js';
 import type { SchemaDefinition } from '../../server/schema.js';
@@ -86,12 +96,55 @@ export function decodeNotice(payload: string, origin: string): DocumentChange[] 
   return [{ table: '*', id: '', before: null, after: null, coarse: true }];
 }
 
-/** LISTENs on its own connection while started; re-opens it when lost. */
+/** Rows of the log read past the first one visible, so writes in flight at start are not missed. */
+const START_WINDOW = 256n;
+/** Beyond this many missing numbers at once, counting everything as changed beats tracking each. */
+const MAX_GAP = 1000n;
+/** A read even without a signal: a signal lost (its writer died after COMMIT) delays a change this long. */
+const POLL_MS = 1_000;
+
+const EVERYTHING: DocumentChange[] = [{ table: '*', id: '', before: null, after: null, coarse: true }];
+
+/** Where _valet_meta keeps the highest sequence number pruned. */
+const PRUNED_KEY = 'changes_pruned_to';
+
+/** Deletes the rows up to `upTo`, and notes it, so a reader still below it knows it missed some. */
+export async function pruneChanges(client: pg.ClientBase, upTo: string): Promise<void> {
+  await client.query(
+    `WITH pruned AS (DELETE FROM _valet_changes WHERE seq <= $1)
+     INSERT INTO _valet_meta (key, value) VALUES ('${PRUNED_KEY}', $1::text)
+     ON CONFLICT (key) DO UPDATE SET value = GREATEST(_valet_meta.value::bigint, excluded.value::bigint)::text`,
+    [upTo],
+  );
+}
+
+interface LogRow {
+  xmin: string;
+  xmax: string;
+  pruned: string | null;
+  top: string | null;
+  seq: string | null;
+  payload: string | null;
+}
+
+/** LISTENs on its own connection while started, reading the change log on each signal; re-opens it when lost. */
 export class ChangeListener {
   private client: pg.Client | null = null;
   private stopped = true;
   private retryMs = 100;
   private timer: NodeJS.Timeout | null = null;
+  private poll: NodeJS.Timeout | null = null;
+  /** The highest sequence number read; null until the first read. */
+  private last: bigint | null = null;
+  /** Numbers below `last` not seen yet → the snapshot xmax when they were found missing. */
+  private readonly gaps = new Map<bigint, bigint>();
+  private reading = false;
+  private readAgain = false;
+
+  /** Numbers skipped over and not yet settled (committed late, or known rolled back). */
+  get gapCount(): number {
+    return this.gaps.size;
+  }
 
   constructor(
     private readonly config: pg.ClientConfig,
@@ -102,6 +155,8 @@ export class ChangeListener {
 
   start(): Promise<void> {
     this.stopped = false;
+    this.poll = setInterval(() => this.catchUp(), POLL_MS);
+    this.poll.unref();
     return this.connect(false);
   }
 
@@ -111,9 +166,7 @@ export class ChangeListener {
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, null));
     client.on('notification', (message) => {
-      if (message.channel !== CHANGES_CHANNEL || !message.payload) return;
-      const changes = decodeNotice(message.payload, this.origin);
-      if (changes) this.deliver(changes);
+      if (message.channel === CHANGES_CHANNEL) this.catchUp();
     });
     try {
       await client.connect();
@@ -127,8 +180,85 @@ export class ChangeListener {
     }
     this.client = client;
     this.retryMs = 100;
-    // Notices sent while no connection listened are gone: count everything as changed.
-    if (reconnecting) this.deliver([{ table: '*', id: '', before: null, after: null, coarse: true }]);
+    // Whatever was read meanwhile is in the log, but a subscription may have run in between: count everything as changed.
+    if (reconnecting) this.deliver(EVERYTHING);
+    this.catchUp();
+  }
+
+  /** Reads the log past what was read; one read at a time, and one more if asked meanwhile. */
+  catchUp(): void {
+    if (this.stopped || !this.client) return;
+    if (this.reading) {
+      this.readAgain = true;
+      return;
+    }
+    this.reading = true;
+    void (async () => {
+      try {
+        do {
+          this.readAgain = false;
+          await this.readOnce();
+        } while (this.readAgain && !this.stopped && this.client);
+      } catch (error) {
+        // The connection's own handlers reconnect; a read that failed is simply made again later.
+        if (!this.stopped)
+          this.log(`live queries across instances: reading changes failed (${(error as Error).message})`);
+      } finally {
+        this.reading = false;
+      }
+    })();
+  }
+
+  private async readOnce(): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    const from = this.last ?? -1n;
+    // One statement, one snapshot: the rows, the snapshot's transaction bounds, and the log's extent.
+    const { rows } = await client.query<LogRow>(
+      `WITH s AS (
+         SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
+                (SELECT value FROM _valet_meta WHERE key = '${PRUNED_KEY}') AS pruned,
+                (SELECT max(seq) FROM _valet_changes)::text AS top)
+       SELECT s.xmin, s.xmax, s.pruned, s.top, c.seq::text AS seq, c.payload
+       FROM s LEFT JOIN _valet_changes c
+         ON (c.seq > $1 AND $1 >= 0) OR c.seq = ANY($2::bigint[]) OR ($1 < 0 AND c.seq > (SELECT max(seq) FROM _valet_changes) - $3)
+       ORDER BY c.seq`,
+      [from.toString(), [...this.gaps.keys()].map(String), START_WINDOW.toString()],
+    );
+    const head = rows[0];
+    if (!head) return;
+    const xmin = BigInt(head.xmin);
+    const xmax = BigInt(head.xmax);
+    let last = this.last;
+    if (last === null) {
+      // First read: the window below the top counts as read up to just before its first row.
+      const top = head.top === null ? 0n : BigInt(head.top);
+      last = top > START_WINDOW ? top - START_WINDOW : 0n;
+    } else if (head.pruned !== null && BigInt(head.pruned) > last) {
+      // Rows this instance never read were pruned: it fell behind by more than the log keeps.
+      this.deliver(EVERYTHING);
+      last = BigInt(head.pruned);
+    }
+    let everything = false;
+    const changes: DocumentChange[] = [];
+    for (const row of rows) {
+      if (row.seq === null || row.payload === null) continue;
+      const seq = BigInt(row.seq);
+      if (this.gaps.delete(seq)) {
+        // A gap filled: its transaction committed after later ones.
+      } else if (seq > last) {
+        if (seq - last > MAX_GAP) everything = true;
+        else for (let missing = last + 1n; missing < seq; missing++) this.gaps.set(missing, xmax);
+        last = seq;
+      } else continue;
+      const decoded = decodeNotice(row.payload, this.origin);
+      if (decoded) changes.push(...decoded);
+    }
+    this.last = last;
+    // A gap whose possible writers have all ended (by this same snapshot) is a rolled-back number.
+    for (const [missing, seenAt] of this.gaps) if (xmin >= seenAt) this.gaps.delete(missing);
+    if (everything) this.deliver(EVERYTHING);
+    else if (changes.length > 0) this.deliver(changes);
   }
 
   private lost(client: pg.Client, error: Error | null): void {
@@ -153,7 +283,123 @@ export class ChangeListener {
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
+    if (this.poll) clearInterval(this.poll);
     this.timer = null;
+    this.poll = null;
+    const client = this.client;
+    this.client = null;
+    await client?.end().catch(() => undefined);
+  }
+}
+
+/** At most one signal per this many milliseconds from one instance. */
+const SIGNAL_INTERVAL_MS = 2;
+
+/** How long the log keeps a row: far longer than a read takes, short enough to stay small. */
+const RETENTION_MS = 60_000;
+/** How often a writer notes where the log is, to prune later what is older than the retention. */
+const MARK_EVERY_MS = 10_000;
+
+/**
+ * The writer's side: after a commit, one empty NOTIFY on its own connection (one in flight at a
+ * time; commits meanwhile are covered by the next), and now and then a prune of old rows.
+ */
+export class ChangeSignal {
+  private client: pg.Client | null = null;
+  private connecting: Promise<pg.Client> | null = null;
+  private sending = false;
+  private sendAgain = false;
+  private stopped = false;
+  private failing = false;
+  /** Sequence numbers this instance wrote, by when: rows up to one older than the retention are pruned. */
+  private marks: { at: number; seq: string }[] = [];
+
+  private readonly retentionMs: number;
+  private readonly markEveryMs: number;
+
+  constructor(
+    private readonly config: pg.ClientConfig,
+    private readonly log: (line: string) => void,
+    options: { retentionMs?: number; markEveryMs?: number } = {},
+  ) {
+    this.retentionMs = options.retentionMs ?? RETENTION_MS;
+    this.markEveryMs = options.markEveryMs ?? MARK_EVERY_MS;
+  }
+
+  /** After a commit that wrote change row `seq`. */
+  committed(seq: string): void {
+    const now = Date.now();
+    if (this.marks.length === 0 || now - this.marks.at(-1)!.at >= this.markEveryMs) this.marks.push({ at: now, seq });
+    this.send();
+  }
+
+  private send(): void {
+    if (this.stopped) return;
+    if (this.sending) {
+      this.sendAgain = true;
+      return;
+    }
+    this.sending = true;
+    void (async () => {
+      do {
+        this.sendAgain = false;
+        try {
+          const client = await this.connection();
+          await client.query(`NOTIFY ${CHANGES_CHANNEL}`);
+          await this.prune(client);
+          this.failing = false;
+          // Under a stream of commits, one signal per interval covers them all (each costs the
+          // database a transaction); a lone commit is signalled at once.
+          if (this.sendAgain) await new Promise((resolve) => setTimeout(resolve, SIGNAL_INTERVAL_MS));
+        } catch (error) {
+          // The other instances read the log every second anyway; say so once, not per commit.
+          if (!this.failing && !this.stopped)
+            this.log(
+              `live queries across instances: signalling failed (${(error as Error).message}); others read within a second`,
+            );
+          this.failing = true;
+          this.drop();
+          break;
+        }
+      } while (this.sendAgain && !this.stopped);
+      this.sending = false;
+    })();
+  }
+
+  private async prune(client: pg.Client): Promise<void> {
+    const cutoff = Date.now() - this.retentionMs;
+    let upTo: string | null = null;
+    while (this.marks.length > 1 && this.marks[0]!.at <= cutoff) upTo = this.marks.shift()!.seq;
+    if (upTo !== null) await pruneChanges(client, upTo);
+  }
+
+  private connection(): Promise<pg.Client> {
+    if (this.client) return Promise.resolve(this.client);
+    this.connecting ??= (async () => {
+      const client = new pg.Client(this.config);
+      client.on('error', () => this.drop());
+      try {
+        await client.connect();
+      } catch (error) {
+        await client.end().catch(() => undefined);
+        throw error;
+      } finally {
+        this.connecting = null;
+      }
+      this.client = client;
+      return client;
+    })();
+    return this.connecting;
+  }
+
+  private drop(): void {
+    const client = this.client;
+    this.client = null;
+    void client?.end().catch(() => undefined);
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
     const client = this.client;
     this.client = null;
     await client?.end().catch(() => undefined);

@@ -13,7 +13,7 @@ import { StatementFaults } from '../../storage/fault-injection.js';
 import { outcomeUnknown, storageFaultOf, writeConflict } from '../../storage/faults.js';
 import { checkout, guardPoolClients, PgExecutor } from '../../storage/postgres/executor.js';
 import { OneStatementQueries } from './one-statement.js';
-import { ChangeListener, CHANGES_CHANNEL, encodeNotice } from './postgres-changes.js';
+import { ChangeListener, ChangeSignal, encodeNotice } from './postgres-changes.js';
 import type { Connections, WriteOptions } from './types.js';
 
 const CONFLICT_CODES = new Set(['40001', '40P01']);
@@ -51,6 +51,7 @@ export class PostgresConnections implements Connections {
   /** Who wrote, in change notices: this instance does not hear its own. */
   private readonly origin = randomBytes(8).toString('hex');
   private listener: ChangeListener | null = null;
+  private readonly signal: ChangeSignal;
   private readonly creationClock: CreationClock;
   private readonly commitListeners = new Set<(changes: DocumentChange[]) => void>();
 
@@ -65,12 +66,13 @@ export class PostgresConnections implements Connections {
     this.systemPool = new pgModule.Pool({ ...pool.options, max: 1 });
     this.systemPool.on('error', (error) => this.log(`postgres: an idle connection failed: ${error.message}`));
     guardPoolClients(this.systemPool);
+    this.signal = new ChangeSignal(pool.options as pg.ClientConfig, log);
     this.creationClock = new CreationClock(now);
     this.autoCommit = new DocumentStore(new PgExecutor(pool, this.faults), schema, this.creationClock);
     this.oneStatement = new OneStatementQueries((sql) => new DocumentStore(sql, this.schema, this.creationClock));
   }
 
-  /** Hears this instance's commits, and (LISTEN/NOTIFY, postgres-changes.ts) every other instance's. */
+  /** Hears this instance's commits, and (the change log, postgres-changes.ts) every other instance's. */
   onCommit(listener: (changes: DocumentChange[]) => void): () => void {
     this.commitListeners.add(listener);
     if (!this.listener) {
@@ -103,11 +105,21 @@ export class PostgresConnections implements Connections {
         // A statement that failed (and was caught by a handler) already doomed the transaction.
         if (sql.failure) throw sql.failure;
         const changes = store.changeLog;
-        // Delivered to the other instances when (and only if) this transaction commits.
-        if (changes.length > 0)
-          await sql.get('SELECT pg_notify(?, ?)', [CHANGES_CHANNEL, encodeNotice(this.origin, changes, this.schema)]);
+        if (changes.length === 0) {
+          await commit(sql);
+          return result;
+        }
+        // Logged for the other instances when (and only if) this transaction commits; signalled
+        // after. A statement of its own before COMMIT: if the connection died while the handler ran,
+        // this fails first, and "not applied" is then certain (a failed COMMIT could be either).
+        const logged = await sql.get<{ seq: string }>(
+          'INSERT INTO _valet_changes (payload) VALUES (?) RETURNING seq::text AS seq',
+          [encodeNotice(this.origin, changes, this.schema)],
+        );
         await commit(sql);
-        if (changes.length > 0) this.publish(changes);
+        const seq = logged!.seq;
+        this.signal.committed(seq);
+        this.publish(changes);
         return result;
       } catch (error) {
         await client.query('ROLLBACK').catch(() => (broken = true));
@@ -157,7 +169,7 @@ export class PostgresConnections implements Connections {
   }
 
   async close(): Promise<void> {
-    await this.listener?.stop();
+    await Promise.all([this.listener?.stop(), this.signal.stop()]);
     await Promise.all([this.pool.end(), this.systemPool.end()]);
   }
 }

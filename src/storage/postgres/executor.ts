@@ -146,12 +146,6 @@ export class PgExecutor implements SqlExecutor {
   }
 }
 
-export interface Checkout {
-  client: pg.PoolClient;
-  /** Back to the pool; destroyed instead when it failed or the server dropped it meanwhile. */
-  release(failed?: boolean): void;
-}
-
 /** Clients whose connection failed (an 'error' event): never handed back to the pool for reuse. */
 const failedClients = new WeakSet<pg.ClientBase>();
 

@@ -160,6 +160,15 @@ const MIGRATIONS: string[] = [
   ALTER TABLE _valet_documents DROP COLUMN doc;
   ALTER TABLE _valet_documents ADD COLUMN doc jsonb GENERATED ALWAYS AS (body::jsonb) STORED;
   `,
+  // 5: what each write transaction changed, for the other instances' live queries: written with
+  // the transaction (no NOTIFY in it, whose queue lock serialises commits), read by sequence after
+  // a signal, pruned after a short while (runtime/connections/postgres-changes.ts).
+  `
+  CREATE TABLE _valet_changes (
+    seq bigserial PRIMARY KEY,
+    payload text NOT NULL
+  );
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;
