@@ -13,7 +13,7 @@
 // writing a change row had its id before it took the number, since it wrote documents first).
 // A row is at most 7800 bytes: a larger batch is shortened to the tables changed, and past that to
 // "anything changed", never dropped. Rows older than a minute are pruned (the highest number
-// pruned is kept in _valet_meta); an instance that fell further behind, or lost its connection,
+// pruned is kept beside them); an instance that fell further behind, or lost its connection,
 // counts everything as changed.
 import pg from 'pg';
 import { decodeValue, encodeValue } from '../../protocol/values.js';
@@ -105,15 +105,12 @@ const POLL_MS = 1_000;
 
 const EVERYTHING: DocumentChange[] = [{ table: '*', id: '', before: null, after: null, coarse: true }];
 
-/** Where _valet_meta keeps the highest sequence number pruned. */
-const PRUNED_KEY = 'changes_pruned_to';
-
 /** Deletes the rows up to `upTo`, and notes it, so a reader still below it knows it missed some. */
 export async function pruneChanges(client: pg.ClientBase, upTo: string): Promise<void> {
   await client.query(
     `WITH pruned AS (DELETE FROM _valet_changes WHERE seq <= $1)
-     INSERT INTO _valet_meta (key, value) VALUES ('${PRUNED_KEY}', $1::text)
-     ON CONFLICT (key) DO UPDATE SET value = GREATEST(_valet_meta.value::bigint, excluded.value::bigint)::text`,
+     INSERT INTO _valet_changes_pruned (id, up_to) VALUES (1, $1)
+     ON CONFLICT (id) DO UPDATE SET up_to = GREATEST(_valet_changes_pruned.up_to, excluded.up_to)`,
     [upTo],
   );
 }
@@ -180,8 +177,13 @@ export class ChangeListener {
     }
     this.client = client;
     this.retryMs = 100;
-    // Whatever was read meanwhile is in the log, but a subscription may have run in between: count everything as changed.
-    if (reconnecting) this.deliver(EVERYTHING);
+    if (reconnecting) {
+      // A server crash empties the (unlogged) log and restarts its numbers: read it afresh, and
+      // since changes may have gone unread meanwhile, count everything as changed.
+      this.last = null;
+      this.gaps.clear();
+      this.deliver(EVERYTHING);
+    }
     this.catchUp();
   }
 
@@ -217,7 +219,7 @@ export class ChangeListener {
     const { rows } = await client.query<LogRow>(
       `WITH s AS (
          SELECT pg_snapshot_xmin(pg_current_snapshot())::text AS xmin, pg_snapshot_xmax(pg_current_snapshot())::text AS xmax,
-                (SELECT value FROM _valet_meta WHERE key = '${PRUNED_KEY}') AS pruned,
+                (SELECT up_to FROM _valet_changes_pruned WHERE id = 1)::text AS pruned,
                 (SELECT max(seq) FROM _valet_changes)::text AS top)
        SELECT s.xmin, s.xmax, s.pruned, s.top, c.seq::text AS seq, c.payload
        FROM s LEFT JOIN _valet_changes c

@@ -162,11 +162,17 @@ const MIGRATIONS: string[] = [
   `,
   // 5: what each write transaction changed, for the other instances' live queries: written with
   // the transaction (no NOTIFY in it, whose queue lock serialises commits), read by sequence after
-  // a signal, pruned after a short while (runtime/connections/postgres-changes.ts).
+  // a signal, pruned after a short while (runtime/connections/postgres-changes.ts). Unlogged: no
+  // WAL of its own; a server crash empties it, and every instance, having lost its connection,
+  // then re-runs every subscription and starts reading it afresh.
   `
-  CREATE TABLE _valet_changes (
+  CREATE UNLOGGED TABLE _valet_changes (
     seq bigserial PRIMARY KEY,
     payload text NOT NULL
+  );
+  CREATE UNLOGGED TABLE _valet_changes_pruned (
+    id integer PRIMARY KEY,
+    up_to bigint NOT NULL
   );
   `,
 ];
