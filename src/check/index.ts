@@ -3,10 +3,11 @@
 // findings. The TypeScript check runs in its own process while the rest runs here.
 import { analyseApp } from '../codegen/analyse.js';
 import { checkCodegen, CodegenError } from '../codegen/index.js';
+import { sharingParses } from '../codegen/parse.js';
 import type { AppModel } from '../codegen/model.js';
 import type { Finding } from './finding.js';
 import { compareFindings } from './finding.js';
-import { servedButUnlisted } from './served-functions.js';
+import { startServedCheck } from './served-functions.js';
 import { runStaticRules } from './static-rules.js';
 import { typecheckApp } from './typecheck.js';
 import type { TypeScriptCompiler } from './typecheck.js';
@@ -53,9 +54,20 @@ export async function runCheck(appDir: string, options: CheckOptions = {}): Prom
   const typecheck = options.typecheck !== false;
   // Start tsc first: it runs in its own process while this one does codegen and the rules.
   const typescript = typecheck ? (options.typecheckRun ?? typecheckApp(appDir)) : undefined;
-  const codegen = codegenFindings(appDir);
-  const findings = [...codegen.findings, ...runStaticRules(appDir)];
-  if (codegen.model) findings.push(...(await servedButUnlisted(appDir, codegen.model)));
+  // The bundler works in its own process too, while codegen and the rules run here.
+  const served = startServedCheck(appDir);
+  const findings: Finding[] = [];
+  let model: AppModel | null = null;
+  try {
+    model = await sharingParses(async () => {
+      const codegen = codegenFindings(appDir);
+      findings.push(...codegen.findings, ...runStaticRules(appDir));
+      return codegen.model;
+    });
+  } finally {
+    // Whatever happened, the bundler is stopped (with no model, nothing is compared).
+    findings.push(...(await served.finish(model)));
+  }
   const typed = typescript ? await typescript : undefined;
   if (typed) findings.push(...typed.findings);
   findings.sort(compareFindings);

@@ -1,7 +1,7 @@
 // One module's syntax tree for the static rules: oxc-parser's ESTree (the parser codegen already
 // loads; ~10 ms, where ts-morph and its TypeScript took ~300 ms and 14 MB of the install), with
 // what the rules ask of it — parents, source text, descendants in source order, line:column.
-import { parseSync } from 'oxc-parser';
+import { parseModule } from '../codegen/parse.js';
 import { lineLocator } from '../codegen/source-lines.js';
 
 export interface SyntaxNode {
@@ -49,7 +49,7 @@ export class SyntaxTree {
 
   /** Null when the module does not parse (codegen reports that, at its line). */
   static parse(file: string, text: string): SyntaxTree | null {
-    const parsed = parseSync(file, text, { sourceType: 'module' });
+    const parsed = parseModule(file, text);
     if (parsed.errors.length > 0) return null;
     return new SyntaxTree(file, text, parsed.program as unknown as SyntaxNode);
   }

@@ -1,7 +1,7 @@
 // Static analysis of one valet/ module: which exports are functions, of which kind, with which
 // options. It reads the syntax only (oxc-parser, ~10 ms to load) and never runs user code, so
 // codegen works offline, in CI, and on an app whose other modules are broken or need secrets.
-import { parseSync } from 'oxc-parser';
+import { parseModule } from './parse.js';
 import type { Access, FunctionKind } from '../server/functions.js';
 import { ACCESS_LEVELS } from '../server/functions.js';
 import type { Diagnostic, FunctionModel, SourceLocation } from './model.js';
@@ -69,7 +69,7 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
   const diagnostics: Diagnostic[] = [];
   const report = (node: { start: number }, message: string) => diagnostics.push({ ...locate(node.start), message });
 
-  const parsed = parseSync(file, text, { sourceType: 'module' });
+  const parsed = parseModule(file, text);
   if (parsed.errors.length > 0) {
     for (const error of parsed.errors) {
       const at = error.labels[0]?.start ?? 0;

@@ -139,7 +139,12 @@ describe('the change log', async () => {
     const other = await connect();
     other.on('notification', (message) => heard.push(message.channel));
     await other.query('LISTEN valet_changes');
-    const signal = new ChangeSignal(config, () => undefined, { retentionMs: 0, markEveryMs: 0 });
+    const signal = new ChangeSignal(
+      config,
+      () => undefined,
+      () => Date.now(),
+      { retentionMs: 0, markEveryMs: 0 },
+    );
     afterAll(() => signal.stop());
     const writer = await connect();
     const seqs: number[] = [];

@@ -322,6 +322,8 @@ export class ChangeSignal {
   constructor(
     private readonly config: pg.ClientConfig,
     private readonly log: (line: string) => void,
+    /** The engine's clock. */
+    private readonly now: () => number,
     options: { retentionMs?: number; markEveryMs?: number } = {},
   ) {
     this.retentionMs = options.retentionMs ?? RETENTION_MS;
@@ -330,7 +332,7 @@ export class ChangeSignal {
 
   /** After a commit that wrote change row `seq`. */
   committed(seq: string): void {
-    const now = Date.now();
+    const now = this.now();
     if (this.marks.length === 0 || now - this.marks.at(-1)!.at >= this.markEveryMs) this.marks.push({ at: now, seq });
     this.send();
   }
@@ -369,7 +371,7 @@ export class ChangeSignal {
   }
 
   private async prune(client: pg.Client): Promise<void> {
-    const cutoff = Date.now() - this.retentionMs;
+    const cutoff = this.now() - this.retentionMs;
     let upTo: string | null = null;
     while (this.marks.length > 1 && this.marks[0]!.at <= cutoff) upTo = this.marks.shift()!.seq;
     if (upTo !== null) await pruneChanges(client, upTo);

@@ -66,7 +66,7 @@ export class PostgresConnections implements Connections {
     this.systemPool = new pgModule.Pool({ ...pool.options, max: 1 });
     this.systemPool.on('error', (error) => this.log(`postgres: an idle connection failed: ${error.message}`));
     guardPoolClients(this.systemPool);
-    this.signal = new ChangeSignal(pool.options as pg.ClientConfig, log);
+    this.signal = new ChangeSignal(pool.options as pg.ClientConfig, log, now);
     this.creationClock = new CreationClock(now);
     this.autoCommit = new DocumentStore(new PgExecutor(pool, this.faults), schema, this.creationClock);
     this.oneStatement = new OneStatementQueries((sql) => new DocumentStore(sql, this.schema, this.creationClock));
