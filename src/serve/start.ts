@@ -14,6 +14,7 @@ import { exposureWarnings, isWildcardHost, listeningUrls } from './exposure.js';
 import { captureLogs, prepareHost } from './host.js';
 import { DEFAULT_HOST, DEFAULT_SHUTDOWN_DRAIN_MS, DEFAULT_SHUTDOWN_GRACE_MS, listen } from './listen.js';
 import type { RunningServer } from './listen.js';
+import { shortInvocationId } from '../protocol/log-tag.js';
 
 export interface StartOptions {
   appDir: string;
@@ -120,7 +121,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
   dashboard?.setUrl(server.url);
   const restoreConsole = captureLogs(
     appDir,
-    (entry) => process.stderr.write(`[${entry.function} ${entry.invocation.slice(0, 8)}] ${entry.message}\n`),
+    (entry) => process.stderr.write(`[${entry.function} ${shortInvocationId(entry.invocation)}] ${entry.message}\n`),
     env,
   );
   return {

@@ -1,10 +1,13 @@
 // Reading back .valet/logs.ndjson: the recent entries of a large log come from the end of each
-// file (the CLI and the dashboard ask for them often), across the rolled-over file, in order.
+// file (the CLI and the dashboard ask for them often), across the rolled-over file, in order; and the tags that name the call a line came from.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { readRecentLogs } from '../../src/runtime/function-logs.js';
 import { removeTempDirs, tempDir } from '../helpers/apps.js';
+import { shortInvocationId } from '../../src/protocol/log-tag.js';
+import { nextInvocationId } from '../../src/runtime/call/handler.js';
+import { newId } from '../../src/storage/ids.js';
 
 afterAll(removeTempDirs);
 
@@ -33,4 +36,14 @@ it('returns the last entries of a log larger than what it reads, across the roll
   const all = readRecentLogs(file, 100_000);
   expect(all.length).toBeGreaterThan(1000);
   expect(all.filter((e) => !e.message.startsWith('entry '))).toEqual([]);
+});
+
+describe('log tags', () => {
+  it('differ for every call of a process, and are word characters (grep-able as \\w+)', () => {
+    const tags = Array.from({ length: 2000 }, () => shortInvocationId(nextInvocationId()));
+    expect(new Set(tags).size).toBe(tags.length);
+    for (const tag of tags) expect(tag).toMatch(/^\w{8}$/);
+    // An action's id is its invocation record's (random throughout): its tag is word characters too.
+    expect(shortInvocationId(newId())).toMatch(/^\w{8}$/);
+  });
 });

@@ -8,6 +8,7 @@ import { catchShutdown } from '../shutdown.js';
 import { codeFrame } from '../../project/code-frame.js';
 import { collect, parsePort, SERVE_SECURITY_HELP } from '../options.js';
 import type { ServeFlags } from '../options.js';
+import { shortInvocationId } from '../../protocol/log-tag.js';
 
 const MAX_TYPE_ERRORS = 10;
 
@@ -91,7 +92,7 @@ function renderer(appDir: string, describeUnlisted: (fn: UnlistedFunction) => st
         for (const fn of event.functions) write(`${kleur.yellow('⚠')} ${describeUnlisted(fn)}`);
         break;
       case 'log': {
-        const tag = kleur.dim(`[${event.entry.function} ${event.entry.invocation.slice(0, 8)}]`);
+        const tag = kleur.dim(`[${event.entry.function} ${shortInvocationId(event.entry.invocation)}]`);
         const message =
           event.entry.level === 'error'
             ? kleur.red(event.entry.message)

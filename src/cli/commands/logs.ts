@@ -4,6 +4,7 @@ import kleur from 'kleur';
 import type { LogEntry } from '../../runtime/function-logs.js';
 import { findAppDir } from '../../project/app-dir.js';
 import { UsageError } from '../errors.js';
+import { shortInvocationId } from '../../protocol/log-tag.js';
 
 function printer(json: boolean) {
   return (entry: LogEntry) => {
@@ -15,7 +16,7 @@ function printer(json: boolean) {
           ? kleur.yellow('warn ')
           : kleur.dim(entry.level.padEnd(5));
     process.stdout.write(
-      `${kleur.dim(entry.time)} ${level} ${kleur.cyan(`[${entry.function} ${entry.invocation.slice(0, 8)}]`)} ${entry.message}\n`,
+      `${kleur.dim(entry.time)} ${level} ${kleur.cyan(`[${entry.function} ${shortInvocationId(entry.invocation)}]`)} ${entry.message}\n`,
     );
   };
 }
