@@ -332,6 +332,9 @@ try {
     }
     const results = await measure(targets);
     print(results);
+    console.log(
+      '(the 10 000-token row: autocannon builds each of its requests anew on the same two cores, which caps its req/s; its server CPU per request is the cleaner figure)',
+    );
     const r = (label) => results.get(label);
     const query = r('valet query by index (public)').rps / r('baseline: node:http + better-sqlite3 query').rps;
     const mutation = r('valet mutation, one insert').rps / r('baseline: node:http + better-sqlite3 insert').rps;
