@@ -35,10 +35,11 @@ export interface ModuleAnalysis {
   diagnostics: Diagnostic[];
   reExports: ReExport[];
   /**
-   * Whether it exports a value under a name (not only `default` or types): a function made by a
-   * wrapper codegen cannot read may be among them, so the module gets its place in `api`.
+   * The names it exports values under (`default` included, types not), whatever they are: a
+   * function made by a wrapper codegen cannot read may be among them, and the generated `Api` type
+   * keeps those whose type is a function definition.
    */
-  exportsNamedValues: boolean;
+  exportedValues: string[];
 }
 
 /** Convex's imports, and the Valet import that replaces each. */
@@ -75,7 +76,7 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
       const at = error.labels[0]?.start ?? 0;
       diagnostics.push({ ...locate(at), message: `syntax error: ${error.message}` });
     }
-    return { functions: [], hasDefaultExport: false, diagnostics, reExports: [], exportsNamedValues: false };
+    return { functions: [], hasDefaultExport: false, diagnostics, reExports: [], exportedValues: [] };
   }
 
   const body = parsed.program.body as unknown as Node[];
@@ -167,19 +168,29 @@ export function analyseModule(file: string, text: string): ModuleAnalysis {
     }
   }
   diagnostics.sort((a, b) => a.line - b.line || a.column - b.column);
-  return { functions, hasDefaultExport, diagnostics, reExports, exportsNamedValues: body.some(exportsNamedValue) };
+  return { functions, hasDefaultExport, diagnostics, reExports, exportedValues: exportedValueNames(body) };
 }
 
 const TYPE_DECLARATIONS = ['TSInterfaceDeclaration', 'TSTypeAliasDeclaration', 'TSDeclareFunction'];
 
-function exportsNamedValue(statement: Node): boolean {
-  if (statement.exportKind === 'type') return false;
-  if (statement.type === 'ExportAllDeclaration') return true;
-  if (statement.type !== 'ExportNamedDeclaration') return false;
-  if (statement.declaration) return !TYPE_DECLARATIONS.includes(statement.declaration.type);
-  return (statement.specifiers as Node[]).some(
-    (specifier) => specifier.exportKind !== 'type' && exportName(specifier.exported) !== 'default',
-  );
+/** The value names a module exports, in source order (`export * from` adds none it can name). */
+function exportedValueNames(body: Node[]): string[] {
+  const names: string[] = [];
+  for (const statement of body) {
+    if (statement.exportKind === 'type') continue;
+    if (statement.type === 'ExportDefaultDeclaration') names.push('default');
+    if (statement.type !== 'ExportNamedDeclaration') continue;
+    const declaration = statement.declaration;
+    if (declaration && !TYPE_DECLARATIONS.includes(declaration.type)) {
+      if (declaration.type === 'VariableDeclaration') {
+        for (const declarator of declaration.declarations as Node[])
+          if (declarator.id.type === 'Identifier') names.push(declarator.id.name);
+      } else if (declaration.id?.type === 'Identifier') names.push(declaration.id.name);
+    }
+    for (const specifier of (statement.specifiers ?? []) as Node[])
+      if (specifier.exportKind !== 'type') names.push(exportName(specifier.exported));
+  }
+  return [...new Set(names)];
 }
 
 function exportName(node: Node): string {

@@ -66,13 +66,18 @@ export function analyseApp(appDir: string): AppModel {
   }
   for (const [path, { relative, analysis }] of analyses) {
     const functions = functionsOf(path, analyses, new Set());
-    const exportsOthers = analysis.exportsNamedValues || (analysis.hasDefaultExport && !SPECIAL_MODULES.includes(path));
-    if (functions.length > 0 || exportsOthers)
+    const known = new Set(functions.map((fn) => fn.name));
+    // The default export of the schema, the crons or the routes is never a function.
+    const otherExports = analysis.exportedValues.filter(
+      (name) => !known.has(name) && !(name === 'default' && SPECIAL_MODULES.includes(path)),
+    );
+    if (functions.length > 0 || otherExports.length > 0)
       modules.push({
         path,
         file: `valet/${relative}`,
         importPath: path,
         functions: [...functions].sort((a, b) => compare(a.name, b.name)),
+        otherExports: otherExports.sort(compare),
       });
   }
   diagnostics.push(...findNameClashes(modules));

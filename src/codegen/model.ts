@@ -21,6 +21,11 @@ export interface ModuleModel {
   /** Import specifier relative to valet/, without extension: `admin/users`. */
   importPath: string;
   functions: FunctionModel[];
+  /**
+   * Its other exported values, by name: codegen cannot tell whether one is a function (made by a
+   * wrapper, say), so the generated `Api` type keeps those whose type is a function definition.
+   */
+  otherExports: string[];
 }
 
 export interface AppModel {

@@ -134,10 +134,10 @@ describe('the change log', async () => {
     expect(ids()).not.toContain('own');
   });
 
-  it('signals after a commit, and prunes rows older than the retention', async () => {
+  it('signals after a commit, naming its schema, and prunes rows older than the retention', async () => {
     const heard: string[] = [];
     const other = await connect();
-    other.on('notification', (message) => heard.push(message.channel));
+    other.on('notification', (message) => heard.push(`${message.channel} ${message.payload}`));
     await other.query('LISTEN valet_changes');
     const signal = new ChangeSignal(
       config,
@@ -155,7 +155,9 @@ describe('the change log', async () => {
       seqs.push(Number(rows[0].seq));
       signal.committed(String(rows[0].seq));
     }
-    await expect.poll(() => heard.length).toBeGreaterThan(0);
+    // The signal names the schema: apps sharing a database (schemas of their own) ignore each other's.
+    const { rows: here } = await other.query('SELECT current_schema() AS schema');
+    await expect.poll(() => heard).toContain(`valet_changes ${here[0].schema}`);
     const remaining = async () =>
       (await writer.query('SELECT seq FROM _valet_changes WHERE seq = ANY($1::bigint[])', [seqs])).rows.map((r) =>
         Number(r.seq),

@@ -28,20 +28,23 @@ function sortedChildren(folder: Folder): [string, Folder][] {
 }
 
 /**
- * A module's part of `Api` comes from its type: every export typed as a function definition,
- * however it was made. Subfolders are added beside it.
+ * A module's part of `Api`: each function codegen read, by its own export's type; and of its other
+ * exports (named, so the type never looks at the rest of the module — a handler that uses
+ * `api.thisModule.x` would otherwise make the module's type depend on itself), those whose type is
+ * a function definition, however made. Subfolders beside them.
  */
 function renderType(folder: Folder, indent: string): string {
-  const children = sortedChildren(folder);
-  const nested = children.length
-    ? [
-        '{',
-        ...children.map(([name, child]) => `${indent}  ${propertyKey(name)}: ${renderType(child, `${indent}  `)};`),
-        `${indent}}`,
-      ].join('\n')
+  const members: string[] = [];
+  const module = folder.module;
+  for (const fn of module?.model.functions ?? [])
+    members.push(`${indent}  ${propertyKey(fn.name)}: RefOf<typeof ${module!.alias}.${fn.name}>;`);
+  for (const [name, child] of sortedChildren(folder))
+    members.push(`${indent}  ${propertyKey(name)}: ${renderType(child, `${indent}  `)};`);
+  const own = members.length ? ['{', ...members, `${indent}}`].join('\n') : '';
+  const others = module?.model.otherExports.length
+    ? `FunctionsOf<Pick<typeof ${module.alias}, ${module.model.otherExports.map((name) => JSON.stringify(name)).join(' | ')}>>`
     : '';
-  const own = folder.module ? `FunctionsOf<typeof ${folder.module.alias}>` : '';
-  return own && nested ? `${own} & ${nested}` : own || nested || '{}';
+  return own && others ? `${own} & ${others}` : own || others || '{}';
 }
 
 /** The references: the functions codegen read (with their options), behind a name lookup for the rest. */
@@ -92,6 +95,7 @@ export function renderApi(model: AppModel): string {
     '  HttpAction,',
     '  MutationCtx as GenericMutationCtx,',
     '  QueryCtx as GenericQueryCtx,',
+    '  RefOf,',
     "} from 'valet/server';",
     'import {',
     '  defineAction as untypedDefineAction,',

@@ -2,10 +2,11 @@
 // other writes, one row to _valet_changes saying what changed — table, id, and of the versions
 // before and after only the fields some index reads (what a range read set can compare). No NOTIFY
 // runs inside it: PostgreSQL serialises the commits of notifying transactions on its notify queue,
-// which made every writer wait for every other. After the commit, the writer signals (one empty
-// NOTIFY in flight per instance, however many commits it covers), and every other instance reads
-// the rows past the last one it saw, by sequence, and hands them to its subscriptions as if the
-// writes were local. It also reads every second, so a lost signal delays a change, never drops it.
+// which made every writer wait for every other. After the commit, the writer signals (one NOTIFY
+// in flight per instance, however many commits it covers, naming its schema so apps sharing a
+// database do not wake each other), and every other instance reads the rows past the last one it
+// saw, by sequence, and hands them to its subscriptions as if the writes were local. It also reads
+// every second, so a lost signal delays a change, never drops it.
 //
 // A sequence number is taken before its transaction commits, so rows become visible out of
 // order: a number skipped over is a gap, read again until the transactions that could hold it
@@ -137,6 +138,8 @@ export class ChangeListener {
   private readonly gaps = new Map<bigint, bigint>();
   private reading = false;
   private readAgain = false;
+  /** The schema whose log this reads (the search_path's first). */
+  private schema: string | null = null;
 
   /** Numbers skipped over and not yet settled (committed late, or known rolled back). */
   get gapCount(): number {
@@ -163,10 +166,12 @@ export class ChangeListener {
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, null));
     client.on('notification', (message) => {
-      if (message.channel === CHANGES_CHANNEL) this.catchUp();
+      // The channel is the database's; the signal names the schema it is about (apps may share a database).
+      if (message.channel === CHANGES_CHANNEL && message.payload === this.schema) this.catchUp();
     });
     try {
       await client.connect();
+      this.schema = (await client.query<{ schema: string }>('SELECT current_schema() AS schema')).rows[0]!.schema;
       await client.query(`LISTEN ${CHANGES_CHANNEL}`);
     } catch (error) {
       client.removeAllListeners('end');
@@ -303,7 +308,7 @@ const RETENTION_MS = 60_000;
 const MARK_EVERY_MS = 10_000;
 
 /**
- * The writer's side: after a commit, one empty NOTIFY on its own connection (one in flight at a
+ * The writer's side: after a commit, one NOTIFY naming its schema, on its own connection (one in flight at a
  * time; commits meanwhile are covered by the next), and now and then a prune of old rows.
  */
 export class ChangeSignal {
@@ -349,7 +354,7 @@ export class ChangeSignal {
         this.sendAgain = false;
         try {
           const client = await this.connection();
-          await client.query(`NOTIFY ${CHANGES_CHANNEL}`);
+          await client.query(`SELECT pg_notify('${CHANGES_CHANNEL}', current_schema())`);
           await this.prune(client);
           this.failing = false;
           // Under a stream of commits, one signal per interval covers them all (each costs the
