@@ -176,8 +176,15 @@ export class ChangeListener {
     } catch (error) {
       client.removeAllListeners('end');
       await client.end().catch(() => undefined);
+      if (this.stopped) return;
       this.log(`live queries across instances: cannot LISTEN (${(error as Error).message}); retrying`);
       this.retryLater();
+      return;
+    }
+    // Stopped while connecting: an open connection would keep the process from exiting.
+    if (this.stopped) {
+      client.removeAllListeners('end');
+      await client.end().catch(() => undefined);
       return;
     }
     this.client = client;
@@ -389,6 +396,8 @@ export class ChangeSignal {
       client.on('error', () => this.drop());
       try {
         await client.connect();
+        // Stopped while connecting: an open connection would keep the process from exiting.
+        if (this.stopped) throw new Error('stopped');
       } catch (error) {
         await client.end().catch(() => undefined);
         throw error;
