@@ -101,10 +101,18 @@ export async function startNginx(upstreams: number[], readTimeout?: string): Pro
         .join('\n'),
     async reload(next) {
       writeFileSync(join(prefix, 'nginx.conf'), nginxConfig(port, next, prefix, readTimeout));
-      const started = (output.match(/start worker process/g) ?? []).length;
+      const count = (pattern: RegExp) => (output.match(pattern) ?? []).length;
+      const started = count(/start worker process/g);
+      const leaving = count(/gracefully shutting down/g);
       child.kill('SIGHUP');
-      // The new worker takes new connections once it started; old ones finish their requests.
-      for (let i = 0; (output.match(/start worker process/g) ?? []).length === started; i++) {
+      // The new worker takes new connections once it started and the old one stopped accepting
+      // ("gracefully shutting down": it only finishes what it has, long-lived sockets included).
+      // Until then a new connection may still reach the old worker, and the old upstreams.
+      for (
+        let i = 0;
+        count(/start worker process/g) === started || count(/gracefully shutting down/g) === leaving;
+        i++
+      ) {
         if (child.exitCode !== null || i > 400) throw new Error(`nginx did not reload: ${output}`);
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
