@@ -164,6 +164,11 @@ export function filterBuilder(): { builder: FilterBuilder; used: () => boolean }
  * predicate `(doc) => boolean`; a touched builder without an expression is a mistake, named.
  */
 export function toPredicate(fn: (arg: any) => unknown): (doc: Record<string, unknown>) => boolean {
+  if (typeof fn !== 'function')
+    throw new EngineError(
+      'invalid_query',
+      "filter: pass a function, (doc) => boolean or (q) => q.eq(q.field('name'), value)",
+    );
   const probe = filterBuilder();
   let result: unknown;
   try {

@@ -168,11 +168,6 @@ export class QueryBuilder {
 
   /** A plain predicate `(doc) => boolean`, or Convex's builder `(q) => q.eq(q.field('x'), 1)`. */
   filter(predicate: (arg: any) => unknown): this {
-    if (typeof predicate !== 'function')
-      throw new EngineError(
-        'invalid_query',
-        "filter: pass a function, (doc) => boolean or (q) => q.eq(q.field('name'), value)",
-      );
     this.predicates.push(toPredicate(predicate));
     return this;
   }

@@ -83,11 +83,6 @@ export class SystemQuery {
   }
 
   filter(predicate: (arg: any) => unknown): this {
-    if (typeof predicate !== 'function')
-      throw new EngineError(
-        'invalid_query',
-        "filter: pass a function, (doc) => boolean or (q) => q.eq(q.field('name'), value)",
-      );
     this.predicates.push(toPredicate(predicate));
     return this;
   }
