@@ -16,6 +16,7 @@ const BOTH_BACKENDS = [
   'test/runtime/faults.test.ts',
   'test/runtime/claims.test.ts',
   'test/runtime/convex-parity.test.ts',
+  'test/runtime/search.test.ts',
   'test/client/sync.test.ts',
   'test/client/actions.test.ts',
   'test/client/pagination.test.ts',

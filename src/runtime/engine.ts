@@ -9,6 +9,8 @@ import { secretRedactor } from './redact.js';
 import type { Invoker } from '../server/ctx.js';
 import type { DocumentStore } from '../storage/documents.js';
 import { applySchemaIndexes } from '../storage/indexes.js';
+import type { BuiltSearchIndex, SearchIndexProgress } from '../storage/search-indexes.js';
+import { applySearchIndexes } from '../storage/search-indexes.js';
 import type { PostgresOptions } from '../storage/postgres/open.js';
 import type { AuthConfig } from './auth/verify.js';
 import { TokenCache } from './auth/token-cache.js';
@@ -127,6 +129,8 @@ export interface Engine {
   readonly lostClaims: number;
   /** Whether the background work it was asked for (email, scheduler, crons) is running. */
   readonly workersRunning: boolean;
+  /** The search indexes the last schema change built from stored documents (each also a log line). */
+  readonly searchIndexesBuilt: readonly BuiltSearchIndex[];
   readonly dev: boolean;
   /** Whether bearer tokens are verified (false: only anonymous, public functions and admin calls work). */
   readonly authConfigured: boolean;
@@ -136,18 +140,44 @@ export interface Engine {
 /** A one-off lock id: instances sharing a PostgreSQL database apply a schema one at a time. */
 const SCHEMA_LOCK = 7261330413;
 
-/** Refuses a schema the stored data does not match; otherwise makes the indexes match it. */
-async function applySchema(connections: Connections, schema: Registry['schema']): Promise<void> {
+/** A search index's build reports at most this often (a large table takes seconds). */
+const PROGRESS_EVERY_MS = 2_000;
+
+/** Log lines for a search index being built: progress now and then, so a long build is visibly alive. */
+function buildProgress(log: (line: string) => void): (progress: SearchIndexProgress) => void {
+  let lastReport = performance.now();
+  return ({ index, done, total }) => {
+    if (done >= total || performance.now() - lastReport < PROGRESS_EVERY_MS) return;
+    lastReport = performance.now();
+    log(`building search index ${index}: ${done.toLocaleString('en')} of ${total.toLocaleString('en')} documents`);
+  };
+}
+
+/**
+ * Refuses a schema the stored data does not match; otherwise makes the indexes match it. Returns
+ * the search indexes it built (from the documents already stored).
+ */
+async function applySchema(
+  connections: Connections,
+  schema: Registry['schema'],
+  log: (line: string) => void,
+): Promise<BuiltSearchIndex[]> {
   const problems = await findSchemaViolations(connections.autoCommit, schema);
   if (problems.length > 0) throw new SchemaMismatchError(problems);
-  await connections.inWriteTransaction(
+  const started = performance.now();
+  const { built } = await connections.inWriteTransaction(
     async (store) => {
       if (store.dialect.name === 'postgres') await store.sql.get('SELECT pg_advisory_xact_lock(?)', [SCHEMA_LOCK]);
       await applySchemaIndexes(store.sql, schema);
+      return applySearchIndexes(store.sql, schema, { onProgress: buildProgress(log) });
     },
     // Each statement sees what another instance committed while this one waited for the lock.
     { readCommitted: true },
   );
+  const ms = Math.round(performance.now() - started);
+  for (const { index, documents } of built)
+    log(`built search index ${index} over ${documents.toLocaleString('en')} documents (${ms} ms)`);
+  return built;
 }
 
 async function readDatabaseTime(connections: Connections): Promise<number> {
@@ -188,6 +218,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     postgres: { log, idleInTransactionMs, ...options.postgres },
     log,
   });
+  // The search indexes the last schema change built (for the ready line).
+  let searchIndexesBuilt: BuiltSearchIndex[] = [];
   const databaseClock =
     connections.backend === 'postgres' && !options.clock
       ? new DatabaseClock(localClock, () => readDatabaseTime(connections), log)
@@ -195,7 +227,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   try {
     await databaseClock?.sync();
     if (databaseClock) clock = databaseClock;
-    await applySchema(connections, registry.schema);
+    searchIndexesBuilt = await applySchema(connections, registry.schema, log);
   } catch (error) {
     await connections.close();
     throw error;
@@ -344,7 +376,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       const next = buildRegistry(modules, mapStack);
       const signature = schemaSignature(next.schema);
       if (signature !== appliedSchema) {
-        await applySchema(connections, next.schema);
+        searchIndexesBuilt = await applySchema(connections, next.schema, log);
         appliedSchema = signature;
       }
       crons.setJobs(next.crons);
@@ -364,6 +396,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     instance,
     get workersRunning() {
       return workersRunning;
+    },
+    get searchIndexesBuilt() {
+      return searchIndexesBuilt;
     },
     dev,
     authConfigured: Boolean(options.auth),

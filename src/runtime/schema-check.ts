@@ -2,7 +2,7 @@
 // it: otherwise the change is refused, naming tables, counts and example documents.
 import { listTables, storedRows } from '../storage/browse.js';
 import { UserError } from '../errors/user-error.js';
-import type { SchemaDefinition } from '../server/schema.js';
+import type { AnyTableDefinition, SchemaDefinition } from '../server/schema.js';
 import { tableDefinition } from '../server/schema.js';
 import type { AnyValidator } from '../server/values.js';
 import { formatValidationError, validateFields } from '../server/values.js';
@@ -38,6 +38,9 @@ export function schemaSignature(schema: SchemaDefinition<any> | null): string {
         Object.entries((definition as { fields: Record<string, AnyValidator> }).fields).map(
           ([field, v]) => `${field}:${validatorSignature(v)}`,
         ),
+        // Indexes too: a reload that adds or drops one must make the database's match.
+        (definition as AnyTableDefinition).indexes,
+        (definition as AnyTableDefinition).searchIndexes,
       ]),
     ) + String(schema.options.schemaValidation)
   );

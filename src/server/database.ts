@@ -1,6 +1,6 @@
 // The types of `ctx.db` as handlers see them. The engine implements them on SQLite; these
 // declarations are what makes documents and ids typed from the app's schema.
-import type { GenericDataModel, TableNamesOf } from './schema.js';
+import type { GenericDataModel, SearchIndexShape, TableNamesOf } from './schema.js';
 import type { GenericId } from './values.js';
 
 type Doc<DM extends GenericDataModel, T extends TableNamesOf<DM>> = DM[T]['document'];
@@ -100,12 +100,38 @@ export interface Query<Document> extends OrderedQuery<Document> {
   order(order: 'asc' | 'desc'): OrderedQuery<Document>;
 }
 
-export interface QueryInitializer<Document, Indexes extends Record<string, readonly string[]>> extends Query<Document> {
+/** After `search()`: narrow by equality on the index's filter fields. */
+export interface SearchFilterFinalizer<Document, Index extends SearchIndexShape> {
+  eq<F extends Index['filterFields'] & keyof Document>(
+    field: F,
+    value: Document[F],
+  ): SearchFilterFinalizer<Document, Index>;
+}
+
+/** `q` in `withSearchIndex(name, q => q.search(field, text).eq(...))`. */
+export interface SearchFilterBuilder<Document, Index extends SearchIndexShape> {
+  /** Documents holding every word of `text` (case and accents ignored; the last word also as a prefix). */
+  search(field: Index['searchField'], text: string): SearchFilterFinalizer<Document, Index>;
+}
+
+export interface QueryInitializer<
+  Document,
+  Indexes extends Record<string, readonly string[]>,
+  SearchIndexes extends Record<string, SearchIndexShape> = {},
+> extends Query<Document> {
   withIndex<I extends keyof Indexes & string>(
     index: I,
     range?: (q: IndexRangeBuilder<Document, Indexes[I]>) => IndexRangeBuilder<Document, Indexes[I]>,
   ): Query<Document>;
+  /** Full-text search, most relevant first (at most 1024 documents; `.filter()` and pages as for other queries). */
+  withSearchIndex<I extends keyof SearchIndexes & string>(
+    index: I,
+    search: (q: SearchFilterBuilder<Document, SearchIndexes[I]>) => SearchFilterFinalizer<Document, SearchIndexes[I]>,
+  ): OrderedQuery<Document>;
 }
+
+/** A table's search indexes (none in a data model written before they existed). */
+type SearchIndexesOf<Info> = Info extends { searchIndexes: infer S extends Record<string, SearchIndexShape> } ? S : {};
 
 /** A call ctx.scheduler made, as `ctx.db.system` shows it (Convex's `_scheduled_functions`). */
 export interface ScheduledFunction {
@@ -151,7 +177,7 @@ export interface DatabaseReader<DM extends GenericDataModel> {
   get<T extends TableNamesOf<DM>>(id: GenericId<T>): Promise<Doc<DM, T> | null>;
   /** Convex's newer form: the id must belong to `table`. */
   get<T extends TableNamesOf<DM>>(table: T, id: GenericId<T>): Promise<Doc<DM, T> | null>;
-  query<T extends TableNamesOf<DM>>(table: T): QueryInitializer<Doc<DM, T>, DM[T]['indexes']>;
+  query<T extends TableNamesOf<DM>>(table: T): QueryInitializer<Doc<DM, T>, DM[T]['indexes'], SearchIndexesOf<DM[T]>>;
   /**
    * `id` as an id of `table` when it can be one (a string in id form, a table the schema declares),
    * else null: for ids that arrive untyped (a URL, a form). Synchronous, as in Convex; Valet ids do

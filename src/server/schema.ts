@@ -7,6 +7,23 @@ export interface IndexDefinition {
   fields: string[];
 }
 
+/** A full-text index: words of `searchField`, narrowed by equality on `filterFields`. */
+export interface SearchIndexDefinition {
+  name: string;
+  searchField: string;
+  filterFields: string[];
+}
+
+/** How generated types know a search index: its search field and its filter fields (a union). */
+export interface SearchIndexShape {
+  searchField: string;
+  filterFields: string;
+}
+
+/** Convex's limit on filter fields per search index. */
+const MAX_FILTER_FIELDS = 16;
+const INDEX_NAME = /^[A-Za-z][\w]*$/;
+
 /** Fields every document has; the engine sets them, user code never does. */
 export type SystemFields<Table extends string> = { _id: GenericId<Table>; _creationTime: number };
 const SYSTEM_FIELDS = new Set(['_id', '_creationTime']);
@@ -14,13 +31,17 @@ const SYSTEM_FIELDS = new Set(['_id', '_creationTime']);
 export class TableDefinition<
   Fields extends PropertyValidators = PropertyValidators,
   Indexes extends Record<string, readonly string[]> = {},
+  SearchIndexes extends Record<string, SearchIndexShape> = {},
 > {
   /** Phantom: the declared indexes, for typing `withIndex`. */
   declare readonly indexTypes: Indexes;
+  /** Phantom: the declared search indexes, for typing `withSearchIndex`. */
+  declare readonly searchIndexTypes: SearchIndexes;
 
   constructor(
     readonly fields: Fields,
     readonly indexes: readonly IndexDefinition[] = [],
+    readonly searchIndexes: readonly SearchIndexDefinition[] = [],
   ) {
     for (const name of Object.keys(fields)) {
       if (name.startsWith('_'))
@@ -32,26 +53,67 @@ export class TableDefinition<
   index<
     const Name extends string,
     const IndexFields extends readonly [keyof Fields & string, ...(keyof Fields & string)[]],
-  >(name: Name, fields: IndexFields): TableDefinition<Fields, Indexes & Record<Name, IndexFields>> {
-    if (!/^[A-Za-z][\w]*$/.test(name)) throw new Error(`index "${name}": use letters, digits and "_"`);
-    if (name === 'by_creation_time' || name === 'by_id')
-      throw new Error(`index "${name}" is built in on every table: pick another name`);
-    if (this.indexes.some((index) => index.name === name)) throw new Error(`index "${name}" is declared twice`);
+  >(name: Name, fields: IndexFields): TableDefinition<Fields, Indexes & Record<Name, IndexFields>, SearchIndexes> {
+    this.checkNewIndexName(name);
     if (fields.length === 0) throw new Error(`index "${name}" needs at least one field`);
     for (const field of fields) {
       if (!Object.hasOwn(this.fields, field) && !SYSTEM_FIELDS.has(field)) {
         throw new Error(`index "${name}" names field "${field}", which the table does not declare`);
       }
     }
-    return new TableDefinition(this.fields, [...this.indexes, { name, fields: [...fields] }]);
+    return new TableDefinition(this.fields, [...this.indexes, { name, fields: [...fields] }], this.searchIndexes);
+  }
+
+  /**
+   * Declares a full-text index over the words of `searchField` (used by `withSearchIndex`), with
+   * `filterFields` that a search can narrow by equality. A document whose search field is not a
+   * string is not in the index.
+   */
+  searchIndex<
+    const Name extends string,
+    const SearchField extends keyof Fields & string,
+    const FilterFields extends keyof Fields & string = never,
+  >(
+    name: Name,
+    config: { searchField: SearchField; filterFields?: readonly FilterFields[] },
+  ): TableDefinition<
+    Fields,
+    Indexes,
+    SearchIndexes & Record<Name, { searchField: SearchField; filterFields: FilterFields }>
+  > {
+    this.checkNewIndexName(name);
+    const { searchField, filterFields = [] } = config ?? ({} as typeof config);
+    if (typeof searchField !== 'string' || !Object.hasOwn(this.fields, searchField))
+      throw new Error(`search index "${name}": searchField must name a field the table declares`);
+    if (!Array.isArray(filterFields) || filterFields.length > MAX_FILTER_FIELDS)
+      throw new Error(`search index "${name}": filterFields must be a list of at most ${MAX_FILTER_FIELDS} fields`);
+    for (const field of filterFields) {
+      if (typeof field !== 'string' || !Object.hasOwn(this.fields, field))
+        throw new Error(`search index "${name}" filters on field "${String(field)}", which the table does not declare`);
+    }
+    if (new Set(filterFields).size !== filterFields.length)
+      throw new Error(`search index "${name}" names a filter field twice`);
+    return new TableDefinition(this.fields, this.indexes, [
+      ...this.searchIndexes,
+      { name, searchField, filterFields: [...filterFields] },
+    ]);
+  }
+
+  private checkNewIndexName(name: string): void {
+    if (typeof name !== 'string' || !INDEX_NAME.test(name))
+      throw new Error(`index "${name}": use letters, digits and "_"`);
+    if (name === 'by_creation_time' || name === 'by_id')
+      throw new Error(`index "${name}" is built in on every table: pick another name`);
+    if (this.indexes.some((index) => index.name === name) || this.searchIndexes.some((index) => index.name === name))
+      throw new Error(`index "${name}" is declared twice`);
   }
 }
 
-export function defineTable<const Fields extends PropertyValidators>(fields: Fields): TableDefinition<Fields, {}> {
+export function defineTable<const Fields extends PropertyValidators>(fields: Fields): TableDefinition<Fields, {}, {}> {
   return new TableDefinition(fields);
 }
 
-export type AnyTableDefinition = TableDefinition<any, any>;
+export type AnyTableDefinition = TableDefinition<any, any, any>;
 
 export interface SchemaOptions {
   /** Validate documents on every write (default true). */
@@ -96,6 +158,8 @@ type Expand<T> = T extends infer O ? { [K in keyof O]: O[K] } : never;
 export interface TableInfo {
   document: Record<string, any> & { _id: string; _creationTime: number };
   indexes: Record<string, readonly string[]>;
+  /** Absent in data models written before search indexes existed: then there are none. */
+  searchIndexes?: Record<string, SearchIndexShape>;
 }
 
 export type GenericDataModel = Record<string, TableInfo>;
@@ -110,12 +174,21 @@ export type AnyDataModel = {
     // would not be an Id<'users'>, and every helper that takes one would need a cast.
     document: any;
     indexes: Record<string, readonly string[]>;
+    searchIndexes: Record<string, { searchField: string; filterFields: string }>;
   };
 };
 
 export type DataModelFromSchema<S extends SchemaDefinition<any>> = {
-  [Table in keyof S['tables'] & string]: S['tables'][Table] extends TableDefinition<infer Fields, infer Indexes>
-    ? { document: Expand<SystemFields<Table> & ObjectType<Fields>>; indexes: Expand<Indexes & BuiltInIndexes> }
+  [Table in keyof S['tables'] & string]: S['tables'][Table] extends TableDefinition<
+    infer Fields,
+    infer Indexes,
+    infer SearchIndexes
+  >
+    ? {
+        document: Expand<SystemFields<Table> & ObjectType<Fields>>;
+        indexes: Expand<Indexes & BuiltInIndexes>;
+        searchIndexes: Expand<SearchIndexes>;
+      }
     : never;
 };
 

@@ -8,6 +8,7 @@ import type { Dialect, SqlExecutor } from './sql.js';
 import { isStorableText, textProblem } from '../protocol/text.js';
 import { decodeValue, encodeValue, mayHoldEncodedValues } from '../protocol/values.js';
 import { newId } from './ids.js';
+import { syncSearchRows } from './search-indexes.js';
 import { EngineError } from '../protocol/engine-error.js';
 
 export interface StoredDocument {
@@ -198,6 +199,7 @@ export class DocumentStore {
     const id = newId();
     const creationTime = this.creationClock.next();
     await this.insertRow(id, table, creationTime, body);
+    await syncSearchRows(this.sql, this.schema, table, id, null, fields);
     this.changeLog?.push({
       table,
       id,
@@ -229,6 +231,7 @@ export class DocumentStore {
     }
     const creationTime = this.creationClock.next();
     await this.insertRow(id, table, creationTime, body);
+    await syncSearchRows(this.sql, this.schema, table, id, null, rest);
     this.changeLog?.push({
       table,
       id,
@@ -263,6 +266,7 @@ export class DocumentStore {
     }
     const body = await this.checkedBody(table, merged, true);
     await this.sql.run(`UPDATE _valet_documents SET ${this.dialect.documentTextColumn} = ? WHERE id = ?`, [body, id]);
+    await syncSearchRows(this.sql, this.schema, table, id, current, merged);
     this.changeLog?.push({ table, id, before: current, after: { _id, _creationTime, ...parseStoredFields(body) } });
   }
 
@@ -271,6 +275,7 @@ export class DocumentStore {
     const { _id: _a, _creationTime: _b, ...rest } = fields ?? {};
     const body = await this.checkedBody(table, rest, true);
     await this.sql.run(`UPDATE _valet_documents SET ${this.dialect.documentTextColumn} = ? WHERE id = ?`, [body, id]);
+    await syncSearchRows(this.sql, this.schema, table, id, current, rest);
     this.changeLog?.push({
       table,
       id,
@@ -282,6 +287,7 @@ export class DocumentStore {
   async delete(id: string, expectedTable?: string): Promise<void> {
     const { current, table } = await this.requireDocument(id, 'delete', expectedTable);
     await this.sql.run('DELETE FROM _valet_documents WHERE id = ?', [id]);
+    await syncSearchRows(this.sql, this.schema, table, id, current, null);
     this.changeLog?.push({ table, id, before: current, after: null });
   }
 

@@ -13,6 +13,8 @@ import { findNonJson, rowToDocument, unknownTableError } from './documents.js';
 import type { DocumentStore } from './documents.js';
 import { toPredicate } from './filter-expression.js';
 import { sqlIndexName } from './indexes.js';
+import { SearchFilter, SearchQuery } from './search-query.js';
+import { searchIndexesOf } from './search-indexes.js';
 import type { IndexBound, Read } from './read-set.js';
 import type { ColumnKind, Dialect, OrderColumn } from './sql.js';
 import { quoteLiteral } from './sql.js';
@@ -156,6 +158,26 @@ export class QueryBuilder {
       pinned: this.bounds.filter((b) => b.op === 'eq').length,
     };
     return this;
+  }
+
+  /** Full-text search over a search index: a query of its own, in relevance order. */
+  withSearchIndex(name: string, filter: (q: SearchFilter) => SearchFilter): SearchQuery {
+    if (this.plan.index !== null || this.bounds.length > 0 || this.ordered || this.predicates.length > 0) {
+      throw new EngineError('invalid_query', 'withSearchIndex must come first, right after query(table)');
+    }
+    const indexes = searchIndexesOf(this.schema, this.table);
+    const index = indexes.find((entry) => entry.name === name);
+    if (!index)
+      throw new EngineError(
+        'invalid_query',
+        `table "${this.table}" has no search index "${name}" (search indexes: ${indexes.map((entry) => entry.name).join(', ') || 'none'})`,
+      );
+    if (typeof filter !== 'function')
+      throw new EngineError('invalid_query', `withSearchIndex("${name}"): pass (q) => q.search(field, text)`);
+    const built = filter(new SearchFilter(index));
+    if (!(built instanceof SearchFilter))
+      throw new EngineError('invalid_query', `withSearchIndex("${name}"): the search filter must return q`);
+    return new SearchQuery(this.read, this.table, index, built, this.onRead);
   }
 
   order(direction: 'asc' | 'desc'): this {

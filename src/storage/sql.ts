@@ -47,6 +47,25 @@ export interface Dialect {
   compareFieldValues(a: unknown, b: unknown): number | null;
   /** `FOR UPDATE SKIP LOCKED` where the backend has it (claims by several instances), else ''. */
   readonly skipLocked: string;
+  /** How a search index's table is made and matched (see ./search-indexes.ts). */
+  readonly search: SearchDialect;
+}
+
+/**
+ * A search index is a table `name` of (id, terms, norm) rows written by ./search-indexes.ts, and
+ * the engine's own full-text index over `terms`, which holds words already folded and split.
+ */
+export interface SearchDialect {
+  /** Statements making the table and its full-text index (empty). */
+  create(name: string): string;
+  /** Statements dropping both, if there. */
+  drop(name: string): string;
+  /** The FROM clause giving the table as `s`, joined to its full-text index where that is apart. */
+  from(name: string): string;
+  /** A condition with one parameter: `s` holds every word of `matchText(words)`. */
+  match(name: string): string;
+  /** The words as the full-text engine's query: each one exact, the last also as a prefix. */
+  matchText(words: readonly string[]): string;
 }
 
 export interface SqlExecutor {

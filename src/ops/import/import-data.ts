@@ -19,6 +19,7 @@ import type { ColumnInfo } from '../../storage/columns.js';
 import { BulkLoad } from '../../storage/bulk-load.js';
 import type { DocumentReference, LoadedDocument } from '../../storage/bulk-load.js';
 import { findNonJson } from '../../storage/documents.js';
+import { applySearchIndexes } from '../../storage/search-indexes.js';
 import type { SqlExecutor } from '../../storage/sql.js';
 import { withAppDatabase } from '../open-app-database.js';
 import { refuseBesideRunningServer } from '../server-or-local.js';
@@ -181,6 +182,8 @@ class ImportRun {
     await this.flushDocuments();
     const wrong = await this.load.finish();
     if (wrong) throw this.fail(wrong.line, `${wrong.path}: expected id of ${wrong.tbl}, got an id of ${wrong.actual}`);
+    // Search indexes are not in an archive: made again from the documents now stored.
+    await applySearchIndexes(this.sql, this.schema, { rebuild: true });
   }
 }
 

@@ -67,4 +67,18 @@ export const postgresDialect: Dialect = {
     return null;
   },
   skipLocked: 'FOR UPDATE SKIP LOCKED',
+  // A tsvector made straight from the words (array_to_tsvector, no parser or dictionary: the words
+  // come folded and split already, ../search-text.ts), generated in the row's transaction, GIN-indexed.
+  search: {
+    create: (name) =>
+      `CREATE TABLE ${quoteIdentifier(name)} (id text PRIMARY KEY, terms text NOT NULL, norm double precision NOT NULL,
+        words tsvector GENERATED ALWAYS AS (array_to_tsvector(string_to_array(btrim(terms), '  '))) STORED);
+       CREATE INDEX ${quoteIdentifier(`${name}__words`)} ON ${quoteIdentifier(name)} USING gin (words);`,
+    drop: (name) => `DROP TABLE IF EXISTS ${quoteIdentifier(name)};`,
+    from: (name) => `${quoteIdentifier(name)} s`,
+    match: () => 's.words @@ CAST(? AS tsquery)',
+    // tsquery's own input syntax, with each word a quoted lexeme: taken literally, never parsed.
+    matchText: (words) =>
+      words.map((word, i) => `${quoteLiteral(word)}${i === words.length - 1 ? ':*' : ''}`).join(' & '),
+  },
 };
