@@ -128,3 +128,118 @@ describe('a live paginated list', async () => {
     }
   });
 });
+
+describe('a live paginated search', async () => {
+  const served = await serveFixture('search-app');
+  const client = new ValetClient(served.url, { WebSocket: WebSocket as never, reconnectDelayMs: 20 });
+  afterAll(async () => {
+    client.close();
+    await served.stop();
+  });
+  const search = {
+    page: functionRef('messages:page', 'query', { access: 'public' }),
+    all: functionRef('messages:all', 'query', { access: 'public' }),
+    send: functionRef('messages:send', 'mutation', { access: 'public' }),
+    edit: functionRef('messages:edit', 'mutation', { access: 'public' }),
+    remove: functionRef('messages:remove', 'mutation', { access: 'public' }),
+  };
+  /** Bodies that match "apple" more or less strongly, or not at all (an edit can move a message out). */
+  const BODIES = [
+    'apple',
+    'apple apple',
+    'apples and pears',
+    'an apple a day keeps it away',
+    'pears only',
+    'applesauce',
+  ];
+
+  it('stays equal to the whole search through 160 random steps, relevance changing under it', async () => {
+    const seed = Number(process.env.VALET_PAGINATION_SEED ?? 20261207);
+    const next = random(seed);
+    const channel = `s${seed}`;
+    const args = { text: 'apple', channel };
+    const list = client.subscribePaginated(search.page as never, args as never, { initialNumItems: 2 }, () => {});
+    const ids: string[] = [];
+    const idsOf = (entries: { _id: string }[]) => entries.map((e) => e._id);
+    const body = () => BODIES[Math.floor(next() * BODIES.length)]!;
+
+    async function settled(step: string) {
+      let whole: string[] = [];
+      for (let waited = 0; waited < 3000; waited += 10) {
+        whole = idsOf((await client.query(search.all as never, args as never)) as { _id: string }[]);
+        const state = list.state;
+        const loaded = idsOf(state.results as { _id: string }[]);
+        const reach = state.status === 'Exhausted' ? whole.length : loaded.length;
+        if (
+          state.status !== 'LoadingFirstPage' &&
+          state.status !== 'LoadingMore' &&
+          JSON.stringify(loaded) === JSON.stringify(whole.slice(0, reach))
+        )
+          return;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      const loaded = idsOf(list.state.results as { _id: string }[]);
+      throw new Error(
+        `after ${step} (seed ${seed}): status ${list.state.status}; lost ${JSON.stringify(whole.filter((id) => !loaded.includes(id)))}, repeated ${JSON.stringify(loaded.filter((id, i) => loaded.indexOf(id) !== i))}`,
+      );
+    }
+
+    await settled('the first page');
+    let loads = 0;
+    for (let step = 0; step < 160; step++) {
+      const roll = next();
+      if (roll < 0.4 || ids.length === 0) {
+        ids.push((await client.mutation(search.send as never, { body: body(), channel } as never)) as string);
+        await settled(`step ${step}: insert`);
+      } else if (roll < 0.55) {
+        const [id] = ids.splice(Math.floor(next() * ids.length), 1);
+        await client.mutation(search.remove as never, { id } as never);
+        await settled(`step ${step}: delete`);
+      } else if (roll < 0.8) {
+        await client.mutation(
+          search.edit as never,
+          { id: ids[Math.floor(next() * ids.length)], body: body() } as never,
+        );
+        await settled(`step ${step}: edit`);
+      } else if (list.state.status === 'CanLoadMore') {
+        expect(list.loadMore(1 + Math.floor(next() * 3))).toBe(true);
+        loads++;
+        await settled(`step ${step}: loadMore`);
+      }
+    }
+    while (list.state.status === 'CanLoadMore') {
+      list.loadMore(4);
+      await settled('loading the rest');
+    }
+    expect(list.state.status).toBe('Exhausted');
+    const matching = idsOf((await client.query(search.all as never, args as never)) as { _id: string }[]);
+    expect(idsOf(list.state.results as { _id: string }[])).toEqual(matching);
+    expect(loads).toBeGreaterThanOrEqual(3);
+    expect(matching.length).toBeGreaterThan(5);
+    list.unsubscribe();
+  });
+
+  it('updates a live search when a write changes what it finds, and only then', async () => {
+    const seen: string[][] = [];
+    const args = { text: 'quince', channel: 'live' };
+    const subscription = client.subscribe(search.all as never, args as never, (value) => {
+      if (value) seen.push((value as { body: string }[]).map((m) => m.body));
+    });
+    await expect.poll(() => seen.at(-1)).toEqual([]);
+    const id = (await client.mutation(
+      search.send as never,
+      { body: 'quince jam', channel: 'live' } as never,
+    )) as string;
+    await expect.poll(() => seen.at(-1)).toEqual(['quince jam']);
+    await client.mutation(search.edit as never, { id, body: 'quince quince jelly' } as never);
+    await expect.poll(() => seen.at(-1)).toEqual(['quince quince jelly']);
+    await client.mutation(search.edit as never, { id, body: 'plum jelly' } as never);
+    await expect.poll(() => seen.at(-1)).toEqual([]);
+    await client.mutation(search.send as never, { body: 'quince elsewhere', channel: 'other' } as never);
+    await client.mutation(search.send as never, { body: 'quince tart', channel: 'live' } as never);
+    await expect.poll(() => seen.at(-1)).toEqual(['quince tart']);
+    await client.mutation(search.remove as never, { id } as never);
+    expect(seen.flat()).not.toContain('quince elsewhere');
+    subscription();
+  });
+});
