@@ -36,6 +36,7 @@ import { exposureWarnings, isWildcardHost, listeningUrls } from '../serve/exposu
 import { captureLogs, prepareHost } from '../serve/host.js';
 import { DEFAULT_HOST, listen } from '../serve/listen.js';
 import type { RunningServer } from '../serve/listen.js';
+import { describeSearchBuilds } from '../storage/search-indexes.js';
 import { BackgroundTypecheck } from './background-typecheck.js';
 import { ReloadQueue } from './reload-queue.js';
 import { watchApp } from './watch.js';
@@ -67,6 +68,8 @@ export type DevEvent =
       dashboard: string;
       listeningUrls: string[];
       warnings: string[];
+      /** The search indexes the start built from stored documents (`describeSearchBuilds`), or null. */
+      searchIndexes: string | null;
     }
   | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[]; stages: ReloadStages }
   /** Variables of the .env files that changed (names only: their values may be secrets). */
@@ -404,6 +407,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : [running.url],
     // valet dev always trusts its dev key and serves the dashboard.
     warnings: exposureWarnings(bindHost, { devAuth: true, dashboard: true }),
+    searchIndexes: describeSearchBuilds(context.engine?.searchIndexesBuilt ?? []),
   });
 
   return {

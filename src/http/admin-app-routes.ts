@@ -53,7 +53,11 @@ function describeFunction(path: string, definition: AnyFunctionDefinition) {
 function tableOf(
   engine: Engine,
   table: string,
-): { name: string; indexes: { name: string; fields: readonly string[] }[] } {
+): {
+  name: string;
+  indexes: { name: string; fields: readonly string[] }[];
+  searchIndexes: { name: string; searchField: string; filterFields: readonly string[] }[];
+} {
   const schema = engine.registry.schema;
   const definition = schema?.tables[table];
   if (!definition)
@@ -61,7 +65,7 @@ function tableOf(
       'not_found',
       `no table "${table}" in valet/schema.ts (tables: ${Object.keys(schema?.tables ?? {}).join(', ') || 'none'})`,
     );
-  return { name: table, indexes: [...definition.indexes] };
+  return { name: table, indexes: [...definition.indexes], searchIndexes: [...definition.searchIndexes] };
 }
 
 async function tableCounts(engine: Engine) {
@@ -76,11 +80,42 @@ async function tableCounts(engine: Engine) {
     documents: counts.get(name) ?? 0,
     declared: declared.includes(name),
     indexes: declared.includes(name) ? tableOf(engine, name).indexes : [],
+    searchIndexes: declared.includes(name) ? tableOf(engine, name).searchIndexes : [],
   }));
 }
 
-/** One page of a table, newest first (or by an index, optionally equal to a value on its first field). */
+/** One page of the documents a search of a table finds, most relevant first. */
+async function searchPage(engine: Engine, table: string, params: URLSearchParams, text: string) {
+  const { searchIndexes } = tableOf(engine, table);
+  const name = params.get('searchIndex') ?? searchIndexes[0]?.name;
+  const index = searchIndexes.find((entry) => entry.name === name);
+  if (!index)
+    throw new EngineError(
+      'invalid_request',
+      `table "${table}" has no search index${name ? ` "${name}"` : ''} (search indexes: ${searchIndexes.map((entry) => entry.name).join(', ') || 'none'})`,
+    );
+  const numItems = Math.min(Math.max(Number(params.get('limit') ?? 25) || 25, 1), 200);
+  const cursor = params.get('cursor') || null;
+  return engine.runInMutation('dashboard:data', ADMIN, async (ctx) => {
+    const page = await ctx.db
+      .query(table)
+      .withSearchIndex(index.name, (q: any) => q.search(index.searchField, text))
+      .paginate({ numItems, cursor });
+    return {
+      documents: page.page.map((doc: unknown) => encodeValue(doc)),
+      isDone: page.isDone,
+      continueCursor: page.continueCursor,
+    };
+  });
+}
+
+/**
+ * One page of a table, newest first (or by an index, optionally equal to a value on its first
+ * field; or what a search finds, with `search`).
+ */
 async function documentsPage(engine: Engine, table: string, params: URLSearchParams) {
+  const text = params.get('search');
+  if (text !== null && text.trim() !== '') return searchPage(engine, table, params, text);
   const { indexes } = tableOf(engine, table);
   const index = params.get('index');
   if (index !== null && !indexes.some((entry) => entry.name === index) && index !== 'by_creation_time') {

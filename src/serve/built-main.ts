@@ -10,6 +10,7 @@ import { UserError } from '../errors/user-error.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './listen.js';
 import { startApp } from './start.js';
 import type { StartedApp } from './start.js';
+import { describeSearchBuilds } from '../storage/search-indexes.js';
 
 interface BuiltFlags {
   port?: string;
@@ -49,6 +50,8 @@ function readyLines(app: StartedApp): string[] {
   const lines = [
     `✔ Valet serving ${app.functionCount} functions at ${app.url} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})`,
   ];
+  const built = describeSearchBuilds(app.engine.searchIndexesBuilt);
+  if (built) lines.push(`  ${built}`);
   if (app.listeningUrls.length > 1 || app.listeningUrls[0] !== app.url)
     lines.push(`  Listening on every interface: ${app.listeningUrls.join(', ')}`);
   if (app.fetchAllow) lines.push(`  fetch may reach these private destinations (VALET_FETCH_ALLOW): ${app.fetchAllow}`);

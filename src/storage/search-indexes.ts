@@ -80,6 +80,13 @@ export interface BuiltSearchIndex {
   documents: number;
 }
 
+/** For ready lines: `search indexes built: messages.search_body (1,200 documents)`, or null. */
+export function describeSearchBuilds(built: readonly BuiltSearchIndex[]): string | null {
+  if (built.length === 0) return null;
+  const list = built.map((b) => `${b.index} (${b.documents.toLocaleString('en')} documents)`).join(', ');
+  return `search index${built.length === 1 ? '' : 'es'} built: ${list}`;
+}
+
 function definitionOf(table: string, index: SearchIndexDefinition): string {
   // Filter fields are read from the documents at search time: only what the rows hold counts.
   return JSON.stringify({ table, index: index.name, searchField: index.searchField, version: 1 });

@@ -1,5 +1,6 @@
 // Tables with their document counts; a table's documents a page at a time (newest first, or by
-// one of its indexes, optionally equal to a value); insert, edit and delete through the engine's
+// one of its indexes, optionally equal to a value, or what its search index finds); insert, edit
+// and delete through the engine's
 // mutations (so clients' live queries update), checked against the schema; export as JSONL.
 import { ApiError, get, request } from '../api.js';
 import { errorBox, h, json, replace } from '../dom.js';
@@ -11,6 +12,7 @@ interface Table {
   documents: number;
   declared: boolean;
   indexes: { name: string; fields: string[] }[];
+  searchIndexes: { name: string; searchField: string; filterFields: string[] }[];
 }
 
 type Doc = Record<string, unknown> & { _id: string; _creationTime: number };
@@ -24,6 +26,9 @@ function tablePage(table: string): Page {
   const tables = h('div', { class: 'list' });
   const index = h('select', { 'aria-label': 'index' }, h('option', { value: '' }, 'newest first'));
   const equals = h('input', { 'aria-label': 'index value', placeholder: 'first field equals (JSON)' });
+  // Shown when the table has a search index: a search takes the place of the index and value.
+  const search = h('input', { 'aria-label': 'search', type: 'search', hidden: true });
+  let searchIndex = '';
   const rows = h('div', { 'aria-label': 'documents' });
   const pager = h('div', { class: 'row' });
   const message = h('div');
@@ -135,11 +140,18 @@ function tablePage(table: string): Page {
           names.map((name) => h('option', { value: name }, name)),
         );
       }
+      const firstSearch = info?.searchIndexes[0];
+      search.hidden = !firstSearch;
+      searchIndex = firstSearch?.name ?? '';
+      if (firstSearch) search.setAttribute('placeholder', `search ${firstSearch.searchField} (${firstSearch.name})`);
       if (editing) return; // do not redraw under the editor
       const params = new URLSearchParams({ limit: '25' });
       const cursor = cursors[cursors.length - 1];
       if (cursor) params.set('cursor', cursor);
-      if (index.value) {
+      if (searchIndex && search.value.trim()) {
+        params.set('search', search.value);
+        params.set('searchIndex', searchIndex);
+      } else if (index.value) {
         params.set('index', index.value);
         params.set('order', 'asc');
         if (equals.value.trim()) params.set('eq', equals.value.trim());
@@ -199,6 +211,7 @@ function tablePage(table: string): Page {
   }
 
   for (const input of [index, equals]) input.addEventListener('change', () => (cursors.splice(1), void refresh()));
+  search.addEventListener('input', () => (cursors.splice(1), void refresh()));
   return {
     element: h(
       'div',
@@ -214,7 +227,7 @@ function tablePage(table: string): Page {
           h('span', { class: 'spacer' }),
           h('button', { type: 'button', class: 'secondary', onclick: () => void exportTable() }, 'Export JSONL'),
         ),
-        h('div', { class: 'row filters' }, index, equals),
+        h('div', { class: 'row filters' }, search, index, equals),
         message,
         h(
           'form',
@@ -253,7 +266,13 @@ export function data(params: string[]): Page {
                     {},
                     h('td', {}, h('a', { href: `#/data/${t.name}` }, t.name)),
                     h('td', {}, String(t.documents)),
-                    h('td', {}, t.indexes.map((i) => i.name).join(', ') || '—'),
+                    h(
+                      'td',
+                      {},
+                      [...t.indexes.map((i) => i.name), ...t.searchIndexes.map((i) => `${i.name} (search)`)].join(
+                        ', ',
+                      ) || '—',
+                    ),
                   ),
                 ),
               ),

@@ -26,6 +26,7 @@ function renderer(appDir: string, describeUnlisted: (fn: UnlistedFunction) => st
           `  Dashboard: ${kleur.bold(event.dashboard)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}`,
         );
         write(kleur.dim(`  database ${event.database}; tokens verified by ${event.authSource}`));
+        if (event.searchIndexes) write(`  ${event.searchIndexes}`);
         if (event.listeningUrls.length > 1 || event.listeningUrls[0] !== event.url)
           write(`  Listening on every interface: ${event.listeningUrls.join(', ')}`);
         for (const warning of event.warnings) write(`${kleur.yellow('warning')} ${warning}`);

@@ -1,6 +1,7 @@
 // `valet start`: serves the app for production (src/serve) and prints its ready line.
 import type { Command } from 'commander';
 import type { StartedApp } from '../../serve/start.js';
+import { describeSearchBuilds } from '../../storage/search-indexes.js';
 import kleur from 'kleur';
 import { resolve } from 'node:path';
 import { findAppDir } from '../../project/app-dir.js';
@@ -9,8 +10,14 @@ import { collect, parsePort, SERVE_SECURITY_HELP } from '../options.js';
 import type { ServeFlags } from '../options.js';
 
 /** What the ready line leaves out: every address of a wildcard --host, what it exposes, fetch's allow-list. */
-export function readyDetails(app: Pick<StartedApp, 'url' | 'listeningUrls' | 'warnings' | 'fetchAllow'>): string[] {
+export function readyDetails(
+  app: Pick<StartedApp, 'url' | 'listeningUrls' | 'warnings' | 'fetchAllow'> & {
+    engine: Pick<StartedApp['engine'], 'searchIndexesBuilt'>;
+  },
+): string[] {
   const lines: string[] = [];
+  const built = describeSearchBuilds(app.engine.searchIndexesBuilt);
+  if (built) lines.push(`  ${built}`);
   if (app.listeningUrls.length > 1 || app.listeningUrls[0] !== app.url)
     lines.push(`  Listening on every interface: ${app.listeningUrls.join(', ')}`);
   if (app.fetchAllow) lines.push(`  fetch may reach these private destinations (VALET_FETCH_ALLOW): ${app.fetchAllow}`);
