@@ -199,7 +199,7 @@ export class DocumentStore {
     const id = newId();
     const creationTime = this.creationClock.next();
     await this.insertRow(id, table, creationTime, body);
-    await syncSearchRows(this.sql, this.schema, table, id, null, fields);
+    await syncSearchRows(this.sql, this.schema, table, id, creationTime, null, fields);
     this.changeLog?.push({
       table,
       id,
@@ -231,7 +231,7 @@ export class DocumentStore {
     }
     const creationTime = this.creationClock.next();
     await this.insertRow(id, table, creationTime, body);
-    await syncSearchRows(this.sql, this.schema, table, id, null, rest);
+    await syncSearchRows(this.sql, this.schema, table, id, creationTime, null, rest);
     this.changeLog?.push({
       table,
       id,
@@ -266,7 +266,7 @@ export class DocumentStore {
     }
     const body = await this.checkedBody(table, merged, true);
     await this.sql.run(`UPDATE _valet_documents SET ${this.dialect.documentTextColumn} = ? WHERE id = ?`, [body, id]);
-    await syncSearchRows(this.sql, this.schema, table, id, current, merged);
+    await syncSearchRows(this.sql, this.schema, table, id, _creationTime, current, merged);
     this.changeLog?.push({ table, id, before: current, after: { _id, _creationTime, ...parseStoredFields(body) } });
   }
 
@@ -275,7 +275,7 @@ export class DocumentStore {
     const { _id: _a, _creationTime: _b, ...rest } = fields ?? {};
     const body = await this.checkedBody(table, rest, true);
     await this.sql.run(`UPDATE _valet_documents SET ${this.dialect.documentTextColumn} = ? WHERE id = ?`, [body, id]);
-    await syncSearchRows(this.sql, this.schema, table, id, current, rest);
+    await syncSearchRows(this.sql, this.schema, table, id, current._creationTime, current, rest);
     this.changeLog?.push({
       table,
       id,
@@ -287,7 +287,7 @@ export class DocumentStore {
   async delete(id: string, expectedTable?: string): Promise<void> {
     const { current, table } = await this.requireDocument(id, 'delete', expectedTable);
     await this.sql.run('DELETE FROM _valet_documents WHERE id = ?', [id]);
-    await syncSearchRows(this.sql, this.schema, table, id, current, null);
+    await syncSearchRows(this.sql, this.schema, table, id, current._creationTime, current, null);
     this.changeLog?.push({ table, id, before: current, after: null });
   }
 

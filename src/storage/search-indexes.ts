@@ -1,10 +1,12 @@
 // Search indexes as tables beside the documents: one row per document whose search field has
-// words (its id, the words as ./search-text.ts folds them, its length norm), with the engine's
-// full-text index over the words (the dialect's `search`). Rows are written by DocumentStore in
+// words (its id and creation time, the words as ./search-text.ts folds them, its length norm, a
+// token per filter field's value), with the engine's full-text index over words and tokens (the
+// dialect's `search`), so a search and its filters are answered by that index alone. Rows are written by DocumentStore in
 // the document write's own transaction, so a search sees exactly what a query would. The schema's
 // definitions are recorded in _valet_meta (`search:<table name>`): a new index is built from the
 // documents already stored (reporting progress), a changed one rebuilt, a removed one dropped.
 import { createHash } from 'node:crypto';
+import { decodeValue, encodeValue, mayHoldEncodedValues } from '../protocol/values.js';
 import type { SchemaDefinition, SearchIndexDefinition } from '../server/schema.js';
 import { tableDefinition } from '../server/schema.js';
 import { indexedTerms } from './search-text.js';
@@ -40,30 +42,51 @@ export function lengthNorm(words: number): number {
   return K1 * (1 - B + (B * words) / TYPICAL_WORDS);
 }
 
-function rowOf(id: string, value: unknown): [string, string, number] | null {
-  const terms = indexedTerms(value);
-  return terms ? [id, terms.terms, lengthNorm(terms.count)] : null;
+/**
+ * A filter field's value as a token of the full-text index: the field's place in the index and a
+ * hash of the value's JSON (a missing field is null, as in indexes), letters and digits only.
+ */
+export function filterToken(position: number, value: unknown): string {
+  const json = JSON.stringify(encodeValue(value === undefined ? null : value));
+  return `f${position}x${createHash('sha256').update(json).digest('hex').slice(0, 20)}`;
 }
+
+type SearchRow = [id: string, created: number, terms: string, norm: number, filters: string];
+
+function rowOf(
+  index: SearchIndexDefinition,
+  id: string,
+  created: number,
+  fields: Record<string, unknown>,
+): SearchRow | null {
+  const terms = indexedTerms(fields[index.searchField]);
+  if (!terms) return null;
+  const filters = index.filterFields.map((field, i) => `~${filterToken(i, fields[field])}`).join(' ');
+  return [id, created, terms.terms, lengthNorm(terms.count), filters];
+}
+
+const INSERT_COLUMNS = '(id, created, terms, norm, filters)';
 
 /**
  * Keeps a table's search indexes in step with one document write (inside its transaction):
- * `before` and `after` are the document's fields before and after (null: absent).
+ * `before` and `after` are the document before and after (null: absent), with `_creationTime`.
  */
 export async function syncSearchRows(
   sql: SqlExecutor,
   schema: SchemaDefinition<any> | null,
   table: string,
   id: string,
+  created: number,
   before: Record<string, unknown> | null,
   after: Record<string, unknown> | null,
 ): Promise<void> {
   for (const index of searchIndexesOf(schema, table)) {
-    const old = before ? indexedTerms(before[index.searchField]) : null;
-    const next = after ? rowOf(id, after[index.searchField]) : null;
-    if (old?.terms === next?.[1]) continue;
+    const old = before ? rowOf(index, id, created, before) : null;
+    const next = after ? rowOf(index, id, created, after) : null;
+    if (old?.[2] === next?.[2] && old?.[4] === next?.[4]) continue;
     const name = quoteIdentifier(sqlSearchTableName(table, index.name));
     if (old) await sql.run(`DELETE FROM ${name} WHERE id = ?`, [id]);
-    if (next) await sql.run(`INSERT INTO ${name} (id, terms, norm) VALUES (?, ?, ?)`, next);
+    if (next) await sql.run(`INSERT INTO ${name} ${INSERT_COLUMNS} VALUES (?, ?, ?, ?, ?)`, next);
   }
 }
 
@@ -88,8 +111,7 @@ export function describeSearchBuilds(built: readonly BuiltSearchIndex[]): string
 }
 
 function definitionOf(table: string, index: SearchIndexDefinition): string {
-  // Filter fields are read from the documents at search time: only what the rows hold counts.
-  return JSON.stringify({ table, index: index.name, searchField: index.searchField, version: 1 });
+  return JSON.stringify({ table, ...index, version: 2 });
 }
 
 /** Fills a new search index from the documents already stored, in batches, reporting progress. */
@@ -108,20 +130,22 @@ async function backfill(
   let done = 0;
   let after = '';
   for (;;) {
-    const batch = await sql.all<{ id: string; doc: unknown }>(
-      `SELECT id, ${dialect.documentColumn} FROM _valet_documents WHERE tbl = ? AND id > ? ORDER BY id LIMIT ${BACKFILL_BATCH}`,
+    const batch = await sql.all<{ id: string; creation_time: number; doc: unknown }>(
+      `SELECT id, creation_time, ${dialect.documentColumn} FROM _valet_documents WHERE tbl = ? AND id > ? ORDER BY id LIMIT ${BACKFILL_BATCH}`,
       [table, after],
     );
     if (batch.length === 0) break;
-    const rows: [string, string, number][] = [];
+    const rows: SearchRow[] = [];
     for (const row of batch) {
-      const indexed = rowOf(row.id, dialect.documentOf(row.doc).fields[index.searchField]);
+      const { fields, json } = dialect.documentOf(row.doc);
+      const stored = json !== null && mayHoldEncodedValues(json) ? (decodeValue(fields) as typeof fields) : fields;
+      const indexed = rowOf(index, row.id, Number(row.creation_time), stored);
       if (indexed) rows.push(indexed);
     }
     for (let i = 0; i < rows.length; i += INSERT_ROWS) {
       const chunk = rows.slice(i, i + INSERT_ROWS);
       await sql.run(
-        `INSERT INTO ${quoteIdentifier(name)} (id, terms, norm) VALUES ${chunk.map(() => '(?, ?, ?)').join(', ')}`,
+        `INSERT INTO ${quoteIdentifier(name)} ${INSERT_COLUMNS} VALUES ${chunk.map(() => '(?, ?, ?, ?, ?)').join(', ')}`,
         chunk.flat(),
       );
     }

@@ -1,8 +1,9 @@
 // ctx.db.query(table).withSearchIndex(name, q => q.search(field, text).eq(filterField, value)):
 // the documents holding every word of `text` (the last also as a prefix), narrowed by equality on
-// filter fields, most relevant first. One statement: the engine's full-text index finds the rows,
-// the relevance (./search-indexes.ts) is computed from each row's words in SQL, and the order
-// (relevance, then newest) is a total order, so pages are keyed by cursors as index pages are.
+// filter fields, most relevant first. One statement: the engine's full-text index finds the rows
+// (words and filter values alike), the relevance (./search-indexes.ts) is computed from each row's
+// words in SQL, and the order (relevance, then newest, then id) is total, so pages are keyed by
+// cursors as index pages are.
 import { EngineError } from '../protocol/engine-error.js';
 import type { SearchIndexDefinition } from '../server/schema.js';
 import { afterClause, decodeCursor, encodeCursor, upToClause } from './cursor.js';
@@ -12,7 +13,7 @@ import { findNonJson, rowToDocument } from './documents.js';
 import { toPredicate } from './filter-expression.js';
 import type { PaginateOptions, PaginationResult, ReadExecutor } from './query.js';
 import type { IndexBound, Read } from './read-set.js';
-import { sqlSearchTableName } from './search-indexes.js';
+import { filterToken, sqlSearchTableName } from './search-indexes.js';
 import { searchTerms } from './search-text.js';
 import type { OrderColumn } from './sql.js';
 
@@ -82,6 +83,7 @@ type Range = { after?: CursorKey | null; upTo?: CursorKey | null };
 
 export class SearchQuery {
   private readonly words: string[];
+  private readonly filterTokens: string[];
   private readonly predicates: ((doc: StoredDocument) => boolean)[] = [];
 
   constructor(
@@ -97,6 +99,9 @@ export class SearchQuery {
         `withSearchIndex("${index.name}"): call q.search("${index.searchField}", text) in the search filter`,
       );
     this.words = searchTerms(filter_.query).words;
+    this.filterTokens = filter_.equalities.map((bound) =>
+      filterToken(index.filterFields.indexOf(bound.field), bound.value),
+    );
   }
 
   /** A plain predicate `(doc) => boolean`, or Convex's builder, applied to each result in order. */
@@ -105,40 +110,38 @@ export class SearchQuery {
     return this;
   }
 
-  /** Results in order after `after` and up to `upTo`, at most `limit`. */
+  /**
+   * Results in order after `after` and up to `upTo`, at most `limit`: the search table alone
+   * finds, scores, orders and limits them (filters are tokens of its full-text index); the
+   * documents are read for the rows kept.
+   */
   private fetch(store: DocumentStore, limit: number, range: Range): Promise<Record<string, unknown>[]> {
     const dialect = store.dialect;
     const search = dialect.search;
     const name = sqlSearchTableName(this.table, this.index.name);
     const params: unknown[] = [];
     // Occurrences of each word in the row's words: ` word ` exactly, or ` prefix` for the last.
-    const scores = this.words.map((word, i) => {
+    const counts = this.words.map((word, i) => {
       const needle = i === this.words.length - 1 ? ` ${word}` : ` ${word} `;
-      const tf = "CAST((length(s.terms) - length(replace(s.terms, ?, ''))) / ? AS DOUBLE PRECISION)";
-      params.push(needle, needle.length, needle, needle.length);
-      return `${tf} / (${tf} + s.norm)`;
+      params.push(needle, needle.length);
+      return `CAST((length(s.terms) - length(replace(s.terms, ?, ''))) / ? AS DOUBLE PRECISION) AS tf${i}`;
     });
-    const where = [search.match(name)];
-    params.push(search.matchText(this.words));
-    for (const bound of this.filter_.equalities) {
-      if (bound.value === null || bound.value === undefined) {
-        where.push(`${dialect.field(bound.field)} IS NULL`);
-        continue;
-      }
-      where.push(`${dialect.field(bound.field)} = ${dialect.param('field')}`);
-      params.push(dialect.fieldValue(bound.value));
-    }
-    const outer: string[] = [];
+    const score = this.words.map((_, i) => `tf${i} / (tf${i} + norm)`).join(' + ');
+    params.push(search.matchText(this.words, this.filterTokens));
+    const where: string[] = [];
     for (const [key, clauseOf] of [
       [range.after, afterClause],
       [range.upTo, upToClause],
     ] as const) {
       if (!key) continue;
       const { clause, values } = clauseOf(dialect, ORDER, key, 'desc');
-      outer.push(clause);
+      where.push(clause);
       params.push(...values);
     }
-    const text = `SELECT id, tbl, creation_time, doc, score FROM (SELECT d.id AS id, d.tbl AS tbl, d.creation_time AS creation_time, d.${dialect.documentColumn}, ${scores.join(' + ')} AS score FROM ${search.from(name)} JOIN _valet_documents d ON d.id = s.id WHERE ${where.join(' AND ')}) found${outer.length > 0 ? ` WHERE ${outer.join(' AND ')}` : ''} ORDER BY score DESC, creation_time DESC, id DESC LIMIT ${limit}`;
+    const matches = `SELECT s.id AS id, s.created AS creation_time, s.norm AS norm, ${counts.join(', ')} FROM ${search.from(name)} WHERE ${search.match(name)}`;
+    const scored = `SELECT id, creation_time, ${score} AS score FROM (${matches}) counted`;
+    const kept = `SELECT id, creation_time, score FROM (${scored}) scored${where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''} ORDER BY score DESC, creation_time DESC, id DESC LIMIT ${limit}`;
+    const text = `SELECT d.id AS id, d.tbl AS tbl, d.creation_time AS creation_time, d.${dialect.documentColumn}, found.score AS score FROM (${kept}) found JOIN _valet_documents d ON d.id = found.id ORDER BY found.score DESC, found.creation_time DESC, found.id DESC`;
     return store.cachedRead(text, params, () => store.sql.all(text, params));
   }
 

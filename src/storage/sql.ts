@@ -52,8 +52,9 @@ export interface Dialect {
 }
 
 /**
- * A search index is a table `name` of (id, terms, norm) rows written by ./search-indexes.ts, and
- * the engine's own full-text index over `terms`, which holds words already folded and split.
+ * A search index is a table `name` of (id, created, terms, norm, filters) rows written by
+ * ./search-indexes.ts, and the engine's own full-text index over `terms` (words already folded
+ * and split) and `filters` (one token per filter field's value).
  */
 export interface SearchDialect {
   /** Statements making the table and its full-text index (empty). */
@@ -62,10 +63,10 @@ export interface SearchDialect {
   drop(name: string): string;
   /** The FROM clause giving the table as `s`, joined to its full-text index where that is apart. */
   from(name: string): string;
-  /** A condition with one parameter: `s` holds every word of `matchText(words)`. */
+  /** A condition with one parameter (`matchText`): `s` holds every word and filter token. */
   match(name: string): string;
-  /** The words as the full-text engine's query: each one exact, the last also as a prefix. */
-  matchText(words: readonly string[]): string;
+  /** The engine's query: each word exact, the last also as a prefix; each filter token exact. */
+  matchText(words: readonly string[], filterTokens: readonly string[]): string;
 }
 
 export interface SqlExecutor {

@@ -98,9 +98,9 @@ it('builds a new search index from stored documents, searches it in the dashboar
     expect(imported.stderr + imported.stdout).toMatch(/imported 303 documents/);
     dev = spawnValet(['dev', '--port', String(port), '--no-typecheck', '--database', other], app);
     const [, copy] = (await dev.waitFor(READY))!;
-    expect((await query(copy!, 'messages:search', { text: 'late boats' })).map((m: { body: string }) => m.body)).toEqual(
-      ['Harbour lights and late boats'],
-    );
+    expect(
+      (await query(copy!, 'messages:search', { text: 'late boats' })).map((m: { body: string }) => m.body),
+    ).toEqual(['Harbour lights and late boats']);
   } finally {
     await dev.stop();
   }

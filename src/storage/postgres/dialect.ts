@@ -67,18 +67,24 @@ export const postgresDialect: Dialect = {
     return null;
   },
   skipLocked: 'FOR UPDATE SKIP LOCKED',
-  // A tsvector made straight from the words (array_to_tsvector, no parser or dictionary: the words
-  // come folded and split already, ../search-text.ts), generated in the row's transaction, GIN-indexed.
+  // A tsvector made straight from the words and the filter tokens (array_to_tsvector, no parser or
+  // dictionary: the words come folded and split already, ../search-text.ts), generated in the
+  // row's transaction, GIN-indexed. Filter tokens start with `~`, which no word does, so a
+  // word's prefix never matches one.
   search: {
     create: (name) =>
-      `CREATE TABLE ${quoteIdentifier(name)} (id text PRIMARY KEY, terms text NOT NULL, norm double precision NOT NULL,
-        words tsvector GENERATED ALWAYS AS (array_to_tsvector(string_to_array(btrim(terms), '  '))) STORED);
+      `CREATE TABLE ${quoteIdentifier(name)} (id text PRIMARY KEY, created double precision NOT NULL, terms text NOT NULL,
+        norm double precision NOT NULL, filters text NOT NULL,
+        words tsvector GENERATED ALWAYS AS (array_to_tsvector(string_to_array(btrim(terms), '  ') || string_to_array(filters, ' '))) STORED);
        CREATE INDEX ${quoteIdentifier(`${name}__words`)} ON ${quoteIdentifier(name)} USING gin (words);`,
     drop: (name) => `DROP TABLE IF EXISTS ${quoteIdentifier(name)};`,
     from: (name) => `${quoteIdentifier(name)} s`,
     match: () => 's.words @@ CAST(? AS tsquery)',
     // tsquery's own input syntax, with each word a quoted lexeme: taken literally, never parsed.
-    matchText: (words) =>
-      words.map((word, i) => `${quoteLiteral(word)}${i === words.length - 1 ? ':*' : ''}`).join(' & '),
+    matchText: (words, filters) =>
+      [
+        ...words.map((word, i) => `${quoteLiteral(word)}${i === words.length - 1 ? ':*' : ''}`),
+        ...filters.map((token) => quoteLiteral(`~${token}`)),
+      ].join(' & '),
   },
 };

@@ -60,25 +60,32 @@ export const sqliteDialect: Dialect = {
   skipLocked: '',
   // FTS5, external content: the index keeps no copy of the words. The words come folded and split
   // already (../search-text.ts), so the `ascii` tokenizer, which splits on ASCII punctuation and
-  // space only, takes them exactly as they are; triggers keep the index in the row's transaction.
+  // space only, takes them exactly as they are; filter values are tokens of their own column.
+  // Positions are not kept (no phrase queries) nor sizes (relevance is computed from `terms`).
+  // Triggers keep the index in the row's transaction.
   search: {
     create: (name) => {
       const table = quoteIdentifier(name);
       const fts = quoteIdentifier(`${name}__fts`);
-      return `CREATE TABLE ${table} (row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, terms TEXT NOT NULL, norm REAL NOT NULL);
-        CREATE VIRTUAL TABLE ${fts} USING fts5(terms, content=${quoteLiteral(name)}, content_rowid='row', tokenize='ascii');
+      return `CREATE TABLE ${table} (row INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, created REAL NOT NULL, terms TEXT NOT NULL, norm REAL NOT NULL, filters TEXT NOT NULL);
+        CREATE VIRTUAL TABLE ${fts} USING fts5(terms, filters, content=${quoteLiteral(name)}, content_rowid='row', tokenize='ascii', detail='column', columnsize=0);
         CREATE TRIGGER ${quoteIdentifier(`${name}__added`)} AFTER INSERT ON ${table} BEGIN
-          INSERT INTO ${fts} (rowid, terms) VALUES (new.row, new.terms); END;
+          INSERT INTO ${fts} (rowid, terms, filters) VALUES (new.row, new.terms, new.filters); END;
         CREATE TRIGGER ${quoteIdentifier(`${name}__removed`)} AFTER DELETE ON ${table} BEGIN
-          INSERT INTO ${fts} (${fts}, rowid, terms) VALUES ('delete', old.row, old.terms); END;`;
+          INSERT INTO ${fts} (${fts}, rowid, terms, filters) VALUES ('delete', old.row, old.terms, old.filters); END;`;
     },
     drop: (name) =>
       `DROP TABLE IF EXISTS ${quoteIdentifier(`${name}__fts`)}; DROP TABLE IF EXISTS ${quoteIdentifier(name)};`,
     from: (name) =>
       `${quoteIdentifier(`${name}__fts`)} JOIN ${quoteIdentifier(name)} s ON s.row = ${quoteIdentifier(`${name}__fts`)}.rowid`,
     match: (name) => `${quoteIdentifier(`${name}__fts`)} MATCH ?`,
-    // Words hold letters and digits only; quoted all the same, so nothing in them is query syntax.
-    matchText: (words) => words.map((word, i) => `"${word}"${i === words.length - 1 ? '*' : ''}`).join(' AND '),
+    // Words and filter tokens hold letters and digits only; quoted all the same, so nothing in
+    // them is query syntax. Each is held to its column.
+    matchText: (words, filters) =>
+      [
+        ...words.map((word, i) => `terms : "${word}"${i === words.length - 1 ? '*' : ''}`),
+        ...filters.map((token) => `filters : "${token}"`),
+      ].join(' AND '),
   },
 };
 
