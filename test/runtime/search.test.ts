@@ -54,6 +54,15 @@ describe('withSearchIndex', async () => {
     expect((await search('deploy', { author: 'ada' })).sort()).toEqual(['deploy finished', 'deploy party tonight']);
     expect(await search('deploy', { channel: 'ops', author: 'grace' })).toEqual(['deploy failed']);
     expect(await search('deploy', { channel: 'nowhere' })).toEqual([]);
+    // A missing field equals null, as in indexes.
+    await send('deploy unsigned', 'ops');
+    const unsigned = await value('query', 'messages:loose', {
+      index: 'search_body',
+      field: 'body',
+      text: 'deploy',
+      eq: { field: 'author', value: null },
+    });
+    expect(bodies(unsigned)).toEqual(['deploy unsigned']);
   });
 
   it('orders by relevance: more occurrences first, then shorter text, then newest', async () => {
@@ -215,6 +224,37 @@ describe('withSearchIndex', async () => {
     expect(await value('query', 'notes:search', { text: '42' })).toEqual([]);
   });
 
+  it('keeps the document and its index row together when a storage fault hits either statement', async () => {
+    const faults = engine.connections.faults;
+    const table = 'valet_search__messages__search_body';
+    for (const statement of ['INSERT INTO _valet_documents', `INSERT INTO "${table}"`]) {
+      faults.failNext(statement);
+      expect(await call('mutation', 'messages:send', { body: 'walnut fault', channel: 'faults' })).toMatchObject({
+        status: 503,
+        body: { code: 'storage_unavailable' },
+      });
+      expect(await search('walnut', { channel: 'faults' })).toEqual([]);
+    }
+    const id = await send('walnut fault', 'faults');
+    for (const statement of [`DELETE FROM "${table}"`, `INSERT INTO "${table}"`]) {
+      faults.failNext(statement);
+      expect(await call('mutation', 'messages:edit', { id, body: 'pecan fault' })).toMatchObject({ status: 503 });
+      expect(await search('walnut', { channel: 'faults' })).toEqual(['walnut fault']);
+      expect(await search('pecan', { channel: 'faults' })).toEqual([]);
+    }
+    faults.failNext(`DELETE FROM "${table}"`);
+    expect(await call('mutation', 'messages:remove', { id })).toMatchObject({ status: 503 });
+    expect(await search('walnut', { channel: 'faults' })).toEqual(['walnut fault']);
+    faults.failNext(`FROM "${table}`);
+    expect(await call('query', 'messages:search', { text: 'walnut' })).toMatchObject({
+      status: 503,
+      body: { code: 'storage_unavailable' },
+    });
+    expect(faults.fired).toBeGreaterThanOrEqual(6);
+    await value('mutation', 'messages:remove', { id });
+    expect(await search('walnut')).toEqual([]);
+  });
+
   it('pages through results in relevance order, with cursors a query of another shape refuses', async () => {
     for (const body of ['pear', 'pear pear', 'pear pie', 'pear tart', 'pear jam']) await send(body, 'pages');
     const seen: string[] = [];
@@ -287,6 +327,14 @@ describe('a search index added to and removed from a table with documents', asyn
     expect(meta).toEqual([{ key: 'search:valet_search__notes__search_text' }]);
     // Writes go on without it; adding it back builds it again, with them.
     await value('mutation', 'messages:send', { body: 'even while gone', channel: 'backfill' });
+    // A storage fault in the middle of a build: the reload is refused, nothing half-built stays,
+    // and the next reload builds it whole.
+    engine.connections.faults.failNext('INSERT INTO "valet_search__messages__search_body"', { skip: 3 });
+    await expect(reload(original)).rejects.toThrow(/database is unavailable/);
+    expect(
+      await engine.connections.autoCommit.sql.all("SELECT key FROM _valet_meta WHERE key LIKE 'search:%'"),
+    ).toEqual([{ key: 'search:valet_search__notes__search_text' }]);
+    expect((await call('query', 'messages:search', { text: 'even' })).body).toMatchObject({ code: 'invalid_query' });
     await reload(original);
     expect(engine.searchIndexesBuilt).toEqual([{ index: 'messages.search_body', documents: 1202 }]);
     expect(await value('query', 'messages:search', { text: 'even', limit: 1024 })).toHaveLength(602);

@@ -190,3 +190,19 @@ describe('valetTest()', () => {
     await t.close();
   });
 });
+
+describe('valetTest() with search', () => {
+  const searchApp = fixtureApp('search-app', []);
+  expect(valet(['codegen'], searchApp).code).toBe(0);
+
+  it('searches on the real engine, with t.run writes and the handler’s own', async () => {
+    const t = await valetTest({ appDir: searchApp });
+    await t.mutation('messages:send', { body: 'Tests find crème brûlée', channel: 'kitchen' });
+    await t.run(async (ctx: any) => {
+      await ctx.db.insert('messages', { body: 'brûlée torch', channel: 'kitchen' });
+    });
+    const found = (await t.query('messages:search', { text: 'brulee', channel: 'kitchen' })) as { body: string }[];
+    expect(found.map((message) => message.body)).toEqual(['brûlée torch', 'Tests find crème brûlée']);
+    await t.close();
+  });
+});
