@@ -42,6 +42,7 @@ interface State {
     at: string;
   } | null;
   typeErrors: { file?: string; line?: number; message: string }[];
+  searchIndexes: string | null;
   docs: string;
 }
 
@@ -70,6 +71,7 @@ async function renderHeader(): Promise<void> {
         { class: 'muted' },
         `${state.functions} functions · ${state.mode === 'dev' ? 'valet dev' : 'valet start'} · ${state.database}`,
       ),
+      state.searchIndexes && h('span', { class: 'muted', 'data-testid': 'search-indexes' }, `· ${state.searchIndexes}`),
       state.typeErrors.length > 0 &&
         h(
           'span',

@@ -71,7 +71,16 @@ export type DevEvent =
       /** The search indexes the start built from stored documents (`describeSearchBuilds`), or null. */
       searchIndexes: string | null;
     }
-  | { type: 'reloaded'; changed: string[]; functions: number; ms: number; generated: string[]; stages: ReloadStages }
+  | {
+      type: 'reloaded';
+      changed: string[];
+      functions: number;
+      ms: number;
+      generated: string[];
+      stages: ReloadStages;
+      /** The search indexes this reload built from stored documents, or null. */
+      searchIndexes: string | null;
+    }
   /** Variables of the .env files that changed (names only: their values may be secrets). */
   | { type: 'env'; changed: string[] }
   | {
@@ -98,7 +107,12 @@ function observeForDashboard(dashboard: DashboardHost, event: DevEvent, appDir: 
       problem.file && problem.line ? codeFrame(appDir, problem.file, problem.line, problem.column ?? 1) : undefined,
   });
   if (event.type === 'ready' || event.type === 'reloaded')
-    dashboard.update({ status: 'serving', functions: event.functions, error: null });
+    dashboard.update({
+      status: 'serving',
+      functions: event.functions,
+      error: null,
+      searchIndexes: event.searchIndexes,
+    });
   else if (event.type === 'failed') {
     dashboard.update({
       status: event.keptServing ? 'serving' : 'failed',
@@ -331,6 +345,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
           ms: Math.round(performance.now() - began),
           generated,
           stages,
+          searchIndexes: describeSearchBuilds(context.engine!.searchIndexesBuilt),
         });
         typecheck?.request();
         break;

@@ -129,7 +129,7 @@ export interface Engine {
   readonly lostClaims: number;
   /** Whether the background work it was asked for (email, scheduler, crons) is running. */
   readonly workersRunning: boolean;
-  /** The search indexes the last schema change built from stored documents (each also a log line). */
+  /** The search indexes the last load (start or reload) built from stored documents (each also a log line). */
   readonly searchIndexesBuilt: readonly BuiltSearchIndex[];
   readonly dev: boolean;
   /** Whether bearer tokens are verified (false: only anonymous, public functions and admin calls work). */
@@ -375,6 +375,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     async replaceModules(modules) {
       const next = buildRegistry(modules, mapStack);
       const signature = schemaSignature(next.schema);
+      searchIndexesBuilt = [];
       if (signature !== appliedSchema) {
         searchIndexesBuilt = await applySchema(connections, next.schema, log);
         appliedSchema = signature;

@@ -1,4 +1,5 @@
 // `valet start` as a programmatic API: build valet/ once, open the database, serve. No watching.
+import { describeSearchBuilds } from '../storage/search-indexes.js';
 import { BundleMaps } from '../bundler/stack-map.js';
 import { buildAndLoad } from '../bundler/evaluate.js';
 import { loadPrebuilt } from '../bundler/prebuilt.js';
@@ -105,7 +106,11 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
         connections: () => engine.connections,
       })
     : undefined;
-  dashboard?.update({ status: 'serving', functions: engine.functionPaths().length });
+  dashboard?.update({
+    status: 'serving',
+    functions: engine.functionPaths().length,
+    searchIndexes: describeSearchBuilds(engine.searchIndexesBuilt),
+  });
   let server: RunningServer;
   try {
     server = await listen(

@@ -40,6 +40,7 @@ function renderer(appDir: string, describeUnlisted: (fn: UnlistedFunction) => st
         write(
           `${kleur.green('↻')} ${what} → ${event.functions} functions in ${event.ms} ms${generated} ${kleur.dim(`(codegen ${codegen}, build ${build}, load ${evaluate}, swap ${swap})`)}`,
         );
+        if (event.searchIndexes) write(`  ${event.searchIndexes}`);
         break;
       }
       case 'env':

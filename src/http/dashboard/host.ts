@@ -23,6 +23,8 @@ export interface DashboardState {
   /** The last reload that failed (cleared by the next good one). */
   error: { stage: string; problems: DashboardProblem[]; keptServing: boolean; at: string } | null;
   typeErrors: DashboardProblem[];
+  /** What the last load built (`search index built: messages.search_body (1,200 documents)`), or null. */
+  searchIndexes: string | null;
   docs: string;
 }
 
@@ -62,6 +64,7 @@ export class DashboardHost {
       database: options.database,
       error: null,
       typeErrors: [],
+      searchIndexes: null,
       docs: DOCS_URL,
     };
     this.feed = new ChangeFeed({
