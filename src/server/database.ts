@@ -100,17 +100,26 @@ export interface Query<Document> extends OrderedQuery<Document> {
   order(order: 'asc' | 'desc'): OrderedQuery<Document>;
 }
 
+/** The type at a field path of a document (`properties.name`); unknown where it cannot tell. */
+export type ValueAtPath<D, P extends string> = P extends keyof D
+  ? D[P]
+  : P extends `${infer Head}.${infer Rest}`
+    ? Head extends keyof D
+      ? ValueAtPath<NonNullable<D[Head]>, Rest>
+      : unknown
+    : unknown;
+
 /** After `search()`: narrow by equality on the index's filter fields. */
 export interface SearchFilterFinalizer<Document, Index extends SearchIndexShape> {
-  eq<F extends Index['filterFields'] & keyof Document>(
+  eq<F extends Index['filterFields']>(
     field: F,
-    value: Document[F],
+    value: ValueAtPath<Document, F>,
   ): SearchFilterFinalizer<Document, Index>;
 }
 
 /** `q` in `withSearchIndex(name, q => q.search(field, text).eq(...))`. */
 export interface SearchFilterBuilder<Document, Index extends SearchIndexShape> {
-  /** Documents holding every word of `text` (case and accents ignored; the last word also as a prefix). */
+  /** Documents holding any word of `text`, more of them first (case and accents ignored; the last also as a prefix). */
   search(field: Index['searchField'], text: string): SearchFilterFinalizer<Document, Index>;
 }
 

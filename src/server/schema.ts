@@ -20,6 +20,9 @@ export interface SearchIndexShape {
   filterFields: string;
 }
 
+/** A field of a table, or a dotted path into one (`properties.name`), as search indexes name them. */
+export type FieldPath<Fields> = (keyof Fields & string) | `${keyof Fields & string}.${string}`;
+
 /** Convex's limit on filter fields per search index. */
 const MAX_FILTER_FIELDS = 16;
 const INDEX_NAME = /^[A-Za-z][\w]*$/;
@@ -66,13 +69,14 @@ export class TableDefinition<
 
   /**
    * Declares a full-text index over the words of `searchField` (used by `withSearchIndex`), with
-   * `filterFields` that a search can narrow by equality. A document whose search field is not a
-   * string is not in the index.
+   * `filterFields` that a search can narrow by equality. Either may be a dotted path into a
+   * nested object (`properties.name`), as in Convex. A document whose search field is not a string
+   * is not in the index.
    */
   searchIndex<
     const Name extends string,
-    const SearchField extends keyof Fields & string,
-    const FilterFields extends keyof Fields & string = never,
+    const SearchField extends FieldPath<Fields>,
+    const FilterFields extends FieldPath<Fields> = never,
   >(
     name: Name,
     config: { searchField: SearchField; filterFields?: readonly FilterFields[] },
@@ -83,12 +87,12 @@ export class TableDefinition<
   > {
     this.checkNewIndexName(name);
     const { searchField, filterFields = [] } = config ?? ({} as typeof config);
-    if (typeof searchField !== 'string' || !Object.hasOwn(this.fields, searchField))
+    if (typeof searchField !== 'string' || !this.declaresPath(searchField))
       throw new Error(`search index "${name}": searchField must name a field the table declares`);
     if (!Array.isArray(filterFields) || filterFields.length > MAX_FILTER_FIELDS)
       throw new Error(`search index "${name}": filterFields must be a list of at most ${MAX_FILTER_FIELDS} fields`);
     for (const field of filterFields) {
-      if (typeof field !== 'string' || !Object.hasOwn(this.fields, field))
+      if (typeof field !== 'string' || !this.declaresPath(field))
         throw new Error(`search index "${name}" filters on field "${String(field)}", which the table does not declare`);
     }
     if (new Set(filterFields).size !== filterFields.length)
@@ -97,6 +101,12 @@ export class TableDefinition<
       ...this.searchIndexes,
       { name, searchField, filterFields: [...filterFields] },
     ]);
+  }
+
+  /** A declared field, or a dotted path into one (`properties.name`). */
+  private declaresPath(path: string): boolean {
+    const parts = path.split('.');
+    return parts.every((part) => /^[A-Za-z]\w*$/.test(part)) && Object.hasOwn(this.fields, parts[0]!);
   }
 
   private checkNewIndexName(name: string): void {

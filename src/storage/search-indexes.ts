@@ -1,10 +1,11 @@
 // Search indexes as tables beside the documents: one row per document whose search field has
 // words (its id and creation time, the words as ./search-text.ts folds them, its length norm, a
 // token per filter field's value), with the engine's full-text index over words and tokens (the
-// dialect's `search`), so a search and its filters are answered by that index alone. Rows are written by DocumentStore in
-// the document write's own transaction, so a search sees exactly what a query would. The schema's
-// definitions are recorded in _valet_meta (`search:<table name>`): a new index is built from the
-// documents already stored (reporting progress), a changed one rebuilt, a removed one dropped.
+// dialect's `search`), so a search and its filters are answered by that index alone. Rows are
+// written by DocumentStore in the document write's own transaction, so a search sees exactly what
+// a query would. The schema's definitions are recorded in _valet_meta (`search:<table name>`): a
+// new index is built from the documents already stored (reporting progress), a changed one
+// rebuilt, a removed one dropped.
 import { createHash } from 'node:crypto';
 import { decodeValue, encodeValue, mayHoldEncodedValues } from '../protocol/values.js';
 import type { SchemaDefinition, SearchIndexDefinition } from '../server/schema.js';
@@ -30,7 +31,8 @@ export function searchIndexesOf(schema: SchemaDefinition<any> | null, table: str
   return (tableDefinition(schema, table)?.searchIndexes as readonly SearchIndexDefinition[] | undefined) ?? [];
 }
 
-// Relevance is BM25's shape, from the document alone: per word, tf / (tf + norm), where norm grows
+// Relevance (after how many of the words a document holds) is BM25's shape, from the document
+// alone: per word, tf / (tf + norm), where norm grows
 // with the document's length (k1 = 1.2, b = 0.75, against a fixed typical length rather than the
 // corpus average). With no corpus statistics a document's place in the results depends only on its
 // own text, so pages of a search stay exact while other documents change, and both backends agree.
@@ -51,6 +53,17 @@ export function filterToken(position: number, value: unknown): string {
   return `f${position}x${createHash('sha256').update(json).digest('hex').slice(0, 20)}`;
 }
 
+/** The value at a field or a dotted path into nested objects (undefined where there is none). */
+function valueAt(fields: Record<string, unknown>, path: string): unknown {
+  let value: unknown = fields;
+  for (const part of path.split('.')) {
+    if (value === null || typeof value !== 'object' || Array.isArray(value) || !Object.hasOwn(value, part))
+      return undefined;
+    value = (value as Record<string, unknown>)[part];
+  }
+  return value;
+}
+
 type SearchRow = [id: string, created: number, terms: string, norm: number, filters: string];
 
 function rowOf(
@@ -59,9 +72,9 @@ function rowOf(
   created: number,
   fields: Record<string, unknown>,
 ): SearchRow | null {
-  const terms = indexedTerms(fields[index.searchField]);
+  const terms = indexedTerms(valueAt(fields, index.searchField));
   if (!terms) return null;
-  const filters = index.filterFields.map((field, i) => `~${filterToken(i, fields[field])}`).join(' ');
+  const filters = index.filterFields.map((field, i) => `~${filterToken(i, valueAt(fields, field))}`).join(' ');
   return [id, created, terms.terms, lengthNorm(terms.count), filters];
 }
 
@@ -69,7 +82,8 @@ const INSERT_COLUMNS = '(id, created, terms, norm, filters)';
 
 /**
  * Keeps a table's search indexes in step with one document write (inside its transaction):
- * `before` and `after` are the document before and after (null: absent), with `_creationTime`.
+ * `before` and `after` are the document's fields before and after (null: absent); `created` is
+ * its creation time.
  */
 export async function syncSearchRows(
   sql: SqlExecutor,

@@ -1,6 +1,6 @@
 // ctx.db.query(table).withSearchIndex(name, q => q.search(field, text).eq(filterField, value)):
-// the documents holding every word of `text` (the last also as a prefix), narrowed by equality on
-// filter fields, most relevant first. One statement: the engine's full-text index finds the rows
+// the documents holding any word of `text` (the last also as a prefix), narrowed by equality on
+// filter fields, most relevant first: those holding more of the words, then by relevance. One statement: the engine's full-text index finds the rows
 // (words and filter values alike), the relevance (./search-indexes.ts) is computed from each row's
 // words in SQL, and the order (relevance, then newest, then id) is total, so pages are keyed by
 // cursors as index pages are.
@@ -126,7 +126,11 @@ export class SearchQuery {
       params.push(needle, needle.length);
       return `CAST((length(s.terms) - length(replace(s.terms, ?, ''))) / ? AS DOUBLE PRECISION) AS tf${i}`;
     });
-    const score = this.words.map((_, i) => `tf${i} / (tf${i} + norm)`).join(' + ');
+    // How many of the words the row holds, then (a fraction below 1) how strongly: the mean of
+    // each word's saturating count. More of the words always ranks first.
+    const matched = this.words.map((_, i) => `(CASE WHEN tf${i} > 0 THEN 1 ELSE 0 END)`).join(' + ');
+    const strength = this.words.map((_, i) => `tf${i} / (tf${i} + norm)`).join(' + ');
+    const score = `${matched} + (${strength}) / ${this.words.length}`;
     params.push(search.matchText(this.words, this.filterTokens));
     const where: string[] = [];
     for (const [key, clauseOf] of [

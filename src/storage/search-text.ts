@@ -40,7 +40,7 @@ export function indexedTerms(value: unknown): { terms: string; count: number } |
 }
 
 export interface SearchTerms {
-  /** Distinct words that must each appear; the last is also matched as a prefix. */
+  /** Distinct words to find; the last is also matched as a prefix. */
   words: string[];
 }
 
@@ -50,7 +50,7 @@ export interface SearchTerms {
  */
 export function searchTerms(query: string): SearchTerms {
   const words = wordsOf(query, MAX_SEARCH_WORDS);
-  // A repeated word adds nothing to "must appear"; keep the last occurrence so the prefix stays last.
+  // A repeated word finds nothing more; keep the last occurrence so the prefix stays last.
   const distinct = words.filter((word, i) => words.lastIndexOf(word) === i);
   return { words: distinct };
 }

@@ -63,9 +63,9 @@ export interface SearchDialect {
   drop(name: string): string;
   /** The FROM clause giving the table as `s`, joined to its full-text index where that is apart. */
   from(name: string): string;
-  /** A condition with one parameter (`matchText`): `s` holds every word and filter token. */
+  /** A condition with one parameter (`matchText`): `s` holds a word and every filter token. */
   match(name: string): string;
-  /** The engine's query: each word exact, the last also as a prefix; each filter token exact. */
+  /** The engine's query: any of the words (the last also as a prefix), and every filter token. */
   matchText(words: readonly string[], filterTokens: readonly string[]): string;
 }
 

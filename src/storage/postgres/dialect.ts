@@ -83,7 +83,7 @@ export const postgresDialect: Dialect = {
     // tsquery's own input syntax, with each word a quoted lexeme: taken literally, never parsed.
     matchText: (words, filters) =>
       [
-        ...words.map((word, i) => `${quoteLiteral(word)}${i === words.length - 1 ? ':*' : ''}`),
+        `(${words.map((word, i) => `${quoteLiteral(word)}${i === words.length - 1 ? ':*' : ''}`).join(' | ')})`,
         ...filters.map((token) => quoteLiteral(`~${token}`)),
       ].join(' & '),
   },

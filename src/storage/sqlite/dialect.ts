@@ -83,7 +83,7 @@ export const sqliteDialect: Dialect = {
     // them is query syntax. Each is held to its column.
     matchText: (words, filters) =>
       [
-        ...words.map((word, i) => `terms : "${word}"${i === words.length - 1 ? '*' : ''}`),
+        `(${words.map((word, i) => `terms : "${word}"${i === words.length - 1 ? '*' : ''}`).join(' OR ')})`,
         ...filters.map((token) => `filters : "${token}"`),
       ].join(' AND '),
   },
