@@ -111,18 +111,43 @@ export class SearchQuery {
   }
 
   /**
-   * Results in order after `after` and up to `upTo`, at most `limit`: the search table alone
-   * finds, scores, orders and limits them (filters are tokens of its full-text index); the
-   * documents are read for the rows kept.
+   * Results in order after `after` and up to `upTo`, at most `limit`. Results holding every word
+   * rank above all others, so they are asked for first, of the full-text index's much smaller
+   * "all of these words" set; the "any of these words" set (with every row of it scored) is read
+   * only when those run out.
    */
-  private fetch(store: DocumentStore, limit: number, range: Range): Promise<Record<string, unknown>[]> {
+  private async fetch(store: DocumentStore, limit: number, range: Range): Promise<Record<string, unknown>[]> {
+    const words = this.words.length;
+    // The end of the results: nothing after it.
+    if (range.after && range.after.length === 0) return [];
+    const inFirstTier = (key: CursorKey | null | undefined) => !key || Number(key[0]) >= words;
+    const rows = inFirstTier(range.after) ? await this.fetchTier(store, limit, range, 'every') : [];
+    // One word: "every" and "any" are the same set. A page ending among rows holding every word: no more.
+    if (rows.length >= limit || words === 1 || (range.upTo && inFirstTier(range.upTo))) return rows;
+    const after = inFirstTier(range.after) ? null : range.after;
+    rows.push(...(await this.fetchTier(store, limit - rows.length, { after, upTo: range.upTo }, 'some')));
+    return rows;
+  }
+
+  /**
+   * One statement: the search table alone finds, scores, orders and limits the rows (filters are
+   * tokens of its full-text index); the documents are read for the rows kept. `every`: rows
+   * holding every word; `some`: rows holding some but not all of them.
+   */
+  private fetchTier(
+    store: DocumentStore,
+    limit: number,
+    range: Range,
+    tier: 'every' | 'some',
+  ): Promise<Record<string, unknown>[]> {
     const dialect = store.dialect;
     const search = dialect.search;
     const name = sqlSearchTableName(this.table, this.index.name);
+    const words = this.words.length;
     const params: unknown[] = [];
     // Occurrences of each word in the row's words: ` word ` exactly, or ` prefix` for the last.
     const counts = this.words.map((word, i) => {
-      const needle = i === this.words.length - 1 ? ` ${word}` : ` ${word} `;
+      const needle = i === words - 1 ? ` ${word}` : ` ${word} `;
       params.push(needle, needle.length);
       return `CAST((length(s.terms) - length(replace(s.terms, ?, ''))) / ? AS DOUBLE PRECISION) AS tf${i}`;
     });
@@ -130,9 +155,9 @@ export class SearchQuery {
     // each word's saturating count. More of the words always ranks first.
     const matched = this.words.map((_, i) => `(CASE WHEN tf${i} > 0 THEN 1 ELSE 0 END)`).join(' + ');
     const strength = this.words.map((_, i) => `tf${i} / (tf${i} + norm)`).join(' + ');
-    const score = `${matched} + (${strength}) / ${this.words.length}`;
-    params.push(search.matchText(this.words, this.filterTokens));
-    const where: string[] = [];
+    const score = `${matched} + (${strength}) / ${words}`;
+    params.push(search.matchText(this.words, this.filterTokens, tier === 'every'));
+    const where = tier === 'some' ? [`score < ${words}`] : [];
     for (const [key, clauseOf] of [
       [range.after, afterClause],
       [range.upTo, upToClause],

@@ -65,8 +65,11 @@ export interface SearchDialect {
   from(name: string): string;
   /** A condition with one parameter (`matchText`): `s` holds a word and every filter token. */
   match(name: string): string;
-  /** The engine's query: any of the words (the last also as a prefix), and every filter token. */
-  matchText(words: readonly string[], filterTokens: readonly string[]): string;
+  /**
+   * The engine's query: any of the words (every one of them with `every`; the last also as a
+   * prefix), and every filter token.
+   */
+  matchText(words: readonly string[], filterTokens: readonly string[], every: boolean): string;
 }
 
 export interface SqlExecutor {

@@ -143,7 +143,10 @@ describe('a live paginated search', async () => {
     edit: functionRef('messages:edit', 'mutation', { access: 'public' }),
     remove: functionRef('messages:remove', 'mutation', { access: 'public' }),
   };
-  /** Bodies that match "apple" more or less strongly, or not at all (an edit can move a message out). */
+  /**
+   * Bodies that match "apple pear" with both words, one, or none (an edit can move a message
+   * between the results holding every word and those holding some, or out).
+   */
   const BODIES = [
     'apple',
     'apple apple',
@@ -151,13 +154,15 @@ describe('a live paginated search', async () => {
     'an apple a day keeps it away',
     'pears only',
     'applesauce',
+    'apple and pear tart',
+    'pear apple pear',
   ];
 
   it('stays equal to the whole search through 160 random steps, relevance changing under it', async () => {
     const seed = Number(process.env.VALET_PAGINATION_SEED ?? 20261207);
     const next = random(seed);
     const channel = `s${seed}`;
-    const args = { text: 'apple', channel };
+    const args = { text: 'apple pear', channel };
     const list = client.subscribePaginated(search.page as never, args as never, { initialNumItems: 2 }, () => {});
     const ids: string[] = [];
     const idsOf = (entries: { _id: string }[]) => entries.map((e) => e._id);

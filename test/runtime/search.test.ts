@@ -288,6 +288,24 @@ describe('withSearchIndex', async () => {
     expect(seen).toEqual(bodies(await value('query', 'messages:all', { text: 'pear', channel: 'pages' })));
     expect(seen[0]).toBe('pear pear');
     expect(seen).toHaveLength(5);
+    // Two words: pages cross from the results holding both to those holding one, in order.
+    for (const body of ['pie crust', 'tart pie', 'pie', 'a pie with pear']) await send(body, 'pages');
+    const both: string[] = [];
+    cursor = null;
+    for (;;) {
+      const result: { page: Message[]; isDone: boolean; continueCursor: string } = await value(
+        'query',
+        'messages:page',
+        { text: 'pear pie', channel: 'pages', paginationOpts: { cursor, numItems: 1 } },
+      );
+      both.push(...bodies(result.page));
+      if (result.isDone) break;
+      cursor = result.continueCursor;
+    }
+    const whole = bodies(await value('query', 'messages:all', { text: 'pear pie', channel: 'pages' }));
+    expect(both).toEqual(whole);
+    expect(whole.slice(0, 2).sort()).toEqual(['a pie with pear', 'pear pie']);
+    expect(whole).toHaveLength(9);
     for (const bad of [Buffer.from('["a",1,"x"]').toString('base64url'), Buffer.from('[1,2]').toString('base64url')]) {
       expect(
         await call('query', 'messages:page', {

@@ -81,9 +81,9 @@ export const postgresDialect: Dialect = {
     from: (name) => `${quoteIdentifier(name)} s`,
     match: () => 's.words @@ CAST(? AS tsquery)',
     // tsquery's own input syntax, with each word a quoted lexeme: taken literally, never parsed.
-    matchText: (words, filters) =>
+    matchText: (words, filters, every) =>
       [
-        `(${words.map((word, i) => `${quoteLiteral(word)}${i === words.length - 1 ? ':*' : ''}`).join(' | ')})`,
+        `(${words.map((word, i) => `${quoteLiteral(word)}${i === words.length - 1 ? ':*' : ''}`).join(every ? ' & ' : ' | ')})`,
         ...filters.map((token) => quoteLiteral(`~${token}`)),
       ].join(' & '),
   },

@@ -81,9 +81,9 @@ export const sqliteDialect: Dialect = {
     match: (name) => `${quoteIdentifier(`${name}__fts`)} MATCH ?`,
     // Words and filter tokens hold letters and digits only; quoted all the same, so nothing in
     // them is query syntax. Each is held to its column.
-    matchText: (words, filters) =>
+    matchText: (words, filters, every) =>
       [
-        `(${words.map((word, i) => `terms : "${word}"${i === words.length - 1 ? '*' : ''}`).join(' OR ')})`,
+        `(${words.map((word, i) => `terms : "${word}"${i === words.length - 1 ? '*' : ''}`).join(every ? ' AND ' : ' OR ')})`,
         ...filters.map((token) => `filters : "${token}"`),
       ].join(' AND '),
   },
