@@ -17,6 +17,7 @@ const BOTH_BACKENDS = [
   'test/runtime/claims.test.ts',
   'test/runtime/convex-parity.test.ts',
   'test/runtime/search.test.ts',
+  'test/runtime/files.test.ts',
   'test/client/sync.test.ts',
   'test/client/actions.test.ts',
   'test/client/pagination.test.ts',

@@ -318,6 +318,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         describeError: (error) =>
           maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
       });
+      // The first good build after the server began listening: its file URLs name the server.
+      if (server) context.engine.files.setServerUrl(server.url);
     }
     const swapMs = lap();
     const modulesInApi = model.modules.map((m) => m.path);

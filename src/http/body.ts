@@ -3,6 +3,7 @@
 // socket the client is still writing to resets the connection and loses the answer with it.
 import type { IncomingMessage } from 'node:http';
 import { EngineError } from '../runtime/errors.js';
+import type { BodyStream } from './types.js';
 
 /** Past this much unread body (or this long), the connection is closed instead. */
 const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
@@ -50,4 +51,36 @@ export function readNodeBody(req: IncomingMessage, limit: number): Promise<Buffe
     });
     req.on('error', reject);
   });
+}
+
+/**
+ * A body read as it arrives, from any async iterator of chunks (node:http's request, a web
+ * stream's reader): the chunks without closing on an early exit, and a bounded drain of the rest.
+ */
+export function iteratedBody(iterator: AsyncIterator<Uint8Array>, destroy: () => void): BodyStream {
+  return {
+    chunks: { [Symbol.asyncIterator]: () => ({ next: () => iterator.next() }) },
+    async drain() {
+      let size = 0;
+      // Past the time bound the connection is closed, which ends the loop below.
+      const timer = setTimeout(destroy, DRAIN_LIMIT_MS);
+      timer.unref();
+      try {
+        for (;;) {
+          const { done, value } = await iterator.next();
+          if (done) return;
+          size += value.byteLength;
+          if (size > DRAIN_LIMIT_BYTES) return destroy();
+        }
+      } catch {
+        // The client went away: nothing left to answer.
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
+export function nodeBodyStream(req: IncomingMessage): BodyStream {
+  return iteratedBody(req[Symbol.asyncIterator](), () => req.destroy());
 }

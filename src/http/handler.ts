@@ -11,7 +11,8 @@ import { EngineError } from '../runtime/errors.js';
 import { routeAdmin } from './admin-routes.js';
 import { routeDashboard, serveDashboardEvents, withSecurity } from './dashboard/routes.js';
 import { CALL_KINDS, handleCall, handleDevToken } from './api-routes.js';
-import { readNodeBody, tooLarge } from './body.js';
+import { iteratedBody, nodeBodyStream, readNodeBody, tooLarge } from './body.js';
+import { handleUpload, serveFile } from './file-routes.js';
 import { errorReply, jsonReply } from './respond.js';
 import { readiness } from './readiness.js';
 import { serveAppRoute } from './route-bridge.js';
@@ -55,6 +56,8 @@ async function route(context: HttpContext, request: HttpRequest): Promise<HttpRe
   if (pathname === '/api/push/public-key' && context.vapidPublicKey)
     return jsonReply(200, { publicKey: context.vapidPublicKey });
   if (pathname.startsWith('/admin/')) return routeAdmin(context, request);
+  if (pathname === '/api/storage/upload') return handleUpload(context, request);
+  if (pathname.startsWith('/api/storage/')) return serveFile(context, request, pathname.slice('/api/storage/'.length));
   throw new EngineError('not_found', `nothing at ${pathname}`);
 }
 
@@ -122,6 +125,7 @@ export function createRequestListener(context: HttpContext) {
       pathname: pathOf(url),
       headers: req.headers,
       readBody: () => readNodeBody(req, limit),
+      streamBody: () => nodeBodyStream(req),
     };
     void handleRequest(context, request).then((reply) => {
       if (res.headersSent || res.destroyed) return;
@@ -136,13 +140,13 @@ export function createRequestListener(context: HttpContext) {
 }
 
 /** Writes a streamed body as the client takes it; a failure mid-way cuts the connection (the status is sent). */
-async function streamBody(chunks: AsyncIterable<string>, res: ServerResponse): Promise<void> {
+async function streamBody(chunks: AsyncIterable<string | Uint8Array>, res: ServerResponse): Promise<void> {
   // pipeline waits on the client's pace and stops reading when it goes away.
   await pipeline(Readable.from(chunks), res).catch(() => res.destroy());
 }
 
-async function* encoded(chunks: AsyncIterable<string>): AsyncGenerator<Uint8Array> {
-  for await (const chunk of chunks) yield Buffer.from(chunk);
+async function* encoded(chunks: AsyncIterable<string | Uint8Array>): AsyncGenerator<Uint8Array> {
+  for await (const chunk of chunks) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
 }
 
 /** Serves a web Request in-process, without a port: how tests call the routes. */
@@ -166,6 +170,17 @@ export async function requestInProcess(
       const body = Buffer.from(await request.arrayBuffer());
       if (body.length > limit) throw tooLarge(limit);
       return body;
+    },
+    streamBody() {
+      const reader = request.body?.getReader();
+      if (!reader) return iteratedBody({ next: async () => ({ done: true, value: undefined }) }, () => undefined);
+      const iterator: AsyncIterator<Uint8Array> = {
+        next: async () => {
+          const { done, value } = await reader.read();
+          return done ? { done: true, value: undefined } : { done: false, value };
+        },
+      };
+      return iteratedBody(iterator, () => void reader.cancel());
     },
   });
   const responseHeaders = new Headers();

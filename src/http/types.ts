@@ -14,6 +14,18 @@ export interface HttpRequest {
   headers: IncomingHttpHeaders;
   /** The body, at most the context's limit (413 past it). */
   readBody(): Promise<Buffer>;
+  /** The body as it arrives, however large (a file upload: the route bounds it itself). */
+  streamBody(): BodyStream;
+}
+
+export interface BodyStream {
+  /** The chunks; leaving the loop early does not close the connection (see `drain`). */
+  chunks: AsyncIterable<Uint8Array>;
+  /**
+   * Reads and drops what is left (bounded in bytes and time), so an answer sent before the body
+   * ended (413) reaches the client rather than a reset connection.
+   */
+  drain(): Promise<void>;
 }
 
 export interface HttpReply {
@@ -21,7 +33,7 @@ export interface HttpReply {
   /** Flat [name, value, name, value, …]: the cheapest form for node:http to write. */
   headers: string[];
   /** A large answer (an export) streams: written chunk by chunk as the client takes it. */
-  body: string | Uint8Array | AsyncIterable<string>;
+  body: string | Uint8Array | AsyncIterable<string | Uint8Array>;
 }
 
 export interface HttpContext {

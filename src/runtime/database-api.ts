@@ -11,7 +11,7 @@ import type { Read } from '../storage/read-set.js';
 import type { Fence } from './claims/fence.js';
 import type { Connections } from './connections/types.js';
 import { EngineError } from './errors.js';
-import { systemReader } from './scheduler/system-table.js';
+import { systemReader } from './system-tables.js';
 import { currentScope, runInScope } from './scope.js';
 
 /** What an invocation's ctx needs to know about its own state. */
@@ -114,8 +114,12 @@ function writerApi(_state: InvocationState, write: WriteExecutor) {
 
 /** A query's ctx.db: reads only, all from one snapshot; `reads` collects what it read (reactive queries). */
 export function queryDatabase(state: InvocationState, snapshot: DocumentStore, reads?: Read[]) {
-  const read: ReadExecutor = (op) => attempt(() => (ensureActive(state), op(snapshot)));
-  return readerApi(state, read, () => snapshot, reads);
+  return readerApi(state, queryReader(state, snapshot), () => snapshot, reads);
+}
+
+/** A query's reads: all from its one snapshot. */
+export function queryReader(state: InvocationState, snapshot: DocumentStore): ReadExecutor {
+  return (op) => attempt(() => (ensureActive(state), op(snapshot)));
 }
 
 /** A mutation's ctx.db: reads and writes inside the mutation's one transaction. */
@@ -152,13 +156,19 @@ export function actionWriter(state: InvocationState, connections: Connections): 
   };
 }
 
-export function actionDatabase(state: InvocationState, connections: Connections) {
+/** An action's reads: the latest committed data, or its transaction's own inside ctx.db.transaction. */
+export function actionReader(state: InvocationState, connections: Connections): ReadExecutor {
   const inTransaction = () => (currentScope()?.inTransaction ? state.transaction : null);
-  const read: ReadExecutor = (op) =>
+  return (op) =>
     attempt(() => {
       ensureActive(state);
       return op(inTransaction() ?? connections.autoCommit);
     });
+}
+
+export function actionDatabase(state: InvocationState, connections: Connections) {
+  const inTransaction = () => (currentScope()?.inTransaction ? state.transaction : null);
+  const read = actionReader(state, connections);
   const write = actionWriter(state, connections);
 
   const transaction = async <R>(fn: (tx: unknown) => Promise<R>): Promise<R> => {

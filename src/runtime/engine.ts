@@ -2,6 +2,7 @@
 // database (a SQLite file, or a PostgreSQL URL); call functions in-process with `call`, or serve them with src/http. With
 // `background: true` it also runs the work that happens after a request returns: email
 // delivery, scheduled functions and crons.
+import { dirname } from 'node:path';
 import { UserError } from '../errors/user-error.js';
 import { parseFetchAllow } from './fetch-guard/allow-list.js';
 import type { FetchAllowEntry } from './fetch-guard/allow-list.js';
@@ -43,6 +44,8 @@ import { buildRegistry } from './registry.js';
 import { ScheduledRunner } from './scheduler/runner.js';
 import type { Invoke } from './scheduler/runner.js';
 import { findSchemaViolations, SchemaMismatchError, schemaSignature } from './schema-check.js';
+import { FileService, maxUploadBytesOf } from './files/service.js';
+import type { FilesOptions } from './files/service.js';
 
 export interface EngineOptions {
   modules: LoadedModules;
@@ -50,6 +53,8 @@ export interface EngineOptions {
   database: string;
   /** PostgreSQL: a schema of its own, pool size. */
   postgres?: PostgresOptions;
+  /** Stored files (ctx.storage): where their bytes go, the upload limit, the URL they are served at. */
+  files?: FilesOptions;
   /** Injected time (tests): used as is for everything, on both backends. */
   clock?: Clock;
   /**
@@ -129,6 +134,8 @@ export interface Engine {
   readonly lostClaims: number;
   /** Whether the background work it was asked for (email, scheduler, crons) is running. */
   readonly workersRunning: boolean;
+  /** Stored files: their bytes, signed URLs, the upload limit (ctx.storage and the file routes). */
+  readonly files: FileService;
   /** The search indexes the last load (start or reload) built from stored documents (each also a log line). */
   readonly searchIndexesBuilt: readonly BuiltSearchIndex[];
   readonly dev: boolean;
@@ -139,6 +146,9 @@ export interface Engine {
 
 /** A one-off lock id: instances sharing a PostgreSQL database apply a schema one at a time. */
 const SCHEMA_LOCK = 7261330413;
+
+/** How often bytes no stored file claims are looked for. */
+const FILE_SWEEP_EVERY_MS = 10 * 60 * 1000;
 
 /** A search index's build reports at most this often (a large table takes seconds). */
 const PROGRESS_EVERY_MS = 2_000;
@@ -193,6 +203,15 @@ function fetchAllowOf(env: NodeJS.ProcessEnv): FetchAllowEntry[] {
   }
 }
 
+/** VALET_MAX_UPLOAD_BYTES, checked before anything opens. */
+function uploadLimitOf(env: NodeJS.ProcessEnv): number {
+  try {
+    return maxUploadBytesOf(env);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+}
+
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const env = options.env ?? process.env;
   // Replaced by the database's clock on PostgreSQL once connected (unless a test injects one).
@@ -212,6 +231,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     options.instances ? (options.instances.ttlMs ?? DEFAULT_TTL_MS) : DEFAULT_TTL_MS,
     5_000,
   );
+  const maxUploadBytes = options.files?.maxUploadBytes ?? uploadLimitOf(env);
   const connections = await openConnections(options.database, registry.schema, {
     now: () => clock.now(),
     readerPoolSize: options.readerPoolSize,
@@ -220,6 +240,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
   // The search indexes the last schema change built (for the ready line).
   let searchIndexesBuilt: BuiltSearchIndex[] = [];
+  const files = new FileService(connections, () => clock.now(), {
+    ...options.files,
+    stateDir: connections.backend === 'sqlite' ? dirname(options.database) : null,
+    maxUploadBytes,
+    publicUrl: options.files?.publicUrl ?? (env.VALET_PUBLIC_URL || undefined),
+  });
   const databaseClock =
     connections.backend === 'postgres' && !options.clock
       ? new DatabaseClock(localClock, () => readDatabaseTime(connections), log)
@@ -228,6 +254,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     await databaseClock?.sync();
     if (databaseClock) clock = databaseClock;
     searchIndexesBuilt = await applySchema(connections, registry.schema, log);
+    await files.start();
   } catch (error) {
     await connections.close();
     throw error;
@@ -291,8 +318,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     afterSchedule: () => {
       if (background) scheduled.wake();
     },
+    files,
     call: (request: CallRequest, snapshot?: DocumentStore) => callFunction(core, request, snapshot),
   };
+  // Bytes no file claims any more (a deleted file's, an upload cut short by a crash): removed at
+  // start and every so often after.
+  const sweepFiles = () =>
+    files.sweep().catch((error: Error) => log(`could not remove unused file bytes: ${error.message}`));
+  void sweepFiles();
+  const fileSweeper = setInterval(sweepFiles, FILE_SWEEP_EVERY_MS);
+  fileSweeper.unref();
   const invoke: Invoke = (kind, path, args, invoker, fence) =>
     callFunction(core, { kind, path, args, invoker, external: false, fence });
   const transport =
@@ -401,12 +436,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     get searchIndexesBuilt() {
       return searchIndexesBuilt;
     },
+    files,
     dev,
     authConfigured: Boolean(options.auth),
     get lostClaims() {
       return lostClaims;
     },
     async close() {
+      clearInterval(fileSweeper);
       await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
       await lasting.close();
       await instance?.stop();

@@ -170,6 +170,8 @@ export function listen(
             done();
           };
         });
+      // File URLs name this server unless VALET_PUBLIC_URL names the one clients use.
+      context.engine?.files.setServerUrl(`http://${urlHost(host)}:${actualPort}`);
       resolve({
         url: `http://${urlHost(host)}:${actualPort}`,
         server,

@@ -91,9 +91,39 @@ export interface Scheduler {
   cancel(id: string): Promise<void>;
 }
 
+/** A stored file's id (a row of the `_storage` system table). */
+export type StorageId = GenericId<'_storage'>;
+
+/** ctx.storage in queries: URLs of stored files. */
+export interface StorageReader {
+  /** A URL that serves the file (signed; it stops working when the file is deleted), or null when there is none. */
+  getUrl(storageId: StorageId | string): Promise<string | null>;
+  /** Convex's older metadata call; `ctx.db.system.get(storageId)` gives the same as a document. */
+  getMetadata(
+    storageId: StorageId | string,
+  ): Promise<{ storageId: StorageId; sha256: string; size: number; contentType: string | null } | null>;
+}
+
+/** ctx.storage in mutations: upload URLs, and deletes that commit with the mutation. */
+export interface StorageWriter extends StorageReader {
+  /** A URL a client POSTs one file to within the hour; it answers `{ "storageId": "…" }`. */
+  generateUploadUrl(): Promise<string>;
+  /** Deletes the file when the mutation commits (a rolled-back mutation deletes nothing). */
+  delete(storageId: StorageId | string): Promise<void>;
+}
+
+/** ctx.storage in actions and HTTP routes: also the bytes themselves. */
+export interface StorageActionWriter extends StorageWriter {
+  /** The file's bytes, or null when there is no such file. */
+  get(storageId: StorageId | string): Promise<Blob | null>;
+  /** Stores bytes as a new file (at most VALET_MAX_UPLOAD_BYTES) and returns its id. */
+  store(blob: Blob, options?: { contentType?: string }): Promise<StorageId>;
+}
+
 export interface QueryCtx<DM extends GenericDataModel> {
   db: DatabaseReader<DM>;
   invoker: Invoker;
+  storage: StorageReader;
 }
 
 export interface MutationCtx<DM extends GenericDataModel> {
@@ -102,6 +132,7 @@ export interface MutationCtx<DM extends GenericDataModel> {
   email: EmailOutbox;
   push: PushOutbox;
   scheduler: Scheduler;
+  storage: StorageWriter;
 }
 
 type ReturnsOf<Ref> = Ref extends FunctionReference<any, any, any, infer Returns> ? Returns : never;
@@ -112,6 +143,7 @@ export interface ActionCtx<DM extends GenericDataModel> {
   email: EmailOutbox;
   push: PushOutbox;
   scheduler: Scheduler;
+  storage: StorageActionWriter;
   /** Runs a query as the same caller (its own snapshot). */
   runQuery<Ref extends FunctionReference<'query', any, any, any>>(
     ref: Ref,

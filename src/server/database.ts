@@ -160,9 +160,21 @@ export interface ScheduledFunction {
     | { kind: 'canceled' };
 }
 
+/** A stored file, as `ctx.db.system` shows it (Convex's `_storage`). */
+export interface StoredFile {
+  _id: GenericId<'_storage'>;
+  _creationTime: number;
+  /** The Content-Type it was uploaded or stored with, if any. */
+  contentType?: string;
+  /** Hex SHA-256 of its bytes (also its ETag). */
+  sha256: string;
+  size: number;
+}
+
 /** The system tables `ctx.db.system` reads. */
 export interface SystemTables {
   _scheduled_functions: ScheduledFunction;
+  _storage: StoredFile;
 }
 
 /** A query over a system table: by creation time, with filters; no indexes or pages. */
@@ -178,6 +190,7 @@ export interface SystemQuery<Document> {
 /** `ctx.db.system`: read-only, live like any read. */
 export interface SystemReader {
   get(id: GenericId<'_scheduled_functions'>): Promise<ScheduledFunction | null>;
+  get(id: GenericId<'_storage'>): Promise<StoredFile | null>;
   get<T extends keyof SystemTables>(table: T, id: GenericId<T>): Promise<SystemTables[T] | null>;
   query<T extends keyof SystemTables>(table: T): SystemQuery<SystemTables[T]>;
 }

@@ -66,6 +66,10 @@ export type {
   PushSubscriptionJson,
   QueryCtx,
   Scheduler,
+  StorageActionWriter,
+  StorageId,
+  StorageReader,
+  StorageWriter,
 } from './ctx.js';
 export type {
   ActionDatabase,
@@ -76,6 +80,9 @@ export type {
   PaginationOptions,
   PaginationResult,
   ScheduledFunction,
+  StoredFile,
+  SearchFilterBuilder,
+  SearchFilterFinalizer,
   SystemQuery,
   SystemReader,
   SystemTables,

@@ -97,6 +97,7 @@ describe('access', () => {
         pathname: path,
         headers: { host: '127.0.0.1:3210' },
         readBody: async () => Buffer.alloc(0),
+        streamBody: () => ({ chunks: [] as never, drain: async () => undefined }),
       });
       const headers = new Map<string, string>();
       for (let i = 0; i < reply.headers.length; i += 2)

@@ -1,6 +1,7 @@
 // What actions and HTTP routes get as ctx: an auto-commit db with transactions, the email
 // outbox and the scheduler (inside the transaction when called inside it), and other functions.
-import { actionDatabase, actionWriter } from '../database-api.js';
+import { actionDatabase, actionReader, actionWriter } from '../database-api.js';
+import { storageApi } from '../files/api.js';
 import type { InvocationState } from '../database-api.js';
 import { emailApi } from '../outbox/enqueue-email.js';
 import { pushApi } from '../outbox/push-api.js';
@@ -26,6 +27,13 @@ export function actionContext(
       scheduledBy: source,
       onScheduled: core.afterSchedule,
       kindOf: (name) => core.registry.functions.get(name)?.kind,
+    }),
+    storage: storageApi({
+      files: core.files,
+      kind: 'action',
+      read: actionReader(state, core.connections),
+      write,
+      now: () => core.clock.now(),
     }),
     ...callerApi(core, invoker, state),
   };

@@ -6,6 +6,7 @@ import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
 import type { Fence } from '../claims/fence.js';
 import { mutationDatabase, mutationWriter } from '../database-api.js';
+import { storageApi } from '../files/api.js';
 import { emailApi } from '../outbox/enqueue-email.js';
 import { pushApi } from '../outbox/push-api.js';
 import { schedulerApi } from '../scheduler/api.js';
@@ -78,6 +79,7 @@ function mutationContext(
       onScheduled: core.afterSchedule,
       kindOf: (name) => core.registry.functions.get(name)?.kind,
     }),
+    storage: storageApi({ files: core.files, kind: 'mutation', read: write, write, now: () => core.clock.now() }),
   };
 }
 

@@ -4,7 +4,8 @@ import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
 import type { DocumentStore } from '../../storage/documents.js';
 import type { Read } from '../../storage/read-set.js';
-import { queryDatabase } from '../database-api.js';
+import { queryDatabase, queryReader } from '../database-api.js';
+import { storageApi } from '../files/api.js';
 import { runInScope } from '../scope.js';
 import { raceDeadline, startDeadline } from './deadline.js';
 import { callHandler, checkReturnValue, nextInvocationId, timeoutError } from './handler.js';
@@ -31,7 +32,17 @@ export async function runQuery(
       timeoutError('query', path, core.functionTimeoutMs),
     );
     try {
-      const ctx = { db: queryDatabase(state, store, reads), invoker };
+      const ctx = {
+        db: queryDatabase(state, store, reads),
+        invoker,
+        storage: storageApi({
+          files: core.files,
+          kind: 'query',
+          read: queryReader(state, store),
+          now: () => core.clock.now(),
+          record: reads ? (read) => reads.push(read) : undefined,
+        }),
+      };
       const work = runInScope(
         { kind: 'query', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy },
         () => callHandler(definition.handler, ctx, args),

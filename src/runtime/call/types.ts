@@ -11,6 +11,7 @@ import type { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
 import type { Connections } from '../connections/types.js';
 import type { FetchPolicy } from '../fetch-guard/guard.js';
+import type { FileService } from '../files/service.js';
 import type { Registry } from '../registry.js';
 import type { ClientSequence } from './client-sequence.js';
 
@@ -72,6 +73,8 @@ export interface EngineCore {
   /** Called when an email or scheduled call was written (the background loops run soon). */
   afterEnqueue: () => void;
   afterSchedule: () => void;
+  /** Stored files: where their bytes go, the upload limit, signed URLs (ctx.storage, the file routes). */
+  files: FileService;
   /** Calls another function (ctx.runQuery and friends); `snapshot` runs a query in that store. */
   call(request: CallRequest, snapshot?: DocumentStore): Promise<CallResponse>;
 }

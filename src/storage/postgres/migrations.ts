@@ -175,6 +175,31 @@ const MIGRATIONS: string[] = [
     up_to bigint NOT NULL
   );
   `,
+  // 6: stored files (ctx.storage), as SQLite's version 8, and their bytes in chunks when they are
+  // kept in the database (the default here: every instance reads them, no other service needed).
+  `
+  CREATE TABLE _valet_files (
+    id text PRIMARY KEY,
+    created_at double precision NOT NULL,
+    content_type text,
+    sha256 text NOT NULL,
+    size bigint NOT NULL,
+    location text NOT NULL
+  );
+  CREATE INDEX _valet_files_by_time ON _valet_files (created_at, id);
+  CREATE TABLE _valet_file_uploads (
+    id text PRIMARY KEY,
+    expires_at double precision NOT NULL,
+    file_id text
+  );
+  CREATE TABLE _valet_file_chunks (
+    blob_id text NOT NULL,
+    seq integer NOT NULL,
+    data bytea NOT NULL,
+    created_at double precision NOT NULL,
+    PRIMARY KEY (blob_id, seq)
+  );
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -185,6 +185,26 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       );
     `);
   },
+  // 8: stored files (ctx.storage): what each file is, where its bytes are (a folder, or
+  // PostgreSQL's chunks), and the upload URLs given out, each used once.
+  (db) => {
+    db.exec(`
+      CREATE TABLE _valet_files (
+        id TEXT PRIMARY KEY,
+        created_at REAL NOT NULL,
+        content_type TEXT,
+        sha256 TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        location TEXT NOT NULL
+      );
+      CREATE INDEX _valet_files_by_time ON _valet_files (created_at, id);
+      CREATE TABLE _valet_file_uploads (
+        id TEXT PRIMARY KEY,
+        expires_at REAL NOT NULL,
+        file_id TEXT
+      );
+    `);
+  },
 ];
 
 export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;
