@@ -70,6 +70,8 @@ export type DevEvent =
       warnings: string[];
       /** The search indexes the start built from stored documents (`describeSearchBuilds`), or null. */
       searchIndexes: string | null;
+      /** Where stored files' bytes are (`folder …`, `postgres …`). */
+      files: string;
     }
   | {
       type: 'reloaded';
@@ -425,6 +427,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     // valet dev always trusts its dev key and serves the dashboard.
     warnings: exposureWarnings(bindHost, { devAuth: true, dashboard: true }),
     searchIndexes: describeSearchBuilds(context.engine?.searchIndexesBuilt ?? []),
+    files: context.engine?.files.blobs.description ?? 'not known until the app builds',
   });
 
   return {

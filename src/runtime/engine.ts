@@ -44,7 +44,7 @@ import { buildRegistry } from './registry.js';
 import { ScheduledRunner } from './scheduler/runner.js';
 import type { Invoke } from './scheduler/runner.js';
 import { findSchemaViolations, SchemaMismatchError, schemaSignature } from './schema-check.js';
-import { FileService, maxUploadBytesOf } from './files/service.js';
+import { FileService, filesConfigOf, maxUploadBytesOf } from './files/service.js';
 import type { FilesOptions } from './files/service.js';
 
 export interface EngineOptions {
@@ -240,7 +240,15 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   });
   // The search indexes the last schema change built (for the ready line).
   let searchIndexesBuilt: BuiltSearchIndex[] = [];
+  let filesConfig: FilesOptions;
+  try {
+    filesConfig = filesConfigOf(env, connections.backend);
+  } catch (error) {
+    await connections.close();
+    throw new UserError((error as Error).message);
+  }
   const files = new FileService(connections, () => clock.now(), {
+    ...filesConfig,
     ...options.files,
     stateDir: connections.backend === 'sqlite' ? dirname(options.database) : null,
     maxUploadBytes,

@@ -48,7 +48,7 @@ function parseFlags(argv: string[]): BuiltFlags {
 
 function readyLines(app: StartedApp): string[] {
   const lines = [
-    `✔ Valet serving ${app.functionCount} functions at ${app.url} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport})`,
+    `✔ Valet serving ${app.functionCount} functions at ${app.url} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport}, files in ${app.engine.files.blobs.description})`,
   ];
   const built = describeSearchBuilds(app.engine.searchIndexesBuilt);
   if (built) lines.push(`  ${built}`);

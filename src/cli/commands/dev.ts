@@ -25,7 +25,9 @@ function renderer(appDir: string, describeUnlisted: (fn: UnlistedFunction) => st
         write(
           `  Dashboard: ${kleur.bold(event.dashboard)} ${kleur.dim('(opens once; npx valet dashboard for another link)')}`,
         );
-        write(kleur.dim(`  database ${event.database}; tokens verified by ${event.authSource}`));
+        write(
+          kleur.dim(`  database ${event.database}; tokens verified by ${event.authSource}; files in ${event.files}`),
+        );
         if (event.searchIndexes) write(`  ${event.searchIndexes}`);
         if (event.listeningUrls.length > 1 || event.listeningUrls[0] !== event.url)
           write(`  Listening on every interface: ${event.listeningUrls.join(', ')}`);

@@ -70,7 +70,7 @@ Examples:
         dashboard: flags.dashboard,
       });
       process.stderr.write(
-        `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport}, push via ${app.pushTransport})\n`,
+        `${kleur.green('✔')} Valet serving ${app.functionCount} functions at ${kleur.bold(app.url)} (database ${app.databasePath}, tokens verified by ${app.authSource}, email via ${app.emailTransport}, push via ${app.pushTransport}, files in ${app.engine.files.blobs.description})\n`,
       );
       for (const line of readyDetails(app)) process.stderr.write(`${line}\n`);
       if (app.dashboardLink)

@@ -28,6 +28,19 @@ export interface FilesOptions {
   publicUrl?: string;
 }
 
+/** VALET_FILES (`folder` or `postgres`) and VALET_FILES_DIR, checked against the database's backend. */
+export function filesConfigOf(
+  env: NodeJS.ProcessEnv,
+  backend: 'sqlite' | 'postgres',
+): Pick<FilesOptions, 'backend' | 'dir'> {
+  const chosen = env.VALET_FILES || undefined;
+  if (chosen !== undefined && chosen !== 'folder' && chosen !== 'postgres')
+    throw new Error(`VALET_FILES must be "folder" or "postgres", got ${JSON.stringify(chosen)}`);
+  if (chosen === 'postgres' && backend !== 'postgres')
+    throw new Error('VALET_FILES=postgres keeps files in the database, which needs a PostgreSQL database');
+  return { backend: chosen, dir: env.VALET_FILES_DIR || undefined };
+}
+
 /** VALET_MAX_UPLOAD_BYTES, checked: a positive whole number of bytes. */
 export function maxUploadBytesOf(env: NodeJS.ProcessEnv): number {
   const text = env.VALET_MAX_UPLOAD_BYTES;
