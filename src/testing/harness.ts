@@ -20,6 +20,8 @@ import type { ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/refer
 import { ValetError } from '../server/errors.js';
 import { buildApp, modulesFromGlob } from './app-modules.js';
 import { freshDatabase } from './databases.js';
+import { storageApi } from '../runtime/files/api.js';
+import type { StorageActionWriter } from '../server/ctx.js';
 import { FetchRoutes } from './fetch-routes.js';
 import type { FetchCall, FetchHandler } from './fetch-routes.js';
 import { TestClock } from './test-clock.js';
@@ -128,6 +130,11 @@ export class ValetTest implements Caller {
     readonly calls: FetchCall[];
   };
   readonly clock: { now(): number; advance(ms: number): Promise<void> };
+  /**
+   * ctx.storage as actions have it, on the test's database: put a file in place (`store`), read
+   * one a function stored (`get`), its URL, delete it.
+   */
+  readonly storage: StorageActionWriter;
   /** Every email enqueued, oldest first, with its contents and delivery state; `failNext(n)` injects failures. */
   readonly outbox: (() => TestEmail[]) & {
     failNext(count?: number, options?: { permanent?: boolean; message?: string }): void;
@@ -149,6 +156,13 @@ export class ValetTest implements Caller {
     private readonly removeDatabase: () => Promise<void>,
   ) {
     this.fetch = routes;
+    this.storage = storageApi({
+      files: engine.files,
+      kind: 'action',
+      read: (op) => op(engine.connections.autoCommit),
+      write: (op) => engine.connections.inWriteTransaction(op),
+      now: () => testClock.now(),
+    }) as unknown as StorageActionWriter;
     this.clock = {
       now: () => testClock.now(),
       advance: (ms: number) => this.advanceClock(ms),

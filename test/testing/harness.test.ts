@@ -206,3 +206,22 @@ describe('valetTest() with search', () => {
     await t.close();
   });
 });
+
+describe('valetTest() with files', () => {
+  const filesApp = fixtureApp('files-app', []);
+  expect(valet(['codegen'], filesApp).code).toBe(0);
+
+  it('puts files in place with t.storage and reads what functions stored', async () => {
+    const t = await valetTest({ appDir: filesApp });
+    const id = await t.storage.store(new Blob(['hello file']), { contentType: 'text/plain' });
+    expect(await t.query('files:metadata', { id })).toMatchObject({
+      system: { _id: id, contentType: 'text/plain', size: 10 },
+    });
+    expect(await t.query('files:urlOf', { id })).toMatch(new RegExp(`/api/storage/${id}\\?sig=`));
+    const fromAction = (await t.action('files:storeText', { text: 'from the app' })) as string;
+    expect(await (await t.storage.get(fromAction))!.text()).toBe('from the app');
+    await t.mutation('files:remove', { id: fromAction });
+    expect(await t.storage.get(fromAction)).toBeNull();
+    await t.close();
+  });
+});
