@@ -9,4 +9,6 @@ export { IndexedDbStorage, MemoryStorage } from './storage.js';
 export type { MutationStorage, PendingMutation, QueueState } from './storage.js';
 export type { OptimisticLocalStore, OptimisticUpdate } from './local-store.js';
 export { registerPush, pushUnsupportedReason } from './push.js';
+export { uploadFile } from './upload.js';
+export type { UploadFileOptions } from './upload.js';
 export type { PushRegistration, RegisterPushOptions } from './push.js';

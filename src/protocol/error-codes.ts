@@ -181,6 +181,8 @@ export const CLIENT_ERROR_CODES = {
   connection_lost:
     'The connection failed while the call ran: it may or may not have run (a safeToRetry action is retried first).',
   unknown_error: 'An answer without a Valet error body (a proxy in between, say), kept with its HTTP status.',
+  upload_aborted: 'uploadFile was aborted (its signal) before the server answered.',
+  invalid_upload_url: "uploadFile's mutation returned something other than an upload URL.",
 } as const;
 
 export type ClientErrorCode = keyof typeof CLIENT_ERROR_CODES;

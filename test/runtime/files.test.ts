@@ -9,7 +9,7 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ValetClient } from '../../src/client/index.js';
+import { uploadFile, ValetClient, ValetClientError } from '../../src/client/index.js';
 import { functionRef } from '../../src/server/index.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { onPostgres } from '../helpers/database.js';
@@ -240,6 +240,27 @@ describe('ctx.storage', async () => {
     await value('mutation', 'files:remove', { id });
     await expect.poll(() => seen.at(-1)?.includes(id)).toBe(false);
     stop();
+    client.close();
+  });
+
+  it('uploads with uploadFile from valet/client, reporting progress', async () => {
+    const client = new ValetClient(url, { WebSocket: WebSocket as never });
+    const generate = functionRef('files:generateUploadUrl', 'mutation', { access: 'public' });
+    const bytes = new Uint8Array(40_000).map((_, i) => i % 251);
+    const progress: number[] = [];
+    const id = await uploadFile(client, generate, new Blob([bytes], { type: 'application/octet-stream' }), {
+      onProgress: (sent, total) => {
+        expect(total).toBe(bytes.length);
+        progress.push(sent);
+      },
+    });
+    expect(progress.at(-1)).toBe(bytes.length);
+    const file = await fetch(await value('query', 'files:urlOf', { id }));
+    expect(new Uint8Array(await file.arrayBuffer())).toEqual(bytes);
+    expect(await uploadFile(client, generate, new Blob(['no progress asked']))).toMatch(/^[0-9a-z]{26}$/);
+    const refused = await uploadFile(client, generate, new Blob([new Uint8Array(LIMIT + 1)])).catch((e) => e);
+    expect(refused).toBeInstanceOf(ValetClientError);
+    expect(refused).toMatchObject({ code: 'request_too_large', status: 413 });
     client.close();
   });
 });
