@@ -6,6 +6,7 @@ import { badge, h, replace } from './dom.js';
 import { crons } from './pages/crons.js';
 import { data } from './pages/data.js';
 import { email } from './pages/email.js';
+import { files } from './pages/files.js';
 import { functions } from './pages/functions.js';
 import { invocations } from './pages/invocations.js';
 import { logs } from './pages/logs.js';
@@ -17,6 +18,7 @@ const PAGES: Record<string, { title: string; make: (params: string[], query: URL
   invocations: { title: 'Invocations', make: invocations },
   logs: { title: 'Logs', make: logs },
   data: { title: 'Data', make: data },
+  files: { title: 'Files', make: files },
   email: { title: 'Email', make: email },
   crons: { title: 'Crons', make: crons },
   scheduled: { title: 'Scheduled', make: scheduled },

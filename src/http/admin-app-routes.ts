@@ -18,6 +18,7 @@ import { cancelScheduled } from '../runtime/scheduler/store.js';
 import { listTables, storedRows, tableOfDocument } from '../storage/browse.js';
 import type { StoredRow } from '../storage/browse.js';
 import { storageFaultOf } from '../storage/faults.js';
+import { routeAdminFiles } from './admin-file-routes.js';
 import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
 import type { HttpContext, HttpReply, HttpRequest } from './types.js';
 
@@ -324,5 +325,5 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
     );
     return jsonReply(200, { ok: true });
   }
-  return null;
+  return routeAdminFiles(engine, method, path, params);
 }

@@ -67,6 +67,7 @@ it('runs nothing an upload holds on the app’s origin, whatever type it claims'
     browser = await launchChromium();
     const context = await browser.newContext({ viewport: { width: 900, height: 500 }, acceptDownloads: true });
     const page = await context.newPage();
+    page.on('dialog', (dialog) => void dialog.accept());
     await page.goto(link!);
     expect((await context.cookies()).some((cookie) => cookie.name.startsWith('valet_dashboard_'))).toBe(true);
     mkdirSync(SHOTS, { recursive: true });
@@ -84,6 +85,25 @@ it('runs nothing an upload holds on the app’s origin, whatever type it claims'
         titles[type] = await page.title();
       }
     }
+    // The dashboard's Files page: the files, a preview, an upload, a delete.
+    await page.goto(`${url}/_dashboard/#/files`);
+    await expect.poll(() => page.getByTestId('file').count()).toBe(1 + payloads.length);
+    await page.getByLabel('file to upload').setInputFiles({
+      name: 'notes.txt',
+      mimeType: 'text/plain',
+      buffer: Buffer.from('uploaded from the dashboard'),
+    });
+    await page.getByRole('button', { name: 'Upload', exact: true }).click();
+    await page.getByText(/Stored notes\.txt as \w+/).waitFor();
+    await expect.poll(() => page.getByTestId('file').count()).toBe(2 + payloads.length);
+    const uploaded = page.getByTestId('file').filter({ hasText: 'text/plain' }).first();
+    await uploaded.getByRole('button', { name: 'Preview' }).click();
+    const frame = page.frameLocator('iframe[title^="preview of"]');
+    await frame.getByText('uploaded from the dashboard').waitFor();
+    await page.screenshot({ path: join(SHOTS, 'dashboard-files.png'), fullPage: true });
+    await uploaded.getByRole('button', { name: 'Delete' }).click();
+    await expect.poll(() => page.getByTestId('file').count()).toBe(1 + payloads.length);
+
     // Give any script that did run every chance to reach the server.
     await page.goto(`${url}/api/health`);
     const canaryText = await (await fetch(canary.fileUrl)).text();
