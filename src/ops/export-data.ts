@@ -8,18 +8,26 @@ import { ARCHIVE_FORMAT, ARCHIVE_VERSION, EXPORTED_META_KEYS, SYSTEM_TABLES } fr
 import type { ArchiveEnd, ArchiveHeader } from '../storage/archive.js';
 import { storedRows } from '../storage/browse.js';
 import type { SqlExecutor } from '../storage/sql.js';
+import { dirname } from 'node:path';
+import { UserError } from '../errors/user-error.js';
+import { filesConfigOf, openBlobStore } from '../runtime/files/service.js';
+import { databaseTargetOf } from '../serve/database-target.js';
+import { fileLines } from './archive-files.js';
 import { withAppDatabase } from './open-app-database.js';
 
 export interface ExportOptions {
   /** Where to write; stdout when not given. A name ending in .gz is gzip-compressed. */
   out?: string;
   systemTables?: boolean;
+  /** Also every stored file, bytes and all. */
+  files?: boolean;
 }
 
 export interface ExportSummary {
   documents: number;
   tables: Record<string, number>;
   systemRows: number;
+  files: number;
 }
 
 async function write(stream: Writable, line: string): Promise<void> {
@@ -54,6 +62,30 @@ async function exportSystemTables(sql: SqlExecutor, stream: Writable): Promise<n
   return count;
 }
 
+/** Stored files, a line each and then their bytes; how many. */
+async function exportFiles(appDir: string, sql: SqlExecutor, stream: Writable): Promise<number> {
+  const target = databaseTargetOf(appDir);
+  let config: ReturnType<typeof filesConfigOf>;
+  try {
+    config = filesConfigOf(process.env, target.backend);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+  const blobs = openBlobStore({
+    backend: target.backend,
+    sql,
+    now: () => Date.now(),
+    stateDir: target.backend === 'sqlite' ? dirname(target.database) : null,
+    config,
+  });
+  let count = 0;
+  for await (const line of fileLines(sql, blobs)) {
+    if (line.startsWith('{"file":')) count++;
+    await write(stream, line);
+  }
+  return count;
+}
+
 export async function exportData(appDir: string, options: ExportOptions = {}): Promise<ExportSummary> {
   return withAppDatabase(appDir, async ({ sql }) => {
     const file = options.out ? createWriteStream(options.out) : null;
@@ -66,17 +98,19 @@ export async function exportData(appDir: string, options: ExportOptions = {}): P
       exportedAt: new Date().toISOString(),
       source: sql.dialect.name,
       systemTables: options.systemTables ?? false,
+      files: options.files ?? false,
     };
     await write(stream, JSON.stringify(header));
     const tables: Record<string, number> = {};
     const documents = await exportDocuments(sql, stream, tables);
+    const files = options.files ? await exportFiles(appDir, sql, stream) : 0;
     const systemRows = options.systemTables ? await exportSystemTables(sql, stream) : 0;
-    const end: ArchiveEnd = { end: true, documents, systemRows };
+    const end: ArchiveEnd = { end: true, documents, systemRows, ...(options.files ? { files } : {}) };
     await write(stream, JSON.stringify(end));
     if (stream !== process.stdout) {
       stream.end();
       await once(file!, 'close');
     }
-    return { documents, tables, systemRows };
+    return { documents, tables, systemRows, files };
   });
 }

@@ -13,6 +13,8 @@ export interface ArchiveHeader {
   /** The backend it came from. */
   source: 'sqlite' | 'postgres';
   systemTables: boolean;
+  /** Whether stored files are in it (`--include-files`): a line each, then its bytes. */
+  files?: boolean;
 }
 
 export interface DocumentLine {
@@ -31,6 +33,8 @@ export interface ArchiveEnd {
   end: true;
   documents: number;
   systemRows: number;
+  /** Stored files in the archive (absent: none). */
+  files?: number;
 }
 
 /**

@@ -301,3 +301,82 @@ describe('import of a hostile or huge archive', async () => {
     expect(await server.exited).toBe(0);
   });
 });
+
+describe('export and import of stored files', async () => {
+  const app = fixtureApp('files-app', []);
+  runCodegen(app);
+  const modules = await buildAndLoad(app);
+  const work = tempDir();
+  const source = join(work, 'source.db');
+  const target = await createTestDatabase();
+  afterAll(() => target.drop());
+  const call = (engine: Awaited<ReturnType<typeof createEngine>>, path: string, args: unknown) =>
+    engine.call({ kind: 'action', path, args, invoker: { type: 'anonymous' }, external: true });
+  // Larger than one chunk line (192 KiB), so a file spans several.
+  const big = 'ünïcødé '.repeat(60_000);
+
+  const engine = await createEngine({ modules, database: source, env: {}, log: () => undefined });
+  const ids: string[] = [];
+  for (const [text, contentType] of [
+    ['', 'text/plain'],
+    ['one', undefined],
+    [big, 'text/plain; charset=utf-8'],
+  ] as const) {
+    const response = await call(engine, 'files:storeText', { text, ...(contentType ? { contentType } : {}) });
+    ids.push((response.body as { value: string }).value);
+  }
+  await engine.close();
+
+  const cli = async (args: string[]) => {
+    const result = await valetAsync(args, app);
+    if (result.code !== 0) throw new Error(`valet ${args.join(' ')} → ${result.code}\n${result.stderr}`);
+    return result;
+  };
+  async function filesOf(database: string) {
+    const reader = await createEngine({ modules, database, env: {}, log: () => undefined });
+    try {
+      const texts = [];
+      for (const id of ids) texts.push((await call(reader, 'files:readText', { id })).body);
+      const all = await reader.call({
+        kind: 'query',
+        path: 'files:all',
+        args: {},
+        invoker: { type: 'anonymous' },
+        external: true,
+      });
+      return { texts, all: (all.body as { value: unknown[] }).value };
+    } finally {
+      await reader.close();
+    }
+  }
+
+  it('carries files SQLite → PostgreSQL → SQLite with --include-files, bytes and metadata exact', async () => {
+    const before = await filesOf(source);
+    expect(before.texts.map((t: any) => t.value?.text)).toEqual(['', 'one', big]);
+    const first = join(work, 'files.jsonl.gz');
+    const exported = await cli(['export', '--include-files', '--out', first, '--database', source]);
+    expect(exported.stderr).toMatch(/exported 0 documents, 3 files to/);
+    const imported = await cli(['import', first, '--database', target.url]);
+    expect(imported.stderr).toMatch(/imported 0 documents, 3 files/);
+    expect(await filesOf(target.url)).toEqual(before);
+
+    const second = join(work, 'back.jsonl');
+    await cli(['export', '--include-files', '--out', second, '--database', target.url]);
+    const back = join(work, 'back.db');
+    await cli(['import', second, '--database', back]);
+    expect(await filesOf(back)).toEqual(before);
+
+    // Without the flag, no files; an archive whose bytes were altered is refused at the file's line.
+    const plain = join(work, 'plain.jsonl');
+    await cli(['export', '--out', plain, '--database', source]);
+    expect(readFileSync(plain, 'utf8')).not.toContain('"file"');
+    const lines = readFileSync(second, 'utf8').split('\n');
+    const chunkAt = lines.findIndex((line) => line.startsWith('{"fileChunk"'));
+    lines[chunkAt] = lines[chunkAt]!.replace(/"data":"./, '"data":"A');
+    const altered = join(work, 'altered.jsonl');
+    writeFileSync(altered, lines.join('\n'));
+    const refused = await valetAsync(['import', altered, '--database', join(work, 'altered.db')], app);
+    expect(refused.code).not.toBe(0);
+    expect(refused.stderr).toMatch(/altered\.jsonl:\d+: file \w+: its bytes are not the \d+ bytes its line describes/);
+  });
+});

@@ -33,7 +33,7 @@ Examples:
         .map(([table, count]) => `${table} ${count}`)
         .join(', ');
       process.stderr.write(
-        `${kleur.green('✔')} imported ${summary.documents} document${summary.documents === 1 ? '' : 's'}${tables ? ` (${tables})` : ''}${summary.systemRows ? ` and ${summary.systemRows} system rows` : ''}\n`,
+        `${kleur.green('✔')} imported ${summary.documents} document${summary.documents === 1 ? '' : 's'}${tables ? ` (${tables})` : ''}${summary.files ? `, ${summary.files} file${summary.files === 1 ? '' : 's'}` : ''}${summary.systemRows ? ` and ${summary.systemRows} system rows` : ''}\n`,
       );
     });
 }

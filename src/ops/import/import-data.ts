@@ -3,7 +3,13 @@
 // written in batches as it is read, so memory stays flat however large the archive; ids between
 // documents are checked once every line is in. The first problem is refused with its line and the
 // transaction rolls back: all of it, or nothing.
+import { dirname } from 'node:path';
 import { UserError } from '../../errors/user-error.js';
+import { filesConfigOf, openBlobStore } from '../../runtime/files/service.js';
+import { databaseTargetOf } from '../../serve/database-target.js';
+import type { BlobStore } from '../../storage/files/blobs.js';
+import { FileImport } from '../archive-files.js';
+import type { FileChunkLine, FileLine } from '../archive-files.js';
 import { decodeValue } from '../../protocol/values.js';
 import { isStorableText, textProblem } from '../../protocol/text.js';
 import { buildAndLoad } from '../../bundler/evaluate.js';
@@ -38,6 +44,7 @@ export interface ImportSummary {
   documents: number;
   tables: Record<string, number>;
   systemRows: number;
+  files: number;
 }
 
 const TABLE_NAME = /^[A-Za-z][A-Za-z0-9_]*$/;
@@ -51,6 +58,7 @@ class ImportRun {
   private clearedSystemTables = new Set<string>();
   private load!: BulkLoad;
   readonly tables: Record<string, number> = {};
+  readonly files: FileImport;
   documentCount = 0;
   systemRows = 0;
 
@@ -59,7 +67,10 @@ class ImportRun {
     private readonly file: string,
     private readonly schema: SchemaDefinition<any> | null,
     private readonly mode: NonNullable<ImportOptions['mode']>,
-  ) {}
+    blobs: BlobStore,
+  ) {
+    this.files = new FileImport(sql, blobs, (line, message) => this.fail(line, message));
+  }
 
   private fail(line: number, message: string): UserError {
     return lineError(this.file, line, message);
@@ -72,6 +83,7 @@ class ImportRun {
         'the database already holds documents: import with --replace to delete them first, or --append to add to them',
       );
     this.load = load;
+    if (this.mode === 'replace') await this.files.clear();
   }
 
   async addDocument(value: DocumentLine, line: number): Promise<void> {
@@ -213,9 +225,23 @@ async function importLines(run: ImportRun, file: string): Promise<void> {
           `export format version ${value.version}; this Valet reads version ${ARCHIVE_VERSION}`,
         );
       header = true;
-    } else if (value?.end === true) {
+      continue;
+    }
+    if (typeof value?.fileChunk === 'string') {
+      await run.files.chunk(value as FileChunkLine, line);
+      continue;
+    }
+    // Any other line ends the file whose bytes came before it.
+    await run.files.end();
+    if (value?.end === true) {
       // A duplicate among the last documents read is the error to report, not the count.
       await run.flushDocuments();
+      if ((value.files ?? 0) !== run.files.count)
+        throw lineError(
+          file,
+          line,
+          `the closing line counts ${value.files ?? 0} files, but the file holds ${run.files.count}`,
+        );
       if (value.documents !== run.documentCount || value.systemRows !== run.systemRows) {
         throw lineError(
           file,
@@ -224,6 +250,8 @@ async function importLines(run: ImportRun, file: string): Promise<void> {
         );
       }
       ended = true;
+    } else if (typeof value?.file === 'string') {
+      await run.files.begin(value as FileLine, line);
     } else if (typeof value?.table === 'string') {
       await run.addDocument(value as DocumentLine, line);
     } else if (value !== null && typeof value === 'object' && 'system' in value) {
@@ -232,12 +260,30 @@ async function importLines(run: ImportRun, file: string): Promise<void> {
       throw lineError(
         file,
         line,
-        'expected a document ({"table", "_id", "_creationTime", "doc"}), a system row or the closing line',
+        'expected a document ({"table", "_id", "_creationTime", "doc"}), a file, a system row or the closing line',
       );
     }
   }
   if (!header) throw new UserError(`${file} is empty: expected a Valet export`);
   if (!ended) throw new UserError(`${file} ends before its closing line: the export was cut short (copy it again)`);
+}
+
+/** Where imported files' bytes go: the target database's own store (inside the import's transaction on PostgreSQL). */
+function blobStoreOf(appDir: string, sql: SqlExecutor): BlobStore {
+  const target = databaseTargetOf(appDir);
+  let config: ReturnType<typeof filesConfigOf>;
+  try {
+    config = filesConfigOf(process.env, target.backend);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+  return openBlobStore({
+    backend: target.backend,
+    sql,
+    now: () => Date.now(),
+    stateDir: target.backend === 'sqlite' ? dirname(target.database) : null,
+    config,
+  });
 }
 
 export async function importData(appDir: string, file: string, options: ImportOptions = {}): Promise<ImportSummary> {
@@ -252,11 +298,16 @@ export async function importData(appDir: string, file: string, options: ImportOp
     appDir,
     (db) =>
       db.transaction(async (sql) => {
-        const run = new ImportRun(sql, file, schema, mode);
+        const run = new ImportRun(sql, file, schema, mode, blobStoreOf(appDir, sql));
         await run.begin();
         await importLines(run, file);
         await run.finish();
-        return { documents: run.documentCount, tables: run.tables, systemRows: run.systemRows };
+        return {
+          documents: run.documentCount,
+          tables: run.tables,
+          systemRows: run.systemRows,
+          files: run.files.count,
+        };
       }),
     { writable: true },
   );

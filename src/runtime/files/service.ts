@@ -7,6 +7,7 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { BlobStore } from '../../storage/files/blobs.js';
 import { DatabaseBlobs, FolderBlobs } from '../../storage/files/blobs.js';
+import type { SqlExecutor } from '../../storage/sql.js';
 import type { Connections } from '../connections/types.js';
 import { knownFileIds, pruneUploads } from './store.js';
 
@@ -51,6 +52,21 @@ export function maxUploadBytesOf(env: NodeJS.ProcessEnv): number {
   return value;
 }
 
+/** Where a database's file bytes are: its own chunks (PostgreSQL's default) or a folder. */
+export function openBlobStore(options: {
+  backend: 'sqlite' | 'postgres';
+  sql: SqlExecutor;
+  now: () => number;
+  /** The SQLite file's folder (the default folder is `files/` beside it). */
+  stateDir: string | null;
+  config: Pick<FilesOptions, 'backend' | 'dir'>;
+}): BlobStore {
+  const chosen = options.config.backend ?? (options.backend === 'postgres' ? 'postgres' : 'folder');
+  return chosen === 'postgres'
+    ? new DatabaseBlobs(options.sql, options.now)
+    : new FolderBlobs(options.config.dir ?? join(options.stateDir ?? '.valet', 'files'));
+}
+
 export class FileService {
   readonly blobs: BlobStore;
   readonly maxUploadBytes: number;
@@ -62,11 +78,13 @@ export class FileService {
     private readonly now: () => number,
     options: FilesOptions & { stateDir: string | null },
   ) {
-    const backend = options.backend ?? (connections.backend === 'postgres' ? 'postgres' : 'folder');
-    this.blobs =
-      backend === 'postgres'
-        ? new DatabaseBlobs(connections.autoCommit.sql, now)
-        : new FolderBlobs(options.dir ?? join(options.stateDir ?? '.valet', 'files'));
+    this.blobs = openBlobStore({
+      backend: connections.backend,
+      sql: connections.autoCommit.sql,
+      now,
+      stateDir: options.stateDir,
+      config: options,
+    });
     this.maxUploadBytes = options.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
     this.publicUrl = options.publicUrl ?? null;
   }

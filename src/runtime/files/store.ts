@@ -52,6 +52,13 @@ export async function deleteFile(sql: SqlExecutor, id: string): Promise<boolean>
   return true;
 }
 
+/** Every file's row (and its chunks, when they are in this database): `valet import --replace`. */
+export async function deleteAllFiles(sql: SqlExecutor): Promise<void> {
+  const inDatabase = await sql.get("SELECT 1 AS found FROM _valet_files WHERE location = 'postgres' LIMIT 1");
+  await sql.run('DELETE FROM _valet_files');
+  if (inDatabase || sql.dialect.name === 'postgres') await sql.run('DELETE FROM _valet_file_chunks');
+}
+
 /** Of these ids, those that name a stored file. */
 export async function knownFileIds(sql: SqlExecutor, ids: string[]): Promise<Set<string>> {
   const known = new Set<string>();
