@@ -128,6 +128,11 @@ export class FolderBlobs implements BlobStore {
 
 /** A blob's bytes in chunks of this size (bytea rows stay far below PostgreSQL's limits). */
 const CHUNK_BYTES = 256 * 1024;
+/**
+ * Chunks per statement, both ways: an INSERT of 4 MiB is one commit (one WAL flush) rather than
+ * sixteen, and a read brings 4 MiB per round trip while the previous batch is being sent.
+ */
+const CHUNKS_PER_STATEMENT = 16;
 
 /** In the database (PostgreSQL): several instances share files with no other service. */
 export class DatabaseBlobs implements BlobStore {
@@ -140,33 +145,40 @@ export class DatabaseBlobs implements BlobStore {
 
   async write(id: string, source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<WrittenBlob> {
     const meter = new Meter(maxBytes);
+    let chunks: Buffer[] = [];
     let pending: Buffer[] = [];
     let pendingBytes = 0;
     let seq = 0;
-    const flush = async () => {
-      const data = Buffer.concat(pending, pendingBytes);
+    const cut = () => {
+      chunks.push(Buffer.concat(pending, pendingBytes));
       pending = [];
       pendingBytes = 0;
-      await this.sql.run('INSERT INTO _valet_file_chunks (blob_id, seq, data, created_at) VALUES (?, ?, ?, ?)', [
-        id,
-        seq++,
-        data,
-        this.now(),
-      ]);
+    };
+    const flush = async () => {
+      if (chunks.length === 0) return;
+      const rows = chunks;
+      chunks = [];
+      const now = this.now();
+      await this.sql.run(
+        `INSERT INTO _valet_file_chunks (blob_id, seq, data, created_at) VALUES ${rows.map(() => '(?, ?, ?, ?)').join(', ')}`,
+        rows.flatMap((data) => [id, seq++, data, now]),
+      );
     };
     try {
       for await (const chunk of source) {
         meter.take(chunk);
         let rest = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         while (rest.length > 0) {
-          const room = CHUNK_BYTES - pendingBytes;
-          pending.push(Buffer.from(rest.subarray(0, room)));
-          pendingBytes += Math.min(room, rest.length);
-          rest = rest.subarray(room);
-          if (pendingBytes === CHUNK_BYTES) await flush();
+          const take = Math.min(CHUNK_BYTES - pendingBytes, rest.length);
+          pending.push(Buffer.from(rest.subarray(0, take)));
+          pendingBytes += take;
+          rest = rest.subarray(take);
+          if (pendingBytes === CHUNK_BYTES) cut();
+          if (chunks.length === CHUNKS_PER_STATEMENT) await flush();
         }
       }
-      if (pendingBytes > 0 || seq === 0) await flush();
+      if (pendingBytes > 0 || (seq === 0 && chunks.length === 0)) cut();
+      await flush();
       return meter.result();
     } catch (error) {
       await this.remove(id).catch(() => undefined);
@@ -174,19 +186,30 @@ export class DatabaseBlobs implements BlobStore {
     }
   }
 
+  private batch(id: string, from: number): Promise<{ seq: number; data: Buffer }[]> {
+    return this.sql.all<{ seq: number; data: Buffer }>(
+      'SELECT seq, data FROM _valet_file_chunks WHERE blob_id = ? AND seq >= ? AND seq < ? ORDER BY seq',
+      [id, from, from + CHUNKS_PER_STATEMENT],
+    );
+  }
+
   async *read(id: string, range?: ByteRange): AsyncIterable<Uint8Array> {
-    const first = range ? Math.floor(range.start / CHUNK_BYTES) : 0;
-    for (let seq = first; ; seq++) {
-      const row = await this.sql.get<{ data: Buffer }>(
-        'SELECT data FROM _valet_file_chunks WHERE blob_id = ? AND seq = ?',
-        [id, seq],
-      );
-      if (!row) return;
-      const offset = seq * CHUNK_BYTES;
-      if (range && offset > range.end) return;
-      const from = range ? Math.max(0, range.start - offset) : 0;
-      const to = range ? Math.min(row.data.length, range.end - offset + 1) : row.data.length;
-      if (to > from) yield row.data.subarray(from, to);
+    let from = range ? Math.floor(range.start / CHUNK_BYTES) : 0;
+    let next = this.batch(id, from);
+    for (;;) {
+      const rows = await next;
+      from += CHUNKS_PER_STATEMENT;
+      const past = range !== undefined && from * CHUNK_BYTES > range.end;
+      // The next batch is on its way while this one is sent.
+      if (rows.length === CHUNKS_PER_STATEMENT && !past) next = this.batch(id, from);
+      for (const row of rows) {
+        const offset = row.seq * CHUNK_BYTES;
+        if (range && offset > range.end) return;
+        const start = range ? Math.max(0, range.start - offset) : 0;
+        const end = range ? Math.min(row.data.length, range.end - offset + 1) : row.data.length;
+        if (end > start) yield row.data.subarray(start, end);
+      }
+      if (rows.length < CHUNKS_PER_STATEMENT || past) return;
     }
   }
 

@@ -199,6 +199,9 @@ const MIGRATIONS: string[] = [
     created_at double precision NOT NULL,
     PRIMARY KEY (blob_id, seq)
   );
+  -- Bytes stored as they are: compressing a file's chunks (often images, already compressed) costs
+  -- time both ways and seldom saves space.
+  ALTER TABLE _valet_file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
   `,
 ];
 
