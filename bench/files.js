@@ -7,6 +7,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
@@ -106,14 +107,28 @@ export const url = defineQuery({ args: { id: v.string() }, access: 'public', han
 });
 spawnSync(process.execPath, [VALET, 'codegen'], { cwd: app, stdio: 'ignore' });
 
-async function call(base, kind, path, args = {}) {
-  const response = await fetch(`${base}/api/${kind}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify({ path, args }),
+/** A call on a connection of its own: a kept-alive one may be closed by the server while curl runs. */
+function call(base, kind, path, args = {}) {
+  const body = JSON.stringify({ path, args });
+  return new Promise((resolve, reject) => {
+    const req = request(
+      `${base}/api/${kind}`,
+      {
+        method: 'POST',
+        agent: false,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (chunk) => (text += chunk));
+        res.on('end', () =>
+          res.statusCode === 200 ? resolve(JSON.parse(text).value) : reject(new Error(`${path}: ${text}`)),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
-  if (response.status !== 200) throw new Error(`${path}: ${await response.text()}`);
-  return (await response.json()).value;
 }
 
 const summary = [];
@@ -124,7 +139,12 @@ try {
     const server = spawn(
       process.execPath,
       [VALET, 'start', '--port', String(port), ...(database ? ['--database', database.url] : [])],
-      { cwd: app, env: { ...process.env, NO_COLOR: '1' }, stdio: ['ignore', 'ignore', 'pipe'] },
+      {
+        cwd: app,
+        // The default limit is 100 MiB: a larger payload needs a larger one.
+        env: { ...process.env, NO_COLOR: '1', VALET_MAX_UPLOAD_BYTES: String(Math.max(BYTES, 100 * 1024 * 1024)) },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
     );
     await started(server, /Valet serving/);
     const base = `http://127.0.0.1:${port}`;
@@ -160,6 +180,9 @@ try {
         else times.disk.push(curl([`file://${file}`]));
       }
     }
+    // Memory stays flat however large the file: the server's peak resident set, after it all.
+    const peak = /VmHWM:\s+(\d+) kB/.exec((await import('node:fs')).readFileSync(`/proc/${server.pid}/status`, 'utf8'));
+    const peakMb = peak ? Number(peak[1]) / 1024 : null;
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
     await database?.drop();
@@ -167,7 +190,9 @@ try {
       console.log(
         `  ${label.padEnd(36)} median ${median(values).toFixed(0).padStart(5)} MB/s   range ${spread(values)} MB/s`,
       );
-    console.log(`${backend} (load average ${load()}):`);
+    console.log(
+      `${backend} (load average ${load()}; valet start's peak RSS ${peakMb === null ? 'n/a' : `${peakMb.toFixed(0)} MB`} after moving the ${MB} MB file ${2 * (ROUNDS + 1)} times):`,
+    );
     row('valet upload', times.valetUp);
     row('raw node:http upload to disk', times.rawUp);
     row('valet download', times.valetDown);

@@ -6,7 +6,7 @@ import { EngineError } from '../runtime/errors.js';
 import type { BodyStream } from './types.js';
 
 /** Past this much unread body (or this long), the connection is closed instead. */
-const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
+export const DRAIN_LIMIT_BYTES = 64 * 1024 * 1024;
 const DRAIN_LIMIT_MS = 10_000;
 
 export function tooLarge(limit: number): EngineError {

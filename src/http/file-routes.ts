@@ -10,6 +10,7 @@ import { noteFileChange } from '../runtime/files/system-table.js';
 import { tooLargeError } from '../storage/files/blobs.js';
 import type { ByteRange } from '../storage/files/blobs.js';
 import { newId } from '../storage/ids.js';
+import { DRAIN_LIMIT_BYTES } from './body.js';
 import { engineOf, jsonReply } from './respond.js';
 import type { HttpContext, HttpReply, HttpRequest } from './types.js';
 
@@ -58,7 +59,9 @@ export async function handleUpload(context: HttpContext, request: HttpRequest): 
   const body = request.streamBody();
   const declared = Number(request.headers['content-length']);
   if (Number.isFinite(declared) && declared > files.maxUploadBytes) {
-    await body.drain();
+    // Read and dropped so the client can read the 413, unless there is too much of it: then the
+    // answer goes at once and the connection closes after it.
+    if (declared <= DRAIN_LIMIT_BYTES) await body.drain();
     throw tooLargeError(files.maxUploadBytes);
   }
   const fileId = newId();
