@@ -19,20 +19,23 @@ import { lockfileFor, lockfilesAbove } from './build-lockfile.js';
 
 /**
  * What server.mjs loads from node_modules: native, or with optional natives esbuild cannot bundle.
- * pg only when the app installed it (an optional peer: a SQLite app has none).
+ * pg and the S3 SDK only when the app installed them (optional peers: a SQLite app has neither).
  */
-const RUNTIME_PACKAGES = ['better-sqlite3', 'pg'];
+const OPTIONAL_PEERS = ['pg', '@aws-sdk/client-s3', '@aws-sdk/lib-storage'];
+const RUNTIME_PACKAGES = ['better-sqlite3', ...OPTIONAL_PEERS];
 
-/** The range to install a runtime package by: valet's own for better-sqlite3, the installed pg's for pg. */
+/** The range to install a runtime package by: valet's own for better-sqlite3, the installed one's for the optional peers. */
 function runtimeDependencies(valet: ReturnType<typeof packageJson>): Record<string, string> {
   const dependencies: Record<string, string> = { 'better-sqlite3': valet.dependencies!['better-sqlite3']! };
-  try {
-    // Resolved as Valet resolves it at run time: from the valet package's own location.
-    const require = createRequire(join(PACKAGE_ROOT, 'package.json'));
-    const pg = require(require.resolve('pg/package.json')) as { version: string };
-    dependencies.pg = `^${pg.version}`;
-  } catch {
-    // Not installed: the build serves SQLite only (the CLI says so).
+  // Resolved as Valet resolves them at run time: from the valet package's own location.
+  const require = createRequire(join(PACKAGE_ROOT, 'package.json'));
+  for (const name of OPTIONAL_PEERS) {
+    try {
+      const installed = require(require.resolve(`${name}/package.json`)) as { version: string };
+      dependencies[name] = `^${installed.version}`;
+    } catch {
+      // Not installed: the build serves without it (SQLite, files in a folder or the database).
+    }
   }
   return dependencies;
 }

@@ -7,6 +7,8 @@ import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { join } from 'node:path';
 import type { BlobStore } from '../../storage/files/blobs.js';
 import { DatabaseBlobs, FolderBlobs } from '../../storage/files/blobs.js';
+import { S3Blobs } from '../../storage/files/s3-blobs.js';
+import type { S3Options } from '../../storage/files/s3-blobs.js';
 import type { SqlExecutor } from '../../storage/sql.js';
 import type { Connections } from '../connections/types.js';
 import { knownFileIds, pruneUploads } from './store.js';
@@ -20,8 +22,10 @@ const ORPHAN_AGE_MS = 60 * 60 * 1000;
 const SECRET_KEY = 'files_url_secret';
 
 export interface FilesOptions {
-  /** `folder` (default on SQLite: `<state dir>/files`) or `postgres` (default on PostgreSQL). */
-  backend?: 'folder' | 'postgres';
+  /** `folder` (default on SQLite: `<state dir>/files`), `postgres` (default on PostgreSQL) or `s3`. */
+  backend?: 'folder' | 'postgres' | 's3';
+  /** The bucket and service for `s3`. */
+  s3?: S3Options;
   /** The folder for the `folder` backend. */
   dir?: string;
   maxUploadBytes?: number;
@@ -29,17 +33,37 @@ export interface FilesOptions {
   publicUrl?: string;
 }
 
-/** VALET_FILES (`folder` or `postgres`) and VALET_FILES_DIR, checked against the database's backend. */
+/**
+ * VALET_FILES (`folder`, `postgres` or `s3`; `s3` when VALET_FILES_S3_BUCKET is set), VALET_FILES_DIR
+ * and VALET_FILES_S3_*, checked against the database's backend.
+ */
 export function filesConfigOf(
   env: NodeJS.ProcessEnv,
   backend: 'sqlite' | 'postgres',
-): Pick<FilesOptions, 'backend' | 'dir'> {
-  const chosen = env.VALET_FILES || undefined;
-  if (chosen !== undefined && chosen !== 'folder' && chosen !== 'postgres')
-    throw new Error(`VALET_FILES must be "folder" or "postgres", got ${JSON.stringify(chosen)}`);
+): Pick<FilesOptions, 'backend' | 'dir' | 's3'> {
+  const bucket = env.VALET_FILES_S3_BUCKET || undefined;
+  const chosen = env.VALET_FILES || (bucket ? 's3' : undefined);
+  if (chosen !== undefined && chosen !== 'folder' && chosen !== 'postgres' && chosen !== 's3')
+    throw new Error(`VALET_FILES must be "folder", "postgres" or "s3", got ${JSON.stringify(chosen)}`);
   if (chosen === 'postgres' && backend !== 'postgres')
     throw new Error('VALET_FILES=postgres keeps files in the database, which needs a PostgreSQL database');
-  return { backend: chosen, dir: env.VALET_FILES_DIR || undefined };
+  if (chosen === 's3' && !bucket)
+    throw new Error('VALET_FILES=s3 needs VALET_FILES_S3_BUCKET: the bucket to keep files in');
+  const endpoint = env.VALET_FILES_S3_ENDPOINT || undefined;
+  if (endpoint && !/^https?:\/\//.test(endpoint))
+    throw new Error(`VALET_FILES_S3_ENDPOINT must be an http(s) URL, got ${JSON.stringify(endpoint)}`);
+  return {
+    backend: chosen,
+    dir: env.VALET_FILES_DIR || undefined,
+    s3: bucket
+      ? {
+          bucket,
+          endpoint,
+          region: env.VALET_FILES_S3_REGION || undefined,
+          prefix: env.VALET_FILES_S3_PREFIX || undefined,
+        }
+      : undefined,
+  };
 }
 
 /** VALET_MAX_UPLOAD_BYTES, checked: a positive whole number of bytes. */
@@ -59,9 +83,10 @@ export function openBlobStore(options: {
   now: () => number;
   /** The SQLite file's folder (the default folder is `files/` beside it). */
   stateDir: string | null;
-  config: Pick<FilesOptions, 'backend' | 'dir'>;
+  config: Pick<FilesOptions, 'backend' | 'dir' | 's3'>;
 }): BlobStore {
   const chosen = options.config.backend ?? (options.backend === 'postgres' ? 'postgres' : 'folder');
+  if (chosen === 's3') return new S3Blobs(options.config.s3!);
   return chosen === 'postgres'
     ? new DatabaseBlobs(options.sql, options.now)
     : new FolderBlobs(options.config.dir ?? join(options.stateDir ?? '.valet', 'files'));

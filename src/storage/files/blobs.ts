@@ -26,7 +26,7 @@ export interface BlobStore {
   /** `folder <path>` or `postgres`: where files are, for the ready line. */
   readonly description: string;
   /** What `_valet_files.location` records for blobs written here. */
-  readonly location: 'folder' | 'postgres';
+  readonly location: 'folder' | 'postgres' | 's3';
   write(id: string, source: AsyncIterable<Uint8Array>, maxBytes: number): Promise<WrittenBlob>;
   read(id: string, range?: ByteRange): AsyncIterable<Uint8Array>;
   remove(id: string): Promise<void>;
