@@ -17,6 +17,8 @@ export interface FunctionSite {
   /** Expressions that denote the database: `ctx.db`, or `db` when the handler destructures ctx. */
   dbExpressions: Set<string>;
   emailExpressions: Set<string>;
+  /** Expressions that denote file storage: `ctx.storage`, or `storage` when destructured. */
+  storageExpressions: Set<string>;
 }
 
 const DEFINERS: Record<string, SiteKind> = {
@@ -58,16 +60,18 @@ function handlerOf(call: SyntaxNode, kind: SiteKind, options: SyntaxNode | undef
   return property.value;
 }
 
-/** `(ctx) =>` gives ctx.db / ctx.email; `({ db, email: mail }) =>` gives db / mail. */
-function contextNames(handler: SyntaxNode): { db: Set<string>; email: Set<string> } {
+/** `(ctx) =>` gives ctx.db / ctx.email / ctx.storage; `({ db, email: mail }) =>` gives db / mail. */
+function contextNames(handler: SyntaxNode): { db: Set<string>; email: Set<string>; storage: Set<string> } {
   const db = new Set<string>();
   const email = new Set<string>();
+  const storage = new Set<string>();
   if (isFunction(handler)) {
     const first: SyntaxNode | undefined = handler.params[0];
     const name = first?.type === 'AssignmentPattern' ? first.left : first;
     if (name?.type === 'Identifier') {
       db.add(`${name.name}.db`);
       email.add(`${name.name}.email`);
+      storage.add(`${name.name}.storage`);
     } else if (name?.type === 'ObjectPattern') {
       for (const property of name.properties as SyntaxNode[]) {
         if (property.type !== 'Property' || property.computed) continue;
@@ -76,10 +80,11 @@ function contextNames(handler: SyntaxNode): { db: Set<string>; email: Set<string
         if (target?.type !== 'Identifier') continue;
         if (key === 'db') db.add(target.name);
         if (key === 'email') email.add(target.name);
+        if (key === 'storage') storage.add(target.name);
       }
     }
   }
-  return { db, email };
+  return { db, email, storage };
 }
 
 /** The name a call's result is declared under: `export const name = define…(…)`. */
@@ -111,6 +116,7 @@ export function findFunctionSites(tree: SyntaxTree): FunctionSite[] {
       handler,
       dbExpressions: names.db,
       emailExpressions: names.email,
+      storageExpressions: names.storage,
     });
   }
   return sites;

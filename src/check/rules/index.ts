@@ -6,6 +6,7 @@ import { insertInRetryableAction } from './insert-in-retryable-action.js';
 import { publicActionCallsThirdParty } from './public-action-calls-third-party.js';
 import { outerStateInTransaction } from './outer-state-in-transaction.js';
 import type { Rule } from './rule.js';
+import { storageOutsideActions } from './storage-outside-actions.js';
 import { writesOutsideTransaction } from './writes-outside-transaction.js';
 
 export const RULES: readonly Rule[] = [
@@ -16,4 +17,5 @@ export const RULES: readonly Rule[] = [
   enqueueWithoutDeliveryKey,
   insertInRetryableAction,
   publicActionCallsThirdParty,
+  storageOutsideActions,
 ];
