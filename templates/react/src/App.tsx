@@ -9,7 +9,9 @@ import {
   usePendingMutations,
   usePushRegistration,
   useQuery,
+  useValetClient,
 } from '../valet/_generated/valet/react';
+import { uploadFile } from 'valet/client';
 import type { ValetClient } from '../valet/_generated/valet/react';
 
 const TOKEN_KEY = 'valet-dev-token';
@@ -200,6 +202,60 @@ function Notifications() {
   );
 }
 
+/** Shared files: upload with progress, a live gallery (images shown, others linked), delete. */
+function Files() {
+  const client = useValetClient();
+  const files = useQuery(api.files.latest, {});
+  const remove = useMutation(api.files.remove);
+  const [progress, setProgress] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  async function upload(file: File | undefined) {
+    if (!file) return;
+    setError(null);
+    try {
+      await uploadFile(client, api.files.generateUploadUrl, file, {
+        onProgress: (sent, total) =>
+          setProgress(`Uploading ${file.name}: ${Math.round((100 * sent) / Math.max(total, 1))} %`),
+      });
+      setProgress(`Uploaded ${file.name}`);
+    } catch (failure) {
+      setProgress(null);
+      setError((failure as Error).message);
+    }
+  }
+  return (
+    <section className="card" aria-label="files">
+      <label className="row">
+        Share a file <input type="file" aria-label="file to share" onChange={(e) => void upload(e.target.files?.[0])} />
+      </label>
+      {progress && (
+        <p data-testid="upload-status" aria-live="polite" className="muted">
+          {progress}
+        </p>
+      )}
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+      <ul className="files">
+        {(files ?? []).map((file) => (
+          <li key={file.id} data-testid="shared-file">
+            {file.url && file.contentType?.startsWith('image/') ? (
+              <img src={file.url} alt={`shared file ${file.id}`} width={96} height={96} />
+            ) : (
+              <a href={file.url ?? undefined}>{file.id}</a>
+            )}
+            <button type="button" className="secondary" onClick={() => void remove({ id: file.id })}>
+              Delete
+            </button>
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+
 export function App({ client, url }: { client: ValetClient; url: string }) {
   const pending = usePendingMutations();
   const connected = useConnectionState();
@@ -223,6 +279,7 @@ export function App({ client, url }: { client: ValetClient; url: string }) {
           </p>
           <Notifications />
           <Users connected={connected} />
+          <Files />
         </>
       ) : (
         <SignIn url={url} client={client} />
