@@ -34,6 +34,80 @@ function random(seed: number) {
 
 type Entry = { _id: string; rank: number };
 
+interface LiveList {
+  readonly state: PaginatedState<{ _id: string }>;
+  loadMore(numItems: number): boolean;
+}
+
+/**
+ * A seeded random walk of inserts, deletes, changes and loadMores on a live paginated list. After
+ * every step the loaded pages, concatenated, must be exactly the query run whole (`whole()`) as
+ * far as they reach (all of it once exhausted); at the end every page is loaded.
+ */
+async function randomWalk(options: {
+  seed: number;
+  steps: number;
+  list: LiveList;
+  whole: () => Promise<string[]>;
+  insert: (next: () => number) => Promise<string>;
+  remove: (id: string) => Promise<unknown>;
+  change: (id: string, next: () => number) => Promise<unknown>;
+}): Promise<{ ids: string[]; loads: number }> {
+  const { seed, list, whole } = options;
+  const next = random(seed);
+  const loadedIds = () => (list.state.results as { _id: string }[]).map((entry) => entry._id);
+  async function settled(step: string) {
+    let all: string[] = [];
+    for (let waited = 0; waited < 3000; waited += 10) {
+      all = await whole();
+      const { status } = list.state;
+      const loaded = loadedIds();
+      const reach = status === 'Exhausted' ? all.length : loaded.length;
+      if (
+        status !== 'LoadingFirstPage' &&
+        status !== 'LoadingMore' &&
+        JSON.stringify(loaded) === JSON.stringify(all.slice(0, reach))
+      )
+        return;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    const loaded = loadedIds();
+    const lost = all.filter((id) => !loaded.includes(id));
+    const twice = loaded.filter((id, i) => loaded.indexOf(id) !== i);
+    throw new Error(
+      `after ${step} (seed ${seed}): status ${list.state.status}; lost ${JSON.stringify(lost)}, repeated ${JSON.stringify(twice)}; loaded ${loaded.length}, whole ${all.length}`,
+    );
+  }
+
+  await settled('the first page');
+  const ids: string[] = [];
+  let loads = 0;
+  for (let step = 0; step < options.steps; step++) {
+    const roll = next();
+    if (roll < 0.4 || ids.length === 0) {
+      ids.push(await options.insert(next));
+      await settled(`step ${step}: insert`);
+    } else if (roll < 0.55) {
+      const [id] = ids.splice(Math.floor(next() * ids.length), 1);
+      await options.remove(id!);
+      await settled(`step ${step}: delete`);
+    } else if (roll < 0.8) {
+      await options.change(ids[Math.floor(next() * ids.length)]!, next);
+      await settled(`step ${step}: change`);
+    } else if (list.state.status === 'CanLoadMore') {
+      expect(list.loadMore(1 + Math.floor(next() * 3))).toBe(true);
+      loads++;
+      await settled(`step ${step}: loadMore`);
+    }
+  }
+  while (list.state.status === 'CanLoadMore') {
+    list.loadMore(4);
+    await settled('loading the rest');
+  }
+  expect(list.state.status).toBe('Exhausted');
+  return { ids, loads };
+}
+
 describe('a live paginated list', async () => {
   const served = await serveFixture('engine-app');
   const client = new ValetClient(served.url, { WebSocket: WebSocket as never, reconnectDelayMs: 20 });
@@ -44,69 +118,20 @@ describe('a live paginated list', async () => {
 
   it('stays equal to the whole query through 240 random steps', async () => {
     const seed = Number(process.env.VALET_PAGINATION_SEED ?? 20261122);
-    const next = random(seed);
     const channel = `c${seed}`;
-    const states: PaginatedState<Entry>[] = [];
-    const list = client.subscribePaginated(ref.page as never, { channel } as never, { initialNumItems: 3 }, (state) =>
-      states.push(state as PaginatedState<Entry>),
-    );
-    const ids: string[] = [];
-    const ids_of = (entries: Entry[]) => entries.map((e) => e._id);
-
-    async function settled(step: string) {
-      let whole: string[] = [];
-      for (let waited = 0; waited < 3000; waited += 10) {
-        whole = ids_of((await client.query(ref.all as never, { channel } as never)) as Entry[]);
-        const state = list.state;
-        const loaded = ids_of(state.results as Entry[]);
-        const reach = state.status === 'Exhausted' ? whole.length : loaded.length;
-        if (
-          state.status !== 'LoadingFirstPage' &&
-          state.status !== 'LoadingMore' &&
-          JSON.stringify(loaded) === JSON.stringify(whole.slice(0, reach))
-        )
-          return;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      const loaded = ids_of(list.state.results as Entry[]);
-      const lost = whole.filter((id) => !loaded.includes(id));
-      const twice = loaded.filter((id, i) => loaded.indexOf(id) !== i);
-      throw new Error(
-        `after ${step} (seed ${seed}): status ${list.state.status}; lost ${JSON.stringify(lost)}, repeated ${JSON.stringify(twice)}; loaded ${loaded.length}, whole ${whole.length}`,
-      );
-    }
-
-    await settled('the first page');
-    let loads = 0;
-    for (let step = 0; step < 240; step++) {
-      const roll = next();
-      if (roll < 0.4 || ids.length === 0) {
-        ids.push(
-          (await client.mutation(ref.add as never, { channel, rank: Math.floor(next() * 30) } as never)) as string,
-        );
-        await settled(`step ${step}: insert`);
-      } else if (roll < 0.55) {
-        const [id] = ids.splice(Math.floor(next() * ids.length), 1);
-        await client.mutation(ref.remove as never, { id } as never);
-        await settled(`step ${step}: delete`);
-      } else if (roll < 0.8) {
-        await client.mutation(
-          ref.move as never,
-          { id: ids[Math.floor(next() * ids.length)], rank: Math.floor(next() * 30) } as never,
-        );
-        await settled(`step ${step}: move`);
-      } else if (list.state.status === 'CanLoadMore') {
-        expect(list.loadMore(1 + Math.floor(next() * 3))).toBe(true);
-        loads++;
-        await settled(`step ${step}: loadMore`);
-      }
-    }
-    while (list.state.status === 'CanLoadMore') {
-      list.loadMore(4);
-      await settled('loading the rest');
-    }
-    expect(list.state.status).toBe('Exhausted');
-    expect(ids_of(list.state.results as Entry[]).sort()).toEqual([...ids].sort());
+    const list = client.subscribePaginated(ref.page as never, { channel } as never, { initialNumItems: 3 }, () => {});
+    const { ids, loads } = await randomWalk({
+      seed,
+      steps: 240,
+      list: list as never,
+      whole: async () =>
+        ((await client.query(ref.all as never, { channel } as never)) as Entry[]).map((entry) => entry._id),
+      insert: async (next) =>
+        (await client.mutation(ref.add as never, { channel, rank: Math.floor(next() * 30) } as never)) as string,
+      remove: (id) => client.mutation(ref.remove as never, { id } as never),
+      change: (id, next) => client.mutation(ref.move as never, { id, rank: Math.floor(next() * 30) } as never),
+    });
+    expect((list.state.results as Entry[]).map((entry) => entry._id).sort()).toEqual([...ids].sort());
     expect(loads).toBeGreaterThanOrEqual(5);
     expect(ids.length).toBeGreaterThan(10);
     list.unsubscribe();
@@ -160,65 +185,24 @@ describe('a live paginated search', async () => {
 
   it('stays equal to the whole search through 160 random steps, relevance changing under it', async () => {
     const seed = Number(process.env.VALET_PAGINATION_SEED ?? 20261207);
-    const next = random(seed);
     const channel = `s${seed}`;
     const args = { text: 'apple pear', channel };
     const list = client.subscribePaginated(search.page as never, args as never, { initialNumItems: 2 }, () => {});
-    const ids: string[] = [];
-    const idsOf = (entries: { _id: string }[]) => entries.map((e) => e._id);
-    const body = () => BODIES[Math.floor(next() * BODIES.length)]!;
-
-    async function settled(step: string) {
-      let whole: string[] = [];
-      for (let waited = 0; waited < 3000; waited += 10) {
-        whole = idsOf((await client.query(search.all as never, args as never)) as { _id: string }[]);
-        const state = list.state;
-        const loaded = idsOf(state.results as { _id: string }[]);
-        const reach = state.status === 'Exhausted' ? whole.length : loaded.length;
-        if (
-          state.status !== 'LoadingFirstPage' &&
-          state.status !== 'LoadingMore' &&
-          JSON.stringify(loaded) === JSON.stringify(whole.slice(0, reach))
-        )
-          return;
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      const loaded = idsOf(list.state.results as { _id: string }[]);
-      throw new Error(
-        `after ${step} (seed ${seed}): status ${list.state.status}; lost ${JSON.stringify(whole.filter((id) => !loaded.includes(id)))}, repeated ${JSON.stringify(loaded.filter((id, i) => loaded.indexOf(id) !== i))}`,
-      );
-    }
-
-    await settled('the first page');
-    let loads = 0;
-    for (let step = 0; step < 160; step++) {
-      const roll = next();
-      if (roll < 0.4 || ids.length === 0) {
-        ids.push((await client.mutation(search.send as never, { body: body(), channel } as never)) as string);
-        await settled(`step ${step}: insert`);
-      } else if (roll < 0.55) {
-        const [id] = ids.splice(Math.floor(next() * ids.length), 1);
-        await client.mutation(search.remove as never, { id } as never);
-        await settled(`step ${step}: delete`);
-      } else if (roll < 0.8) {
-        await client.mutation(
-          search.edit as never,
-          { id: ids[Math.floor(next() * ids.length)], body: body() } as never,
-        );
-        await settled(`step ${step}: edit`);
-      } else if (list.state.status === 'CanLoadMore') {
-        expect(list.loadMore(1 + Math.floor(next() * 3))).toBe(true);
-        loads++;
-        await settled(`step ${step}: loadMore`);
-      }
-    }
-    while (list.state.status === 'CanLoadMore') {
-      list.loadMore(4);
-      await settled('loading the rest');
-    }
-    expect(list.state.status).toBe('Exhausted');
-    const matching = idsOf((await client.query(search.all as never, args as never)) as { _id: string }[]);
-    expect(idsOf(list.state.results as { _id: string }[])).toEqual(matching);
+    const whole = async () =>
+      ((await client.query(search.all as never, args as never)) as { _id: string }[]).map((entry) => entry._id);
+    const body = (next: () => number) => BODIES[Math.floor(next() * BODIES.length)]!;
+    const { loads } = await randomWalk({
+      seed,
+      steps: 160,
+      list: list as never,
+      whole,
+      insert: async (next) =>
+        (await client.mutation(search.send as never, { body: body(next), channel } as never)) as string,
+      remove: (id) => client.mutation(search.remove as never, { id } as never),
+      change: (id, next) => client.mutation(search.edit as never, { id, body: body(next) } as never),
+    });
+    const matching = await whole();
+    expect((list.state.results as { _id: string }[]).map((entry) => entry._id)).toEqual(matching);
     expect(loads).toBeGreaterThanOrEqual(3);
     expect(matching.length).toBeGreaterThan(5);
     list.unsubscribe();
