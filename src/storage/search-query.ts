@@ -181,7 +181,11 @@ export class SearchQuery {
     range: Range = {},
     maxRows = Number.POSITIVE_INFINITY,
   ): Promise<{ docs: StoredDocument[]; last: CursorKey | null; exhausted: boolean }> {
-    this.onRead?.({ kind: 'range', table: this.table, bounds: this.filter_.equalities });
+    // What a write must touch to matter: the table, narrowed by top-level filter fields (a dotted
+    // path's value is not a field of the document as read sets compare them: left out, so a change
+    // there re-runs the search rather than being missed).
+    const bounds = this.filter_.equalities.filter((bound) => !bound.field.includes('.'));
+    this.onRead?.({ kind: 'range', table: this.table, bounds });
     // No words (an empty search, or only punctuation): nothing matches, rather than everything.
     if (limit <= 0 || this.words.length === 0) return { docs: [], last: null, exhausted: this.words.length === 0 };
     const keyOf = (row: Record<string, unknown>): CursorKey => [Number(row.score), row.creation_time, row.id];

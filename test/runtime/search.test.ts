@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { buildAndLoad } from '../../src/bundler/evaluate.js';
 import { runCodegen } from '../../src/codegen/index.js';
+import { encodeNotice } from '../../src/runtime/connections/postgres-changes.js';
+import { defineSchema, defineTable, v } from '../../src/server/index.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { engineFor } from '../helpers/engine.js';
 
@@ -376,5 +378,31 @@ describe('a search index added to and removed from a table with documents', asyn
     await reload(original);
     expect(engine.searchIndexesBuilt).toEqual([{ index: 'messages.search_body', documents: 1202 }]);
     expect(await value('query', 'messages:search', { text: 'even', limit: 1024 })).toHaveLength(602);
+  });
+});
+
+describe('a search on another instance (PostgreSQL)', () => {
+  it("is told of writes with the search index's filter fields, so its read set can match them", () => {
+    const schema = defineSchema({
+      messages: defineTable({ body: v.string(), channel: v.string(), note: v.string() }).searchIndex('search_body', {
+        searchField: 'body',
+        filterFields: ['channel'],
+      }),
+    });
+    const notice = JSON.parse(
+      encodeNotice(
+        'writer',
+        [
+          {
+            table: 'messages',
+            id: 'm1',
+            before: null,
+            after: { _id: 'm1', _creationTime: 1, body: 'hello', channel: 'ops', note: 'not needed' },
+          },
+        ],
+        schema,
+      ),
+    );
+    expect(notice.c[0][3]).toEqual({ _creationTime: 1, channel: 'ops' });
   });
 });

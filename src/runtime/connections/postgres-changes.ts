@@ -30,7 +30,7 @@ type Fields = Record<string, unknown> | 0;
 interface Notice {
   /** The instance (connections object) that wrote: it does not hear itself. */
   o: string;
-  /** [table, id, before, after] with only indexed fields; 0 for "no document". */
+  /** [table, id, before, after] with only indexed fields (search filters too); 0 for "no document". */
   c?: [string, string, Fields, Fields][];
   /** Shortened: the tables changed. */
   t?: string[];
@@ -38,12 +38,20 @@ interface Notice {
   all?: 1;
 }
 
+/** The fields a read set may bound a query of `table` by: its indexes' and its search indexes' filters. */
 function indexedFields(schema: SchemaDefinition<any> | null, table: string): string[] | null {
   const definition = schema
-    ? (tableDefinition(schema, table) as { indexes: { fields: string[] }[] } | undefined)
+    ? (tableDefinition(schema, table) as
+        | { indexes: { fields: string[] }[]; searchIndexes: { filterFields: string[] }[] }
+        | undefined)
     : undefined;
   if (!definition) return null;
-  return [...new Set(definition.indexes.flatMap((index) => index.fields))];
+  return [
+    ...new Set([
+      ...definition.indexes.flatMap((index) => index.fields),
+      ...definition.searchIndexes.flatMap((index) => index.filterFields.filter((field) => !field.includes('.'))),
+    ]),
+  ];
 }
 
 function pick(doc: StoredDocument | null, fields: string[] | null): Fields {
