@@ -174,15 +174,18 @@ describe('timeouts', async () => {
   it('record a timed-out action as timeout (504), and re-run it under the same key when safeToRetry', async () => {
     const first = call('action', 'actions:hangs', { label: 'hang' }, { key: 'k-hang' });
     await started();
+    // The handler's insert commits before it hangs: the deadline fires after that, not during it.
+    await expect.poll(() => runs('hang')).toBe(1);
     clock.advance(1000);
     expect(await first).toMatchObject({ status: 504, body: { code: 'action_timeout' } });
     const [record] = await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:hangs' });
     expect(record).toMatchObject({ status: 'timeout', attempts: 1 });
     const second = call('action', 'actions:hangs', { label: 'hang' }, { key: 'k-hang' });
     await started();
+    // Run again under the same key: its insert lands before its deadline is made to pass.
+    await expect.poll(() => runs('hang')).toBe(2);
     clock.advance(1000);
     expect((await second).status).toBe(504);
-    expect(await runs('hang')).toBe(2);
     expect((await listInvocations(engine.connections.autoCommit.sql, { function: 'actions:hangs' }))[0]).toMatchObject({
       status: 'timeout',
       attempts: 2,

@@ -134,7 +134,7 @@ describe('ctx.db.system: _scheduled_functions, as Convex has it', async () => {
     });
     expect(response.body).toMatchObject({
       code: 'invalid_query',
-      message: 'ctx.db.system.query: no system table "users" (system tables: _scheduled_functions)',
+      message: 'ctx.db.system.query: no system table "users" (system tables: _scheduled_functions, _storage)',
     });
   });
 });
