@@ -1,5 +1,6 @@
-// `valet export`: every document of the app's database (and optionally the system tables) into
-// one archive (storage/archive.ts), read page by page so a large database never sits in memory.
+// `valet export`: every document of the app's database (and optionally its stored files and the
+// system tables) into one archive (storage/archive.ts), read page by page so a large database never
+// sits in memory.
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
@@ -10,6 +11,7 @@ import { storedRows } from '../storage/browse.js';
 import type { SqlExecutor } from '../storage/sql.js';
 import { dirname } from 'node:path';
 import { UserError } from '../errors/user-error.js';
+import { systemClock } from '../runtime/clock.js';
 import { filesConfigOf, openBlobStore } from '../runtime/files/service.js';
 import { databaseTargetOf } from '../serve/database-target.js';
 import { fileLines } from './archive-files.js';
@@ -74,7 +76,7 @@ async function exportFiles(appDir: string, sql: SqlExecutor, stream: Writable): 
   const blobs = openBlobStore({
     backend: target.backend,
     sql,
-    now: () => Date.now(),
+    now: () => systemClock.now(),
     stateDir: target.backend === 'sqlite' ? dirname(target.database) : null,
     config,
   });

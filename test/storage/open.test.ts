@@ -26,6 +26,8 @@ describe('openDatabase', () => {
       '_valet_cron_runs',
       '_valet_cron_state',
       '_valet_documents',
+      '_valet_file_uploads',
+      '_valet_files',
       '_valet_instances',
       '_valet_meta',
       '_valet_outbox',

@@ -1,10 +1,12 @@
 // `valet import <file>`: an archive from `valet export` (either backend) into the app's database.
 // One transaction, streamed: each line is checked (its shape, storable text, the schema) and
 // written in batches as it is read, so memory stays flat however large the archive; ids between
-// documents are checked once every line is in. The first problem is refused with its line and the
-// transaction rolls back: all of it, or nothing.
+// documents are checked once every line is in. Stored files go to the target's file store as their
+// lines come (../archive-files.ts). The first problem is refused with its line and the transaction
+// rolls back: all of it, or nothing.
 import { dirname } from 'node:path';
 import { UserError } from '../../errors/user-error.js';
+import { systemClock } from '../../runtime/clock.js';
 import { filesConfigOf, openBlobStore } from '../../runtime/files/service.js';
 import { databaseTargetOf } from '../../serve/database-target.js';
 import type { BlobStore } from '../../storage/files/blobs.js';
@@ -280,7 +282,7 @@ function blobStoreOf(appDir: string, sql: SqlExecutor): BlobStore {
   return openBlobStore({
     backend: target.backend,
     sql,
-    now: () => Date.now(),
+    now: () => systemClock.now(),
     stateDir: target.backend === 'sqlite' ? dirname(target.database) : null,
     config,
   });
