@@ -58,19 +58,24 @@ async function randomWalk(options: {
   const loadedIds = () => (list.state.results as { _id: string }[]).map((entry) => entry._id);
   async function settled(step: string) {
     let all: string[] = [];
-    for (let waited = 0; waited < 3000; waited += 10) {
+    const consistent = async () => {
       all = await whole();
       const { status } = list.state;
       const loaded = loadedIds();
       const reach = status === 'Exhausted' ? all.length : loaded.length;
-      if (
+      return (
         status !== 'LoadingFirstPage' &&
         status !== 'LoadingMore' &&
         JSON.stringify(loaded) === JSON.stringify(all.slice(0, reach))
-      )
-        return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+      );
+    };
+    // Waits for the state, however long a loaded machine takes to reach it (expect.poll's deadline).
+    const reached = await expect
+      .poll(consistent)
+      .toBe(true)
+      .then(() => true)
+      .catch(() => false);
+    if (reached) return;
     const loaded = loadedIds();
     const lost = all.filter((id) => !loaded.includes(id));
     const twice = loaded.filter((id, i) => loaded.indexOf(id) !== i);
