@@ -32,16 +32,21 @@ export async function runQuery(
       timeoutError('query', path, core.functionTimeoutMs),
     );
     try {
+      let storage: ReturnType<typeof storageApi> | undefined;
       const ctx = {
         db: queryDatabase(state, store, reads),
         invoker,
-        storage: storageApi({
-          files: core.files,
-          kind: 'query',
-          read: queryReader(state, store),
-          now: () => core.clock.now(),
-          record: reads ? (read) => reads.push(read) : undefined,
-        }),
+        // Made on first use: most queries never touch files, and this is the hottest call path.
+        get storage() {
+          storage ??= storageApi({
+            files: core.files,
+            kind: 'query',
+            read: queryReader(state, store),
+            now: () => core.clock.now(),
+            record: reads ? (read) => reads.push(read) : undefined,
+          });
+          return storage;
+        },
       };
       const work = runInScope(
         { kind: 'query', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy },
