@@ -1,6 +1,7 @@
 // bench/files (issue 27): a 100 MB file (BENCH_FILE_MB to change it) uploaded to and downloaded
-// from a real `valet start` (its own process, default flags) on SQLite (bytes in a folder) and on
-// PostgreSQL (bytes in the database), with curl as the client. Baselines measured in the same
+// from a real `valet start` (its own process, default flags) on SQLite (bytes in a folder), on
+// PostgreSQL (bytes in the database) and with S3 (s3rver, an S3 emulator from npm, in this process:
+// what it measures includes s3rver's own speed), with curl as the client. Baselines measured in the same
 // run, interleaved (A B A B …): a raw node:http server (its own process) that streams the upload
 // to disk and the download from disk, and curl reading the same file from disk (file://). Goal:
 // Valet's throughput ≥ 70 % of the raw server's, each way, on each backend.
@@ -19,7 +20,8 @@ const VALET = join(ROOT, 'bin', 'valet.js');
 const WORK = join(ROOT, 'bench', '.work', 'files');
 const MB = Number(process.env.BENCH_FILE_MB ?? 100);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres').split(',');
+/** sqlite: bytes in a folder; postgres: in the database; s3: in s3rver (an S3 emulator, on SQLite). */
+const BACKENDS = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres,s3').split(',');
 const GOAL = 0.7;
 const BYTES = MB * 1_000_000;
 
@@ -131,10 +133,34 @@ function call(base, kind, path, args = {}) {
   });
 }
 
+/** s3rver on loopback with a bucket, and the environment that points valet start at it. */
+async function startS3rver() {
+  const { default: S3rver } = await import('s3rver');
+  const directory = join(WORK, 's3rver');
+  const server = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory,
+    configureBuckets: [{ name: 'bench' }],
+  });
+  const { port } = await server.run();
+  return {
+    env: {
+      VALET_FILES_S3_BUCKET: 'bench',
+      VALET_FILES_S3_ENDPOINT: `http://127.0.0.1:${port}`,
+      AWS_ACCESS_KEY_ID: 'S3RVER',
+      AWS_SECRET_ACCESS_KEY: 'S3RVER',
+    },
+    close: () => server.close(),
+  };
+}
+
 const summary = [];
 try {
   for (const backend of BACKENDS) {
     const database = backend === 'postgres' ? await benchDatabase() : null;
+    const s3 = backend === 's3' ? await startS3rver() : null;
     const port = await freePort();
     const server = spawn(
       process.execPath,
@@ -142,7 +168,12 @@ try {
       {
         cwd: app,
         // The default limit is 100 MiB: a larger payload needs a larger one.
-        env: { ...process.env, NO_COLOR: '1', VALET_MAX_UPLOAD_BYTES: String(Math.max(BYTES, 100 * 1024 * 1024)) },
+        env: {
+          ...process.env,
+          NO_COLOR: '1',
+          VALET_MAX_UPLOAD_BYTES: String(Math.max(BYTES, 100 * 1024 * 1024)),
+          ...(s3?.env ?? {}),
+        },
         stdio: ['ignore', 'ignore', 'pipe'],
       },
     );
@@ -186,6 +217,7 @@ try {
     server.kill('SIGTERM');
     await new Promise((resolve) => server.once('exit', resolve));
     await database?.drop();
+    await s3?.close();
     const row = (label, values) =>
       console.log(
         `  ${label.padEnd(36)} median ${median(values).toFixed(0).padStart(5)} MB/s   range ${spread(values)} MB/s`,
