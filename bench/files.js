@@ -133,18 +133,25 @@ function call(base, kind, path, args = {}) {
   });
 }
 
-/** s3rver on loopback with a bucket, and the environment that points valet start at it. */
+/**
+ * s3rver on loopback with a bucket, in a process of its own (curl runs synchronously in this one),
+ * and the environment that points valet start at it.
+ */
 async function startS3rver() {
-  const { default: S3rver } = await import('s3rver');
-  const directory = join(WORK, 's3rver');
-  const server = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory,
-    configureBuckets: [{ name: 'bench' }],
+  const script = join(WORK, 's3rver.mjs');
+  writeFileSync(
+    script,
+    `import S3rver from ${JSON.stringify(join(ROOT, 'node_modules', 's3rver', 'lib', 's3rver.js'))};
+const server = new S3rver({ address: '127.0.0.1', port: Number(process.argv[2]), silent: true, directory: process.argv[3], configureBuckets: [{ name: 'bench' }] });
+await server.run();
+process.stderr.write('listening\\n');
+`,
+  );
+  const port = await freePort();
+  const child = spawn(process.execPath, [script, String(port), join(WORK, 's3rver')], {
+    stdio: ['ignore', 'ignore', 'pipe'],
   });
-  const { port } = await server.run();
+  await started(child, /listening/);
   return {
     env: {
       VALET_FILES_S3_BUCKET: 'bench',
@@ -152,7 +159,9 @@ async function startS3rver() {
       AWS_ACCESS_KEY_ID: 'S3RVER',
       AWS_SECRET_ACCESS_KEY: 'S3RVER',
     },
-    close: () => server.close(),
+    close: async () => {
+      child.kill('SIGTERM');
+    },
   };
 }
 
