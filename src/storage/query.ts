@@ -104,6 +104,14 @@ export interface PaginateOptions {
   maximumRowsRead?: number;
 }
 
+/** What every paginate() asks of its options (index and search queries alike). */
+export function checkPaginateOptions(options: PaginateOptions): void {
+  if (options === null || typeof options !== 'object')
+    throw new EngineError('invalid_query', 'paginate: pass { cursor, numItems } (paginationOpts from the args)');
+  if (!Number.isInteger(options.numItems) || options.numItems <= 0)
+    throw new EngineError('invalid_query', `paginate: numItems must be a positive integer, got ${options.numItems}`);
+}
+
 export interface PaginationResult {
   page: StoredDocument[];
   isDone: boolean;
@@ -317,11 +325,7 @@ export class QueryBuilder {
   }
 
   paginate(options: PaginateOptions): Promise<PaginationResult> {
-    if (options === null || typeof options !== 'object')
-      throw new EngineError('invalid_query', 'paginate: pass { cursor, numItems } (paginationOpts from the args)');
-    if (!Number.isInteger(options.numItems) || options.numItems <= 0) {
-      throw new EngineError('invalid_query', `paginate: numItems must be a positive integer, got ${options.numItems}`);
-    }
+    checkPaginateOptions(options);
     const keyLength = this.plan.orderFields.length;
     const after =
       options.cursor === null || options.cursor === undefined ? null : decodeCursor(options.cursor, keyLength);

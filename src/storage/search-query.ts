@@ -11,6 +11,7 @@ import type { CursorKey } from './cursor.js';
 import type { DocumentStore, StoredDocument } from './documents.js';
 import { findNonJson, rowToDocument } from './documents.js';
 import { toPredicate } from './filter-expression.js';
+import { checkPaginateOptions } from './query.js';
 import type { PaginateOptions, PaginationResult, ReadExecutor } from './query.js';
 import type { IndexBound, Read } from './read-set.js';
 import { filterToken, sqlSearchTableName } from './search-indexes.js';
@@ -250,10 +251,7 @@ export class SearchQuery {
   }
 
   paginate(options: PaginateOptions): Promise<PaginationResult> {
-    if (options === null || typeof options !== 'object')
-      throw new EngineError('invalid_query', 'paginate: pass { cursor, numItems } (paginationOpts from the args)');
-    if (!Number.isInteger(options.numItems) || options.numItems <= 0)
-      throw new EngineError('invalid_query', `paginate: numItems must be a positive integer, got ${options.numItems}`);
+    checkPaginateOptions(options);
     const numItems = this.bounded(options.numItems, 'paginate');
     const after = options.cursor === null || options.cursor === undefined ? null : searchCursor(options.cursor);
     const upTo = options.endCursor === null || options.endCursor === undefined ? null : searchCursor(options.endCursor);

@@ -15,10 +15,11 @@ interface StoredFile {
   url: string;
 }
 
+/** A size for people, kept on one line (a no-break space before the unit). */
 function bytes(size: number): string {
-  if (size < 1024) return `${size} B`;
-  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)} KiB`;
-  return `${(size / 1024 / 1024).toFixed(1)} MiB`;
+  if (size < 1024) return `${size}\u00a0B`;
+  if (size < 1024 * 1024) return `${(size / 1024).toFixed(1)}\u00a0KiB`;
+  return `${(size / 1024 / 1024).toFixed(1)}\u00a0MiB`;
 }
 
 /** Types the preview frame shows (images and text); anything else is only downloaded. */
@@ -104,7 +105,7 @@ export function files(): Page {
             h('td', {}, new Date(file._creationTime).toLocaleString()),
             h(
               'td',
-              { class: 'row' },
+              { class: 'actions' },
               h('button', { type: 'button', class: 'secondary', onclick: () => show(file) }, 'Preview'),
               h('a', { href: file.url, download: file._id }, 'Download'),
               h('button', { type: 'button', class: 'danger', onclick: () => void remove(file) }, 'Delete'),
