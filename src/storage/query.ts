@@ -13,6 +13,9 @@ import { findNonJson, rowToDocument, unknownTableError } from './documents.js';
 import type { DocumentStore } from './documents.js';
 import { toPredicate } from './filter-expression.js';
 import { sqlIndexName } from './indexes.js';
+import { checkPaginateOptions } from './paginate-options.js';
+import type { PaginateOptions } from './paginate-options.js';
+export type { PaginateOptions };
 import { SearchFilter, SearchQuery } from './search-query.js';
 import { searchIndexesOf } from './search-indexes.js';
 import type { IndexBound, Read } from './read-set.js';
@@ -94,23 +97,6 @@ const FILTER_BATCH = 256;
 
 const kindOf = (field: string): ColumnKind =>
   field === '_creationTime' ? 'number' : field === '_id' ? 'text' : 'field';
-
-export interface PaginateOptions {
-  cursor: string | null;
-  numItems: number;
-  /** Pins the page's end: every row up to this cursor, however many (how live pages keep their boundaries). */
-  endCursor?: string | null;
-  /** At most this many rows are read for one page (filters may skip many). */
-  maximumRowsRead?: number;
-}
-
-/** What every paginate() asks of its options (index and search queries alike). */
-export function checkPaginateOptions(options: PaginateOptions): void {
-  if (options === null || typeof options !== 'object')
-    throw new EngineError('invalid_query', 'paginate: pass { cursor, numItems } (paginationOpts from the args)');
-  if (!Number.isInteger(options.numItems) || options.numItems <= 0)
-    throw new EngineError('invalid_query', `paginate: numItems must be a positive integer, got ${options.numItems}`);
-}
 
 export interface PaginationResult {
   page: StoredDocument[];
