@@ -27,3 +27,4 @@ await build({
   logLevel: 'warning',
 });
 copyFileSync(join(source, 'index.html'), join(out, 'index.html'));
+copyFileSync(join(source, 'favicon.svg'), join(out, 'assets', 'favicon.svg'));

@@ -13,6 +13,7 @@ import { registerInit } from './commands/init.js';
 import { registerCron } from './commands/cron.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerData } from './commands/data.js';
+import { registerCalls } from './commands/calls.js';
 import { registerInvocations } from './commands/invocations.js';
 import { registerLogs } from './commands/logs.js';
 import { registerOutbox } from './commands/outbox.js';
@@ -71,6 +72,7 @@ Examples:
   registerToken(program);
   registerDashboard(program);
   registerInvocations(program);
+  registerCalls(program);
   registerOutbox(program);
   registerPush(program);
   registerCron(program);

@@ -261,6 +261,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       adminKey: host.adminKey,
       database: database.display,
       connections: () => context.engine?.connections ?? null,
+      callsVersion: () => String(context.engine?.calls.version ?? 0),
     });
     context.dashboard = dashboard;
   }

@@ -249,6 +249,7 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
       invoker: original.invoker as Invoker,
       external: false,
       exposeErrors: true,
+      source: 'dashboard',
     });
     const id = response.headers['valet-invocation-id'];
     if (id) await markRerun(engine.connections.autoCommit.sql, id, original.id);

@@ -11,6 +11,7 @@ import { getOutboxEmail, listOutbox, listPushSubscriptions } from '../runtime/ou
 import { isScheduledStatus, SCHEDULED_STATUSES } from '../runtime/scheduler/statuses.js';
 import { listScheduled } from '../runtime/scheduler/store.js';
 import { routeAdminApp } from './admin-app-routes.js';
+import { routeAdminCalls } from './admin-call-routes.js';
 import { isAdminRequest } from './api-routes.js';
 import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
 import type { HttpContext, HttpReply, HttpRequest } from './types.js';
@@ -68,6 +69,8 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   const params = url.searchParams;
   const path = url.pathname;
   refuseUnstorableText(url);
+  const calls = await routeAdminCalls(context, request.method, url);
+  if (calls) return calls;
   const app = await routeAdminApp(context, request, url);
   if (app) return app;
   if (path === '/admin/cron/trigger') {

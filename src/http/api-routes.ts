@@ -3,6 +3,7 @@
 // key and act as the invoker they name in X-Valet-As.
 import { ACT_AS_SYNTAX, parseActAs } from '../protocol/act-as.js';
 import { parseCallBody } from '../protocol/call.js';
+import type { CallSource } from '../runtime/calls/record.js';
 import type { FunctionKind } from '../server/functions.js';
 import { sameSecret } from '../runtime/auth/same-secret.js';
 import { EngineError } from '../runtime/errors.js';
@@ -29,6 +30,12 @@ async function invokerFor(context: HttpContext, request: HttpRequest) {
   return { invoker: await engineOf(context).authenticate(request.headers.authorization), external: true, admin: false };
 }
 
+/** Admin callers say who they are (the dashboard's page, the CLI); anything else is `admin`. */
+function adminSource(request: HttpRequest): CallSource {
+  if (request.headers['x-valet-dashboard'] === '1') return 'dashboard';
+  return request.headers['x-valet-source'] === 'cli' ? 'cli' : 'admin';
+}
+
 export async function handleCall(context: HttpContext, kind: FunctionKind, request: HttpRequest): Promise<HttpReply> {
   if (request.method !== 'POST') throw new EngineError('method_not_allowed', `use POST for ${request.pathname}`);
   const parsed = parseCallBody((await request.readBody()).toString('utf8'));
@@ -43,6 +50,7 @@ export async function handleCall(context: HttpContext, kind: FunctionKind, reque
     external,
     idempotencyKey: typeof key === 'string' ? key : null,
     exposeErrors: admin,
+    source: admin ? adminSource(request) : 'http',
   });
   return jsonReply(response.status, response.body, response.headers);
 }

@@ -9,7 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { FunctionKind } from '../server/functions.js';
 import { EngineError } from '../runtime/errors.js';
 import { routeAdmin } from './admin-routes.js';
-import { routeDashboard, serveDashboardEvents, withSecurity } from './dashboard/routes.js';
+import { dashboardFavicon, routeDashboard, serveDashboardEvents, withSecurity } from './dashboard/routes.js';
 import { CALL_KINDS, handleCall, handleDevToken } from './api-routes.js';
 import { iteratedBody, nodeBodyStream, readNodeBody, tooLarge } from './body.js';
 import { handleUpload, serveFile } from './file-routes.js';
@@ -70,6 +70,8 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
     if (!isHostAllowed(context.policy, headers.host))
       throw new EngineError('host_not_allowed', hostRefusal(headers.host));
     const origin = headers.origin;
+    if (pathname === '/favicon.ico' && context.dashboard && request.method === 'GET')
+      return dashboardFavicon(context.dashboard);
     if (pathname === '/_dashboard' || pathname.startsWith('/_dashboard/')) {
       // Only the server's own pages: no CORS, ever.
       if (origin !== undefined && !isOwnOrigin(origin, headers.host))

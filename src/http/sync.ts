@@ -126,6 +126,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
     headers: {},
   });
   const hub = new SubscriptionHub(() => context.engine, notReady, log);
+  context.subscriptions = () => hub.subscriptionsByPath();
   const forget = (session: Session) => {
     sessions.delete(session);
     hub.drop(session);
@@ -195,6 +196,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
               invoker: session.invoker,
               external: true,
               client: { clientId: session.clientId, principal: principalOf(session.invoker), seq: message.seq },
+              source: 'sync',
             })
           : notReady();
         // Updates this write caused go out first: when the promise resolves, queries show it.

@@ -55,6 +55,8 @@ export interface HttpContext {
   dashboard?: DashboardHost;
   /** Set when the server is shutting down: /api/ready says so, load balancers stop sending. */
   draining?: boolean;
+  /** Live subscriptions per query path (set by the sync socket; metrics read it). */
+  subscriptions?: () => Map<string, number>;
 }
 
 export const DEFAULT_MAX_BODY_BYTES = 4 * 1024 * 1024;

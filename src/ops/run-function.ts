@@ -60,6 +60,7 @@ export async function runFunction(options: RunOptions): Promise<RunResult> {
         const headers: Record<string, string> = {
           'content-type': 'application/json',
           'x-valet-as': options.as ?? 'system',
+          'x-valet-source': 'cli',
         };
         if (options.idempotencyKey) headers['idempotency-key'] = options.idempotencyKey;
         const response = await server.fetch(`/api/${kind}`, {
@@ -80,6 +81,7 @@ export async function runFunction(options: RunOptions): Promise<RunResult> {
           external: false,
           idempotencyKey: options.idempotencyKey ?? null,
           exposeErrors: true,
+          source: 'cli',
         });
         return { status: response.status, body: response.body };
       },

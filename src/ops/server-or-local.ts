@@ -61,7 +61,10 @@ export async function withLocalEngine<T>(
     describeError: (error) =>
       maps.rewriteStack(error instanceof Error ? (error.stack ?? error.message) : String(error)),
   });
-  const restoreConsole = captureLogs(appDir, (entry) => process.stderr.write(`[${entry.function}] ${entry.message}\n`));
+  const restoreConsole = captureLogs(
+    appDir,
+    (entry) => entry.outcome || process.stderr.write(`[${entry.function}] ${entry.message}\n`),
+  );
   try {
     return await work(engine);
   } finally {

@@ -33,6 +33,11 @@ import { DEFAULT_TTL_MS, InstanceRegistry } from './instances.js';
 import type { InstanceOptions } from './instances.js';
 import { pruneInvocations } from './invocations/store.js';
 import { Loop } from './loop.js';
+import { CallLog } from './calls/log.js';
+import type { CallLogSettings } from './calls/log.js';
+import { FunctionMetrics } from './calls/metrics.js';
+import { callSettingsOf } from './calls/settings.js';
+import { logCallOutcome, routeFunctionConsole } from './function-logs.js';
 import type { EmailTransport } from './outbox/transports.js';
 import { captureTransport } from './outbox/transports.js';
 import { capturePushTransport } from './outbox/push-transport.js';
@@ -96,6 +101,11 @@ export interface EngineOptions {
   instances?: InstanceOptions | false;
   /** Scheduled calls run at once per instance (default 10). */
   scheduler?: { concurrency?: number };
+  /**
+   * The activity log (every call's record): kept in memory by default in development and tests,
+   * in the database by a production server (`background` without VALET_DEV); VALET_CALLS_* override.
+   */
+  calls?: Partial<CallLogSettings>;
 }
 
 const HOUR = 60 * 60 * 1000;
@@ -141,6 +151,10 @@ export interface Engine {
   readonly dev: boolean;
   /** Whether bearer tokens are verified (false: only anonymous, public functions and admin calls work). */
   readonly authConfigured: boolean;
+  /** The activity log: every call's record. */
+  readonly calls: CallLog;
+  /** Per-function counts and durations of this process, over the last hour. */
+  readonly metrics: FunctionMetrics;
   close(): Promise<void>;
 }
 
@@ -203,6 +217,15 @@ function fetchAllowOf(env: NodeJS.ProcessEnv): FetchAllowEntry[] {
   }
 }
 
+/** VALET_CALLS_*, checked before anything opens. */
+function callSettings(env: NodeJS.ProcessEnv, defaultStore: CallLogSettings['store']): CallLogSettings {
+  try {
+    return callSettingsOf(env, defaultStore);
+  } catch (error) {
+    throw new UserError((error as Error).message);
+  }
+}
+
 /** VALET_MAX_UPLOAD_BYTES, checked before anything opens. */
 function uploadLimitOf(env: NodeJS.ProcessEnv): number {
   try {
@@ -232,6 +255,10 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     5_000,
   );
   const maxUploadBytes = options.files?.maxUploadBytes ?? uploadLimitOf(env);
+  const callLogSettings = {
+    ...callSettings(env, options.background && !dev ? 'database' : 'memory'),
+    ...options.calls,
+  };
   const connections = await openConnections(options.database, registry.schema, {
     now: () => clock.now(),
     readerPoolSize: options.readerPoolSize,
@@ -287,6 +314,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
 
   const lasting = new LastingWrites(clock, log);
+  routeFunctionConsole();
+  const calls = new CallLog(callLogSettings, { connections, clock, instance: instance?.id ?? null, log, redact });
+  const metrics = new FunctionMetrics(clock);
+  calls.onFinish((record, rerun) => {
+    metrics.observe(record, rerun);
+    logCallOutcome(record);
+  });
   let lostClaims = 0;
   installFetchGuard();
   const fetchPolicy: FetchPolicy = {
@@ -327,6 +361,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       if (background) scheduled.wake();
     },
     files,
+    calls,
     call: (request: CallRequest, snapshot?: DocumentStore) => callFunction(core, request, snapshot),
   };
   // Bytes no file claims any more (a deleted file's, an upload cut short by a crash): removed at
@@ -336,8 +371,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   void sweepFiles();
   const fileSweeper = setInterval(sweepFiles, FILE_SWEEP_EVERY_MS);
   fileSweeper.unref();
-  const invoke: Invoke = (kind, path, args, invoker, fence) =>
-    callFunction(core, { kind, path, args, invoker, external: false, fence });
+  const invoke: Invoke = (kind, path, args, invoker, fence, origin) =>
+    callFunction(core, { kind, path, args, invoker, external: false, fence, ...origin });
   const transport =
     options.emailTransport ??
     captureTransport((email) =>
@@ -376,6 +411,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     connections,
     clock,
     invoke,
+    calls,
     log,
     instance: core.instanceId,
     lasting,
@@ -447,6 +483,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     files,
     dev,
     authConfigured: Boolean(options.auth),
+    calls,
+    metrics,
     get lostClaims() {
       return lostClaims;
     },
@@ -454,6 +492,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       clearInterval(fileSweeper);
       await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
       await lasting.close();
+      await calls.close();
       await instance?.stop();
       await connections.close();
     },

@@ -14,6 +14,8 @@ import {
 } from 'node:fs';
 import { dirname } from 'node:path';
 import { format } from 'node:util';
+import { addLine } from './calls/record.js';
+import type { CallRecord } from './calls/record.js';
 import { currentScope } from './scope.js';
 
 export type LogLevel = 'log' | 'info' | 'warn' | 'error' | 'debug';
@@ -23,7 +25,12 @@ export interface LogEntry {
   level: LogLevel;
   function: string;
   invocation: string;
+  /** The call's id in the activity log. */
+  call?: string;
   message: string;
+  /** Set on the entry that says how a call ended (written after its lines; terminals skip it). */
+  outcome?: 'ok' | 'error';
+  durationMs?: number;
 }
 
 const LEVELS: LogLevel[] = ['log', 'info', 'warn', 'error', 'debug'];
@@ -44,31 +51,70 @@ export function logFileSink(file: string): (entry: LogEntry) => void {
   };
 }
 
+let sink: ((entry: LogEntry) => void) | null = null;
+let patched = false;
+let clockNow: () => number = systemClock.now;
+
 /**
- * Routes console calls made inside an invocation to `sink`; calls from anywhere else (Valet
- * itself, tools) go to the console as before. Returns a function that restores the console.
+ * Console calls made inside a function call go to its record in the activity log and to the
+ * server's sink (the terminal, .valet/logs.ndjson), or to the console when no server listens;
+ * calls from anywhere else (Valet itself, tools) go to the console as before. Patched once per
+ * process, however many engines it runs.
  */
-export function captureFunctionConsole(
-  sink: (entry: LogEntry) => void,
-  now: () => number = systemClock.now,
-): () => void {
-  const originals = new Map(LEVELS.map((level) => [level, console[level]] as const));
+export function routeFunctionConsole(): void {
+  if (patched) return;
+  patched = true;
   for (const level of LEVELS) {
-    const original = originals.get(level)!;
+    const original = console[level];
     console[level] = (...args: unknown[]) => {
       const scope = currentScope();
       if (!scope) return original.apply(console, args);
+      const time = clockNow();
+      const message = format(...args);
+      if (scope.call) addLine(scope.call, { time, level, message });
+      if (!sink) return original.apply(console, args);
       sink({
-        time: new Date(now()).toISOString(),
+        time: new Date(time).toISOString(),
         level,
         function: scope.path,
         invocation: scope.invocationId,
-        message: format(...args),
+        call: scope.call?.id,
+        message,
       });
     };
   }
+}
+
+/**
+ * After a call that printed lines or failed, an entry saying how it ended, so `valet logs` and
+ * the Logs page show each call's lines with its outcome. Calls that said nothing and succeeded
+ * (most queries) write nothing: the log file stays off the hot path.
+ */
+export function logCallOutcome(record: CallRecord): void {
+  if (!sink || (record.logs.length === 0 && record.outcome !== 'error')) return;
+  const durationMs = record.durationMs ?? 0;
+  sink({
+    time: new Date(record.startedAt + durationMs).toISOString(),
+    level: record.error ? 'error' : 'info',
+    function: record.path,
+    invocation: record.invocation ?? record.id,
+    call: record.id,
+    message: record.error ? `failed: ${record.error.code}: ${record.error.message}` : `ok (${durationMs} ms)`,
+    outcome: record.error ? 'error' : 'ok',
+    durationMs,
+  });
+}
+
+/** Sends functions' console output to `entries` (a server's terminal and log file); returns the undo. */
+export function captureFunctionConsole(
+  entries: (entry: LogEntry) => void,
+  now: () => number = systemClock.now,
+): () => void {
+  routeFunctionConsole();
+  sink = entries;
+  clockNow = now;
   return () => {
-    for (const [level, original] of originals) console[level] = original;
+    if (sink === entries) sink = null;
   };
 }
 

@@ -1,6 +1,7 @@
 // Which invocation the current async code belongs to. The fetch guard reads it (fetch throws in
 // queries, mutations and transactions); ctx objects use it to refuse work after they finished.
 import { AsyncLocalStorage } from 'node:async_hooks';
+import type { CallRecord } from './calls/record.js';
 import type { FetchPolicy } from './fetch-guard/guard.js';
 
 export type ScopeKind = 'query' | 'mutation' | 'action' | 'http';
@@ -14,6 +15,8 @@ export interface InvocationScope {
   fetchPolicy: FetchPolicy;
   /** How many actions deep this call runs (ctx.runAction nests). */
   depth?: number;
+  /** The call's record in the activity log: its log lines and what it caused go there. */
+  call?: CallRecord;
 }
 
 const storage = new AsyncLocalStorage<InvocationScope>();

@@ -25,6 +25,7 @@ export function createDashboard(options: {
   adminKey: string;
   database: string;
   connections: () => Connections | null;
+  callsVersion: () => string;
 }): DashboardHost {
   if (!existsSync(join(DASHBOARD_ASSETS, 'index.html')))
     process.stderr.write(
@@ -38,5 +39,7 @@ export function createDashboard(options: {
     logsFile: logsPathOf(options.appDir),
     assetsDir: DASHBOARD_ASSETS,
     connections: options.connections,
+    callsVersion: options.callsVersion,
+    appDir: options.appDir,
   });
 }

@@ -104,6 +104,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
         adminKey: host.adminKey,
         database: database.display,
         connections: () => engine.connections,
+        callsVersion: () => String(engine.calls.version),
       })
     : undefined;
   dashboard?.update({
@@ -126,7 +127,10 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
   dashboard?.setUrl(server.url);
   const restoreConsole = captureLogs(
     appDir,
-    (entry) => process.stderr.write(`[${entry.function} ${shortInvocationId(entry.invocation)}] ${entry.message}\n`),
+    (entry) =>
+      // How a call ended goes to the log file (valet logs); failures already have their own line here.
+      entry.outcome ||
+      process.stderr.write(`[${entry.function} ${shortInvocationId(entry.invocation)}] ${entry.message}\n`),
     env,
   );
   return {

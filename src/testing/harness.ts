@@ -243,6 +243,7 @@ export class ValetTest implements Caller {
       external: invoker.type !== 'system',
       idempotencyKey: idempotencyKey ?? null,
       exposeErrors: true,
+      source: 'test',
     });
     await this.settle({ crons: false, scheduled: false });
     if (response.status === 200) return decodeValue((response.body as { value: unknown }).value);

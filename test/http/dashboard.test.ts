@@ -14,7 +14,7 @@ import { removeTempDirs } from '../helpers/apps.js';
 import { engineFor } from '../helpers/engine.js';
 
 const ADMIN_KEY = 'valet_admin_dashboard_test';
-const { engine } = await engineFor('engine-app');
+const { engine, app } = await engineFor('engine-app');
 afterAll(async () => {
   await engine.close();
   removeTempDirs();
@@ -28,6 +28,8 @@ const dashboard = new DashboardHost({
   logsFile: null,
   assetsDir: DASHBOARD_ASSETS,
   connections: () => engine.connections,
+  callsVersion: () => String(engine.calls.version),
+  appDir: app,
 });
 dashboard.setUrl('http://127.0.0.1:3210');
 const context: HttpContext = {
@@ -134,6 +136,8 @@ describe('access', () => {
       logsFile: null,
       assetsDir: DASHBOARD_ASSETS,
       connections: () => null,
+      callsVersion: () => '0',
+      appDir: app,
     });
     other.setUrl('http://127.0.0.1:3210');
     const link = new URL(other.access.issueLink('http://127.0.0.1:3210'));

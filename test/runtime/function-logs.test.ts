@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { readRecentLogs } from '../../src/runtime/function-logs.js';
 import { removeTempDirs, tempDir } from '../helpers/apps.js';
 import { shortInvocationId } from '../../src/protocol/log-tag.js';
-import { nextInvocationId } from '../../src/runtime/call/handler.js';
+import { nextCallId } from '../../src/runtime/calls/record.js';
 import { newId } from '../../src/storage/ids.js';
 
 afterAll(removeTempDirs);
@@ -40,7 +40,7 @@ it('returns the last entries of a log larger than what it reads, across the roll
 
 describe('log tags', () => {
   it('differ for every call of a process, and are word characters (grep-able as \\w+)', () => {
-    const tags = Array.from({ length: 2000 }, () => shortInvocationId(nextInvocationId()));
+    const tags = Array.from({ length: 2000 }, () => shortInvocationId(nextCallId()));
     expect(new Set(tags).size).toBe(tags.length);
     for (const tag of tags) expect(tag).toMatch(/^\w{8}$/);
     // An action's id is its invocation record's (random throughout): its tag is word characters too.

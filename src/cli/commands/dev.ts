@@ -96,6 +96,8 @@ function renderer(appDir: string, describeUnlisted: (fn: UnlistedFunction) => st
         for (const fn of event.functions) write(`${kleur.yellow('⚠')} ${describeUnlisted(fn)}`);
         break;
       case 'log': {
+        // How a call ended is for valet logs and the dashboard; a failure has its own line already.
+        if (event.entry.outcome) break;
         const tag = kleur.dim(`[${event.entry.function} ${shortInvocationId(event.entry.invocation)}]`);
         const message =
           event.entry.level === 'error'

@@ -42,7 +42,10 @@ export function registerInvocations(program: Command): void {
       try {
         const rows = await listInvocations(db.sql, { function: flags.function, status: flags.status as never, limit });
         if (flags.json) return void process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
-        if (rows.length === 0) return void process.stderr.write('No invocations recorded.\n');
+        if (rows.length === 0)
+          return void process.stderr.write(
+            'No action invocations recorded (this log holds actions only: every call of every kind is in valet calls).\n',
+          );
         for (const row of rows) {
           const invoker = row.invoker as { type: string; userId?: string; source?: string };
           const who =

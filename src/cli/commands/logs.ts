@@ -15,8 +15,15 @@ function printer(json: boolean) {
         : entry.level === 'warn'
           ? kleur.yellow('warn ')
           : kleur.dim(entry.level.padEnd(5));
+    // The entry that says how a call ended (after its lines): marked, so it reads apart from them.
+    const message =
+      entry.outcome === 'ok'
+        ? kleur.green(`✓ ${entry.message}`)
+        : entry.outcome === 'error'
+          ? kleur.red(`✗ ${entry.message}`)
+          : entry.message;
     process.stdout.write(
-      `${kleur.dim(entry.time)} ${level} ${kleur.cyan(`[${entry.function} ${shortInvocationId(entry.invocation)}]`)} ${entry.message}\n`,
+      `${kleur.dim(entry.time)} ${level} ${kleur.cyan(`[${entry.function} ${shortInvocationId(entry.invocation)}]`)} ${message}\n`,
     );
   };
 }

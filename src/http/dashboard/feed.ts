@@ -1,17 +1,19 @@
 // What tells an open dashboard to refresh: a poll of a few cheap markers — the database's change
 // marker (any commit, by this process or another: `valet run`, another instance), the size of
-// the functions' log file, and the server's build state — every 50 ms while at least one page
+// the functions' log file, the server's build state and its activity log's count of calls — every 50 ms while at least one page
 // listens, and nothing at all otherwise. A page hears which of them moved, then re-reads what it
 // shows through the admin API: one source of truth, and no event the page could miss for good.
 import { statSync } from 'node:fs';
 
-export type FeedTopic = 'db' | 'logs' | 'state';
+export type FeedTopic = 'db' | 'logs' | 'state' | 'calls';
 export type FeedListener = (topics: FeedTopic[]) => void;
 
 export interface FeedProbes {
   db(): Promise<string>;
   logsFile: string | null;
   state(): string;
+  /** Moves when a call begins or ends on this server (the activity log). */
+  calls(): string;
 }
 
 export class ChangeFeed {
@@ -58,7 +60,7 @@ export class ChangeFeed {
     }
     const stat = this.probes.logsFile ? statSync(this.probes.logsFile, { throwIfNoEntry: false }) : undefined;
     const logs = stat ? `${stat.size}:${stat.mtimeMs}` : '0';
-    return { db, logs, state: this.probes.state() };
+    return { db, logs, state: this.probes.state(), calls: this.probes.calls() };
   }
 
   private async poll(): Promise<void> {

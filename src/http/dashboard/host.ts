@@ -38,6 +38,10 @@ export interface DashboardOptions {
   /** The built page (index.html and assets/). */
   assetsDir: string;
   connections: () => Connections | null;
+  /** The activity log's version (the engine's, once there is one). */
+  callsVersion: () => string;
+  /** The app's folder: a call's page shows the source line that failed. */
+  appDir: string;
 }
 
 const DOCS_URL = 'https://github.com/valet-dev/valet/tree/main/docs';
@@ -47,6 +51,7 @@ export class DashboardHost {
   readonly feed: ChangeFeed;
   readonly assetsDir: string;
   readonly logsFile: string | null;
+  readonly appDir: string;
   private url = '';
   private current: DashboardState;
   private version = 0;
@@ -56,6 +61,7 @@ export class DashboardHost {
     this.access = new DashboardAccess(options.adminKey);
     this.assetsDir = options.assetsDir;
     this.logsFile = options.logsFile;
+    this.appDir = options.appDir;
     this.current = {
       app: options.app,
       mode: options.mode,
@@ -71,6 +77,7 @@ export class DashboardHost {
       db: async () => (await options.connections()?.changeMarker()) ?? 'none',
       logsFile: options.logsFile,
       state: () => String(this.version),
+      calls: options.callsVersion,
     });
   }
 

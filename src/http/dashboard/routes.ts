@@ -61,6 +61,11 @@ function staticFile(dashboard: DashboardHost, name: string): HttpReply {
   };
 }
 
+/** /favicon.ico, which browsers ask for whatever the page links: the dashboard's icon. */
+export function dashboardFavicon(dashboard: DashboardHost): HttpReply {
+  return withSecurity(staticFile(dashboard, 'assets/favicon.svg'));
+}
+
 function signedIn(dashboard: DashboardHost, request: HttpRequest): boolean {
   return dashboard.access.verify(request.headers.cookie, dashboard.port());
 }

@@ -2,9 +2,12 @@
 // scheduler, other functions): resolve it, enforce access, validate args, run it in its kind's
 // isolation, and turn any failure into the API's JSON error.
 import type { DocumentStore } from '../../storage/documents.js';
+import type { ErrorBody } from '../../protocol/errors.js';
 import type { Read } from '../../storage/read-set.js';
+import type { CallRecord } from '../calls/record.js';
+import { callerOf } from '../calls/record.js';
 import { DuplicateMutation, recordSequence } from './client-sequence.js';
-import { failureResponse } from './failure.js';
+import { failureDetail, failureResponse } from './failure.js';
 import { resolveFunction, validateArgs } from './resolve.js';
 import { runAction } from './run-action.js';
 import { runMutation } from './run-mutation.js';
@@ -16,13 +19,40 @@ export async function callFunction(
   request: CallRequest,
   snapshot?: DocumentStore,
 ): Promise<CallResponse> {
+  const started = performance.now();
+  const record = core.calls.begin({
+    kind: request.kind,
+    path: request.path,
+    source: request.source ?? 'function',
+    caller: callerOf(request.invoker),
+    parent: request.parent,
+  });
+  const response = await runCall(core, request, record, snapshot);
+  const body = response.body as ErrorBody;
+  // What the caller was told decides the code; the record adds the real message and stack.
+  const error =
+    response.status === 200
+      ? null
+      : record.error?.code === body.code
+        ? record.error
+        : { code: body.code, message: body.message, ...(record.error?.stack ? { stack: record.error.stack } : {}) };
+  core.calls.finish(record, performance.now() - started, error, request.rerun);
+  return response;
+}
+
+async function runCall(
+  core: EngineCore,
+  request: CallRequest,
+  record: CallRecord,
+  snapshot?: DocumentStore,
+): Promise<CallResponse> {
   try {
     const definition = resolveFunction(core, request);
     const args = await validateArgs(definition, request.args, snapshot ?? core.connections.autoCommit);
-    if (definition.kind === 'action') return await runAction(core, request, definition as never, args);
+    if (definition.kind === 'action') return await runAction(core, request, definition as never, args, record);
     if (definition.kind === 'query') {
       const reads: Read[] | undefined = request.trackReads ? [] : undefined;
-      const value = await runQuery(core, request.path, definition, args, request.invoker, reads, snapshot);
+      const value = await runQuery(core, request.path, definition, args, request.invoker, record, reads, snapshot);
       return { status: 200, body: { value }, headers: {}, reads };
     }
     const value = await runMutation(
@@ -31,6 +61,7 @@ export async function callFunction(
       definition,
       args,
       request.invoker,
+      record,
       request.client,
       request.fence,
     );
@@ -39,6 +70,7 @@ export async function callFunction(
     if (error instanceof DuplicateMutation)
       return { status: error.status, body: error.body as CallResponse['body'], headers: { 'valet-duplicate': 'true' } };
     const { status, body } = failureResponse(core, request.path, error, request.exposeErrors);
+    record.error = failureDetail(core, status, body, error);
     const client = request.client;
     // A rejected mutation still advances its client (its queue must not wedge), unless the refusal
     // was about the sequence itself, the caller's token, or the storage (nothing was decided).

@@ -36,8 +36,19 @@ export function callerApi(core: EngineCore, invoker: Invoker, state: InvocationS
         'actions_nested_too_deep',
         `${state.path}: ctx.runAction nests more than ${MAX_ACTION_DEPTH} actions deep`,
       );
+    const call = currentScope()?.call;
     const response = await core.call(
-      { kind, path: ref?.path, args, invoker, external: false, depth, fence: state.fence },
+      {
+        kind,
+        path: ref?.path,
+        args,
+        invoker,
+        external: false,
+        depth,
+        fence: state.fence,
+        source: 'function',
+        parent: call ? { id: call.id, root: call.root } : null,
+      },
       transaction ?? undefined,
     );
     const body = response.body as ErrorBody;

@@ -12,8 +12,36 @@ export function failureResponse(
 ): { status: number; body: ErrorBody } {
   const response = errorToResponse(error, core.dev || exposeErrors);
   response.body.message = core.redact(response.body.message);
-  if (response.status === 500) core.log(`${label} failed: ${core.describeError(error)}`);
+  // A ValetError is the handler's deliberate answer: one line with where it was thrown.
+  if (response.body.code === 'application_error')
+    core.log(`${label} threw ValetError: ${response.body.message}${thrownAt(core.describeError(error))}`);
+  else if (response.status === 500) core.log(`${label} failed: ${core.describeError(error)}`);
   else if (response.status === 503 || response.status === 507)
     core.log(`${label}: storage failure: ${core.describeError(error)}`);
   return response;
+}
+
+/** ` (valet/todos.ts:12:11)`: the first frame of a (mapped) stack in the app's own files. */
+function thrownAt(stack: string): string {
+  for (const line of stack.split('\n').slice(1)) {
+    const frame = /(valet\/[^\s()]+:\d+:\d+)/.exec(line);
+    if (frame && !line.includes('node_modules') && !line.includes('_generated')) return ` (${frame[1]})`;
+  }
+  return '';
+}
+
+/**
+ * What the activity log keeps of a failure: the code, the real message (redacted; callers may
+ * have been shown less) and, for a handler's own failure, its mapped stack.
+ */
+export function failureDetail(
+  core: EngineCore,
+  status: number,
+  body: ErrorBody,
+  error: unknown,
+): { code: string; message: string; stack?: string } {
+  const real = errorToResponse(error, true).body.message;
+  const detail: { code: string; message: string; stack?: string } = { code: body.code, message: core.redact(real) };
+  if (status === 500 && error instanceof Error) detail.stack = core.describeError(error);
+  return detail;
 }

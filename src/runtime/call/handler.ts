@@ -1,10 +1,9 @@
 // Running a handler, whatever its kind: a synchronous throw becomes a rejection like any other
-// failure, the return value must travel as JSON, and each call gets a cheap unique log id.
+// failure, and the return value must travel as JSON.
 import { encodeValue } from '../../protocol/values.js';
 import { formatValidationError } from '../../server/values.js';
 import type { AnyValidator } from '../../server/values.js';
 import { findNonJson } from '../../storage/documents.js';
-import { newId } from '../../storage/ids.js';
 import { EngineError } from '../errors.js';
 
 /** Calls the handler; a synchronous throw becomes a rejection. */
@@ -37,15 +36,6 @@ export function checkReturnValue(path: string, returned: unknown, returns?: AnyV
   if (problem)
     throw new EngineError('invalid_return_value', `${path} returned a value that is not JSON: ${problem.message}`);
   return result;
-}
-
-let invocationCounter = 0;
-/** Random per process, so ids stay unique across processes and instances (a pid and a time need not be). */
-const invocationPrefix = newId().slice(0, 10);
-
-/** Log ids for queries and mutations (actions use their invocation record's id): unique, and cheap. */
-export function nextInvocationId(): string {
-  return `${invocationPrefix}${(++invocationCounter).toString(36)}`;
 }
 
 export function timeoutError(

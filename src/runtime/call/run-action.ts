@@ -8,6 +8,7 @@ import { encodeValue } from '../../protocol/values.js';
 import type { ActionDefinition } from '../../server/functions.js';
 import type { InvocationState } from '../database-api.js';
 import { TRANSIENT_CODES } from '../../storage/faults.js';
+import type { CallRecord } from '../calls/record.js';
 import { allFences, rowFence } from '../claims/fence.js';
 import { EngineError } from '../errors.js';
 import { claimInvocation, finishInvocation } from '../invocations/idempotency.js';
@@ -15,7 +16,7 @@ import type { Outcome } from '../invocations/idempotency.js';
 import { runInScope } from '../scope.js';
 import { actionContext } from './action-context.js';
 import { raceDeadline, startDeadline } from './deadline.js';
-import { failureResponse } from './failure.js';
+import { failureDetail, failureResponse } from './failure.js';
 import { callHandler, checkReturnValue } from './handler.js';
 import { principalOf } from './principal.js';
 import type { CallRequest, CallResponse, EngineCore } from './types.js';
@@ -28,6 +29,7 @@ export async function runAction(
   request: CallRequest,
   definition: ActionDefinition<any, any, any>,
   args: Record<string, unknown>,
+  record: CallRecord,
 ): Promise<CallResponse> {
   const key = request.idempotencyKey ?? null;
   if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
@@ -56,6 +58,7 @@ export async function runAction(
       body: claim.body as CallResponse['body'],
       headers: { 'idempotent-replayed': 'true' },
     };
+  record.invocation = claim.id;
 
   const deadline = startDeadline(
     core.clock,
@@ -81,6 +84,7 @@ export async function runAction(
         inTransaction: false,
         fetchPolicy: core.fetchPolicy,
         depth: request.depth ?? 0,
+        call: record,
       },
       () => callHandler(definition.handler, ctx, args),
     );
@@ -89,7 +93,9 @@ export async function runAction(
   } catch (error) {
     const { status, body } = failureResponse(core, request.path, error, request.exposeErrors);
     // A handler's own failure keeps its stack for `valet invocations show` and the dashboard.
-    const stack = status === 500 && error instanceof Error ? core.describeError(error) : undefined;
+    const detail = failureDetail(core, status, body, error);
+    record.error = detail;
+    const stack = detail.stack;
     outcome = {
       status: status === 504 && body.code === 'action_timeout' ? 'timeout' : 'failed',
       httpStatus: status,

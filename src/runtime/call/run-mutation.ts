@@ -4,6 +4,8 @@
 // transaction around any code (valet/testing's t.run, the dashboard's data editor).
 import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
+import type { CallRecord } from '../calls/record.js';
+import { nextCallId } from '../calls/record.js';
 import type { Fence } from '../claims/fence.js';
 import { mutationDatabase, mutationWriter } from '../database-api.js';
 import { storageApi } from '../files/api.js';
@@ -14,7 +16,7 @@ import { runInScope } from '../scope.js';
 import { checkSequence, recordSequence } from './client-sequence.js';
 import type { ClientSequence } from './client-sequence.js';
 import { raceDeadline, startDeadline } from './deadline.js';
-import { callHandler, checkReturnValue, nextInvocationId, timeoutError } from './handler.js';
+import { callHandler, checkReturnValue, timeoutError } from './handler.js';
 import type { EngineCore } from './types.js';
 
 /** Runs `fn` with a mutation's ctx, in one write transaction: committed if it resolves. */
@@ -23,9 +25,14 @@ export function inMutation<T>(
   path: string,
   invoker: Invoker,
   fn: (ctx: ReturnType<typeof mutationContext>) => unknown,
-  options: { client?: ClientSequence; returns?: AnyFunctionDefinition['returns']; fence?: Fence } = {},
+  options: {
+    client?: ClientSequence;
+    returns?: AnyFunctionDefinition['returns'];
+    fence?: Fence;
+    record?: CallRecord;
+  } = {},
 ): Promise<T> {
-  const { client, returns, fence } = options;
+  const { client, returns, fence, record } = options;
   return core.connections.inWriteTransaction(async (store) => {
     if (client) await checkSequence(store, client);
     const state = { path, active: true, transaction: null };
@@ -40,9 +47,10 @@ export function inMutation<T>(
         {
           kind: 'mutation',
           path,
-          invocationId: nextInvocationId(),
+          invocationId: record?.id ?? nextCallId(),
           inTransaction: false,
           fetchPolicy: core.fetchPolicy,
+          call: record,
         },
         () => callHandler(fn, ctx, undefined),
       );
@@ -89,6 +97,7 @@ export function runMutation(
   definition: AnyFunctionDefinition,
   args: unknown,
   invoker: Invoker,
+  record: CallRecord,
   client?: ClientSequence,
   fence?: Fence,
 ) {
@@ -96,5 +105,6 @@ export function runMutation(
     client,
     returns: definition.returns,
     fence,
+    record,
   });
 }

@@ -4,11 +4,12 @@ import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
 import type { DocumentStore } from '../../storage/documents.js';
 import type { Read } from '../../storage/read-set.js';
+import type { CallRecord } from '../calls/record.js';
 import { queryDatabase, queryReader } from '../database-api.js';
 import { storageApi } from '../files/api.js';
 import { runInScope } from '../scope.js';
 import { raceDeadline, startDeadline } from './deadline.js';
-import { callHandler, checkReturnValue, nextInvocationId, timeoutError } from './handler.js';
+import { callHandler, checkReturnValue, timeoutError } from './handler.js';
 import type { EngineCore } from './types.js';
 
 export async function runQuery(
@@ -17,6 +18,7 @@ export async function runQuery(
   definition: AnyFunctionDefinition,
   args: unknown,
   invoker: Invoker,
+  record: CallRecord,
   reads?: Read[],
   snapshot?: DocumentStore,
 ) {
@@ -49,7 +51,14 @@ export async function runQuery(
         },
       };
       const work = runInScope(
-        { kind: 'query', path, invocationId: nextInvocationId(), inTransaction: false, fetchPolicy: core.fetchPolicy },
+        {
+          kind: 'query',
+          path,
+          invocationId: record.id,
+          inTransaction: false,
+          fetchPolicy: core.fetchPolicy,
+          call: record,
+        },
         () => callHandler(definition.handler, ctx, args),
       );
       return checkReturnValue(path, await raceDeadline(work, deadline), definition.returns);

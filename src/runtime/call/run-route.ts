@@ -3,13 +3,14 @@
 import { ERROR_CODES } from '../../protocol/error-codes.js';
 import type { Invoker } from '../../server/ctx.js';
 import { DEFAULT_ACTION_TIMEOUT_MS } from '../../server/functions.js';
-import { newId } from '../../storage/ids.js';
+import type { CallRecord } from '../calls/record.js';
+import { callerOf } from '../calls/record.js';
 import type { InvocationState } from '../database-api.js';
 import { EngineError } from '../errors.js';
 import { runInScope } from '../scope.js';
 import { actionContext } from './action-context.js';
 import { raceDeadline, startDeadline } from './deadline.js';
-import { failureResponse } from './failure.js';
+import { failureDetail, failureResponse } from './failure.js';
 import { callHandler } from './handler.js';
 import type { EngineCore } from './types.js';
 
@@ -44,6 +45,26 @@ export async function handleHttpRoute(
     });
   const label = `${request.method} /http${route.path}`;
   const invoker = await invokerOf(request, authenticate);
+  const started = performance.now();
+  const record = core.calls.begin({ kind: 'http', path: label, source: 'http', caller: callerOf(invoker) });
+  const response = await answerRoute(core, request, route.handler.handler, label, invoker, record);
+  const failed = response.status >= 500;
+  core.calls.finish(
+    record,
+    performance.now() - started,
+    failed ? (record.error ?? { code: 'http_status', message: `answered ${response.status}` }) : null,
+  );
+  return response;
+}
+
+async function answerRoute(
+  core: EngineCore,
+  request: Request,
+  handler: (ctx: any, request: Request) => unknown,
+  label: string,
+  invoker: Invoker,
+  record: CallRecord,
+): Promise<Response> {
   const deadline = startDeadline(
     core.clock,
     DEFAULT_ACTION_TIMEOUT_MS,
@@ -53,8 +74,15 @@ export async function handleHttpRoute(
   try {
     const ctx = actionContext(core, state, invoker, `route ${label}`);
     const work = runInScope(
-      { kind: 'http', path: label, invocationId: newId(), inTransaction: false, fetchPolicy: core.fetchPolicy },
-      () => callHandler(route.handler.handler, ctx, request),
+      {
+        kind: 'http',
+        path: label,
+        invocationId: record.id,
+        inTransaction: false,
+        fetchPolicy: core.fetchPolicy,
+        call: record,
+      },
+      () => callHandler(handler, ctx, request),
     );
     const response = await raceDeadline(work, deadline);
     if (!(response instanceof Response))
@@ -65,6 +93,7 @@ export async function handleHttpRoute(
     return response;
   } catch (error) {
     const { status, body } = failureResponse(core, label, error);
+    record.error = failureDetail(core, status, body, error);
     return json(status, body);
   } finally {
     state.active = false;

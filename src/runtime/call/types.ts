@@ -6,6 +6,8 @@ import type { FunctionKind } from '../../server/functions.js';
 import type { DocumentStore } from '../../storage/documents.js';
 import type { Read } from '../../storage/read-set.js';
 import type { ErrorBody } from '../../protocol/errors.js';
+import type { CallLog } from '../calls/log.js';
+import type { CallParent, CallSource } from '../calls/record.js';
 import type { Fence } from '../claims/fence.js';
 import type { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
@@ -37,6 +39,12 @@ export interface CallRequest {
    * its writes commit only while the claim holds (claims/fence.ts).
    */
   fence?: Fence;
+  /** How the call arrived (the activity log's "source"); `function` when another function made it. */
+  source?: CallSource;
+  /** The call that caused this one (ran it, scheduled it, the cron tick): its id and its trace's root. */
+  parent?: CallParent | null;
+  /** A live query's re-run: counted in the metrics, kept in the activity log only when it fails. */
+  rerun?: boolean;
 }
 
 export interface CallResponse {
@@ -75,6 +83,8 @@ export interface EngineCore {
   afterSchedule: () => void;
   /** Stored files: where their bytes go, the upload limit, signed URLs (ctx.storage, the file routes). */
   files: FileService;
+  /** The activity log: every call's record. */
+  calls: CallLog;
   /** Calls another function (ctx.runQuery and friends); `snapshot` runs a query in that store. */
   call(request: CallRequest, snapshot?: DocumentStore): Promise<CallResponse>;
 }

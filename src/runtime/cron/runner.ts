@@ -6,6 +6,7 @@
 // writes only while the run is still this instance's, and the end of a run is recorded through
 // storage faults (claims/lasting-write.ts). On PostgreSQL the clock is the database's, so an
 // instance with a fast clock cannot take a tick early.
+import type { CallLog } from '../calls/log.js';
 import type { Invoker } from '../../server/ctx.js';
 import type { CronJob } from '../../server/cron.js';
 import { newId } from '../../storage/ids.js';
@@ -49,7 +50,7 @@ export class CronRunner {
   /** Each job's last tick as of the latest claim: the next wake-up is anchored to it. */
   private readonly lastTicks = new Map<string, number>();
 
-  constructor(private readonly options: ClaimingWorkerOptions) {
+  constructor(private readonly options: ClaimingWorkerOptions & { calls?: CallLog }) {
     this.connections = options.connections;
     this.clock = options.clock;
     this.invoke = options.invoke;
@@ -139,7 +140,16 @@ export class CronRunner {
             due.runId,
           ])
         : rowFence(label, `SELECT 1 AS held FROM _valet_cron_runs ${STILL_RUNNING}`, () => [due.runId]);
-    let response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence);
+    // The tick is a call of its own in the activity log: the job's function runs under it.
+    const tick = this.options.calls?.begin({
+      kind: 'cron',
+      path: due.job.name,
+      source: source === 'cron' ? 'cron' : 'admin',
+      caller: `system:${source}`,
+    });
+    const started = performance.now();
+    const origin = { source: 'cron' as const, parent: tick ? { id: tick.id, root: tick.root } : null };
+    let response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence, origin);
     // A failure that decided nothing (the database out of reach) is tried again, briefly: the
     // tick is this run's, and a blip should not cost it.
     for (
@@ -148,7 +158,12 @@ export class CronRunner {
       retry++
     ) {
       await new Promise<void>((resolve) => this.clock.setTimeout(resolve, TICK_RETRY_BASE_MS * 2 ** retry));
-      response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence);
+      response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence, origin);
+    }
+    if (tick) {
+      const body = response.body as { code: string; message: string };
+      const failed = response.status === 200 ? null : { code: body.code, message: body.message };
+      this.options.calls!.finish(tick, performance.now() - started, failed);
     }
     if (response.status === 200 && kind === 'mutation') return;
     const error = response.status === 200 ? null : JSON.stringify(response.body);

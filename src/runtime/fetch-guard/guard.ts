@@ -2,6 +2,9 @@
 // transactions it throws. In actions and HTTP routes it refuses private and internal destinations
 // before any connection: literal addresses up front, names at connect time for every address they
 // resolve to (and the socket then connects to exactly those checked addresses), every redirect hop.
+import type { CallEvent, CallRecord } from '../calls/record.js';
+import { addEvent } from '../calls/record.js';
+import { systemClock } from '../clock.js';
 import { allowedAt, effectivePort } from './allow-list.js';
 import type { FetchAllowEntry } from './allow-list.js';
 import { lookup as dnsLookup } from 'node:dns/promises';
@@ -256,6 +259,39 @@ export function installFetchGuard(): void {
         ),
       );
     }
-    return guardedFetch(input, init, scope.fetchPolicy);
+    const call = scope.call;
+    if (!call) return guardedFetch(input, init, scope.fetchPolicy);
+    return recordedFetch(call, () => guardedFetch(input, init, scope.fetchPolicy), input, init);
   } as typeof fetch;
+}
+
+/** `GET https://host/path`: what a call's record keeps of a fetch (never the query string: it may hold a key). */
+function fetchDetail(input: string | URL | Request, init?: RequestInit): string {
+  const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+  const text = input instanceof Request ? input.url : String(input);
+  try {
+    const url = new URL(text);
+    return `${method} ${url.origin}${url.pathname}`;
+  } catch {
+    return `${method} (invalid URL)`;
+  }
+}
+
+async function recordedFetch(
+  call: CallRecord,
+  send: () => Promise<Response>,
+  input: string | URL | Request,
+  init?: RequestInit,
+): Promise<Response> {
+  const at = systemClock.now();
+  const started = performance.now();
+  const event: CallEvent = { type: 'fetch', at, detail: fetchDetail(input, init), status: 0 };
+  addEvent(call, event);
+  try {
+    const response = await send();
+    event.status = response.status;
+    return response;
+  } finally {
+    event.durationMs = Math.round((performance.now() - started) * 1000) / 1000;
+  }
 }

@@ -1,5 +1,6 @@
 // ctx.email.enqueue: one outbox row, written through the same executor as the handler's writes,
 // so it commits or rolls back with them. Delivery is the outbox worker's job.
+import { currentCause, noteCallEvent } from '../calls/current.js';
 import { newId } from '../../storage/ids.js';
 import type { DocumentStore } from '../../storage/documents.js';
 import { EngineError } from '../errors.js';
@@ -69,10 +70,22 @@ async function insertOutboxRow(
 ): Promise<string> {
   const id = newId();
   const { changes } = await store.sql.run(
-    `INSERT INTO _valet_outbox (id, delivery_key, recipients, subject, html, text, status, attempts, next_attempt_at, created_at, source)
-     VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?) ON CONFLICT (delivery_key) DO NOTHING`,
-    [id, email.deliveryKey, JSON.stringify(email.recipients), email.subject, email.html, email.text, now, now, source],
+    `INSERT INTO _valet_outbox (id, delivery_key, recipients, subject, html, text, status, attempts, next_attempt_at, created_at, source, caused_by)
+     VALUES (?, ?, ?, ?, ?, ?, 'queued', 0, ?, ?, ?, ?) ON CONFLICT (delivery_key) DO NOTHING`,
+    [
+      id,
+      email.deliveryKey,
+      JSON.stringify(email.recipients),
+      email.subject,
+      email.html,
+      email.text,
+      now,
+      now,
+      source,
+      currentCause(),
+    ],
   );
+  noteCallEvent({ type: 'email', at: now, detail: email.subject, id: changes === 1 ? id : undefined });
   if (changes === 1) return id;
   return (await store.sql.get<{ id: string }>('SELECT id FROM _valet_outbox WHERE delivery_key = ?', [
     email.deliveryKey,

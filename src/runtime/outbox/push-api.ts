@@ -1,6 +1,7 @@
 // ctx.push: browsers' push subscriptions, and push messages as outbox rows written through the
 // caller's write executor — from a mutation (or an action's transaction) they exist only if it
 // commits, exactly like ctx.email. Delivery is the outbox worker's (push-transport.ts).
+import { currentCause, noteCallEvent } from '../calls/current.js';
 import { createECDH } from 'node:crypto';
 import type { Invoker, PushMessage, PushSubscriptionJson } from '../../server/ctx.js';
 import { findNonJson } from '../../storage/documents.js';
@@ -202,10 +203,11 @@ async function insertPushRows(
       topic: message.topic,
     });
     const { changes } = await store.sql.run(
-      `INSERT INTO _valet_outbox (id, channel, delivery_key, recipients, subject, payload, subscription_id, status, attempts, next_attempt_at, created_at, source)
-       VALUES (?, 'push', ?, '[]', ?, ?, ?, 'queued', 0, ?, ?, ?) ON CONFLICT (delivery_key) DO NOTHING`,
-      [id, deliveryKey, message.title, payload, subscriptionId, now, now, source],
+      `INSERT INTO _valet_outbox (id, channel, delivery_key, recipients, subject, payload, subscription_id, status, attempts, next_attempt_at, created_at, source, caused_by)
+       VALUES (?, 'push', ?, '[]', ?, ?, ?, 'queued', 0, ?, ?, ?, ?) ON CONFLICT (delivery_key) DO NOTHING`,
+      [id, deliveryKey, message.title, payload, subscriptionId, now, now, source, currentCause()],
     );
+    noteCallEvent({ type: 'push', at: now, detail: message.title, id: changes === 1 ? id : undefined });
     if (changes === 1) ids.push(id);
     else
       ids.push(

@@ -5,6 +5,7 @@ import type { AnyFunctionReference } from '../../server/references.js';
 import { encodeValue } from '../../protocol/values.js';
 import { findNonJson } from '../../storage/documents.js';
 import { newId } from '../../storage/ids.js';
+import { currentCause, noteCallEvent } from '../calls/current.js';
 import type { WriteExecutor } from '../database-api.js';
 import { EngineError } from '../errors.js';
 import { cancelScheduled } from './store.js';
@@ -43,10 +44,12 @@ export function schedulerApi({ write, now, scheduledBy, onScheduled, kindOf }: S
       const problem = findNonJson(payload, 'args', { text: true });
       if (problem) throw invalid(problem.message);
       const id = newId();
+      const cause = currentCause();
+      noteCallEvent({ type: 'schedule', at: now(), detail: `${kind} ${ref.path}`, id });
       return write(async (store) => {
         await store.sql.run(
-          "INSERT INTO _valet_scheduled (id, function, kind, args, run_at, status, created_at, scheduled_by) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?)",
-          [id, ref.path, kind, JSON.stringify(payload), time, store.nextCreationTime(), scheduledBy],
+          "INSERT INTO _valet_scheduled (id, function, kind, args, run_at, status, created_at, scheduled_by, caused_by) VALUES (?, ?, ?, ?, ?, 'pending', ?, ?, ?)",
+          [id, ref.path, kind, JSON.stringify(payload), time, store.nextCreationTime(), scheduledBy, cause],
         );
         noteScheduledChange(store, id);
         return id;

@@ -11,6 +11,8 @@ import type { FunctionKind } from '../../server/functions.js';
 import { TRANSIENT_CODES } from '../../storage/faults.js';
 import { rowFence } from '../claims/fence.js';
 import { noteScheduledChange } from './system-table.js';
+import { parseCause } from '../calls/current.js';
+import type { CallParent, CallSource } from '../calls/record.js';
 import type { Fence } from '../claims/fence.js';
 import type { LastingWrites } from '../claims/lasting-write.js';
 import type { Clock } from '../clock.js';
@@ -25,6 +27,7 @@ interface DueRow {
   args: string;
   run_at: number;
   attempts: number;
+  caused_by: string | null;
 }
 
 export type Invoke = (
@@ -33,6 +36,7 @@ export type Invoke = (
   args: unknown,
   invoker: Invoker,
   fence?: Fence,
+  origin?: { source: CallSource; parent: CallParent | null },
 ) => Promise<CallResponse>;
 
 /** What a worker that claims work and calls functions for it needs (the scheduler, crons). */
@@ -85,7 +89,7 @@ export class ScheduledRunner {
         const rows = await store.sql.all<DueRow>(
           `UPDATE _valet_scheduled SET status = 'running', attempts = attempts + 1, instance = ?
            WHERE id IN (SELECT id FROM _valet_scheduled WHERE status = 'pending' AND run_at <= ? ORDER BY run_at LIMIT ? ${store.dialect.skipLocked})
-           RETURNING id, function, kind, args, run_at, attempts`,
+           RETURNING id, function, kind, args, run_at, attempts, caused_by`,
           [this.options.instance ?? null, now, limit],
         );
         for (const row of rows) noteScheduledChange(store, row.id);
@@ -136,7 +140,10 @@ export class ScheduledRunner {
           )
         : rowFence(label, `SELECT 1 AS held FROM _valet_scheduled ${CLAIMED}`, () => [row.id, row.attempts]);
     const invoker: Invoker = { type: 'system', source: 'scheduler', scheduledAt: row.run_at, dispatchedAt };
-    const response = await this.options.invoke(row.kind, row.function, JSON.parse(row.args), invoker, fence);
+    const response = await this.options.invoke(row.kind, row.function, JSON.parse(row.args), invoker, fence, {
+      source: 'scheduler',
+      parent: parseCause(row.caused_by),
+    });
     if (response.status === 200 && row.kind === 'mutation') return;
     const code = (response.body as { code?: string }).code ?? '';
     if (code === 'claim_lost') return this.options.onLostClaim(label);

@@ -119,7 +119,19 @@ export class SubscriptionHub {
       invoker: subscription.subscriber.invoker,
       external: true,
       trackReads: true,
+      source: 'sync',
+      parent: null,
+      // The first run answers the subscribe message; later ones are re-runs after writes.
+      rerun: !subscription.firstRun,
     };
+  }
+
+  /** Live subscriptions per query path (metrics). */
+  subscriptionsByPath(): Map<string, number> {
+    const counts = new Map<string, number>();
+    for (const mine of this.bySubscriber.values())
+      for (const subscription of mine.values()) counts.set(subscription.path, (counts.get(subscription.path) ?? 0) + 1);
+    return counts;
   }
 
   /** Records a subscription's new result; returns the update to deliver, or null when unchanged. */

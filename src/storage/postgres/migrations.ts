@@ -203,6 +203,46 @@ const MIGRATIONS: string[] = [
   -- time both ways and seldom saves space.
   ALTER TABLE _valet_file_chunks ALTER COLUMN data SET STORAGE EXTERNAL;
   `,
+  // 7: the activity log, the cause of scheduled calls and outbox rows, and data migrations'
+  // progress, as SQLite's version 9.
+  `
+  CREATE TABLE _valet_calls (
+    id text PRIMARY KEY,
+    parent text,
+    root text NOT NULL,
+    path text NOT NULL,
+    kind text NOT NULL,
+    source text NOT NULL,
+    caller text NOT NULL,
+    instance text,
+    started_at double precision NOT NULL,
+    duration_ms double precision,
+    outcome text NOT NULL,
+    error_code text,
+    invocation text,
+    detail text NOT NULL
+  );
+  CREATE INDEX _valet_calls_by_start ON _valet_calls (started_at, id);
+  CREATE INDEX _valet_calls_by_path ON _valet_calls (path, started_at);
+  CREATE INDEX _valet_calls_by_root ON _valet_calls (root, started_at);
+  ALTER TABLE _valet_scheduled ADD COLUMN caused_by text;
+  ALTER TABLE _valet_outbox ADD COLUMN caused_by text;
+  CREATE TABLE _valet_migrations (
+    name text PRIMARY KEY,
+    table_name text NOT NULL,
+    status text NOT NULL,
+    cursor text,
+    processed bigint NOT NULL DEFAULT 0,
+    changed bigint NOT NULL DEFAULT 0,
+    started_at double precision NOT NULL,
+    updated_at double precision NOT NULL,
+    finished_at double precision,
+    error text,
+    runner text,
+    lease_until double precision,
+    token bigint NOT NULL DEFAULT 0
+  );
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

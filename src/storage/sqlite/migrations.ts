@@ -205,6 +205,48 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       );
     `);
   },
+  // 9: the activity log (every call, when kept in the database: runtime/calls/), the call that
+  // scheduled a call or enqueued a message (its parent in that log), and data migrations' progress.
+  (db) => {
+    db.exec(`
+      CREATE TABLE _valet_calls (
+        id TEXT PRIMARY KEY,
+        parent TEXT,
+        root TEXT NOT NULL,
+        path TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        source TEXT NOT NULL,
+        caller TEXT NOT NULL,
+        instance TEXT,
+        started_at REAL NOT NULL,
+        duration_ms REAL,
+        outcome TEXT NOT NULL,
+        error_code TEXT,
+        invocation TEXT,
+        detail TEXT NOT NULL
+      );
+      CREATE INDEX _valet_calls_by_start ON _valet_calls (started_at, id);
+      CREATE INDEX _valet_calls_by_path ON _valet_calls (path, started_at);
+      CREATE INDEX _valet_calls_by_root ON _valet_calls (root, started_at);
+      ALTER TABLE _valet_scheduled ADD COLUMN caused_by TEXT;
+      ALTER TABLE _valet_outbox ADD COLUMN caused_by TEXT;
+      CREATE TABLE _valet_migrations (
+        name TEXT PRIMARY KEY,
+        table_name TEXT NOT NULL,
+        status TEXT NOT NULL,
+        cursor TEXT,
+        processed INTEGER NOT NULL DEFAULT 0,
+        changed INTEGER NOT NULL DEFAULT 0,
+        started_at REAL NOT NULL,
+        updated_at REAL NOT NULL,
+        finished_at REAL,
+        error TEXT,
+        runner TEXT,
+        lease_until REAL,
+        token INTEGER NOT NULL DEFAULT 0
+      );
+    `);
+  },
 ];
 
 export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;

@@ -1,0 +1,120 @@
+// _valet_calls: the activity log kept in the database (valet start), so every instance's calls
+// are read in one place. Written in batches off the request's path (log.ts), pruned by age.
+import type { SqlExecutor } from '../../storage/sql.js';
+import type { CallFilter } from './filter.js';
+import { DEFAULT_CALL_LIMIT } from './filter.js';
+import type { CallRecord } from './record.js';
+
+interface CallRow {
+  id: string;
+  parent: string | null;
+  root: string;
+  path: string;
+  kind: CallRecord['kind'];
+  source: CallRecord['source'];
+  caller: string;
+  instance: string | null;
+  started_at: number;
+  duration_ms: number | null;
+  outcome: CallRecord['outcome'];
+  error_code: string | null;
+  invocation: string | null;
+  detail: string;
+}
+
+const COLUMNS =
+  'id, parent, root, path, kind, source, caller, instance, started_at, duration_ms, outcome, error_code, invocation, detail';
+
+function toRecord(row: CallRow): CallRecord {
+  const detail = JSON.parse(row.detail) as Pick<CallRecord, 'error' | 'logs' | 'events'>;
+  return {
+    id: row.id,
+    parent: row.parent,
+    root: row.root,
+    path: row.path,
+    kind: row.kind,
+    source: row.source,
+    caller: row.caller,
+    instance: row.instance,
+    startedAt: Number(row.started_at),
+    durationMs: row.duration_ms === null ? null : Number(row.duration_ms),
+    outcome: row.outcome,
+    error: detail.error ?? null,
+    invocation: row.invocation,
+    logs: detail.logs ?? [],
+    events: detail.events ?? [],
+  };
+}
+
+/** Many rows per statement: a flush of a busy second is a handful of statements. */
+const ROWS_PER_STATEMENT = 50;
+
+export async function insertCalls(sql: SqlExecutor, records: readonly CallRecord[]): Promise<void> {
+  for (let start = 0; start < records.length; start += ROWS_PER_STATEMENT) {
+    const chunk = records.slice(start, start + ROWS_PER_STATEMENT);
+    const params: unknown[] = [];
+    for (const r of chunk)
+      params.push(
+        r.id,
+        r.parent,
+        r.root,
+        r.path,
+        r.kind,
+        r.source,
+        r.caller,
+        r.instance,
+        r.startedAt,
+        r.durationMs,
+        r.outcome,
+        r.error?.code ?? null,
+        r.invocation,
+        JSON.stringify({ error: r.error, logs: r.logs, events: r.events }),
+      );
+    const row = `(${Array(14).fill('?').join(', ')})`;
+    // A record written twice (a flush retried after its COMMIT broke off) stays one row.
+    await sql.run(
+      `INSERT INTO _valet_calls (${COLUMNS}) VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT (id) DO NOTHING`,
+      params,
+    );
+  }
+}
+
+export async function listStoredCalls(sql: SqlExecutor, filter: CallFilter): Promise<CallRecord[]> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  const equal = (column: string, value: unknown) => {
+    where.push(`${column} = ?`);
+    params.push(value);
+  };
+  if (filter.kind) equal('kind', filter.kind);
+  if (filter.path) equal('path', filter.path);
+  if (filter.outcome) equal('outcome', filter.outcome);
+  if (filter.code) equal('error_code', filter.code);
+  if (filter.root) equal('root', filter.root);
+  if (filter.caller) {
+    if (filter.caller.includes(':')) equal('caller', filter.caller);
+    else {
+      where.push('(caller = ? OR caller LIKE ?)');
+      params.push(filter.caller, `${filter.caller}:%`);
+    }
+  }
+  if (filter.since !== undefined) {
+    where.push('started_at >= ?');
+    params.push(filter.since);
+  }
+  if (filter.until !== undefined) {
+    where.push('started_at < ?');
+    params.push(filter.until);
+  }
+  const text = `SELECT ${COLUMNS} FROM _valet_calls ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY started_at DESC, id DESC LIMIT ?`;
+  return (await sql.all<CallRow>(text, [...params, filter.limit ?? DEFAULT_CALL_LIMIT])).map(toRecord);
+}
+
+export async function getStoredCall(sql: SqlExecutor, id: string): Promise<CallRecord | null> {
+  const row = await sql.get<CallRow>(`SELECT ${COLUMNS} FROM _valet_calls WHERE id = ?`, [id]);
+  return row ? toRecord(row) : null;
+}
+
+export async function pruneCalls(sql: SqlExecutor, olderThan: number): Promise<number> {
+  return (await sql.run('DELETE FROM _valet_calls WHERE started_at < ?', [olderThan])).changes;
+}
