@@ -8,14 +8,22 @@ import { data } from './pages/data.js';
 import { email } from './pages/email.js';
 import { files } from './pages/files.js';
 import { functions } from './pages/functions.js';
+import { calls } from './pages/calls.js';
 import { invocations } from './pages/invocations.js';
+import { metrics } from './pages/metrics.js';
 import { logs } from './pages/logs.js';
 import { scheduled } from './pages/scheduled.js';
 import type { Page, Topic } from './pages/page.js';
 
-const PAGES: Record<string, { title: string; make: (params: string[], query: URLSearchParams) => Page }> = {
+const PAGES: Record<
+  string,
+  { title: string; make: (params: string[], query: URLSearchParams) => Page; hidden?: boolean }
+> = {
   functions: { title: 'Functions', make: functions },
-  invocations: { title: 'Invocations', make: invocations },
+  calls: { title: 'Calls', make: calls },
+  metrics: { title: 'Metrics', make: metrics },
+  // An action's invocation record (args, result, re-run): reached from its call's page.
+  invocations: { title: 'Invocations', make: invocations, hidden: true },
   logs: { title: 'Logs', make: logs },
   data: { title: 'Data', make: data },
   files: { title: 'Files', make: files },
@@ -141,9 +149,12 @@ function route(): void {
   current?.dispose?.();
   current = entry.make(params, query);
   for (const link of nav.querySelectorAll('a'))
-    link.toggleAttribute('aria-current', link.dataset.page === (PAGES[name] ? name : 'functions'));
+    link.toggleAttribute(
+      'aria-current',
+      link.dataset.page === (name === 'invocations' ? 'calls' : PAGES[name] ? name : 'functions'),
+    );
   replace(main, current.element);
-  void current.refresh(['db', 'logs', 'state']);
+  void current.refresh(['db', 'logs', 'state', 'calls']);
 }
 
 function listen(): void {
@@ -153,7 +164,7 @@ function listen(): void {
     connection.className = 'connection live';
     // Anything may have changed while the stream was down.
     void renderHeader();
-    void current?.refresh(['db', 'logs', 'state']);
+    void current?.refresh(['db', 'logs', 'state', 'calls']);
   });
   events.onmessage = (message) => {
     const { topics } = JSON.parse(message.data) as { topics: Topic[] };
@@ -171,7 +182,9 @@ async function start(): Promise<void> {
   if (!session.signedIn) return signedOut();
   replace(
     nav,
-    Object.entries(PAGES).map(([name, page]) => h('a', { href: `#/${name}`, 'data-page': name }, page.title)),
+    Object.entries(PAGES)
+      .filter(([, page]) => !page.hidden)
+      .map(([name, page]) => h('a', { href: `#/${name}`, 'data-page': name }, page.title)),
   );
   replace(root, header, h('div', { class: 'body' }, nav, main));
   await renderHeader();

@@ -6,6 +6,7 @@
 import { decodeValue, encodeValue } from '../protocol/values.js';
 import type { Invoker } from '../server/ctx.js';
 import type { AnyFunctionDefinition } from '../server/functions.js';
+import { exampleArgs } from '../runtime/call/example-args.js';
 import { validateArgs } from '../runtime/call/resolve.js';
 import { describeCronJobs } from '../runtime/cron/describe.js';
 import type { Engine } from '../runtime/engine.js';
@@ -46,6 +47,8 @@ function describeFunction(path: string, definition: AnyFunctionDefinition) {
       optional: validator.isOptional,
     })),
     returns: definition.returns?.description ?? null,
+    /** Args that pass the validators (required fields only): the run form starts from them. */
+    example: exampleArgs(definition.args),
     sensitive: action.sensitive ?? false,
     safeToRetry: action.safeToRetry ?? false,
   };
@@ -203,11 +206,13 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
     const level = params.get('level');
     const text = params.get('q')?.toLowerCase();
     const invocation = params.get('invocation');
+    const call = params.get('call');
     const limit = Math.min(Math.max(Number(params.get('limit') ?? 200) || 200, 1), 2000);
     const logs = readRecentLogs(logsFile, 20_000, params.get('function') ?? undefined).filter(
       (entry) =>
         (!level || entry.level === level) &&
         (!invocation || entry.invocation === invocation) &&
+        (!call || entry.call === call) &&
         (!text || entry.message.toLowerCase().includes(text)),
     );
     return jsonReply(200, { logs: logs.slice(-limit) });

@@ -14,19 +14,12 @@ interface FunctionInfo {
   access: string;
   args: { name: string; type: string; optional: boolean }[];
   returns: string | null;
+  /** Args that pass the validators, from the server (required fields only). */
+  example: Record<string, unknown>;
 }
 
 function argsTemplate(fn: FunctionInfo): string {
-  const required = fn.args.filter((arg) => !arg.optional);
-  if (required.length === 0) return '{}';
-  return json(
-    Object.fromEntries(
-      required.map((arg) => [
-        arg.name,
-        arg.type === 'string' ? '' : arg.type === 'number' ? 0 : arg.type === 'boolean' ? false : null,
-      ]),
-    ),
-  );
+  return Object.keys(fn.example).length === 0 ? '{}' : json(fn.example);
 }
 
 function runForm(fn: FunctionInfo): HTMLElement {

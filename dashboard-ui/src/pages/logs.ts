@@ -1,5 +1,5 @@
 // The functions' console output, tailing live: filter by function, level and text; copy what is
-// shown; an error line links to its invocation.
+// shown; each call's lines end with how it ended, which links to the call.
 import { get } from '../api.js';
 import { errorBox, h, replace } from '../dom.js';
 import type { Page } from './page.js';
@@ -10,7 +10,11 @@ interface LogEntry {
   level: string;
   function: string;
   invocation: string;
+  /** The call's id in the activity log (its page). */
+  call?: string;
   message: string;
+  /** Set on the entry saying how a call ended, after its lines. */
+  outcome?: 'ok' | 'error';
 }
 
 export function logs(_params: string[], query: URLSearchParams): Page {
@@ -51,15 +55,21 @@ export function logs(_params: string[], query: URLSearchParams): Page {
         : shown.map((entry) =>
             h(
               'li',
-              { class: `level-${entry.level}`, 'data-testid': 'log-line' },
+              {
+                class: `level-${entry.level}${entry.outcome ? ` outcome outcome-${entry.outcome}` : ''}`,
+                'data-testid': entry.outcome ? 'log-outcome' : 'log-line',
+              },
               h('span', { class: 'muted' }, new Date(entry.time).toLocaleTimeString()),
               ` [${entry.level}] `,
               h('a', { href: `#/logs?function=${encodeURIComponent(entry.function)}` }, entry.function),
               ' ',
+              entry.outcome === 'ok' ? '✓ ' : entry.outcome === 'error' ? '✗ ' : '',
               entry.message,
-              entry.level === 'error' && [
+              (entry.outcome || entry.level === 'error') && [
                 ' ',
-                h('a', { href: `#/invocations/${entry.invocation}`, class: 'jump' }, '→ invocation'),
+                entry.call
+                  ? h('a', { href: `#/calls/${entry.call}`, class: 'jump' }, '→ call')
+                  : h('a', { href: `#/invocations/${entry.invocation}`, class: 'jump' }, '→ invocation'),
               ],
             ),
           ),

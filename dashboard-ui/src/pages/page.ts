@@ -1,4 +1,4 @@
-export type Topic = 'db' | 'logs' | 'state';
+export type Topic = 'db' | 'logs' | 'state' | 'calls';
 
 /** A page: its element, and how it re-reads its live parts when the server says `topics` moved. */
 export interface Page {

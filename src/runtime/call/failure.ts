@@ -1,5 +1,6 @@
 // The JSON error for a failed call; a 500 (the handler's fault, or Valet's) and a storage fault
 // are also logged with their stack, since the caller sees only the code.
+import { fileURLToPath } from 'node:url';
 import type { ErrorBody } from '../../protocol/errors.js';
 import { errorToResponse } from './errors-to-response.js';
 import type { EngineCore } from './types.js';
@@ -15,7 +16,7 @@ export function failureResponse(
   // A ValetError is the handler's deliberate answer: one line with where it was thrown.
   if (response.body.code === 'application_error')
     core.log(`${label} threw ValetError: ${response.body.message}${thrownAt(core.describeError(error))}`);
-  else if (response.status === 500) core.log(`${label} failed: ${core.describeError(error)}`);
+  else if (response.status === 500) core.log(`${label} failed: ${appFrames(core.describeError(error))}`);
   else if (response.status === 503 || response.status === 507)
     core.log(`${label}: storage failure: ${core.describeError(error)}`);
   return response;
@@ -42,6 +43,21 @@ export function failureDetail(
 ): { code: string; message: string; stack?: string } {
   const real = errorToResponse(error, true).body.message;
   const detail: { code: string; message: string; stack?: string } = { code: body.code, message: core.redact(real) };
-  if (status === 500 && error instanceof Error) detail.stack = core.describeError(error);
+  if (status === 500 && error instanceof Error) detail.stack = appFrames(core.describeError(error));
   return detail;
+}
+
+/** Where Valet itself is installed: its frames are not what a developer reads a stack for. */
+const VALET_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+
+/**
+ * A stack with the app's frames only (its message first), when it has any: a handler's failure
+ * is read for where the app went wrong. A stack with none (a fault in Valet) is kept whole.
+ */
+export function appFrames(stack: string): string {
+  const [message, ...frames] = stack.split('\n');
+  const own = frames.filter(
+    (frame) => !frame.includes(VALET_ROOT) && !frame.includes('(node:') && !/^\s*at node:/.test(frame),
+  );
+  return own.length > 0 ? [message, ...own].join('\n') : stack;
 }
