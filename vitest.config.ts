@@ -19,6 +19,7 @@ const BOTH_BACKENDS = [
   'test/runtime/search.test.ts',
   'test/runtime/files.test.ts',
   'test/runtime/calls.test.ts',
+  'test/runtime/migrations.test.ts',
   'test/client/sync.test.ts',
   'test/client/actions.test.ts',
   'test/client/pagination.test.ts',

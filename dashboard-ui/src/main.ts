@@ -11,6 +11,7 @@ import { functions } from './pages/functions.js';
 import { calls } from './pages/calls.js';
 import { invocations } from './pages/invocations.js';
 import { metrics } from './pages/metrics.js';
+import { migrations } from './pages/migrations.js';
 import { logs } from './pages/logs.js';
 import { scheduled } from './pages/scheduled.js';
 import type { Page, Topic } from './pages/page.js';
@@ -30,6 +31,7 @@ const PAGES: Record<
   email: { title: 'Email', make: email },
   crons: { title: 'Crons', make: crons },
   scheduled: { title: 'Scheduled', make: scheduled },
+  migrations: { title: 'Migrations', make: migrations },
 };
 
 const root = document.getElementById('root')!;

@@ -14,6 +14,7 @@ import { registerCron } from './commands/cron.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerData } from './commands/data.js';
 import { registerCalls } from './commands/calls.js';
+import { registerMigrate } from './commands/migrate.js';
 import { registerInvocations } from './commands/invocations.js';
 import { registerLogs } from './commands/logs.js';
 import { registerOutbox } from './commands/outbox.js';
@@ -73,6 +74,7 @@ Examples:
   registerDashboard(program);
   registerInvocations(program);
   registerCalls(program);
+  registerMigrate(program);
   registerOutbox(program);
   registerPush(program);
   registerCron(program);

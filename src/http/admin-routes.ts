@@ -12,6 +12,7 @@ import { isScheduledStatus, SCHEDULED_STATUSES } from '../runtime/scheduler/stat
 import { listScheduled } from '../runtime/scheduler/store.js';
 import { routeAdminApp } from './admin-app-routes.js';
 import { routeAdminCalls } from './admin-call-routes.js';
+import { routeAdminMigrations } from './admin-migration-routes.js';
 import { isAdminRequest } from './api-routes.js';
 import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
 import type { HttpContext, HttpReply, HttpRequest } from './types.js';
@@ -71,6 +72,8 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   refuseUnstorableText(url);
   const calls = await routeAdminCalls(context, request.method, url);
   if (calls) return calls;
+  const migrations = await routeAdminMigrations(context, request, path);
+  if (migrations) return migrations;
   const app = await routeAdminApp(context, request, url);
   if (app) return app;
   if (path === '/admin/cron/trigger') {

@@ -122,6 +122,10 @@ export const ERROR_CODES = {
   mutation_timeout: app(504, 'The mutation did not finish within its time limit; nothing was written.'),
   action_timeout: app(504, 'The action did not finish within its time limit (writes it committed stay).'),
   route_timeout: app(504, 'The HTTP route did not answer within its time limit.'),
+  migration_failed: app(
+    500,
+    "A migration's migrateOne threw (or wrote what the schema refuses): that batch rolled back and the migration stopped; run it again to resume once fixed.",
+  ),
 
   // The database.
   storage_unavailable: passing(
@@ -154,6 +158,11 @@ export const ERROR_CODES = {
   app_not_ready: passing(503, 'server', 'The app has no working build yet (valet dev: fix the error it prints).'),
   not_ready: passing(503, 'server', 'The server is starting, or its database does not answer (/api/ready).'),
   too_many_connections: passing(503, 'server', 'The server holds as many connections as it may.'),
+  migration_busy: passing(
+    409,
+    'server',
+    'Another runner holds this migration (one at a time across instances): wait for it to finish or for its lease to lapse.',
+  ),
   claim_lost: {
     status: 500,
     fault: 'server',

@@ -36,6 +36,7 @@ import { Loop } from './loop.js';
 import { CallLog } from './calls/log.js';
 import type { CallLogSettings } from './calls/log.js';
 import { FunctionMetrics } from './calls/metrics.js';
+import { MigrationRunner } from './migrations/runner.js';
 import { callSettingsOf } from './calls/settings.js';
 import { logCallOutcome, routeFunctionConsole } from './function-logs.js';
 import type { EmailTransport } from './outbox/transports.js';
@@ -155,6 +156,8 @@ export interface Engine {
   readonly calls: CallLog;
   /** Per-function counts and durations of this process, over the last hour. */
   readonly metrics: FunctionMetrics;
+  /** Data migrations (defineMigration): run in batches, resumable, one runner at a time. */
+  readonly migrations: MigrationRunner;
   close(): Promise<void>;
 }
 
@@ -364,6 +367,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     calls,
     call: (request: CallRequest, snapshot?: DocumentStore) => callFunction(core, request, snapshot),
   };
+  const migrations = new MigrationRunner(core, core.instanceId);
   // Bytes no file claims any more (a deleted file's, an upload cut short by a crash): removed at
   // start and every so often after.
   const sweepFiles = () =>
@@ -485,11 +489,14 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     authConfigured: Boolean(options.auth),
     calls,
     metrics,
+    migrations,
     get lostClaims() {
       return lostClaims;
     },
     async close() {
       clearInterval(fileSweeper);
+      // A running migration stops after its batch and gives its claim up: the next run resumes at once.
+      await migrations.stop();
       await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
       await lasting.close();
       await calls.close();

@@ -4,6 +4,8 @@ import type { CronJob } from '../server/cron.js';
 import type { AnyFunctionDefinition } from '../server/functions.js';
 import type { HttpRouter } from '../server/http.js';
 import { isFunctionDefinition } from '../server/functions.js';
+import type { MigrationDefinition } from '../server/migrations.js';
+import { isMigrationDefinition } from '../server/migrations.js';
 import type { SchemaDefinition } from '../server/schema.js';
 import { UserError } from '../errors/user-error.js';
 import { scheduleOf } from './cron/schedule.js';
@@ -19,6 +21,8 @@ export interface Registry {
   crons: readonly CronJob[];
   /** From valet/http.ts (default export of httpRouter()). */
   http: HttpRouter | null;
+  /** Every defineMigration export (`migrations:backfillPriority`), in the order they were defined. */
+  migrations: Map<string, MigrationDefinition>;
 }
 
 function isSchema(value: unknown): value is SchemaDefinition<any> {
@@ -89,9 +93,11 @@ export function describeUnlisted(fn: UnlistedFunction): string {
 
 export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stack) => stack): Registry {
   const functions = new Map<string, AnyFunctionDefinition>();
+  const migrations = new Map<string, MigrationDefinition>();
   for (const [modulePath, exports] of Object.entries(modules)) {
     for (const [name, value] of Object.entries(exports)) {
       if (isFunctionDefinition(value)) functions.set(`${modulePath}:${name}`, value);
+      else if (isMigrationDefinition(value)) migrations.set(`${modulePath}:${name}`, value);
     }
   }
   const schemaExport = modules.schema?.default;
@@ -128,10 +134,15 @@ export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stac
   const httpExport = modules.http?.default as HttpRouter | undefined;
   if (httpExport !== undefined && typeof httpExport?.lookup !== 'function')
     throw new UserError('valet/http.ts must `export default httpRouter()...`', { location: { file: 'valet/http.ts' } });
-  return {
-    functions,
-    schema: (schemaExport as SchemaDefinition<any> | undefined) ?? null,
-    crons,
-    http: httpExport ?? null,
-  };
+  const schema = (schemaExport as SchemaDefinition<any> | undefined) ?? null;
+  const inOrder = new Map([...migrations].sort(([, a], [, b]) => a.sequence - b.sequence));
+  for (const [path, migration] of inOrder) {
+    if (!schema || migration.table in schema.tables) continue;
+    const location = locateInApp(migration.definedAt, mapStack) ?? { file: `valet/${path.split(':')[0]}.ts` };
+    throw new UserError(
+      `${location.file}${location.line ? `:${location.line}` : ''}: migration ${path} is for table "${migration.table}", which valet/schema.ts does not define (tables: ${Object.keys(schema.tables).join(', ')})`,
+      { location },
+    );
+  }
+  return { functions, schema, crons, http: httpExport ?? null, migrations: inOrder };
 }

@@ -12,7 +12,7 @@ import { parseStoredFields } from '../storage/documents.js';
 export class SchemaMismatchError extends UserError {
   constructor(readonly problems: string[]) {
     super(
-      `the schema does not match the stored data, so it was not applied:\n${problems.map((p) => `  ${p}`).join('\n')}\nEdit or delete those documents on the dashboard's Data page (valet dashboard prints its link) or with a mutation (valet run), or change the schema to accept them.`,
+      `the schema does not match the stored data, so it was not applied:\n${problems.map((p) => `  ${p}`).join('\n')}\nTo change them all: accept both shapes in the schema for now (v.optional, v.union), write a migration in valet/migrations.ts (defineMigration) and run it with \`valet migrate\`, then make the schema strict (docs/migrations.md). For a few documents: edit or delete them on the dashboard's Data page (valet dashboard prints its link) or with a mutation (valet run).`,
       {
         location: { file: 'valet/schema.ts' },
       },

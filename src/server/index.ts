@@ -12,6 +12,8 @@ export type {
 } from './values.js';
 export { defineSchema, defineTable, SchemaDefinition, TableDefinition } from './schema.js';
 export { paginationOptsValidator } from './pagination.js';
+export { defineMigration, isMigrationDefinition } from './migrations.js';
+export type { DefineMigration, MigrationDefinition, MigrationOptions } from './migrations.js';
 export type {
   AnyDataModel,
   DataModelFromSchema,
