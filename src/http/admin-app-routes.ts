@@ -6,6 +6,7 @@
 import { decodeValue, encodeValue } from '../protocol/values.js';
 import type { Invoker } from '../server/ctx.js';
 import type { AnyFunctionDefinition } from '../server/functions.js';
+import type { PropertyValidators } from '../server/values.js';
 import { exampleArgs } from '../runtime/call/example-args.js';
 import { validateArgs } from '../runtime/call/resolve.js';
 import { describeCronJobs } from '../runtime/cron/describe.js';
@@ -61,6 +62,7 @@ function tableOf(
   name: string;
   indexes: { name: string; fields: readonly string[] }[];
   searchIndexes: { name: string; searchField: string; filterFields: readonly string[] }[];
+  fields: { name: string; type: string; optional: boolean }[];
 } {
   const schema = engine.registry.schema;
   const definition = schema?.tables[table];
@@ -69,7 +71,17 @@ function tableOf(
       'not_found',
       `no table "${table}" in valet/schema.ts (tables: ${Object.keys(schema?.tables ?? {}).join(', ') || 'none'})`,
     );
-  return { name: table, indexes: [...definition.indexes], searchIndexes: [...definition.searchIndexes] };
+  return {
+    name: table,
+    indexes: [...definition.indexes],
+    searchIndexes: [...definition.searchIndexes],
+    // The grid's columns, in the schema's order.
+    fields: Object.entries(definition.fields as PropertyValidators).map(([name, validator]) => ({
+      name,
+      type: validator.description,
+      optional: validator.isOptional,
+    })),
+  };
 }
 
 async function tableCounts(engine: Engine) {
@@ -85,6 +97,7 @@ async function tableCounts(engine: Engine) {
     declared: declared.includes(name),
     indexes: declared.includes(name) ? tableOf(engine, name).indexes : [],
     searchIndexes: declared.includes(name) ? tableOf(engine, name).searchIndexes : [],
+    fields: declared.includes(name) ? tableOf(engine, name).fields : [],
   }));
 }
 
@@ -143,6 +156,7 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
       );
     }
   }
+  const conditions = filterConditions(params.get('filter'));
   return engine.runInMutation('dashboard:data', ADMIN, async (ctx) => {
     let query = ctx.db.query(table);
     if (index !== null) {
@@ -150,12 +164,44 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
         index === 'by_creation_time' ? '_creationTime' : indexes.find((entry) => entry.name === index)!.fields[0]!;
       query = eqText === null ? query.withIndex(index) : query.withIndex(index, (q: any) => q.eq(field, equals));
     }
+    if (conditions.length > 0)
+      query = query.filter((q: any) => q.and(...conditions.map((c) => q[c.op](q.field(c.field), c.value))));
     const page = await query.order(order).paginate({ numItems, cursor });
     return {
       documents: page.page.map((doc: unknown) => encodeValue(doc)),
       isDone: page.isDone,
       continueCursor: page.continueCursor,
     };
+  });
+}
+
+const FILTER_OPS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte'] as const;
+const MAX_FILTER_CONDITIONS = 10;
+
+/**
+ * The grid's filter builder: `[{ "field": "author.name", "op": "eq", "value": "ada" }, …]`, all
+ * of them true — Convex's filter expressions, evaluated by the engine like a query's .filter().
+ */
+function filterConditions(text: string | null): { field: string; op: (typeof FILTER_OPS)[number]; value: unknown }[] {
+  if (text === null || text === '') return [];
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    throw new EngineError('invalid_request', 'filter must be JSON: [{ "field", "op", "value" }, …]');
+  }
+  if (!Array.isArray(parsed) || parsed.length > MAX_FILTER_CONDITIONS)
+    throw new EngineError('invalid_request', `filter must be a list of at most ${MAX_FILTER_CONDITIONS} conditions`);
+  return parsed.map((entry, i) => {
+    const { field, op, value } = (entry ?? {}) as Record<string, unknown>;
+    if (typeof field !== 'string' || field === '' || field.length > 200)
+      throw new EngineError('invalid_request', `filter[${i}].field must be a field name (a.b for a nested one)`);
+    if (!FILTER_OPS.includes(op as never))
+      throw new EngineError(
+        'invalid_request',
+        `filter[${i}].op must be one of ${FILTER_OPS.join(', ')}, got ${JSON.stringify(op)}`,
+      );
+    return { field, op: op as (typeof FILTER_OPS)[number], value: decodeValue(value) };
   });
 }
 

@@ -170,7 +170,7 @@ function detail(id: string): Page {
           ? h(
               'p',
               { class: 'muted' },
-              `${id} is not an action invocation (queries and mutations are not logged as invocations); its log lines are below.`,
+              `${id} is not an action invocation (this log holds actions, with their args and re-run; every call of every kind is on the Calls page); its log lines are below.`,
             )
           : errorBox((error as Error).message),
       );
