@@ -38,6 +38,8 @@ import type { CallLogSettings } from './calls/log.js';
 import { FunctionMetrics } from './calls/metrics.js';
 import { MigrationRunner } from './migrations/runner.js';
 import { callSettingsOf } from './calls/settings.js';
+import { startTracing } from './calls/tracing.js';
+import type { CallTracer } from './calls/tracing.js';
 import { logCallOutcome, routeFunctionConsole } from './function-logs.js';
 import type { EmailTransport } from './outbox/transports.js';
 import { captureTransport } from './outbox/transports.js';
@@ -324,6 +326,16 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     metrics.observe(record, rerun);
     logCallOutcome(record);
   });
+  // Traces over OTLP when configured (nothing is loaded otherwise).
+  let tracer: CallTracer | null;
+  try {
+    tracer = await startTracing(env, { instance: instance?.id ?? null, backend: connections.backend, log });
+  } catch (error) {
+    await instance?.stop();
+    await connections.close();
+    throw new UserError(`OpenTelemetry tracing could not start: ${(error as Error).message}`);
+  }
+  if (tracer) calls.onFinish((record) => tracer!.exportCall(record));
   let lostClaims = 0;
   installFetchGuard();
   const fetchPolicy: FetchPolicy = {
@@ -399,6 +411,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     instance: core.instanceId,
     lasting,
     onLostClaim: core.lostClaim,
+    onSend: tracer ? (send) => tracer!.exportSend(send) : undefined,
     ...tuning,
   });
   const scheduled = new ScheduledRunner({
@@ -500,6 +513,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
       await lasting.close();
       await calls.close();
+      await tracer?.close();
       await instance?.stop();
       await connections.close();
     },

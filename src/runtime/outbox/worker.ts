@@ -41,6 +41,21 @@ export interface OutboxWorkerOptions {
   lasting?: LastingWrites;
   /** Told when a row was taken over by another worker before this one recorded its outcome. */
   onLostClaim?: (label: string) => void;
+  /** Told of each send attempt (tracing makes a span of it under the call that enqueued it). */
+  onSend?: (send: OutboxSend) => void;
+}
+
+/** One attempt at delivering one message, for tracing. */
+export interface OutboxSend {
+  id: string;
+  channel: 'email' | 'push';
+  /** The call that enqueued it (`<call id> <root id>`), when a call did. */
+  causedBy: string | null;
+  attempt: number;
+  startedAt: number;
+  durationMs: number;
+  status: string;
+  error: string | null;
 }
 
 export interface BatchResult {
@@ -64,6 +79,7 @@ interface ClaimedRow {
   subscription_id: string | null;
   delivery_key: string | null;
   attempts: number;
+  caused_by: string | null;
 }
 
 type Verdict = keyof BatchResult;
@@ -144,7 +160,7 @@ export class OutboxWorker {
            WHERE id IN (SELECT id FROM _valet_outbox
                         WHERE (status IN ('queued', 'failed') AND next_attempt_at <= ?) OR (status = 'sending' AND lease_expires_at <= ?)
                         ORDER BY next_attempt_at LIMIT ? ${store.dialect.skipLocked})
-           RETURNING id, channel, recipients, subject, html, text, payload, subscription_id, delivery_key, attempts`,
+           RETURNING id, channel, recipients, subject, html, text, payload, subscription_id, delivery_key, attempts, caused_by`,
           [now + this.leaseMs, this.options.instance ?? null, now, now, limit],
         ),
       { readCommitted: true },
@@ -296,7 +312,19 @@ export class OutboxWorker {
   /** Sends one row and records how it went, at once. */
   private async deliver(row: ClaimedRow): Promise<Verdict> {
     const now = () => this.options.clock.now();
+    const startedAt = now();
+    const started = performance.now();
     const result = row.channel === 'push' ? await this.sendPush(row, now) : await this.sendEmail(row, now);
+    this.options.onSend?.({
+      id: row.id,
+      channel: row.channel,
+      causedBy: row.caused_by,
+      attempt: row.attempts,
+      startedAt,
+      durationMs: performance.now() - started,
+      status: result.status,
+      error: result.error,
+    });
     const at = now();
     const label = `outbox message ${row.id}`;
     const claimed = "WHERE id = ? AND status = 'sending' AND attempts = ?";

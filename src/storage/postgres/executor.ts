@@ -2,6 +2,7 @@
 // a transaction). SQL comes with `?` placeholders, turned into $1… once per statement text; each
 // text is a named prepared statement on the connections that run it. A lost or unreachable server
 // becomes a storage fault (503), never a function's error.
+import { observedAsync } from '../statement-observer.js';
 import pgModule from 'pg';
 import type pg from 'pg';
 import type { StatementFaults } from '../fault-injection.js';
@@ -116,7 +117,7 @@ export class PgExecutor implements SqlExecutor {
     const { text, name } = numbered(sql);
     try {
       this.faults?.check(sql);
-      return await this.client.query({ text, name, values: bindable(params) });
+      return await observedAsync(sql, () => this.client.query({ text, name, values: bindable(params) }));
     } catch (error) {
       this.failure ??= error;
       throw asFault(error);
