@@ -368,8 +368,10 @@ try {
       };
       for (const kind of ['query', 'mutation', 'action']) {
         const ratio = r(now[kind]).rps / r(`build ${BEFORE}: ${kind}`).rps;
-        // An action's write now passes the fence of its claim (one indexed read in its transaction).
-        const floor = kind === 'action' ? 0.9 : 0.95;
+        // Against the build before the seam, an action's write passes the fence of its claim (one
+        // indexed read in its transaction); against a later ref the budget is that of recording
+        // every call in the activity log (issue 30): within 5 %.
+        const floor = flag('--before') === undefined && kind === 'action' ? 0.9 : 0.95;
         console.log(
           `  SQLite ${kind} ≥ ${floor * 100}% of the build at ${BEFORE}: ${(ratio * 100).toFixed(0)}% — ${verdict(ratio >= floor)}`,
         );

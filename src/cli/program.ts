@@ -34,6 +34,8 @@ const DATABASE_COMMANDS = new Set([
   'start',
   'run',
   'invocations',
+  'calls',
+  'migrate',
   'outbox',
   'push',
   'cron',

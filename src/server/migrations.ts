@@ -16,10 +16,14 @@ export interface MigrationOptions<DM extends GenericDataModel, T extends TableNa
   table: T;
   /** Documents per transaction (default 100, at most 10 000). */
   batchSize?: number;
-  migrateOne: (
-    ctx: MutationCtx<DM>,
-    doc: DocumentOf<DM, T>,
-  ) => Patch<DM, T> | undefined | null | void | Promise<Patch<DM, T> | undefined | null | void>;
+  // NoInfer: the table is known from `table` alone, so the patch a handler returns is checked
+  // against that table's fields (a literal like 'normal' keeps its literal type).
+  migrateOne: NoInfer<
+    (
+      ctx: MutationCtx<DM>,
+      doc: DocumentOf<DM, T>,
+    ) => Patch<DM, T> | undefined | null | void | Promise<Patch<DM, T> | undefined | null | void>
+  >;
 }
 
 export interface MigrationDefinition {

@@ -27,6 +27,8 @@ describe('valet CLI', () => {
       'token',
       'dashboard',
       'invocations',
+      'calls',
+      'migrate',
       'outbox',
       'push',
       'cron',

@@ -230,10 +230,13 @@ describe('startDev', () => {
       .trim()
       .split('\n')
       .map((l) => JSON.parse(l));
-    expect(lines.slice(-2).map((l) => [l.level, l.function, l.message])).toEqual([
-      ['log', 'dev:chatty', 'counting 3 { ok: true }'],
-      ['warn', 'dev:chatty', 'careful'],
+    // Its lines, then how the call ended (for valet logs and the dashboard), all under one call id.
+    expect(lines.slice(-3).map((l) => [l.level, l.function, l.message, l.outcome])).toEqual([
+      ['log', 'dev:chatty', 'counting 3 { ok: true }', undefined],
+      ['warn', 'dev:chatty', 'careful', undefined],
+      ['info', 'dev:chatty', expect.stringMatching(/^ok \([\d.]+ ms\)$/), 'ok'],
     ]);
+    expect(new Set(lines.slice(-3).map((l) => l.call)).size).toBe(1);
   });
 });
 

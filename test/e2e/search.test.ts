@@ -84,14 +84,14 @@ it('builds a new search index from stored documents, searches it in the dashboar
     await search.waitFor();
     expect(await search.getAttribute('placeholder')).toBe('search body (search_body)');
     await search.fill('creme brulee');
-    await expect.poll(() => page.getByTestId('document').count()).toBe(1);
-    await page.getByTestId('document').filter({ hasText: 'Fresh crème brûlée at the café' }).waitFor();
+    await expect.poll(() => page.getByTestId('document-row').count()).toBe(1);
+    await page.getByTestId('document-row').filter({ hasText: 'Fresh crème brûlée at the café' }).waitFor();
     mkdirSync(SHOTS, { recursive: true });
     await page.screenshot({ path: join(SHOTS, 'data-search.png'), fullPage: true });
     await search.fill('harbour');
-    await expect.poll(() => page.getByTestId('document').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('document-row').count()).toBe(2);
     await search.fill('');
-    await expect.poll(() => page.getByTestId('document').count()).toBe(25);
+    await expect.poll(() => page.getByTestId('document-row').count()).toBe(25);
     // Removed and added back while valet dev runs: the reload builds it and says so.
     writeFileSync(
       schemaFile,
@@ -101,7 +101,7 @@ it('builds a new search index from stored documents, searches it in the dashboar
     writeFileSync(schemaFile, schema);
     await dev.waitFor(/↻ [^\n]*schema\.ts[^\n]*\n\s*search index built: messages\.search_body \(303 documents\)/);
     await search.fill('harbour');
-    await expect.poll(() => page.getByTestId('document').count()).toBe(2);
+    await expect.poll(() => page.getByTestId('document-row').count()).toBe(2);
     expect(await dev.stop()).toBe(0);
 
     const archive = join(app, 'messages.jsonl');

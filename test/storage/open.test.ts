@@ -23,6 +23,7 @@ describe('openDatabase', () => {
     ).map((t) => t.name);
     expect(tables).toEqual([
       '_valet_action_invocations',
+      '_valet_calls',
       '_valet_cron_runs',
       '_valet_cron_state',
       '_valet_documents',
@@ -30,6 +31,7 @@ describe('openDatabase', () => {
       '_valet_files',
       '_valet_instances',
       '_valet_meta',
+      '_valet_migrations',
       '_valet_outbox',
       '_valet_outbox_attempts',
       '_valet_push_subscriptions',

@@ -48,6 +48,10 @@ export function registerCalls(program: Command): void {
     .option('--trace <id>', 'only the calls of one trace (its first call’s id)')
     .option('--limit <n>', 'how many', '30')
     .option('--json', 'print as JSON')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  $ valet calls ls --outcome error --since 1h\n  $ valet calls ls --kind action --caller user:ada --json\n  $ valet calls ls --trace 3k9x…',
+    )
     .action(async (flags: ListFlags) => {
       const params = new URLSearchParams();
       const set = (name: string, value: string | undefined) => value !== undefined && params.set(name, value);
@@ -78,6 +82,7 @@ export function registerCalls(program: Command): void {
     .description('one call in full: caller, parent, log lines, error with stack, and the tree of its trace')
     .argument('<id>', 'the call id (from valet calls ls, valet logs, or the dashboard)')
     .option('--json', 'print as JSON ({ call, trace })')
+    .addHelpText('after', '\nExamples:\n  $ valet calls show 3k9x…\n  $ valet calls show 3k9x… --json')
     .action(async (id: string, flags: { json?: boolean }) => {
       const { showCall } = await import('../../ops/read-calls.js');
       const { callLine, traceTree } = await import('../format-calls.js');

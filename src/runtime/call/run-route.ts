@@ -48,12 +48,8 @@ export async function handleHttpRoute(
   const started = performance.now();
   const record = core.calls.begin({ kind: 'http', path: label, source: 'http', caller: callerOf(invoker) });
   const response = await answerRoute(core, request, route.handler.handler, label, invoker, record);
-  const failed = response.status >= 500;
-  core.calls.finish(
-    record,
-    performance.now() - started,
-    failed ? (record.error ?? { code: 'http_status', message: `answered ${response.status}` }) : null,
-  );
+  // A Response the route returned is its answer, whatever its status; a failure is what it threw.
+  core.calls.finish(record, performance.now() - started, record.error);
   return response;
 }
 
