@@ -27,7 +27,17 @@ export async function callFunction(
     caller: callerOf(request.invoker),
     parent: request.parent,
   });
-  const response = await runCall(core, request, record, snapshot);
+  let response: CallResponse;
+  try {
+    response = await runCall(core, request, record, snapshot);
+  } catch (error) {
+    // Only what failure handling itself ran into (a client's sequence record the database refused).
+    core.calls.finish(record, performance.now() - started, {
+      code: 'internal_error',
+      message: core.redact(error instanceof Error ? error.message : String(error)),
+    });
+    throw error;
+  }
   const body = response.body as ErrorBody;
   // What the caller was told decides the code; the record adds the real message and stack.
   const error =

@@ -2,6 +2,7 @@
 // are also logged with their stack, since the caller sees only the code.
 import { fileURLToPath } from 'node:url';
 import type { ErrorBody } from '../../protocol/errors.js';
+import { locateInApp } from '../registry.js';
 import { errorToResponse } from './errors-to-response.js';
 import type { EngineCore } from './types.js';
 
@@ -24,11 +25,9 @@ export function failureResponse(
 
 /** ` (valet/todos.ts:12:11)`: the first frame of a (mapped) stack in the app's own files. */
 function thrownAt(stack: string): string {
-  for (const line of stack.split('\n').slice(1)) {
-    const frame = /(valet\/[^\s()]+:\d+:\d+)/.exec(line);
-    if (frame && !line.includes('node_modules') && !line.includes('_generated')) return ` (${frame[1]})`;
-  }
-  return '';
+  const frames = stack.split('\n').slice(1).join('\n');
+  const at = locateInApp(frames, (mapped) => mapped);
+  return at ? ` (${at.file}:${at.line}${at.column ? `:${at.column}` : ''})` : '';
 }
 
 /**

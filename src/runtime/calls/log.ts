@@ -7,7 +7,7 @@ import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
 import type { CallFilter } from './filter.js';
 import { DEFAULT_CALL_LIMIT, matchesFilter } from './filter.js';
-import { nextCallId } from './record.js';
+import { NO_EVENTS, NO_LINES, nextCallId } from './record.js';
 import type { CallKind, CallParent, CallRecord, CallSource } from './record.js';
 import { Ring } from './ring.js';
 import { getStoredCall, insertCalls, listStoredCalls, pruneCalls } from './store.js';
@@ -43,7 +43,7 @@ export interface BeginCall {
 /** A pending batch larger than this (the database out of reach for long) drops its oldest records. */
 const MAX_PENDING = 20_000;
 const FLUSH_EVERY_MS = 1_000;
-const FLUSH_AT = 500;
+const FLUSH_AT = 2_000;
 const PRUNE_EVERY_MS = 10 * 60 * 1000;
 /** A trace's calls are fetched at most this many at a time (a cron job that fans out to thousands). */
 export const MAX_TRACE_CALLS = 500;
@@ -114,8 +114,8 @@ export class CallLog {
       outcome: 'running',
       error: null,
       invocation: null,
-      logs: [],
-      events: [],
+      logs: NO_LINES as CallRecord['logs'],
+      events: NO_EVENTS as CallRecord['events'],
     };
     this.running.set(id, record);
     this.version++;

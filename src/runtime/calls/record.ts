@@ -85,12 +85,22 @@ export function callerOf(invoker: Invoker): string {
   return 'anonymous';
 }
 
+/**
+ * What a new record's `logs` and `events` start as: most calls print nothing and cause nothing,
+ * so they share these (frozen) and a call gets arrays of its own on its first line or event.
+ */
+export const NO_LINES: readonly CallLine[] = Object.freeze([]);
+export const NO_EVENTS: readonly CallEvent[] = Object.freeze([]);
+
 export function addLine(record: CallRecord, line: CallLine): void {
   if (record.logs.length >= MAX_LINES_PER_CALL) return;
   const message = line.message.length > MAX_LINE_CHARS ? `${line.message.slice(0, MAX_LINE_CHARS)}…` : line.message;
+  if (record.logs === NO_LINES) record.logs = [];
   record.logs.push({ ...line, message });
 }
 
 export function addEvent(record: CallRecord, event: CallEvent): void {
-  if (record.events.length < MAX_EVENTS_PER_CALL) record.events.push(event);
+  if (record.events.length >= MAX_EVENTS_PER_CALL) return;
+  if (record.events === NO_EVENTS) record.events = [];
+  record.events.push(event);
 }

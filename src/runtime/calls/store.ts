@@ -19,14 +19,15 @@ interface CallRow {
   outcome: CallRecord['outcome'];
   error_code: string | null;
   invocation: string | null;
-  detail: string;
+  /** The error, lines and events as JSON; null when the call had none (most calls). */
+  detail: string | null;
 }
 
 const COLUMNS =
   'id, parent, root, path, kind, source, caller, instance, started_at, duration_ms, outcome, error_code, invocation, detail';
 
 function toRecord(row: CallRow): CallRecord {
-  const detail = JSON.parse(row.detail) as Pick<CallRecord, 'error' | 'logs' | 'events'>;
+  const detail = (row.detail ? JSON.parse(row.detail) : {}) as Partial<Pick<CallRecord, 'error' | 'logs' | 'events'>>;
   return {
     id: row.id,
     parent: row.parent,
@@ -47,7 +48,7 @@ function toRecord(row: CallRow): CallRecord {
 }
 
 /** Many rows per statement: a flush of a busy second is a handful of statements. */
-const ROWS_PER_STATEMENT = 50;
+const ROWS_PER_STATEMENT = 100;
 
 export async function insertCalls(sql: SqlExecutor, records: readonly CallRecord[]): Promise<void> {
   for (let start = 0; start < records.length; start += ROWS_PER_STATEMENT) {
@@ -68,7 +69,9 @@ export async function insertCalls(sql: SqlExecutor, records: readonly CallRecord
         r.outcome,
         r.error?.code ?? null,
         r.invocation,
-        JSON.stringify({ error: r.error, logs: r.logs, events: r.events }),
+        r.error || r.logs.length > 0 || r.events.length > 0
+          ? JSON.stringify({ error: r.error, logs: r.logs, events: r.events })
+          : null,
       );
     const row = `(${Array(14).fill('?').join(', ')})`;
     // A record written twice (a flush retried after its COMMIT broke off) stays one row.

@@ -7,6 +7,7 @@
 // storage faults (claims/lasting-write.ts). On PostgreSQL the clock is the database's, so an
 // instance with a fast clock cannot take a tick early.
 import type { CallLog } from '../calls/log.js';
+import type { CallResponse } from '../call/types.js';
 import type { Invoker } from '../../server/ctx.js';
 import type { CronJob } from '../../server/cron.js';
 import { newId } from '../../storage/ids.js';
@@ -149,16 +150,26 @@ export class CronRunner {
     });
     const started = performance.now();
     const origin = { source: 'cron' as const, parent: tick ? { id: tick.id, root: tick.root } : null };
-    let response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence, origin);
-    // A failure that decided nothing (the database out of reach) is tried again, briefly: the
-    // tick is this run's, and a blip should not cost it.
-    for (
-      let retry = 0;
-      retry < TICK_RETRIES && TRANSIENT_CODES.has((response.body as { code?: string }).code ?? '');
-      retry++
-    ) {
-      await new Promise<void>((resolve) => this.clock.setTimeout(resolve, TICK_RETRY_BASE_MS * 2 ** retry));
+    let response: CallResponse;
+    try {
       response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence, origin);
+      // A failure that decided nothing (the database out of reach) is tried again, briefly: the
+      // tick is this run's, and a blip should not cost it.
+      for (
+        let retry = 0;
+        retry < TICK_RETRIES && TRANSIENT_CODES.has((response.body as { code?: string }).code ?? '');
+        retry++
+      ) {
+        await new Promise<void>((resolve) => this.clock.setTimeout(resolve, TICK_RETRY_BASE_MS * 2 ** retry));
+        response = await this.invoke(kind, due.job.ref.path, due.job.args, invoker, fence, origin);
+      }
+    } catch (error) {
+      if (tick)
+        this.options.calls!.finish(tick, performance.now() - started, {
+          code: 'internal_error',
+          message: String(error),
+        });
+      throw error;
     }
     if (tick) {
       const body = response.body as { code: string; message: string };

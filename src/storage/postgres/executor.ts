@@ -2,7 +2,7 @@
 // a transaction). SQL comes with `?` placeholders, turned into $1… once per statement text; each
 // text is a named prepared statement on the connections that run it. A lost or unreachable server
 // becomes a storage fault (503), never a function's error.
-import { observedAsync } from '../statement-observer.js';
+import { observedAsync, statementObserver } from '../statement-observer.js';
 import pgModule from 'pg';
 import type pg from 'pg';
 import type { StatementFaults } from '../fault-injection.js';
@@ -117,7 +117,8 @@ export class PgExecutor implements SqlExecutor {
     const { text, name } = numbered(sql);
     try {
       this.faults?.check(sql);
-      return await observedAsync(sql, () => this.client.query({ text, name, values: bindable(params) }));
+      const query = () => this.client.query({ text, name, values: bindable(params) });
+      return await (statementObserver ? observedAsync(statementObserver, sql, query) : query());
     } catch (error) {
       this.failure ??= error;
       throw asFault(error);

@@ -220,10 +220,9 @@ const MIGRATIONS: string[] = [
     outcome text NOT NULL,
     error_code text,
     invocation text,
-    detail text NOT NULL
+    detail text
   );
   CREATE INDEX _valet_calls_by_start ON _valet_calls (started_at, id);
-  CREATE INDEX _valet_calls_by_path ON _valet_calls (path, started_at);
   CREATE INDEX _valet_calls_by_root ON _valet_calls (root, started_at);
   ALTER TABLE _valet_scheduled ADD COLUMN caused_by text;
   ALTER TABLE _valet_outbox ADD COLUMN caused_by text;

@@ -3,7 +3,7 @@
 import type Database from 'better-sqlite3';
 import type { StatementFaults } from '../fault-injection.js';
 import type { Row, SqlExecutor } from '../sql.js';
-import { observed } from '../statement-observer.js';
+import { observed, statementObserver } from '../statement-observer.js';
 import { sqliteDialect } from './dialect.js';
 
 /** better-sqlite3 binds booleans as errors: SQLite spells them 1 and 0. */
@@ -31,17 +31,23 @@ export class SqliteExecutor implements SqlExecutor {
 
   async all<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T[]> {
     this.faults?.check(sql);
-    return observed(sql, () => this.prepare(sql).all(...bindable(params)) as T[]);
+    if (statementObserver)
+      return observed(statementObserver, sql, () => this.prepare(sql).all(...bindable(params)) as T[]);
+    return this.prepare(sql).all(...bindable(params)) as T[];
   }
 
   async get<T = Row>(sql: string, params: readonly unknown[] = []): Promise<T | undefined> {
     this.faults?.check(sql);
-    return observed(sql, () => this.prepare(sql).get(...bindable(params)) as T | undefined);
+    if (statementObserver)
+      return observed(statementObserver, sql, () => this.prepare(sql).get(...bindable(params)) as T | undefined);
+    return this.prepare(sql).get(...bindable(params)) as T | undefined;
   }
 
   async run(sql: string, params: readonly unknown[] = []): Promise<{ changes: number }> {
     this.faults?.check(sql);
-    return observed(sql, () => ({ changes: this.prepare(sql).run(...bindable(params)).changes }));
+    if (statementObserver)
+      return observed(statementObserver, sql, () => ({ changes: this.prepare(sql).run(...bindable(params)).changes }));
+    return { changes: this.prepare(sql).run(...bindable(params)).changes };
   }
 
   async exec(sql: string): Promise<void> {

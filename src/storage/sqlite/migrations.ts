@@ -223,10 +223,9 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
         outcome TEXT NOT NULL,
         error_code TEXT,
         invocation TEXT,
-        detail TEXT NOT NULL
+        detail TEXT
       );
       CREATE INDEX _valet_calls_by_start ON _valet_calls (started_at, id);
-      CREATE INDEX _valet_calls_by_path ON _valet_calls (path, started_at);
       CREATE INDEX _valet_calls_by_root ON _valet_calls (root, started_at);
       ALTER TABLE _valet_scheduled ADD COLUMN caused_by TEXT;
       ALTER TABLE _valet_outbox ADD COLUMN caused_by TEXT;
