@@ -21,6 +21,7 @@ const BOTH_BACKENDS = [
   'test/runtime/calls.test.ts',
   'test/runtime/migrations.test.ts',
   'test/runtime/tracing.test.ts',
+  'test/runtime/one-off-query.test.ts',
   'test/client/sync.test.ts',
   'test/client/actions.test.ts',
   'test/client/pagination.test.ts',

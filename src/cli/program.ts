@@ -14,6 +14,7 @@ import { registerCron } from './commands/cron.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerData } from './commands/data.js';
 import { registerCalls } from './commands/calls.js';
+import { registerMcp } from './commands/mcp.js';
 import { registerMigrate } from './commands/migrate.js';
 import { registerInvocations } from './commands/invocations.js';
 import { registerLogs } from './commands/logs.js';
@@ -36,6 +37,7 @@ const DATABASE_COMMANDS = new Set([
   'invocations',
   'calls',
   'migrate',
+  'mcp',
   'outbox',
   'push',
   'cron',
@@ -86,6 +88,7 @@ Examples:
   registerImport(program);
   registerLogs(program);
   registerEnv(program);
+  registerMcp(program);
   const configure = (command: Command, usesDatabase: boolean) => {
     command.exitOverride().helpOption('-h, --help', 'show help');
     if (usesDatabase && command.commands.length === 0) addDatabaseOption(command);

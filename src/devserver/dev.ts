@@ -253,6 +253,8 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     vapidPublicKey: host.push.publicKey,
     notReadyReason: 'the app has not built successfully yet: see the valet dev terminal',
     devToken: (userId) => signDevToken(appDir, userId),
+    // An agent's one-off read-only queries (valet mcp): development only.
+    oneOffQueries: true,
   };
   if (!options.once) {
     dashboard = createDashboard({

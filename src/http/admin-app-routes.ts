@@ -8,6 +8,9 @@ import type { Invoker } from '../server/ctx.js';
 import type { AnyFunctionDefinition } from '../server/functions.js';
 import type { PropertyValidators } from '../server/values.js';
 import { exampleArgs } from '../runtime/call/example-args.js';
+import { objectSchema, validatorSchema } from '../runtime/call/json-schema.js';
+import { locateInApp } from '../runtime/registry.js';
+import type { MapStack } from '../runtime/registry.js';
 import { validateArgs } from '../runtime/call/resolve.js';
 import { describeCronJobs } from '../runtime/cron/describe.js';
 import type { Engine } from '../runtime/engine.js';
@@ -34,7 +37,7 @@ async function jsonBody(request: HttpRequest, path: string): Promise<Record<stri
   return body as Record<string, unknown>;
 }
 
-function describeFunction(path: string, definition: AnyFunctionDefinition) {
+function describeFunction(path: string, definition: AnyFunctionDefinition, mapStack: MapStack) {
   const action = definition as AnyFunctionDefinition & { sensitive?: boolean; safeToRetry?: boolean };
   return {
     path,
@@ -50,6 +53,11 @@ function describeFunction(path: string, definition: AnyFunctionDefinition) {
     returns: definition.returns?.description ?? null,
     /** Args that pass the validators (required fields only): the run form starts from them. */
     example: exampleArgs(definition.args),
+    /** The validators as JSON Schema (valet mcp's functions tool). */
+    argsSchema: objectSchema(definition.args),
+    returnsSchema: definition.returns ? validatorSchema(definition.returns) : null,
+    /** Where it is defined in valet/. */
+    location: locateInApp(definition.definedAt, mapStack) ?? null,
     sensitive: action.sensitive ?? false,
     safeToRetry: action.safeToRetry ?? false,
   };
@@ -266,7 +274,7 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
   const engine = engineOf(context);
   if (path === '/admin/functions' && method === 'GET') {
     const functions = [...engine.registry.functions]
-      .map(([name, definition]) => describeFunction(name, definition))
+      .map(([name, definition]) => describeFunction(name, definition, engine.mapStack))
       .sort((a, b) => a.path.localeCompare(b.path));
     return jsonReply(200, { functions });
   }
@@ -300,7 +308,7 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
       invoker: original.invoker as Invoker,
       external: false,
       exposeErrors: true,
-      source: 'dashboard',
+      source: request.headers['x-valet-source'] === 'mcp' ? 'mcp' : 'dashboard',
     });
     const id = response.headers['valet-invocation-id'];
     if (id) await markRerun(engine.connections.autoCommit.sql, id, original.id);
@@ -362,6 +370,16 @@ export async function routeAdminApp(context: HttpContext, request: HttpRequest, 
     };
   }
   const one = /^\/admin\/data\/(\w+)\/([\w-]+)$/.exec(path);
+  if (one && method === 'GET') {
+    tableOf(engine, one[1]!);
+    const found = await engine.runInMutation('dashboard:data', ADMIN, async (ctx) => {
+      const doc = await ctx.db.get(one[2]!);
+      const where = doc ? await tableOfDocument(engine.connections.autoCommit.sql, one[2]!) : null;
+      return doc && where === one[1] ? encodeValue(doc) : null;
+    });
+    if (!found) throw new EngineError('not_found', `no document ${one[2]} in ${one[1]}`);
+    return jsonReply(200, { document: found });
+  }
   if (one && (method === 'PUT' || method === 'DELETE')) {
     tableOf(engine, one[1]!);
     const fields = method === 'PUT' ? documentOf(await jsonBody(request, path), path) : null;

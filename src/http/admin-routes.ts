@@ -11,6 +11,7 @@ import { getOutboxEmail, listOutbox, listPushSubscriptions } from '../runtime/ou
 import { isScheduledStatus, SCHEDULED_STATUSES } from '../runtime/scheduler/statuses.js';
 import { listScheduled } from '../runtime/scheduler/store.js';
 import { routeAdminApp } from './admin-app-routes.js';
+import { routeAdminAgent } from './admin-agent-routes.js';
 import { routeAdminCalls } from './admin-call-routes.js';
 import { routeAdminMigrations } from './admin-migration-routes.js';
 import { isAdminRequest } from './api-routes.js';
@@ -74,6 +75,8 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   if (calls) return calls;
   const migrations = await routeAdminMigrations(context, request, path);
   if (migrations) return migrations;
+  const agent = await routeAdminAgent(context, request, path);
+  if (agent) return agent;
   const app = await routeAdminApp(context, request, url);
   if (app) return app;
   if (path === '/admin/cron/trigger') {

@@ -23,8 +23,11 @@ async function invokerFor(context: HttpContext, request: HttpRequest) {
   if (typeof adminKey === 'string') {
     if (!sameSecret(adminKey, context.adminKey))
       throw new EngineError('admin_key_invalid', "the admin key is not this server's (see .valet/admin-key)");
-    const invoker = parseActAs(request.headers['x-valet-as'] as string | undefined);
+    let invoker = parseActAs(request.headers['x-valet-as'] as string | undefined);
     if (!invoker) throw new EngineError('invalid_request', `X-Valet-As must be ${ACT_AS_SYNTAX}`);
+    // An agent's call through valet mcp is the system as `mcp` in the logs, not an admin's.
+    if (invoker.type === 'system' && request.headers['x-valet-source'] === 'mcp')
+      invoker = { type: 'system', source: 'mcp' };
     return { invoker, external: false, admin: true };
   }
   return { invoker: await engineOf(context).authenticate(request.headers.authorization), external: true, admin: false };
@@ -33,7 +36,8 @@ async function invokerFor(context: HttpContext, request: HttpRequest) {
 /** Admin callers say who they are (the dashboard's page, the CLI); anything else is `admin`. */
 function adminSource(request: HttpRequest): CallSource {
   if (request.headers['x-valet-dashboard'] === '1') return 'dashboard';
-  return request.headers['x-valet-source'] === 'cli' ? 'cli' : 'admin';
+  const named = request.headers['x-valet-source'];
+  return named === 'cli' || named === 'mcp' ? named : 'admin';
 }
 
 export async function handleCall(context: HttpContext, kind: FunctionKind, request: HttpRequest): Promise<HttpReply> {

@@ -55,6 +55,8 @@ export interface HttpContext {
   dashboard?: DashboardHost;
   /** Set when the server is shutting down: /api/ready says so, load balancers stop sending. */
   draining?: boolean;
+  /** POST /admin/query runs one-off queries (valet dev, and valet mcp's own in-process server). */
+  oneOffQueries?: boolean;
   /** Live subscriptions per query path (set by the sync socket; metrics read it). */
   subscriptions?: () => Map<string, number>;
 }

@@ -44,11 +44,10 @@ export async function runningServerOf(
 }
 
 /** An engine on the app's database, built now; its functions' console output goes to stderr and the log file. */
-export async function withLocalEngine<T>(
+export async function openLocalEngine(
   appDir: string,
-  work: (engine: Engine) => Promise<T>,
   env: NodeJS.ProcessEnv = process.env,
-): Promise<T> {
+): Promise<{ engine: Engine; close(): Promise<void> }> {
   new AppEnv(appDir, 'development', env).apply();
   const maps = new BundleMaps(appDir);
   const modules = await buildAndLoad(appDir, maps);
@@ -65,11 +64,25 @@ export async function withLocalEngine<T>(
     appDir,
     (entry) => entry.outcome || process.stderr.write(`[${entry.function}] ${entry.message}\n`),
   );
+  return {
+    engine,
+    async close() {
+      restoreConsole();
+      await engine.close();
+    },
+  };
+}
+
+export async function withLocalEngine<T>(
+  appDir: string,
+  work: (engine: Engine) => Promise<T>,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<T> {
+  const local = await openLocalEngine(appDir, env);
   try {
-    return await work(engine);
+    return await work(local.engine);
   } finally {
-    restoreConsole();
-    await engine.close();
+    await local.close();
   }
 }
 

@@ -17,6 +17,8 @@ import type { AuthConfig } from './auth/verify.js';
 import { TokenCache } from './auth/token-cache.js';
 import { callFunction, callQueries } from './call/call-function.js';
 import { inMutation } from './call/run-mutation.js';
+import { runOneOffQuery } from './call/one-off-query.js';
+import type { OneOffOptions, OneOffResult } from './call/one-off-query.js';
 import { handleHttpRoute } from './call/run-route.js';
 import type { CallRequest, CallResponse, EngineCore } from './call/types.js';
 import type { Clock } from './clock.js';
@@ -160,6 +162,10 @@ export interface Engine {
   readonly metrics: FunctionMetrics;
   /** Data migrations (defineMigration): run in batches, resumable, one runner at a time. */
   readonly migrations: MigrationRunner;
+  /** Maps a raw stack (a definition's, an error's) to valet/ sources. */
+  readonly mapStack: MapStack;
+  /** A one-off read-only query written as source (valet mcp's query tool). */
+  runOneOffQuery(source: string, options?: OneOffOptions): Promise<OneOffResult>;
   close(): Promise<void>;
 }
 
@@ -503,6 +509,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     calls,
     metrics,
     migrations,
+    mapStack,
+    runOneOffQuery: (source, queryOptions) => runOneOffQuery(core, source, queryOptions),
     get lostClaims() {
       return lostClaims;
     },

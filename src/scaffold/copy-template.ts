@@ -20,6 +20,8 @@ export interface CopyTemplateOptions {
   force?: boolean;
   /** Extra top-level package.json fields (a note that valet is linked). */
   manifestExtras?: Record<string, string>;
+  /** Write AGENTS.md and the pointers coding agents read (default true; --no-agents). */
+  agents?: boolean;
 }
 
 /** Empty, or holding only version-control metadata (as Vite's create treats it). */
@@ -55,6 +57,10 @@ export function copyTemplate(options: CopyTemplateOptions): string {
   for (const layer of templateLayers(options.templatesDir, options.template)) {
     cpSync(layer, appDir, { recursive: true, force: true, filter: (path) => !skipped.has(basename(path)) });
   }
+  // The rules and pointers coding agents read (AGENTS.md, CLAUDE.md, .cursor/rules), shared by
+  // every template; files the app already has are kept.
+  const agents = join(options.templatesDir, '_agents');
+  if (options.agents !== false && existsSync(agents)) cpSync(agents, appDir, { recursive: true, force: false });
   // npm drops .gitignore from published packages, so templates keep it as _gitignore.
   if (existsSync(join(appDir, '_gitignore'))) renameSync(join(appDir, '_gitignore'), join(appDir, '.gitignore'));
 

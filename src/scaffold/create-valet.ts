@@ -26,6 +26,7 @@ Options:
   -y, --yes              accept the defaults without asking
   --no-install           do not run npm install
   --force                write into a non-empty directory
+  --no-agents            do not write AGENTS.md (rules for coding agents) and its pointers
   -v, --version          print the version
   -h, --help             show help
 
@@ -55,6 +56,7 @@ async function create(argv: string[]): Promise<void> {
       yes: { type: 'boolean', short: 'y' },
       'no-install': { type: 'boolean' },
       force: { type: 'boolean' },
+      'no-agents': { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -78,6 +80,7 @@ async function create(argv: string[]): Promise<void> {
     templatesDir,
     valetSpec: `^${version}`,
     force: values.force,
+    agents: !values['no-agents'],
   });
   process.stderr.write(`✔ Created ${answers.template} app in ${appDir}\n`);
   if (answers.install) {

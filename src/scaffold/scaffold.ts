@@ -18,6 +18,8 @@ export interface ScaffoldOptions {
   force?: boolean;
   /** Depend on this Valet package by path (`file:`) instead of by version. */
   link?: boolean;
+  /** Write AGENTS.md and the pointers coding agents read (default true). */
+  agents?: boolean;
 }
 
 /**
@@ -36,6 +38,7 @@ export function scaffoldApp(options: ScaffoldOptions): { appDir: string; files: 
     templatesDir: TEMPLATES_DIR,
     valetSpec: valetDependencySpec(options.link ?? false),
     force: options.force,
+    agents: options.agents,
     manifestExtras: options.link
       ? {
           valetLink: `valet is linked to the checkout at ${PACKAGE_ROOT} (valet init --link); to depend on the published package instead, set "valet": "^${packageJson().version}"`,

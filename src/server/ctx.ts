@@ -9,7 +9,8 @@ export type Invoker =
   | { type: 'anonymous' }
   | {
       type: 'system';
-      source: 'cron' | 'scheduler' | 'admin';
+      /** `mcp`: an agent's call through `valet mcp`. */
+      source: 'cron' | 'scheduler' | 'admin' | 'mcp';
       /** The cron job's name, for cron-dispatched calls. */
       job?: string;
       scheduledAt?: number;

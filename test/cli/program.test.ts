@@ -38,6 +38,7 @@ describe('valet CLI', () => {
       'import',
       'logs',
       'env',
+      'mcp',
       'help',
     ]);
   });

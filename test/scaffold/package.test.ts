@@ -22,7 +22,8 @@ describe('the valet package', () => {
     expect(result.code, result.stderr).toBe(0);
     const files: string[] = JSON.parse(result.stdout)[0].files.map((f: { path: string }) => f.path);
     const tops = [...new Set(files.map((f) => f.split('/')[0]))].sort();
-    expect(tops).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'package.json', 'templates']);
+    // docs/: the pages valet mcp serves to agents as resources.
+    expect(tops).toEqual(['LICENSE', 'README.md', 'bin', 'dist', 'docs', 'package.json', 'templates']);
     expect(files).toEqual(
       expect.arrayContaining([
         'bin/valet.js',
@@ -38,6 +39,10 @@ describe('the valet package', () => {
         'dist/dashboard-ui/assets/app.js',
         'dist/dashboard-ui/assets/app.css',
         'templates/react/public/sw.js',
+        'templates/_agents/AGENTS.md',
+        'templates/_agents/.cursor/rules/valet.mdc',
+        'docs/actions.md',
+        'docs/agents.md',
       ]),
     );
     // Every file the exports map and the bin point at is in the package.

@@ -10,6 +10,7 @@ interface InitFlags {
   install: boolean;
   force?: boolean;
   link?: boolean;
+  agents: boolean;
 }
 
 export function registerInit(program: Command): void {
@@ -21,6 +22,10 @@ export function registerInit(program: Command): void {
     .option('-y, --yes', 'accept the defaults without asking')
     .option('--no-install', 'do not run npm install')
     .option('--force', 'write into a non-empty directory')
+    .option(
+      '--no-agents',
+      'do not write AGENTS.md (rules for coding agents) and the CLAUDE.md / .cursor/rules pointers',
+    )
     .option(
       '--link',
       'depend on this Valet package by path (file:) instead of by version: for working inside a Valet checkout',
@@ -44,6 +49,7 @@ Examples:
         template: answers.template,
         force: flags.force,
         link: flags.link,
+        agents: flags.agents,
       }).appDir;
       process.stderr.write(`${kleur.green('✔')} Created ${answers.template} app in ${appDir}\n`);
       if (answers.install) {

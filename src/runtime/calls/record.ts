@@ -9,7 +9,17 @@ export type CallKind = 'query' | 'mutation' | 'action' | 'http' | 'cron';
 export const CALL_KINDS: readonly CallKind[] = ['query', 'mutation', 'action', 'http', 'cron'];
 
 /** How the call arrived. */
-export type CallSource = 'http' | 'sync' | 'cli' | 'dashboard' | 'admin' | 'scheduler' | 'cron' | 'function' | 'test';
+export type CallSource =
+  | 'http'
+  | 'sync'
+  | 'cli'
+  | 'dashboard'
+  | 'admin'
+  | 'scheduler'
+  | 'cron'
+  | 'function'
+  | 'mcp'
+  | 'test';
 
 export type CallOutcome = 'running' | 'ok' | 'error';
 export const CALL_OUTCOMES: readonly CallOutcome[] = ['running', 'ok', 'error'];
