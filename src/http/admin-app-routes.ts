@@ -165,12 +165,27 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
     }
   }
   const conditions = filterConditions(params.get('filter'));
+  // Bounds on the index's first field (inclusive): `from`, `to`, as JSON values.
+  const from = jsonParam(params, 'from');
+  const to = jsonParam(params, 'to');
+  if ((from !== undefined || to !== undefined) && (index === null || eqText !== null))
+    throw new EngineError('invalid_request', 'from and to bound an index: give index, and no eq');
   return engine.runInMutation('dashboard:data', ADMIN, async (ctx) => {
     let query = ctx.db.query(table);
     if (index !== null) {
       const field =
         index === 'by_creation_time' ? '_creationTime' : indexes.find((entry) => entry.name === index)!.fields[0]!;
-      query = eqText === null ? query.withIndex(index) : query.withIndex(index, (q: any) => q.eq(field, equals));
+      query =
+        eqText !== null
+          ? query.withIndex(index, (q: any) => q.eq(field, equals))
+          : from !== undefined || to !== undefined
+            ? query.withIndex(index, (q: any) => {
+                let range = q;
+                if (from !== undefined) range = range.gte(field, from);
+                if (to !== undefined) range = range.lte(field, to);
+                return range;
+              })
+            : query.withIndex(index);
     }
     if (conditions.length > 0)
       query = query.filter((q: any) => q.and(...conditions.map((c) => q[c.op](q.field(c.field), c.value))));
@@ -181,6 +196,20 @@ async function documentsPage(engine: Engine, table: string, params: URLSearchPar
       continueCursor: page.continueCursor,
     };
   });
+}
+
+/** A query parameter holding a JSON value (undefined when absent). */
+function jsonParam(params: URLSearchParams, name: string): unknown {
+  const text = params.get(name);
+  if (text === null) return undefined;
+  try {
+    return decodeValue(JSON.parse(text));
+  } catch {
+    throw new EngineError(
+      'invalid_request',
+      `${name} must be a JSON value (a string in quotes), got ${JSON.stringify(text)}`,
+    );
+  }
 }
 
 const FILTER_OPS = ['eq', 'neq', 'lt', 'lte', 'gt', 'gte'] as const;

@@ -60,12 +60,14 @@ export function registerAppTools(server: McpServer, target: AppTarget): void {
     {
       title: 'Documents',
       description:
-        'Documents of one table: one by id, or a page (newest first, or in the order of an index, optionally with its first field equal to a value), with filters (field op value, `a.b` for nested fields). Pass the returned cursor for the next page.',
+        'Documents of one table: one by id, or a page (newest first, or in the order of an index, with its first field equal to a value or between bounds), with filters (field op value, `a.b` for nested fields). Pass the returned cursor for the next page.',
       inputSchema: {
         table: z.string().describe('the table'),
         id: z.string().optional().describe('one document by its _id'),
         index: z.string().optional().describe('an index of the table (by_creation_time, or one of its own)'),
         equals: z.unknown().optional().describe("the index's first field equals this value"),
+        from: z.unknown().optional().describe("the index's first field is at least this (with index)"),
+        to: z.unknown().optional().describe("the index's first field is at most this (with index)"),
         order: z.enum(['asc', 'desc']).optional(),
         filters: z
           .array(
@@ -95,6 +97,8 @@ export function registerAppTools(server: McpServer, target: AppTarget): void {
         if (input.index) params.set('index', input.index);
         if (input.order) params.set('order', input.order);
         if (input.equals !== undefined) params.set('eq', JSON.stringify(input.equals));
+        if (input.from !== undefined) params.set('from', JSON.stringify(input.from));
+        if (input.to !== undefined) params.set('to', JSON.stringify(input.to));
         if (input.filters?.length) params.set('filter', JSON.stringify(input.filters));
         const reply = await target.request('GET', `/admin/data/${table}?${params}`);
         return (
