@@ -11,6 +11,7 @@ import type { Engine } from '../runtime/engine.js';
 import { databaseTargetOf } from '../serve/database-target.js';
 import { createDashboard } from '../serve/dashboard-setup.js';
 import { openLocalEngine, runningServerOf } from '../ops/server-or-local.js';
+import type { ServerHandle } from '../ops/server-or-local.js';
 
 export interface AdminAnswer {
   status: number;
@@ -35,8 +36,12 @@ function isLoopback(url: string): boolean {
   return isIP(host) !== 0 && (host.startsWith('127.') || host === '::1');
 }
 
+/** How long the answer to "is a server running?" is trusted (asking probes the server). */
+const SERVER_CHECK_MS = 2_000;
+
 export class AppTarget {
   private local: { engine: Engine; context: HttpContext; close(): Promise<void> } | null = null;
+  private checked: { at: number; server: ServerHandle | null } | null = null;
 
   constructor(
     readonly appDir: string,
@@ -46,7 +51,7 @@ export class AppTarget {
   /** Where a call would go now. */
   async where(): Promise<Where> {
     const database = databaseTargetOf(this.appDir, this.env);
-    const server = await runningServerOf(this.appDir, this.env);
+    const server = await this.server();
     return {
       mode: server ? 'server' : 'local',
       url: server?.url ?? null,
@@ -68,10 +73,19 @@ export class AppTarget {
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     };
-    const server = await runningServerOf(this.appDir, this.env);
+    const server = await this.server();
     if (server) {
       await this.closeLocal();
-      return answerOf(await server.fetch(path, init));
+      let response: Response;
+      try {
+        response = await server.fetch(path, init);
+      } catch (error) {
+        // The server went away since it was last seen: ask again (the database, perhaps).
+        this.checked = null;
+        if (await this.server()) throw error;
+        return this.request(method, path, body, headers);
+      }
+      return answerOf(response);
     }
     const local = await this.openLocal();
     return answerOf(
@@ -80,6 +94,15 @@ export class AppTarget {
         headers: { ...(init.headers as Record<string, string>), 'x-valet-admin-key': local.context.adminKey },
       }),
     );
+  }
+
+  /** The running server, if any: asked again every couple of seconds, so a start or stop is noticed. */
+  private async server(): Promise<ServerHandle | null> {
+    const now = performance.now();
+    if (this.checked && now - this.checked.at < SERVER_CHECK_MS) return this.checked.server;
+    const server = await runningServerOf(this.appDir, this.env);
+    this.checked = { at: performance.now(), server };
+    return server;
   }
 
   private async openLocal() {
