@@ -62,6 +62,7 @@ export class CallLog {
   private readonly listeners: ((record: CallRecord, rerun: boolean) => void)[] = [];
   private readonly flusher: Loop | null = null;
   private lastPrune = 0;
+  private flushing: Promise<void> | null = null;
   /** Records dropped because the database stayed out of reach (each drop also logs once). */
   dropped = 0;
   /** Moves with every call begun or finished here (the dashboard's cue to re-read). */
@@ -144,8 +145,23 @@ export class CallLog {
     if (this.pending.length >= FLUSH_AT) this.flusher?.wake();
   }
 
-  /** Writes what is pending (database store); on a failure the batch stays for the next try. */
-  async flush(): Promise<void> {
+  /**
+   * Writes what is pending (database store); on a failure the batch stays for the next try.
+   * Flushes run one at a time, and a caller waits for one in flight (a listing must see it).
+   */
+  flush(): Promise<void> {
+    const previous = this.flushing ?? Promise.resolve();
+    const next = previous
+      .catch(() => undefined)
+      .then(() => this.writePending())
+      .finally(() => {
+        if (this.flushing === next) this.flushing = null;
+      });
+    this.flushing = next;
+    return next;
+  }
+
+  private async writePending(): Promise<void> {
     if (this.pending.length === 0) return;
     const batch = this.pending;
     this.pending = [];
