@@ -66,7 +66,9 @@ describe('valetTest()', () => {
   });
 
   it('runs scheduled work when the test moves time, and all of it with finishScheduled', async () => {
-    const t = await valetTest({ appDir: app });
+    // Mid-hour: moving the clock must not cross an hour, whose cron job (hourly-slow) waits to be
+    // released (started at the wall clock's time, this test hung when run a minute before the hour).
+    const t = await valetTest({ appDir: app, now: Date.UTC(2026, 0, 1, 8, 20, 0) });
     await t.mutation('jobs:later', { delayMs: 60_000, job: 'in-a-minute' });
     await t.mutation('jobs:later', { delayMs: 3_600_000, job: 'in-an-hour' });
     // (This app also has a cron that ticks every minute: only the scheduled ticks count here.)
