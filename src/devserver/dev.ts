@@ -218,6 +218,9 @@ function differences(before: Map<string, number>, after: Map<string, number>): s
 
 const TRANSIENT_RETRIES = 5;
 
+/** A reload whose inputs changed while it ran: dropped before its build is swapped in (the next one follows). */
+class SupersededReload extends Error {}
+
 export async function startDev(options: DevOptions): Promise<DevServer> {
   const started = performance.now();
   const { appDir } = options;
@@ -279,7 +282,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
       : null;
   let sources: string[] = [];
 
-  async function rebuild(): Promise<{ generated: string[]; stages: ReloadStages }> {
+  async function rebuild(
+    superseded: () => boolean = () => false,
+  ): Promise<{ generated: string[]; stages: ReloadStages }> {
     // .env files may have changed too: functions read process.env when they run.
     const envChanged = appEnv.apply();
     if (envChanged.length > 0 && context.engine) emit({ type: 'env', changed: envChanged });
@@ -294,6 +299,9 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     const codegenMs = lap();
     const bundle = await builder.build();
     const buildMs = lap();
+    // A file saved meanwhile may have been read half-written (esbuild reads from its own
+    // process): such a build is never swapped in; the reload queued after this one builds it whole.
+    if (superseded()) throw new SupersededReload();
     if (typecheckMode === 'blocking') {
       const errors = (await typecheckApp(appDir)).findings.filter((f) => f.severity === 'error');
       if (errors.length > 0)
@@ -341,10 +349,20 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   /** One reload: each stage can fail, and then nothing after it runs and the old build stays. */
   async function reload(changed: string[]): Promise<void> {
     const began = performance.now();
-    const before = modificationTimes(appDir, sources);
+    const watched = sources;
+    const before = modificationTimes(appDir, watched);
+    // A file saved while this reload ran may have been read at one stage and not another (codegen
+    // saw the old text, the build the new): the reload that follows, queued below, is the one to
+    // report. Only once the server runs (the first build must report).
+    const superseded = () => {
+      if (!queue) return false;
+      const now = modificationTimes(appDir, watched);
+      return [...before].some(([file, time]) => now.get(file) !== time);
+    };
     for (let attempt = 0; ; attempt++) {
       try {
-        const { generated, stages } = await rebuild();
+        const { generated, stages } = await rebuild(superseded);
+        if (superseded()) break;
         emit({
           type: 'reloaded',
           changed,
@@ -357,6 +375,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
         typecheck?.request();
         break;
       } catch (error) {
+        if (error instanceof SupersededReload) break;
         if (isTransientFileError(error) && attempt < TRANSIENT_RETRIES) {
           await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
           continue;
@@ -371,6 +390,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
           return;
         }
         if (!context.engine) context.notReadyReason = `the app does not build: ${failure.message}`;
+        if (superseded()) break;
         emit({
           type: 'failed',
           stage: failure.stage,
