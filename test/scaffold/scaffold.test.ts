@@ -37,6 +37,20 @@ describe('scaffoldApp', () => {
     );
   });
 
+  it('writes the rules for coding agents (AGENTS.md and its pointers) unless told not to, keeping an app’s own', () => {
+    const dir = join(tempDir(), 'agents');
+    const { files } = scaffoldApp({ dir, template: 'basic' });
+    expect(files).toEqual(expect.arrayContaining(['AGENTS.md', 'CLAUDE.md', '.cursor/rules/valet.mdc']));
+    expect(readFileSync(join(dir, 'AGENTS.md'), 'utf8')).toContain('valet check');
+    const without = join(tempDir(), 'no-agents');
+    expect(scaffoldApp({ dir: without, template: 'basic', agents: false }).files).not.toContain('AGENTS.md');
+    const own = join(tempDir(), 'own-agents');
+    mkdirSync(own, { recursive: true });
+    writeFileSync(join(own, 'AGENTS.md'), '# ours\n');
+    scaffoldApp({ dir: own, template: 'basic', force: true });
+    expect(readFileSync(join(own, 'AGENTS.md'), 'utf8')).toBe('# ours\n');
+  });
+
   it('links this checkout by path only when asked (--link), and says so in package.json', () => {
     const dir = join(tempDir(), 'linked');
     scaffoldApp({ dir, template: 'basic', link: true });
