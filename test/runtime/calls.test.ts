@@ -73,6 +73,7 @@ for (const store of ['memory', 'database'] as const) {
       const [broken] = await engine.calls.list({ path: 'todos:broken' });
       expect(broken!.error).toMatchObject({ code: 'handler_error', message: 'something broke' });
       expect(broken!.error!.stack).toContain('valet/todos.ts');
+      expect(broken!.error!.at).toMatchObject({ file: 'valet/todos.ts', line: expect.any(Number) });
     });
 
     it("records a query's console lines on its call", async () => {

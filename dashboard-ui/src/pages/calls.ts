@@ -27,7 +27,7 @@ interface Call {
   startedAt: number;
   durationMs: number | null;
   outcome: string;
-  error: { code: string; message: string; stack?: string } | null;
+  error: { code: string; message: string; stack?: string; at?: { file: string; line?: number } } | null;
   invocation: string | null;
   logs?: { time: number; level: string; message: string }[];
   events?: CallEvent[];
@@ -138,19 +138,10 @@ function list(query: URLSearchParams): Page {
   };
 }
 
-/** The first frame of a stack in the app's own files: `valet/todos.ts`, line, column. */
-function failingFrame(stack: string | undefined): { file: string; line: number } | null {
-  for (const line of (stack ?? '').split('\n').slice(1)) {
-    const frame = /(valet\/[^\s()]+):(\d+):\d+/.exec(line);
-    if (frame && !line.includes('node_modules') && !frame[1]!.includes('_generated'))
-      return { file: frame[1]!, line: Number(frame[2]) };
-  }
-  return null;
-}
-
-async function sourceExcerpt(stack: string | undefined): Promise<HTMLElement | null> {
-  const frame = failingFrame(stack);
-  if (!frame) return null;
+/** The lines around where a call threw (the server found the place in its mapped stack). */
+async function sourceExcerpt(at: { file: string; line?: number } | undefined): Promise<HTMLElement | null> {
+  if (!at?.line) return null;
+  const frame = { file: at.file, line: at.line };
   try {
     const { text } = await get<{ text: string }>(`admin/source?file=${encodeURIComponent(frame.file)}`);
     const lines = text.split('\n');
@@ -227,7 +218,7 @@ function detail(id: string): Page {
       replace(body, errorBox((error as Error).message));
       return;
     }
-    const excerpt = call.error ? await sourceExcerpt(call.error.stack) : null;
+    const excerpt = call.error ? await sourceExcerpt(call.error.at) : null;
     replace(
       body,
       h('h1', {}, call.path, ' ', outcomeBadge(call)),

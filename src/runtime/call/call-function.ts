@@ -45,7 +45,7 @@ export async function callFunction(
       ? null
       : record.error?.code === body.code
         ? record.error
-        : { code: body.code, message: body.message, ...(record.error?.stack ? { stack: record.error.stack } : {}) };
+        : { ...record.error, code: body.code, message: body.message };
   core.calls.finish(record, performance.now() - started, error, request.rerun);
   return response;
 }

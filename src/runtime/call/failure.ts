@@ -2,6 +2,7 @@
 // are also logged with their stack, since the caller sees only the code.
 import { fileURLToPath } from 'node:url';
 import type { ErrorBody } from '../../protocol/errors.js';
+import type { CallError } from '../calls/record.js';
 import { locateInApp } from '../registry.js';
 import { errorToResponse } from './errors-to-response.js';
 import type { EngineCore } from './types.js';
@@ -34,15 +35,15 @@ function thrownAt(stack: string): string {
  * What the activity log keeps of a failure: the code, the real message (redacted; callers may
  * have been shown less) and, for a handler's own failure, its mapped stack.
  */
-export function failureDetail(
-  core: EngineCore,
-  status: number,
-  body: ErrorBody,
-  error: unknown,
-): { code: string; message: string; stack?: string } {
+export function failureDetail(core: EngineCore, status: number, body: ErrorBody, error: unknown): CallError {
   const real = errorToResponse(error, true).body.message;
-  const detail: { code: string; message: string; stack?: string } = { code: body.code, message: core.redact(real) };
-  if (status === 500 && error instanceof Error) detail.stack = appFrames(core.describeError(error));
+  const detail: CallError = { code: body.code, message: core.redact(real) };
+  if (status === 500 && error instanceof Error) {
+    detail.stack = appFrames(core.describeError(error));
+    // Where it threw, for the call's page to show that line of source.
+    const at = locateInApp(detail.stack.split('\n').slice(1).join('\n'), (mapped) => mapped);
+    if (at) detail.at = at;
+  }
   return detail;
 }
 

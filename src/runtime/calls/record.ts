@@ -47,6 +47,14 @@ export interface CallLine {
   message: string;
 }
 
+/** How a call failed: the code its caller got, the real message, and for a handler's own failure its stack and where in valet/ it threw. */
+export interface CallError {
+  code: string;
+  message: string;
+  stack?: string;
+  at?: { file: string; line?: number; column?: number };
+}
+
 /** A call's parent as a child needs it: the parent's id and its trace's root. */
 export interface CallParent {
   id: string;
@@ -69,7 +77,7 @@ export interface CallRecord {
   startedAt: number;
   durationMs: number | null;
   outcome: CallOutcome;
-  error: { code: string; message: string; stack?: string } | null;
+  error: CallError | null;
   /** An action's record in the invocation log (idempotency, re-run). */
   invocation: string | null;
   logs: CallLine[];
