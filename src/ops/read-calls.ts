@@ -1,12 +1,19 @@
 // `valet calls` as a programmatic API: the activity log through the app's running server (which
 // holds valet dev's calls in memory, and reads every instance's from the database under valet
-// start), else from the database itself (what a production server stored there).
+// start), else from where a production server stored it: its SQLite file's own call log file, or
+// the PostgreSQL database.
+import Database from 'better-sqlite3';
+import { existsSync } from 'node:fs';
 import { UserError } from '../errors/user-error.js';
 import type { CallRecord } from '../runtime/calls/record.js';
 import { getStoredCall, listStoredCalls } from '../runtime/calls/store.js';
 import { callFilterOf } from '../runtime/calls/filter-params.js';
 import { EngineError } from '../runtime/errors.js';
+import { AppEnv } from '../project/env-files.js';
+import { callsFileOf, hasOwnCallsFile } from '../runtime/calls/sqlite-file-sink.js';
+import { databaseTargetOf } from '../serve/database-target.js';
 import type { SqlExecutor } from '../storage/sql.js';
+import { SqliteExecutor } from '../storage/sqlite/executor.js';
 import { withAppDatabase } from './open-app-database.js';
 import { runningServerOf } from './server-or-local.js';
 
@@ -35,6 +42,27 @@ async function hasCallLog(sql: SqlExecutor): Promise<boolean> {
   return Boolean(row?.found);
 }
 
+/**
+ * Runs `read` on the stored call log, or answers `none` when there is none: a SQLite app's log is a
+ * file of its own (opened read-only, beside a running server); PostgreSQL's is a table of the app's.
+ */
+async function withStoredCalls<T>(appDir: string, none: T, read: (sql: SqlExecutor) => Promise<T>): Promise<T> {
+  // VALET_DATABASE_URL may come from the app's .env files, as for `valet run`.
+  new AppEnv(appDir, 'development').apply();
+  const target = databaseTargetOf(appDir);
+  if (target.backend === 'sqlite' && hasOwnCallsFile(target.database)) {
+    const file = callsFileOf(target.database);
+    if (!existsSync(file)) return none;
+    const db = new Database(file, { readonly: true, fileMustExist: true });
+    try {
+      return await read(new SqliteExecutor(db));
+    } finally {
+      db.close();
+    }
+  }
+  return withAppDatabase(appDir, async (db) => ((await hasCallLog(db.sql)) ? read(db.sql) : none));
+}
+
 /** Checks the filter the same way the server does (a bad flag names itself), then lists. */
 export async function listCalls(appDir: string, params: URLSearchParams): Promise<CallsRead<CallSummary[]>> {
   let filter: ReturnType<typeof callFilterOf>;
@@ -49,9 +77,7 @@ export async function listCalls(appDir: string, params: URLSearchParams): Promis
     const body = await serverJson<{ calls: CallSummary[] }>(await server.fetch(`/admin/calls?${params}`));
     return { value: body.calls, via: 'server' };
   }
-  const calls = await withAppDatabase(appDir, async (db) =>
-    (await hasCallLog(db.sql)) ? listStoredCalls(db.sql, filter) : [],
-  );
+  const calls = await withStoredCalls(appDir, [], (sql) => listStoredCalls(sql, filter));
   return {
     value: calls.map(({ logs, events, ...rest }) => ({ ...rest, lines: logs.length, events: events.length })),
     via: 'database',
@@ -67,11 +93,10 @@ export async function showCall(
     const response = await server.fetch(`/admin/calls/${encodeURIComponent(id)}`);
     return { value: await serverJson(response), via: 'server' };
   }
-  const found = await withAppDatabase(appDir, async (db) => {
-    if (!(await hasCallLog(db.sql))) return null;
-    const call = await getStoredCall(db.sql, id);
+  const found = await withStoredCalls(appDir, null, async (sql) => {
+    const call = await getStoredCall(sql, id);
     if (!call) return null;
-    const trace = await listStoredCalls(db.sql, { root: call.root, limit: 500 });
+    const trace = await listStoredCalls(sql, { root: call.root, limit: 500 });
     return { call, trace: trace.sort((a, b) => a.startedAt - b.startedAt) };
   });
   if (!found)

@@ -40,6 +40,9 @@ import type { CallLogSettings } from './calls/log.js';
 import { FunctionMetrics } from './calls/metrics.js';
 import { MigrationRunner } from './migrations/runner.js';
 import { callSettingsOf } from './calls/settings.js';
+import { ConnectionsSink } from './calls/sink.js';
+import type { CallSink } from './calls/sink.js';
+import { SqliteFileSink, callsFileOf, hasOwnCallsFile } from './calls/sqlite-file-sink.js';
 import { startTracing } from './calls/tracing.js';
 import type { CallTracer } from './calls/tracing.js';
 import { logCallOutcome, routeFunctionConsole } from './function-logs.js';
@@ -228,6 +231,13 @@ function fetchAllowOf(env: NodeJS.ProcessEnv): FetchAllowEntry[] {
   }
 }
 
+/** Where a database-backed call log keeps its records: a SQLite file's log has a file of its own. */
+function callSinkOf(database: string, connections: Connections, clock: Clock, log: (line: string) => void): CallSink {
+  if (connections.backend === 'sqlite' && hasOwnCallsFile(database))
+    return new SqliteFileSink(callsFileOf(database), { log, now: () => clock.now() });
+  return new ConnectionsSink(connections);
+}
+
 /** VALET_CALLS_*, checked before anything opens. */
 function callSettings(env: NodeJS.ProcessEnv, defaultStore: CallLogSettings['store']): CallLogSettings {
   try {
@@ -326,7 +336,21 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   const lasting = new LastingWrites(clock, log);
   routeFunctionConsole();
-  const calls = new CallLog(callLogSettings, { connections, clock, instance: instance?.id ?? null, log, redact });
+  let callSink: CallSink | null;
+  try {
+    callSink = callLogSettings.store === 'database' ? callSinkOf(options.database, connections, clock, log) : null;
+  } catch (error) {
+    await instance?.stop();
+    await connections.close();
+    throw error;
+  }
+  const calls = new CallLog(callLogSettings, {
+    sink: callSink,
+    clock,
+    instance: instance?.id ?? null,
+    log,
+    redact,
+  });
   const metrics = new FunctionMetrics(clock);
   calls.onFinish((record, rerun) => {
     metrics.observe(record, rerun);

@@ -1,16 +1,16 @@
 // The activity log: every call begins and finishes a record here. Finishing is cheap and
-// synchronous (metrics, the tracer, a ring or a pending batch); a database-backed log writes its
-// batches from a background loop, never on the request's path, and is pruned by age. Sampling
+// synchronous (metrics, the tracer, a ring or a pending batch); a database-backed log hands its
+// batches to its sink (sink.ts) from a background loop, never on the request's path, and is pruned
+// by age. Sampling
 // keeps or drops whole traces (by their root), and a failed call is always kept.
 import type { Clock } from '../clock.js';
-import type { Connections } from '../connections/types.js';
 import { Loop } from '../loop.js';
 import type { CallFilter } from './filter.js';
 import { DEFAULT_CALL_LIMIT, matchesFilter } from './filter.js';
 import { NO_EVENTS, NO_LINES, nextCallId } from './record.js';
 import type { CallKind, CallParent, CallRecord, CallSource } from './record.js';
 import { Ring } from './ring.js';
-import { getStoredCall, insertCalls, listStoredCalls, pruneCalls } from './store.js';
+import type { CallSink } from './sink.js';
 
 export type CallStore = 'memory' | 'database';
 
@@ -57,6 +57,7 @@ function sampleValue(root: string): number {
 
 export class CallLog {
   private readonly ring: Ring<CallRecord> | null;
+  private readonly sink: CallSink | null;
   private readonly running = new Map<string, CallRecord>();
   private pending: CallRecord[] = [];
   private readonly listeners: ((record: CallRecord, rerun: boolean) => void)[] = [];
@@ -71,15 +72,17 @@ export class CallLog {
   constructor(
     readonly settings: CallLogSettings,
     private readonly options: {
-      connections: Connections;
+      /** Where the database store keeps records (null for the memory store). */
+      sink: CallSink | null;
       clock: Clock;
       instance: string | null;
       log: (line: string) => void;
       redact: (text: string) => string;
     },
   ) {
-    this.ring = settings.store === 'memory' ? new Ring(settings.ringSize) : null;
-    if (settings.store === 'database') {
+    this.sink = settings.store === 'database' ? options.sink : null;
+    this.ring = this.sink ? null : new Ring(settings.ringSize);
+    if (this.sink) {
       this.flusher = new Loop(
         options.clock,
         async () => {
@@ -162,11 +165,11 @@ export class CallLog {
   }
 
   private async writePending(): Promise<void> {
-    if (this.pending.length === 0) return;
+    if (this.pending.length === 0 || !this.sink) return;
     const batch = this.pending;
     this.pending = [];
     try {
-      await this.options.connections.inWriteTransaction((store) => insertCalls(store.sql, batch));
+      await this.sink.write(batch);
     } catch (error) {
       this.pending = batch.concat(this.pending);
       throw error;
@@ -174,12 +177,11 @@ export class CallLog {
   }
 
   private async prune(): Promise<void> {
+    if (!this.sink) return;
     const now = this.options.clock.now();
     if (now - this.lastPrune < PRUNE_EVERY_MS) return;
     this.lastPrune = now;
-    await this.options.connections.inWriteTransaction((store) =>
-      pruneCalls(store.sql, now - this.settings.retentionMs),
-    );
+    await this.sink.prune(now - this.settings.retentionMs);
   }
 
   /** Newest first: this process's running calls, then the finished ones the filter wants. */
@@ -196,8 +198,9 @@ export class CallLog {
       }
       return running.concat(found);
     }
+    if (!this.sink) return running;
     await this.flush();
-    return running.concat(await listStoredCalls(this.options.connections.autoCommit.sql, { ...filter, limit: rest }));
+    return running.concat(await this.sink.list({ ...filter, limit: rest }));
   }
 
   async get(id: string): Promise<CallRecord | null> {
@@ -207,8 +210,9 @@ export class CallLog {
       for (const record of this.ring.newestFirst()) if (record.id === id) return record;
       return null;
     }
+    if (!this.sink) return null;
     await this.flush();
-    return getStoredCall(this.options.connections.autoCommit.sql, id);
+    return this.sink.get(id);
   }
 
   /** Every call of a trace (oldest first): a call's page draws its tree from them. */
@@ -223,5 +227,6 @@ export class CallLog {
     await this.flush().catch((error: Error) =>
       this.options.log(`the last ${this.pending.length} call records were not written: ${error.message}`),
     );
+    await this.sink?.close();
   }
 }

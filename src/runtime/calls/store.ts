@@ -47,38 +47,59 @@ function toRecord(row: CallRow): CallRecord {
   };
 }
 
+/** One record as the values of COLUMNS, in order. */
+export function callRowOf(r: CallRecord): unknown[] {
+  return [
+    r.id,
+    r.parent,
+    r.root,
+    r.path,
+    r.kind,
+    r.source,
+    r.caller,
+    r.instance,
+    r.startedAt,
+    r.durationMs,
+    r.outcome,
+    r.error?.code ?? null,
+    r.invocation,
+    r.error || r.logs.length > 0 || r.events.length > 0
+      ? JSON.stringify({ error: r.error, logs: r.logs, events: r.events })
+      : null,
+  ];
+}
+
+const ROW = `(${Array(14).fill('?').join(', ')})`;
+// A record written twice (a flush retried after its COMMIT broke off) stays one row.
+const insertText = (rows: number) =>
+  `INSERT INTO _valet_calls (${COLUMNS}) VALUES ${Array(rows).fill(ROW).join(', ')} ON CONFLICT (id) DO NOTHING`;
+
+/** One row's insert, for a writer that prepares it once (a separate SQLite file's writer thread). */
+export const INSERT_ONE_CALL = insertText(1);
+export const PRUNE_CALLS = 'DELETE FROM _valet_calls WHERE started_at < ?';
+
+/**
+ * The log's table in a file of its own (SQLite): the shape migration 9 gives the app's, but its
+ * root index holds only calls with a parent (most calls are roots of nothing: one index write
+ * fewer for each; a trace finds its root by id).
+ */
+export const CALLS_FILE_SCHEMA = `
+  CREATE TABLE IF NOT EXISTS _valet_calls (
+    id TEXT PRIMARY KEY, parent TEXT, root TEXT NOT NULL, path TEXT NOT NULL, kind TEXT NOT NULL,
+    source TEXT NOT NULL, caller TEXT NOT NULL, instance TEXT, started_at REAL NOT NULL,
+    duration_ms REAL, outcome TEXT NOT NULL, error_code TEXT, invocation TEXT, detail TEXT
+  );
+  CREATE INDEX IF NOT EXISTS _valet_calls_by_start ON _valet_calls (started_at, id);
+  CREATE INDEX IF NOT EXISTS _valet_calls_children ON _valet_calls (root, started_at) WHERE parent IS NOT NULL;
+`;
+
 /** Many rows per statement: a flush of a busy second is a handful of statements. */
 const ROWS_PER_STATEMENT = 100;
 
 export async function insertCalls(sql: SqlExecutor, records: readonly CallRecord[]): Promise<void> {
   for (let start = 0; start < records.length; start += ROWS_PER_STATEMENT) {
     const chunk = records.slice(start, start + ROWS_PER_STATEMENT);
-    const params: unknown[] = [];
-    for (const r of chunk)
-      params.push(
-        r.id,
-        r.parent,
-        r.root,
-        r.path,
-        r.kind,
-        r.source,
-        r.caller,
-        r.instance,
-        r.startedAt,
-        r.durationMs,
-        r.outcome,
-        r.error?.code ?? null,
-        r.invocation,
-        r.error || r.logs.length > 0 || r.events.length > 0
-          ? JSON.stringify({ error: r.error, logs: r.logs, events: r.events })
-          : null,
-      );
-    const row = `(${Array(14).fill('?').join(', ')})`;
-    // A record written twice (a flush retried after its COMMIT broke off) stays one row.
-    await sql.run(
-      `INSERT INTO _valet_calls (${COLUMNS}) VALUES ${chunk.map(() => row).join(', ')} ON CONFLICT (id) DO NOTHING`,
-      params,
-    );
+    await sql.run(insertText(chunk.length), chunk.flatMap(callRowOf));
   }
 }
 
@@ -93,7 +114,11 @@ export async function listStoredCalls(sql: SqlExecutor, filter: CallFilter): Pro
   if (filter.path) equal('path', filter.path);
   if (filter.outcome) equal('outcome', filter.outcome);
   if (filter.code) equal('error_code', filter.code);
-  if (filter.root) equal('root', filter.root);
+  if (filter.root) {
+    // The root call itself, and the calls under it (a root has no parent: see CALLS_FILE_SCHEMA).
+    where.push('(id = ? OR (root = ? AND parent IS NOT NULL))');
+    params.push(filter.root, filter.root);
+  }
   if (filter.caller) {
     if (filter.caller.includes(':')) equal('caller', filter.caller);
     else {
@@ -119,5 +144,5 @@ export async function getStoredCall(sql: SqlExecutor, id: string): Promise<CallR
 }
 
 export async function pruneCalls(sql: SqlExecutor, olderThan: number): Promise<number> {
-  return (await sql.run('DELETE FROM _valet_calls WHERE started_at < ?', [olderThan])).changes;
+  return (await sql.run(PRUNE_CALLS, [olderThan])).changes;
 }
