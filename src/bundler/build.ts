@@ -4,7 +4,7 @@
 import { join, relative } from 'node:path';
 import type { BuildContext, Message } from 'esbuild';
 import { UserError } from '../errors/user-error.js';
-import { findModuleFiles, modulePathOf } from '../codegen/find-modules.js';
+import { findBundleFiles, modulePathOf } from '../codegen/find-modules.js';
 
 export interface BuildMessage {
   file: string;
@@ -83,7 +83,7 @@ export function createAppBuilder(appDir: string): AppBuilder {
 
   return {
     async build() {
-      const files = findModuleFiles(join(appDir, 'valet'));
+      const files = findBundleFiles(join(appDir, 'valet'));
       const ctx = await contextFor(files);
       try {
         const result = await ctx.rebuild();

@@ -2,6 +2,7 @@
 // (the file-backed queue) live in `valet/client/node`.
 export { ValetClient } from './valet-client.js';
 export type { PaginatedItem, ValetClientOptions } from './valet-client.js';
+export type { AuthState, FetchToken } from './auth.js';
 export type { PaginatedState, PaginationStatus } from './paginated.js';
 export { ValetClientError } from './errors.js';
 export type { ClientErrorCode, ErrorCode } from '../protocol/error-codes.js';

@@ -15,6 +15,8 @@ import type {
   OptionalArgsAnd,
   ReturnsOfRef,
 } from '../server/references.js';
+import { ClientAuth } from './auth.js';
+import type { AuthState, FetchToken } from './auth.js';
 import { PaginatedQuery } from './paginated.js';
 import type { PaginatedState } from './paginated.js';
 import { ValetClientError } from './errors.js';
@@ -26,7 +28,7 @@ import type { MutationStorage, PendingMutation, QueueState } from './storage.js'
 type Token = string | null | undefined;
 
 export interface ValetClientOptions {
-  /** The bearer token to send (called on every connect and HTTP call). */
+  /** The bearer token to send (called on every connect and HTTP call); `setAuth` is the fuller way. */
   auth?: () => Token | Promise<Token>;
   /** Where pending mutations are kept: IndexedDB in browsers, memory otherwise (FileMutationStorage in Node). */
   storage?: MutationStorage;
@@ -100,6 +102,9 @@ export class ValetClient {
   private readonly mutationErrorListeners = new Set<
     (error: ValetClientError, mutation: { path: string; args: unknown }) => void
   >();
+  /** Set by setAuth: fetches, refreshes and re-sends the token. */
+  private auth: ClientAuth | null = null;
+  private readonly authListeners = new Set<(state: AuthState) => void>();
 
   constructor(url: string, options: ValetClientOptions = {}) {
     this.url = url.replace(/\/$/, '');
@@ -174,7 +179,49 @@ export class ValetClient {
   }
 
   private async token(): Promise<Token> {
+    if (this.auth) return this.auth.current();
     return (await this.options.auth?.()) ?? null;
+  }
+
+  /**
+   * Signs the client in with tokens from `fetchToken` (Convex's setAuth): sent on every request and
+   * on the live connection (live queries re-run as the new caller), refreshed a minute before they
+   * expire, and fetched again with `forceRefreshToken: true` once when the server refuses one.
+   * `onChange` hears whether the server accepted it; so do useValetAuth and <Authenticated>.
+   */
+  setAuth(fetchToken: FetchToken, onChange?: (isAuthenticated: boolean) => void): void {
+    this.auth?.stop();
+    const auth = new ClientAuth(
+      fetchToken,
+      (token) => {
+        if (this.auth === auth) this.send({ type: 'auth', token });
+      },
+      (state) => {
+        if (this.auth !== auth) return;
+        if (!state.isLoading) onChange?.(state.isAuthenticated);
+        for (const listener of this.authListeners) listener(state);
+      },
+    );
+    this.auth = auth;
+    for (const listener of this.authListeners) listener(auth.state);
+  }
+
+  /** Signs the client out: no token from now on, and live queries re-run as anonymous. */
+  clearAuth(): void {
+    this.auth?.stop();
+    this.auth = null;
+    this.send({ type: 'auth', token: null });
+    for (const listener of this.authListeners) listener(this.authState);
+  }
+
+  /** Whether a token is on its way and whether the server accepted it (signed out without setAuth). */
+  get authState(): AuthState {
+    return this.auth?.state ?? { isLoading: false, isAuthenticated: false };
+  }
+
+  onAuthChange(listener: (state: AuthState) => void): () => void {
+    this.authListeners.add(listener);
+    return () => this.authListeners.delete(listener);
   }
 
   private async post(
@@ -183,16 +230,27 @@ export class ValetClient {
     args: unknown,
     headers: Record<string, string> = {},
   ): Promise<Response> {
+    const send = (token: Token) =>
+      fetch(`${this.url}/api/${kind}`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...headers,
+        },
+        body: JSON.stringify({ path, args: encodeValue(args ?? {}) }),
+      });
     const token = await this.token();
-    return fetch(`${this.url}/api/${kind}`, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        ...(token ? { authorization: `Bearer ${token}` } : {}),
-        ...headers,
-      },
-      body: JSON.stringify({ path, args: encodeValue(args ?? {}) }),
-    });
+    const response = await send(token);
+    // A refused token (expired early, revoked, keys rotated): one fresh token, one more try.
+    if (response.status !== 401 || !this.auth || !token) return response;
+    const body = (await response
+      .clone()
+      .json()
+      .catch(() => null)) as { code?: string } | null;
+    if (!body?.code?.startsWith('token_')) return response;
+    const fresh = await this.auth.afterUnauthorized(token);
+    return fresh ? send(fresh) : response;
   }
 
   /** A one-shot query over HTTP. */
@@ -441,7 +499,17 @@ export class ValetClient {
       case 'mutationResult':
         void this.settle(message);
         return;
+      case 'authAccepted':
+        this.auth?.accepted();
+        return;
       case 'authError':
+        // With setAuth, a refused token is fetched again once before it counts as an error.
+        if (this.auth) {
+          void this.auth.refused().then((retrying) => {
+            if (!retrying) this.reportError(message.error);
+          });
+          return;
+        }
         this.reportError(message.error);
         return;
       case 'error':
@@ -532,6 +600,7 @@ export class ValetClient {
 
   close(): void {
     this.closed = true;
+    this.auth?.stop();
     if (this.resendTimer) clearTimeout(this.resendTimer);
     if (this.answerTimer) clearTimeout(this.answerTimer);
     this.socket?.close();

@@ -2,6 +2,7 @@
 // share.
 import { readdirSync } from 'node:fs';
 import { join, posix } from 'node:path';
+import { AUTH_CONFIG_MODULE } from '../server/auth-config.js';
 
 const SOURCE_EXTENSIONS = ['.ts', '.tsx', '.js', '.jsx', '.mts', '.mjs'];
 
@@ -23,6 +24,15 @@ export function findModuleFiles(valetDir: string): string[] {
   };
   walk('');
   return found.sort();
+}
+
+// valet/auth.config.ts: a config, not a function module, but built and loaded with the app.
+const CONFIG_FILES = SOURCE_EXTENSIONS.map((ext) => `${AUTH_CONFIG_MODULE}${ext}`);
+
+/** What the app's bundle is built from: its function modules, and valet/auth.config.ts when there is one. */
+export function findBundleFiles(valetDir: string): string[] {
+  const configs = readdirSync(valetDir).filter((name) => CONFIG_FILES.includes(name));
+  return [...findModuleFiles(valetDir), ...configs.slice(0, 1)];
 }
 
 function isModuleFileName(name: string): boolean {

@@ -7,7 +7,7 @@ import { existsSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Finding } from '../check/finding.js';
 import { CodegenError } from '../codegen/analyse.js';
-import { findModuleFiles } from '../codegen/find-modules.js';
+import { findBundleFiles } from '../codegen/find-modules.js';
 import { runCodegen } from '../codegen/index.js';
 import { typecheckApp } from '../check/typecheck.js';
 import { BuildError, createAppBuilder } from '../bundler/build.js';
@@ -33,7 +33,7 @@ import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import { SchemaMismatchError } from '../runtime/schema-check.js';
 import { databaseTargetOf } from '../serve/database-target.js';
 import { exposureWarnings, isWildcardHost, listeningUrls } from '../serve/exposure.js';
-import { captureLogs, prepareHost } from '../serve/host.js';
+import { captureLogs, describeTokenVerification, prepareHost } from '../serve/host.js';
 import { DEFAULT_HOST, listen } from '../serve/listen.js';
 import type { RunningServer } from '../serve/listen.js';
 import { describeSearchBuilds } from '../storage/search-indexes.js';
@@ -199,7 +199,7 @@ function userFailureOf(error: unknown): ReloadFailure | null {
 /** Modification times of valet/ modules and the given extra sources, keyed by app-relative path. */
 function modificationTimes(appDir: string, extra: string[]): Map<string, number> {
   const times = new Map<string, number>();
-  const files = [...findModuleFiles(join(appDir, 'valet')).map((f) => join(appDir, 'valet', f)), ...extra];
+  const files = [...findBundleFiles(join(appDir, 'valet')).map((f) => join(appDir, 'valet', f)), ...extra];
   for (const file of files) {
     try {
       times.set(relative(appDir, file).replaceAll('\\', '/'), statSync(file).mtimeMs);
@@ -441,7 +441,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     url: running.url,
     functions: context.engine?.functionPaths().length ?? 0,
     ms: Math.round(performance.now() - started),
-    authSource: host.authSource,
+    authSource: describeTokenVerification(host.authSource, context.engine?.registry.authProviders ?? null),
     database: database.display,
     dashboard: dashboard!.access.issueLink(running.url),
     listeningUrls: isWildcardHost(bindHost)

@@ -138,6 +138,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
     if (!token || !context.engine) return;
     try {
       session.invoker = await context.engine.authenticate(`Bearer ${token}`);
+      session.send({ type: 'authAccepted' });
     } catch (error) {
       session.send({ type: 'authError', error: errorBodyOf(error) });
     }

@@ -53,6 +53,13 @@ export const ERROR_CODES = {
     meaning: 'The function needs a signed-in caller and this server verifies no tokens (set VALET_AUTH_*).',
   },
   token_malformed: token('The bearer token is not a JWT.'),
+  auth_keys_unavailable: {
+    status: 503,
+    fault: 'operator',
+    retry: 'safe',
+    meaning:
+      "The signing keys of the token's provider (valet/auth.config.ts) could not be fetched: its discovery document or JWKS did not answer, or answered nonsense. The server tries again on the next token.",
+  },
   token_expired: token('The bearer token has expired.'),
   token_not_yet_valid: token('The bearer token is not valid yet (nbf or iat in the future).'),
   token_issuer_invalid: token('The bearer token was issued by an issuer this server does not trust.'),

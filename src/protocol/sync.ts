@@ -27,6 +27,8 @@ export type ServerMessage =
   | { type: 'mutationResult'; seq: number; status: number; value?: unknown; error?: ErrorBody }
   /** The token was refused: the connection goes on as anonymous. */
   | { type: 'authError'; error: ErrorBody }
+  /** The token of the last hello or auth message was verified: the session is that user's. */
+  | { type: 'authAccepted' }
   /** A message could not be handled (bad JSON, unknown type, the app not built yet). */
   | { type: 'error'; error: ErrorBody };
 

@@ -1,7 +1,18 @@
 // `valet/react`: the provider and hooks. The generated `_generated/valet/react` re-exports them
 // typed for the app. Plain createElement (no JSX) so it builds with the rest of the package.
-import { createContext, createElement, useCallback, useContext, useEffect, useMemo, useState } from 'react';
+import {
+  createContext,
+  createElement,
+  Fragment,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import type { ReactNode } from 'react';
+import type { AuthState, FetchToken } from '../client/auth.js';
 import type { PaginatedItem, ValetClient } from '../client/valet-client.js';
 import type { PaginatedState } from '../client/paginated.js';
 import type { ValetClientError } from '../client/errors.js';
@@ -202,4 +213,65 @@ export function usePushRegistration<Ref extends Parameters<typeof registerPush>[
   }, [run, path]);
   const register = useCallback(() => run(true), [run]);
   return { status: pending ? 'pending' : (result?.status ?? 'idle'), result, register };
+}
+
+/** Whether the client is signed in: `isLoading` while a token is fetched or answered (setAuth). */
+export function useValetAuth(): AuthState {
+  const client = useValetClient();
+  const [state, setState] = useState(client.authState);
+  useEffect(() => {
+    setState(client.authState);
+    return client.onAuthChange(setState);
+  }, [client]);
+  return state;
+}
+
+/** Renders its children only once the server accepted the client's token. */
+export function Authenticated({ children }: { children?: ReactNode }) {
+  const { isLoading, isAuthenticated } = useValetAuth();
+  return !isLoading && isAuthenticated ? createElement(Fragment, null, children) : null;
+}
+
+/** Renders its children only when no one is signed in (and nothing is loading). */
+export function Unauthenticated({ children }: { children?: ReactNode }) {
+  const { isLoading, isAuthenticated } = useValetAuth();
+  return !isLoading && !isAuthenticated ? createElement(Fragment, null, children) : null;
+}
+
+/** Renders its children while a token is being fetched or checked. */
+export function AuthLoading({ children }: { children?: ReactNode }) {
+  return useValetAuth().isLoading ? createElement(Fragment, null, children) : null;
+}
+
+/** What an auth provider's hook gives ValetProviderWithAuth (Convex's shape: Clerk's and Auth0's fit in a few lines). */
+export interface ProviderAuth {
+  isLoading: boolean;
+  isAuthenticated: boolean;
+  fetchAccessToken: FetchToken;
+}
+
+/**
+ * ValetProvider signed in by another auth provider: `useAuth` is a hook returning its state and a
+ * token fetcher (see docs/auth.md for Clerk and Auth0). Signed in there, the client is given its
+ * tokens; signed out there, the client is signed out.
+ */
+export function ValetProviderWithAuth({
+  client,
+  useAuth,
+  children,
+}: {
+  client: ValetClient;
+  useAuth: () => ProviderAuth;
+  children?: ReactNode;
+}) {
+  const { isLoading, isAuthenticated, fetchAccessToken } = useAuth();
+  // The provider may hand out a new function each render: the latest is the one used.
+  const latest = useRef(fetchAccessToken);
+  latest.current = fetchAccessToken;
+  useEffect(() => {
+    if (isLoading) return;
+    if (isAuthenticated) client.setAuth((args) => latest.current(args));
+    else client.clearAuth();
+  }, [client, isLoading, isAuthenticated]);
+  return createElement(ValetProvider, { client, children });
 }

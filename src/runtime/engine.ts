@@ -14,7 +14,8 @@ import type { BuiltSearchIndex, SearchIndexProgress } from '../storage/search-in
 import { applySearchIndexes } from '../storage/search-indexes.js';
 import type { PostgresOptions } from '../storage/postgres/open.js';
 import type { AuthConfig } from './auth/verify.js';
-import { TokenCache } from './auth/token-cache.js';
+import { jsonFetcher } from './auth/remote-keys.js';
+import { KeySets, TokenVerifier } from './auth/verifier.js';
 import { callFunction, callQueries } from './call/call-function.js';
 import { inMutation } from './call/run-mutation.js';
 import { runOneOffQuery } from './call/one-off-query.js';
@@ -27,7 +28,7 @@ import { openConnections } from './connections/open.js';
 import type { Connections } from './connections/types.js';
 import { CronRunner } from './cron/runner.js';
 import { EngineError } from './errors.js';
-import { installFetchGuard, systemResolver } from './fetch-guard/guard.js';
+import { guardedFetch, installFetchGuard, systemResolver } from './fetch-guard/guard.js';
 import type { FetchPolicy, Resolver } from './fetch-guard/guard.js';
 import { DATABASE_TIME_SQL, DatabaseClock } from './claims/database-clock.js';
 import { LastingWrites } from './claims/lasting-write.js';
@@ -267,8 +268,6 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   const log = (line: string) => rawLog(redact(line));
   const mapStack = options.mapStack ?? ((stack: string) => stack);
   let registry = buildRegistry(options.modules, mapStack);
-  // Verified bearer tokens, made on the first one (authenticate() below).
-  let tokens: TokenCache | null = null;
   // A transaction idle longer than the instance TTL (at least 5 s) belongs to an instance the others
   // would take for dead anyway: PostgreSQL ends it, so its locks never hold up their reaping.
   const idleInTransactionMs = Math.max(
@@ -374,6 +373,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     resolve: options.resolve ?? systemResolver,
     respond: options.respondToFetch,
   };
+  // Tokens are checked against wall time, not the injected clock (which tests move freely).
+  const keySets = new KeySets(
+    jsonFetcher((url, init) => guardedFetch(url, init, fetchPolicy)),
+    () => systemClock.now(),
+  );
+  let verifier = new TokenVerifier(options.auth ?? null, registry.authProviders ?? [], keySets);
   const core: EngineCore = {
     connections,
     instanceId: instance?.id ?? null,
@@ -391,7 +396,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     fetchPolicy,
     pushPolicy: { allowInsecureEndpoints: options.allowInsecurePushEndpoints ?? dev },
     dev,
-    authConfigured: Boolean(options.auth),
+    get authConfigured() {
+      return verifier.configured;
+    },
     functionTimeoutMs: options.functionTimeoutMs ?? 30_000,
     log,
     describeError: (error) =>
@@ -509,6 +516,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       crons.setJobs(next.crons);
       // Always the new objects: nothing may keep the previous bundle reachable.
       connections.setSchema(next.schema);
+      if (JSON.stringify(next.authProviders) !== JSON.stringify(registry.authProviders))
+        verifier = new TokenVerifier(options.auth ?? null, next.authProviders ?? [], keySets);
       registry = next;
     },
     functionPaths: () => [...registry.functions.keys()].sort(),
@@ -529,7 +538,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     },
     files,
     dev,
-    authConfigured: Boolean(options.auth),
+    get authConfigured() {
+      return verifier.configured;
+    },
     calls,
     metrics,
     migrations,
@@ -555,14 +566,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     if (!authorization) return { type: 'anonymous' };
     const match = /^Bearer\s+(\S+)$/i.exec(authorization.trim());
     if (!match) throw new EngineError('token_malformed', 'the Authorization header must be "Bearer <token>"');
-    if (!options.auth)
+    if (!verifier.configured)
       throw new EngineError(
         'auth_not_configured',
-        "this server verifies no tokens: set VALET_AUTH_* (or pass --dev-auth to valet start to trust the app's dev key)",
+        "this server verifies no tokens: add valet/auth.config.ts or set VALET_AUTH_* (or pass --dev-auth to valet start to trust the app's dev key)",
       );
-    // Tokens are checked against wall time, not the injected clock (which tests move freely).
-    tokens ??= new TokenCache(options.auth);
-    const user = await tokens.verify(match[1]!);
+    const user = await verifier.verify(match[1]!);
     return { type: 'user', userId: user.userId, claims: user.claims };
   }
 }

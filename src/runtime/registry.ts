@@ -8,6 +8,9 @@ import type { MigrationDefinition } from '../server/migrations.js';
 import { isMigrationDefinition } from '../server/migrations.js';
 import type { SchemaDefinition } from '../server/schema.js';
 import { UserError } from '../errors/user-error.js';
+import { AUTH_CONFIG_MODULE } from '../server/auth-config.js';
+import { parseAuthConfig } from './auth/providers.js';
+import type { ProviderSpec } from './auth/providers.js';
 import { scheduleOf } from './cron/schedule.js';
 import type { SourceLocation } from '../errors/user-error.js';
 
@@ -23,6 +26,8 @@ export interface Registry {
   http: HttpRouter | null;
   /** Every defineMigration export (`migrations:backfillPriority`), in the order they were defined. */
   migrations: Map<string, MigrationDefinition>;
+  /** From valet/auth.config.ts (null without one): the token issuers the app trusts. */
+  authProviders: ProviderSpec[] | null;
 }
 
 function isSchema(value: unknown): value is SchemaDefinition<any> {
@@ -144,5 +149,6 @@ export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stac
       { location },
     );
   }
-  return { functions, schema, crons, http: httpExport ?? null, migrations: inOrder };
+  const authProviders = parseAuthConfig(modules[AUTH_CONFIG_MODULE]?.default);
+  return { functions, schema, crons, http: httpExport ?? null, migrations: inOrder, authProviders };
 }

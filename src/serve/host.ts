@@ -3,6 +3,7 @@
 // is tuned, and the record that tells other commands (and a second server) this app is served.
 import type { AuthConfig } from '../runtime/auth/verify.js';
 import { authConfigFromEnv, devAuthConfig } from '../runtime/auth/config.js';
+import type { ProviderSpec } from '../runtime/auth/providers.js';
 import type { LogEntry } from '../runtime/function-logs.js';
 import { captureFunctionConsole, logFileSink } from '../runtime/function-logs.js';
 import { secretRedactor } from '../runtime/redact.js';
@@ -92,6 +93,13 @@ async function authFor(options: HostOptions): Promise<{ auth: AuthConfig | null;
     source:
       'nothing: no VALET_AUTH_* set, so signed-in calls answer 401 auth_not_configured (--dev-auth trusts the dev key)',
   };
+}
+
+/** The ready line's "tokens verified by …": the environment's (or dev key's), then valet/auth.config.ts's providers. */
+export function describeTokenVerification(hostSource: string, providers: readonly ProviderSpec[] | null): string {
+  if (!providers || providers.length === 0) return hostSource;
+  const listed = `valet/auth.config.ts (${providers.map((p) => p.label).join(', ')})`;
+  return hostSource.startsWith('nothing:') ? listed : `${hostSource} and ${listed}`;
 }
 
 export async function prepareHost(options: HostOptions): Promise<HostSetup> {

@@ -12,7 +12,7 @@ import { databaseTargetOf } from './database-target.js';
 import { describeFetchAllow, parseFetchAllow } from '../runtime/fetch-guard/allow-list.js';
 import { wholeNumberFromEnv } from './env-numbers.js';
 import { exposureWarnings, isWildcardHost, listeningUrls } from './exposure.js';
-import { captureLogs, prepareHost } from './host.js';
+import { captureLogs, describeTokenVerification, prepareHost } from './host.js';
 import { DEFAULT_HOST, DEFAULT_SHUTDOWN_DRAIN_MS, DEFAULT_SHUTDOWN_GRACE_MS, listen } from './listen.js';
 import type { RunningServer } from './listen.js';
 import { shortInvocationId } from '../protocol/log-tag.js';
@@ -138,7 +138,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     engine,
     server,
     functionCount: engine.functionPaths().length,
-    authSource: host.authSource,
+    authSource: describeTokenVerification(host.authSource, engine.registry.authProviders),
     emailTransport: host.smtp?.name ?? 'capture (no VALET_SMTP_URL: emails are stored and printed, not sent)',
     pushTransport: host.push.describe,
     dashboardLink: dashboard ? dashboard.access.issueLink(server.url) : null,

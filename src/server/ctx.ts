@@ -20,6 +20,41 @@ export type Invoker =
       missedRuns?: number;
     };
 
+/**
+ * Who signed in, as Convex gives it: from the verified token's claims, standard OpenID Connect
+ * claim names mapped to Convex's (`picture` → `pictureUrl`, `email_verified` → `emailVerified`, …);
+ * any other claim is there under its own name. `tokenIdentifier` is `issuer|subject`: unique
+ * across providers, so it is what to store against a user.
+ */
+export interface UserIdentity {
+  readonly tokenIdentifier: string;
+  readonly subject: string;
+  readonly issuer: string;
+  readonly name?: string;
+  readonly givenName?: string;
+  readonly familyName?: string;
+  readonly nickname?: string;
+  readonly preferredUsername?: string;
+  readonly profileUrl?: string;
+  readonly pictureUrl?: string;
+  readonly email?: string;
+  readonly emailVerified?: boolean;
+  readonly gender?: string;
+  readonly birthday?: string;
+  readonly timezone?: string;
+  readonly language?: string;
+  readonly phoneNumber?: string;
+  readonly phoneNumberVerified?: boolean;
+  readonly address?: string;
+  readonly updatedAt?: string;
+  readonly [claim: string]: unknown;
+}
+
+/** ctx.auth: the caller's identity (null when no one signed in, and in cron and scheduled runs). */
+export interface Auth {
+  getUserIdentity(): Promise<UserIdentity | null>;
+}
+
 export type EmailMessage = {
   to: string | string[];
   subject: string;
@@ -124,12 +159,14 @@ export interface StorageActionWriter extends StorageWriter {
 export interface QueryCtx<DM extends GenericDataModel> {
   db: DatabaseReader<DM>;
   invoker: Invoker;
+  auth: Auth;
   storage: StorageReader;
 }
 
 export interface MutationCtx<DM extends GenericDataModel> {
   db: DatabaseWriter<DM>;
   invoker: Invoker;
+  auth: Auth;
   email: EmailOutbox;
   push: PushOutbox;
   scheduler: Scheduler;
@@ -141,6 +178,7 @@ type ReturnsOf<Ref> = Ref extends FunctionReference<any, any, any, infer Returns
 export interface ActionCtx<DM extends GenericDataModel> {
   db: ActionDatabase<DM>;
   invoker: Invoker;
+  auth: Auth;
   email: EmailOutbox;
   push: PushOutbox;
   scheduler: Scheduler;

@@ -55,8 +55,10 @@ export type {
   FunctionReference,
   ReturnsOfRef,
 } from './references.js';
+export type { AuthConfig, AuthProvider, CustomJwtAuthProvider, OidcAuthProvider } from './auth-config.js';
 export type {
   ActionCtx,
+  Auth,
   EmailMessage,
   EmailOutbox,
   HttpActionCtx,
@@ -72,6 +74,7 @@ export type {
   StorageId,
   StorageReader,
   StorageWriter,
+  UserIdentity,
 } from './ctx.js';
 export type {
   ActionDatabase,

@@ -14,7 +14,8 @@ import { listOutbox, listPushSubscriptions } from '../runtime/outbox/store.js';
 import type { OutgoingEmail } from '../runtime/outbox/transports.js';
 import { PermanentDeliveryError } from '../runtime/outbox/transports.js';
 import type { LoadedModules } from '../runtime/registry.js';
-import type { Invoker } from '../server/ctx.js';
+import { claimsOfIdentity } from '../runtime/auth/identity.js';
+import type { Invoker, UserIdentity } from '../server/ctx.js';
 import type { FunctionKind } from '../server/functions.js';
 import type { ArgsOfRef, FunctionReference, ReturnsOfRef } from '../server/references.js';
 import { ValetError } from '../server/errors.js';
@@ -51,7 +52,22 @@ export class ValetCallError extends ValetError {
 
 /** A user invoker for t.as(): `t.as(user('ada', { role: 'admin' }))`. */
 export function user(userId: string, claims: Record<string, unknown> = {}): Invoker {
-  return { type: 'user', userId, claims: { sub: userId, ...claims } };
+  return { type: 'user', userId, claims: { sub: userId, iss: ISSUER, ...claims } };
+}
+
+let identities = 0;
+
+/**
+ * A user invoker from Convex's UserIdentity fields, for t.withIdentity(): `subject` and `issuer`
+ * (or a `tokenIdentifier` of `issuer|subject`) name the user, made up when absent; the other
+ * fields become the claims a provider would send (`pictureUrl` → `picture`, …).
+ */
+export function userWithIdentity(identity: Partial<UserIdentity>): Invoker {
+  const [fromIssuer, fromSubject] = identity.tokenIdentifier?.split('|') ?? [];
+  const subject = identity.subject ?? fromSubject ?? `test-user-${++identities}`;
+  const issuer = identity.issuer ?? fromIssuer ?? ISSUER;
+  const { tokenIdentifier: _t, subject: _s, issuer: _i, ...fields } = identity;
+  return { type: 'user', userId: subject, claims: { ...claimsOfIdentity(fields), sub: subject, iss: issuer } };
 }
 
 export const anonymous: Invoker = { type: 'anonymous' };
@@ -287,6 +303,11 @@ export class ValetTest implements Caller {
   /** Calls as someone: `t.as(user('ada'))`, or any invoker. */
   as(invoker: Invoker): Caller {
     return this.callerFor(invoker);
+  }
+
+  /** Calls as a signed-in user with this identity, as convex-test does: `t.withIdentity({ name: 'Ada' })`. */
+  withIdentity(identity: Partial<UserIdentity>): Caller {
+    return this.callerFor(userWithIdentity(identity));
   }
 
   /** Calls as the system (what cron, the scheduler and admin calls are): `system` functions too. */

@@ -7,8 +7,10 @@ import { EngineError } from '../errors.js';
 import type { ErrorCode } from '../../protocol/error-codes.js';
 
 export interface AuthConfig {
-  issuer: string;
-  audience: string;
+  /** The `iss` tokens must carry (any of several spellings: a provider's with and without its trailing slash). */
+  issuer: string | string[];
+  /** The `aud` tokens must carry; undefined for any (a custom JWT provider without an applicationID). */
+  audience: string | undefined;
   algorithms: string[];
   /** A key, a shared secret, or a JWKS getter. */
   key: KeyObject | Uint8Array | JWTVerifyGetKey | CryptoKey;

@@ -1,5 +1,6 @@
 // What actions and HTTP routes get as ctx: an auto-commit db with transactions, the email
 // outbox and the scheduler (inside the transaction when called inside it), and other functions.
+import { authApi } from '../auth/identity.js';
 import { actionDatabase, actionReader, actionWriter } from '../database-api.js';
 import { storageApi } from '../files/api.js';
 import type { InvocationState } from '../database-api.js';
@@ -19,6 +20,7 @@ export function actionContext(
   return {
     db: actionDatabase(state, core.connections),
     invoker,
+    auth: authApi(invoker),
     email: emailApi(write, () => core.clock.now(), source, core.afterEnqueue),
     push: pushApi(write, invoker, () => core.clock.now(), source, core.pushPolicy, core.afterEnqueue),
     scheduler: schedulerApi({

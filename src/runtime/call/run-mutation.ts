@@ -2,6 +2,7 @@
 // email outbox and the scheduler writing inside it, and (for a client's queued mutation) its
 // sequence number checked and recorded in the same transaction. `inMutation` is the same
 // transaction around any code (valet/testing's t.run, the dashboard's data editor).
+import { authApi } from '../auth/identity.js';
 import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
 import type { CallRecord } from '../calls/record.js';
@@ -78,6 +79,7 @@ function mutationContext(
   return {
     db: mutationDatabase(state, store),
     invoker,
+    auth: authApi(invoker),
     email: emailApi(write, () => core.clock.now(), `mutation ${path}`, core.afterEnqueue),
     push: pushApi(write, invoker, () => core.clock.now(), `mutation ${path}`, core.pushPolicy, core.afterEnqueue),
     scheduler: schedulerApi({

@@ -1,5 +1,7 @@
 // A query: read-only, in one consistent snapshot (a pooled reader's read transaction, or the
 // snapshot it is given: a batch of live-query re-runs, or an action's open transaction).
+import type { Auth } from '../../server/ctx.js';
+import { authApi } from '../auth/identity.js';
 import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
 import type { DocumentStore } from '../../storage/documents.js';
@@ -35,9 +37,14 @@ export async function runQuery(
     );
     try {
       let storage: ReturnType<typeof storageApi> | undefined;
+      let auth: Auth | undefined;
       const ctx = {
         db: queryDatabase(state, store, reads),
         invoker,
+        get auth() {
+          auth ??= authApi(invoker);
+          return auth;
+        },
         // Made on first use: most queries never touch files, and this is the hottest call path.
         get storage() {
           storage ??= storageApi({
