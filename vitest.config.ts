@@ -7,6 +7,8 @@ const shared = { testTimeout: 180_000, hookTimeout: 60_000, expect: { poll: { ti
 
 /** The engine-level suites, run again on PostgreSQL: the same files, not a smaller copy. */
 const BOTH_BACKENDS = [
+  'test/runtime/valet-auth.test.ts',
+  'test/runtime/auth-providers.test.ts',
   'test/runtime/data.test.ts',
   'test/runtime/isolation.test.ts',
   'test/runtime/actions.test.ts',

@@ -9,6 +9,7 @@ import { UserError } from '../errors/user-error.js';
 import { bundleFilenameOf } from '../project/paths.js';
 import { APP_FRAME } from '../runtime/registry.js';
 import type { LoadedModules } from '../runtime/registry.js';
+import * as valetAuth from '../server/auth.js';
 import * as valetServer from '../server/index.js';
 import type { AppBundle } from './build.js';
 import { createAppBuilder } from './build.js';
@@ -27,7 +28,9 @@ let evaluations = 0;
 /** Evaluates a bundle in this context and returns its modules; a throw at import time names the module and line. */
 export function evaluateBundle(bundle: AppBundle, appDir: string, maps: BundleMaps): LoadedModules {
   const appRequire = createRequire(join(appDir, 'package.json'));
-  const require = (id: string) => (id === 'valet' || id === 'valet/server' ? valetServer : appRequire(id));
+  // valet/server and valet/auth are the engine's own instances (their definitions are recognised by identity).
+  const require = (id: string) =>
+    id === 'valet' || id === 'valet/server' ? valetServer : id === 'valet/auth' ? valetAuth : appRequire(id);
   const module = { exports: {} as { modules?: LoadedModules } };
   const filename = bundleFilenameOf(appDir, ++evaluations);
   maps.register(filename, bundle.code);

@@ -10,6 +10,7 @@ import type { FunctionKind } from '../server/functions.js';
 import { EngineError } from '../runtime/errors.js';
 import { routeAdmin } from './admin-routes.js';
 import { dashboardFavicon, routeDashboard, serveDashboardEvents, withSecurity } from './dashboard/routes.js';
+import { routeAuth } from './auth-routes.js';
 import { CALL_KINDS, handleCall, handleDevToken } from './api-routes.js';
 import { iteratedBody, nodeBodyStream, readNodeBody, tooLarge } from './body.js';
 import { handleUpload, serveFile } from './file-routes.js';
@@ -56,6 +57,7 @@ async function route(context: HttpContext, request: HttpRequest): Promise<HttpRe
   if (pathname === '/api/push/public-key' && context.vapidPublicKey)
     return jsonReply(200, { publicKey: context.vapidPublicKey });
   if (pathname.startsWith('/admin/')) return routeAdmin(context, request);
+  if (pathname.startsWith('/api/auth/') || pathname.startsWith('/.well-known/')) return routeAuth(context, request);
   if (pathname === '/api/storage/upload') return handleUpload(context, request);
   if (pathname.startsWith('/api/storage/')) return serveFile(context, request, pathname.slice('/api/storage/'.length));
   throw new EngineError('not_found', `nothing at ${pathname}`);
@@ -126,6 +128,7 @@ export function createRequestListener(context: HttpContext) {
       url,
       pathname: pathOf(url),
       headers: req.headers,
+      remoteAddress: req.socket.remoteAddress,
       readBody: () => readNodeBody(req, limit),
       streamBody: () => nodeBodyStream(req),
     };

@@ -13,7 +13,13 @@ export function jsonReply(status: number, body: unknown, headers: Record<string,
 }
 
 export function errorReply(error: EngineError): HttpReply {
-  return jsonReply(error.status, error.toJSON());
+  // A rate limit says when to come back, in the header clients and proxies read.
+  const retryAfter = (error.data as { retryAfterSeconds?: unknown } | undefined)?.retryAfterSeconds;
+  return jsonReply(
+    error.status,
+    error.toJSON(),
+    error.status === 429 && typeof retryAfter === 'number' ? { 'retry-after': String(retryAfter) } : undefined,
+  );
 }
 
 export function engineOf(context: HttpContext): Engine {

@@ -12,6 +12,8 @@ export interface HttpRequest {
   pathname: string;
   /** Lower-case names, as node:http gives them. */
   headers: IncomingHttpHeaders;
+  /** The peer's address (a proxy's, behind one): what per-address rate limits count. */
+  remoteAddress?: string;
   /** The body, at most the context's limit (413 past it). */
   readBody(): Promise<Buffer>;
   /** The body as it arrives, however large (a file upload: the route bounds it itself). */

@@ -53,6 +53,24 @@ export const ERROR_CODES = {
     meaning: 'The function needs a signed-in caller and this server verifies no tokens (set VALET_AUTH_*).',
   },
   token_malformed: token('The bearer token is not a JWT.'),
+  auth_rate_limited: caller(
+    429,
+    'Too many sign-in attempts, codes or refreshes for this account or address: try again after the Retry-After seconds (data.retryAfterSeconds).',
+  ),
+  invalid_credentials: token('The email or password is wrong (which one is not said).'),
+  session_revoked: token("The token's session was signed out or revoked (valet/auth): sign in again."),
+  invalid_code: token('The code is wrong, used, or expired: ask for a new one.'),
+  refresh_token_invalid: token(
+    'The refresh token is unknown, expired, used before (its session is now revoked), or its session was signed out.',
+  ),
+  invalid_auth_request: caller(
+    400,
+    'A sign-in request valet/auth cannot take: the provider, flow or params are missing or wrong.',
+  ),
+  auth_not_enabled: caller(
+    404,
+    'This app does not sign people in itself: add valet/auth.ts (export const auth = valetAuth({ providers: [...] })).',
+  ),
   auth_keys_unavailable: {
     status: 503,
     fault: 'operator',

@@ -16,6 +16,10 @@ import type { PostgresOptions } from '../storage/postgres/open.js';
 import type { AuthConfig } from './auth/verify.js';
 import { jsonFetcher } from './auth/remote-keys.js';
 import { KeySets, TokenVerifier } from './auth/verifier.js';
+import { SigningKeys } from './auth/signin/keys.js';
+import { RateLimiter } from './auth/signin/limits.js';
+import { SignInService } from './auth/signin/service.js';
+import { ACCESS_TOKEN_MS, OWN_AUDIENCE } from './auth/signin/tokens.js';
 import { callFunction, callQueries } from './call/call-function.js';
 import { inMutation } from './call/run-mutation.js';
 import { runOneOffQuery } from './call/one-off-query.js';
@@ -143,6 +147,8 @@ export interface Engine {
   /** The engine's time (its injected clock; on PostgreSQL corrected to the database's): what admin writes stamp. */
   now(): number;
   readonly registry: Registry;
+  /** valet/auth's sign-in flows, signing keys and issuer (the flows answer auth_not_enabled without valet/auth.ts). */
+  readonly valetAuth: { service: SignInService; keys: SigningKeys; issuer: string };
   readonly outbox: OutboxWorker;
   readonly scheduled: ScheduledRunner;
   readonly crons: CronRunner;
@@ -378,7 +384,17 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     jsonFetcher((url, init) => guardedFetch(url, init, fetchPolicy)),
     () => systemClock.now(),
   );
-  let verifier = new TokenVerifier(options.auth ?? null, registry.authProviders ?? [], keySets);
+  // valet/auth's tokens: signed and verified with keys kept in the database, under the app's URL.
+  const ownIssuer = (env.VALET_PUBLIC_URL?.trim() ?? '').replace(/\/+$/, '') || 'valet-auth';
+  const signingKeys = new SigningKeys(connections, () => systemClock.now(), ACCESS_TOKEN_MS);
+  const verifierFor = (next: Registry) =>
+    new TokenVerifier(
+      options.auth ?? null,
+      next.authProviders ?? [],
+      keySets,
+      next.valetAuth ? { issuer: ownIssuer, audience: OWN_AUDIENCE, key: signingKeys.getKey } : null,
+    );
+  let verifier = verifierFor(registry);
   const core: EngineCore = {
     connections,
     instanceId: instance?.id ?? null,
@@ -416,6 +432,18 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     calls,
     call: (request: CallRequest, snapshot?: DocumentStore) => callFunction(core, request, snapshot),
   };
+  const signIn = new SignInService({
+    connections,
+    now: () => clock.now(),
+    definition: () => registry.valetAuth,
+    inTransaction: (label, work) =>
+      inMutation(core, label, { type: 'system', source: 'admin' }, (ctx, store) => work(ctx, store!.sql), {
+        withStore: true,
+      }),
+    tokens: { keys: signingKeys, issuer: ownIssuer, wallNow: () => systemClock.now(), now: () => clock.now() },
+    keys: signingKeys,
+    limiter: new RateLimiter(connections, () => clock.now()),
+  });
   const migrations = new MigrationRunner(core, core.instanceId);
   // Bytes no file claims any more (a deleted file's, an upload cut short by a crash): removed at
   // start and every so often after.
@@ -516,8 +544,11 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
       crons.setJobs(next.crons);
       // Always the new objects: nothing may keep the previous bundle reachable.
       connections.setSchema(next.schema);
-      if (JSON.stringify(next.authProviders) !== JSON.stringify(registry.authProviders))
-        verifier = new TokenVerifier(options.auth ?? null, next.authProviders ?? [], keySets);
+      if (
+        JSON.stringify(next.authProviders) !== JSON.stringify(registry.authProviders) ||
+        Boolean(next.valetAuth) !== Boolean(registry.valetAuth)
+      )
+        verifier = verifierFor(next);
       registry = next;
     },
     functionPaths: () => [...registry.functions.keys()].sort(),
@@ -525,6 +556,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     get registry() {
       return registry;
     },
+    valetAuth: { service: signIn, keys: signingKeys, issuer: ownIssuer },
     outbox,
     scheduled,
     crons,
@@ -572,6 +604,12 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
         "this server verifies no tokens: add valet/auth.config.ts or set VALET_AUTH_* (or pass --dev-auth to valet start to trust the app's dev key)",
       );
     const user = await verifier.verify(match[1]!);
+    if (user.own) {
+      const sid = user.claims.sid;
+      if (typeof sid !== 'string' || !(await signIn.sessionLive(sid)))
+        throw new EngineError('session_revoked', 'the session of this token was signed out: sign in again');
+      return { type: 'user', userId: user.userId, claims: user.claims, valetAuth: true };
+    }
     return { type: 'user', userId: user.userId, claims: user.claims };
   }
 }

@@ -9,6 +9,8 @@ import { isMigrationDefinition } from '../server/migrations.js';
 import type { SchemaDefinition } from '../server/schema.js';
 import { UserError } from '../errors/user-error.js';
 import { AUTH_CONFIG_MODULE } from '../server/auth-config.js';
+import { isValetAuthDefinition } from '../server/auth.js';
+import type { ValetAuthDefinition } from '../server/auth.js';
 import { parseAuthConfig } from './auth/providers.js';
 import type { ProviderSpec } from './auth/providers.js';
 import { scheduleOf } from './cron/schedule.js';
@@ -28,6 +30,8 @@ export interface Registry {
   migrations: Map<string, MigrationDefinition>;
   /** From valet/auth.config.ts (null without one): the token issuers the app trusts. */
   authProviders: ProviderSpec[] | null;
+  /** From valet/auth.ts's `auth` export (null without one): the app's own sign-in. */
+  valetAuth: ValetAuthDefinition | null;
 }
 
 function isSchema(value: unknown): value is SchemaDefinition<any> {
@@ -150,5 +154,31 @@ export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stac
     );
   }
   const authProviders = parseAuthConfig(modules[AUTH_CONFIG_MODULE]?.default);
-  return { functions, schema, crons, http: httpExport ?? null, migrations: inOrder, authProviders };
+  return {
+    functions,
+    schema,
+    crons,
+    http: httpExport ?? null,
+    migrations: inOrder,
+    authProviders,
+    valetAuth: valetAuthOf(modules, schema),
+  };
+}
+
+/** valet/auth.ts's `export const auth = valetAuth({...})`, checked against the schema's users table. */
+function valetAuthOf(modules: LoadedModules, schema: SchemaDefinition<any> | null): ValetAuthDefinition | null {
+  const exported = modules.auth?.auth;
+  if (exported === undefined) return null;
+  const location = { file: 'valet/auth.ts' };
+  if (!isValetAuthDefinition(exported))
+    throw new UserError(
+      'valet/auth.ts: `auth` must be `valetAuth({ providers: [Password(), Email()] })` from valet/auth',
+      { location },
+    );
+  if (schema && !('users' in schema.tables))
+    throw new UserError(
+      'valet/auth.ts signs people in as documents of a `users` table, and valet/schema.ts has none: add `users: defineTable({ email: v.optional(v.string()), name: v.optional(v.string()) }).index("by_email", ["email"])`',
+      { location },
+    );
+  return exported;
 }

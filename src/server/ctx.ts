@@ -5,7 +5,13 @@ import type { GenericDataModel } from './schema.js';
 import type { GenericId } from './values.js';
 
 export type Invoker =
-  | { type: 'user'; userId: string; claims: Record<string, unknown> }
+  | {
+      type: 'user';
+      userId: string;
+      claims: Record<string, unknown>;
+      /** Signed in through the app's own valet/auth: `userId` is a document of its users table. */
+      valetAuth?: true;
+    }
   | { type: 'anonymous' }
   | {
       type: 'system';

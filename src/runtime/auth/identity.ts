@@ -19,7 +19,20 @@ const RENAMED: Readonly<Record<string, string>> = {
 };
 
 /** A token's bookkeeping, not who the caller is. */
-const OMITTED = new Set(['iss', 'sub', 'aud', 'exp', 'iat', 'nbf', 'jti', 'azp', 'nonce', 'at_hash', 'auth_time']);
+const OMITTED = new Set([
+  'iss',
+  'sub',
+  'aud',
+  'exp',
+  'iat',
+  'nbf',
+  'jti',
+  'azp',
+  'nonce',
+  'at_hash',
+  'auth_time',
+  'sid',
+]);
 
 /** The identity of a signed-in caller; null for anyone else (anonymous, cron, scheduler, admin). */
 export function identityOf(invoker: Invoker): UserIdentity | null {
@@ -28,7 +41,8 @@ export function identityOf(invoker: Invoker): UserIdentity | null {
   const issuer = typeof claims.iss === 'string' ? claims.iss : '';
   const identity: Record<string, unknown> = {};
   for (const [claim, value] of Object.entries(claims)) {
-    if (OMITTED.has(claim)) continue;
+    // `valetAuth` is the server's word, never a token's.
+    if (OMITTED.has(claim) || claim === 'valetAuth') continue;
     const name = RENAMED[claim] ?? claim;
     // OIDC's updated_at is seconds since the epoch; Convex's updatedAt is a string.
     identity[name] = name === 'updatedAt' && typeof value === 'number' ? new Date(value * 1000).toISOString() : value;
@@ -36,6 +50,7 @@ export function identityOf(invoker: Invoker): UserIdentity | null {
   identity.subject = invoker.userId;
   identity.issuer = issuer;
   identity.tokenIdentifier = `${issuer}|${invoker.userId}`;
+  if (invoker.valetAuth) identity.valetAuth = true;
   return Object.freeze(identity) as UserIdentity;
 }
 

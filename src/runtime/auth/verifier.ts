@@ -13,6 +13,19 @@ import type { AuthConfig, VerifiedUser } from './verify.js';
 interface Candidate {
   issuers: string[];
   cache: TokenCache;
+  /** The app's own valet/auth tokens. */
+  own: boolean;
+}
+
+export interface Verified extends VerifiedUser {
+  own: boolean;
+}
+
+/** The app's own issuer (valet/auth), verified with the keys it signs with. */
+export interface OwnIssuer {
+  issuer: string;
+  audience: string;
+  key: JWTVerifyGetKey;
 }
 
 const withoutTrailingSlash = (issuer: string) => issuer.replace(/\/+$/, '');
@@ -73,8 +86,27 @@ function localKeySet(jwks: { keys: object[] }): JWTVerifyGetKey {
 export class TokenVerifier {
   private readonly candidates: Candidate[];
 
-  constructor(base: AuthConfig | null, providers: readonly ProviderSpec[], keys: KeySets) {
+  constructor(
+    base: AuthConfig | null,
+    providers: readonly ProviderSpec[],
+    keys: KeySets,
+    own: OwnIssuer | null = null,
+  ) {
     this.candidates = [];
+    if (own)
+      this.candidates.push(
+        candidateOf(
+          {
+            issuer: own.issuer,
+            audience: own.audience,
+            algorithms: ['ES256'],
+            key: own.key,
+            clockToleranceSeconds: 5,
+            source: 'valet/auth',
+          },
+          true,
+        ),
+      );
     if (base) this.candidates.push(candidateOf(base));
     for (const spec of providers) {
       this.candidates.push(
@@ -94,8 +126,8 @@ export class TokenVerifier {
     return this.candidates.length > 0;
   }
 
-  async verify(token: string): Promise<VerifiedUser> {
-    if (this.candidates.length === 1) return this.candidates[0]!.cache.verify(token);
+  async verify(token: string): Promise<Verified> {
+    if (this.candidates.length === 1) return this.verifyWith(this.candidates[0]!, token);
     const issuer = claimedIssuer(token);
     if (issuer === null) throw new EngineError('token_malformed', 'the bearer token is not a valid JWT');
     const matching = this.candidates.filter((c) => c.issuers.includes(issuer));
@@ -107,16 +139,20 @@ export class TokenVerifier {
     let firstError: unknown = null;
     for (const candidate of matching) {
       try {
-        return await candidate.cache.verify(token);
+        return await this.verifyWith(candidate, token);
       } catch (error) {
         firstError ??= error;
       }
     }
     throw firstError;
   }
+
+  private async verifyWith(candidate: Candidate, token: string): Promise<Verified> {
+    return { ...(await candidate.cache.verify(token)), own: candidate.own };
+  }
 }
 
-function candidateOf(config: AuthConfig): Candidate {
+function candidateOf(config: AuthConfig, own = false): Candidate {
   const issuers = (Array.isArray(config.issuer) ? config.issuer : [config.issuer]).map(withoutTrailingSlash);
-  return { issuers: [...new Set(issuers)], cache: new TokenCache(config) };
+  return { issuers: [...new Set(issuers)], cache: new TokenCache(config), own };
 }

@@ -6,6 +6,7 @@ import { authApi } from '../auth/identity.js';
 import type { Invoker } from '../../server/ctx.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
 import type { CallRecord } from '../calls/record.js';
+import type { DocumentStore } from '../../storage/documents.js';
 import { nextCallId } from '../calls/record.js';
 import type { Fence } from '../claims/fence.js';
 import { mutationDatabase, mutationWriter } from '../database-api.js';
@@ -25,8 +26,10 @@ export function inMutation<T>(
   core: EngineCore,
   path: string,
   invoker: Invoker,
-  fn: (ctx: ReturnType<typeof mutationContext>) => unknown,
+  fn: (ctx: ReturnType<typeof mutationContext>, store?: DocumentStore) => unknown,
   options: {
+    /** Hands `fn` the transaction's store too (Valet's own writers beside a mutation's: valet/auth). */
+    withStore?: boolean;
     client?: ClientSequence;
     returns?: AnyFunctionDefinition['returns'];
     fence?: Fence;
@@ -53,7 +56,7 @@ export function inMutation<T>(
           fetchPolicy: core.fetchPolicy,
           call: record,
         },
-        () => callHandler(fn, ctx, undefined),
+        () => callHandler(fn, ctx, options.withStore ? store : undefined),
       );
       const value = checkReturnValue(path, await raceDeadline(work, deadline), returns);
       if (client) await recordSequence(store, client, 200, { value }, core.clock.now());

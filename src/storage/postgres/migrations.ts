@@ -242,6 +242,61 @@ const MIGRATIONS: string[] = [
     token bigint NOT NULL DEFAULT 0
   );
   `,
+  // 8: valet/auth's sign-in, as SQLite's version 10.
+  `
+  CREATE TABLE _valet_auth_accounts (
+    provider text NOT NULL,
+    account text NOT NULL,
+    user_id text NOT NULL,
+    secret text,
+    verified_at double precision,
+    created_at double precision NOT NULL,
+    PRIMARY KEY (provider, account)
+  );
+  CREATE INDEX _valet_auth_accounts_by_user ON _valet_auth_accounts (user_id);
+  CREATE TABLE _valet_auth_sessions (
+    id text PRIMARY KEY,
+    user_id text NOT NULL,
+    provider text NOT NULL,
+    created_at double precision NOT NULL,
+    last_used_at double precision NOT NULL,
+    expires_at double precision NOT NULL,
+    revoked_at double precision,
+    revoked_reason text,
+    client text
+  );
+  CREATE INDEX _valet_auth_sessions_by_user ON _valet_auth_sessions (user_id, created_at);
+  CREATE TABLE _valet_auth_refresh_tokens (
+    hash text PRIMARY KEY,
+    session_id text NOT NULL,
+    created_at double precision NOT NULL,
+    expires_at double precision NOT NULL,
+    used_at double precision
+  );
+  CREATE INDEX _valet_auth_refresh_by_session ON _valet_auth_refresh_tokens (session_id);
+  CREATE TABLE _valet_auth_codes (
+    id text PRIMARY KEY,
+    purpose text NOT NULL,
+    email text NOT NULL,
+    hash text NOT NULL,
+    created_at double precision NOT NULL,
+    expires_at double precision NOT NULL,
+    attempts bigint NOT NULL DEFAULT 0,
+    used_at double precision
+  );
+  CREATE INDEX _valet_auth_codes_by_email ON _valet_auth_codes (email, purpose, created_at);
+  CREATE TABLE _valet_auth_keys (
+    kid text PRIMARY KEY,
+    private_jwk text NOT NULL,
+    public_jwk text NOT NULL,
+    created_at double precision NOT NULL
+  );
+  CREATE TABLE _valet_auth_limits (
+    key text PRIMARY KEY,
+    window_start double precision NOT NULL,
+    count bigint NOT NULL
+  );
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

@@ -246,6 +246,65 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       );
     `);
   },
+  // 10: valet/auth's sign-in (runtime/auth/signin/): accounts (a provider's id for a user of the
+  // app's users table, a password's hash), sessions and their rotating refresh tokens (hashed),
+  // one-time email codes (hashed), the signing keys of its tokens, and rate-limit windows.
+  (db) => {
+    db.exec(`
+      CREATE TABLE _valet_auth_accounts (
+        provider TEXT NOT NULL,
+        account TEXT NOT NULL,
+        user_id TEXT NOT NULL,
+        secret TEXT,
+        verified_at REAL,
+        created_at REAL NOT NULL,
+        PRIMARY KEY (provider, account)
+      );
+      CREATE INDEX _valet_auth_accounts_by_user ON _valet_auth_accounts (user_id);
+      CREATE TABLE _valet_auth_sessions (
+        id TEXT PRIMARY KEY,
+        user_id TEXT NOT NULL,
+        provider TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        last_used_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        revoked_at REAL,
+        revoked_reason TEXT,
+        client TEXT
+      );
+      CREATE INDEX _valet_auth_sessions_by_user ON _valet_auth_sessions (user_id, created_at);
+      CREATE TABLE _valet_auth_refresh_tokens (
+        hash TEXT PRIMARY KEY,
+        session_id TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        used_at REAL
+      );
+      CREATE INDEX _valet_auth_refresh_by_session ON _valet_auth_refresh_tokens (session_id);
+      CREATE TABLE _valet_auth_codes (
+        id TEXT PRIMARY KEY,
+        purpose TEXT NOT NULL,
+        email TEXT NOT NULL,
+        hash TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0,
+        used_at REAL
+      );
+      CREATE INDEX _valet_auth_codes_by_email ON _valet_auth_codes (email, purpose, created_at);
+      CREATE TABLE _valet_auth_keys (
+        kid TEXT PRIMARY KEY,
+        private_jwk TEXT NOT NULL,
+        public_jwk TEXT NOT NULL,
+        created_at REAL NOT NULL
+      );
+      CREATE TABLE _valet_auth_limits (
+        key TEXT PRIMARY KEY,
+        window_start REAL NOT NULL,
+        count INTEGER NOT NULL
+      );
+    `);
+  },
 ];
 
 export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;
