@@ -39,6 +39,8 @@ export class ClientAuth {
   private refreshTimer: ReturnType<typeof setTimeout> | null = null;
   /** A forced fetch after a refusal was made for the current token. */
   private retried = false;
+  /** The refused token a forced fetch is replacing right now. */
+  private replacing: string | null = null;
   private stopped = false;
   state: AuthState = { isLoading: true, isAuthenticated: false };
 
@@ -60,9 +62,12 @@ export class ClientAuth {
     return this.token;
   }
 
-  /** The server accepted the token (on the live connection). */
-  accepted(): void {
-    if (this.stopped || !this.token) return;
+  /**
+   * The server accepted `token` (on the live connection; undefined: the current one, from a server
+   * that does not say which). An answer about an older token changes nothing.
+   */
+  accepted(token?: string | null): void {
+    if (this.stopped || !this.token || (token !== undefined && token !== this.token)) return;
     this.retried = false;
     this.setState({ isLoading: false, isAuthenticated: true });
   }
@@ -71,15 +76,20 @@ export class ClientAuth {
    * The server refused the token: fetch a fresh one once and send it; refused again (or none),
    * the app is signed out. Whether a fresh token is being tried (the refusal is not final).
    */
-  async refused(): Promise<boolean> {
+  async refused(refusedToken?: string | null): Promise<boolean> {
     if (this.stopped) return false;
+    // A late answer about a token already replaced (or being replaced): nothing to do or report.
+    if (refusedToken !== undefined && refusedToken !== this.token) return true;
+    if (this.replacing !== null && this.replacing === this.token) return true;
     if (this.retried || !this.token) {
       this.signedOut();
       return false;
     }
     this.retried = true;
+    this.replacing = this.token;
     this.setState({ isLoading: true, isAuthenticated: false });
     const token = await this.fetch(true).catch(() => null);
+    this.replacing = null;
     if (!token) {
       this.signedOut();
       return false;

@@ -104,6 +104,9 @@ export class ValetClient {
   >();
   /** Set by setAuth: fetches, refreshes and re-sends the token. */
   private auth: ClientAuth | null = null;
+  /** Tokens sent on the socket by the authRef their answer will carry. */
+  private readonly sentTokens = new Map<number, string>();
+  private nextAuthRef = 1;
   private readonly authListeners = new Set<(state: AuthState) => void>();
 
   constructor(url: string, options: ValetClientOptions = {}) {
@@ -194,7 +197,7 @@ export class ValetClient {
     const auth = new ClientAuth(
       fetchToken,
       (token) => {
-        if (this.auth === auth) this.send({ type: 'auth', token });
+        if (this.auth === auth) this.send({ type: 'auth', token, authRef: this.authRefFor(token) });
       },
       (state) => {
         if (this.auth !== auth) return;
@@ -204,6 +207,24 @@ export class ValetClient {
     );
     this.auth = auth;
     for (const listener of this.authListeners) listener(auth.state);
+  }
+
+  /** A number the server echoes with its answer to this token. */
+  private authRefFor(token: Token): number | undefined {
+    if (!token) return undefined;
+    const ref = this.nextAuthRef++;
+    this.sentTokens.set(ref, token);
+    // Answers come back in order; a bounded map forgets the unanswered (a closed socket's).
+    if (this.sentTokens.size > 20) this.sentTokens.delete(this.sentTokens.keys().next().value!);
+    return ref;
+  }
+
+  /** The token an answer is about (the current one, from a server that does not echo authRef). */
+  private answeredToken(authRef: number | undefined): string | null | undefined {
+    if (authRef === undefined) return undefined;
+    const token = this.sentTokens.get(authRef) ?? null;
+    this.sentTokens.delete(authRef);
+    return token;
   }
 
   /** Signs the client out: no token from now on, and live queries re-run as anonymous. */
@@ -417,7 +438,9 @@ export class ValetClient {
   private realign(): void {
     if (this.realigning || !this.socket || this.socket.readyState !== 1) return;
     this.realigning = true;
-    void this.token().then((token) => this.send({ type: 'hello', clientId: this.queue!.clientId, token }));
+    void this.token().then((token) =>
+      this.send({ type: 'hello', clientId: this.queue!.clientId, token, authRef: this.authRefFor(token) }),
+    );
   }
 
   /** After a transient answer: resend later, each time waiting longer (up to 5 s). */
@@ -444,11 +467,13 @@ export class ValetClient {
     this.socket = socket;
     socket.onopen = async () => {
       this.welcomed = false;
+      const token = await this.token();
       socket.send(
         JSON.stringify({
           type: 'hello',
           clientId: this.queue!.clientId,
-          token: await this.token(),
+          token,
+          authRef: this.authRefFor(token),
         } satisfies ClientMessage),
       );
       // Live queries need no sequence: they go at once (a server still building answers them when it can).
@@ -500,12 +525,12 @@ export class ValetClient {
         void this.settle(message);
         return;
       case 'authAccepted':
-        this.auth?.accepted();
+        this.auth?.accepted(this.answeredToken(message.authRef));
         return;
       case 'authError':
         // With setAuth, a refused token is fetched again once before it counts as an error.
         if (this.auth) {
-          void this.auth.refused().then((retrying) => {
+          void this.auth.refused(this.answeredToken(message.authRef)).then((retrying) => {
             if (!retrying) this.reportError(message.error);
           });
           return;

@@ -52,6 +52,7 @@ class Session implements Subscriber {
   welcomed = false;
   /** The token of its hello, kept until there is an engine to verify it. */
   pendingToken: string | null | undefined = undefined;
+  pendingAuthRef: number | undefined = undefined;
   invoker: Invoker = { type: 'anonymous' };
   /** Messages are handled one after another, so a client's mutations apply in the order sent. */
   private chain: Promise<void> = Promise.resolve();
@@ -133,14 +134,15 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
   };
 
   /** Sets the session's caller from a token; a refused token leaves it anonymous and says why. */
-  async function authenticate(session: Session, token: string | null | undefined): Promise<void> {
+  async function authenticate(session: Session, token: string | null | undefined, authRef?: number): Promise<void> {
     session.invoker = { type: 'anonymous' };
     if (!token || !context.engine) return;
+    const ref = typeof authRef === 'number' ? { authRef } : {};
     try {
       session.invoker = await context.engine.authenticate(`Bearer ${token}`);
-      session.send({ type: 'authAccepted' });
+      session.send({ type: 'authAccepted', ...ref });
     } catch (error) {
-      session.send({ type: 'authError', error: errorBodyOf(error) });
+      session.send({ type: 'authError', error: errorBodyOf(error), ...ref });
     }
   }
 
@@ -159,11 +161,12 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
       case 'hello':
         session.clientId = String(message.clientId);
         session.pendingToken = message.token;
-        await authenticate(session, message.token);
+        session.pendingAuthRef = message.authRef;
+        await authenticate(session, message.token, message.authRef);
         await welcome(session);
         return;
       case 'auth':
-        await authenticate(session, message.token);
+        await authenticate(session, message.token, message.authRef);
         // A new caller has a sequence of its own: tell the client where it stands.
         await welcome(session);
         hub.invalidate(session);
@@ -286,7 +289,7 @@ export function attachSync(server: Server, context: HttpContext, options: SyncOp
       // Clients that said hello before the first good build are answered now.
       for (const session of sessions) {
         if (session.welcomed || !session.clientId || !context.engine) continue;
-        await authenticate(session, session.pendingToken);
+        await authenticate(session, session.pendingToken, session.pendingAuthRef);
         await welcome(session);
       }
       await hub.refreshAll();

@@ -4,9 +4,10 @@ import type { ErrorBody } from './errors.js';
 
 export type ClientMessage =
   /** First message: who the client is (its persisted queue's id) and its token. */
-  | { type: 'hello'; clientId: string; token?: string | null }
+  /** `authRef`: echoed in the answer to the token (authAccepted / authError), so a late answer is not taken for a newer token's. */
+  | { type: 'hello'; clientId: string; token?: string | null; authRef?: number }
   /** A new token (sign-in, refresh): live queries re-run as the new caller. */
-  | { type: 'auth'; token: string | null }
+  | { type: 'auth'; token: string | null; authRef?: number }
   | { type: 'subscribe'; id: string; path: string; args: unknown }
   | { type: 'unsubscribe'; id: string }
   /** A queued mutation, numbered per client (and caller) from 1: applied exactly once, in order. */
@@ -26,9 +27,9 @@ export type ServerMessage =
   | { type: 'updates'; updates: QueryUpdate[] }
   | { type: 'mutationResult'; seq: number; status: number; value?: unknown; error?: ErrorBody }
   /** The token was refused: the connection goes on as anonymous. */
-  | { type: 'authError'; error: ErrorBody }
-  /** The token of the last hello or auth message was verified: the session is that user's. */
-  | { type: 'authAccepted' }
+  | { type: 'authError'; error: ErrorBody; authRef?: number }
+  /** The token of a hello or auth message (its authRef) was verified: the session is that user's. */
+  | { type: 'authAccepted'; authRef?: number }
   /** A message could not be handled (bad JSON, unknown type, the app not built yet). */
   | { type: 'error'; error: ErrorBody };
 

@@ -13,6 +13,7 @@ import {
 } from 'react';
 import type { ReactNode } from 'react';
 import type { AuthState, FetchToken } from '../client/auth.js';
+import { valetAuthOf } from '../client/valet-auth.js';
 import type { PaginatedItem, ValetClient } from '../client/valet-client.js';
 import type { PaginatedState } from '../client/paginated.js';
 import type { ValetClientError } from '../client/errors.js';
@@ -36,6 +37,10 @@ export function ValetProvider({ client, children }: { client: ValetClient; child
   useEffect(() => {
     setActionInvoker((ref, args, options) => client.invokeAction(ref as never, args as never, options));
     return () => setActionInvoker(null);
+  }, [client]);
+  // A valet/auth session kept from before (a reload) signs the client in again.
+  useEffect(() => {
+    valetAuthOf(client);
   }, [client]);
   return createElement(ClientContext.Provider, { value: client }, children);
 }
@@ -274,4 +279,20 @@ export function ValetProviderWithAuth({
     else client.clearAuth();
   }, [client, isLoading, isAuthenticated]);
   return createElement(ValetProvider, { client, children });
+}
+
+/**
+ * Sign-in with the app's own valet/auth (Convex Auth's shape): `signIn('password', { flow:
+ * 'signIn', email, password })` resolves `{ signingIn: true }` once signed in, `{ signingIn: false }`
+ * when a code was emailed (call again with `code`); `signOut()` ends the session.
+ */
+export function useAuthActions(): {
+  signIn: (provider: string, params: Record<string, unknown>) => Promise<{ signingIn: boolean }>;
+  signOut: () => Promise<void>;
+} {
+  const client = useValetClient();
+  return useMemo(() => {
+    const auth = valetAuthOf(client);
+    return { signIn: (provider, params) => auth.signIn(provider, params), signOut: () => auth.signOut() };
+  }, [client]);
 }

@@ -9,8 +9,9 @@ import { WebSocket } from 'ws';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { ClientAuth, expiryOf } from '../../src/client/auth.js';
 import type { AuthState } from '../../src/client/auth.js';
-import { ValetClient } from '../../src/client/index.js';
-import type { ValetClientError } from '../../src/client/index.js';
+import { ValetAuthClient, ValetClient } from '../../src/client/index.js';
+import type { SessionStore, ValetAuthSession, ValetClientError } from '../../src/client/index.js';
+import { listOutbox } from '../../src/runtime/outbox/store.js';
 import { authConfigFromJwks } from '../../src/runtime/auth/config.js';
 import { functionRef } from '../../src/server/index.js';
 import { fixtureApp, removeTempDirs } from '../helpers/apps.js';
@@ -150,5 +151,74 @@ describe('ClientAuth refresh', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+});
+
+describe('ValetAuthClient (valet/auth from a client)', async () => {
+  const served = await serveFixture('signin-app');
+  afterAll(() => served.stop());
+  const viewer = functionRef('me:viewer', 'query', { access: 'public' });
+
+  function memoryStore(): SessionStore & { current: ValetAuthSession | null } {
+    return {
+      current: null,
+      load() {
+        return this.current;
+      },
+      save(session) {
+        this.current = session;
+      },
+    };
+  }
+
+  async function emailedCode(to: string): Promise<string> {
+    const emails = (await listOutbox(served.engine.connections.autoCommit.sql, { bodies: true })).filter((e) =>
+      e.to.includes(to),
+    );
+    return /(\d{8})$/.exec(emails.at(-1)?.subject ?? '')![1]!;
+  }
+
+  it('signs up with a code, signs in the live connection, refreshes when refused, signs out', async () => {
+    const client = new ValetClient(served.url, { WebSocket: WebSocket as never });
+    const store = memoryStore();
+    const auth = new ValetAuthClient(client, { store });
+    expect(await auth.signIn('email', { email: 'lin@example.com' })).toEqual({ signingIn: false });
+    expect(
+      await auth.signIn('email', { email: 'lin@example.com', code: await emailedCode('lin@example.com') }),
+    ).toEqual({
+      signingIn: true,
+    });
+    await stateReached(client, { isLoading: false, isAuthenticated: true });
+    const first = store.current!;
+    const live = await new Promise<{ user: { email: string } | null }>((resolve) => {
+      const stop = client.subscribe(viewer as never, {} as never, (value) => {
+        const v = value as { user: { email: string } | null } | undefined;
+        if (v?.user) {
+          queueMicrotask(() => stop());
+          resolve(v);
+        }
+      });
+    });
+    expect(live.user).toMatchObject({ email: 'lin@example.com' });
+    client.close();
+    // A reload after the access token expired: the kept session is refreshed, the client signed in.
+    store.current = { ...first, expiresAt: Date.now() - 1 };
+    const reloaded = new ValetClient(served.url, { WebSocket: WebSocket as never });
+    const again = new ValetAuthClient(reloaded, { store });
+    await stateReached(reloaded, { isLoading: false, isAuthenticated: true });
+    expect(store.current!.refreshToken).not.toBe(first.refreshToken);
+    expect(await reloaded.query(viewer as never, {} as never)).toMatchObject({ user: { email: 'lin@example.com' } });
+    const second = store.current!;
+    await again.signOut();
+    expect(store.current).toBeNull();
+    expect(reloaded.authState).toEqual({ isLoading: false, isAuthenticated: false });
+    // The spent session is over on the server too.
+    const refused = await fetch(`${served.url}/api/auth/refresh`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refreshToken: second.refreshToken }),
+    });
+    expect(refused.status).toBe(401);
+    reloaded.close();
   });
 });
