@@ -108,6 +108,26 @@ describe('passwords', () => {
     expect(emails.find((e) => e.subject.startsWith('Someone tried to sign up'))?.to).toEqual(['ada@example.com']);
   });
 
+  it('lets only the sign-up whose code the owner enters choose the password (no squatting)', async () => {
+    // Someone else signs up first with the owner's address and their own password…
+    await signIn('password', { flow: 'signUp', email: 'owner@example.com', password: 'the squatter password' });
+    // …then the owner signs up, and enters the code of their own (the newest) email.
+    await signIn('password', { flow: 'signUp', email: 'owner@example.com', password: 'the owner password' });
+    const confirmed = await signIn('password', {
+      flow: 'email-verification',
+      email: 'owner@example.com',
+      code: await lastCode('owner@example.com'),
+    });
+    expect(confirmed.status).toBe(200);
+    expect(
+      (await signIn('password', { flow: 'signIn', email: 'owner@example.com', password: 'the squatter password' }))
+        .status,
+    ).toBe(401);
+    expect(
+      (await signIn('password', { flow: 'signIn', email: 'owner@example.com', password: 'the owner password' })).status,
+    ).toBe(200);
+  });
+
   it('refuses weak passwords, naming why', async () => {
     for (const [password, why] of [
       ['short', /at least 8/],

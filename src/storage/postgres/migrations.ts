@@ -282,7 +282,8 @@ const MIGRATIONS: string[] = [
     created_at double precision NOT NULL,
     expires_at double precision NOT NULL,
     attempts bigint NOT NULL DEFAULT 0,
-    used_at double precision
+    used_at double precision,
+    secret text
   );
   CREATE INDEX _valet_auth_codes_by_email ON _valet_auth_codes (email, purpose, created_at);
   CREATE TABLE _valet_auth_keys (

@@ -289,7 +289,8 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
         created_at REAL NOT NULL,
         expires_at REAL NOT NULL,
         attempts INTEGER NOT NULL DEFAULT 0,
-        used_at REAL
+        used_at REAL,
+        secret TEXT
       );
       CREATE INDEX _valet_auth_codes_by_email ON _valet_auth_codes (email, purpose, created_at);
       CREATE TABLE _valet_auth_keys (

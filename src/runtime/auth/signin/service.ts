@@ -83,6 +83,10 @@ const codeHash = (purpose: string, email: string, code: string) => sha256(`${pur
 export class SignInService {
   constructor(private readonly deps: SignInDeps) {}
 
+  private requireEnabled(): void {
+    void this.definition;
+  }
+
   private get definition(): ValetAuthDefinition {
     const definition = this.deps.definition();
     if (!definition)
@@ -103,7 +107,7 @@ export class SignInService {
   }
 
   async signIn(body: unknown, client: ClientInfo): Promise<SignInAnswer> {
-    this.definition;
+    this.requireEnabled();
     // Before any transaction: making or rotating the signing key takes one of its own.
     await this.deps.keys.ensure();
     const { provider, params } = (body ?? {}) as { provider?: unknown; params?: unknown };
@@ -141,6 +145,11 @@ export class SignInService {
     }
   }
 
+  /**
+   * A new account's password waits in its confirmation code's row, not on the account: only the
+   * sign-up whose code the address's owner enters sets it (someone squatting an address before its
+   * owner signs up, or signing up again after, never chooses the password the owner confirms).
+   */
   private async signUp(config: PasswordProvider, email: string, p: Record<string, unknown>, client: ClientInfo) {
     const problem = passwordProblem(p.password, config.minLength);
     if (problem) throw bad(problem);
@@ -152,6 +161,19 @@ export class SignInService {
     return this.deps.inTransaction('auth:signUp', async (ctx, sql) => {
       const existing = await findAccount(sql, 'password', email);
       const now = this.deps.now();
+      if (!config.verifyEmail) {
+        // Without confirmation there is no owner to ask: a taken address is refused (and said so).
+        if (existing) throw bad('an account with this email exists: sign in, or reset its password');
+        const userId = await this.userFor(ctx, sql, email, false);
+        await insertAccount(sql, { provider: 'password', account: email, userId, secret, verifiedAt: null, now });
+        return startSession(sql, this.deps.tokens, {
+          userId,
+          provider: 'password',
+          email,
+          emailVerified: false,
+          client: client.userAgent,
+        });
+      }
       if (existing?.verified_at != null) {
         // Said to the address's owner, not to whoever asked.
         await ctx.email.enqueue({
@@ -161,22 +183,16 @@ export class SignInService {
         });
         return { started: true } as const;
       }
-      if (!config.verifyEmail) {
-        const userId = existing?.user_id || (await this.userFor(ctx, sql, email, false));
-        if (existing) await updateAccount(sql, 'password', email, { secret });
-        else await insertAccount(sql, { provider: 'password', account: email, userId, secret, verifiedAt: null, now });
-        return startSession(sql, this.deps.tokens, {
-          userId,
+      if (!existing)
+        await insertAccount(sql, {
           provider: 'password',
-          email,
-          emailVerified: false,
-          client: client.userAgent,
+          account: email,
+          userId: '',
+          secret: null,
+          verifiedAt: null,
+          now,
         });
-      }
-      if (existing) await updateAccount(sql, 'password', email, { secret });
-      else
-        await insertAccount(sql, { provider: 'password', account: email, userId: '', secret, verifiedAt: null, now });
-      await this.sendCode(ctx, sql, email, 'verify', 'Confirm your email');
+      await this.sendCode(ctx, sql, email, 'verify', 'Confirm your email', secret);
       return { started: true } as const;
     });
   }
@@ -187,23 +203,15 @@ export class SignInService {
       [LIMITS.attemptsPerAddress, `attempt-ip:${client.address}`],
     ]);
     const account = await findAccount(this.deps.connections.autoCommit.sql, 'password', email);
-    // The same scrypt work whether or not there is an account.
+    // The same scrypt work whether or not there is an account (or a password yet: an unconfirmed sign-up has none).
     if (!(await verifyPassword(password, account?.secret ?? null)) || !account) throw wrongCredentials();
     await this.deps.limiter.reset(`attempt:${email}`);
-    if (account.verified_at == null && config.verifyEmail) {
-      // The right password for an unconfirmed address: confirm it first.
-      await this.deps.limiter.take([[LIMITS.codesPerEmail, `code:${email}`]]);
-      await this.deps.inTransaction('auth:verify', (ctx, sql) =>
-        this.sendCode(ctx, sql, email, 'verify', 'Confirm your email'),
-      );
-      return { started: true } as const;
-    }
     return this.deps.inTransaction('auth:signIn', async (_ctx, sql) =>
       startSession(sql, this.deps.tokens, {
         userId: account.user_id,
         provider: 'password',
         email,
-        emailVerified: account.verified_at != null,
+        emailVerified: account.verified_at != null || !config.verifyEmail,
         client: client.userAgent,
       }),
     );
@@ -211,17 +219,17 @@ export class SignInService {
 
   private async verifyEmail(email: string, code: string, client: ClientInfo) {
     await this.takeAttempt(email, client);
-    await this.spend(email, 'verify', code);
+    const secret = await this.spend(email, 'verify', code);
     return this.deps.inTransaction('auth:verifyEmail', async (ctx, sql) => {
       const account = await findAccount(sql, 'password', email);
-      if (!account) throw wrongCode();
+      if (!account || !secret) throw wrongCode();
       const userId = account.user_id || (await this.userFor(ctx, sql, email, true));
-      if (!account.user_id)
-        await sql.run('UPDATE _valet_auth_accounts SET user_id = ? WHERE provider = ? AND account = ?', [
-          userId,
-          'password',
-          email,
-        ]);
+      await sql.run('UPDATE _valet_auth_accounts SET user_id = ?, secret = ? WHERE provider = ? AND account = ?', [
+        userId,
+        secret,
+        'password',
+        email,
+      ]);
       await updateAccount(sql, 'password', email, { verifiedAt: this.deps.now() });
       return startSession(sql, this.deps.tokens, {
         userId,
@@ -348,6 +356,7 @@ export class SignInService {
     email: string,
     purpose: 'verify' | 'reset' | 'signin',
     subject: string,
+    secret?: string,
   ): Promise<void> {
     const code = newCode();
     const now = this.deps.now();
@@ -358,6 +367,7 @@ export class SignInService {
       hash: codeHash(purpose, email, code),
       now,
       expiresAt: now + CODE_MS,
+      secret,
     });
     const minutes = CODE_MS / 60_000;
     await ctx.email.enqueue({
@@ -372,7 +382,7 @@ export class SignInService {
    * though the sign-in fails; it is dead after MAX_CODE_ATTEMPTS). A failure after this step (the
    * database gone mid-sign-in) costs the user a new code, never a second use of this one.
    */
-  private async spend(email: string, purpose: string, code: string): Promise<void> {
+  private async spend(email: string, purpose: string, code: string): Promise<string | null> {
     const now = this.deps.now();
     const spent = await this.deps.connections.inWriteTransaction(async (store) => {
       const live = await liveCode(store.sql, email, purpose, now);
@@ -384,9 +394,10 @@ export class SignInService {
         return false;
       }
       await spendCode(store.sql, live.id, now);
-      return true;
+      return { secret: live.secret };
     });
     if (!spent) throw wrongCode();
+    return spent.secret;
   }
 
   // --- sessions ---
@@ -396,7 +407,7 @@ export class SignInService {
     const refreshToken = (body as { refreshToken?: unknown } | null)?.refreshToken;
     if (typeof refreshToken !== 'string' || refreshToken.length === 0 || refreshToken.length > 200)
       throw bad('refreshToken is required');
-    this.definition;
+    this.requireEnabled();
     await this.deps.keys.ensure();
     await this.deps.limiter.take([[LIMITS.refreshesPerAddress, `refresh-ip:${client.address}`]]);
     const invalid = () => new EngineError('refresh_token_invalid', 'the refresh token is not valid: sign in again');

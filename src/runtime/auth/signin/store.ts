@@ -182,12 +182,14 @@ export interface CodeRow {
   hash: string;
   expires_at: number;
   attempts: number;
+  /** A sign-up's password hash, set on the account when this code confirms the address. */
+  secret: string | null;
 }
 
 /** A new code for (email, purpose); earlier unused ones stop working. */
 export async function insertCode(
   sql: SqlExecutor,
-  row: { id: string; purpose: string; email: string; hash: string; now: number; expiresAt: number },
+  row: { id: string; purpose: string; email: string; hash: string; now: number; expiresAt: number; secret?: string },
 ): Promise<void> {
   await sql.run('UPDATE _valet_auth_codes SET used_at = ? WHERE email = ? AND purpose = ? AND used_at IS NULL', [
     row.now,
@@ -195,15 +197,15 @@ export async function insertCode(
     row.purpose,
   ]);
   await sql.run(
-    'INSERT INTO _valet_auth_codes (id, purpose, email, hash, created_at, expires_at, attempts, used_at) VALUES (?, ?, ?, ?, ?, ?, 0, NULL)',
-    [row.id, row.purpose, row.email, row.hash, row.now, row.expiresAt],
+    'INSERT INTO _valet_auth_codes (id, purpose, email, hash, created_at, expires_at, attempts, used_at, secret) VALUES (?, ?, ?, ?, ?, ?, 0, NULL, ?)',
+    [row.id, row.purpose, row.email, row.hash, row.now, row.expiresAt, row.secret ?? null],
   );
 }
 
 /** The live code for (email, purpose), if any. */
 export async function liveCode(sql: SqlExecutor, email: string, purpose: string, now: number): Promise<CodeRow | null> {
   const row = await sql.get<CodeRow>(
-    'SELECT id, hash, expires_at, attempts FROM _valet_auth_codes WHERE email = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT 1',
+    'SELECT id, hash, expires_at, attempts, secret FROM _valet_auth_codes WHERE email = ? AND purpose = ? AND used_at IS NULL AND expires_at > ? ORDER BY created_at DESC LIMIT 1',
     [email, purpose, now],
   );
   return row ? { ...row, expires_at: Number(row.expires_at), attempts: Number(row.attempts) } : null;
