@@ -13,6 +13,7 @@ import { registerInit } from './commands/init.js';
 import { registerCron } from './commands/cron.js';
 import { registerDashboard } from './commands/dashboard.js';
 import { registerData } from './commands/data.js';
+import { registerAuth } from './commands/auth.js';
 import { registerCalls } from './commands/calls.js';
 import { registerMcp } from './commands/mcp.js';
 import { registerMigrate } from './commands/migrate.js';
@@ -78,6 +79,7 @@ Examples:
   registerDashboard(program);
   registerInvocations(program);
   registerCalls(program);
+  registerAuth(program);
   registerMigrate(program);
   registerOutbox(program);
   registerPush(program);

@@ -441,7 +441,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
     url: running.url,
     functions: context.engine?.functionPaths().length ?? 0,
     ms: Math.round(performance.now() - started),
-    authSource: describeTokenVerification(host.authSource, context.engine?.registry.authProviders ?? null),
+    authSource: describeTokenVerification(host.authSource, context.engine?.registry ?? null),
     database: database.display,
     dashboard: dashboard!.access.issueLink(running.url),
     listeningUrls: isWildcardHost(bindHost)

@@ -96,10 +96,16 @@ async function authFor(options: HostOptions): Promise<{ auth: AuthConfig | null;
 }
 
 /** The ready line's "tokens verified by …": the environment's (or dev key's), then valet/auth.config.ts's providers. */
-export function describeTokenVerification(hostSource: string, providers: readonly ProviderSpec[] | null): string {
-  if (!providers || providers.length === 0) return hostSource;
-  const listed = `valet/auth.config.ts (${providers.map((p) => p.label).join(', ')})`;
-  return hostSource.startsWith('nothing:') ? listed : `${hostSource} and ${listed}`;
+export function describeTokenVerification(
+  hostSource: string,
+  registry: { authProviders: readonly ProviderSpec[] | null; valetAuth: unknown } | null,
+): string {
+  const listed: string[] = [];
+  if (registry?.valetAuth) listed.push("valet/auth (the app's own sign-in)");
+  if (registry?.authProviders?.length)
+    listed.push(`valet/auth.config.ts (${registry.authProviders.map((p) => p.label).join(', ')})`);
+  if (listed.length === 0) return hostSource;
+  return hostSource.startsWith('nothing:') ? listed.join(' and ') : `${hostSource} and ${listed.join(' and ')}`;
 }
 
 export async function prepareHost(options: HostOptions): Promise<HostSetup> {

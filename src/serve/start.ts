@@ -138,7 +138,7 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
     engine,
     server,
     functionCount: engine.functionPaths().length,
-    authSource: describeTokenVerification(host.authSource, engine.registry.authProviders),
+    authSource: describeTokenVerification(host.authSource, engine.registry),
     emailTransport: host.smtp?.name ?? 'capture (no VALET_SMTP_URL: emails are stored and printed, not sent)',
     pushTransport: host.push.describe,
     dashboardLink: dashboard ? dashboard.access.issueLink(server.url) : null,
