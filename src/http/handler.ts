@@ -22,7 +22,7 @@ import { DEFAULT_MAX_BODY_BYTES } from './types.js';
 import type { HttpContext, HttpReply, HttpRequest } from './types.js';
 
 const ALLOW_HEADERS = 'authorization, content-type, idempotency-key';
-const EXPOSE_HEADERS = 'valet-invocation-id, idempotent-replayed';
+const EXPOSE_HEADERS = 'valet-invocation-id, idempotent-replayed, retry-after';
 
 function corsHeaders(origin: string): string[] {
   return ['access-control-allow-origin', origin, 'vary', 'origin', 'access-control-expose-headers', EXPOSE_HEADERS];
@@ -65,6 +65,8 @@ async function route(context: HttpContext, request: HttpRequest): Promise<HttpRe
 
 export async function handleRequest(context: HttpContext, request: HttpRequest): Promise<HttpReply> {
   const { pathname, headers } = request;
+  // An allowed page's origin: its answers carry CORS headers, errors included (so it can read them).
+  let corsOrigin: string | undefined;
   try {
     // Health says "this process is up" to load balancers, which use whatever name they like.
     if (pathname === '/api/health') return jsonReply(200, { ok: true });
@@ -96,12 +98,18 @@ export async function handleRequest(context: HttpContext, request: HttpRequest):
     }
     const crossOrigin = origin !== undefined && !admin && !isOwnOrigin(origin, headers.host);
     if (request.method === 'OPTIONS') return preflight(crossOrigin ? origin : undefined);
+    if (crossOrigin) corsOrigin = origin;
     const reply = await route(context, request);
     if (crossOrigin) reply.headers.push(...corsHeaders(origin));
     return reply;
   } catch (error) {
     const dashboardPath = pathname === '/_dashboard' || pathname.startsWith('/_dashboard/');
-    if (error instanceof EngineError) return dashboardPath ? withSecurity(errorReply(error)) : errorReply(error);
+    if (error instanceof EngineError) {
+      if (dashboardPath) return withSecurity(errorReply(error));
+      const reply = errorReply(error);
+      if (corsOrigin !== undefined) reply.headers.push(...corsHeaders(corsOrigin));
+      return reply;
+    }
     (context.log ?? defaultLog)(
       `valet: failed to handle ${request.method} ${pathname}: ${(error as Error)?.stack ?? String(error)}`,
     );

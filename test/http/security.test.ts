@@ -137,6 +137,23 @@ describe('the Origin of browser pages (CORS)', () => {
     },
   );
 
+  it('lets an allowed page read a refusal too (CORS headers on thrown errors), never another page', async () => {
+    const refused = await request(dev, '/api/query', {
+      method: 'POST',
+      headers: { origin: 'http://localhost:5173', 'content-type': 'application/json' },
+      body: '{ not json',
+    });
+    expect(refused.status).toBe(400);
+    expect(refused.headers.get('access-control-allow-origin')).toBe('http://localhost:5173');
+    const foreign = await request(dev, '/api/query', {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+      body: '{ not json',
+    });
+    expect(foreign.status).toBe(403);
+    expect(foreign.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
   it('answers preflights for allowed origins only', async () => {
     const ok = await request(dev, '/api/action', {
       method: 'OPTIONS',

@@ -4,11 +4,13 @@ import { api } from '../valet/_generated/valet/api';
 import type { Doc } from '../valet/_generated/valet/api';
 import {
   useAction,
+  useAuthActions,
   useConnectionState,
   useMutation,
   usePendingMutations,
   usePushRegistration,
   useQuery,
+  useValetAuth,
   useValetClient,
 } from '../valet/_generated/valet/react';
 import { uploadFile } from 'valet/client';
@@ -57,6 +59,99 @@ function SignIn({ url, client }: { url: string; client: ValetClient }) {
         Sign in as <input aria-label="user id" value={name} onChange={(e) => setName(e.target.value)} />
       </label>
       <button type="submit">Sign in</button>
+      {error && (
+        <p role="alert" className="error">
+          {error}
+        </p>
+      )}
+    </form>
+  );
+}
+
+/** valet/auth: an account with a password (confirmed by an emailed code), or a code alone. */
+function EmailSignIn() {
+  const { signIn } = useAuthActions();
+  const [email, setEmail] = useState('');
+  const [password, setPassword] = useState('');
+  const [code, setCode] = useState('');
+  // What the code confirms: a new account (password) or a passwordless sign-in (email).
+  const [waitingFor, setWaitingFor] = useState<'password' | 'email' | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  async function run(step: () => Promise<{ signingIn: boolean }>, next: 'password' | 'email' | null) {
+    setError(null);
+    try {
+      const { signingIn } = await step();
+      setWaitingFor(signingIn ? null : next);
+    } catch (failure) {
+      setError((failure as Error).message);
+    }
+  }
+
+  return (
+    <form className="card" onSubmit={(event) => event.preventDefault()}>
+      <h2>Your account</h2>
+      <div className="row">
+        <input
+          aria-label="account email"
+          type="email"
+          placeholder="you@example.com"
+          value={email}
+          onChange={(e) => setEmail(e.target.value)}
+        />
+        <input
+          aria-label="account password"
+          type="password"
+          placeholder="password (8+ characters)"
+          value={password}
+          onChange={(e) => setPassword(e.target.value)}
+        />
+      </div>
+      <div className="row">
+        <button
+          type="button"
+          onClick={() => void run(() => signIn('password', { flow: 'signUp', email, password }), 'password')}
+        >
+          Create account
+        </button>
+        <button
+          type="button"
+          onClick={() => void run(() => signIn('password', { flow: 'signIn', email, password }), null)}
+        >
+          Log in
+        </button>
+        <button type="button" className="secondary" onClick={() => void run(() => signIn('email', { email }), 'email')}>
+          Email me a code
+        </button>
+      </div>
+      {waitingFor && (
+        <div className="row">
+          <input
+            aria-label="emailed code"
+            inputMode="numeric"
+            placeholder="8-digit code"
+            value={code}
+            onChange={(e) => setCode(e.target.value)}
+          />
+          <button
+            type="button"
+            onClick={() =>
+              void run(
+                () =>
+                  waitingFor === 'password'
+                    ? signIn('password', { flow: 'email-verification', email, code })
+                    : signIn('email', { email, code }),
+                waitingFor,
+              )
+            }
+          >
+            Confirm code
+          </button>
+          <span className="muted">
+            Under valet dev the email is captured: the code is in the terminal and the dashboard.
+          </span>
+        </div>
+      )}
       {error && (
         <p role="alert" className="error">
           {error}
@@ -259,7 +354,11 @@ function Files() {
 export function App({ client, url }: { client: ValetClient; url: string }) {
   const pending = usePendingMutations();
   const connected = useConnectionState();
-  const signedIn = currentToken() !== null;
+  const { isAuthenticated } = useValetAuth();
+  const { signOut: endSession } = useAuthActions();
+  const viewer = useQuery(api.session.viewer, {});
+  const withDevToken = currentToken() !== null;
+  const signedIn = withDevToken || isAuthenticated;
   return (
     <main>
       <header>
@@ -272,8 +371,11 @@ export function App({ client, url }: { client: ValetClient; url: string }) {
       {signedIn ? (
         <>
           <p className="row">
-            Signed in as <strong data-testid="user">{localStorage.getItem(USER_KEY) ?? 'a dev user'}</strong>
-            <button type="button" className="secondary" onClick={signOut}>
+            Signed in as{' '}
+            <strong data-testid="user">
+              {withDevToken ? (localStorage.getItem(USER_KEY) ?? 'a dev user') : (viewer?.email ?? '…')}
+            </strong>
+            <button type="button" className="secondary" onClick={withDevToken ? signOut : () => void endSession()}>
               Sign out
             </button>
           </p>
@@ -282,7 +384,10 @@ export function App({ client, url }: { client: ValetClient; url: string }) {
           <Files />
         </>
       ) : (
-        <SignIn url={url} client={client} />
+        <>
+          <EmailSignIn />
+          <SignIn url={url} client={client} />
+        </>
       )}
     </main>
   );
