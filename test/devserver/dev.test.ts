@@ -50,6 +50,7 @@ describe('startDev', () => {
         "export const version = defineQuery({ access: 'public', handler: async () => 1 });",
         // Holds until the test releases it (the dev server runs in this process, globalThis is shared).
         "export const slow = defineAction({ access: 'public', handler: async () => { await new Promise((r) => ((globalThis as any).heldCalls ??= []).push(r)); return 'old code'; } });",
+        "export const identity = defineQuery({ access: 'public', handler: async (ctx) => ctx.auth.getUserIdentity() });",
         "export const chatty = defineQuery({ access: 'public', handler: async () => { console.log('counting', 3, { ok: true }); console.warn('careful'); return 3; } });",
         '',
       ].join('\n'),
@@ -122,6 +123,50 @@ describe('startDev', () => {
     expect(await envValue()).toEqual({ value: null });
     // The values never reach an event (the CLI prints the events).
     expect(JSON.stringify(events)).not.toContain('second-secret');
+  });
+
+  it('reads valet/auth.config.ts when it appears, keeps the last good one over a broken one, forgets it when removed', async () => {
+    const { exportJWK, generateKeyPair, SignJWT } = await import('jose');
+    const pair = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(pair.publicKey)), kid: 'dev-test', alg: 'RS256' };
+    const token = await new SignJWT({ name: 'Grace' })
+      .setProtectedHeader({ alg: 'RS256', kid: 'dev-test' })
+      .setIssuer('https://jwt.example.com')
+      .setSubject('grace')
+      .setIssuedAt()
+      .setExpirationTime('10m')
+      .sign(pair.privateKey);
+    const asGrace = async () =>
+      (
+        await fetch(`${dev.url}/api/query`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ path: 'dev:identity', args: {} }),
+        })
+      ).json() as Promise<any>;
+    expect((await asGrace()).code).toMatch(/^token_/);
+    const jwks = `data:application/json,${encodeURIComponent(JSON.stringify({ keys: [jwk] }))}`;
+    const config = (algorithm: string) =>
+      `export default { providers: [{ type: 'customJwt', issuer: 'https://jwt.example.com', jwks: ${JSON.stringify(jwks)}, algorithm: '${algorithm}' }] };\n`;
+    let reloaded = nextEvent('reloaded', (e) => e.changed.includes('valet/auth.config.ts'));
+    writeFileSync(join(app, 'valet', 'auth.config.ts'), config('RS256'));
+    await reloaded;
+    expect((await asGrace()).value).toMatchObject({
+      subject: 'grace',
+      name: 'Grace',
+      tokenIdentifier: 'https://jwt.example.com|grace',
+    });
+    const failed = nextEvent('failed');
+    writeFileSync(join(app, 'valet', 'auth.config.ts'), config('HS256'));
+    expect(await failed).toMatchObject({
+      keptServing: true,
+      problems: [{ file: 'valet/auth.config.ts', message: expect.stringContaining('providers[0].algorithm') }],
+    });
+    expect((await asGrace()).value).toMatchObject({ subject: 'grace' });
+    reloaded = nextEvent('reloaded', (e) => e.changed.includes('valet/auth.config.ts'));
+    rmSync(join(app, 'valet', 'auth.config.ts'));
+    await reloaded;
+    expect((await asGrace()).code).toMatch(/^token_/);
   });
 
   it('reports a broken save with file:line and keeps the last good build serving, then recovers', async () => {
