@@ -14,6 +14,7 @@ import { metrics } from './pages/metrics.js';
 import { migrations } from './pages/migrations.js';
 import { logs } from './pages/logs.js';
 import { scheduled } from './pages/scheduled.js';
+import { sessions } from './pages/sessions.js';
 import type { Page, Topic } from './pages/page.js';
 
 const PAGES: Record<
@@ -32,6 +33,7 @@ const PAGES: Record<
   crons: { title: 'Crons', make: crons },
   scheduled: { title: 'Scheduled', make: scheduled },
   migrations: { title: 'Migrations', make: migrations },
+  sessions: { title: 'Sessions', make: sessions },
 };
 
 const root = document.getElementById('root')!;

@@ -13,6 +13,7 @@ import { listScheduled } from '../runtime/scheduler/store.js';
 import { routeAdminApp } from './admin-app-routes.js';
 import { routeAdminAgent } from './admin-agent-routes.js';
 import { routeAdminCalls } from './admin-call-routes.js';
+import { routeAdminAuth } from './admin-auth-routes.js';
 import { routeAdminMigrations } from './admin-migration-routes.js';
 import { isAdminRequest } from './api-routes.js';
 import { engineOf, jsonReply, parseJsonBody, requireJson } from './respond.js';
@@ -75,6 +76,8 @@ export async function routeAdmin(context: HttpContext, request: HttpRequest): Pr
   if (calls) return calls;
   const migrations = await routeAdminMigrations(context, request, path);
   if (migrations) return migrations;
+  const auth = await routeAdminAuth(context, request, url);
+  if (auth) return auth;
   const agent = await routeAdminAgent(context, request, path);
   if (agent) return agent;
   const app = await routeAdminApp(context, request, url);

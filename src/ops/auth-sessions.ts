@@ -2,37 +2,10 @@
 // app's database directly (a running server sees a revocation at once on its next check of that
 // session: within 5 s), so it works whether or not a server runs.
 import { UserError } from '../errors/user-error.js';
-import { listSessions, revokeSessions } from '../runtime/auth/signin/store.js';
-import type { SessionRow } from '../runtime/auth/signin/store.js';
+import { listSessions, revokeSessions, sessionView } from '../runtime/auth/signin/store.js';
+import type { AuthSession } from '../runtime/auth/signin/store.js';
 import type { SqlExecutor } from '../storage/sql.js';
 import { withAppDatabase } from './open-app-database.js';
-
-export interface AuthSession {
-  id: string;
-  userId: string;
-  provider: string;
-  createdAt: string;
-  lastUsedAt: string;
-  expiresAt: string;
-  /** `active`, `expired`, or `revoked`. */
-  status: 'active' | 'expired' | 'revoked';
-  revokedReason: string | null;
-  client: string | null;
-}
-
-function sessionOf(row: SessionRow, now: number): AuthSession {
-  return {
-    id: row.id,
-    userId: row.user_id,
-    provider: row.provider,
-    createdAt: new Date(row.created_at).toISOString(),
-    lastUsedAt: new Date(row.last_used_at).toISOString(),
-    expiresAt: new Date(row.expires_at).toISOString(),
-    status: row.revoked_at !== null ? 'revoked' : row.expires_at <= now ? 'expired' : 'active',
-    revokedReason: row.revoked_reason,
-    client: row.client,
-  };
-}
 
 /** Whether the database has valet/auth's tables (one made by an older Valet has not). */
 async function hasSessions(sql: SqlExecutor): Promise<boolean> {
@@ -50,7 +23,7 @@ export async function listAuthSessions(
   return withAppDatabase(appDir, async ({ sql }) =>
     (await hasSessions(sql))
       ? (await listSessions(sql, { userId: filter.userId, limit: filter.limit })).map((row) =>
-          sessionOf(row, filter.now),
+          sessionView(row, filter.now),
         )
       : [],
   );

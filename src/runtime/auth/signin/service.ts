@@ -476,6 +476,16 @@ export class SignInService {
     return live;
   }
 
+  /** Ends every live session of a user (the dashboard); how many. */
+  async revokeUser(userId: string, reason = 'revoked by an admin'): Promise<number> {
+    const changed = await this.deps.connections.inWriteTransaction((store) =>
+      revokeSessions(store.sql, { userId }, reason, this.deps.now()),
+    );
+    // Which cached sessions were the user's is not known here: forget them all (a re-check each).
+    this.liveSessions.clear();
+    return changed;
+  }
+
   /** Ends a session (the dashboard, `valet auth sessions revoke`). */
   async revokeSession(sessionId: string, reason = 'revoked by an admin'): Promise<boolean> {
     const changed = await this.deps.connections.inWriteTransaction((store) =>

@@ -89,6 +89,34 @@ const sessionOf = (row: SessionRow): SessionRow => ({
   revoked_at: row.revoked_at === null ? null : Number(row.revoked_at),
 });
 
+export interface AuthSession {
+  id: string;
+  userId: string;
+  provider: string;
+  createdAt: string;
+  lastUsedAt: string;
+  expiresAt: string;
+  /** `active`, `expired`, or `revoked`. */
+  status: 'active' | 'expired' | 'revoked';
+  revokedReason: string | null;
+  client: string | null;
+}
+
+/** A session as the CLI and the dashboard show it (never a token or hash). */
+export function sessionView(row: SessionRow, now: number): AuthSession {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    provider: row.provider,
+    createdAt: new Date(row.created_at).toISOString(),
+    lastUsedAt: new Date(row.last_used_at).toISOString(),
+    expiresAt: new Date(row.expires_at).toISOString(),
+    status: row.revoked_at !== null ? 'revoked' : row.expires_at <= now ? 'expired' : 'active',
+    revokedReason: row.revoked_reason,
+    client: row.client,
+  };
+}
+
 export async function insertSession(sql: SqlExecutor, row: Omit<SessionRow, 'revoked_at' | 'revoked_reason'>) {
   await sql.run(`INSERT INTO _valet_auth_sessions (${SESSION_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, NULL, NULL, ?)`, [
     row.id,
