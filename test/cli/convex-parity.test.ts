@@ -176,3 +176,36 @@ describe('functions made by wrappers, factories and re-exports', () => {
     });
   });
 });
+
+describe('valet/auth.config.ts in valet check', () => {
+  const withConfig = (source: string) => {
+    const app = fixtureApp('auth-app', []);
+    writeFileSync(join(app, 'valet/auth.config.ts'), source);
+    expect(valet(['codegen'], app).code).toBe(0);
+    return app;
+  };
+
+  it('warns (and passes) when a provider reads an environment variable this machine does not set', async () => {
+    delete process.env.VALET_CHECK_UNSET_ISSUER;
+    const app = withConfig(
+      "export default { providers: [{ domain: process.env.VALET_CHECK_UNSET_ISSUER, applicationID: 'app' }] };\n",
+    );
+    const report = await runCheck(app, { typecheck: false });
+    const finding = report.findings.find((f) => f.file === 'valet/auth.config.ts');
+    expect(finding).toMatchObject({ rule: 'auth-config-unset', severity: 'warning' });
+    expect(finding?.message).toContain('providers[0].domain is not set');
+    expect(report.errorCount).toBe(0);
+  });
+
+  it('fails on a provider that is wrong, naming its path', async () => {
+    const app = withConfig(
+      "export default { providers: [{ domain: 'http://id.example.com', applicationID: 'app' }] };\n",
+    );
+    const report = await runCheck(app, { typecheck: false });
+    expect(report.findings.find((f) => f.file === 'valet/auth.config.ts')).toMatchObject({
+      rule: 'build',
+      severity: 'error',
+      message: expect.stringContaining('providers[0].domain must be an https:// URL'),
+    });
+  });
+});

@@ -249,10 +249,13 @@ describe('valet/auth.config.ts, checked when the app loads', () => {
       { providers: [{ domain: 'http://id.example.com', applicationID: 'a' }] },
       /providers\[0\]\.domain must be an https:\/\/ URL/,
     ],
-    [{ providers: [{ domain: undefined, applicationID: 'a' }] }, /providers\[0\]\.domain must be a URL/],
+    [
+      { providers: [{ domain: undefined, applicationID: 'a' }] },
+      /providers\[0\]\.domain is not set .*environment variable/,
+    ],
     [
       { providers: [{ domain: 'https://id.example.com' }] },
-      /providers\[0\]\.applicationID must be a non-empty string .*environment variable/,
+      /providers\[0\]\.applicationID is not set .*environment variable/,
     ],
     [{ providers: [{ issuer: 'https://id.example.com', applicationID: 'a' }] }, /names an issuer but no domain/],
     [

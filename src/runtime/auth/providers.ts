@@ -23,10 +23,23 @@ export interface ProviderSpec {
 const fail = (message: string) =>
   new UserError(`${AUTH_CONFIG_FILE}: ${message}`, { location: { file: AUTH_CONFIG_FILE } });
 
+/**
+ * A provider setting that is missing, most likely an environment variable unset where this runs
+ * (`valet check` in CI without the app's secrets): `valet check` says so as a warning.
+ */
+export class AuthConfigUnsetError extends UserError {
+  constructor(message: string) {
+    super(`${AUTH_CONFIG_FILE}: ${message}`, { location: { file: AUTH_CONFIG_FILE } });
+    this.name = 'AuthConfigUnsetError';
+  }
+}
+
 const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 /** An https URL (http only on loopback, for a provider run beside the app in development). */
 function webUrl(value: unknown, path: string): URL {
+  if (value === undefined || value === '')
+    throw new AuthConfigUnsetError(`${path} is not set (is an environment variable it reads unset?)`);
   if (typeof value !== 'string' || value.trim() === '')
     throw fail(`${path} must be a URL (got ${JSON.stringify(value)})`);
   let url: URL;
@@ -42,10 +55,10 @@ function webUrl(value: unknown, path: string): URL {
 }
 
 function text(value: unknown, path: string): string {
+  if (value === undefined || value === '')
+    throw new AuthConfigUnsetError(`${path} is not set (is an environment variable it reads unset?)`);
   if (typeof value !== 'string' || value.trim() === '')
-    throw fail(
-      `${path} must be a non-empty string (got ${value === undefined ? 'nothing' : JSON.stringify(value)}): is an environment variable it reads unset?`,
-    );
+    throw fail(`${path} must be a non-empty string (got ${JSON.stringify(value)})`);
   return value.trim();
 }
 
