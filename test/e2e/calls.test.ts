@@ -118,6 +118,10 @@ it('shows a failed mutation, a scheduled action and a cron run with their outcom
     expect(entries.find((e) => e.function === 'todos:add' && e.outcome === 'error').message).toBe(
       'failed: application_error: text is required',
     );
+    // The CLI calls above ran with spawnSync, freezing this process's event loop for longer than the
+    // server keeps an idle connection (5 s): let the loop see the server's close of the pooled
+    // socket before fetch picks it (else "other side closed").
+    await new Promise((resolve) => setImmediate(resolve));
     // Metrics for Prometheus: admin only.
     const adminKey = readFileSync(join(app, '.valet', 'admin-key'), 'utf8').trim();
     expect((await fetch(`${url}/admin/metrics`)).status).toBe(401);

@@ -23,6 +23,12 @@ describe('openDatabase', () => {
     ).map((t) => t.name);
     expect(tables).toEqual([
       '_valet_action_invocations',
+      '_valet_auth_accounts',
+      '_valet_auth_codes',
+      '_valet_auth_keys',
+      '_valet_auth_limits',
+      '_valet_auth_refresh_tokens',
+      '_valet_auth_sessions',
       '_valet_calls',
       '_valet_cron_runs',
       '_valet_cron_state',
