@@ -14,6 +14,7 @@ import type { RateLimiter } from './limits.js';
 import { LIMITS } from './limits.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import {
+  confirmAccount,
   failCodeAttempt,
   findAccount,
   findRefreshToken,
@@ -25,7 +26,6 @@ import {
   sha256,
   spendCode,
   touchSession,
-  updateAccount,
   useRefreshToken,
 } from './store.js';
 import type { SqlExecutor } from '../../../storage/sql.js';
@@ -224,13 +224,7 @@ export class SignInService {
       const account = await findAccount(sql, 'password', email);
       if (!account || !secret) throw wrongCode();
       const userId = account.user_id || (await this.userFor(ctx, sql, email, true));
-      await sql.run('UPDATE _valet_auth_accounts SET user_id = ?, secret = ? WHERE provider = ? AND account = ?', [
-        userId,
-        secret,
-        'password',
-        email,
-      ]);
-      await updateAccount(sql, 'password', email, { verifiedAt: this.deps.now() });
+      await confirmAccount(sql, 'password', email, { userId, secret, verifiedAt: this.deps.now() });
       return startSession(sql, this.deps.tokens, {
         userId,
         provider: 'password',
@@ -271,14 +265,8 @@ export class SignInService {
       if (!account) throw wrongCode();
       const now = this.deps.now();
       const userId = account.user_id || (await this.userFor(ctx, sql, email, true));
-      if (!account.user_id)
-        await sql.run('UPDATE _valet_auth_accounts SET user_id = ? WHERE provider = ? AND account = ?', [
-          userId,
-          'password',
-          email,
-        ]);
       // The code proved the address; every session made with the old password ends.
-      await updateAccount(sql, 'password', email, { secret, verifiedAt: now });
+      await confirmAccount(sql, 'password', email, { userId, secret, verifiedAt: now });
       await revokeSessions(sql, { userId }, 'password reset', now);
       return startSession(sql, this.deps.tokens, {
         userId,

@@ -47,23 +47,17 @@ export async function insertAccount(
   );
 }
 
-export async function updateAccount(
+/** A password account whose address was just proven: its user, its password, confirmed (once). */
+export async function confirmAccount(
   sql: SqlExecutor,
   provider: string,
   account: string,
-  change: { secret?: string; verifiedAt?: number },
+  change: { userId: string; secret: string; verifiedAt: number },
 ): Promise<void> {
-  if (change.secret !== undefined)
-    await sql.run('UPDATE _valet_auth_accounts SET secret = ? WHERE provider = ? AND account = ?', [
-      change.secret,
-      provider,
-      account,
-    ]);
-  if (change.verifiedAt !== undefined)
-    await sql.run(
-      'UPDATE _valet_auth_accounts SET verified_at = COALESCE(verified_at, ?) WHERE provider = ? AND account = ?',
-      [change.verifiedAt, provider, account],
-    );
+  await sql.run(
+    'UPDATE _valet_auth_accounts SET user_id = ?, secret = ?, verified_at = COALESCE(verified_at, ?) WHERE provider = ? AND account = ?',
+    [change.userId, change.secret, change.verifiedAt, provider, account],
+  );
 }
 
 export interface SessionRow {
