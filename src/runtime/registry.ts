@@ -168,7 +168,8 @@ export function buildRegistry(modules: LoadedModules, mapStack: MapStack = (stac
 /** valet/auth.ts's `export const auth = valetAuth({...})`, checked against the schema's users table. */
 function valetAuthOf(modules: LoadedModules, schema: SchemaDefinition<any> | null): ValetAuthDefinition | null {
   const exported = modules.auth?.auth;
-  if (exported === undefined) return null;
+  // A function that happens to be called `auth` in valet/auth.ts is just a function.
+  if (exported === undefined || isFunctionDefinition(exported)) return null;
   const location = { file: 'valet/auth.ts' };
   if (!isValetAuthDefinition(exported))
     throw new UserError(

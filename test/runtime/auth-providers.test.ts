@@ -301,3 +301,16 @@ describe('valet/auth.config.ts, checked when the app loads', () => {
     expect(parseAuthConfig(undefined)).toBeNull();
   });
 });
+
+describe('valet/auth.ts', () => {
+  it('is the app’s sign-in only when `auth` is valetAuth(...): a function named auth is just a function', async () => {
+    const { buildRegistry } = await import('../../src/runtime/registry.js');
+    const { defineQuery } = await import('../../src/server/index.js');
+    const { Password, valetAuth } = await import('../../src/server/auth.js');
+    const asFunction = buildRegistry({ auth: { auth: defineQuery({ access: 'public', handler: async () => 1 }) } });
+    expect(asFunction.valetAuth).toBeNull();
+    expect(asFunction.functions.has('auth:auth')).toBe(true);
+    expect(buildRegistry({ auth: { auth: valetAuth({ providers: [Password()] }) } }).valetAuth).not.toBeNull();
+    expect(() => buildRegistry({ auth: { auth: { providers: [] } } })).toThrow(/`auth` must be `valetAuth/);
+  });
+});
