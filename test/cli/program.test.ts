@@ -28,6 +28,7 @@ describe('valet CLI', () => {
       'dashboard',
       'invocations',
       'calls',
+      'auth',
       'migrate',
       'outbox',
       'push',

@@ -8,7 +8,10 @@ import { findAppDir } from '../../project/app-dir.js';
 import { UsageError } from '../errors.js';
 
 export function registerAuth(program: Command): void {
-  const auth = program.command('auth').description("valet/auth: the app's own sign-in (sessions)");
+  const auth = program
+    .command('auth')
+    .description("valet/auth: the app's own sign-in (its sessions: list, revoke)")
+    .addHelpText('after', '\nExamples:\n  $ valet auth sessions\n  $ valet auth sessions revoke --user k57…');
   const sessions = auth
     .command('sessions')
     .description('sessions of valet/auth, newest first (alone: ls)')
