@@ -8,6 +8,7 @@ const shared = { testTimeout: 180_000, hookTimeout: 60_000, expect: { poll: { ti
 /** The engine-level suites, run again on PostgreSQL: the same files, not a smaller copy. */
 const BOTH_BACKENDS = [
   'test/runtime/valet-auth.test.ts',
+  'test/runtime/valet-auth-oidc.test.ts',
   'test/runtime/auth-providers.test.ts',
   'test/runtime/data.test.ts',
   'test/runtime/isolation.test.ts',

@@ -4,7 +4,7 @@ export { ValetClient } from './valet-client.js';
 export type { PaginatedItem, ValetClientOptions } from './valet-client.js';
 export type { AuthState, FetchToken } from './auth.js';
 export { defaultSessionStore, ValetAuthClient, valetAuthOf } from './valet-auth.js';
-export type { SessionStore, ValetAuthSession } from './valet-auth.js';
+export type { AuthProviderInfo, Navigate, SessionStore, ValetAuthSession } from './valet-auth.js';
 export type { PaginatedState, PaginationStatus } from './paginated.js';
 export { ValetClientError } from './errors.js';
 export type { ClientErrorCode, ErrorCode } from '../protocol/error-codes.js';

@@ -71,6 +71,22 @@ export const ERROR_CODES = {
     404,
     'This app does not sign people in itself: add valet/auth.ts (export const auth = valetAuth({ providers: [...] })).',
   ),
+  oauth_state_invalid: caller(
+    400,
+    'An OpenID Connect callback for a sign-in that is unknown, expired or already called back (a replayed or forged state): start signing in again.',
+  ),
+  auth_provider_unavailable: passing(
+    503,
+    'operator',
+    'An OpenID Connect provider of valet/auth.ts could not be reached, or its discovery document was missing or wrong: try again later.',
+  ),
+  auth_provider_unconfigured: {
+    status: 503,
+    fault: 'operator',
+    retry: 'no',
+    meaning:
+      'An OpenID Connect provider of valet/auth.ts lacks its issuer, client id or client secret (an environment variable unset on this machine?).',
+  },
   auth_keys_unavailable: {
     status: 503,
     fault: 'operator',

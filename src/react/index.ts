@@ -14,6 +14,7 @@ import {
 import type { ReactNode } from 'react';
 import type { AuthState, FetchToken } from '../client/auth.js';
 import { valetAuthOf } from '../client/valet-auth.js';
+import type { AuthProviderInfo } from '../client/valet-auth.js';
 import type { PaginatedItem, ValetClient } from '../client/valet-client.js';
 import type { PaginatedState } from '../client/paginated.js';
 import type { ValetClientError } from '../client/errors.js';
@@ -287,7 +288,7 @@ export function ValetProviderWithAuth({
  * when a code was emailed (call again with `code`); `signOut()` ends the session.
  */
 export function useAuthActions(): {
-  signIn: (provider: string, params: Record<string, unknown>) => Promise<{ signingIn: boolean }>;
+  signIn: (provider: string, params?: Record<string, unknown>) => Promise<{ signingIn: boolean; redirect?: string }>;
   signOut: () => Promise<void>;
 } {
   const client = useValetClient();
@@ -295,4 +296,24 @@ export function useAuthActions(): {
     const auth = valetAuthOf(client);
     return { signIn: (provider, params) => auth.signIn(provider, params), signOut: () => auth.signOut() };
   }, [client]);
+}
+
+/**
+ * The sign-in providers of the app's valet/auth.ts (undefined while loading), and why the last
+ * OpenID Connect sign-in came back without signing in (`access_denied`, `invalid_id_token`, …).
+ */
+export function useAuthProviders(): { providers: AuthProviderInfo[] | undefined; redirectError: string | null } {
+  const client = useValetClient();
+  const [providers, setProviders] = useState<AuthProviderInfo[] | undefined>(undefined);
+  useEffect(() => {
+    let live = true;
+    valetAuthOf(client)
+      .providers()
+      .then((list) => live && setProviders(list))
+      .catch(() => live && setProviders([]));
+    return () => {
+      live = false;
+    };
+  }, [client]);
+  return { providers, redirectError: valetAuthOf(client).redirectError };
 }

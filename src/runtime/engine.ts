@@ -18,6 +18,7 @@ import { jsonFetcher } from './auth/remote-keys.js';
 import { KeySets, TokenVerifier } from './auth/verifier.js';
 import { SigningKeys } from './auth/signin/keys.js';
 import { RateLimiter } from './auth/signin/limits.js';
+import { OidcClients } from './auth/signin/oidc-client.js';
 import { SignInService } from './auth/signin/service.js';
 import { ACCESS_TOKEN_MS, OWN_AUDIENCE } from './auth/signin/tokens.js';
 import { callFunction, callQueries } from './call/call-function.js';
@@ -380,10 +381,8 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     respond: options.respondToFetch,
   };
   // Tokens are checked against wall time, not the injected clock (which tests move freely).
-  const keySets = new KeySets(
-    jsonFetcher((url, init) => guardedFetch(url, init, fetchPolicy)),
-    () => systemClock.now(),
-  );
+  const fetchThroughGuard = (url: string, init: RequestInit) => guardedFetch(url, init, fetchPolicy);
+  const keySets = new KeySets(jsonFetcher(fetchThroughGuard), () => systemClock.now());
   // valet/auth's tokens: signed and verified with keys kept in the database, under the app's URL.
   const ownIssuer = (env.VALET_PUBLIC_URL?.trim() ?? '').replace(/\/+$/, '') || 'valet-auth';
   const signingKeys = new SigningKeys(connections, () => systemClock.now(), ACCESS_TOKEN_MS);
@@ -443,6 +442,9 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     tokens: { keys: signingKeys, issuer: ownIssuer, wallNow: () => systemClock.now(), now: () => clock.now() },
     keys: signingKeys,
     limiter: new RateLimiter(connections, () => clock.now()),
+    oidc: new OidcClients(fetchThroughGuard, jsonFetcher(fetchThroughGuard), () => systemClock.now()),
+    schema: () => registry.schema,
+    log: (line) => log(redact(line)),
   });
   const migrations = new MigrationRunner(core, core.instanceId);
   // Bytes no file claims any more (a deleted file's, an upload cut short by a crash): removed at

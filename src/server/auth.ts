@@ -20,10 +20,35 @@ export interface EmailProvider {
   type: 'email';
 }
 
-export type ValetAuthProvider = PasswordProvider | EmailProvider;
+/**
+ * Sign-in with any OpenID Connect provider, by its issuer URL (authorization code + PKCE, `state`
+ * and `nonce`; see docs/auth.md). The client id and secret usually come from the environment: an
+ * unset one is reported when someone signs in with this provider, not when the app loads (so
+ * `valet check` passes in CI without the secret).
+ */
+export interface OidcProvider {
+  id: string;
+  type: 'oidc';
+  /** The provider's issuer: its discovery document is `<issuer>/.well-known/openid-configuration`. */
+  issuer: string;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  /** Scopes asked for (default `openid email profile`; `openid` is always among them). */
+  scopes: readonly string[];
+  /** What the sign-in button says (the provider's name). */
+  name: string;
+}
+
+export type ValetAuthProvider = PasswordProvider | EmailProvider | OidcProvider;
 
 export interface ValetAuthOptions {
   providers: ValetAuthProvider[];
+  /**
+   * Where an OpenID Connect sign-in may send the browser back to, besides the origins the server
+   * already allows (VALET_CORS_ORIGINS, VALET_PUBLIC_URL, its own; localhost pages under valet dev):
+   * origins such as `https://app.example.com`, or URL prefixes ending in `/`.
+   */
+  redirects?: string[];
   /** The subject line and sender name of the emails it sends. */
   appName?: string;
 }
@@ -32,6 +57,7 @@ export interface ValetAuthDefinition {
   readonly [BRAND]: true;
   readonly providers: readonly ValetAuthProvider[];
   readonly appName: string;
+  readonly redirects: readonly string[];
 }
 
 /** Sign-up and sign-in with an email address and a password (scrypt; see docs/auth.md). */
@@ -47,13 +73,74 @@ export function Email(): EmailProvider {
   return { id: 'email', type: 'email' };
 }
 
+const PROVIDER_ID = /^[a-z][a-z0-9-]{0,31}$/;
+
+function optionalText(value: unknown, path: string): string | undefined {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value !== 'string') throw new Error(`${path} must be a string`);
+  return value.trim();
+}
+
+/** Sign-in with an OpenID Connect provider (Okta, Auth0, Keycloak, Microsoft, Google, …) by its issuer. */
+export function OIDC(options: {
+  id: string;
+  issuer: string | undefined;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  scopes?: string[];
+  name?: string;
+}): OidcProvider {
+  if (!options || typeof options.id !== 'string' || !PROVIDER_ID.test(options.id))
+    throw new Error('OIDC({ id }): a short lower-case name such as "okta" (letters, digits, -)');
+  if (options.id === 'password' || options.id === 'email')
+    throw new Error(`OIDC({ id: "${options.id}" }): that name is taken by the ${options.id} provider`);
+  const path = `OIDC({ id: "${options.id}" })`;
+  const scopes = options.scopes ?? ['openid', 'email', 'profile'];
+  if (!Array.isArray(scopes) || scopes.some((scope) => typeof scope !== 'string' || !/^[\x21-\x7e]+$/.test(scope)))
+    throw new Error(`${path}.scopes must be scope names such as "email"`);
+  return {
+    id: options.id,
+    type: 'oidc',
+    issuer: optionalText(options.issuer, `${path}.issuer`)?.replace(/\/+$/, '') ?? '',
+    clientId: optionalText(options.clientId, `${path}.clientId`),
+    clientSecret: optionalText(options.clientSecret, `${path}.clientSecret`),
+    scopes: Object.freeze(scopes.includes('openid') ? [...scopes] : ['openid', ...scopes]),
+    name: options.name ?? options.id,
+  };
+}
+
+/** Sign-in with Google (an OpenID Connect provider at https://accounts.google.com). */
+export function Google(options: { clientId: string | undefined; clientSecret: string | undefined; scopes?: string[] }) {
+  return OIDC({ id: 'google', name: 'Google', issuer: 'https://accounts.google.com', ...options });
+}
+
+function redirectRules(value: unknown): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value)) throw new Error('valetAuth({ redirects }): a list of origins or URL prefixes');
+  return value.map((rule, index) => {
+    let url: URL;
+    try {
+      url = new URL(String(rule));
+    } catch {
+      throw new Error(`valetAuth({ redirects[${index}] }): not a URL: ${JSON.stringify(rule)}`);
+    }
+    if (url.protocol !== 'https:' && url.protocol !== 'http:')
+      throw new Error(`valetAuth({ redirects[${index}] }): an http(s) origin or URL prefix`);
+    // An origin, or a prefix that ends at a path segment (so /app cannot also match /application).
+    const asGiven = String(rule);
+    return url.pathname === '/' && !asGiven.endsWith('/')
+      ? url.origin
+      : `${url.origin}${url.pathname.replace(/\/*$/, '/')}`;
+  });
+}
+
 export function valetAuth(options: ValetAuthOptions): ValetAuthDefinition {
   if (!options || !Array.isArray(options.providers) || options.providers.length === 0)
     throw new Error('valetAuth({ providers: [Password(), Email()] }): give at least one provider');
   const ids = new Set<string>();
   for (const provider of options.providers) {
-    if (!provider || (provider.type !== 'password' && provider.type !== 'email'))
-      throw new Error('valetAuth: each provider is Password() or Email() from valet/auth');
+    if (!provider || (provider.type !== 'password' && provider.type !== 'email' && provider.type !== 'oidc'))
+      throw new Error('valetAuth: each provider is Password(), Email(), OIDC() or Google() from valet/auth');
     if (ids.has(provider.id)) throw new Error(`valetAuth: the provider "${provider.id}" is given twice`);
     ids.add(provider.id);
   }
@@ -61,6 +148,7 @@ export function valetAuth(options: ValetAuthOptions): ValetAuthDefinition {
     [BRAND]: true as const,
     providers: Object.freeze([...options.providers]),
     appName: options.appName ?? 'your app',
+    redirects: Object.freeze(redirectRules(options.redirects)),
   });
 }
 

@@ -27,6 +27,7 @@ describe('openDatabase', () => {
       '_valet_auth_codes',
       '_valet_auth_keys',
       '_valet_auth_limits',
+      '_valet_auth_oauth',
       '_valet_auth_refresh_tokens',
       '_valet_auth_sessions',
       '_valet_calls',

@@ -12,7 +12,7 @@ export function renderReact(): string {
     "import type { PaginatedItem } from 'valet/client';",
     "import { useAction as untypedUseAction, useMutation as untypedUseMutation, usePaginatedQuery as untypedUsePaginatedQuery, useQuery as untypedUseQuery } from 'valet/react';",
     '',
-    "export { Authenticated, AuthLoading, Unauthenticated, useAuthActions, useConnectionState, usePendingMutations, usePushRegistration, useValetAuth, useValetClient, ValetProvider, ValetProviderWithAuth } from 'valet/react';",
+    "export { Authenticated, AuthLoading, Unauthenticated, useAuthActions, useAuthProviders, useConnectionState, usePendingMutations, usePushRegistration, useValetAuth, useValetClient, ValetProvider, ValetProviderWithAuth } from 'valet/react';",
     "export { registerPush, ValetClient } from 'valet/client';",
     '',
     '/** Functions a client may call: `system` functions are only for cron, the scheduler and admin. */',

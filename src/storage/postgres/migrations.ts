@@ -298,6 +298,30 @@ const MIGRATIONS: string[] = [
     count bigint NOT NULL
   );
   `,
+  // 9: OpenID Connect sign-in through valet/auth, as SQLite's version 11.
+  `
+  ALTER TABLE _valet_auth_accounts ADD COLUMN email text;
+  -- Every account so far is a password or email-code one: its account is its address.
+  UPDATE _valet_auth_accounts SET email = account;
+  CREATE INDEX _valet_auth_accounts_by_email ON _valet_auth_accounts (email);
+  CREATE TABLE _valet_auth_oauth (
+    state_hash text PRIMARY KEY,
+    provider text NOT NULL,
+    pkce_verifier text NOT NULL,
+    nonce text NOT NULL,
+    callback_url text NOT NULL,
+    return_to text NOT NULL,
+    client_hash text NOT NULL,
+    created_at double precision NOT NULL,
+    expires_at double precision NOT NULL,
+    code_hash text UNIQUE,
+    user_id text,
+    email text,
+    email_verified integer,
+    used_at double precision
+  );
+  CREATE INDEX _valet_auth_oauth_by_expiry ON _valet_auth_oauth (expires_at);
+  `,
 ];
 
 export const POSTGRES_SCHEMA_VERSION = MIGRATIONS.length;

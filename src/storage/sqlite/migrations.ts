@@ -306,6 +306,34 @@ const MIGRATIONS: ((db: Database.Database) => void)[] = [
       );
     `);
   },
+  // 11: OpenID Connect sign-in through valet/auth: an account's email (an OIDC account is keyed by
+  // the provider's subject, and linking by verified email needs its address), and the flows in
+  // flight — started (state, nonce, PKCE verifier), then called back (a one-time exchange code).
+  (db) => {
+    db.exec(`
+      ALTER TABLE _valet_auth_accounts ADD COLUMN email TEXT;
+      -- Every account so far is a password or email-code one: its account is its address.
+      UPDATE _valet_auth_accounts SET email = account;
+      CREATE INDEX _valet_auth_accounts_by_email ON _valet_auth_accounts (email);
+      CREATE TABLE _valet_auth_oauth (
+        state_hash TEXT PRIMARY KEY,
+        provider TEXT NOT NULL,
+        pkce_verifier TEXT NOT NULL,
+        nonce TEXT NOT NULL,
+        callback_url TEXT NOT NULL,
+        return_to TEXT NOT NULL,
+        client_hash TEXT NOT NULL,
+        created_at REAL NOT NULL,
+        expires_at REAL NOT NULL,
+        code_hash TEXT UNIQUE,
+        user_id TEXT,
+        email TEXT,
+        email_verified INTEGER,
+        used_at REAL
+      );
+      CREATE INDEX _valet_auth_oauth_by_expiry ON _valet_auth_oauth (expires_at);
+    `);
+  },
 ];
 
 export const SYSTEM_SCHEMA_VERSION = MIGRATIONS.length;

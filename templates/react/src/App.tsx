@@ -5,6 +5,7 @@ import type { Doc } from '../valet/_generated/valet/api';
 import {
   useAction,
   useAuthActions,
+  useAuthProviders,
   useConnectionState,
   useMutation,
   usePendingMutations,
@@ -68,15 +69,19 @@ function SignIn({ url, client }: { url: string; client: ValetClient }) {
   );
 }
 
-/** valet/auth: an account with a password (confirmed by an emailed code), or a code alone. */
+/**
+ * valet/auth: an account with a password (confirmed by an emailed code), a code alone, or an
+ * OpenID Connect provider of valet/auth.ts (Google, Okta, …), which sends the browser away and back.
+ */
 function EmailSignIn() {
   const { signIn } = useAuthActions();
+  const { providers, redirectError } = useAuthProviders();
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
   const [code, setCode] = useState('');
   // What the code confirms: a new account (password) or a passwordless sign-in (email).
   const [waitingFor, setWaitingFor] = useState<'password' | 'email' | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(redirectError && `That sign-in did not finish (${redirectError}).`);
 
   async function run(step: () => Promise<{ signingIn: boolean }>, next: 'password' | 'email' | null) {
     setError(null);
@@ -124,6 +129,17 @@ function EmailSignIn() {
           Email me a code
         </button>
       </div>
+      {providers?.some((p) => p.type === 'oidc') && (
+        <div className="row">
+          {providers
+            .filter((p) => p.type === 'oidc')
+            .map((p) => (
+              <button key={p.id} type="button" className="secondary" onClick={() => void run(() => signIn(p.id), null)}>
+                Continue with {p.name}
+              </button>
+            ))}
+        </div>
+      )}
       {waitingFor && (
         <div className="row">
           <input

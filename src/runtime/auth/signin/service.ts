@@ -9,9 +9,13 @@ import type { EmailProvider, PasswordProvider, ValetAuthDefinition } from '../..
 import type { DocumentStore } from '../../../storage/documents.js';
 import type { Connections } from '../../connections/types.js';
 import { EngineError } from '../../errors.js';
+import type { SchemaDefinition } from '../../../server/schema.js';
 import type { SigningKeys } from './keys.js';
 import type { RateLimiter } from './limits.js';
 import { LIMITS } from './limits.js';
+import type { CallbackSite } from './oauth.js';
+import { OAuthSignIn } from './oauth.js';
+import type { OidcClients } from './oidc-client.js';
 import { hashPassword, passwordProblem, verifyPassword } from './passwords.js';
 import {
   confirmAccount,
@@ -38,7 +42,7 @@ export const SESSION_CHECK_MS = 5_000;
 export const MAX_CODE_ATTEMPTS = 5;
 const ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/;
 
-export type SignInAnswer = TokenPair | { started: true };
+export type SignInAnswer = TokenPair | { started: true } | { redirect: string };
 
 /** A mutation's ctx (db, email) and its transaction's store, as the engine runs one for valet/auth. */
 export type AuthTransaction = <T>(
@@ -54,6 +58,11 @@ export interface SignInDeps {
   tokens: TokenContext;
   keys: SigningKeys;
   limiter: RateLimiter;
+  /** OpenID Connect providers' endpoints and keys (through the fetch guard). */
+  oidc: OidcClients;
+  /** The app's schema (which profile fields its users table takes). */
+  schema: () => SchemaDefinition<any> | null;
+  log: (line: string) => void;
 }
 
 export interface ClientInfo {
@@ -81,7 +90,14 @@ const newCode = () => String(randomInt(0, 100_000_000)).padStart(8, '0');
 const codeHash = (purpose: string, email: string, code: string) => sha256(`${purpose}\n${email}\n${code.trim()}`);
 
 export class SignInService {
-  constructor(private readonly deps: SignInDeps) {}
+  private readonly oauth: OAuthSignIn;
+
+  constructor(private readonly deps: SignInDeps) {
+    this.oauth = new OAuthSignIn({
+      ...deps,
+      userFor: (ctx, sql, email, verified, fields) => this.userFor(ctx, sql, email, verified, fields),
+    });
+  }
 
   private requireEnabled(): void {
     void this.definition;
@@ -106,18 +122,26 @@ export class SignInService {
     return found as never;
   }
 
-  async signIn(body: unknown, client: ClientInfo): Promise<SignInAnswer> {
+  /** `site`: where the HTTP request came in (an OpenID Connect sign-in starts only over HTTP). */
+  async signIn(body: unknown, client: ClientInfo, site: CallbackSite | null = null): Promise<SignInAnswer> {
     this.requireEnabled();
     // Before any transaction: making or rotating the signing key takes one of its own.
     await this.deps.keys.ensure();
     const { provider, params } = (body ?? {}) as { provider?: unknown; params?: unknown };
-    if (typeof provider !== 'string') throw bad('provider is required ("password" or "email")');
+    if (typeof provider !== 'string') throw bad('provider is required ("password", "email" or an OIDC provider\'s id)');
     if (!params || typeof params !== 'object' || Array.isArray(params)) throw bad('params must be an object');
     const p = params as Record<string, unknown>;
     if (provider === 'password') return this.password(this.provider('password'), p, client);
     if (provider === 'email') return this.emailCode(p, client);
+    const oidc = this.oauth.provider(provider);
+    if (oidc) return this.oauth.signIn(oidc, p, client, site);
     this.provider(provider as never);
     throw bad(`unknown provider "${provider}"`);
+  }
+
+  /** An OpenID Connect provider's redirect back (GET /api/auth/callback/<id>): where the browser goes next. */
+  callback(id: string, query: URLSearchParams): Promise<string> {
+    return this.oauth.callback(id, query);
   }
 
   // --- passwords ---
@@ -327,15 +351,21 @@ export class SignInService {
    * The user for a newly proven address: linked to the user of another verified account with the
    * same email (the account-linking rule), else a new document of the app's `users` table.
    */
-  private async userFor(ctx: { db: any }, sql: SqlExecutor, email: string, verified: boolean): Promise<string> {
+  private async userFor(
+    ctx: { db: any },
+    sql: SqlExecutor,
+    email: string,
+    verified: boolean,
+    fields: object = { email },
+  ): Promise<string> {
     if (verified) {
       const linked = await sql.get<{ user_id: string }>(
-        "SELECT user_id FROM _valet_auth_accounts WHERE account = ? AND verified_at IS NOT NULL AND user_id <> '' ORDER BY created_at LIMIT 1",
+        "SELECT user_id FROM _valet_auth_accounts WHERE email = ? AND verified_at IS NOT NULL AND user_id <> '' ORDER BY created_at LIMIT 1",
         [email],
       );
       if (linked) return linked.user_id;
     }
-    return ctx.db.insert('users', { email });
+    return ctx.db.insert('users', fields);
   }
 
   private async sendCode(
@@ -412,15 +442,15 @@ export class SignInService {
         return { kind: 'reused' as const, sessionId: session.id };
       }
       await touchSession(sql, session.id, now);
-      const account = await sql.get<{ account: string; verified_at: number | null }>(
-        'SELECT account, verified_at FROM _valet_auth_accounts WHERE user_id = ? AND provider = ?',
+      const account = await sql.get<{ email: string | null; verified_at: number | null }>(
+        'SELECT email, verified_at FROM _valet_auth_accounts WHERE user_id = ? AND provider = ?',
         [session.user_id, session.provider],
       );
       const next = await issueRefreshToken(sql, this.deps.tokens, session.id);
       const { token, expiresAt } = await signAccessToken(this.deps.tokens, {
         userId: session.user_id,
         sessionId: session.id,
-        email: account?.account ?? null,
+        email: account?.email ?? null,
         emailVerified: account?.verified_at != null,
       });
       return { kind: 'refreshed' as const, pair: { token, refreshToken: next, expiresAt } };

@@ -12,12 +12,14 @@ export interface AccountRow {
   user_id: string;
   secret: string | null;
   verified_at: number | null;
+  /** The account's address (an OpenID Connect account's may be null: the provider gave none). */
+  email: string | null;
 }
 
 export async function findAccount(sql: SqlExecutor, provider: string, account: string): Promise<AccountRow | null> {
   return (
     (await sql.get<AccountRow>(
-      'SELECT provider, account, user_id, secret, verified_at FROM _valet_auth_accounts WHERE provider = ? AND account = ?',
+      'SELECT provider, account, user_id, secret, verified_at, email FROM _valet_auth_accounts WHERE provider = ? AND account = ?',
       [provider, account],
     )) ?? null
   );
@@ -25,7 +27,7 @@ export async function findAccount(sql: SqlExecutor, provider: string, account: s
 
 export async function accountsOfUser(sql: SqlExecutor, userId: string): Promise<AccountRow[]> {
   return sql.all<AccountRow>(
-    'SELECT provider, account, user_id, secret, verified_at FROM _valet_auth_accounts WHERE user_id = ? ORDER BY provider',
+    'SELECT provider, account, user_id, secret, verified_at, email FROM _valet_auth_accounts WHERE user_id = ? ORDER BY provider',
     [userId],
   );
 }
@@ -39,11 +41,21 @@ export async function insertAccount(
     secret: string | null;
     verifiedAt: number | null;
     now: number;
+    /** Password and email-code accounts: the account itself. */
+    email?: string | null;
   },
 ): Promise<void> {
   await sql.run(
-    'INSERT INTO _valet_auth_accounts (provider, account, user_id, secret, verified_at, created_at) VALUES (?, ?, ?, ?, ?, ?)',
-    [row.provider, row.account, row.userId, row.secret, row.verifiedAt, row.now],
+    'INSERT INTO _valet_auth_accounts (provider, account, user_id, secret, verified_at, created_at, email) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    [
+      row.provider,
+      row.account,
+      row.userId,
+      row.secret,
+      row.verifiedAt,
+      row.now,
+      row.email === undefined ? row.account : row.email,
+    ],
   );
 }
 
