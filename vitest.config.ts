@@ -9,6 +9,7 @@ const shared = { testTimeout: 180_000, hookTimeout: 60_000, expect: { poll: { ti
 const BOTH_BACKENDS = [
   'test/runtime/valet-auth.test.ts',
   'test/runtime/valet-auth-oidc.test.ts',
+  'test/runtime/valet-auth-smtp.test.ts',
   'test/runtime/auth-providers.test.ts',
   'test/runtime/data.test.ts',
   'test/runtime/isolation.test.ts',

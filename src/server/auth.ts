@@ -39,7 +39,27 @@ export interface OidcProvider {
   name: string;
 }
 
-export type ValetAuthProvider = PasswordProvider | EmailProvider | OidcProvider;
+/**
+ * Sign-in with GitHub (OAuth 2.0: GitHub has no ID token, so the person is read from its API —
+ * their numeric id, and their primary verified email from /user/emails).
+ */
+export interface GitHubProvider {
+  id: 'github';
+  type: 'github';
+  name: string;
+  /** https://github.com, or a GitHub Enterprise Server's URL. */
+  issuer: string;
+  /** https://api.github.com, or the Enterprise Server's `<url>/api/v3`. */
+  apiUrl: string;
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  scopes: readonly string[];
+}
+
+/** The providers that send the browser away to sign in and back to /api/auth/callback/<id>. */
+export type RedirectProvider = OidcProvider | GitHubProvider;
+
+export type ValetAuthProvider = PasswordProvider | EmailProvider | RedirectProvider;
 
 export interface ValetAuthOptions {
   providers: ValetAuthProvider[];
@@ -114,6 +134,26 @@ export function Google(options: { clientId: string | undefined; clientSecret: st
   return OIDC({ id: 'google', name: 'Google', issuer: 'https://accounts.google.com', ...options });
 }
 
+/** Sign-in with GitHub, or with a GitHub Enterprise Server at `enterpriseUrl`. */
+export function GitHub(options: {
+  clientId: string | undefined;
+  clientSecret: string | undefined;
+  enterpriseUrl?: string;
+  scopes?: string[];
+}): GitHubProvider {
+  const base = optionalText(options.enterpriseUrl, 'GitHub({ enterpriseUrl })')?.replace(/\/+$/, '');
+  return {
+    id: 'github',
+    type: 'github',
+    name: 'GitHub',
+    issuer: base ?? 'https://github.com',
+    apiUrl: base ? `${base}/api/v3` : 'https://api.github.com',
+    clientId: optionalText(options.clientId, 'GitHub({ clientId })'),
+    clientSecret: optionalText(options.clientSecret, 'GitHub({ clientSecret })'),
+    scopes: Object.freeze(options.scopes ?? ['read:user', 'user:email']),
+  };
+}
+
 function redirectRules(value: unknown): string[] {
   if (value === undefined) return [];
   if (!Array.isArray(value)) throw new Error('valetAuth({ redirects }): a list of origins or URL prefixes');
@@ -139,8 +179,8 @@ export function valetAuth(options: ValetAuthOptions): ValetAuthDefinition {
     throw new Error('valetAuth({ providers: [Password(), Email()] }): give at least one provider');
   const ids = new Set<string>();
   for (const provider of options.providers) {
-    if (!provider || (provider.type !== 'password' && provider.type !== 'email' && provider.type !== 'oidc'))
-      throw new Error('valetAuth: each provider is Password(), Email(), OIDC() or Google() from valet/auth');
+    if (!provider || !['password', 'email', 'oidc', 'github'].includes(provider.type))
+      throw new Error('valetAuth: each provider is Password(), Email(), OIDC(), Google() or GitHub() from valet/auth');
     if (ids.has(provider.id)) throw new Error(`valetAuth: the provider "${provider.id}" is given twice`);
     ids.add(provider.id);
   }

@@ -3,7 +3,8 @@
 // callback → one-time exchange → tokens), then each way it must fail — a forged or replayed state,
 // a replayed or stolen exchange code, a page not on the allow-list, an ID token with `alg: none`,
 // signed by another key, or carrying another nonce, a flow left too long, a refusal at the provider
-// — and account linking by verified email across providers.
+// — and account linking by verified email across providers. GitHub (OAuth 2.0 without ID tokens)
+// against a loopback server at a GitHub Enterprise Server's paths (test/helpers/github-like.ts).
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
@@ -11,6 +12,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOutbox } from '../../src/runtime/outbox/store.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { ManualClock } from '../helpers/engine.js';
+import { startGitHubLike } from '../helpers/github-like.js';
+import type { GitHubLike } from '../helpers/github-like.js';
 import { startOidcProvider } from '../helpers/oidc-provider.js';
 import type { RunningOidcProvider } from '../helpers/oidc-provider.js';
 import { serveFixture } from '../helpers/sync-server.js';
@@ -24,6 +27,8 @@ const BACK = 'https://app.example.com/signed-in/';
 let served: ServedApp;
 let acme: RunningOidcProvider;
 let globex: RunningOidcProvider;
+let github: GitHubLike;
+const GITHUB_SECRET = 'github-client-secret-for-tests-00000000';
 
 async function freePort(): Promise<number> {
   const server = createServer();
@@ -51,8 +56,11 @@ beforeAll(async () => {
     people: { 'ada-at-globex': { email: 'ada@example.com', email_verified: true, name: 'A. Lovelace' } },
     claimsInIdToken: true,
   });
+  github = await startGitHubLike({ clientId: 'gh-client', clientSecret: GITHUB_SECRET });
   // valet/auth.ts reads these when its bundle loads.
   const env = {
+    GITHUB_URL: github.url,
+    GITHUB_SECRET,
     ACME_ISSUER: acme.issuer,
     ACME_CLIENT_ID: 'acme-client',
     ACME_CLIENT_SECRET: ACME_SECRET,
@@ -76,6 +84,7 @@ afterAll(async () => {
   await served?.stop();
   await acme?.close();
   await globex?.close();
+  await github?.close();
   removeTempDirs();
 });
 
@@ -121,6 +130,13 @@ async function signInThrough(provider: RunningOidcProvider, id: string, person: 
   const code = back.location?.searchParams.get('code');
   if (!code) throw new Error(`no code: ${back.location?.href ?? JSON.stringify(back.body)}`);
   return signIn(id, { code, verifier });
+}
+
+async function signInThroughGitHub() {
+  const verifier = newVerifier();
+  const authorization = await start('github', verifier);
+  const back = await callback((await fetch(authorization, { redirect: 'manual' })).headers.get('location')!);
+  return signIn('github', { code: back.location!.searchParams.get('code'), verifier });
 }
 
 describe('signing in with an OpenID Connect provider', () => {
@@ -274,9 +290,40 @@ describe('signing in with an OpenID Connect provider', () => {
     expect(byEmail.userId).not.toBe(eve.userId);
   });
 
+  it('signs in with GitHub: the numeric id, the primary verified email, linked by it', async () => {
+    const viaAcme = await viewer((await signInThrough(acme, 'acme', 'grace')).body.token);
+    github.emails = [
+      { email: 'octo-old@example.com', primary: false, verified: true },
+      { email: 'Grace@Example.com', primary: true, verified: true },
+    ];
+    const verifier = newVerifier();
+    const authorization = new URL(await start('github', verifier));
+    expect(`${authorization.origin}${authorization.pathname}`).toBe(`${github.url}/login/oauth/authorize`);
+    expect(authorization.searchParams.get('code_challenge_method')).toBe('S256');
+    const back = await callback((await fetch(authorization, { redirect: 'manual' })).headers.get('location')!);
+    const tokens = await signIn('github', { code: back.location!.searchParams.get('code'), verifier });
+    const me = await viewer(tokens.body.token);
+    expect(me.userId).toBe(viaAcme.userId);
+    expect(me.identity).toMatchObject({ email: 'grace@example.com', emailVerified: true });
+
+    // Renamed on GitHub, no verified email: still the same account (by id, not login).
+    github.user = { ...github.user, login: 'octocat-renamed' };
+    github.emails = [{ email: 'unverified@example.com', primary: true, verified: false }];
+    expect((await viewer((await signInThroughGitHub()).body.token)).userId).toBe(viaAcme.userId);
+  });
+
+  it('refuses a GitHub code exchanged without the flow’s PKCE verifier', async () => {
+    const authorization = new URL(await start('github', newVerifier()));
+    // Someone swaps the challenge on the way to GitHub: the code GitHub issues is bound to it.
+    authorization.searchParams.set('code_challenge', 'A'.repeat(43));
+    const back = await callback((await fetch(authorization, { redirect: 'manual' })).headers.get('location')!);
+    expect(back.location!.searchParams.get('error')).toBe('provider_error');
+    expect(back.location!.searchParams.has('code')).toBe(false);
+  });
+
   it('writes no secret, code or token to a log line', async () => {
     const text = logs.join('\n');
-    for (const secret of [ACME_SECRET, GLOBEX_SECRET]) expect(text).not.toContain(secret);
+    for (const secret of [ACME_SECRET, GLOBEX_SECRET, GITHUB_SECRET]) expect(text).not.toContain(secret);
     expect(text).not.toMatch(/code=[\w-]{20,}/);
     expect(acme.tokenRequests).toBeGreaterThan(0);
   });

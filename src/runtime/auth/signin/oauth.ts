@@ -12,14 +12,16 @@
 //    once, within two minutes, and only with the verifier of the page that started the flow (a code
 //    someone else got, from a log or a Referer, is useless to them) → the session's tokens.
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { OidcProvider, ValetAuthDefinition } from '../../../server/auth.js';
+import type { RedirectProvider, ValetAuthDefinition } from '../../../server/auth.js';
 import { tableDefinition } from '../../../server/schema.js';
 import type { SchemaDefinition } from '../../../server/schema.js';
 import type { SqlExecutor } from '../../../storage/sql.js';
 import { EngineError } from '../../errors.js';
 import { LIMITS } from './limits.js';
-import type { OidcClients, OidcProfile } from './oidc-client.js';
-import { OidcRefusal, usableProvider } from './oidc-client.js';
+import type { OidcClients } from './oidc-client.js';
+import { usableProvider } from './oidc-client.js';
+import type { OidcProfile } from './refusal.js';
+import { OidcRefusal } from './refusal.js';
 import { claimFlow, completeFlow, insertFlow, spendExchangeCode } from './oauth-store.js';
 import type { ClientInfo, SignInDeps } from './service.js';
 import { findAccount, insertAccount, sha256 } from './store.js';
@@ -72,14 +74,14 @@ export class OAuthSignIn {
     return definition;
   }
 
-  /** The OIDC provider of valet/auth.ts with this id, or null. */
-  provider(id: string): OidcProvider | null {
+  /** The OpenID Connect (or GitHub) provider of valet/auth.ts with this id, or null. */
+  provider(id: string): RedirectProvider | null {
     const found = this.deps.definition()?.providers.find((p) => p.id === id);
-    return found?.type === 'oidc' ? found : null;
+    return found?.type === 'oidc' || found?.type === 'github' ? found : null;
   }
 
   async signIn(
-    provider: OidcProvider,
+    provider: RedirectProvider,
     params: Record<string, unknown>,
     client: ClientInfo,
     site: CallbackSite | null,
@@ -94,7 +96,7 @@ export class OAuthSignIn {
   }
 
   private async start(
-    provider: OidcProvider,
+    provider: RedirectProvider,
     redirectTo: unknown,
     verifier: string,
     site: CallbackSite,
@@ -201,7 +203,7 @@ export class OAuthSignIn {
   }
 
   /** The user of this provider's subject: known, or linked by verified email, or new. */
-  private async userOf(ctx: { db: any }, sql: SqlExecutor, provider: OidcProvider, profile: OidcProfile) {
+  private async userOf(ctx: { db: any }, sql: SqlExecutor, provider: RedirectProvider, profile: OidcProfile) {
     const known = await findAccount(sql, provider.id, profile.subject);
     if (known) return known.user_id;
     const now = this.deps.now();
@@ -232,7 +234,7 @@ export class OAuthSignIn {
     ) as Record<string, string>;
   }
 
-  private async exchange(provider: OidcProvider, code: unknown, verifier: string, client: ClientInfo) {
+  private async exchange(provider: RedirectProvider, code: unknown, verifier: string, client: ClientInfo) {
     if (typeof code !== 'string' || code.length === 0 || code.length > 256) throw bad('params.code is required');
     const wrong = () =>
       new EngineError('invalid_code', 'the sign-in code is wrong, used or expired: sign in with the provider again');

@@ -4,12 +4,13 @@
 // `none` and HMAC never pass), issuer, audience, times, nonce — then userinfo when the ID token
 // lacks the email. Everything goes through the fetch guard, like an action's fetch.
 import type { JWTPayload } from 'jose';
-import type { OidcProvider } from '../../../server/auth.js';
+import type { OidcProvider, RedirectProvider } from '../../../server/auth.js';
 import { EngineError } from '../../errors.js';
 import type { FetchJson } from '../remote-keys.js';
 import { RemoteKeySet } from '../remote-keys.js';
-
-export type GuardedFetch = (url: string, init: RequestInit) => Promise<Response>;
+import { githubAuthorizationUrl, githubSignedIn } from './github.js';
+import type { GuardedFetch, OidcProfile } from './refusal.js';
+import { OidcRefusal } from './refusal.js';
 
 interface Discovery {
   issuer: string;
@@ -20,25 +21,6 @@ interface Discovery {
   token_endpoint_auth_methods_supported?: string[];
 }
 
-/** What a provider says about the person, as valet/auth keeps it. */
-export interface OidcProfile {
-  subject: string;
-  email: string | null;
-  emailVerified: boolean;
-  name: string | null;
-  picture: string | null;
-}
-
-/** Why a callback was refused: the word sent back to the app's page (`?error=`) and the reason logged. */
-export class OidcRefusal extends Error {
-  constructor(
-    readonly error: 'invalid_id_token' | 'provider_error' | 'provider_unavailable',
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
 const DISCOVERY_MS = 10 * 60 * 1000;
 const ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
 /** Clock difference tolerated between the provider and this server. */
@@ -46,7 +28,7 @@ const CLOCK_TOLERANCE_S = 60;
 const isLoopback = (host: string) => host === 'localhost' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 
 /** The provider's configuration, or why it cannot be used (said to the operator, not the caller). */
-export function usableProvider(provider: OidcProvider): { clientId: string; clientSecret: string } {
+export function usableProvider(provider: RedirectProvider): { clientId: string; clientSecret: string } {
   const unset = (what: string) =>
     new EngineError(
       'auth_provider_unconfigured',
@@ -112,10 +94,11 @@ export class OidcClients {
 
   /** Where the browser goes to sign in. */
   async authorizationUrl(
-    provider: OidcProvider,
+    provider: RedirectProvider,
     flow: { state: string; nonce: string; challenge: string; callbackUrl: string },
   ): Promise<string> {
     const { clientId } = usableProvider(provider);
+    if (provider.type === 'github') return githubAuthorizationUrl(provider, clientId, flow);
     const url = new URL((await this.discover(provider)).authorization_endpoint);
     const params = {
       response_type: 'code',
@@ -133,10 +116,11 @@ export class OidcClients {
 
   /** Exchanges the provider's code and checks what comes back: the person it signed in. */
   async signedIn(
-    provider: OidcProvider,
+    provider: RedirectProvider,
     flow: { code: string; verifier: string; nonce: string; callbackUrl: string },
   ): Promise<OidcProfile> {
     const { clientId, clientSecret } = usableProvider(provider);
+    if (provider.type === 'github') return githubSignedIn(this.fetch, provider, { clientId, clientSecret }, flow);
     const document = await this.discover(provider).catch((error: Error) => {
       throw new OidcRefusal('provider_unavailable', error.message);
     });
