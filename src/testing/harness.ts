@@ -99,6 +99,11 @@ export interface TestPush {
   source: string | null;
 }
 
+/** What t.signIn() gives: a code was emailed, or the signed-in user. */
+export type TestSignIn =
+  | { started: true }
+  | { started: false; user: Caller; userId: string; token: string; refreshToken: string };
+
 export interface Caller {
   query<R extends Ref<'query'>>(ref: R, args?: ArgsOf<R>): Promise<ResultOf<R>>;
   mutation<R extends Ref<'mutation'>>(ref: R, args?: ArgsOf<R>): Promise<ResultOf<R>>;
@@ -308,6 +313,37 @@ export class ValetTest implements Caller {
   /** Calls as a signed-in user with this identity, as convex-test does: `t.withIdentity({ name: 'Ada' })`. */
   withIdentity(identity: Partial<UserIdentity>): Caller {
     return this.callerFor(userWithIdentity(identity));
+  }
+
+  /**
+   * Signs in through valet/auth's real flow (valet/auth.ts's providers, the database, the outbox):
+   * `{ started: true }` when a code was emailed (read it from `t.outbox()`, then call again with
+   * it), or the signed-in user — a caller sending the session's real access token, their `users`
+   * id, and the tokens.
+   */
+  async signIn(provider: 'password' | 'email' | (string & {}), params: Record<string, unknown>): Promise<TestSignIn> {
+    const answer = await this.engine.valetAuth.service.signIn(
+      { provider, params },
+      { address: 'valet-test', userAgent: 'valet/testing' },
+    );
+    await this.settle({ crons: false, scheduled: false });
+    if ('started' in answer) return { started: true };
+    if ('redirect' in answer)
+      throw new Error('t.signIn(): providers that redirect the browser are signed in over HTTP');
+    const authorization = `Bearer ${answer.token}`;
+    const invoker = await this.engine.authenticate(authorization);
+    if (invoker.type !== 'user') throw new Error('t.signIn(): the new token was not accepted');
+    return {
+      started: false,
+      userId: invoker.userId,
+      token: answer.token,
+      refreshToken: answer.refreshToken,
+      user: {
+        ...this.callerFor(invoker),
+        http: (method, path, init) =>
+          this.request(anonymous, method, path, { ...init, headers: { ...init?.headers, authorization } }),
+      },
+    };
   }
 
   /** Calls as the system (what cron, the scheduler and admin calls are): `system` functions too. */

@@ -227,3 +227,24 @@ describe('valetTest() with files', () => {
     await t.close();
   });
 });
+
+describe('t.signIn() through valet/auth', () => {
+  const signinApp = fixtureApp('signin-app', []);
+  expect(valet(['codegen'], signinApp).code).toBe(0);
+
+  it('signs up with the emailed code and calls as that user with a real token', async () => {
+    const t = await valetTest({ appDir: signinApp });
+    expect(
+      await t.signIn('password', { flow: 'signUp', email: 'ada@example.com', password: 'correct horse battery' }),
+    ).toEqual({ started: true });
+    const code = /(\d{8})$/.exec(t.outbox().at(-1)!.subject)![1];
+    const ada = await t.signIn('password', { flow: 'email-verification', email: 'ada@example.com', code });
+    if (ada.started) throw new Error('expected to be signed in');
+    const me = (await ada.user.query('me:viewer')) as { userId: string; user: { email: string } };
+    expect(me).toMatchObject({ userId: ada.userId, user: { email: 'ada@example.com' } });
+    await expect(
+      t.signIn('password', { flow: 'signIn', email: 'ada@example.com', password: 'not the password' }),
+    ).rejects.toMatchObject({ code: 'invalid_credentials' });
+    await t.close();
+  });
+});
