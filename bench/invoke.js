@@ -3,6 +3,8 @@
 // each against a minimal node:http server doing the same database work directly, in the same run.
 // Servers are the real built `valet start` in their own processes; autocannon runs here. Every
 // measurement is taken BENCH_ROUNDS times (interleaved) and reported as median and range.
+// Beside them, the same build with its call log kept in memory only (VALET_CALLS_STORE=memory):
+// the cost of writing every call to the log's file (issue 30's budget: within 5 %).
 //
 //   npm run bench -- invoke                       SQLite, and the cost of the storage seam: the
 //                                                 same SQLite path on the build before it (--before)
@@ -267,6 +269,8 @@ try {
     const manyTokens = [];
     for (let i = 0; i < 10_000; i++) manyTokens.push(await signDevToken(valet.app, `bench-user-${i}`));
     const baseline = await startBaseline('_baseline-server.js', join(WORK, 'baseline.db'));
+    // The same build with the call log kept in memory only: what writing it to its file costs.
+    const memoryLog = await startValet('memory-log', ROOT, { VALET_CALLS_STORE: 'memory' });
     const beforeRoot = buildBefore(BEFORE);
     const before = beforeRoot ? await startValet('before', beforeRoot) : null;
     await fetch(`${valet.url}/api/action`, {
@@ -293,12 +297,20 @@ try {
           load(`${valet.url}/api/query`, 'items:byKeySignedIn', q, {}, { pid: valet.pid, tokens: [valet.token] }),
       },
       {
+        label: 'valet query, call log in memory only',
+        run: () => load(`${memoryLog.url}/api/query`, 'items:byKey', q, {}, { pid: memoryLog.pid }),
+      },
+      {
         label: 'baseline: node:http + better-sqlite3 insert',
         run: () => load(`${baseline.url}/api/mutation`, 'items:insert', m, {}, { pid: baseline.pid }),
       },
       {
         label: 'valet mutation, one insert',
         run: () => load(`${valet.url}/api/mutation`, 'items:insert', m, {}, { pid: valet.pid }),
+      },
+      {
+        label: 'valet mutation, call log in memory only',
+        run: () => load(`${memoryLog.url}/api/mutation`, 'items:insert', m, {}, { pid: memoryLog.pid }),
       },
       {
         label: 'valet action, one auto-commit write',
@@ -357,6 +369,17 @@ try {
     ]) {
       console.log(
         `  ${label}: p99 ≤ 10 ms at ${CONNECTIONS} connections: ${r(label).p99} ms — ${verdict(r(label).p99 <= 10)}`,
+      );
+    }
+    for (const [kind, label] of [
+      ['query', 'valet query by index (public)'],
+      ['mutation', 'valet mutation, one insert'],
+    ]) {
+      const memory = r(`valet ${kind}, call log in memory only`);
+      const ratio = r(label).rps / memory.rps;
+      const cpu = memory.cpuUs / r(label).cpuUs;
+      console.log(
+        `  ${kind} with the call log written to its file ≥ 95% of the same build keeping it in memory: ${(ratio * 100).toFixed(0)}% (server CPU per request ${(cpu * 100).toFixed(0)}%) — ${verdict(ratio >= 0.95)}`,
       );
     }
     if (before) {

@@ -30,8 +30,10 @@ function siteOf(context: HttpContext, request: HttpRequest, publicIssuer: string
   const publicOrigin = /^https?:\/\//.test(publicIssuer) ? new URL(publicIssuer).origin : null;
   const origin = publicOrigin ?? `http://${String(request.headers.host ?? '').toLowerCase()}`;
   const rules = engineOf(context).registry.valetAuth?.redirects ?? [];
+  const asked = request.headers.origin;
   return {
     origin,
+    requestOrigin: typeof asked === 'string' && /^https?:\/\/[^/]+$/.test(asked) ? asked : null,
     isAllowedReturn(url) {
       if (url.origin === origin || url.origin === publicOrigin) return true;
       if (context.policy.corsOrigins.includes(url.origin)) return true;

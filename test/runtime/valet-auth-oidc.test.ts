@@ -177,6 +177,26 @@ describe('signing in with an OpenID Connect provider', () => {
     expect((await post('/api/auth/refresh', { refreshToken: tokens.body.refreshToken })).status).toBe(200);
   });
 
+  it('makes the verifier when the page sends none (as Convex Auth does) and returns to the page that asked', async () => {
+    const started = await post('/api/auth/signin', { provider: 'acme', params: {} }, { origin: served.url });
+    expect(started).toMatchObject({
+      status: 200,
+      body: { redirect: expect.any(String), verifier: expect.stringMatching(/^[\w-]{43}$/) },
+    });
+    const back = await callback(await acme.signIn(started.body.redirect, 'ada'));
+    expect(`${back.location!.origin}${back.location!.pathname}`).toBe(`${served.url}/`);
+    const code = back.location!.searchParams.get('code');
+    expect((await signIn('acme', { code })).body.code).toBe('invalid_auth_request');
+    expect((await signIn('acme', { code, verifier: started.body.verifier })).status).toBe(200);
+    // A page on an origin the server does not allow is not a default either.
+    const elsewhere = await post(
+      '/api/auth/signin',
+      { provider: 'acme', params: {} },
+      { origin: 'https://evil.example' },
+    );
+    expect(elsewhere.status).toBe(403);
+  });
+
   it('takes each callback and each exchange code once, and the code only with the page’s own verifier', async () => {
     const verifier = newVerifier();
     const redirectBack = await acme.signIn(await start('acme', verifier), 'ada');
@@ -241,8 +261,8 @@ describe('signing in with an OpenID Connect provider', () => {
     // The server's own pages are allowed; a page deeper under the allowed prefix too.
     await start('acme', newVerifier(), `${served.url}/`);
     await start('acme', newVerifier(), `${BACK}deeper/page?tab=1`);
-    // Without its verifier a flow does not start.
-    expect((await signIn('acme', { redirectTo: BACK })).body.code).toBe('invalid_auth_request');
+    // A verifier that is not a random string is refused.
+    expect((await signIn('acme', { redirectTo: BACK, verifier: 'short' })).body.code).toBe('invalid_auth_request');
   });
 
   for (const tamper of ['alg-none', 'wrong-key', 'wrong-nonce'] as const) {

@@ -14,7 +14,17 @@ import { describeStorageFailure } from '../../storage/sqlite/open.js';
 import type { CallFilter } from './filter.js';
 import type { CallRecord } from './record.js';
 import type { CallSink } from './sink.js';
-import { CALLS_FILE_SCHEMA, INSERT_ONE_CALL, PRUNE_CALLS, callRowOf, getStoredCall, listStoredCalls } from './store.js';
+import {
+  CALL_COLUMNS,
+  CALLS_FILE_SCHEMA,
+  INSERT_CALL_CHUNK,
+  INSERT_ONE_CALL,
+  PRUNE_CALLS,
+  ROWS_PER_STATEMENT,
+  callRowOf,
+  getStoredCall,
+  listStoredCalls,
+} from './store.js';
 import { callWriterThread } from './writer-thread.js';
 import type { WriterReply, WriterRequest, WriterThreadData } from './writer-thread.js';
 
@@ -67,7 +77,9 @@ export class SqliteFileSink implements CallSink {
   }
 
   write(records: readonly CallRecord[]): Promise<void> {
-    return this.send({ type: 'write', rows: records.map(callRowOf) });
+    const values: unknown[] = [];
+    for (const record of records) for (const value of callRowOf(record)) values.push(value);
+    return this.send({ type: 'write', values });
   }
 
   prune(olderThan: number): Promise<void> {
@@ -97,7 +109,7 @@ export class SqliteFileSink implements CallSink {
     return this.worker;
   }
 
-  private send(request: { type: 'write'; rows: unknown[][] } | { type: 'prune'; olderThan: number }): Promise<void> {
+  private send(request: { type: 'write'; values: unknown[] } | { type: 'prune'; olderThan: number }): Promise<void> {
     if (this.closed) return Promise.reject(new Error('the call log is closed'));
     const worker = this.worker ?? this.startWorker();
     const id = this.nextRequest++;
@@ -115,6 +127,9 @@ export class SqliteFileSink implements CallSink {
       file: this.file,
       busyTimeoutMs: this.options.busyTimeoutMs ?? 5000,
       insert: INSERT_ONE_CALL,
+      insertChunk: INSERT_CALL_CHUNK,
+      chunkRows: ROWS_PER_STATEMENT,
+      columns: CALL_COLUMNS,
       prune: PRUNE_CALLS,
     };
     const worker = new Worker(THREAD_SOURCE, { eval: true, workerData: data });

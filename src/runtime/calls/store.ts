@@ -69,6 +69,8 @@ export function callRowOf(r: CallRecord): unknown[] {
   ];
 }
 
+/** Many rows per statement: a flush of a busy second is a handful of statements. */
+export const ROWS_PER_STATEMENT = 100;
 const ROW = `(${Array(14).fill('?').join(', ')})`;
 // A record written twice (a flush retried after its COMMIT broke off) stays one row.
 const insertText = (rows: number) =>
@@ -76,6 +78,9 @@ const insertText = (rows: number) =>
 
 /** One row's insert, for a writer that prepares it once (a separate SQLite file's writer thread). */
 export const INSERT_ONE_CALL = insertText(1);
+/** The writer thread's statement for a full chunk (one statement per ROWS_PER_STATEMENT rows). */
+export const INSERT_CALL_CHUNK = insertText(ROWS_PER_STATEMENT);
+export const CALL_COLUMNS = 14;
 export const PRUNE_CALLS = 'DELETE FROM _valet_calls WHERE started_at < ?';
 
 /**
@@ -92,9 +97,6 @@ export const CALLS_FILE_SCHEMA = `
   CREATE INDEX IF NOT EXISTS _valet_calls_by_start ON _valet_calls (started_at, id);
   CREATE INDEX IF NOT EXISTS _valet_calls_children ON _valet_calls (root, started_at) WHERE parent IS NOT NULL;
 `;
-
-/** Many rows per statement: a flush of a busy second is a handful of statements. */
-const ROWS_PER_STATEMENT = 100;
 
 export async function insertCalls(sql: SqlExecutor, records: readonly CallRecord[]): Promise<void> {
   for (let start = 0; start < records.length; start += ROWS_PER_STATEMENT) {

@@ -1,9 +1,10 @@
 // Sign-in with an OpenID Connect provider through valet/auth (docs/auth.md, "Signing in with an
 // OpenID Connect provider"), in three steps:
 // 1. start — POST /api/auth/signin { provider: "<id>", params: { redirectTo, verifier } }: the page
-//    says where to come back to (an allowed origin only: no open redirect) and a secret of its own
-//    (`verifier`, kept in the page's storage); the server keeps state, nonce and a PKCE verifier and
-//    answers `{ redirect }`, the provider's sign-in page.
+//    says where to come back to (an allowed origin only: no open redirect; by default the page that
+//    asked, from its Origin) and a secret of its own (`verifier`, kept in the page's storage; made
+//    by the server and answered when the page sends none, as Convex Auth does); the server keeps
+//    state, nonce and a PKCE verifier and answers `{ redirect, verifier }`, the provider's page.
 // 2. callback — GET /api/auth/callback/<id>?code&state: the state must be a live flow's, once (a
 //    replay or a forged state is refused); the code is exchanged with the client secret and PKCE
 //    verifier, the ID token checked (signature, issuer, audience, times, nonce); the user found or
@@ -46,6 +47,8 @@ export interface OAuthDeps extends SignInDeps {
 export interface CallbackSite {
   /** `<origin>/api/auth/callback/<id>` is the redirect URI to register at the provider. */
   origin: string;
+  /** The page that asked (its Origin header), where the browser returns without a `redirectTo`. */
+  requestOrigin: string | null;
   isAllowedReturn(url: URL): boolean;
 }
 
@@ -85,14 +88,20 @@ export class OAuthSignIn {
     params: Record<string, unknown>,
     client: ClientInfo,
     site: CallbackSite | null,
-  ): Promise<{ redirect: string } | TokenPair> {
-    const verifier = params.verifier;
-    if (typeof verifier !== 'string' || !VERIFIER.test(verifier))
+  ): Promise<{ redirect: string; verifier: string } | TokenPair> {
+    const given = params.verifier;
+    if (given !== undefined && (typeof given !== 'string' || !VERIFIER.test(given)))
       throw bad('params.verifier must be a random string of 32 to 256 URL-safe characters, kept by the page');
     await this.deps.limiter.take([[LIMITS.attemptsPerAddress, `attempt-ip:${client.address}`]]);
-    if (params.code !== undefined) return this.exchange(provider, params.code, verifier, client);
+    if (params.code !== undefined) {
+      if (given === undefined)
+        throw bad('params.verifier is required with params.code: the one the sign-in started with');
+      return this.exchange(provider, params.code, given, client);
+    }
     if (!site) throw bad('start an OpenID Connect sign-in over HTTP (POST /api/auth/signin)');
-    return this.start(provider, params.redirectTo, verifier, site);
+    const verifier = given ?? random();
+    const redirectTo = params.redirectTo ?? (site.requestOrigin ? `${site.requestOrigin}/` : `${site.origin}/`);
+    return { ...(await this.start(provider, redirectTo, verifier, site)), verifier };
   }
 
   private async start(

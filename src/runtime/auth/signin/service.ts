@@ -42,7 +42,7 @@ export const SESSION_CHECK_MS = 5_000;
 export const MAX_CODE_ATTEMPTS = 5;
 const ADDRESS = /^[^\s@<>(),;:"[\]\\]+@[^\s@<>(),;:"[\]\\]+\.[^\s@<>(),;:"[\]\\]+$/;
 
-export type SignInAnswer = TokenPair | { started: true } | { redirect: string };
+export type SignInAnswer = TokenPair | { started: true } | { redirect: string; verifier: string };
 
 /** A mutation's ctx (db, email) and its transaction's store, as the engine runs one for valet/auth. */
 export type AuthTransaction = <T>(
