@@ -32,7 +32,10 @@ export function callWriterThread(load: (id: string) => any, data: WriterThreadDa
   const db = new Database(data.file);
   db.pragma(`busy_timeout = ${data.busyTimeoutMs}`);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  // The log is not the app's data: no fsync for it. A crash of the process loses nothing (the OS
+  // has the pages); one of the machine may lose the last records or damage the file, which the
+  // sink then moves aside and starts anew.
+  db.pragma('synchronous = OFF');
   const insert = db.prepare(data.insert);
   const insertChunk = db.prepare(data.insertChunk);
   const prune = db.prepare(data.prune);
