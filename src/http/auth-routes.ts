@@ -28,14 +28,19 @@ const LOCAL_NAMES = new Set(['localhost', '127.0.0.1', '[::1]']);
  */
 function siteOf(context: HttpContext, request: HttpRequest, publicIssuer: string): CallbackSite {
   const publicOrigin = /^https?:\/\//.test(publicIssuer) ? new URL(publicIssuer).origin : null;
-  const origin = publicOrigin ?? `http://${String(request.headers.host ?? '').toLowerCase()}`;
+  const host = String(request.headers.host ?? '').toLowerCase();
+  // Without VALET_PUBLIC_URL the request's own host, over http: right under valet dev and on
+  // loopback, but a production server behind a TLS proxy would send people back over http.
+  const origin =
+    publicOrigin ??
+    (context.policy.mode === 'dev' || LOCAL_NAMES.has(host.replace(/:\d+$/, '')) ? `http://${host}` : null);
   const rules = engineOf(context).registry.valetAuth?.redirects ?? [];
   const asked = request.headers.origin;
   return {
     origin,
     requestOrigin: typeof asked === 'string' && /^https?:\/\/[^/]+$/.test(asked) ? asked : null,
     isAllowedReturn(url) {
-      if (url.origin === origin || url.origin === publicOrigin) return true;
+      if (url.origin === origin || url.origin === publicOrigin || url.origin === `http://${host}`) return true;
       if (context.policy.corsOrigins.includes(url.origin)) return true;
       if (context.policy.mode === 'dev' && LOCAL_NAMES.has(url.hostname)) return true;
       return matchesRedirectRule(url, rules);

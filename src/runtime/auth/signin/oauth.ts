@@ -45,8 +45,8 @@ export interface OAuthDeps extends SignInDeps {
 
 /** Where the request came in: the callback URL given to the provider, and the page origins allowed back. */
 export interface CallbackSite {
-  /** `<origin>/api/auth/callback/<id>` is the redirect URI to register at the provider. */
-  origin: string;
+  /** `<origin>/api/auth/callback/<id>` is the redirect URI to register at the provider (null: unknown). */
+  origin: string | null;
   /** The page that asked (its Origin header), where the browser returns without a `redirectTo`. */
   requestOrigin: string | null;
   isAllowedReturn(url: URL): boolean;
@@ -99,6 +99,11 @@ export class OAuthSignIn {
       return this.exchange(provider, params.code, given, client);
     }
     if (!site) throw bad('start an OpenID Connect sign-in over HTTP (POST /api/auth/signin)');
+    if (site.origin === null)
+      throw new EngineError(
+        'auth_provider_unconfigured',
+        'set VALET_PUBLIC_URL to the https:// URL people reach this server at: the provider sends them back to <VALET_PUBLIC_URL>/api/auth/callback/<id>',
+      );
     const verifier = given ?? random();
     const redirectTo = params.redirectTo ?? (site.requestOrigin ? `${site.requestOrigin}/` : `${site.origin}/`);
     return { ...(await this.start(provider, redirectTo, verifier, site)), verifier };
