@@ -58,7 +58,8 @@ function sampleValue(root: string): number {
 export class CallLog {
   private readonly ring: Ring<CallRecord> | null;
   private readonly sink: CallSink | null;
-  private readonly running = new Map<string, CallRecord>();
+  /** Calls begun and not finished (a Set of the records: no id string to hash on every call). */
+  private readonly running = new Set<CallRecord>();
   private pending: CallRecord[] = [];
   private readonly listeners: ((record: CallRecord, rerun: boolean) => void)[] = [];
   private readonly flusher: Loop | null = null;
@@ -121,14 +122,14 @@ export class CallLog {
       logs: NO_LINES as CallRecord['logs'],
       events: NO_EVENTS as CallRecord['events'],
     };
-    this.running.set(id, record);
+    this.running.add(record);
     this.version++;
     return record;
   }
 
   /** Ends a record: `error` null for success. A live query's re-run is kept only when it failed. */
   finish(record: CallRecord, durationMs: number, error: CallRecord['error'], rerun = false): void {
-    this.running.delete(record.id);
+    this.running.delete(record);
     this.version++;
     record.durationMs = Math.round(durationMs * 1000) / 1000;
     record.outcome = error ? 'error' : 'ok';
@@ -187,7 +188,7 @@ export class CallLog {
   /** Newest first: this process's running calls, then the finished ones the filter wants. */
   async list(filter: CallFilter = {}): Promise<CallRecord[]> {
     const limit = filter.limit ?? DEFAULT_CALL_LIMIT;
-    const running = [...this.running.values()].filter((r) => matchesFilter(r, filter)).reverse();
+    const running = [...this.running].filter((r) => matchesFilter(r, filter)).reverse();
     if (running.length >= limit) return running.slice(0, limit);
     const rest = limit - running.length;
     if (this.ring) {
@@ -204,8 +205,7 @@ export class CallLog {
   }
 
   async get(id: string): Promise<CallRecord | null> {
-    const running = this.running.get(id);
-    if (running) return running;
+    for (const running of this.running) if (running.id === id) return running;
     if (this.ring) {
       for (const record of this.ring.newestFirst()) if (record.id === id) return record;
       return null;

@@ -77,15 +77,22 @@ function quantile(durations: Uint32Array, total: number, q: number): number | nu
 
 export class FunctionMetrics {
   private readonly series = new Map<string, Series>();
+  /** The same series by kind, then path: a call's path is the registry's own string (hashed once), not a new key. */
+  private readonly byKind = new Map<CallKind, Map<string, Series>>();
 
   constructor(private readonly clock: Clock) {}
 
   observe(record: CallRecord, rerun: boolean): void {
-    const key = `${record.kind}\u0000${record.path}`;
-    let series = this.series.get(key);
+    let paths = this.byKind.get(record.kind);
+    if (!paths) {
+      paths = new Map();
+      this.byKind.set(record.kind, paths);
+    }
+    let series = paths.get(record.path);
     if (!series) {
       series = { path: record.path, kind: record.kind, calls: 0, errors: 0, reruns: 0, sumMs: 0, minutes: [] };
-      this.series.set(key, series);
+      paths.set(record.path, series);
+      this.series.set(`${record.kind}\u0000${record.path}`, series);
     }
     const ms = record.durationMs ?? 0;
     const failed = record.outcome === 'error';
