@@ -47,6 +47,7 @@ beforeAll(async () => {
       ada: { email: 'Ada@Example.com', email_verified: true, name: 'Ada Lovelace' },
       eve: { email: 'eve@example.com', email_verified: false, name: 'Eve' },
       grace: { email: 'grace@example.com', email_verified: true },
+      blip: { email: 'blip@example.com', email_verified: true },
     },
   });
   globex = await startOidcProvider({
@@ -339,6 +340,42 @@ describe('signing in with an OpenID Connect provider', () => {
     const back = await callback((await fetch(authorization, { redirect: 'manual' })).headers.get('location')!);
     expect(back.location!.searchParams.get('error')).toBe('provider_error');
     expect(back.location!.searchParams.has('code')).toBe(false);
+  });
+
+  it('holds at a database blip in each step: nothing half-made, and what may be retried works', async () => {
+    const { faults, autoCommit } = served.engine.connections;
+    const count = async (sql: string) => Number((await autoCommit.sql.get<{ n: number }>(sql))!.n);
+    const sessions = () => count('SELECT COUNT(*) AS n FROM _valet_auth_sessions');
+    const users = () => count("SELECT COUNT(*) AS n FROM _valet_documents WHERE tbl = 'users'");
+
+    // Start: the flow is not written, the page is told to try again, and trying again works.
+    faults.failNext('INSERT INTO _valet_auth_oauth');
+    expect((await signIn('acme', { redirectTo: BACK, verifier: newVerifier() })).body.code).toBe('storage_unavailable');
+    const verifier = newVerifier();
+    const providerBack = await acme.signIn(await start('acme', verifier), 'blip');
+
+    // The callback's claim: nothing was spent (not the state, not the provider's code): the same
+    // redirect works when the database is back.
+    faults.failNext('UPDATE _valet_auth_oauth SET code_hash = ? WHERE state_hash');
+    expect(await callback(providerBack)).toMatchObject({ status: 503, body: { code: 'storage_unavailable' } });
+    const [usersBefore, sessionsBefore] = [await users(), await sessions()];
+    // Its completion, after the provider's code was spent: no user, no account, no session, and the
+    // state is not taken twice (the person signs in again).
+    faults.failNext('UPDATE _valet_auth_oauth SET code_hash = ?, user_id');
+    expect(await callback(providerBack)).toMatchObject({ status: 503, body: { code: 'storage_unavailable' } });
+    expect([await users(), await sessions()]).toEqual([usersBefore, sessionsBefore]);
+    expect(await callback(providerBack)).toMatchObject({ status: 400, body: { code: 'oauth_state_invalid' } });
+
+    // The exchange: the code stays unspent, and the retry signs in once.
+    const again = newVerifier();
+    const back = await callback(await acme.signIn(await start('acme', again), 'blip'));
+    const code = back.location!.searchParams.get('code');
+    faults.failNext('UPDATE _valet_auth_oauth SET used_at');
+    expect((await signIn('acme', { code, verifier: again })).body.code).toBe('storage_unavailable');
+    expect(await sessions()).toBe(sessionsBefore);
+    expect((await signIn('acme', { code, verifier: again })).status).toBe(200);
+    expect(await sessions()).toBe(sessionsBefore + 1);
+    expect(await users()).toBe(usersBefore + 1);
   });
 
   it('writes no secret, code or token to a log line', async () => {
