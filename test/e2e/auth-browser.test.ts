@@ -2,12 +2,11 @@
 // account with email + password, confirm it with the code `valet dev` captured (read back with
 // `valet outbox ls`), see who is signed in, reload and still be signed in, sign out; then sign in
 // with an emailed code alone and reach the same user. Screenshots in test-artifacts/auth/.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, expect, it } from 'vitest';
-import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { CHROMIUM, launchChromium, startVite } from '../helpers/browser.js';
 import { linkedTemplateApp, REPO_ROOT, removeTempDirs, valet } from '../helpers/apps.js';
 import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 
@@ -42,26 +41,15 @@ it('creates an account, confirms it by code, stays signed in across a reload, an
   const valetPort = await freePort();
   const dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app);
   await dev.waitFor(/Valet dev: .*\(ready in/);
-  expect(dev.output()).toContain('valet/auth');
+  // The ready line's details (which tokens it verifies) follow it.
+  await dev.waitFor(/valet\/auth \(the app's own sign-in\)/);
 
-  const webPort = await freePort();
-  const vite = spawn(
-    process.execPath,
-    [join(app, 'node_modules/vite/bin/vite.js'), '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'],
-    {
-      cwd: app,
-      env: { ...process.env, VITE_VALET_URL: `http://127.0.0.1:${valetPort}` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const vite = await startVite(app, `http://127.0.0.1:${valetPort}`);
+  const webUrl = vite.url;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('vite did not start')), 30_000);
-      vite.stdout!.on('data', (chunk) => String(chunk).includes(`${webPort}`) && (clearTimeout(timer), resolve()));
-    });
     browser = await launchChromium();
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${webPort}/`);
+    await page.goto(`${webUrl}/`);
 
     // A weak password is refused, saying why.
     await page.getByLabel('account email').fill('ada@example.com');
@@ -109,7 +97,7 @@ it('creates an account, confirms it by code, stays signed in across a reload, an
     const users = valet(['data', 'users', '--json'], app);
     if (users.code === 0) expect((JSON.parse(users.stdout) as unknown[]).length).toBe(1);
   } finally {
-    vite.kill('SIGKILL');
+    vite.stop();
     await dev.stop('SIGINT');
   }
 });

@@ -3,12 +3,11 @@
 // .env.local as a user would put it), the page shows its button, the browser goes to the
 // provider's own sign-in and consent pages and comes back signed in; the one-time code is gone
 // from the address bar, and a reload stays signed in. Screenshots in test-artifacts/auth-oidc/.
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, expect, it } from 'vitest';
-import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { CHROMIUM, launchChromium, startVite } from '../helpers/browser.js';
 import { linkedTemplateApp, REPO_ROOT, removeTempDirs, valet } from '../helpers/apps.js';
 import { startOidcProvider } from '../helpers/oidc-provider.js';
 import type { RunningOidcProvider } from '../helpers/oidc-provider.js';
@@ -62,24 +61,12 @@ it('signs in with an OpenID Connect provider and comes back to the page signed i
   const dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app);
   await dev.waitFor(/Valet dev: .*\(ready in/);
 
-  const webPort = await freePort();
-  const vite = spawn(
-    process.execPath,
-    [join(app, 'node_modules/vite/bin/vite.js'), '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'],
-    {
-      cwd: app,
-      env: { ...process.env, VITE_VALET_URL: `http://127.0.0.1:${valetPort}` },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const vite = await startVite(app, `http://127.0.0.1:${valetPort}`);
+  const webUrl = vite.url;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('vite did not start')), 30_000);
-      vite.stdout!.on('data', (chunk) => String(chunk).includes(`${webPort}`) && (clearTimeout(timer), resolve()));
-    });
     browser = await launchChromium();
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${webPort}/`);
+    await page.goto(`${webUrl}/`);
     await page.getByRole('button', { name: 'Continue with Acme SSO' }).waitFor();
     await page.screenshot({ path: join(SHOTS, '0-sign-in-page.png') });
     await page.getByRole('button', { name: 'Continue with Acme SSO' }).click();
@@ -94,7 +81,7 @@ it('signs in with an OpenID Connect provider and comes back to the page signed i
 
     // Back on the app's page, signed in; the one-time code is no longer in the address bar.
     await page.getByTestId('user').filter({ hasText: 'ada@example.com' }).waitFor();
-    expect(new URL(page.url()).origin).toBe(`http://127.0.0.1:${webPort}`);
+    expect(new URL(page.url()).origin).toBe(webUrl);
     expect(new URL(page.url()).searchParams.has('code')).toBe(false);
     await page.screenshot({ path: join(SHOTS, '2-signed-in.png') });
 
@@ -108,7 +95,7 @@ it('signs in with an OpenID Connect provider and comes back to the page signed i
     // The client secret reached no line valet dev printed.
     expect(dev.output()).not.toContain('a-client-secret-kept-in-env-local');
   } finally {
-    vite.kill('SIGKILL');
+    vite.stop();
     await dev.stop('SIGINT');
   }
 });

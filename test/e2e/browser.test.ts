@@ -7,14 +7,13 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { WebSocket } from 'ws';
-import { CHROMIUM, launchChromium } from '../helpers/browser.js';
+import { CHROMIUM, launchChromium, startVite } from '../helpers/browser.js';
 import { afterAll, expect, it } from 'vitest';
 import { ValetClient } from '../../src/client/index.js';
 import { functionRef } from '../../src/server/index.js';
 import { linkedTemplateApp, removeTempDirs, valet, valetAsync } from '../helpers/apps.js';
 import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 import { startPushReceiver } from '../helpers/push-receiver.js';
-import { spawn } from 'node:child_process';
 
 let browser: Browser | null = null;
 
@@ -36,25 +35,12 @@ it('shows live data, action results and offline changes in a real browser', asyn
   let dev = spawnValet(['dev', '--port', String(valetPort), '--no-typecheck'], app, devEnv);
   await dev.waitFor(/Valet dev: .*\(ready in/);
 
-  const webPort = await freePort();
-  const vite = spawn(
-    process.execPath,
-    [join(app, 'node_modules/vite/bin/vite.js'), '--port', String(webPort), '--strictPort', '--host', '127.0.0.1'],
-    {
-      cwd: app,
-      env: { ...process.env, VITE_VALET_URL: valetUrl },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+  const vite = await startVite(app, valetUrl);
+  const webUrl = vite.url;
   try {
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('vite did not start')), 30_000);
-      vite.stdout!.on('data', (chunk) => String(chunk).includes(`${webPort}`) && (clearTimeout(timer), resolve()));
-    });
-
     browser = await launchChromium();
     const page = await browser.newPage();
-    await page.goto(`http://127.0.0.1:${webPort}/`);
+    await page.goto(`${webUrl}/`);
     await page.getByLabel('user id').fill('ada');
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByText('Live').waitFor();
@@ -105,7 +91,7 @@ it('shows live data, action results and offline changes in a real browser', asyn
     // purchase's ctx.push.enqueue, web-push's encryption — is the real thing.
     const token = await page.evaluate(() => localStorage.getItem('valet-dev-token'));
     const context = await browser.newContext();
-    await context.grantPermissions(['notifications'], { origin: `http://127.0.0.1:${webPort}` });
+    await context.grantPermissions(['notifications'], { origin: webUrl });
     await context.addInitScript(
       ({ subscription, token }) => {
         localStorage.setItem('valet-dev-token', token);
@@ -125,7 +111,7 @@ it('shows live data, action results and offline changes in a real browser', asyn
       { subscription: receiver.subscribe(), token: token! },
     );
     const pushPage = await context.newPage();
-    await pushPage.goto(`http://127.0.0.1:${webPort}/`);
+    await pushPage.goto(`${webUrl}/`);
     await pushPage.getByText('Notifications are on.').waitFor({ timeout: 15_000 });
     expect(
       await pushPage.evaluate(async () => (await navigator.serviceWorker.getRegistration())?.active?.scriptURL),
@@ -146,7 +132,7 @@ it('shows live data, action results and offline changes in a real browser', asyn
     await context.close();
   } finally {
     await receiver.close();
-    vite.kill('SIGKILL');
+    vite.stop();
     await dev.stop('SIGINT');
   }
 });
