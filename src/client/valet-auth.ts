@@ -55,8 +55,8 @@ const REFRESH_AHEAD_MS = 60_000;
 
 export interface AuthProviderInfo {
   id: string;
-  type: 'password' | 'email' | 'oidc';
-  /** An OpenID Connect provider's name, for its button. */
+  type: 'password' | 'email' | 'oidc' | 'github';
+  /** A provider that sends the browser away (OpenID Connect, GitHub): its name, for its button. */
   name?: string;
 }
 

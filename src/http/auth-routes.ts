@@ -93,7 +93,7 @@ export async function routeAuth(context: HttpContext, request: HttpRequest): Pro
       const providers = (engine.registry.valetAuth?.providers ?? []).map((provider) => ({
         id: provider.id,
         type: provider.type,
-        ...(provider.type === 'oidc' ? { name: provider.name } : {}),
+        ...(provider.type === 'oidc' || provider.type === 'github' ? { name: provider.name } : {}),
       }));
       return jsonReply(200, { providers }, NO_STORE);
     }

@@ -198,6 +198,20 @@ describe('signing in with an OpenID Connect provider', () => {
     expect(elsewhere.status).toBe(403);
   });
 
+  it('lists the providers for a sign-in page, names only', async () => {
+    const response = await fetch(`${served.url}/api/auth/providers`);
+    const text = await response.text();
+    expect(JSON.parse(text)).toEqual({
+      providers: [
+        { id: 'email', type: 'email' },
+        { id: 'acme', type: 'oidc', name: 'Acme SSO' },
+        { id: 'globex', type: 'oidc', name: 'globex' },
+        { id: 'github', type: 'github', name: 'GitHub' },
+      ],
+    });
+    for (const secret of [ACME_SECRET, GLOBEX_SECRET, GITHUB_SECRET, 'acme-client']) expect(text).not.toContain(secret);
+  });
+
   it('takes each callback and each exchange code once, and the code only with the page’s own verifier', async () => {
     const verifier = newVerifier();
     const redirectBack = await acme.signIn(await start('acme', verifier), 'ada');

@@ -129,10 +129,10 @@ function EmailSignIn() {
           Email me a code
         </button>
       </div>
-      {providers?.some((p) => p.type === 'oidc') && (
+      {providers?.some((p) => p.name) && (
         <div className="row">
           {providers
-            .filter((p) => p.type === 'oidc')
+            .filter((p) => p.name)
             .map((p) => (
               <button key={p.id} type="button" className="secondary" onClick={() => void run(() => signIn(p.id), null)}>
                 Continue with {p.name}
