@@ -22,6 +22,12 @@ export interface OidcClientConfig {
   clientId: string;
   clientSecret: string;
   redirectUris: string[];
+  /**
+   * How the client must authenticate at the token endpoint (default client_secret_basic).
+   * oidc-provider itself takes either way of sending the secret; this one is held to its method,
+   * as Okta and others hold a client (`invalid_client` for the other way).
+   */
+  tokenAuthMethod?: 'client_secret_basic' | 'client_secret_post';
 }
 
 export type Tamper = 'alg-none' | 'wrong-key' | 'wrong-nonce' | null;
@@ -77,7 +83,7 @@ export async function startOidcProvider(options: {
       redirect_uris: client.redirectUris,
       grant_types: ['authorization_code'],
       response_types: ['code'],
-      token_endpoint_auth_method: 'client_secret_basic',
+      token_endpoint_auth_method: client.tokenAuthMethod ?? 'client_secret_basic',
     })),
     jwks: { keys: [privateJwk] },
     cookies: { keys: ['a cookie key for tests only'] },
@@ -138,7 +144,20 @@ export async function startOidcProvider(options: {
   };
 
   const realKey = await importJWK(privateJwk, 'RS256');
+  const postOnly = new Set(
+    options.clients.filter((c) => c.tokenAuthMethod === 'client_secret_post').map((c) => c.clientId),
+  );
   provider.use(async (ctx: any, next: () => Promise<void>) => {
+    const basic = /^Basic (.+)$/.exec(ctx.get('authorization') ?? '')?.[1];
+    if (ctx.path === '/token' && basic) {
+      const clientId = decodeURIComponent(Buffer.from(basic, 'base64').toString().split(':')[0]!);
+      if (postOnly.has(clientId)) {
+        running.tokenRequests++;
+        ctx.status = 401;
+        ctx.body = { error: 'invalid_client', error_description: 'this client sends its secret in the body' };
+        return;
+      }
+    }
     await next();
     if (ctx.path !== '/token') return;
     running.tokenRequests++;

@@ -52,7 +52,13 @@ beforeAll(async () => {
   });
   globex = await startOidcProvider({
     clients: [
-      { clientId: 'valet-app', clientSecret: GLOBEX_SECRET, redirectUris: [`${app}/api/auth/callback/globex`] },
+      {
+        clientId: 'valet-app',
+        clientSecret: GLOBEX_SECRET,
+        redirectUris: [`${app}/api/auth/callback/globex`],
+        // Registered for the secret in the body: refused with Basic, then taken that way.
+        tokenAuthMethod: 'client_secret_post',
+      },
     ],
     people: { 'ada-at-globex': { email: 'ada@example.com', email_verified: true, name: 'A. Lovelace' } },
     claimsInIdToken: true,

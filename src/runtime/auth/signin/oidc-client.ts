@@ -134,11 +134,35 @@ export class OidcClients {
     return profile;
   }
 
+  /**
+   * The code exchange. The client authenticates the way the provider lists first of the two it
+   * may take (client_secret_basic unless only _post is listed); a client registered for the other
+   * one is refused with `invalid_client` before the code is spent, so that one is tried once more.
+   */
   private async exchange(
     document: Discovery,
     client: { clientId: string; clientSecret: string },
     flow: { code: string; verifier: string; callbackUrl: string },
   ): Promise<{ id_token?: unknown; access_token?: unknown }> {
+    const methods = document.token_endpoint_auth_methods_supported;
+    const basicFirst = !methods || methods.includes('client_secret_basic');
+    const postToo = !methods || methods.includes('client_secret_post');
+    const first = await this.tokenRequest(document, client, flow, basicFirst ? 'basic' : 'post');
+    if (first.ok) return first.answer;
+    if (basicFirst && postToo && first.error === 'invalid_client') {
+      const second = await this.tokenRequest(document, client, flow, 'post');
+      if (second.ok) return second.answer;
+      throw new OidcRefusal('provider_error', `its token endpoint refused the code (${second.error})`);
+    }
+    throw new OidcRefusal('provider_error', `its token endpoint refused the code (${first.error})`);
+  }
+
+  private async tokenRequest(
+    document: Discovery,
+    client: { clientId: string; clientSecret: string },
+    flow: { code: string; verifier: string; callbackUrl: string },
+    method: 'basic' | 'post',
+  ): Promise<{ ok: true; answer: Record<string, unknown> } | { ok: false; error: string }> {
     const body = new URLSearchParams({
       grant_type: 'authorization_code',
       code: flow.code,
@@ -149,8 +173,7 @@ export class OidcClients {
       'content-type': 'application/x-www-form-urlencoded',
       accept: 'application/json',
     };
-    const methods = document.token_endpoint_auth_methods_supported;
-    if (!methods || methods.includes('client_secret_basic')) {
+    if (method === 'basic') {
       // RFC 6749 §2.3.1: each part form-encoded before Basic's base64.
       const encode = (part: string) => encodeURIComponent(part).replace(/%20/g, '+');
       const pair = `${encode(client.clientId)}:${encode(client.clientSecret)}`;
@@ -172,11 +195,9 @@ export class OidcClients {
       throw new OidcRefusal('provider_unavailable', `its token endpoint did not answer: ${(error as Error).message}`);
     }
     const answer = (await response.json().catch(() => null)) as Record<string, unknown> | null;
-    if (!response.ok || !answer) {
-      const said = typeof answer?.error === 'string' ? answer.error.slice(0, 100) : `status ${response.status}`;
-      throw new OidcRefusal('provider_error', `its token endpoint refused the code (${said})`);
-    }
-    return answer;
+    if (response.ok && answer) return { ok: true, answer };
+    const error = typeof answer?.error === 'string' ? answer.error.slice(0, 100) : `status ${response.status}`;
+    return { ok: false, error };
   }
 
   private keysOf(document: Discovery): RemoteKeySet {
