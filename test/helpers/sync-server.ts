@@ -100,3 +100,18 @@ export async function cuttableProxy(target: string): Promise<CuttableProxy> {
     });
   return proxy;
 }
+
+/** A JSON POST to a served app: the status and the parsed answer (what the auth tests read). */
+export async function postJson(
+  baseUrl: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, headers: response.headers, body: await response.json() };
+}

@@ -16,7 +16,7 @@ import { startGitHubLike } from '../helpers/github-like.js';
 import type { GitHubLike } from '../helpers/github-like.js';
 import { startOidcProvider } from '../helpers/oidc-provider.js';
 import type { RunningOidcProvider } from '../helpers/oidc-provider.js';
-import { serveFixture } from '../helpers/sync-server.js';
+import { postJson, serveFixture } from '../helpers/sync-server.js';
 import type { ServedApp } from '../helpers/sync-server.js';
 
 const clock = new ManualClock();
@@ -95,14 +95,8 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${served.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  postJson(served.url, path, body, headers);
 
 const signIn = (provider: string, params: Record<string, unknown>) => post('/api/auth/signin', { provider, params });
 const newVerifier = () => randomBytes(32).toString('base64url');

@@ -6,7 +6,7 @@ import { smtpTransport } from '../../src/runtime/outbox/transports.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { startSmtpServer } from '../helpers/smtp.js';
 import type { TestSmtpServer } from '../helpers/smtp.js';
-import { serveFixture } from '../helpers/sync-server.js';
+import { postJson, serveFixture } from '../helpers/sync-server.js';
 import type { ServedApp } from '../helpers/sync-server.js';
 
 let smtp: TestSmtpServer;
@@ -26,14 +26,8 @@ afterAll(async () => {
   removeTempDirs();
 });
 
-async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
-  const response = await fetch(`${served.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, body: (await response.json()) as any };
-}
+const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  postJson(served.url, path, body, headers);
 
 const signIn = (params: Record<string, unknown>) => post('/api/auth/signin', { provider: 'password', params });
 

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { listOutbox } from '../../src/runtime/outbox/store.js';
 import { removeTempDirs } from '../helpers/apps.js';
 import { ManualClock } from '../helpers/engine.js';
-import { serveFixture } from '../helpers/sync-server.js';
+import { postJson, serveFixture } from '../helpers/sync-server.js';
 import type { ServedApp } from '../helpers/sync-server.js';
 
 const clock = new ManualClock();
@@ -26,12 +26,7 @@ afterAll(async () => {
 async function post(path: string, body: unknown, headers: Record<string, string> = {}) {
   // Each request a second later: the newest email is the newest by its time.
   clock.advance(1000);
-  const response = await fetch(`${served.url}${path}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify(body),
-  });
-  return { status: response.status, headers: response.headers, body: (await response.json()) as any };
+  return postJson(served.url, path, body, headers);
 }
 
 const signIn = (provider: string, params: Record<string, unknown>) => post('/api/auth/signin', { provider, params });
