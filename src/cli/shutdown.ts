@@ -32,6 +32,7 @@ export function catchShutdown(): Shutdown {
           void close().then(() => {
             process.off('SIGINT', stop);
             process.off('SIGTERM', stop);
+            exitIfKeptAlive();
             resolve();
           });
         };
@@ -40,4 +41,20 @@ export function catchShutdown(): Shutdown {
       });
     },
   };
+}
+
+/** How long a stopped command may take to return and its process to end on its own. */
+const EXIT_AFTER_STOP_MS = 2_000;
+
+/**
+ * A command that has stopped ends its process, even when something it used still holds the event
+ * loop (a socket a library keeps, a timer): an operator's SIGTERM must end the process. What held
+ * it is named, so the leak can be found.
+ */
+function exitIfKeptAlive(): void {
+  setTimeout(() => {
+    const held = process.getActiveResourcesInfo().filter((kind) => kind !== 'TTYWrap' && kind !== 'Timeout');
+    process.stderr.write(`stopped, but the process was kept alive (${held.join(', ') || 'timers'}); exiting\n`);
+    process.exit(process.exitCode ?? 0);
+  }, EXIT_AFTER_STOP_MS).unref();
 }

@@ -178,6 +178,8 @@ export interface Engine {
   /** A one-off read-only query written as source (valet mcp's query tool). */
   runOneOffQuery(source: string, options?: OneOffOptions): Promise<OneOffResult>;
   close(): Promise<void>;
+  /** What a close in progress waits on (null when not closing), for a shutdown that overruns. */
+  readonly closing: string | null;
 }
 
 /** A one-off lock id: instances sharing a PostgreSQL database apply a schema one at a time. */
@@ -373,6 +375,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
   }
   if (tracer) calls.onFinish((record) => tracer!.exportCall(record));
   let lostClaims = 0;
+  let closing: string | null = null;
   installFetchGuard();
   const fetchPolicy: FetchPolicy = {
     allowLoopback: dev,
@@ -583,16 +586,39 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     get lostClaims() {
       return lostClaims;
     },
+    get closing() {
+      return closing;
+    },
     async close() {
       clearInterval(fileSweeper);
+      const stage = async (name: string, work: () => Promise<unknown> | undefined) => {
+        closing = name;
+        await work();
+      };
       // A running migration stops after its batch and gives its claim up: the next run resumes at once.
-      await migrations.stop();
-      await Promise.all([pruning.stop(), outbox.stop(), scheduled.stop(), crons.stop()]);
-      await lasting.close();
-      await calls.close();
-      await tracer?.close();
-      await instance?.stop();
-      await connections.close();
+      await stage('a migration batch', () => migrations.stop());
+      const background: [string, () => Promise<void>][] = [
+        ['pruning', () => pruning.stop()],
+        ['outbox sends in flight', () => outbox.stop()],
+        ['scheduled calls in flight', () => scheduled.stop()],
+        ['cron runs in flight', () => crons.stop()],
+      ];
+      const pending = new Set(background.map(([name]) => name));
+      closing = [...pending].join(', ');
+      await Promise.all(
+        background.map(([name, stop]) =>
+          stop().finally(() => {
+            pending.delete(name);
+            closing = [...pending].join(', ');
+          }),
+        ),
+      );
+      await stage('the lasting-state writer', () => lasting.close());
+      await stage('the call log', () => calls.close());
+      await stage('the trace exporter', () => tracer?.close());
+      await stage("leaving the database's instances", () => instance?.stop());
+      await stage('the database connections', () => connections.close());
+      closing = null;
     },
   };
 

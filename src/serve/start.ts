@@ -159,8 +159,27 @@ export async function startApp(options: StartOptions): Promise<StartedApp> {
           `draining: /api/ready answers 503 for ${drainMs} ms while calls are still served (VALET_SHUTDOWN_DRAIN_MS); signal again to stop now\n`,
         );
       await server.close(graceMs, drainMs);
-      await engine.close();
+      await closeWithin(engine, graceMs);
       restoreConsole();
     },
   };
+}
+
+/**
+ * Background work (scheduled calls, cron runs, outbox sends in flight) gets the same grace as calls
+ * in flight; past it the instance leaves anyway, as if it had been killed: what it held is taken
+ * over once its heartbeat is older than the TTL, and each piece of work is fenced by its claim.
+ */
+async function closeWithin(engine: Engine, graceMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const overran = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      process.stderr.write(
+        `stopping: still waiting for ${engine.closing ?? 'the engine'} after ${graceMs} ms (VALET_SHUTDOWN_GRACE_MS); leaving anyway: other instances take over what this one held once its heartbeat is older than the TTL\n`,
+      );
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([engine.close(), overran]);
+  clearTimeout(timer);
 }

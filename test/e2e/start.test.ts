@@ -2,7 +2,7 @@
 // dev token, call as admin with `valet run`, read the invocation log, stop cleanly — and the
 // failures a user can cause get a message, not a stack trace. The postgres test project runs this
 // same script with VALET_DATABASE_URL set: the basic template under `valet start` on PostgreSQL.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkDependencies, removeTempDirs, serverRecords, tempDir, valet, valetAsync } from '../helpers/apps.js';
@@ -278,6 +278,49 @@ describe(`valet start on a new basic app (${onPostgres ? 'PostgreSQL' : 'SQLite'
       expect((await post(url, 'query', { path: 'users:list', args: {} })).status).toBe(200);
     } finally {
       await plain.stop('SIGINT');
+    }
+  });
+
+  it('ends on SIGTERM within its grace, naming the work it left running', async () => {
+    // A scheduled action and a called one that would run for ten minutes.
+    writeFileSync(
+      join(app, 'valet/slow.ts'),
+      `import { api, defineAction, defineMutation } from './_generated/valet/api';
+
+export const sleep = defineAction({
+  args: {},
+  access: 'public',
+  handler: async () => new Promise((resolve) => setTimeout(resolve, 600_000)),
+});
+
+export const later = defineMutation({
+  args: {},
+  access: 'public',
+  handler: async (ctx) => ctx.scheduler.runAfter(0, api.slow.sleep, {}),
+});
+`,
+    );
+    try {
+      expect(valet(['codegen'], app).code).toBe(0);
+      const slow = spawnValet(['start', '--port', String(port)], app, {
+        VALET_SHUTDOWN_DRAIN_MS: '0',
+        VALET_SHUTDOWN_GRACE_MS: '300',
+      });
+      await slow.waitFor(/Valet serving/);
+      expect((await post(url, 'mutation', { path: 'slow:later', args: {} })).status).toBe(200);
+      void post(url, 'action', { path: 'slow:sleep', args: {} }).catch(() => undefined);
+      // Both run once the invocation log shows two sleeps running.
+      for (let i = 0; i < 400; i++) {
+        const running = await valetAsync(['invocations', 'ls', '--function', 'slow:sleep', '--json'], app);
+        if ((JSON.parse(running.stdout) as unknown[]).length >= 2) break;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      expect(await slow.stop('SIGTERM', 30_000)).toBe(0);
+      expect(slow.output()).toContain('still waiting for scheduled calls in flight after 300 ms');
+      expect(slow.output()).not.toMatch(/\n\s+at /);
+    } finally {
+      rmSync(join(app, 'valet/slow.ts'));
+      expect(valet(['codegen'], app).code).toBe(0);
     }
   });
 

@@ -9,7 +9,8 @@ export interface RunningValet {
   output(): string;
   waitFor(pattern: RegExp, timeoutMs?: number): Promise<RegExpMatchArray>;
   exited: Promise<number | null>;
-  stop(signal?: NodeJS.Signals): Promise<number | null>;
+  /** Signals it and waits for its exit; past the deadline it is killed and the wait fails with its output. */
+  stop(signal?: NodeJS.Signals, timeoutMs?: number): Promise<number | null>;
 }
 
 const running = new Set<ChildProcess>();
@@ -75,9 +76,20 @@ export function spawnValet(
         check();
       });
     },
-    async stop(signal = 'SIGINT') {
+    async stop(signal = 'SIGINT', timeoutMs = 60_000) {
       if (child.exitCode === null) child.kill(signal);
-      return exited;
+      let timer: NodeJS.Timeout | undefined;
+      const overran = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          child.kill('SIGKILL');
+          reject(new Error(`valet did not exit within ${timeoutMs} ms of ${signal}; output:\n${text.slice(-4000)}`));
+        }, timeoutMs);
+      });
+      try {
+        return await Promise.race([exited, overran]);
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

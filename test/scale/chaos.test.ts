@@ -81,7 +81,8 @@ async function serve(port: number, extraEnv: NodeJS.ProcessEnv = {}): Promise<Se
   started.push(process);
   const url = (await process.waitFor(/Valet serving \d+ functions at (http:\/\/127\.0\.0\.1:\d+)/, 60_000))[1]!;
   await until(
-    async () => (await fetch(`${url}/api/ready`).catch(() => null))?.status === 200,
+    async () =>
+      (await fetch(`${url}/api/ready`, { signal: AbortSignal.timeout(5_000) }).catch(() => null))?.status === 200,
     'the instance to be ready',
   );
   return { port, url, process, env };
@@ -481,8 +482,7 @@ describe('a bad day', () => {
 
     await underFault('SIGTERM under load', async () => {
       const victim = instances[1]!;
-      victim.process.child.kill('SIGTERM');
-      expect(await victim.process.exited, victim.process.output().split('\n').slice(-15).join('\n')).toBe(0);
+      expect(await victim.process.stop('SIGTERM'), victim.process.output().split('\n').slice(-15).join('\n')).toBe(0);
       await restart(1);
     });
 
