@@ -22,24 +22,43 @@ function childPath(path: string, key: string | number): string {
 /**
  * The first problem with a value received as JSON, named by its path, or null. Bounded by the
  * depth limit, so a hostile 10,000-level value costs 64 frames, not a stack overflow. Strings and
- * keys follow the text rule (./text.ts), so both backends refuse the same input.
+ * keys follow the text rule (./text.ts), so both backends refuse the same input. The path is
+ * spelled only for the value that has a problem (this runs on every call's args).
  */
 export function findWireValueProblem(value: unknown, path = 'args', depth = 0): string | null {
-  if (typeof value === 'string') return isStorableText(value) ? null : `${path}: the string ${textProblem(value)}`;
-  if (typeof value === 'number') return Number.isFinite(value) ? null : `${path}: ${value} is not a finite number`;
+  const problem = problemIn(value, depth);
+  if (!problem) return null;
+  let at = path;
+  for (let i = problem.keys.length - 1; i >= 0; i--) at = childPath(at, problem.keys[i]!);
+  return `${at}: ${problem.message}`;
+}
+
+/** The problem and the keys that lead to it, innermost first. */
+function problemIn(value: unknown, depth: number): { keys: (string | number)[]; message: string } | null {
+  if (typeof value === 'string')
+    return isStorableText(value) ? null : { keys: [], message: `the string ${textProblem(value)}` };
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? null : { keys: [], message: `${value} is not a finite number` };
   if (value === null || typeof value !== 'object') return null;
-  if (depth >= MAX_VALUE_DEPTH) return `${path}: nested deeper than ${MAX_VALUE_DEPTH} levels`;
+  if (depth >= MAX_VALUE_DEPTH) return { keys: [], message: `nested deeper than ${MAX_VALUE_DEPTH} levels` };
   if (Array.isArray(value)) {
     for (let i = 0; i < value.length; i++) {
-      const problem = findWireValueProblem(value[i], childPath(path, i), depth + 1);
-      if (problem) return problem;
+      const problem = problemIn(value[i], depth + 1);
+      if (problem) {
+        problem.keys.push(i);
+        return problem;
+      }
     }
     return null;
   }
-  for (const key of Object.keys(value)) {
-    if (!isStorableText(key)) return `${path}: a field name ${textProblem(key)}`;
-    const problem = findWireValueProblem((value as Record<string, unknown>)[key], childPath(path, key), depth + 1);
-    if (problem) return problem;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    if (!isStorableText(key)) return { keys: [], message: `a field name ${textProblem(key)}` };
+    const problem = problemIn((value as Record<string, unknown>)[key], depth + 1);
+    if (problem) {
+      problem.keys.push(key);
+      return problem;
+    }
   }
   return null;
 }

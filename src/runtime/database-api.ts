@@ -67,6 +67,7 @@ function normalizeId(schema: SchemaDefinition<any> | null, table: string, id: un
 function readerApi(state: InvocationState, read: ReadExecutor, store: () => DocumentStore | null, reads?: Read[]) {
   const schema = () => (store() ?? null)?.currentSchema ?? null;
   const record = reads ? (r: Read) => reads.push(r) : undefined;
+  let system: ReturnType<typeof systemReader> | undefined;
   return {
     get: (...args: unknown[]) => {
       const { table, id } = splitTable(args, 1);
@@ -78,7 +79,11 @@ function readerApi(state: InvocationState, read: ReadExecutor, store: () => Docu
       return new QueryBuilder(read, schema(), table, record);
     },
     normalizeId: (table: string, id: unknown) => normalizeId(schema(), table, id),
-    system: systemReader(read, record),
+    // Made on first use: few handlers read system tables, and this runs on every call.
+    get system() {
+      system ??= systemReader(read, record);
+      return system;
+    },
   };
 }
 

@@ -20,7 +20,17 @@ export interface ValidateOptions {
   isIdOf?: (table: string, id: string, path: string) => boolean;
 }
 
-type Check = (value: unknown, path: string, options: ValidateOptions) => ValidationError | null;
+/**
+ * Where a value sits: spelled out (`args.items[2].name`) only when a problem is reported, since
+ * every call's args and every write's fields pass through here and almost all of them are valid.
+ */
+export type ValuePath = string | (() => string);
+
+export function spellPath(path: ValuePath): string {
+  return typeof path === 'string' ? path : path();
+}
+
+type Check = (value: unknown, path: ValuePath, options: ValidateOptions) => ValidationError | null;
 
 export class Validator<T = unknown, IsOptional extends boolean = false> {
   /** Phantom: carries the validated type for inference; never set at runtime. */
@@ -38,7 +48,7 @@ export class Validator<T = unknown, IsOptional extends boolean = false> {
   ) {}
 
   /** Validates `value`; returns the first problem found, with its path, or null. */
-  validate(value: unknown, path = 'value', options: ValidateOptions = {}): ValidationError | null {
+  validate(value: unknown, path: ValuePath = 'value', options: ValidateOptions = {}): ValidationError | null {
     return this.checkValue(value, path, options);
   }
 }
@@ -65,16 +75,19 @@ export function describeValue(value: unknown): string {
   return typeof value;
 }
 
-function expected(path: string, description: string, value: unknown): ValidationError {
-  return { path, message: `expected ${description}, got ${describeValue(value)}` };
+function expected(path: ValuePath, description: string, value: unknown): ValidationError {
+  return { path: spellPath(path), message: `expected ${description}, got ${describeValue(value)}` };
 }
 
 function primitive<T>(kind: string, test: (value: unknown) => boolean): Validator<T> {
   return new Validator<T>(kind, kind, false, (value, path) => (test(value) ? null : expected(path, kind, value)));
 }
 
-function propertyPath(path: string, key: string): string {
-  return /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
+function propertyPath(path: ValuePath, key: string): ValuePath {
+  return () => {
+    const at = spellPath(path);
+    return /^[A-Za-z_$][\w$]*$/.test(key) ? `${at}.${key}` : `${at}[${JSON.stringify(key)}]`;
+  };
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
@@ -87,21 +100,24 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * Own properties only, on both sides: a field named `constructor`, `toString` or `__proto__` is
  * neither declared by inheritance (every object "has" a constructor) nor present by inheritance.
  */
-function checkFields(fields: PropertyValidators, value: unknown, path: string, options: ValidateOptions) {
+function checkFields(fields: PropertyValidators, value: unknown, path: ValuePath, options: ValidateOptions) {
   if (!isPlainObject(value)) return expected(path, 'object', value);
   for (const key of Object.keys(fields)) {
     const validator = fields[key]!;
     const fieldValue = Object.hasOwn(value, key) ? value[key] : undefined;
     if (fieldValue === undefined) {
       if (validator.isOptional) continue;
-      return { path: propertyPath(path, key), message: `missing required field (expected ${validator.description})` };
+      return {
+        path: spellPath(propertyPath(path, key)),
+        message: `missing required field (expected ${validator.description})`,
+      };
     }
     const error = validator.validate(fieldValue, propertyPath(path, key), options);
     if (error) return error;
   }
   for (const key of Object.keys(value)) {
     if (!Object.hasOwn(fields, key) && value[key] !== undefined) {
-      return { path: propertyPath(path, key), message: 'unexpected field', unexpectedField: true as const };
+      return { path: spellPath(propertyPath(path, key)), message: 'unexpected field', unexpectedField: true as const };
     }
   }
   return null;
@@ -111,7 +127,7 @@ function checkFields(fields: PropertyValidators, value: unknown, path: string, o
 export function validateFields(
   fields: PropertyValidators,
   value: unknown,
-  path: string,
+  path: ValuePath,
   options: ValidateOptions = {},
 ): ValidationError | null {
   return checkFields(fields, value, path, options);
@@ -149,8 +165,8 @@ export const v = {
   id: <Table extends string>(table: Table) =>
     new Validator<GenericId<Table>>('id', `id of ${table}`, false, (value, path, options) => {
       if (typeof value !== 'string' || value.length === 0) return expected(path, `id of ${table}`, value);
-      if (options.isIdOf && !options.isIdOf(table, value, path)) {
-        return { path, message: `expected id of ${table}, got an id that is not in table ${table}` };
+      if (options.isIdOf && !options.isIdOf(table, value, spellPath(path))) {
+        return { path: spellPath(path), message: `expected id of ${table}, got an id that is not in table ${table}` };
       }
       return null;
     }),
@@ -159,7 +175,10 @@ export const v = {
     new Validator<T>('literal', JSON.stringify(literal), false, (value, path) =>
       value === literal
         ? null
-        : { path, message: `expected ${JSON.stringify(literal)}, got ${JSON.stringify(value) ?? 'undefined'}` },
+        : {
+            path: spellPath(path),
+            message: `expected ${JSON.stringify(literal)}, got ${JSON.stringify(value) ?? 'undefined'}`,
+          },
     ),
 
   array: <E extends AnyValidator>(element: E) =>
@@ -170,7 +189,7 @@ export const v = {
       (value, path, options) => {
         if (!Array.isArray(value)) return expected(path, 'array', value);
         for (let i = 0; i < value.length; i++) {
-          const error = element.validate(value[i], `${path}[${i}]`, options);
+          const error = element.validate(value[i], () => `${spellPath(path)}[${i}]`, options);
           if (error) return error;
         }
         return null;
@@ -215,7 +234,7 @@ export const v = {
         // When one member got further into the value than the others (say an object whose
         // shape matched but one field did not), its error is the one that helps.
         const deepest = errors.reduce((a, b) => (depth(b.path) > depth(a.path) ? b : a), errors[0]!);
-        return deepest && depth(deepest.path) > depth(path) ? deepest : expected(path, description, value);
+        return deepest && depth(deepest.path) > depth(spellPath(path)) ? deepest : expected(path, description, value);
       },
       Object.fromEntries(members.map((m, i) => [String(i), m])),
     );
@@ -229,7 +248,7 @@ export const v = {
       (value, path, options) => {
         if (!isPlainObject(value)) return expected(path, 'object', value);
         for (const [key, item] of Object.entries(value)) {
-          const keyError = keys.validate(key, `${path} key ${JSON.stringify(key)}`, options);
+          const keyError = keys.validate(key, () => `${spellPath(path)} key ${JSON.stringify(key)}`, options);
           if (keyError) return keyError;
           const error = values.validate(item, propertyPath(path, key), options);
           if (error) return error;

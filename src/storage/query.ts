@@ -92,6 +92,11 @@ interface Plan {
   pinned: number;
 }
 
+/** Statement texts by query shape (backend, table, index, bounds, order, limit): built once each. */
+const STATEMENT_TEXTS = new Map<string, string>();
+/** Shapes are few in any app; past this many (limits that vary) the cache starts over. */
+const MAX_STATEMENT_TEXTS = 2_000;
+
 /** Rows a filtered scan reads per statement while it looks for enough that pass. */
 const FILTER_BATCH = 256;
 
@@ -217,6 +222,35 @@ export class QueryBuilder {
     withKeys: boolean,
   ): Promise<Record<string, unknown>[]> {
     const dialect = store.dialect;
+    if (range.after || range.upTo) {
+      const { text, params } = this.statement(dialect, limit, range, withKeys);
+      return store.cachedRead(text, params, () => store.sql.all(text, params));
+    }
+    // Without cursors the text depends on the query's shape only: built once per shape.
+    let shape = `${dialect.name}\0${this.table}\0${this.plan.index}\0${this.plan.orderFields.join('\0')}\0${this.direction}\0${limit}\0${withKeys}`;
+    for (const bound of this.bounds)
+      shape += `\0${bound.field}\0${bound.op === 'eq' && (bound.value === null || bound.value === undefined) ? 'null' : bound.op}`;
+    let text = STATEMENT_TEXTS.get(shape);
+    if (text === undefined) {
+      text = this.statement(dialect, limit, range, withKeys).text;
+      if (STATEMENT_TEXTS.size >= MAX_STATEMENT_TEXTS) STATEMENT_TEXTS.clear();
+      STATEMENT_TEXTS.set(shape, text);
+    }
+    const params: unknown[] = [];
+    for (const bound of this.bounds) {
+      if (bound.op === 'eq' && (bound.value === null || bound.value === undefined)) continue;
+      params.push(kindOf(bound.field) === 'field' ? dialect.fieldValue(bound.value) : bound.value);
+    }
+    const statement = text;
+    return store.cachedRead(statement, params, () => store.sql.all(statement, params));
+  }
+
+  private statement(
+    dialect: Dialect,
+    limit: number | null,
+    range: Range,
+    withKeys: boolean,
+  ): { text: string; params: unknown[] } {
     const columns = this.columns(dialect);
     const { where, params } = this.rangeWhere(dialect);
     for (const [key, clauseOf] of [
@@ -234,7 +268,7 @@ export class QueryBuilder {
       .join(', ');
     const keys = withKeys ? `, ${columns.map((c, i) => `${c.sql} AS k${i}`).join(', ')}` : '';
     const text = `SELECT id, tbl, creation_time, ${dialect.documentColumn}${keys} FROM _valet_documents${dialect.indexHint(this.plan.index)} WHERE ${where.join(' AND ')} ORDER BY ${order}${limit === null ? '' : ` LIMIT ${limit}`}`;
-    return store.cachedRead(text, params, () => store.sql.all(text, params));
+    return { text, params };
   }
 
   /**

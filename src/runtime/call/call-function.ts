@@ -58,7 +58,8 @@ async function runCall(
 ): Promise<CallResponse> {
   try {
     const definition = resolveFunction(core, request);
-    const args = await validateArgs(definition, request.args, snapshot ?? core.connections.autoCommit);
+    const validated = validateArgs(definition, request.args, snapshot ?? core.connections.autoCommit);
+    const args = validated instanceof Promise ? await validated : validated;
     if (definition.kind === 'action') return await runAction(core, request, definition as never, args, record);
     if (definition.kind === 'query') {
       const reads: Read[] | undefined = request.trackReads ? [] : undefined;

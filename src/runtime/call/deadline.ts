@@ -24,3 +24,29 @@ export function startDeadline(clock: Clock, ms: number, error: () => EngineError
 export function raceDeadline<T>(work: Promise<T>, deadline: Deadline): Promise<T> {
   return Promise.race([work, deadline.expired]);
 }
+
+/**
+ * Runs `work` against a timer on the injected clock: settles with it, or rejects with `error()`
+ * when the time is up first. One promise and one timer per call (queries and mutations: the
+ * hottest path), where startDeadline + raceDeadline make five.
+ */
+export function withinDeadline<T>(
+  clock: Clock,
+  ms: number,
+  error: (ms: number) => EngineError,
+  work: Promise<T>,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const handle = clock.setTimeout(() => reject(error(ms)), ms);
+    work.then(
+      (value) => {
+        clock.clearTimeout(handle);
+        resolve(value);
+      },
+      (failure: unknown) => {
+        clock.clearTimeout(handle);
+        reject(failure);
+      },
+    );
+  });
+}

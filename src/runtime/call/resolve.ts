@@ -3,7 +3,8 @@
 import { findWireValueProblem } from '../../protocol/call.js';
 import { decodeValue } from '../../protocol/values.js';
 import type { AnyFunctionDefinition } from '../../server/functions.js';
-import { formatValidationError } from '../../server/values.js';
+import { formatValidationError, validateFields } from '../../server/values.js';
+import type { AnyValidator, ValidationError } from '../../server/values.js';
 import type { DocumentStore } from '../../storage/documents.js';
 import { validateWithIds } from '../../storage/documents.js';
 import { EngineError, notFound } from '../errors.js';
@@ -39,22 +40,46 @@ function noArgsHint(definition: AnyFunctionDefinition): string {
     : '';
 }
 
-/** `store` checks the ids among the args: the caller's transaction or snapshot, if it has one. */
-export async function validateArgs(
+/** Whether a validator tree holds a `v.id` anywhere (known once per validator object). */
+const holdsIds = new WeakMap<object, boolean>();
+
+function mentionsIds(fields: Readonly<Record<string, AnyValidator>>): boolean {
+  let known = holdsIds.get(fields);
+  if (known === undefined) {
+    known = Object.values(fields).some((validator) => validator.kind === 'id' || mentionsIds(validator.children));
+    holdsIds.set(fields, known);
+  }
+  return known;
+}
+
+/**
+ * The args, decoded and valid; `store` checks the ids among them (the caller's transaction or
+ * snapshot, if it has one). Synchronous unless the args hold ids, which need a lookup.
+ */
+export function validateArgs(
   definition: AnyFunctionDefinition,
   args: unknown,
   store: DocumentStore,
-): Promise<Record<string, unknown>> {
+): Record<string, unknown> | Promise<Record<string, unknown>> {
   const raw = args === undefined || args === null ? {} : args;
   const problem = findWireValueProblem(raw, 'args');
   if (problem) throw new EngineError('invalid_args', problem);
   // Bytes arrive as {"$bytes": …}: handlers and validators see ArrayBuffers.
   const value = decodeValue(raw);
-  const error = await validateWithIds(store.sql, definition.args, value, 'args');
+  if (!mentionsIds(definition.args)) {
+    refuseInvalid(definition, validateFields(definition.args, value, 'args'));
+    return value as Record<string, unknown>;
+  }
+  return validateWithIds(store.sql, definition.args, value, 'args').then((error) => {
+    refuseInvalid(definition, error);
+    return value as Record<string, unknown>;
+  });
+}
+
+function refuseInvalid(definition: AnyFunctionDefinition, error: ValidationError | null): void {
   if (error)
     throw new EngineError(
       'invalid_args',
       `${formatValidationError(error)}${error.unexpectedField ? noArgsHint(definition) : ''}`,
     );
-  return value as Record<string, unknown>;
 }

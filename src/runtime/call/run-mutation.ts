@@ -17,7 +17,7 @@ import { schedulerApi } from '../scheduler/api.js';
 import { runInScope } from '../scope.js';
 import { checkSequence, recordSequence } from './client-sequence.js';
 import type { ClientSequence } from './client-sequence.js';
-import { raceDeadline, startDeadline } from './deadline.js';
+import { withinDeadline } from './deadline.js';
 import { callHandler, checkReturnValue, timeoutError } from './handler.js';
 import type { EngineCore } from './types.js';
 
@@ -40,11 +40,6 @@ export function inMutation<T>(
   return core.connections.inWriteTransaction(async (store) => {
     if (client) await checkSequence(store, client);
     const state = { path, active: true, transaction: null };
-    const deadline = startDeadline(
-      core.clock,
-      core.functionTimeoutMs,
-      timeoutError('mutation', path, core.functionTimeoutMs),
-    );
     try {
       const ctx = mutationContext(core, state, store, invoker, path);
       const work = runInScope(
@@ -58,7 +53,13 @@ export function inMutation<T>(
         },
         () => callHandler(fn, ctx, options.withStore ? store : undefined),
       );
-      const value = checkReturnValue(path, await raceDeadline(work, deadline), returns);
+      const returned = await withinDeadline(
+        core.clock,
+        core.functionTimeoutMs,
+        (ms) => timeoutError('mutation', path, ms)(),
+        work,
+      );
+      const value = checkReturnValue(path, returned, returns);
       if (client) await recordSequence(store, client, 200, { value }, core.clock.now());
       // Last: a claim lost while the handler ran rolls everything back (a scheduled mutation's
       // done mark is this check, so its writes and the mark commit together).
@@ -66,7 +67,6 @@ export function inMutation<T>(
       return value as T;
     } finally {
       state.active = false;
-      deadline.cancel();
     }
   });
 }
@@ -79,20 +79,42 @@ function mutationContext(
   path: string,
 ) {
   const write = mutationWriter(state, store);
+  const now = () => core.clock.now();
+  // The APIs a handler may not use are made on first use: this runs for every mutation.
+  let auth: ReturnType<typeof authApi> | undefined;
+  let email: ReturnType<typeof emailApi> | undefined;
+  let push: ReturnType<typeof pushApi> | undefined;
+  let scheduler: ReturnType<typeof schedulerApi> | undefined;
+  let storage: ReturnType<typeof storageApi> | undefined;
   return {
     db: mutationDatabase(state, store),
     invoker,
-    auth: authApi(invoker),
-    email: emailApi(write, () => core.clock.now(), `mutation ${path}`, core.afterEnqueue),
-    push: pushApi(write, invoker, () => core.clock.now(), `mutation ${path}`, core.pushPolicy, core.afterEnqueue),
-    scheduler: schedulerApi({
-      write,
-      now: () => core.clock.now(),
-      scheduledBy: `mutation ${path}`,
-      onScheduled: core.afterSchedule,
-      kindOf: (name) => core.registry.functions.get(name)?.kind,
-    }),
-    storage: storageApi({ files: core.files, kind: 'mutation', read: write, write, now: () => core.clock.now() }),
+    get auth() {
+      auth ??= authApi(invoker);
+      return auth;
+    },
+    get email() {
+      email ??= emailApi(write, now, `mutation ${path}`, core.afterEnqueue);
+      return email;
+    },
+    get push() {
+      push ??= pushApi(write, invoker, now, `mutation ${path}`, core.pushPolicy, core.afterEnqueue);
+      return push;
+    },
+    get scheduler() {
+      scheduler ??= schedulerApi({
+        write,
+        now,
+        scheduledBy: `mutation ${path}`,
+        onScheduled: core.afterSchedule,
+        kindOf: (name) => core.registry.functions.get(name)?.kind,
+      });
+      return scheduler;
+    },
+    get storage() {
+      storage ??= storageApi({ files: core.files, kind: 'mutation', read: write, write, now });
+      return storage;
+    },
   };
 }
 

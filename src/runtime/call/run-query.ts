@@ -10,7 +10,7 @@ import type { CallRecord } from '../calls/record.js';
 import { queryDatabase, queryReader } from '../database-api.js';
 import { storageApi } from '../files/api.js';
 import { runInScope } from '../scope.js';
-import { raceDeadline, startDeadline } from './deadline.js';
+import { withinDeadline } from './deadline.js';
 import { callHandler, checkReturnValue, timeoutError } from './handler.js';
 import type { EngineCore } from './types.js';
 
@@ -30,11 +30,6 @@ export async function runQuery(
     // A run that is tried again (connections/postgres.ts) records its reads afresh.
     reads?.splice(0);
     const state = { path, active: true, transaction: null };
-    const deadline = startDeadline(
-      core.clock,
-      core.functionTimeoutMs,
-      timeoutError('query', path, core.functionTimeoutMs),
-    );
     try {
       let storage: ReturnType<typeof storageApi> | undefined;
       let auth: Auth | undefined;
@@ -68,10 +63,15 @@ export async function runQuery(
         },
         () => callHandler(definition.handler, ctx, args),
       );
-      return checkReturnValue(path, await raceDeadline(work, deadline), definition.returns);
+      const returned = await withinDeadline(
+        core.clock,
+        core.functionTimeoutMs,
+        (ms) => timeoutError('query', path, ms)(),
+        work,
+      );
+      return checkReturnValue(path, returned, definition.returns);
     } finally {
       state.active = false;
-      deadline.cancel();
     }
   });
 }

@@ -71,13 +71,11 @@ export class OneStatementQueries {
     if (rerunnable && !this.readsMore.has(rerunnable.name)) {
       const once = new FirstStatementOnly(executor());
       // Whatever the task made of the refusal (it may have caught it), a try that read twice is void.
-      const settled = await task(this.storeOver(once)).then(
-        (value) => ({ ok: true as const, value }),
-        (error: unknown) => ({ ok: false as const, error }),
-      );
-      if (!once.exceeded) {
-        if (settled.ok) return settled.value;
-        throw settled.error;
+      try {
+        const value = await task(this.storeOver(once));
+        if (!once.exceeded) return value;
+      } catch (error) {
+        if (!once.exceeded) throw error;
       }
       if (this.readsMore.size < MAX_REMEMBERED) this.readsMore.add(rerunnable.name);
     }
