@@ -45,6 +45,23 @@ export function measure(command, args, { runs = 7, warmup = 1, before, ...option
   return summarise(samples);
 }
 
+/**
+ * Several commands measured interleaved (A B C A B C …), so load that comes and goes falls on
+ * each alike; `warmup` unmeasured rounds first. Each entry: { command, args, before?, ...options }.
+ * Returns one summary per entry, in order.
+ */
+export function measureInterleaved(entries, { runs = 7, warmup = 1 } = {}) {
+  const samples = entries.map(() => []);
+  for (let round = 0; round < warmup + runs; round++) {
+    entries.forEach(({ command, args, before, ...options }, i) => {
+      before?.();
+      const sample = runOnce(command, args, options);
+      if (round >= warmup) samples[i].push(sample);
+    });
+  }
+  return samples.map(summarise);
+}
+
 function quantile(sorted, q) {
   const index = (sorted.length - 1) * q;
   const low = Math.floor(index);

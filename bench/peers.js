@@ -1,16 +1,18 @@
-// bench/peers (issue 13): Valet beside Convex on the same generated 100-module app, in one run —
+// bench/peers (issue 13): Valet beside Convex on the same generated 100- and 500-module apps, in one run —
 // offline codegen (`valet codegen` vs `convex codegen --system-udfs --typecheck disable`, the
 // schema and functions translated one for one) and CLI start (`--help` of each, against a bare
 // `node -e 0`). Convex's npm package is installed into bench/.work/peers from the registry npm
 // is configured with (pinned: the newest release that still runs on Node 20).
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createGeneratedApp, moduleName, ROOT } from './_apps.js';
-import { formatRow, machine, measure } from './_measure.js';
+import { formatRow, machine, measureInterleaved } from './_measure.js';
 
-const CONVEX_VERSION = '1.40.0';
-const MODULES = 100;
+const CONVEX_VERSION = '1.48.0';
+/** App sizes: the goal is at 500 modules, and the growth from 100 to 500. */
+const SIZES = [100, 500];
 const TABLES = 10;
 const WORK = join(ROOT, 'bench', '.work', 'peers');
 const VALET = join(ROOT, 'bin', 'valet.js');
@@ -18,7 +20,10 @@ const verdict = (ok) => (ok ? 'met' : 'MISSED');
 
 function installConvex() {
   const dir = join(WORK, 'convex-package');
-  if (existsSync(join(dir, 'node_modules', 'convex', 'package.json'))) return join(dir, 'node_modules');
+  const installed = join(dir, 'node_modules', 'convex', 'package.json');
+  if (existsSync(installed) && JSON.parse(readFileSync(installed, 'utf8')).version === CONVEX_VERSION)
+    return join(dir, 'node_modules');
+  rmSync(dir, { recursive: true, force: true });
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: 'peers', private: true }));
   const result = spawnSync(
@@ -31,7 +36,7 @@ function installConvex() {
 }
 
 /** The generated Valet app (bench/_apps.js), written for Convex: same tables, same functions. */
-function createConvexApp(app, modules) {
+function createConvexApp(app, modules, size) {
   rmSync(app, { recursive: true, force: true });
   mkdirSync(join(app, 'convex'), { recursive: true });
   symlinkSync(modules, join(app, 'node_modules'), 'dir');
@@ -48,7 +53,7 @@ function createConvexApp(app, modules) {
     join(app, 'convex', 'schema.ts'),
     `import { defineSchema, defineTable } from 'convex/server';\nimport { v } from 'convex/values';\n\nexport default defineSchema({\n${tables.join('\n')}\n});\n`,
   );
-  for (let i = 0; i < MODULES; i++) {
+  for (let i = 0; i < size; i++) {
     const table = `t${i % TABLES}`;
     writeFileSync(
       join(app, 'convex', `${moduleName(i)}.ts`),
@@ -82,40 +87,70 @@ export const sync = action({
 console.log(`bench/peers on ${machine()}\n`);
 const modules = installConvex();
 const convexBin = join(modules, 'convex', 'bin', 'main.js');
-const valetApp = createGeneratedApp(join(WORK, 'valet-app'), MODULES);
-const convexApp = createConvexApp(join(WORK, 'convex-app'), modules);
 try {
-  // Each run regenerates from nothing: the generated folder is removed first.
-  const valetCodegen = measure(process.execPath, [VALET, 'codegen'], {
-    cwd: valetApp,
-    before: () => rmSync(join(valetApp, 'valet', '_generated'), { recursive: true, force: true }),
-  });
-  const convexCodegen = measure(process.execPath, [convexBin, 'codegen', '--system-udfs', '--typecheck', 'disable'], {
-    cwd: convexApp,
-    before: () => rmSync(join(convexApp, 'convex', '_generated'), { recursive: true, force: true }),
-  });
-  const node = measure(process.execPath, ['-e', '0'], { cwd: ROOT, runs: 15 });
-  const valetHelp = measure(process.execPath, [VALET, '--help'], { cwd: ROOT, runs: 15 });
-  const convexHelp = measure(process.execPath, [convexBin, '--help'], { cwd: convexApp, runs: 15 });
-
-  console.log(
-    `Offline codegen of a ${MODULES}-module app (${TABLES} tables; a query, a mutation and an action per module)`,
+  const codegen = {};
+  for (const size of SIZES) {
+    const valetApp = createGeneratedApp(join(WORK, `valet-app-${size}`), size);
+    const convexApp = createConvexApp(join(WORK, `convex-app-${size}`), modules, size);
+    // Each run regenerates from nothing (the generated folder is removed first), the two
+    // interleaved (A B A B …): load that comes and goes falls on both.
+    const [convex, valet] = measureInterleaved([
+      {
+        command: process.execPath,
+        args: [convexBin, 'codegen', '--system-udfs', '--typecheck', 'disable'],
+        cwd: convexApp,
+        before: () => rmSync(join(convexApp, 'convex', '_generated'), { recursive: true, force: true }),
+      },
+      {
+        command: process.execPath,
+        args: [VALET, 'codegen'],
+        cwd: valetApp,
+        before: () => rmSync(join(valetApp, 'valet', '_generated'), { recursive: true, force: true }),
+      },
+    ]);
+    codegen[size] = { convex, valet };
+    console.log(
+      `Offline codegen of a ${size}-module app (${TABLES} tables; a query, a mutation and an action per module)`,
+    );
+    console.log(`  ${formatRow(`convex@${CONVEX_VERSION} codegen (baseline)`, convex)}`);
+    console.log(`  ${formatRow('valet codegen', valet)}`);
+    console.log(`  valet / convex: ${(valet.medianMs / convex.medianMs).toFixed(3)}\n`);
+  }
+  const convexApp = join(WORK, `convex-app-${SIZES[0]}`);
+  const [node, valetHelp, convexHelp] = measureInterleaved(
+    [
+      { command: process.execPath, args: ['-e', '0'], cwd: ROOT },
+      { command: process.execPath, args: [VALET, '--help'], cwd: ROOT },
+      { command: process.execPath, args: [convexBin, '--help'], cwd: convexApp },
+    ],
+    { runs: 15 },
   );
-  console.log(`  ${formatRow(`convex@${CONVEX_VERSION} codegen (baseline)`, convexCodegen)}`);
-  console.log(`  ${formatRow('valet codegen', valetCodegen)}`);
-  const ratio = valetCodegen.medianMs / convexCodegen.medianMs;
-  console.log(`  valet / convex: ${ratio.toFixed(3)}   target ≤ 0.2 — ${verdict(ratio <= 0.2)}`);
-  console.log('\nCLI start');
+  console.log('CLI start');
   console.log(`  ${formatRow('node -e 0 (baseline)', node)}`);
   console.log(`  ${formatRow('valet --help', valetHelp)}`);
   console.log(`  ${formatRow(`convex@${CONVEX_VERSION} --help`, convexHelp)}`);
+  console.log(
+    `\nload average at the end: ${loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+
+  console.log('\nTargets');
+  const [small, large] = SIZES.map((size) => codegen[size]);
+  const ratio = large.valet.medianMs / large.convex.medianMs;
+  console.log(`  codegen at ${SIZES[1]} modules ≤ 0.2× Convex's: ${ratio.toFixed(3)}× — ${verdict(ratio <= 0.2)}`);
+  const growth = large.valet.medianMs / small.valet.medianMs;
+  console.log(
+    `  codegen growth ${SIZES[0]} → ${SIZES[1]} modules ≤ 2×: ${growth.toFixed(2)}× — ${verdict(growth <= 2)} (Convex: ${(large.convex.medianMs / small.convex.medianMs).toFixed(2)}×)`,
+  );
   const above = valetHelp.medianMs - node.medianMs;
   console.log(
-    `  valet --help above bare node: ${above.toFixed(0)} ms   target ≤ 25 ms — ${verdict(above <= 25)}; convex --help: ${(convexHelp.medianMs - node.medianMs).toFixed(0)} ms above`,
+    `  valet --help ≤ 25 ms above bare node: ${above.toFixed(0)} ms — ${verdict(above <= 25)} (convex --help: ${(convexHelp.medianMs - node.medianMs).toFixed(0)} ms above)`,
   );
 } finally {
-  if (!process.env.BENCH_KEEP) {
-    rmSync(join(WORK, 'valet-app'), { recursive: true, force: true });
-    rmSync(join(WORK, 'convex-app'), { recursive: true, force: true });
-  }
+  if (!process.env.BENCH_KEEP)
+    for (const size of SIZES) {
+      rmSync(join(WORK, `valet-app-${size}`), { recursive: true, force: true });
+      rmSync(join(WORK, `convex-app-${size}`), { recursive: true, force: true });
+    }
 }

@@ -113,14 +113,14 @@ function functionsOf(
 
 /** `api.admin.users` cannot be both a function exported by admin.ts and the folder admin/users/. */
 function findNameClashes(modules: ModuleModel[]): Diagnostic[] {
-  const paths = new Set(modules.map((m) => m.path));
+  // Every module path and every folder above one: `a/b/c` makes `a/b/c`, `a/b` and `a` taken.
+  const taken = new Set<string>();
+  for (const { path } of modules)
+    for (let end = path.length; end > 0; end = path.lastIndexOf('/', end - 1)) taken.add(path.slice(0, end));
   const clashes: Diagnostic[] = [];
   for (const module of modules) {
     for (const fn of module.functions) {
-      if (
-        paths.has(`${module.path}/${fn.name}`) ||
-        [...paths].some((p) => p.startsWith(`${module.path}/${fn.name}/`))
-      ) {
+      if (taken.has(`${module.path}/${fn.name}`)) {
         clashes.push({
           file: module.file,
           line: fn.line,
