@@ -62,6 +62,7 @@ import type { LoadedModules, MapStack, Registry } from './registry.js';
 import { buildRegistry } from './registry.js';
 import { ScheduledRunner } from './scheduler/runner.js';
 import type { Invoke } from './scheduler/runner.js';
+import { createHash } from 'node:crypto';
 import { findSchemaViolations, SchemaMismatchError, schemaSignature } from './schema-check.js';
 import { FileService, filesConfigOf, maxUploadBytesOf } from './files/service.js';
 import type { FilesOptions } from './files/service.js';
@@ -182,6 +183,9 @@ export interface Engine {
   readonly closing: string | null;
 }
 
+/** The schema the stored documents were last validated against (a hash of its signature). */
+const VALIDATED_SCHEMA_KEY = 'schema:validated';
+
 /** A one-off lock id: instances sharing a PostgreSQL database apply a schema one at a time. */
 const SCHEMA_LOCK = 7261330413;
 
@@ -210,13 +214,26 @@ async function applySchema(
   schema: Registry['schema'],
   log: (line: string) => void,
 ): Promise<BuiltSearchIndex[]> {
-  const problems = await findSchemaViolations(connections.autoCommit, schema);
-  if (problems.length > 0) throw new SchemaMismatchError(problems);
+  // Every write is checked against the schema in force, so data the schema was last validated
+  // against still matches it: the scan of every document runs only when the schema changed.
+  const signature = createHash('sha256').update(schemaSignature(schema)).digest('hex');
+  const validated = await connections.autoCommit.sql.get<{ value: string }>(
+    'SELECT value FROM _valet_meta WHERE key = ?',
+    [VALIDATED_SCHEMA_KEY],
+  );
+  if (validated?.value !== signature) {
+    const problems = await findSchemaViolations(connections.autoCommit, schema);
+    if (problems.length > 0) throw new SchemaMismatchError(problems);
+  }
   const started = performance.now();
   const { built } = await connections.inWriteTransaction(
     async (store) => {
       if (store.dialect.name === 'postgres') await store.sql.get('SELECT pg_advisory_xact_lock(?)', [SCHEMA_LOCK]);
       await applySchemaIndexes(store.sql, schema);
+      await store.sql.run(
+        'INSERT INTO _valet_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+        [VALIDATED_SCHEMA_KEY, signature],
+      );
       return applySearchIndexes(store.sql, schema, { onProgress: buildProgress(log) });
     },
     // Each statement sees what another instance committed while this one waited for the lock.
