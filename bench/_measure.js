@@ -3,7 +3,7 @@
 // process and the children it waited for), when the machine has /usr/bin/time.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 
 const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
@@ -11,6 +11,13 @@ const GNU_TIME = existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
 export function machine() {
   const cpu = cpus()[0]?.model ?? 'unknown cpu';
   return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, Node ${process.version}, ${process.platform}`;
+}
+
+/** The load average (1, 5, 15 min), printed beside every figure: the load generator shares these cores. */
+export function loadAverage() {
+  return loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
 }
 
 /** Runs `command args` once; returns { ms, rssMb } or throws with its output when it fails. */

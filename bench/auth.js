@@ -11,7 +11,7 @@ import { createServer } from 'node:net';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createBenchApp, ROOT } from './_apps.js';
-import { machine } from './_measure.js';
+import { loadAverage, machine } from './_measure.js';
 
 const WORK = join(ROOT, 'bench', '.work', 'auth');
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
@@ -129,7 +129,7 @@ function load(url, path, token) {
   });
 }
 
-console.log(`bench/auth on ${machine()}`);
+console.log(`bench/auth on ${machine()}, load average ${loadAverage()}`);
 console.log(`${ROUNDS} rounds, ${DURATION} s per load run, 50 connections, autocannon over loopback\n`);
 const url = await startValet();
 

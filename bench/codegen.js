@@ -5,13 +5,13 @@ import { rmSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createGeneratedApp, ROOT } from './_apps.js';
-import { formatRow, machine, measure, measureInterleaved, runOnce, summarise } from './_measure.js';
+import { formatRow, loadAverage, machine, measure, measureInterleaved, runOnce, summarise } from './_measure.js';
 
 const VALET = join(ROOT, 'bin', 'valet.js');
 const TSC = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
 const WORK = join(ROOT, 'bench', '.work');
 const SIZES = (process.env.BENCH_SIZES ?? '10,100,500').split(',').map(Number);
-console.log(`bench/codegen on ${machine()}`);
+console.log(`bench/codegen on ${machine()}, load average ${loadAverage()}`);
 console.log(`TypeScript for check and baseline: the app's own (linked from this checkout)\n`);
 const results = {};
 for (const size of SIZES) {

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { createBenchApp, ROOT } from './_apps.js';
-import { machine, summarise } from './_measure.js';
+import { loadAverage, machine, summarise } from './_measure.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 if (!existsSync(CHROMIUM)) {
@@ -28,7 +28,7 @@ export const ping = defineAction({ args: { n: v.number() }, access: 'public', ha
 `,
 });
 
-console.log(`bench/dashboard on ${machine()}\n`);
+console.log(`bench/dashboard on ${machine()}, load average ${loadAverage()}\n`);
 const port = await new Promise((resolve) => {
   const probe = createServer().listen(0, '127.0.0.1', () => {
     const { port: free } = probe.address();

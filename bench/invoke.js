@@ -16,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync } from 'node:f
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createBenchApp, ROOT } from './_apps.js';
-import { machine } from './_measure.js';
+import { loadAverage, machine } from './_measure.js';
 import { benchDatabase } from './_postgres.js';
 
 const WORK = join(ROOT, 'bench', '.work', 'invoke');
@@ -254,7 +254,7 @@ async function sampleWaits(url, waits, work) {
   }
 }
 
-console.log(`bench/invoke --database ${DATABASE} on ${machine()}`);
+console.log(`bench/invoke --database ${DATABASE} on ${machine()}, load average ${loadAverage()}`);
 console.log(`${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds, autocannon over loopback\n`);
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
@@ -353,6 +353,7 @@ try {
     const signedIn = r('valet query by index (ES256 JWT)').rps / r('valet query by index (public)').rps;
     const manySignedIn =
       r('valet query by index (10 000 distinct ES256 JWTs)').rps / r('valet query by index (public)').rps;
+    console.log(`\nload average at the end: ${loadAverage()}`);
     console.log('\nTargets');
     console.log(
       `  query with an ES256 bearer token ≥ 90% of the public query: ${(signedIn * 100).toFixed(0)}% — ${verdict(signedIn >= 0.9)}`,
@@ -448,6 +449,7 @@ try {
     for (const [event, count] of [...waits].sort((a, b) => b[1] - a[1]).slice(0, 6))
       console.log(`  ${event.padEnd(28)} ${((count / sampled) * 100).toFixed(1)}%`);
     const notifyLock = (waits.get('Lock:object') ?? 0) / sampled;
+    console.log(`\nload average at the end: ${loadAverage()}`);
     console.log('\nTargets');
     console.log(
       `  PostgreSQL query ≥ 80% of the raw pg baseline: ${(query * 100).toFixed(0)}% — ${verdict(query >= 0.8)}`,

@@ -9,7 +9,7 @@ import { createECDH, randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createBenchApp, ROOT } from './_apps.js';
-import { machine } from './_measure.js';
+import { loadAverage, machine } from './_measure.js';
 
 const dist = (path) => import(join(ROOT, 'dist', path));
 const { buildAndLoad } = await dist('bundler/evaluate.js');
@@ -103,7 +103,7 @@ function browserSubscription(endpoint) {
 const call = (engine, kind, path, args) =>
   engine.call({ kind, path, args, invoker: { type: 'anonymous' }, external: true });
 
-console.log(`bench/outbox on ${machine()}\n`);
+console.log(`bench/outbox on ${machine()}, load average ${loadAverage()}\n`);
 createApp();
 
 // 1. Enqueue overhead: alternate rounds of each so drift hits both alike.

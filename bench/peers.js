@@ -8,7 +8,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, symlinkSync, writeFileSync
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createGeneratedApp, moduleName, ROOT } from './_apps.js';
-import { formatRow, machine, measureInterleaved } from './_measure.js';
+import { formatRow, loadAverage, machine, measureInterleaved } from './_measure.js';
 
 const CONVEX_VERSION = '1.48.0';
 /** App sizes: the goal is at 500 modules, and the growth from 100 to 500. */
@@ -84,7 +84,7 @@ export const sync = action({
   return app;
 }
 
-console.log(`bench/peers on ${machine()}\n`);
+console.log(`bench/peers on ${machine()}, load average ${loadAverage()}\n`);
 const modules = installConvex();
 const convexBin = join(modules, 'convex', 'bin', 'main.js');
 try {

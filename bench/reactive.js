@@ -7,7 +7,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { createBenchApp, ROOT } from './_apps.js';
-import { machine } from './_measure.js';
+import { loadAverage, machine } from './_measure.js';
 
 const { ValetClient } = await import(join(ROOT, 'dist', 'client', 'index.js'));
 const { functionRef } = await import(join(ROOT, 'dist', 'server', 'index.js'));
@@ -57,7 +57,7 @@ const set = functionRef('items:set', 'mutation', { access: 'public' });
 const newClient = () => new ValetClient(URL, { WebSocket });
 const clients = [];
 try {
-  console.log(`bench/reactive on ${machine()}\n`);
+  console.log(`bench/reactive on ${machine()}, load average ${loadAverage()}\n`);
   // Baseline: one HTTP query round trip.
   const a = newClient();
   const b = newClient();

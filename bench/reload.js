@@ -11,7 +11,7 @@ import { spawn } from 'node:child_process';
 import { cpSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createGeneratedApp, moduleName, moduleSource, ROOT } from './_apps.js';
-import { machine, summarise } from './_measure.js';
+import { loadAverage, machine, summarise } from './_measure.js';
 
 const VALET = join(ROOT, 'bin', 'valet.js');
 const WORK = join(ROOT, 'bench', '.work', 'reload');
@@ -101,7 +101,7 @@ const stop = async (dev) => {
   await new Promise((resolve) => dev.child.once('exit', resolve));
 };
 
-console.log(`bench/reload on ${machine()}`);
+console.log(`bench/reload on ${machine()}, load average ${loadAverage()}`);
 const app = createGeneratedApp(join(WORK, 'default'), MODULES);
 writeFileSync(join(app, 'valet', `${TARGET}.ts`), markerModule(0));
 // The --no-typecheck copy: the same files, its own .valet/ (node_modules links are copied as links).
@@ -201,6 +201,7 @@ try {
   );
 
   const verdict = (ok) => (ok ? 'met' : 'MISSED');
+  console.log(`\nload average at the end: ${loadAverage()}`);
   console.log('\nTargets');
   console.log(
     `  reload p50 ≤ 40 ms (default flags): ${percentile(sorted, 0.5).toFixed(0)} ms — ${verdict(percentile(sorted, 0.5) <= 40)}`,

@@ -9,7 +9,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { WebSocket } from 'ws';
 import { createBenchApp, ROOT } from './_apps.js';
-import { machine } from './_measure.js';
+import { loadAverage, machine } from './_measure.js';
 import { benchDatabase } from './_postgres.js';
 
 const { ValetClient } = await import(join(ROOT, 'dist', 'client', 'index.js'));
@@ -80,7 +80,7 @@ async function watcher(url) {
   };
 }
 
-console.log(`bench/scale on ${machine()}\n`);
+console.log(`bench/scale on ${machine()}, load average ${loadAverage()}\n`);
 rmSync(WORK, { recursive: true, force: true });
 createBenchApp(WORK, 'bench-scale', {
   'schema.ts': `import { defineSchema, defineTable, v } from './_generated/valet/api';

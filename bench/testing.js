@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { createBenchApp, ROOT } from './_apps.js';
-import { machine } from './_measure.js';
+import { loadAverage, machine } from './_measure.js';
 
 const { valetTest } = await import(join(ROOT, 'dist', 'testing', 'index.js'));
 const VALET = join(ROOT, 'bin', 'valet.js');
@@ -85,7 +85,7 @@ try {
 
 const harnessStats = stats(harness);
 const httpStats = stats(http);
-console.log(`bench/testing on ${machine()}`);
+console.log(`bench/testing on ${machine()}, load average ${loadAverage()}`);
 console.log(`first harness (builds the app):           ${firstBuild.toFixed(0)} ms`);
 console.log(`fresh valetTest() + mutation + query:     ${fmt(harnessStats)}   (n=${ROUNDS})`);
 console.log(
