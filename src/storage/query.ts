@@ -100,6 +100,10 @@ const MAX_STATEMENT_TEXTS = 2_000;
 /** Rows a filtered scan reads per statement while it looks for enough that pass. */
 const FILTER_BATCH = 256;
 
+/** `eq(field, null)`: matched with IS NULL, no parameter. */
+const isNullEquality = (bound: IndexBound): boolean =>
+  bound.op === 'eq' && (bound.value === null || bound.value === undefined);
+
 const kindOf = (field: string): ColumnKind =>
   field === '_creationTime' ? 'number' : field === '_id' ? 'text' : 'field';
 
@@ -200,18 +204,25 @@ export class QueryBuilder {
   /** The table and the index range, as SQL conditions and their parameters. */
   private rangeWhere(dialect: Dialect): { where: string[]; params: unknown[] } {
     const where = [`tbl = ${quoteLiteral(this.table)}`];
-    const params: unknown[] = [];
     for (const bound of this.bounds) {
       const expression = dialect.field(bound.field);
-      const kind = kindOf(bound.field);
-      if (bound.op === 'eq' && (bound.value === null || bound.value === undefined)) {
-        where.push(`${expression} IS NULL`);
-        continue;
-      }
-      where.push(`${expression} ${bound.op === 'eq' ? '=' : OPERATORS[bound.op]} ${dialect.param(kind)}`);
-      params.push(kind === 'field' ? dialect.fieldValue(bound.value) : bound.value);
+      if (isNullEquality(bound)) where.push(`${expression} IS NULL`);
+      else
+        where.push(
+          `${expression} ${bound.op === 'eq' ? '=' : OPERATORS[bound.op]} ${dialect.param(kindOf(bound.field))}`,
+        );
     }
-    return { where, params };
+    return { where, params: this.rangeParams(dialect) };
+  }
+
+  /** The index range's parameters, in the order rangeWhere places them. */
+  private rangeParams(dialect: Dialect): unknown[] {
+    const params: unknown[] = [];
+    for (const bound of this.bounds) {
+      if (isNullEquality(bound)) continue;
+      params.push(kindOf(bound.field) === 'field' ? dialect.fieldValue(bound.value) : bound.value);
+    }
+    return params;
   }
 
   /** One statement: rows in order after `after` and up to `upTo`, at most `limit`. */
@@ -228,19 +239,14 @@ export class QueryBuilder {
     }
     // Without cursors the text depends on the query's shape only: built once per shape.
     let shape = `${dialect.name}\0${this.table}\0${this.plan.index}\0${this.plan.orderFields.join('\0')}\0${this.direction}\0${limit}\0${withKeys}`;
-    for (const bound of this.bounds)
-      shape += `\0${bound.field}\0${bound.op === 'eq' && (bound.value === null || bound.value === undefined) ? 'null' : bound.op}`;
+    for (const bound of this.bounds) shape += `\0${bound.field}\0${isNullEquality(bound) ? 'null' : bound.op}`;
     let text = STATEMENT_TEXTS.get(shape);
     if (text === undefined) {
       text = this.statement(dialect, limit, range, withKeys).text;
       if (STATEMENT_TEXTS.size >= MAX_STATEMENT_TEXTS) STATEMENT_TEXTS.clear();
       STATEMENT_TEXTS.set(shape, text);
     }
-    const params: unknown[] = [];
-    for (const bound of this.bounds) {
-      if (bound.op === 'eq' && (bound.value === null || bound.value === undefined)) continue;
-      params.push(kindOf(bound.field) === 'field' ? dialect.fieldValue(bound.value) : bound.value);
-    }
+    const params = this.rangeParams(dialect);
     const statement = text;
     return store.cachedRead(statement, params, () => store.sql.all(statement, params));
   }

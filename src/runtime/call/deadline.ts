@@ -30,14 +30,9 @@ export function raceDeadline<T>(work: Promise<T>, deadline: Deadline): Promise<T
  * when the time is up first. One promise and one timer per call (queries and mutations: the
  * hottest path), where startDeadline + raceDeadline make five.
  */
-export function withinDeadline<T>(
-  clock: Clock,
-  ms: number,
-  error: (ms: number) => EngineError,
-  work: Promise<T>,
-): Promise<T> {
+export function withinDeadline<T>(clock: Clock, ms: number, error: () => EngineError, work: Promise<T>): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const handle = clock.setTimeout(() => reject(error(ms)), ms);
+    const handle = clock.setTimeout(() => reject(error()), ms);
     work.then(
       (value) => {
         clock.clearTimeout(handle);

@@ -43,5 +43,10 @@ export function timeoutError(
   path: string,
   ms: number,
 ): () => EngineError {
-  return () => new EngineError(`${kind}_timeout`, `${path} did not finish within ${ms} ms`);
+  return () => timedOut(kind, path, ms);
+}
+
+/** The error of a call that did not finish within its timeout. */
+export function timedOut(kind: 'query' | 'mutation' | 'action' | 'route', path: string, ms: number): EngineError {
+  return new EngineError(`${kind}_timeout`, `${path} did not finish within ${ms} ms`);
 }

@@ -18,7 +18,7 @@ import { runInScope } from '../scope.js';
 import { checkSequence, recordSequence } from './client-sequence.js';
 import type { ClientSequence } from './client-sequence.js';
 import { withinDeadline } from './deadline.js';
-import { callHandler, checkReturnValue, timeoutError } from './handler.js';
+import { callHandler, checkReturnValue, timedOut } from './handler.js';
 import type { EngineCore } from './types.js';
 
 /** Runs `fn` with a mutation's ctx, in one write transaction: committed if it resolves. */
@@ -56,7 +56,7 @@ export function inMutation<T>(
       const returned = await withinDeadline(
         core.clock,
         core.functionTimeoutMs,
-        (ms) => timeoutError('mutation', path, ms)(),
+        () => timedOut('mutation', path, core.functionTimeoutMs),
         work,
       );
       const value = checkReturnValue(path, returned, returns);
@@ -80,7 +80,7 @@ function mutationContext(
 ) {
   const write = mutationWriter(state, store);
   const now = () => core.clock.now();
-  // The APIs a handler may not use are made on first use: this runs for every mutation.
+  // What most handlers never touch is made on first use: this runs for every mutation.
   let auth: ReturnType<typeof authApi> | undefined;
   let email: ReturnType<typeof emailApi> | undefined;
   let push: ReturnType<typeof pushApi> | undefined;

@@ -11,7 +11,7 @@ import { queryDatabase, queryReader } from '../database-api.js';
 import { storageApi } from '../files/api.js';
 import { runInScope } from '../scope.js';
 import { withinDeadline } from './deadline.js';
-import { callHandler, checkReturnValue, timeoutError } from './handler.js';
+import { callHandler, checkReturnValue, timedOut } from './handler.js';
 import type { EngineCore } from './types.js';
 
 export async function runQuery(
@@ -66,7 +66,7 @@ export async function runQuery(
       const returned = await withinDeadline(
         core.clock,
         core.functionTimeoutMs,
-        (ms) => timeoutError('query', path, ms)(),
+        () => timedOut('query', path, core.functionTimeoutMs),
         work,
       );
       return checkReturnValue(path, returned, definition.returns);
