@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkDependencies, removeTempDirs, serverRecords, tempDir, valet, valetAsync } from '../helpers/apps.js';
 import { onPostgres } from '../helpers/database.js';
+import { waitUntil } from '../helpers/instances.js';
 import { freePort, killAll, spawnValet } from '../helpers/processes.js';
 import type { RunningValet } from '../helpers/processes.js';
 
@@ -310,11 +311,16 @@ export const later = defineMutation({
       expect((await post(url, 'mutation', { path: 'slow:later', args: {} })).status).toBe(200);
       void post(url, 'action', { path: 'slow:sleep', args: {} }).catch(() => undefined);
       // Both run once the invocation log shows two sleeps running.
-      for (let i = 0; i < 400; i++) {
-        const running = await valetAsync(['invocations', 'ls', '--function', 'slow:sleep', '--json'], app);
-        if ((JSON.parse(running.stdout) as unknown[]).length >= 2) break;
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
+      await waitUntil(
+        async () =>
+          (
+            JSON.parse(
+              (await valetAsync(['invocations', 'ls', '--function', 'slow:sleep', '--json'], app)).stdout,
+            ) as unknown[]
+          ).length >= 2,
+        60_000,
+        'the scheduled and the called sleep to be running',
+      );
       expect(await slow.stop('SIGTERM', 30_000)).toBe(0);
       expect(slow.output()).toContain('still waiting for scheduled calls in flight after 300 ms');
       expect(slow.output()).not.toMatch(/\n\s+at /);
