@@ -184,8 +184,18 @@ it('shows and drives every part of a running app, live, to its own pages only', 
     // The grid: a cell edited in place while the live query watches; an edit the schema refuses
     // (a required field cleared) says why and keeps the editor open.
     const emailCell = () => page.getByTestId('document-row').first().locator('td[data-field="email"]');
-    await emailCell().dblclick();
     const cellEditor = page.getByLabel(`edit email of ${userId}`);
+    // The grid may draw its rows again right after the first load (the page's live refresh): a
+    // double-click on the row it replaced opens nothing, so it is given again until the editor shows.
+    for (let attempt = 1; ; attempt++) {
+      await emailCell().dblclick();
+      const opened = await cellEditor.waitFor({ timeout: 5_000 }).then(
+        () => true,
+        () => false,
+      );
+      if (opened) break;
+      if (attempt === 5) throw new Error('double-clicking the email cell never opened its editor');
+    }
     await cellEditor.fill('');
     await cellEditor.press('Enter');
     await page.getByRole('alert').filter({ hasText: 'email' }).waitFor();
