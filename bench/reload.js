@@ -43,24 +43,24 @@ function startDev(app, port = PORT, flags = []) {
   return { child, ready, output: () => output, port };
 }
 
-/** Whether a type check (a tsc child of valet dev) is running. */
-function typeChecking(pid) {
-  let children = '';
+const childrenOf = (pid) => {
   try {
-    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
   } catch {
-    return false;
+    return [];
   }
-  return children
-    .split(/\s+/)
-    .filter(Boolean)
-    .some((child) => {
-      try {
-        return readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('tsc');
-      } catch {
-        return false;
-      }
-    });
+};
+
+/** Whether a type check (a tsc under valet dev: it starts them from a helper process) is running. */
+function typeChecking(pid) {
+  return childrenOf(pid).some((child) => {
+    try {
+      if (readFileSync(`/proc/${child}/cmdline`, 'utf8').includes('tsc')) return true;
+    } catch {
+      return false;
+    }
+    return typeChecking(child);
+  });
 }
 
 async function untilTypeChecked(dev) {

@@ -70,8 +70,27 @@ const finding = (message: string, fix: string): Finding => ({
   fix,
 });
 
+export interface CompilerRun {
+  code: number | null;
+  output: string;
+}
+
+/** Runs the compiler and collects what it printed (valet dev runs it from a helper process). */
+export type RunCompiler = (command: string, args: string[], cwd: string) => Promise<CompilerRun>;
+
+export const spawnCompiler: RunCompiler = (command, args, cwd) =>
+  new Promise((resolve, reject) => {
+    const child = spawn(command, args, { cwd });
+    let output = '';
+    child.stdout.on('data', (chunk) => (output += chunk));
+    child.stderr.on('data', (chunk) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, output }));
+  });
+
 export async function typecheckApp(
   appDir: string,
+  run: RunCompiler = spawnCompiler,
 ): Promise<{ compiler: TypeScriptCompiler | null; findings: Finding[] }> {
   if (!existsSync(join(appDir, 'tsconfig.json'))) {
     return {
@@ -100,16 +119,11 @@ export async function typecheckApp(
         ),
       ],
     };
-  const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
-    const child = spawn(process.execPath, [compiler.tscPath, '--noEmit', '--pretty', 'false', '-p', 'tsconfig.json'], {
-      cwd: appDir,
-    });
-    let output = '';
-    child.stdout.on('data', (chunk) => (output += chunk));
-    child.stderr.on('data', (chunk) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', (exitCode) => resolve({ code: exitCode, output }));
-  });
+  const { code, output } = await run(
+    process.execPath,
+    [compiler.tscPath, '--noEmit', '--pretty', 'false', '-p', 'tsconfig.json'],
+    appDir,
+  );
   const findings = parseTscOutput(output, appDir);
   if (code !== 0 && findings.length === 0) {
     findings.push({

@@ -406,6 +406,7 @@ export async function startDev(options: DevOptions): Promise<DevServer> {
   }
 
   const cleanUp = async () => {
+    typecheck?.close();
     await context.engine?.close();
     await builder.dispose();
     restoreConsole();

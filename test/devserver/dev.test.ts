@@ -314,6 +314,35 @@ describe('startDev options', () => {
       }),
     ]);
   });
+  it('reports a type error in the background without blocking the reload, and ends its tsc on close', async () => {
+    const app = fixtureApp('engine-app', ['typescript', '@types/node']);
+    writeFileSync(join(app, 'tsconfig.json'), readFileSync(join(REPO_ROOT, 'templates/basic/tsconfig.json'), 'utf8'));
+    writeFileSync(
+      join(app, 'valet/typed.ts'),
+      "import { defineQuery } from './_generated/valet/api';\nexport const q = defineQuery({ access: 'public', handler: async () => { const n: number = 'x'; return n; } });\n",
+    );
+    let reportTypes: (errors: unknown) => void = () => undefined;
+    const types = new Promise((resolve) => (reportTypes = resolve));
+    const dev = await startDev({
+      appDir: app,
+      port: await freePort(),
+      onEvent: (e) => {
+        if (e.type === 'types') reportTypes(e.errors);
+      },
+    });
+    try {
+      // Served while the type check runs (or after): the error does not block the build.
+      const response = await fetch(`${dev.url}/api/query`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ path: 'typed:q', args: {} }),
+      });
+      expect(await response.json()).toEqual({ value: 'x' });
+      expect(await types).toEqual([expect.objectContaining({ file: 'valet/typed.ts', line: 2 })]);
+    } finally {
+      await dev.close();
+    }
+  });
 });
 
 describe('a dev server whose first build fails', () => {
