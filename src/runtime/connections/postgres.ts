@@ -10,7 +10,7 @@ import type { SchemaDefinition } from '../../server/schema.js';
 import { CreationClock, DocumentStore } from '../../storage/documents.js';
 import type { DocumentChange } from '../../storage/documents.js';
 import { StatementFaults } from '../../storage/fault-injection.js';
-import { outcomeUnknown, storageFaultOf, writeConflict } from '../../storage/faults.js';
+import { writeConflict } from '../../storage/faults.js';
 import { checkout, guardPoolClients, PgExecutor } from '../../storage/postgres/executor.js';
 import { OneStatementQueries } from './one-statement.js';
 import { ChangeListener, ChangeSignal, encodeNotice } from './postgres-changes.js';
@@ -22,20 +22,6 @@ export const MAX_WRITE_ATTEMPTS = 12;
 
 function isConflict(error: unknown): boolean {
   return CONFLICT_CODES.has((error as { code?: string })?.code ?? '');
-}
-
-/**
- * COMMIT over a connection that breaks while it is on its way: the server may have committed or
- * not, and nobody here can tell. That is `outcome_unknown`, never "not applied" (a serialization
- * failure at COMMIT is certain, and retried as any conflict).
- */
-async function commit(sql: PgExecutor): Promise<void> {
-  try {
-    await sql.exec('COMMIT');
-  } catch (error) {
-    if (storageFaultOf(error) && !isConflict(sql.failure)) throw outcomeUnknown(error);
-    throw error;
-  }
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -100,29 +86,27 @@ export class PostgresConnections implements Connections {
       store.changeLog = [];
       let broken = false;
       try {
-        await sql.exec(options.readCommitted ? 'BEGIN' : 'BEGIN ISOLATION LEVEL SERIALIZABLE');
+        // Sent with the first statement (one round trip for both): executor.ts.
+        sql.begin(options.readCommitted ? 'BEGIN' : 'BEGIN ISOLATION LEVEL SERIALIZABLE');
         const result = await task(store);
         // A statement that failed (and was caught by a handler) already doomed the transaction.
         if (sql.failure) throw sql.failure;
         const changes = store.changeLog;
         if (changes.length === 0) {
-          await commit(sql);
+          await sql.commit();
           return result;
         }
-        // Logged for the other instances when (and only if) this transaction commits; signalled
-        // after. A statement of its own before COMMIT: if the connection died while the handler ran,
-        // this fails first, and "not applied" is then certain (a failed COMMIT could be either).
-        const logged = await sql.get<{ seq: string }>(
-          'INSERT INTO _valet_changes (payload) VALUES (?) RETURNING seq::text AS seq',
-          [encodeNotice(this.origin, changes, this.schema)],
-        );
-        await commit(sql);
-        const seq = logged!.seq;
-        this.signal.committed(seq);
+        // Logged for the other instances when (and only if) this transaction commits, in the same
+        // round trip as the COMMIT; signalled after. What a failure there means: PgExecutor.commit.
+        const [logged] = await sql.commit<{ seq: string }>({
+          sql: 'INSERT INTO _valet_changes (payload) VALUES (?) RETURNING seq::text AS seq',
+          params: [encodeNotice(this.origin, changes, this.schema)],
+        });
+        this.signal.committed(logged!.seq);
         this.publish(changes);
         return result;
       } catch (error) {
-        await client.query('ROLLBACK').catch(() => (broken = true));
+        if (sql.transactionOpen) await client.query('ROLLBACK').catch(() => (broken = true));
         const conflict = isConflict(error) || isConflict(sql.failure);
         if (!conflict) throw error;
         if (attempt >= MAX_WRITE_ATTEMPTS) throw writeConflict(error);
@@ -149,10 +133,10 @@ export class PostgresConnections implements Connections {
     const sql = new PgExecutor(client, this.faults);
     let broken = false;
     try {
-      await sql.exec('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+      sql.begin('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
       return await task(new DocumentStore(sql, this.schema, this.creationClock));
     } finally {
-      await client.query('COMMIT').catch(() => (broken = true));
+      if (sql.transactionOpen) await client.query('COMMIT').catch(() => (broken = true));
       release(broken);
     }
   }

@@ -6,9 +6,11 @@ import { observedAsync, statementObserver } from '../statement-observer.js';
 import pgModule from 'pg';
 import type pg from 'pg';
 import type { StatementFaults } from '../fault-injection.js';
-import { StorageFaultError, storageFull, storageUnavailable } from '../faults.js';
+import { outcomeUnknown, StorageFaultError, storageFull, storageUnavailable } from '../faults.js';
 import type { Row, SqlExecutor } from '../sql.js';
 import { postgresDialect } from './dialect.js';
+import { PipelineError, runPipeline } from './pipeline.js';
+import type { PipelineStep } from './pipeline.js';
 
 const texts = new Map<string, { text: string; name: string }>();
 
@@ -108,20 +110,50 @@ export class PgExecutor implements SqlExecutor {
    */
   failure: unknown = null;
 
+  /** A BEGIN held back to go out with the transaction's first statement (pipeline.ts). */
+  private pendingBegin: string | null = null;
+  /** Whether a BEGIN went out and no COMMIT has ended it yet: there is a transaction to end. */
+  transactionOpen = false;
+
   constructor(
     readonly client: pg.Pool | pg.PoolClient,
     private readonly faults?: StatementFaults,
   ) {}
 
+  /** Starts a transaction (on a client of its own): sent with the first statement, if one comes. */
+  begin(statement: string): void {
+    this.pendingBegin = statement;
+  }
+
+  /** The held BEGIN, now about to go out (checked against injected faults first). */
+  private takeBegin(): string | null {
+    const begin = this.pendingBegin;
+    if (begin === null) return null;
+    this.faults?.check(begin);
+    this.pendingBegin = null;
+    this.transactionOpen = true;
+    return begin;
+  }
+
   private async query(sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
     const { text, name } = numbered(sql);
     try {
+      if (this.pendingBegin !== null) this.faults?.check(this.pendingBegin);
       this.faults?.check(sql);
-      const query = () => this.client.query({ text, name, values: bindable(params) });
+      const values = bindable(params);
+      const begin = this.takeBegin();
+      const query =
+        begin === null
+          ? () => this.client.query({ text, name, values })
+          : () =>
+              runPipeline(this.client as pg.PoolClient, [{ text: begin }, { text, name, values }]).then(
+                (results) => results[1]!,
+              );
       return await (statementObserver ? observedAsync(statementObserver, sql, query) : query());
     } catch (error) {
-      this.failure ??= error;
-      throw asFault(error);
+      const cause = error instanceof PipelineError ? error.cause : error;
+      this.failure ??= cause;
+      throw asFault(cause);
     }
   }
 
@@ -139,11 +171,71 @@ export class PgExecutor implements SqlExecutor {
 
   async exec(sql: string): Promise<void> {
     try {
+      if (this.pendingBegin !== null) this.faults?.check(this.pendingBegin);
       this.faults?.check(sql);
-      await this.client.query(sql);
+      const begin = this.takeBegin();
+      // No parameters: a simple query, where BEGIN and the statement share one message.
+      await this.client.query(begin === null ? sql : `${begin};\n${sql}`);
     } catch (error) {
       this.failure ??= error;
       throw asFault(error);
+    }
+  }
+
+  /**
+   * Ends the transaction: `last` (a statement of its own, such as the change log's row) and COMMIT
+   * go out together, in one round trip; `last`'s rows. Nothing sent yet: nothing to end, no trip.
+   *
+   * What a failure means: before COMMIT ran (a statement refused, or the connection already known
+   * lost, so nothing was sent) nothing was applied, certainly. At COMMIT, a conflict or the
+   * statement's own error is as certain; a storage fault, or a connection that broke while the
+   * COMMIT was on its way, is `outcome_unknown`: the server may have committed.
+   */
+  async commit<T = Row>(last?: { sql: string; params: readonly unknown[] }): Promise<T[]> {
+    if (this.pendingBegin !== null && !last) {
+      this.pendingBegin = null;
+      return [];
+    }
+    const steps: PipelineStep[] = [];
+    try {
+      if (this.pendingBegin !== null) this.faults?.check(this.pendingBegin);
+      if (last) this.faults?.check(last.sql);
+      // An injected COMMIT fault stands for a COMMIT lost on its way.
+      try {
+        this.faults?.check('COMMIT');
+      } catch (error) {
+        throw outcomeUnknown(error);
+      }
+      // The server dropped this connection while the handler ran: nothing can be sent, or was.
+      if (failedClients.has(this.client as pg.PoolClient))
+        throw storageUnavailable(new Error('the connection to PostgreSQL was lost during the transaction'));
+    } catch (error) {
+      this.failure ??= error;
+      throw error;
+    }
+    const begin = this.takeBegin();
+    if (begin !== null) steps.push({ text: begin });
+    if (last) {
+      const { text, name } = numbered(last.sql);
+      steps.push({ text, name, values: bindable(last.params) });
+    }
+    steps.push({ text: 'COMMIT' });
+    const commitAt = steps.length - 1;
+    const send = () => runPipeline(this.client as pg.PoolClient, steps);
+    try {
+      // Observed as before the two went together: the log row a statement, the COMMIT not one.
+      const results = await (statementObserver && last ? observedAsync(statementObserver, last.sql, send) : send());
+      this.transactionOpen = false;
+      return last ? (results[commitAt - 1]!.rows as T[]) : [];
+    } catch (error) {
+      const cause = error instanceof PipelineError ? error.cause : error;
+      const completed = error instanceof PipelineError ? error.completed : 0;
+      this.failure ??= cause;
+      const answered = cause instanceof pgModule.DatabaseError;
+      if (answered && completed < commitAt) throw asFault(cause);
+      const fault = asFault(cause);
+      if (answered && !(fault instanceof StorageFaultError)) throw cause;
+      throw outcomeUnknown(fault);
     }
   }
 }
