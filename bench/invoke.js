@@ -9,6 +9,7 @@
 //   npm run bench -- invoke                       SQLite
 //   npm run bench -- invoke --before <git ref>    and the same SQLite paths on that earlier build
 //   npm run bench -- invoke --database postgres   PostgreSQL against the raw pg driver, beside SQLite
+//                                     [--before <git ref>]   and the PostgreSQL paths on that earlier build
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { spawn, spawnSync } from 'node:child_process';
@@ -263,6 +264,7 @@ console.log(`${CONNECTIONS} connections, ${DURATION} s per run, ${ROUNDS} rounds
 rmSync(WORK, { recursive: true, force: true });
 mkdirSync(WORK, { recursive: true });
 let database = null;
+let beforeDatabase = null;
 try {
   const valet = await startValet('sqlite', ROOT);
   const q = { key: 'key-500' };
@@ -408,6 +410,25 @@ try {
     const waits = new Map();
     const baseline = await startBaseline('_baseline-pg-server.js', database.url);
     const onPg = await startValet('postgres', ROOT, { VALET_DATABASE_URL: database.url });
+    // The earlier build on a database of its own (the two never share tables).
+    const beforeRoot = BEFORE ? buildBefore(BEFORE) : null;
+    if (!BEFORE) console.log('(no --before <git ref>: the comparison with an earlier build is skipped)');
+    beforeDatabase = beforeRoot ? await benchDatabase() : null;
+    const before = beforeRoot
+      ? await startValet('postgres-before', beforeRoot, { VALET_DATABASE_URL: beforeDatabase.url })
+      : null;
+    const beforeTargets = before
+      ? [
+          {
+            label: `build ${BEFORE} on PostgreSQL: query`,
+            run: () => load(`${before.url}/api/query`, 'items:byKey', q, {}, { pid: before.pid }),
+          },
+          {
+            label: `build ${BEFORE} on PostgreSQL: mutation`,
+            run: () => load(`${before.url}/api/mutation`, 'items:insert', m, {}, { pid: before.pid }),
+          },
+        ]
+      : [];
     const results = await measure([
       {
         label: 'baseline: node:http + pg query',
@@ -440,6 +461,7 @@ try {
         label: 'valet on SQLite: mutation, one insert',
         run: () => load(`${valet.url}/api/mutation`, 'items:insert', m, {}, { pid: valet.pid }),
       },
+      ...beforeTargets,
     ]);
     print(results);
     const r = (label) => results.get(label);
@@ -462,11 +484,22 @@ try {
     console.log(
       `  no commit waits on the notify queue (Lock:object ≤ 1% of backend samples): ${(notifyLock * 100).toFixed(1)}% — ${verdict(notifyLock <= 0.01)}`,
     );
+    if (before)
+      for (const [kind, label] of [
+        ['query', 'valet on PostgreSQL: query by index'],
+        ['mutation', 'valet on PostgreSQL: mutation, one insert'],
+      ]) {
+        const ratio = r(label).rps / r(`build ${BEFORE} on PostgreSQL: ${kind}`).rps;
+        console.log(
+          `  PostgreSQL ${kind} against the build at ${BEFORE}: ${(ratio * 100).toFixed(0)}% (for the record)`,
+        );
+      }
   }
 } finally {
   for (const child of children) child.kill('SIGINT');
   await new Promise((resolve) => setTimeout(resolve, 500));
   await database?.drop();
+  await beforeDatabase?.drop();
   if (existsSync(join(WORK, 'before-build')))
     spawnSync('git', ['worktree', 'remove', '--force', join(WORK, 'before-build')], { cwd: ROOT });
   if (!process.env.BENCH_KEEP) rmSync(WORK, { recursive: true, force: true });
