@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { UserError } from '../errors/user-error.js';
+import { AnalysisCache } from './analysis-cache.js';
 import { analyseModule } from './analyse-module.js';
 import type { ModuleAnalysis } from './analyse-module.js';
 import { findModuleFiles, modulePathOf } from './find-modules.js';
@@ -29,12 +30,18 @@ const SPECIAL_MODULES = ['schema', 'crons', 'http'];
  * coarse to tell two quick saves apart): in `valet dev` a save re-parses only the file that changed.
  */
 const analysisCache = new Map<string, { text: string; analysis: ModuleAnalysis }>();
+/** Apps whose analyses were read from (and written back to) their .valet/ cache in this process. */
+const persisted = new Set<string>();
 
-function analyseFile(path: string, file: string): ModuleAnalysis {
+function analyseFile(path: string, file: string, stored: AnalysisCache | null): ModuleAnalysis {
   const text = readFileSync(path, 'utf8');
   const cached = analysisCache.get(path);
   if (cached && cached.text === text) return cached.analysis;
-  const analysis = analyseModule(file, text);
+  let analysis = stored?.get(file, text);
+  if (!analysis) {
+    analysis = analyseModule(file, text);
+    stored?.set(file, text, analysis);
+  }
   analysisCache.set(path, { text, analysis });
   return analysis;
 }
@@ -47,9 +54,15 @@ export function analyseApp(appDir: string): AppModel {
   let hasSchema = false;
 
   const analyses = new Map<string, { relative: string; analysis: ModuleAnalysis }>();
+  // The first analysis in a process starts from the .valet/ cache (analysis-cache.ts); later ones
+  // (valet dev's reloads) have every unchanged module in memory already.
+  const stored = persisted.has(appDir) ? null : AnalysisCache.open(appDir);
+  persisted.add(appDir);
+  const files: string[] = [];
   for (const relative of findModuleFiles(valetDir)) {
     const file = `valet/${relative}`;
-    const analysis = analyseFile(join(valetDir, relative), file);
+    files.push(file);
+    const analysis = analyseFile(join(valetDir, relative), file, stored);
     diagnostics.push(...analysis.diagnostics);
     analyses.set(modulePathOf(relative), { relative, analysis });
     if (SCHEMA_FILES.includes(relative)) {
@@ -80,6 +93,7 @@ export function analyseApp(appDir: string): AppModel {
         otherExports: otherExports.sort(compare),
       });
   }
+  stored?.save(files);
   diagnostics.push(...findNameClashes(modules));
   if (diagnostics.length > 0) throw new CodegenError(diagnostics);
   return { modules, hasSchema };

@@ -14,7 +14,9 @@ export function registerCodegen(program: Command): void {
     .addHelpText(
       'after',
       `
-Works offline and needs no server: it reads valet/ statically.
+Works offline and needs no server: it reads valet/ statically. Where the app has a .valet/
+(valet dev or valet start made it), what it read of each module is kept there
+(codegen-cache.json), so the next run reads again only the modules that changed.
 
 Examples:
   $ valet codegen
