@@ -3,7 +3,6 @@
 // header (RFC 8292: an ES256 JWT for the endpoint's origin). node:crypto and jose only: the web-push
 // package does the same with seventeen packages of dependencies.
 import { createCipheriv, createECDH, hkdfSync, randomBytes } from 'node:crypto';
-import { importJWK, SignJWT } from 'jose';
 
 export interface PushRequestInput {
   subscription: { endpoint: string; keys: { p256dh: string; auth: string } };
@@ -64,6 +63,8 @@ export async function vapidAuthorization(
   nowSeconds: number,
 ): Promise<string> {
   const point = decodeKey(vapid.publicKey, 65, 'VAPID public');
+  // Loaded on the first push sent: jose is sixty modules a server that sends none need not load.
+  const { importJWK, SignJWT } = await import('jose');
   const key = await importJWK(
     {
       kty: 'EC',
