@@ -56,7 +56,7 @@ export function analyseApp(appDir: string): AppModel {
   const analyses = new Map<string, { relative: string; analysis: ModuleAnalysis }>();
   // The first analysis in a process starts from the .valet/ cache (analysis-cache.ts); later ones
   // (valet dev's reloads) have every unchanged module in memory already.
-  const stored = persisted.has(appDir) ? null : AnalysisCache.open(appDir);
+  const stored = persisted.has(appDir) ? null : AnalysisCache.for(appDir);
   persisted.add(appDir);
   const files: string[] = [];
   for (const relative of findModuleFiles(valetDir)) {

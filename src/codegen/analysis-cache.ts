@@ -1,10 +1,11 @@
-// Module analyses kept between runs in the app's .valet/ (where valet dev and valet start keep
-// their state): `valet codegen`, `valet check` and a starting `valet dev` parse only the modules
-// whose text changed since the last run. Parsing is most of codegen's time (with oxc on Node 20,
-// the AST crosses into JavaScript as JSON). An analysis depends on nothing but the module's path
-// and text, so each is keyed by its path and the SHA-1 of its text; the whole cache is set aside
-// when the analyser itself changes (another Valet version, or a rebuilt checkout). An app that
-// has no .valet/ yet gets none from codegen: the cache only rides along where state already is.
+// What codegen and the static rules of `valet check` read from each module, kept between runs in
+// the app's .valet/ (where valet dev and valet start keep their state): `valet codegen`, `valet
+// check` and a starting `valet dev` parse only the modules whose text changed since the last run.
+// Parsing is most of what either costs (with oxc on Node 20, the AST crosses into JavaScript as
+// JSON). Both depend on nothing but the module's path and text, so each is keyed by its path and
+// the SHA-1 of its text; the whole cache is set aside when the code that reads modules changes
+// (another Valet version, or a rebuilt checkout). An app that has no .valet/ yet gets none: the
+// cache only rides along where state already is.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,17 +15,25 @@ import type { ModuleAnalysis, ReExport } from './analyse-module.js';
 
 const CACHE_FILE = 'codegen-cache.json';
 
-/** What identifies the analyser: its own file's size and time (built, or the source under tests). */
+/** The code whose output is cached: the module analyser and the static rules. */
+const READERS = ['./analyse-module', '../check/static-rules', '../check/rules/index'];
+
+/** What identifies the readers: their files' sizes and times (built, or the sources under tests). */
 function analyserKey(): string {
-  for (const name of ['./analyse-module.js', './analyse-module.ts']) {
-    try {
-      const { size, mtimeMs } = statSync(fileURLToPath(new URL(name, import.meta.url)));
-      return `${size}:${mtimeMs}`;
-    } catch {
-      // Not this one.
-    }
+  const parts: string[] = [];
+  for (const reader of READERS) {
+    const found = ['.js', '.ts'].some((extension) => {
+      try {
+        const { size, mtimeMs } = statSync(fileURLToPath(new URL(reader + extension, import.meta.url)));
+        parts.push(`${size}:${mtimeMs}`);
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    if (!found) return '';
   }
-  return '';
+  return parts.join(',');
 }
 
 /** An analysis as JSON holds it: a re-export's names (a Map) as pairs. */
@@ -32,9 +41,16 @@ type StoredAnalysis = Omit<ModuleAnalysis, 'reExports'> & {
   reExports: (Omit<ReExport, 'names'> & { names: [string, string][] | null })[];
 };
 
+/** One module's entry: codegen's analysis and the static rules' findings, each once computed. */
+interface Entry {
+  sha1: string;
+  analysis?: StoredAnalysis;
+  findings?: unknown[];
+}
+
 interface CacheFile {
   analyser: string;
-  modules: Record<string, { sha1: string; analysis: StoredAnalysis }>;
+  modules: Record<string, Entry>;
 }
 
 const stored = (analysis: ModuleAnalysis): StoredAnalysis => ({
@@ -56,7 +72,16 @@ export class AnalysisCache {
     private readonly modules: CacheFile['modules'],
   ) {}
 
-  /** The app's cache (empty when absent, unreadable or made by another analyser); inert without .valet/. */
+  private static readonly opened = new Map<string, AnalysisCache>();
+
+  /** The app's cache, read once per process (codegen and the rules of one check share it). */
+  static for(appDir: string): AnalysisCache {
+    let cache = AnalysisCache.opened.get(appDir);
+    if (!cache) AnalysisCache.opened.set(appDir, (cache = AnalysisCache.open(appDir)));
+    return cache;
+  }
+
+  /** The app's cache (empty when absent, unreadable or made by other readers); inert without .valet/. */
   static open(appDir: string): AnalysisCache {
     const stateDir = stateDirOf(appDir);
     const analyser = analyserKey();
@@ -76,16 +101,38 @@ export class AnalysisCache {
     return createHash('sha1').update(text).digest('base64');
   }
 
+  /** The entry of this exact text of `file` (one made afresh when the text changed), or null when inert. */
+  private entry(file: string, text: string, create: boolean): Entry | null {
+    if (!this.path) return null;
+    const sha1 = AnalysisCache.digest(text);
+    const entry = this.modules[file];
+    if (entry?.sha1 === sha1) return entry;
+    if (!create) return null;
+    return (this.modules[file] = { sha1 });
+  }
+
   /** The stored analysis of this exact text of `file`, or null. */
   get(file: string, text: string): ModuleAnalysis | null {
-    if (!this.path) return null;
-    const entry = this.modules[file];
-    return entry && entry.sha1 === AnalysisCache.digest(text) ? restored(entry.analysis) : null;
+    const analysis = this.entry(file, text, false)?.analysis;
+    return analysis ? restored(analysis) : null;
   }
 
   set(file: string, text: string, analysis: ModuleAnalysis): void {
-    if (!this.path) return;
-    this.modules[file] = { sha1: AnalysisCache.digest(text), analysis: stored(analysis) };
+    const entry = this.entry(file, text, true);
+    if (!entry) return;
+    entry.analysis = stored(analysis);
+    this.changed = true;
+  }
+
+  /** The static rules' stored findings for this exact text of `file`, or null. */
+  findings<T>(file: string, text: string): T[] | null {
+    return (this.entry(file, text, false)?.findings as T[] | undefined) ?? null;
+  }
+
+  setFindings(file: string, text: string, findings: unknown[]): void {
+    const entry = this.entry(file, text, true);
+    if (!entry) return;
+    entry.findings = findings;
     this.changed = true;
   }
 

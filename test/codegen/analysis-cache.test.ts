@@ -1,9 +1,12 @@
-// Codegen keeps its module analyses in .valet/ between runs: an unchanged module is read from
-// there, not parsed again; an edited one is analysed afresh; a deleted one leaves the cache; a
-// damaged cache or one from another analyser is set aside; an app without .valet/ gets none.
+// Codegen and the static rules keep what they read of each module in .valet/ between runs: an
+// unchanged module is read from there, not parsed again; an edited one is analysed afresh; a
+// deleted one leaves the cache; a damaged cache or one from other readers is set aside; an app
+// without .valet/ gets none.
 import { cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { runStaticRules } from '../../src/check/static-rules.js';
+import { RULES } from '../../src/check/rules/index.js';
 import { runCodegen } from '../../src/codegen/index.js';
 import { fixtureApp, removeTempDirs } from '../helpers/apps.js';
 
@@ -13,7 +16,10 @@ const cachePath = (app: string) => join(app, '.valet', 'codegen-cache.json');
 const readCache = (app: string) =>
   JSON.parse(readFileSync(cachePath(app), 'utf8')) as {
     analyser: string;
-    modules: Record<string, { sha1: string; analysis: { functions: { name: string }[] } }>;
+    modules: Record<
+      string,
+      { sha1: string; analysis: { functions: { name: string }[] }; findings?: { rule: string; message: string }[] }
+    >;
   };
 const api = (app: string) => readFileSync(join(app, 'valet/_generated/valet/api.ts'), 'utf8');
 
@@ -84,6 +90,33 @@ describe('the codegen cache in .valet/', () => {
       expect(api(app)).toBe(expected);
       expect(Object.keys(readCache(app).modules)).toContain('valet/users.ts');
     }
+  });
+
+  it('keeps the findings of the static rules per module, and recomputes those of an edited module', () => {
+    const first = fixtureApp('engine-app');
+    mkdirSync(join(first, '.valet'), { recursive: true });
+    const findings = runStaticRules(first);
+    const cache = readCache(first);
+    expect(cache.modules['valet/users.ts']!.findings).toEqual(findings.filter((f) => f.file === 'valet/users.ts'));
+    // A copy whose cache claims a finding in users.ts: it is reported while users.ts is unchanged.
+    const second = `${first}-rules`;
+    cpSync(first, second, { recursive: true, verbatimSymlinks: true });
+    const claimed = {
+      ...cache.modules['valet/users.ts']!,
+      findings: [
+        { file: 'valet/users.ts', line: 1, column: 1, rule: 'from-the-cache', severity: 'warning', message: 'cached' },
+      ],
+    };
+    writeFileSync(
+      cachePath(second),
+      JSON.stringify({ ...cache, modules: { ...cache.modules, 'valet/users.ts': claimed } }),
+    );
+    expect(runStaticRules(second).map((f) => f.rule)).toContain('from-the-cache');
+    // Rules other than Valet's own never read or write the cache.
+    expect(runStaticRules(second, [...RULES]).map((f) => f.rule)).not.toContain('from-the-cache');
+    const file = join(second, 'valet/users.ts');
+    writeFileSync(file, `${readFileSync(file, 'utf8')}\n// edited\n`);
+    expect(runStaticRules(second).map((f) => f.rule)).not.toContain('from-the-cache');
   });
 
   it('creates no .valet/ for an app that has none', () => {
