@@ -109,6 +109,20 @@ describe('pipelined transactions', async () => {
     }
   });
 
+  it('refuses a value that cannot go on the wire before sending anything: the connection serves on', async () => {
+    const client = await pool.connect();
+    try {
+      const circular: Record<string, unknown> = {};
+      circular.self = circular;
+      const sql = new PgExecutor(client);
+      sql.begin('BEGIN');
+      await expect(sql.all('SELECT ?::jsonb AS v', [circular])).rejects.toThrow(/circular/i);
+      expect((await client.query('SELECT 3 AS n')).rows).toEqual([{ n: 3 }]);
+    } finally {
+      client.release();
+    }
+  });
+
   it('rolls back a transaction whose first statement failed behind its BEGIN, and the connection serves on', async () => {
     const client = await pool.connect();
     try {

@@ -125,11 +125,10 @@ export class PgExecutor implements SqlExecutor {
     this.pendingBegin = statement;
   }
 
-  /** The held BEGIN, now about to go out (checked against injected faults first). */
+  /** The held BEGIN, now about to go out (the caller checked it against injected faults). */
   private takeBegin(): string | null {
     const begin = this.pendingBegin;
     if (begin === null) return null;
-    this.faults?.check(begin);
     this.pendingBegin = null;
     this.transactionOpen = true;
     return begin;
@@ -137,20 +136,27 @@ export class PgExecutor implements SqlExecutor {
 
   private async query(sql: string, params: readonly unknown[]): Promise<pg.QueryResult> {
     const { text, name } = numbered(sql);
+    let begin: string | null = null;
     try {
       if (this.pendingBegin !== null) this.faults?.check(this.pendingBegin);
       this.faults?.check(sql);
       const values = bindable(params);
-      const begin = this.takeBegin();
+      const opening = (begin = this.takeBegin());
       const query =
-        begin === null
+        opening === null
           ? () => this.client.query({ text, name, values })
           : () =>
-              runPipeline(this.client as pg.PoolClient, [{ text: begin }, { text, name, values }]).then(
+              runPipeline(this.client as pg.PoolClient, [{ text: opening }, { text, name, values }]).then(
                 (results) => results[1]!,
               );
       return await (statementObserver ? observedAsync(statementObserver, sql, query) : query());
     } catch (error) {
+      // Refused before anything went out: the BEGIN is still to send (a later statement must not
+      // run outside the transaction).
+      if (error instanceof PipelineError && !error.sent && begin !== null) {
+        this.pendingBegin = begin;
+        this.transactionOpen = false;
+      }
       const cause = error instanceof PipelineError ? error.cause : error;
       this.failure ??= cause;
       throw asFault(cause);

@@ -18,7 +18,7 @@ interface ProtocolConnection {
   parsedStatements: Record<string, string>;
   submittedNamedStatements: Record<string, string>;
   parse(message: { text: string; name: string }): void;
-  bind(message: { portal: string; statement: string; values: unknown[]; valueMapper?: unknown }): void;
+  bind(message: { portal: string; statement: string; values: unknown[] }): void;
   describe(message: { type: 'P'; name: string }): void;
   execute(message: { portal: string }): void;
   sync(): void;
@@ -76,7 +76,7 @@ class PipelinedQuery extends Query {
         this.parses.push(name || null);
         if (name) connection.submittedNamedStatements[name] = step.text;
       }
-      connection.bind({ portal: '', statement: name, values: step.values ?? [], valueMapper: prepareValue });
+      connection.bind({ portal: '', statement: name, values: step.values ?? [] });
       connection.describe({ type: 'P', name: '' });
       connection.execute({ portal: '' });
     }
@@ -120,13 +120,23 @@ export class PipelineError extends Error {
     cause: unknown,
     /** How many of the steps the server finished before it failed. */
     readonly completed: number,
+    /** Whether anything was sent (false: refused before the first byte). */
+    readonly sent = true,
   ) {
     super((cause as Error)?.message ?? String(cause), { cause });
   }
 }
 
 /** Runs `steps` in one round trip; the results, one per step. Fails with a PipelineError. */
-export function runPipeline(client: pg.PoolClient, steps: PipelineStep[]): Promise<pg.QueryResult[]> {
+export function runPipeline(client: pg.PoolClient, given: PipelineStep[]): Promise<pg.QueryResult[]> {
+  let steps: PipelineStep[];
+  try {
+    // Values made wire-ready before anything is sent: one that cannot be (a value JSON refuses)
+    // fails here, not halfway through writing the pipeline.
+    steps = given.map((step) => (step.values ? { ...step, values: step.values.map(prepareValue) } : step));
+  } catch (error) {
+    return Promise.reject(new PipelineError(error, 0, false));
+  }
   return new Promise((resolve, reject) => {
     const query: PipelinedQuery = new PipelinedQuery(steps, (error, results) => {
       if (error) reject(new PipelineError(error, query.completed));
