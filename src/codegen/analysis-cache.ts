@@ -8,12 +8,9 @@
 // cache only rides along where state already is.
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { stateDirOf } from '../project/paths.js';
+import { codegenCachePathOf, stateDirOf } from '../project/paths.js';
 import type { ModuleAnalysis, ReExport } from './analyse-module.js';
-
-const CACHE_FILE = 'codegen-cache.json';
 
 /** The code whose output is cached: the module analyser and the static rules. */
 const READERS = ['./analyse-module', '../check/static-rules', '../check/rules/index'];
@@ -86,7 +83,7 @@ export class AnalysisCache {
     const stateDir = stateDirOf(appDir);
     const analyser = analyserKey();
     if (!analyser || !existsSync(stateDir)) return new AnalysisCache(null, analyser, {});
-    const path = join(stateDir, CACHE_FILE);
+    const path = codegenCachePathOf(appDir);
     try {
       const stored = JSON.parse(readFileSync(path, 'utf8')) as CacheFile;
       if (stored.analyser === analyser && stored.modules && typeof stored.modules === 'object')

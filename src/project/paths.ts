@@ -25,6 +25,11 @@ export function serverRecordsDirOf(appDir: string): string {
   return join(stateDirOf(appDir), 'servers');
 }
 
+/** What codegen and the static rules read of each module (codegen/analysis-cache.ts). */
+export function codegenCachePathOf(appDir: string): string {
+  return join(stateDirOf(appDir), 'codegen-cache.json');
+}
+
 export function devKeyPathOf(appDir: string): string {
   return join(stateDirOf(appDir), 'dev-signing-key.json');
 }
