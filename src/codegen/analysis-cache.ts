@@ -79,7 +79,7 @@ export class AnalysisCache {
   }
 
   /** The app's cache (empty when absent, unreadable or made by other readers); inert without .valet/. */
-  static open(appDir: string): AnalysisCache {
+  private static open(appDir: string): AnalysisCache {
     const stateDir = stateDirOf(appDir);
     const analyser = analyserKey();
     if (!analyser || !existsSync(stateDir)) return new AnalysisCache(null, analyser, {});
@@ -94,14 +94,21 @@ export class AnalysisCache {
     return new AnalysisCache(path, analyser, {});
   }
 
-  private static digest(text: string): string {
-    return createHash('sha1').update(text).digest('base64');
+  /** The last text seen of each file and its SHA-1: codegen and the rules of one check ask about the same text. */
+  private readonly digests = new Map<string, { text: string; sha1: string }>();
+
+  private digest(file: string, text: string): string {
+    const known = this.digests.get(file);
+    if (known?.text === text) return known.sha1;
+    const sha1 = createHash('sha1').update(text).digest('base64');
+    this.digests.set(file, { text, sha1 });
+    return sha1;
   }
 
   /** The entry of this exact text of `file` (one made afresh when the text changed), or null when inert. */
   private entry(file: string, text: string, create: boolean): Entry | null {
     if (!this.path) return null;
-    const sha1 = AnalysisCache.digest(text);
+    const sha1 = this.digest(file, text);
     const entry = this.modules[file];
     if (entry?.sha1 === sha1) return entry;
     if (!create) return null;

@@ -51,7 +51,7 @@ export class TypecheckHost {
     return this.helper?.connected ? (this.helper.pid ?? null) : null;
   }
 
-  /** Starts the helper; until it answers (or if it never can), runs spawn tsc directly. */
+  /** Starts the helper (where it cannot start, or dies, `run` spawns tsc directly). */
   start(): void {
     let helper: ChildProcess;
     try {

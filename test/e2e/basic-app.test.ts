@@ -1,7 +1,7 @@
 // What a new user does, with the real built binary: init (linked to this checkout, its
 // dependencies linked too) → codegen → check → the app's own tests,
 // then the mistakes `valet check` and `valet codegen --check` exist to catch.
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { linkedTemplateApp, removeTempDirs, run } from '../helpers/apps.js';
@@ -105,6 +105,24 @@ describe('a new basic app', () => {
     expect(human.stderr).toContain('valet/payments.ts:8:13 error fetch-in-transaction');
     expect(human.stderr).toContain('fix: call fetch first, then open ctx.db.transaction(...)');
     expect(human.stderr).toContain('valet check failed: 6 errors');
+  });
+
+  it('answers valet check the same from its .valet/ cache, and reads an edited module afresh', async () => {
+    // What `valet dev` leaves behind: the state folder, where check keeps what it read of each module.
+    mkdirSync(join(app, '.valet'), { recursive: true });
+    const rules = async () =>
+      JSON.parse((await appValet(['check', '--json', '--no-typecheck'])).stdout).findings.map(
+        (f: { file: string; line: number; rule: string }) => `${f.file}:${f.line} ${f.rule}`,
+      );
+    const first = await rules();
+    const cache = JSON.parse(readFileSync(join(app, '.valet/codegen-cache.json'), 'utf8'));
+    expect(Object.keys(cache.modules)).toEqual(expect.arrayContaining(['valet/payments.ts', 'valet/users.ts']));
+    expect(await rules()).toEqual(first);
+    expect(first).toContain('valet/payments.ts:11 insert-in-retryable-action');
+    edit('valet/payments.ts', (text) =>
+      text.replace("    await ctx.db.insert('users', { email: 'receipt@example.com' });\n", ''),
+    );
+    expect(await rules()).not.toContain('valet/payments.ts:11 insert-in-retryable-action');
   });
 
   it('fails codegen --check and valet check when generated files are stale', async () => {

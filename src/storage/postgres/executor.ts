@@ -125,6 +125,12 @@ export class PgExecutor implements SqlExecutor {
     this.pendingBegin = statement;
   }
 
+  /** Injected faults, checked in the order the statements would go out: a held BEGIN first. */
+  private checkFaults(...statements: string[]): void {
+    if (this.pendingBegin !== null) this.faults?.check(this.pendingBegin);
+    for (const statement of statements) this.faults?.check(statement);
+  }
+
   /** The held BEGIN, now about to go out (the caller checked it against injected faults). */
   private takeBegin(): string | null {
     const begin = this.pendingBegin;
@@ -138,8 +144,7 @@ export class PgExecutor implements SqlExecutor {
     const { text, name } = numbered(sql);
     let begin: string | null = null;
     try {
-      if (this.pendingBegin !== null) this.faults?.check(this.pendingBegin);
-      this.faults?.check(sql);
+      this.checkFaults(sql);
       const values = bindable(params);
       const opening = (begin = this.takeBegin());
       const query =
@@ -177,8 +182,7 @@ export class PgExecutor implements SqlExecutor {
 
   async exec(sql: string): Promise<void> {
     try {
-      if (this.pendingBegin !== null) this.faults?.check(this.pendingBegin);
-      this.faults?.check(sql);
+      this.checkFaults(sql);
       const begin = this.takeBegin();
       // No parameters: a simple query, where BEGIN and the statement share one message.
       await this.client.query(begin === null ? sql : `${begin};\n${sql}`);
@@ -204,8 +208,7 @@ export class PgExecutor implements SqlExecutor {
     }
     const steps: PipelineStep[] = [];
     try {
-      if (this.pendingBegin !== null) this.faults?.check(this.pendingBegin);
-      if (last) this.faults?.check(last.sql);
+      this.checkFaults(...(last ? [last.sql] : []));
       // An injected COMMIT fault stands for a COMMIT lost on its way.
       try {
         this.faults?.check('COMMIT');
