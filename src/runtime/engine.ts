@@ -245,8 +245,15 @@ async function applySchema(
   return built;
 }
 
+/**
+ * The database's time in ms (PostgreSQL), on the engine's own connection: the wait for a busy
+ * pool must not fall inside the measured round trip (it would skew the offset by half of it).
+ */
 async function readDatabaseTime(connections: Connections): Promise<number> {
-  return (await connections.autoCommit.sql.get<{ now: number }>(DATABASE_TIME_SQL))!.now;
+  return connections.inWriteTransaction(
+    async (store) => (await store.sql.get<{ now: number }>(DATABASE_TIME_SQL))!.now,
+    { system: true, readCommitted: true },
+  );
 }
 
 /** VALET_FETCH_ALLOW, checked before anything opens: a typo stops the server with its reason. */

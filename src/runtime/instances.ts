@@ -26,6 +26,13 @@ export interface InstanceOptions {
 
 /** Heartbeats and reaping run on the engine's own connection, never queued behind callers' work. */
 const SYSTEM = { system: true } as const;
+/**
+ * A heartbeat is one UPDATE of the instance's own row: it needs no serializable snapshot, and must
+ * not be aborted as a false positive among busy serializable writers. Against a reap it still
+ * loses or wins whole: a reap that deleted the row first leaves it 0 rows (this one re-registers);
+ * a heartbeat that committed first makes the reap's delete of that row conflict and run again.
+ */
+const HEARTBEAT = { system: true, readCommitted: true } as const;
 
 /** How long without a heartbeat before an instance counts as dead, unless configured. */
 export const DEFAULT_TTL_MS = 30_000;
@@ -89,7 +96,10 @@ export class InstanceRegistry {
   readonly id = newId();
   private readonly heartbeatMs: number;
   private readonly ttlMs: number;
+  /** Writes the heartbeat, and nothing else: nothing may hold it up. */
   private readonly loop: Loop;
+  /** The database clock and reaping, at the heartbeat's pace. */
+  private readonly upkeepLoop: Loop;
   private reaping = false;
   /** Since when this instance's heartbeats have been landing without a failure (null: the last one failed). */
   private healthySince: number | null = null;
@@ -109,6 +119,11 @@ export class InstanceRegistry {
       () => this.beat(),
       (error) => log(`instance heartbeat failed: ${error.message}`),
     );
+    this.upkeepLoop = new Loop(
+      clock,
+      () => this.upkeep(),
+      (error) => log(`instance upkeep failed: ${error.message}`),
+    );
   }
 
   /** Joins the database's instances; the heartbeat starts. */
@@ -116,6 +131,7 @@ export class InstanceRegistry {
     await this.connections.inWriteTransaction((store) => this.insert(store.sql), SYSTEM);
     this.healthySince = this.clock.now();
     this.loop.start();
+    this.upkeepLoop.start();
   }
 
   private insert(sql: SqlExecutor) {
@@ -161,7 +177,7 @@ export class InstanceRegistry {
           ...nowParams(store.sql, this.clock.now()),
           this.id,
         ]);
-      ({ changes } = await this.connections.inWriteTransaction(write, SYSTEM));
+      ({ changes } = await this.connections.inWriteTransaction(write, HEARTBEAT));
     } catch (error) {
       this.healthySince = null;
       throw error;
@@ -175,12 +191,21 @@ export class InstanceRegistry {
       );
       await this.connections.inWriteTransaction((store) => this.insert(store.sql), SYSTEM);
     }
-    await this.onBeat?.();
-    // A reap that failed (a lock held by a frozen instance, a blip) is tried again next beat; the
-    // heartbeat keeps its pace meanwhile.
+    return this.heartbeatMs;
+  }
+
+  /**
+   * What goes with the heartbeat's pace but must never hold it up: measuring the database clock
+   * again, and taking over from dead instances (a reap may wait for locks, or run again after a
+   * conflict, for seconds on a busy database; a heartbeat that waited for it would make this
+   * instance look dead in turn).
+   */
+  private async upkeep(): Promise<number> {
+    await this.onBeat?.().catch((error: Error) => this.log(`measuring the database clock failed: ${error.message}`));
+    // A reap that failed (a lock held by a frozen instance, a blip) is tried again next round.
     // Only once this instance has reached the database for a whole TTL: after an outage nobody
     // could heartbeat, and the others must get the chance to before any of them is taken for dead.
-    if (this.reaping && this.clock.now() - this.healthySince >= this.ttlMs)
+    if (this.reaping && this.healthySince !== null && this.clock.now() - this.healthySince >= this.ttlMs)
       await this.reap(false).catch((error: Error) =>
         this.log(`taking over from stopped instances failed (tried again with the next heartbeat): ${error.message}`),
       );
@@ -188,8 +213,8 @@ export class InstanceRegistry {
   }
 
   /** Stops writing the heartbeat (after the TTL, other instances take over this one's work). */
-  stopHeartbeat(): Promise<void> {
-    return this.loop.stop();
+  async stopHeartbeat(): Promise<void> {
+    await Promise.all([this.loop.stop(), this.upkeepLoop.stop()]);
   }
 
   /** Leaves the database's instances (its work is finished by then). */

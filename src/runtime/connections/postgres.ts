@@ -2,7 +2,8 @@
 // transaction is SERIALIZABLE, so concurrent mutations behave as if they ran one after another
 // (as on SQLite's single writer); when PostgreSQL detects they could not have, it aborts one
 // (40001, or a deadlock 40P01) and it runs again from the start, a bounded number of times with
-// jittered backoff. Queries read one REPEATABLE READ, READ ONLY snapshot, which never conflicts.
+// jittered backoff, from the third attempt on in the conflict lane (conflict-lane.ts). Queries
+// read one REPEATABLE READ, READ ONLY snapshot, which never conflicts.
 import { randomBytes } from 'node:crypto';
 import pgModule from 'pg';
 import type pg from 'pg';
@@ -12,6 +13,7 @@ import type { DocumentChange } from '../../storage/documents.js';
 import { StatementFaults } from '../../storage/fault-injection.js';
 import { writeConflict } from '../../storage/faults.js';
 import { checkout, guardPoolClients, PgExecutor } from '../../storage/postgres/executor.js';
+import { enterConflictLane, LANE_FROM_ATTEMPT, leaveConflictLane } from './conflict-lane.js';
 import { OneStatementQueries } from './one-statement.js';
 import { ChangeListener, ChangeSignal, encodeNotice } from './postgres-changes.js';
 import type { Connections, WriteOptions } from './types.js';
@@ -33,6 +35,8 @@ export class PostgresConnections implements Connections {
   readonly autoCommit: DocumentStore;
   /** Write transactions run again after a serialization conflict or deadlock, since opening. */
   retriedConflicts = 0;
+  /** Attempts that ran in the conflict lane (conflict-lane.ts), since opening. */
+  laneEntries = 0;
   private readonly oneStatement: OneStatementQueries;
   /** Who wrote, in change notices: this instance does not hear its own. */
   private readonly origin = randomBytes(8).toString('hex');
@@ -48,8 +52,9 @@ export class PostgresConnections implements Connections {
     now: () => number,
     private readonly log: (line: string) => void = () => undefined,
   ) {
-    // One connection for the engine's own liveness work, apart from the callers' pool.
-    this.systemPool = new pgModule.Pool({ ...pool.options, max: 1 });
+    // Connections for the engine's own liveness work, apart from the callers' pool: one for the
+    // heartbeat, one for what may wait (reaping, which takes locks; the clock's measure).
+    this.systemPool = new pgModule.Pool({ ...pool.options, max: 2 });
     this.systemPool.on('error', (error) => this.log(`postgres: an idle connection failed: ${error.message}`));
     guardPoolClients(this.systemPool);
     this.signal = new ChangeSignal(pool.options as pg.ClientConfig, log, now);
@@ -85,7 +90,13 @@ export class PostgresConnections implements Connections {
       // Always kept: other instances may have subscribers even when this one has none.
       store.changeLog = [];
       let broken = false;
+      let inLane = false;
       try {
+        // The engine's own liveness work never waits for the lane (its heartbeat must keep time).
+        if (attempt >= LANE_FROM_ATTEMPT && !options.system) {
+          inLane = await enterConflictLane(client, this.faults);
+          if (inLane) this.laneEntries++;
+        }
         // Sent with the first statement (one round trip for both): executor.ts.
         sql.begin(options.readCommitted ? 'BEGIN' : 'BEGIN ISOLATION LEVEL SERIALIZABLE');
         const result = await task(store);
@@ -112,6 +123,7 @@ export class PostgresConnections implements Connections {
         if (attempt >= MAX_WRITE_ATTEMPTS) throw writeConflict(error);
         this.retriedConflicts++;
       } finally {
+        if (inLane && !broken && !(await leaveConflictLane(client, this.faults))) broken = true;
         release(broken);
       }
       await sleep(Math.min(200, 2 ** attempt) * (0.5 + Math.random() / 2));
