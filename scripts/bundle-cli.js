@@ -23,6 +23,19 @@ await build({
     {
       name: 'only-the-cli',
       setup(bundler) {
+        // commander requires node:child_process at load, for subcommands run as separate
+        // executables, which Valet has none of: load it only if something reaches for it (it
+        // brings net, dgram and the stream machinery, a few ms of every command's start).
+        bundler.onResolve({ filter: /^(node:)?child_process$/ }, (args) =>
+          args.importer.includes('/node_modules/commander/')
+            ? { path: 'child_process', namespace: 'lazy-builtin' }
+            : undefined,
+        );
+        bundler.onLoad({ filter: /.*/, namespace: 'lazy-builtin' }, (args) => ({
+          contents: `let loaded;\nmodule.exports = new Proxy({}, { get: (_, key) => (loaded ??= require('node:${args.path}'))[key] });`,
+          loader: 'js',
+          resolveDir: cliDir,
+        }));
         // Bundled with it: the two packages every command loads at start (stateless, so a second
         // copy elsewhere is harmless). Every other package stays external.
         bundler.onResolve({ filter: /^[^./]/ }, (args) =>

@@ -36,7 +36,7 @@ import { exposureWarnings, isWildcardHost, listeningUrls } from '../serve/exposu
 import { captureLogs, describeTokenVerification, prepareHost } from '../serve/host.js';
 import { DEFAULT_HOST, listen } from '../serve/listen.js';
 import type { RunningServer } from '../serve/listen.js';
-import { describeSearchBuilds } from '../storage/search-indexes.js';
+import { describeSearchBuilds } from '../storage/search-builds.js';
 import { BackgroundTypecheck } from './background-typecheck.js';
 import { ReloadQueue } from './reload-queue.js';
 import { watchApp } from './watch.js';

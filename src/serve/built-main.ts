@@ -10,7 +10,7 @@ import { UserError } from '../errors/user-error.js';
 import { DEFAULT_HOST, DEFAULT_PORT } from './listen.js';
 import { startApp } from './start.js';
 import type { StartedApp } from './start.js';
-import { describeSearchBuilds } from '../storage/search-indexes.js';
+import { describeSearchBuilds } from '../storage/search-builds.js';
 
 interface BuiltFlags {
   port?: string;

@@ -1,5 +1,5 @@
 // `valet start` as a programmatic API: build valet/ once, open the database, serve. No watching.
-import { describeSearchBuilds } from '../storage/search-indexes.js';
+import { describeSearchBuilds } from '../storage/search-builds.js';
 import { BundleMaps } from '../bundler/stack-map.js';
 import { buildAndLoad } from '../bundler/evaluate.js';
 import { loadPrebuilt } from '../bundler/prebuilt.js';

@@ -10,6 +10,7 @@ import { createHash } from 'node:crypto';
 import { decodeValue, encodeValue, mayHoldEncodedValues } from '../protocol/values.js';
 import type { SchemaDefinition, SearchIndexDefinition } from '../server/schema.js';
 import { tableDefinition } from '../server/schema.js';
+import type { BuiltSearchIndex } from './search-builds.js';
 import { indexedTerms } from './search-text.js';
 import type { SqlExecutor } from './sql.js';
 import { quoteIdentifier } from './sql.js';
@@ -112,18 +113,6 @@ export interface SearchIndexProgress {
 }
 
 /** What one build did, for the ready line and the log. */
-export interface BuiltSearchIndex {
-  index: string;
-  documents: number;
-}
-
-/** For ready lines: `search indexes built: messages.search_body (1,200 documents)`, or null. */
-export function describeSearchBuilds(built: readonly BuiltSearchIndex[]): string | null {
-  if (built.length === 0) return null;
-  const list = built.map((b) => `${b.index} (${b.documents.toLocaleString('en')} documents)`).join(', ');
-  return `search index${built.length === 1 ? '' : 'es'} built: ${list}`;
-}
-
 function definitionOf(table: string, index: SearchIndexDefinition): string {
   return JSON.stringify({ table, ...index, version: 2 });
 }

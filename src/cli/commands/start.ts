@@ -1,7 +1,7 @@
 // `valet start`: serves the app for production (src/serve) and prints its ready line.
 import type { Command } from 'commander';
 import type { StartedApp } from '../../serve/start.js';
-import { describeSearchBuilds } from '../../storage/search-indexes.js';
+import { describeSearchBuilds } from '../../storage/search-builds.js';
 import kleur from 'kleur';
 import { resolve } from 'node:path';
 import { findAppDir } from '../../project/app-dir.js';
