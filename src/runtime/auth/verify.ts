@@ -73,7 +73,7 @@ export async function verifyToken(config: AuthConfig, token: string, now = syste
       requiredClaims: ['exp', 'sub'],
       currentDate: new Date(now),
     };
-    // The common token on a synchronous verify (fast-verify.ts); any other, jose's verify.
+    // The common token through the fast path (fast-verify.ts); any other, jose's verify.
     const payload =
       (await verifyPlainToken(jose, config, token, claims)) ??
       (await jwtVerify(token, config.key as never, { ...claims, algorithms: config.algorithms })).payload;
