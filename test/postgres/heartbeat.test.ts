@@ -1,7 +1,7 @@
 // An instance's heartbeat is written on a connection of its own and in a loop of its own: nothing
 // the instance does with the heartbeat's pace (taking over dead instances' work, which may wait
 // for locks; measuring the database clock) can hold it up until the instance looks dead itself.
-// Its own file: an engine of another test file's database would take over the test's row first.
+// One engine in its own schema: the only reap that can touch the test's row is this instance's.
 import pg from 'pg';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PostgresConnections } from '../../src/runtime/connections/postgres.js';
@@ -12,7 +12,7 @@ afterAll(removeTempDirs);
 
 describe('heartbeats on a busy database', async () => {
   // Reaping starts once the instance has been healthy for a TTL, and waits for a lock at most half of one.
-  const instances = { heartbeatMs: 50, ttlMs: 6_000 };
+  const instances = { heartbeatMs: 50, ttlMs: 10_000 };
   const { engine } = await engineFor('engine-app', { instances, background: true });
   if (!(engine.connections instanceof PostgresConnections)) throw new Error('a PostgreSQL engine is needed');
   const pool = engine.connections.pool;
