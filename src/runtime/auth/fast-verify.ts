@@ -19,12 +19,18 @@ interface Algorithm {
   /** Whether a key object fits the algorithm as jose would require it to. */
   fits(key: KeyObject): boolean;
   options?: { dsaEncoding?: 'ieee-p1363'; padding?: number; saltLength?: number };
+  /** The WebCrypto algorithm a CryptoKey must have been imported for (as jose checks). */
+  cryptoKey: { name: string; namedCurve?: string; hash?: string };
 }
 
-const ec = (curve: string, hash: string): Algorithm => ({
+/** SHA-256 as WebCrypto names it, from Node's `sha256`. */
+const webHash = (hash: string) => `SHA-${hash.slice(3)}`;
+
+const ec = (curve: string, webCurve: string, hash: string): Algorithm => ({
   hash,
   fits: (key) => key.asymmetricKeyType === 'ec' && key.asymmetricKeyDetails?.namedCurve === curve,
   options: { dsaEncoding: 'ieee-p1363' },
+  cryptoKey: { name: 'ECDSA', namedCurve: webCurve },
 });
 /** jose refuses RSA keys under 2048 bits. */
 const rsa = (hash: string, pss: boolean): Algorithm => ({
@@ -33,13 +39,18 @@ const rsa = (hash: string, pss: boolean): Algorithm => ({
   options: pss
     ? { padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(hash.slice(-3)) / 8 }
     : { padding: constants.RSA_PKCS1_PADDING },
+  cryptoKey: { name: pss ? 'RSA-PSS' : 'RSASSA-PKCS1-v1_5', hash: webHash(hash) },
 });
-const ed25519: Algorithm = { hash: null, fits: (key) => key.asymmetricKeyType === 'ed25519' };
+const ed25519: Algorithm = {
+  hash: null,
+  fits: (key) => key.asymmetricKeyType === 'ed25519',
+  cryptoKey: { name: 'Ed25519' },
+};
 
 const ALGORITHMS: Record<string, Algorithm> = {
-  ES256: ec('prime256v1', 'sha256'),
-  ES384: ec('secp384r1', 'sha384'),
-  ES512: ec('secp521r1', 'sha512'),
+  ES256: ec('prime256v1', 'P-256', 'sha256'),
+  ES384: ec('secp384r1', 'P-384', 'sha384'),
+  ES512: ec('secp521r1', 'P-521', 'sha512'),
   RS256: rsa('sha256', false),
   RS384: rsa('sha384', false),
   RS512: rsa('sha512', false),
@@ -48,21 +59,6 @@ const ALGORITHMS: Record<string, Algorithm> = {
   PS512: rsa('sha512', true),
   EdDSA: ed25519,
   Ed25519: ed25519,
-};
-
-/** The WebCrypto algorithm a CryptoKey must have been imported for, per JWS algorithm (as jose checks). */
-const CRYPTO_KEY_ALGORITHM: Record<string, { name: string; namedCurve?: string; hash?: string }> = {
-  ES256: { name: 'ECDSA', namedCurve: 'P-256' },
-  ES384: { name: 'ECDSA', namedCurve: 'P-384' },
-  ES512: { name: 'ECDSA', namedCurve: 'P-521' },
-  RS256: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' },
-  RS384: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-384' },
-  RS512: { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-512' },
-  PS256: { name: 'RSA-PSS', hash: 'SHA-256' },
-  PS384: { name: 'RSA-PSS', hash: 'SHA-384' },
-  PS512: { name: 'RSA-PSS', hash: 'SHA-512' },
-  EdDSA: { name: 'Ed25519' },
-  Ed25519: { name: 'Ed25519' },
 };
 
 const SEGMENT = /^[A-Za-z0-9_-]+$/;
@@ -74,10 +70,10 @@ const UNSECURED_HEADER = 'eyJhbGciOiJub25lIn0';
 /** Key objects made from CryptoKeys, once per key (a JWKS hands out the same CryptoKey each time). */
 const keyObjects = new WeakMap<object, KeyObject>();
 
-function keyObjectFor(key: unknown, alg: string): KeyObject | null {
+function keyObjectFor(key: unknown, algorithm: Algorithm): KeyObject | null {
   if (key instanceof KeyObject) return key.type === 'public' ? key : null;
   if (!isCryptoKey(key) || key.type !== 'public' || !key.usages.includes('verify')) return null;
-  const expected = CRYPTO_KEY_ALGORITHM[alg]!;
+  const expected = algorithm.cryptoKey;
   const actual = key.algorithm as { name: string; namedCurve?: string; hash?: { name: string } };
   if (actual.name !== expected.name || actual.namedCurve !== expected.namedCurve || actual.hash?.name !== expected.hash)
     return null;
@@ -140,7 +136,7 @@ export async function verifyPlainToken(
           protected: encodedHeader,
         })
       : config.key;
-  const object = keyObjectFor(key, alg);
+  const object = keyObjectFor(key, algorithm);
   if (object === null || !algorithm.fits(object)) return null;
   // With a callback, crypto.verify runs on libuv's thread pool: the signature check (most of a
   // token's cost) leaves the event loop free for other requests.
